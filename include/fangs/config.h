@@ -1,0 +1,118 @@
+/*
+ * fangs/config.h - the YAML configuration file.
+ *
+ *   watched_paths:               # extra places; built-in credential places are always on
+ *     - prefix: /opt/secrets/
+ *       cred: true
+ *   allow:                       # global allowlists
+ *     paths: [/usr/share/zoneinfo/]
+ *     cidrs: [10.0.0.0/8]
+ *     snis: [registry.example]
+ *     dns: [example.org]          # suffix match
+ *     execs: [/usr/bin/git]
+ *   severity:                    # overrides of per-kind defaults
+ *     proc_new_exec: high
+ *     packages:
+ *       left-pad: { net_new_dns: low }
+ *   differ:
+ *     promote_after_clean_runs: 1
+ *     builtin_cred_paths: true
+ *   storage: { backend: sqlite, sqlite_path: fangs.db, postgres_dsn: "", retention_days: 90 }
+ *   registry: https://registry.example/
+ *
+ * Unknown keys and values of the wrong type are errors naming the file, the
+ * line and the key.
+ */
+#ifndef FANGS_CONFIG_H
+#define FANGS_CONFIG_H
+
+#include "common.h"
+
+FANGS_BEGIN_DECL
+
+/** A watched path prefix. A prefix starting with "~/" matches under any
+ * home directory (/root/, /home/<user>/); one ending in "/" is a directory. */
+typedef struct fangs_watched_path {
+	char *prefix;
+	int cred; /**< reads are credential reads (fs_cred_read, critical) */
+} fangs_watched_path;
+
+typedef enum fangs_allow_kind {
+	FANGS_ALLOW_PATH = 0, /**< path prefix ("path") */
+	FANGS_ALLOW_CIDR = 1, /**< address range ("cidr") */
+	FANGS_ALLOW_SNI = 2,  /**< exact TLS server name ("sni") */
+	FANGS_ALLOW_DNS = 3,  /**< DNS name suffix ("dns") */
+	FANGS_ALLOW_EXEC = 4  /**< exact executable path ("exec") */
+} fangs_allow_kind;
+
+typedef struct fangs_allow_entry {
+	int64_t id;      /**< storage id; 0 for entries from the config file */
+	fangs_allow_kind kind;
+	char *value;
+	char *package;   /**< NULL = global */
+	char *note;
+	int64_t created_ns;
+} fangs_allow_entry;
+
+typedef struct fangs_allow_list {
+	fangs_allow_entry *items;
+	size_t count;
+	size_t capacity;
+} fangs_allow_list;
+
+typedef struct fangs_severity_override {
+	char *kind;    /**< deviation kind ("proc_new_exec") */
+	char *package; /**< NULL = every package */
+	fangs_severity severity;
+} fangs_severity_override;
+
+typedef struct fangs_config {
+	char *source; /**< file it was read from, or NULL for defaults */
+
+	fangs_watched_path *watched_paths;
+	size_t n_watched_paths;
+	int builtin_cred_paths; /**< include the built-in credential places (default 1) */
+
+	fangs_allow_list allow;
+
+	fangs_severity_override *severity;
+	size_t n_severity;
+
+	unsigned promote_after_clean_runs; /**< K >= 1 (default 1) */
+
+	char *storage_backend;  /**< "sqlite" (default) or "postgres" */
+	char *sqlite_path;      /**< default "fangs.db" */
+	char *postgres_dsn;
+	unsigned retention_days; /**< default 90 */
+
+	char *registry; /**< NULL: npm's own configuration */
+} fangs_config;
+
+/** A config with every default. */
+FANGS_EXTERN(int) fangs_config_new(fangs_config **out);
+
+/** Loads a YAML file over the defaults. FANGS_ECONFIG with "file:line: key: ..." */
+FANGS_EXTERN(int) fangs_config_load(fangs_config **out, const char *path);
+
+/** Same, from a buffer; `name` is used in messages. */
+FANGS_EXTERN(int) fangs_config_load_string(fangs_config **out, const char *yaml, size_t len,
+					   const char *name);
+
+FANGS_EXTERN(void) fangs_config_free(fangs_config *cfg);
+
+/** "path", "cidr", "sni", "dns", "exec". */
+FANGS_EXTERN(const char *) fangs_allow_kind_name(fangs_allow_kind kind);
+/** Parses a kind name (also accepts the plural YAML keys). 0 or FANGS_EINVAL. */
+FANGS_EXTERN(int) fangs_allow_kind_parse(const char *name, fangs_allow_kind *out);
+
+/** Validates an entry's value for its kind (a CIDR parses, a path is absolute...). */
+FANGS_EXTERN(int) fangs_allow_entry_validate(fangs_allow_kind kind, const char *value);
+
+/** Appends a copy of the given fields. 0 or FANGS_ENOMEM. */
+FANGS_EXTERN(int) fangs_allow_list_add(fangs_allow_list *list, fangs_allow_kind kind, const char *value,
+				       const char *package, const char *note);
+FANGS_EXTERN(void) fangs_allow_list_free(fangs_allow_list *list);
+
+FANGS_END_DECL
+
+#endif

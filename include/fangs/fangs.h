@@ -1,0 +1,15 @@
+/*
+ * fangs/fangs.h - the umbrella header: everything a libfangs user needs.
+ */
+#ifndef FANGS_FANGS_H
+#define FANGS_FANGS_H
+
+#include "common.h"
+#include "errors.h"
+#include "log.h"
+#include "config.h"
+#include "event.h"
+#include "differ.h"
+#include "storage.h"
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * fangs/storage.h - the single source of truth: packages, releases, runs,
+ * events, fingerprints, baselines, deviations, allowlists.
+ *
+ * One API over pluggable backends (sqlite built in, postgres when built
+ * with libpq); see fangs/sys/storage_backend.h to write one. Records
+ * returned to the caller are owned by the caller and released with the
+ * matching *_clear / *_list_free function.
+ */
+#ifndef FANGS_STORAGE_H
+#define FANGS_STORAGE_H
+
+#include "common.h"
+#include "config.h"
+#include "differ.h"
+#include "event.h"
+
+FANGS_BEGIN_DECL
+
+typedef struct fangs_storage fangs_storage;
+
+typedef struct fangs_storage_options {
+	unsigned int version;
+	const char *backend;      /**< "sqlite" (default) or "postgres" */
+	const char *sqlite_path;  /**< file path; ":memory:" works for tests */
+	const char *postgres_dsn; /**< libpq connection string */
+	int busy_timeout_ms;      /**< sqlite lock wait; 0 = 5000 */
+	int read_only;            /**< open without migrating or writing */
+} fangs_storage_options;
+
+#define FANGS_STORAGE_OPTIONS_VERSION 1
+#define FANGS_STORAGE_OPTIONS_INIT {FANGS_STORAGE_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0}
+
+/** Opens (creating and migrating when needed). Refuses with FANGS_EVERSION a
+ * database whose schema is newer than this code. */
+FANGS_EXTERN(int) fangs_storage_open(fangs_storage **out, const fangs_storage_options *opts);
+FANGS_EXTERN(void) fangs_storage_free(fangs_storage *st);
+
+/** "sqlite", "postgres". */
+FANGS_EXTERN(const char *) fangs_storage_backend_name(const fangs_storage *st);
+/** Newest migration applied to the database, and the newest this code knows. */
+FANGS_EXTERN(int) fangs_storage_schema_version(fangs_storage *st, int *db_version, int *code_version);
+
+/** Transactions group several calls so that they land together or not at all.
+ * Not nestable. */
+FANGS_EXTERN(int) fangs_storage_begin(fangs_storage *st);
+FANGS_EXTERN(int) fangs_storage_commit(fangs_storage *st);
+FANGS_EXTERN(int) fangs_storage_rollback(fangs_storage *st);
+
+/* ---- packages and releases ---- */
+
+typedef struct fangs_package {
+	char *name;
+	int watched;
+	char *last_seen_version; /**< NULL until one was seen */
+	int64_t created_ns;
+	int64_t run_count;       /**< filled by list/get */
+	int64_t baseline_size;   /**< baseline fingerprints, filled by list/get */
+} fangs_package;
+
+typedef struct fangs_package_list {
+	fangs_package *items;
+	size_t count;
+	size_t capacity;
+} fangs_package_list;
+
+FANGS_EXTERN(void) fangs_package_clear(fangs_package *p);
+FANGS_EXTERN(void) fangs_package_list_free(fangs_package_list *list);
+
+/** Creates the package if missing; sets `watched` when watched >= 0. */
+FANGS_EXTERN(int) fangs_storage_package_upsert(fangs_storage *st, const char *name, int watched);
+FANGS_EXTERN(int) fangs_storage_package_get(fangs_storage *st, const char *name, fangs_package *out);
+FANGS_EXTERN(int) fangs_storage_package_list(fangs_storage *st, int watched_only, fangs_package_list *out);
+FANGS_EXTERN(int) fangs_storage_package_set_last_seen(fangs_storage *st, const char *name, const char *version);
+/** Deletes the package and, with it, everything of it (as reset, then the row). */
+FANGS_EXTERN(int) fangs_storage_package_remove(fangs_storage *st, const char *name);
+/** Deletes all runs, events, fingerprints, baseline, deviations and releases of a
+ * package; keeps the package row (and whether it is watched). */
+FANGS_EXTERN(int) fangs_storage_package_reset(fangs_storage *st, const char *name);
+
+typedef struct fangs_release {
+	char *package;
+	char *version;
+	int64_t first_seen_ns;
+	int64_t run_count;
+} fangs_release;
+
+typedef struct fangs_release_list {
+	fangs_release *items;
+	size_t count;
+	size_t capacity;
+} fangs_release_list;
+
+FANGS_EXTERN(void) fangs_release_list_free(fangs_release_list *list);
+/** Records a release (idempotent; creates the package unwatched if needed). */
+FANGS_EXTERN(int) fangs_storage_release_add(fangs_storage *st, const char *package, const char *version);
+/** package NULL = every package. Newest first. */
+FANGS_EXTERN(int) fangs_storage_release_list(fangs_storage *st, const char *package, fangs_release_list *out);
+
+/* ---- runs ---- */
+
+typedef enum fangs_run_state {
+	FANGS_RUN_QUEUED = 0,
+	FANGS_RUN_RUNNING = 1,
+	FANGS_RUN_SUCCEEDED = 2,
+	FANGS_RUN_FAILED = 3,
+	FANGS_RUN_TIMED_OUT = 4
+} fangs_run_state;
+
+FANGS_EXTERN(const char *) fangs_run_state_name(fangs_run_state s);
+FANGS_EXTERN(int) fangs_run_state_parse(const char *name, fangs_run_state *out);
+
+/** Review state of a finished run. */
+typedef enum fangs_review {
+	FANGS_REVIEW_NONE = 0,     /**< nothing to review (clean, or joined the baseline) */
+	FANGS_REVIEW_PENDING = 1,  /**< has findings, or waits for a person before seeding */
+	FANGS_REVIEW_PROMOTED = 2  /**< a person promoted it */
+} fangs_review;
+
+FANGS_EXTERN(const char *) fangs_review_name(fangs_review r);
+
+#define FANGS_RUN_ID_MAX 64
+
+typedef struct fangs_run {
+	char id[FANGS_RUN_ID_MAX]; /**< empty on create = assigned by storage */
+	char *package;
+	char *version;
+	fangs_run_state state;
+	int is_baseline;
+	fangs_review review;
+	int64_t events_emitted;
+	int64_t events_dropped;
+	int64_t duration_ns;
+	char *runner;         /**< runner id, "local" for fangs scan */
+	int has_exit_code;
+	int exit_code;        /**< install's exit status */
+	char *error;          /**< why it failed */
+	char *install_output; /**< bounded tail of the install's output */
+	char *sandbox;        /**< "ns", "docker", "import" */
+	char *network;        /**< "none", "bridge" */
+	int64_t created_ns;
+	int64_t started_ns;
+	int64_t finished_ns;
+	/* filled by get/list, ignored on write: */
+	int64_t event_count;
+	int64_t deviation_count;
+	fangs_severity max_severity;
+} fangs_run;
+
+typedef struct fangs_run_list {
+	fangs_run *items;
+	size_t count;
+	size_t capacity;
+} fangs_run_list;
+
+FANGS_EXTERN(void) fangs_run_clear(fangs_run *r);
+FANGS_EXTERN(void) fangs_run_list_free(fangs_run_list *list);
+
+typedef struct fangs_run_filter {
+	const char *package;   /**< NULL = any */
+	const char *version;   /**< NULL = any */
+	int state;             /**< fangs_run_state, or -1 = any */
+	int pending_only;      /**< review == PENDING */
+	int baseline_only;
+	size_t limit;          /**< 0 = no limit */
+} fangs_run_filter;
+
+#define FANGS_RUN_FILTER_INIT {NULL, NULL, -1, 0, 0, 0}
+
+/** Inserts a run (and its package and release when missing); assigns
+ * run->id when empty and run->created_ns when 0. */
+FANGS_EXTERN(int) fangs_storage_run_create(fangs_storage *st, fangs_run *run);
+/** Writes every mutable field of the run with this id. */
+FANGS_EXTERN(int) fangs_storage_run_update(fangs_storage *st, const fangs_run *run);
+FANGS_EXTERN(int) fangs_storage_run_get(fangs_storage *st, const char *id, fangs_run *out);
+/** Newest first. */
+FANGS_EXTERN(int) fangs_storage_run_list(fangs_storage *st, const fangs_run_filter *f, fangs_run_list *out);
+
+/* ---- events ---- */
+
+/** Appends events to a run in one transaction, setting each event's id. */
+FANGS_EXTERN(int) fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_event *events,
+					      size_t n);
+/** All events of a run, in id order. */
+FANGS_EXTERN(int) fangs_storage_events_list(fangs_storage *st, const char *run_id, fangs_event_list *out);
+/** The events with these ids (in the given order; missing ones are skipped). */
+FANGS_EXTERN(int) fangs_storage_events_get(fangs_storage *st, const int64_t *ids, size_t n,
+					   fangs_event_list *out);
+
+/* ---- fingerprints and baselines ---- */
+
+/** Stores the fingerprints of a run (replacing earlier ones). */
+FANGS_EXTERN(int) fangs_storage_run_fingerprints_put(fangs_storage *st, const char *run_id,
+						     const fangs_fpset *fps);
+FANGS_EXTERN(int) fangs_storage_run_fingerprints_get(fangs_storage *st, const char *run_id, fangs_fpset *out);
+
+/** The package's baseline (union of its baseline runs' fingerprints). */
+FANGS_EXTERN(int) fangs_storage_baseline_get(fangs_storage *st, const char *package, fangs_fpset *out);
+/** Adds the run's stored fingerprints to the baseline and marks it is_baseline. */
+FANGS_EXTERN(int) fangs_storage_baseline_add_run(fangs_storage *st, const char *package, const char *run_id);
+/** Replaces the baseline with the run's fingerprints, marks only that run as
+ * baseline, and clears its deviations (manual promote). */
+FANGS_EXTERN(int) fangs_storage_baseline_rebuild(fangs_storage *st, const char *package, const char *run_id);
+
+/* ---- deviations ---- */
+
+typedef struct fangs_deviation_filter {
+	const char *run_id;
+	const char *package;
+	fangs_severity min_severity;
+	size_t limit;
+} fangs_deviation_filter;
+
+#define FANGS_DEVIATION_FILTER_INIT {NULL, NULL, FANGS_SEV_INFO, 0}
+
+/** Stores the deviations, setting their ids (run_id/package taken from each). */
+FANGS_EXTERN(int) fangs_storage_deviations_put(fangs_storage *st, fangs_deviation *devs, size_t n);
+/** Newest first. */
+FANGS_EXTERN(int) fangs_storage_deviations_list(fangs_storage *st, const fangs_deviation_filter *f,
+						fangs_deviation_list *out);
+FANGS_EXTERN(int) fangs_storage_deviation_get(fangs_storage *st, int64_t id, fangs_deviation *out);
+FANGS_EXTERN(int) fangs_storage_deviations_clear(fangs_storage *st, const char *run_id);
+
+/* ---- allowlists ---- */
+
+/** Adds an entry (entry->package NULL = global); sets entry->id. */
+FANGS_EXTERN(int) fangs_storage_allow_add(fangs_storage *st, fangs_allow_entry *entry);
+/** package NULL: every entry; otherwise global ones and that package's. */
+FANGS_EXTERN(int) fangs_storage_allow_list(fangs_storage *st, const char *package, fangs_allow_list *out);
+FANGS_EXTERN(int) fangs_storage_allow_remove(fangs_storage *st, int64_t id);
+
+/* ---- retention ---- */
+
+typedef struct fangs_prune_stats {
+	int64_t runs_deleted;
+	int64_t events_deleted;
+	int64_t events_kept_as_evidence;
+} fangs_prune_stats;
+
+/** Deletes events (and finished non-baseline runs with no deviations) older
+ * than `older_than_ns` (absolute, ns since the epoch). Never deletes an event
+ * a deviation points to, nor a baseline run. */
+FANGS_EXTERN(int) fangs_storage_prune(fangs_storage *st, int64_t older_than_ns, fangs_prune_stats *out);
+
+FANGS_END_DECL
+
+#endif

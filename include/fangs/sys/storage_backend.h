@@ -1,0 +1,93 @@
+/*
+ * fangs/sys/storage_backend.h - the API for storage implementers.
+ *
+ * A backend is a struct of function pointers that starts with a version.
+ * fangs_storage_* (fangs/storage.h) validates arguments and calls these; a
+ * backend may therefore assume non-NULL pointers where the user API
+ * documents them as required. Every function returns 0 or a negative
+ * FANGS_E* code and sets the last error (fangs_error_set) on failure.
+ * SQL dialect differences stay inside the backend.
+ *
+ * New members are only ever appended; a backend built against an older
+ * version leaves them NULL (= FANGS_EUNSUPPORTED).
+ */
+#ifndef FANGS_SYS_STORAGE_BACKEND_H
+#define FANGS_SYS_STORAGE_BACKEND_H
+
+#include "../storage.h"
+
+FANGS_BEGIN_DECL
+
+#define FANGS_STORAGE_BACKEND_VERSION 1
+
+typedef struct fangs_storage_backend fangs_storage_backend;
+
+struct fangs_storage_backend {
+	unsigned int version;
+	const char *name;
+
+	/* mandatory */
+	void (*free)(fangs_storage_backend *b);
+	int (*schema_version)(fangs_storage_backend *b, int *db_version);
+
+	int (*begin)(fangs_storage_backend *b);
+	int (*commit)(fangs_storage_backend *b);
+	int (*rollback)(fangs_storage_backend *b);
+
+	int (*package_upsert)(fangs_storage_backend *b, const char *name, int watched);
+	int (*package_get)(fangs_storage_backend *b, const char *name, fangs_package *out);
+	int (*package_list)(fangs_storage_backend *b, int watched_only, fangs_package_list *out);
+	int (*package_set_last_seen)(fangs_storage_backend *b, const char *name, const char *version);
+	int (*package_remove)(fangs_storage_backend *b, const char *name);
+	int (*package_reset)(fangs_storage_backend *b, const char *name);
+
+	int (*release_add)(fangs_storage_backend *b, const char *package, const char *version);
+	int (*release_list)(fangs_storage_backend *b, const char *package, fangs_release_list *out);
+
+	int (*run_create)(fangs_storage_backend *b, fangs_run *run);
+	int (*run_update)(fangs_storage_backend *b, const fangs_run *run);
+	int (*run_get)(fangs_storage_backend *b, const char *id, fangs_run *out);
+	int (*run_list)(fangs_storage_backend *b, const fangs_run_filter *f, fangs_run_list *out);
+
+	int (*events_append)(fangs_storage_backend *b, const char *run_id, fangs_event *events, size_t n);
+	int (*events_list)(fangs_storage_backend *b, const char *run_id, fangs_event_list *out);
+	int (*events_get)(fangs_storage_backend *b, const int64_t *ids, size_t n, fangs_event_list *out);
+
+	int (*run_fingerprints_put)(fangs_storage_backend *b, const char *run_id, const fangs_fpset *fps);
+	int (*run_fingerprints_get)(fangs_storage_backend *b, const char *run_id, fangs_fpset *out);
+	int (*baseline_get)(fangs_storage_backend *b, const char *package, fangs_fpset *out);
+	int (*baseline_add_run)(fangs_storage_backend *b, const char *package, const char *run_id);
+	int (*baseline_rebuild)(fangs_storage_backend *b, const char *package, const char *run_id);
+
+	int (*deviations_put)(fangs_storage_backend *b, fangs_deviation *devs, size_t n);
+	int (*deviations_list)(fangs_storage_backend *b, const fangs_deviation_filter *f,
+			       fangs_deviation_list *out);
+	int (*deviation_get)(fangs_storage_backend *b, int64_t id, fangs_deviation *out);
+	int (*deviations_clear)(fangs_storage_backend *b, const char *run_id);
+
+	int (*allow_add)(fangs_storage_backend *b, fangs_allow_entry *entry);
+	int (*allow_list)(fangs_storage_backend *b, const char *package, fangs_allow_list *out);
+	int (*allow_remove)(fangs_storage_backend *b, int64_t id);
+
+	int (*prune)(fangs_storage_backend *b, int64_t older_than_ns, fangs_prune_stats *out);
+};
+
+/** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
+FANGS_EXTERN(int) fangs_storage_wrap(fangs_storage **out, fangs_storage_backend *backend);
+
+/** The built-in SQLite backend. */
+FANGS_EXTERN(int) fangs_storage_backend_sqlite_new(fangs_storage_backend **out, const fangs_storage_options *opts);
+
+/** The PostgreSQL backend (FANGS_EUNSUPPORTED when built without libpq). */
+FANGS_EXTERN(int) fangs_storage_backend_postgres_new(fangs_storage_backend **out,
+						     const fangs_storage_options *opts);
+
+/** The newest schema migration this code knows (shared by every backend). */
+FANGS_EXTERN(int) fangs_storage_code_schema_version(void);
+
+/** Generates a new run id ("r" + time + random hex), at most FANGS_RUN_ID_MAX-1 chars. */
+FANGS_EXTERN(int) fangs_storage_new_run_id(char *buf, size_t cap);
+
+FANGS_END_DECL
+
+#endif

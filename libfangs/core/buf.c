@@ -1,0 +1,212 @@
+/*
+ * core/buf.c - growable byte buffer with JSON string escaping.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/internal.h"
+
+int fangs_buf_reserve(fangs_buf *b, size_t extra)
+{
+	size_t need, ncap;
+	char *n;
+	if (b->oom)
+		return FANGS_ENOMEM;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(b->data, ncap);
+	if (!n) {
+		b->oom = 1;
+		return fangs__error_oom();
+	}
+	b->data = n;
+	b->cap = ncap;
+	return 0;
+}
+
+void fangs_buf_put(fangs_buf *b, const void *data, size_t len)
+{
+	if (fangs_buf_reserve(b, len))
+		return;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void fangs_buf_puts(fangs_buf *b, const char *s)
+{
+	fangs_buf_put(b, s, strlen(s));
+}
+
+void fangs_buf_putc(fangs_buf *b, char c)
+{
+	if (fangs_buf_reserve(b, 1))
+		return;
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+void fangs_buf_printf(fangs_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (fangs_buf_reserve(b, 64))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		if (fangs_buf_reserve(b, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+void fangs_buf_i64(fangs_buf *b, long long v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", v);
+	fangs_buf_put(b, tmp, (size_t)n);
+}
+
+void fangs_buf_u64(fangs_buf *b, unsigned long long v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%llu", v);
+	fangs_buf_put(b, tmp, (size_t)n);
+}
+
+/* Length of a valid UTF-8 sequence at p (at most n bytes), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xE0) == 0xC0) {
+		len = 2;
+		cp = c & 0x1F;
+	} else if ((c & 0xF0) == 0xE0) {
+		len = 3;
+		cp = c & 0x0F;
+	} else if ((c & 0xF8) == 0xF0) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+void fangs_buf_json_strn(fangs_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (fangs_buf_reserve(b, n + 2))
+		return;
+	fangs_buf_putc(b, '"');
+	while (i < n) {
+		size_t run = i;
+		/* copy plain runs in one go */
+		while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i) {
+			fangs_buf_put(b, p + i, run - i);
+			i = run;
+			continue;
+		}
+		unsigned char c = p[i];
+		if (c >= 0x80) {
+			size_t l = utf8_len(p + i, n - i);
+			if (l == 0) {
+				fangs_buf_puts(b, "\\ufffd");
+				i++;
+			} else {
+				fangs_buf_put(b, p + i, l);
+				i += l;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"': fangs_buf_puts(b, "\\\""); break;
+		case '\\': fangs_buf_puts(b, "\\\\"); break;
+		case '\n': fangs_buf_puts(b, "\\n"); break;
+		case '\r': fangs_buf_puts(b, "\\r"); break;
+		case '\t': fangs_buf_puts(b, "\\t"); break;
+		case '\b': fangs_buf_puts(b, "\\b"); break;
+		case '\f': fangs_buf_puts(b, "\\f"); break;
+		default: {
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			fangs_buf_put(b, e, 6);
+		}
+		}
+		i++;
+	}
+	fangs_buf_putc(b, '"');
+}
+
+void fangs_buf_json_str(fangs_buf *b, const char *s)
+{
+	if (!s) {
+		fangs_buf_puts(b, "null");
+		return;
+	}
+	fangs_buf_json_strn(b, s, strlen(s));
+}
+
+char *fangs_buf_steal(fangs_buf *b, size_t *len)
+{
+	char *d;
+	if (b->oom) {
+		fangs_buf_free(b);
+		return NULL;
+	}
+	if (!b->data && fangs_buf_reserve(b, 0))
+		return NULL;
+	d = b->data;
+	if (len)
+		*len = b->len;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return d;
+}
+
+void fangs_buf_free(fangs_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->oom = 0;
+}
+
+void fangs_buf_reset(fangs_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}

@@ -1,0 +1,82 @@
+/*
+ * core/error.c - error strings and the thread-local last error.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+static _Thread_local char last_msg[1024];
+static _Thread_local int last_code;
+
+static const char *const messages[] = {
+	"success",                    /* 0 */
+	"error",                      /* -1 */
+	"out of memory",              /* -2 */
+	"invalid argument",           /* -3 */
+	"not found",                  /* -4 */
+	"already exists",             /* -5 */
+	"I/O error",                  /* -6 */
+	"parse error",                /* -7 */
+	"storage error",              /* -8 */
+	"version mismatch",           /* -9 */
+	"permission denied",          /* -10 */
+	"not supported",              /* -11 */
+	"timed out",                  /* -12 */
+	"busy",                       /* -13 */
+	"network error",              /* -14 */
+	"sandbox error",              /* -15 */
+	"sensor error",               /* -16 */
+	"stopped by callback",        /* -17 */
+	"configuration error",        /* -18 */
+	"canceled",                   /* -19 */
+};
+
+const char *fangs_strerror(int code)
+{
+	if (code > 0 || (size_t)-code >= FANGS_ARRAY_SIZE(messages))
+		return "unknown error";
+	return messages[-code];
+}
+
+const char *fangs_error_last(void)
+{
+	return last_msg;
+}
+
+int fangs_error_last_code(void)
+{
+	return last_code;
+}
+
+int fangs_error_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+	last_code = code;
+	if (!fmt) {
+		snprintf(last_msg, sizeof(last_msg), "%s", fangs_strerror(code));
+		return code;
+	}
+	va_start(ap, fmt);
+	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void fangs_error_clear(void)
+{
+	last_code = 0;
+	last_msg[0] = '\0';
+}
+
+int fangs__error_oom(void)
+{
+	return fangs_error_set(FANGS_ENOMEM, "out of memory");
+}
+
+int fangs__error_errno(int code, const char *what)
+{
+	return fangs_error_set(code, "%s: %s", what, strerror(errno));
+}
