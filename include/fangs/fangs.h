@@ -11,5 +11,6 @@
 #include "event.h"
 #include "differ.h"
 #include "storage.h"
+#include "analyze.h"
 
 #endif

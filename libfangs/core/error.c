@@ -59,9 +59,12 @@ int fangs_error_set(int code, const char *fmt, ...)
 		snprintf(last_msg, sizeof(last_msg), "%s", fangs_strerror(code));
 		return code;
 	}
+	/* format aside first: callers may pass fangs_error_last() as an argument */
+	char tmp[sizeof(last_msg)];
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(last_msg, tmp, sizeof(last_msg));
 	return code;
 }
 

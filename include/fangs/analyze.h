@@ -1,0 +1,58 @@
+/*
+ * fangs/analyze.h - judging a stored run: differ + baseline policy.
+ *
+ * Glue between storage and the (pure) differ, shared by `fangs events
+ * import`, `fangs scan`, the orchestrator and the binding: load the run's
+ * events, the package baseline and allowlists, diff, store fingerprints and
+ * deviations, and apply the baseline policy:
+ *  - the first run of a package seeds the baseline (with
+ *    promote_after_clean_runs K = 1, the default); with K > 1 a package
+ *    without a baseline is seeded only once K consecutive runs agreed with
+ *    each other (each compared with the union of the earlier ones);
+ *  - a run with no deviation joins the baseline once it is the K-th
+ *    consecutive clean run;
+ *  - a run with deviations waits as pending for a person
+ *    (`fangs baseline promote RUN` rebuilds the baseline from it).
+ */
+#ifndef FANGS_ANALYZE_H
+#define FANGS_ANALYZE_H
+
+#include "common.h"
+#include "config.h"
+#include "differ.h"
+#include "storage.h"
+
+FANGS_BEGIN_DECL
+
+/** What happened to a run's review and the baseline. */
+typedef enum fangs_baseline_action {
+	FANGS_BASELINE_NONE = 0,    /**< clean, but not (yet) in the baseline */
+	FANGS_BASELINE_SEEDED = 1,  /**< the package had no baseline: this run (and its cold-start peers) made it */
+	FANGS_BASELINE_JOINED = 2,  /**< clean run added to the existing baseline */
+	FANGS_BASELINE_PENDING = 3  /**< findings, or cold start waiting: a person decides */
+} fangs_baseline_action;
+
+FANGS_EXTERN(const char *) fangs_baseline_action_name(fangs_baseline_action a);
+
+typedef struct fangs_analysis {
+	fangs_deviation_list deviations; /**< stored, with ids */
+	fangs_baseline_action action;
+	size_t n_events;
+	size_t n_fingerprints;
+	size_t baseline_size; /**< baseline fingerprints the run was compared with */
+	int64_t elapsed_ns;   /**< time spent in the differ itself */
+} fangs_analysis;
+
+FANGS_EXTERN(void) fangs_analysis_clear(fangs_analysis *a);
+
+/**
+ * Analyzes a stored run (its events must be stored) and records the outcome
+ * in one transaction. `cfg` NULL = defaults. Running it again on the same run
+ * replaces its fingerprints and deviations.
+ */
+FANGS_EXTERN(int) fangs_analyze_run(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,
+				    const char *run_id, fangs_analysis *out);
+
+FANGS_END_DECL
+
+#endif

@@ -1,0 +1,416 @@
+/*
+ * core/config.c - the YAML configuration file (libyaml document API, so that
+ * every error can name the line of the offending key).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "core/internal.h"
+#include "fangs/config.h"
+
+typedef struct parse_ctx {
+	const char *file;
+	yaml_document_t *doc;
+	fangs_config *cfg;
+} parse_ctx;
+
+static int cfg_error(parse_ctx *p, yaml_node_t *node, const char *key, const char *fmt, ...)
+	FANGS_PRINTF(4, 5);
+
+static int cfg_error(parse_ctx *p, yaml_node_t *node, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fangs_error_set(FANGS_ECONFIG, "%s:%lu: %s: %s", p->file,
+			       node ? (unsigned long)node->start_mark.line + 1 : 0UL, key, msg);
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int want_string(parse_ctx *p, yaml_node_t *n, const char *key, char **out)
+{
+	const char *s = scalar(n);
+	if (!s)
+		return cfg_error(p, n, key, "expected a string");
+	free(*out);
+	*out = fangs__strdup(s);
+	return *out ? 0 : FANGS_ENOMEM;
+}
+
+static int want_bool(parse_ctx *p, yaml_node_t *n, const char *key, int *out)
+{
+	const char *s = scalar(n);
+	if (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))) {
+		*out = 1;
+		return 0;
+	}
+	if (s && (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))) {
+		*out = 0;
+		return 0;
+	}
+	return cfg_error(p, n, key, "expected true or false");
+}
+
+static int want_uint(parse_ctx *p, yaml_node_t *n, const char *key, unsigned min, unsigned max, unsigned *out)
+{
+	const char *s = scalar(n);
+	char *end;
+	unsigned long v;
+	if (!s || !*s || *s == '-')
+		return cfg_error(p, n, key, "expected a whole number");
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || errno)
+		return cfg_error(p, n, key, "expected a whole number");
+	if (v < min || v > max)
+		return cfg_error(p, n, key, "must be between %u and %u", min, max);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int want_severity(parse_ctx *p, yaml_node_t *n, const char *key, fangs_severity *out)
+{
+	const char *s = scalar(n);
+	if (!s || fangs_severity_parse(s, out))
+		return cfg_error(p, n, key, "expected info, low, medium, high or critical");
+	return 0;
+}
+
+/* Iterates a mapping: calls fn(p, keynode, key, valuenode, user) per pair. */
+typedef int (*map_fn)(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user);
+
+static int each_pair(parse_ctx *p, yaml_node_t *map, const char *what, map_fn fn, void *user)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return cfg_error(p, map, what, "expected a mapping");
+	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pair->value);
+		const char *key = scalar(k);
+		int rc;
+		if (!key)
+			return cfg_error(p, k, what, "keys must be strings");
+		rc = fn(p, k, key, v, user);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int seq_check(parse_ctx *p, yaml_node_t *n, const char *key)
+{
+	if (!n || n->type != YAML_SEQUENCE_NODE)
+		return cfg_error(p, n, key, "expected a list");
+	return 0;
+}
+
+#define SEQ_EACH(p, n, item)                                                           \
+	for (yaml_node_item_t *it_ = (n)->data.sequence.items.start;                    \
+	     it_ < (n)->data.sequence.items.top && ((item) = yaml_document_get_node((p)->doc, *it_)); it_++)
+
+/* ---- watched_paths ---- */
+
+static int watched_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	fangs_watched_path *wp = user;
+	if (!strcmp(key, "prefix")) {
+		int rc = want_string(p, v, "watched_paths.prefix", &wp->prefix);
+		if (rc)
+			return rc;
+		if (wp->prefix[0] != '/' && strncmp(wp->prefix, "~/", 2) != 0)
+			return cfg_error(p, v, "watched_paths.prefix", "must be absolute or start with ~/");
+		return 0;
+	}
+	if (!strcmp(key, "cred"))
+		return want_bool(p, v, "watched_paths.cred", &wp->cred);
+	return cfg_error(p, k, key, "unknown key in watched_paths entry (expected prefix, cred)");
+}
+
+static int parse_watched(parse_ctx *p, yaml_node_t *n)
+{
+	yaml_node_t *item;
+	size_t count;
+	int rc = seq_check(p, n, "watched_paths");
+	if (rc)
+		return rc;
+	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	p->cfg->watched_paths = calloc(count ? count : 1, sizeof(fangs_watched_path));
+	if (!p->cfg->watched_paths)
+		return fangs__error_oom();
+	SEQ_EACH(p, n, item)
+	{
+		fangs_watched_path *wp = &p->cfg->watched_paths[p->cfg->n_watched_paths++];
+		if ((rc = each_pair(p, item, "watched_paths", watched_pair, wp)))
+			return rc;
+		if (!wp->prefix)
+			return cfg_error(p, item, "watched_paths", "entry without a prefix");
+	}
+	return 0;
+}
+
+/* ---- allow ---- */
+
+static int allow_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	fangs_allow_kind kind;
+	yaml_node_t *item;
+	char name[64];
+	int rc;
+	(void)user;
+	if (fangs_allow_kind_parse(key, &kind))
+		return cfg_error(p, k, key, "unknown allow list (expected paths, cidrs, snis, dns, execs)");
+	snprintf(name, sizeof(name), "allow.%s", key);
+	if ((rc = seq_check(p, v, name)))
+		return rc;
+	SEQ_EACH(p, v, item)
+	{
+		const char *s = scalar(item);
+		if (!s)
+			return cfg_error(p, item, name, "expected a list of strings");
+		if (fangs_allow_entry_validate(kind, s))
+			return cfg_error(p, item, name, "%s", fangs_error_last());
+		if (fangs_allow_list_add(&p->cfg->allow, kind, s, NULL, "config"))
+			return FANGS_ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- severity ---- */
+
+static int add_override(parse_ctx *p, const char *kind, const char *package, fangs_severity sev)
+{
+	fangs_severity_override *n =
+		realloc(p->cfg->severity, (p->cfg->n_severity + 1) * sizeof(*p->cfg->severity));
+	fangs_severity_override *o;
+	if (!n)
+		return fangs__error_oom();
+	p->cfg->severity = n;
+	o = &n[p->cfg->n_severity];
+	memset(o, 0, sizeof(*o));
+	o->severity = sev;
+	o->kind = fangs__strdup(kind);
+	o->package = package ? fangs__strdup(package) : NULL;
+	p->cfg->n_severity++;
+	if (!o->kind || (package && !o->package))
+		return FANGS_ENOMEM;
+	return 0;
+}
+
+static bool valid_kind_name(const char *k)
+{
+	if (!*k)
+		return false;
+	for (const char *c = k; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == ':' || *c == '-' ||
+		      *c == '.'))
+			return false;
+	return true;
+}
+
+static int pkg_sev_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	const char *package = user;
+	fangs_severity sev;
+	int rc;
+	if (!valid_kind_name(key))
+		return cfg_error(p, k, key, "not a finding kind");
+	if ((rc = want_severity(p, v, key, &sev)))
+		return rc;
+	return add_override(p, key, package, sev);
+}
+
+static int pkg_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	(void)user;
+	(void)k;
+	return each_pair(p, v, key, pkg_sev_pair, (void *)key);
+}
+
+static int severity_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	fangs_severity sev;
+	int rc;
+	(void)user;
+	if (!strcmp(key, "packages"))
+		return each_pair(p, v, "severity.packages", pkg_pair, NULL);
+	if (!valid_kind_name(key))
+		return cfg_error(p, k, key, "not a finding kind");
+	if ((rc = want_severity(p, v, key, &sev)))
+		return rc;
+	return add_override(p, key, NULL, sev);
+}
+
+/* ---- differ, storage ---- */
+
+static int differ_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	(void)user;
+	if (!strcmp(key, "promote_after_clean_runs"))
+		return want_uint(p, v, "differ.promote_after_clean_runs", 1, 1000,
+				 &p->cfg->promote_after_clean_runs);
+	if (!strcmp(key, "builtin_cred_paths"))
+		return want_bool(p, v, "differ.builtin_cred_paths", &p->cfg->builtin_cred_paths);
+	return cfg_error(p, k, key, "unknown key in differ (expected promote_after_clean_runs, builtin_cred_paths)");
+}
+
+static int storage_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	(void)user;
+	if (!strcmp(key, "backend")) {
+		int rc = want_string(p, v, "storage.backend", &p->cfg->storage_backend);
+		if (rc)
+			return rc;
+		if (strcmp(p->cfg->storage_backend, "sqlite") && strcmp(p->cfg->storage_backend, "postgres"))
+			return cfg_error(p, v, "storage.backend", "expected sqlite or postgres");
+		return 0;
+	}
+	if (!strcmp(key, "sqlite_path"))
+		return want_string(p, v, "storage.sqlite_path", &p->cfg->sqlite_path);
+	if (!strcmp(key, "postgres_dsn"))
+		return want_string(p, v, "storage.postgres_dsn", &p->cfg->postgres_dsn);
+	if (!strcmp(key, "retention_days"))
+		return want_uint(p, v, "storage.retention_days", 1, 36500, &p->cfg->retention_days);
+	return cfg_error(p, k, key,
+			 "unknown key in storage (expected backend, sqlite_path, postgres_dsn, retention_days)");
+}
+
+static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	(void)user;
+	if (!strcmp(key, "watched_paths"))
+		return parse_watched(p, v);
+	if (!strcmp(key, "allow"))
+		return each_pair(p, v, "allow", allow_pair, NULL);
+	if (!strcmp(key, "severity"))
+		return each_pair(p, v, "severity", severity_pair, NULL);
+	if (!strcmp(key, "differ"))
+		return each_pair(p, v, "differ", differ_pair, NULL);
+	if (!strcmp(key, "storage"))
+		return each_pair(p, v, "storage", storage_pair, NULL);
+	if (!strcmp(key, "registry")) {
+		int rc = want_string(p, v, "registry", &p->cfg->registry);
+		if (rc)
+			return rc;
+		if (strncmp(p->cfg->registry, "http://", 7) && strncmp(p->cfg->registry, "https://", 8))
+			return cfg_error(p, v, "registry", "must be an http:// or https:// URL");
+		return 0;
+	}
+	return cfg_error(p, k, key,
+			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry)");
+}
+
+int fangs_config_new(fangs_config **out)
+{
+	fangs_config *cfg;
+	if (!out)
+		return fangs_error_set(FANGS_EINVAL, "fangs_config_new: NULL argument");
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return fangs__error_oom();
+	cfg->builtin_cred_paths = 1;
+	cfg->promote_after_clean_runs = 1;
+	cfg->retention_days = 90;
+	cfg->storage_backend = fangs__strdup("sqlite");
+	cfg->sqlite_path = fangs__strdup("fangs.db");
+	if (!cfg->storage_backend || !cfg->sqlite_path) {
+		fangs_config_free(cfg);
+		return FANGS_ENOMEM;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int fangs_config_load_string(fangs_config **out, const char *yaml, size_t len, const char *name)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	parse_ctx p = {0};
+	fangs_config *cfg = NULL;
+	yaml_node_t *root;
+	int rc;
+
+	if (!out || (!yaml && len))
+		return fangs_error_set(FANGS_EINVAL, "fangs_config_load_string: NULL argument");
+	*out = NULL;
+	if ((rc = fangs_config_new(&cfg)))
+		return rc;
+	cfg->source = fangs__strdup(name ? name : "<config>");
+	if (!cfg->source) {
+		fangs_config_free(cfg);
+		return FANGS_ENOMEM;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		fangs_config_free(cfg);
+		return fangs__error_oom();
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(yaml ? yaml : ""), len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = fangs_error_set(FANGS_ECONFIG, "%s:%lu: %s", cfg->source,
+				     (unsigned long)parser.problem_mark.line + 1,
+				     parser.problem ? parser.problem : "invalid YAML");
+		yaml_parser_delete(&parser);
+		fangs_config_free(cfg);
+		return rc;
+	}
+	p.file = cfg->source;
+	p.doc = &doc;
+	p.cfg = cfg;
+	root = yaml_document_get_root_node(&doc);
+	rc = 0;
+	if (root && !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
+		rc = each_pair(&p, root, "top level", top_pair, NULL);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (rc) {
+		fangs_config_free(cfg);
+		return rc;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int fangs_config_load(fangs_config **out, const char *path)
+{
+	char *data;
+	size_t len;
+	int rc;
+	if (!out || !path)
+		return fangs_error_set(FANGS_EINVAL, "fangs_config_load: NULL argument");
+	rc = fangs__read_file(path, &data, &len);
+	if (rc)
+		return fangs_error_set(rc == FANGS_ENOTFOUND ? FANGS_ECONFIG : rc, "config: %s", fangs_error_last());
+	rc = fangs_config_load_string(out, data, len, path);
+	free(data);
+	return rc;
+}
+
+void fangs_config_free(fangs_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_watched_paths; i++)
+		free(cfg->watched_paths[i].prefix);
+	free(cfg->watched_paths);
+	fangs_allow_list_free(&cfg->allow);
+	for (size_t i = 0; i < cfg->n_severity; i++) {
+		free(cfg->severity[i].kind);
+		free(cfg->severity[i].package);
+	}
+	free(cfg->severity);
+	free(cfg->storage_backend);
+	free(cfg->sqlite_path);
+	free(cfg->postgres_dsn);
+	free(cfg->registry);
+	free(cfg->source);
+	free(cfg);
+}

@@ -1,0 +1,135 @@
+/*
+ * Configuration: a full file loads, defaults hold, and every mistake is an
+ * error naming the file, the line and the key.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fangs/fangs.h"
+
+static fangs_config *load(const char *yaml)
+{
+	fangs_config *cfg = NULL;
+	int rc = fangs_config_load_string(&cfg, yaml, strlen(yaml), "test.yaml");
+	ck_assert_msg(rc == 0, "load failed: %s", fangs_error_last());
+	return cfg;
+}
+
+static void load_bad(const char *yaml, const char *needle)
+{
+	fangs_config *cfg = NULL;
+	int rc = fangs_config_load_string(&cfg, yaml, strlen(yaml), "test.yaml");
+	ck_assert_msg(rc == FANGS_ECONFIG, "accepted: %s", yaml);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(fangs_error_last(), needle), "message '%s' lacks '%s'", fangs_error_last(), needle);
+}
+
+START_TEST(test_defaults)
+{
+	fangs_config *cfg = NULL;
+	ck_assert_int_eq(fangs_config_new(&cfg), 0);
+	ck_assert_int_eq(cfg->builtin_cred_paths, 1);
+	ck_assert_uint_eq(cfg->promote_after_clean_runs, 1);
+	ck_assert_uint_eq(cfg->retention_days, 90);
+	ck_assert_str_eq(cfg->storage_backend, "sqlite");
+	ck_assert_ptr_null(cfg->registry);
+	fangs_config_free(cfg);
+	cfg = load("");
+	ck_assert_uint_eq(cfg->retention_days, 90);
+	fangs_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_full_file)
+{
+	fangs_config *cfg = load("watched_paths:\n"
+				 "  - prefix: /opt/secrets/\n"
+				 "    cred: true\n"
+				 "  - prefix: ~/.config/app/\n"
+				 "allow:\n"
+				 "  paths: [/usr/share/zoneinfo/]\n"
+				 "  cidrs: [10.0.0.0/8, '2001:db8::/32']\n"
+				 "  snis: [registry.example]\n"
+				 "  dns: [example.org]\n"
+				 "  execs: [/usr/bin/git]\n"
+				 "severity:\n"
+				 "  proc_new_exec: high\n"
+				 "  packages:\n"
+				 "    left-pad: { net_new_dns: low }\n"
+				 "differ:\n"
+				 "  promote_after_clean_runs: 3\n"
+				 "  builtin_cred_paths: false\n"
+				 "storage:\n"
+				 "  backend: postgres\n"
+				 "  postgres_dsn: host=127.0.0.1\n"
+				 "  retention_days: 30\n"
+				 "registry: https://registry.example/\n");
+	ck_assert_uint_eq(cfg->n_watched_paths, 2);
+	ck_assert_str_eq(cfg->watched_paths[0].prefix, "/opt/secrets/");
+	ck_assert_int_eq(cfg->watched_paths[0].cred, 1);
+	ck_assert_int_eq(cfg->watched_paths[1].cred, 0);
+	ck_assert_uint_eq(cfg->allow.count, 6);
+	ck_assert_int_eq(cfg->allow.items[1].kind, FANGS_ALLOW_CIDR);
+	ck_assert_str_eq(cfg->allow.items[2].value, "2001:db8::/32");
+	ck_assert_ptr_null(cfg->allow.items[0].package);
+	ck_assert_uint_eq(cfg->n_severity, 2);
+	ck_assert_str_eq(cfg->severity[0].kind, "proc_new_exec");
+	ck_assert_int_eq(cfg->severity[0].severity, FANGS_SEV_HIGH);
+	ck_assert_ptr_null(cfg->severity[0].package);
+	ck_assert_str_eq(cfg->severity[1].package, "left-pad");
+	ck_assert_int_eq(cfg->severity[1].severity, FANGS_SEV_LOW);
+	ck_assert_uint_eq(cfg->promote_after_clean_runs, 3);
+	ck_assert_int_eq(cfg->builtin_cred_paths, 0);
+	ck_assert_str_eq(cfg->storage_backend, "postgres");
+	ck_assert_uint_eq(cfg->retention_days, 30);
+	ck_assert_str_eq(cfg->registry, "https://registry.example/");
+	fangs_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_errors_name_line_and_key)
+{
+	load_bad("watched_paths:\n  - prefix: /a\n    cerd: true\n", "test.yaml:3: cerd: unknown key");
+	load_bad("allow:\n  paths: [/a]\n  hosts: [x]\n", "test.yaml:3: hosts: unknown allow list");
+	load_bad("allow:\n  cidrs:\n    - 10.0.0.0/99\n", "test.yaml:3: allow.cidrs");
+	load_bad("allow:\n  paths: relative\n", "test.yaml:2: allow.paths: expected a list");
+	load_bad("severity:\n  proc_new_exec: severe\n", "test.yaml:2: proc_new_exec: expected info");
+	load_bad("differ:\n  promote_after_clean_runs: zero\n", "test.yaml:2: differ.promote_after_clean_runs");
+	load_bad("differ:\n  promote_after_clean_runs: 0\n", "must be between 1");
+	load_bad("differ:\n  builtin_cred_paths: maybe\n", "expected true or false");
+	load_bad("storage:\n  backend: mysql\n", "test.yaml:2: storage.backend");
+	load_bad("registry: ftp://x\n", "test.yaml:1: registry");
+	load_bad("bogus: 1\n", "test.yaml:1: bogus: unknown key");
+	load_bad("watched_paths:\n  - cred: true\n", "without a prefix");
+	load_bad("watched_paths:\n  - prefix: relative/\n", "must be absolute");
+	load_bad("a: [\n", "test.yaml:");
+	load_bad("- 1\n- 2\n", "expected a mapping");
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	fangs_config *cfg = NULL;
+	ck_assert_int_eq(fangs_config_load(&cfg, "/nonexistent/fangs.yaml"), FANGS_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(fangs_error_last(), "/nonexistent/fangs.yaml"));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("yaml");
+	SRunner *sr;
+	int failed;
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full_file);
+	tcase_add_test(tc, test_errors_name_line_and_key);
+	tcase_add_test(tc, test_missing_file);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,194 @@
+/*
+ * tools/fangs/cmd_events.c - `fangs events import|list`.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "output.h"
+
+static const char import_usage[] =
+	"usage: fangs events import FILE --package P --version V [--fail-on SEVERITY]\n"
+	"       fangs events list RUN\n"
+	"\n"
+	"import: reads an NDJSON recording (docs/events.md; FILE '-' = stdin), stores it as a\n"
+	"finished run of P@V, diffs it against P's baseline and prints the run id and its\n"
+	"deviations. With --fail-on, exits 3 when a deviation is at or above SEVERITY.\n"
+	"list: prints the stored events of a run (NDJSON with --json).\n";
+
+static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, const fangs_analysis *an)
+{
+	fangs_run run = {0};
+	int rc = fangs_storage_run_get(st, run_id, &run);
+	if (rc)
+		return cli_fail("run", rc);
+	if (ctx->json) {
+		json_object *o = json_object_new_object();
+		json_object *devs = json_object_new_array();
+		json_object_object_add(o, "run", json_run(&run));
+		json_object_object_add(o, "baseline", json_object_new_string(fangs_baseline_action_name(an->action)));
+		json_object_object_add(o, "fingerprints", json_object_new_int64((int64_t)an->n_fingerprints));
+		for (size_t i = 0; i < an->deviations.count; i++)
+			json_object_array_add(devs, json_deviation(&an->deviations.items[i]));
+		json_object_object_add(o, "deviations", devs);
+		json_print(o);
+	} else {
+		printf("run %s: %s@%s, %zu events, %zu fingerprints\n", run.id, run.package, run.version,
+		       an->n_events, an->n_fingerprints);
+		switch (an->action) {
+		case FANGS_BASELINE_SEEDED:
+			printf("baseline: seeded from this run (%zu fingerprints)\n", an->n_fingerprints);
+			break;
+		case FANGS_BASELINE_JOINED:
+			printf("baseline: clean run joined the baseline\n");
+			break;
+		case FANGS_BASELINE_PENDING:
+			printf("baseline: run waits for review (fangs baseline promote %s)\n", run.id);
+			break;
+		case FANGS_BASELINE_NONE:
+			printf("baseline: clean run (not yet promoted)\n");
+			break;
+		}
+		if (an->deviations.count) {
+			printf("%zu deviation%s:\n", an->deviations.count, an->deviations.count == 1 ? "" : "s");
+			print_deviations(stdout, st, &an->deviations, 1);
+			printf("verdict: %zu new behaviour%s, highest severity %s\n", an->deviations.count,
+			       an->deviations.count == 1 ? "" : "s",
+			       fangs_severity_name(fangs_deviation_list_max_severity(&an->deviations)));
+		} else {
+			printf("verdict: nothing new\n");
+		}
+	}
+	fangs_run_clear(&run);
+	return CLI_EXIT_OK;
+}
+
+static int events_import(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"package", required_argument, NULL, 'p'}, {"version", required_argument, NULL, 'V'},
+		{"fail-on", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *package = NULL, *version = NULL, *file;
+	int have_fail_on = 0, c, rc, exit_code = CLI_EXIT_OK;
+	fangs_severity fail_on = FANGS_SEV_INFO;
+	fangs_event_list events = {0};
+	fangs_storage *st = NULL;
+	fangs_differ *d = NULL;
+	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_run run = {0};
+	fangs_analysis an = {0};
+
+	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': package = optarg; break;
+		case 'V': version = optarg; break;
+		case 'f':
+			if (fangs_severity_parse(optarg, &fail_on))
+				return cli_usage_error("--fail-on: %s", fangs_error_last());
+			have_fail_on = 1;
+			break;
+		case 'h': fputs(import_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(import_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("events import needs exactly one FILE (see fangs events import --help)");
+	if (!package || !*package || !version || !*version)
+		return cli_usage_error("events import needs --package and --version");
+	file = argv[optind];
+
+	if ((rc = fangs_events_read_file(&events, file))) {
+		fangs_event_list_free(&events);
+		return cli_fail("cannot import", rc);
+	}
+	if (!(st = cli_open_storage(ctx))) {
+		fangs_event_list_free(&events);
+		return CLI_EXIT_ERROR;
+	}
+	dopts.config = ctx->config;
+	if ((rc = fangs_differ_new(&d, &dopts))) {
+		exit_code = cli_fail("differ", rc);
+		goto out;
+	}
+
+	run.package = (char *)package;
+	run.version = (char *)version;
+	run.state = FANGS_RUN_SUCCEEDED;
+	run.sandbox = (char *)"import";
+	run.runner = (char *)"import";
+	run.events_emitted = (int64_t)events.count;
+	if ((rc = fangs_storage_begin(st)) || (rc = fangs_storage_run_create(st, &run)) ||
+	    (rc = fangs_storage_events_append(st, run.id, events.items, events.count)) ||
+	    (rc = fangs_storage_commit(st))) {
+		fangs_storage_rollback(st);
+		exit_code = cli_fail("cannot store the recording", rc);
+		goto out;
+	}
+	if ((rc = fangs_analyze_run(st, d, ctx->config, run.id, &an))) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "analysis failed: %s", fangs_error_last());
+		exit_code = cli_fail("cannot analyze the run", rc);
+		run.state = FANGS_RUN_FAILED;
+		run.error = msg;
+		fangs_storage_run_update(st, &run);
+		goto out;
+	}
+	exit_code = print_outcome(ctx, st, run.id, &an);
+	if (exit_code == CLI_EXIT_OK && have_fail_on && an.deviations.count &&
+	    fangs_deviation_list_max_severity(&an.deviations) >= fail_on)
+		exit_code = CLI_EXIT_FINDINGS;
+out:
+	fangs_analysis_clear(&an);
+	fangs_differ_free(d);
+	fangs_storage_free(st);
+	fangs_event_list_free(&events);
+	return exit_code;
+}
+
+static int events_list(cli_ctx *ctx, int argc, char **argv)
+{
+	fangs_storage *st;
+	fangs_event_list evs = {0};
+	char buf[2048], ob[512];
+	int rc;
+	if (argc != 2)
+		return cli_usage_error("usage: fangs events list RUN");
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	rc = fangs_storage_events_list(st, argv[1], &evs);
+	if (rc) {
+		fangs_storage_free(st);
+		return cli_fail("events", rc);
+	}
+	for (size_t i = 0; i < evs.count; i++) {
+		const fangs_event *ev = &evs.items[i];
+		if (ctx->json) {
+			char *s = NULL;
+			if (fangs_event_to_json(ev, &s, NULL) == 0)
+				puts(s);
+			free(s);
+		} else {
+			printf("#%-6lld pid %-6d %-15s %s  [%s]\n", (long long)ev->id, ev->pid, ev->comm ? ev->comm : "?",
+			       fmt_event(ev, buf, sizeof(buf)), fmt_origin(&ev->origin, ob, sizeof(ob)));
+		}
+	}
+	fangs_event_list_free(&evs);
+	fangs_storage_free(st);
+	return CLI_EXIT_OK;
+}
+
+int cmd_events(cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2 || cli_is_help(argv[1])) {
+		fputs(import_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "import"))
+		return events_import(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return events_list(ctx, argc - 1, argv + 1);
+	return cli_usage_error("unknown events subcommand '%s' (import, list)", argv[1]);
+}

@@ -1,0 +1,273 @@
+/*
+ * tools/fangs/cmd_findings.c - `fangs deviation list|show`, `fangs baseline list|promote`.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "output.h"
+
+static const char deviation_usage[] =
+	"usage: fangs deviation list [--run RUN] [--package P] [--min-severity S] [--limit N]\n"
+	"       fangs deviation show ID\n";
+
+static int deviation_list(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"run", required_argument, NULL, 'r'},          {"package", required_argument, NULL, 'p'},
+		{"min-severity", required_argument, NULL, 's'}, {"limit", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
+	};
+	fangs_deviation_filter f = FANGS_DEVIATION_FILTER_INIT;
+	fangs_deviation_list devs = {0};
+	fangs_storage *st;
+	char *end, ob[512];
+	int c, rc;
+
+	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': f.run_id = optarg; break;
+		case 'p': f.package = optarg; break;
+		case 's':
+			if (fangs_severity_parse(optarg, &f.min_severity))
+				return cli_usage_error("--min-severity: %s", fangs_error_last());
+			break;
+		case 'n':
+			f.limit = strtoul(optarg, &end, 10);
+			if (*end || !*optarg)
+				return cli_usage_error("--limit needs a number");
+			break;
+		case 'h': fputs(deviation_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(deviation_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	if ((rc = fangs_storage_deviations_list(st, &f, &devs))) {
+		fangs_storage_free(st);
+		return cli_fail("deviations", rc);
+	}
+	if (ctx->json) {
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < devs.count; i++)
+			json_object_array_add(arr, json_deviation(&devs.items[i]));
+		json_print(arr);
+	} else if (devs.count == 0) {
+		printf("no deviations\n");
+	} else {
+		table *tb = table_new(7, "ID", "RUN", "PACKAGE", "SEVERITY", "KIND", "VALUE", "BY");
+		for (size_t i = 0; i < devs.count; i++) {
+			const fangs_deviation *d = &devs.items[i];
+			char id[24];
+			snprintf(id, sizeof(id), "%lld", (long long)d->id);
+			table_row(tb, id, d->run_id, d->package, fangs_severity_name(d->severity), d->kind, d->value,
+				  fmt_origin(&d->origin, ob, sizeof(ob)));
+		}
+		table_print(tb, stdout);
+	}
+	fangs_deviation_list_free(&devs);
+	fangs_storage_free(st);
+	return CLI_EXIT_OK;
+}
+
+static int deviation_show(cli_ctx *ctx, int argc, char **argv)
+{
+	fangs_deviation d = {0};
+	fangs_event_list evs = {0};
+	fangs_storage *st;
+	char *end, eb[2048], ob[512];
+	long long id;
+	int rc;
+
+	if (argc != 2 || cli_is_help(argv[1]))
+		return cli_usage_error("usage: fangs deviation show ID");
+	id = strtoll(argv[1], &end, 10);
+	if (*end || id <= 0)
+		return cli_usage_error("deviation id must be a positive number, not '%s'", argv[1]);
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	if ((rc = fangs_storage_deviation_get(st, id, &d)) ||
+	    (rc = fangs_storage_events_get(st, d.evidence, d.n_evidence, &evs))) {
+		fangs_deviation_clear(&d);
+		fangs_storage_free(st);
+		return cli_fail("deviation", rc);
+	}
+	if (ctx->json) {
+		json_object *o = json_deviation(&d);
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < evs.count; i++)
+			json_object_array_add(arr, json_event(&evs.items[i]));
+		json_object_object_add(o, "evidence_events", arr);
+		json_print(o);
+	} else {
+		printf("deviation %lld of run %s (%s)\n", (long long)d.id, d.run_id, d.package);
+		printf("kind:     %s\nseverity: %s\nvalue:    %s\nactor:    %s\n", d.kind, fangs_severity_name(d.severity),
+		       d.value ? d.value : "", fangs_actor_name(d.actor));
+		if (d.description)
+			printf("meaning:  %s\n", d.description);
+		printf("origin:   %s\n", fmt_origin(&d.origin, ob, sizeof(ob)));
+		if (d.command)
+			printf("command:  %s\n", d.command);
+		printf("evidence:\n");
+		for (size_t i = 0; i < evs.count; i++) {
+			const fangs_event *ev = &evs.items[i];
+			printf("  #%lld pid %d (%s) %s\n", (long long)ev->id, ev->pid, ev->comm ? ev->comm : "?",
+			       fmt_event(ev, eb, sizeof(eb)));
+			for (size_t a = 0; a < ev->n_ancestry; a++)
+				printf("      %*s<- pid %d %s %s\n", (int)(2 * a), "", ev->ancestry[a].pid,
+				       ev->ancestry[a].comm ? ev->ancestry[a].comm : "?",
+				       ev->ancestry[a].exe ? ev->ancestry[a].exe : "");
+		}
+	}
+	fangs_event_list_free(&evs);
+	fangs_deviation_clear(&d);
+	fangs_storage_free(st);
+	return CLI_EXIT_OK;
+}
+
+int cmd_deviation(cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2 || cli_is_help(argv[1])) {
+		fputs(deviation_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "list"))
+		return deviation_list(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "show"))
+		return deviation_show(ctx, argc - 1, argv + 1);
+	return cli_usage_error("unknown deviation subcommand '%s' (list, show)", argv[1]);
+}
+
+static const char baseline_usage[] =
+	"usage: fangs baseline list [--package P] [--fingerprints]\n"
+	"       fangs baseline promote RUN\n"
+	"\n"
+	"list: the runs that make up each package's baseline; with --package and\n"
+	"--fingerprints, the baseline's fingerprints (kind, actor, value).\n"
+	"promote: rebuilds the package's baseline from RUN and clears RUN's deviations.\n";
+
+static int fp_print(const fangs_fingerprint *fp, void *user)
+{
+	json_object *arr = user;
+	if (arr) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "kind", json_object_new_string(fangs_fp_kind_name(fp->kind)));
+		json_object_object_add(o, "actor", json_object_new_string(fangs_actor_name(fp->actor)));
+		json_object_object_add(o, "value", json_object_new_string(fp->value));
+		json_object_array_add(arr, o);
+	} else {
+		printf("%-8s %-6s %s\n", fangs_fp_kind_name(fp->kind), fangs_actor_name(fp->actor), fp->value);
+	}
+	return 0;
+}
+
+static int baseline_list(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"package", required_argument, NULL, 'p'}, {"fingerprints", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
+	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
+	fangs_run_list runs = {0};
+	fangs_storage *st;
+	int c, rc, fps = 0;
+
+	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': f.package = optarg; break;
+		case 'f': fps = 1; break;
+		case 'h': fputs(baseline_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(baseline_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (fps && !f.package)
+		return cli_usage_error("--fingerprints needs --package");
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	if (fps) {
+		fangs_fpset *set = NULL;
+		json_object *arr = ctx->json ? json_object_new_array() : NULL;
+		if ((rc = fangs_fpset_new(&set)) || (rc = fangs_storage_baseline_get(st, f.package, set))) {
+			fangs_fpset_free(set);
+			json_object_put(arr);
+			fangs_storage_free(st);
+			return cli_fail("baseline", rc);
+		}
+		fangs_fpset_foreach(set, fp_print, arr);
+		if (arr)
+			json_print(arr);
+		else if (fangs_fpset_size(set) == 0)
+			printf("%s has no baseline\n", f.package);
+		fangs_fpset_free(set);
+		fangs_storage_free(st);
+		return CLI_EXIT_OK;
+	}
+	f.baseline_only = 1;
+	if ((rc = fangs_storage_run_list(st, &f, &runs))) {
+		fangs_storage_free(st);
+		return cli_fail("baseline", rc);
+	}
+	if (ctx->json) {
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < runs.count; i++)
+			json_object_array_add(arr, json_run(&runs.items[i]));
+		json_print(arr);
+	} else if (runs.count == 0) {
+		printf("no baseline yet\n");
+	} else {
+		table *tb = table_new(4, "PACKAGE", "VERSION", "RUN", "CREATED");
+		char t[32];
+		for (size_t i = 0; i < runs.count; i++)
+			table_row(tb, runs.items[i].package, runs.items[i].version, runs.items[i].id,
+				  fmt_time(runs.items[i].created_ns, t, sizeof(t)));
+		table_print(tb, stdout);
+	}
+	fangs_run_list_free(&runs);
+	fangs_storage_free(st);
+	return CLI_EXIT_OK;
+}
+
+static int baseline_promote(cli_ctx *ctx, int argc, char **argv)
+{
+	fangs_run r = {0};
+	fangs_storage *st;
+	int rc;
+	if (argc != 2 || cli_is_help(argv[1]))
+		return cli_usage_error("usage: fangs baseline promote RUN");
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	if ((rc = fangs_storage_run_get(st, argv[1], &r)) || (rc = fangs_storage_baseline_rebuild(st, r.package, r.id))) {
+		fangs_run_clear(&r);
+		fangs_storage_free(st);
+		return cli_fail("promote", rc);
+	}
+	if (ctx->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "promoted", json_object_new_string(r.id));
+		json_object_object_add(o, "package", json_object_new_string(r.package));
+		json_print(o);
+	} else {
+		printf("baseline of %s rebuilt from run %s (%s); its deviations are cleared\n", r.package, r.id, r.version);
+	}
+	fangs_run_clear(&r);
+	fangs_storage_free(st);
+	return CLI_EXIT_OK;
+}
+
+int cmd_baseline(cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2 || cli_is_help(argv[1])) {
+		fputs(baseline_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "list"))
+		return baseline_list(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "promote"))
+		return baseline_promote(ctx, argc - 1, argv + 1);
+	return cli_usage_error("unknown baseline subcommand '%s' (list, promote)", argv[1]);
+}

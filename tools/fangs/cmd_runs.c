@@ -1,0 +1,201 @@
+/*
+ * tools/fangs/cmd_runs.c - `fangs run list|show` and `fangs pending`.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "output.h"
+
+static const char run_usage[] =
+	"usage: fangs run list [--package P] [--version V] [--state S] [--baseline] [--limit N]\n"
+	"       fangs run show RUN [--events]\n"
+	"\n"
+	"list: runs, newest first. show: one run with its deviations (and its events with --events).\n"
+	"States: queued, running, succeeded, failed, timed_out.\n";
+
+static int print_runs(cli_ctx *ctx, const fangs_run_list *runs)
+{
+	char t[32], n[32], dv[48];
+	table *tb;
+	if (ctx->json) {
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < runs->count; i++)
+			json_object_array_add(arr, json_run(&runs->items[i]));
+		json_print(arr);
+		return CLI_EXIT_OK;
+	}
+	if (runs->count == 0) {
+		printf("no runs\n");
+		return CLI_EXIT_OK;
+	}
+	tb = table_new(8, "RUN", "PACKAGE", "VERSION", "STATE", "BASELINE", "EVENTS", "DEVIATIONS", "CREATED");
+	for (size_t i = 0; i < runs->count; i++) {
+		const fangs_run *r = &runs->items[i];
+		snprintf(n, sizeof(n), "%lld", (long long)r->event_count);
+		if (r->deviation_count)
+			snprintf(dv, sizeof(dv), "%lld (%s)", (long long)r->deviation_count,
+				 fangs_severity_name(r->max_severity));
+		else
+			snprintf(dv, sizeof(dv), "0");
+		table_row(tb, r->id, r->package, r->version, fangs_run_state_name(r->state),
+			  r->is_baseline ? "yes" : (r->review == FANGS_REVIEW_PENDING ? "pending" : "no"), n, dv,
+			  fmt_time(r->created_ns, t, sizeof(t)));
+	}
+	table_print(tb, stdout);
+	return CLI_EXIT_OK;
+}
+
+static int run_list(cli_ctx *ctx, int argc, char **argv, int pending_only)
+{
+	static const struct option opts[] = {
+		{"package", required_argument, NULL, 'p'}, {"version", required_argument, NULL, 'V'},
+		{"state", required_argument, NULL, 's'},   {"limit", required_argument, NULL, 'n'},
+		{"baseline", no_argument, NULL, 'b'},      {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
+	fangs_run_list runs = {0};
+	fangs_storage *st;
+	fangs_run_state s;
+	char *end;
+	int c, rc;
+
+	f.pending_only = pending_only;
+	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': f.package = optarg; break;
+		case 'V': f.version = optarg; break;
+		case 's':
+			if (fangs_run_state_parse(optarg, &s))
+				return cli_usage_error("--state: %s", fangs_error_last());
+			f.state = (int)s;
+			break;
+		case 'n':
+			f.limit = strtoul(optarg, &end, 10);
+			if (*end || !*optarg)
+				return cli_usage_error("--limit needs a number");
+			break;
+		case 'b': f.baseline_only = 1; break;
+		case 'h': fputs(run_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(run_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	rc = fangs_storage_run_list(st, &f, &runs);
+	if (rc) {
+		fangs_storage_free(st);
+		return cli_fail("runs", rc);
+	}
+	if (pending_only && !ctx->json && runs.count == 0)
+		printf("nothing waits for review\n");
+	else
+		print_runs(ctx, &runs);
+	fangs_run_list_free(&runs);
+	fangs_storage_free(st);
+	return CLI_EXIT_OK;
+}
+
+static int run_show(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"events", no_argument, NULL, 'e'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	fangs_deviation_filter df = FANGS_DEVIATION_FILTER_INIT;
+	fangs_deviation_list devs = {0};
+	fangs_event_list evs = {0};
+	fangs_run r = {0};
+	fangs_storage *st;
+	int c, rc, with_events = 0;
+	char b1[32], b2[32], b3[32], eb[2048], ob[512];
+
+	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': with_events = 1; break;
+		case 'h': fputs(run_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(run_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("usage: fangs run show RUN [--events]");
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	if ((rc = fangs_storage_run_get(st, argv[optind], &r))) {
+		fangs_storage_free(st);
+		return cli_fail("run", rc);
+	}
+	df.run_id = r.id;
+	if ((rc = fangs_storage_deviations_list(st, &df, &devs)) ||
+	    (with_events && (rc = fangs_storage_events_list(st, r.id, &evs)))) {
+		fangs_run_clear(&r);
+		fangs_storage_free(st);
+		return cli_fail("run", rc);
+	}
+	if (ctx->json) {
+		json_object *o = json_run(&r);
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < devs.count; i++)
+			json_object_array_add(arr, json_deviation(&devs.items[i]));
+		json_object_object_add(o, "deviations", arr);
+		json_object_object_add(o, "install_output", json_str_or_null(r.install_output));
+		if (with_events) {
+			arr = json_object_new_array();
+			for (size_t i = 0; i < evs.count; i++)
+				json_object_array_add(arr, json_event(&evs.items[i]));
+			json_object_object_add(o, "events", arr);
+		}
+		json_print(o);
+	} else {
+		printf("run:        %s\n", r.id);
+		printf("package:    %s@%s\n", r.package, r.version);
+		printf("state:      %s%s%s\n", fangs_run_state_name(r.state), r.error ? ": " : "", r.error ? r.error : "");
+		printf("baseline:   %s\n", r.is_baseline ? "yes" : r.review == FANGS_REVIEW_PENDING ? "pending review" : "no");
+		printf("created:    %s  started: %s  finished: %s\n", fmt_time(r.created_ns, b1, sizeof(b1)),
+		       fmt_time(r.started_ns, b2, sizeof(b2)), fmt_time(r.finished_ns, b3, sizeof(b3)));
+		printf("duration:   %s\n", fmt_duration(r.duration_ns, b1, sizeof(b1)));
+		printf("sandbox:    %s  network: %s  runner: %s\n", r.sandbox ? r.sandbox : "-",
+		       r.network ? r.network : "-", r.runner ? r.runner : "-");
+		if (r.has_exit_code)
+			printf("exit code:  %d\n", r.exit_code);
+		printf("events:     %lld stored, %lld emitted, %lld dropped\n", (long long)r.event_count,
+		       (long long)r.events_emitted, (long long)r.events_dropped);
+		printf("deviations: %zu\n", devs.count);
+		print_deviations(stdout, st, &devs, 1);
+		if (with_events) {
+			printf("events:\n");
+			for (size_t i = 0; i < evs.count; i++)
+				printf("  #%-6lld pid %-6d %-15s %s  [%s]\n", (long long)evs.items[i].id, evs.items[i].pid,
+				       evs.items[i].comm ? evs.items[i].comm : "?", fmt_event(&evs.items[i], eb, sizeof(eb)),
+				       fmt_origin(&evs.items[i].origin, ob, sizeof(ob)));
+		}
+		if (r.install_output && *r.install_output)
+			printf("install output (tail):\n%s\n", r.install_output);
+	}
+	fangs_event_list_free(&evs);
+	fangs_deviation_list_free(&devs);
+	fangs_run_clear(&r);
+	fangs_storage_free(st);
+	return CLI_EXIT_OK;
+}
+
+int cmd_run(cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2 || cli_is_help(argv[1])) {
+		fputs(run_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "list"))
+		return run_list(ctx, argc - 1, argv + 1, 0);
+	if (!strcmp(argv[1], "show"))
+		return run_show(ctx, argc - 1, argv + 1);
+	return cli_usage_error("unknown run subcommand '%s' (list, show)", argv[1]);
+}
+
+int cmd_pending(cli_ctx *ctx, int argc, char **argv)
+{
+	return run_list(ctx, argc, argv, 1);
+}

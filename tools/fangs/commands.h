@@ -1,0 +1,24 @@
+/*
+ * tools/fangs/commands.h - the subcommands of `fangs`.
+ */
+#ifndef FANGS_TOOLS_COMMANDS_H
+#define FANGS_TOOLS_COMMANDS_H
+
+#include "cli.h"
+
+int cmd_events(cli_ctx *ctx, int argc, char **argv);
+int cmd_run(cli_ctx *ctx, int argc, char **argv);
+int cmd_pending(cli_ctx *ctx, int argc, char **argv);
+int cmd_deviation(cli_ctx *ctx, int argc, char **argv);
+int cmd_baseline(cli_ctx *ctx, int argc, char **argv);
+int cmd_package(cli_ctx *ctx, int argc, char **argv);
+int cmd_release(cli_ctx *ctx, int argc, char **argv);
+int cmd_allow(cli_ctx *ctx, int argc, char **argv);
+int cmd_prune(cli_ctx *ctx, int argc, char **argv);
+int cmd_sensor(cli_ctx *ctx, int argc, char **argv);
+int cmd_trace(cli_ctx *ctx, int argc, char **argv);
+
+/* Is argv[i] a request for help (--help, -help, -h)? */
+int cli_is_help(const char *arg);
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * tools/fangs/output.c - tables and JSON renderings.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+
+struct table {
+	size_t ncols;
+	size_t nrows;
+	size_t cap;
+	char **cells; /* nrows * ncols, row 0 = headers */
+};
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "-");
+	if (!d) {
+		perror("fangs");
+		exit(1);
+	}
+	return d;
+}
+
+static void table_add(table *t, va_list ap)
+{
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->cells = realloc(t->cells, t->cap * t->ncols * sizeof(char *));
+		if (!t->cells) {
+			perror("fangs");
+			exit(1);
+		}
+	}
+	for (size_t c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * t->ncols + c] = xstrdup(va_arg(ap, const char *));
+	t->nrows++;
+}
+
+table *table_new(size_t ncols, ...)
+{
+	table *t = calloc(1, sizeof(*t));
+	va_list ap;
+	if (!t) {
+		perror("fangs");
+		exit(1);
+	}
+	t->ncols = ncols;
+	va_start(ap, ncols);
+	table_add(t, ap);
+	va_end(ap);
+	return t;
+}
+
+void table_row(table *t, ...)
+{
+	va_list ap;
+	va_start(ap, t);
+	table_add(t, ap);
+	va_end(ap);
+}
+
+void table_print(table *t, FILE *f)
+{
+	size_t *w = calloc(t->ncols, sizeof(size_t));
+	if (!w) {
+		perror("fangs");
+		exit(1);
+	}
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t l = strlen(t->cells[r * t->ncols + c]);
+			if (l > w[c])
+				w[c] = l;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+			if (c + 1 == t->ncols)
+				fprintf(f, "%s\n", cell);
+			else
+				fprintf(f, "%-*s  ", (int)w[c], cell);
+			free(t->cells[r * t->ncols + c]);
+		}
+	}
+	free(w);
+	free(t->cells);
+	free(t);
+}
+
+void json_print(json_object *obj)
+{
+	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+}
+
+json_object *json_str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *json_run(const fangs_run *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(r->id));
+	json_object_object_add(o, "package", json_str_or_null(r->package));
+	json_object_object_add(o, "version", json_str_or_null(r->version));
+	json_object_object_add(o, "state", json_object_new_string(fangs_run_state_name(r->state)));
+	json_object_object_add(o, "review", json_object_new_string(fangs_review_name(r->review)));
+	json_object_object_add(o, "is_baseline", json_object_new_boolean(r->is_baseline));
+	json_object_object_add(o, "events_emitted", json_object_new_int64(r->events_emitted));
+	json_object_object_add(o, "events_dropped", json_object_new_int64(r->events_dropped));
+	json_object_object_add(o, "event_count", json_object_new_int64(r->event_count));
+	json_object_object_add(o, "deviation_count", json_object_new_int64(r->deviation_count));
+	json_object_object_add(o, "max_severity", r->deviation_count
+					? json_object_new_string(fangs_severity_name(r->max_severity))
+					: NULL);
+	json_object_object_add(o, "duration_ns", json_object_new_int64(r->duration_ns));
+	json_object_object_add(o, "exit_code", r->has_exit_code ? json_object_new_int(r->exit_code) : NULL);
+	json_object_object_add(o, "runner", json_str_or_null(r->runner));
+	json_object_object_add(o, "sandbox", json_str_or_null(r->sandbox));
+	json_object_object_add(o, "network", json_str_or_null(r->network));
+	json_object_object_add(o, "error", json_str_or_null(r->error));
+	json_object_object_add(o, "created_ns", json_object_new_int64(r->created_ns));
+	json_object_object_add(o, "started_ns", json_object_new_int64(r->started_ns));
+	json_object_object_add(o, "finished_ns", json_object_new_int64(r->finished_ns));
+	return o;
+}
+
+static json_object *json_origin(const fangs_origin *og)
+{
+	json_object *o;
+	if (!og->package && !og->script)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "package", json_str_or_null(og->package));
+	json_object_object_add(o, "version", json_str_or_null(og->version));
+	json_object_object_add(o, "script", json_str_or_null(og->script));
+	json_object_object_add(o, "command", json_str_or_null(og->command));
+	return o;
+}
+
+json_object *json_deviation(const fangs_deviation *d)
+{
+	json_object *o = json_object_new_object();
+	json_object *ev = json_object_new_array();
+	json_object_object_add(o, "id", json_object_new_int64(d->id));
+	json_object_object_add(o, "run_id", json_str_or_null(d->run_id));
+	json_object_object_add(o, "package", json_str_or_null(d->package));
+	json_object_object_add(o, "kind", json_str_or_null(d->kind));
+	json_object_object_add(o, "severity", json_object_new_string(fangs_severity_name(d->severity)));
+	json_object_object_add(o, "value", json_str_or_null(d->value));
+	json_object_object_add(o, "actor", json_object_new_string(fangs_actor_name(d->actor)));
+	json_object_object_add(o, "description", json_str_or_null(d->description));
+	json_object_object_add(o, "origin", json_origin(&d->origin));
+	json_object_object_add(o, "command", json_str_or_null(d->command));
+	for (size_t i = 0; i < d->n_evidence; i++)
+		json_object_array_add(ev, json_object_new_int64(d->evidence[i]));
+	json_object_object_add(o, "evidence", ev);
+	json_object_object_add(o, "created_ns", json_object_new_int64(d->created_ns));
+	return o;
+}
+
+json_object *json_event(const fangs_event *ev)
+{
+	char *s = NULL;
+	json_object *o;
+	if (fangs_event_to_json(ev, &s, NULL))
+		return NULL;
+	o = json_tokener_parse(s);
+	free(s);
+	return o;
+}
+
+json_object *json_package(const fangs_package *p)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "watched", json_object_new_boolean(p->watched));
+	json_object_object_add(o, "last_seen_version", json_str_or_null(p->last_seen_version));
+	json_object_object_add(o, "run_count", json_object_new_int64(p->run_count));
+	json_object_object_add(o, "baseline_size", json_object_new_int64(p->baseline_size));
+	json_object_object_add(o, "created_ns", json_object_new_int64(p->created_ns));
+	return o;
+}
+
+json_object *json_allow(const fangs_allow_entry *a)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(a->id));
+	json_object_object_add(o, "kind", json_object_new_string(fangs_allow_kind_name(a->kind)));
+	json_object_object_add(o, "value", json_str_or_null(a->value));
+	json_object_object_add(o, "package", json_str_or_null(a->package));
+	json_object_object_add(o, "note", json_str_or_null(a->note));
+	json_object_object_add(o, "created_ns", json_object_new_int64(a->created_ns));
+	return o;
+}
+
+const char *fmt_time(int64_t ns, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+	if (ns <= 0) {
+		snprintf(buf, cap, "-");
+		return buf;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+const char *fmt_duration(int64_t ns, char *buf, size_t cap)
+{
+	if (ns <= 0)
+		snprintf(buf, cap, "-");
+	else if (ns < 1000000)
+		snprintf(buf, cap, "%lldus", (long long)(ns / 1000));
+	else if (ns < 10000000000LL)
+		snprintf(buf, cap, "%.0fms", (double)ns / 1e6);
+	else
+		snprintf(buf, cap, "%.1fs", (double)ns / 1e9);
+	return buf;
+}
+
+const char *fmt_origin(const fangs_origin *o, char *buf, size_t cap)
+{
+	if (!o->package && !o->script) {
+		snprintf(buf, cap, "npm");
+		return buf;
+	}
+	snprintf(buf, cap, "%s%s%s %s%s%s", o->package ? o->package : "?", o->version ? "@" : "",
+		 o->version ? o->version : "", o->script ? o->script : "script", o->command ? ": " : "",
+		 o->command ? o->command : "");
+	return buf;
+}
+
+const char *fmt_event(const fangs_event *ev, char *buf, size_t cap)
+{
+	size_t n;
+	switch (ev->kind) {
+	case FANGS_EV_FILE_OPEN:
+		snprintf(buf, cap, "open(%s) %s",
+			 (ev->flags & FANGS_OPEN_WRITE) ? ((ev->flags & FANGS_OPEN_READ) ? "rw" : "w") : "r",
+			 ev->path ? ev->path : "");
+		break;
+	case FANGS_EV_EXEC:
+		n = (size_t)snprintf(buf, cap, "exec %s", ev->path ? ev->path : "");
+		for (size_t i = 1; i < ev->argc && n < cap; i++)
+			n += (size_t)snprintf(buf + n, cap - n, " %s", ev->argv[i]);
+		break;
+	case FANGS_EV_NET_CONNECT:
+		snprintf(buf, cap, "connect %s %s%s%s:%u", ev->proto == FANGS_PROTO_UDP ? "udp" : "tcp",
+			 ev->family == FANGS_FAMILY_IPV6 ? "[" : "", ev->addr ? ev->addr : "",
+			 ev->family == FANGS_FAMILY_IPV6 ? "]" : "", ev->port);
+		break;
+	case FANGS_EV_DNS_QUERY: {
+		const char *qt = fangs_dns_qtype_name(ev->qtype);
+		snprintf(buf, cap, "dns %s %s", qt ? qt : "?", ev->qname ? ev->qname : "");
+		break;
+	}
+	case FANGS_EV_TLS_SNI:
+		snprintf(buf, cap, "tls sni %s", ev->sni ? ev->sni : "");
+		break;
+	case FANGS_EV_PROC_FORK:
+		snprintf(buf, cap, "fork %d -> %d", ev->ppid, ev->pid);
+		break;
+	case FANGS_EV_PROC_EXIT:
+		snprintf(buf, cap, "exit %d", ev->exit_code);
+		break;
+	default:
+		snprintf(buf, cap, "%s", fangs_event_kind_name(ev->kind));
+	}
+	return buf;
+}
+
+void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *devs, int with_evidence)
+{
+	char ob[1024], eb[1024];
+	for (size_t i = 0; i < devs->count; i++) {
+		const fangs_deviation *d = &devs->items[i];
+		fprintf(f, "  [%-8s] %-20s %s\n", fangs_severity_name(d->severity), d->kind, d->value ? d->value : "");
+		if (d->description)
+			fprintf(f, "             %s\n", d->description);
+		fprintf(f, "             by %s (%s)\n", fmt_origin(&d->origin, ob, sizeof(ob)),
+			fangs_actor_name(d->actor));
+		if (d->command && (!d->origin.command || strcmp(d->command, d->origin.command)))
+			fprintf(f, "             command: %s\n", d->command);
+		if (with_evidence && st && d->n_evidence) {
+			fangs_event_list evs = {0};
+			size_t shown = d->n_evidence < 3 ? d->n_evidence : 3;
+			if (fangs_storage_events_get(st, d->evidence, shown, &evs) == 0) {
+				for (size_t j = 0; j < evs.count; j++)
+					fprintf(f, "             evidence #%lld: pid %d %s: %s\n",
+						(long long)evs.items[j].id, evs.items[j].pid,
+						evs.items[j].comm ? evs.items[j].comm : "?",
+						fmt_event(&evs.items[j], eb, sizeof(eb)));
+				if (d->n_evidence > shown)
+					fprintf(f, "             (+%zu more evidence events)\n", d->n_evidence - shown);
+			}
+			fangs_event_list_free(&evs);
+		}
+	}
+}

@@ -1,0 +1,40 @@
+/*
+ * tools/fangs/output.h - aligned tables and JSON renderings of records.
+ */
+#ifndef FANGS_TOOLS_OUTPUT_H
+#define FANGS_TOOLS_OUTPUT_H
+
+#include <fangs/analyze.h>
+#include <fangs/fangs.h>
+#include <json-c/json.h>
+#include <stdio.h>
+
+typedef struct table table;
+
+table *table_new(size_t ncols, ...); /* column headers */
+void table_row(table *t, ...);       /* ncols strings (NULL prints "-") */
+void table_print(table *t, FILE *f); /* prints and frees */
+
+/* Prints a JSON value followed by a newline and releases it. */
+void json_print(json_object *obj);
+
+json_object *json_run(const fangs_run *r);
+json_object *json_deviation(const fangs_deviation *d);
+json_object *json_event(const fangs_event *ev);
+json_object *json_package(const fangs_package *p);
+json_object *json_allow(const fangs_allow_entry *a);
+json_object *json_str_or_null(const char *s);
+
+/* "2026-11-23 15:04:05" (UTC) into buf. */
+const char *fmt_time(int64_t ns, char *buf, size_t cap);
+/* "1.234s" / "12ms" */
+const char *fmt_duration(int64_t ns, char *buf, size_t cap);
+/* "postinstall of left-pad@1.3.0" style origin; "npm" when none. */
+const char *fmt_origin(const fangs_origin *o, char *buf, size_t cap);
+/* A one-line summary of an event (what it did). */
+const char *fmt_event(const fangs_event *ev, char *buf, size_t cap);
+
+/* Prints deviations as a human list with evidence (needs storage for events, may be NULL). */
+void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *devs, int with_evidence);
+
+#endif
