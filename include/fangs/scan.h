@@ -1,0 +1,82 @@
+/*
+ * fangs/scan.h - one scan end to end on this machine: prefetch, sandbox,
+ * sensor, storage, differ.
+ *
+ * fangs_scan() resolves and downloads the package's dependency tree on the
+ * host (scripts disabled), installs it inside the sandbox with every
+ * lifecycle script allowed while the eBPF sensor watches the sandbox's
+ * cgroup, stores the run and its events, and judges it (fangs_analyze_run).
+ * A scan that fails before the install starts (bad spec, missing package,
+ * unreachable registry, corrupt tarball) leaves nothing in storage.
+ */
+#ifndef FANGS_SCAN_H
+#define FANGS_SCAN_H
+
+#include "analyze.h"
+#include "common.h"
+#include "config.h"
+#include "storage.h"
+
+FANGS_BEGIN_DECL
+
+typedef enum fangs_scan_phase {
+	FANGS_SCAN_PREFETCH = 0, /**< resolving and downloading on the host */
+	FANGS_SCAN_PREPARE = 1,  /**< making the sandbox and attaching the sensor */
+	FANGS_SCAN_INSTALL = 2,  /**< the install runs; events arrive */
+	FANGS_SCAN_STORE = 3,    /**< storing the run and its events */
+	FANGS_SCAN_ANALYZE = 4,  /**< diffing against the baseline */
+	FANGS_SCAN_DONE = 5
+} fangs_scan_phase;
+
+FANGS_EXTERN(const char *) fangs_scan_phase_name(fangs_scan_phase phase);
+
+/** Progress callback: called at each phase change and about every 250 ms
+ * during the install with the number of events seen so far. */
+typedef void (*fangs_scan_progress_fn)(fangs_scan_phase phase, uint64_t events, const char *detail, void *user);
+
+typedef struct fangs_scan_options {
+	unsigned int version;
+	fangs_storage *storage;        /**< required */
+	const fangs_config *config;    /**< NULL = defaults */
+	const char *sandbox;           /**< "ns" (default) or "docker" */
+	const char *network;           /**< "none" (default) or "bridge" */
+	int64_t duration_ms;           /**< 0 = 60000 */
+	int64_t grace_ms;              /**< 0 = the sandbox's default */
+	const char *registry;          /**< NULL = config, else npm's own configuration */
+	const char *work_root;         /**< NULL = the sandbox's default */
+	const char *image;             /**< docker image; NULL = the sandbox's default */
+	const char *runner;            /**< recorded with the run; NULL = "local" */
+	const char *cache_dir;         /**< host npm cache for prefetch; NULL = /var/cache/fangs/npm */
+	struct fangs_sensor *sensor;   /**< a loaded sensor to share across scans; NULL = load one */
+	fangs_scan_progress_fn progress;
+	void *user;
+} fangs_scan_options;
+
+#define FANGS_SCAN_OPTIONS_VERSION 1
+#define FANGS_SCAN_OPTIONS_INIT \
+	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+
+typedef struct fangs_scan_result {
+	char run_id[64];
+	char *package;          /**< the scanned package (from the spec) */
+	char *version;          /**< its resolved version */
+	fangs_analysis analysis;
+	uint64_t events_emitted;
+	uint64_t events_dropped;
+	int exit_code;          /**< the install's exit status */
+	int timed_out;
+	int64_t duration_ns;
+} fangs_scan_result;
+
+FANGS_EXTERN(void) fangs_scan_result_clear(fangs_scan_result *r);
+
+/**
+ * Scans one package. `spec` is "name@version", "name" (latest), the path of
+ * a .tgz, or the path of a package directory. Extra specs (may be NULL/0) are
+ * installed alongside (e.g. a dependency set).
+ */
+FANGS_EXTERN(int) fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_result *out);
+
+FANGS_END_DECL
+
+#endif

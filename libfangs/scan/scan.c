@@ -1,0 +1,369 @@
+/*
+ * scan/scan.c - one run end to end: prefetch on the host, install in the
+ * sandbox under the sensor, store, analyze.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "fangs/registry.h"
+#include "fangs/sandbox.h"
+#include "fangs/scan.h"
+#include "fangs/sensor.h"
+#include "fangs/sys/storage_backend.h"
+
+#define DEFAULT_CACHE "/var/cache/fangs/npm"
+#define DEFAULT_PREFETCH_ROOT "/var/lib/fangs/prefetch"
+
+const char *fangs_scan_phase_name(fangs_scan_phase phase)
+{
+	static const char *const names[] = {"prefetch", "prepare", "install", "store", "analyze", "done"};
+	if ((unsigned)phase >= FANGS_ARRAY_SIZE(names))
+		return "unknown";
+	return names[phase];
+}
+
+void fangs_scan_result_clear(fangs_scan_result *r)
+{
+	if (!r)
+		return;
+	free(r->package);
+	free(r->version);
+	fangs_analysis_clear(&r->analysis);
+	memset(r, 0, sizeof(*r));
+}
+
+typedef struct scan_state {
+	const fangs_scan_options *opts;
+	const char *run_id;
+	fangs_event_list events;
+	int oom;
+	/* the waiter thread */
+	pthread_t waiter;
+	fangs_sandbox_run *run;
+	fangs_sandbox_result result;
+	int wait_rc;
+	char wait_err[512];
+	volatile int done;
+} scan_state;
+
+static void progress(const scan_state *s, fangs_scan_phase phase, const char *detail)
+{
+	if (s->opts->progress)
+		s->opts->progress(phase, s->events.count, detail, s->opts->user);
+}
+
+static int on_event(const fangs_event *ev, void *user)
+{
+	scan_state *s = user;
+	fangs_event *slot;
+	if (!ev->run_id || strcmp(ev->run_id, s->run_id) != 0)
+		return 0;
+	slot = fangs_event_list_push(&s->events);
+	if (!slot || fangs_event_copy(slot, ev)) {
+		if (slot)
+			s->events.count--;
+		s->oom = 1;
+		return FANGS_ENOMEM;
+	}
+	return 0;
+}
+
+static void *wait_thread(void *arg)
+{
+	scan_state *s = arg;
+	s->wait_rc = fangs_sandbox_wait(s->run, &s->result);
+	if (s->wait_rc)
+		snprintf(s->wait_err, sizeof(s->wait_err), "%s", fangs_error_last());
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+	if (len >= sizeof(tmp))
+		return fangs_error_set(FANGS_EINVAL, "path too long: %s", path);
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return fangs_error_set(FANGS_EIO, "mkdir %s: %s", tmp, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return fangs_error_set(FANGS_EIO, "mkdir %s: %s", tmp, strerror(errno));
+	return 0;
+}
+
+static int rm_rf(const char *path)
+{
+	char *argv[] = {(char *)"rm", (char *)"-rf", "--", (char *)path, NULL};
+	pid_t pid = fork();
+	int st;
+	if (pid < 0)
+		return fangs__error_errno(FANGS_EIO, "fork");
+	if (pid == 0) {
+		execvp("rm", argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* The top-level package of a prefetched project, from its package-lock.json. */
+static int resolved_package(const char *project_dir, char **name, char **version)
+{
+	char path[4096];
+	json_object *lock, *pkgs, *root, *deps, *entry, *ver;
+	struct json_object_iterator it, end;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/package-lock.json", project_dir);
+	lock = json_object_from_file(path);
+	if (!lock)
+		return fangs_error_set(FANGS_EPARSE, "%s: cannot read the lockfile npm wrote", path);
+	if (!json_object_object_get_ex(lock, "packages", &pkgs) || !json_object_object_get_ex(pkgs, "", &root) ||
+	    !json_object_object_get_ex(root, "dependencies", &deps) || json_object_object_length(deps) < 1) {
+		json_object_put(lock);
+		return fangs_error_set(FANGS_EPARSE, "%s: no top-level dependency", path);
+	}
+	it = json_object_iter_begin(deps);
+	end = json_object_iter_end(deps);
+	if (!json_object_iter_equal(&it, &end)) {
+		const char *n = json_object_iter_peek_name(&it);
+		char key[1024];
+		snprintf(key, sizeof(key), "node_modules/%s", n);
+		*name = fangs__strdup(n);
+		if (json_object_object_get_ex(pkgs, key, &entry) && json_object_object_get_ex(entry, "version", &ver))
+			*version = fangs__strdup(json_object_get_string(ver));
+		else
+			*version = fangs__strdup("unknown");
+		if (!*name || !*version)
+			rc = FANGS_ENOMEM;
+	}
+	json_object_put(lock);
+	return rc;
+}
+
+static int store_failed_run(fangs_storage *st, fangs_run *run, const char *why)
+{
+	run->state = FANGS_RUN_FAILED;
+	free(run->error);
+	run->error = fangs__strdup(why);
+	return fangs_storage_run_update(st, run);
+}
+
+int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_result *out)
+{
+	scan_state s = {0};
+	fangs_prefetch_options po = FANGS_PREFETCH_OPTIONS_INIT;
+	fangs_prefetch_result pr = {0};
+	fangs_sandbox_options so = FANGS_SANDBOX_OPTIONS_INIT;
+	fangs_sandbox_spec ss = FANGS_SANDBOX_SPEC_INIT;
+	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
+	fangs_sandbox *sb = NULL;
+	fangs_sensor *sensor = NULL, *own_sensor = NULL;
+	fangs_differ *differ = NULL;
+	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_sensor_run_stats stats = {0};
+	fangs_run run = {0};
+	char prefetch_dir[4096] = "", project_dir[4200], detail[512];
+	const char *specs[1];
+	int rc, watching = 0, thread_started = 0, run_stored = 0;
+	int64_t started_ns, last_progress = 0;
+
+	if (!opts || !opts->storage || !spec || !*spec || !out)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage or spec");
+	memset(out, 0, sizeof(*out));
+	if ((rc = fangs_storage_new_run_id(out->run_id, sizeof(out->run_id))))
+		return rc;
+	s.opts = opts;
+	s.run_id = out->run_id;
+
+	/* 1. prefetch on the host: nothing is stored if this fails */
+	snprintf(detail, sizeof(detail), "resolving %s", spec);
+	progress(&s, FANGS_SCAN_PREFETCH, detail);
+	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/%s", DEFAULT_PREFETCH_ROOT, out->run_id);
+	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
+	if ((rc = mkdir_p(prefetch_dir)) || (rc = mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE)))
+		goto out;
+	specs[0] = spec;
+	po.specs = specs;
+	po.nspecs = 1;
+	po.registry = opts->registry ? opts->registry : (opts->config ? opts->config->registry : NULL);
+	po.cache_dir = opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE;
+	po.project_dir = project_dir;
+	if ((rc = fangs_prefetch(&po, &pr)))
+		goto out;
+	if ((rc = resolved_package(project_dir, &out->package, &out->version)))
+		goto out;
+
+	/* 2. sandbox + sensor */
+	snprintf(detail, sizeof(detail), "%s@%s", out->package, out->version);
+	progress(&s, FANGS_SCAN_PREPARE, detail);
+	so.backend = opts->sandbox;
+	if (opts->network && (rc = fangs_sandbox_network_parse(opts->network, &so.network)))
+		goto out;
+	so.duration_ms = opts->duration_ms;
+	so.grace_ms = opts->grace_ms;
+	so.work_root = opts->work_root;
+	so.image = opts->image;
+	if ((rc = fangs_sandbox_new(&sb, &so)))
+		goto out;
+	if (opts->sensor) {
+		sensor = opts->sensor;
+		fangs_sensor_set_callback(sensor, on_event, &s);
+	} else {
+		seo.on_event = on_event;
+		seo.user = &s;
+		if ((rc = fangs_sensor_new(&own_sensor, &seo)))
+			goto out;
+		sensor = own_sensor;
+	}
+	ss.run_id = out->run_id;
+	ss.project_dir = project_dir;
+	ss.cache_dir = po.cache_dir;
+	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)))
+		goto out;
+
+	/* the run row exists from here on: a failure is recorded, not lost */
+	memcpy(run.id, out->run_id, sizeof(run.id));
+	run.package = fangs__strdup(out->package);
+	run.version = fangs__strdup(out->version);
+	run.state = FANGS_RUN_RUNNING;
+	run.runner = fangs__strdup(opts->runner ? opts->runner : "local");
+	run.sandbox = fangs__strdup(fangs_sandbox_backend_name(sb));
+	run.network = fangs__strdup(opts->network ? opts->network : "none");
+	if (!run.package || !run.version || !run.runner || !run.sandbox || !run.network) {
+		rc = FANGS_ENOMEM;
+		goto out;
+	}
+	if ((rc = fangs_storage_run_create(opts->storage, &run)))
+		goto out;
+	run_stored = 1;
+
+	/* the sensor's callback is per sensor: a shared one needs ours for this run */
+	if ((rc = fangs_sensor_watch_cgroup(sensor, fangs_sandbox_cgroup_path(s.run), out->run_id)))
+		goto out;
+	watching = 1;
+
+	/* 3. install */
+	progress(&s, FANGS_SCAN_INSTALL, "npm install");
+	started_ns = fangs__now_ns();
+	if ((rc = fangs_sandbox_start(s.run)))
+		goto out;
+	if (pthread_create(&s.waiter, NULL, wait_thread, &s)) {
+		rc = fangs_error_set(FANGS_EIO, "cannot start a thread");
+		goto out;
+	}
+	thread_started = 1;
+	while (!__atomic_load_n(&s.done, __ATOMIC_ACQUIRE)) {
+		int n = fangs_sensor_poll(sensor, 100);
+		if (n < 0 && n != FANGS_ENOMEM) {
+			rc = n;
+			goto out;
+		}
+		if (fangs__monotonic_ns() - last_progress > 250000000LL) {
+			last_progress = fangs__monotonic_ns();
+			progress(&s, FANGS_SCAN_INSTALL, "npm install");
+		}
+	}
+	pthread_join(s.waiter, NULL);
+	thread_started = 0;
+	/* what the kernel wrote before the cgroup emptied is still in the ring */
+	while (fangs_sensor_poll(sensor, 50) > 0)
+		;
+	if (s.oom) {
+		rc = fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
+		goto out;
+	}
+	if (s.wait_rc) {
+		rc = fangs_error_set(s.wait_rc, "%s", s.wait_err);
+		goto out;
+	}
+	fangs_sensor_stats(sensor, out->run_id, &stats);
+	fangs_sensor_unwatch(sensor, out->run_id);
+	watching = 0;
+
+	/* 4. store */
+	progress(&s, FANGS_SCAN_STORE, NULL);
+	run.state = s.result.timed_out ? FANGS_RUN_TIMED_OUT : FANGS_RUN_SUCCEEDED;
+	run.events_emitted = (int64_t)stats.emitted;
+	run.events_dropped = (int64_t)stats.dropped;
+	run.duration_ns = s.result.duration_ns;
+	run.has_exit_code = 1;
+	run.exit_code = s.result.exit_code;
+	run.install_output = s.result.output ? fangs__strdup(s.result.output) : NULL;
+	run.started_ns = started_ns;
+	run.finished_ns = fangs__now_ns();
+	for (size_t i = 0; i < s.events.count; i++) {
+		free(s.events.items[i].run_id);
+		s.events.items[i].run_id = NULL;
+	}
+	if ((rc = fangs_storage_begin(opts->storage)))
+		goto out;
+	if ((rc = fangs_storage_events_append(opts->storage, run.id, s.events.items, s.events.count)) ||
+	    (rc = fangs_storage_run_update(opts->storage, &run)) || (rc = fangs_storage_commit(opts->storage))) {
+		fangs_storage_rollback(opts->storage);
+		goto out;
+	}
+	out->events_emitted = stats.emitted;
+	out->events_dropped = stats.dropped;
+	out->exit_code = s.result.exit_code;
+	out->timed_out = s.result.timed_out;
+	out->duration_ns = s.result.duration_ns;
+
+	/* 5. analyze */
+	progress(&s, FANGS_SCAN_ANALYZE, NULL);
+	dopts.config = opts->config;
+	if ((rc = fangs_differ_new(&differ, &dopts)) ||
+	    (rc = fangs_analyze_run(opts->storage, differ, opts->config, run.id, &out->analysis)))
+		goto out;
+	progress(&s, FANGS_SCAN_DONE, NULL);
+
+out:
+	if (thread_started) {
+		/* an error while the install runs: end it, then reap the waiter */
+		fangs_sandbox_run_free(s.run);
+		s.run = NULL;
+		pthread_join(s.waiter, NULL);
+	}
+	if (watching)
+		fangs_sensor_unwatch(sensor, out->run_id);
+	if (rc && run_stored) {
+		char why[600];
+		snprintf(why, sizeof(why), "%s", fangs_error_last());
+		store_failed_run(opts->storage, &run, why);
+		fangs_error_set(rc, "%s", why);
+	}
+	if (rc && pr.output && *pr.output)
+		fangs_debug("npm said: %s", pr.output);
+	fangs_sandbox_result_clear(&s.result);
+	fangs_sandbox_run_free(s.run);
+	fangs_sandbox_free(sb);
+	fangs_sensor_free(own_sensor);
+	fangs_differ_free(differ);
+	fangs_event_list_free(&s.events);
+	fangs_prefetch_result_clear(&pr);
+	fangs_run_clear(&run);
+	if (prefetch_dir[0])
+		rm_rf(prefetch_dir);
+	if (rc) {
+		char keep[64];
+		memcpy(keep, out->run_id, sizeof(keep));
+		fangs_scan_result_clear(out);
+		memcpy(out->run_id, keep, sizeof(keep));
+	}
+	return rc;
+}

@@ -1,0 +1,205 @@
+/*
+ * tools/fangs/cmd_scan.c - `fangs scan`: the whole job on this machine.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fangs/scan.h>
+#include <fangs/sensor.h>
+
+#include "commands.h"
+#include "output.h"
+
+static const char scan_usage[] =
+	"usage: fangs scan [--sandbox ns|docker] [--network none|bridge] [--duration S]\n"
+	"                  [--registry URL] [--fail-on SEVERITY] [--json] SPEC...\n"
+	"\n"
+	"Installs each SPEC inside the sandbox with every lifecycle script allowed, watches\n"
+	"it with the eBPF sensor, stores the run and prints what it did that the package's\n"
+	"earlier releases never did. SPEC: name@version, name (latest), a .tgz file or a\n"
+	"package directory. With --network none (the default) the dependency tree is\n"
+	"fetched on the host with scripts disabled and installed offline in the sandbox;\n"
+	"connection, DNS and TLS attempts inside are still observed.\n"
+	"\n"
+	"  --sandbox ns|docker   sandbox backend (default ns: namespaces, no daemon)\n"
+	"  --network none|bridge none = loopback only (default); bridge = real egress via NAT\n"
+	"  --duration S          kill everything after S seconds (default 60)\n"
+	"  --grace S             linger after the install exits (default: 2)\n"
+	"  --registry URL        npm registry (default: config, else npm's own configuration)\n"
+	"  --image REF           docker image (default fangs-sandbox:latest)\n"
+	"  --fail-on SEVERITY    exit 3 when a finding is at or above SEVERITY (default high)\n"
+	"  --quiet               no progress on stderr\n"
+	"\n"
+	"Exit: 0 done, 3 findings at or above --fail-on, 1 error, 2 usage.\n";
+
+typedef struct progress_state {
+	int tty;
+	int quiet;
+	const char *spec;
+} progress_state;
+
+static void on_progress(fangs_scan_phase phase, uint64_t events, const char *detail, void *user)
+{
+	progress_state *p = user;
+	if (p->quiet)
+		return;
+	if (p->tty) {
+		fprintf(stderr, "\r\033[K%s: %-8s %llu events%s%s", p->spec, fangs_scan_phase_name(phase),
+			(unsigned long long)events, detail ? "  " : "", detail ? detail : "");
+		if (phase == FANGS_SCAN_DONE)
+			fputc('\n', stderr);
+	} else if (phase != FANGS_SCAN_INSTALL || detail) {
+		static int last = -1;
+		if ((int)phase != last)
+			fprintf(stderr, "%s: %s%s%s\n", p->spec, fangs_scan_phase_name(phase), detail ? ": " : "",
+				detail ? detail : "");
+		last = (int)phase;
+	}
+}
+
+static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_severity fail_on)
+{
+	const fangs_deviation_list *d = &r->analysis.deviations;
+	char dur[32];
+	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", r->run_id, r->package, r->version,
+	       fmt_duration(r->duration_ns, dur, sizeof(dur)), r->exit_code, r->timed_out ? ", timed out" : "",
+	       (unsigned long long)r->events_emitted, (unsigned long long)r->events_dropped);
+	if (d->count) {
+		printf("%zu finding%s:\n", d->count, d->count == 1 ? "" : "s");
+		print_deviations(stdout, st, d, 1);
+	}
+	switch (r->analysis.action) {
+	case FANGS_BASELINE_SEEDED:
+		printf("verdict: first run of %s: baseline seeded (%zu fingerprints)%s\n", r->package,
+		       r->analysis.n_fingerprints, d->count ? "" : ", nothing flagged");
+		break;
+	case FANGS_BASELINE_PENDING:
+		printf("verdict: %zu new behaviour%s, highest %s%s: waits for review (fangs baseline promote %s)\n",
+		       d->count, d->count == 1 ? "" : "s",
+		       d->count ? fangs_severity_name(fangs_deviation_list_max_severity(d)) : "-",
+		       d->count && fangs_deviation_list_max_severity(d) >= fail_on ? " (fails)" : "", r->run_id);
+		break;
+	default:
+		printf("verdict: nothing new since the baseline\n");
+	}
+}
+
+int cmd_scan(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"sandbox", required_argument, NULL, 's'}, {"network", required_argument, NULL, 'n'},
+		{"duration", required_argument, NULL, 'd'}, {"grace", required_argument, NULL, 'g'},
+		{"registry", required_argument, NULL, 'r'}, {"image", required_argument, NULL, 'i'},
+		{"fail-on", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
+	fangs_severity fail_on = FANGS_SEV_HIGH;
+	progress_state ps = {0};
+	fangs_storage *st = NULL;
+	fangs_sensor *sensor = NULL;
+	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
+	json_object *all = NULL;
+	char *end;
+	int c, rc, exit_code = CLI_EXIT_OK;
+	double secs;
+
+	while ((c = getopt_long_only(argc, argv, "hq", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (strcmp(optarg, "ns") && strcmp(optarg, "docker"))
+				return cli_usage_error("--sandbox must be ns or docker");
+			so.sandbox = optarg;
+			break;
+		case 'n':
+			if (strcmp(optarg, "none") && strcmp(optarg, "bridge"))
+				return cli_usage_error("--network must be none or bridge");
+			so.network = optarg;
+			break;
+		case 'd':
+		case 'g':
+			secs = strtod(optarg, &end);
+			if (*end || !*optarg || secs <= 0 || secs > 86400)
+				return cli_usage_error("--%s needs a number of seconds", c == 'd' ? "duration" : "grace");
+			if (c == 'd')
+				so.duration_ms = (int64_t)(secs * 1000);
+			else
+				so.grace_ms = (int64_t)(secs * 1000);
+			break;
+		case 'r':
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return cli_usage_error("--registry must be an http:// or https:// URL");
+			so.registry = optarg;
+			break;
+		case 'i': so.image = optarg; break;
+		case 'f':
+			if (fangs_severity_parse(optarg, &fail_on))
+				return cli_usage_error("--fail-on: %s", fangs_error_last());
+			break;
+		case 'q': ps.quiet = 1; break;
+		case 'h': fputs(scan_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(scan_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("scan needs at least one SPEC (see fangs scan --help)");
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	if ((rc = fangs_sensor_new(&sensor, &seo))) {
+		fangs_storage_free(st);
+		return cli_fail("cannot start the eBPF sensor", rc);
+	}
+	ps.tty = isatty(STDERR_FILENO);
+	so.storage = st;
+	so.config = ctx->config;
+	so.sensor = sensor;
+	so.progress = on_progress;
+	so.user = &ps;
+	if (ctx->json)
+		all = json_object_new_array();
+	for (int i = optind; i < argc; i++) {
+		fangs_scan_result r = {0};
+		ps.spec = argv[i];
+		rc = fangs_scan(&so, argv[i], &r);
+		if (rc) {
+			if (ps.tty && !ps.quiet)
+				fputc('\n', stderr);
+			fprintf(stderr, "fangs: scan of %s failed: %s\n", argv[i], fangs_error_last());
+			exit_code = CLI_EXIT_ERROR;
+			if (all) {
+				json_object *o = json_object_new_object();
+				json_object_object_add(o, "spec", json_object_new_string(argv[i]));
+				json_object_object_add(o, "error", json_object_new_string(fangs_error_last()));
+				json_object_array_add(all, o);
+			}
+			continue;
+		}
+		if (all) {
+			fangs_run run = {0};
+			json_object *o = json_object_new_object(), *devs = json_object_new_array();
+			json_object_object_add(o, "spec", json_object_new_string(argv[i]));
+			if (fangs_storage_run_get(st, r.run_id, &run) == 0)
+				json_object_object_add(o, "run", json_run(&run));
+			fangs_run_clear(&run);
+			json_object_object_add(o, "baseline",
+					       json_object_new_string(fangs_baseline_action_name(r.analysis.action)));
+			for (size_t j = 0; j < r.analysis.deviations.count; j++)
+				json_object_array_add(devs, json_deviation(&r.analysis.deviations.items[j]));
+			json_object_object_add(o, "deviations", devs);
+			json_object_array_add(all, o);
+		} else {
+			print_human(st, &r, fail_on);
+		}
+		if (r.analysis.deviations.count && fangs_deviation_list_max_severity(&r.analysis.deviations) >= fail_on &&
+		    exit_code == CLI_EXIT_OK)
+			exit_code = CLI_EXIT_FINDINGS;
+		fangs_scan_result_clear(&r);
+	}
+	if (all)
+		json_print(all);
+	fangs_sensor_free(sensor);
+	fangs_storage_free(st);
+	return exit_code;
+}
