@@ -1,0 +1,185 @@
+"""The fangs CLI as a user drives it: import recordings, read runs and
+findings, promote, allowlist, reset, prune; exit codes and --json."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+FANGS = os.environ.get("FANGS_CLI", "fangs")
+ROOT = os.environ["FANGS_SOURCE_ROOT"]
+REC = os.path.join(ROOT, "examples", "recordings")
+
+
+def rec(v):
+    return os.path.join(REC, "example-banner-%s.ndjson" % v)
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.db = os.path.join(self.tmp.name, "fangs.db")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def fangs(self, *args, code=0, stdin=None):
+        p = subprocess.run([FANGS, "--sqlite-path", self.db] + list(args), capture_output=True, text=True,
+                           input=stdin, timeout=60)
+        self.assertEqual(p.returncode, code, "fangs %s -> %d\nstdout: %s\nstderr: %s" %
+                         (" ".join(args), p.returncode, p.stdout, p.stderr))
+        return p
+
+    def jfangs(self, *args, code=0):
+        return json.loads(self.fangs("--json", *args, code=code).stdout)
+
+    def import_all(self):
+        a = self.jfangs("events", "import", rec("1.0.0"), "--package", "example-banner", "--version", "1.0.0")
+        b = self.jfangs("events", "import", rec("1.0.1"), "-package", "example-banner", "-version", "1.0.1")
+        c = self.jfangs("events", "import", rec("1.1.0"), "--package=example-banner", "--version=1.1.0")
+        return a, b, c
+
+    def test_example_flow(self):
+        a, b, c = self.import_all()
+        self.assertEqual(a["baseline"], "seeded")
+        self.assertEqual(a["deviations"], [])
+        self.assertEqual(b["baseline"], "joined")
+        self.assertEqual(b["deviations"], [], "noise-only release must not deviate")
+        self.assertEqual(c["baseline"], "pending")
+        kinds = sorted({d["kind"] for d in c["deviations"]})
+        self.assertEqual(kinds, ["fs_cred_read", "net_new_destination", "net_new_dns", "net_new_https_host",
+                                 "proc_new_exec"])
+        by_value = {d["value"]: d for d in c["deviations"]}
+        self.assertEqual(by_value["~/.npmrc"]["severity"], "critical")
+        self.assertEqual(by_value["~/.npmrc"]["actor"], "script")
+        self.assertEqual(by_value["~/.ssh/id_rsa"]["kind"], "fs_cred_read")
+        dns = [d for d in c["deviations"] if d["kind"] == "net_new_dns"]
+        self.assertEqual([d["value"] for d in dns], ["evil.example"])
+        self.assertEqual(dns[0]["origin"]["script"], "postinstall")
+        sh = [d for d in c["deviations"] if d["kind"] == "proc_new_exec" and "curl" in d["value"]]
+        self.assertTrue(sh, "sh -c 'curl ... | sh' must deviate although /usr/bin/sh is in the baseline")
+        self.assertEqual(sh[0]["origin"]["package"], "example-banner")
+        self.assertTrue(all(d["evidence"] for d in c["deviations"]))
+
+        # human output of the same data
+        out = self.fangs("run", "show", c["run"]["id"]).stdout
+        self.assertIn("fs_cred_read", out)
+        self.assertIn("example-banner@1.1.0 postinstall", out)
+        runs = self.jfangs("run", "list")
+        self.assertEqual([r["version"] for r in runs], ["1.1.0", "1.0.1", "1.0.0"])
+        self.assertEqual(self.jfangs("pending")[0]["id"], c["run"]["id"])
+        table = self.fangs("run", "list").stdout.splitlines()
+        self.assertTrue(table[0].startswith("RUN"))
+        self.assertEqual(len(table), 4)
+
+        devs = self.jfangs("deviation", "list", "--min-severity", "critical")
+        self.assertEqual({d["kind"] for d in devs}, {"fs_cred_read"})
+        one = self.jfangs("deviation", "show", str(devs[0]["id"]))
+        self.assertTrue(one["evidence_events"])
+        self.assertEqual(one["evidence_events"][0]["kind"], "file_open")
+
+        # promote clears the deviations and the run becomes the baseline
+        self.fangs("baseline", "promote", c["run"]["id"])
+        self.assertEqual(self.jfangs("deviation", "list", "--run", c["run"]["id"]), [])
+        self.assertEqual(self.jfangs("pending"), [])
+        base = self.jfangs("baseline", "list", "--package", "example-banner", "--fingerprints")
+        self.assertTrue(any(f["value"] == "~/.npmrc" and f["actor"] == "script" for f in base))
+        again = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.1")
+        self.assertEqual(again["deviations"], [])
+
+    def test_fail_on_exit_code(self):
+        self.fangs("events", "import", rec("1.0.0"), "--package", "p", "--version", "1")
+        self.fangs("events", "import", rec("1.1.0"), "--package", "p", "--version", "2", "--fail-on", "high", code=3)
+        self.fangs("events", "import", rec("1.0.1"), "--package", "p", "--version", "3", "--fail-on", "high", code=0)
+
+    def test_allowlist_suppresses(self):
+        self.fangs("events", "import", rec("1.0.0"), "--package", "example-banner", "--version", "1.0.0")
+        added = self.jfangs("allow", "add", "-kind", "dns", "-value", "example", "-package", "example-banner",
+                            "-note", "test")
+        self.assertGreater(added["id"], 0)
+        self.jfangs("allow", "add", "-kind", "cidr", "-value", "203.0.113.0/24")
+        c = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
+        kinds = {d["kind"] for d in c["deviations"]}
+        self.assertNotIn("net_new_dns", kinds)
+        self.assertNotIn("net_new_destination", kinds)
+        self.assertIn("fs_cred_read", kinds)
+        entries = self.jfangs("allow", "list")
+        self.assertEqual(len(entries), 2)
+        self.fangs("allow", "remove", str(added["id"]))
+        self.assertEqual(len(self.jfangs("allow", "list")), 1)
+
+    def test_package_reset_and_remove(self):
+        self.import_all()
+        pk = self.jfangs("package", "list")
+        self.assertEqual(pk[0]["name"], "example-banner")
+        self.assertEqual(pk[0]["run_count"], 3)
+        self.fangs("package", "add", "example-banner")
+        self.assertEqual(self.jfangs("package", "list", "--watched")[0]["watched"], True)
+        self.fangs("package", "reset", "example-banner")
+        self.assertEqual(self.jfangs("run", "list"), [])
+        self.assertEqual(self.jfangs("deviation", "list"), [])
+        self.assertTrue(self.jfangs("package", "list")[0]["watched"])
+        a = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
+        self.assertEqual(a["baseline"], "seeded")
+        self.fangs("package", "remove", "example-banner")
+        self.assertEqual(self.jfangs("package", "list"), [])
+
+    def test_prune_keeps_evidence(self):
+        self.import_all()
+        out = self.jfangs("prune", "--days", "1")
+        self.assertEqual(out["events_deleted"], 0)
+
+    def test_errors_and_usage(self):
+        p = self.fangs(code=2)
+        self.assertIn("usage", p.stderr)
+        self.assertIn("Commands", self.fangs("--help").stdout)
+        self.fangs("bogus", code=2)
+        self.fangs("events", "import", rec("1.0.0"), code=2)  # no --package
+        p = self.fangs("events", "import", "/nonexistent.ndjson", "--package", "x", "--version", "1", code=1)
+        self.assertIn("/nonexistent.ndjson", p.stderr)
+        bad = os.path.join(self.tmp.name, "bad.ndjson")
+        with open(bad, "w") as f:
+            f.write('{"kind":"exec","pid":1,"path":"/bin/sh"}\n{"kind":"exec","pid":"x","path":"/bin/sh"}\n')
+        p = self.fangs("events", "import", bad, "--package", "x", "--version", "1", code=1)
+        self.assertIn("line 2", p.stderr)
+        self.assertEqual(self.jfangs("run", "list"), [], "a bad recording must leave nothing behind")
+        p = self.fangs("run", "show", "nope", code=1)
+        self.assertIn("nope", p.stderr)
+        self.fangs("deviation", "show", "abc", code=2)
+        self.fangs("allow", "add", "-kind", "cidr", "-value", "300.1.1.1/8", code=2)
+        self.fangs("allow", "add", "-kind", "color", "-value", "x", code=2)
+        self.fangs("package", "add", "Bad Name!", code=2)
+        self.fangs("run", "list", "--state", "sleeping", code=2)
+        cfg = os.path.join(self.tmp.name, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("differ:\n  promote_after_clean_runs: 2\n  colour: red\n")
+        p = self.fangs("--config", cfg, "run", "list", code=1)
+        self.assertIn("c.yaml:3: colour", p.stderr)
+        for cmd in (["events", "--help"], ["run", "--help"], ["deviation", "--help"], ["baseline", "--help"],
+                    ["package", "--help"], ["allow", "--help"], ["prune", "--help"]):
+            self.assertIn("usage", self.fangs(*cmd).stdout)
+
+    def test_cold_start_k_runs(self):
+        cfg = os.path.join(self.tmp.name, "k.yaml")
+        with open(cfg, "w") as f:
+            f.write("differ:\n  promote_after_clean_runs: 2\n")
+        a = json.loads(self.fangs("--config", cfg, "--json", "events", "import", rec("1.0.0"), "--package", "p",
+                                  "--version", "1").stdout)
+        self.assertEqual(a["baseline"], "pending")
+        b = json.loads(self.fangs("--config", cfg, "--json", "events", "import", rec("1.0.1"), "--package", "p",
+                                  "--version", "2").stdout)
+        self.assertEqual(b["baseline"], "seeded")
+        self.assertEqual(len(self.jfangs("baseline", "list", "--package", "p")), 2)
+
+    def test_stdin_import(self):
+        with open(rec("1.0.0")) as f:
+            data = f.read()
+        a = json.loads(self.fangs("--json", "events", "import", "-", "--package", "p", "--version", "1",
+                                  stdin=data).stdout)
+        self.assertEqual(a["run"]["event_count"], 27)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
