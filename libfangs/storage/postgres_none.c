@@ -9,5 +9,6 @@ int fangs_storage_backend_postgres_new(fangs_storage_backend **out, const fangs_
 	if (out)
 		*out = NULL;
 	return fangs_error_set(FANGS_EUNSUPPORTED,
-			       "postgres storage: this build of fangs has no PostgreSQL backend; use the sqlite backend");
+			       "postgres storage: this fangs was built without PostgreSQL support (libpq); "
+			       "rebuild with -Dpostgres=enabled or use the sqlite backend");
 }

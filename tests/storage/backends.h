@@ -10,6 +10,10 @@
 
 typedef struct test_backend {
 	const char *name; /* as fangs_storage_backend_name() reports it */
+	/* Optional: once per test program, before any test and after all of
+	 * them (e.g. to run a private server). 0 or -1 with a message on stderr. */
+	int (*setup_all)(void);
+	void (*teardown_all)(void);
 	/* Creates an empty database; fills `opts` (whose strings point into
 	 * *ctx) so that fangs_storage_open() reaches it. 0 or -1. */
 	int (*create)(void **ctx, fangs_storage_options *opts);
@@ -19,6 +23,7 @@ typedef struct test_backend {
 } test_backend;
 
 extern const test_backend test_backend_sqlite;
+extern const test_backend test_backend_postgres;
 
 /* Every backend the suite runs against (backends.c). */
 extern const test_backend *const test_backends[];
