@@ -5,31 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event/codec.h"
 #include "storage/postgres_internal.h"
 
 /* Flush COPY data in chunks of about this size. */
 #define COPY_CHUNK (256 * 1024)
-
-static const char *event_value(const fangs_event *ev)
-{
-	switch (ev->kind) {
-	case FANGS_EV_FILE_OPEN:
-	case FANGS_EV_EXEC:
-		return ev->path;
-	case FANGS_EV_NET_CONNECT:
-		return ev->addr;
-	case FANGS_EV_DNS_QUERY:
-		return ev->qname;
-	case FANGS_EV_TLS_SNI:
-		return ev->sni;
-	case FANGS_EV_PROC_FORK:
-	case FANGS_EV_PROC_EXIT:
-	case FANGS_EV_NONE:
-		break;
-	}
-	return NULL;
-}
 
 /* One field of COPY's text format: \N for NULL, backslash escapes. */
 static void copy_field(fangs_buf *out, const char *s, size_t n, int last)
@@ -60,27 +39,23 @@ static void copy_str(fangs_buf *out, const char *s)
 
 static int copy_row(fangs__pg *b, int64_t id, const char *run_id, const fangs_event *ev)
 {
-	fangs_event bare = *ev;
 	int rc;
 
-	bare.id = 0;
-	bare.run_id = NULL;
-	fangs_buf_reset(&b->enc);
-	if ((rc = fangs__event_encode(&b->enc, &bare)))
+	if ((rc = fangs__storage_event_encode(&b->enc, ev)))
 		return rc;
 	fangs_buf_i64(&b->copy, id);
 	fangs_buf_putc(&b->copy, '\t');
 	copy_str(&b->copy, run_id);
-	fangs_buf_i64(&b->copy, bare.kind);
+	fangs_buf_i64(&b->copy, ev->kind);
 	fangs_buf_putc(&b->copy, '\t');
-	fangs_buf_i64(&b->copy, (int64_t)bare.ts_ns);
+	fangs_buf_i64(&b->copy, (int64_t)ev->ts_ns);
 	fangs_buf_putc(&b->copy, '\t');
-	fangs_buf_i64(&b->copy, bare.pid);
+	fangs_buf_i64(&b->copy, ev->pid);
 	fangs_buf_putc(&b->copy, '\t');
-	fangs_buf_i64(&b->copy, bare.ppid);
+	fangs_buf_i64(&b->copy, ev->ppid);
 	fangs_buf_putc(&b->copy, '\t');
-	copy_str(&b->copy, bare.comm);
-	copy_str(&b->copy, event_value(&bare));
+	copy_str(&b->copy, ev->comm);
+	copy_str(&b->copy, fangs__storage_event_value(ev));
 	copy_field(&b->copy, b->enc.data, b->enc.len, 1);
 	return b->copy.oom ? FANGS_ENOMEM : 0;
 }

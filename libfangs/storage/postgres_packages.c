@@ -6,11 +6,6 @@
 
 #include "storage/postgres_internal.h"
 
-#define PACKAGE_COLS                                                                             \
-	"p.name, p.watched, p.last_seen_version, p.created_ns,"                                  \
-	" (SELECT COUNT(*) FROM runs r WHERE r.package = p.name),"                              \
-	" (SELECT COUNT(*) FROM baseline_fingerprints f WHERE f.package = p.name)"
-
 static int read_packages(PGresult *res, fangs_package_list *list, fangs_package *one)
 {
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -58,7 +53,7 @@ int fangs__pg_package_get(fangs_storage_backend *bb, const char *name, fangs_pac
 	PGresult *res;
 	int rc;
 	fangs__pg_str(&p, name);
-	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " PACKAGE_COLS " FROM packages p WHERE p.name = $1", &p,
+	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p WHERE p.name = $1", &p,
 			      "reading a package");
 	if (!res)
 		return fangs_error_last_code();
@@ -75,7 +70,7 @@ int fangs__pg_package_list(fangs_storage_backend *bb, int watched_only, fangs_pa
 	int rc;
 	fangs__pg_i64(&p, watched_only ? 1 : 0);
 	res = fangs__pg_query(fangs__pg_of(bb),
-			      "SELECT " PACKAGE_COLS " FROM packages p WHERE $1::int = 0 OR p.watched = 1 ORDER BY p.name",
+			      "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p WHERE $1::int = 0 OR p.watched = 1 ORDER BY p.name",
 			      &p, "listing packages");
 	if (!res)
 		return fangs_error_last_code();

@@ -7,14 +7,6 @@
 
 #include "storage/postgres_internal.h"
 
-#define RUN_COLS                                                                                      \
-	"r.id, r.package, r.version, r.state, r.is_baseline, r.review, r.events_emitted,"             \
-	" r.events_dropped, r.duration_ns, r.runner, r.exit_code, r.error, r.install_output,"        \
-	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns,"                          \
-	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id),"                                    \
-	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
-	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)"
-
 static int read_run(const PGresult *res, int i, fangs_run *r)
 {
 	int rc;
@@ -131,7 +123,7 @@ int fangs__pg_run_get(fangs_storage_backend *bb, const char *id, fangs_run *out)
 	PGresult *res;
 	int rc;
 	fangs__pg_str(&p, id);
-	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " RUN_COLS " FROM runs r WHERE r.id = $1", &p, "reading a run");
+	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r WHERE r.id = $1", &p, "reading a run");
 	if (!res)
 		return fangs_error_last_code();
 	rc = PQntuples(res) ? read_run(res, 0, out) : fangs_error_set(FANGS_ENOTFOUND, "run '%s' does not exist", id);
@@ -155,7 +147,7 @@ int fangs__pg_run_list(fangs_storage_backend *bb, const fangs_run_filter *f, fan
 		fangs__pg_str(&p, NULL); /* LIMIT NULL = no limit */
 	fangs__pg_i64(&p, FANGS_REVIEW_PENDING);
 	res = fangs__pg_query(fangs__pg_of(bb),
-			      "SELECT " RUN_COLS " FROM runs r"
+			      "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r"
 			      " WHERE ($1::text IS NULL OR r.package = $1)"
 			      " AND ($2::text IS NULL OR r.version = $2)"
 			      " AND ($3::int < 0 OR r.state = $3)"

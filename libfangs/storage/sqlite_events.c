@@ -6,48 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event/codec.h"
 #include "storage/sqlite_internal.h"
-
-/* The value a query would filter on. */
-static const char *event_value(const fangs_event *ev)
-{
-	switch (ev->kind) {
-	case FANGS_EV_FILE_OPEN:
-	case FANGS_EV_EXEC:
-		return ev->path;
-	case FANGS_EV_NET_CONNECT:
-		return ev->addr;
-	case FANGS_EV_DNS_QUERY:
-		return ev->qname;
-	case FANGS_EV_TLS_SNI:
-		return ev->sni;
-	case FANGS_EV_PROC_FORK:
-	case FANGS_EV_PROC_EXIT:
-	case FANGS_EV_NONE:
-		break;
-	}
-	return NULL;
-}
 
 static int insert_all(fangs__sq *b, sqlite3_stmt *st, fangs_event *events, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		fangs_event bare = events[i];
+		const fangs_event *ev = &events[i];
 		int rc;
 
-		/* id and run are columns; keeping them out of `data` keeps one truth. */
-		bare.id = 0;
-		bare.run_id = NULL;
-		fangs_buf_reset(&b->enc);
-		if ((rc = fangs__event_encode(&b->enc, &bare)))
+		if ((rc = fangs__storage_event_encode(&b->enc, ev)))
 			return rc;
-		sqlite3_bind_int(st, 2, (int)bare.kind);
-		sqlite3_bind_int64(st, 3, (int64_t)bare.ts_ns);
-		sqlite3_bind_int(st, 4, bare.pid);
-		sqlite3_bind_int(st, 5, bare.ppid);
-		fangs__sq_bind_str(st, 6, bare.comm);
-		fangs__sq_bind_str(st, 7, event_value(&bare));
+		sqlite3_bind_int(st, 2, (int)ev->kind);
+		sqlite3_bind_int64(st, 3, (int64_t)ev->ts_ns);
+		sqlite3_bind_int(st, 4, ev->pid);
+		sqlite3_bind_int(st, 5, ev->ppid);
+		fangs__sq_bind_str(st, 6, ev->comm);
+		fangs__sq_bind_str(st, 7, fangs__storage_event_value(ev));
 		sqlite3_bind_text(st, 8, b->enc.data, (int)b->enc.len, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);

@@ -6,11 +6,6 @@
 
 #include "storage/sqlite_internal.h"
 
-#define PACKAGE_COLS                                                                             \
-	"p.name, p.watched, p.last_seen_version, p.created_ns,"                                  \
-	" (SELECT COUNT(*) FROM runs r WHERE r.package = p.name),"                              \
-	" (SELECT COUNT(*) FROM baseline_fingerprints f WHERE f.package = p.name)"
-
 static int read_package(sqlite3_stmt *st, fangs_package *p)
 {
 	int rc;
@@ -55,7 +50,7 @@ int fangs__sq_package_upsert(fangs_storage_backend *bb, const char *name, int wa
 int fangs__sq_package_get(fangs_storage_backend *bb, const char *name, fangs_package *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " PACKAGE_COLS " FROM packages p WHERE p.name = ?1");
+	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p WHERE p.name = ?1");
 	int rc;
 	if (!st)
 		return fangs_error_last_code();
@@ -74,7 +69,7 @@ int fangs__sq_package_get(fangs_storage_backend *bb, const char *name, fangs_pac
 int fangs__sq_package_list(fangs_storage_backend *bb, int watched_only, fangs_package_list *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " PACKAGE_COLS " FROM packages p"
+	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p"
 					     " WHERE ?1 = 0 OR p.watched = 1 ORDER BY p.name");
 	int rc;
 	if (!st)

@@ -7,14 +7,6 @@
 
 #include "storage/sqlite_internal.h"
 
-#define RUN_COLS                                                                                      \
-	"r.id, r.package, r.version, r.state, r.is_baseline, r.review, r.events_emitted,"             \
-	" r.events_dropped, r.duration_ns, r.runner, r.exit_code, r.error, r.install_output,"        \
-	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns,"                          \
-	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id),"                                    \
-	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
-	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)"
-
 static int read_run(sqlite3_stmt *st, fangs_run *r)
 {
 	const unsigned char *id = sqlite3_column_text(st, 0);
@@ -123,7 +115,7 @@ int fangs__sq_run_update(fangs_storage_backend *bb, const fangs_run *run)
 int fangs__sq_run_get(fangs_storage_backend *bb, const char *id, fangs_run *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " RUN_COLS " FROM runs r WHERE r.id = ?1");
+	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r WHERE r.id = ?1");
 	int rc;
 	if (!st)
 		return fangs_error_last_code();
@@ -142,7 +134,7 @@ int fangs__sq_run_get(fangs_storage_backend *bb, const char *id, fangs_run *out)
 int fangs__sq_run_list(fangs_storage_backend *bb, const fangs_run_filter *f, fangs_run_list *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " RUN_COLS " FROM runs r"
+	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r"
 					     " WHERE (?1 IS NULL OR r.package = ?1)"
 					     " AND (?2 IS NULL OR r.version = ?2)"
 					     " AND (?3 < 0 OR r.state = ?3)"
