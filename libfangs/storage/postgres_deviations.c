@@ -12,8 +12,6 @@ static int put_one(fangs__pg *b, fangs_deviation *d, size_t index)
 	PGresult *res;
 	int rc;
 
-	if (!d->created_ns)
-		d->created_ns = fangs__now_ns();
 	fangs__pg_str(&p, d->run_id);
 	fangs__pg_str(&p, d->package);
 	fangs__pg_str(&p, d->kind);
@@ -65,11 +63,7 @@ int fangs__pg_deviations_put(fangs_storage_backend *bb, fangs_deviation *devs, s
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = put_one(b, &devs[i], i);
-	rc = fangs__pg_write_end(b, outer, rc);
-	if (rc)
-		for (size_t i = 0; i < n; i++)
-			devs[i].id = 0;
-	return rc;
+	return fangs__pg_write_end(b, outer, rc);
 }
 
 /* The evidence ids come along as one comma-separated column, in order. */

@@ -132,9 +132,9 @@ int fangs__pg_events_append(fangs_storage_backend *bb, const char *run_id, fangs
 	}
 	if (!(rc = fangs__pg_run_exists(b, run_id)) && !(rc = reserve_ids(b, n, ids)))
 		rc = copy_events(b, run_id, events, ids, n);
-	rc = fangs__pg_write_end(b, outer, rc);
-	for (size_t i = 0; i < n; i++)
-		events[i].id = rc ? 0 : ids[i];
+	if ((rc = fangs__pg_write_end(b, outer, rc)) == 0)
+		for (size_t i = 0; i < n; i++)
+			events[i].id = ids[i];
 	free(ids);
 	return rc;
 }

@@ -16,8 +16,6 @@ static int put_one(fangs__sq *b, fangs_deviation *d, size_t index)
 
 	if (!st)
 		return fangs_error_last_code();
-	if (!d->created_ns)
-		d->created_ns = fangs__now_ns();
 	sqlite3_bind_text(st, 1, d->run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, d->package, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, d->kind, -1, SQLITE_STATIC);
@@ -65,11 +63,7 @@ int fangs__sq_deviations_put(fangs_storage_backend *bb, fangs_deviation *devs, s
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = put_one(b, &devs[i], i);
-	rc = fangs__sq_write_end(b, outer, rc);
-	if (rc)
-		for (size_t i = 0; i < n; i++)
-			devs[i].id = 0;
-	return rc;
+	return fangs__sq_write_end(b, outer, rc);
 }
 
 #define DEV_COLS                                                                              \

@@ -52,11 +52,7 @@ int fangs__sq_events_append(fangs_storage_backend *bb, const char *run_id, fangs
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	rc = insert_all(b, st, events, n);
 out:
-	rc = fangs__sq_write_end(b, outer, rc);
-	if (rc)
-		for (size_t i = 0; i < n; i++)
-			events[i].id = 0;
-	return rc;
+	return fangs__sq_write_end(b, outer, rc);
 }
 
 /* Decodes the row (id, run_id, data) into a new slot of `out`. */

@@ -282,6 +282,7 @@ int fangs_storage_run_list(fangs_storage *st, const fangs_run_filter *f, fangs_r
 
 int fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_event *events, size_t n)
 {
+	int rc;
 	NEED(nonempty(run_id), "events_append", "run id is NULL or empty");
 	NEED(events || n == 0, "events_append", "events is NULL");
 	for (size_t i = 0; i < n; i++) {
@@ -293,11 +294,17 @@ int fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_eve
 					       "fangs_storage_events_append: event %zu has %zu ancestors (max %d)", i,
 					       events[i].n_ancestry, FANGS_ANCESTRY_MAX);
 	}
-	if (n == 0) {
-		NEED(st, "events_append", "storage handle is NULL");
+	NEED(st, "events_append", "storage handle is NULL");
+	if (n == 0)
 		return 0;
-	}
-	CALL(st, events_append, "events_append", run_id, events, n);
+	if (!st->b->events_append)
+		return fangs_error_set(FANGS_EUNSUPPORTED, "fangs_storage_events_append: the %s backend does not support it",
+				       st->b->name);
+	rc = st->b->events_append(st->b, run_id, events, n);
+	/* nothing was stored: no event keeps an id */
+	for (size_t i = 0; rc && i < n; i++)
+		events[i].id = 0;
+	return rc;
 }
 
 int fangs_storage_events_list(fangs_storage *st, const char *run_id, fangs_event_list *out)
@@ -355,6 +362,7 @@ int fangs_storage_baseline_rebuild(fangs_storage *st, const char *package, const
 
 int fangs_storage_deviations_put(fangs_storage *st, fangs_deviation *devs, size_t n)
 {
+	int rc;
 	NEED(devs || n == 0, "deviations_put", "deviations is NULL");
 	for (size_t i = 0; i < n; i++) {
 		const fangs_deviation *d = &devs[i];
@@ -375,11 +383,20 @@ int fangs_storage_deviations_put(fangs_storage *st, fangs_deviation *devs, size_
 			return fangs_error_set(FANGS_EINVAL,
 					       "fangs_storage_deviations_put: deviation %zu has n_evidence but no ids", i);
 	}
-	if (n == 0) {
-		NEED(st, "deviations_put", "storage handle is NULL");
+	NEED(st, "deviations_put", "storage handle is NULL");
+	if (n == 0)
 		return 0;
-	}
-	CALL(st, deviations_put, "deviations_put", devs, n);
+	if (!st->b->deviations_put)
+		return fangs_error_set(FANGS_EUNSUPPORTED, "fangs_storage_deviations_put: the %s backend does not support it",
+				       st->b->name);
+	for (size_t i = 0; i < n; i++)
+		if (!devs[i].created_ns)
+			devs[i].created_ns = fangs__now_ns();
+	rc = st->b->deviations_put(st->b, devs, n);
+	/* nothing was stored: no deviation keeps an id */
+	for (size_t i = 0; rc && i < n; i++)
+		devs[i].id = 0;
+	return rc;
 }
 
 int fangs_storage_deviations_list(fangs_storage *st, const fangs_deviation_filter *f, fangs_deviation_list *out)
