@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fangs/fangs.h>
 #include <fangs/sys/storage_backend.h>
@@ -26,20 +28,27 @@ static void fx_cleanup(void)
 	fx_ctx = NULL;
 }
 
-/* Creates the database of backend `i` and opens a first handle on it. */
-static fangs_storage *fx_open(int i)
+/* Creates an empty database of backend `i` (not opened yet). */
+static void fx_create(int i)
 {
+	static int registered;
 	fangs_storage_options o = FANGS_STORAGE_OPTIONS_INIT;
-	fangs_storage *st = NULL;
-	int rc;
 
 	fx_backend = test_backends[i];
 	fx_opts = o;
-	static int registered;
 	ck_assert_int_eq(fx_backend->create(&fx_ctx, &fx_opts), 0);
 	/* a failing check ends a forked test without its teardown */
 	if (!registered++)
 		atexit(fx_cleanup);
+}
+
+/* Creates the database of backend `i` and opens a first handle on it. */
+static fangs_storage *fx_open(int i)
+{
+	fangs_storage *st = NULL;
+	int rc;
+
+	fx_create(i);
 	rc = fangs_storage_open(&st, &fx_opts);
 	ck_assert_msg(rc == 0, "%s: open: %s", fx_backend->name, fangs_error_last());
 	ck_assert_str_eq(fangs_storage_backend_name(st), fx_backend->name);
@@ -267,6 +276,42 @@ START_TEST(test_open_version)
 	OK(fangs_storage_schema_version(again, &db, NULL));
 	ck_assert_int_eq(db, code);
 	fangs_storage_free(again);
+}
+END_TEST
+
+/* Several processes opening a new database at once: one migrates, the
+ * others wait for it and find the schema in place. */
+START_TEST(test_concurrent_first_open)
+{
+	enum { N = 4 };
+	pid_t pids[N];
+	fangs_storage *st;
+	int db = 0;
+
+	fx_create(_i);
+	for (int k = 0; k < N; k++) {
+		pids[k] = fork();
+		ck_assert_int_ge(pids[k], 0);
+		if (pids[k] == 0) {
+			fangs_storage *mine = NULL;
+			int rc = fangs_storage_open(&mine, &fx_opts);
+			if (rc)
+				fprintf(stderr, "concurrent open: %s\n", fangs_error_last());
+			else
+				rc = fangs_storage_package_upsert(mine, "p", 1);
+			fangs_storage_free(mine);
+			_exit(rc ? 1 : 0);
+		}
+	}
+	for (int k = 0; k < N; k++) {
+		int status = 0;
+		ck_assert_int_eq(waitpid(pids[k], &status, 0), pids[k]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "opener %d failed", k);
+	}
+	st = fx_reopen();
+	OK(fangs_storage_schema_version(st, &db, NULL));
+	ck_assert_int_eq(db, fangs_storage_code_schema_version());
+	fangs_storage_free(st);
 }
 END_TEST
 
@@ -1385,6 +1430,7 @@ static Suite *storage_suite(void)
 	tcase_set_timeout(c, 120);
 	tcase_add_checked_fixture(c, NULL, fx_cleanup);
 	tcase_add_loop_test(c, test_open_version, 0, n);
+	tcase_add_loop_test(c, test_concurrent_first_open, 0, n);
 	tcase_add_loop_test(c, test_schema_newer_refused, 0, n);
 	tcase_add_loop_test(c, test_read_only, 0, n);
 	tcase_add_loop_test(c, test_packages, 0, n);
