@@ -18,7 +18,7 @@
 
 #include <fangs/fangs.h>
 
-#define ROUNDS 3
+#define ROUNDS 7
 
 static double now_s(void)
 {
