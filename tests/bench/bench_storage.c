@@ -4,6 +4,9 @@
  *
  *   bench-storage [N] [DIR]     N events (default 100000), files in DIR (default /tmp)
  *
+ * With FANGS_BENCH_POSTGRES_DSN set, also times the postgres backend on
+ * that database (its package "bench" is removed before and after).
+ *
  * Both sides write a fresh database file created by fangs (same schema,
  * same indices, WAL, synchronous=NORMAL) in one transaction. The raw side
  * gets the rows already encoded; fangs encodes them itself.
@@ -188,22 +191,53 @@ static double bench_raw(const char *path, const fangs_event *evs, char **json, s
 	return t1 - t0;
 }
 
+static double append_all(fangs_storage *st, const char *run_id, fangs_event *evs, size_t n, size_t batch)
+{
+	double t0 = now_s();
+	for (size_t i = 0; i < n; i += batch) {
+		size_t m = n - i < batch ? n - i : batch;
+		int rc = fangs_storage_events_append(st, run_id, evs + i, m);
+		if (rc)
+			die("events_append", rc);
+	}
+	return now_s() - t0;
+}
+
+/* The postgres backend, best of `rounds`, on a fresh package each time. */
+static double bench_postgres(const char *dsn, fangs_event *evs, size_t n, size_t batch, int rounds)
+{
+	fangs_storage_options o = FANGS_STORAGE_OPTIONS_INIT;
+	fangs_storage *st;
+	double best = 1e30;
+	int rc;
+
+	o.backend = "postgres";
+	o.postgres_dsn = dsn;
+	if ((rc = fangs_storage_open(&st, &o)))
+		die("postgres open", rc);
+	for (int r = 0; r < rounds; r++) {
+		fangs_run run = {0};
+		double t;
+		fangs_storage_package_remove(st, "bench");
+		run.package = "bench";
+		run.version = "1.0.0";
+		if ((rc = fangs_storage_run_create(st, &run)))
+			die("postgres run_create", rc);
+		if ((t = append_all(st, run.id, evs, n, batch)) < best)
+			best = t;
+	}
+	fangs_storage_package_remove(st, "bench");
+	fangs_storage_free(st);
+	return best;
+}
+
 static double bench_fangs(const char *path, fangs_event *evs, size_t n, size_t batch)
 {
 	fangs_run run;
 	fangs_storage *st = fresh(path, &run);
-	double t0, t1;
-	int rc;
-
-	t0 = now_s();
-	for (size_t i = 0; i < n; i += batch) {
-		size_t m = n - i < batch ? n - i : batch;
-		if ((rc = fangs_storage_events_append(st, run.id, evs + i, m)))
-			die("events_append", rc);
-	}
-	t1 = now_s();
+	double t = append_all(st, run.id, evs, n, batch);
 	fangs_storage_free(st);
-	return t1 - t0;
+	return t;
 }
 
 int main(int argc, char **argv)
@@ -252,6 +286,13 @@ int main(int argc, char **argv)
 	printf("fangs_storage_events_append:  %10.0f events/s (%.3f s, one call)\n", (double)n / t_fangs, t_fangs);
 	printf("  in batches of 1000:         %10.0f events/s (%.3f s)\n", (double)n / t_batched, t_batched);
 	printf("ratio fangs/raw:              %10.2f (one call), %.2f (batches)\n", t_raw / t_fangs, t_raw / t_batched);
+
+	if (getenv("FANGS_BENCH_POSTGRES_DSN") && *getenv("FANGS_BENCH_POSTGRES_DSN")) {
+		const char *dsn = getenv("FANGS_BENCH_POSTGRES_DSN");
+		double tp = bench_postgres(dsn, evs, n, n, 3), tpb = bench_postgres(dsn, evs, n, 1000, 3);
+		printf("postgres events_append:       %10.0f events/s (%.3f s, one call)\n", (double)n / tp, tp);
+		printf("  in batches of 1000:         %10.0f events/s (%.3f s)\n", (double)n / tpb, tpb);
+	}
 
 	remove_db(fpath);
 	remove_db(rpath);
