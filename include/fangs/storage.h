@@ -5,7 +5,8 @@
  * One API over pluggable backends (sqlite built in, postgres when built
  * with libpq); see fangs/sys/storage_backend.h to write one. Records
  * returned to the caller are owned by the caller and released with the
- * matching *_clear / *_list_free function.
+ * matching *_clear / *_list_free function. A handle is used by one thread
+ * at a time; open one handle per thread (they may share a database).
  */
 #ifndef FANGS_STORAGE_H
 #define FANGS_STORAGE_H
@@ -181,7 +182,7 @@ FANGS_EXTERN(int) fangs_storage_run_list(fangs_storage *st, const fangs_run_filt
 /** Appends events to a run in one transaction, setting each event's id. */
 FANGS_EXTERN(int) fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_event *events,
 					      size_t n);
-/** All events of a run, in id order. */
+/** All events of a run, in id order, with their id and run_id set. */
 FANGS_EXTERN(int) fangs_storage_events_list(fangs_storage *st, const char *run_id, fangs_event_list *out);
 /** The events with these ids (in the given order; missing ones are skipped). */
 FANGS_EXTERN(int) fangs_storage_events_get(fangs_storage *st, const int64_t *ids, size_t n,
@@ -192,9 +193,10 @@ FANGS_EXTERN(int) fangs_storage_events_get(fangs_storage *st, const int64_t *ids
 /** Stores the fingerprints of a run (replacing earlier ones). */
 FANGS_EXTERN(int) fangs_storage_run_fingerprints_put(fangs_storage *st, const char *run_id,
 						     const fangs_fpset *fps);
+/** Adds the run's stored fingerprints to `out`. */
 FANGS_EXTERN(int) fangs_storage_run_fingerprints_get(fangs_storage *st, const char *run_id, fangs_fpset *out);
 
-/** The package's baseline (union of its baseline runs' fingerprints). */
+/** Adds the package's baseline (union of its baseline runs' fingerprints) to `out`. */
 FANGS_EXTERN(int) fangs_storage_baseline_get(fangs_storage *st, const char *package, fangs_fpset *out);
 /** Adds the run's stored fingerprints to the baseline and marks it is_baseline. */
 FANGS_EXTERN(int) fangs_storage_baseline_add_run(fangs_storage *st, const char *package, const char *run_id);
@@ -213,7 +215,8 @@ typedef struct fangs_deviation_filter {
 
 #define FANGS_DEVIATION_FILTER_INIT {NULL, NULL, FANGS_SEV_INFO, 0}
 
-/** Stores the deviations, setting their ids (run_id/package taken from each). */
+/** Stores the deviations, setting their ids (and created_ns when 0); run_id
+ * and package are taken from each. All or none are stored. */
 FANGS_EXTERN(int) fangs_storage_deviations_put(fangs_storage *st, fangs_deviation *devs, size_t n);
 /** Newest first. */
 FANGS_EXTERN(int) fangs_storage_deviations_list(fangs_storage *st, const fangs_deviation_filter *f,

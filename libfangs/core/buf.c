@@ -31,9 +31,15 @@ int fangs_buf_reserve(fangs_buf *b, size_t extra)
 	return 0;
 }
 
+/* The encoders append a few bytes at a time: skip the call when there is room. */
+static inline int room(fangs_buf *b, size_t extra)
+{
+	return (!b->oom && b->len + extra < b->cap) ? 0 : fangs_buf_reserve(b, extra);
+}
+
 void fangs_buf_put(fangs_buf *b, const void *data, size_t len)
 {
-	if (fangs_buf_reserve(b, len))
+	if (room(b, len))
 		return;
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
@@ -47,7 +53,7 @@ void fangs_buf_puts(fangs_buf *b, const char *s)
 
 void fangs_buf_putc(fangs_buf *b, char c)
 {
-	if (fangs_buf_reserve(b, 1))
+	if (room(b, 1))
 		return;
 	b->data[b->len++] = c;
 	b->data[b->len] = '\0';
@@ -74,18 +80,28 @@ void fangs_buf_printf(fangs_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void fangs_buf_i64(fangs_buf *b, long long v)
+/* Decimal digits without snprintf, which dominated event encoding. */
+static void put_decimal(fangs_buf *b, unsigned long long v, int negative)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", v);
-	fangs_buf_put(b, tmp, (size_t)n);
+	char *p = tmp + sizeof(tmp);
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (negative)
+		*--p = '-';
+	fangs_buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void fangs_buf_i64(fangs_buf *b, long long v)
+{
+	put_decimal(b, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, v < 0);
 }
 
 void fangs_buf_u64(fangs_buf *b, unsigned long long v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", v);
-	fangs_buf_put(b, tmp, (size_t)n);
+	put_decimal(b, v, 0);
 }
 
 /* Length of a valid UTF-8 sequence at p (at most n bytes), or 0 if invalid. */
@@ -127,7 +143,7 @@ void fangs_buf_json_strn(fangs_buf *b, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
-	if (fangs_buf_reserve(b, n + 2))
+	if (room(b, n + 2))
 		return;
 	fangs_buf_putc(b, '"');
 	while (i < n) {

@@ -1,0 +1,41 @@
+/*
+ * storage/internal.h - what the storage front-end and its backends share
+ * (not installed).
+ */
+#ifndef FANGS_STORAGE_INTERNAL_H
+#define FANGS_STORAGE_INTERNAL_H
+
+#include "core/buf.h"
+#include "fangs/errors.h"
+#include "fangs/sys/storage_backend.h"
+
+/* Number of schema migrations. Every backend has exactly this many, in the
+ * same order and with the same meaning, so that a version number names the
+ * same schema whatever the engine (checked at compile time by each backend). */
+#define FANGS__STORAGE_SCHEMA_VERSION 1
+
+/* Default lock wait of the sqlite backend. */
+#define FANGS__STORAGE_BUSY_TIMEOUT_MS 5000
+
+/* The column a query on events filters by: the path, address, query
+ * name or server name (NULL for kinds without one). */
+const char *fangs__storage_event_value(const fangs_event *ev);
+/* Replaces `b` with the stored JSON of `ev`: the event without its id and
+ * run, which are columns of their own. */
+int fangs__storage_event_encode(fangs_buf *b, const fangs_event *ev);
+
+/* Column lists in plain SQL, shared by the backends' reads. */
+#define FANGS__STORAGE_PACKAGE_COLS                                                              \
+	"p.name, p.watched, p.last_seen_version, p.created_ns,"                                  \
+	" (SELECT COUNT(*) FROM runs r WHERE r.package = p.name),"                              \
+	" (SELECT COUNT(*) FROM baseline_fingerprints f WHERE f.package = p.name)"
+
+#define FANGS__STORAGE_RUN_COLS                                                                       \
+	"r.id, r.package, r.version, r.state, r.is_baseline, r.review, r.events_emitted,"             \
+	" r.events_dropped, r.duration_ns, r.runner, r.exit_code, r.error, r.install_output,"        \
+	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns,"                          \
+	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id),"                                    \
+	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
+	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)"
+
+#endif

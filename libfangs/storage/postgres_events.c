@@ -1,0 +1,194 @@
+/*
+ * storage/postgres_events.c - events in PostgreSQL: ids reserved from the
+ * sequence, rows sent with COPY.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/postgres_internal.h"
+
+/* Flush COPY data in chunks of about this size. */
+#define COPY_CHUNK (256 * 1024)
+
+/* One field of COPY's text format: \N for NULL, backslash escapes. */
+static void copy_field(fangs_buf *out, const char *s, size_t n, int last)
+{
+	if (!s) {
+		fangs_buf_put(out, "\\N", 2);
+	} else {
+		size_t i = 0;
+		while (i < n) {
+			size_t run = i;
+			while (run < n && s[run] != '\\' && s[run] != '\n' && s[run] != '\r' && s[run] != '\t')
+				run++;
+			fangs_buf_put(out, s + i, run - i);
+			if (run == n)
+				break;
+			fangs_buf_putc(out, '\\');
+			fangs_buf_putc(out, s[run] == '\\' ? '\\' : s[run] == '\n' ? 'n' : s[run] == '\r' ? 'r' : 't');
+			i = run + 1;
+		}
+	}
+	fangs_buf_putc(out, last ? '\n' : '\t');
+}
+
+static void copy_str(fangs_buf *out, const char *s)
+{
+	copy_field(out, s, s ? strlen(s) : 0, 0);
+}
+
+static int copy_row(fangs__pg *b, int64_t id, const char *run_id, const fangs_event *ev)
+{
+	int rc;
+
+	if ((rc = fangs__storage_event_encode(&b->enc, ev)))
+		return rc;
+	fangs_buf_i64(&b->copy, id);
+	fangs_buf_putc(&b->copy, '\t');
+	copy_str(&b->copy, run_id);
+	fangs_buf_i64(&b->copy, ev->kind);
+	fangs_buf_putc(&b->copy, '\t');
+	fangs_buf_i64(&b->copy, (int64_t)ev->ts_ns);
+	fangs_buf_putc(&b->copy, '\t');
+	fangs_buf_i64(&b->copy, ev->pid);
+	fangs_buf_putc(&b->copy, '\t');
+	fangs_buf_i64(&b->copy, ev->ppid);
+	fangs_buf_putc(&b->copy, '\t');
+	copy_str(&b->copy, ev->comm);
+	copy_str(&b->copy, fangs__storage_event_value(ev));
+	copy_field(&b->copy, b->enc.data, b->enc.len, 1);
+	return b->copy.oom ? FANGS_ENOMEM : 0;
+}
+
+static int send_copy(fangs__pg *b)
+{
+	if (b->copy.len && PQputCopyData(b->conn, b->copy.data, (int)b->copy.len) != 1)
+		return fangs__pg_fail(b, NULL, "sending events");
+	fangs_buf_reset(&b->copy);
+	return 0;
+}
+
+static int copy_events(fangs__pg *b, const char *run_id, fangs_event *events, const int64_t *ids, size_t n)
+{
+	PGresult *res = PQexec(b->conn, "COPY events (id, run_id, kind, ts_ns, pid, ppid, comm, value, data) FROM STDIN");
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		rc = fangs__pg_fail(b, res, "starting COPY");
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	fangs_buf_reset(&b->copy);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = copy_row(b, ids[i], run_id, &events[i]);
+		if (rc == 0 && b->copy.len >= COPY_CHUNK)
+			rc = send_copy(b);
+	}
+	if (rc == 0)
+		rc = send_copy(b);
+	if (PQputCopyEnd(b->conn, rc ? "aborted by fangs" : NULL) != 1 && rc == 0)
+		rc = fangs__pg_fail(b, NULL, "ending COPY");
+	while ((res = PQgetResult(b->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = fangs__pg_fail(b, res, "appending events");
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* Takes n ids from the sequence: ids must be known to the caller, and
+ * COPY cannot return them. */
+static int reserve_ids(fangs__pg *b, size_t n, int64_t *ids)
+{
+	fangs__pg_params p = {0};
+	PGresult *res;
+	fangs__pg_i64(&p, (int64_t)n);
+	res = fangs__pg_query(b, "SELECT nextval('events_id_seq') FROM generate_series(1, $1::bigint) ORDER BY 1", &p,
+			      "reserving event ids");
+	if (!res)
+		return fangs_error_last_code();
+	if ((size_t)PQntuples(res) != n) {
+		PQclear(res);
+		return fangs_error_set(FANGS_ESTORAGE, "postgres %s: reserving event ids: got fewer than %zu", b->where, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = fangs__pg_col_i64(res, (int)i, 0);
+	PQclear(res);
+	return 0;
+}
+
+int fangs__pg_events_append(fangs_storage_backend *bb, const char *run_id, fangs_event *events, size_t n)
+{
+	fangs__pg *b = fangs__pg_of(bb);
+	int64_t *ids = calloc(n, sizeof(*ids));
+	int outer, rc;
+
+	if (!ids)
+		return fangs__error_oom();
+	if ((rc = fangs__pg_write_begin(b, &outer))) {
+		free(ids);
+		return rc;
+	}
+	if (!(rc = fangs__pg_run_exists(b, run_id)) && !(rc = reserve_ids(b, n, ids)))
+		rc = copy_events(b, run_id, events, ids, n);
+	if ((rc = fangs__pg_write_end(b, outer, rc)) == 0)
+		for (size_t i = 0; i < n; i++)
+			events[i].id = ids[i];
+	free(ids);
+	return rc;
+}
+
+static int read_events(fangs__pg *b, PGresult *res, fangs_event_list *out)
+{
+	for (int i = 0; i < PQntuples(res); i++) {
+		fangs_event ev = {0};
+		int64_t id = fangs__pg_col_i64(res, i, 0);
+		int rc = fangs_event_from_json(&ev, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2));
+		if (rc) {
+			char why[512];
+			snprintf(why, sizeof(why), "%s", fangs_error_last());
+			return fangs_error_set(rc, "postgres %s: stored event %lld: %s", b->where, (long long)id, why);
+		}
+		ev.id = id;
+		if ((rc = fangs__pg_col_str(res, i, 1, &ev.run_id)) || (rc = fangs_event_list_append(out, &ev))) {
+			fangs_event_clear(&ev);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int fangs__pg_events_list(fangs_storage_backend *bb, const char *run_id, fangs_event_list *out)
+{
+	fangs__pg *b = fangs__pg_of(bb);
+	fangs__pg_params p = {0};
+	PGresult *res;
+	int rc;
+	if ((rc = fangs__pg_run_exists(b, run_id)))
+		return rc;
+	fangs__pg_str(&p, run_id);
+	res = fangs__pg_query(b, "SELECT id, run_id, data FROM events WHERE run_id = $1 ORDER BY id", &p, "listing events");
+	if (!res)
+		return fangs_error_last_code();
+	rc = read_events(b, res, out);
+	PQclear(res);
+	return rc;
+}
+
+int fangs__pg_events_get(fangs_storage_backend *bb, const int64_t *ids, size_t n, fangs_event_list *out)
+{
+	fangs__pg *b = fangs__pg_of(bb);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		fangs__pg_params p = {0};
+		PGresult *res;
+		fangs__pg_i64(&p, ids[i]);
+		res = fangs__pg_query(b, "SELECT id, run_id, data FROM events WHERE id = $1", &p, "reading events");
+		if (!res)
+			return fangs_error_last_code();
+		rc = read_events(b, res, out);
+		PQclear(res);
+	}
+	return rc;
+}
