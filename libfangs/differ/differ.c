@@ -228,8 +228,11 @@ static int fill_deviation(const fangs_differ *d, const fangs_differ_input *in, p
 static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
 		       pending_set *ps)
 {
-	const fangs_norm_ctx ctx = {in->package, in->version};
+	const fangs_norm_ctx nctx = {in->package, in->version};
+	fangs__norm ctx;
 	char small[FANGS__FP_BUF];
+
+	fangs__norm_prepare(&ctx, &nctx);
 
 	for (size_t i = 0; i < in->n_events; i++) {
 		const fangs_event *ev = &in->events[i];

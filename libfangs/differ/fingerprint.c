@@ -18,7 +18,7 @@ fangs_actor fangs_event_actor(const fangs_event *ev)
 
 /* Appends the normalized arguments; a command line longer than
  * FANGS__CMD_MAX is cut and ends with a hash of all of it. */
-static void put_command(const fangs_norm_ctx *ctx, const fangs_event *ev, fangs__sink *o)
+static void put_command(const fangs__norm *ctx, const fangs_event *ev, fangs__sink *o)
 {
 	char small[FANGS__CMD_MAX + 1];
 	char *buf = small;
@@ -97,7 +97,7 @@ static void put_endpoint(const fangs_event *ev, fangs__sink *o)
 	fangs__sink_puts(o, tail);
 }
 
-bool fangs__fp_value(const fangs_norm_ctx *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o)
+bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o)
 {
 	const char *bin;
 	switch (ev->kind) {
@@ -150,6 +150,7 @@ int fangs_differ_fingerprint(const fangs_differ *d, const fangs_norm_ctx *ctx, c
 	char small[FANGS__FP_BUF];
 	fangs__sink o;
 	fangs_fp_kind kind = FANGS_FP_FS_READ;
+	fangs__norm nz;
 	size_t n;
 	char *value;
 
@@ -157,8 +158,9 @@ int fangs_differ_fingerprint(const fangs_differ *d, const fangs_norm_ctx *ctx, c
 	if (!ev || !out)
 		return fangs_error_set(FANGS_EINVAL, "fingerprint: missing event or output");
 	memset(out, 0, sizeof(*out));
+	fangs__norm_prepare(&nz, ctx);
 	fangs__sink_init(&o, small, sizeof(small));
-	if (!fangs__fp_value(ctx, ev, &kind, &o))
+	if (!fangs__fp_value(&nz, ev, &kind, &o))
 		return 0;
 	n = fangs__sink_end(&o);
 	value = malloc(n + 1);
@@ -168,7 +170,7 @@ int fangs_differ_fingerprint(const fangs_differ *d, const fangs_norm_ctx *ctx, c
 		memcpy(value, small, n + 1);
 	} else {
 		fangs__sink_init(&o, value, n + 1);
-		fangs__fp_value(ctx, ev, &kind, &o);
+		fangs__fp_value(&nz, ev, &kind, &o);
 		fangs__sink_end(&o);
 	}
 	out->kind = kind;

@@ -68,12 +68,21 @@ static inline size_t fangs__sink_end(fangs__sink *s)
 	return s->len;
 }
 
-/* Normalization (norm_path.c, norm_cmd.c, norm_net.c). */
-void fangs__norm_path(const fangs_norm_ctx *ctx, const char *path, size_t len, fangs__sink *o);
+/* A normalization context prepared once per run (the version measured and
+ * checked) rather than once per path component. */
+typedef struct fangs__norm {
+	const char *version; /* NULL when there is none worth collapsing */
+	size_t vlen;
+} fangs__norm;
+
+void fangs__norm_prepare(fangs__norm *nz, const fangs_norm_ctx *ctx);
+
+/* Normalization (norm_path.c, norm_cmd.c, norm_net.c); `ctx` may be NULL. */
+void fangs__norm_path(const fangs__norm *ctx, const char *path, size_t len, fangs__sink *o);
 /* In-component noise: dates, timestamps, hex runs, uuids, the version. */
-void fangs__norm_tokens(const fangs_norm_ctx *ctx, const char *s, size_t n, fangs__sink *o);
+void fangs__norm_tokens(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o);
 /* A command line's words: whitespace collapsed, paths and tokens normalized. */
-void fangs__norm_words(const fangs_norm_ctx *ctx, const char *s, size_t n, fangs__sink *o);
+void fangs__norm_words(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o);
 void fangs__norm_host(const char *name, fangs__sink *o);
 /* 4 or 6 and the raw bytes when `addr` is an IP address, 0 otherwise. */
 int fangs__parse_addr(const char *addr, unsigned char bytes[16]);
@@ -81,7 +90,7 @@ int fangs__parse_addr(const char *addr, unsigned char bytes[16]);
 bool fangs__exec_inline_code(const fangs_event *ev);
 
 /* Fingerprint value of `ev` into `o`; false when the event has none. */
-bool fangs__fp_value(const fangs_norm_ctx *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o);
+bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o);
 
 /* Hash-aware set access, so a value is hashed once per event. */
 uint64_t fangs__fp_hash(fangs_fp_kind kind, fangs_actor actor, const char *value, size_t len);

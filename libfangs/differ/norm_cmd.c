@@ -30,7 +30,7 @@ static bool path_ends_at(char c)
 	       c == '(' || c == ')' || c == '{' || c == '}' || c == ',';
 }
 
-static void norm_word(const fangs_norm_ctx *ctx, const char *w, size_t m, fangs__sink *o)
+static void norm_word(const fangs__norm *ctx, const char *w, size_t m, fangs__sink *o)
 {
 	size_t lit = 0, p = 0;
 	while (p < m) {
@@ -49,7 +49,7 @@ static void norm_word(const fangs_norm_ctx *ctx, const char *w, size_t m, fangs_
 	fangs__norm_tokens(ctx, w + lit, m - lit, o);
 }
 
-void fangs__norm_words(const fangs_norm_ctx *ctx, const char *s, size_t n, fangs__sink *o)
+void fangs__norm_words(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
 {
 	size_t i = 0;
 	bool first = true;

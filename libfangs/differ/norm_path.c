@@ -23,7 +23,7 @@ typedef struct comp {
 } comp;
 
 typedef struct nstate {
-	const fangs_norm_ctx *ctx;
+	const fangs__norm *ctx;
 	const char *s;
 	const comp *c;
 	size_t n;
@@ -47,6 +47,7 @@ typedef struct anchor {
 typedef struct norm_rule {
 	const char *name;
 	bool rooted;         /* anchor starts at "/" (else: anywhere in the path) */
+	uint8_t n_before;
 	anchor before[3];    /* components right before the matched one */
 	norm_match match;
 	const char *repl;    /* "~" at the start of an absolute path drops the "/" */
@@ -54,29 +55,41 @@ typedef struct norm_rule {
 
 /* ---- character classes (locale-free: paths are bytes) ---- */
 
+enum { C_DIGIT = 1, C_LOWER = 2, C_UPPER = 4, C_HEX = 8 };
+
+static const uint8_t cclass[256] = {
+	['0' ... '9'] = C_DIGIT | C_HEX,
+	['a' ... 'f'] = C_LOWER | C_HEX,
+	['g' ... 'z'] = C_LOWER,
+	['A' ... 'F'] = C_UPPER | C_HEX,
+	['G' ... 'Z'] = C_UPPER,
+};
+
+#define CC(c) cclass[(unsigned char)(c)]
+
 static inline bool is_digit(char c)
 {
-	return c >= '0' && c <= '9';
+	return CC(c) & C_DIGIT;
 }
 
 static inline bool is_lower(char c)
 {
-	return c >= 'a' && c <= 'z';
+	return CC(c) & C_LOWER;
 }
 
 static inline bool is_upper(char c)
 {
-	return c >= 'A' && c <= 'Z';
+	return CC(c) & C_UPPER;
 }
 
 static inline bool is_alnum(char c)
 {
-	return is_digit(c) || is_lower(c) || is_upper(c);
+	return CC(c) & (C_DIGIT | C_LOWER | C_UPPER);
 }
 
 static inline bool is_hex(char c)
 {
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return CC(c) & C_HEX;
 }
 
 static bool all_of(const char *s, size_t n, bool (*cls)(char))
@@ -192,14 +205,12 @@ static size_t match_uuid(const char *p, size_t n)
 /* What a whole alnum token stands for, or NULL to keep it. */
 static const char *classify_token(const char *t, size_t m)
 {
-	bool dig = false, alpha = false, hex = true, digits = true;
+	unsigned any = 0, all = C_DIGIT | C_HEX;
 	for (size_t i = 0; i < m; i++) {
-		bool d = is_digit(t[i]);
-		dig |= d;
-		alpha |= !d;
-		digits &= d;
-		hex &= is_hex(t[i]);
+		any |= CC(t[i]);
+		all &= CC(t[i]);
 	}
+	bool digits = all & C_DIGIT, hex = all & C_HEX, dig = any & C_DIGIT, alpha = any & (C_LOWER | C_UPPER);
 	if (digits) {
 		/* epoch seconds/ms/us/ns; a pid never has this many digits */
 		if (m >= 9)
@@ -271,12 +282,22 @@ static bool version_at(const char *s, size_t n, size_t i, const char *v, size_t 
 	return true;
 }
 
-void fangs__norm_tokens(const fangs_norm_ctx *ctx, const char *s, size_t n, fangs__sink *o)
+void fangs__norm_prepare(fangs__norm *nz, const fangs_norm_ctx *ctx)
+{
+	nz->version = ctx ? ctx->version : NULL;
+	nz->vlen = nz->version ? strlen(nz->version) : 0;
+	if (nz->version && !version_usable(nz->version, nz->vlen)) {
+		nz->version = NULL;
+		nz->vlen = 0;
+	}
+}
+
+void fangs__norm_tokens(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
 {
 	const char *v = ctx ? ctx->version : NULL;
-	size_t vlen = v ? strlen(v) : 0, start = 0, i = 0;
+	size_t vlen = v ? ctx->vlen : 0, start = 0, i = 0;
 
-	if (v && version_usable(v, vlen)) {
+	if (v) {
 		while (i + vlen <= n) {
 			const char *hit = memchr(s + i, v[0], n - vlen + 1 - i);
 			if (!hit)
@@ -417,46 +438,43 @@ static size_t m_atomic_tmp(const nstate *st, size_t i, size_t *stem)
 }
 
 static const norm_rule rules[] = {
-	/* name             where     anchor                                   matcher         replacement */
-	{"proc-pid",        ROOTED,   {A("proc")},                             m_pid,          "<pid>"},
-	{"proc-task",       ROOTED,   {A("proc"), A("*"), A("task")},          m_number,       "<tid>"},
-	{"proc-fd",         ROOTED,   {A("proc"), A("*"), A("fd")},            m_number,       "<fd>"},
-	{"proc-fdinfo",     ROOTED,   {A("proc"), A("*"), A("fdinfo")},        m_number,       "<fd>"},
-	{"dev-fd",          ROOTED,   {A("dev"), A("fd")},                     m_number,       "<fd>"},
-	{"dev-pts",         ROOTED,   {A("dev"), A("pts")},                    m_number,       "<pty>"},
-	{"home-root",       ROOTED,   {{NULL, 0}},                             m_root_home,    "~"},
-	{"home-user",       ROOTED,   {{NULL, 0}},                             m_home_user,    "~"},
-	{"tmp-random",      ROOTED,   {A("tmp")},                              m_tmp_random,   "<tmp>"},
-	{"var-tmp-random",  ROOTED,   {A("var"), A("tmp")},                    m_tmp_random,   "<tmp>"},
-	{"dev-shm-random",  ROOTED,   {A("dev"), A("shm")},                    m_tmp_random,   "<tmp>"},
-	{"cacache-content", ANYWHERE, {A("_cacache"), A("content-v2"), A("*")}, m_hash_fanout, "<hash>"},
-	{"cacache-index",   ANYWHERE, {A("_cacache"), A("index-v5")},          m_hash_fanout,  "<hash>"},
-	{"cacache-tmp",     ANYWHERE, {A("_cacache"), A("tmp")},               m_any,          "<tmp>"},
-	{"npm-log",         ANYWHERE, {A("_logs")},                            m_npm_log,      "<npm-log>"},
-	{"npm-staging",     ANYWHERE, {A("node_modules"), A(".staging")},      m_staging,      "%s-<stage>"},
-	{"npm-staging-scoped", ANYWHERE, {A("node_modules"), A(".staging"), A("@*")}, m_staging, "%s-<stage>"},
-	{"npm-retired",     ANYWHERE, {A("node_modules")},                     m_retired,      "%s-<stage>"},
-	{"npm-retired-scoped", ANYWHERE, {A("node_modules"), A("@*")},         m_retired,      "%s-<stage>"},
-	{"atomic-write",    ANYWHERE, {{NULL, 0}},                             m_atomic_tmp,   "%s.<tmp>"},
+	/* name                where     n  anchor (components before)                 matcher         replacement */
+	{"proc-pid",            ROOTED,   1, {A("proc")},                               m_pid,          "<pid>"},
+	{"proc-task",           ROOTED,   3, {A("proc"), A("*"), A("task")},            m_number,       "<tid>"},
+	{"proc-fd",             ROOTED,   3, {A("proc"), A("*"), A("fd")},              m_number,       "<fd>"},
+	{"proc-fdinfo",         ROOTED,   3, {A("proc"), A("*"), A("fdinfo")},          m_number,       "<fd>"},
+	{"dev-fd",              ROOTED,   2, {A("dev"), A("fd")},                       m_number,       "<fd>"},
+	{"dev-pts",             ROOTED,   2, {A("dev"), A("pts")},                      m_number,       "<pty>"},
+	{"home-root",           ROOTED,   0, {{NULL, 0}},                               m_root_home,    "~"},
+	{"home-user",           ROOTED,   0, {{NULL, 0}},                               m_home_user,    "~"},
+	{"tmp-random",          ROOTED,   1, {A("tmp")},                                m_tmp_random,   "<tmp>"},
+	{"var-tmp-random",      ROOTED,   2, {A("var"), A("tmp")},                      m_tmp_random,   "<tmp>"},
+	{"dev-shm-random",      ROOTED,   2, {A("dev"), A("shm")},                      m_tmp_random,   "<tmp>"},
+	{"cacache-content",     ANYWHERE, 3, {A("_cacache"), A("content-v2"), A("*")},  m_hash_fanout,  "<hash>"},
+	{"cacache-index",       ANYWHERE, 2, {A("_cacache"), A("index-v5")},            m_hash_fanout,  "<hash>"},
+	{"cacache-tmp",         ANYWHERE, 2, {A("_cacache"), A("tmp")},                 m_any,          "<tmp>"},
+	{"npm-log",             ANYWHERE, 1, {A("_logs")},                              m_npm_log,      "<npm-log>"},
+	{"npm-staging",         ANYWHERE, 2, {A("node_modules"), A(".staging")},        m_staging,      "%s-<stage>"},
+	{"npm-staging-scoped",  ANYWHERE, 3, {A("node_modules"), A(".staging"), A("@*")}, m_staging,      "%s-<stage>"},
+	{"npm-retired",         ANYWHERE, 1, {A("node_modules")},                       m_retired,      "%s-<stage>"},
+	{"npm-retired-scoped",  ANYWHERE, 2, {A("node_modules"), A("@*")},              m_retired,      "%s-<stage>"},
+	{"atomic-write",        ANYWHERE, 0, {{NULL, 0}},                               m_atomic_tmp,   "%s.<tmp>"},
 };
 
 static bool anchor_fits(const nstate *st, const norm_rule *r, size_t i)
 {
-	size_t k = 0;
-	while (k < FANGS_ARRAY_SIZE(r->before) && r->before[k].s)
-		k++;
+	size_t k = r->n_before;
 	if (r->rooted ? (!st->abs || i != k) : i < k)
 		return false;
-	for (size_t j = 0; j < k; j++) {
+	/* from the nearest component back: most rules fail on the first compare */
+	for (size_t j = k; j-- > 0;) {
 		const anchor *a = &r->before[j];
 		const char *c = COMP(st, i - k + j);
 		size_t n = CLEN(st, i - k + j);
-		if (a->len == 1 && a->s[0] == '*')
-			continue;
-		if (a->len >= 2 && a->s[a->len - 1] == '*') {
+		if (a->s[a->len - 1] == '*') {
 			if (n < a->len - 1u || memcmp(c, a->s, a->len - 1u) != 0)
 				return false;
-		} else if (n != a->len || memcmp(c, a->s, n) != 0) {
+		} else if (n != a->len || c[0] != a->s[0] || memcmp(c, a->s, n) != 0) {
 			return false;
 		}
 	}
@@ -499,7 +517,7 @@ static size_t split(const char *s, size_t len, comp *c, size_t max)
 	return n;
 }
 
-void fangs__norm_path(const fangs_norm_ctx *ctx, const char *path, size_t len, fangs__sink *o)
+void fangs__norm_path(const fangs__norm *ctx, const char *path, size_t len, fangs__sink *o)
 {
 	comp c[FANGS__PATH_IN_MAX / 2 + 1];
 	nstate st;
@@ -547,11 +565,13 @@ void fangs__norm_path(const fangs_norm_ctx *ctx, const char *path, size_t len, f
 int fangs_normalize_path(const fangs_norm_ctx *ctx, const char *path, char *out, size_t cap)
 {
 	fangs__sink o;
+	fangs__norm nz;
 	size_t n;
 	if (!path || !out || cap == 0)
 		return fangs_error_set(FANGS_EINVAL, "normalize path: missing path or buffer");
+	fangs__norm_prepare(&nz, ctx);
 	fangs__sink_init(&o, out, cap);
-	fangs__norm_path(ctx, path, strlen(path), &o);
+	fangs__norm_path(&nz, path, strlen(path), &o);
 	n = fangs__sink_end(&o);
 	if (n >= cap)
 		return fangs_error_set(FANGS_EINVAL, "normalized path needs %zu bytes, buffer has %zu", n + 1, cap);
