@@ -68,11 +68,13 @@ static inline size_t fangs__sink_end(fangs__sink *s)
 	return s->len;
 }
 
-/* A normalization context prepared once per run (the version measured and
- * checked) rather than once per path component. */
+/* A normalization context prepared once per run rather than once per path
+ * component. The version is kept as the token pass rewrites it, because it
+ * is looked for in text the token pass has already been over. */
+#define FANGS__VERSION_MAX 256
 typedef struct fangs__norm {
-	const char *version; /* NULL when there is none worth collapsing */
-	size_t vlen;
+	size_t vlen; /* 0: no version worth collapsing */
+	char version[FANGS__VERSION_MAX + 1];
 } fangs__norm;
 
 void fangs__norm_prepare(fangs__norm *nz, const fangs_norm_ctx *ctx);

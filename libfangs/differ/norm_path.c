@@ -157,31 +157,41 @@ static bool is_yyyymmdd(const char *p)
 
 /* ISO-8601-ish date with an optional time, in the spellings file names use:
  * 2024-05-01, 2024-05-01T10:22:33.123Z, 2024-05-01T10_22_33_123Z,
- * 2024-05-01_10-22-33. Returns the length matched, 0 if none. */
+ * 2024-05-01_10-22-33. Returns the length matched, 0 if none. A match may
+ * not run into a digit, so each optional part that fits is a place the
+ * match may end; the longest of those wins. */
 static size_t match_iso_date(const char *p, size_t n)
 {
-	size_t k;
+	size_t ends[5], n_ends = 0, k;
 	if (n < 10 || !digits_n(p, 4) || p[4] != '-' || !two_digits_in(p + 5, 1, 12) || p[7] != '-' ||
 	    !two_digits_in(p + 8, 1, 31))
 		return 0;
 	k = 10;
+	ends[n_ends++] = k;
 	if (k + 6 <= n && (p[k] == 'T' || p[k] == '_' || p[k] == ' ') && two_digits_in(p + k + 1, 0, 23) &&
 	    (p[k + 3] == ':' || p[k + 3] == '-' || p[k + 3] == '_') && two_digits_in(p + k + 4, 0, 59)) {
 		k += 6;
-		if (k + 3 <= n && (p[k] == ':' || p[k] == '-' || p[k] == '_') && two_digits_in(p + k + 1, 0, 60))
+		ends[n_ends++] = k;
+		if (k + 3 <= n && (p[k] == ':' || p[k] == '-' || p[k] == '_') && two_digits_in(p + k + 1, 0, 60)) {
 			k += 3;
+			ends[n_ends++] = k;
+		}
 		if (k + 2 <= n && (p[k] == '.' || p[k] == '_' || p[k] == ',') && is_digit(p[k + 1])) {
 			size_t f = k + 1;
 			while (f < n && f - k <= 9 && is_digit(p[f]))
 				f++;
 			k = f;
+			ends[n_ends++] = k;
 		}
 		if (k < n && p[k] == 'Z')
-			k++;
+			ends[n_ends++] = ++k;
 	}
-	if (k < n && is_digit(p[k]))
-		return 0;
-	return k;
+	while (n_ends > 0) {
+		k = ends[--n_ends];
+		if (k >= n || !is_digit(p[k]))
+			return k;
+	}
+	return 0;
 }
 
 static size_t match_uuid(const char *p, size_t n)
@@ -260,7 +270,7 @@ static void tokens_plain(const char *s, size_t n, fangs__sink *o)
 static bool version_usable(const char *v, size_t vlen)
 {
 	bool dig = false, dot = false;
-	if (vlen < 3 || vlen > 256)
+	if (vlen < 3 || vlen > FANGS__VERSION_MAX)
 		return false;
 	for (size_t i = 0; i < vlen; i++) {
 		dig |= is_digit(v[i]);
@@ -284,36 +294,70 @@ static bool version_at(const char *s, size_t n, size_t i, const char *v, size_t 
 
 void fangs__norm_prepare(fangs__norm *nz, const fangs_norm_ctx *ctx)
 {
-	nz->version = ctx ? ctx->version : NULL;
-	nz->vlen = nz->version ? strlen(nz->version) : 0;
-	if (nz->version && !version_usable(nz->version, nz->vlen)) {
-		nz->version = NULL;
-		nz->vlen = 0;
-	}
+	const char *v = ctx ? ctx->version : NULL;
+	size_t vlen = v ? strlen(v) : 0;
+	fangs__sink o;
+
+	nz->vlen = 0;
+	nz->version[0] = '\0';
+	if (!v || !version_usable(v, vlen))
+		return;
+	fangs__sink_init(&o, nz->version, sizeof(nz->version));
+	tokens_plain(v, vlen, &o);
+	nz->vlen = fangs__sink_end(&o);
 }
 
-void fangs__norm_tokens(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
+static void replace_version(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
 {
-	const char *v = ctx ? ctx->version : NULL;
-	size_t vlen = v ? ctx->vlen : 0, start = 0, i = 0;
-
-	if (v) {
-		while (i + vlen <= n) {
-			const char *hit = memchr(s + i, v[0], n - vlen + 1 - i);
-			if (!hit)
-				break;
-			i = (size_t)(hit - s);
-			if (version_at(s, n, i, v, vlen)) {
-				tokens_plain(s + start, i - start, o);
-				fangs__sink_puts(o, "<version>");
-				i += vlen;
-				start = i;
-			} else {
-				i++;
-			}
+	const char *v = ctx->version;
+	size_t vlen = ctx->vlen, start = 0, i = 0;
+	while (i + vlen <= n) {
+		const char *hit = memchr(s + i, v[0], n - vlen + 1 - i);
+		if (!hit)
+			break;
+		i = (size_t)(hit - s);
+		if (version_at(s, n, i, v, vlen)) {
+			fangs__sink_put(o, s + start, i - start);
+			fangs__sink_puts(o, "<version>");
+			i += vlen;
+			start = i;
+		} else {
+			i++;
 		}
 	}
-	tokens_plain(s + start, n - start, o);
+	fangs__sink_put(o, s + start, n - start);
+}
+
+/* Tokens first, then the version in what they left: deciding where the
+ * version stands alone on the raw text would give a different answer once
+ * a neighbouring time stamp has become <ts>, and normalizing a normalized
+ * path must change nothing. */
+void fangs__norm_tokens(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
+{
+	char local[1024];
+	char *buf = local;
+	fangs__sink t;
+	size_t m;
+	char v0 = ctx ? ctx->version[0] : '\0';
+
+	/* fast path: a digit or symbol the version starts with is not in the text
+	 * (placeholders only bring in '<', '>' and lower-case letters) */
+	if (!ctx || !ctx->vlen || n < ctx->vlen ||
+	    (v0 != '<' && v0 != '>' && !is_lower(v0) && !memchr(s, v0, n))) {
+		tokens_plain(s, n, o);
+		return;
+	}
+	/* the token pass never makes text longer */
+	if (n + 1 > sizeof(local) && !(buf = malloc(n + 1))) {
+		tokens_plain(s, n, o);
+		return;
+	}
+	fangs__sink_init(&t, buf, n + 1);
+	tokens_plain(s, n, &t);
+	m = fangs__sink_end(&t);
+	replace_version(ctx, buf, m < n ? m : n, o);
+	if (buf != local)
+		free(buf);
 }
 
 /* ---- matchers ---- */

@@ -3,6 +3,7 @@
  * npm 9, 10 and 11 installs really touch.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,6 +246,33 @@ START_TEST(lexical_cleanup)
 }
 END_TEST
 
+/* A baseline written by one release is compared with values of the next:
+ * normalizing a normalized path must change nothing. */
+START_TEST(idempotent)
+{
+	static const norm_case cases[] = {
+		/* found by fuzz_normalize: a time stamp next to the version */
+		{"/x/0000000000\0051.2.3\340/y", "\0051.2.3\340", NULL},
+		{"/x/1.2.3.123456789", "1.2.3", NULL},
+		/* found by fuzz_normalize: a date whose seconds run into more digits */
+		{"/x/2024-05-01T10_22_00000000000000000000000000033_123", NULL, NULL},
+		{"/x/123456789.1.2.3", "1.2.3", NULL},
+		{"/x/foo-1.0.0-20240501/y", "1.0.0-20240501", NULL},
+		{"/work/node_modules/.staging/foo-1.2.3-abc123/x", "1.2.3", NULL},
+		{"/tmp/2024-05-01abcdef12/3f2a9b1c-1.2.3", "1.2.3", NULL},
+	};
+	char once[8192];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *twice;
+		snprintf(once, sizeof(once), "%s", t_norm(cases[i].in, cases[i].version));
+		twice = t_norm(once, cases[i].version);
+		ck_assert_msg(strcmp(once, twice) == 0, "'%s' -> '%s' -> '%s'", cases[i].in, once, twice);
+	}
+	/* a version made of noise is collapsed as that noise */
+	ck_assert_str_eq(t_norm("/x/foo-1.0.0-20240501/y", "1.0.0-20240501"), "/x/foo-<version>/y");
+}
+END_TEST
+
 START_TEST(bounded_output)
 {
 	char small[12];
@@ -328,6 +356,7 @@ TCase *tcase_normalize(void)
 	tcase_add_test(tc, atomic_writes);
 	tcase_add_test(tc, home_dirs);
 	tcase_add_test(tc, lexical_cleanup);
+	tcase_add_test(tc, idempotent);
 	tcase_add_test(tc, bounded_output);
 	tcase_add_test(tc, addresses);
 	tcase_add_test(tc, hosts);
