@@ -1,122 +1,130 @@
 /*
- * core/allow.c - allowlist entries: kind names, validation, lists.
+ * core/allow.c - allowlist entries: kinds, validation, lists.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/internal.h"
 #include "fangs/config.h"
 
-static const char *const kind_names[] = {"path", "cidr", "sni", "dns", "exec"};
-/* The YAML `allow:` keys. */
-static const char *const kind_plurals[] = {"paths", "cidrs", "snis", "dns", "execs"};
+static const struct {
+	const char *name;
+	const char *plural; /* the YAML key under allow: */
+} allow_kinds[] = {
+	{"path", "paths"}, {"cidr", "cidrs"}, {"sni", "snis"}, {"dns", "dns"}, {"exec", "execs"},
+};
 
 const char *fangs_allow_kind_name(fangs_allow_kind kind)
 {
-	if ((unsigned)kind >= FANGS_ARRAY_SIZE(kind_names))
+	if ((unsigned)kind >= FANGS_ARRAY_SIZE(allow_kinds))
 		return "unknown";
-	return kind_names[kind];
+	return allow_kinds[kind].name;
 }
 
 int fangs_allow_kind_parse(const char *name, fangs_allow_kind *out)
 {
 	if (!name || !out)
-		return fangs_error_set(FANGS_EINVAL, "allowlist kind: missing value");
-	for (size_t i = 0; i < FANGS_ARRAY_SIZE(kind_names); i++) {
-		if (fangs__strcasecmp_eq(name, kind_names[i]) || fangs__strcasecmp_eq(name, kind_plurals[i])) {
+		return fangs_error_set(FANGS_EINVAL, "allow kind: missing value");
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(allow_kinds); i++) {
+		if (strcasecmp(name, allow_kinds[i].name) == 0 || strcasecmp(name, allow_kinds[i].plural) == 0) {
 			*out = (fangs_allow_kind)i;
 			return 0;
 		}
 	}
-	return fangs_error_set(FANGS_EINVAL, "unknown allowlist kind '%s' (expected path, cidr, sni, dns or exec)",
+	return fangs_error_set(FANGS_EINVAL, "unknown allow kind '%s' (expected path, cidr, sni, dns or exec)",
 			       name);
 }
 
 static int validate_cidr(const char *value)
 {
-	unsigned char addr[16];
-	char host[64];
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bytes[16];
 	const char *slash = strchr(value, '/');
-	size_t hlen = slash ? (size_t)(slash - value) : strlen(value);
-	int v6, max;
+	size_t alen = slash ? (size_t)(slash - value) : strlen(value);
+	unsigned max, prefix = 0;
 
-	if (hlen == 0 || hlen >= sizeof(host))
-		return fangs_error_set(FANGS_EINVAL, "allowlist cidr '%s': not an address range", value);
-	memcpy(host, value, hlen);
-	host[hlen] = '\0';
-	v6 = strchr(host, ':') != NULL;
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
-		return fangs_error_set(FANGS_EINVAL, "allowlist cidr '%s': '%s' is not an IPv%d address", value, host,
-				       v6 ? 6 : 4);
-	max = v6 ? 128 : 32;
-	if (slash) {
-		const char *p = slash + 1;
-		int len = 0;
-		if (!*p)
-			return fangs_error_set(FANGS_EINVAL, "allowlist cidr '%s': missing prefix length", value);
-		for (; *p; p++) {
-			if (*p < '0' || *p > '9' || len > max)
-				return fangs_error_set(FANGS_EINVAL, "allowlist cidr '%s': bad prefix length", value);
-			len = len * 10 + (*p - '0');
-		}
-		if (len > max)
-			return fangs_error_set(FANGS_EINVAL, "allowlist cidr '%s': prefix length %d exceeds %d", value,
-					       len, max);
-	}
+	if (alen == 0 || alen >= sizeof(addr))
+		return fangs_error_set(FANGS_EINVAL, "cidr '%s': not an IP address", value);
+	memcpy(addr, value, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, bytes) == 1)
+		max = 32;
+	else if (inet_pton(AF_INET6, addr, bytes) == 1)
+		max = 128;
+	else
+		return fangs_error_set(FANGS_EINVAL, "cidr '%s': '%s' is not an IP address", value, addr);
+	if (!slash)
+		return 0;
+	if (!slash[1] || strlen(slash + 1) > 3 || strspn(slash + 1, "0123456789") != strlen(slash + 1))
+		return fangs_error_set(FANGS_EINVAL, "cidr '%s': prefix length must be a number", value);
+	for (const char *p = slash + 1; *p; p++)
+		prefix = prefix * 10 + (unsigned)(*p - '0');
+	if (prefix > max)
+		return fangs_error_set(FANGS_EINVAL, "cidr '%s': prefix length %u is more than %u", value, prefix, max);
 	return 0;
 }
 
-/* Host names as they appear in DNS queries and SNI: letters, digits, '-'
- * and '_' in labels of 1..63 bytes, at most 253 bytes. A DNS suffix may
- * start with a dot. */
-static int validate_host(const char *what, const char *value, int leading_dot)
+/* RFC 1123 labels; '_' is allowed because real names use it (_dmarc, SRV). */
+static int validate_host(const char *what, const char *value, bool suffix)
 {
 	const char *p = value;
-	size_t len = strlen(value), label = 0;
+	size_t total = strlen(value), label = 0;
 
-	if (leading_dot && *p == '.')
+	if (suffix && strncmp(p, "*.", 2) == 0)
+		p += 2;
+	else if (suffix && *p == '.')
 		p++;
-	if (!*p || len > 253)
-		return fangs_error_set(FANGS_EINVAL, "allowlist %s '%s': not a host name", what, value);
+	if (!*p || *p == '.')
+		return fangs_error_set(FANGS_EINVAL, "%s '%s': empty host name", what, value);
+	if (total > 254 || (total == 254 && value[253] != '.'))
+		return fangs_error_set(FANGS_EINVAL, "%s '%s': longer than 253 characters", what, value);
 	for (; *p; p++) {
 		char c = *p;
 		if (c == '.') {
 			if (label == 0)
-				return fangs_error_set(FANGS_EINVAL, "allowlist %s '%s': empty label", what, value);
+				return fangs_error_set(FANGS_EINVAL, "%s '%s': empty label", what, value);
+			if (p[-1] == '-')
+				return fangs_error_set(FANGS_EINVAL, "%s '%s': a label ends with '-'", what, value);
 			label = 0;
 			continue;
 		}
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
 		      c == '_'))
-			return fangs_error_set(FANGS_EINVAL, "allowlist %s '%s': invalid character '%c'", what, value,
-					       c);
+			return fangs_error_set(FANGS_EINVAL, "%s '%s': character '%c' not allowed in a host name", what,
+					       value, c >= 0x20 && c < 0x7f ? c : '?');
+		if (c == '-' && label == 0)
+			return fangs_error_set(FANGS_EINVAL, "%s '%s': a label starts with '-'", what, value);
 		if (++label > 63)
-			return fangs_error_set(FANGS_EINVAL, "allowlist %s '%s': label longer than 63 bytes", what,
-					       value);
+			return fangs_error_set(FANGS_EINVAL, "%s '%s': label longer than 63 characters", what, value);
 	}
+	if (label > 0 && p[-1] == '-')
+		return fangs_error_set(FANGS_EINVAL, "%s '%s': a label ends with '-'", what, value);
 	return 0;
 }
 
 int fangs_allow_entry_validate(fangs_allow_kind kind, const char *value)
 {
 	if (!value || !*value)
-		return fangs_error_set(FANGS_EINVAL, "allowlist %s: empty value", fangs_allow_kind_name(kind));
+		return fangs_error_set(FANGS_EINVAL, "allow %s: empty value", fangs_allow_kind_name(kind));
 	switch (kind) {
 	case FANGS_ALLOW_PATH:
 	case FANGS_ALLOW_EXEC:
 		if (value[0] != '/')
-			return fangs_error_set(FANGS_EINVAL, "allowlist %s '%s': must be an absolute path",
-					       kind_names[kind], value);
+			return fangs_error_set(FANGS_EINVAL, "allow %s '%s': must be an absolute path",
+					       fangs_allow_kind_name(kind), value);
 		return 0;
 	case FANGS_ALLOW_CIDR:
 		return validate_cidr(value);
 	case FANGS_ALLOW_SNI:
-		return validate_host("sni", value, 0);
+		return validate_host("sni", value, false);
 	case FANGS_ALLOW_DNS:
-		return validate_host("dns", value, 1);
+		return validate_host("dns", value, true);
+	default:
+		return fangs_error_set(FANGS_EINVAL, "unknown allow kind %d", (int)kind);
 	}
-	return fangs_error_set(FANGS_EINVAL, "allowlist kind %d is out of range", (int)kind);
 }
 
 int fangs_allow_list_add(fangs_allow_list *list, fangs_allow_kind kind, const char *value, const char *package,
@@ -124,7 +132,7 @@ int fangs_allow_list_add(fangs_allow_list *list, fangs_allow_kind kind, const ch
 {
 	fangs_allow_entry *e;
 	if (!list || !value)
-		return fangs_error_set(FANGS_EINVAL, "fangs_allow_list_add: NULL argument");
+		return fangs_error_set(FANGS_EINVAL, "allow list add: missing list or value");
 	if (FANGS_GROW(list))
 		return FANGS_ENOMEM;
 	e = &list->items[list->count];
@@ -140,6 +148,7 @@ int fangs_allow_list_add(fangs_allow_list *list, fangs_allow_kind kind, const ch
 		memset(e, 0, sizeof(*e));
 		return FANGS_ENOMEM;
 	}
+	e->created_ns = fangs__now_ns();
 	list->count++;
 	return 0;
 }
@@ -154,5 +163,6 @@ void fangs_allow_list_free(fangs_allow_list *list)
 		free(list->items[i].note);
 	}
 	free(list->items);
-	memset(list, 0, sizeof(*list));
+	list->items = NULL;
+	list->count = list->capacity = 0;
 }

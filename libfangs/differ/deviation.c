@@ -1,11 +1,83 @@
 /*
- * differ/deviation.c - lifetime of deviations and their lists.
+ * differ/deviation.c - names of fingerprint kinds and actors, deviation
+ * lists, default severities.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/internal.h"
-#include "fangs/differ.h"
+#include "differ/internal.h"
+
+static const char *const fp_kind_names[FANGS_FP_KIND_COUNT] = {
+	"fs_read", "fs_write", "exec", "net", "dns", "sni",
+};
+
+static const char *const actor_names[] = {"npm", "script"};
+
+const char *fangs_fp_kind_name(fangs_fp_kind kind)
+{
+	if ((unsigned)kind >= FANGS_FP_KIND_COUNT)
+		return "unknown";
+	return fp_kind_names[kind];
+}
+
+int fangs_fp_kind_parse(const char *name, fangs_fp_kind *out)
+{
+	if (!name || !out)
+		return fangs_error_set(FANGS_EINVAL, "fingerprint kind: missing value");
+	for (size_t i = 0; i < FANGS_FP_KIND_COUNT; i++) {
+		if (strcmp(name, fp_kind_names[i]) == 0) {
+			*out = (fangs_fp_kind)i;
+			return 0;
+		}
+	}
+	return fangs_error_set(FANGS_EINVAL,
+			       "unknown fingerprint kind '%s' (expected fs_read, fs_write, exec, net, dns or sni)", name);
+}
+
+const char *fangs_actor_name(fangs_actor actor)
+{
+	if ((unsigned)actor >= FANGS_ARRAY_SIZE(actor_names))
+		return "unknown";
+	return actor_names[actor];
+}
+
+int fangs_actor_parse(const char *name, fangs_actor *out)
+{
+	if (!name || !out)
+		return fangs_error_set(FANGS_EINVAL, "actor: missing value");
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(actor_names); i++) {
+		if (strcmp(name, actor_names[i]) == 0) {
+			*out = (fangs_actor)i;
+			return 0;
+		}
+	}
+	return fangs_error_set(FANGS_EINVAL, "unknown actor '%s' (expected npm or script)", name);
+}
+
+/* Reading a secret is the one thing that is bad on its own; new places to
+ * talk to come next; new local behaviour is worth a look but often benign. */
+static const struct {
+	const char *kind;
+	fangs_severity severity;
+} default_severities[] = {
+	{"fs_cred_read", FANGS_SEV_CRITICAL},
+	{"net_new_destination", FANGS_SEV_HIGH},
+	{"net_new_https_host", FANGS_SEV_HIGH},
+	{"proc_new_exec", FANGS_SEV_MEDIUM},
+	{"net_new_dns", FANGS_SEV_MEDIUM},
+	{"fs_new_path_write", FANGS_SEV_MEDIUM},
+	{"fs_new_path_read", FANGS_SEV_LOW},
+};
+
+fangs_severity fangs_deviation_kind_default_severity(const char *kind)
+{
+	if (!kind)
+		return FANGS_SEV_MEDIUM;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(default_severities); i++)
+		if (strcmp(kind, default_severities[i].kind) == 0)
+			return default_severities[i].severity;
+	return FANGS_SEV_MEDIUM;
+}
 
 void fangs_deviation_clear(fangs_deviation *dev)
 {
@@ -27,12 +99,16 @@ void fangs_deviation_clear(fangs_deviation *dev)
 
 fangs_deviation *fangs_deviation_list_push(fangs_deviation_list *list)
 {
-	fangs_deviation *d;
-	if (!list || FANGS_GROW(list))
+	fangs_deviation *dev;
+	if (!list) {
+		fangs_error_set(FANGS_EINVAL, "deviation list is NULL");
 		return NULL;
-	d = &list->items[list->count++];
-	memset(d, 0, sizeof(*d));
-	return d;
+	}
+	if (FANGS_GROW(list))
+		return NULL;
+	dev = &list->items[list->count++];
+	memset(dev, 0, sizeof(*dev));
+	return dev;
 }
 
 void fangs_deviation_list_free(fangs_deviation_list *list)
@@ -42,7 +118,8 @@ void fangs_deviation_list_free(fangs_deviation_list *list)
 	for (size_t i = 0; i < list->count; i++)
 		fangs_deviation_clear(&list->items[i]);
 	free(list->items);
-	memset(list, 0, sizeof(*list));
+	list->items = NULL;
+	list->count = list->capacity = 0;
 }
 
 fangs_severity fangs_deviation_list_max_severity(const fangs_deviation_list *list)

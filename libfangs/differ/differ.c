@@ -1,0 +1,341 @@
+/*
+ * differ/differ.c - a run against its baseline.
+ *
+ * One pass over the events: each is fingerprinted into a stack buffer,
+ * hashed once, added to the run's set and looked up in the baseline. Only
+ * fingerprints the baseline lacks cost anything more (a copy, evidence ids,
+ * an allowlist check), and those are few in a run worth its baseline.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "differ/internal.h"
+
+#define EVIDENCE_MAX 32
+
+int fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts)
+{
+	fangs_differ *d;
+	int rc;
+	if (!out)
+		return fangs_error_set(FANGS_EINVAL, "differ: out is NULL");
+	*out = NULL;
+	if (opts && (opts->version == 0 || opts->version > FANGS_DIFFER_OPTIONS_VERSION))
+		return fangs_error_set(FANGS_EVERSION, "differ options version %u not supported (max %u)",
+				       opts->version, FANGS_DIFFER_OPTIONS_VERSION);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return fangs__error_oom();
+	d->config = opts ? opts->config : NULL;
+	if (d->config &&
+	    (rc = fangs__allow_compile(&d->allow, d->config->allow.items, d->config->allow.count, NULL)) < 0) {
+		fangs_differ_free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+void fangs_differ_free(fangs_differ *d)
+{
+	if (!d)
+		return;
+	fangs__allow_set_free(&d->allow);
+	free(d);
+}
+
+/* A fingerprint the baseline lacks, with what is known of it so far. */
+typedef struct pending {
+	uint64_t hash;
+	fangs_fp_kind kind;
+	fangs_actor actor;
+	char *value;
+	size_t len;
+	size_t first; /* index of the first evidence event */
+	bool cred;
+	size_t n_ids;
+	int64_t ids[EVIDENCE_MAX];
+} pending;
+
+typedef struct pending_set {
+	pending *items;
+	size_t count;
+	size_t capacity;
+	uint32_t *index; /* open addressing: position + 1, 0 = empty */
+	size_t mask;
+} pending_set;
+
+static void pending_free(pending_set *ps)
+{
+	for (size_t i = 0; i < ps->count; i++)
+		free(ps->items[i].value);
+	free(ps->items);
+	free(ps->index);
+}
+
+static int pending_reindex(pending_set *ps, size_t slots)
+{
+	uint32_t *idx = calloc(slots, sizeof(*idx));
+	if (!idx)
+		return fangs__error_oom();
+	for (size_t i = 0; i < ps->count; i++) {
+		size_t j = (size_t)ps->items[i].hash & (slots - 1);
+		while (idx[j])
+			j = (j + 1) & (slots - 1);
+		idx[j] = (uint32_t)(i + 1);
+	}
+	free(ps->index);
+	ps->index = idx;
+	ps->mask = slots - 1;
+	return 0;
+}
+
+/* The pending entry of a fingerprint, created on first sight (*created). */
+static pending *pending_get(pending_set *ps, uint64_t h, fangs_fp_kind kind, fangs_actor actor, const char *v,
+			    size_t len, bool *created)
+{
+	size_t j;
+	pending *p;
+	*created = false;
+	if (ps->index) {
+		for (j = (size_t)h & ps->mask; ps->index[j]; j = (j + 1) & ps->mask) {
+			p = &ps->items[ps->index[j] - 1];
+			if (p->hash == h && p->kind == kind && p->actor == actor && p->len == len &&
+			    memcmp(p->value, v, len) == 0)
+				return p;
+		}
+	}
+	if (ps->count >= UINT32_MAX - 1) {
+		fangs_error_set(FANGS_EINVAL, "too many new fingerprints");
+		return NULL;
+	}
+	if ((!ps->index || (ps->count + 1) * 2 > ps->mask + 1) &&
+	    pending_reindex(ps, ps->index ? (ps->mask + 1) * 2 : 64) < 0)
+		return NULL;
+	if (FANGS_GROW(ps))
+		return NULL;
+	p = &ps->items[ps->count];
+	memset(p, 0, offsetof(pending, ids));
+	p->value = fangs__strndup(v, len);
+	if (!p->value)
+		return NULL;
+	p->hash = h;
+	p->kind = kind;
+	p->actor = actor;
+	p->len = len;
+	for (j = (size_t)h & ps->mask; ps->index[j];)
+		j = (j + 1) & ps->mask;
+	ps->index[j] = (uint32_t)(++ps->count);
+	*created = true;
+	return p;
+}
+
+static const char *deviation_kind(const pending *p)
+{
+	switch (p->kind) {
+	case FANGS_FP_FS_READ:
+		return p->cred ? "fs_cred_read" : "fs_new_path_read";
+	case FANGS_FP_FS_WRITE:
+		return "fs_new_path_write";
+	case FANGS_FP_EXEC:
+		return "proc_new_exec";
+	case FANGS_FP_NET:
+		return "net_new_destination";
+	case FANGS_FP_DNS:
+		return "net_new_dns";
+	case FANGS_FP_SNI:
+		return "net_new_https_host";
+	}
+	return "unknown";
+}
+
+/* The package's own override wins over a global one, which wins over the default. */
+static fangs_severity severity_for(const fangs_config *cfg, const char *package, const char *kind)
+{
+	const fangs_severity_override *global = NULL;
+	for (size_t i = 0; cfg && i < cfg->n_severity; i++) {
+		const fangs_severity_override *s = &cfg->severity[i];
+		if (!s->kind || strcmp(s->kind, kind) != 0)
+			continue;
+		if (!s->package) {
+			if (!global)
+				global = s;
+		} else if (package && strcmp(s->package, package) == 0) {
+			return s->severity;
+		}
+	}
+	return global ? global->severity : fangs_deviation_kind_default_severity(kind);
+}
+
+static char *join_argv(const fangs_event *ev)
+{
+	size_t n = 0, off = 0;
+	char *s;
+	for (size_t i = 0; i < ev->argc; i++)
+		n += (ev->argv[i] ? strlen(ev->argv[i]) : 0) + 1;
+	s = malloc(n ? n : 1);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < ev->argc; i++) {
+		size_t l = ev->argv[i] ? strlen(ev->argv[i]) : 0;
+		if (i)
+			s[off++] = ' ';
+		memcpy(s + off, ev->argv[i] ? ev->argv[i] : "", l);
+		off += l;
+	}
+	s[off] = '\0';
+	return s;
+}
+
+#define DUP_OR_FAIL(dst, src)                      \
+	do {                                       \
+		if ((src) && !((dst) = strdup(src))) \
+			return fangs__error_oom(); \
+	} while (0)
+
+static int fill_deviation(const fangs_differ *d, const fangs_differ_input *in, pending *p, fangs_deviation *dev)
+{
+	const fangs_event *ev = &in->events[p->first];
+	const fangs_config *cfg = d->config;
+
+	DUP_OR_FAIL(dev->run_id, in->run_id);
+	DUP_OR_FAIL(dev->package, in->package);
+	DUP_OR_FAIL(dev->kind, deviation_kind(p));
+	dev->severity = severity_for(cfg, in->package, dev->kind);
+	dev->value = p->value; /* moved */
+	p->value = NULL;
+	dev->actor = p->actor;
+	DUP_OR_FAIL(dev->origin.package, ev->origin.package);
+	DUP_OR_FAIL(dev->origin.version, ev->origin.version);
+	DUP_OR_FAIL(dev->origin.script, ev->origin.script);
+	DUP_OR_FAIL(dev->origin.command, ev->origin.command);
+	if (ev->kind == FANGS_EV_EXEC && ev->argc > 0) {
+		if (!(dev->command = join_argv(ev)))
+			return fangs__error_oom();
+	} else {
+		DUP_OR_FAIL(dev->command, ev->origin.command);
+	}
+	dev->evidence = malloc(p->n_ids * sizeof(*dev->evidence));
+	if (!dev->evidence)
+		return fangs__error_oom();
+	memcpy(dev->evidence, p->ids, p->n_ids * sizeof(*dev->evidence));
+	dev->n_evidence = p->n_ids;
+	dev->created_ns = fangs__now_ns();
+	return 0;
+}
+
+/* Fingerprints every event; the new ones go to `ps` (when it is non-NULL). */
+static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
+		       pending_set *ps)
+{
+	const fangs_norm_ctx nctx = {in->package, in->version};
+	fangs__norm ctx;
+	char small[FANGS__FP_BUF];
+
+	fangs__norm_prepare(&ctx, &nctx);
+
+	for (size_t i = 0; i < in->n_events; i++) {
+		const fangs_event *ev = &in->events[i];
+		fangs_fp_kind kind = FANGS_FP_FS_READ;
+		fangs_actor actor;
+		fangs__sink o;
+		char *heap = NULL;
+		const char *v = small;
+		size_t len;
+		uint64_t h;
+		int rc = 0;
+		bool created;
+		pending *p;
+
+		fangs__sink_init(&o, small, sizeof(small));
+		if (!fangs__fp_value(&ctx, ev, &kind, &o))
+			continue;
+		len = fangs__sink_end(&o);
+		if (len >= sizeof(small)) {
+			if (!(heap = malloc(len + 1)))
+				return fangs__error_oom();
+			fangs__sink_init(&o, heap, len + 1);
+			fangs__fp_value(&ctx, ev, &kind, &o);
+			fangs__sink_end(&o);
+			v = heap;
+		}
+		actor = fangs_event_actor(ev);
+		h = fangs__fp_hash(kind, actor, v, len);
+		if (run_fps)
+			rc = fangs__fpset_put(run_fps, h, kind, actor, v, len);
+		if (rc >= 0 && ps && !fangs__fpset_has(in->baseline, h, kind, actor, v, len)) {
+			if (!(p = pending_get(ps, h, kind, actor, v, len, &created))) {
+				rc = FANGS_ENOMEM;
+			} else {
+				if (created)
+					p->first = i;
+				/* a configured secret place may match one raw path and not another */
+				if (kind == FANGS_FP_FS_READ && !p->cred && p->n_ids < EVIDENCE_MAX)
+					p->cred = fangs__is_cred(d->config, ev->path, v);
+				if (p->n_ids < EVIDENCE_MAX)
+					p->ids[p->n_ids++] = ev->id;
+			}
+		}
+		free(heap);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
+			 fangs_deviation_list *out)
+{
+	pending_set ps = {0};
+	fangs__allow_set local = {0};
+	const fangs_config *cfg;
+	bool compare;
+	size_t start;
+	int rc;
+
+	if (!d || !in || !out)
+		return fangs_error_set(FANGS_EINVAL, "differ analyze: missing differ, input or output");
+	if (in->n_events && !in->events)
+		return fangs_error_set(FANGS_EINVAL, "differ analyze: %zu events but no array", in->n_events);
+	cfg = d->config;
+	start = out->count;
+	/* the first run of a package has nothing to compare with: it seeds */
+	compare = in->baseline && fangs_fpset_size(in->baseline) > 0;
+
+	if ((rc = scan_events(d, in, run_fps, compare ? &ps : NULL)) < 0)
+		goto fail;
+	if (ps.count) {
+		/* per-package entries: the input's, and the configuration's own */
+		if ((rc = fangs__allow_compile(&local, in->allow, in->n_allow, in->package)) < 0)
+			goto fail;
+		for (size_t i = 0; cfg && i < cfg->allow.count; i++) {
+			if (cfg->allow.items[i].package &&
+			    (rc = fangs__allow_compile(&local, &cfg->allow.items[i], 1, in->package)) < 0)
+				goto fail;
+		}
+	}
+	for (size_t i = 0; i < ps.count; i++) {
+		pending *p = &ps.items[i];
+		const fangs_event *ev = &in->events[p->first];
+		fangs_deviation *dev;
+		if (fangs__allow_covers(&d->allow, p->kind, p->value, ev) ||
+		    fangs__allow_covers(&local, p->kind, p->value, ev))
+			continue;
+		if (!(dev = fangs_deviation_list_push(out))) {
+			rc = FANGS_ENOMEM;
+			goto fail;
+		}
+		if ((rc = fill_deviation(d, in, p, dev)) < 0)
+			goto fail;
+	}
+	pending_free(&ps);
+	fangs__allow_set_free(&local);
+	return 0;
+
+fail:
+	while (out->count > start)
+		fangs_deviation_clear(&out->items[--out->count]);
+	pending_free(&ps);
+	fangs__allow_set_free(&local);
+	return rc;
+}

