@@ -11,5 +11,7 @@
 #include "event.h"
 #include "differ.h"
 #include "storage.h"
+#include "sensor.h"
+#include "cgroup.h"
 
 #endif
