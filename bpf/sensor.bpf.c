@@ -170,23 +170,47 @@ static __always_inline struct task_struct *current_task(void)
 
 /* ---- file opens ------------------------------------------------------- */
 
-static __always_inline int emit_open(const void *path, __u64 flags, int kernel_path, __u32 src)
+/* An open whose path was not yet paged in at syscall entry: read again at
+ * exit, once the kernel has faulted it in while copying it. */
+struct pending_open {
+	const void *path;
+	__u64 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct pending_open);
+} pending_opens SEC(".maps");
+
+static __always_inline int emit_open(const void *path, __u64 flags, int kernel_path, __u32 src, int retry)
 {
 	int slot = run_slot();
 	struct fs_open *e;
+	long n;
 
 	if (slot < 0)
 		return 0;
 	e = RESERVE(struct fs_open, slot);
 	if (!e)
 		return 0;
+	if (kernel_path)
+		n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+	else
+		n = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
+	if (n < 0 && retry) {
+		__u64 id = bpf_get_current_pid_tgid();
+		struct pending_open po = {.path = path, .flags = flags};
+		bpf_ringbuf_discard(e, 0);
+		bpf_map_update_elem(&pending_opens, &id, &po, BPF_ANY);
+		return 0;
+	}
+	if (n < 0)
+		e->path[0] = 0;
 	fill_hdr(&e->h, FS_EV_OPEN, slot, current_task());
 	e->h.source = src;
 	e->flags = flags;
-	if (kernel_path)
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
-	else if (bpf_probe_read_user_str(e->path, sizeof(e->path), path) < 0)
-		e->path[0] = 0;
 	submit(e, slot);
 	return 0;
 }
@@ -194,7 +218,7 @@ static __always_inline int emit_open(const void *path, __u64 flags, int kernel_p
 SEC("tracepoint/syscalls/sys_enter_openat")
 int sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	return emit_open((const void *)ctx->args[1], ctx->args[2], 0, FS_SRC_SYSCALL);
+	return emit_open((const void *)ctx->args[1], ctx->args[2], 0, FS_SRC_SYSCALL, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
@@ -202,19 +226,56 @@ int sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 flags = 0;
 	bpf_probe_read_user(&flags, sizeof(flags), (const void *)ctx->args[2]);
-	return emit_open((const void *)ctx->args[1], flags, 0, FS_SRC_SYSCALL);
+	return emit_open((const void *)ctx->args[1], flags, 0, FS_SRC_SYSCALL, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
 int sys_enter_open(struct trace_event_raw_sys_enter *ctx)
 {
-	return emit_open((const void *)ctx->args[0], ctx->args[1], 0, FS_SRC_SYSCALL);
+	return emit_open((const void *)ctx->args[0], ctx->args[1], 0, FS_SRC_SYSCALL, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_creat")
 int sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
 {
-	return emit_open((const void *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, 0, FS_SRC_SYSCALL);
+	return emit_open((const void *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, 0, FS_SRC_SYSCALL, 1);
+}
+
+static __always_inline int open_exit(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_open *po = bpf_map_lookup_elem(&pending_opens, &id);
+	struct pending_open copy;
+
+	if (!po)
+		return 0;
+	copy = *po;
+	bpf_map_delete_elem(&pending_opens, &id);
+	return emit_open(copy.path, copy.flags, 0, FS_SRC_SYSCALL, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int sys_exit_openat(void *ctx)
+{
+	return open_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int sys_exit_openat2(void *ctx)
+{
+	return open_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int sys_exit_open(void *ctx)
+{
+	return open_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int sys_exit_creat(void *ctx)
+{
+	return open_exit();
 }
 
 /* ---- process table: fork, exec, exit --------------------------------- */
@@ -706,7 +767,7 @@ int io_uring_submit_req(struct bpf_raw_tracepoint_args *ctx)
 	if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
 		struct io_open *o = (struct io_open *)__builtin_preserve_access_index(&req->cmd);
 		const char *name = BPF_CORE_READ(o, filename, name);
-		return emit_open(name, BPF_CORE_READ(o, how.flags), 1, FS_SRC_IO_URING);
+		return emit_open(name, BPF_CORE_READ(o, how.flags), 1, FS_SRC_IO_URING, 0);
 	}
 	if (op == IORING_OP_CONNECT) {
 		struct io_connect *c = (struct io_connect *)__builtin_preserve_access_index(&req->cmd);
