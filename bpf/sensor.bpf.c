@@ -82,6 +82,13 @@ struct {
 	__type(value, struct fs_proc);
 } zero_proc SEC(".maps");
 
+/* Wake the consumer at most this often (0 = for every event), and at once
+ * when this much data waits: batching spares the traced process a
+ * wake-up per event. */
+const volatile __u64 wakeup_interval_ns = 0;
+const volatile __u64 wakeup_bytes = 0;
+__u64 last_wakeup_ns;
+
 /* Bit L set when some watched cgroup sits at level L of the hierarchy; set
  * by user space so descendants are matched with one lookup per used level. */
 volatile __u32 level_mask;
@@ -129,7 +136,19 @@ static __always_inline void count(__u32 slot, int dropped)
 
 static __always_inline void submit(void *e, __u32 slot)
 {
-	bpf_ringbuf_submit(e, 0);
+	__u64 flags = 0;
+
+	if (wakeup_interval_ns) {
+		__u64 now = bpf_ktime_get_ns();
+		if (now - last_wakeup_ns >= wakeup_interval_ns ||
+		    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
+			last_wakeup_ns = now;
+			flags = BPF_RB_FORCE_WAKEUP;
+		} else {
+			flags = BPF_RB_NO_WAKEUP;
+		}
+	}
+	bpf_ringbuf_submit(e, flags);
 	count(slot, 0);
 }
 

@@ -53,10 +53,21 @@ typedef struct fangs_sensor_options {
 	/** NULL-terminated list of binaries whose SSL_ctrl gets a uprobe;
 	 * NULL = the system's libssl and /usr/bin/node when present. */
 	const char *const *tls_binaries;
+	/**
+	 * Wake-up batching: the kernel signals fangs_sensor_fd() at most once
+	 * per `wakeup_ms` (and at once when a quarter of the ring buffer is
+	 * full), so the observed processes do not pay a wake-up per event.
+	 * Events of a burst may then wait unsignalled: callers wait with a
+	 * timeout of about `wakeup_ms` and call fangs_sensor_poll() after each
+	 * timeout. 0 = 20 ms; FANGS_SENSOR_WAKEUP_EACH = signal every event.
+	 */
+	unsigned int wakeup_ms;
 } fangs_sensor_options;
 
+#define FANGS_SENSOR_WAKEUP_EACH 0xffffffffu
+
 #define FANGS_SENSOR_OPTIONS_VERSION 1
-#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL}
+#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, 0}
 
 /** Initialises `opts` like FANGS_SENSOR_OPTIONS_INIT. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version);
@@ -111,8 +122,9 @@ FANGS_EXTERN(int) fangs_sensor_unwatch(fangs_sensor *s, const char *run_id);
 FANGS_EXTERN(int) fangs_sensor_fd(const fangs_sensor *s);
 
 /**
- * Waits up to `timeout_ms` (0 = do not wait, -1 = forever) for events and
- * delivers all waiting ones to the callback. Returns the number of events
+ * Delivers the events already waiting; when there are none, waits up to
+ * `timeout_ms` (0 = do not wait, -1 = until signalled: see wakeup_ms) and
+ * delivers what came. Returns the number of events
  * delivered, or a negative code (the callback's, or FANGS_EIO; an EINTR wait
  * returns 0).
  */

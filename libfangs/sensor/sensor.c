@@ -21,6 +21,7 @@
 #include "sensor/sensor_internal.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
+#define DEFAULT_WAKEUP_MS 20u
 
 /* Where each program belongs; the uprobe gets one probe per binary. */
 static const struct {
@@ -326,6 +327,10 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		rc = fangs_error_set(FANGS_ESENSOR, "opening the BPF object failed: %s", strerror(errno));
 		goto fail;
 	}
+	if (o.wakeup_ms != FANGS_SENSOR_WAKEUP_EACH) {
+		s->skel->rodata->wakeup_interval_ns = (uint64_t)(o.wakeup_ms ? o.wakeup_ms : DEFAULT_WAKEUP_MS) * 1000000u;
+		s->skel->rodata->wakeup_bytes = rbsize / 4;
+	}
 	if ((err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rbsize))) {
 		rc = fangs_error_set(FANGS_ESENSOR, "setting the ring buffer size: %s", strerror(-err));
 		goto fail;
@@ -550,7 +555,14 @@ int fangs_sensor_poll(fangs_sensor *s, int timeout_ms)
 		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_poll: NULL sensor");
 	s->cb_rc = 0;
 	s->delivered = 0;
-	n = ring_buffer__poll(s->rb, timeout_ms);
+	/* batched wake-ups: what is already there is read without waiting, and
+	 * after a wait whatever came without a wake-up is read too */
+	n = ring_buffer__consume(s->rb);
+	if (n == 0 && s->cb_rc == 0 && timeout_ms != 0) {
+		n = ring_buffer__poll(s->rb, timeout_ms);
+		if (n >= 0 && s->cb_rc == 0)
+			n = ring_buffer__consume(s->rb);
+	}
 	if (s->cb_rc < 0)
 		return s->cb_rc;
 	if (n == -EINTR)

@@ -311,6 +311,7 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 			break;
 	}
 	drain(s);
+	fflush(stdout);
 	if (fangs_sensor_stats(s, run_id, &stats) == 0)
 		fprintf(stderr, "fangs trace: %llu events emitted, %llu dropped\n", (unsigned long long)stats.emitted,
 			(unsigned long long)stats.dropped);
