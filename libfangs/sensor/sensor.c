@@ -76,18 +76,6 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-int fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version)
-{
-	fangs_sensor_options init = FANGS_SENSOR_OPTIONS_INIT;
-	if (!opts)
-		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_options_init: NULL options");
-	if (version != FANGS_SENSOR_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "sensor options version %u is not %u", version,
-				       FANGS_SENSOR_OPTIONS_VERSION);
-	*opts = init;
-	return 0;
-}
-
 static int group_of(const char *prog, const char **group, unsigned int *bit)
 {
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(prog_groups); i++) {

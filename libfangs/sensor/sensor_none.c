@@ -8,18 +8,6 @@
 #define NO_SENSOR() \
 	fangs_error_set(FANGS_EUNSUPPORTED, "libfangs was built without the eBPF sensor (libbpf, clang, bpftool)")
 
-int fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version)
-{
-	fangs_sensor_options init = FANGS_SENSOR_OPTIONS_INIT;
-	if (!opts)
-		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_options_init: NULL options");
-	if (version != FANGS_SENSOR_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "sensor options version %u is not %u", version,
-				       FANGS_SENSOR_OPTIONS_VERSION);
-	*opts = init;
-	return 0;
-}
-
 int fangs_sensor_check(char *why, size_t why_len)
 {
 	if (why && why_len)

@@ -9,6 +9,8 @@
  *   actor dns-sendto ADDR NAME         UDP query to ADDR:53 with sendto(addr)
  *   actor dns-connect ADDR NAME        connect() then send() with no address
  *   actor dns-tcp ADDR NAME            TCP query to ADDR:53 with its length prefix
+ *   actor dns-sendmsg ADDR NAME        sendmsg() with msg_name set
+ *   actor dns-sendmmsg ADDR NAME       connect(), then A and AAAA in one sendmmsg()
  *   actor tls PORT SNI                 TCP to 127.0.0.1:PORT, writes a ClientHello
  *   actor uring-open PATH              io_uring IORING_OP_OPENAT
  *   actor uring-connect PORT           io_uring IORING_OP_CONNECT to 127.0.0.1
@@ -98,7 +100,26 @@ static int dns(const char *mode, const char *addr, const char *name)
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return die("socket");
-	if (strcmp(mode, "dns-sendto") == 0) {
+	if (strcmp(mode, "dns-sendmsg") == 0) {
+		struct iovec iov = {q, n};
+		struct msghdr mh = {.msg_name = &sin, .msg_namelen = sizeof(sin), .msg_iov = &iov, .msg_iovlen = 1};
+		if (sendmsg(fd, &mh, 0) < 0)
+			return die("sendmsg");
+	} else if (strcmp(mode, "dns-sendmmsg") == 0) {
+		/* what glibc's resolver does: both questions in one call */
+		uint8_t q6[512];
+		struct iovec iov[2] = {{q, n}, {q6, dns_query(q6, name, 28)}};
+		struct mmsghdr mm[2];
+		memset(mm, 0, sizeof(mm));
+		mm[0].msg_hdr.msg_iov = &iov[0];
+		mm[0].msg_hdr.msg_iovlen = 1;
+		mm[1].msg_hdr.msg_iov = &iov[1];
+		mm[1].msg_hdr.msg_iovlen = 1;
+		if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+			return die("connect");
+		if (sendmmsg(fd, mm, 2, 0) != 2)
+			return die("sendmmsg");
+	} else if (strcmp(mode, "dns-sendto") == 0) {
 		if (sendto(fd, q, n, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 			return die("sendto");
 	} else {

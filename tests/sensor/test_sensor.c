@@ -227,52 +227,48 @@ END_TEST
 
 START_TEST(test_file_opens)
 {
-	char r1[PATH_MAX], r2[PATH_MAX], r3[PATH_MAX], w1[PATH_MAX], w2[PATH_MAX];
-	const fangs_event *e;
-	pid_t pid;
+	/* actor command, file name, expected intent; the opens of missing
+	 * files fail, and their intent is reported all the same */
+	static const struct {
+		const char *cmd, *file;
+		uint32_t flags;
+	} cases[] = {
+		{"open", "read-openat", FANGS_OPEN_READ},
+		{"openat2", "read-openat2", FANGS_OPEN_READ},
+		{"open-legacy", "read-open", FANGS_OPEN_READ},
+		{"creat", "creat", FANGS_OPEN_WRITE},
+		{"write-open", "write-open", FANGS_OPEN_WRITE},
+	};
+	char path[PATH_MAX];
 	int fd;
 
-	snprintf(r1, sizeof(r1), "%s/read-openat", TMP);
-	snprintf(r2, sizeof(r2), "%s/read-openat2", TMP);
-	snprintf(r3, sizeof(r3), "%s/read-open", TMP);
-	snprintf(w1, sizeof(w1), "%s/creat", TMP);
-	snprintf(w2, sizeof(w2), "%s/write-open", TMP);
-	fd = open(r1, O_CREAT | O_WRONLY, 0600);
+	snprintf(path, sizeof(path), "%s/read-openat", TMP);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	close(fd);
-
-	pid = actor("open", r1, NULL);
-	e = must_find(FANGS_EV_FILE_OPEN, pid, r1);
-	assert_common(e, pid);
-	ck_assert_uint_eq(e->flags, FANGS_OPEN_READ);
-
-	/* the open may fail: the intent is reported all the same */
-	pid = actor("openat2", r2, NULL);
-	e = must_find(FANGS_EV_FILE_OPEN, pid, r2);
-	assert_common(e, pid);
-	ck_assert_uint_eq(e->flags, FANGS_OPEN_READ);
-
-	pid = actor("open-legacy", r3, NULL);
-	e = must_find(FANGS_EV_FILE_OPEN, pid, r3);
-	assert_common(e, pid);
-	ck_assert_uint_eq(e->flags, FANGS_OPEN_READ);
-
-	pid = actor("creat", w1, NULL);
-	e = must_find(FANGS_EV_FILE_OPEN, pid, w1);
-	assert_common(e, pid);
-	ck_assert_uint_eq(e->flags, FANGS_OPEN_WRITE);
-
-	pid = actor("write-open", w2, NULL);
-	e = must_find(FANGS_EV_FILE_OPEN, pid, w2);
-	assert_common(e, pid);
-	ck_assert_uint_eq(e->flags, FANGS_OPEN_WRITE);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const fangs_event *e;
+		pid_t pid;
+		snprintf(path, sizeof(path), "%s/%s", TMP, cases[i].file);
+		pid = actor(cases[i].cmd, path, NULL);
+		e = must_find(FANGS_EV_FILE_OPEN, pid, path);
+		assert_common(e, pid);
+		ck_assert_uint_eq(e->flags, cases[i].flags);
+	}
 }
 END_TEST
 
 START_TEST(test_exec_argv)
 {
-	char *argv[] = {SENSOR_ACTOR, "exec", "/bin/sh", "-c", "echo fangs > /dev/null; exit 0", NULL};
+	char script[1200];
+	char *argv[] = {SENSOR_ACTOR, "exec", "/bin/sh", "-c", script, NULL};
 	const fangs_event *e;
-	pid_t pid = run_in(CG, argv, 0);
+	pid_t pid;
+
+	/* a long script survives whole: argv is read as one block */
+	memset(script, ' ', sizeof(script));
+	memcpy(script, "echo fangs > /dev/null;", 23);
+	memcpy(script + sizeof(script) - 8, " exit 0", 8);
+	pid = run_in(CG, argv, 0);
 
 	e = must_find(FANGS_EV_EXEC, pid, SENSOR_ACTOR);
 	assert_common(e, pid);
@@ -285,7 +281,7 @@ START_TEST(test_exec_argv)
 	ck_assert_uint_eq(e->argc, 3);
 	ck_assert_str_eq(e->argv[0], "/bin/sh");
 	ck_assert_str_eq(e->argv[1], "-c");
-	ck_assert_str_eq(e->argv[2], "echo fangs > /dev/null; exit 0");
+	ck_assert_str_eq(e->argv[2], script);
 	ck_assert_int_eq(find_exit(pid)->exit_code, 0);
 
 	pid = actor("execveat", "/bin/true", "one-arg");
@@ -377,6 +373,30 @@ START_TEST(test_dns)
 	ck_assert_uint_eq(e->qtype, 1);
 	ck_assert_str_eq(e->addr, "127.0.0.77");
 	ck_assert_uint_eq(e->port, 53);
+
+	pid = actor("dns-sendmsg", "127.0.0.77", "d.fangs.test");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "d.fangs.test");
+	ck_assert_uint_eq(e->qtype, 1);
+	ck_assert_str_eq(e->addr, "127.0.0.77");
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "127.0.0.77");
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+	ck_assert_uint_eq(e->port, 53);
+
+	pid = actor("dns-sendmmsg", "127.0.0.77", "e.fangs.test");
+	{
+		int a = 0, aaaa = 0;
+		for (size_t i = 0; i < EV.count; i++) {
+			const fangs_event *q = &EV.items[i];
+			if (q->kind != FANGS_EV_DNS_QUERY || q->pid != pid)
+				continue;
+			ck_assert_str_eq(q->qname, "e.fangs.test");
+			ck_assert_str_eq(q->addr, "127.0.0.77");
+			a += q->qtype == 1;
+			aaaa += q->qtype == 28;
+		}
+		ck_assert_int_eq(a, 1);
+		ck_assert_int_eq(aaaa, 1);
+	}
 
 	pid = actor("dns-tcp", "127.0.0.77", "c.fangs.test");
 	e = must_find(FANGS_EV_DNS_QUERY, pid, "c.fangs.test");
