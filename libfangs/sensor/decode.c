@@ -57,6 +57,16 @@ static int32_t proc_ppid(int32_t pid)
 	return 0;
 }
 
+static void terminate_proc(fangs__proc *p)
+{
+	p->comm[sizeof(p->comm) - 1] = '\0';
+	p->exe[sizeof(p->exe) - 1] = '\0';
+	p->origin.pkg[sizeof(p->origin.pkg) - 1] = '\0';
+	p->origin.ver[sizeof(p->origin.ver) - 1] = '\0';
+	p->origin.script[sizeof(p->origin.script) - 1] = '\0';
+	p->origin.cmd[sizeof(p->origin.cmd) - 1] = '\0';
+}
+
 /* Fills `p` from the kernel's table (exe and attribution of a watched
  * process) or, for processes never watched, from /proc. */
 static void proc_fill(fangs_sensor *s, fangs__proc *p)
@@ -79,6 +89,7 @@ static void proc_fill(fangs_sensor *s, fangs__proc *p)
 		read_proc_file(p->pid, "comm", p->comm, sizeof(p->comm));
 	if (!p->ppid)
 		p->ppid = proc_ppid(p->pid);
+	terminate_proc(p);
 }
 
 static fangs__proc *proc_lookup(fangs_sensor *s, int32_t pid)
@@ -94,43 +105,49 @@ static fangs__proc *proc_lookup(fangs_sensor *s, int32_t pid)
 	return p;
 }
 
-static int set_str(char **dst, const char *src, size_t max)
+/* Copies a fixed-size field that may lack its NUL; NULL when empty. */
+static char *borrow(char *dst, size_t dst_len, const char *src, size_t src_max)
 {
-	if (!src || !*src)
-		return 0;
-	*dst = fangs__strndup(src, strnlen(src, max));
-	return *dst ? 0 : FANGS_ENOMEM;
+	size_t n = strnlen(src, src_max);
+	if (n >= dst_len)
+		n = dst_len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n ? dst : NULL;
 }
 
-static int set_origin(fangs_event *ev, const struct fs_origin *o)
+/* A string of the process table (NUL-terminated on entry); NULL when empty. */
+static char *nz(char *s)
 {
-	if (!o->pkg[0] && !o->script[0])
-		return 0;
-	if (set_str(&ev->origin.package, o->pkg, sizeof(o->pkg)) ||
-	    set_str(&ev->origin.version, o->ver, sizeof(o->ver)) ||
-	    set_str(&ev->origin.script, o->script, sizeof(o->script)) ||
-	    set_str(&ev->origin.command, o->cmd, sizeof(o->cmd)))
-		return FANGS_ENOMEM;
-	return 0;
+	return *s ? s : NULL;
 }
 
-static int set_addr(fangs_event *ev, const struct fs_addr *a)
+static void set_origin(fangs_event *ev, fangs__proc *p)
 {
-	char buf[INET6_ADDRSTRLEN + FS_ADDR_LEN + 2];
+	if (!p->origin.pkg[0] && !p->origin.script[0])
+		return;
+	ev->origin.package = nz(p->origin.pkg);
+	ev->origin.version = nz(p->origin.ver);
+	ev->origin.script = nz(p->origin.script);
+	ev->origin.command = nz(p->origin.cmd);
+}
+
+static int set_addr(fangs_event *ev, const struct fs_addr *a, char *buf, size_t buf_len)
+{
 
 	ev->port = a->port;
 	if (a->family == AF_INET) {
 		ev->family = FANGS_FAMILY_IPV4;
-		inet_ntop(AF_INET, a->addr, buf, sizeof(buf));
+		inet_ntop(AF_INET, a->addr, buf, (socklen_t)buf_len);
 	} else if (a->family == AF_INET6) {
 		static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 		/* an IPv4 peer reached through an IPv6 socket is an IPv4 destination */
 		if (memcmp(a->addr, v4mapped, sizeof(v4mapped)) == 0) {
 			ev->family = FANGS_FAMILY_IPV4;
-			inet_ntop(AF_INET, a->addr + 12, buf, sizeof(buf));
+			inet_ntop(AF_INET, a->addr + 12, buf, (socklen_t)buf_len);
 		} else {
 			ev->family = FANGS_FAMILY_IPV6;
-			inet_ntop(AF_INET6, a->addr, buf, sizeof(buf));
+			inet_ntop(AF_INET6, a->addr, buf, (socklen_t)buf_len);
 		}
 	} else if (a->family == AF_UNIX) {
 		size_t n = a->len < FS_ADDR_LEN ? a->len : FS_ADDR_LEN;
@@ -151,8 +168,8 @@ static int set_addr(fangs_event *ev, const struct fs_addr *a)
 	} else {
 		return 1;
 	}
-	ev->addr = fangs__strdup(buf);
-	return ev->addr ? 0 : FANGS_ENOMEM;
+	ev->addr = buf;
+	return 0;
 }
 
 static uint32_t open_intent(uint64_t flags)
@@ -168,44 +185,33 @@ static uint32_t open_intent(uint64_t flags)
 	return f;
 }
 
-static int split_args(fangs_event *ev, const struct fs_exec *e)
+static void split_args(fangs_event *ev, const struct fs_exec *e, fangs__scratch *sc)
 {
 	size_t len = e->args_len < FS_ARGS_LEN ? e->args_len : FS_ARGS_LEN;
-	size_t n = 0, pos = 0;
+	size_t pos = 0;
 
-	for (size_t i = 0; i < len; i++)
-		n += e->args[i] == '\0';
-	if (len && e->args[len - 1] != '\0')
-		n++; /* truncated last argument */
-	if (!n)
-		return 0;
-	ev->argv = calloc(n, sizeof(char *));
-	if (!ev->argv)
-		return fangs__error_oom();
-	while (pos < len && ev->argc < n) {
-		size_t l = strnlen(e->args + pos, len - pos);
-		ev->argv[ev->argc] = fangs__strndup(e->args + pos, l);
-		if (!ev->argv[ev->argc])
-			return FANGS_ENOMEM;
-		ev->argc++;
+	memcpy(sc->args, e->args, len);
+	sc->args[len] = '\0'; /* ends a truncated last argument */
+	ev->argv = sc->argv;
+	while (pos < len && ev->argc < FANGS_ARRAY_SIZE(sc->argv)) {
+		size_t l = strlen(sc->args + pos);
+		ev->argv[ev->argc++] = sc->args + pos;
 		pos += l + 1;
 	}
-	return 0;
 }
 
-static int decode_payload(fangs_event *ev, const struct fs_payload *e)
+static int decode_payload(fangs_event *ev, const struct fs_payload *e, fangs__scratch *sc)
 {
 	size_t len = e->len < FS_PAYLOAD_LEN ? e->len : FS_PAYLOAD_LEN;
-	char name[1024];
+	char *name = sc->name;
 	int rc;
 
 	ev->proto = e->proto == FS_PROTO_UDP ? FANGS_PROTO_UDP : FANGS_PROTO_TCP;
 	if (e->what == FS_PL_TLS) {
-		if (fangs__tls_parse_sni(e->data, len, name, sizeof(name)))
+		if (fangs__tls_parse_sni(e->data, len, name, sizeof(sc->name)))
 			return 1;
 		ev->kind = FANGS_EV_TLS_SNI;
-		if (!(ev->sni = fangs__strdup(name)))
-			return FANGS_ENOMEM;
+		ev->sni = name;
 	} else {
 		const uint8_t *msg = e->data;
 		if (e->what == FS_PL_DNS_TCP) {
@@ -214,13 +220,12 @@ static int decode_payload(fangs_event *ev, const struct fs_payload *e)
 			msg += 2;
 			len -= 2;
 		}
-		if (fangs__dns_parse_query(msg, len, name, sizeof(name), &ev->qtype))
+		if (fangs__dns_parse_query(msg, len, name, sizeof(sc->name), &ev->qtype))
 			return 1;
 		ev->kind = FANGS_EV_DNS_QUERY;
-		if (!(ev->qname = fangs__strdup(name)))
-			return FANGS_ENOMEM;
+		ev->qname = name;
 	}
-	rc = set_addr(ev, &e->dst);
+	rc = set_addr(ev, &e->dst, sc->addr, sizeof(sc->addr));
 	return rc < 0 ? rc : 0;
 }
 
@@ -248,6 +253,7 @@ static void track(fangs_sensor *s, const struct fs_hdr *h, const void *data)
 		}
 		memcpy(p->comm, h->comm, sizeof(p->comm));
 		p->ppid = h->n_anc ? (int32_t)h->anc[0] : 0;
+		terminate_proc(p);
 	} else if (h->kind == FS_EV_EXEC) {
 		const struct fs_exec *e = data;
 		if (!(p = fangs__proctab_put(&s->procs, (int32_t)h->pid)))
@@ -259,6 +265,7 @@ static void track(fangs_sensor *s, const struct fs_hdr *h, const void *data)
 		p->has_origin = (int)e->has_origin;
 		p->ppid = h->n_anc ? (int32_t)h->anc[0] : 0;
 		p->external = 0;
+		terminate_proc(p);
 	}
 }
 
@@ -279,6 +286,7 @@ static size_t record_size(uint32_t kind)
 /* 0 = deliver, 1 = nothing to deliver, < 0 = error. */
 static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fangs_event *ev)
 {
+	fangs__scratch *sc = &s->scratch;
 	fangs__proc *self;
 	int rc = 0;
 
@@ -286,27 +294,27 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 	ev->pid = (int32_t)h->pid;
 	ev->ppid = h->n_anc ? (int32_t)h->anc[0] : 0;
 	ev->uid = h->uid;
-	if (h->run < FS_MAX_RUNS && s->runs[h->run].run_id && !(ev->run_id = fangs__strdup(s->runs[h->run].run_id)))
-		return FANGS_ENOMEM;
-	if (set_str(&ev->comm, h->comm, sizeof(h->comm)))
-		return FANGS_ENOMEM;
+	if (h->run < FS_MAX_RUNS)
+		ev->run_id = s->runs[h->run].run_id;
+	ev->comm = borrow(sc->comm, sizeof(sc->comm), h->comm, sizeof(h->comm));
 
 	switch (h->kind) {
 	case FS_EV_OPEN: {
 		const struct fs_open *e = data;
 		ev->kind = FANGS_EV_FILE_OPEN;
 		ev->flags = open_intent(e->flags);
-		if (!(ev->path = fangs__strndup(e->path, strnlen(e->path, sizeof(e->path)))))
-			return FANGS_ENOMEM;
+		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
+		if (!ev->path)
+			ev->path = ""; /* the path could not be read: the open is still reported */
 		break;
 	}
 	case FS_EV_EXEC: {
 		const struct fs_exec *e = data;
 		ev->kind = FANGS_EV_EXEC;
-		if (!(ev->path = fangs__strndup(e->path, strnlen(e->path, sizeof(e->path)))))
-			return FANGS_ENOMEM;
-		if ((rc = split_args(ev, e)))
-			return rc;
+		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
+		if (!ev->path)
+			ev->path = "";
+		split_args(ev, e, sc);
 		break;
 	}
 	case FS_EV_CONNECT: {
@@ -315,19 +323,20 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 		ev->proto = e->proto == FS_PROTO_UDP ? FANGS_PROTO_UDP : FANGS_PROTO_TCP;
 		if (e->dst.family == AF_UNIX)
 			ev->proto = FANGS_PROTO_NONE;
-		if ((rc = set_addr(ev, &e->dst)))
+		if ((rc = set_addr(ev, &e->dst, sc->addr, sizeof(sc->addr))))
 			return rc;
 		break;
 	}
 	case FS_EV_PAYLOAD:
-		if ((rc = decode_payload(ev, data)))
+		if ((rc = decode_payload(ev, data, sc)))
 			return rc;
 		break;
 	case FS_EV_SNI: {
 		const struct fs_sni *e = data;
 		ev->kind = FANGS_EV_TLS_SNI;
-		if (!(ev->sni = fangs__strndup(e->name, strnlen(e->name, sizeof(e->name)))))
-			return FANGS_ENOMEM;
+		ev->sni = borrow(sc->name, sizeof(sc->name), e->name, sizeof(e->name));
+		if (!ev->sni)
+			return 1;
 		break;
 	}
 	case FS_EV_FORK:
@@ -347,12 +356,12 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 		out->pid = (int32_t)h->anc[i];
 		if (!a)
 			continue;
-		if (set_str(&out->comm, a->comm, sizeof(a->comm)) || set_str(&out->exe, a->exe, sizeof(a->exe)))
-			return FANGS_ENOMEM;
+		out->comm = nz(a->comm);
+		out->exe = nz(a->exe);
 	}
 	self = proc_lookup(s, (int32_t)h->pid);
-	if (self && self->has_origin && (rc = set_origin(ev, &self->origin)))
-		return rc;
+	if (self && self->has_origin)
+		set_origin(ev, self);
 	return 0;
 }
 
@@ -377,7 +386,7 @@ int fangs__sensor_record(void *ctx, void *data, size_t size)
 	} else {
 		rc = 0;
 	}
-	fangs_event_clear(&ev);
+	/* every string of ev is borrowed: nothing to free */
 	if (h->kind == FS_EV_EXIT)
 		fangs__proctab_del(&s->procs, (int32_t)h->pid);
 	if (rc < 0) {

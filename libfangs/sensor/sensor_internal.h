@@ -30,6 +30,18 @@ typedef struct fangs__run {
 	int active;
 } fangs__run;
 
+/* Where a record's strings are copied while its event is delivered: events
+ * borrow from here and from the process table, so decoding allocates
+ * nothing. */
+typedef struct fangs__scratch {
+	char comm[FS_COMM_LEN + 1];
+	char path[FS_PATH_LEN + 1];
+	char args[FS_ARGS_LEN + 1];
+	char *argv[FS_ARGS_LEN / 2 + 1];
+	char addr[FS_ADDR_LEN + 64];
+	char name[1024];
+} fangs__scratch;
+
 struct fangs_sensor {
 	struct sensor *skel;
 	struct ring_buffer *rb;
@@ -44,6 +56,7 @@ struct fangs_sensor {
 	fangs__proctab procs;
 	int cb_rc;
 	int delivered;
+	fangs__scratch scratch;
 };
 
 /* Ring buffer callback: decodes one record and hands it to on_event. */
