@@ -28,8 +28,8 @@ typedef struct fangs_sensor fangs_sensor;
 /** Probe groups (fangs_sensor_options.probes). */
 #define FANGS_SENSOR_PROBE_FILES 0x01u    /**< openat, openat2, open, creat */
 #define FANGS_SENSOR_PROBE_PROCESS 0x02u  /**< exec, fork, exit (the process table) */
-#define FANGS_SENSOR_PROBE_NET 0x04u      /**< connect */
-#define FANGS_SENSOR_PROBE_PAYLOAD 0x08u  /**< DNS and TLS ClientHello from write/send* */
+#define FANGS_SENSOR_PROBE_NET 0x04u      /**< connect; sendto/sendmsg/sendmmsg (UDP destinations, DNS, TLS) */
+#define FANGS_SENSOR_PROBE_PAYLOAD 0x08u  /**< DNS and TLS ClientHello in write/writev */
 #define FANGS_SENSOR_PROBE_IO_URING 0x10u /**< io_uring openat/openat2/connect */
 #define FANGS_SENSOR_PROBE_TLS_LIB 0x20u  /**< uprobes on SSL_ctrl (libssl, node) */
 #define FANGS_SENSOR_PROBE_ALL 0x3fu
