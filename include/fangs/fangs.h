@@ -12,5 +12,7 @@
 #include "differ.h"
 #include "storage.h"
 #include "analyze.h"
+#include "sensor.h"
+#include "cgroup.h"
 
 #endif

@@ -1,0 +1,142 @@
+/*
+ * bpf/sensor.h - the records the kernel side writes into the ring buffer and
+ * the map values both sides read. Plain fixed-size fields only: this file is
+ * compiled by clang for BPF (types from vmlinux.h) and by the host compiler
+ * (types from <linux/types.h>), and both must agree on every offset.
+ */
+#ifndef FANGS_BPF_SENSOR_H
+#define FANGS_BPF_SENSOR_H
+
+#define FS_COMM_LEN 16
+#define FS_PATH_LEN 256
+#define FS_ARGS_LEN 4096 /* raw argv block: NUL-separated, split in user space */
+#define FS_ANCESTRY 5
+#define FS_PAYLOAD_LEN 1024 /* power of two: used as a mask */
+#define FS_ADDR_LEN 108     /* sun_path; large enough for an IPv6 address too */
+#define FS_MAX_RUNS 64
+#define FS_MAX_LEVEL 32
+#define FS_ENV_STR 256 /* longest environment string looked at */
+
+#define FS_PKG_LEN 128
+#define FS_VER_LEN 64
+#define FS_SCRIPT_LEN 64
+#define FS_CMD_LEN 256
+
+enum fs_kind {
+	FS_EV_OPEN = 1,
+	FS_EV_EXEC = 2,
+	FS_EV_CONNECT = 3,
+	FS_EV_PAYLOAD = 4,
+	FS_EV_SNI = 5,
+	FS_EV_FORK = 6,
+	FS_EV_EXIT = 7,
+};
+
+/* What a FS_EV_PAYLOAD carries, so user space knows how to parse it. */
+enum fs_payload_kind {
+	FS_PL_DNS = 1,     /* a DNS message as sent on UDP */
+	FS_PL_DNS_TCP = 2, /* a DNS message with its 2-byte TCP length prefix */
+	FS_PL_TLS = 3,     /* the start of a TLS record holding a ClientHello */
+};
+
+/* Where an open or connect was seen (for diagnostics and tests). */
+enum fs_source {
+	FS_SRC_SYSCALL = 0,
+	FS_SRC_IO_URING = 1,
+	FS_SRC_SEND = 2, /* a UDP datagram sent with an explicit destination */
+};
+
+enum fs_proto {
+	FS_PROTO_NONE = 0,
+	FS_PROTO_TCP = 1,
+	FS_PROTO_UDP = 2,
+};
+
+struct fs_hdr {
+	__u32 kind;
+	__u32 run; /* slot of the watched cgroup */
+	__u32 pid; /* thread-group id */
+	__u32 tid;
+	__u32 uid;
+	__u32 n_anc;
+	__u64 ts; /* bpf_ktime_get_ns() */
+	__u32 anc[FS_ANCESTRY]; /* parent first */
+	__u32 source;
+	char comm[FS_COMM_LEN];
+};
+
+struct fs_origin {
+	char pkg[FS_PKG_LEN];
+	char ver[FS_VER_LEN];
+	char script[FS_SCRIPT_LEN];
+	char cmd[FS_CMD_LEN];
+};
+
+/* The process table (LRU hash keyed by tgid), inherited at fork. */
+struct fs_proc {
+	__u32 has_origin;
+	__u32 pad;
+	char exe[FS_PATH_LEN];
+	struct fs_origin origin;
+};
+
+struct fs_addr {
+	__u16 family; /* AF_INET, AF_INET6, AF_UNIX */
+	__u16 port;   /* host order */
+	__u32 len;    /* bytes of addr used (sun_path length for AF_UNIX) */
+	__u8 addr[FS_ADDR_LEN];
+};
+
+struct fs_open {
+	struct fs_hdr h;
+	__u64 flags; /* open(2) flags as passed */
+	char path[FS_PATH_LEN];
+};
+
+struct fs_exec {
+	struct fs_hdr h;
+	__u32 args_len;
+	__u32 has_origin;
+	char path[FS_PATH_LEN];
+	struct fs_origin origin;
+	char args[FS_ARGS_LEN];
+};
+
+struct fs_connect {
+	struct fs_hdr h;
+	__u32 proto;
+	__u32 pad;
+	struct fs_addr dst;
+};
+
+struct fs_payload {
+	struct fs_hdr h;
+	__u32 proto;
+	__u32 what; /* enum fs_payload_kind */
+	__u32 len;  /* bytes of data copied */
+	__u32 pad;
+	struct fs_addr dst;
+	__u8 data[FS_PAYLOAD_LEN];
+};
+
+struct fs_sni {
+	struct fs_hdr h;
+	char name[FS_PATH_LEN];
+};
+
+struct fs_fork {
+	struct fs_hdr h; /* h.pid is the child, h.anc[0] its parent */
+};
+
+struct fs_exit {
+	struct fs_hdr h;
+	__s32 exit_code; /* status for a normal exit, 128+signal when killed */
+	__u32 pad;
+};
+
+struct fs_stats {
+	__u64 emitted;
+	__u64 dropped;
+};
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * fangs/sensor.h - the eBPF sensor: observes what processes inside watched
+ * cgroup-v2 subtrees do, from the host kernel.
+ *
+ * The sensor loads one BPF object (tracepoints, raw tracepoints and uprobes;
+ * no kprobes), attaches every probe it can, and reports by name which ones
+ * are live. Processes are reported only while they sit inside a cgroup
+ * watched with fangs_sensor_watch_cgroup(); every event carries the run id
+ * the cgroup was watched under, the 5 nearest ancestors of the acting
+ * process and, when known, the npm package and lifecycle script it runs for.
+ *
+ * Needs root (CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN for uprobes), kernel BTF
+ * (/sys/kernel/btf/vmlinux), tracefs (mounted at /sys/kernel/tracing when
+ * missing) and cgroup v2. fangs_sensor_check() says which is missing.
+ *
+ * A sensor is used from one thread at a time.
+ */
+#ifndef FANGS_SENSOR_H
+#define FANGS_SENSOR_H
+
+#include "common.h"
+#include "event.h"
+
+FANGS_BEGIN_DECL
+
+typedef struct fangs_sensor fangs_sensor;
+
+/** Probe groups (fangs_sensor_options.probes). */
+#define FANGS_SENSOR_PROBE_FILES 0x01u    /**< openat, openat2, open, creat */
+#define FANGS_SENSOR_PROBE_PROCESS 0x02u  /**< exec, fork, exit (the process table) */
+#define FANGS_SENSOR_PROBE_NET 0x04u      /**< connect; sendto/sendmsg/sendmmsg (UDP destinations, DNS, TLS) */
+#define FANGS_SENSOR_PROBE_PAYLOAD 0x08u  /**< DNS and TLS ClientHello in write/writev */
+#define FANGS_SENSOR_PROBE_IO_URING 0x10u /**< io_uring openat/openat2/connect */
+#define FANGS_SENSOR_PROBE_TLS_LIB 0x20u  /**< uprobes on SSL_ctrl (libssl, node) */
+#define FANGS_SENSOR_PROBE_ALL 0x3fu
+
+/**
+ * Called for every decoded event. `ev` and its strings are valid during the
+ * call only (copy with fangs_event_copy() to keep it). Return 0 to go on; a
+ * negative value stops fangs_sensor_poll(), which returns it.
+ */
+typedef int (*fangs_sensor_event_fn)(const fangs_event *ev, void *user);
+
+typedef struct fangs_sensor_options {
+	unsigned int version;
+	/** Ring buffer size in bytes: a power of two, at least one page;
+	 * 0 = 16 MiB. */
+	size_t ringbuf_size;
+	fangs_sensor_event_fn on_event;
+	void *user;
+	/** FANGS_SENSOR_PROBE_* bits; 0 = all. */
+	unsigned int probes;
+	/** NULL-terminated list of binaries whose SSL_ctrl gets a uprobe;
+	 * NULL = the system's libssl and /usr/bin/node when present. */
+	const char *const *tls_binaries;
+	/**
+	 * Wake-up batching: the kernel signals fangs_sensor_fd() at most once
+	 * per `wakeup_ms` (and at once when a quarter of the ring buffer is
+	 * full), so the observed processes do not pay a wake-up per event.
+	 * Events of a burst may then wait unsignalled: callers wait with a
+	 * timeout of about `wakeup_ms` and call fangs_sensor_poll() after each
+	 * timeout. 0 = 20 ms; FANGS_SENSOR_WAKEUP_EACH = signal every event.
+	 */
+	unsigned int wakeup_ms;
+} fangs_sensor_options;
+
+#define FANGS_SENSOR_WAKEUP_EACH 0xffffffffu
+
+#define FANGS_SENSOR_OPTIONS_VERSION 1
+#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, 0}
+
+/** Initialises `opts` like FANGS_SENSOR_OPTIONS_INIT. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version);
+
+/** One probe and whether it is attached. */
+typedef struct fangs_sensor_probe {
+	const char *name;   /**< "tracepoint/syscalls/sys_enter_openat", "uprobe/SSL_ctrl:/usr/bin/node" */
+	const char *group;  /**< "files", "process", "net", "payload", "io_uring", "tls_lib" */
+	int live;           /**< 1 attached, 0 not */
+	const char *reason; /**< why not live ("" when live or not requested) */
+} fangs_sensor_probe;
+
+/** Per-run counters of the kernel side. */
+typedef struct fangs_sensor_run_stats {
+	uint64_t emitted; /**< events written to the ring buffer */
+	uint64_t dropped; /**< events lost because the ring buffer was full */
+} fangs_sensor_run_stats;
+
+/**
+ * Checks that this machine can run the sensor: privileges, kernel BTF,
+ * tracefs (mounting it if needed), cgroup v2 and BPF ring buffers. Returns 0,
+ * or FANGS_EPERM / FANGS_EUNSUPPORTED with a message in `why` (and in
+ * fangs_error_last()) naming what is missing. `why` may be NULL.
+ */
+FANGS_EXTERN(int) fangs_sensor_check(char *why, size_t why_len);
+
+/**
+ * Loads and attaches the sensor. Fails with FANGS_EPERM / FANGS_EUNSUPPORTED
+ * when the machine cannot run it (see fangs_sensor_check()), FANGS_ESENSOR
+ * when the BPF object does not load. Probes that cannot attach do not make
+ * it fail: they are listed by fangs_sensor_probes() with the reason, and
+ * logged as warnings.
+ */
+FANGS_EXTERN(int) fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts);
+
+/** Detaches everything and frees the sensor. NULL-safe. */
+FANGS_EXTERN(void) fangs_sensor_free(fangs_sensor *s);
+
+/**
+ * Starts reporting the tasks of a cgroup-v2 directory and of its
+ * descendants, tagging their events with `run_id`. `cgroup` is a path
+ * (absolute, or relative to the cgroup-v2 mount) or a decimal cgroup id.
+ * FANGS_EEXISTS if `run_id` is already watched, FANGS_EBUSY when 64 runs are
+ * watched at once.
+ */
+FANGS_EXTERN(int) fangs_sensor_watch_cgroup(fangs_sensor *s, const char *cgroup, const char *run_id);
+
+/** Stops reporting `run_id`; its counters stay readable. FANGS_ENOTFOUND if unknown. */
+FANGS_EXTERN(int) fangs_sensor_unwatch(fangs_sensor *s, const char *run_id);
+
+/** An fd that becomes readable when events wait (an epoll fd); for event loops. */
+FANGS_EXTERN(int) fangs_sensor_fd(const fangs_sensor *s);
+
+/**
+ * Delivers the events already waiting; when there are none, waits up to
+ * `timeout_ms` (0 = do not wait, -1 = until signalled: see wakeup_ms) and
+ * delivers what came. Returns the number of events
+ * delivered, or a negative code (the callback's, or FANGS_EIO; an EINTR wait
+ * returns 0).
+ */
+FANGS_EXTERN(int) fangs_sensor_poll(fangs_sensor *s, int timeout_ms);
+
+/** Counters of `run_id` (summed over CPUs). FANGS_ENOTFOUND if never watched. */
+FANGS_EXTERN(int) fangs_sensor_stats(const fangs_sensor *s, const char *run_id, fangs_sensor_run_stats *out);
+
+/**
+ * The probes the sensor knows, requested or not: `*out` points to `*count`
+ * entries owned by the sensor, valid until fangs_sensor_free().
+ */
+FANGS_EXTERN(int) fangs_sensor_probes(const fangs_sensor *s, const fangs_sensor_probe **out, size_t *count);
+
+FANGS_END_DECL
+
+#endif

@@ -1,0 +1,397 @@
+/*
+ * sensor/decode.c - turns ring buffer records into fangs_event values,
+ * adding ancestry and attribution from the process table.
+ */
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "sensor.skel.h"
+#include "sensor/parse.h"
+#include "sensor/sensor_internal.h"
+
+/* External processes (outside watched cgroups) may exec without us seeing
+ * it: their /proc view is refreshed after this long. */
+#define EXTERNAL_TTL_NS 1000000000LL
+
+static void read_proc_file(int32_t pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
+	if (strcmp(what, "exe") == 0) {
+		n = readlink(path, buf, len - 1);
+		if (n > 0)
+			buf[n] = '\0';
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+}
+
+static int32_t proc_ppid(int32_t pid)
+{
+	char stat[512], *p;
+	int ppid = 0;
+	read_proc_file(pid, "stat", stat, sizeof(stat));
+	p = strrchr(stat, ')'); /* comm may hold spaces and parentheses */
+	if (p && sscanf(p + 1, " %*c %d", &ppid) == 1)
+		return ppid;
+	return 0;
+}
+
+static void terminate_proc(fangs__proc *p)
+{
+	p->comm[sizeof(p->comm) - 1] = '\0';
+	p->exe[sizeof(p->exe) - 1] = '\0';
+	p->origin.pkg[sizeof(p->origin.pkg) - 1] = '\0';
+	p->origin.ver[sizeof(p->origin.ver) - 1] = '\0';
+	p->origin.script[sizeof(p->origin.script) - 1] = '\0';
+	p->origin.cmd[sizeof(p->origin.cmd) - 1] = '\0';
+}
+
+/* Fills `p` from the kernel's table (exe and attribution of a watched
+ * process) or, for processes never watched, from /proc. */
+static void proc_fill(fangs_sensor *s, fangs__proc *p)
+{
+	struct fs_proc kp;
+	__u32 key = (__u32)p->pid;
+
+	if (bpf_map__lookup_elem(s->skel->maps.procs, &key, sizeof(key), &kp, sizeof(kp), 0) == 0) {
+		memcpy(p->exe, kp.exe, sizeof(p->exe));
+		p->exe[sizeof(p->exe) - 1] = '\0';
+		p->origin = kp.origin;
+		p->has_origin = (int)kp.has_origin;
+		p->external = 0;
+	} else {
+		read_proc_file(p->pid, "exe", p->exe, sizeof(p->exe));
+		p->external = 1;
+		p->fetched = fangs__monotonic_ns();
+	}
+	if (!p->comm[0])
+		read_proc_file(p->pid, "comm", p->comm, sizeof(p->comm));
+	if (!p->ppid)
+		p->ppid = proc_ppid(p->pid);
+	terminate_proc(p);
+}
+
+static fangs__proc *proc_lookup(fangs_sensor *s, int32_t pid)
+{
+	fangs__proc *p = fangs__proctab_get(&s->procs, pid);
+	if (p && !(p->external && fangs__monotonic_ns() - p->fetched > EXTERNAL_TTL_NS))
+		return p;
+	if (!p && !(p = fangs__proctab_put(&s->procs, pid)))
+		return NULL;
+	p->comm[0] = '\0';
+	p->ppid = 0;
+	proc_fill(s, p);
+	return p;
+}
+
+/* Copies a fixed-size field that may lack its NUL; NULL when empty. */
+static char *borrow(char *dst, size_t dst_len, const char *src, size_t src_max)
+{
+	size_t n = strnlen(src, src_max);
+	if (n >= dst_len)
+		n = dst_len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n ? dst : NULL;
+}
+
+/* A string of the process table (NUL-terminated on entry); NULL when empty. */
+static char *nz(char *s)
+{
+	return *s ? s : NULL;
+}
+
+static void set_origin(fangs_event *ev, fangs__proc *p)
+{
+	if (!p->origin.pkg[0] && !p->origin.script[0])
+		return;
+	ev->origin.package = nz(p->origin.pkg);
+	ev->origin.version = nz(p->origin.ver);
+	ev->origin.script = nz(p->origin.script);
+	ev->origin.command = nz(p->origin.cmd);
+}
+
+static int set_addr(fangs_event *ev, const struct fs_addr *a, char *buf, size_t buf_len)
+{
+
+	ev->port = a->port;
+	if (a->family == AF_INET) {
+		ev->family = FANGS_FAMILY_IPV4;
+		inet_ntop(AF_INET, a->addr, buf, (socklen_t)buf_len);
+	} else if (a->family == AF_INET6) {
+		static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		/* an IPv4 peer reached through an IPv6 socket is an IPv4 destination */
+		if (memcmp(a->addr, v4mapped, sizeof(v4mapped)) == 0) {
+			ev->family = FANGS_FAMILY_IPV4;
+			inet_ntop(AF_INET, a->addr + 12, buf, (socklen_t)buf_len);
+		} else {
+			ev->family = FANGS_FAMILY_IPV6;
+			inet_ntop(AF_INET6, a->addr, buf, (socklen_t)buf_len);
+		}
+	} else if (a->family == AF_UNIX) {
+		size_t n = a->len < FS_ADDR_LEN ? a->len : FS_ADDR_LEN;
+		ev->family = FANGS_FAMILY_UNIX;
+		ev->port = 0;
+		if (n && a->addr[0] == '\0') { /* abstract socket: shown as @name */
+			buf[0] = '@';
+			memcpy(buf + 1, a->addr + 1, n - 1);
+			buf[n] = '\0';
+		} else {
+			memcpy(buf, a->addr, n);
+			buf[n] = '\0';
+		}
+		for (size_t i = 1; i < n; i++)
+			if (buf[i] == '\0')
+				buf[i] = '@';
+		buf[strnlen(buf, n)] = '\0';
+	} else {
+		return 1;
+	}
+	ev->addr = buf;
+	return 0;
+}
+
+static uint32_t open_intent(uint64_t flags)
+{
+	uint32_t f = 0;
+	switch (flags & 3) {
+	case 0: f = FANGS_OPEN_READ; break;
+	case 1: f = FANGS_OPEN_WRITE; break;
+	default: f = FANGS_OPEN_READ | FANGS_OPEN_WRITE; break;
+	}
+	if (flags & (O_CREAT | O_TRUNC))
+		f |= FANGS_OPEN_WRITE;
+	return f;
+}
+
+static void split_args(fangs_event *ev, const struct fs_exec *e, fangs__scratch *sc)
+{
+	size_t len = e->args_len < FS_ARGS_LEN ? e->args_len : FS_ARGS_LEN;
+	size_t pos = 0;
+
+	memcpy(sc->args, e->args, len);
+	sc->args[len] = '\0'; /* ends a truncated last argument */
+	ev->argv = sc->argv;
+	while (pos < len && ev->argc < FANGS_ARRAY_SIZE(sc->argv)) {
+		size_t l = strlen(sc->args + pos);
+		ev->argv[ev->argc++] = sc->args + pos;
+		pos += l + 1;
+	}
+}
+
+static int decode_payload(fangs_event *ev, const struct fs_payload *e, fangs__scratch *sc)
+{
+	size_t len = e->len < FS_PAYLOAD_LEN ? e->len : FS_PAYLOAD_LEN;
+	char *name = sc->name;
+	int rc;
+
+	ev->proto = e->proto == FS_PROTO_UDP ? FANGS_PROTO_UDP : FANGS_PROTO_TCP;
+	if (e->what == FS_PL_TLS) {
+		if (fangs__tls_parse_sni(e->data, len, name, sizeof(sc->name)))
+			return 1;
+		ev->kind = FANGS_EV_TLS_SNI;
+		ev->sni = name;
+	} else {
+		const uint8_t *msg = e->data;
+		if (e->what == FS_PL_DNS_TCP) {
+			if (len < 2)
+				return 1;
+			msg += 2;
+			len -= 2;
+		}
+		if (fangs__dns_parse_query(msg, len, name, sizeof(sc->name), &ev->qtype))
+			return 1;
+		ev->kind = FANGS_EV_DNS_QUERY;
+		ev->qname = name;
+	}
+	rc = set_addr(ev, &e->dst, sc->addr, sizeof(sc->addr));
+	return rc < 0 ? rc : 0;
+}
+
+/* Keeps the user-space table in step with fork, exec and exit. */
+static void track(fangs_sensor *s, const struct fs_hdr *h, const void *data)
+{
+	fangs__proc *p;
+
+	if (h->kind == FS_EV_FORK) {
+		fangs__proc *parent = h->n_anc ? fangs__proctab_get(&s->procs, (int32_t)h->anc[0]) : NULL;
+		struct fangs__proc copy;
+		if (parent)
+			copy = *parent;
+		if (!(p = fangs__proctab_put(&s->procs, (int32_t)h->pid)))
+			return;
+		if (parent && !parent->external) {
+			memcpy(p->exe, copy.exe, sizeof(p->exe));
+			p->origin = copy.origin;
+			p->has_origin = copy.has_origin;
+			p->external = 0;
+		} else {
+			/* parent unknown to us: the kernel's table has what it inherited */
+			p->comm[0] = '\0';
+			proc_fill(s, p);
+		}
+		memcpy(p->comm, h->comm, sizeof(p->comm));
+		p->ppid = h->n_anc ? (int32_t)h->anc[0] : 0;
+		terminate_proc(p);
+	} else if (h->kind == FS_EV_EXEC) {
+		const struct fs_exec *e = data;
+		if (!(p = fangs__proctab_put(&s->procs, (int32_t)h->pid)))
+			return;
+		memcpy(p->comm, h->comm, sizeof(p->comm));
+		memcpy(p->exe, e->path, sizeof(p->exe));
+		p->exe[sizeof(p->exe) - 1] = '\0';
+		p->origin = e->origin;
+		p->has_origin = (int)e->has_origin;
+		p->ppid = h->n_anc ? (int32_t)h->anc[0] : 0;
+		p->external = 0;
+		terminate_proc(p);
+	}
+}
+
+static size_t record_size(uint32_t kind)
+{
+	switch (kind) {
+	case FS_EV_OPEN: return sizeof(struct fs_open);
+	case FS_EV_EXEC: return sizeof(struct fs_exec);
+	case FS_EV_CONNECT: return sizeof(struct fs_connect);
+	case FS_EV_PAYLOAD: return sizeof(struct fs_payload);
+	case FS_EV_SNI: return sizeof(struct fs_sni);
+	case FS_EV_FORK: return sizeof(struct fs_fork);
+	case FS_EV_EXIT: return sizeof(struct fs_exit);
+	}
+	return 0;
+}
+
+/* 0 = deliver, 1 = nothing to deliver, < 0 = error. */
+static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fangs_event *ev)
+{
+	fangs__scratch *sc = &s->scratch;
+	fangs__proc *self;
+	int rc = 0;
+
+	ev->ts_ns = h->ts + (uint64_t)s->mono_to_real;
+	ev->pid = (int32_t)h->pid;
+	ev->ppid = h->n_anc ? (int32_t)h->anc[0] : 0;
+	ev->uid = h->uid;
+	if (h->run < FS_MAX_RUNS)
+		ev->run_id = s->runs[h->run].run_id;
+	ev->comm = borrow(sc->comm, sizeof(sc->comm), h->comm, sizeof(h->comm));
+
+	switch (h->kind) {
+	case FS_EV_OPEN: {
+		const struct fs_open *e = data;
+		ev->kind = FANGS_EV_FILE_OPEN;
+		ev->flags = open_intent(e->flags);
+		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
+		if (!ev->path)
+			ev->path = ""; /* the path could not be read: the open is still reported */
+		break;
+	}
+	case FS_EV_EXEC: {
+		const struct fs_exec *e = data;
+		ev->kind = FANGS_EV_EXEC;
+		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
+		if (!ev->path)
+			ev->path = "";
+		split_args(ev, e, sc);
+		break;
+	}
+	case FS_EV_CONNECT: {
+		const struct fs_connect *e = data;
+		ev->kind = FANGS_EV_NET_CONNECT;
+		ev->proto = e->proto == FS_PROTO_UDP ? FANGS_PROTO_UDP : FANGS_PROTO_TCP;
+		if (e->dst.family == AF_UNIX)
+			ev->proto = FANGS_PROTO_NONE;
+		if ((rc = set_addr(ev, &e->dst, sc->addr, sizeof(sc->addr))))
+			return rc;
+		break;
+	}
+	case FS_EV_PAYLOAD:
+		if ((rc = decode_payload(ev, data, sc)))
+			return rc;
+		break;
+	case FS_EV_SNI: {
+		const struct fs_sni *e = data;
+		ev->kind = FANGS_EV_TLS_SNI;
+		ev->sni = borrow(sc->name, sizeof(sc->name), e->name, sizeof(e->name));
+		if (!ev->sni)
+			return 1;
+		break;
+	}
+	case FS_EV_FORK:
+		ev->kind = FANGS_EV_PROC_FORK;
+		break;
+	case FS_EV_EXIT:
+		ev->kind = FANGS_EV_PROC_EXIT;
+		ev->exit_code = ((const struct fs_exit *)data)->exit_code;
+		break;
+	default:
+		return 1;
+	}
+
+	for (uint32_t i = 0; i < h->n_anc && i < FS_ANCESTRY; i++) {
+		fangs__proc *a = proc_lookup(s, (int32_t)h->anc[i]);
+		fangs_ancestor *out = &ev->ancestry[ev->n_ancestry++];
+		out->pid = (int32_t)h->anc[i];
+		if (!a)
+			continue;
+		out->comm = nz(a->comm);
+		out->exe = nz(a->exe);
+	}
+	self = proc_lookup(s, (int32_t)h->pid);
+	if (self && self->has_origin)
+		set_origin(ev, self);
+	return 0;
+}
+
+int fangs__sensor_record(void *ctx, void *data, size_t size)
+{
+	fangs_sensor *s = ctx;
+	const struct fs_hdr *h = data;
+	fangs_event ev;
+	int rc;
+
+	if (size < sizeof(*h) || size < record_size(h->kind) || !record_size(h->kind))
+		return 0;
+	track(s, h, data);
+	memset(&ev, 0, sizeof(ev));
+	rc = decode(s, h, data, &ev);
+	if (rc == 0) {
+		s->delivered++;
+		rc = s->on_event ? s->on_event(&ev, s->user) : 0;
+	} else if (rc < 0) {
+		fangs_warn("sensor: dropping an event: %s", fangs_error_last());
+		rc = 0;
+	} else {
+		rc = 0;
+	}
+	/* every string of ev is borrowed: nothing to free */
+	if (h->kind == FS_EV_EXIT)
+		fangs__proctab_del(&s->procs, (int32_t)h->pid);
+	if (rc < 0) {
+		s->cb_rc = rc;
+		return rc;
+	}
+	return 0;
+}

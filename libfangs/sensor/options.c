@@ -1,0 +1,17 @@
+/*
+ * sensor/options.c - sensor options, the same with or without eBPF support.
+ */
+#include "core/internal.h"
+#include "fangs/sensor.h"
+
+int fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version)
+{
+	fangs_sensor_options init = FANGS_SENSOR_OPTIONS_INIT;
+	if (!opts)
+		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_options_init: NULL options");
+	if (version != FANGS_SENSOR_OPTIONS_VERSION)
+		return fangs_error_set(FANGS_EVERSION, "sensor options version %u is not %u", version,
+				       FANGS_SENSOR_OPTIONS_VERSION);
+	*opts = init;
+	return 0;
+}

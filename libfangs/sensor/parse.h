@@ -1,0 +1,20 @@
+/*
+ * sensor/parse.h - parsers for the payload prefixes the kernel side copies.
+ */
+#ifndef FANGS_SENSOR_PARSE_H
+#define FANGS_SENSOR_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The first question of a DNS query message (as sent on UDP, without the TCP
+ * length prefix): qname in dotted form (no trailing dot; bytes outside
+ * printable ASCII and '.' or '\' inside a label written as \DDD), and qtype.
+ * 0 on success, -1 when `msg` is not a well-formed query. */
+int fangs__dns_parse_query(const uint8_t *msg, size_t len, char *qname, size_t qname_len, uint16_t *qtype);
+
+/* The host_name of the server_name extension of a TLS record holding a
+ * ClientHello. 0 on success, -1 when absent, malformed or beyond `len`. */
+int fangs__tls_parse_sni(const uint8_t *rec, size_t len, char *sni, size_t sni_len);
+
+#endif

@@ -1,0 +1,624 @@
+/*
+ * tests/sensor/test_sensor.c - the eBPF sensor, live: the actor performs
+ * each behaviour inside a watched cgroup and the events must say exactly
+ * what it did, who its ancestors were and which package it ran for.
+ * Needs root on a kernel with BTF.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fangs/fangs.h>
+
+#ifndef SENSOR_ACTOR
+#error SENSOR_ACTOR must name the actor program
+#endif
+
+static fangs_sensor *S;
+static fangs_event_list EV;
+static char RUN[64], CG[PATH_MAX], TMP[64], SELF_EXE[PATH_MAX];
+
+static int collect(const fangs_event *ev, void *user)
+{
+	fangs_event *slot = fangs_event_list_push(&EV);
+	(void)user;
+	if (!slot || fangs_event_copy(slot, ev))
+		return FANGS_ENOMEM;
+	return 0;
+}
+
+static void setup(void)
+{
+	fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
+	ssize_t n;
+	int rc;
+
+	fangs_log_set(fangs_log_stderr, FANGS_LOG_WARN, NULL);
+	o.on_event = collect;
+	rc = fangs_sensor_new(&S, &o);
+	ck_assert_msg(rc == 0, "fangs_sensor_new: %s", fangs_error_last());
+	snprintf(RUN, sizeof(RUN), "ck-%d", (int)getpid());
+	rc = fangs_cgroup_create_run(RUN, CG, sizeof(CG));
+	ck_assert_msg(rc == 0, "create cgroup: %s", fangs_error_last());
+	rc = fangs_sensor_watch_cgroup(S, CG, RUN);
+	ck_assert_msg(rc == 0, "watch: %s", fangs_error_last());
+	snprintf(TMP, sizeof(TMP), "/tmp/fangs-sensor-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(TMP));
+	n = readlink("/proc/self/exe", SELF_EXE, sizeof(SELF_EXE) - 1);
+	ck_assert_int_gt(n, 0);
+	SELF_EXE[n] = '\0';
+}
+
+static void teardown(void)
+{
+	char cmd[PATH_MAX + 16];
+	fangs_sensor_unwatch(S, RUN);
+	fangs_sensor_free(S);
+	S = NULL;
+	fangs_event_list_free(&EV);
+	fangs_cgroup_remove(CG);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", TMP);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", TMP);
+}
+
+/* Runs argv in the watched cgroup (inside = 1) or where the test runs. */
+static pid_t spawn(int inside, const char *cgroup, char *const argv[])
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (inside && fangs_cgroup_attach(cgroup, 0) != 0)
+			_exit(120);
+		execv(argv[0], argv);
+		_exit(121);
+	}
+	return pid;
+}
+
+static const fangs_event *find_exit(pid_t pid)
+{
+	for (size_t i = 0; i < EV.count; i++)
+		if (EV.items[i].kind == FANGS_EV_PROC_EXIT && EV.items[i].pid == pid)
+			return &EV.items[i];
+	return NULL;
+}
+
+/* Every event of a process is in the ring buffer before its exit event, so
+ * waiting for the exit is waiting for all of them. */
+static void wait_exit_event(pid_t pid)
+{
+	time_t deadline = time(NULL) + 15;
+	while (!find_exit(pid) && time(NULL) < deadline)
+		ck_assert_int_ge(fangs_sensor_poll(S, 100), 0);
+	ck_assert_msg(find_exit(pid) != NULL, "no process_exit event for pid %d", (int)pid);
+}
+
+static pid_t run_in(const char *cgroup, char *const argv[], int expect_status)
+{
+	int status;
+	pid_t pid = spawn(1, cgroup, argv);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == expect_status, "%s %s exited with status %d",
+		      argv[0], argv[1] ? argv[1] : "", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	wait_exit_event(pid);
+	return pid;
+}
+
+static pid_t actor(const char *a1, const char *a2, const char *a3)
+{
+	char *argv[] = {SENSOR_ACTOR, (char *)a1, (char *)a2, (char *)a3, NULL};
+	return run_in(CG, argv, 0);
+}
+
+static const fangs_event *find(fangs_event_kind kind, pid_t pid, const char *text)
+{
+	for (size_t i = 0; i < EV.count; i++) {
+		const fangs_event *e = &EV.items[i];
+		const char *t = NULL;
+		if (e->kind != kind || (pid && e->pid != pid))
+			continue;
+		switch (kind) {
+		case FANGS_EV_FILE_OPEN:
+		case FANGS_EV_EXEC: t = e->path; break;
+		case FANGS_EV_DNS_QUERY: t = e->qname; break;
+		case FANGS_EV_TLS_SNI: t = e->sni; break;
+		default: t = e->addr; break;
+		}
+		if (!text || (t && strcmp(t, text) == 0))
+			return e;
+	}
+	return NULL;
+}
+
+static const fangs_event *must_find(fangs_event_kind kind, pid_t pid, const char *text)
+{
+	const fangs_event *e = find(kind, pid, text);
+	ck_assert_msg(e != NULL, "no %s event of pid %d for \"%s\" among %zu events", fangs_event_kind_name(kind),
+		      (int)pid, text ? text : "", EV.count);
+	return e;
+}
+
+/* The acting process is the actor; its parent is this test program. */
+static void assert_common(const fangs_event *e, pid_t pid)
+{
+	ck_assert_int_eq(e->pid, pid);
+	ck_assert_int_eq(e->ppid, getpid());
+	ck_assert_str_eq(e->run_id, RUN);
+	ck_assert_str_eq(e->comm, "sensor-actor");
+	ck_assert_uint_eq(e->uid, getuid());
+	ck_assert_uint_ge(e->n_ancestry, 2);
+	ck_assert_int_eq(e->ancestry[0].pid, getpid());
+	ck_assert_str_eq(e->ancestry[0].exe, SELF_EXE);
+	ck_assert_int_eq(e->ancestry[1].pid, getppid());
+	ck_assert_ptr_null(e->origin.package);
+}
+
+static int listen_on(int family, const char *addr, int type, int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, fd = socket(family, type, 0);
+
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)*port);
+		inet_pton(AF_INET, addr, &sin->sin_addr);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)*port);
+		inet_pton(AF_INET6, addr, &sin6->sin6_addr);
+		len = sizeof(*sin6);
+	}
+	ck_assert_msg(bind(fd, (struct sockaddr *)&ss, len) == 0, "bind %s:%d: %s", addr, *port, strerror(errno));
+	if (type == SOCK_STREAM)
+		ck_assert_int_eq(listen(fd, 16), 0);
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
+START_TEST(test_probes_all_live)
+{
+	static const char *const expected[] = {
+		"tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_enter_openat2",
+		"tracepoint/syscalls/sys_enter_open",   "tracepoint/syscalls/sys_enter_creat",
+		"raw_tp/sched_process_exec",            "raw_tp/sched_process_fork",
+		"raw_tp/sched_process_exit",            "tracepoint/syscalls/sys_enter_connect",
+		"tracepoint/syscalls/sys_enter_sendto", "tracepoint/syscalls/sys_enter_sendmmsg",
+		"tracepoint/syscalls/sys_enter_write",  "raw_tp/io_uring_submit_req",
+		"uprobe/SSL_ctrl:/usr/bin/node",
+	};
+	const fangs_sensor_probe *p;
+	size_t n;
+
+	ck_assert_int_eq(fangs_sensor_probes(S, &p, &n), 0);
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		int found = 0;
+		for (size_t j = 0; j < n; j++) {
+			if (strcmp(p[j].name, expected[i]) == 0) {
+				found = 1;
+				ck_assert_msg(p[j].live, "%s not live: %s", p[j].name, p[j].reason);
+			}
+		}
+		ck_assert_msg(found, "probe %s not listed", expected[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_file_opens)
+{
+	/* actor command, file name, expected intent; the opens of missing
+	 * files fail, and their intent is reported all the same */
+	static const struct {
+		const char *cmd, *file;
+		uint32_t flags;
+	} cases[] = {
+		{"open", "read-openat", FANGS_OPEN_READ},
+		{"openat2", "read-openat2", FANGS_OPEN_READ},
+		{"open-legacy", "read-open", FANGS_OPEN_READ},
+		{"creat", "creat", FANGS_OPEN_WRITE},
+		{"write-open", "write-open", FANGS_OPEN_WRITE},
+	};
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/read-openat", TMP);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const fangs_event *e;
+		pid_t pid;
+		snprintf(path, sizeof(path), "%s/%s", TMP, cases[i].file);
+		pid = actor(cases[i].cmd, path, NULL);
+		e = must_find(FANGS_EV_FILE_OPEN, pid, path);
+		assert_common(e, pid);
+		ck_assert_uint_eq(e->flags, cases[i].flags);
+	}
+}
+END_TEST
+
+START_TEST(test_exec_argv)
+{
+	char script[1200];
+	char *argv[] = {SENSOR_ACTOR, "exec", "/bin/sh", "-c", script, NULL};
+	const fangs_event *e;
+	pid_t pid;
+
+	/* a long script survives whole: argv is read as one block */
+	memset(script, ' ', sizeof(script));
+	memcpy(script, "echo fangs > /dev/null;", 23);
+	memcpy(script + sizeof(script) - 8, " exit 0", 8);
+	pid = run_in(CG, argv, 0);
+
+	e = must_find(FANGS_EV_EXEC, pid, SENSOR_ACTOR);
+	assert_common(e, pid);
+	ck_assert_uint_eq(e->argc, 5);
+	ck_assert_str_eq(e->argv[1], "exec");
+
+	e = must_find(FANGS_EV_EXEC, pid, "/bin/sh");
+	ck_assert_str_eq(e->comm, "sh");
+	ck_assert_int_eq(e->ppid, getpid());
+	ck_assert_uint_eq(e->argc, 3);
+	ck_assert_str_eq(e->argv[0], "/bin/sh");
+	ck_assert_str_eq(e->argv[1], "-c");
+	ck_assert_str_eq(e->argv[2], script);
+	ck_assert_int_eq(find_exit(pid)->exit_code, 0);
+
+	pid = actor("execveat", "/bin/true", "one-arg");
+	e = must_find(FANGS_EV_EXEC, pid, "/bin/true");
+	ck_assert_uint_eq(e->argc, 2);
+	ck_assert_str_eq(e->argv[0], "/bin/true");
+	ck_assert_str_eq(e->argv[1], "one-arg");
+	ck_assert_str_eq(e->ancestry[0].exe, SELF_EXE);
+}
+END_TEST
+
+START_TEST(test_fork_exit_code)
+{
+	char *argv[] = {"/bin/sh", "-c", "/bin/true & wait; exit 7", NULL};
+	const fangs_event *fork_ev = NULL, *ex;
+	pid_t pid = run_in(CG, argv, 7);
+
+	ck_assert_int_eq(find_exit(pid)->exit_code, 7);
+	for (size_t i = 0; i < EV.count; i++)
+		if (EV.items[i].kind == FANGS_EV_PROC_FORK && EV.items[i].ppid == pid)
+			fork_ev = &EV.items[i];
+	ck_assert_ptr_nonnull(fork_ev);
+	ck_assert_str_eq(fork_ev->run_id, RUN);
+	ck_assert_int_eq(fork_ev->ancestry[0].pid, pid);
+	ck_assert_str_eq(fork_ev->ancestry[0].exe, "/bin/sh");
+	ex = must_find(FANGS_EV_EXEC, fork_ev->pid, "/bin/true");
+	ck_assert_int_eq(ex->ppid, pid);
+	ck_assert_int_eq(ex->ancestry[1].pid, getpid());
+}
+END_TEST
+
+START_TEST(test_connect)
+{
+	int p4 = 0, p6 = 0;
+	int l4 = listen_on(AF_INET, "127.0.0.1", SOCK_STREAM, &p4);
+	int l6 = listen_on(AF_INET6, "::", SOCK_STREAM, &p6);
+	char s4[16], s6[16];
+	const fangs_event *e;
+	pid_t pid;
+
+	snprintf(s4, sizeof(s4), "%d", p4);
+	snprintf(s6, sizeof(s6), "%d", p6);
+
+	pid = actor("connect4", s4, NULL);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "127.0.0.1");
+	assert_common(e, pid);
+	ck_assert_int_eq(e->family, FANGS_FAMILY_IPV4);
+	ck_assert_uint_eq(e->port, p4);
+	ck_assert_int_eq(e->proto, FANGS_PROTO_TCP);
+
+	pid = actor("connect6", s6, NULL);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "::1");
+	ck_assert_int_eq(e->family, FANGS_FAMILY_IPV6);
+	ck_assert_uint_eq(e->port, p6);
+	ck_assert_int_eq(e->proto, FANGS_PROTO_TCP);
+
+	/* an IPv4 peer through an IPv6 socket is reported as the IPv4 peer */
+	pid = actor("connect4m", s6, NULL);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "127.0.0.1");
+	ck_assert_int_eq(e->family, FANGS_FAMILY_IPV4);
+	ck_assert_uint_eq(e->port, p6);
+
+	close(l4);
+	close(l6);
+}
+END_TEST
+
+START_TEST(test_dns)
+{
+	int port = 53, tport = 53;
+	int u = listen_on(AF_INET, "127.0.0.77", SOCK_DGRAM, &port);
+	int t = listen_on(AF_INET, "127.0.0.77", SOCK_STREAM, &tport);
+	const fangs_event *e;
+	pid_t pid;
+
+	pid = actor("dns-sendto", "127.0.0.77", "a.fangs.test");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "a.fangs.test");
+	assert_common(e, pid);
+	ck_assert_uint_eq(e->qtype, 1);
+	ck_assert_str_eq(e->addr, "127.0.0.77");
+	ck_assert_uint_eq(e->port, 53);
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "127.0.0.77");
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+
+	/* the resolver way: connect() then send with no address */
+	pid = actor("dns-connect", "127.0.0.77", "b.fangs.test");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "b.fangs.test");
+	ck_assert_uint_eq(e->qtype, 1);
+	ck_assert_str_eq(e->addr, "127.0.0.77");
+	ck_assert_uint_eq(e->port, 53);
+
+	pid = actor("dns-sendmsg", "127.0.0.77", "d.fangs.test");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "d.fangs.test");
+	ck_assert_uint_eq(e->qtype, 1);
+	ck_assert_str_eq(e->addr, "127.0.0.77");
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "127.0.0.77");
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+	ck_assert_uint_eq(e->port, 53);
+
+	pid = actor("dns-sendmmsg", "127.0.0.77", "e.fangs.test");
+	{
+		int a = 0, aaaa = 0;
+		for (size_t i = 0; i < EV.count; i++) {
+			const fangs_event *q = &EV.items[i];
+			if (q->kind != FANGS_EV_DNS_QUERY || q->pid != pid)
+				continue;
+			ck_assert_str_eq(q->qname, "e.fangs.test");
+			ck_assert_str_eq(q->addr, "127.0.0.77");
+			a += q->qtype == 1;
+			aaaa += q->qtype == 28;
+		}
+		ck_assert_int_eq(a, 1);
+		ck_assert_int_eq(aaaa, 1);
+	}
+
+	pid = actor("dns-tcp", "127.0.0.77", "c.fangs.test");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "c.fangs.test");
+	ck_assert_uint_eq(e->qtype, 28);
+	ck_assert_int_eq(e->proto, FANGS_PROTO_TCP);
+	ck_assert_str_eq(e->addr, "127.0.0.77");
+
+	close(u);
+	close(t);
+}
+END_TEST
+
+START_TEST(test_tls_client_hello)
+{
+	int port = 0, l = listen_on(AF_INET, "127.0.0.1", SOCK_STREAM, &port);
+	char sp[16];
+	const fangs_event *e;
+	pid_t pid;
+
+	snprintf(sp, sizeof(sp), "%d", port);
+	pid = actor("tls", sp, "hello.fangs.test");
+	e = must_find(FANGS_EV_TLS_SNI, pid, "hello.fangs.test");
+	assert_common(e, pid);
+	ck_assert_str_eq(e->addr, "127.0.0.1");
+	ck_assert_uint_eq(e->port, port);
+	ck_assert_int_eq(e->proto, FANGS_PROTO_TCP);
+	close(l);
+}
+END_TEST
+
+START_TEST(test_node_ssl_ctrl)
+{
+	int port = 0, l = listen_on(AF_INET, "127.0.0.1", SOCK_STREAM, &port);
+	char script[512];
+	char *argv[] = {"/usr/bin/node", "-e", script, NULL};
+	const fangs_event *e = NULL;
+	pid_t pid;
+
+	snprintf(script, sizeof(script),
+		 "const s=require('tls').connect({servername:'sni.test',host:'127.0.0.1',port:%d});"
+		 "s.on('error',()=>{});setTimeout(()=>process.exit(0),300);",
+		 port);
+	pid = run_in(CG, argv, 0);
+	/* the uprobe's event carries no address: SSL_ctrl knows only the name */
+	for (size_t i = 0; i < EV.count; i++)
+		if (EV.items[i].kind == FANGS_EV_TLS_SNI && EV.items[i].pid == pid && !EV.items[i].addr &&
+		    strcmp(EV.items[i].sni, "sni.test") == 0)
+			e = &EV.items[i];
+	ck_assert_msg(e != NULL, "no tls_sni from the SSL_ctrl uprobe in node");
+	ck_assert_str_eq(e->comm, "node");
+	ck_assert_str_eq(e->run_id, RUN);
+	close(l);
+}
+END_TEST
+
+START_TEST(test_io_uring)
+{
+	int port = 0, l = listen_on(AF_INET, "127.0.0.1", SOCK_STREAM, &port);
+	char path[PATH_MAX], sp[16];
+	const fangs_event *e;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/uring-file", TMP);
+	snprintf(sp, sizeof(sp), "%d", port);
+	pid = actor("uring-open", path, NULL);
+	e = must_find(FANGS_EV_FILE_OPEN, pid, path);
+	assert_common(e, pid);
+	ck_assert_uint_eq(e->flags, FANGS_OPEN_READ);
+
+	pid = actor("uring-connect", sp, NULL);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "127.0.0.1");
+	assert_common(e, pid);
+	ck_assert_uint_eq(e->port, port);
+	ck_assert_int_eq(e->proto, FANGS_PROTO_TCP);
+	close(l);
+}
+END_TEST
+
+START_TEST(test_chain_origin)
+{
+	char path[PATH_MAX];
+	const fangs_event *e, *fork2, *exec2 = NULL;
+	pid_t top;
+
+	snprintf(path, sizeof(path), "%s/from-the-script", TMP);
+	{
+		char *argv[] = {SENSOR_ACTOR, "chain", "left-pad", "1.3.0", "postinstall", path, NULL};
+		top = run_in(CG, argv, 0);
+	}
+	/* top (chain) -> chain2 -> open, the last with an empty environment */
+	e = must_find(FANGS_EV_FILE_OPEN, 0, path);
+	ck_assert_str_eq(e->run_id, RUN);
+	ck_assert_uint_ge(e->n_ancestry, 3);
+	ck_assert_int_eq(e->ancestry[1].pid, top);
+	ck_assert_int_eq(e->ancestry[2].pid, getpid());
+	ck_assert_str_eq(e->ancestry[0].exe, SENSOR_ACTOR);
+	ck_assert_str_eq(e->ancestry[0].comm, "sensor-actor");
+	ck_assert_str_eq(e->ancestry[1].exe, SENSOR_ACTOR);
+	ck_assert_str_eq(e->ancestry[2].exe, SELF_EXE);
+	ck_assert_ptr_nonnull(e->origin.package);
+	ck_assert_str_eq(e->origin.package, "left-pad");
+	ck_assert_str_eq(e->origin.version, "1.3.0");
+	ck_assert_str_eq(e->origin.script, "postinstall");
+	ck_assert_str_eq(e->origin.command, "node install.js");
+
+	/* the middle process was forked by the top one (a sanitizer runtime
+	 * may fork helpers of its own: look for this one) */
+	fork2 = NULL;
+	for (size_t i = 0; i < EV.count; i++)
+		if (EV.items[i].kind == FANGS_EV_PROC_FORK && EV.items[i].ppid == top &&
+		    EV.items[i].pid == e->ancestry[0].pid)
+			fork2 = &EV.items[i];
+	ck_assert_ptr_nonnull(fork2);
+	ck_assert_str_eq(fork2->ancestry[0].exe, SENSOR_ACTOR);
+	for (size_t i = 0; i < EV.count; i++)
+		if (EV.items[i].kind == FANGS_EV_EXEC && EV.items[i].pid == fork2->pid)
+			exec2 = &EV.items[i];
+	ck_assert_ptr_nonnull(exec2);
+	ck_assert_str_eq(exec2->origin.package, "left-pad");
+	/* the top process itself ran before the variables were set */
+	e = must_find(FANGS_EV_EXEC, top, SENSOR_ACTOR);
+	ck_assert_ptr_null(e->origin.package);
+}
+END_TEST
+
+START_TEST(test_outside_not_reported)
+{
+	char path[PATH_MAX], marker[PATH_MAX];
+	char *argv[] = {SENSOR_ACTOR, "open", path, NULL};
+	int status;
+	pid_t outside, inside;
+
+	snprintf(path, sizeof(path), "%s/outside", TMP);
+	snprintf(marker, sizeof(marker), "%s/marker", TMP);
+	outside = spawn(0, NULL, argv);
+	ck_assert_int_eq(waitpid(outside, &status, 0), outside);
+	/* once the marker's exit is read, anything the outside run emitted
+	 * would have been read before it */
+	inside = actor("open", marker, NULL);
+	must_find(FANGS_EV_FILE_OPEN, inside, marker);
+	for (size_t i = 0; i < EV.count; i++) {
+		ck_assert_int_ne(EV.items[i].pid, outside);
+		ck_assert(!EV.items[i].path || strcmp(EV.items[i].path, path) != 0);
+	}
+}
+END_TEST
+
+START_TEST(test_two_runs_and_stats)
+{
+	char run2[80], cg2[PATH_MAX], idbuf[32], path[PATH_MAX];
+	char *argv[] = {SENSOR_ACTOR, "open", path, NULL};
+	fangs_sensor_run_stats st;
+	uint64_t id;
+	const fangs_event *e;
+	pid_t pid;
+
+	snprintf(run2, sizeof(run2), "%s-b", RUN);
+	snprintf(path, sizeof(path), "%s/second-run", TMP);
+	ck_assert_int_eq(fangs_cgroup_create_run(run2, cg2, sizeof(cg2)), 0);
+	ck_assert_int_eq(fangs_cgroup_id(cg2, &id), 0);
+	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
+	/* watched by numeric id this time */
+	ck_assert_msg(fangs_sensor_watch_cgroup(S, idbuf, run2) == 0, "%s", fangs_error_last());
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(S, cg2, run2), FANGS_EEXISTS);
+
+	pid = run_in(cg2, argv, 0);
+	e = must_find(FANGS_EV_FILE_OPEN, pid, path);
+	ck_assert_str_eq(e->run_id, run2);
+
+	ck_assert_int_eq(fangs_sensor_stats(S, run2, &st), 0);
+	ck_assert_uint_ge(st.emitted, 3); /* exec, open, exit at least */
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_int_eq(fangs_sensor_unwatch(S, run2), 0);
+	ck_assert_int_eq(fangs_sensor_unwatch(S, run2), FANGS_ENOTFOUND);
+	ck_assert_int_eq(fangs_sensor_stats(S, run2, &st), 0);
+	ck_assert_int_eq(fangs_sensor_stats(S, "never-watched", &st), FANGS_ENOTFOUND);
+	ck_assert_int_eq(fangs_cgroup_remove(cg2), 0);
+
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(S, "/nonexistent/cgroup", "x"), FANGS_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_check)
+{
+	char why[256] = "unchanged";
+	ck_assert_int_eq(fangs_sensor_check(why, sizeof(why)), 0);
+	ck_assert_str_eq(why, "");
+}
+END_TEST
+
+static Suite *sensor_suite(void)
+{
+	Suite *s = suite_create("sensor");
+	TCase *tc = tcase_create("live");
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_check);
+	tcase_add_test(tc, test_probes_all_live);
+	tcase_add_test(tc, test_file_opens);
+	tcase_add_test(tc, test_exec_argv);
+	tcase_add_test(tc, test_fork_exit_code);
+	tcase_add_test(tc, test_connect);
+	tcase_add_test(tc, test_dns);
+	tcase_add_test(tc, test_tls_client_hello);
+	tcase_add_test(tc, test_node_ssl_ctrl);
+	tcase_add_test(tc, test_io_uring);
+	tcase_add_test(tc, test_chain_origin);
+	tcase_add_test(tc, test_outside_not_reported);
+	tcase_add_test(tc, test_two_runs_and_stats);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sensor_suite());
+	int failed;
+	/* one sensor for the suite, and the tests fork processes of their own */
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,326 @@
+/*
+ * tools/fangs/cmd_sensor.c - `fangs sensor probes` and `fangs trace`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cmd_sensor(cli_ctx *ctx, int argc, char **argv);
+int cmd_trace(cli_ctx *ctx, int argc, char **argv);
+
+static void put_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void sensor_usage(FILE *f)
+{
+	fprintf(f, "usage: fangs sensor probes [--json]\n"
+		   "  Loads the eBPF sensor and lists its probes: which are live, and why the others are not.\n");
+}
+
+static int print_probes(cli_ctx *ctx, int json)
+{
+	fangs_sensor *s = NULL;
+	const fangs_sensor_probe *p;
+	size_t n, live = 0;
+	int rc = fangs_sensor_new(&s, NULL);
+
+	if (rc)
+		return cli_fail("loading the sensor", rc);
+	fangs_sensor_probes(s, &p, &n);
+	if (json) {
+		fputc('[', stdout);
+		for (size_t i = 0; i < n; i++) {
+			fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+			put_json_str(stdout, p[i].name);
+			fputs(",\"group\":", stdout);
+			put_json_str(stdout, p[i].group);
+			printf(",\"live\":%s,\"reason\":", p[i].live ? "true" : "false");
+			put_json_str(stdout, p[i].reason);
+			fputc('}', stdout);
+		}
+		fputs("]\n", stdout);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			printf("%-6s %-9s %s%s%s\n", p[i].live ? "live" : "FAILED", p[i].group, p[i].name,
+			       p[i].live ? "" : ": ", p[i].reason);
+			live += p[i].live != 0;
+		}
+		printf("%zu of %zu probes live\n", live, n);
+	}
+	(void)ctx;
+	fangs_sensor_free(s);
+	return CLI_EXIT_OK;
+}
+
+int cmd_sensor(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int json = ctx->json, c;
+
+	optind = 1;
+	while ((c = getopt_long_only(argc, argv, "+jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'h': sensor_usage(stdout); return CLI_EXIT_OK;
+		default: sensor_usage(stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("fangs sensor: missing action (probes)");
+	if (strcmp(argv[optind], "probes") == 0) {
+		/* options may also follow the action */
+		for (int i = optind + 1; i < argc; i++) {
+			if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-json") == 0)
+				json = 1;
+			else
+				return cli_usage_error("fangs sensor probes: unexpected argument \"%s\"", argv[i]);
+		}
+		return print_probes(ctx, json);
+	}
+	return cli_usage_error("fangs sensor: unknown action \"%s\"", argv[optind]);
+}
+
+/* ---- trace ---------------------------------------------------------------- */
+
+typedef struct trace_state {
+	int json;
+	FILE *out;
+} trace_state;
+
+static void print_endpoint(FILE *f, const fangs_event *ev)
+{
+	if (!ev->addr)
+		return;
+	if (ev->family == FANGS_FAMILY_UNIX)
+		fprintf(f, "unix:%s", ev->addr);
+	else if (ev->family == FANGS_FAMILY_IPV6)
+		fprintf(f, "[%s]:%u", ev->addr, ev->port);
+	else
+		fprintf(f, "%s:%u", ev->addr, ev->port);
+	if (ev->proto == FANGS_PROTO_TCP)
+		fputs("/tcp", f);
+	else if (ev->proto == FANGS_PROTO_UDP)
+		fputs("/udp", f);
+}
+
+static void print_human(FILE *f, const fangs_event *ev)
+{
+	const char *qt;
+
+	fprintf(f, "%d %-15s %-12s ", ev->pid, ev->comm ? ev->comm : "?", fangs_event_kind_name(ev->kind));
+	switch (ev->kind) {
+	case FANGS_EV_FILE_OPEN:
+		fprintf(f, "%s %s", ev->path,
+			(ev->flags & FANGS_OPEN_WRITE) ? ((ev->flags & FANGS_OPEN_READ) ? "rw" : "w") : "r");
+		break;
+	case FANGS_EV_EXEC:
+		fprintf(f, "%s [", ev->path);
+		for (size_t i = 0; i < ev->argc; i++)
+			fprintf(f, i ? " %s" : "%s", ev->argv[i]);
+		fputc(']', f);
+		break;
+	case FANGS_EV_NET_CONNECT:
+		print_endpoint(f, ev);
+		break;
+	case FANGS_EV_DNS_QUERY:
+		qt = fangs_dns_qtype_name(ev->qtype);
+		if (qt)
+			fprintf(f, "%s %s", ev->qname, qt);
+		else
+			fprintf(f, "%s type%u", ev->qname, ev->qtype);
+		if (ev->addr) {
+			fputs(" via ", f);
+			print_endpoint(f, ev);
+		}
+		break;
+	case FANGS_EV_TLS_SNI:
+		fputs(ev->sni, f);
+		if (ev->addr) {
+			fputs(" to ", f);
+			print_endpoint(f, ev);
+		}
+		break;
+	case FANGS_EV_PROC_FORK:
+		fprintf(f, "parent %d", ev->ppid);
+		break;
+	case FANGS_EV_PROC_EXIT:
+		fprintf(f, "code %d", ev->exit_code);
+		break;
+	case FANGS_EV_NONE:
+		break;
+	}
+	if (ev->origin.package || ev->origin.script)
+		fprintf(f, "  (%s@%s %s)", ev->origin.package ? ev->origin.package : "",
+			ev->origin.version ? ev->origin.version : "", ev->origin.script ? ev->origin.script : "");
+	fputc('\n', f);
+}
+
+static int on_trace_event(const fangs_event *ev, void *user)
+{
+	trace_state *st = user;
+	if (st->json) {
+		char *line = NULL;
+		size_t len = 0;
+		if (fangs_event_to_json(ev, &line, &len) == 0) {
+			fwrite(line, 1, len, st->out);
+			fputc('\n', st->out);
+		}
+		free(line);
+	} else {
+		print_human(st->out, ev);
+	}
+	return 0;
+}
+
+static void trace_usage(FILE *f)
+{
+	fprintf(f, "usage: fangs trace [--json] [--ringbuf-size BYTES] -- CMD [ARGS...]\n"
+		   "  Runs CMD in a fresh cgroup under the eBPF sensor and prints what it and its\n"
+		   "  descendants do (file opens, execs, connects, DNS, TLS SNI, forks, exits), one\n"
+		   "  line per event (NDJSON with --json). Ends when every process of the cgroup\n"
+		   "  has exited; prints the sensor's counters to stderr; exits with CMD's status.\n");
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Child side: join the cgroup, then become CMD. */
+static void run_child(const char *cgroup, char **cmd) __attribute__((noreturn));
+
+static void run_child(const char *cgroup, char **cmd)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (fangs_cgroup_attach(cgroup, 0)) {
+		fprintf(stderr, "fangs trace: %s\n", fangs_error_last());
+		_exit(127);
+	}
+	execvp(cmd[0], cmd);
+	fprintf(stderr, "fangs trace: %s: %s\n", cmd[0], strerror(errno));
+	_exit(127);
+}
+
+static int drain(fangs_sensor *s)
+{
+	int n;
+	do {
+		n = fangs_sensor_poll(s, 0);
+	} while (n > 0);
+	return n;
+}
+
+int cmd_trace(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"ringbuf-size", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	fangs_sensor_options so = FANGS_SENSOR_OPTIONS_INIT;
+	trace_state st = {ctx->json, stdout};
+	fangs_sensor_run_stats stats = {0, 0};
+	fangs_sensor *s = NULL;
+	char run_id[64], cgroup[PATH_MAX];
+	int c, rc, status = 0, reaped = 0, exit_code = CLI_EXIT_ERROR;
+	struct sigaction sa;
+	pid_t child;
+
+	optind = 1;
+	while ((c = getopt_long_only(argc, argv, "+jhr:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': st.json = 1; break;
+		case 'r': so.ringbuf_size = strtoull(optarg, NULL, 0); break;
+		case 'h': trace_usage(stdout); return CLI_EXIT_OK;
+		default: trace_usage(stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("fangs trace: missing command (fangs trace -- CMD ARGS...)");
+
+	so.on_event = on_trace_event;
+	so.user = &st;
+	if ((rc = fangs_sensor_new(&s, &so)))
+		return cli_fail("loading the sensor", rc);
+	snprintf(run_id, sizeof(run_id), "trace-%d-%lld", (int)getpid(), (long long)time(NULL));
+	if ((rc = fangs_cgroup_create_run(run_id, cgroup, sizeof(cgroup)))) {
+		fangs_sensor_free(s);
+		return cli_fail("creating the cgroup", rc);
+	}
+	if ((rc = fangs_sensor_watch_cgroup(s, cgroup, run_id))) {
+		exit_code = cli_fail("watching the cgroup", rc);
+		goto out;
+	}
+
+	/* Ctrl-C goes to the traced command; we stay to report what it did. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		exit_code = cli_fail("fork", FANGS_EIO);
+		goto out;
+	}
+	if (child == 0)
+		run_child(cgroup, argv + optind);
+
+	rc = 0;
+	for (;;) {
+		int populated;
+		int n = fangs_sensor_poll(s, 100);
+		if (n < 0 && rc >= 0) {
+			rc = n;
+			exit_code = cli_fail("reading events", rc);
+			kill(child, SIGKILL);
+		}
+		if (!reaped && waitpid(child, &status, WNOHANG) == child)
+			reaped = 1;
+		populated = fangs_cgroup_populated(cgroup);
+		if (reaped && populated <= 0)
+			break;
+	}
+	drain(s);
+	fflush(stdout);
+	if (fangs_sensor_stats(s, run_id, &stats) == 0)
+		fprintf(stderr, "fangs trace: %llu events emitted, %llu dropped\n", (unsigned long long)stats.emitted,
+			(unsigned long long)stats.dropped);
+	if (rc >= 0)
+		exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+out:
+	fflush(stdout);
+	fangs_sensor_unwatch(s, run_id);
+	fangs_cgroup_remove(cgroup);
+	fangs_sensor_free(s);
+	return exit_code;
+}
