@@ -158,13 +158,17 @@ static int set_addr(fangs_event *ev, const struct fs_addr *a, char *buf, size_t 
 			memcpy(buf + 1, a->addr + 1, n - 1);
 			buf[n] = '\0';
 		} else {
+			/* a path ends at its NUL: callers often pass sizeof(sockaddr_un) */
+			n = strnlen((const char *)a->addr, n);
 			memcpy(buf, a->addr, n);
 			buf[n] = '\0';
 		}
-		for (size_t i = 1; i < n; i++)
+		for (size_t i = 1; i < n; i++) {
 			if (buf[i] == '\0')
 				buf[i] = '@';
-		buf[strnlen(buf, n)] = '\0';
+			else if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] == 0x7f)
+				buf[i] = '?';
+		}
 	} else {
 		return 1;
 	}
