@@ -11,5 +11,7 @@
 #include "event.h"
 #include "differ.h"
 #include "storage.h"
+#include "sandbox.h"
+#include "registry.h"
 
 #endif
