@@ -149,10 +149,6 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	a.err_fd = err_p[1];
 	a.status_fd = st_p[1];
 	a.out_fd = out_p[1];
-	a.close_fds[0] = sync_p[1];
-	a.close_fds[1] = err_p[0];
-	a.close_fds[2] = st_p[0];
-	a.close_fds[3] = out_p[0];
 
 	r->pid = clone_child();
 	if (r->pid < 0) {

@@ -18,7 +18,6 @@ typedef struct fangs__ns_child_args {
 	int err_fd;           /* write: a setup error message; closes at exec */
 	int status_fd;        /* write: the command's wait status (int) */
 	int out_fd;           /* write: the command's stdout and stderr */
-	int close_fds[4];     /* the parent's ends, -1 terminated */
 } fangs__ns_child_args;
 
 /* Runs in the new namespaces as their pid 1; never returns. */

@@ -289,6 +289,35 @@ static void exec_command(void)
 	die(cmd, err);
 }
 
+/* The scanner's descriptors (databases, sockets, the sensor's maps, run
+ * locks) must not reach the sandbox: init never execs, so O_CLOEXEC does not
+ * help. Keep the four pipes, point 0-2 at /dev/null, close the rest. */
+static void keep_only_own_fds(const fangs__ns_child_args *a)
+{
+	int keep[4] = {a->sync_fd, a->err_fd, a->status_fd, a->out_fd};
+	unsigned int from = 3;
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0)
+		die("/dev/null", errno);
+	for (int i = 0; i < 3; i++)
+		if (null != i && dup2(null, i) < 0)
+			die("dup2", errno);
+	/* sort the four, then close the gaps between them */
+	for (int i = 0; i < 4; i++)
+		for (int k = i + 1; k < 4; k++)
+			if (keep[k] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[k];
+				keep[k] = t;
+			}
+	for (int i = 0; i < 4; i++) {
+		if ((unsigned int)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
 void fangs__ns_child(const fangs__ns_child_args *a)
 {
 	const fangs_sandbox_job *j = a->job;
@@ -298,8 +327,7 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 	sigset_t none;
 
 	args = a;
-	for (int i = 0; a->close_fds[i] >= 0; i++)
-		close(a->close_fds[i]);
+	keep_only_own_fds(a);
 	/* the parent dies or fails: nothing to do */
 	if (read(a->sync_fd, &c, 1) != 1)
 		_exit(127);
