@@ -164,7 +164,8 @@ static void gc_rules(const char *table, const char *chain, const char *comment, 
 		free(rules);
 		return; /* no iptables: nothing was ever added */
 	}
-	snprintf(needle, sizeof(needle), "--comment %s ", comment);
+	/* iptables -S quotes the comment */
+	snprintf(needle, sizeof(needle), "--comment \"%s\"", comment);
 	for (line = strtok_r(rules, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		const char *argv[48] = {"iptables", "-w", "-t", table};
 		size_t n = 4;
@@ -172,8 +173,14 @@ static void gc_rules(const char *table, const char *chain, const char *comment, 
 		if (!strstr(line, needle) || strncmp(line, "-A ", 3) != 0)
 			continue;
 		for (tok = strtok_r(line, " ", &s2); tok && n < FANGS_ARRAY_SIZE(argv) - 1;
-		     tok = strtok_r(NULL, " ", &s2))
+		     tok = strtok_r(NULL, " ", &s2)) {
+			size_t len = strlen(tok);
+			if (len >= 2 && tok[0] == '"' && tok[len - 1] == '"') {
+				tok[len - 1] = '\0';
+				tok++;
+			}
 			argv[n++] = strcmp(tok, "-A") == 0 ? "-D" : tok;
+		}
 		argv[n] = NULL;
 		if (run(argv, NULL, 0) == 0)
 			(*removed)++;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 Suite *sandbox_suite(void);
+Suite *sandbox_bridge_suite(void);
 Suite *npm_suite(void);
 
 int main(void)
@@ -18,6 +19,7 @@ int main(void)
 		return 1;
 	}
 	sr = srunner_create(sandbox_suite());
+	srunner_add_suite(sr, sandbox_bridge_suite());
 	srunner_add_suite(sr, npm_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -544,3 +544,107 @@ Suite *sandbox_suite(void)
 	suite_add_tcase(s, tc);
 	return s;
 }
+
+START_TEST(test_network_bridge_reaches_host_only)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox *sb = NULL;
+	fangs_sandbox_run *run = NULL;
+	fangs_sandbox_result r;
+	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	char script[2048], cmd[512];
+	const char *id = RID("t-bridge");
+	int port, lfd, c;
+
+	/* the only destination is the host end of the sandbox's own veth pair */
+	lfd = sb_listen("0.0.0.0", &port);
+	snprintf(script, sizeof(script),
+		 "node -e \"const gw=require('fs').readFileSync('/proc/net/route','utf8').split('\\n')"
+		 ".map(l=>l.split('\\t')).find(f=>f[1]==='00000000')[2];"
+		 "const ip=[0,2,4,6].map(i=>parseInt(gw.substr(i,2),16)).reverse().join('.');"
+		 "const s=require('net').connect(%d,ip);"
+		 "s.on('connect',()=>{console.log('CONNECTED',ip);s.end();process.exit(0)});"
+		 "s.on('error',e=>{console.log('connect-error',e.code);process.exit(1)})\"",
+		 port);
+	const char *argv[] = {"sh", "-c", script, NULL};
+	base_opts(&o);
+	o.network = FANGS_SANDBOX_NET_BRIDGE;
+	spec.run_id = id;
+	spec.argv = argv;
+	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
+	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
+	ck_assert_msg(fangs_sandbox_start(run) == 0, "%s", fangs_error_last());
+	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
+	ck_assert_msg(r.exit_code == 0 && strstr(r.output, "CONNECTED 10.231."), "%s", r.output);
+	c = accept(lfd, (struct sockaddr *)&peer, &plen);
+	ck_assert_int_ge(c, 0);
+	ck_assert_uint_eq(ntohl(peer.sin_addr.s_addr) >> 16, (10u << 8) | 231u);
+	close(c);
+	close(lfd);
+	fangs_sandbox_result_clear(&r);
+	fangs_sandbox_run_free(run);
+	fangs_sandbox_free(sb);
+	/* the veth and the NAT rule went with the run */
+	snprintf(cmd, sizeof(cmd), "iptables -w -t nat -S POSTROUTING | grep -q 'fangs:%s'", id);
+	ck_assert_int_ne(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "ip -o link show | grep -q 'fangs[0-9a-f]*[:@]' ");
+	ck_assert_int_ne(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_gc_bridge_leftovers)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox *sb = NULL;
+	const char *id = RID("t-gcbr");
+	char cmd[512];
+	int removed = 0, status;
+	pid_t scanner;
+
+	base_opts(&o);
+	o.network = FANGS_SANDBOX_NET_BRIDGE;
+	scanner = fork();
+	ck_assert_int_ge(scanner, 0);
+	if (scanner == 0) {
+		fangs_sandbox_run *run = NULL;
+		fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+		const char *argv[] = {"sleep", "60", NULL};
+		spec.run_id = id;
+		spec.argv = argv;
+		if (fangs_sandbox_new(&sb, &o) < 0 || fangs_sandbox_prepare(sb, &spec, &run) < 0 ||
+		    fangs_sandbox_start(run) < 0) {
+			fprintf(stderr, "scanner: %s\n", fangs_error_last());
+			_exit(1);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(2);
+	}
+	ck_assert_int_eq(waitpid(scanner, &status, 0), scanner);
+	ck_assert(WIFSIGNALED(status));
+	snprintf(cmd, sizeof(cmd), "iptables -w -t nat -S POSTROUTING | grep -q 'fangs:%s'", id);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
+	ck_assert_int_eq(fangs_sandbox_gc(sb, &removed), 0);
+	ck_assert_int_ge(removed, 4);
+	ck_assert_int_ne(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "iptables -w -S FORWARD | grep -q 'fangs:%s'", id);
+	ck_assert_int_ne(system(cmd), 0);
+	ck_assert_int_ne(system("ip -o link show | grep -q 'fangs[0-9a-f]*[:@]'"), 0);
+	fangs_sandbox_free(sb);
+}
+END_TEST
+
+Suite *sandbox_bridge_suite(void);
+Suite *sandbox_bridge_suite(void)
+{
+	Suite *s = suite_create("sandbox-bridge");
+	TCase *tc = tcase_create("bridge");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_network_bridge_reaches_host_only);
+	tcase_add_test(tc, test_gc_bridge_leftovers);
+	suite_add_tcase(s, tc);
+	return s;
+}
