@@ -190,6 +190,8 @@ int fangs_sandbox_new(fangs_sandbox **out, const fangs_sandbox_options *opts)
 	*out = NULL;
 	if (strcmp(name, "ns") == 0)
 		rc = fangs_sandbox_backend_ns_new(&b, opts);
+	else if (strcmp(name, "docker") == 0)
+		rc = fangs_sandbox_backend_docker_new(&b, opts);
 	else
 		return fangs_error_set(FANGS_EINVAL, "unknown sandbox backend '%s' (ns, docker)", name);
 	if (rc < 0)

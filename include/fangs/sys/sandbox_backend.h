@@ -80,6 +80,11 @@ struct fangs_sandbox_backend {
 /** The namespace backend ("ns"). */
 FANGS_EXTERN(int) fangs_sandbox_backend_ns_new(fangs_sandbox_backend **out, const fangs_sandbox_options *opts);
 
+/** The Docker Engine API backend ("docker"): needs a daemon with the
+ * cgroupfs cgroup driver and the image of scripts/build-sandbox-image. */
+FANGS_EXTERN(int) fangs_sandbox_backend_docker_new(fangs_sandbox_backend **out,
+						   const fangs_sandbox_options *opts);
+
 /** Makes a sandbox over a backend of one's own; the sandbox owns it (calls
  * b->free). `opts` NULL = defaults; opts->backend is ignored. */
 FANGS_EXTERN(int) fangs_sandbox_wrap(fangs_sandbox **out, fangs_sandbox_backend *backend,
