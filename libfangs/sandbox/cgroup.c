@@ -356,13 +356,34 @@ static int64_t read_key(const char *dir, const char *file, const char *key)
 	return out;
 }
 
+/* Sums `key` of `file` over dir and the cgroups below it: on v1 a
+ * container's OOM kills count in its own cgroup, below the run's. */
+static int64_t sum_key(const char *dir, const char *file, const char *key)
+{
+	char path[4096];
+	int64_t sum = read_key(dir, file, key);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return sum;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		sum += sum_key(path, file, key);
+	}
+	closedir(d);
+	return sum;
+}
+
 int64_t fangs__cgroup_oom_kills(const fangs__cgroup *cg)
 {
+	/* v2 memory.events is hierarchical already */
 	if (cg->layout == FANGS__CG_V2)
 		return cg->v2 ? read_key(cg->v2, "memory.events", "oom_kill") : 0;
 	for (size_t i = 0; cg->v1[i]; i++)
 		if (strstr(cg->v1[i], "/memory/"))
-			return read_key(cg->v1[i], "memory.oom_control", "oom_kill");
+			return sum_key(cg->v1[i], "memory.oom_control", "oom_kill");
 	return 0;
 }
 

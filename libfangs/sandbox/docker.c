@@ -41,6 +41,7 @@ typedef struct docker_run {
 	int exited;
 	int status;
 	int64_t next_inspect_ns;
+	int64_t created_s; /* for the daemon's event log */
 	fangs_sandbox_output_fn output;
 	void *output_user;
 } docker_run;
@@ -51,19 +52,17 @@ static size_t collect(char *data, size_t size, size_t n, void *user)
 	return size * n;
 }
 
-/* One API call; *http gets the status, *out (may be NULL) the parsed body. */
-static int call(docker_backend *d, const char *method, const char *path, json_object *body, long *http,
-		json_object **out)
+/* One API call; *http gets the status, resp the raw body. */
+static int call_raw(docker_backend *d, const char *method, const char *path, json_object *body, long *http,
+		    fangs_buf *resp)
 {
-	fangs_buf resp = FANGS_BUF_INIT;
 	struct curl_slist *hdr = NULL;
 	char url[2048];
 	CURL *c;
 	CURLcode cc;
 	int rc = 0;
 
-	if (out)
-		*out = NULL;
+	*http = 0;
 	if (!(c = curl_easy_init()))
 		return fangs__error_oom();
 	snprintf(url, sizeof(url), API "%s", path);
@@ -71,7 +70,7 @@ static int call(docker_backend *d, const char *method, const char *path, json_ob
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (body) {
@@ -82,20 +81,36 @@ static int call(docker_backend *d, const char *method, const char *path, json_ob
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 	}
 	cc = curl_easy_perform(c);
-	if (cc != CURLE_OK) {
+	if (cc != CURLE_OK)
 		rc = fangs_error_set(FANGS_EUNSUPPORTED, "docker daemon at %s: %s", d->socket, curl_easy_strerror(cc));
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
-	if (resp.oom) {
+	else
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	if (rc == 0 && resp->oom)
 		rc = fangs__error_oom();
-		goto out;
-	}
+	if (rc == 0)
+		fangs_buf_putc(resp, '\0');
+	return rc;
+}
+
+/* One API call; *out (may be NULL) gets the parsed body. */
+static int call(docker_backend *d, const char *method, const char *path, json_object *body, long *http,
+		json_object **out)
+{
+	fangs_buf resp = FANGS_BUF_INIT;
 	json_object *obj = NULL;
-	if (resp.len > 0) {
-		fangs_buf_putc(&resp, '\0');
-		obj = json_tokener_parse(resp.data);
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if ((rc = call_raw(d, method, path, body, http, &resp)) < 0) {
+		fangs_buf_free(&resp);
+		return rc;
 	}
+	if (resp.len > 1)
+		obj = json_tokener_parse(resp.data);
+	fangs_buf_free(&resp);
 	if (*http >= 400) {
 		json_object *msg = NULL;
 		json_object_object_get_ex(obj, "message", &msg);
@@ -107,10 +122,6 @@ static int call(docker_backend *d, const char *method, const char *path, json_ob
 	} else {
 		json_object_put(obj);
 	}
-out:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	fangs_buf_free(&resp);
 	return rc;
 }
 
@@ -302,6 +313,7 @@ static int docker_start(fangs_sandbox_backend *b, const fangs_sandbox_job *j, vo
 		rc = fangs__error_errno(FANGS_ESANDBOX, r->ctl_dir);
 		goto fail;
 	}
+	r->created_s = fangs__now_ns() / 1000000000LL - 1;
 	body = create_body(d, j, r->ctl_dir);
 	snprintf(path, sizeof(path), "/containers/create?name=fangs-%s", j->run_id);
 	rc = call(d, "POST", path, body, &http, &resp);
@@ -372,6 +384,37 @@ static int docker_poll(fangs_sandbox_backend *b, void *handle, int *ws)
 	if (r->exited)
 		*ws = r->status;
 	return r->exited;
+}
+
+/* On cgroup v1 an OOM kill counts in the victim's own cgroup, the
+ * container's, which goes away with it; the daemon's event log keeps it. */
+static int64_t docker_oom_kills(fangs_sandbox_backend *b, void *handle)
+{
+	docker_run *r = handle;
+	fangs_buf resp = FANGS_BUF_INIT;
+	char path[1024], *filter, *esc;
+	int64_t n = 0;
+	long http = 0;
+	CURL *c;
+
+	(void)b;
+	if (!(filter = fangs__asprintf("{\"container\":[\"%s\"],\"event\":[\"oom\"]}", r->id)))
+		return 0;
+	c = curl_easy_init();
+	esc = c ? curl_easy_escape(c, filter, 0) : NULL;
+	free(filter);
+	if (c)
+		curl_easy_cleanup(c);
+	if (!esc)
+		return 0;
+	snprintf(path, sizeof(path), "/events?since=%lld&until=%lld&filters=%s", (long long)r->created_s,
+		 (long long)(fangs__now_ns() / 1000000000LL + 1), esc);
+	curl_free(esc);
+	if (call_raw(r->d, "GET", path, NULL, &http, &resp) == 0 && http == 200)
+		for (const char *p = resp.data; (p = strstr(p, "\"Action\":\"oom\"")); p++)
+			n++;
+	fangs_buf_free(&resp);
+	return n;
 }
 
 static void docker_release(fangs_sandbox_backend *b, void *handle)
@@ -486,6 +529,7 @@ int fangs_sandbox_backend_docker_new(fangs_sandbox_backend **out, const fangs_sa
 	d->base.poll = docker_poll;
 	d->base.release = docker_release;
 	d->base.gc = docker_gc;
+	d->base.oom_kills = docker_oom_kills;
 	d->socket = fangs__strdup(opts && opts->docker_socket ? opts->docker_socket : "/var/run/docker.sock");
 	if (!d->socket) {
 		docker_free(&d->base);

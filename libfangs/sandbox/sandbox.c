@@ -519,7 +519,7 @@ int fangs_sandbox_wait(fangs_sandbox_run *run, fangs_sandbox_result *r)
 {
 	fangs_sandbox_backend *b;
 	int64_t deadline, grace_ns, exited_at = 0;
-	int status = 0, rc;
+	int status = 0, rc, tick = 0;
 
 	if (!run || !r)
 		return fangs_error_set(FANGS_EINVAL, "run and result are required");
@@ -550,6 +550,13 @@ int fangs_sandbox_wait(fangs_sandbox_run *run, fangs_sandbox_result *r)
 			/* keep draining output of what the install left running */
 			b->poll(b, run->handle, &status);
 		}
+		/* sampled: a container's cgroup, which counts its OOM kills on
+		 * cgroup v1, goes away with the container */
+		if (tick++ % 10 == 0) {
+			int64_t oom = fangs__cgroup_oom_kills(&run->cg);
+			if (oom > r->oom_kills)
+				r->oom_kills = oom;
+		}
 		now = fangs__monotonic_ns();
 		if (r->exited && now >= exited_at + grace_ns && fangs__cgroup_count(&run->cg) == 0)
 			break;
@@ -562,7 +569,11 @@ int fangs_sandbox_wait(fangs_sandbox_run *run, fangs_sandbox_result *r)
 	}
 	rc = fangs__cgroup_kill(&run->cg);
 	r->duration_ns = fangs__monotonic_ns() - run->start_ns;
-	r->oom_kills = fangs__cgroup_oom_kills(&run->cg);
+	int64_t oom = fangs__cgroup_oom_kills(&run->cg);
+	if (oom > r->oom_kills)
+		r->oom_kills = oom;
+	if (b->oom_kills && (oom = b->oom_kills(b, run->handle)) > r->oom_kills)
+		r->oom_kills = oom;
 	/* the last output, written just before the kill */
 	b->poll(b, run->handle, &status);
 	run->finished = 1;

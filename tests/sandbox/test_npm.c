@@ -32,6 +32,12 @@ static void teardown(void)
 	sb_rm_rf(dir);
 }
 
+static void docker_setup(void)
+{
+	sb_require_docker();
+	setup();
+}
+
 static void fixture(char *out, size_t cap, const char *name)
 {
 	snprintf(out, cap, "%s/tests/fixtures/packages/%s", FANGS_SOURCE_ROOT, name);
@@ -68,6 +74,7 @@ static void install_offline(const char *spec, const char *run_id)
 	snprintf(path, sizeof(path), "%s/node_modules", project);
 	ck_assert_msg(access(path, F_OK) != 0, "nothing installed on the host");
 
+	sb_apply_backend(&o);
 	o.work_root = work;
 	o.duration_ms = 60000;
 	o.grace_ms = 200;
@@ -207,6 +214,13 @@ Suite *npm_suite(void)
 	tcase_add_test(tc, test_prefetch_unreachable_registry);
 	tcase_add_test(tc, test_prefetch_missing_package);
 	tcase_add_test(tc, test_prefetch_bad_input);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("docker");
+	tcase_add_unchecked_fixture(tc, sb_docker_case_setup, sb_docker_case_teardown);
+	tcase_add_checked_fixture(tc, docker_setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_install_dir_runs_scripts_offline);
 	suite_add_tcase(s, tc);
 	return s;
 }

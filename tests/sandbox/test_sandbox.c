@@ -42,6 +42,12 @@ static void setup(void)
 	ck_assert_int_eq(chmod(root, 0755), 0);
 }
 
+static void docker_setup(void)
+{
+	sb_require_docker();
+	setup();
+}
+
 static void teardown(void)
 {
 	char cmd[512];
@@ -59,6 +65,7 @@ static void base_opts(fangs_sandbox_options *o)
 	o->work_root = work;
 	o->duration_ms = 20000;
 	o->grace_ms = 200;
+	sb_apply_backend(o);
 }
 
 /* Runs `sh -c script` in a fresh sandbox; the result is the caller's. */
@@ -518,15 +525,10 @@ START_TEST(test_output_tail_is_bounded)
 }
 END_TEST
 
-Suite *sandbox_suite(void);
-Suite *sandbox_suite(void)
+/* What both backends must do alike. */
+static void add_common(TCase *tc)
 {
-	Suite *s = suite_create("sandbox");
-	TCase *tc = tcase_create("ns");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_privileges_dropped);
-	tcase_add_test(tc, test_root_maps_to_unprivileged_uid);
 	tcase_add_test(tc, test_filesystem_view);
 	tcase_add_test(tc, test_fsize_limit);
 	tcase_add_test(tc, test_pids_limit);
@@ -539,8 +541,26 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, test_cgroup_made_before_start);
 	tcase_add_test(tc, test_gc_after_killed_scanner);
 	tcase_add_test(tc, test_gc_leaves_live_runs);
-	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_output_tail_is_bounded);
+}
+
+Suite *sandbox_suite(void);
+Suite *sandbox_suite(void)
+{
+	Suite *s = suite_create("sandbox");
+	TCase *tc = tcase_create("ns");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	add_common(tc);
+	tcase_add_test(tc, test_root_maps_to_unprivileged_uid);
+	tcase_add_test(tc, test_bad_input);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("docker");
+	tcase_add_unchecked_fixture(tc, sb_docker_case_setup, sb_docker_case_teardown);
+	tcase_add_checked_fixture(tc, docker_setup, teardown);
+	tcase_set_timeout(tc, 120);
+	add_common(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -75,6 +75,11 @@ struct fangs_sandbox_backend {
 	 * network devices) when the scanner of that run was killed; adds the
 	 * number of things removed to *removed. */
 	int (*gc)(fangs_sandbox_backend *b, const char *run_id, int *removed);
+
+	/** optional: processes the memory limit killed that the run's cgroup
+	 * does not count (e.g. in a container's own cgroup, gone by now).
+	 * Called after the kill, before release(). */
+	int64_t (*oom_kills)(fangs_sandbox_backend *b, void *handle);
 };
 
 /** The namespace backend ("ns"). */
