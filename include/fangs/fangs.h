@@ -14,5 +14,8 @@
 #include "analyze.h"
 #include "sensor.h"
 #include "cgroup.h"
+#include "sandbox.h"
+#include "registry.h"
+#include "scan.h"
 
 #endif

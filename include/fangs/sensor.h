@@ -103,6 +103,9 @@ FANGS_EXTERN(int) fangs_sensor_check(char *why, size_t why_len);
  */
 FANGS_EXTERN(int) fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts);
 
+/** Replaces the event callback (e.g. a sensor shared by successive scans). */
+FANGS_EXTERN(int) fangs_sensor_set_callback(fangs_sensor *s, fangs_sensor_event_fn on_event, void *user);
+
 /** Detaches everything and frees the sensor. NULL-safe. */
 FANGS_EXTERN(void) fangs_sensor_free(fangs_sensor *s);
 

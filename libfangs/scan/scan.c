@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,7 +125,7 @@ static int rm_rf(const char *path)
 /* The top-level package of a prefetched project, from its package-lock.json. */
 static int resolved_package(const char *project_dir, char **name, char **version)
 {
-	char path[4096];
+	char path[4300];
 	json_object *lock, *pkgs, *root, *deps, *entry, *ver;
 	struct json_object_iterator it, end;
 	int rc = 0;

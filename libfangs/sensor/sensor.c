@@ -600,3 +600,12 @@ int fangs_sensor_probes(const fangs_sensor *s, const fangs_sensor_probe **out, s
 	*count = s->n_probes;
 	return 0;
 }
+
+int fangs_sensor_set_callback(fangs_sensor *s, fangs_sensor_event_fn on_event, void *user)
+{
+	if (!s)
+		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_set_callback: NULL sensor");
+	s->on_event = on_event;
+	s->user = user;
+	return 0;
+}

@@ -57,3 +57,11 @@ int fangs_sensor_probes(const fangs_sensor *s, const fangs_sensor_probe **out, s
 {
 	return NO_SENSOR();
 }
+
+int fangs_sensor_set_callback(fangs_sensor *s, fangs_sensor_event_fn on_event, void *user)
+{
+	(void)s;
+	(void)on_event;
+	(void)user;
+	return NO_SENSOR();
+}

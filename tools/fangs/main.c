@@ -15,6 +15,8 @@ static const char usage_text[] =
 	"Watches what npm package releases do when installed and reports what is new.\n"
 	"\n"
 	"Commands:\n"
+	"  scan [--sandbox ns|docker] [--network none|bridge] SPEC...\n"
+	"                                                install SPEC in the sandbox under the sensor, report what is new\n"
 	"  events import FILE --package P --version V   import an NDJSON recording as a run, diff it\n"
 	"  run list|show                                 runs and their outcome\n"
 	"  pending                                       runs waiting for a person to review\n"
@@ -51,7 +53,7 @@ static const struct command commands[] = {
 	{"pending", cmd_pending}, {"deviation", cmd_deviation}, {"deviations", cmd_deviation},
 	{"baseline", cmd_baseline}, {"package", cmd_package}, {"packages", cmd_package},
 	{"release", cmd_release}, {"releases", cmd_release}, {"allow", cmd_allow},
-	{"prune", cmd_prune},
+	{"prune", cmd_prune},     {"scan", cmd_scan},
 #if FANGS_HAVE_SENSOR
 	{"sensor", cmd_sensor},   {"trace", cmd_trace},
 #endif

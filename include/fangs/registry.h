@@ -1,0 +1,54 @@
+/*
+ * fangs/registry.h - the npm registry side of a run.
+ *
+ * fangs_prefetch() resolves and downloads a package's whole dependency tree
+ * on the host with scripts disabled (only npm's own code runs), so that the
+ * sandbox can install it offline (fangs_sandbox_spec.project_dir and
+ * .cache_dir) with no network at all.
+ */
+#ifndef FANGS_REGISTRY_H
+#define FANGS_REGISTRY_H
+
+#include "common.h"
+
+FANGS_BEGIN_DECL
+
+typedef struct fangs_prefetch_options {
+	unsigned int version;
+	/** What to install: "name@version", "name", the path of a .tgz, or the
+	 * path of a package directory (packed on the host, scripts disabled). */
+	const char *const *specs;
+	size_t nspecs;
+	/** Registry URL; NULL = npm's own configuration (`npm config get registry`). */
+	const char *registry;
+	/** npm cache to fill (created when missing); required. */
+	const char *cache_dir;
+	/** Receives package.json, package-lock.json and local tarballs; created
+	 * when missing, must not hold a package.json yet; required. */
+	const char *project_dir;
+	/** npm command; NULL = "npm". */
+	const char *npm;
+	/** Retries of a failed fetch; 0 = npm's default, <0 = none. */
+	int fetch_retries;
+} fangs_prefetch_options;
+
+#define FANGS_PREFETCH_OPTIONS_VERSION 1
+#define FANGS_PREFETCH_OPTIONS_INIT {FANGS_PREFETCH_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, 0}
+
+typedef struct fangs_prefetch_result {
+	char *output;       /**< the tail of npm's output (NUL-terminated), also on failure */
+} fangs_prefetch_result;
+
+/**
+ * Prefetches. Fails with FANGS_ENOTFOUND when a package or version does not
+ * exist, FANGS_ENETWORK when the registry cannot be reached, FANGS_EPARSE for
+ * a corrupt tarball, FANGS_ERROR for other npm failures; the message names
+ * the cause and result->output holds npm's own words. `result` may be NULL.
+ */
+FANGS_EXTERN(int) fangs_prefetch(const fangs_prefetch_options *opts, fangs_prefetch_result *result);
+
+FANGS_EXTERN(void) fangs_prefetch_result_clear(fangs_prefetch_result *result);
+
+FANGS_END_DECL
+
+#endif

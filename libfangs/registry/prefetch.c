@@ -1,0 +1,223 @@
+/*
+ * registry/prefetch.c - resolve and download on the host, scripts disabled,
+ * so that the sandbox installs offline.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "fangs/registry.h"
+#include "sandbox/fsutil.h"
+
+#define OUTPUT_MAX (16 * 1024)
+#define ARGS_MAX 64
+
+typedef struct npm_call {
+	const char *argv[ARGS_MAX + 16];
+	size_t n;
+} npm_call;
+
+/* Why npm failed, from its own error codes. */
+static int classify(const char *out, const char *what, const char *registry)
+{
+	static const struct {
+		const char *needle;
+		int code;
+		const char *why;
+	} rules[] = {
+		{"code E404", FANGS_ENOTFOUND, "not found in the registry"},
+		{"code ETARGET", FANGS_ENOTFOUND, "no such version in the registry"},
+		{"code ENOENT", FANGS_ENOTFOUND, "a local package path does not exist"},
+		{"code EINTEGRITY", FANGS_EPARSE, "corrupt tarball (integrity check failed)"},
+		{"TAR_BAD_ARCHIVE", FANGS_EPARSE, "corrupt tarball (not a tar archive)"},
+		{"TAR_ENTRY", FANGS_EPARSE, "corrupt tarball"},
+		{"code Z_DATA_ERROR", FANGS_EPARSE, "corrupt tarball (bad gzip data)"},
+		{"code Z_BUF_ERROR", FANGS_EPARSE, "corrupt tarball (truncated)"},
+		{"code ECONNREFUSED", FANGS_ENETWORK, "registry unreachable (connection refused)"},
+		{"code ENOTFOUND", FANGS_ENETWORK, "registry unreachable (name does not resolve)"},
+		{"code EAI_AGAIN", FANGS_ENETWORK, "registry unreachable (DNS failure)"},
+		{"code ETIMEDOUT", FANGS_ENETWORK, "registry unreachable (timed out)"},
+		{"code ENETUNREACH", FANGS_ENETWORK, "registry unreachable (no route)"},
+		{"code ECONNRESET", FANGS_ENETWORK, "registry unreachable (connection reset)"},
+		{"code EHOSTUNREACH", FANGS_ENETWORK, "registry unreachable (host unreachable)"},
+	};
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(rules); i++)
+		if (strstr(out, rules[i].needle))
+			return fangs_error_set(rules[i].code, "prefetch %s: %s%s%s", what, rules[i].why,
+					       rules[i].code == FANGS_ENETWORK ? ": " : "",
+					       rules[i].code == FANGS_ENETWORK ? registry : "");
+	/* the last "npm error" line says most */
+	const char *last = NULL, *p = out;
+	while ((p = strstr(p, "npm error "))) {
+		last = p + 10;
+		p = last;
+	}
+	size_t len = last ? strcspn(last, "\n") : 0;
+	return fangs_error_set(FANGS_ERROR, "prefetch %s: npm failed%s%.*s", what, last ? ": " : "", (int)len,
+			       last ? last : "");
+}
+
+static void push(npm_call *c, const char *arg)
+{
+	if (c->n < FANGS_ARRAY_SIZE(c->argv) - 1)
+		c->argv[c->n++] = arg;
+	c->argv[c->n] = NULL;
+}
+
+/* A directory is packed into the project, scripts disabled; a tarball is
+ * copied there; either way npm then names it relative to the project. */
+static int local_spec(const fangs_prefetch_options *o, const char *spec, char *out, size_t cap, char *log,
+		      size_t logcap)
+{
+	struct stat st;
+	char dst[4096];
+	const char *base;
+	int rc;
+
+	if (stat(spec, &st) < 0 || !(spec[0] == '/' || spec[0] == '.')) {
+		snprintf(out, cap, "%s", spec);
+		return 0;
+	}
+	if (S_ISREG(st.st_mode)) {
+		base = strrchr(spec, '/');
+		base = base ? base + 1 : spec;
+		snprintf(dst, sizeof(dst), "%s/%s", o->project_dir, base);
+		if ((rc = fangs__copy_file(spec, dst)) < 0)
+			return rc;
+		snprintf(out, cap, "./%s", base);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return fangs_error_set(FANGS_EINVAL, "prefetch %s: neither a file nor a directory", spec);
+	const char *pack[] = {o->npm ? o->npm : "npm", "pack", "--ignore-scripts", "--pack-destination",
+			      o->project_dir, spec, NULL};
+	int status = fangs__run_capture(pack, NULL, log, logcap);
+	if (status < 0)
+		return status;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return classify(log, spec, "");
+	/* the tarball's name is npm pack's last line */
+	char *end = log + strlen(log);
+	while (end > log && (end[-1] == '\n' || end[-1] == ' '))
+		*--end = '\0';
+	char *line = strrchr(log, '\n');
+	line = line ? line + 1 : log;
+	if (!fangs__str_has_suffix(line, ".tgz"))
+		return fangs_error_set(FANGS_ERROR, "prefetch %s: npm pack named no tarball", spec);
+	snprintf(out, cap, "./%s", line);
+	return 0;
+}
+
+static int npm_run(const fangs_prefetch_options *o, npm_call *c, const char *what, char *log, size_t cap)
+{
+	int status = fangs__run_capture(c->argv, o->project_dir, log, cap);
+	if (status < 0)
+		return status;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return classify(log, what, o->registry ? o->registry : "npm's configured registry");
+}
+
+static void common_args(const fangs_prefetch_options *o, npm_call *c, char *reg, size_t regcap, char *retries,
+			size_t rcap)
+{
+	push(c, "--ignore-scripts");
+	/* the host's npmrc may drop `resolved`, which breaks the offline install */
+	push(c, "--omit-lockfile-registry-resolved=false");
+	push(c, "--no-audit");
+	push(c, "--no-fund");
+	push(c, "--update-notifier=false");
+	push(c, "--cache");
+	push(c, o->cache_dir);
+	if (o->registry) {
+		snprintf(reg, regcap, "--registry=%s", o->registry);
+		push(c, reg);
+	}
+	if (o->fetch_retries != 0) {
+		snprintf(retries, rcap, "--fetch-retries=%d", o->fetch_retries < 0 ? 0 : o->fetch_retries);
+		push(c, retries);
+	}
+}
+
+int fangs_prefetch(const fangs_prefetch_options *o, fangs_prefetch_result *result)
+{
+	char reg[1024], retries[32], manifest[4096], what[512];
+	char (*local)[4096] = NULL;
+	char *log = NULL;
+	npm_call c;
+	int rc;
+
+	if (result)
+		memset(result, 0, sizeof(*result));
+	if (!o || o->version == 0 || o->version > FANGS_PREFETCH_OPTIONS_VERSION)
+		return fangs_error_set(o ? FANGS_EVERSION : FANGS_EINVAL, "prefetch options missing or of unknown version");
+	if (!o->cache_dir || !o->project_dir || o->nspecs == 0 || !o->specs)
+		return fangs_error_set(FANGS_EINVAL, "prefetch needs specs, cache_dir and project_dir");
+	if (o->nspecs > ARGS_MAX)
+		return fangs_error_set(FANGS_EINVAL, "prefetch takes at most %d specs", ARGS_MAX);
+	snprintf(what, sizeof(what), "%s%s", o->specs[0], o->nspecs > 1 ? " ..." : "");
+	if ((rc = fangs__mkdir_p(o->cache_dir, 0755)) < 0 || (rc = fangs__mkdir_p(o->project_dir, 0755)) < 0)
+		return rc;
+	snprintf(manifest, sizeof(manifest), "%s/package.json", o->project_dir);
+	if (access(manifest, F_OK) == 0)
+		return fangs_error_set(FANGS_EEXISTS, "prefetch: %s exists; give an empty project directory", manifest);
+	if ((rc = fangs__write_at(o->project_dir, "package.json", "{\"name\":\"app\",\"private\":true}\n", 0644)) < 0)
+		return rc;
+	log = calloc(1, OUTPUT_MAX);
+	local = calloc(o->nspecs, sizeof(*local));
+	if (!log || !local) {
+		rc = fangs__error_oom();
+		goto out;
+	}
+	for (size_t i = 0; i < o->nspecs; i++) {
+		if (!o->specs[i] || !o->specs[i][0]) {
+			rc = fangs_error_set(FANGS_EINVAL, "prefetch: empty spec");
+			goto out;
+		}
+		if ((rc = local_spec(o, o->specs[i], local[i], sizeof(local[i]), log, OUTPUT_MAX)) < 0)
+			goto out;
+	}
+
+	/* 1: resolve the tree into a lockfile */
+	memset(&c, 0, sizeof(c));
+	push(&c, o->npm ? o->npm : "npm");
+	push(&c, "install");
+	push(&c, "--package-lock-only");
+	common_args(o, &c, reg, sizeof(reg), retries, sizeof(retries));
+	for (size_t i = 0; i < o->nspecs; i++)
+		push(&c, local[i]);
+	if ((rc = npm_run(o, &c, what, log, OUTPUT_MAX)) < 0)
+		goto out;
+
+	/* 2: fetch every tarball of it into the cache */
+	memset(&c, 0, sizeof(c));
+	push(&c, o->npm ? o->npm : "npm");
+	push(&c, "ci");
+	common_args(o, &c, reg, sizeof(reg), retries, sizeof(retries));
+	rc = npm_run(o, &c, what, log, OUTPUT_MAX);
+	if (rc == 0) {
+		/* the host's copy is not needed: the sandbox installs its own */
+		char nm[4096];
+		snprintf(nm, sizeof(nm), "%s/node_modules", o->project_dir);
+		fangs__rm_rf(nm);
+	}
+out:
+	if (result && log)
+		result->output = fangs__strdup(log);
+	free(log);
+	free(local);
+	return rc;
+}
+
+void fangs_prefetch_result_clear(fangs_prefetch_result *r)
+{
+	if (!r)
+		return;
+	free(r->output);
+	r->output = NULL;
+}

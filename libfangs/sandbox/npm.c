@@ -1,0 +1,177 @@
+/*
+ * sandbox/npm.c - the install command line, which depends on npm's version:
+ * npm 11 skips dependency lifecycle scripts unless told to run them all.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "core/internal.h"
+#include "sandbox/fsutil.h"
+#include "sandbox/internal.h"
+
+int fangs__npm_major(const char *npm)
+{
+	const char *argv[] = {npm, "--version", NULL};
+	char out[256];
+	int status = fangs__run_capture(argv, NULL, out, sizeof(out));
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fangs_warn("cannot run '%s --version' to tell npm's version", npm);
+		return -1;
+	}
+	/* the last line is the version; warnings come before it */
+	char *line = out, *nl;
+	while ((nl = strchr(line, '\n')) && nl[1])
+		line = nl + 1;
+	int major = atoi(line);
+	return major > 0 ? major : -1;
+}
+
+void fangs__strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+typedef struct strv {
+	char **items;
+	size_t count;
+	size_t capacity;
+} strv;
+
+static int push(strv *v, const char *s)
+{
+	char *d;
+	/* keep room for the NULL terminator */
+	if (fangs__grow((void **)&v->items, &v->capacity, v->count + 1, sizeof(*v->items)) < 0)
+		return FANGS_ENOMEM;
+	if (!(d = fangs__strdup(s)))
+		return FANGS_ENOMEM;
+	v->items[v->count++] = d;
+	return 0;
+}
+
+/* Copies the top-level regular files of a prefetched project (manifest,
+ * lockfile, local tarballs), never its node_modules. */
+static int copy_project(const char *from, const char *to)
+{
+	DIR *d = opendir(from);
+	struct dirent *de;
+	int rc = 0, have_lock = 0;
+	if (!d)
+		return fangs_error_set(FANGS_ENOTFOUND, "project directory %s: %s", from, strerror(errno));
+	while (rc == 0 && (de = readdir(d))) {
+		char src[4096], dst[4096];
+		struct stat st;
+		snprintf(src, sizeof(src), "%s/%s", from, de->d_name);
+		if (lstat(src, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (strcmp(de->d_name, "package-lock.json") == 0 || strcmp(de->d_name, "npm-shrinkwrap.json") == 0)
+			have_lock = 1;
+		snprintf(dst, sizeof(dst), "%s/%s", to, de->d_name);
+		rc = fangs__copy_file(src, dst);
+	}
+	closedir(d);
+	if (rc == 0 && !have_lock)
+		rc = fangs_error_set(FANGS_EINVAL,
+				     "project directory %s has no package-lock.json: prepare it with fangs_prefetch()",
+				     from);
+	return rc;
+}
+
+/* A local tarball spec is copied into the project and named relative to it,
+ * since the host path does not exist inside. */
+static int local_spec(const char *spec, const char *project_dir, char **out)
+{
+	struct stat st;
+	const char *base;
+	char dst[4096];
+	int rc;
+	*out = NULL;
+	if (!fangs__str_has_suffix(spec, ".tgz") && !fangs__str_has_suffix(spec, ".tar.gz"))
+		return 0;
+	if (stat(spec, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	base = strrchr(spec, '/');
+	base = base ? base + 1 : spec;
+	snprintf(dst, sizeof(dst), "%s/%s", project_dir, base);
+	if ((rc = fangs__copy_file(spec, dst)) < 0)
+		return rc;
+	*out = fangs__asprintf("./%s", base);
+	return *out ? 0 : FANGS_ENOMEM;
+}
+
+int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const char *npm, int npm_major,
+		       const char *project_dir)
+{
+	strv v = {NULL, 0, 0};
+	int rc = 0;
+
+	*argv_out = NULL;
+	if (spec->argv) {
+		for (size_t i = 0; spec->argv[i] && rc == 0; i++)
+			rc = push(&v, spec->argv[i]);
+		if (rc == 0 && v.count == 0)
+			rc = fangs_error_set(FANGS_EINVAL, "spec.argv is empty");
+		goto done;
+	}
+	if (npm_major < 0) {
+		rc = fangs_error_set(FANGS_ESANDBOX,
+				     "cannot tell npm's version (is '%s' installed?); set options.npm_major", npm);
+		goto done;
+	}
+	if (!spec->project_dir && spec->nspecs == 0) {
+		rc = fangs_error_set(FANGS_EINVAL, "nothing to install: give spec.project_dir or spec.specs");
+		goto done;
+	}
+	if (spec->project_dir) {
+		if ((rc = copy_project(spec->project_dir, project_dir)) < 0)
+			goto done;
+		rc = push(&v, npm);
+		if (!rc)
+			rc = push(&v, "ci");
+		if (!rc && spec->cache_dir)
+			rc = push(&v, "--offline");
+	} else {
+		if ((rc = fangs__write_at(project_dir, "package.json", "{\"name\":\"app\",\"private\":true}\n",
+					  0644)) < 0)
+			goto done;
+		rc = push(&v, npm);
+		if (!rc)
+			rc = push(&v, "install");
+	}
+	/* The host's npmrc may drop `resolved` from lockfiles, which makes an
+	 * offline install fail; scripts run in the foreground so that their
+	 * output lands in the install's output. */
+	static const char *const common[] = {"--omit-lockfile-registry-resolved=false", "--no-audit", "--no-fund",
+					     "--update-notifier=false", "--foreground-scripts"};
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(common) && rc == 0; i++)
+		rc = push(&v, common[i]);
+	if (rc == 0 && npm_major >= 11)
+		rc = push(&v, "--dangerously-allow-all-scripts");
+	for (size_t i = 0; i < spec->nspecs && !spec->project_dir && rc == 0; i++) {
+		char *local = NULL;
+		if (!spec->specs[i] || !spec->specs[i][0]) {
+			rc = fangs_error_set(FANGS_EINVAL, "empty install spec");
+			break;
+		}
+		if ((rc = local_spec(spec->specs[i], project_dir, &local)) < 0)
+			break;
+		rc = push(&v, local ? local : spec->specs[i]);
+		free(local);
+	}
+done:
+	if (rc < 0) {
+		fangs__strv_free(v.items);
+		return rc;
+	}
+	*argv_out = v.items;
+	return 0;
+}

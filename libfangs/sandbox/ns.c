@@ -1,0 +1,302 @@
+/*
+ * sandbox/ns.c - the namespace backend, host side: clone the sandbox's init
+ * into new namespaces, map its root to an unprivileged uid, put it in the
+ * run's cgroups, release it, and watch it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/fsutil.h"
+#include "sandbox/internal.h"
+#include "sandbox/ns.h"
+
+typedef struct ns_run {
+	pid_t pid;     /* the sandbox's init, on the host */
+	int reaped;
+	int out_fd;    /* read end of the command's output */
+	int status_fd; /* read end: the command's wait status */
+	int exited;
+	int status;
+	char *rootfs;
+	fangs__ns_net net;
+	fangs_sandbox_output_fn output;
+	void *output_user;
+} ns_run;
+
+static int write_proc(pid_t pid, const char *file, const char *value)
+{
+	char path[64];
+	int fd, rc = 0;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return fangs__error_errno(FANGS_ESANDBOX, path);
+	if (write(fd, value, strlen(value)) < 0)
+		rc = fangs_error_set(FANGS_ESANDBOX, "%s: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+static int map_ids(pid_t pid, int64_t host_uid)
+{
+	char map[64];
+	int rc;
+	snprintf(map, sizeof(map), "0 %lld 1\n", (long long)host_uid);
+	if ((rc = write_proc(pid, "setgroups", "deny")) < 0 || (rc = write_proc(pid, "uid_map", map)) < 0 ||
+	    (rc = write_proc(pid, "gid_map", map)) < 0)
+		return rc;
+	return 0;
+}
+
+static pid_t clone_child(void)
+{
+	struct clone_args ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
+	ca.exit_signal = SIGCHLD;
+	return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+static void reap(ns_run *r)
+{
+	int st;
+	if (r->reaped || r->pid <= 0)
+		return;
+	kill(r->pid, SIGKILL);
+	while (waitpid(r->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	r->reaped = 1;
+}
+
+static void drain(ns_run *r)
+{
+	char buf[16384];
+	ssize_t n;
+	if (r->out_fd < 0)
+		return;
+	while ((n = read(r->out_fd, buf, sizeof(buf))) > 0)
+		if (r->output)
+			r->output(buf, (size_t)n, r->output_user);
+}
+
+static void run_free(ns_run *r)
+{
+	reap(r);
+	drain(r);
+	if (r->out_fd >= 0)
+		close(r->out_fd);
+	if (r->status_fd >= 0)
+		close(r->status_fd);
+	fangs__ns_net_down(&r->net);
+	if (r->rootfs)
+		rmdir(r->rootfs);
+	free(r->rootfs);
+	free(r);
+}
+
+static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void **handle)
+{
+	int sync_p[2] = {-1, -1}, err_p[2] = {-1, -1}, st_p[2] = {-1, -1}, out_p[2] = {-1, -1};
+	int64_t uid = job->opts->host_uid;
+	fangs__ns_child_args a;
+	char msg[600];
+	ssize_t n;
+	ns_run *r;
+	int rc;
+
+	(void)b;
+	*handle = NULL;
+	if (!(r = calloc(1, sizeof(*r))))
+		return fangs__error_oom();
+	r->out_fd = r->status_fd = -1;
+	r->output = job->output;
+	r->output_user = job->output_user;
+	if (!(r->rootfs = fangs__asprintf("%s/rootfs", job->work_dir))) {
+		free(r);
+		return FANGS_ENOMEM;
+	}
+	if (mkdir(r->rootfs, 0755) < 0) {
+		rc = fangs__error_errno(FANGS_ESANDBOX, r->rootfs);
+		free(r->rootfs);
+		r->rootfs = NULL;
+		goto fail;
+	}
+	/* root inside is host_uid outside: it owns HOME and nothing else */
+	if ((rc = fangs__chown_r(job->home_dir, (uid_t)uid, (gid_t)uid)) < 0)
+		goto fail;
+	if (pipe2(sync_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 || pipe2(st_p, O_CLOEXEC) < 0 ||
+	    pipe2(out_p, O_CLOEXEC) < 0) {
+		rc = fangs__error_errno(FANGS_ESANDBOX, "pipe");
+		goto fail;
+	}
+	/* room for a burst of output between two polls */
+	fcntl(out_p[0], F_SETPIPE_SZ, 1 << 20);
+	memset(&a, 0, sizeof(a));
+	a.job = job;
+	a.rootfs = r->rootfs;
+	a.sync_fd = sync_p[0];
+	a.err_fd = err_p[1];
+	a.status_fd = st_p[1];
+	a.out_fd = out_p[1];
+
+	r->pid = clone_child();
+	if (r->pid < 0) {
+		int e = errno;
+		rc = fangs_error_set(e == EPERM || e == ENOSPC ? FANGS_EUNSUPPORTED : FANGS_ESANDBOX,
+				     "cannot create the sandbox's namespaces: %s%s", strerror(e),
+				     e == EPERM || e == ENOSPC ? " (user namespaces disabled? see "
+								 "/proc/sys/user/max_user_namespaces)"
+							       : "");
+		r->pid = 0;
+		goto fail;
+	}
+	if (r->pid == 0)
+		fangs__ns_child(&a);
+
+	close(sync_p[0]);
+	close(err_p[1]);
+	close(st_p[1]);
+	close(out_p[1]);
+	sync_p[0] = err_p[1] = st_p[1] = out_p[1] = -1;
+	r->status_fd = st_p[0];
+	r->out_fd = out_p[0];
+	st_p[0] = out_p[0] = -1;
+
+	if ((rc = fangs__cgroup_join(job->cgroup_v2, job->cgroup_v1, r->pid)) < 0 || (rc = map_ids(r->pid, uid)) < 0)
+		goto fail;
+	if (job->opts->network == FANGS_SANDBOX_NET_BRIDGE &&
+	    (rc = fangs__ns_net_up(&r->net, job->run_id, r->pid)) < 0)
+		goto fail;
+	if (write(sync_p[1], "x", 1) != 1) {
+		rc = fangs__error_errno(FANGS_ESANDBOX, "release the sandbox");
+		goto fail;
+	}
+	close(sync_p[1]);
+	sync_p[1] = -1;
+	/* EOF once the command is exec'd; a message if the setup failed */
+	n = 0;
+	for (;;) {
+		ssize_t k = read(err_p[0], msg + n, sizeof(msg) - 1 - (size_t)n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || (n += k) >= (ssize_t)sizeof(msg) - 1)
+			break;
+	}
+	msg[n] = '\0';
+	close(err_p[0]);
+	err_p[0] = -1;
+	if (n > 0) {
+		rc = fangs_error_set(FANGS_ESANDBOX, "%s", msg);
+		goto fail;
+	}
+	fcntl(r->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(r->status_fd, F_SETFL, O_NONBLOCK);
+	*handle = r;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (sync_p[i] >= 0)
+			close(sync_p[i]);
+		if (err_p[i] >= 0)
+			close(err_p[i]);
+		if (st_p[i] >= 0)
+			close(st_p[i]);
+		if (out_p[i] >= 0)
+			close(out_p[i]);
+	}
+	{
+		char keep[1024];
+		snprintf(keep, sizeof(keep), "%s", fangs_error_last());
+		run_free(r);
+		fangs_error_set(rc, "%s", keep);
+	}
+	return rc;
+}
+
+static int ns_poll(fangs_sandbox_backend *b, void *handle, int *wait_status)
+{
+	ns_run *r = handle;
+	int st;
+	(void)b;
+	drain(r);
+	if (!r->exited) {
+		ssize_t n = read(r->status_fd, &st, sizeof(st));
+		if (n == (ssize_t)sizeof(st)) {
+			r->exited = 1;
+			r->status = st;
+		}
+	}
+	/* init gone without a word: it was killed, and the command with it */
+	if (!r->exited && !r->reaped && waitpid(r->pid, &st, WNOHANG) == r->pid) {
+		r->reaped = 1;
+		if (read(r->status_fd, &r->status, sizeof(r->status)) != (ssize_t)sizeof(r->status))
+			r->status = st;
+		r->exited = 1;
+	}
+	if (!r->reaped && waitpid(r->pid, &st, WNOHANG) == r->pid)
+		r->reaped = 1;
+	if (r->exited)
+		*wait_status = r->status;
+	return r->exited;
+}
+
+static void ns_release(fangs_sandbox_backend *b, void *handle)
+{
+	(void)b;
+	if (handle)
+		run_free(handle);
+}
+
+static int ns_gc(fangs_sandbox_backend *b, const char *run_id, int *removed)
+{
+	(void)b;
+	return fangs__ns_net_gc(run_id, removed);
+}
+
+static void ns_free(fangs_sandbox_backend *b)
+{
+	free(b);
+}
+
+int fangs_sandbox_backend_ns_new(fangs_sandbox_backend **out, const fangs_sandbox_options *opts)
+{
+	fangs_sandbox_backend *b;
+	char buf[32];
+	FILE *f;
+
+	(void)opts;
+	if (!out)
+		return fangs_error_set(FANGS_EINVAL, "out is NULL");
+	*out = NULL;
+	if ((f = fopen("/proc/sys/user/max_user_namespaces", "re"))) {
+		if (fgets(buf, sizeof(buf), f) && atoi(buf) == 0) {
+			fclose(f);
+			return fangs_error_set(FANGS_EUNSUPPORTED,
+					       "user namespaces are disabled (user.max_user_namespaces = 0): the ns "
+					       "sandbox cannot run here; use the docker backend");
+		}
+		fclose(f);
+	}
+	if (!(b = calloc(1, sizeof(*b))))
+		return fangs__error_oom();
+	b->version = FANGS_SANDBOX_BACKEND_VERSION;
+	b->name = "ns";
+	b->free = ns_free;
+	b->start = ns_start;
+	b->poll = ns_poll;
+	b->release = ns_release;
+	b->gc = ns_gc;
+	*out = b;
+	return 0;
+}

@@ -1,0 +1,384 @@
+/*
+ * ns_child.c - the sandbox's init: builds the new root, drops every
+ * privilege, starts the command, reaps orphans and reports the command's
+ * exit. It runs between clone and exec in a copy of a possibly threaded
+ * process, so it allocates nothing and reports errors through a pipe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/internal.h"
+#include "sandbox/ns.h"
+
+static const fangs__ns_child_args *args;
+
+static void die(const char *what, int err) __attribute__((noreturn));
+static void die(const char *what, int err)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "sandbox setup: %s: %s", what, strerror(err));
+	if (n > 0 && write(args->err_fd, msg, (size_t)n) < 0) {
+		/* nobody to tell */
+	}
+	_exit(127);
+}
+
+static void path_in(char *out, size_t cap, const char *rel)
+{
+	snprintf(out, cap, "%s%s", args->rootfs, rel);
+}
+
+static void set_attr(const char *path, uint64_t attrs, unsigned int flags)
+{
+	struct mount_attr a;
+	memset(&a, 0, sizeof(a));
+	a.attr_set = attrs;
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &a, sizeof(a)) < 0)
+		die(path, errno);
+}
+
+/* Binds a host path; mount_setattr only adds flags, so the flags the host
+ * locked on the source mount stay as they are. */
+static void bind_host(const char *src, const char *rel, int writable)
+{
+	char dst[4096];
+	path_in(dst, sizeof(dst), rel);
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		die(src, errno);
+	set_attr(dst, (writable ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, AT_RECURSIVE);
+}
+
+static void mkdir_in(const char *rel, mode_t mode)
+{
+	char p[4096];
+	path_in(p, sizeof(p), rel);
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		die(p, errno);
+}
+
+static void touch_in(const char *rel)
+{
+	char p[4096];
+	int fd;
+	path_in(p, sizeof(p), rel);
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die(p, errno);
+	close(fd);
+}
+
+static void tmpfs_in(const char *rel, const char *data, unsigned long flags)
+{
+	char p[4096];
+	path_in(p, sizeof(p), rel);
+	if (mount("tmpfs", p, "tmpfs", flags, data) < 0)
+		die(p, errno);
+}
+
+/* /bin, /lib... are directories on some systems and symlinks into /usr on others. */
+static void system_dir(const char *dir)
+{
+	char target[4096], p[4096];
+	struct stat st;
+	ssize_t n;
+	if (lstat(dir, &st) < 0)
+		return;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(dir, target, sizeof(target) - 1);
+		if (n < 0)
+			die(dir, errno);
+		target[n] = '\0';
+		path_in(p, sizeof(p), dir);
+		if (symlink(target, p) < 0)
+			die(p, errno);
+	} else if (S_ISDIR(st.st_mode)) {
+		mkdir_in(dir, 0755);
+		bind_host(dir, dir, 0);
+	}
+}
+
+static void make_dev(void)
+{
+	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	char host[64], rel[64], p[4096];
+	mkdir_in("/dev", 0755);
+	tmpfs_in("/dev", "mode=0755,size=64k", MS_NOSUID | MS_NOEXEC);
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
+		snprintf(rel, sizeof(rel), "/dev/%s", nodes[i]);
+		if (access(host, F_OK) != 0)
+			continue;
+		touch_in(rel);
+		path_in(p, sizeof(p), rel);
+		if (mount(host, p, NULL, MS_BIND, NULL) < 0)
+			die(host, errno);
+		set_attr(p, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0);
+	}
+	static const char *const links[][2] = {{"/proc/self/fd", "/dev/fd"},
+					       {"/proc/self/fd/0", "/dev/stdin"},
+					       {"/proc/self/fd/1", "/dev/stdout"},
+					       {"/proc/self/fd/2", "/dev/stderr"}};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		path_in(p, sizeof(p), links[i][1]);
+		if (symlink(links[i][0], p) < 0)
+			die(p, errno);
+	}
+	mkdir_in("/dev/shm", 01777);
+	tmpfs_in("/dev/shm", "mode=1777,size=64m", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	path_in(p, sizeof(p), "/dev");
+	set_attr(p, MOUNT_ATTR_RDONLY, 0);
+}
+
+static void make_root(void)
+{
+	const fangs_sandbox_job *j = args->job;
+	char data[64], p[4096];
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("make / private", errno);
+	if (mount("tmpfs", args->rootfs, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+		die(args->rootfs, errno);
+
+	static const char *const dirs[] = {"/usr", "/etc", "/proc", "/tmp", "/root", "/var", "/var/cache",
+					   "/var/tmp", "/run", "/home", "/mnt", "/opt", "/srv"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		mkdir_in(dirs[i], 0755);
+	/* what node, npm and the shells that scripts use need, read-only */
+	if (mount("/usr", (path_in(p, sizeof(p), "/usr"), p), NULL, MS_BIND | MS_REC, NULL) < 0)
+		die("/usr", errno);
+	set_attr(p, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, AT_RECURSIVE);
+	path_in(p, sizeof(p), "/etc");
+	if (mount("/etc", p, NULL, MS_BIND | MS_REC, NULL) < 0)
+		die("/etc", errno);
+	/* the sandbox's own resolver and hosts, over the host's */
+	path_in(p, sizeof(p), "/etc/resolv.conf");
+	if (access(p, F_OK) == 0 && mount(j->resolv_conf, p, NULL, MS_BIND, NULL) < 0)
+		die("/etc/resolv.conf", errno);
+	path_in(p, sizeof(p), "/etc/hosts");
+	if (access(p, F_OK) == 0 && mount(j->hosts, p, NULL, MS_BIND, NULL) < 0)
+		die("/etc/hosts", errno);
+	path_in(p, sizeof(p), "/etc");
+	set_attr(p, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, AT_RECURSIVE);
+
+	static const char *const sys_dirs[] = {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"};
+	for (size_t i = 0; i < sizeof(sys_dirs) / sizeof(sys_dirs[0]); i++)
+		system_dir(sys_dirs[i]);
+
+	bind_host(j->home_dir, j->home_inside, 1);
+	if (j->cache_dir) {
+		mkdir_in(j->cache_inside, 0755);
+		bind_host(j->cache_dir, j->cache_inside, 0);
+	}
+	path_in(p, sizeof(p), "/proc");
+	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("mount /proc", errno);
+	make_dev();
+	snprintf(data, sizeof(data), "mode=1777,size=%lld", (long long)j->opts->limits.tmp_bytes);
+	tmpfs_in("/tmp", data, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+
+	if (chdir(args->rootfs) < 0)
+		die(args->rootfs, errno);
+	/* pivot onto itself, then drop the old root stacked underneath */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die("pivot_root", errno);
+	if (umount2(".", MNT_DETACH) < 0)
+		die("detach the old root", errno);
+	if (chdir("/") < 0)
+		die("chdir /", errno);
+	set_attr("/", MOUNT_ATTR_RDONLY, 0);
+}
+
+static void loopback_up(void)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die("socket", errno);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die("lo flags", errno);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die("lo up", errno);
+	close(s);
+}
+
+static void set_rlimit(int res, int64_t v, const char *what)
+{
+	struct rlimit cur, rl;
+	if (getrlimit(res, &cur) < 0)
+		die(what, errno);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)v;
+	/* never above what the host allows us */
+	if (cur.rlim_max != RLIM_INFINITY && rl.rlim_max > cur.rlim_max)
+		rl.rlim_cur = rl.rlim_max = cur.rlim_max;
+	if (setrlimit(res, &rl) < 0)
+		die(what, errno);
+}
+
+static void drop_privileges(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	const fangs_sandbox_limits *l = &args->job->opts->limits;
+
+	set_rlimit(RLIMIT_NOFILE, l->nofile, "RLIMIT_NOFILE");
+	set_rlimit(RLIMIT_NPROC, l->nproc, "RLIMIT_NPROC");
+	set_rlimit(RLIMIT_FSIZE, l->fsize_bytes, "RLIMIT_FSIZE");
+	set_rlimit(RLIMIT_CORE, 0, "RLIMIT_CORE");
+
+	/* an empty bounding set: exec as uid 0 then grants nothing */
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			die("drop the capability bounding set", errno);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		die("clear ambient capabilities", errno);
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die("capset", errno);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die("no_new_privs", errno);
+}
+
+static const char *env_get(const char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/* execvpe with the sandbox's PATH, not the scanner's. */
+static void exec_command(void)
+{
+	const fangs_sandbox_job *j = args->job;
+	const char *cmd = j->argv[0], *path = env_get(j->envp, "PATH");
+	char full[4096];
+	int err = ENOENT;
+
+	if (strchr(cmd, '/')) {
+		execve(cmd, (char *const *)j->argv, (char *const *)j->envp);
+		die(cmd, errno);
+	}
+	for (const char *p = path ? path : FANGS__PATH_INSIDE; *p;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		snprintf(full, sizeof(full), "%.*s/%s", (int)len, p, cmd);
+		execve(full, (char *const *)j->argv, (char *const *)j->envp);
+		if (errno != ENOENT)
+			err = errno;
+		p += len + (end ? 1 : 0);
+	}
+	die(cmd, err);
+}
+
+/* The scanner's descriptors (databases, sockets, the sensor's maps, run
+ * locks) must not reach the sandbox: init never execs, so O_CLOEXEC does not
+ * help. Keep the four pipes, point 0-2 at /dev/null, close the rest. */
+static void keep_only_own_fds(const fangs__ns_child_args *a)
+{
+	int keep[4] = {a->sync_fd, a->err_fd, a->status_fd, a->out_fd};
+	unsigned int from = 3;
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0)
+		die("/dev/null", errno);
+	for (int i = 0; i < 3; i++)
+		if (null != i && dup2(null, i) < 0)
+			die("dup2", errno);
+	/* sort the four, then close the gaps between them */
+	for (int i = 0; i < 4; i++)
+		for (int k = i + 1; k < 4; k++)
+			if (keep[k] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[k];
+				keep[k] = t;
+			}
+	for (int i = 0; i < 4; i++) {
+		if ((unsigned int)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+void fangs__ns_child(const fangs__ns_child_args *a)
+{
+	const fangs_sandbox_job *j = a->job;
+	char c;
+	pid_t cmd;
+	int status = 0;
+	sigset_t none;
+
+	args = a;
+	keep_only_own_fds(a);
+	/* the parent dies or fails: nothing to do */
+	if (read(a->sync_fd, &c, 1) != 1)
+		_exit(127);
+	close(a->sync_fd);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+	/* now inside the run's cgroup: make it the root of what we can see */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		die("cgroup namespace", errno);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		die("become root of the user namespace", errno);
+	if (sethostname(j->opts->hostname, strlen(j->opts->hostname)) < 0)
+		die("sethostname", errno);
+	make_root();
+	loopback_up();
+	drop_privileges();
+	if (chdir(j->project_inside) < 0)
+		die(j->project_inside, errno);
+
+	sigemptyset(&none);
+	cmd = fork();
+	if (cmd < 0)
+		die("fork", errno);
+	if (cmd == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(a->out_fd, 1) < 0 || dup2(a->out_fd, 2) < 0)
+			die("stdio", errno);
+		if (devnull > 2)
+			close(devnull);
+		close(a->out_fd);
+		close(a->status_fd);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		exec_command();
+	}
+	close(a->err_fd);
+	close(a->out_fd);
+	/* pid 1: every orphan of the run becomes ours; leave when none is left */
+	for (;;) {
+		int st;
+		pid_t p = waitpid(-1, &st, 0);
+		if (p < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p == cmd) {
+			status = st;
+			if (write(a->status_fd, &st, sizeof(st)) < 0) {
+				/* the host went away; keep reaping */
+			}
+		}
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}

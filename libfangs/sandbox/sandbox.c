@@ -1,0 +1,616 @@
+/*
+ * sandbox/sandbox.c - the generic layer: options, run directories, cgroups,
+ * the duration and grace clocks, the output tail; backends only launch.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "fangs/sys/sandbox_backend.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/fsutil.h"
+#include "sandbox/internal.h"
+
+#define RUN_MARKER ".fangs-run"
+
+struct fangs_sandbox {
+	fangs_sandbox_options opts; /* defaults filled; strings owned below */
+	char *work_root, *npm, *hostname, *docker_socket, *image, *cgroup_root, *backend_name;
+	fangs_sandbox_backend *backend;
+	int npm_major;
+};
+
+struct fangs_sandbox_run {
+	fangs_sandbox *sb;
+	char *run_id;
+	char *work_dir, *home_dir, *project_dir, *cache_dir;
+	int lock_fd; /* flock on the marker: gc leaves live runs alone */
+	fangs__cgroup cg;
+	char **argv, **envp;
+	fangs_sandbox_job job;
+	void *handle;
+	int started, finished;
+	int64_t start_ns;
+	/* output tail: a ring of FANGS_SANDBOX_OUTPUT_MAX bytes */
+	char *ring;
+	size_t ring_pos;
+	uint64_t ring_total;
+};
+
+const char *fangs_sandbox_network_name(fangs_sandbox_network net)
+{
+	switch (net) {
+	case FANGS_SANDBOX_NET_NONE:
+		return "none";
+	case FANGS_SANDBOX_NET_BRIDGE:
+		return "bridge";
+	}
+	return "unknown";
+}
+
+int fangs_sandbox_network_parse(const char *name, fangs_sandbox_network *out)
+{
+	if (fangs__strcasecmp_eq(name, "none"))
+		*out = FANGS_SANDBOX_NET_NONE;
+	else if (fangs__strcasecmp_eq(name, "bridge"))
+		*out = FANGS_SANDBOX_NET_BRIDGE;
+	else
+		return fangs_error_set(FANGS_EINVAL, "unknown sandbox network '%s' (none, bridge)",
+				       name ? name : "(null)");
+	return 0;
+}
+
+int fangs_sandbox_options_init(fangs_sandbox_options *opts, unsigned int version)
+{
+	fangs_sandbox_options init = FANGS_SANDBOX_OPTIONS_INIT;
+	if (!opts)
+		return fangs_error_set(FANGS_EINVAL, "opts is NULL");
+	if (version == 0 || version > FANGS_SANDBOX_OPTIONS_VERSION)
+		return fangs_error_set(FANGS_EVERSION, "sandbox options version %u unknown", version);
+	*opts = init;
+	opts->version = version;
+	return 0;
+}
+
+static int64_t or_default(int64_t v, int64_t def)
+{
+	return v > 0 ? v : def;
+}
+
+static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
+{
+	fangs_sandbox_options o = FANGS_SANDBOX_OPTIONS_INIT;
+	fangs_sandbox_limits *l;
+	if (in) {
+		if (in->version == 0 || in->version > FANGS_SANDBOX_OPTIONS_VERSION)
+			return fangs_error_set(FANGS_EVERSION, "sandbox options version %u unknown", in->version);
+		o = *in;
+	}
+	if (o.network != FANGS_SANDBOX_NET_NONE && o.network != FANGS_SANDBOX_NET_BRIDGE)
+		return fangs_error_set(FANGS_EINVAL, "unknown sandbox network %d", (int)o.network);
+	l = &o.limits;
+	l->memory_bytes = or_default(l->memory_bytes, 512LL << 20);
+	l->pids = or_default(l->pids, 256);
+	l->cpu_millis = or_default(l->cpu_millis, 1000);
+	l->nofile = or_default(l->nofile, 1024);
+	l->nproc = or_default(l->nproc, 256);
+	l->fsize_bytes = or_default(l->fsize_bytes, 256LL << 20);
+	l->tmp_bytes = or_default(l->tmp_bytes, 256LL << 20);
+	o.duration_ms = or_default(o.duration_ms, 60000);
+	if (o.grace_ms == 0)
+		o.grace_ms = 2000;
+	else if (o.grace_ms < 0)
+		o.grace_ms = 0;
+	o.host_uid = or_default(o.host_uid, FANGS__DEFAULT_HOST_UID);
+
+	sb->backend_name = fangs__strdup(o.backend ? o.backend : "ns");
+	sb->work_root = fangs__strdup(o.work_root ? o.work_root : "/var/lib/fangs/sandbox");
+	sb->npm = fangs__strdup(o.npm ? o.npm : "npm");
+	sb->hostname = fangs__strdup(o.hostname ? o.hostname : "build");
+	sb->docker_socket = fangs__strdup(o.docker_socket ? o.docker_socket : "/var/run/docker.sock");
+	sb->image = fangs__strdup(o.image ? o.image : "fangs-sandbox:latest");
+	sb->cgroup_root = fangs__strdup(o.cgroup_root ? o.cgroup_root : "/sys/fs/cgroup");
+	if (!sb->backend_name || !sb->work_root || !sb->npm || !sb->hostname || !sb->docker_socket ||
+	    !sb->image || !sb->cgroup_root)
+		return FANGS_ENOMEM;
+	if (sb->work_root[0] != '/')
+		return fangs_error_set(FANGS_EINVAL, "work_root must be absolute: %s", sb->work_root);
+	o.backend = sb->backend_name;
+	o.work_root = sb->work_root;
+	o.npm = sb->npm;
+	o.hostname = sb->hostname;
+	o.docker_socket = sb->docker_socket;
+	o.image = sb->image;
+	o.cgroup_root = sb->cgroup_root;
+	sb->opts = o;
+	return 0;
+}
+
+static int sandbox_init(fangs_sandbox **out, fangs_sandbox_backend *backend, const fangs_sandbox_options *opts)
+{
+	fangs_sandbox *sb;
+	fangs__cg_layout layout;
+	char *v2 = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!(sb = calloc(1, sizeof(*sb))))
+		return fangs__error_oom();
+	if ((rc = fill_options(sb, opts)) < 0)
+		goto fail;
+	if ((rc = fangs__cgroup_detect(sb->cgroup_root, &layout, &v2)) < 0)
+		goto fail;
+	free(v2);
+	if (geteuid() != 0) {
+		rc = fangs_error_set(FANGS_EPERM, "the sandbox needs root on the host to create cgroups");
+		goto fail;
+	}
+	if ((rc = fangs__mkdir_p(sb->work_root, 0711)) < 0)
+		goto fail;
+	sb->npm_major = sb->opts.npm_major > 0 ? sb->opts.npm_major : fangs__npm_major(sb->npm);
+	sb->backend = backend;
+	*out = sb;
+	return 0;
+fail:
+	sb->backend = NULL;
+	fangs_sandbox_free(sb);
+	return rc;
+}
+
+int fangs_sandbox_wrap(fangs_sandbox **out, fangs_sandbox_backend *backend, const fangs_sandbox_options *opts)
+{
+	int rc;
+	if (!out || !backend)
+		return fangs_error_set(FANGS_EINVAL, "out and backend are required");
+	if (backend->version == 0 || backend->version > FANGS_SANDBOX_BACKEND_VERSION || !backend->free ||
+	    !backend->start || !backend->poll || !backend->release)
+		return fangs_error_set(FANGS_EINVAL, "sandbox backend '%s' is incomplete or of unknown version",
+				       backend->name ? backend->name : "?");
+	if ((rc = sandbox_init(out, backend, opts)) < 0)
+		backend->free(backend);
+	return rc;
+}
+
+int fangs_sandbox_new(fangs_sandbox **out, const fangs_sandbox_options *opts)
+{
+	fangs_sandbox_backend *b = NULL;
+	const char *name = opts && opts->backend ? opts->backend : "ns";
+	int rc;
+	if (!out)
+		return fangs_error_set(FANGS_EINVAL, "out is NULL");
+	*out = NULL;
+	if (strcmp(name, "ns") == 0)
+		rc = fangs_sandbox_backend_ns_new(&b, opts);
+	else if (strcmp(name, "docker") == 0)
+		rc = fangs_sandbox_backend_docker_new(&b, opts);
+	else
+		return fangs_error_set(FANGS_EINVAL, "unknown sandbox backend '%s' (ns, docker)", name);
+	if (rc < 0)
+		return rc;
+	return fangs_sandbox_wrap(out, b, opts);
+}
+
+void fangs_sandbox_free(fangs_sandbox *sb)
+{
+	if (!sb)
+		return;
+	if (sb->backend)
+		sb->backend->free(sb->backend);
+	free(sb->work_root);
+	free(sb->npm);
+	free(sb->hostname);
+	free(sb->docker_socket);
+	free(sb->image);
+	free(sb->cgroup_root);
+	free(sb->backend_name);
+	free(sb);
+}
+
+const char *fangs_sandbox_backend_name(const fangs_sandbox *sb)
+{
+	return sb && sb->backend ? sb->backend->name : NULL;
+}
+
+/* A run directory whose marker is locked belongs to a live run. */
+static int run_is_live(const char *work_root, const char *name)
+{
+	char path[4096];
+	int fd, live;
+	snprintf(path, sizeof(path), "%s/%s/" RUN_MARKER, work_root, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	live = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return live;
+}
+
+static int valid_run_id(const char *id);
+
+/* Only runs with a directory under our work_root are ours: other scanners
+ * (other work roots) keep theirs. */
+int fangs_sandbox_gc(fangs_sandbox *sb, int *removed)
+{
+	DIR *d;
+	struct dirent *de;
+	int n = 0, rc = 0;
+
+	if (!sb)
+		return fangs_error_set(FANGS_EINVAL, "sb is NULL");
+	if (!(d = opendir(sb->work_root)))
+		return errno == ENOENT ? 0 : fangs__error_errno(FANGS_EIO, sb->work_root);
+	while ((de = readdir(d))) {
+		char path[4096];
+		if (de->d_name[0] == '.' || !valid_run_id(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/" RUN_MARKER, sb->work_root, de->d_name);
+		if (access(path, F_OK) != 0 || run_is_live(sb->work_root, de->d_name))
+			continue;
+		/* containers first: they hold processes in the cgroups */
+		if (sb->backend->gc && (rc = sb->backend->gc(sb->backend, de->d_name, &n)) < 0)
+			break;
+		if ((rc = fangs__cgroup_gc(sb->cgroup_root, de->d_name, &n)) < 0)
+			break;
+		snprintf(path, sizeof(path), "%s/%s", sb->work_root, de->d_name);
+		fangs_info("removing leftover run directory %s", path);
+		if (fangs__rm_rf(path) == 0)
+			n++;
+	}
+	closedir(d);
+	if (removed)
+		*removed = n;
+	return rc;
+}
+
+static int valid_run_id(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n == 0 || n > 63 || id[0] == '.' || id[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void on_output(const char *data, size_t len, void *user)
+{
+	fangs_sandbox_run *run = user;
+	if (!run->ring)
+		return;
+	run->ring_total += len;
+	if (len > FANGS_SANDBOX_OUTPUT_MAX) {
+		data += len - FANGS_SANDBOX_OUTPUT_MAX;
+		len = FANGS_SANDBOX_OUTPUT_MAX;
+	}
+	while (len > 0) {
+		size_t room = FANGS_SANDBOX_OUTPUT_MAX - run->ring_pos;
+		size_t n = len < room ? len : room;
+		memcpy(run->ring + run->ring_pos, data, n);
+		run->ring_pos = (run->ring_pos + n) % FANGS_SANDBOX_OUTPUT_MAX;
+		data += n;
+		len -= n;
+	}
+}
+
+static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
+{
+	const char *base[] = {
+		"HOME=" FANGS__HOME_INSIDE, "PATH=" FANGS__PATH_INSIDE, "USER=root", "LOGNAME=root", "SHELL=/bin/sh",
+		"LANG=C.UTF-8", "TERM=dumb",
+		run->cache_dir ? "npm_config_cache=" FANGS__CACHE_INSIDE : "npm_config_cache=" FANGS__HOME_INSIDE "/.npm",
+		/* npm writes its logs into the cache unless told otherwise; the cache is read-only */
+		"npm_config_logs_dir=" FANGS__HOME_INSIDE "/.npm/_logs", "npm_config_update_notifier=false",
+	};
+	size_t n = FANGS_ARRAY_SIZE(base), extra = 0;
+	while (spec->env && spec->env[extra])
+		extra++;
+	if (!(run->envp = calloc(n + extra + 1, sizeof(char *))))
+		return fangs__error_oom();
+	for (size_t i = 0; i < n; i++)
+		if (!(run->envp[i] = fangs__strdup(base[i])))
+			return FANGS_ENOMEM;
+	for (size_t i = 0; i < extra; i++) {
+		if (!strchr(spec->env[i], '='))
+			return fangs_error_set(FANGS_EINVAL, "environment entry '%s' has no '='", spec->env[i]);
+		if (!(run->envp[n + i] = fangs__strdup(spec->env[i])))
+			return FANGS_ENOMEM;
+	}
+	return 0;
+}
+
+static int write_net_files(fangs_sandbox_run *run)
+{
+	char hosts[512];
+	int rc;
+	/* A resolver on a loopback address inside the sandbox's own network
+	 * namespace: the query is sent (and seen) even with no network. With a
+	 * real network the host's resolvers are used. */
+	if (run->sb->opts.network == FANGS_SANDBOX_NET_BRIDGE) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/resolv.conf", run->work_dir);
+		if (fangs__copy_file("/etc/resolv.conf", path) < 0 &&
+		    (rc = fangs__write_at(run->work_dir, "resolv.conf", "nameserver 1.1.1.1\n", 0644)) < 0)
+			return rc;
+	} else if ((rc = fangs__write_at(run->work_dir, "resolv.conf", "nameserver 127.0.0.53\noptions edns0\n",
+					 0644)) < 0) {
+		return rc;
+	}
+	snprintf(hosts, sizeof(hosts),
+		 "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+		 run->sb->opts.hostname);
+	return fangs__write_at(run->work_dir, "hosts", hosts, 0644);
+}
+
+static int make_dirs(fangs_sandbox_run *run)
+{
+	char marker[4096];
+	int rc;
+	if (mkdir(run->work_dir, 0711) < 0)
+		return fangs_error_set(errno == EEXIST ? FANGS_EEXISTS : FANGS_EIO, "%s: %s", run->work_dir,
+				       strerror(errno));
+	snprintf(marker, sizeof(marker), "%s/" RUN_MARKER, run->work_dir);
+	run->lock_fd = open(marker, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (run->lock_fd < 0 || flock(run->lock_fd, LOCK_EX) < 0)
+		return fangs__error_errno(FANGS_EIO, marker);
+	if ((rc = fangs__mkdir_p(run->project_dir, 0755)) < 0)
+		return rc;
+	if (chmod(run->home_dir, 0700) < 0)
+		return fangs__error_errno(FANGS_EIO, run->home_dir);
+	return 0;
+}
+
+int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fangs_sandbox_run **out)
+{
+	fangs_sandbox_run *run;
+	int rc;
+
+	if (!out)
+		return fangs_error_set(FANGS_EINVAL, "out is NULL");
+	*out = NULL;
+	if (!sb || !spec)
+		return fangs_error_set(FANGS_EINVAL, "sandbox and spec are required");
+	if (spec->version == 0 || spec->version > FANGS_SANDBOX_SPEC_VERSION)
+		return fangs_error_set(FANGS_EVERSION, "sandbox spec version %u unknown", spec->version);
+	if (!valid_run_id(spec->run_id))
+		return fangs_error_set(FANGS_EINVAL, "run id '%s' must be 1-63 of [A-Za-z0-9._-]",
+				       spec->run_id ? spec->run_id : "(null)");
+	if (spec->nspecs > 0 && !spec->specs)
+		return fangs_error_set(FANGS_EINVAL, "spec.specs is NULL with nspecs %zu", spec->nspecs);
+	if (spec->cache_dir && spec->cache_dir[0] != '/')
+		return fangs_error_set(FANGS_EINVAL, "cache_dir must be absolute: %s", spec->cache_dir);
+	if (spec->cache_dir && access(spec->cache_dir, R_OK | X_OK) != 0)
+		return fangs_error_set(FANGS_ENOTFOUND, "npm cache %s: %s", spec->cache_dir, strerror(errno));
+
+	if (!(run = calloc(1, sizeof(*run))))
+		return fangs__error_oom();
+	run->sb = sb;
+	run->lock_fd = -1;
+	run->run_id = fangs__strdup(spec->run_id);
+	run->work_dir = fangs__asprintf("%s/%s", sb->work_root, spec->run_id);
+	run->home_dir = fangs__asprintf("%s/home", run->work_dir);
+	run->project_dir = fangs__asprintf("%s/home/app", run->work_dir);
+	run->cache_dir = fangs__strdup(spec->cache_dir);
+	run->ring = malloc(FANGS_SANDBOX_OUTPUT_MAX);
+	if (!run->run_id || !run->work_dir || !run->home_dir || !run->project_dir || !run->ring ||
+	    (spec->cache_dir && !run->cache_dir)) {
+		rc = fangs__error_oom();
+		goto fail;
+	}
+	if ((rc = make_dirs(run)) < 0) {
+		if (rc == FANGS_EEXISTS) {
+			/* not ours: keep it */
+			free(run->work_dir);
+			run->work_dir = NULL;
+		}
+		goto fail;
+	}
+	if ((rc = fangs__npm_command(&run->argv, spec, sb->npm, sb->npm_major, run->project_dir)) < 0 ||
+	    (rc = build_env(run, spec)) < 0 || (rc = fangs__plant_decoys(run->home_dir, run->project_dir)) < 0 ||
+	    (rc = write_net_files(run)) < 0)
+		goto fail;
+	/* last, so that a failure above leaves no cgroup behind */
+	if ((rc = fangs__cgroup_create(&run->cg, sb->cgroup_root, run->run_id, &sb->opts.limits)) < 0)
+		goto fail;
+	*out = run;
+	return 0;
+fail: {
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+	fangs_sandbox_run_free(run);
+	return fangs_error_set(rc, "%s", msg);
+}
+}
+
+const char *fangs_sandbox_cgroup_path(const fangs_sandbox_run *run)
+{
+	return run ? run->cg.v2 : NULL;
+}
+
+uint64_t fangs_sandbox_cgroup_id(const fangs_sandbox_run *run)
+{
+	return run ? run->cg.id : 0;
+}
+
+const char *fangs_sandbox_work_dir(const fangs_sandbox_run *run)
+{
+	return run ? run->work_dir : NULL;
+}
+
+const char *fangs_sandbox_project_dir(const fangs_sandbox_run *run)
+{
+	return run ? run->project_dir : NULL;
+}
+
+int fangs_sandbox_start(fangs_sandbox_run *run)
+{
+	fangs_sandbox_job *j;
+	char res[4096], hosts[4096];
+	int rc;
+	if (!run)
+		return fangs_error_set(FANGS_EINVAL, "run is NULL");
+	if (run->started)
+		return fangs_error_set(FANGS_EINVAL, "run %s was started already", run->run_id);
+	j = &run->job;
+	memset(j, 0, sizeof(*j));
+	snprintf(res, sizeof(res), "%s/resolv.conf", run->work_dir);
+	snprintf(hosts, sizeof(hosts), "%s/hosts", run->work_dir);
+	j->version = 1;
+	j->run_id = run->run_id;
+	j->opts = &run->sb->opts;
+	j->work_dir = run->work_dir;
+	j->home_dir = run->home_dir;
+	j->cache_dir = run->cache_dir;
+	j->home_inside = FANGS__HOME_INSIDE;
+	j->project_inside = FANGS__PROJECT_INSIDE;
+	j->cache_inside = FANGS__CACHE_INSIDE;
+	j->argv = (const char *const *)run->argv;
+	j->envp = (const char *const *)run->envp;
+	j->cgroup_v2 = run->cg.v2;
+	j->cgroup_v1 = (const char *const *)run->cg.v1;
+	j->resolv_conf = res;
+	j->hosts = hosts;
+	j->output = on_output;
+	j->output_user = run;
+	run->start_ns = fangs__monotonic_ns();
+	rc = run->sb->backend->start(run->sb->backend, j, &run->handle);
+	/* the job's paths on our stack are read by start() only */
+	j->resolv_conf = j->hosts = NULL;
+	if (rc < 0) {
+		run->handle = NULL;
+		return rc;
+	}
+	run->started = 1;
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void take_output(fangs_sandbox_run *run, fangs_sandbox_result *r)
+{
+	size_t len = run->ring_total < FANGS_SANDBOX_OUTPUT_MAX ? (size_t)run->ring_total : FANGS_SANDBOX_OUTPUT_MAX;
+	size_t start = run->ring_total < FANGS_SANDBOX_OUTPUT_MAX ? 0 : run->ring_pos;
+	r->output = malloc(len + 1);
+	if (!r->output)
+		return;
+	for (size_t i = 0; i < len; i++)
+		r->output[i] = run->ring[(start + i) % FANGS_SANDBOX_OUTPUT_MAX];
+	r->output[len] = '\0';
+	r->output_len = len;
+	r->output_truncated = run->ring_total > FANGS_SANDBOX_OUTPUT_MAX;
+}
+
+int fangs_sandbox_wait(fangs_sandbox_run *run, fangs_sandbox_result *r)
+{
+	fangs_sandbox_backend *b;
+	int64_t deadline, grace_ns, exited_at = 0;
+	int status = 0, rc, tick = 0;
+
+	if (!run || !r)
+		return fangs_error_set(FANGS_EINVAL, "run and result are required");
+	memset(r, 0, sizeof(*r));
+	r->exit_code = -1;
+	if (!run->started || run->finished)
+		return fangs_error_set(FANGS_EINVAL, "run %s is not running", run->run_id);
+	b = run->sb->backend;
+	deadline = run->start_ns + run->sb->opts.duration_ms * 1000000LL;
+	grace_ns = run->sb->opts.grace_ms * 1000000LL;
+	for (;;) {
+		int64_t now;
+		if (!r->exited) {
+			rc = b->poll(b, run->handle, &status);
+			if (rc < 0)
+				return rc;
+			if (rc == 1) {
+				r->exited = 1;
+				exited_at = fangs__monotonic_ns();
+				if (WIFEXITED(status)) {
+					r->exit_code = WEXITSTATUS(status);
+				} else if (WIFSIGNALED(status)) {
+					r->term_signal = WTERMSIG(status);
+					r->exit_code = 128 + r->term_signal;
+				}
+			}
+		} else {
+			/* keep draining output of what the install left running */
+			b->poll(b, run->handle, &status);
+		}
+		/* sampled: a container's cgroup, which counts its OOM kills on
+		 * cgroup v1, goes away with the container */
+		if (tick++ % 10 == 0) {
+			int64_t oom = fangs__cgroup_oom_kills(&run->cg);
+			if (oom > r->oom_kills)
+				r->oom_kills = oom;
+		}
+		now = fangs__monotonic_ns();
+		if (r->exited && now >= exited_at + grace_ns && fangs__cgroup_count(&run->cg) == 0)
+			break;
+		if (now >= deadline) {
+			r->processes_left = fangs__cgroup_count(&run->cg);
+			r->timed_out = !r->exited || r->processes_left > 0;
+			break;
+		}
+		sleep_ms(10);
+	}
+	rc = fangs__cgroup_kill(&run->cg);
+	r->duration_ns = fangs__monotonic_ns() - run->start_ns;
+	int64_t oom = fangs__cgroup_oom_kills(&run->cg);
+	if (oom > r->oom_kills)
+		r->oom_kills = oom;
+	if (b->oom_kills && (oom = b->oom_kills(b, run->handle)) > r->oom_kills)
+		r->oom_kills = oom;
+	/* the last output, written just before the kill */
+	b->poll(b, run->handle, &status);
+	run->finished = 1;
+	take_output(run, r);
+	if (!r->output)
+		return fangs__error_oom();
+	return rc < 0 ? rc : 0;
+}
+
+void fangs_sandbox_result_clear(fangs_sandbox_result *r)
+{
+	if (!r)
+		return;
+	free(r->output);
+	memset(r, 0, sizeof(*r));
+}
+
+void fangs_sandbox_run_free(fangs_sandbox_run *run)
+{
+	if (!run)
+		return;
+	if (run->cg.v2)
+		fangs__cgroup_kill(&run->cg);
+	if (run->handle)
+		run->sb->backend->release(run->sb->backend, run->handle);
+	fangs__cgroup_destroy(&run->cg);
+	if (run->work_dir && fangs__rm_rf(run->work_dir) < 0)
+		fangs_warn("%s", fangs_error_last());
+	if (run->lock_fd >= 0)
+		close(run->lock_fd);
+	fangs__strv_free(run->argv);
+	fangs__strv_free(run->envp);
+	free(run->run_id);
+	free(run->work_dir);
+	free(run->home_dir);
+	free(run->project_dir);
+	free(run->cache_dir);
+	free(run->ring);
+	free(run);
+}
