@@ -237,7 +237,7 @@ int fangs__cgroup_join(const char *v2, const char *const *v1, pid_t pid)
 	char buf[32];
 	int e;
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	if ((e = write_str(v2, "cgroup.procs", buf)) < 0)
+	if (v2 && (e = write_str(v2, "cgroup.procs", buf)) < 0)
 		return fangs_error_set(FANGS_ESANDBOX, "cannot move pid %d into %s: %s", (int)pid, v2, strerror(-e));
 	for (size_t i = 0; v1 && v1[i]; i++)
 		if ((e = write_str(v1[i], "cgroup.procs", buf)) < 0)

@@ -173,7 +173,8 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	r->out_fd = out_p[0];
 	st_p[0] = out_p[0] = -1;
 
-	if ((rc = fangs__cgroup_join(job->cgroup_v2, job->cgroup_v1, r->pid)) < 0 || (rc = map_ids(r->pid, uid)) < 0)
+	/* the limits apply from the start; the sensor's cgroup comes after set-up */
+	if ((rc = fangs__cgroup_join(NULL, job->cgroup_v1, r->pid)) < 0 || (rc = map_ids(r->pid, uid)) < 0)
 		goto fail;
 	if (job->opts->network == FANGS_SANDBOX_NET_BRIDGE &&
 	    (rc = fangs__ns_net_up(&r->net, job->run_id, r->pid)) < 0)
@@ -182,10 +183,24 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 		rc = fangs__error_errno(FANGS_ESANDBOX, "release the sandbox");
 		goto fail;
 	}
+	/* one NUL byte: set-up done, waiting to be moved into the watched cgroup */
+	do
+		n = read(err_p[0], msg, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && msg[0] == '\0') {
+		if ((rc = fangs__cgroup_join(job->cgroup_v2, NULL, r->pid)) < 0)
+			goto fail;
+		if (write(sync_p[1], "x", 1) != 1) {
+			rc = fangs__error_errno(FANGS_ESANDBOX, "release the sandbox");
+			goto fail;
+		}
+		n = 0;
+	} else {
+		n = n == 1 ? 1 : 0;
+	}
 	close(sync_p[1]);
 	sync_p[1] = -1;
 	/* EOF once the command is exec'd; a message if the setup failed */
-	n = 0;
 	for (;;) {
 		ssize_t k = read(err_p[0], msg + n, sizeof(msg) - 1 - (size_t)n);
 		if (k < 0 && errno == EINTR)

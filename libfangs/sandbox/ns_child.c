@@ -331,18 +331,23 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 	/* the parent dies or fails: nothing to do */
 	if (read(a->sync_fd, &c, 1) != 1)
 		_exit(127);
-	close(a->sync_fd);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
-	/* now inside the run's cgroup: make it the root of what we can see */
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		die("cgroup namespace", errno);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		die("become root of the user namespace", errno);
 	if (sethostname(j->opts->hostname, strlen(j->opts->hostname)) < 0)
 		die("sethostname", errno);
 	make_root();
 	loopback_up();
+	/* Our own set-up is done. Only now does the parent move us into the
+	 * cgroup the sensor watches, so that what the sensor reports is the
+	 * command's doing, not the sandbox's mounts. */
+	if (write(a->err_fd, "", 1) != 1 || read(a->sync_fd, &c, 1) != 1)
+		_exit(127);
+	close(a->sync_fd);
+	/* now inside the run's cgroup: make it the root of what we can see */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		die("cgroup namespace", errno);
 	drop_privileges();
 	if (chdir(j->project_inside) < 0)
 		die(j->project_inside, errno);

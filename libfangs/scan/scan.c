@@ -3,6 +3,7 @@
  * sandbox under the sensor, store, analyze.
  */
 #include <errno.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -181,6 +182,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512];
 	const char *specs[1];
+	char abs_spec[4096];
 	int rc, watching = 0, thread_started = 0, run_stored = 0;
 	int64_t started_ns, last_progress = 0;
 
@@ -199,7 +201,13 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
 	if ((rc = mkdir_p(prefetch_dir)) || (rc = mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE)))
 		goto out;
-	specs[0] = spec;
+	/* an existing path given without ./ is meant as a path, not as npm's
+	 * user/repo shorthand; npm runs in another directory, so make it absolute */
+	if ((strchr(spec, '/') || fangs__str_has_suffix(spec, ".tgz")) && spec[0] != '/' &&
+	    realpath(spec, abs_spec))
+		specs[0] = abs_spec;
+	else
+		specs[0] = spec;
 	po.specs = specs;
 	po.nspecs = 1;
 	po.registry = opts->registry ? opts->registry : (opts->config ? opts->config->registry : NULL);
