@@ -150,13 +150,13 @@ int fangs__sq_col_str(sqlite3_stmt *st, int i, char **out)
 	return *out ? 0 : FANGS_ENOMEM;
 }
 
-int fangs__sq_exists(fangs__sq *b, const char *sql, const char *id)
+int fangs__sq_exists(fangs__sq *b, const char *sql, const char *key)
 {
 	sqlite3_stmt *st = fangs__sq_stmt(b, sql);
 	int rc;
 	if (!st)
 		return fangs_error_last_code();
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
