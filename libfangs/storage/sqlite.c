@@ -150,13 +150,13 @@ int fangs__sq_col_str(sqlite3_stmt *st, int i, char **out)
 	return *out ? 0 : FANGS_ENOMEM;
 }
 
-int fangs__sq_exists(fangs__sq *b, const char *sql, const char *id)
+int fangs__sq_exists(fangs__sq *b, const char *sql, const char *key)
 {
 	sqlite3_stmt *st = fangs__sq_stmt(b, sql);
 	int rc;
 	if (!st)
 		return fangs_error_last_code();
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -279,6 +279,23 @@ static int exec(fangs__sq *b, const char *sql)
 	return rc == SQLITE_OK ? 0 : fangs__sq_fail(b, rc, sql);
 }
 
+/* Switching a new database to WAL takes an exclusive lock, and sqlite
+ * reports a conflict there without calling the busy handler (several
+ * processes opening a new file at once): wait for it here instead. */
+static int enable_wal(fangs__sq *b)
+{
+	int64_t deadline = fangs__monotonic_ns() + (int64_t)b->busy_timeout_ms * 1000000;
+	struct timespec ts = {0, 2000000};
+	for (;;) {
+		int rc = sqlite3_exec(b->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || fangs__monotonic_ns() > deadline)
+			return fangs__sq_fail(b, rc, "switching to WAL");
+		nanosleep(&ts, NULL);
+	}
+}
+
 int fangs_storage_backend_sqlite_new(fangs_storage_backend **out, const fangs_storage_options *opts)
 {
 	fangs__sq *b;
@@ -313,7 +330,7 @@ int fangs_storage_backend_sqlite_new(fangs_storage_backend **out, const fangs_st
 	/* WAL lets readers (CLI, UI) run while a scan writes; NORMAL sync is
 	 * durable across process crashes and only risks the last commits on
 	 * power loss, which a rescan recovers. */
-	if ((!b->read_only && (rc = exec(b, "PRAGMA journal_mode=WAL"))) ||
+	if ((!b->read_only && (rc = enable_wal(b))) ||
 	    (rc = exec(b, "PRAGMA synchronous=NORMAL")) || (rc = exec(b, "PRAGMA foreign_keys=ON")) ||
 	    (!b->read_only && (rc = fangs__sq_migrate(b)))) {
 		sq_free(&b->base);

@@ -59,8 +59,9 @@ int fangs__sq_write_end(fangs__sq *b, int outer, int rc);
 int fangs__sq_bind_str(sqlite3_stmt *st, int i, const char *s);
 /* Copies a text column (NULL stays NULL); 0 or FANGS_ENOMEM. */
 int fangs__sq_col_str(sqlite3_stmt *st, int i, char **out);
-/* Does a row of `table` have `id`? 1, 0, or <0 on error. `sql` selects it by ?1. */
-int fangs__sq_exists(fangs__sq *b, const char *sql, const char *id);
+/* Does `sql` (a SELECT taking ?1 = key) return a row? 1, 0, or <0 on error. */
+int fangs__sq_exists(fangs__sq *b, const char *sql, const char *key);
+/* 0 when the run exists, FANGS_ENOTFOUND naming it otherwise. */
 int fangs__sq_run_exists(fangs__sq *b, const char *run_id);
 
 /* Records the package (unwatched) and release when missing; inside a write

@@ -1420,6 +1420,35 @@ START_TEST(test_fpset)
 }
 END_TEST
 
+START_TEST(test_lists)
+{
+	fangs_deviation_list dl = {0};
+	fangs_allow_list al = {0};
+	fangs_deviation *d;
+
+	ck_assert_int_eq(fangs_deviation_list_max_severity(&dl), FANGS_SEV_INFO);
+	for (int i = 0; i < 40; i++) {
+		d = fangs_deviation_list_push(&dl);
+		ck_assert_ptr_nonnull(d);
+		d->kind = xs("k");
+		d->severity = i == 17 ? FANGS_SEV_HIGH : FANGS_SEV_LOW;
+	}
+	ck_assert_uint_eq(dl.count, 40);
+	ck_assert_int_eq(fangs_deviation_list_max_severity(&dl), FANGS_SEV_HIGH);
+	fangs_deviation_list_free(&dl);
+	ck_assert_uint_eq(dl.count, 0);
+
+	OK(fangs_allow_list_add(&al, FANGS_ALLOW_SNI, "a.example", NULL, NULL));
+	OK(fangs_allow_list_add(&al, FANGS_ALLOW_PATH, "/x/", "pkg", "why"));
+	ck_assert_uint_eq(al.count, 2);
+	ck_assert_ptr_null(al.items[0].package);
+	ck_assert_str_eq(al.items[1].package, "pkg");
+	ck_assert_str_eq(al.items[1].note, "why");
+	fangs_allow_list_free(&al);
+	ck_assert_uint_eq(al.count, 0);
+}
+END_TEST
+
 static Suite *storage_suite(void)
 {
 	Suite *s = suite_create("storage");
@@ -1453,6 +1482,7 @@ static Suite *storage_suite(void)
 	tcase_add_test(o, test_names_and_ids);
 	tcase_add_test(o, test_allow_validate);
 	tcase_add_test(o, test_fpset);
+	tcase_add_test(o, test_lists);
 	suite_add_tcase(s, o);
 	return s;
 }
