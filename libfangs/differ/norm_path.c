@@ -279,16 +279,29 @@ static bool version_usable(const char *v, size_t vlen)
 	return dig && dot;
 }
 
-/* The version must stand alone: not the tail of 11.2.3, not the head of 1.2.30. */
-static bool version_at(const char *s, size_t n, size_t i, const char *v, size_t vlen)
+/* The version must stand alone, between separators (or after a "v"): not
+ * the tail of 11.2.3 or abc1.2.3, not the head of 1.2.30, 1.2.3.4 or
+ * 1.2.3abc. Only then does rewriting it leave the tokens around it as they
+ * were. A neighbour that is itself the version counts as a separator, as
+ * it will once replaced. */
+static bool version_at(const char *s, size_t n, size_t i, const char *v, size_t vlen, size_t last_end)
 {
 	size_t j = i + vlen;
 	if (j > n || memcmp(s + i, v, vlen) != 0)
 		return false;
-	if (i > 0 && (is_digit(s[i - 1]) || s[i - 1] == '.'))
-		return false;
-	if (j < n && (is_digit(s[j]) || (s[j] == '.' && j + 1 < n && is_digit(s[j + 1]))))
-		return false;
+	if (i > 0 && i != last_end) {
+		char c = s[i - 1];
+		if (c == 'v' || c == 'V') {
+			if (i >= 2 && i - 1 != last_end && (is_alnum(s[i - 2]) || s[i - 2] == '.'))
+				return false;
+		} else if (is_alnum(c) || c == '.') {
+			return false;
+		}
+	}
+	if (j < n && !(j + vlen <= n && memcmp(s + j, v, vlen) == 0)) {
+		if (is_alnum(s[j]) || (s[j] == '.' && j + 1 < n && is_digit(s[j + 1])))
+			return false;
+	}
 	return true;
 }
 
@@ -310,17 +323,17 @@ void fangs__norm_prepare(fangs__norm *nz, const fangs_norm_ctx *ctx)
 static void replace_version(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
 {
 	const char *v = ctx->version;
-	size_t vlen = ctx->vlen, start = 0, i = 0;
+	size_t vlen = ctx->vlen, start = 0, i = 0, last_end = SIZE_MAX;
 	while (i + vlen <= n) {
 		const char *hit = memchr(s + i, v[0], n - vlen + 1 - i);
 		if (!hit)
 			break;
 		i = (size_t)(hit - s);
-		if (version_at(s, n, i, v, vlen)) {
+		if (version_at(s, n, i, v, vlen, last_end)) {
 			fangs__sink_put(o, s + start, i - start);
 			fangs__sink_puts(o, "<version>");
 			i += vlen;
-			start = i;
+			start = last_end = i;
 		} else {
 			i++;
 		}
@@ -525,16 +538,25 @@ static bool anchor_fits(const nstate *st, const norm_rule *r, size_t i)
 	return true;
 }
 
+/* "%s" keeps the matcher's stem; the kept text and the literal around it
+ * go through the token pass together, as they will when the result is
+ * normalized again. */
 static void put_repl(const nstate *st, const char *repl, const char *c, size_t stem, fangs__sink *o)
 {
+	char buf[FANGS__PATH_IN_MAX + 64];
+	fangs__sink t;
+	size_t n;
 	const char *pct = strstr(repl, "%s");
 	if (!pct) {
 		fangs__sink_puts(o, repl);
 		return;
 	}
-	fangs__sink_put(o, repl, (size_t)(pct - repl));
-	fangs__norm_tokens(st->ctx, c, stem, o);
-	fangs__sink_puts(o, pct + 2);
+	fangs__sink_init(&t, buf, sizeof(buf));
+	fangs__sink_put(&t, repl, (size_t)(pct - repl));
+	fangs__sink_put(&t, c, stem);
+	fangs__sink_puts(&t, pct + 2);
+	n = fangs__sink_end(&t);
+	fangs__norm_tokens(st->ctx, buf, n < sizeof(buf) ? n : sizeof(buf) - 1, o);
 }
 
 /* Splits into components, dropping "" and "." and resolving ".." lexically

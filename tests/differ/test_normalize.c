@@ -171,6 +171,9 @@ START_TEST(own_version)
 		{"/work/x/11.2.3/y", "1.2.3", "/work/x/11.2.3/y"},
 		{"/work/x/1.2.30/y", "1.2.3", "/work/x/1.2.30/y"},
 		{"/work/x/1.2.3.4/y", "1.2.3", "/work/x/1.2.3.4/y"},
+		{"/work/x/abc1.2.3/y", "1.2.3", "/work/x/abc1.2.3/y"},
+		{"/work/x/1.2.3abc/y", "1.2.3", "/work/x/1.2.3abc/y"},
+		{"/work/x/dev1.2.3/y", "1.2.3", "/work/x/dev1.2.3/y"},
 		/* node's own version is not the package's */
 		{"/root/.cache/node-gyp/20.11.1/include/node/v8.h", "1.2.3", "~/.cache/node-gyp/20.11.1/include/node/v8.h"},
 		/* no version known: nothing to collapse */
@@ -254,6 +257,13 @@ START_TEST(idempotent)
 		/* found by fuzz_normalize: a time stamp next to the version */
 		{"/x/0000000000\0051.2.3\340/y", "\0051.2.3\340", NULL},
 		{"/x/1.2.3.123456789", "1.2.3", NULL},
+		/* found by fuzz_normalize: the version across the dot a rule keeps */
+		{"/x/236\005n.10.1236778", "n.10.", NULL},
+		{"/x/foo-1.2.3.1236778", "1.2.3", NULL},
+		{"/x/\0051.2.\0051.2.-02", "\0051.2.", NULL},
+		{"/x/1.2x1.2x", "1.2x", NULL},
+		{"/x/20240501T102233Z1.0.0", "1.0.0", NULL},
+		{"/x/1.0.0-beta12345678901", "1.0.0-beta", NULL},
 		/* found by fuzz_normalize: a date whose seconds run into more digits */
 		{"/x/2024-05-01T10_22_00000000000000000000000000033_123", NULL, NULL},
 		{"/x/123456789.1.2.3", "1.2.3", NULL},
