@@ -209,7 +209,7 @@ static int fill_deviation(const fangs_differ *d, const fangs_differ_input *in, p
 	DUP_OR_FAIL(dev->origin.version, ev->origin.version);
 	DUP_OR_FAIL(dev->origin.script, ev->origin.script);
 	DUP_OR_FAIL(dev->origin.command, ev->origin.command);
-	if (ev->kind == FANGS_EV_EXEC && ev->argc > 0) {
+	if (ev->kind == FANGS_EV_EXEC && ev->argc > 0 && ev->argv) {
 		if (!(dev->command = join_argv(ev)))
 			return fangs__error_oom();
 	} else {
