@@ -12,6 +12,7 @@
  * Adding a rule is one entry in `rules[]` (plus a matcher when none of the
  * existing ones fits). docs/differ-rules.md lists them all.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -518,6 +519,44 @@ static const norm_rule rules[] = {
 	{"atomic-write",        ANYWHERE, 0, {{NULL, 0}},                               m_atomic_tmp,   "%s.<tmp>"},
 };
 
+/* Which rules can fit a component, by the first byte of the component
+ * before it (most rules are anchored on their nearest component); built
+ * once from rules[], in table order, so the table stays the only place a
+ * rule is written. */
+#define N_RULES FANGS_ARRAY_SIZE(rules)
+
+static struct {
+	uint8_t n;
+	uint8_t idx[N_RULES];
+} by_prev[256], at_first;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static void build_index(void)
+{
+	for (size_t r = 0; r < N_RULES; r++) {
+		const norm_rule *rule = &rules[r];
+		if (rule->n_before == 0) {
+			at_first.idx[at_first.n++] = (uint8_t)r;
+			for (size_t ch = 0; ch < 256; ch++)
+				by_prev[ch].idx[by_prev[ch].n++] = (uint8_t)r;
+			continue;
+		}
+		const anchor *a = &rule->before[rule->n_before - 1];
+		for (size_t ch = 0; ch < 256; ch++) {
+			if (a->s[0] == '*' || (unsigned char)a->s[0] == ch)
+				by_prev[ch].idx[by_prev[ch].n++] = (uint8_t)r;
+		}
+	}
+}
+
+static bool bytes_eq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 static bool anchor_fits(const nstate *st, const norm_rule *r, size_t i)
 {
 	size_t k = r->n_before;
@@ -529,9 +568,9 @@ static bool anchor_fits(const nstate *st, const norm_rule *r, size_t i)
 		const char *c = COMP(st, i - k + j);
 		size_t n = CLEN(st, i - k + j);
 		if (a->s[a->len - 1] == '*') {
-			if (n < a->len - 1u || memcmp(c, a->s, a->len - 1u) != 0)
+			if (n < a->len - 1u || !bytes_eq(c, a->s, a->len - 1u))
 				return false;
-		} else if (n != a->len || c[0] != a->s[0] || memcmp(c, a->s, n) != 0) {
+		} else if (n != a->len || !bytes_eq(c, a->s, n)) {
 			return false;
 		}
 	}
@@ -600,14 +639,18 @@ void fangs__norm_path(const fangs__norm *ctx, const char *path, size_t len, fang
 	st.abs = len > 0 && path[0] == '/';
 	st.n = split(path, len, c, FANGS_ARRAY_SIZE(c));
 
+	pthread_once(&index_once, build_index);
 	for (size_t i = 0; i < st.n;) {
 		const norm_rule *hit = NULL;
 		size_t span = 0, stem = 0;
-		for (size_t r = 0; r < FANGS_ARRAY_SIZE(rules); r++) {
-			if (!anchor_fits(&st, &rules[r], i))
+		const uint8_t *cand = i ? by_prev[(unsigned char)COMP(&st, i - 1)[0]].idx : at_first.idx;
+		size_t n_cand = i ? by_prev[(unsigned char)COMP(&st, i - 1)[0]].n : at_first.n;
+		for (size_t k = 0; k < n_cand; k++) {
+			const norm_rule *r = &rules[cand[k]];
+			if (!anchor_fits(&st, r, i))
 				continue;
-			if ((span = rules[r].match(&st, i, &stem)) > 0) {
-				hit = &rules[r];
+			if ((span = r->match(&st, i, &stem)) > 0) {
+				hit = r;
 				break;
 			}
 		}
