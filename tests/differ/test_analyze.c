@@ -436,8 +436,12 @@ START_TEST(cred_paths_configured)
 	t_open(&run_b, "foo", "/home/node/.vault-token", FANGS_OPEN_READ);
 	t_open(&run_b, "foo", "/home/node/.ssh/id_rsa", FANGS_OPEN_READ);
 	t_open(&run_b, "foo", "/opt/secrets/new", FANGS_OPEN_WRITE);
+	/* opened for reading and writing: still a read of the secret */
+	t_open(&run_b, "foo", "/opt/secrets/db", FANGS_OPEN_READ | FANGS_OPEN_WRITE);
 	ck_assert_int_eq(t_analyze(d, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
-	ck_assert_uint_eq(devs.count, 4);
+	ck_assert_uint_eq(devs.count, 5);
+	ck_assert_str_eq(t_find(&devs, "/opt/secrets/db")->kind, "fs_cred_read");
+	ck_assert_int_eq(t_find(&devs, "/opt/secrets/db")->severity, FANGS_SEV_CRITICAL);
 	ck_assert_str_eq(t_find(&devs, "/opt/secrets/key")->kind, "fs_cred_read");
 	ck_assert_str_eq(t_find(&devs, "~/.vault-token")->kind, "fs_cred_read");
 	ck_assert_str_eq(t_find(&devs, "~/.ssh/id_rsa")->kind, "fs_new_path_read");
