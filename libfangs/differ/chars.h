@@ -11,7 +11,8 @@
 
 enum { C_DIGIT = 1, C_LOWER = 2, C_UPPER = 4, C_HEX = 8 };
 
-extern const uint8_t fangs__cclass[256];
+/* hidden: read through a GOT entry on every byte otherwise */
+extern __attribute__((visibility("hidden"))) const uint8_t fangs__cclass[256];
 
 #define CC(c) fangs__cclass[(unsigned char)(c)]
 
