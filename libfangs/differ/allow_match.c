@@ -132,7 +132,7 @@ static bool dns_covers(const fangs__allow_rule *r, const char *name)
 
 static bool exec_covers(const fangs__allow_rule *r, const fangs_event *ev)
 {
-	const char *bin = ev->path ? ev->path : (ev->argc > 0 ? ev->argv[0] : NULL);
+	const char *bin = ev->path ? ev->path : (ev->argc > 0 && ev->argv ? ev->argv[0] : NULL);
 	char buf[FANGS__FP_BUF];
 	fangs__sink o;
 	if (!bin)

@@ -20,18 +20,25 @@ const char *fangs_fp_kind_name(fangs_fp_kind kind)
 	return fp_kind_names[kind];
 }
 
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 int fangs_fp_kind_parse(const char *name, fangs_fp_kind *out)
 {
+	int i;
 	if (!name || !out)
 		return fangs_error_set(FANGS_EINVAL, "fingerprint kind: missing value");
-	for (size_t i = 0; i < FANGS_FP_KIND_COUNT; i++) {
-		if (strcmp(name, fp_kind_names[i]) == 0) {
-			*out = (fangs_fp_kind)i;
-			return 0;
-		}
-	}
-	return fangs_error_set(FANGS_EINVAL,
-			       "unknown fingerprint kind '%s' (expected fs_read, fs_write, exec, net, dns or sni)", name);
+	if ((i = name_index(fp_kind_names, FANGS_FP_KIND_COUNT, name)) < 0)
+		return fangs_error_set(FANGS_EINVAL,
+				       "unknown fingerprint kind '%s' (expected fs_read, fs_write, exec, net, dns or sni)",
+				       name);
+	*out = (fangs_fp_kind)i;
+	return 0;
 }
 
 const char *fangs_actor_name(fangs_actor actor)
@@ -43,15 +50,13 @@ const char *fangs_actor_name(fangs_actor actor)
 
 int fangs_actor_parse(const char *name, fangs_actor *out)
 {
+	int i;
 	if (!name || !out)
 		return fangs_error_set(FANGS_EINVAL, "actor: missing value");
-	for (size_t i = 0; i < FANGS_ARRAY_SIZE(actor_names); i++) {
-		if (strcmp(name, actor_names[i]) == 0) {
-			*out = (fangs_actor)i;
-			return 0;
-		}
-	}
-	return fangs_error_set(FANGS_EINVAL, "unknown actor '%s' (expected npm or script)", name);
+	if ((i = name_index(actor_names, FANGS_ARRAY_SIZE(actor_names), name)) < 0)
+		return fangs_error_set(FANGS_EINVAL, "unknown actor '%s' (expected npm or script)", name);
+	*out = (fangs_actor)i;
+	return 0;
 }
 
 /* Reading a secret is the one thing that is bad on its own; new places to

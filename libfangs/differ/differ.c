@@ -136,7 +136,7 @@ static const char *deviation_kind(const pending *p)
 	case FANGS_FP_FS_READ:
 		return p->cred ? "fs_cred_read" : "fs_new_path_read";
 	case FANGS_FP_FS_WRITE:
-		return "fs_new_path_write";
+		return p->cred ? "fs_cred_read" : "fs_new_path_write";
 	case FANGS_FP_EXEC:
 		return "proc_new_exec";
 	case FANGS_FP_NET:
@@ -209,7 +209,7 @@ static int fill_deviation(const fangs_differ *d, const fangs_differ_input *in, p
 	DUP_OR_FAIL(dev->origin.version, ev->origin.version);
 	DUP_OR_FAIL(dev->origin.script, ev->origin.script);
 	DUP_OR_FAIL(dev->origin.command, ev->origin.command);
-	if (ev->kind == FANGS_EV_EXEC && ev->argc > 0) {
+	if (ev->kind == FANGS_EV_EXEC && ev->argc > 0 && ev->argv) {
 		if (!(dev->command = join_argv(ev)))
 			return fangs__error_oom();
 	} else {
@@ -269,8 +269,11 @@ static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fang
 			} else {
 				if (created)
 					p->first = i;
-				/* a configured secret place may match one raw path and not another */
-				if (kind == FANGS_FP_FS_READ && !p->cred && p->n_ids < EVIDENCE_MAX)
+				/* a configured secret place may match one raw path and not
+				 * another; an O_RDWR open of a secret reads it as well */
+				if (!p->cred && p->n_ids < EVIDENCE_MAX &&
+				    (kind == FANGS_FP_FS_READ ||
+				     (kind == FANGS_FP_FS_WRITE && (ev->flags & FANGS_OPEN_READ))))
 					p->cred = fangs__is_cred(d->config, ev->path, v);
 				if (p->n_ids < EVIDENCE_MAX)
 					p->ids[p->n_ids++] = ev->id;

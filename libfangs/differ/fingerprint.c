@@ -108,7 +108,7 @@ bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kin
 		fangs__norm_path(ctx, ev->path, strlen(ev->path), o);
 		return true;
 	case FANGS_EV_EXEC:
-		bin = ev->path ? ev->path : (ev->argc > 0 ? ev->argv[0] : NULL);
+		bin = ev->path ? ev->path : (ev->argc > 0 && ev->argv ? ev->argv[0] : NULL);
 		if (!bin)
 			return false;
 		*kind = FANGS_FP_EXEC;

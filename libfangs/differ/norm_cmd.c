@@ -123,6 +123,8 @@ static bool inline_flag(const struct interp *in, const char *a)
 bool fangs__exec_inline_code(const fangs_event *ev)
 {
 	const struct interp *in = find_interp(ev->path);
+	if (!ev->argv)
+		return false;
 	/* busybox and multi-call binaries: argv[0] says what runs */
 	if ((!in || strcmp(in->name, "busybox") == 0) && ev->argc > 0 && ev->argv[0])
 		in = find_interp(ev->argv[0]);

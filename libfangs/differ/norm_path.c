@@ -12,9 +12,11 @@
  * Adding a rule is one entry in `rules[]` (plus a matcher when none of the
  * existing ones fits). docs/differ-rules.md lists them all.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "differ/chars.h"
 #include "differ/internal.h"
 
 typedef struct comp {
@@ -53,58 +55,6 @@ typedef struct norm_rule {
 	const char *repl;    /* "~" at the start of an absolute path drops the "/" */
 } norm_rule;
 
-/* ---- character classes (locale-free: paths are bytes) ---- */
-
-enum { C_DIGIT = 1, C_LOWER = 2, C_UPPER = 4, C_HEX = 8 };
-
-static const uint8_t cclass[256] = {
-	['0' ... '9'] = C_DIGIT | C_HEX,
-	['a' ... 'f'] = C_LOWER | C_HEX,
-	['g' ... 'z'] = C_LOWER,
-	['A' ... 'F'] = C_UPPER | C_HEX,
-	['G' ... 'Z'] = C_UPPER,
-};
-
-#define CC(c) cclass[(unsigned char)(c)]
-
-static inline bool is_digit(char c)
-{
-	return CC(c) & C_DIGIT;
-}
-
-static inline bool is_lower(char c)
-{
-	return CC(c) & C_LOWER;
-}
-
-static inline bool is_upper(char c)
-{
-	return CC(c) & C_UPPER;
-}
-
-static inline bool is_alnum(char c)
-{
-	return CC(c) & (C_DIGIT | C_LOWER | C_UPPER);
-}
-
-static inline bool is_hex(char c)
-{
-	return CC(c) & C_HEX;
-}
-
-static bool all_of(const char *s, size_t n, bool (*cls)(char))
-{
-	for (size_t i = 0; i < n; i++)
-		if (!cls(s[i]))
-			return false;
-	return n > 0;
-}
-
-static bool digits_n(const char *s, size_t n)
-{
-	return all_of(s, n, is_digit);
-}
-
 static bool eq(const char *s, size_t n, const char *lit)
 {
 	size_t l = strlen(lit);
@@ -136,228 +86,6 @@ static bool random_tail(const char *c, size_t n)
 	if (j == 0 || (c[j - 1] != '-' && c[j - 1] != '_' && c[j - 1] != '.'))
 		return false;
 	return n - j >= 6 && looks_random(c + j, n - j);
-}
-
-/* ---- dates and tokens ---- */
-
-static bool two_digits_in(const char *p, int lo, int hi)
-{
-	int v;
-	if (!is_digit(p[0]) || !is_digit(p[1]))
-		return false;
-	v = (p[0] - '0') * 10 + (p[1] - '0');
-	return v >= lo && v <= hi;
-}
-
-static bool is_yyyymmdd(const char *p)
-{
-	return digits_n(p, 4) && (p[0] == '1' || p[0] == '2') && two_digits_in(p + 4, 1, 12) &&
-	       two_digits_in(p + 6, 1, 31);
-}
-
-/* ISO-8601-ish date with an optional time, in the spellings file names use:
- * 2024-05-01, 2024-05-01T10:22:33.123Z, 2024-05-01T10_22_33_123Z,
- * 2024-05-01_10-22-33. Returns the length matched, 0 if none. A match may
- * not run into a digit, so each optional part that fits is a place the
- * match may end; the longest of those wins. */
-static size_t match_iso_date(const char *p, size_t n)
-{
-	size_t ends[5], n_ends = 0, k;
-	if (n < 10 || !digits_n(p, 4) || p[4] != '-' || !two_digits_in(p + 5, 1, 12) || p[7] != '-' ||
-	    !two_digits_in(p + 8, 1, 31))
-		return 0;
-	k = 10;
-	ends[n_ends++] = k;
-	if (k + 6 <= n && (p[k] == 'T' || p[k] == '_' || p[k] == ' ') && two_digits_in(p + k + 1, 0, 23) &&
-	    (p[k + 3] == ':' || p[k + 3] == '-' || p[k + 3] == '_') && two_digits_in(p + k + 4, 0, 59)) {
-		k += 6;
-		ends[n_ends++] = k;
-		if (k + 3 <= n && (p[k] == ':' || p[k] == '-' || p[k] == '_') && two_digits_in(p + k + 1, 0, 60)) {
-			k += 3;
-			ends[n_ends++] = k;
-		}
-		if (k + 2 <= n && (p[k] == '.' || p[k] == '_' || p[k] == ',') && is_digit(p[k + 1])) {
-			size_t f = k + 1;
-			while (f < n && f - k <= 9 && is_digit(p[f]))
-				f++;
-			k = f;
-			ends[n_ends++] = k;
-		}
-		if (k < n && p[k] == 'Z')
-			ends[n_ends++] = ++k;
-	}
-	while (n_ends > 0) {
-		k = ends[--n_ends];
-		if (k >= n || !is_digit(p[k]))
-			return k;
-	}
-	return 0;
-}
-
-static size_t match_uuid(const char *p, size_t n)
-{
-	static const uint8_t groups[] = {8, 4, 4, 4, 12};
-	size_t k = 0;
-	if (n < 36)
-		return 0;
-	for (size_t g = 0; g < FANGS_ARRAY_SIZE(groups); g++) {
-		if (g && p[k++] != '-')
-			return 0;
-		for (size_t j = 0; j < groups[g]; j++)
-			if (!is_hex(p[k++]))
-				return 0;
-	}
-	if (k < n && is_alnum(p[k]))
-		return 0;
-	return k;
-}
-
-/* What a whole alnum token stands for, or NULL to keep it. */
-static const char *classify_token(const char *t, size_t m)
-{
-	unsigned any = 0, all = C_DIGIT | C_HEX;
-	for (size_t i = 0; i < m; i++) {
-		any |= CC(t[i]);
-		all &= CC(t[i]);
-	}
-	bool digits = all & C_DIGIT, hex = all & C_HEX, dig = any & C_DIGIT, alpha = any & (C_LOWER | C_UPPER);
-	if (digits) {
-		/* epoch seconds/ms/us/ns; a pid never has this many digits */
-		if (m >= 9)
-			return "<ts>";
-		if (m == 8 && is_yyyymmdd(t))
-			return "<date>";
-		return NULL;
-	}
-	/* 20240501T102233Z */
-	if ((m == 15 || (m == 16 && t[15] == 'Z')) && is_yyyymmdd(t) && t[8] == 'T' && digits_n(t + 9, 6))
-		return "<date>";
-	if (hex && m >= 8 && dig && alpha)
-		return "<hex>";
-	return NULL;
-}
-
-static void tokens_plain(const char *s, size_t n, fangs__sink *o)
-{
-	size_t i = 0, lit = 0;
-	while (i < n) {
-		size_t m, j;
-		const char *repl;
-		if (!is_alnum(s[i])) {
-			i++;
-			continue;
-		}
-		if ((m = match_iso_date(s + i, n - i)))
-			repl = "<date>";
-		else if ((m = match_uuid(s + i, n - i)))
-			repl = "<hex>";
-		else {
-			for (j = i; j < n && is_alnum(s[j]);)
-				j++;
-			m = j - i;
-			repl = classify_token(s + i, m);
-		}
-		if (repl) {
-			fangs__sink_put(o, s + lit, i - lit);
-			fangs__sink_puts(o, repl);
-			lit = i + m;
-		}
-		i += m;
-	}
-	fangs__sink_put(o, s + lit, n - lit);
-}
-
-static bool version_usable(const char *v, size_t vlen)
-{
-	bool dig = false, dot = false;
-	if (vlen < 3 || vlen > FANGS__VERSION_MAX)
-		return false;
-	for (size_t i = 0; i < vlen; i++) {
-		dig |= is_digit(v[i]);
-		dot |= v[i] == '.';
-	}
-	return dig && dot;
-}
-
-/* The version must stand alone: not the tail of 11.2.3, not the head of 1.2.30. */
-static bool version_at(const char *s, size_t n, size_t i, const char *v, size_t vlen)
-{
-	size_t j = i + vlen;
-	if (j > n || memcmp(s + i, v, vlen) != 0)
-		return false;
-	if (i > 0 && (is_digit(s[i - 1]) || s[i - 1] == '.'))
-		return false;
-	if (j < n && (is_digit(s[j]) || (s[j] == '.' && j + 1 < n && is_digit(s[j + 1]))))
-		return false;
-	return true;
-}
-
-void fangs__norm_prepare(fangs__norm *nz, const fangs_norm_ctx *ctx)
-{
-	const char *v = ctx ? ctx->version : NULL;
-	size_t vlen = v ? strlen(v) : 0;
-	fangs__sink o;
-
-	nz->vlen = 0;
-	nz->version[0] = '\0';
-	if (!v || !version_usable(v, vlen))
-		return;
-	fangs__sink_init(&o, nz->version, sizeof(nz->version));
-	tokens_plain(v, vlen, &o);
-	nz->vlen = fangs__sink_end(&o);
-}
-
-static void replace_version(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
-{
-	const char *v = ctx->version;
-	size_t vlen = ctx->vlen, start = 0, i = 0;
-	while (i + vlen <= n) {
-		const char *hit = memchr(s + i, v[0], n - vlen + 1 - i);
-		if (!hit)
-			break;
-		i = (size_t)(hit - s);
-		if (version_at(s, n, i, v, vlen)) {
-			fangs__sink_put(o, s + start, i - start);
-			fangs__sink_puts(o, "<version>");
-			i += vlen;
-			start = i;
-		} else {
-			i++;
-		}
-	}
-	fangs__sink_put(o, s + start, n - start);
-}
-
-/* Tokens first, then the version in what they left: deciding where the
- * version stands alone on the raw text would give a different answer once
- * a neighbouring time stamp has become <ts>, and normalizing a normalized
- * path must change nothing. */
-void fangs__norm_tokens(const fangs__norm *ctx, const char *s, size_t n, fangs__sink *o)
-{
-	char local[1024];
-	char *buf = local;
-	fangs__sink t;
-	size_t m;
-	char v0 = ctx ? ctx->version[0] : '\0';
-
-	/* fast path: a digit or symbol the version starts with is not in the text
-	 * (placeholders only bring in '<', '>' and lower-case letters) */
-	if (!ctx || !ctx->vlen || n < ctx->vlen ||
-	    (v0 != '<' && v0 != '>' && !is_lower(v0) && !memchr(s, v0, n))) {
-		tokens_plain(s, n, o);
-		return;
-	}
-	/* the token pass never makes text longer */
-	if (n + 1 > sizeof(local) && !(buf = malloc(n + 1))) {
-		tokens_plain(s, n, o);
-		return;
-	}
-	fangs__sink_init(&t, buf, n + 1);
-	tokens_plain(s, n, &t);
-	m = fangs__sink_end(&t);
-	replace_version(ctx, buf, m < n ? m : n, o);
-	if (buf != local)
-		free(buf);
 }
 
 /* ---- matchers ---- */
@@ -438,7 +166,7 @@ static size_t m_npm_log(const nstate *st, size_t i, size_t *stem)
 	const char *c = COMP(st, i);
 	size_t n = CLEN(st, i);
 	(void)stem;
-	return match_iso_date(c, n) >= 11 && n > 4 && memcmp(c + n - 4, ".log", 4) == 0;
+	return fangs__match_iso_date(c, n) >= 11 && n > 4 && memcmp(c + n - 4, ".log", 4) == 0;
 }
 
 /* npm 5/6 extract into node_modules/.staging/<name>-<slug>. */
@@ -505,6 +233,44 @@ static const norm_rule rules[] = {
 	{"atomic-write",        ANYWHERE, 0, {{NULL, 0}},                               m_atomic_tmp,   "%s.<tmp>"},
 };
 
+/* Which rules can fit a component, by the first byte of the component
+ * before it (most rules are anchored on their nearest component); built
+ * once from rules[], in table order, so the table stays the only place a
+ * rule is written. */
+#define N_RULES FANGS_ARRAY_SIZE(rules)
+
+static struct {
+	uint8_t n;
+	uint8_t idx[N_RULES];
+} by_prev[256], at_first;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static void build_index(void)
+{
+	for (size_t r = 0; r < N_RULES; r++) {
+		const norm_rule *rule = &rules[r];
+		if (rule->n_before == 0) {
+			at_first.idx[at_first.n++] = (uint8_t)r;
+			for (size_t ch = 0; ch < 256; ch++)
+				by_prev[ch].idx[by_prev[ch].n++] = (uint8_t)r;
+			continue;
+		}
+		const anchor *a = &rule->before[rule->n_before - 1];
+		for (size_t ch = 0; ch < 256; ch++) {
+			if (a->s[0] == '*' || (unsigned char)a->s[0] == ch)
+				by_prev[ch].idx[by_prev[ch].n++] = (uint8_t)r;
+		}
+	}
+}
+
+static bool bytes_eq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 static bool anchor_fits(const nstate *st, const norm_rule *r, size_t i)
 {
 	size_t k = r->n_before;
@@ -516,25 +282,34 @@ static bool anchor_fits(const nstate *st, const norm_rule *r, size_t i)
 		const char *c = COMP(st, i - k + j);
 		size_t n = CLEN(st, i - k + j);
 		if (a->s[a->len - 1] == '*') {
-			if (n < a->len - 1u || memcmp(c, a->s, a->len - 1u) != 0)
+			if (n < a->len - 1u || !bytes_eq(c, a->s, a->len - 1u))
 				return false;
-		} else if (n != a->len || c[0] != a->s[0] || memcmp(c, a->s, n) != 0) {
+		} else if (n != a->len || !bytes_eq(c, a->s, n)) {
 			return false;
 		}
 	}
 	return true;
 }
 
+/* "%s" keeps the matcher's stem; the kept text and the literal around it
+ * go through the token pass together, as they will when the result is
+ * normalized again. */
 static void put_repl(const nstate *st, const char *repl, const char *c, size_t stem, fangs__sink *o)
 {
+	char buf[FANGS__PATH_IN_MAX + 64];
+	fangs__sink t;
+	size_t n;
 	const char *pct = strstr(repl, "%s");
 	if (!pct) {
 		fangs__sink_puts(o, repl);
 		return;
 	}
-	fangs__sink_put(o, repl, (size_t)(pct - repl));
-	fangs__norm_tokens(st->ctx, c, stem, o);
-	fangs__sink_puts(o, pct + 2);
+	fangs__sink_init(&t, buf, sizeof(buf));
+	fangs__sink_put(&t, repl, (size_t)(pct - repl));
+	fangs__sink_put(&t, c, stem);
+	fangs__sink_puts(&t, pct + 2);
+	n = fangs__sink_end(&t);
+	fangs__norm_tokens(st->ctx, buf, n < sizeof(buf) ? n : sizeof(buf) - 1, o);
 }
 
 /* Splits into components, dropping "" and "." and resolving ".." lexically
@@ -578,14 +353,18 @@ void fangs__norm_path(const fangs__norm *ctx, const char *path, size_t len, fang
 	st.abs = len > 0 && path[0] == '/';
 	st.n = split(path, len, c, FANGS_ARRAY_SIZE(c));
 
+	pthread_once(&index_once, build_index);
 	for (size_t i = 0; i < st.n;) {
 		const norm_rule *hit = NULL;
 		size_t span = 0, stem = 0;
-		for (size_t r = 0; r < FANGS_ARRAY_SIZE(rules); r++) {
-			if (!anchor_fits(&st, &rules[r], i))
+		const uint8_t *cand = i ? by_prev[(unsigned char)COMP(&st, i - 1)[0]].idx : at_first.idx;
+		size_t n_cand = i ? by_prev[(unsigned char)COMP(&st, i - 1)[0]].n : at_first.n;
+		for (size_t k = 0; k < n_cand; k++) {
+			const norm_rule *r = &rules[cand[k]];
+			if (!anchor_fits(&st, r, i))
 				continue;
-			if ((span = rules[r].match(&st, i, &stem)) > 0) {
-				hit = &rules[r];
+			if ((span = r->match(&st, i, &stem)) > 0) {
+				hit = r;
 				break;
 			}
 		}

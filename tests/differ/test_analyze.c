@@ -1,6 +1,7 @@
 /*
  * tests/differ/test_analyze.c - runs against baselines.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,8 +437,12 @@ START_TEST(cred_paths_configured)
 	t_open(&run_b, "foo", "/home/node/.vault-token", FANGS_OPEN_READ);
 	t_open(&run_b, "foo", "/home/node/.ssh/id_rsa", FANGS_OPEN_READ);
 	t_open(&run_b, "foo", "/opt/secrets/new", FANGS_OPEN_WRITE);
+	/* opened for reading and writing: still a read of the secret */
+	t_open(&run_b, "foo", "/opt/secrets/db", FANGS_OPEN_READ | FANGS_OPEN_WRITE);
 	ck_assert_int_eq(t_analyze(d, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
-	ck_assert_uint_eq(devs.count, 4);
+	ck_assert_uint_eq(devs.count, 5);
+	ck_assert_str_eq(t_find(&devs, "/opt/secrets/db")->kind, "fs_cred_read");
+	ck_assert_int_eq(t_find(&devs, "/opt/secrets/db")->severity, FANGS_SEV_CRITICAL);
 	ck_assert_str_eq(t_find(&devs, "/opt/secrets/key")->kind, "fs_cred_read");
 	ck_assert_str_eq(t_find(&devs, "~/.vault-token")->kind, "fs_cred_read");
 	ck_assert_str_eq(t_find(&devs, "~/.ssh/id_rsa")->kind, "fs_new_path_read");
@@ -496,6 +501,54 @@ START_TEST(evidence_and_order)
 }
 END_TEST
 
+struct worker {
+	const fangs_differ *d;
+	const fangs_event_list *run;
+	const fangs_fpset *base;
+	size_t devs;
+	int rc;
+};
+
+static void *analyze_many(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < 50 && w->rc == 0; i++) {
+		fangs_deviation_list l = {0};
+		w->rc = t_analyze(w->d, w->run, w->base, "foo", "1.5.0", NULL, 0, NULL, &l);
+		if (i == 0)
+			w->devs = l.count;
+		else if (l.count != w->devs)
+			w->rc = -100;
+		fangs_deviation_list_free(&l);
+	}
+	return NULL;
+}
+
+/* One differ and one baseline serve many analyses at once (the orchestrator
+ * analyzes runs of several runners in parallel). */
+START_TEST(concurrent_analyses)
+{
+	fangs_fpset *base;
+	pthread_t th[4];
+	struct worker w[4];
+	install_run(&run_a, "1.4.2", 0);
+	base = baseline_of(differ, &run_a, "1.4.2");
+	install_run(&run_b, "1.5.0", 1);
+	t_dns(&run_b, "foo", "exfil.example");
+	t_open(&run_b, "foo", "/home/node/.ssh/id_rsa", FANGS_OPEN_READ);
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){differ, &run_b, base, 0, 0};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, analyze_many, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(w[i].rc, 0);
+		ck_assert_uint_eq(w[i].devs, 2);
+	}
+	fangs_fpset_free(base);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
 	fangs_differ_input in = {0};
@@ -530,6 +583,7 @@ TCase *tcase_analyze(void)
 	tcase_add_test(tc, cred_paths_builtin);
 	tcase_add_test(tc, cred_paths_configured);
 	tcase_add_test(tc, evidence_and_order);
+	tcase_add_test(tc, concurrent_analyses);
 	tcase_add_test(tc, bad_arguments);
 	return tc;
 }

@@ -165,6 +165,15 @@ START_TEST(no_fingerprint)
 	ev.kind = FANGS_EV_FILE_OPEN; /* no path */
 	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
 	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, NULL, &fp), FANGS_EINVAL);
+	/* an exec whose argv went missing keeps its binary */
+	ev.kind = FANGS_EV_EXEC;
+	ev.path = (char *)"/bin/sh";
+	ev.argc = 3;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 1);
+	ck_assert_str_eq(fp.value, "/bin/sh");
+	fangs_fingerprint_clear(&fp);
+	ev.path = NULL;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
 }
 END_TEST
 

@@ -171,6 +171,9 @@ START_TEST(own_version)
 		{"/work/x/11.2.3/y", "1.2.3", "/work/x/11.2.3/y"},
 		{"/work/x/1.2.30/y", "1.2.3", "/work/x/1.2.30/y"},
 		{"/work/x/1.2.3.4/y", "1.2.3", "/work/x/1.2.3.4/y"},
+		{"/work/x/abc1.2.3/y", "1.2.3", "/work/x/abc1.2.3/y"},
+		{"/work/x/1.2.3abc/y", "1.2.3", "/work/x/1.2.3abc/y"},
+		{"/work/x/dev1.2.3/y", "1.2.3", "/work/x/dev1.2.3/y"},
 		/* node's own version is not the package's */
 		{"/root/.cache/node-gyp/20.11.1/include/node/v8.h", "1.2.3", "~/.cache/node-gyp/20.11.1/include/node/v8.h"},
 		/* no version known: nothing to collapse */
@@ -246,6 +249,30 @@ START_TEST(lexical_cleanup)
 }
 END_TEST
 
+/* Paths that differed between two `npm install` runs of the same local
+ * tarball with npm 11.19 (strace -e openat), pairwise: each pair must
+ * normalize to one value. */
+START_TEST(npm11_install_noise)
+{
+	static const char *const pairs[][2] = {
+		{"/root/.npm/_cacache/tmp/235257c4-1dc8-43d2-a6f2-99d6d3b8cfd3",
+		 "/root/.npm/_cacache/tmp/16e6784d-21fe-4485-ba5e-4209a0258d1c"},
+		{"/root/.npm/_cacache/tmp/eIrxAJ/install.js", "/root/.npm/_cacache/tmp/llt25l/install.js"},
+		{"/root/.npm/_cacache/tmp/q60KI1/package.json", "/root/.npm/_cacache/tmp/q0WiuO/package.json"},
+		{"/root/.npm/_logs/2026-11-23T16_09_25_714Z-debug-0.log", "/root/.npm/_logs/2026-11-23T16_09_27_133Z-debug-0.log"},
+		{"/tmp/demo-GE2MZY/out-1795450166569.txt", "/tmp/demo-0axqLI/out-1795450168114.txt"},
+	};
+	char first[4096];
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		snprintf(first, sizeof(first), "%s", t_norm(pairs[i][0], "1.2.3"));
+		ck_assert_msg(strcmp(first, t_norm(pairs[i][1], "1.2.3")) == 0, "'%s' -> '%s' but '%s' -> '%s'",
+			      pairs[i][0], first, pairs[i][1], t_norm(pairs[i][1], "1.2.3"));
+	}
+	ck_assert_str_eq(t_norm(pairs[1][0], "1.2.3"), "~/.npm/_cacache/tmp/<tmp>/install.js");
+	ck_assert_str_eq(t_norm(pairs[4][0], "1.2.3"), "/tmp/<tmp>/out-<ts>.txt");
+}
+END_TEST
+
 /* A baseline written by one release is compared with values of the next:
  * normalizing a normalized path must change nothing. */
 START_TEST(idempotent)
@@ -254,6 +281,13 @@ START_TEST(idempotent)
 		/* found by fuzz_normalize: a time stamp next to the version */
 		{"/x/0000000000\0051.2.3\340/y", "\0051.2.3\340", NULL},
 		{"/x/1.2.3.123456789", "1.2.3", NULL},
+		/* found by fuzz_normalize: the version across the dot a rule keeps */
+		{"/x/236\005n.10.1236778", "n.10.", NULL},
+		{"/x/foo-1.2.3.1236778", "1.2.3", NULL},
+		{"/x/\0051.2.\0051.2.-02", "\0051.2.", NULL},
+		{"/x/1.2x1.2x", "1.2x", NULL},
+		{"/x/20240501T102233Z1.0.0", "1.0.0", NULL},
+		{"/x/1.0.0-beta12345678901", "1.0.0-beta", NULL},
 		/* found by fuzz_normalize: a date whose seconds run into more digits */
 		{"/x/2024-05-01T10_22_00000000000000000000000000033_123", NULL, NULL},
 		{"/x/123456789.1.2.3", "1.2.3", NULL},
@@ -356,6 +390,7 @@ TCase *tcase_normalize(void)
 	tcase_add_test(tc, atomic_writes);
 	tcase_add_test(tc, home_dirs);
 	tcase_add_test(tc, lexical_cleanup);
+	tcase_add_test(tc, npm11_install_noise);
 	tcase_add_test(tc, idempotent);
 	tcase_add_test(tc, bounded_output);
 	tcase_add_test(tc, addresses);
