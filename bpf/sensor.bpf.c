@@ -54,10 +54,11 @@ struct {
 } stats SEC(".maps");
 
 /* tgid -> exe and attribution; LRU because nothing here must ever fail for
- * lack of room, and user space may still read an entry after the exit. */
+ * lack of room, and user space may still read an entry after the exit.
+ * Preallocated: 16K entries are about 13 MiB of kernel memory. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct fs_proc);
 } procs SEC(".maps");
