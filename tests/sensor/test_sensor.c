@@ -522,6 +522,41 @@ START_TEST(test_chain_origin)
 }
 END_TEST
 
+/* npm itself sets the variables for a lifecycle script: the script's
+ * descendants are attributed to the package (offline, no update check). */
+START_TEST(test_npm_run_script)
+{
+	char dir[PATH_MAX], pkg[PATH_MAX + 16], script[PATH_MAX + 64];
+	char *argv[] = {"/usr/bin/env", "npm_config_update_notifier=false", "npm_config_offline=true",
+			"npm_config_cache=/nonexistent", "/usr/bin/npm", "--prefix", dir, "run", "postinstall", NULL};
+	const fangs_event *e;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/npm-project", TMP);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(pkg, sizeof(pkg), "%s/package.json", dir);
+	snprintf(script, sizeof(script), "cat %s/package.json > /dev/null", dir);
+	f = fopen(pkg, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"name\":\"demo-pkg\",\"version\":\"2.0.1\",\"scripts\":{\"postinstall\":\"%s\"}}\n", script);
+	fclose(f);
+
+	run_in(CG, argv, 0);
+	e = NULL;
+	for (size_t i = 0; i < EV.count; i++)
+		if (EV.items[i].kind == FANGS_EV_FILE_OPEN && strcmp(EV.items[i].path, pkg) == 0 &&
+		    EV.items[i].comm && strcmp(EV.items[i].comm, "cat") == 0)
+			e = &EV.items[i];
+	ck_assert_msg(e != NULL, "cat's open of package.json not seen");
+	ck_assert_ptr_nonnull(e->origin.package);
+	ck_assert_str_eq(e->origin.package, "demo-pkg");
+	ck_assert_str_eq(e->origin.version, "2.0.1");
+	ck_assert_str_eq(e->origin.script, "postinstall");
+	ck_assert_str_eq(e->origin.command, script);
+	ck_assert_str_eq(e->ancestry[0].comm, "sh");
+}
+END_TEST
+
 START_TEST(test_outside_not_reported)
 {
 	char path[PATH_MAX], marker[PATH_MAX];
@@ -605,6 +640,7 @@ static Suite *sensor_suite(void)
 	tcase_add_test(tc, test_node_ssl_ctrl);
 	tcase_add_test(tc, test_io_uring);
 	tcase_add_test(tc, test_chain_origin);
+	tcase_add_test(tc, test_npm_run_script);
 	tcase_add_test(tc, test_outside_not_reported);
 	tcase_add_test(tc, test_two_runs_and_stats);
 	suite_add_tcase(s, tc);
