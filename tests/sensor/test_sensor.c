@@ -614,6 +614,61 @@ START_TEST(test_two_runs_and_stats)
 }
 END_TEST
 
+static int abort_cb(const fangs_event *ev, void *user)
+{
+	(void)ev;
+	++*(int *)user;
+	return FANGS_EUSER;
+}
+
+/* A second sensor with only the file probes; its callback stops polling. */
+START_TEST(test_groups_and_abort)
+{
+	fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
+	const fangs_sensor_probe *p;
+	fangs_sensor *s2 = NULL;
+	char run2[80], cg2[PATH_MAX], path[PATH_MAX];
+	char *argv[] = {SENSOR_ACTOR, "open", path, NULL};
+	int calls = 0, rc = 0, status;
+	time_t deadline;
+	size_t n;
+	pid_t pid;
+
+	o.ringbuf_size = 3000;
+	ck_assert_int_eq(fangs_sensor_new(&s2, &o), FANGS_EINVAL);
+	ck_assert_ptr_null(s2);
+
+	o.ringbuf_size = 1 << 20;
+	o.probes = FANGS_SENSOR_PROBE_FILES;
+	o.on_event = abort_cb;
+	o.user = &calls;
+	ck_assert_msg(fangs_sensor_new(&s2, &o) == 0, "%s", fangs_error_last());
+	ck_assert_int_eq(fangs_sensor_probes(s2, &p, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		int is_file = strcmp(p[i].group, "files") == 0;
+		ck_assert_msg(p[i].live == is_file, "%s live=%d", p[i].name, p[i].live);
+		if (!is_file)
+			ck_assert_str_eq(p[i].reason, "not requested");
+	}
+
+	snprintf(run2, sizeof(run2), "%s-files", RUN);
+	snprintf(path, sizeof(path), "%s/files-only", TMP);
+	ck_assert_int_eq(fangs_cgroup_create_run(run2, cg2, sizeof(cg2)), 0);
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(s2, cg2, run2), 0);
+	ck_assert_int_ge(fangs_sensor_fd(s2), 0);
+	pid = spawn(1, cg2, argv);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	/* the actor opens several files: the first event aborts the poll */
+	deadline = time(NULL) + 15;
+	while (rc == 0 && time(NULL) < deadline)
+		rc = fangs_sensor_poll(s2, 100);
+	ck_assert_int_eq(rc, FANGS_EUSER);
+	ck_assert_int_eq(calls, 1);
+	fangs_sensor_free(s2);
+	ck_assert_int_eq(fangs_cgroup_remove(cg2), 0);
+}
+END_TEST
+
 START_TEST(test_check)
 {
 	char why[256] = "unchanged";
@@ -643,6 +698,7 @@ static Suite *sensor_suite(void)
 	tcase_add_test(tc, test_npm_run_script);
 	tcase_add_test(tc, test_outside_not_reported);
 	tcase_add_test(tc, test_two_runs_and_stats);
+	tcase_add_test(tc, test_groups_and_abort);
 	suite_add_tcase(s, tc);
 	return s;
 }
