@@ -475,16 +475,13 @@ int fangs_sensor_watch_cgroup(fangs_sensor *s, const char *cgroup, const char *r
 		return fangs_error_set(FANGS_EEXISTS, "run %s is already watched", run_id);
 	if ((rc = resolve_cgroup(s, cgroup, &id, &level)))
 		return rc;
-	if (slot < 0) {
-		for (int i = 0; i < FS_MAX_RUNS && slot < 0; i++)
-			if (!s->runs[i].run_id)
-				slot = i;
-		for (int i = 0; i < FS_MAX_RUNS && slot < 0; i++)
-			if (!s->runs[i].active)
-				slot = i;
-		if (slot < 0)
-			return fangs_error_set(FANGS_EBUSY, "%d runs are watched already", FS_MAX_RUNS);
+	for (int i = 0; i < FS_MAX_RUNS && slot < 0; i++) {
+		int k = (s->next_slot + i) % FS_MAX_RUNS;
+		if (!s->runs[k].active)
+			slot = k;
 	}
+	if (slot < 0)
+		return fangs_error_set(FANGS_EBUSY, "%d runs are watched already", FS_MAX_RUNS);
 	if (ncpu <= 0)
 		return fangs_error_set(FANGS_ESENSOR, "cannot count CPUs: %s", strerror(-ncpu));
 	zero = calloc((size_t)ncpu, sizeof(*zero));
@@ -509,6 +506,7 @@ int fangs_sensor_watch_cgroup(fangs_sensor *s, const char *cgroup, const char *r
 	s->runs[slot].cgroup_id = id;
 	s->runs[slot].level = level;
 	s->runs[slot].active = 1;
+	s->next_slot = (slot + 1) % FS_MAX_RUNS;
 	update_level_mask(s);
 	fangs_debug("watching cgroup %s (id %llu, level %d) as run %s", cgroup, (unsigned long long)id, level,
 		    run_id);

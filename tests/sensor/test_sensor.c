@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -608,6 +609,24 @@ START_TEST(test_two_runs_and_stats)
 	ck_assert_int_eq(fangs_sensor_unwatch(S, run2), FANGS_ENOTFOUND);
 	ck_assert_int_eq(fangs_sensor_stats(S, run2, &st), 0);
 	ck_assert_int_eq(fangs_sensor_stats(S, "never-watched", &st), FANGS_ENOTFOUND);
+
+	/* a process left in the cgroup is ended by fangs_cgroup_kill */
+	{
+		char *sleeper[] = {"/bin/sleep", "100", NULL};
+		time_t deadline = time(NULL) + 10;
+		int status;
+		pid = spawn(1, cg2, sleeper);
+		while (fangs_cgroup_populated(cg2) != 1 && time(NULL) < deadline)
+			usleep(10000);
+		ck_assert_int_eq(fangs_cgroup_populated(cg2), 1);
+		ck_assert_int_eq(fangs_cgroup_remove(cg2), FANGS_EBUSY);
+		ck_assert_int_eq(fangs_cgroup_kill(cg2), 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		while (fangs_cgroup_populated(cg2) != 0 && time(NULL) < deadline)
+			usleep(10000);
+		ck_assert_int_eq(fangs_cgroup_populated(cg2), 0);
+	}
 	ck_assert_int_eq(fangs_cgroup_remove(cg2), 0);
 
 	ck_assert_int_eq(fangs_sensor_watch_cgroup(S, "/nonexistent/cgroup", "x"), FANGS_ENOTFOUND);

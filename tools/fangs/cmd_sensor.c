@@ -309,6 +309,11 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 		populated = fangs_cgroup_populated(cgroup);
 		if (reaped && populated <= 0)
 			break;
+		/* interrupted, CMD gone, descendants left behind: end them */
+		if (got_signal && reaped && populated > 0) {
+			fangs_cgroup_kill(cgroup);
+			got_signal = 0;
+		}
 	}
 	drain(s);
 	fflush(stdout);
