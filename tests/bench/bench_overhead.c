@@ -4,7 +4,10 @@
  * decoded by a consumer thread) and under strace -f on the same system
  * calls, interleaved rep by rep. Prints medians and ratios to bare.
  *
- *   bench-overhead [--reps N] [--probes MASK] [-- CMD ARGS...]   (default: node workload.js)
+ *   bench-overhead [--reps N] [--probes MASK] [--npm] [-- CMD ARGS...]
+ *   default workload: node tests/bench/workload.js; --npm: `npm ci --offline`
+ *   of tests/fixtures/npm-tiny (two local packages with install scripts),
+ *   copied to a temporary directory first
  *   MASK: FANGS_SENSOR_PROBE_* bits, default all
  */
 #include <limits.h>
@@ -110,7 +113,7 @@ static double run(const char *cgroup, char **argv)
 	if (pid == 0) {
 		if (cgroup && fangs_cgroup_attach(cgroup, 0))
 			_exit(120);
-		if (!freopen("/dev/null", "w", stdout))
+		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
 			_exit(121);
 		execvp(argv[0], argv);
 		_exit(127);
@@ -151,6 +154,10 @@ int main(int argc, char **argv)
 	char *strace_argv[64];
 	int reps = 5, i;
 	unsigned probes = 0;
+	int npm = 0;
+	char fixture[PATH_MAX], copy_cmd[2 * PATH_MAX + 64], cache[PATH_MAX + 16];
+	char *npm_argv[] = {"/usr/bin/env", "npm_config_update_notifier=false", "npm", "ci", "--offline", "--no-audit",
+			    "--no-fund", "--dangerously-allow-all-scripts", "--prefix", fixture, "--cache", cache, NULL};
 	double bare[64], sens[64], strc[64], unw[64];
 	double cbare[64], csens[64], cstrc[64], cunw[64], ccons[64], bpfns[64], bpfcalls[64];
 	int stats_fd;
@@ -159,6 +166,8 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
 			reps = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--npm") == 0)
+			npm = 1;
 		else if (strcmp(argv[i], "--probes") == 0 && i + 1 < argc)
 			probes = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--") == 0 && i + 1 < argc) {
@@ -171,6 +180,17 @@ int main(int argc, char **argv)
 	snprintf(script, sizeof(script), "%s/tests/bench/workload.js",
 		 getenv("FANGS_SOURCE_ROOT") ? getenv("FANGS_SOURCE_ROOT") : FANGS_SRC);
 	fangs_log_set(fangs_log_stderr, FANGS_LOG_WARN, NULL);
+	if (npm) {
+		snprintf(fixture, sizeof(fixture), "/tmp/fangs-bench-npm-%d", (int)getpid());
+		snprintf(cache, sizeof(cache), "%s/.cache", fixture);
+		snprintf(copy_cmd, sizeof(copy_cmd), "cp -r %s/tests/fixtures/npm-tiny %s",
+			 getenv("FANGS_SOURCE_ROOT") ? getenv("FANGS_SOURCE_ROOT") : FANGS_SRC, fixture);
+		if (system(copy_cmd) != 0) {
+			fprintf(stderr, "bench: %s failed\n", copy_cmd);
+			return 1;
+		}
+		cmd = npm_argv;
+	}
 
 	snprintf(run_id, sizeof(run_id), "bench-overhead-%d", (int)getpid());
 	if (fangs_cgroup_create_run(run_id, cg, sizeof(cg))) {
@@ -242,9 +262,14 @@ int main(int argc, char **argv)
 	fangs_cgroup_remove(cg);
 	if (stats_fd >= 0)
 		close(stats_fd);
+	if (npm) {
+		snprintf(copy_cmd, sizeof(copy_cmd), "rm -rf %s", fixture);
+		if (system(copy_cmd) != 0)
+			fprintf(stderr, "bench: could not remove %s\n", fixture);
+	}
 
-	printf("workload: %s%s%s, %d reps, medians (wall clock; CPU = workload + tracer/consumer)\n", cmd[0],
-	       cmd[1] ? " " : "", cmd[1] ? cmd[1] : "", reps);
+	printf("workload: %s, %d reps, medians (wall clock; CPU = workload + tracer/consumer)\n",
+	       npm ? "npm ci --offline of tests/fixtures/npm-tiny" : cmd == dflt ? script : cmd[0], reps);
 	report("bare", median(bare, reps), median(bare, reps), median(cbare, reps), median(cbare, reps));
 	report("sensor loaded, workload unwatched", median(unw, reps), median(bare, reps), median(cunw, reps),
 	       median(cbare, reps));
