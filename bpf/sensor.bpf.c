@@ -90,6 +90,9 @@ const volatile __u64 wakeup_interval_ns = 0;
 const volatile __u64 wakeup_bytes = 0;
 __u64 last_wakeup_ns;
 
+/* Set when the sys_exit programs of the opens are attached. */
+const volatile __u32 retry_opens = 0;
+
 /* Bit L set when some watched cgroup sits at level L of the hierarchy; set
  * by user space so descendants are matched with one lookup per used level. */
 volatile __u32 level_mask;
@@ -219,7 +222,7 @@ static __always_inline int emit_open(const void *path, __u64 flags, int kernel_p
 		n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
 	else
 		n = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
-	if (n < 0 && retry) {
+	if (n < 0 && retry && retry_opens) {
 		__u64 id = bpf_get_current_pid_tgid();
 		struct pending_open po = {.path = path, .flags = flags};
 		bpf_ringbuf_discard(e, 0);

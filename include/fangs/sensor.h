@@ -32,7 +32,10 @@ typedef struct fangs_sensor fangs_sensor;
 #define FANGS_SENSOR_PROBE_PAYLOAD 0x08u  /**< DNS and TLS ClientHello in write/writev */
 #define FANGS_SENSOR_PROBE_IO_URING 0x10u /**< io_uring openat/openat2/connect */
 #define FANGS_SENSOR_PROBE_TLS_LIB 0x20u  /**< uprobes on SSL_ctrl (libssl, node) */
-#define FANGS_SENSOR_PROBE_ALL 0x3fu
+/** sys_exit of the open calls: reads again a path that was not paged in at
+ * entry (otherwise reported as ""); costs every open on the host a little. */
+#define FANGS_SENSOR_PROBE_FILES_RETRY 0x40u
+#define FANGS_SENSOR_PROBE_ALL 0x7fu
 
 /**
  * Called for every decoded event. `ev` and its strings are valid during the
@@ -75,7 +78,7 @@ FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned
 /** One probe and whether it is attached. */
 typedef struct fangs_sensor_probe {
 	const char *name;   /**< "tracepoint/syscalls/sys_enter_openat", "uprobe/SSL_ctrl:/usr/bin/node" */
-	const char *group;  /**< "files", "process", "net", "payload", "io_uring", "tls_lib" */
+	const char *group;  /**< "files", "files_retry", "process", "net", "payload", "io_uring", "tls_lib" */
 	int live;           /**< 1 attached, 0 not */
 	const char *reason; /**< why not live ("" when live or not requested) */
 } fangs_sensor_probe;

@@ -33,10 +33,10 @@ static const struct {
 	{"sys_enter_openat2", "files", FANGS_SENSOR_PROBE_FILES},
 	{"sys_enter_open", "files", FANGS_SENSOR_PROBE_FILES},
 	{"sys_enter_creat", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_openat", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_openat2", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_open", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_creat", "files", FANGS_SENSOR_PROBE_FILES},
+	{"sys_exit_openat", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
+	{"sys_exit_openat2", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
+	{"sys_exit_open", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
+	{"sys_exit_creat", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
 	{"sched_process_exec", "process", FANGS_SENSOR_PROBE_PROCESS},
 	{"sched_process_fork", "process", FANGS_SENSOR_PROBE_PROCESS},
 	{"sched_process_exit", "process", FANGS_SENSOR_PROBE_PROCESS},
@@ -327,6 +327,7 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		collect_tls_binaries(&o, &tls, &n_tls);
 	if ((rc = prepare_programs(s, o.probes ? o.probes : FANGS_SENSOR_PROBE_ALL, tls, n_tls)))
 		goto fail;
+	s->skel->rodata->retry_opens = bpf_program__autoload(s->skel->progs.sys_exit_openat);
 	if ((err = sensor__load(s->skel))) {
 		rc = fangs_error_set(err == -EPERM ? FANGS_EPERM : FANGS_ESENSOR,
 				     "loading the BPF programs failed: %s (the verifier log was logged as warnings)",

@@ -3,6 +3,8 @@
  * the sensor tests know exactly what the kernel must have seen.
  *
  *   actor open|openat2|open-legacy|creat|write-open PATH
+ *   actor open-unpaged PATH            openat of a path string on a page not yet
+ *                                      mapped in (a fresh file mapping)
  *   actor exec PATH ARGS...            execve
  *   actor execveat PATH ARGS...        execveat(AT_FDCWD, PATH, ...)
  *   actor connect4|connect6|connect4m PORT   TCP to 127.0.0.1 / ::1 / ::ffff:127.0.0.1
@@ -336,6 +338,22 @@ int main(int argc, char **argv)
 
 	if (strcmp(cmd, "open") == 0)
 		return done_fd(openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC));
+	if (strcmp(cmd, "open-unpaged") == 0) {
+		char tmpl[] = "/tmp/fangs-actor-XXXXXX";
+		int tfd = mkstemp(tmpl);
+		size_t len = strlen(argv[2]) + 1;
+		char *map;
+		if (tfd < 0 || write(tfd, argv[2], len) != (ssize_t)len)
+			return die("temporary file");
+		unlink(tmpl);
+		/* not touched before the call: the kernel faults it in itself */
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, tfd, 0);
+		if (map == MAP_FAILED)
+			return die("mmap");
+		fd = openat(AT_FDCWD, map, O_RDONLY | O_CLOEXEC);
+		close(tfd);
+		return done_fd(fd);
+	}
 	if (strcmp(cmd, "openat2") == 0) {
 		memset(&how, 0, sizeof(how));
 		how.flags = O_RDONLY | O_CLOEXEC;

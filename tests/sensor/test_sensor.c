@@ -239,6 +239,7 @@ START_TEST(test_file_opens)
 		{"open-legacy", "read-open", FANGS_OPEN_READ},
 		{"creat", "creat", FANGS_OPEN_WRITE},
 		{"write-open", "write-open", FANGS_OPEN_WRITE},
+		{"open-unpaged", "unpaged", FANGS_OPEN_READ},
 	};
 	char path[PATH_MAX];
 	int fd;
@@ -688,6 +689,40 @@ START_TEST(test_groups_and_abort)
 }
 END_TEST
 
+/* Without the sys_exit retry, a path not paged in at entry cannot be read:
+ * the open is reported with an empty path. (With it, test_file_opens sees
+ * the path.) */
+START_TEST(test_unpaged_without_retry)
+{
+	fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
+	fangs_sensor *main_sensor = S;
+	char run2[80], cg2[PATH_MAX], path[PATH_MAX];
+	char *argv[] = {SENSOR_ACTOR, "open-unpaged", path, NULL};
+	int empty = 0;
+	pid_t pid;
+
+	o.probes = FANGS_SENSOR_PROBE_FILES | FANGS_SENSOR_PROBE_PROCESS;
+	o.on_event = collect;
+	ck_assert_msg(fangs_sensor_new(&S, &o) == 0, "%s", fangs_error_last());
+	snprintf(run2, sizeof(run2), "%s-noretry", RUN);
+	snprintf(path, sizeof(path), "%s/unpaged-noretry", TMP);
+	ck_assert_int_eq(fangs_cgroup_create_run(run2, cg2, sizeof(cg2)), 0);
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(S, cg2, run2), 0);
+	pid = run_in(cg2, argv, 0);
+	for (size_t i = 0; i < EV.count; i++) {
+		const fangs_event *e = &EV.items[i];
+		if (e->kind != FANGS_EV_FILE_OPEN || e->pid != pid)
+			continue;
+		ck_assert_str_ne(e->path, path);
+		empty += e->path[0] == '\0';
+	}
+	ck_assert_int_eq(empty, 1);
+	fangs_sensor_free(S);
+	S = main_sensor;
+	ck_assert_int_eq(fangs_cgroup_remove(cg2), 0);
+}
+END_TEST
+
 START_TEST(test_check)
 {
 	char why[256] = "unchanged";
@@ -718,6 +753,7 @@ static Suite *sensor_suite(void)
 	tcase_add_test(tc, test_outside_not_reported);
 	tcase_add_test(tc, test_two_runs_and_stats);
 	tcase_add_test(tc, test_groups_and_abort);
+	tcase_add_test(tc, test_unpaged_without_retry);
 	suite_add_tcase(s, tc);
 	return s;
 }
