@@ -561,23 +561,40 @@ END_TEST
 
 START_TEST(test_outside_not_reported)
 {
-	char path[PATH_MAX], marker[PATH_MAX];
-	char *argv[] = {SENSOR_ACTOR, "open", path, NULL};
+	char path[128], marker[128], script[2048];
+	char *argv[] = {"/bin/sh", "-c", script, NULL};
+	int port = 0, l = listen_on(AF_INET, "127.0.0.1", SOCK_STREAM, &port);
+	int uport = 53, u = listen_on(AF_INET, "127.0.0.78", SOCK_DGRAM, &uport);
 	int status;
 	pid_t outside, inside;
 
 	snprintf(path, sizeof(path), "%s/outside", TMP);
 	snprintf(marker, sizeof(marker), "%s/marker", TMP);
+	/* everything the inside tests see, done from outside the cgroup */
+	snprintf(script, sizeof(script),
+		 "A=%s; $A open %s && $A write-open %s.w && $A connect4 %d && $A dns-sendto 127.0.0.78 out.fangs.test"
+		 " && $A tls %d out-sni.fangs.test && $A uring-open %s && $A chain out-pkg 1.0.0 install %s",
+		 SENSOR_ACTOR, path, path, port, port, path, path);
 	outside = spawn(0, NULL, argv);
 	ck_assert_int_eq(waitpid(outside, &status, 0), outside);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* once the marker's exit is read, anything the outside run emitted
 	 * would have been read before it */
 	inside = actor("open", marker, NULL);
 	must_find(FANGS_EV_FILE_OPEN, inside, marker);
 	for (size_t i = 0; i < EV.count; i++) {
-		ck_assert_int_ne(EV.items[i].pid, outside);
-		ck_assert(!EV.items[i].path || strcmp(EV.items[i].path, path) != 0);
+		const fangs_event *e = &EV.items[i];
+		ck_assert_int_ne(e->pid, outside);
+		ck_assert_int_ne(e->ppid, outside);
+		ck_assert(!e->path || strncmp(e->path, path, strlen(path)) != 0);
+		ck_assert(!e->qname || strcmp(e->qname, "out.fangs.test") != 0);
+		ck_assert(!e->sni || strcmp(e->sni, "out-sni.fangs.test") != 0);
+		ck_assert(!e->addr || strcmp(e->addr, "127.0.0.78") != 0);
+		ck_assert(!e->origin.package || strcmp(e->origin.package, "out-pkg") != 0);
+		ck_assert(e->kind != FANGS_EV_NET_CONNECT || e->port != port);
 	}
+	close(l);
+	close(u);
 }
 END_TEST
 
