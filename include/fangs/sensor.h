@@ -60,9 +60,10 @@ typedef struct fangs_sensor_options {
 	 * Wake-up batching: the kernel signals fangs_sensor_fd() at most once
 	 * per `wakeup_ms` (and at once when a quarter of the ring buffer is
 	 * full), so the observed processes do not pay a wake-up per event.
-	 * Events of a burst may then wait unsignalled: callers wait with a
-	 * timeout of about `wakeup_ms` and call fangs_sensor_poll() after each
-	 * timeout. 0 = 20 ms; FANGS_SENSOR_WAKEUP_EACH = signal every event.
+	 * Events of a burst may then wait unsignalled: fangs_sensor_poll()
+	 * handles this itself, but an event loop waiting on fangs_sensor_fd()
+	 * must wake at least every `wakeup_ms` and call fangs_sensor_poll(s, 0).
+	 * 0 = 20 ms; FANGS_SENSOR_WAKEUP_EACH = signal every event.
 	 */
 	unsigned int wakeup_ms;
 } fangs_sensor_options;
@@ -126,8 +127,8 @@ FANGS_EXTERN(int) fangs_sensor_fd(const fangs_sensor *s);
 
 /**
  * Delivers the events already waiting; when there are none, waits up to
- * `timeout_ms` (0 = do not wait, -1 = until signalled: see wakeup_ms) and
- * delivers what came. Returns the number of events
+ * `timeout_ms` (0 = do not wait, -1 = until an event comes) and delivers
+ * what came. Returns the number of events
  * delivered, or a negative code (the callback's, or FANGS_EIO; an EINTR wait
  * returns 0).
  */

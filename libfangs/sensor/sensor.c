@@ -316,7 +316,8 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		goto fail;
 	}
 	if (o.wakeup_ms != FANGS_SENSOR_WAKEUP_EACH) {
-		s->skel->rodata->wakeup_interval_ns = (uint64_t)(o.wakeup_ms ? o.wakeup_ms : DEFAULT_WAKEUP_MS) * 1000000u;
+		s->wakeup_ms = o.wakeup_ms ? o.wakeup_ms : DEFAULT_WAKEUP_MS;
+		s->skel->rodata->wakeup_interval_ns = (uint64_t)s->wakeup_ms * 1000000u;
 		s->skel->rodata->wakeup_bytes = rbsize / 4;
 	}
 	if ((err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rbsize))) {
@@ -537,18 +538,29 @@ int fangs_sensor_fd(const fangs_sensor *s)
 
 int fangs_sensor_poll(fangs_sensor *s, int timeout_ms)
 {
+	int64_t deadline;
 	int n;
+
 	if (!s)
 		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_poll: NULL sensor");
 	s->cb_rc = 0;
 	s->delivered = 0;
-	/* batched wake-ups: what is already there is read without waiting, and
-	 * after a wait whatever came without a wake-up is read too */
-	n = ring_buffer__consume(s->rb);
-	if (n == 0 && s->cb_rc == 0 && timeout_ms != 0) {
-		n = ring_buffer__poll(s->rb, timeout_ms);
-		if (n >= 0 && s->cb_rc == 0)
-			n = ring_buffer__consume(s->rb);
+	deadline = fangs__monotonic_ns() + (int64_t)timeout_ms * 1000000;
+	/* With batched wake-ups an event may come without one: what is there is
+	 * read first, and a wait never lasts longer than the batching period. */
+	for (;;) {
+		int64_t left = deadline - fangs__monotonic_ns();
+		int wait_ms;
+
+		n = ring_buffer__consume(s->rb);
+		if (n != 0 || s->cb_rc < 0 || timeout_ms == 0 || (timeout_ms > 0 && left <= 0))
+			break;
+		wait_ms = s->wakeup_ms ? (int)s->wakeup_ms : -1;
+		if (timeout_ms > 0 && (wait_ms < 0 || left / 1000000 < wait_ms))
+			wait_ms = (int)(left / 1000000) + 1;
+		n = ring_buffer__poll(s->rb, wait_ms);
+		if (n != 0 || s->cb_rc < 0)
+			break;
 	}
 	if (s->cb_rc < 0)
 		return s->cb_rc;

@@ -48,6 +48,7 @@ struct fangs_sensor {
 	fangs_sensor_event_fn on_event;
 	void *user;
 	int64_t mono_to_real; /* add to bpf_ktime_get_ns() for wall-clock ns */
+	unsigned int wakeup_ms; /* batching period; 0 = a wake-up per event */
 	char v2root[PATH_MAX];
 	fangs__run runs[FS_MAX_RUNS];
 	int next_slot; /* slots are reused round-robin, so late events of an

@@ -8,6 +8,7 @@
  *   actor exec PATH ARGS...            execve
  *   actor execveat PATH ARGS...        execveat(AT_FDCWD, PATH, ...)
  *   actor connect4|connect6|connect4m PORT   TCP to 127.0.0.1 / ::1 / ::ffff:127.0.0.1
+ *   actor connect-unix PATH            AF_UNIX stream connect ("@name": abstract)
  *   actor dns-sendto ADDR NAME         UDP query to ADDR:53 with sendto(addr)
  *   actor dns-connect ADDR NAME        connect() then send() with no address
  *   actor dns-tcp ADDR NAME            TCP query to ADDR:53 with its length prefix
@@ -34,7 +35,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -374,6 +377,20 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "execveat") == 0) {
 		syscall(SYS_execveat, AT_FDCWD, argv[2], argv + 2, environ, 0);
 		return die("execveat");
+	}
+	if (strcmp(cmd, "connect-unix") == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		size_t len = strlen(argv[2]);
+		if (len >= sizeof(sun.sun_path))
+			return 2;
+		memcpy(sun.sun_path, argv[2], len);
+		if (argv[2][0] == '@')
+			sun.sun_path[0] = '\0';
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd < 0)
+			return die("socket");
+		connect(fd, (struct sockaddr *)&sun, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+		return done_fd(fd);
 	}
 	if (strncmp(cmd, "connect", 7) == 0)
 		return tcp_connect(cmd, atoi(argv[2]));

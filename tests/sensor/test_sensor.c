@@ -346,6 +346,19 @@ START_TEST(test_connect)
 	ck_assert_int_eq(e->family, FANGS_FAMILY_IPV4);
 	ck_assert_uint_eq(e->port, p6);
 
+	{
+		char sock[128];
+		snprintf(sock, sizeof(sock), "%s/listener.sock", TMP);
+		pid = actor("connect-unix", sock, NULL);
+		e = must_find(FANGS_EV_NET_CONNECT, pid, sock);
+		ck_assert_int_eq(e->family, FANGS_FAMILY_UNIX);
+		ck_assert_uint_eq(e->port, 0);
+		ck_assert_int_eq(e->proto, FANGS_PROTO_NONE);
+		pid = actor("connect-unix", "@fangs-abstract", NULL);
+		e = must_find(FANGS_EV_NET_CONNECT, pid, "@fangs-abstract");
+		ck_assert_int_eq(e->family, FANGS_FAMILY_UNIX);
+	}
+
 	close(l4);
 	close(l6);
 }
@@ -740,6 +753,25 @@ START_TEST(test_unpaged_without_retry)
 }
 END_TEST
 
+/* poll(-1) returns once events came, even when no wake-up was sent for
+ * them (batching) */
+START_TEST(test_poll_forever)
+{
+	char path[128];
+	char *argv[] = {SENSOR_ACTOR, "open", path, NULL};
+	int status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/poll-forever", TMP);
+	ck_assert_int_eq(fangs_sensor_poll(S, 0), 0);
+	pid = spawn(1, CG, argv);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_gt(fangs_sensor_poll(S, -1), 0);
+	wait_exit_event(pid);
+	must_find(FANGS_EV_FILE_OPEN, pid, path);
+}
+END_TEST
+
 START_TEST(test_check)
 {
 	char why[256] = "unchanged";
@@ -771,6 +803,7 @@ static Suite *sensor_suite(void)
 	tcase_add_test(tc, test_two_runs_and_stats);
 	tcase_add_test(tc, test_groups_and_abort);
 	tcase_add_test(tc, test_unpaged_without_retry);
+	tcase_add_test(tc, test_poll_forever);
 	suite_add_tcase(s, tc);
 	return s;
 }
