@@ -763,7 +763,8 @@ START_TEST(test_poll_forever)
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/poll-forever", TMP);
-	ck_assert_int_eq(fangs_sensor_poll(S, 0), 0);
+	while (fangs_sensor_poll(S, 0) > 0) /* earlier tests' stragglers */
+		;
 	pid = spawn(1, CG, argv);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_int_gt(fangs_sensor_poll(S, -1), 0);
