@@ -312,6 +312,14 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 		const struct fs_exec *e = data;
 		ev->kind = FANGS_EV_EXEC;
 		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
+		/* fexecve and relative paths: the binary's own path, while the
+		 * process still runs it */
+		if (!ev->path || ev->path[0] != '/' || strncmp(ev->path, "/dev/fd/", 8) == 0) {
+			char exe[FS_PATH_LEN];
+			read_proc_file(ev->pid, "exe", exe, sizeof(exe));
+			if (exe[0] == '/')
+				ev->path = strcpy(sc->path, exe);
+		}
 		if (!ev->path)
 			ev->path = "";
 		split_args(ev, e, sc);

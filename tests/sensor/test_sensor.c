@@ -286,6 +286,21 @@ START_TEST(test_exec_argv)
 	ck_assert_str_eq(e->argv[2], script);
 	ck_assert_int_eq(find_exit(pid)->exit_code, 0);
 
+	/* a relative path is reported as the binary's absolute path */
+	{
+		char *rel[] = {"/bin/sh", "-c", "cd /bin && exec ./true", NULL};
+		const char *t;
+		pid = run_in(CG, rel, 0);
+		e = NULL;
+		for (size_t i = 0; i < EV.count; i++)
+			if (EV.items[i].kind == FANGS_EV_EXEC && EV.items[i].pid == pid && EV.items[i].argc &&
+			    strcmp(EV.items[i].argv[0], "./true") == 0)
+				e = &EV.items[i];
+		ck_assert_ptr_nonnull(e);
+		t = strrchr(e->path, '/');
+		ck_assert_msg(e->path[0] == '/' && t && strcmp(t, "/true") == 0, "path %s", e->path);
+	}
+
 	pid = actor("execveat", "/bin/true", "one-arg");
 	e = must_find(FANGS_EV_EXEC, pid, "/bin/true");
 	ck_assert_uint_eq(e->argc, 2);
