@@ -286,19 +286,28 @@ START_TEST(test_exec_argv)
 	ck_assert_str_eq(e->argv[2], script);
 	ck_assert_int_eq(find_exit(pid)->exit_code, 0);
 
-	/* a relative path is reported as the binary's absolute path */
+	/* a relative path is reported as the binary's absolute path, read
+	 * while the process still runs it (it sleeps long enough) */
 	{
-		char *rel[] = {"/bin/sh", "-c", "cd /bin && exec ./true", NULL};
+		char *rel[] = {"/bin/sh", "-c", "cd /bin && exec ./sleep 20", NULL};
+		time_t deadline = time(NULL) + 15;
 		const char *t;
-		pid = run_in(CG, rel, 0);
+		int status;
+		pid = spawn(1, CG, rel);
 		e = NULL;
-		for (size_t i = 0; i < EV.count; i++)
-			if (EV.items[i].kind == FANGS_EV_EXEC && EV.items[i].pid == pid && EV.items[i].argc &&
-			    strcmp(EV.items[i].argv[0], "./true") == 0)
-				e = &EV.items[i];
+		while (!e && time(NULL) < deadline) {
+			ck_assert_int_ge(fangs_sensor_poll(S, 100), 0);
+			for (size_t i = 0; i < EV.count && !e; i++)
+				if (EV.items[i].kind == FANGS_EV_EXEC && EV.items[i].pid == pid && EV.items[i].argc &&
+				    strcmp(EV.items[i].argv[0], "./sleep") == 0)
+					e = &EV.items[i];
+		}
+		kill(pid, SIGKILL);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 		ck_assert_ptr_nonnull(e);
 		t = strrchr(e->path, '/');
-		ck_assert_msg(e->path[0] == '/' && t && strcmp(t, "/true") == 0, "path %s", e->path);
+		ck_assert_msg(e->path[0] == '/' && t && strcmp(t, "/sleep") == 0, "path %s", e->path);
+		wait_exit_event(pid);
 	}
 
 	pid = actor("execveat", "/bin/true", "one-arg");
