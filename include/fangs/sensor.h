@@ -33,7 +33,8 @@ typedef struct fangs_sensor fangs_sensor;
 #define FANGS_SENSOR_PROBE_IO_URING 0x10u /**< io_uring openat/openat2/connect */
 #define FANGS_SENSOR_PROBE_TLS_LIB 0x20u  /**< uprobes on SSL_ctrl (libssl, node) */
 /** sys_exit of the open calls: reads again a path that was not paged in at
- * entry (otherwise reported as ""); costs every open on the host a little. */
+ * entry (without it such opens are not reported); costs every open on the
+ * host a little. */
 #define FANGS_SENSOR_PROBE_FILES_RETRY 0x40u
 #define FANGS_SENSOR_PROBE_ALL 0x7fu
 

@@ -304,8 +304,13 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 		ev->kind = FANGS_EV_FILE_OPEN;
 		ev->flags = open_intent(e->flags);
 		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
-		if (!ev->path)
-			ev->path = ""; /* the path could not be read: the open is still reported */
+		/* unreadable even after the call (the kernel could not read it
+		 * either, so nothing was opened), or not paged in at entry with
+		 * the retry probes off: an open of no known file says nothing */
+		if (!ev->path) {
+			fangs_debug("sensor: pid %d opened a path that could not be read", ev->pid);
+			return 1;
+		}
 		break;
 	}
 	case FS_EV_EXEC: {

@@ -743,16 +743,16 @@ START_TEST(test_groups_and_abort)
 }
 END_TEST
 
-/* Without the sys_exit retry, a path not paged in at entry cannot be read:
- * the open is reported with an empty path. (With it, test_file_opens sees
- * the path.) */
+/* Without the sys_exit retry, a path not paged in at entry cannot be read
+ * and the open is lost (with it, test_file_opens sees the path): this is
+ * what the files_retry probes are for. */
 START_TEST(test_unpaged_without_retry)
 {
 	fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
 	fangs_sensor *main_sensor = S;
 	char run2[80], cg2[PATH_MAX], path[PATH_MAX];
 	char *argv[] = {SENSOR_ACTOR, "open-unpaged", path, NULL};
-	int empty = 0;
+	int opens = 0;
 	pid_t pid;
 
 	o.probes = FANGS_SENSOR_PROBE_FILES | FANGS_SENSOR_PROBE_PROCESS;
@@ -768,9 +768,10 @@ START_TEST(test_unpaged_without_retry)
 		if (e->kind != FANGS_EV_FILE_OPEN || e->pid != pid)
 			continue;
 		ck_assert_str_ne(e->path, path);
-		empty += e->path[0] == '\0';
+		ck_assert_str_ne(e->path, "");
+		opens++;
 	}
-	ck_assert_int_eq(empty, 1);
+	ck_assert_int_gt(opens, 0); /* the loader's opens are there */
 	fangs_sensor_free(S);
 	S = main_sensor;
 	ck_assert_int_eq(fangs_cgroup_remove(cg2), 0);
