@@ -54,10 +54,11 @@ struct {
 } stats SEC(".maps");
 
 /* tgid -> exe and attribution; LRU because nothing here must ever fail for
- * lack of room, and user space may still read an entry after the exit. */
+ * lack of room, and user space may still read an entry after the exit.
+ * Preallocated: 16K entries are about 13 MiB of kernel memory. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct fs_proc);
 } procs SEC(".maps");
@@ -88,6 +89,9 @@ struct {
 const volatile __u64 wakeup_interval_ns = 0;
 const volatile __u64 wakeup_bytes = 0;
 __u64 last_wakeup_ns;
+
+/* Set when the sys_exit programs of the opens are attached. */
+const volatile __u32 retry_opens = 0;
 
 /* Bit L set when some watched cgroup sits at level L of the hierarchy; set
  * by user space so descendants are matched with one lookup per used level. */
@@ -182,6 +186,40 @@ static __always_inline void fill_hdr(struct fs_hdr *h, __u32 kind, __u32 slot, s
 	h->n_anc = n;
 }
 
+/* The same for the current task, through its BTF pointer: the loads are
+ * direct (fault-checked) instead of one helper call each, which is most of
+ * the cost of an event on the hot paths. */
+static __always_inline void fill_hdr_current(struct fs_hdr *h, __u32 kind, __u32 slot)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 n = 0;
+
+	h->kind = kind;
+	h->run = slot;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	h->ts = bpf_ktime_get_ns();
+	h->source = FS_SRC_SYSCALL;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+#pragma unroll
+	for (int i = 0; i < FS_ANCESTRY; i++) {
+		__u32 pid;
+		t = t->real_parent;
+		if (!t)
+			break;
+		pid = t->tgid;
+		if (!pid)
+			break;
+		h->anc[i] = pid;
+		n++;
+		if (pid == 1)
+			break;
+	}
+	h->n_anc = n;
+}
+
 static __always_inline struct task_struct *current_task(void)
 {
 	return (struct task_struct *)bpf_get_current_task();
@@ -218,7 +256,7 @@ static __always_inline int emit_open(const void *path, __u64 flags, int kernel_p
 		n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
 	else
 		n = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
-	if (n < 0 && retry) {
+	if (n < 0 && retry && retry_opens) {
 		__u64 id = bpf_get_current_pid_tgid();
 		struct pending_open po = {.path = path, .flags = flags};
 		bpf_ringbuf_discard(e, 0);
@@ -227,7 +265,7 @@ static __always_inline int emit_open(const void *path, __u64 flags, int kernel_p
 	}
 	if (n < 0)
 		e->path[0] = 0;
-	fill_hdr(&e->h, FS_EV_OPEN, slot, current_task());
+	fill_hdr_current(&e->h, FS_EV_OPEN, slot);
 	e->h.source = src;
 	e->flags = flags;
 	submit(e, slot);
@@ -576,7 +614,7 @@ static __always_inline int emit_connect(int fd, const void *uaddr, __u32 alen, _
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
-	fill_hdr(&e->h, FS_EV_CONNECT, slot, current_task());
+	fill_hdr_current(&e->h, FS_EV_CONNECT, slot);
 	e->h.source = src;
 	e->proto = proto_hint ? proto_hint : sock_proto(fd_socket(fd));
 	submit(e, slot);
@@ -672,7 +710,7 @@ static __noinline int do_send(struct send_args *a)
 	e = RESERVE(struct fs_payload, slot);
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, FS_EV_PAYLOAD, slot, current_task());
+	fill_hdr_current(&e->h, FS_EV_PAYLOAD, slot);
 	e->proto = proto;
 	e->what = what;
 	__builtin_memcpy(&e->dst, &dst, sizeof(dst));
@@ -812,7 +850,7 @@ int BPF_KPROBE(ssl_ctrl, void *ssl, int cmd, long larg, const char *parg)
 	e = RESERVE(struct fs_sni, slot);
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, FS_EV_SNI, slot, current_task());
+	fill_hdr_current(&e->h, FS_EV_SNI, slot);
 	if (bpf_probe_read_user_str(e->name, sizeof(e->name), parg) <= 0) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;

@@ -29,6 +29,10 @@ FANGS_EXTERN(int) fangs_cgroup_remove(const char *path);
 /** Moves process `pid` (0 = the caller) into the cgroup at `path`. */
 FANGS_EXTERN(int) fangs_cgroup_attach(const char *path, int pid);
 
+/** Kills every process of the cgroup and its descendants (cgroup.kill,
+ * Linux >= 5.14). Returns at once; wait for fangs_cgroup_populated() == 0. */
+FANGS_EXTERN(int) fangs_cgroup_kill(const char *path);
+
 /** 1 when the cgroup or a descendant holds a process, 0 when empty, < 0 on error. */
 FANGS_EXTERN(int) fangs_cgroup_populated(const char *path);
 

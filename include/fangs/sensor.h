@@ -32,7 +32,11 @@ typedef struct fangs_sensor fangs_sensor;
 #define FANGS_SENSOR_PROBE_PAYLOAD 0x08u  /**< DNS and TLS ClientHello in write/writev */
 #define FANGS_SENSOR_PROBE_IO_URING 0x10u /**< io_uring openat/openat2/connect */
 #define FANGS_SENSOR_PROBE_TLS_LIB 0x20u  /**< uprobes on SSL_ctrl (libssl, node) */
-#define FANGS_SENSOR_PROBE_ALL 0x3fu
+/** sys_exit of the open calls: reads again a path that was not paged in at
+ * entry (without it such opens are not reported); costs every open on the
+ * host a little. */
+#define FANGS_SENSOR_PROBE_FILES_RETRY 0x40u
+#define FANGS_SENSOR_PROBE_ALL 0x7fu
 
 /**
  * Called for every decoded event. `ev` and its strings are valid during the
@@ -57,9 +61,10 @@ typedef struct fangs_sensor_options {
 	 * Wake-up batching: the kernel signals fangs_sensor_fd() at most once
 	 * per `wakeup_ms` (and at once when a quarter of the ring buffer is
 	 * full), so the observed processes do not pay a wake-up per event.
-	 * Events of a burst may then wait unsignalled: callers wait with a
-	 * timeout of about `wakeup_ms` and call fangs_sensor_poll() after each
-	 * timeout. 0 = 20 ms; FANGS_SENSOR_WAKEUP_EACH = signal every event.
+	 * Events of a burst may then wait unsignalled: fangs_sensor_poll()
+	 * handles this itself, but an event loop waiting on fangs_sensor_fd()
+	 * must wake at least every `wakeup_ms` and call fangs_sensor_poll(s, 0).
+	 * 0 = 20 ms; FANGS_SENSOR_WAKEUP_EACH = signal every event.
 	 */
 	unsigned int wakeup_ms;
 } fangs_sensor_options;
@@ -75,7 +80,7 @@ FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned
 /** One probe and whether it is attached. */
 typedef struct fangs_sensor_probe {
 	const char *name;   /**< "tracepoint/syscalls/sys_enter_openat", "uprobe/SSL_ctrl:/usr/bin/node" */
-	const char *group;  /**< "files", "process", "net", "payload", "io_uring", "tls_lib" */
+	const char *group;  /**< "files", "files_retry", "process", "net", "payload", "io_uring", "tls_lib" */
 	int live;           /**< 1 attached, 0 not */
 	const char *reason; /**< why not live ("" when live or not requested) */
 } fangs_sensor_probe;
@@ -126,8 +131,8 @@ FANGS_EXTERN(int) fangs_sensor_fd(const fangs_sensor *s);
 
 /**
  * Delivers the events already waiting; when there are none, waits up to
- * `timeout_ms` (0 = do not wait, -1 = until signalled: see wakeup_ms) and
- * delivers what came. Returns the number of events
+ * `timeout_ms` (0 = do not wait, -1 = until an event comes) and delivers
+ * what came. Returns the number of events
  * delivered, or a negative code (the callback's, or FANGS_EIO; an EINTR wait
  * returns 0).
  */

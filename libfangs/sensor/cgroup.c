@@ -117,6 +117,17 @@ int fangs_cgroup_attach(const char *path, int pid)
 	return write_file(file, num);
 }
 
+int fangs_cgroup_kill(const char *path)
+{
+	char file[PATH_MAX + 32];
+	if (!path)
+		return fangs_error_set(FANGS_EINVAL, "fangs_cgroup_kill: NULL path");
+	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
+	if (access(file, F_OK) < 0)
+		return fangs_error_set(FANGS_EUNSUPPORTED, "%s: no cgroup.kill (needs Linux >= 5.14)", path);
+	return write_file(file, "1");
+}
+
 int fangs_cgroup_populated(const char *path)
 {
 	char file[PATH_MAX + 32];

@@ -308,14 +308,27 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 		ev->kind = FANGS_EV_FILE_OPEN;
 		ev->flags = open_intent(e->flags);
 		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
-		if (!ev->path)
-			ev->path = ""; /* the path could not be read: the open is still reported */
+		/* unreadable even after the call (the kernel could not read it
+		 * either, so nothing was opened), or not paged in at entry with
+		 * the retry probes off: an open of no known file says nothing */
+		if (!ev->path) {
+			fangs_debug("sensor: pid %d opened a path that could not be read", ev->pid);
+			return 1;
+		}
 		break;
 	}
 	case FS_EV_EXEC: {
 		const struct fs_exec *e = data;
 		ev->kind = FANGS_EV_EXEC;
 		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
+		/* fexecve and relative paths: the binary's own path, while the
+		 * process still runs it */
+		if (!ev->path || ev->path[0] != '/' || strncmp(ev->path, "/dev/fd/", 8) == 0) {
+			char exe[FS_PATH_LEN];
+			read_proc_file(ev->pid, "exe", exe, sizeof(exe));
+			if (exe[0] == '/')
+				ev->path = strcpy(sc->path, exe);
+		}
 		if (!ev->path)
 			ev->path = "";
 		split_args(ev, e, sc);

@@ -33,10 +33,10 @@ static const struct {
 	{"sys_enter_openat2", "files", FANGS_SENSOR_PROBE_FILES},
 	{"sys_enter_open", "files", FANGS_SENSOR_PROBE_FILES},
 	{"sys_enter_creat", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_openat", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_openat2", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_open", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_creat", "files", FANGS_SENSOR_PROBE_FILES},
+	{"sys_exit_openat", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
+	{"sys_exit_openat2", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
+	{"sys_exit_open", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
+	{"sys_exit_creat", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
 	{"sched_process_exec", "process", FANGS_SENSOR_PROBE_PROCESS},
 	{"sched_process_fork", "process", FANGS_SENSOR_PROBE_PROCESS},
 	{"sched_process_exit", "process", FANGS_SENSOR_PROBE_PROCESS},
@@ -316,7 +316,8 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		goto fail;
 	}
 	if (o.wakeup_ms != FANGS_SENSOR_WAKEUP_EACH) {
-		s->skel->rodata->wakeup_interval_ns = (uint64_t)(o.wakeup_ms ? o.wakeup_ms : DEFAULT_WAKEUP_MS) * 1000000u;
+		s->wakeup_ms = o.wakeup_ms ? o.wakeup_ms : DEFAULT_WAKEUP_MS;
+		s->skel->rodata->wakeup_interval_ns = (uint64_t)s->wakeup_ms * 1000000u;
 		s->skel->rodata->wakeup_bytes = rbsize / 4;
 	}
 	if ((err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rbsize))) {
@@ -327,6 +328,7 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		collect_tls_binaries(&o, &tls, &n_tls);
 	if ((rc = prepare_programs(s, o.probes ? o.probes : FANGS_SENSOR_PROBE_ALL, tls, n_tls)))
 		goto fail;
+	s->skel->rodata->retry_opens = bpf_program__autoload(s->skel->progs.sys_exit_openat);
 	if ((err = sensor__load(s->skel))) {
 		rc = fangs_error_set(err == -EPERM ? FANGS_EPERM : FANGS_ESENSOR,
 				     "loading the BPF programs failed: %s (the verifier log was logged as warnings)",
@@ -475,16 +477,13 @@ int fangs_sensor_watch_cgroup(fangs_sensor *s, const char *cgroup, const char *r
 		return fangs_error_set(FANGS_EEXISTS, "run %s is already watched", run_id);
 	if ((rc = resolve_cgroup(s, cgroup, &id, &level)))
 		return rc;
-	if (slot < 0) {
-		for (int i = 0; i < FS_MAX_RUNS && slot < 0; i++)
-			if (!s->runs[i].run_id)
-				slot = i;
-		for (int i = 0; i < FS_MAX_RUNS && slot < 0; i++)
-			if (!s->runs[i].active)
-				slot = i;
-		if (slot < 0)
-			return fangs_error_set(FANGS_EBUSY, "%d runs are watched already", FS_MAX_RUNS);
+	for (int i = 0; i < FS_MAX_RUNS && slot < 0; i++) {
+		int k = (s->next_slot + i) % FS_MAX_RUNS;
+		if (!s->runs[k].active)
+			slot = k;
 	}
+	if (slot < 0)
+		return fangs_error_set(FANGS_EBUSY, "%d runs are watched already", FS_MAX_RUNS);
 	if (ncpu <= 0)
 		return fangs_error_set(FANGS_ESENSOR, "cannot count CPUs: %s", strerror(-ncpu));
 	zero = calloc((size_t)ncpu, sizeof(*zero));
@@ -509,6 +508,7 @@ int fangs_sensor_watch_cgroup(fangs_sensor *s, const char *cgroup, const char *r
 	s->runs[slot].cgroup_id = id;
 	s->runs[slot].level = level;
 	s->runs[slot].active = 1;
+	s->next_slot = (slot + 1) % FS_MAX_RUNS;
 	update_level_mask(s);
 	fangs_debug("watching cgroup %s (id %llu, level %d) as run %s", cgroup, (unsigned long long)id, level,
 		    run_id);
@@ -538,18 +538,29 @@ int fangs_sensor_fd(const fangs_sensor *s)
 
 int fangs_sensor_poll(fangs_sensor *s, int timeout_ms)
 {
+	int64_t deadline;
 	int n;
+
 	if (!s)
 		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_poll: NULL sensor");
 	s->cb_rc = 0;
 	s->delivered = 0;
-	/* batched wake-ups: what is already there is read without waiting, and
-	 * after a wait whatever came without a wake-up is read too */
-	n = ring_buffer__consume(s->rb);
-	if (n == 0 && s->cb_rc == 0 && timeout_ms != 0) {
-		n = ring_buffer__poll(s->rb, timeout_ms);
-		if (n >= 0 && s->cb_rc == 0)
-			n = ring_buffer__consume(s->rb);
+	deadline = fangs__monotonic_ns() + (int64_t)timeout_ms * 1000000;
+	/* With batched wake-ups an event may come without one: what is there is
+	 * read first, and a wait never lasts longer than the batching period. */
+	for (;;) {
+		int64_t left = deadline - fangs__monotonic_ns();
+		int wait_ms;
+
+		n = ring_buffer__consume(s->rb);
+		if (n != 0 || s->cb_rc < 0 || timeout_ms == 0 || (timeout_ms > 0 && left <= 0))
+			break;
+		wait_ms = s->wakeup_ms ? (int)s->wakeup_ms : -1;
+		if (timeout_ms > 0 && (wait_ms < 0 || left / 1000000 < wait_ms))
+			wait_ms = (int)(left / 1000000) + 1;
+		n = ring_buffer__poll(s->rb, wait_ms);
+		if (n != 0 || s->cb_rc < 0)
+			break;
 	}
 	if (s->cb_rc < 0)
 		return s->cb_rc;

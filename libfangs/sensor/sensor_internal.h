@@ -48,8 +48,11 @@ struct fangs_sensor {
 	fangs_sensor_event_fn on_event;
 	void *user;
 	int64_t mono_to_real; /* add to bpf_ktime_get_ns() for wall-clock ns */
+	unsigned int wakeup_ms; /* batching period; 0 = a wake-up per event */
 	char v2root[PATH_MAX];
 	fangs__run runs[FS_MAX_RUNS];
+	int next_slot; /* slots are reused round-robin, so late events of an
+			* unwatched run are unlikely to be read under a new run id */
 	fangs__probe *probes;
 	fangs_sensor_probe *probe_list;
 	size_t n_probes;

@@ -4,7 +4,10 @@
  * decoded by a consumer thread) and under strace -f on the same system
  * calls, interleaved rep by rep. Prints medians and ratios to bare.
  *
- *   bench-overhead [--reps N] [--probes MASK] [-- CMD ARGS...]   (default: node workload.js)
+ *   bench-overhead [--reps N] [--probes MASK] [--npm] [-- CMD ARGS...]
+ *   default workload: node tests/bench/workload.js; --npm: `npm ci --offline`
+ *   of tests/fixtures/npm-tiny (two local packages with install scripts),
+ *   copied to a temporary directory first
  *   MASK: FANGS_SENSOR_PROBE_* bits, default all
  */
 #include <limits.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <fangs/fangs.h>
 
 #define STRACE_SET "trace=openat,openat2,open,creat,execve,execveat,connect,sendto,sendmsg,sendmmsg,write,writev,clone,clone3,fork,vfork,exit_group"
@@ -60,6 +64,38 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Total run time of the BPF programs with ids above `first_id` (the
+ * sensor's, loaded after it was noted), from the kernel's own counters. */
+static unsigned long long bpf_run_ns(unsigned int first_id, unsigned long long *calls)
+{
+	unsigned long long ns = 0;
+	__u32 id = first_id;
+
+	*calls = 0;
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+			ns += info.run_time_ns;
+			*calls += info.run_cnt;
+		}
+		close(fd);
+	}
+	return ns;
+}
+
+static unsigned int last_prog_id(void)
+{
+	__u32 id = 0;
+	while (bpf_prog_get_next_id(id, &id) == 0)
+		;
+	return id;
+}
+
 static double last_cpu;
 
 /* Runs argv inside `cgroup` (may be NULL) and returns the wall time; the
@@ -77,7 +113,7 @@ static double run(const char *cgroup, char **argv)
 	if (pid == 0) {
 		if (cgroup && fangs_cgroup_attach(cgroup, 0))
 			_exit(120);
-		if (!freopen("/dev/null", "w", stdout))
+		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
 			_exit(121);
 		execvp(argv[0], argv);
 		_exit(127);
@@ -118,13 +154,20 @@ int main(int argc, char **argv)
 	char *strace_argv[64];
 	int reps = 5, i;
 	unsigned probes = 0;
+	int npm = 0;
+	char fixture[PATH_MAX], copy_cmd[2 * PATH_MAX + 64], cache[PATH_MAX + 16];
+	char *npm_argv[] = {"/usr/bin/env", "npm_config_update_notifier=false", "npm", "ci", "--offline", "--no-audit",
+			    "--no-fund", "--dangerously-allow-all-scripts", "--prefix", fixture, "--cache", cache, NULL};
 	double bare[64], sens[64], strc[64], unw[64];
-	double cbare[64], csens[64], cstrc[64], cunw[64], ccons[64];
+	double cbare[64], csens[64], cstrc[64], cunw[64], ccons[64], bpfns[64], bpfcalls[64];
+	int stats_fd;
 	unsigned long long events_total = 0, dropped_total = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
 			reps = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--npm") == 0)
+			npm = 1;
 		else if (strcmp(argv[i], "--probes") == 0 && i + 1 < argc)
 			probes = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--") == 0 && i + 1 < argc) {
@@ -137,6 +180,17 @@ int main(int argc, char **argv)
 	snprintf(script, sizeof(script), "%s/tests/bench/workload.js",
 		 getenv("FANGS_SOURCE_ROOT") ? getenv("FANGS_SOURCE_ROOT") : FANGS_SRC);
 	fangs_log_set(fangs_log_stderr, FANGS_LOG_WARN, NULL);
+	if (npm) {
+		snprintf(fixture, sizeof(fixture), "/tmp/fangs-bench-npm-%d", (int)getpid());
+		snprintf(cache, sizeof(cache), "%s/.cache", fixture);
+		snprintf(copy_cmd, sizeof(copy_cmd), "cp -r %s/tests/fixtures/npm-tiny %s",
+			 getenv("FANGS_SOURCE_ROOT") ? getenv("FANGS_SOURCE_ROOT") : FANGS_SRC, fixture);
+		if (system(copy_cmd) != 0) {
+			fprintf(stderr, "bench: %s failed\n", copy_cmd);
+			return 1;
+		}
+		cmd = npm_argv;
+	}
 
 	snprintf(run_id, sizeof(run_id), "bench-overhead-%d", (int)getpid());
 	if (fangs_cgroup_create_run(run_id, cg, sizeof(cg))) {
@@ -155,11 +209,17 @@ int main(int argc, char **argv)
 		strace_argv[i++] = *c;
 	strace_argv[i] = NULL;
 
+	/* the kernel counts BPF run time while this fd is open */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0)
+		fprintf(stderr, "bench: BPF run-time statistics unavailable\n");
 	run(cg, cmd); /* warm the page cache */
 	for (int r = 0; r < reps; r++) {
 		fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
 		fangs_sensor_run_stats st;
 		fangs_sensor *s = NULL;
+		unsigned long long ns0, calls0, calls1;
+		unsigned int first_id;
 		pthread_t th;
 
 		bare[r] = run(cg, cmd);
@@ -167,6 +227,7 @@ int main(int argc, char **argv)
 
 		o.on_event = count_event;
 		o.probes = probes;
+		first_id = last_prog_id();
 		if (fangs_sensor_new(&s, &o)) {
 			fprintf(stderr, "bench: sensor: %s\n", fangs_error_last());
 			return 1;
@@ -181,7 +242,10 @@ int main(int argc, char **argv)
 		stop_polling = 0;
 		delivered = 0;
 		pthread_create(&th, NULL, poller, s);
+		ns0 = bpf_run_ns(first_id, &calls0);
 		sens[r] = run(cg, cmd);
+		bpfns[r] = (double)(bpf_run_ns(first_id, &calls1) - ns0) / 1e9;
+		bpfcalls[r] = (double)(calls1 - calls0);
 		csens[r] = last_cpu;
 		stop_polling = 1;
 		pthread_join(th, NULL);
@@ -196,15 +260,25 @@ int main(int argc, char **argv)
 		cstrc[r] = last_cpu;
 	}
 	fangs_cgroup_remove(cg);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	if (npm) {
+		snprintf(copy_cmd, sizeof(copy_cmd), "rm -rf %s", fixture);
+		if (system(copy_cmd) != 0)
+			fprintf(stderr, "bench: could not remove %s\n", fixture);
+	}
 
-	printf("workload: %s%s%s, %d reps, medians (wall clock; CPU = workload + tracer/consumer)\n", cmd[0],
-	       cmd[1] ? " " : "", cmd[1] ? cmd[1] : "", reps);
+	printf("workload: %s, %d reps, medians (wall clock; CPU = workload + tracer/consumer)\n",
+	       npm ? "npm ci --offline of tests/fixtures/npm-tiny" : cmd == dflt ? script : cmd[0], reps);
 	report("bare", median(bare, reps), median(bare, reps), median(cbare, reps), median(cbare, reps));
 	report("sensor loaded, workload unwatched", median(unw, reps), median(bare, reps), median(cunw, reps),
 	       median(cbare, reps));
 	report("sensor", median(sens, reps), median(bare, reps), median(csens, reps), median(cbare, reps));
 	printf("    %llu events/run, %llu dropped in all; consumer thread cpu %.3f s/run\n",
 	       events_total / (unsigned long long)reps, dropped_total, median(ccons, reps));
+	printf("    BPF programs ran %.0f times for %.4f s per run (all processes of the machine): %.1f%% of the "
+	       "bare workload's cpu\n",
+	       median(bpfcalls, reps), median(bpfns, reps), 100 * median(bpfns, reps) / median(cbare, reps));
 	report("strace -f", median(strc, reps), median(bare, reps), median(cstrc, reps), median(cbare, reps));
 	return 0;
 }

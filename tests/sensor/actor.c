@@ -3,9 +3,12 @@
  * the sensor tests know exactly what the kernel must have seen.
  *
  *   actor open|openat2|open-legacy|creat|write-open PATH
+ *   actor open-unpaged PATH            openat of a path string on a page not yet
+ *                                      mapped in (a fresh file mapping)
  *   actor exec PATH ARGS...            execve
  *   actor execveat PATH ARGS...        execveat(AT_FDCWD, PATH, ...)
  *   actor connect4|connect6|connect4m PORT   TCP to 127.0.0.1 / ::1 / ::ffff:127.0.0.1
+ *   actor connect-unix PATH            AF_UNIX stream connect ("@name": abstract)
  *   actor dns-sendto ADDR NAME         UDP query to ADDR:53 with sendto(addr)
  *   actor dns-connect ADDR NAME        connect() then send() with no address
  *   actor dns-tcp ADDR NAME            TCP query to ADDR:53 with its length prefix
@@ -32,7 +35,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -336,6 +341,22 @@ int main(int argc, char **argv)
 
 	if (strcmp(cmd, "open") == 0)
 		return done_fd(openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC));
+	if (strcmp(cmd, "open-unpaged") == 0) {
+		char tmpl[] = "/tmp/fangs-actor-XXXXXX";
+		int tfd = mkstemp(tmpl);
+		size_t len = strlen(argv[2]) + 1;
+		char *map;
+		if (tfd < 0 || write(tfd, argv[2], len) != (ssize_t)len)
+			return die("temporary file");
+		unlink(tmpl);
+		/* not touched before the call: the kernel faults it in itself */
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, tfd, 0);
+		if (map == MAP_FAILED)
+			return die("mmap");
+		fd = openat(AT_FDCWD, map, O_RDONLY | O_CLOEXEC);
+		close(tfd);
+		return done_fd(fd);
+	}
 	if (strcmp(cmd, "openat2") == 0) {
 		memset(&how, 0, sizeof(how));
 		how.flags = O_RDONLY | O_CLOEXEC;
@@ -356,6 +377,20 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "execveat") == 0) {
 		syscall(SYS_execveat, AT_FDCWD, argv[2], argv + 2, environ, 0);
 		return die("execveat");
+	}
+	if (strcmp(cmd, "connect-unix") == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		size_t len = strlen(argv[2]);
+		if (len >= sizeof(sun.sun_path))
+			return 2;
+		memcpy(sun.sun_path, argv[2], len);
+		if (argv[2][0] == '@')
+			sun.sun_path[0] = '\0';
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd < 0)
+			return die("socket");
+		connect(fd, (struct sockaddr *)&sun, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+		return done_fd(fd);
 	}
 	if (strncmp(cmd, "connect", 7) == 0)
 		return tcp_connect(cmd, atoi(argv[2]));

@@ -199,11 +199,12 @@ static int on_trace_event(const fangs_event *ev, void *user)
 
 static void trace_usage(FILE *f)
 {
-	fprintf(f, "usage: fangs trace [--json] [--ringbuf-size BYTES] -- CMD [ARGS...]\n"
+	fprintf(f, "usage: fangs trace [--json] [--output FILE] [--ringbuf-size BYTES] -- CMD [ARGS...]\n"
 		   "  Runs CMD in a fresh cgroup under the eBPF sensor and prints what it and its\n"
 		   "  descendants do (file opens, execs, connects, DNS, TLS SNI, forks, exits), one\n"
 		   "  line per event (NDJSON with --json). Ends when every process of the cgroup\n"
-		   "  has exited; prints the sensor's counters to stderr; exits with CMD's status.\n");
+		   "  has exited; prints the sensor's counters to stderr; exits with CMD's status.\n"
+		   "  --output FILE writes the events there instead of stdout, apart from CMD's output.\n");
 }
 
 static volatile sig_atomic_t got_signal;
@@ -243,6 +244,7 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"ringbuf-size", required_argument, NULL, 'r'},
+		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -251,29 +253,43 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 	fangs_sensor_run_stats stats = {0, 0};
 	fangs_sensor *s = NULL;
 	char run_id[64], cgroup[PATH_MAX];
+	const char *output = NULL;
 	int c, rc, status = 0, reaped = 0, exit_code = CLI_EXIT_ERROR;
 	struct sigaction sa;
 	pid_t child;
 
 	optind = 1;
-	while ((c = getopt_long_only(argc, argv, "+jhr:", opts, NULL)) != -1) {
+	while ((c = getopt_long_only(argc, argv, "+jhr:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': st.json = 1; break;
 		case 'r': so.ringbuf_size = strtoull(optarg, NULL, 0); break;
+		case 'o': output = optarg; break;
 		case 'h': trace_usage(stdout); return CLI_EXIT_OK;
 		default: trace_usage(stderr); return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc)
 		return cli_usage_error("fangs trace: missing command (fangs trace -- CMD ARGS...)");
+	if (output && !(st.out = fopen(output, "we"))) {
+		fprintf(stderr, "fangs trace: %s: %s\n", output, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	/* CMD writes to the same stdout: whole lines keep the two apart */
+	if (!output)
+		setvbuf(stdout, NULL, _IOLBF, 0);
 
 	so.on_event = on_trace_event;
 	so.user = &st;
-	if ((rc = fangs_sensor_new(&s, &so)))
+	if ((rc = fangs_sensor_new(&s, &so))) {
+		if (output)
+			fclose(st.out);
 		return cli_fail("loading the sensor", rc);
+	}
 	snprintf(run_id, sizeof(run_id), "trace-%d-%lld", (int)getpid(), (long long)time(NULL));
 	if ((rc = fangs_cgroup_create_run(run_id, cgroup, sizeof(cgroup)))) {
 		fangs_sensor_free(s);
+		if (output)
+			fclose(st.out);
 		return cli_fail("creating the cgroup", rc);
 	}
 	if ((rc = fangs_sensor_watch_cgroup(s, cgroup, run_id))) {
@@ -309,6 +325,11 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 		populated = fangs_cgroup_populated(cgroup);
 		if (reaped && populated <= 0)
 			break;
+		/* interrupted, CMD gone, descendants left behind: end them */
+		if (got_signal && reaped && populated > 0) {
+			fangs_cgroup_kill(cgroup);
+			got_signal = 0;
+		}
 	}
 	drain(s);
 	fflush(stdout);
@@ -319,6 +340,8 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 		exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 out:
 	fflush(stdout);
+	if (output && fclose(st.out) != 0)
+		exit_code = cli_fail("writing the output", FANGS_EIO);
 	fangs_sensor_unwatch(s, run_id);
 	fangs_cgroup_remove(cgroup);
 	fangs_sensor_free(s);
