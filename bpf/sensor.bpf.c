@@ -241,6 +241,11 @@ struct {
 	__type(value, struct pending_open);
 } pending_opens SEC(".maps");
 
+/* Entries put in pending_opens and not yet taken: lets every other open's
+ * exit return without a lookup. Only ever too high (an LRU eviction is not
+ * counted down), which costs a lookup, never a lost retry. */
+__u64 pending_count;
+
 static __always_inline int emit_open(const void *path, __u64 flags, int kernel_path, __u32 src, int retry)
 {
 	int slot = run_slot();
@@ -260,7 +265,8 @@ static __always_inline int emit_open(const void *path, __u64 flags, int kernel_p
 		__u64 id = bpf_get_current_pid_tgid();
 		struct pending_open po = {.path = path, .flags = flags};
 		bpf_ringbuf_discard(e, 0);
-		bpf_map_update_elem(&pending_opens, &id, &po, BPF_ANY);
+		if (bpf_map_update_elem(&pending_opens, &id, &po, BPF_ANY) == 0)
+			__sync_fetch_and_add(&pending_count, 1);
 		return 0;
 	}
 	if (n < 0)
@@ -301,13 +307,17 @@ int sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
 static __always_inline int open_exit(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct pending_open *po = bpf_map_lookup_elem(&pending_opens, &id);
+	struct pending_open *po;
 	struct pending_open copy;
 
+	if (!pending_count)
+		return 0;
+	po = bpf_map_lookup_elem(&pending_opens, &id);
 	if (!po)
 		return 0;
 	copy = *po;
-	bpf_map_delete_elem(&pending_opens, &id);
+	if (bpf_map_delete_elem(&pending_opens, &id) == 0)
+		__sync_fetch_and_add(&pending_count, -1);
 	return emit_open(copy.path, copy.flags, 0, FS_SRC_SYSCALL, 0);
 }
 
