@@ -321,26 +321,9 @@ static __always_inline int open_exit(void)
 	return emit_open(copy.path, copy.flags, 0, FS_SRC_SYSCALL, 0);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int sys_exit_openat(void *ctx)
-{
-	return open_exit();
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int sys_exit_openat2(void *ctx)
-{
-	return open_exit();
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int sys_exit_open(void *ctx)
-{
-	return open_exit();
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int sys_exit_creat(void *ctx)
+/* One program for the four exits; user space attaches it to each. */
+SEC("tracepoint")
+int sys_exit_open_any(void *ctx)
 {
 	return open_exit();
 }

@@ -62,7 +62,7 @@ static int print_probes(cli_ctx *ctx, int json)
 		fputs("]\n", stdout);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			printf("%-6s %-9s %s%s%s\n", p[i].live ? "live" : "FAILED", p[i].group, p[i].name,
+			printf("%-6s %-11s %s%s%s\n", p[i].live ? "live" : "FAILED", p[i].group, p[i].name,
 			       p[i].live ? "" : ": ", p[i].reason);
 			live += p[i].live != 0;
 		}
