@@ -719,38 +719,52 @@ static __noinline int do_send(struct send_args *a)
 	return 0;
 }
 
+static __always_inline int send_buf(int fd, const void *buf, __u64 len, const void *uaddr, __u32 alen)
+{
+	struct send_args a = {};
+	a.fd = fd;
+	a.buf = buf;
+	a.len = len;
+	a.uaddr = uaddr;
+	a.alen = alen;
+	return do_send(&a);
+}
+
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 {
+	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], (const void *)ctx->args[4],
+			(__u32)ctx->args[5]);
+}
+
+/* The first two buffers of an iovec array (a DNS-over-TCP length prefix
+ * comes in its own). */
+static __always_inline int send_iov(int fd, const struct iovec *vec, __u64 vlen, const void *uaddr, __u32 alen)
+{
+	struct iovec iov[2] = {};
 	struct send_args a = {};
-	a.fd = (int)ctx->args[0];
-	a.buf = (const void *)ctx->args[1];
-	a.len = ctx->args[2];
-	a.uaddr = (const void *)ctx->args[4];
-	a.alen = (__u32)ctx->args[5];
+
+	if (vlen >= 1)
+		bpf_probe_read_user(&iov[0], sizeof(iov[0]), vec);
+	if (vlen >= 2)
+		bpf_probe_read_user(&iov[1], sizeof(iov[1]), vec + 1);
+	a.fd = fd;
+	a.buf = iov[0].iov_base;
+	a.len = iov[0].iov_len;
+	a.buf2 = iov[1].iov_base;
+	a.len2 = iov[1].iov_len;
+	a.uaddr = uaddr;
+	a.alen = alen;
 	return do_send(&a);
 }
 
 static __always_inline int send_msghdr(int fd, const struct user_msghdr *um)
 {
 	struct user_msghdr m = {};
-	struct iovec iov[2] = {};
-	struct send_args a = {};
 
 	if (bpf_probe_read_user(&m, sizeof(m), um) < 0)
 		return 0;
-	if (m.msg_iovlen >= 1 && m.msg_iov)
-		bpf_probe_read_user(&iov[0], sizeof(iov[0]), m.msg_iov);
-	if (m.msg_iovlen >= 2)
-		bpf_probe_read_user(&iov[1], sizeof(iov[1]), m.msg_iov + 1);
-	a.fd = fd;
-	a.buf = iov[0].iov_base;
-	a.len = iov[0].iov_len;
-	a.buf2 = iov[1].iov_base;
-	a.len2 = iov[1].iov_len;
-	a.uaddr = m.msg_name;
-	a.alen = m.msg_namelen;
-	return do_send(&a);
+	return send_iov(fd, m.msg_iov, m.msg_iovlen, m.msg_name, m.msg_namelen);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
@@ -776,31 +790,13 @@ int sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_write")
 int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
-	struct send_args a = {};
-	a.fd = (int)ctx->args[0];
-	a.buf = (const void *)ctx->args[1];
-	a.len = ctx->args[2];
-	return do_send(&a);
+	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	const struct iovec *vec = (const struct iovec *)ctx->args[1];
-	__u64 vlen = ctx->args[2];
-	struct iovec iov[2] = {};
-	struct send_args a = {};
-
-	if (vlen >= 1)
-		bpf_probe_read_user(&iov[0], sizeof(iov[0]), vec);
-	if (vlen >= 2)
-		bpf_probe_read_user(&iov[1], sizeof(iov[1]), vec + 1);
-	a.fd = (int)ctx->args[0];
-	a.buf = iov[0].iov_base;
-	a.len = iov[0].iov_len;
-	a.buf2 = iov[1].iov_base;
-	a.len2 = iov[1].iov_len;
-	return do_send(&a);
+	return send_iov((int)ctx->args[0], (const struct iovec *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
 /* ---- io_uring ----------------------------------------------------------- */
