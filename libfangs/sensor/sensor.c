@@ -541,6 +541,8 @@ int fangs_sensor_unwatch(fangs_sensor *s, const char *run_id)
 	bpf_map__delete_elem(s->skel->maps.watched, &s->runs[slot].cgroup_id, sizeof(uint64_t), 0);
 	s->runs[slot].active = 0;
 	update_level_mask(s);
+	/* a run's launchers outside the cgroup are known from /proc only */
+	fangs__proctab_prune_external(&s->procs);
 	return 0;
 }
 
