@@ -639,7 +639,9 @@ static __always_inline void sk_peer(struct sock *sk, __u16 family, struct fs_add
 		__builtin_memcpy(a->addr, &d, 4);
 		a->len = 4;
 	} else {
-		BPF_CORE_READ_INTO(a->addr, sk, __sk_common.skc_v6_daddr);
+		struct in6_addr d6 = {};
+		BPF_CORE_READ_INTO(&d6, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(a->addr, &d6, sizeof(d6));
 		a->len = 16;
 	}
 }

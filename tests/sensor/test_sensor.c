@@ -437,6 +437,19 @@ START_TEST(test_dns)
 		ck_assert_int_eq(aaaa, 1);
 	}
 
+	{
+		int p6 = 53, u6 = listen_on(AF_INET6, "::1", SOCK_DGRAM, &p6);
+		pid = actor("dns6-connect", "::1", "f.fangs.test");
+		e = must_find(FANGS_EV_DNS_QUERY, pid, "f.fangs.test");
+		ck_assert_uint_eq(e->qtype, 28);
+		ck_assert_int_eq(e->family, FANGS_FAMILY_IPV6);
+		ck_assert_str_eq(e->addr, "::1");
+		ck_assert_uint_eq(e->port, 53);
+		e = must_find(FANGS_EV_NET_CONNECT, pid, "::1");
+		ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+		close(u6);
+	}
+
 	pid = actor("dns-tcp", "127.0.0.77", "c.fangs.test");
 	e = must_find(FANGS_EV_DNS_QUERY, pid, "c.fangs.test");
 	ck_assert_uint_eq(e->qtype, 28);
