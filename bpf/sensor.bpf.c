@@ -241,6 +241,11 @@ struct {
 	__type(value, struct pending_open);
 } pending_opens SEC(".maps");
 
+/* Entries put in pending_opens and not yet taken: lets every other open's
+ * exit return without a lookup. Only ever too high (an LRU eviction is not
+ * counted down), which costs a lookup, never a lost retry. */
+__u64 pending_count;
+
 static __always_inline int emit_open(const void *path, __u64 flags, int kernel_path, __u32 src, int retry)
 {
 	int slot = run_slot();
@@ -260,7 +265,8 @@ static __always_inline int emit_open(const void *path, __u64 flags, int kernel_p
 		__u64 id = bpf_get_current_pid_tgid();
 		struct pending_open po = {.path = path, .flags = flags};
 		bpf_ringbuf_discard(e, 0);
-		bpf_map_update_elem(&pending_opens, &id, &po, BPF_ANY);
+		if (bpf_map_update_elem(&pending_opens, &id, &po, BPF_ANY) == 0)
+			__sync_fetch_and_add(&pending_count, 1);
 		return 0;
 	}
 	if (n < 0)
@@ -301,36 +307,23 @@ int sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
 static __always_inline int open_exit(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct pending_open *po = bpf_map_lookup_elem(&pending_opens, &id);
+	struct pending_open *po;
 	struct pending_open copy;
 
+	if (!pending_count)
+		return 0;
+	po = bpf_map_lookup_elem(&pending_opens, &id);
 	if (!po)
 		return 0;
 	copy = *po;
-	bpf_map_delete_elem(&pending_opens, &id);
+	if (bpf_map_delete_elem(&pending_opens, &id) == 0)
+		__sync_fetch_and_add(&pending_count, -1);
 	return emit_open(copy.path, copy.flags, 0, FS_SRC_SYSCALL, 0);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int sys_exit_openat(void *ctx)
-{
-	return open_exit();
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int sys_exit_openat2(void *ctx)
-{
-	return open_exit();
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int sys_exit_open(void *ctx)
-{
-	return open_exit();
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int sys_exit_creat(void *ctx)
+/* One program for the four exits; user space attaches it to each. */
+SEC("tracepoint")
+int sys_exit_open_any(void *ctx)
 {
 	return open_exit();
 }
@@ -646,7 +639,9 @@ static __always_inline void sk_peer(struct sock *sk, __u16 family, struct fs_add
 		__builtin_memcpy(a->addr, &d, 4);
 		a->len = 4;
 	} else {
-		BPF_CORE_READ_INTO(a->addr, sk, __sk_common.skc_v6_daddr);
+		struct in6_addr d6 = {};
+		BPF_CORE_READ_INTO(&d6, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(a->addr, &d6, sizeof(d6));
 		a->len = 16;
 	}
 }
@@ -726,38 +721,52 @@ static __noinline int do_send(struct send_args *a)
 	return 0;
 }
 
+static __always_inline int send_buf(int fd, const void *buf, __u64 len, const void *uaddr, __u32 alen)
+{
+	struct send_args a = {};
+	a.fd = fd;
+	a.buf = buf;
+	a.len = len;
+	a.uaddr = uaddr;
+	a.alen = alen;
+	return do_send(&a);
+}
+
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 {
+	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], (const void *)ctx->args[4],
+			(__u32)ctx->args[5]);
+}
+
+/* The first two buffers of an iovec array (a DNS-over-TCP length prefix
+ * comes in its own). */
+static __always_inline int send_iov(int fd, const struct iovec *vec, __u64 vlen, const void *uaddr, __u32 alen)
+{
+	struct iovec iov[2] = {};
 	struct send_args a = {};
-	a.fd = (int)ctx->args[0];
-	a.buf = (const void *)ctx->args[1];
-	a.len = ctx->args[2];
-	a.uaddr = (const void *)ctx->args[4];
-	a.alen = (__u32)ctx->args[5];
+
+	if (vlen >= 1)
+		bpf_probe_read_user(&iov[0], sizeof(iov[0]), vec);
+	if (vlen >= 2)
+		bpf_probe_read_user(&iov[1], sizeof(iov[1]), vec + 1);
+	a.fd = fd;
+	a.buf = iov[0].iov_base;
+	a.len = iov[0].iov_len;
+	a.buf2 = iov[1].iov_base;
+	a.len2 = iov[1].iov_len;
+	a.uaddr = uaddr;
+	a.alen = alen;
 	return do_send(&a);
 }
 
 static __always_inline int send_msghdr(int fd, const struct user_msghdr *um)
 {
 	struct user_msghdr m = {};
-	struct iovec iov[2] = {};
-	struct send_args a = {};
 
 	if (bpf_probe_read_user(&m, sizeof(m), um) < 0)
 		return 0;
-	if (m.msg_iovlen >= 1 && m.msg_iov)
-		bpf_probe_read_user(&iov[0], sizeof(iov[0]), m.msg_iov);
-	if (m.msg_iovlen >= 2)
-		bpf_probe_read_user(&iov[1], sizeof(iov[1]), m.msg_iov + 1);
-	a.fd = fd;
-	a.buf = iov[0].iov_base;
-	a.len = iov[0].iov_len;
-	a.buf2 = iov[1].iov_base;
-	a.len2 = iov[1].iov_len;
-	a.uaddr = m.msg_name;
-	a.alen = m.msg_namelen;
-	return do_send(&a);
+	return send_iov(fd, m.msg_iov, m.msg_iovlen, m.msg_name, m.msg_namelen);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
@@ -783,31 +792,13 @@ int sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_write")
 int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
-	struct send_args a = {};
-	a.fd = (int)ctx->args[0];
-	a.buf = (const void *)ctx->args[1];
-	a.len = ctx->args[2];
-	return do_send(&a);
+	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	const struct iovec *vec = (const struct iovec *)ctx->args[1];
-	__u64 vlen = ctx->args[2];
-	struct iovec iov[2] = {};
-	struct send_args a = {};
-
-	if (vlen >= 1)
-		bpf_probe_read_user(&iov[0], sizeof(iov[0]), vec);
-	if (vlen >= 2)
-		bpf_probe_read_user(&iov[1], sizeof(iov[1]), vec + 1);
-	a.fd = (int)ctx->args[0];
-	a.buf = iov[0].iov_base;
-	a.len = iov[0].iov_len;
-	a.buf2 = iov[1].iov_base;
-	a.len2 = iov[1].iov_len;
-	return do_send(&a);
+	return send_iov((int)ctx->args[0], (const struct iovec *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
 /* ---- io_uring ----------------------------------------------------------- */

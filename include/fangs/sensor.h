@@ -13,6 +13,15 @@
  * (/sys/kernel/btf/vmlinux), tracefs (mounted at /sys/kernel/tracing when
  * missing) and cgroup v2. fangs_sensor_check() says which is missing.
  *
+ * How the sensor fills fangs_event: ts_ns is wall-clock time; pid, ppid and
+ * the ancestry are host pids (thread-group ids); file_open is reported at
+ * syscall entry (intent: the open may fail); exec after it succeeded, with
+ * the argv of the new image; exit_code is the exit status, or 128 + signal
+ * number when killed; an IPv4-mapped IPv6 destination is reported as IPv4;
+ * a unix socket's addr is its path ("@name" for abstract ones); tls_sni
+ * events from the SSL_ctrl uprobe carry no address, those parsed from a
+ * ClientHello do.
+ *
  * A sensor is used from one thread at a time.
  */
 #ifndef FANGS_SENSOR_H

@@ -1,6 +1,8 @@
 /*
  * sensor/proctab.c - a small chained hash table of processes keyed by pid.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,4 +64,21 @@ void fangs__proctab_clear(fangs__proctab *t)
 		t->buckets[i] = NULL;
 	}
 	t->count = 0;
+}
+
+void fangs__proctab_prune_external(fangs__proctab *t)
+{
+	for (size_t i = 0; i < FANGS__PROCTAB_BUCKETS; i++) {
+		fangs__proc **pp = &t->buckets[i];
+		while (*pp) {
+			fangs__proc *p = *pp;
+			if (p->external && kill(p->pid, 0) < 0 && errno == ESRCH) {
+				*pp = p->next;
+				free(p);
+				t->count--;
+			} else {
+				pp = &p->next;
+			}
+		}
+	}
 }

@@ -35,5 +35,8 @@ fangs__proc *fangs__proctab_get(fangs__proctab *t, int32_t pid);
 fangs__proc *fangs__proctab_put(fangs__proctab *t, int32_t pid);
 void fangs__proctab_del(fangs__proctab *t, int32_t pid);
 void fangs__proctab_clear(fangs__proctab *t);
+/* Drops the entries read from /proc whose process is gone (no exit event
+ * ever comes for those). */
+void fangs__proctab_prune_external(fangs__proctab *t);
 
 #endif

@@ -33,10 +33,7 @@ static const struct {
 	{"sys_enter_openat2", "files", FANGS_SENSOR_PROBE_FILES},
 	{"sys_enter_open", "files", FANGS_SENSOR_PROBE_FILES},
 	{"sys_enter_creat", "files", FANGS_SENSOR_PROBE_FILES},
-	{"sys_exit_openat", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
-	{"sys_exit_openat2", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
-	{"sys_exit_open", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
-	{"sys_exit_creat", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
+	{"sys_exit_open_any", "files_retry", FANGS_SENSOR_PROBE_FILES_RETRY},
 	{"sched_process_exec", "process", FANGS_SENSOR_PROBE_PROCESS},
 	{"sched_process_fork", "process", FANGS_SENSOR_PROBE_PROCESS},
 	{"sched_process_exit", "process", FANGS_SENSOR_PROBE_PROCESS},
@@ -49,6 +46,9 @@ static const struct {
 	{"io_uring_submit_req", "io_uring", FANGS_SENSOR_PROBE_IO_URING},
 	{"ssl_ctrl", "tls_lib", FANGS_SENSOR_PROBE_TLS_LIB},
 };
+
+/* Where sys_exit_open_any attaches. */
+static const char *const open_exits[] = {"sys_exit_openat", "sys_exit_openat2", "sys_exit_open", "sys_exit_creat"};
 
 static const char *const default_tls_binaries[] = {
 	"/usr/lib/x86_64-linux-gnu/libssl.so.3",
@@ -90,9 +90,8 @@ static int group_of(const char *prog, const char **group, unsigned int *bit)
 
 /* Whether the kernel has what a program attaches to; when not, the program
  * is left out of the load so one missing tracepoint costs only itself. */
-static int attach_point_exists(struct bpf_program *prog, const struct btf *vmlinux, char *why, size_t len)
+static int attach_point_exists(const char *sec, const struct btf *vmlinux, char *why, size_t len)
 {
-	const char *sec = bpf_program__section_name(prog);
 	char path[PATH_MAX];
 
 	if (strncmp(sec, "tracepoint/", 11) == 0) {
@@ -115,7 +114,8 @@ static int attach_point_exists(struct bpf_program *prog, const struct btf *vmlin
 	return 1;
 }
 
-static fangs__probe *add_probe(fangs_sensor *s, const char *name, const char *group)
+static fangs__probe *add_probe(fangs_sensor *s, struct bpf_program *prog, const char *name, const char *group,
+			       const char *why)
 {
 	fangs__probe *p, *np = realloc(s->probes, (s->n_probes + 1) * sizeof(*s->probes));
 	if (!np)
@@ -124,7 +124,9 @@ static fangs__probe *add_probe(fangs_sensor *s, const char *name, const char *gr
 	p = &s->probes[s->n_probes++];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->reason, sizeof(p->reason), "%s", why);
 	p->pub.group = group;
+	p->prog = prog;
 	return p;
 }
 
@@ -178,87 +180,100 @@ static int collect_tls_binaries(const fangs_sensor_options *o, char ***out, size
 	return 0;
 }
 
+/* Lists the probes of one program (several for those attached to more
+ * than one place); returns whether any of them can attach. */
+static int program_probes(fangs_sensor *s, struct bpf_program *prog, const char *group, const char *why,
+			  const struct btf *vmlinux, char **tls, size_t n_tls)
+{
+	const char *pname = bpf_program__name(prog);
+	char name[PATH_MAX + 32], reason[256];
+	int any = 0;
+	fangs__probe *p;
+
+	if (strcmp(pname, "ssl_ctrl") == 0) {
+		if (n_tls == 0)
+			return add_probe(s, prog, "uprobe/SSL_ctrl", group, *why ? why : "no libssl or node binary found")
+				       ? 0
+				       : FANGS_ENOMEM;
+		for (size_t i = 0; i < n_tls; i++) {
+			snprintf(name, sizeof(name), "uprobe/SSL_ctrl:%s", tls[i]);
+			if (!(p = add_probe(s, prog, name, group, why)))
+				return FANGS_ENOMEM;
+			p->how = FANGS__ATTACH_UPROBE;
+			snprintf(p->target, sizeof(p->target), "%s", tls[i]);
+		}
+		return !*why;
+	}
+	if (strcmp(pname, "sys_exit_open_any") == 0) {
+		for (size_t i = 0; i < FANGS_ARRAY_SIZE(open_exits); i++) {
+			snprintf(name, sizeof(name), "tracepoint/syscalls/%s", open_exits[i]);
+			snprintf(reason, sizeof(reason), "%s", why);
+			if (!*reason) /* fills reason when the tracepoint is missing */
+				attach_point_exists(name, vmlinux, reason, sizeof(reason));
+			if (!(p = add_probe(s, prog, name, group, reason)))
+				return FANGS_ENOMEM;
+			p->how = FANGS__ATTACH_TRACEPOINT;
+			snprintf(p->target, sizeof(p->target), "%s", open_exits[i]);
+			any |= !*reason;
+		}
+		return any;
+	}
+	snprintf(reason, sizeof(reason), "%s", why);
+	if (!*reason)
+		attach_point_exists(bpf_program__section_name(prog), vmlinux, reason, sizeof(reason));
+	if (!add_probe(s, prog, bpf_program__section_name(prog), group, reason))
+		return FANGS_ENOMEM;
+	return !*reason;
+}
+
 static int prepare_programs(fangs_sensor *s, unsigned int want, char **tls, size_t n_tls)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct bpf_program *prog;
+	int rc = 0;
 
 	if (!vmlinux)
 		fangs_warn("cannot read kernel BTF to check raw tracepoints: %s", strerror(errno));
 	bpf_object__for_each_program(prog, s->skel->obj) {
-		const char *pname = bpf_program__name(prog);
 		const char *group = "other";
 		unsigned int bit = 0;
-		char why[256] = "";
 		int ok;
 
-		group_of(pname, &group, &bit);
-		ok = (want & bit) != 0;
-		if (!ok)
-			snprintf(why, sizeof(why), "not requested");
-		else if (!attach_point_exists(prog, vmlinux, why, sizeof(why)))
-			ok = 0;
-		if (bit == FANGS_SENSOR_PROBE_TLS_LIB) {
-			if (ok && n_tls == 0) {
-				ok = 0;
-				snprintf(why, sizeof(why), "no libssl or node binary found");
-			}
-			for (size_t i = 0; i < n_tls || (i == 0 && n_tls == 0); i++) {
-				char name[PATH_MAX + 32];
-				fangs__probe *p;
-				snprintf(name, sizeof(name), "uprobe/SSL_ctrl:%s", n_tls ? tls[i] : "(none)");
-				if (!(p = add_probe(s, name, group)))
-					goto oom;
-				snprintf(p->reason, sizeof(p->reason), "%s", why);
-			}
-		} else {
-			fangs__probe *p = add_probe(s, bpf_program__section_name(prog), group);
-			if (!p)
-				goto oom;
-			snprintf(p->reason, sizeof(p->reason), "%s", why);
+		group_of(bpf_program__name(prog), &group, &bit);
+		ok = program_probes(s, prog, group, (want & bit) ? "" : "not requested", vmlinux, tls, n_tls);
+		if (ok < 0) {
+			rc = fangs__error_oom();
+			break;
 		}
 		bpf_program__set_autoload(prog, ok);
 	}
 	btf__free(vmlinux);
-	return 0;
-oom:
-	btf__free(vmlinux);
-	return fangs__error_oom();
+	return rc;
 }
 
-static void attach_programs(fangs_sensor *s, char **tls, size_t n_tls)
+static void attach_programs(fangs_sensor *s)
 {
-	struct bpf_program *prog;
-	size_t k = 0;
+	for (size_t i = 0; i < s->n_probes; i++) {
+		fangs__probe *p = &s->probes[i];
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "SSL_ctrl", .retprobe = false);
 
-	bpf_object__for_each_program(prog, s->skel->obj) {
-		const char *group = "other";
-		unsigned int bit = 0;
-
-		group_of(bpf_program__name(prog), &group, &bit);
-		if (bit == FANGS_SENSOR_PROBE_TLS_LIB) {
-			for (size_t i = 0; i < n_tls || (i == 0 && n_tls == 0); i++, k++) {
-				LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "SSL_ctrl", .retprobe = false);
-				fangs__probe *p = &s->probes[k];
-				if (!bpf_program__autoload(prog) || n_tls == 0)
-					continue;
-				p->link = bpf_program__attach_uprobe_opts(prog, -1, tls[i], 0, &uo);
-				if (!p->link)
-					probe_failed(p, "attach failed: %s", strerror(errno));
-				else
-					p->pub.live = 1;
-			}
+		if (*p->reason || !bpf_program__autoload(p->prog))
 			continue;
+		switch (p->how) {
+		case FANGS__ATTACH_UPROBE:
+			p->link = bpf_program__attach_uprobe_opts(p->prog, -1, p->target, 0, &uo);
+			break;
+		case FANGS__ATTACH_TRACEPOINT:
+			p->link = bpf_program__attach_tracepoint(p->prog, "syscalls", p->target);
+			break;
+		case FANGS__ATTACH_AUTO:
+			p->link = bpf_program__attach(p->prog);
+			break;
 		}
-		if (bpf_program__autoload(prog)) {
-			fangs__probe *p = &s->probes[k];
-			p->link = bpf_program__attach(prog);
-			if (!p->link)
-				probe_failed(p, "attach failed: %s", strerror(errno));
-			else
-				p->pub.live = 1;
-		}
-		k++;
+		if (!p->link)
+			probe_failed(p, "attach failed: %s", strerror(errno));
+		else
+			p->pub.live = 1;
 	}
 }
 
@@ -328,14 +343,14 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		collect_tls_binaries(&o, &tls, &n_tls);
 	if ((rc = prepare_programs(s, o.probes ? o.probes : FANGS_SENSOR_PROBE_ALL, tls, n_tls)))
 		goto fail;
-	s->skel->rodata->retry_opens = bpf_program__autoload(s->skel->progs.sys_exit_openat);
+	s->skel->rodata->retry_opens = bpf_program__autoload(s->skel->progs.sys_exit_open_any);
 	if ((err = sensor__load(s->skel))) {
 		rc = fangs_error_set(err == -EPERM ? FANGS_EPERM : FANGS_ESENSOR,
 				     "loading the BPF programs failed: %s (the verifier log was logged as warnings)",
 				     strerror(-err));
 		goto fail;
 	}
-	attach_programs(s, tls, n_tls);
+	attach_programs(s);
 	publish_probes(s);
 	if (!s->probe_list) {
 		rc = fangs__error_oom();
@@ -526,6 +541,8 @@ int fangs_sensor_unwatch(fangs_sensor *s, const char *run_id)
 	bpf_map__delete_elem(s->skel->maps.watched, &s->runs[slot].cgroup_id, sizeof(uint64_t), 0);
 	s->runs[slot].active = 0;
 	update_level_mask(s);
+	/* a run's launchers outside the cgroup are known from /proc only */
+	fangs__proctab_prune_external(&s->procs);
 	return 0;
 }
 

@@ -16,10 +16,22 @@ struct sensor;
 struct ring_buffer;
 struct bpf_link;
 
+struct bpf_program;
+
+/* How a probe attaches its program. */
+enum fangs__attach {
+	FANGS__ATTACH_AUTO,       /* from the program's section name */
+	FANGS__ATTACH_UPROBE,     /* SSL_ctrl in the binary `target` */
+	FANGS__ATTACH_TRACEPOINT, /* syscalls/`target` */
+};
+
 typedef struct fangs__probe {
 	fangs_sensor_probe pub;
 	char name[PATH_MAX + 32];
 	char reason[256];
+	struct bpf_program *prog;
+	enum fangs__attach how;
+	char target[PATH_MAX];
 	struct bpf_link *link;
 } fangs__probe;
 

@@ -13,6 +13,7 @@
  *   actor dns-connect ADDR NAME        connect() then send() with no address
  *   actor dns-tcp ADDR NAME            TCP query to ADDR:53 with its length prefix
  *   actor dns-sendmsg ADDR NAME        sendmsg() with msg_name set
+ *   actor dns6-connect ADDR6 NAME      IPv6: connect() then send() with no address
  *   actor dns-sendmmsg ADDR NAME       connect(), then A and AAAA in one sendmmsg()
  *   actor tls PORT SNI                 TCP to 127.0.0.1:PORT, writes a ClientHello
  *   actor uring-open PATH              io_uring IORING_OP_OPENAT
@@ -78,6 +79,22 @@ static size_t dns_query(uint8_t *buf, const char *name, uint16_t qtype)
 	buf[pos++] = 0;
 	buf[pos++] = 1; /* IN */
 	return pos;
+}
+
+static int dns6(const char *addr, const char *name)
+{
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(53)};
+	uint8_t q[512];
+	size_t n = dns_query(q, name, 28);
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	if (fd < 0 || inet_pton(AF_INET6, addr, &sin6.sin6_addr) != 1)
+		return die("socket");
+	if (connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0)
+		return die("connect");
+	if (send(fd, q, n, 0) < 0)
+		return die("send");
+	return done_fd(fd);
 }
 
 static int dns(const char *mode, const char *addr, const char *name)
@@ -394,6 +411,8 @@ int main(int argc, char **argv)
 	}
 	if (strncmp(cmd, "connect", 7) == 0)
 		return tcp_connect(cmd, atoi(argv[2]));
+	if (strcmp(cmd, "dns6-connect") == 0 && argc >= 4)
+		return dns6(argv[2], argv[3]);
 	if (strncmp(cmd, "dns-", 4) == 0 && argc >= 4)
 		return dns(cmd, argv[2], argv[3]);
 	if (strcmp(cmd, "tls") == 0 && argc >= 4)

@@ -437,6 +437,19 @@ START_TEST(test_dns)
 		ck_assert_int_eq(aaaa, 1);
 	}
 
+	{
+		int p6 = 53, u6 = listen_on(AF_INET6, "::1", SOCK_DGRAM, &p6);
+		pid = actor("dns6-connect", "::1", "f.fangs.test");
+		e = must_find(FANGS_EV_DNS_QUERY, pid, "f.fangs.test");
+		ck_assert_uint_eq(e->qtype, 28);
+		ck_assert_int_eq(e->family, FANGS_FAMILY_IPV6);
+		ck_assert_str_eq(e->addr, "::1");
+		ck_assert_uint_eq(e->port, 53);
+		e = must_find(FANGS_EV_NET_CONNECT, pid, "::1");
+		ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+		close(u6);
+	}
+
 	pid = actor("dns-tcp", "127.0.0.77", "c.fangs.test");
 	e = must_find(FANGS_EV_DNS_QUERY, pid, "c.fangs.test");
 	ck_assert_uint_eq(e->qtype, 28);
@@ -798,6 +811,36 @@ START_TEST(test_poll_forever)
 }
 END_TEST
 
+/* A probe that cannot attach is listed with the reason; the others run. */
+START_TEST(test_failed_probe_reported)
+{
+	static const char *const bins[] = {"/bin/true", NULL};
+	fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
+	const fangs_sensor_probe *p;
+	fangs_sensor *s2 = NULL;
+	int seen = 0;
+	size_t n;
+
+	o.probes = FANGS_SENSOR_PROBE_TLS_LIB | FANGS_SENSOR_PROBE_FILES;
+	o.tls_binaries = bins; /* no SSL_ctrl in there */
+	ck_assert_msg(fangs_sensor_new(&s2, &o) == 0, "%s", fangs_error_last());
+	ck_assert_int_eq(fangs_sensor_probes(s2, &p, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(p[i].name, "uprobe/SSL_ctrl:", 16) == 0) {
+			ck_assert_str_eq(p[i].name, "uprobe/SSL_ctrl:/usr/bin/true");
+			ck_assert_int_eq(p[i].live, 0);
+			ck_assert_msg(strstr(p[i].reason, "attach failed") != NULL, "reason: %s", p[i].reason);
+			seen++;
+		} else if (strcmp(p[i].name, "tracepoint/syscalls/sys_enter_openat") == 0) {
+			ck_assert_int_eq(p[i].live, 1);
+			seen++;
+		}
+	}
+	ck_assert_int_eq(seen, 2);
+	fangs_sensor_free(s2);
+}
+END_TEST
+
 START_TEST(test_check)
 {
 	char why[256] = "unchanged";
@@ -830,6 +873,7 @@ static Suite *sensor_suite(void)
 	tcase_add_test(tc, test_groups_and_abort);
 	tcase_add_test(tc, test_unpaged_without_retry);
 	tcase_add_test(tc, test_poll_forever);
+	tcase_add_test(tc, test_failed_probe_reported);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -62,7 +62,7 @@ static int print_probes(cli_ctx *ctx, int json)
 		fputs("]\n", stdout);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			printf("%-6s %-9s %s%s%s\n", p[i].live ? "live" : "FAILED", p[i].group, p[i].name,
+			printf("%-6s %-11s %s%s%s\n", p[i].live ? "live" : "FAILED", p[i].group, p[i].name,
 			       p[i].live ? "" : ": ", p[i].reason);
 			live += p[i].live != 0;
 		}
@@ -91,18 +91,18 @@ int cmd_sensor(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("fangs sensor: missing action (probes)");
+		return cli_usage_error("sensor: missing action (probes)");
 	if (strcmp(argv[optind], "probes") == 0) {
 		/* options may also follow the action */
 		for (int i = optind + 1; i < argc; i++) {
 			if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-json") == 0)
 				json = 1;
 			else
-				return cli_usage_error("fangs sensor probes: unexpected argument \"%s\"", argv[i]);
+				return cli_usage_error("sensor probes: unexpected argument \"%s\"", argv[i]);
 		}
 		return print_probes(ctx, json);
 	}
-	return cli_usage_error("fangs sensor: unknown action \"%s\"", argv[optind]);
+	return cli_usage_error("sensor: unknown action \"%s\"", argv[optind]);
 }
 
 /* ---- trace ---------------------------------------------------------------- */
@@ -269,7 +269,7 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("fangs trace: missing command (fangs trace -- CMD ARGS...)");
+		return cli_usage_error("trace: missing command (fangs trace -- CMD ARGS...)");
 	if (output && !(st.out = fopen(output, "we"))) {
 		fprintf(stderr, "fangs trace: %s: %s\n", output, strerror(errno));
 		return CLI_EXIT_ERROR;
