@@ -178,6 +178,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_sensor *sensor = NULL, *own_sensor = NULL;
 	fangs_differ *differ = NULL;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
+	char registry_host[256];
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512];
@@ -336,8 +338,11 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	/* 5. analyze */
 	progress(&s, FANGS_SCAN_ANALYZE, NULL);
 	dopts.config = opts->config;
+	ao.processes_left = s.result.processes_left;
+	if (po.registry && fangs_registry_host(po.registry, registry_host, sizeof(registry_host)) == 0)
+		ao.registry_host = registry_host;
 	if ((rc = fangs_differ_new(&differ, &dopts)) ||
-	    (rc = fangs_analyze_run(opts->storage, differ, opts->config, run.id, &out->analysis)))
+	    (rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis)))
 		goto out;
 	progress(&s, FANGS_SCAN_DONE, NULL);
 

@@ -48,10 +48,17 @@ class CliTest(unittest.TestCase):
         self.assertEqual(b["baseline"], "joined")
         self.assertEqual(b["deviations"], [], "noise-only release must not deviate")
         self.assertEqual(c["baseline"], "pending")
-        kinds = sorted({d["kind"] for d in c["deviations"]})
+        kinds = sorted({d["kind"] for d in c["deviations"] if not d["kind"].startswith("rule:")})
         self.assertEqual(kinds, ["fs_cred_read", "net_new_destination", "net_new_dns", "net_new_https_host",
                                  "proc_new_exec"])
-        by_value = {d["value"]: d for d in c["deviations"]}
+        rules = sorted({d["kind"] for d in c["deviations"] if d["kind"].startswith("rule:")})
+        self.assertEqual(rules, ["rule:cred-read-by-script", "rule:detached-process", "rule:download-and-run",
+                                 "rule:script-network-not-registry"])
+        # rule hits come first, each with what it means
+        first_dev = min(i for i, d in enumerate(c["deviations"]) if not d["kind"].startswith("rule:"))
+        self.assertTrue(all(d["kind"].startswith("rule:") for d in c["deviations"][:first_dev]))
+        self.assertTrue(all(d["description"] for d in c["deviations"][:first_dev]))
+        by_value = {d["value"]: d for d in c["deviations"] if not d["kind"].startswith("rule:")}
         self.assertEqual(by_value["~/.npmrc"]["severity"], "critical")
         self.assertEqual(by_value["~/.npmrc"]["actor"], "script")
         self.assertEqual(by_value["~/.ssh/id_rsa"]["kind"], "fs_cred_read")
@@ -75,8 +82,10 @@ class CliTest(unittest.TestCase):
         self.assertEqual(len(table), 4)
 
         devs = self.jfangs("deviation", "list", "--min-severity", "critical")
-        self.assertEqual({d["kind"] for d in devs}, {"fs_cred_read"})
-        one = self.jfangs("deviation", "show", str(devs[0]["id"]))
+        self.assertEqual({d["kind"] for d in devs},
+                         {"fs_cred_read", "rule:cred-read-by-script", "rule:download-and-run"})
+        cred = [d for d in devs if d["kind"] == "fs_cred_read"]
+        one = self.jfangs("deviation", "show", str(cred[0]["id"]))
         self.assertTrue(one["evidence_events"])
         self.assertEqual(one["evidence_events"][0]["kind"], "file_open")
 
@@ -86,6 +95,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.jfangs("pending"), [])
         base = self.jfangs("baseline", "list", "--package", "example-banner", "--fingerprints")
         self.assertTrue(any(f["value"] == "~/.npmrc" and f["actor"] == "script" for f in base))
+        # what a person promoted is not reported again, by the differ nor by the rules
         again = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.1")
         self.assertEqual(again["deviations"], [])
 
@@ -121,8 +131,11 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.jfangs("run", "list"), [])
         self.assertEqual(self.jfangs("deviation", "list"), [])
         self.assertTrue(self.jfangs("package", "list")[0]["watched"])
+        # a first run that steals does not become the baseline: rules judge it
         a = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
-        self.assertEqual(a["baseline"], "seeded")
+        self.assertEqual(a["baseline"], "pending")
+        self.assertIn("rule:cred-read-by-script", {d["kind"] for d in a["deviations"]})
+        self.assertFalse([d for d in a["deviations"] if not d["kind"].startswith("rule:")])
         self.fangs("package", "remove", "example-banner")
         self.assertEqual(self.jfangs("package", "list"), [])
 
