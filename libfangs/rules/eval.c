@@ -92,7 +92,8 @@ typedef struct ectx {
 	proctab procs;
 	fangs__norm norm;
 	fangs_fpset *written;      /* absolute or ./-less paths a script wrote */
-	fangs_fpset *written_base; /* their basenames (actor: npm = written relative) */
+	fangs_fpset *written_base; /* fs_write: their basenames (actor npm = written relative);
+				    * exec: basenames of files npm unpacked into node_modules */
 	hitset hits;
 	groupset groups;
 	bool need_written;
@@ -297,11 +298,19 @@ static int note_write(ectx *c, const fangs_event *ev)
 {
 	const char *p;
 	int rc;
-	if (ev->kind != FANGS_EV_FILE_OPEN || !(ev->flags & FANGS_OPEN_WRITE) || !ev->path ||
-	    fangs_event_actor(ev) != FANGS_ACTOR_SCRIPT)
+	if (ev->kind != FANGS_EV_FILE_OPEN || !(ev->flags & FANGS_OPEN_WRITE) || !ev->path)
 		return 0;
 	p = strip_dot(ev->path);
-	if (compiler(ev->comm) && strstr(p, "node_modules/"))
+	if (fangs_event_actor(ev) == FANGS_ACTOR_NPM) {
+		/* what npm unpacked: a script may put one of these binaries in
+		 * place (esbuild swaps its JS shim for the platform binary) */
+		if (!strstr(p, "node_modules/"))
+			return 0;
+		rc = fangs_fpset_add(c->written_base, FANGS_FP_EXEC, FANGS_ACTOR_NPM, basename_of(p));
+		return rc < 0 ? rc : 0;
+	}
+	if (strstr(p, "node_modules/") &&
+	    (compiler(ev->comm) || fangs_fpset_contains(c->written_base, FANGS_FP_EXEC, FANGS_ACTOR_NPM, basename_of(p))))
 		return 0;
 	if ((rc = fangs_fpset_add(c->written, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, p)) < 0)
 		return rc;
