@@ -82,21 +82,15 @@ int fangs__rule_list_put(fangs__rule_list *l, fangs__rule *r)
 
 bool fangs__rule_glob(const char *pattern, const char *s)
 {
-	char buf[4096];
+	const char *rest;
 	if (strncmp(pattern, "~/", 2) != 0)
 		return fnmatch(pattern, s, 0) == 0;
 	/* ~/ is /root/ or /home/<user>/ */
-	if (!strncmp(s, "/root/", 6)) {
+	if (!strncmp(s, "/root/", 6))
 		return fnmatch(pattern + 2, s + 6, 0) == 0;
-	}
-	if (!strncmp(s, "/home/", 6)) {
-		const char *rest = strchr(s + 6, '/');
-		if (!rest)
-			return false;
-		snprintf(buf, sizeof(buf), "%s", pattern + 2);
-		return fnmatch(buf, rest + 1, 0) == 0;
-	}
-	return false;
+	if (strncmp(s, "/home/", 6) || !(rest = strchr(s + 6, '/')))
+		return false;
+	return fnmatch(pattern + 2, rest + 1, 0) == 0;
 }
 
 bool fangs__rule_host(const char *pattern, const char *host)
