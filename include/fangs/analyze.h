@@ -13,6 +13,10 @@
  *    consecutive clean run;
  *  - a run with deviations waits as pending for a person
  *    (`fangs baseline promote RUN` rebuilds the baseline from it).
+ * Behaviour rules (fangs/rules.h) judge every run, the first one too; their
+ * hits are stored with the deviations (kind "rule:<id>"). A rule hit at or
+ * above medium makes the run wait as pending, so a first run that steals
+ * does not quietly become the baseline; lower hits are reported only.
  */
 #ifndef FANGS_ANALYZE_H
 #define FANGS_ANALYZE_H
@@ -20,6 +24,7 @@
 #include "common.h"
 #include "config.h"
 #include "differ.h"
+#include "rules.h"
 #include "storage.h"
 
 FANGS_BEGIN_DECL
@@ -52,6 +57,21 @@ FANGS_EXTERN(void) fangs_analysis_clear(fangs_analysis *a);
  */
 FANGS_EXTERN(int) fangs_analyze_run(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,
 				    const char *run_id, fangs_analysis *out);
+
+/** What the rules need that the stored run does not say. */
+typedef struct fangs_analyze_options {
+	unsigned int version;
+	const fangs_rules *rules;  /**< NULL = built from `cfg` (built-ins + its rules: section) */
+	const char *registry_host; /**< NULL = the host of cfg->registry, when set */
+	int processes_left;        /**< processes alive when the install ended; -1 = unknown */
+} fangs_analyze_options;
+
+#define FANGS_ANALYZE_OPTIONS_VERSION 1
+#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1}
+
+/** fangs_analyze_run() with options; `opts` NULL = FANGS_ANALYZE_OPTIONS_INIT. */
+FANGS_EXTERN(int) fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,
+					 const char *run_id, const fangs_analyze_options *opts, fangs_analysis *out);
 
 FANGS_END_DECL
 

@@ -19,6 +19,12 @@
  *     builtin_cred_paths: true
  *   storage: { backend: sqlite, sqlite_path: fangs.db, postgres_dsn: "", retention_days: 90 }
  *   registry: https://registry.example/
+ *   rules:                       # behaviour rules (fangs/rules.h, docs/rules.md)
+ *     files: [/etc/fangs/rules.yaml]
+ *     disable: [dns-many-subdomains]
+ *     severity: { dropped-binary-exec: medium }
+ *     add:
+ *       - { id: my-rule, description: ..., severity: high, match: {...} }
  *
  * Unknown keys and values of the wrong type are errors naming the file, the
  * line and the key.
@@ -86,6 +92,14 @@ typedef struct fangs_config {
 	unsigned retention_days; /**< default 90 */
 
 	char *registry; /**< NULL: npm's own configuration */
+
+	/* rules: (rule severities go to `severity` as kind "rule:<id>") */
+	char **rule_files;          /**< rules.files: loaded after the built-in rules */
+	size_t n_rule_files;
+	char **rules_disabled;      /**< rules.disable: rule ids */
+	size_t n_rules_disabled;
+	size_t n_rules_inline;      /**< rules defined under rules.add (validated on load) */
+	char *rules_inline_text;    /**< the configuration's text, compiled again by fangs_rules_new() */
 } fangs_config;
 
 /** A config with every default. */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "event.h"
 #include "differ.h"
+#include "rules.h"
 #include "storage.h"
 #include "analyze.h"
 #include "sensor.h"

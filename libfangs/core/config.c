@@ -11,6 +11,7 @@
 
 #include "core/internal.h"
 #include "fangs/config.h"
+#include "rules/internal.h"
 
 typedef struct parse_ctx {
 	const char *file;
@@ -284,6 +285,72 @@ static int storage_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node
 			 "unknown key in storage (expected backend, sqlite_path, postgres_dsn, retention_days)");
 }
 
+/* ---- rules ---- */
+
+static int add_strings(parse_ctx *p, yaml_node_t *n, const char *key, char ***items, size_t *count)
+{
+	yaml_node_t *item;
+	int rc = seq_check(p, n, key);
+	if (rc)
+		return rc;
+	SEQ_EACH(p, n, item)
+	{
+		const char *s = scalar(item);
+		char **grown;
+		if (!s || !*s)
+			return cfg_error(p, item, key, "expected a list of strings");
+		if (!(grown = realloc(*items, (*count + 1) * sizeof(char *))))
+			return fangs__error_oom();
+		*items = grown;
+		if (!(grown[*count] = fangs__strdup(s)))
+			return FANGS_ENOMEM;
+		(*count)++;
+	}
+	return 0;
+}
+
+static int rule_sev_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	fangs_severity sev;
+	char kind[128];
+	int rc;
+	(void)user;
+	if (!valid_kind_name(key) || strlen(key) > 64)
+		return cfg_error(p, k, key, "not a rule id");
+	if ((rc = want_severity(p, v, key, &sev)))
+		return rc;
+	snprintf(kind, sizeof(kind), "rule:%s", key);
+	return add_override(p, kind, NULL, sev);
+}
+
+static int rules_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	(void)user;
+	if (!strcmp(key, "files")) {
+		size_t first = p->cfg->n_rule_files;
+		int rc = add_strings(p, v, "rules.files", &p->cfg->rule_files, &p->cfg->n_rule_files);
+		for (size_t i = first; !rc && i < p->cfg->n_rule_files; i++)
+			if (p->cfg->rule_files[i][0] != '/')
+				return cfg_error(p, v, "rules.files", "'%s' must be an absolute path",
+						 p->cfg->rule_files[i]);
+		return rc;
+	}
+	if (!strcmp(key, "disable"))
+		return add_strings(p, v, "rules.disable", &p->cfg->rules_disabled, &p->cfg->n_rules_disabled);
+	if (!strcmp(key, "severity"))
+		return each_pair(p, v, "rules.severity", rule_sev_pair, NULL);
+	if (!strcmp(key, "add")) {
+		/* checked now, so that a bad rule stops the load with its line;
+		 * fangs_rules_new() compiles them again from the text */
+		fangs__rule_list defs = {0};
+		int rc = fangs__rules_parse_seq(p->file, p->doc, v, &defs);
+		p->cfg->n_rules_inline += defs.count;
+		fangs__rule_list_free(&defs);
+		return rc;
+	}
+	return cfg_error(p, k, key, "unknown key in rules (expected files, disable, severity, add)");
+}
+
 static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
 {
 	(void)user;
@@ -305,8 +372,10 @@ static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *
 			return cfg_error(p, v, "registry", "must be an http:// or https:// URL");
 		return 0;
 	}
+	if (!strcmp(key, "rules"))
+		return each_pair(p, v, "rules", rules_pair, NULL);
 	return cfg_error(p, k, key,
-			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry)");
+			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry, rules)");
 }
 
 int fangs_config_new(fangs_config **out)
@@ -371,6 +440,8 @@ int fangs_config_load_string(fangs_config **out, const char *yaml, size_t len, c
 		rc = each_pair(&p, root, "top level", top_pair, NULL);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
+	if (!rc && cfg->n_rules_inline && !(cfg->rules_inline_text = fangs__strndup(yaml, len)))
+		rc = FANGS_ENOMEM;
 	if (rc) {
 		fangs_config_free(cfg);
 		return rc;
@@ -411,6 +482,13 @@ void fangs_config_free(fangs_config *cfg)
 	free(cfg->sqlite_path);
 	free(cfg->postgres_dsn);
 	free(cfg->registry);
+	for (size_t i = 0; i < cfg->n_rule_files; i++)
+		free(cfg->rule_files[i]);
+	free(cfg->rule_files);
+	for (size_t i = 0; i < cfg->n_rules_disabled; i++)
+		free(cfg->rules_disabled[i]);
+	free(cfg->rules_disabled);
+	free(cfg->rules_inline_text);
 	free(cfg->source);
 	free(cfg);
 }

@@ -150,7 +150,8 @@ static const char *deviation_kind(const pending *p)
 }
 
 /* The package's own override wins over a global one, which wins over the default. */
-static fangs_severity severity_for(const fangs_config *cfg, const char *package, const char *kind)
+fangs_severity fangs__severity_for(const fangs_config *cfg, const char *package, const char *kind,
+				   fangs_severity fallback)
 {
 	const fangs_severity_override *global = NULL;
 	for (size_t i = 0; cfg && i < cfg->n_severity; i++) {
@@ -164,10 +165,10 @@ static fangs_severity severity_for(const fangs_config *cfg, const char *package,
 			return s->severity;
 		}
 	}
-	return global ? global->severity : fangs_deviation_kind_default_severity(kind);
+	return global ? global->severity : fallback;
 }
 
-static char *join_argv(const fangs_event *ev)
+char *fangs__join_argv(const fangs_event *ev)
 {
 	size_t n = 0, off = 0;
 	char *s;
@@ -201,7 +202,8 @@ static int fill_deviation(const fangs_differ *d, const fangs_differ_input *in, p
 	DUP_OR_FAIL(dev->run_id, in->run_id);
 	DUP_OR_FAIL(dev->package, in->package);
 	DUP_OR_FAIL(dev->kind, deviation_kind(p));
-	dev->severity = severity_for(cfg, in->package, dev->kind);
+	dev->severity = fangs__severity_for(cfg, in->package, dev->kind,
+					    fangs_deviation_kind_default_severity(dev->kind));
 	dev->value = p->value; /* moved */
 	p->value = NULL;
 	dev->actor = p->actor;
@@ -210,7 +212,7 @@ static int fill_deviation(const fangs_differ *d, const fangs_differ_input *in, p
 	DUP_OR_FAIL(dev->origin.script, ev->origin.script);
 	DUP_OR_FAIL(dev->origin.command, ev->origin.command);
 	if (ev->kind == FANGS_EV_EXEC && ev->argc > 0 && ev->argv) {
-		if (!(dev->command = join_argv(ev)))
+		if (!(dev->command = fangs__join_argv(ev)))
 			return fangs__error_oom();
 	} else {
 		DUP_OR_FAIL(dev->command, ev->origin.command);

@@ -128,6 +128,12 @@ void fangs__allow_set_free(fangs__allow_set *set);
 bool fangs__allow_covers(const fangs__allow_set *set, fangs_fp_kind kind, const char *value,
 			 const fangs_event *ev);
 
+/* Severity of a finding kind: the package's override, a global one, else `fallback`. */
+fangs_severity fangs__severity_for(const fangs_config *cfg, const char *package, const char *kind,
+				   fangs_severity fallback);
+/* An exec's argv joined by spaces (malloc'd; NULL on ENOMEM). */
+char *fangs__join_argv(const fangs_event *ev);
+
 struct fangs_differ {
 	const fangs_config *config; /* borrowed: must outlive the differ */
 	fangs__allow_set allow;     /* the configuration's global entries, compiled */

@@ -65,9 +65,119 @@ static int join_streak(fangs_storage *st, const fangs_run *run, const fangs_run_
 	return fangs_storage_baseline_add_run(st, run->package, run->id);
 }
 
+/* Rule hits for the run, appended to `out`. */
+static int run_rules(const fangs_config *cfg, const fangs_analyze_options *opts, const fangs_run *run,
+		     const fangs_event_list *events, fangs_deviation_list *out)
+{
+	fangs_rules_options ro = FANGS_RULES_OPTIONS_INIT;
+	fangs_rules_input in = FANGS_RULES_INPUT_INIT;
+	fangs_rules *own = NULL;
+	char host[256];
+	int rc;
+
+	if (!opts->rules) {
+		ro.config = cfg;
+		if ((rc = fangs_rules_new(&own, &ro)))
+			return rc;
+	}
+	in.run_id = run->id;
+	in.package = run->package;
+	in.version = run->version;
+	in.events = events->items;
+	in.n_events = events->count;
+	in.processes_left = opts->processes_left;
+	in.registry_host = opts->registry_host;
+	if (!in.registry_host && cfg && cfg->registry && fangs_registry_host(cfg->registry, host, sizeof(host)) == 0)
+		in.registry_host = host;
+	rc = fangs_rules_evaluate(opts->rules ? opts->rules : own, &in, out);
+	fangs_rules_free(own);
+	return rc;
+}
+
+static const fangs_event *event_by_id(const fangs_event_list *events, int64_t id)
+{
+	/* stored events come back in id order */
+	size_t lo = 0, hi = events->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (events->items[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < events->count && events->items[lo].id == id)
+		return &events->items[lo];
+	for (size_t i = 0; i < events->count; i++)
+		if (events->items[i].id == id)
+			return &events->items[i];
+	return NULL;
+}
+
+/* A hit whose every evidence event does what the baseline already holds was
+ * seen and accepted by a person (promoted): it is not reported again. */
+static int accepted(const fangs_differ *d, const fangs_fpset *baseline, const fangs_run *run,
+		    const fangs_event_list *events, const fangs_deviation *hit)
+{
+	const fangs_norm_ctx ctx = {run->package, run->version};
+	if (!hit->n_evidence)
+		return 0;
+	for (size_t i = 0; i < hit->n_evidence; i++) {
+		const fangs_event *ev = event_by_id(events, hit->evidence[i]);
+		fangs_fingerprint fp = {0};
+		int rc, in_base;
+		if (!ev)
+			return 0;
+		rc = fangs_differ_fingerprint(d, &ctx, ev, &fp);
+		if (rc < 0)
+			return rc;
+		in_base = rc == 1 && fangs_fpset_contains(baseline, fp.kind, fp.actor, fp.value);
+		fangs_fingerprint_clear(&fp);
+		if (!in_base)
+			return 0;
+	}
+	return 1;
+}
+
+/* Moves the hits a person has not accepted yet into `out`. */
+static int keep_new_hits(const fangs_differ *d, const fangs_fpset *baseline, const fangs_run *run,
+			 const fangs_event_list *events, fangs_deviation_list *hits, fangs_deviation_list *out)
+{
+	for (size_t i = 0; i < hits->count; i++) {
+		fangs_deviation *dst;
+		int rc = baseline ? accepted(d, baseline, run, events, &hits->items[i]) : 0;
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			continue;
+		if (!(dst = fangs_deviation_list_push(out)))
+			return FANGS_ENOMEM;
+		*dst = hits->items[i];
+		memset(&hits->items[i], 0, sizeof(hits->items[i]));
+	}
+	return 0;
+}
+
+/* Rule hits below medium are worth showing but not worth holding a run for. */
+static bool holds_for_review(const fangs_deviation_list *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (!fangs_deviation_is_rule(&l->items[i]) || l->items[i].severity >= FANGS_SEV_MEDIUM)
+			return true;
+	return false;
+}
+
 int fangs_analyze_run(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg, const char *run_id,
 		      fangs_analysis *out)
 {
+	return fangs_analyze_run_opts(st, d, cfg, run_id, NULL, out);
+}
+
+int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg, const char *run_id,
+			   const fangs_analyze_options *opts, fangs_analysis *out)
+{
+	static const fangs_analyze_options defaults = FANGS_ANALYZE_OPTIONS_INIT;
+	fangs_deviation_list hits = {0};
+
 	fangs_run run = {0};
 	fangs_event_list events = {0};
 	fangs_allow_list allow = {0};
@@ -82,6 +192,11 @@ int fangs_analyze_run(fangs_storage *st, const fangs_differ *d, const fangs_conf
 
 	if (!st || !d || !run_id || !out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_analyze_run: NULL argument");
+	if (opts && (opts->version == 0 || opts->version > FANGS_ANALYZE_OPTIONS_VERSION))
+		return fangs_error_set(FANGS_EVERSION, "analyze options version %u not supported (max %u)",
+				       opts->version, FANGS_ANALYZE_OPTIONS_VERSION);
+	if (!opts)
+		opts = &defaults;
 	memset(out, 0, sizeof(*out));
 
 	if ((rc = fangs_storage_run_get(st, run_id, &run)) || (rc = fangs_storage_events_list(st, run_id, &events)) ||
@@ -114,6 +229,10 @@ int fangs_analyze_run(fangs_storage *st, const fangs_differ *d, const fangs_conf
 	in.baseline = baseline;
 	in.allow = allow.items;
 	in.n_allow = allow.count;
+	/* rule hits first: they are what a person should read first */
+	if ((rc = run_rules(cfg, opts, &run, &events, &hits)) ||
+	    (rc = keep_new_hits(d, had_baseline ? baseline : NULL, &run, &events, &hits, &out->deviations)))
+		goto out;
 	t0 = fangs__monotonic_ns();
 	rc = fangs_differ_analyze(d, &in, run_fps, &out->deviations);
 	out->elapsed_ns = fangs__monotonic_ns() - t0;
@@ -131,7 +250,7 @@ int fangs_analyze_run(fangs_storage *st, const fangs_differ *d, const fangs_conf
 	    (rc = fangs_storage_deviations_put(st, out->deviations.items, out->deviations.count)))
 		goto out;
 
-	if (out->deviations.count > 0) {
+	if (holds_for_review(&out->deviations)) {
 		out->action = FANGS_BASELINE_PENDING;
 	} else if (streak + 1 >= k) {
 		if ((rc = join_streak(st, &run, &prev, streak_idx, streak)))
@@ -152,6 +271,7 @@ out:
 	if (rc && in_tx)
 		fangs_storage_rollback(st);
 	free(streak_idx);
+	fangs_deviation_list_free(&hits);
 	fangs_fpset_free(baseline);
 	fangs_fpset_free(run_fps);
 	fangs_run_list_free(&prev);

@@ -19,6 +19,7 @@
 #include "fangs/scan.h"
 #include "fangs/sensor.h"
 #include "fangs/sys/storage_backend.h"
+#include "sandbox/fsutil.h"
 
 #define DEFAULT_CACHE "/var/cache/fangs/npm"
 #define DEFAULT_PREFETCH_ROOT "/var/lib/fangs/prefetch"
@@ -124,6 +125,27 @@ static int rm_rf(const char *path)
 }
 
 /* The top-level package of a prefetched project, from its package-lock.json. */
+/* The registry's host for the rules: the one given, else npm's own setting
+ * (what the prefetch used). Unknown leaves `out` empty: every destination
+ * of a lifecycle script then counts. */
+static void registry_host(const char *registry, char *out, size_t cap)
+{
+	static const char *const argv[] = {"npm", "config", "get", "registry", NULL};
+	char said[1024], *line, *save = NULL;
+	out[0] = '\0';
+	if (registry) {
+		fangs_registry_host(registry, out, cap);
+		return;
+	}
+	if (fangs__run_capture(argv, NULL, said, sizeof(said)) != 0)
+		return;
+	for (line = strtok_r(said, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
+		if ((!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7)) &&
+		    fangs_registry_host(line, out, cap) == 0)
+			return;
+	out[0] = '\0';
+}
+
 static int resolved_package(const char *project_dir, char **name, char **version)
 {
 	char path[4300];
@@ -178,6 +200,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_sensor *sensor = NULL, *own_sensor = NULL;
 	fangs_differ *differ = NULL;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
+	char host[256];
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512];
@@ -336,8 +360,12 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	/* 5. analyze */
 	progress(&s, FANGS_SCAN_ANALYZE, NULL);
 	dopts.config = opts->config;
+	ao.processes_left = s.result.processes_left;
+	registry_host(po.registry, host, sizeof(host));
+	ao.registry_host = host[0] ? host : NULL;
+	fangs_debug("rules: the registry is %s", host[0] ? host : "unknown (every destination counts)");
 	if ((rc = fangs_differ_new(&differ, &dopts)) ||
-	    (rc = fangs_analyze_run(opts->storage, differ, opts->config, run.id, &out->analysis)))
+	    (rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis)))
 		goto out;
 	progress(&s, FANGS_SCAN_DONE, NULL);
 

@@ -6,6 +6,8 @@
  * real install (npm reading its cache and node_modules, lifecycle scripts
  * running sh -c and node, connects, DNS, SNI), with fresh noise in every
  * run (pids, tmp names, cache hashes, log names) and a few new behaviours.
+ * The built-in behaviour rules (fangs_rules_evaluate) are timed on the same
+ * runs, so their cost per event stands next to the differ's.
  *
  *   bench-differ [iterations]
  */
@@ -143,10 +145,10 @@ static void add_known(fangs_event_list *l, unsigned k)
 	}
 }
 
-static double now_us(clockid_t clock)
+static double now_us(void)
 {
 	struct timespec ts;
-	clock_gettime(clock, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
@@ -165,16 +167,22 @@ int main(int argc, char **argv)
 	fangs_event_list runs[8];
 	fangs_deviation_list devs = {0};
 	fangs_differ_input in = {0};
-	double *t_plain, *t_fps, *cpu[2];
+	double *t_plain, *t_fps, *t_rules, *times[3];
+	fangs_rules *rules = NULL;
+	fangs_rules_input rin = FANGS_RULES_INPUT_INIT;
+	size_t n_hits = 0;
 	size_t n_devs = 0;
 
 	if (iterations < 10)
 		iterations = 10;
 	t_plain = calloc((size_t)iterations, sizeof(double));
 	t_fps = calloc((size_t)iterations, sizeof(double));
-	cpu[0] = calloc((size_t)iterations, sizeof(double));
-	cpu[1] = calloc((size_t)iterations, sizeof(double));
-	if (!t_plain || !t_fps || !cpu[0] || !cpu[1] || fangs_differ_new(&d, NULL) < 0 || fangs_fpset_new(&base) < 0)
+	t_rules = calloc((size_t)iterations, sizeof(double));
+	times[0] = t_plain;
+	times[1] = t_fps;
+	times[2] = t_rules;
+	if (!t_plain || !t_fps || !t_rules || fangs_differ_new(&d, NULL) < 0 || fangs_fpset_new(&base) < 0 ||
+	    fangs_rules_new(&rules, NULL) < 0)
 		return 1;
 
 	/* the baseline: earlier installs until it holds 10,000 fingerprints */
@@ -215,11 +223,11 @@ int main(int argc, char **argv)
 	}
 
 	for (int pass = 0; pass < 2; pass++) {
-		double *t = pass ? t_fps : t_plain;
+		double *t = times[pass];
 		for (int i = -20; i < iterations; i++) {
 			fangs_fpset *run_fps = NULL;
 			const fangs_event_list *run = &runs[(i + 20) % 8];
-			double t0, c0;
+			double t0;
 			int rc;
 			if (pass && fangs_fpset_new(&run_fps) < 0)
 				return 1;
@@ -228,13 +236,10 @@ int main(int argc, char **argv)
 			in.events = run->items;
 			in.n_events = run->count;
 			in.baseline = base;
-			t0 = now_us(CLOCK_MONOTONIC);
-			c0 = now_us(CLOCK_THREAD_CPUTIME_ID);
+			t0 = now_us();
 			rc = fangs_differ_analyze(d, &in, run_fps, &devs);
-			if (i >= 0) {
-				t[i] = now_us(CLOCK_MONOTONIC) - t0;
-				cpu[pass][i] = now_us(CLOCK_THREAD_CPUTIME_ID) - c0;
-			}
+			if (i >= 0)
+				t[i] = now_us() - t0;
 			if (rc < 0) {
 				fprintf(stderr, "analyze: %s\n", fangs_error_last());
 				return 1;
@@ -245,32 +250,52 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("baseline: %zu fingerprints; run: %zu events; deviations per run: about %zu\n",
-	       fangs_fpset_size(base), runs[0].count, n_devs);
-	for (int pass = 0; pass < 2; pass++) {
-		double *t = pass ? t_fps : t_plain;
-		double sum = 0, csum = 0, median;
-		for (int i = 0; i < iterations; i++) {
-			sum += t[i];
-			csum += cpu[pass][i];
+	/* the rules on the same runs: no baseline, every event judged */
+	rin.package = "bench-pkg";
+	rin.version = "1.0.1";
+	rin.registry_host = "registry.example";
+	for (int i = -20; i < iterations; i++) {
+		const fangs_event_list *run = &runs[(i + 20) % 8];
+		double t0;
+		int rc;
+		rin.events = run->items;
+		rin.n_events = run->count;
+		t0 = now_us();
+		rc = fangs_rules_evaluate(rules, &rin, &devs);
+		if (i >= 0)
+			t_rules[i] = now_us() - t0;
+		if (rc < 0) {
+			fprintf(stderr, "rules: %s\n", fangs_error_last());
+			return 1;
 		}
+		n_hits = devs.count;
+		fangs_deviation_list_free(&devs);
+	}
+
+	printf("baseline: %zu fingerprints; run: %zu events; deviations per run: about %zu; rule hits: %zu "
+	       "(%zu built-in rules)\n",
+	       fangs_fpset_size(base), runs[0].count, n_devs, n_hits, fangs_rules_count(rules));
+	for (int pass = 0; pass < 3; pass++) {
+		static const char *const names[] = {"analyze:", "analyze, collecting run fingerprints:",
+						    "rules (built-in set):"};
+		double *t = times[pass];
+		double sum = 0, median;
+		for (int i = 0; i < iterations; i++)
+			sum += t[i];
 		qsort(t, (size_t)iterations, sizeof(double), cmp_double);
-		qsort(cpu[pass], (size_t)iterations, sizeof(double), cmp_double);
 		median = t[iterations / 2];
-		printf("%s\n  wall: mean %7.1f us  median %7.1f us  p99 %7.1f us  %.2f M events/s (median)\n"
-		       "  cpu:  mean %7.1f us  median %7.1f us\n",
-		       pass ? "analyze, collecting the run's fingerprints:" : "analyze:", sum / iterations, median,
-		       t[(iterations * 99) / 100], (double)runs[0].count / median, csum / iterations,
-		       cpu[pass][iterations / 2]);
+		printf("%-38s mean %7.1f us  median %7.1f us  p99 %7.1f us  %6.0f ns/event  %.2f M events/s\n",
+		       names[pass], sum / iterations, median, t[(iterations * 99) / 100],
+		       median * 1000.0 / (double)runs[0].count, (double)runs[0].count / median);
 	}
 
 	for (int r = 0; r < 8; r++)
 		fangs_event_list_free(&runs[r]);
 	fangs_fpset_free(base);
 	fangs_differ_free(d);
+	fangs_rules_free(rules);
 	free(t_plain);
 	free(t_fps);
-	free(cpu[0]);
-	free(cpu[1]);
+	free(t_rules);
 	return 0;
 }

@@ -11,6 +11,7 @@ import unittest
 FANGS = os.environ.get("FANGS_CLI", "fangs")
 ROOT = os.environ["FANGS_SOURCE_ROOT"]
 REC = os.path.join(ROOT, "examples", "recordings")
+RULE_REC = os.path.join(ROOT, "tests", "rules", "fixtures")
 
 
 def rec(v):
@@ -48,10 +49,17 @@ class CliTest(unittest.TestCase):
         self.assertEqual(b["baseline"], "joined")
         self.assertEqual(b["deviations"], [], "noise-only release must not deviate")
         self.assertEqual(c["baseline"], "pending")
-        kinds = sorted({d["kind"] for d in c["deviations"]})
+        kinds = sorted({d["kind"] for d in c["deviations"] if not d["kind"].startswith("rule:")})
         self.assertEqual(kinds, ["fs_cred_read", "net_new_destination", "net_new_dns", "net_new_https_host",
                                  "proc_new_exec"])
-        by_value = {d["value"]: d for d in c["deviations"]}
+        rules = sorted({d["kind"] for d in c["deviations"] if d["kind"].startswith("rule:")})
+        self.assertEqual(rules, ["rule:cred-read-by-script", "rule:detached-process", "rule:download-and-run",
+                                 "rule:script-network-not-registry"])
+        # rule hits come first, each with what it means
+        first_dev = min(i for i, d in enumerate(c["deviations"]) if not d["kind"].startswith("rule:"))
+        self.assertTrue(all(d["kind"].startswith("rule:") for d in c["deviations"][:first_dev]))
+        self.assertTrue(all(d["description"] for d in c["deviations"][:first_dev]))
+        by_value = {d["value"]: d for d in c["deviations"] if not d["kind"].startswith("rule:")}
         self.assertEqual(by_value["~/.npmrc"]["severity"], "critical")
         self.assertEqual(by_value["~/.npmrc"]["actor"], "script")
         self.assertEqual(by_value["~/.ssh/id_rsa"]["kind"], "fs_cred_read")
@@ -75,8 +83,10 @@ class CliTest(unittest.TestCase):
         self.assertEqual(len(table), 4)
 
         devs = self.jfangs("deviation", "list", "--min-severity", "critical")
-        self.assertEqual({d["kind"] for d in devs}, {"fs_cred_read"})
-        one = self.jfangs("deviation", "show", str(devs[0]["id"]))
+        self.assertEqual({d["kind"] for d in devs},
+                         {"fs_cred_read", "rule:cred-read-by-script", "rule:download-and-run"})
+        cred = [d for d in devs if d["kind"] == "fs_cred_read"]
+        one = self.jfangs("deviation", "show", str(cred[0]["id"]))
         self.assertTrue(one["evidence_events"])
         self.assertEqual(one["evidence_events"][0]["kind"], "file_open")
 
@@ -86,6 +96,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.jfangs("pending"), [])
         base = self.jfangs("baseline", "list", "--package", "example-banner", "--fingerprints")
         self.assertTrue(any(f["value"] == "~/.npmrc" and f["actor"] == "script" for f in base))
+        # what a person promoted is not reported again, by the differ nor by the rules
         again = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.1")
         self.assertEqual(again["deviations"], [])
 
@@ -121,8 +132,11 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.jfangs("run", "list"), [])
         self.assertEqual(self.jfangs("deviation", "list"), [])
         self.assertTrue(self.jfangs("package", "list")[0]["watched"])
+        # a first run that steals does not become the baseline: rules judge it
         a = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
-        self.assertEqual(a["baseline"], "seeded")
+        self.assertEqual(a["baseline"], "pending")
+        self.assertIn("rule:cred-read-by-script", {d["kind"] for d in a["deviations"]})
+        self.assertFalse([d for d in a["deviations"] if not d["kind"].startswith("rule:")])
         self.fangs("package", "remove", "example-banner")
         self.assertEqual(self.jfangs("package", "list"), [])
 
@@ -160,6 +174,74 @@ class CliTest(unittest.TestCase):
         for cmd in (["events", "--help"], ["run", "--help"], ["deviation", "--help"], ["baseline", "--help"],
                     ["package", "--help"], ["allow", "--help"], ["prune", "--help"]):
             self.assertIn("usage", self.fangs(*cmd).stdout)
+
+    def test_rules_commands(self):
+        rules = self.jfangs("rules", "list")
+        ids = [r["id"] for r in rules]
+        self.assertIn("cred-read-by-script", ids)
+        self.assertIn("dns-oob-exfil-service", ids)
+        self.assertTrue(all(r["description"] and r["enabled"] and r["source"] == "builtin" for r in rules))
+        table = self.fangs("rules", "list").stdout.splitlines()
+        self.assertTrue(table[0].startswith("RULE"))
+        self.assertEqual(len(table), len(rules) + 1)
+        shown = self.fangs("rules", "show", "download-and-run").stdout
+        self.assertIn("meaning:", shown)
+        self.assertIn("argv:", shown)
+        self.assertEqual(self.jfangs("rules", "show", "dns-tunnel-label")["severity"], "high")
+        self.fangs("rules", "show", "no-such-rule", code=1)
+
+        # trying rules on recordings: hits with evidence, exit 3 at or above --fail-on
+        hit = os.path.join(RULE_REC, "hit-cred-read.ndjson")
+        out = self.fangs("rules", "test", hit, code=3).stdout
+        self.assertIn("rule:cred-read-by-script", out)
+        self.assertIn("evidence #", out)
+        self.assertIn("/root/.ssh/id_rsa", out)
+        hits = self.jfangs("rules", "test", hit, "--fail-on", "critical", code=3)
+        self.assertEqual({h["value"] for h in hits}, {"~/.ssh/id_rsa", "~/.aws/credentials"})
+        self.assertTrue(all(h["description"] and h["evidence"] for h in hits))
+        # nothing is stored by a test
+        self.assertEqual(self.jfangs("run", "list"), [])
+        for benign in ("benign-node-gyp.ndjson", "benign-esbuild.ndjson", "benign-core-js.ndjson",
+                       "benign-husky.ndjson"):
+            p = self.fangs("rules", "test", os.path.join(RULE_REC, benign), "--fail-on", "medium")
+            self.assertIn("no rule hits", p.stdout)
+        net = os.path.join(RULE_REC, "hit-network.ndjson")
+        with_reg = self.jfangs("rules", "test", net, "--registry", "https://registry.example/", code=3)
+        without = self.jfangs("rules", "test", net, code=3)
+        self.assertNotIn("registry.example", {h["value"] for h in with_reg})
+        self.assertIn("registry.example", {h["value"] for h in without})
+
+        # the configuration switches rules off, changes severities, adds rules
+        cfg = os.path.join(self.tmp.name, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("rules:\n  disable: [cred-read-by-script]\n  severity: {proc-environ-other: low}\n"
+                    "  add:\n    - id: aws-read\n      description: A script read AWS keys.\n"
+                    "      severity: medium\n      match: {kind: file_open, actor: script, path: ~/.aws/*}\n")
+        hits = self.jfangs("--config", cfg, "rules", "test", hit, "--fail-on", "high")
+        self.assertEqual([(h["kind"], h["severity"]) for h in hits], [("rule:aws-read", "medium")])
+        listed = {r["id"]: r for r in self.jfangs("--config", cfg, "rules", "list")}
+        self.assertFalse(listed["cred-read-by-script"]["enabled"])
+        self.assertEqual(listed["aws-read"]["source"], cfg)
+        with open(cfg, "w") as f:
+            f.write("rules:\n  add:\n    - id: loud\n      description: d\n      severity: deafening\n"
+                    "      match: {kind: exec}\n")
+        p = self.fangs("--config", cfg, "rules", "list", code=1)
+        self.assertIn("c.yaml:5: rule loud: severity", p.stderr)
+
+    def test_first_run_with_rule_hit_is_held(self):
+        first = self.jfangs("events", "import", os.path.join(RULE_REC, "hit-download-run.ndjson"),
+                            "--package", "dl-run", "--version", "1.0.0", "--fail-on", "critical", code=3)
+        self.assertEqual(first["baseline"], "pending")
+        self.assertIn("rule:download-and-run", {d["kind"] for d in first["deviations"]})
+        self.assertTrue(all(d["kind"].startswith("rule:") for d in first["deviations"]))
+        self.assertEqual(self.jfangs("pending")[0]["id"], first["run"]["id"])
+        human = self.fangs("run", "show", first["run"]["id"]).stdout
+        self.assertIn("rule:download-and-run", human)
+        self.assertIn("rule finding", self.fangs("events", "import", os.path.join(RULE_REC, "hit-oob.ndjson"),
+                                                 "--package", "oast-ping", "--version", "1.0.0").stdout)
+        out = self.fangs("events", "import", os.path.join(RULE_REC, "benign-node-gyp.ndjson"),
+                         "--package", "native-addon", "--version", "2.1.0").stdout
+        self.assertIn("seeded", out)
 
     def test_cold_start_k_runs(self):
         cfg = os.path.join(self.tmp.name, "k.yaml")

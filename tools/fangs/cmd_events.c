@@ -51,9 +51,8 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 			break;
 		}
 		if (an->deviations.count) {
-			printf("%zu deviation%s:\n", an->deviations.count, an->deviations.count == 1 ? "" : "s");
-			print_deviations(stdout, st, &an->deviations, 1);
-			printf("verdict: %zu new behaviour%s, highest severity %s\n", an->deviations.count,
+			print_findings(stdout, st, NULL, &an->deviations);
+			printf("verdict: %zu finding%s, highest severity %s\n", an->deviations.count,
 			       an->deviations.count == 1 ? "" : "s",
 			       fangs_severity_name(fangs_deviation_list_max_severity(&an->deviations)));
 		} else {

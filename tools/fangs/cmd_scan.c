@@ -66,17 +66,15 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_sev
 	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", r->run_id, r->package, r->version,
 	       fmt_duration(r->duration_ns, dur, sizeof(dur)), r->exit_code, r->timed_out ? ", timed out" : "",
 	       (unsigned long long)r->events_emitted, (unsigned long long)r->events_dropped);
-	if (d->count) {
-		printf("%zu finding%s:\n", d->count, d->count == 1 ? "" : "s");
-		print_deviations(stdout, st, d, 1);
-	}
+	if (d->count)
+		print_findings(stdout, st, NULL, d);
 	switch (r->analysis.action) {
 	case FANGS_BASELINE_SEEDED:
 		printf("verdict: first run of %s: baseline seeded (%zu fingerprints)%s\n", r->package,
 		       r->analysis.n_fingerprints, d->count ? "" : ", nothing flagged");
 		break;
 	case FANGS_BASELINE_PENDING:
-		printf("verdict: %zu new behaviour%s, highest %s%s: waits for review (fangs baseline promote %s)\n",
+		printf("verdict: %zu finding%s, highest %s%s: waits for review (fangs baseline promote %s)\n",
 		       d->count, d->count == 1 ? "" : "s",
 		       d->count ? fangs_severity_name(fangs_deviation_list_max_severity(d)) : "-",
 		       d->count && fangs_deviation_list_max_severity(d) >= fail_on ? " (fails)" : "", r->run_id);

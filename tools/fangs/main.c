@@ -25,6 +25,7 @@ static const char usage_text[] =
 	"  package list|add|remove|reset                 packages\n"
 	"  release list                                  releases seen\n"
 	"  allow list|add|remove                         allowlists (-kind -value -package -note)\n"
+	"  rules list|show ID|test FILE.ndjson           behaviour rules; try them on a recording\n"
 	"  prune [--days N]                              retention pruning\n"
 #if FANGS_HAVE_SENSOR
 	"  sensor probes                                 which eBPF probes are live here\n"
@@ -53,7 +54,7 @@ static const struct command commands[] = {
 	{"pending", cmd_pending}, {"deviation", cmd_deviation}, {"deviations", cmd_deviation},
 	{"baseline", cmd_baseline}, {"package", cmd_package}, {"packages", cmd_package},
 	{"release", cmd_release}, {"releases", cmd_release}, {"allow", cmd_allow},
-	{"prune", cmd_prune},     {"scan", cmd_scan},
+	{"prune", cmd_prune},     {"scan", cmd_scan},       {"rules", cmd_rules},
 #if FANGS_HAVE_SENSOR
 	{"sensor", cmd_sensor},   {"trace", cmd_trace},
 #endif

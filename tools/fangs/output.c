@@ -165,6 +165,19 @@ json_object *json_deviation(const fangs_deviation *d)
 	return o;
 }
 
+json_object *json_rule(const fangs_rule_info *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(r->id));
+	json_object_object_add(o, "description", json_str_or_null(r->description));
+	json_object_object_add(o, "severity", json_object_new_string(fangs_severity_name(r->severity)));
+	json_object_object_add(o, "enabled", json_object_new_boolean(r->enabled));
+	json_object_object_add(o, "source", json_str_or_null(r->source));
+	json_object_object_add(o, "line", json_object_new_int64(r->line));
+	json_object_object_add(o, "match", json_str_or_null(r->match));
+	return o;
+}
+
 json_object *json_event(const fangs_event *ev)
 {
 	char *s = NULL;
@@ -277,11 +290,34 @@ const char *fmt_event(const fangs_event *ev, char *buf, size_t cap)
 	return buf;
 }
 
-void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *devs, int with_evidence)
+/* Evidence events from storage, or from a recording in memory (ids = line numbers). */
+static int evidence_get(fangs_storage *st, const fangs_event_list *mem, const int64_t *ids, size_t n,
+			fangs_event_list *out)
+{
+	if (st)
+		return fangs_storage_events_get(st, ids, n, out);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < mem->count; j++) {
+			fangs_event *e;
+			if (mem->items[j].id != ids[i])
+				continue;
+			if (!(e = fangs_event_list_push(out)) || fangs_event_copy(e, &mem->items[j]))
+				return FANGS_ENOMEM;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Rule hits (pass 1) are read first: they say what they mean. */
+static void print_pass(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs,
+		       int with_evidence, int rules)
 {
 	char ob[1024], eb[1024];
 	for (size_t i = 0; i < devs->count; i++) {
 		const fangs_deviation *d = &devs->items[i];
+		if (!!fangs_deviation_is_rule(d) != rules)
+			continue;
 		fprintf(f, "  [%-8s] %-20s %s\n", fangs_severity_name(d->severity), d->kind, d->value ? d->value : "");
 		if (d->description)
 			fprintf(f, "             %s\n", d->description);
@@ -289,10 +325,10 @@ void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *de
 			fangs_actor_name(d->actor));
 		if (d->command && (!d->origin.command || strcmp(d->command, d->origin.command)))
 			fprintf(f, "             command: %s\n", d->command);
-		if (with_evidence && st && d->n_evidence) {
+		if (with_evidence && (st || mem) && d->n_evidence) {
 			fangs_event_list evs = {0};
 			size_t shown = d->n_evidence < 3 ? d->n_evidence : 3;
-			if (fangs_storage_events_get(st, d->evidence, shown, &evs) == 0) {
+			if (evidence_get(st, mem, d->evidence, shown, &evs) == 0) {
 				for (size_t j = 0; j < evs.count; j++)
 					fprintf(f, "             evidence #%lld: pid %d %s: %s\n",
 						(long long)evs.items[j].id, evs.items[j].pid,
@@ -303,5 +339,27 @@ void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *de
 			}
 			fangs_event_list_free(&evs);
 		}
+	}
+}
+
+void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *devs, int with_evidence)
+{
+	print_pass(f, st, NULL, devs, with_evidence, 1);
+	print_pass(f, st, NULL, devs, with_evidence, 0);
+}
+
+void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs)
+{
+	size_t n_rules = 0;
+	for (size_t i = 0; i < devs->count; i++)
+		n_rules += fangs_deviation_is_rule(&devs->items[i]) != 0;
+	if (n_rules) {
+		fprintf(f, "%zu rule finding%s:\n", n_rules, n_rules == 1 ? "" : "s");
+		print_pass(f, st, mem, devs, 1, 1);
+	}
+	if (devs->count > n_rules) {
+		fprintf(f, "%zu deviation%s from the baseline:\n", devs->count - n_rules,
+			devs->count - n_rules == 1 ? "" : "s");
+		print_pass(f, st, mem, devs, 1, 0);
 	}
 }

@@ -36,5 +36,9 @@ const char *fmt_event(const fangs_event *ev, char *buf, size_t cap);
 
 /* Prints deviations as a human list with evidence (needs storage for events, may be NULL). */
 void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *devs, int with_evidence);
+/* Rule findings first, then deviations from the baseline, each under a count
+ * line; evidence from `st`, or from `mem` when st is NULL. */
+void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs);
+json_object *json_rule(const fangs_rule_info *r);
 
 #endif
