@@ -68,21 +68,67 @@ static void base_opts(fangs_sandbox_options *o)
 	sb_apply_backend(o);
 }
 
+/* One run, kept after its end so that the host side can be inspected. */
+typedef struct kept_run {
+	fangs_sandbox *sb;
+	fangs_sandbox_run *run;
+	fangs_sandbox_result r;
+} kept_run;
+
+static void run_keep(const fangs_sandbox_options *o, const char *run_id, const char *const *argv, kept_run *k)
+{
+	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+	memset(k, 0, sizeof(*k));
+	spec.run_id = run_id;
+	spec.argv = argv;
+	ck_assert_msg(fangs_sandbox_new(&k->sb, o) == 0, "new: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_prepare(k->sb, &spec, &k->run) == 0, "prepare: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_start(k->run) == 0, "start: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_wait(k->run, &k->r) == 0, "wait: %s", fangs_error_last());
+}
+
+static void run_done(kept_run *k)
+{
+	fangs_sandbox_result_clear(&k->r);
+	fangs_sandbox_run_free(k->run);
+	fangs_sandbox_free(k->sb);
+}
+
 /* Runs `sh -c script` in a fresh sandbox; the result is the caller's. */
 static void run_sh(const fangs_sandbox_options *o, const char *run_id, const char *script, fangs_sandbox_result *r)
 {
 	const char *argv[] = {"sh", "-c", script, NULL};
-	fangs_sandbox *sb = NULL;
-	fangs_sandbox_run *run = NULL;
-	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
-	spec.run_id = run_id;
-	spec.argv = argv;
-	ck_assert_msg(fangs_sandbox_new(&sb, o) == 0, "new: %s", fangs_error_last());
-	ck_assert_msg(fangs_sandbox_prepare(sb, &spec, &run) == 0, "prepare: %s", fangs_error_last());
-	ck_assert_msg(fangs_sandbox_start(run) == 0, "start: %s", fangs_error_last());
-	ck_assert_msg(fangs_sandbox_wait(run, r) == 0, "wait: %s", fangs_error_last());
-	fangs_sandbox_run_free(run);
-	fangs_sandbox_free(sb);
+	kept_run k;
+	run_keep(o, run_id, argv, &k);
+	*r = k.r;
+	memset(&k.r, 0, sizeof(k.r));
+	run_done(&k);
+}
+
+/* A scanner process that starts a run (sleep 60) and is SIGKILLed in the
+ * middle of it, leaving everything of the run behind. */
+static void killed_scanner(const fangs_sandbox_options *o, const char *run_id)
+{
+	int status;
+	pid_t scanner = fork();
+	ck_assert_int_ge(scanner, 0);
+	if (scanner == 0) {
+		fangs_sandbox *sb = NULL;
+		fangs_sandbox_run *run = NULL;
+		fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+		const char *argv[] = {"sleep", "60", NULL};
+		spec.run_id = run_id;
+		spec.argv = argv;
+		if (fangs_sandbox_new(&sb, o) < 0 || fangs_sandbox_prepare(sb, &spec, &run) < 0 ||
+		    fangs_sandbox_start(run) < 0) {
+			fprintf(stderr, "scanner: %s\n", fangs_error_last());
+			_exit(1);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(2);
+	}
+	ck_assert_int_eq(waitpid(scanner, &status, 0), scanner);
+	ck_assert_msg(WIFSIGNALED(status), "the scanner did not get as far as the run");
 }
 
 START_TEST(test_privileges_dropped)
@@ -108,29 +154,19 @@ END_TEST
 START_TEST(test_root_maps_to_unprivileged_uid)
 {
 	fangs_sandbox_options o;
-	fangs_sandbox *sb = NULL;
-	fangs_sandbox_run *run = NULL;
-	fangs_sandbox_result r;
-	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
 	const char *argv[] = {"sh", "-c", "echo made > /root/app/made.txt", NULL};
 	char path[4096];
 	struct stat st;
+	kept_run k;
 
 	base_opts(&o);
-	spec.run_id = RID("t-uid");
-	spec.argv = argv;
-	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
-	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
-	ck_assert_int_eq(fangs_sandbox_start(run), 0);
-	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
-	ck_assert_int_eq(r.exit_code, 0);
-	snprintf(path, sizeof(path), "%s/made.txt", fangs_sandbox_project_dir(run));
+	run_keep(&o, RID("t-uid"), argv, &k);
+	ck_assert_int_eq(k.r.exit_code, 0);
+	snprintf(path, sizeof(path), "%s/made.txt", fangs_sandbox_project_dir(k.run));
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_uid, 100000);
 	ck_assert_uint_eq(st.st_gid, 100000);
-	fangs_sandbox_result_clear(&r);
-	fangs_sandbox_run_free(run);
-	fangs_sandbox_free(sb);
+	run_done(&k);
 }
 END_TEST
 
@@ -185,30 +221,20 @@ END_TEST
 START_TEST(test_fsize_limit)
 {
 	fangs_sandbox_options o;
-	fangs_sandbox *sb = NULL;
-	fangs_sandbox_run *run = NULL;
-	fangs_sandbox_result r;
-	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
 	const char *argv[] = {"sh", "-c", "head -c 3000000 /dev/zero > /root/app/big; echo \"rc=$?\"", NULL};
 	char path[4096];
 	struct stat st;
+	kept_run k;
 
 	base_opts(&o);
 	o.limits.fsize_bytes = 1 << 20;
-	spec.run_id = RID("t-fsize");
-	spec.argv = argv;
-	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
-	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
-	ck_assert_int_eq(fangs_sandbox_start(run), 0);
-	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
+	run_keep(&o, RID("t-fsize"), argv, &k);
 	/* SIGXFSZ kills the writer */
-	ck_assert_msg(strstr(r.output, "rc=153"), "%s", r.output);
-	snprintf(path, sizeof(path), "%s/big", fangs_sandbox_project_dir(run));
+	ck_assert_msg(strstr(k.r.output, "rc=153"), "%s", k.r.output);
+	snprintf(path, sizeof(path), "%s/big", fangs_sandbox_project_dir(k.run));
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 1 << 20);
-	fangs_sandbox_result_clear(&r);
-	fangs_sandbox_run_free(run);
-	fangs_sandbox_free(sb);
+	run_done(&k);
 }
 END_TEST
 
@@ -414,31 +440,12 @@ START_TEST(test_gc_after_killed_scanner)
 {
 	fangs_sandbox_options o;
 	fangs_sandbox *sb = NULL;
-	char path[4096];
-	int removed = -1, status;
-	pid_t scanner;
-
 	const char *id = RID("t-gc");
+	char path[4096];
+	int removed = -1;
+
 	base_opts(&o);
-	scanner = fork();
-	ck_assert_int_ge(scanner, 0);
-	if (scanner == 0) {
-		/* a scanner that gets killed in the middle of a run */
-		fangs_sandbox_run *run = NULL;
-		fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
-		const char *argv[] = {"sleep", "60", NULL};
-		spec.run_id = id;
-		spec.argv = argv;
-		if (fangs_sandbox_new(&sb, &o) < 0 || fangs_sandbox_prepare(sb, &spec, &run) < 0 ||
-		    fangs_sandbox_start(run) < 0) {
-			fprintf(stderr, "scanner: %s\n", fangs_error_last());
-			_exit(1);
-		}
-		kill(getpid(), SIGKILL);
-		_exit(2);
-	}
-	ck_assert_int_eq(waitpid(scanner, &status, 0), scanner);
-	ck_assert_msg(WIFSIGNALED(status), "the scanner did not get as far as the run");
+	killed_scanner(&o, id);
 	snprintf(path, sizeof(path), "%s/work/%s", root, id);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	ck_assert_int_eq(sb_cgroup_exists(id), 1);
@@ -568,10 +575,7 @@ Suite *sandbox_suite(void)
 START_TEST(test_network_bridge_reaches_host_only)
 {
 	fangs_sandbox_options o;
-	fangs_sandbox *sb = NULL;
-	fangs_sandbox_run *run = NULL;
 	fangs_sandbox_result r;
-	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
 	struct sockaddr_in peer;
 	socklen_t plen = sizeof(peer);
 	char script[2048], cmd[512];
@@ -588,15 +592,9 @@ START_TEST(test_network_bridge_reaches_host_only)
 		 "s.on('connect',()=>{console.log('CONNECTED',ip);s.end();process.exit(0)});"
 		 "s.on('error',e=>{console.log('connect-error',e.code);process.exit(1)})\"",
 		 port);
-	const char *argv[] = {"sh", "-c", script, NULL};
 	base_opts(&o);
 	o.network = FANGS_SANDBOX_NET_BRIDGE;
-	spec.run_id = id;
-	spec.argv = argv;
-	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
-	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
-	ck_assert_msg(fangs_sandbox_start(run) == 0, "%s", fangs_error_last());
-	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
+	run_sh(&o, id, script, &r);
 	ck_assert_msg(r.exit_code == 0 && strstr(r.output, "CONNECTED 10.231."), "%s", r.output);
 	c = accept(lfd, (struct sockaddr *)&peer, &plen);
 	ck_assert_int_ge(c, 0);
@@ -604,8 +602,6 @@ START_TEST(test_network_bridge_reaches_host_only)
 	close(c);
 	close(lfd);
 	fangs_sandbox_result_clear(&r);
-	fangs_sandbox_run_free(run);
-	fangs_sandbox_free(sb);
 	/* the veth and the NAT rule went with the run */
 	snprintf(cmd, sizeof(cmd), "iptables -w -t nat -S POSTROUTING | grep -q 'fangs:%s'", id);
 	ck_assert_int_ne(system(cmd), 0);
@@ -620,29 +616,11 @@ START_TEST(test_gc_bridge_leftovers)
 	fangs_sandbox *sb = NULL;
 	const char *id = RID("t-gcbr");
 	char cmd[512];
-	int removed = 0, status;
-	pid_t scanner;
+	int removed = 0;
 
 	base_opts(&o);
 	o.network = FANGS_SANDBOX_NET_BRIDGE;
-	scanner = fork();
-	ck_assert_int_ge(scanner, 0);
-	if (scanner == 0) {
-		fangs_sandbox_run *run = NULL;
-		fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
-		const char *argv[] = {"sleep", "60", NULL};
-		spec.run_id = id;
-		spec.argv = argv;
-		if (fangs_sandbox_new(&sb, &o) < 0 || fangs_sandbox_prepare(sb, &spec, &run) < 0 ||
-		    fangs_sandbox_start(run) < 0) {
-			fprintf(stderr, "scanner: %s\n", fangs_error_last());
-			_exit(1);
-		}
-		kill(getpid(), SIGKILL);
-		_exit(2);
-	}
-	ck_assert_int_eq(waitpid(scanner, &status, 0), scanner);
-	ck_assert(WIFSIGNALED(status));
+	killed_scanner(&o, id);
 	snprintf(cmd, sizeof(cmd), "iptables -w -t nat -S POSTROUTING | grep -q 'fangs:%s'", id);
 	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
