@@ -270,9 +270,11 @@ START_TEST(test_fork_bomb)
 	base_opts(&o);
 	o.duration_ms = 2000;
 	run_sh(&o, RID("t-bomb"), "b(){ b|b& }; b; sleep 30", &r);
-	/* the limit held it and the end of the run cleared it */
+	/* the limit held it (forks failed) and the end of the run cleared it;
+	 * whether the shells outlive the failed forks until the duration limit
+	 * differs between backends */
+	ck_assert_msg(strstr(r.output, "fork"), "%s", r.output);
 	ck_assert_int_le(r.processes_left, 256);
-	ck_assert_int_eq(r.timed_out, 1);
 	ck_assert_int_lt(r.duration_ns, 8000000000LL);
 	ck_assert_int_eq(sb_procs_in_cgroup(RID("t-bomb")), 0);
 	fangs_sandbox_result_clear(&r);
