@@ -123,6 +123,44 @@ START_TEST(test_install_tarball_runs_scripts_offline)
 }
 END_TEST
 
+/* Without a prefetched project: `npm install ./x.tgz` of a local tarball
+ * needs no registry either. */
+START_TEST(test_install_spec_tarball_without_prefetch)
+{
+	fangs_sandbox_options o = FANGS_SANDBOX_OPTIONS_INIT;
+	fangs_sandbox_spec s = FANGS_SANDBOX_SPEC_INIT;
+	fangs_sandbox *sb = NULL;
+	fangs_sandbox_run *run = NULL;
+	fangs_sandbox_result r;
+	char pkg[4096], cmd[8192], tgz[4096], path[4096], id[64];
+
+	fixture(pkg, sizeof(pkg), "benign-1.0.0");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && npm pack --ignore-scripts '%s' >/dev/null 2>&1", dir, pkg);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(tgz, sizeof(tgz), "%s/benign-1.0.0.tgz", dir);
+	const char *specs[] = {tgz};
+	sb_apply_backend(&o);
+	o.work_root = work;
+	o.grace_ms = 200;
+	ck_assert_msg(fangs_sandbox_new(&sb, &o) == 0, "%s", fangs_error_last());
+	snprintf(id, sizeof(id), "t-npm-spec-%d", (int)getpid());
+	s.run_id = id;
+	s.specs = specs;
+	s.nspecs = 1;
+	ck_assert_msg(fangs_sandbox_prepare(sb, &s, &run) == 0, "%s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_start(run) == 0, "%s", fangs_error_last());
+	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
+	ck_assert_msg(r.exit_code == 0, "npm install failed (%d):\n%s", r.exit_code, r.output);
+	snprintf(path, sizeof(path), "%s/node_modules/benign/postinstall-ran.txt", fangs_sandbox_project_dir(run));
+	char *ran = sb_read(path);
+	ck_assert_str_eq(ran, "postinstall\n");
+	free(ran);
+	fangs_sandbox_result_clear(&r);
+	fangs_sandbox_run_free(run);
+	fangs_sandbox_free(sb);
+}
+END_TEST
+
 START_TEST(test_prefetch_corrupt_tarball)
 {
 	fangs_prefetch_result res;
@@ -210,6 +248,7 @@ Suite *npm_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_install_dir_runs_scripts_offline);
 	tcase_add_test(tc, test_install_tarball_runs_scripts_offline);
+	tcase_add_test(tc, test_install_spec_tarball_without_prefetch);
 	tcase_add_test(tc, test_prefetch_corrupt_tarball);
 	tcase_add_test(tc, test_prefetch_unreachable_registry);
 	tcase_add_test(tc, test_prefetch_missing_package);
