@@ -534,6 +534,32 @@ START_TEST(test_output_tail_is_bounded)
 }
 END_TEST
 
+static int open_fds(void)
+{
+	char path[64];
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+START_TEST(test_no_descriptor_leak)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox_result r;
+	int before = open_fds();
+	base_opts(&o);
+	run_sh(&o, RID("t-fds"), "echo hi; sleep 1 & exit 0", &r);
+	fangs_sandbox_result_clear(&r);
+	o.duration_ms = 500;
+	run_sh(&o, RID("t-fds2"), "sleep 5", &r);
+	fangs_sandbox_result_clear(&r);
+	ck_assert_int_eq(open_fds(), before);
+}
+END_TEST
+
 /* What both backends must do alike. */
 static void add_common(TCase *tc)
 {
@@ -551,6 +577,7 @@ static void add_common(TCase *tc)
 	tcase_add_test(tc, test_gc_after_killed_scanner);
 	tcase_add_test(tc, test_gc_leaves_live_runs);
 	tcase_add_test(tc, test_output_tail_is_bounded);
+	tcase_add_test(tc, test_no_descriptor_leak);
 }
 
 Suite *sandbox_suite(void);
