@@ -516,6 +516,41 @@ START_TEST(test_bad_input)
 
 	o.backend = "chroot";
 	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), FANGS_EINVAL);
+
+	fangs_sandbox_network net;
+	ck_assert_int_eq(fangs_sandbox_options_init(&o, 99), FANGS_EVERSION);
+	ck_assert_int_eq(fangs_sandbox_options_init(&o, FANGS_SANDBOX_OPTIONS_VERSION), 0);
+	ck_assert_ptr_null(o.backend);
+	ck_assert_int_eq(fangs_sandbox_network_parse("bridge", &net), 0);
+	ck_assert_int_eq(net, FANGS_SANDBOX_NET_BRIDGE);
+	ck_assert_str_eq(fangs_sandbox_network_name(net), "bridge");
+	ck_assert_int_eq(fangs_sandbox_network_parse("host", &net), FANGS_EINVAL);
+}
+END_TEST
+
+/* root inside is uid 100000 outside: a work root it cannot reach is said so */
+START_TEST(test_unreachable_work_root)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox *sb = NULL;
+	fangs_sandbox_run *run = NULL;
+	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+	const char *argv[] = {"true", NULL};
+	char priv[512], work[600];
+
+	snprintf(priv, sizeof(priv), "%s/private", root);
+	ck_assert_int_eq(mkdir(priv, 0700), 0);
+	snprintf(work, sizeof(work), "%s/work", priv);
+	base_opts(&o);
+	o.work_root = work;
+	spec.run_id = RID("t-reach");
+	spec.argv = argv;
+	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
+	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
+	ck_assert_int_eq(fangs_sandbox_start(run), FANGS_ESANDBOX);
+	ck_assert_msg(strstr(fangs_error_last(), "searchable by others"), "%s", fangs_error_last());
+	fangs_sandbox_run_free(run);
+	fangs_sandbox_free(sb);
 }
 END_TEST
 
@@ -590,6 +625,7 @@ Suite *sandbox_suite(void)
 	add_common(tc);
 	tcase_add_test(tc, test_root_maps_to_unprivileged_uid);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_unreachable_work_root);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("docker");
