@@ -329,11 +329,20 @@ static void sleep_ms(long ms)
 int fangs__cgroup_kill(const fangs__cgroup *cg)
 {
 	char path[4096];
-	int has_kill = 0, has_freeze = 0;
-
+	int has_kill = 0;
 	if (cg->v2) {
 		snprintf(path, sizeof(path), "%s/cgroup.kill", cg->v2);
 		has_kill = access(path, W_OK) == 0;
+	}
+	return fangs__cgroup_kill_with(cg, has_kill);
+}
+
+int fangs__cgroup_kill_with(const fangs__cgroup *cg, int use_cgroup_kill)
+{
+	char path[4096];
+	int has_kill = use_cgroup_kill && cg->v2, has_freeze = 0;
+
+	if (cg->v2) {
 		snprintf(path, sizeof(path), "%s/cgroup.freeze", cg->v2);
 		has_freeze = access(path, W_OK) == 0;
 	}
