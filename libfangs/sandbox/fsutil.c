@@ -1,5 +1,5 @@
 /*
- * sandbox/fsutil.c - file helpers for preparing and removing run directories.
+ * sandbox/fsutil.c - file functions for preparing and removing run directories.
  */
 #include <errno.h>
 #include <fcntl.h>

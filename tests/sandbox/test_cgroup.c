@@ -13,7 +13,7 @@
 
 #include "fangs/errors.h"
 #include "sandbox/cgroup.h"
-#include "sandbox_helpers.h"
+#include "probe.h"
 
 /* A child in the cgroup that keeps spawning short-lived children. */
 static pid_t spawner(const fangs__cgroup *cg)

@@ -15,7 +15,7 @@
 
 #include "fangs/fangs.h"
 #include "fangs-build-config.h"
-#include "sandbox_helpers.h"
+#include "probe.h"
 
 static char dir[256], cache[300], project[300], work[300];
 

@@ -21,7 +21,7 @@
 
 #include "fangs/fangs.h"
 #include "fangs/sys/sandbox_backend.h"
-#include "sandbox_helpers.h"
+#include "probe.h"
 
 static char root[256];
 

@@ -1,5 +1,5 @@
 /*
- * sandbox_helpers.c - host-side probes shared by the sandbox tests.
+ * probe.c - host-side probes shared by the sandbox tests.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -21,7 +21,7 @@
 #include "fangs-build-config.h"
 
 #include "fangs/sandbox.h"
-#include "sandbox_helpers.h"
+#include "probe.h"
 
 char *sb_read(const char *path)
 {

@@ -1,8 +1,8 @@
 /*
- * sandbox_helpers.h - host-side probes shared by the sandbox tests.
+ * probe.h - host-side probes shared by the sandbox tests.
  */
-#ifndef FANGS_TEST_SANDBOX_HELPERS_H
-#define FANGS_TEST_SANDBOX_HELPERS_H
+#ifndef FANGS_TEST_SANDBOX_PROBE_H
+#define FANGS_TEST_SANDBOX_PROBE_H
 
 #include <stddef.h>
 
