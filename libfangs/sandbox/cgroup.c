@@ -246,14 +246,44 @@ int fangs__cgroup_join(const char *v2, const char *const *v1, pid_t pid)
 	return 0;
 }
 
+/* Calls fn(path of a child cgroup, user) for every cgroup directly below dir. */
+static void for_each_child(const char *dir, void (*fn)(const char *path, void *user), void *user)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fn(path, user);
+	}
+	closedir(d);
+}
+
+typedef struct walk_ctx {
+	void (*fn)(pid_t pid);
+	int count;
+} walk_ctx;
+
+static int walk_procs(const char *dir, void (*fn)(pid_t pid));
+
+static void walk_child(const char *path, void *user)
+{
+	walk_ctx *w = user;
+	int n = walk_procs(path, w->fn);
+	if (n > 0)
+		w->count += n;
+}
+
 /* Calls fn on every pid in dir and the cgroups below it; returns how many. */
 static int walk_procs(const char *dir, void (*fn)(pid_t pid))
 {
 	char path[4096];
+	walk_ctx w = {fn, 0};
 	FILE *f;
-	DIR *d;
-	struct dirent *de;
-	int count = 0;
 	long pid;
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
@@ -261,24 +291,13 @@ static int walk_procs(const char *dir, void (*fn)(pid_t pid))
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
 	while (fscanf(f, "%ld", &pid) == 1) {
-		count++;
+		w.count++;
 		if (fn)
 			fn((pid_t)pid);
 	}
 	fclose(f);
-	d = opendir(dir);
-	if (!d)
-		return count;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		int n = walk_procs(path, fn);
-		if (n > 0)
-			count += n;
-	}
-	closedir(d);
-	return count;
+	for_each_child(dir, walk_child, &w);
+	return w.count;
 }
 
 int fangs__cgroup_count(const fangs__cgroup *cg)
@@ -310,11 +329,20 @@ static void sleep_ms(long ms)
 int fangs__cgroup_kill(const fangs__cgroup *cg)
 {
 	char path[4096];
-	int has_kill = 0, has_freeze = 0;
-
+	int has_kill = 0;
 	if (cg->v2) {
 		snprintf(path, sizeof(path), "%s/cgroup.kill", cg->v2);
 		has_kill = access(path, W_OK) == 0;
+	}
+	return fangs__cgroup_kill_with(cg, has_kill);
+}
+
+int fangs__cgroup_kill_with(const fangs__cgroup *cg, int use_cgroup_kill)
+{
+	char path[4096];
+	int has_kill = use_cgroup_kill && cg->v2, has_freeze = 0;
+
+	if (cg->v2) {
 		snprintf(path, sizeof(path), "%s/cgroup.freeze", cg->v2);
 		has_freeze = access(path, W_OK) == 0;
 	}
@@ -356,24 +384,25 @@ static int64_t read_key(const char *dir, const char *file, const char *key)
 	return out;
 }
 
-/* Sums `key` of `file` over dir and the cgroups below it: on v1 a
- * container's OOM kills count in its own cgroup, below the run's. */
+typedef struct sum_ctx {
+	const char *file, *key;
+	int64_t sum;
+} sum_ctx;
+
+static void sum_child(const char *path, void *user)
+{
+	sum_ctx *c = user;
+	c->sum += read_key(path, c->file, c->key);
+	for_each_child(path, sum_child, c);
+}
+
+/* Sums `key` of `file` over dir and the cgroups below it: on v1 an OOM kill
+ * counts in the victim's own cgroup, e.g. a container's below the run's. */
 static int64_t sum_key(const char *dir, const char *file, const char *key)
 {
-	char path[4096];
-	int64_t sum = read_key(dir, file, key);
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (!d)
-		return sum;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		sum += sum_key(path, file, key);
-	}
-	closedir(d);
-	return sum;
+	sum_ctx c = {file, key, 0};
+	sum_child(dir, &c);
+	return c.sum;
 }
 
 int64_t fangs__cgroup_oom_kills(const fangs__cgroup *cg)
@@ -387,22 +416,20 @@ int64_t fangs__cgroup_oom_kills(const fangs__cgroup *cg)
 	return 0;
 }
 
+static int rmdir_tree(const char *dir);
+
+static void rmdir_child(const char *path, void *user)
+{
+	(void)user;
+	rmdir_tree(path);
+}
+
 /* Removes dir and the cgroups below it, children first. */
 static int rmdir_tree(const char *dir)
 {
-	char path[4096];
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		rmdir_tree(path);
-	}
-	closedir(d);
+	if (access(dir, F_OK) != 0)
+		return 0;
+	for_each_child(dir, rmdir_child, NULL);
 	/* a killed task leaves its cgroup a moment after SIGKILL */
 	for (int i = 0; i < 200; i++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)

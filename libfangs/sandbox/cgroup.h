@@ -39,8 +39,12 @@ int fangs__cgroup_join(const char *v2, const char *const *v1, pid_t pid);
 /* Processes in the run's v2 cgroup (and below), or <0. */
 int fangs__cgroup_count(const fangs__cgroup *cg);
 
-/* Kills everything in the run's cgroups and waits until they are empty. */
+/* Kills everything in the run's cgroups and waits until they are empty:
+ * with cgroup.kill where the kernel has it (5.14+), else by freezing and
+ * SIGKILLing every pid until none is left. */
 int fangs__cgroup_kill(const fangs__cgroup *cg);
+/* The same with the method chosen by the caller (1 = cgroup.kill). */
+int fangs__cgroup_kill_with(const fangs__cgroup *cg, int use_cgroup_kill);
 
 /* Processes the memory limit killed so far. */
 int64_t fangs__cgroup_oom_kills(const fangs__cgroup *cg);

@@ -262,17 +262,28 @@ static void remove_container(docker_backend *d, const char *id)
 		fangs_warn("%s", fangs_error_last());
 }
 
+/* The container may replace its files with links or FIFOs: open only
+ * regular files, never block. */
+static int open_ctl(const docker_run *r, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+	snprintf(path, sizeof(path), "%s/%s", r->ctl_dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void drain(docker_run *r)
 {
 	char buf[16384];
 	ssize_t n;
-	if (r->out_fd < 0) {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/output", r->ctl_dir);
-		r->out_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (r->out_fd < 0)
-			return;
-	}
+	if (r->out_fd < 0 && (r->out_fd = open_ctl(r, "output")) < 0)
+		return;
 	while ((n = read(r->out_fd, buf, sizeof(buf))) > 0)
 		if (r->output)
 			r->output(buf, (size_t)n, r->output_user);
@@ -358,11 +369,10 @@ static int docker_poll(fangs_sandbox_backend *b, void *handle, int *ws)
 	(void)b;
 	drain(r);
 	if (!r->exited) {
-		char path[4096], buf[32];
+		char buf[32];
 		int fd;
 		ssize_t n;
-		snprintf(path, sizeof(path), "%s/status", r->ctl_dir);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		if ((fd = open_ctl(r, "status")) >= 0) {
 			n = read(fd, buf, sizeof(buf) - 1);
 			close(fd);
 			if (n > 0 && buf[n - 1] == '\n') {

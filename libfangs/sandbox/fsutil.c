@@ -1,12 +1,9 @@
 /*
- * sandbox/fsutil.c - file helpers for preparing and removing run directories.
+ * sandbox/fsutil.c - file functions for preparing and removing run directories.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +13,6 @@
 
 #include "core/internal.h"
 #include "sandbox/fsutil.h"
-
-extern char **environ;
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -139,8 +134,9 @@ int fangs__rm_rf(const char *path)
 	return 0;
 }
 
-static uid_t chown_uid;
-static gid_t chown_gid;
+/* nftw passes no user pointer; runs may be prepared on several threads */
+static _Thread_local uid_t chown_uid;
+static _Thread_local gid_t chown_gid;
 
 static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

@@ -1,5 +1,5 @@
 /*
- * sandbox/fsutil.h - file helpers for preparing and removing run directories.
+ * sandbox/fsutil.h - file functions for preparing and removing run directories.
  */
 #ifndef FANGS_SANDBOX_FSUTIL_H
 #define FANGS_SANDBOX_FSUTIL_H

@@ -31,7 +31,11 @@ static void die(const char *what, int err) __attribute__((noreturn));
 static void die(const char *what, int err)
 {
 	char msg[512];
-	int n = snprintf(msg, sizeof(msg), "sandbox setup: %s: %s", what, strerror(err));
+	/* root inside is an unprivileged uid outside: it must reach what is mounted */
+	int n = snprintf(msg, sizeof(msg), "sandbox setup: %s: %s%s", what, strerror(err),
+			 err == EACCES ? " (the sandbox's uid must be able to reach it: are its parent "
+					 "directories searchable by others?)"
+				       : "");
 	if (n > 0 && write(args->err_fd, msg, (size_t)n) < 0) {
 		/* nobody to tell */
 	}

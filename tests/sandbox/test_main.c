@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+Suite *cgroup_suite(void);
 Suite *sandbox_suite(void);
 Suite *sandbox_bridge_suite(void);
 Suite *npm_suite(void);
@@ -18,7 +19,8 @@ int main(void)
 		fprintf(stderr, "the sandbox tests need root (cgroups, namespaces)\n");
 		return 1;
 	}
-	sr = srunner_create(sandbox_suite());
+	sr = srunner_create(cgroup_suite());
+	srunner_add_suite(sr, sandbox_suite());
 	srunner_add_suite(sr, sandbox_bridge_suite());
 	srunner_add_suite(sr, npm_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -15,7 +15,7 @@
 
 #include "fangs/fangs.h"
 #include "fangs-build-config.h"
-#include "sandbox_helpers.h"
+#include "probe.h"
 
 static char dir[256], cache[300], project[300], work[300];
 
@@ -56,23 +56,15 @@ static int prefetch(const char *spec, const char *registry, fangs_prefetch_resul
 	return fangs_prefetch(&o, res);
 }
 
-/* prefetch on the host, then npm ci --offline inside a sandbox with no network */
-static void install_offline(const char *spec, const char *run_id)
+/* Runs the spec in a sandbox with no network and checks that the fixture's
+ * postinstall script ran inside. */
+static void install_and_check(fangs_sandbox_spec *s, const char *tag)
 {
-	fangs_prefetch_result pre;
 	fangs_sandbox_options o = FANGS_SANDBOX_OPTIONS_INIT;
-	fangs_sandbox_spec s = FANGS_SANDBOX_SPEC_INIT;
 	fangs_sandbox *sb = NULL;
 	fangs_sandbox_run *run = NULL;
 	fangs_sandbox_result r;
-	char path[4096];
-
-	ck_assert_msg(prefetch(spec, NULL, &pre) == 0, "prefetch: %s\n%s", fangs_error_last(), pre.output);
-	fangs_prefetch_result_clear(&pre);
-	snprintf(path, sizeof(path), "%s/package-lock.json", project);
-	ck_assert_int_eq(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/node_modules", project);
-	ck_assert_msg(access(path, F_OK) != 0, "nothing installed on the host");
+	char path[4096], id[64];
 
 	sb_apply_backend(&o);
 	o.work_root = work;
@@ -80,13 +72,12 @@ static void install_offline(const char *spec, const char *run_id)
 	o.grace_ms = 200;
 	ck_assert_int_eq(o.network, FANGS_SANDBOX_NET_NONE);
 	ck_assert_msg(fangs_sandbox_new(&sb, &o) == 0, "%s", fangs_error_last());
-	s.run_id = run_id;
-	s.project_dir = project;
-	s.cache_dir = cache;
-	ck_assert_msg(fangs_sandbox_prepare(sb, &s, &run) == 0, "%s", fangs_error_last());
+	snprintf(id, sizeof(id), "t-npm-%s-%d", tag, (int)getpid());
+	s->run_id = id;
+	ck_assert_msg(fangs_sandbox_prepare(sb, s, &run) == 0, "%s", fangs_error_last());
 	ck_assert_msg(fangs_sandbox_start(run) == 0, "%s", fangs_error_last());
 	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
-	ck_assert_msg(r.exit_code == 0, "npm ci failed (%d):\n%s", r.exit_code, r.output);
+	ck_assert_msg(r.exit_code == 0, "npm failed (%d):\n%s", r.exit_code, r.output);
 	ck_assert_int_eq(r.timed_out, 0);
 	ck_assert_msg(strstr(r.output, "added 1 package"), "%s", r.output);
 
@@ -99,27 +90,62 @@ static void install_offline(const char *spec, const char *run_id)
 	fangs_sandbox_free(sb);
 }
 
+/* prefetch on the host, then npm ci --offline inside a sandbox with no network */
+static void install_offline(const char *spec, const char *tag)
+{
+	fangs_prefetch_result pre;
+	fangs_sandbox_spec s = FANGS_SANDBOX_SPEC_INIT;
+	char path[4096];
+
+	ck_assert_msg(prefetch(spec, NULL, &pre) == 0, "prefetch: %s\n%s", fangs_error_last(), pre.output);
+	fangs_prefetch_result_clear(&pre);
+	snprintf(path, sizeof(path), "%s/package-lock.json", project);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/node_modules", project);
+	ck_assert_msg(access(path, F_OK) != 0, "nothing installed on the host");
+	s.project_dir = project;
+	s.cache_dir = cache;
+	install_and_check(&s, tag);
+}
+
+/* npm pack of the fixture, scripts off, into the test's directory. */
+static void pack_fixture(char *tgz, size_t cap)
+{
+	char pkg[4096], cmd[8192];
+	fixture(pkg, sizeof(pkg), "benign-1.0.0");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && npm pack --ignore-scripts '%s' >/dev/null 2>&1", dir, pkg);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(tgz, cap, "%s/benign-1.0.0.tgz", dir);
+	ck_assert_int_eq(access(tgz, F_OK), 0);
+}
+
 START_TEST(test_install_dir_runs_scripts_offline)
 {
 	char pkg[4096];
 	fixture(pkg, sizeof(pkg), "benign-1.0.0");
-	char id[64];
-	snprintf(id, sizeof(id), "t-npm-dir-%d", (int)getpid());
-	install_offline(pkg, id);
+	install_offline(pkg, "dir");
 }
 END_TEST
 
 START_TEST(test_install_tarball_runs_scripts_offline)
 {
-	char pkg[4096], cmd[8192], tgz[4096];
-	fixture(pkg, sizeof(pkg), "benign-1.0.0");
-	snprintf(cmd, sizeof(cmd), "cd '%s' && npm pack --ignore-scripts '%s' >/dev/null 2>&1", dir, pkg);
-	ck_assert_int_eq(system(cmd), 0);
-	snprintf(tgz, sizeof(tgz), "%s/benign-1.0.0.tgz", dir);
-	ck_assert_int_eq(access(tgz, F_OK), 0);
-	char id[64];
-	snprintf(id, sizeof(id), "t-npm-tgz-%d", (int)getpid());
-	install_offline(tgz, id);
+	char tgz[4096];
+	pack_fixture(tgz, sizeof(tgz));
+	install_offline(tgz, "tgz");
+}
+END_TEST
+
+/* Without a prefetched project: `npm install ./x.tgz` of a local tarball
+ * needs no registry either. */
+START_TEST(test_install_spec_tarball_without_prefetch)
+{
+	fangs_sandbox_spec s = FANGS_SANDBOX_SPEC_INIT;
+	char tgz[4096];
+	pack_fixture(tgz, sizeof(tgz));
+	const char *specs[] = {tgz};
+	s.specs = specs;
+	s.nspecs = 1;
+	install_and_check(&s, "spec");
 }
 END_TEST
 
@@ -210,6 +236,7 @@ Suite *npm_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_install_dir_runs_scripts_offline);
 	tcase_add_test(tc, test_install_tarball_runs_scripts_offline);
+	tcase_add_test(tc, test_install_spec_tarball_without_prefetch);
 	tcase_add_test(tc, test_prefetch_corrupt_tarball);
 	tcase_add_test(tc, test_prefetch_unreachable_registry);
 	tcase_add_test(tc, test_prefetch_missing_package);

@@ -21,7 +21,7 @@
 
 #include "fangs/fangs.h"
 #include "fangs/sys/sandbox_backend.h"
-#include "sandbox_helpers.h"
+#include "probe.h"
 
 static char root[256];
 
@@ -36,7 +36,7 @@ static const char *rid_of(const char *base, char *buf, size_t cap)
 
 static void setup(void)
 {
-	snprintf(root, sizeof(root), "/tmp/fangs-sbtest-XXXXXX");
+	snprintf(root, sizeof(root), "/var/tmp/fangs-sandbox-test-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(root));
 	/* root inside is an unprivileged uid outside: it must reach the work dirs */
 	ck_assert_int_eq(chmod(root, 0755), 0);
@@ -68,21 +68,67 @@ static void base_opts(fangs_sandbox_options *o)
 	sb_apply_backend(o);
 }
 
+/* One run, kept after its end so that the host side can be inspected. */
+typedef struct kept_run {
+	fangs_sandbox *sb;
+	fangs_sandbox_run *run;
+	fangs_sandbox_result r;
+} kept_run;
+
+static void run_keep(const fangs_sandbox_options *o, const char *run_id, const char *const *argv, kept_run *k)
+{
+	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+	memset(k, 0, sizeof(*k));
+	spec.run_id = run_id;
+	spec.argv = argv;
+	ck_assert_msg(fangs_sandbox_new(&k->sb, o) == 0, "new: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_prepare(k->sb, &spec, &k->run) == 0, "prepare: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_start(k->run) == 0, "start: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_wait(k->run, &k->r) == 0, "wait: %s", fangs_error_last());
+}
+
+static void run_done(kept_run *k)
+{
+	fangs_sandbox_result_clear(&k->r);
+	fangs_sandbox_run_free(k->run);
+	fangs_sandbox_free(k->sb);
+}
+
 /* Runs `sh -c script` in a fresh sandbox; the result is the caller's. */
 static void run_sh(const fangs_sandbox_options *o, const char *run_id, const char *script, fangs_sandbox_result *r)
 {
 	const char *argv[] = {"sh", "-c", script, NULL};
-	fangs_sandbox *sb = NULL;
-	fangs_sandbox_run *run = NULL;
-	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
-	spec.run_id = run_id;
-	spec.argv = argv;
-	ck_assert_msg(fangs_sandbox_new(&sb, o) == 0, "new: %s", fangs_error_last());
-	ck_assert_msg(fangs_sandbox_prepare(sb, &spec, &run) == 0, "prepare: %s", fangs_error_last());
-	ck_assert_msg(fangs_sandbox_start(run) == 0, "start: %s", fangs_error_last());
-	ck_assert_msg(fangs_sandbox_wait(run, r) == 0, "wait: %s", fangs_error_last());
-	fangs_sandbox_run_free(run);
-	fangs_sandbox_free(sb);
+	kept_run k;
+	run_keep(o, run_id, argv, &k);
+	*r = k.r;
+	memset(&k.r, 0, sizeof(k.r));
+	run_done(&k);
+}
+
+/* A scanner process that starts a run (sleep 60) and is SIGKILLed in the
+ * middle of it, leaving everything of the run behind. */
+static void killed_scanner(const fangs_sandbox_options *o, const char *run_id)
+{
+	int status;
+	pid_t scanner = fork();
+	ck_assert_int_ge(scanner, 0);
+	if (scanner == 0) {
+		fangs_sandbox *sb = NULL;
+		fangs_sandbox_run *run = NULL;
+		fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+		const char *argv[] = {"sleep", "60", NULL};
+		spec.run_id = run_id;
+		spec.argv = argv;
+		if (fangs_sandbox_new(&sb, o) < 0 || fangs_sandbox_prepare(sb, &spec, &run) < 0 ||
+		    fangs_sandbox_start(run) < 0) {
+			fprintf(stderr, "scanner: %s\n", fangs_error_last());
+			_exit(1);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(2);
+	}
+	ck_assert_int_eq(waitpid(scanner, &status, 0), scanner);
+	ck_assert_msg(WIFSIGNALED(status), "the scanner did not get as far as the run");
 }
 
 START_TEST(test_privileges_dropped)
@@ -92,7 +138,9 @@ START_TEST(test_privileges_dropped)
 	base_opts(&o);
 	setenv("FANGS_TEST_HOST_SECRET", "s3cr3t-on-the-host", 1);
 	run_sh(&o, RID("t-privs"),
-	       "grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status; id -u; hostname; env", &r);
+	       "grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status; id -u; hostname; env; "
+	       "echo \"limits $(ulimit -n) $(ulimit -p) $(ulimit -f)\"",
+	       &r);
 	ck_assert_int_eq(r.exit_code, 0);
 	ck_assert_msg(strstr(r.output, "CapEff:\t0000000000000000"), "%s", r.output);
 	ck_assert_msg(strstr(r.output, "CapPrm:\t0000000000000000"), "%s", r.output);
@@ -101,6 +149,8 @@ START_TEST(test_privileges_dropped)
 	ck_assert_msg(strstr(r.output, "\n0\nbuild\n"), "root inside, own hostname: %s", r.output);
 	ck_assert_msg(strstr(r.output, "HOME=/root"), "%s", r.output);
 	ck_assert_msg(!strstr(r.output, "s3cr3t-on-the-host"), "host environment leaked: %s", r.output);
+	/* nofile 1024, nproc 256, fsize 256 MiB in 512-byte blocks */
+	ck_assert_msg(strstr(r.output, "limits 1024 256 524288\n"), "%s", r.output);
 	fangs_sandbox_result_clear(&r);
 }
 END_TEST
@@ -108,29 +158,19 @@ END_TEST
 START_TEST(test_root_maps_to_unprivileged_uid)
 {
 	fangs_sandbox_options o;
-	fangs_sandbox *sb = NULL;
-	fangs_sandbox_run *run = NULL;
-	fangs_sandbox_result r;
-	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
 	const char *argv[] = {"sh", "-c", "echo made > /root/app/made.txt", NULL};
 	char path[4096];
 	struct stat st;
+	kept_run k;
 
 	base_opts(&o);
-	spec.run_id = RID("t-uid");
-	spec.argv = argv;
-	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
-	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
-	ck_assert_int_eq(fangs_sandbox_start(run), 0);
-	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
-	ck_assert_int_eq(r.exit_code, 0);
-	snprintf(path, sizeof(path), "%s/made.txt", fangs_sandbox_project_dir(run));
+	run_keep(&o, RID("t-uid"), argv, &k);
+	ck_assert_int_eq(k.r.exit_code, 0);
+	snprintf(path, sizeof(path), "%s/made.txt", fangs_sandbox_project_dir(k.run));
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_uid, 100000);
 	ck_assert_uint_eq(st.st_gid, 100000);
-	fangs_sandbox_result_clear(&r);
-	fangs_sandbox_run_free(run);
-	fangs_sandbox_free(sb);
+	run_done(&k);
 }
 END_TEST
 
@@ -185,30 +225,20 @@ END_TEST
 START_TEST(test_fsize_limit)
 {
 	fangs_sandbox_options o;
-	fangs_sandbox *sb = NULL;
-	fangs_sandbox_run *run = NULL;
-	fangs_sandbox_result r;
-	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
 	const char *argv[] = {"sh", "-c", "head -c 3000000 /dev/zero > /root/app/big; echo \"rc=$?\"", NULL};
 	char path[4096];
 	struct stat st;
+	kept_run k;
 
 	base_opts(&o);
 	o.limits.fsize_bytes = 1 << 20;
-	spec.run_id = RID("t-fsize");
-	spec.argv = argv;
-	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
-	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
-	ck_assert_int_eq(fangs_sandbox_start(run), 0);
-	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
+	run_keep(&o, RID("t-fsize"), argv, &k);
 	/* SIGXFSZ kills the writer */
-	ck_assert_msg(strstr(r.output, "rc=153"), "%s", r.output);
-	snprintf(path, sizeof(path), "%s/big", fangs_sandbox_project_dir(run));
+	ck_assert_msg(strstr(k.r.output, "rc=153"), "%s", k.r.output);
+	snprintf(path, sizeof(path), "%s/big", fangs_sandbox_project_dir(k.run));
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 1 << 20);
-	fangs_sandbox_result_clear(&r);
-	fangs_sandbox_run_free(run);
-	fangs_sandbox_free(sb);
+	run_done(&k);
 }
 END_TEST
 
@@ -244,9 +274,11 @@ START_TEST(test_fork_bomb)
 	base_opts(&o);
 	o.duration_ms = 2000;
 	run_sh(&o, RID("t-bomb"), "b(){ b|b& }; b; sleep 30", &r);
-	/* the limit held it and the end of the run cleared it */
+	/* the limit held it (forks failed) and the end of the run cleared it;
+	 * whether the shells outlive the failed forks until the duration limit
+	 * differs between backends */
+	ck_assert_msg(strstr(r.output, "fork"), "%s", r.output);
 	ck_assert_int_le(r.processes_left, 256);
-	ck_assert_int_eq(r.timed_out, 1);
 	ck_assert_int_lt(r.duration_ns, 8000000000LL);
 	ck_assert_int_eq(sb_procs_in_cgroup(RID("t-bomb")), 0);
 	fangs_sandbox_result_clear(&r);
@@ -397,7 +429,7 @@ START_TEST(test_cgroup_made_before_start)
 		free(lim);
 	}
 	ck_assert_int_eq(fangs_sandbox_start(run), 0);
-	ck_assert_int_ge(sb_procs_in_cgroup(id), 2);
+	ck_assert_int_ge(sb_procs_in_cgroup(id), 1);
 	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
 	ck_assert_msg(strstr(r.output, "0::/\n"), "cgroup namespace rooted at the run: %s", r.output);
 	fangs_sandbox_result_clear(&r);
@@ -414,31 +446,12 @@ START_TEST(test_gc_after_killed_scanner)
 {
 	fangs_sandbox_options o;
 	fangs_sandbox *sb = NULL;
-	char path[4096];
-	int removed = -1, status;
-	pid_t scanner;
-
 	const char *id = RID("t-gc");
+	char path[4096];
+	int removed = -1;
+
 	base_opts(&o);
-	scanner = fork();
-	ck_assert_int_ge(scanner, 0);
-	if (scanner == 0) {
-		/* a scanner that gets killed in the middle of a run */
-		fangs_sandbox_run *run = NULL;
-		fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
-		const char *argv[] = {"sleep", "60", NULL};
-		spec.run_id = id;
-		spec.argv = argv;
-		if (fangs_sandbox_new(&sb, &o) < 0 || fangs_sandbox_prepare(sb, &spec, &run) < 0 ||
-		    fangs_sandbox_start(run) < 0) {
-			fprintf(stderr, "scanner: %s\n", fangs_error_last());
-			_exit(1);
-		}
-		kill(getpid(), SIGKILL);
-		_exit(2);
-	}
-	ck_assert_int_eq(waitpid(scanner, &status, 0), scanner);
-	ck_assert_msg(WIFSIGNALED(status), "the scanner did not get as far as the run");
+	killed_scanner(&o, id);
 	snprintf(path, sizeof(path), "%s/work/%s", root, id);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	ck_assert_int_eq(sb_cgroup_exists(id), 1);
@@ -507,6 +520,41 @@ START_TEST(test_bad_input)
 
 	o.backend = "chroot";
 	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), FANGS_EINVAL);
+
+	fangs_sandbox_network net;
+	ck_assert_int_eq(fangs_sandbox_options_init(&o, 99), FANGS_EVERSION);
+	ck_assert_int_eq(fangs_sandbox_options_init(&o, FANGS_SANDBOX_OPTIONS_VERSION), 0);
+	ck_assert_ptr_null(o.backend);
+	ck_assert_int_eq(fangs_sandbox_network_parse("bridge", &net), 0);
+	ck_assert_int_eq(net, FANGS_SANDBOX_NET_BRIDGE);
+	ck_assert_str_eq(fangs_sandbox_network_name(net), "bridge");
+	ck_assert_int_eq(fangs_sandbox_network_parse("host", &net), FANGS_EINVAL);
+}
+END_TEST
+
+/* root inside is uid 100000 outside: a work root it cannot reach is said so */
+START_TEST(test_unreachable_work_root)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox *sb = NULL;
+	fangs_sandbox_run *run = NULL;
+	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+	const char *argv[] = {"true", NULL};
+	char priv[512], work[600];
+
+	snprintf(priv, sizeof(priv), "%s/private", root);
+	ck_assert_int_eq(mkdir(priv, 0700), 0);
+	snprintf(work, sizeof(work), "%s/work", priv);
+	base_opts(&o);
+	o.work_root = work;
+	spec.run_id = RID("t-reach");
+	spec.argv = argv;
+	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
+	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
+	ck_assert_int_eq(fangs_sandbox_start(run), FANGS_ESANDBOX);
+	ck_assert_msg(strstr(fangs_error_last(), "searchable by others"), "%s", fangs_error_last());
+	fangs_sandbox_run_free(run);
+	fangs_sandbox_free(sb);
 }
 END_TEST
 
@@ -522,6 +570,32 @@ START_TEST(test_output_tail_is_bounded)
 	ck_assert_msg(strstr(r.output, "line 19999\nTHE-END\n"), "the tail is kept");
 	ck_assert_ptr_null(strstr(r.output, "line 100\n"));
 	fangs_sandbox_result_clear(&r);
+}
+END_TEST
+
+static int open_fds(void)
+{
+	char path[64];
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+START_TEST(test_no_descriptor_leak)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox_result r;
+	int before = open_fds();
+	base_opts(&o);
+	run_sh(&o, RID("t-fds"), "echo hi; sleep 1 & exit 0", &r);
+	fangs_sandbox_result_clear(&r);
+	o.duration_ms = 500;
+	run_sh(&o, RID("t-fds2"), "sleep 5", &r);
+	fangs_sandbox_result_clear(&r);
+	ck_assert_int_eq(open_fds(), before);
 }
 END_TEST
 
@@ -542,6 +616,7 @@ static void add_common(TCase *tc)
 	tcase_add_test(tc, test_gc_after_killed_scanner);
 	tcase_add_test(tc, test_gc_leaves_live_runs);
 	tcase_add_test(tc, test_output_tail_is_bounded);
+	tcase_add_test(tc, test_no_descriptor_leak);
 }
 
 Suite *sandbox_suite(void);
@@ -554,6 +629,7 @@ Suite *sandbox_suite(void)
 	add_common(tc);
 	tcase_add_test(tc, test_root_maps_to_unprivileged_uid);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_unreachable_work_root);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("docker");
@@ -568,10 +644,7 @@ Suite *sandbox_suite(void)
 START_TEST(test_network_bridge_reaches_host_only)
 {
 	fangs_sandbox_options o;
-	fangs_sandbox *sb = NULL;
-	fangs_sandbox_run *run = NULL;
 	fangs_sandbox_result r;
-	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
 	struct sockaddr_in peer;
 	socklen_t plen = sizeof(peer);
 	char script[2048], cmd[512];
@@ -588,28 +661,29 @@ START_TEST(test_network_bridge_reaches_host_only)
 		 "s.on('connect',()=>{console.log('CONNECTED',ip);s.end();process.exit(0)});"
 		 "s.on('error',e=>{console.log('connect-error',e.code);process.exit(1)})\"",
 		 port);
-	const char *argv[] = {"sh", "-c", script, NULL};
 	base_opts(&o);
 	o.network = FANGS_SANDBOX_NET_BRIDGE;
-	spec.run_id = id;
-	spec.argv = argv;
-	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
-	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
-	ck_assert_msg(fangs_sandbox_start(run) == 0, "%s", fangs_error_last());
-	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
-	ck_assert_msg(r.exit_code == 0 && strstr(r.output, "CONNECTED 10.231."), "%s", r.output);
+	run_sh(&o, id, script, &r);
+	/* docker's bridge is its own (docker0); the ns backend's is a /30 of 10.231/16 */
+	ck_assert_msg(r.exit_code == 0 && strstr(r.output, sb_use_docker ? "CONNECTED " : "CONNECTED 10.231."), "%s",
+		      r.output);
 	c = accept(lfd, (struct sockaddr *)&peer, &plen);
 	ck_assert_int_ge(c, 0);
-	ck_assert_uint_eq(ntohl(peer.sin_addr.s_addr) >> 16, (10u << 8) | 231u);
+	if (!sb_use_docker)
+		ck_assert_uint_eq(ntohl(peer.sin_addr.s_addr) >> 16, (10u << 8) | 231u);
+	ck_assert_uint_ne(ntohl(peer.sin_addr.s_addr) >> 24, 127u);
 	close(c);
 	close(lfd);
+	/* the veth (the host end had the gateway address) and the NAT rule went
+	 * with the run; other runs on this machine may have theirs */
+	char gw[32] = "";
+	sscanf(strstr(r.output, "CONNECTED ") + 10, "%31[0-9.]", gw);
 	fangs_sandbox_result_clear(&r);
-	fangs_sandbox_run_free(run);
-	fangs_sandbox_free(sb);
-	/* the veth and the NAT rule went with the run */
+	if (!sb_use_docker) {
+		snprintf(cmd, sizeof(cmd), "ip -o -4 addr show | grep -q ' %s/30 '", gw);
+		ck_assert_int_ne(system(cmd), 0);
+	}
 	snprintf(cmd, sizeof(cmd), "iptables -w -t nat -S POSTROUTING | grep -q 'fangs:%s'", id);
-	ck_assert_int_ne(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "ip -o link show | grep -q 'fangs[0-9a-f]*[:@]' ");
 	ck_assert_int_ne(system(cmd), 0);
 }
 END_TEST
@@ -620,38 +694,30 @@ START_TEST(test_gc_bridge_leftovers)
 	fangs_sandbox *sb = NULL;
 	const char *id = RID("t-gcbr");
 	char cmd[512];
-	int removed = 0, status;
-	pid_t scanner;
+	int removed = 0;
 
 	base_opts(&o);
 	o.network = FANGS_SANDBOX_NET_BRIDGE;
-	scanner = fork();
-	ck_assert_int_ge(scanner, 0);
-	if (scanner == 0) {
-		fangs_sandbox_run *run = NULL;
-		fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
-		const char *argv[] = {"sleep", "60", NULL};
-		spec.run_id = id;
-		spec.argv = argv;
-		if (fangs_sandbox_new(&sb, &o) < 0 || fangs_sandbox_prepare(sb, &spec, &run) < 0 ||
-		    fangs_sandbox_start(run) < 0) {
-			fprintf(stderr, "scanner: %s\n", fangs_error_last());
-			_exit(1);
-		}
-		kill(getpid(), SIGKILL);
-		_exit(2);
-	}
-	ck_assert_int_eq(waitpid(scanner, &status, 0), scanner);
-	ck_assert(WIFSIGNALED(status));
+	killed_scanner(&o, id);
 	snprintf(cmd, sizeof(cmd), "iptables -w -t nat -S POSTROUTING | grep -q 'fangs:%s'", id);
 	ck_assert_int_eq(system(cmd), 0);
+	/* the rule names the run's veth: "! -o fangs1a2b3c4d" */
+	char rules[4096], veth[32] = "", sysnet[64];
+	FILE *f = popen("iptables -w -t nat -S POSTROUTING", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(rules, sizeof(rules), f))
+		if (strstr(rules, id) && strstr(rules, "! -o "))
+			sscanf(strstr(rules, "! -o ") + 5, "%31s", veth);
+	pclose(f);
+	snprintf(sysnet, sizeof(sysnet), "/sys/class/net/%s", veth);
+	ck_assert_msg(veth[0] && access(sysnet, F_OK) == 0, "veth '%s' of the killed run", veth);
 	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
 	ck_assert_int_eq(fangs_sandbox_gc(sb, &removed), 0);
 	ck_assert_int_ge(removed, 4);
 	ck_assert_int_ne(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "iptables -w -S FORWARD | grep -q 'fangs:%s'", id);
 	ck_assert_int_ne(system(cmd), 0);
-	ck_assert_int_ne(system("ip -o link show | grep -q 'fangs[0-9a-f]*[:@]'"), 0);
+	ck_assert_int_ne(access(sysnet, F_OK), 0);
 	fangs_sandbox_free(sb);
 }
 END_TEST
@@ -665,6 +731,13 @@ Suite *sandbox_bridge_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_network_bridge_reaches_host_only);
 	tcase_add_test(tc, test_gc_bridge_leftovers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("docker-bridge");
+	tcase_add_unchecked_fixture(tc, sb_docker_case_setup, sb_docker_case_teardown);
+	tcase_add_checked_fixture(tc, docker_setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_network_bridge_reaches_host_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

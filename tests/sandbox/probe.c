@@ -1,5 +1,5 @@
 /*
- * sandbox_helpers.c - host-side probes shared by the sandbox tests.
+ * probe.c - host-side probes shared by the sandbox tests.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -21,7 +22,7 @@
 #include "fangs-build-config.h"
 
 #include "fangs/sandbox.h"
-#include "sandbox_helpers.h"
+#include "probe.h"
 
 char *sb_read(const char *path)
 {
@@ -141,7 +142,7 @@ int sb_accept_pending(int lfd)
 
 void sb_tmpdir(char *out, size_t cap, const char *tag)
 {
-	snprintf(out, cap, "/tmp/fangs-%s-XXXXXX", tag);
+	snprintf(out, cap, "/var/tmp/fangs-sandbox-%s-XXXXXX", tag);
 	ck_assert_ptr_nonnull(mkdtemp(out));
 	ck_assert_int_eq(chmod(out, 0755), 0);
 }
@@ -156,8 +157,9 @@ void sb_rm_rf(const char *path)
 
 const char *sb_docker_socket;
 const char *sb_docker_image = "fangs-sandbox:latest";
-static pid_t dockerd_pid;
-#define DOCKERD_DIR "/tmp/fangs-test-dockerd"
+#define DOCKERD_DIR "/var/tmp/fangs-sandbox-test-dockerd"
+#define DOCKERD_SOCK DOCKERD_DIR "/docker.sock"
+#define DOCKERD_MARK DOCKERD_DIR "/started-by-tests"
 
 static int socket_answers(const char *path)
 {
@@ -180,38 +182,70 @@ static int docker_cli(const char *args)
 	return system(cmd);
 }
 
+static pid_t pidfile_pid(void)
+{
+	FILE *f = fopen(DOCKERD_DIR "/pid", "r");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+/* Our own dockerd, detached (double fork), so that it outlives the test
+ * process that had to (re)start it; the mark says the tests own it. */
+static void spawn_dockerd(void)
+{
+	pid_t pid;
+	int st;
+	if (system("mkdir -p " DOCKERD_DIR) != 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		if (fork() == 0) {
+			int log = open(DOCKERD_DIR "/log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (log >= 0) {
+				dup2(log, 1);
+				dup2(log, 2);
+			}
+			setsid();
+			execlp("dockerd", "dockerd", "--data-root", DOCKERD_DIR "/root", "--exec-root", DOCKERD_DIR "/exec",
+			       "--pidfile", DOCKERD_DIR "/pid", "-H", "unix://" DOCKERD_SOCK, "--exec-opt",
+			       "native.cgroupdriver=cgroupfs", (char *)NULL);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	close(open(DOCKERD_MARK, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	for (int i = 0; i < 600 && !socket_answers(DOCKERD_SOCK); i++)
+		usleep(100000);
+}
+
+/* Test processes that use the daemon hold a shared lock; the last one
+ * out stops it (when the tests started it). */
+static int users_fd = -1;
+
 void sb_docker_start(void)
 {
-	static char sock[256];
 	const char *env = getenv("FANGS_TEST_DOCKER_SOCKET");
 	char cmd[1024];
 
+	if (users_fd < 0 && system("mkdir -p " DOCKERD_DIR) == 0) {
+		users_fd = open(DOCKERD_DIR "/users", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (users_fd >= 0)
+			flock(users_fd, LOCK_SH);
+	}
 	if (env && socket_answers(env)) {
 		sb_docker_socket = env;
 	} else if (socket_answers("/var/run/docker.sock")) {
 		sb_docker_socket = "/var/run/docker.sock";
 	} else {
-		snprintf(sock, sizeof(sock), DOCKERD_DIR "/docker.sock");
-		sb_docker_socket = sock;
-		if (!socket_answers(sock)) {
-			if (system("mkdir -p " DOCKERD_DIR) != 0)
-				return;
-			dockerd_pid = fork();
-			if (dockerd_pid == 0) {
-				int log = open(DOCKERD_DIR "/log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-				if (log >= 0) {
-					dup2(log, 1);
-					dup2(log, 2);
-				}
-				setsid();
-				execlp("dockerd", "dockerd", "--data-root", DOCKERD_DIR "/root", "--exec-root",
-				       DOCKERD_DIR "/exec", "--pidfile", DOCKERD_DIR "/pid", "-H", "unix://" DOCKERD_DIR "/docker.sock",
-				       "--exec-opt", "native.cgroupdriver=cgroupfs", (char *)NULL);
-				_exit(127);
-			}
-			for (int i = 0; i < 600 && !socket_answers(sock); i++)
-				usleep(100000);
-		}
+		sb_docker_socket = DOCKERD_SOCK;
+		if (!socket_answers(DOCKERD_SOCK))
+			spawn_dockerd();
 	}
 	if (!socket_answers(sb_docker_socket)) {
 		fprintf(stderr, "no docker daemon (see %s/log)\n", DOCKERD_DIR);
@@ -231,20 +265,23 @@ void sb_docker_start(void)
 
 void sb_docker_stop(void)
 {
-	int st;
-	if (dockerd_pid <= 0)
+	pid_t pid;
+	int last;
+	if (users_fd < 0)
 		return;
-	kill(dockerd_pid, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(dockerd_pid, &st, WNOHANG) == dockerd_pid) {
-			dockerd_pid = 0;
-			return;
-		}
+	last = flock(users_fd, LOCK_EX | LOCK_NB) == 0;
+	close(users_fd);
+	users_fd = -1;
+	if (!last || access(DOCKERD_MARK, F_OK) != 0)
+		return; /* still used, or not ours */
+	unlink(DOCKERD_MARK);
+	if ((pid = pidfile_pid()) <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
 		usleep(100000);
-	}
-	kill(dockerd_pid, SIGKILL);
-	waitpid(dockerd_pid, &st, 0);
-	dockerd_pid = 0;
+	if (kill(pid, 0) == 0)
+		kill(pid, SIGKILL);
 }
 
 int sb_use_docker;
@@ -272,6 +309,9 @@ void sb_docker_case_teardown(void)
 
 void sb_require_docker(void)
 {
+	/* something else on this machine may have stopped the daemon */
+	if (sb_docker_socket && !socket_answers(sb_docker_socket))
+		sb_docker_start();
 	ck_assert_msg(sb_docker_socket != NULL, "no docker daemon and none could be started (dockerd, see "
 						 DOCKERD_DIR "/log)");
 }

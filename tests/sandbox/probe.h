@@ -1,8 +1,8 @@
 /*
- * sandbox_helpers.h - host-side probes shared by the sandbox tests.
+ * probe.h - host-side probes shared by the sandbox tests.
  */
-#ifndef FANGS_TEST_SANDBOX_HELPERS_H
-#define FANGS_TEST_SANDBOX_HELPERS_H
+#ifndef FANGS_TEST_SANDBOX_PROBE_H
+#define FANGS_TEST_SANDBOX_PROBE_H
 
 #include <stddef.h>
 
@@ -18,7 +18,7 @@ int sb_host_ipv4(char *out, size_t cap);
 int sb_listen(const char *addr, int *port);
 /* Connections waiting on a listener, without blocking. */
 int sb_accept_pending(int lfd);
-/* mkdtemp under /tmp, reachable by the sandbox's unprivileged uid. */
+/* mkdtemp under /var/tmp, reachable by the sandbox's unprivileged uid. */
 void sb_tmpdir(char *out, size_t cap, const char *tag);
 /* The docker daemon for the docker backend's tests: the one at
  * FANGS_TEST_DOCKER_SOCKET or /var/run/docker.sock, or one started here
