@@ -28,6 +28,18 @@ typedef struct cli_ctx {
  * -opt (single-dash long) or -o. Returns an exit code. */
 typedef int (*cli_cmd_fn)(cli_ctx *ctx, int argc, char **argv);
 
+/* A table of subcommands ("run list", "run show"...). */
+typedef struct cli_sub {
+	const char *name;
+	cli_cmd_fn fn;
+} cli_sub;
+
+/* Runs argv[1] of `subs` with argv shifted by one; prints `usage` for no
+ * argument (to stderr, exit 2) or --help (to stdout, exit 0). */
+int cli_dispatch(cli_ctx *ctx, int argc, char **argv, const char *usage, const cli_sub *subs, size_t n);
+#define CLI_DISPATCH(ctx, argc, argv, usage, subs) \
+	cli_dispatch(ctx, argc, argv, usage, subs, sizeof(subs) / sizeof((subs)[0]))
+
 /* Opens the storage the global options name (prints the error and returns
  * NULL on failure). */
 fangs_storage *cli_open_storage(cli_ctx *ctx);

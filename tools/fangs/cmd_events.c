@@ -181,13 +181,6 @@ static int events_list(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_events(cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(import_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "import"))
-		return events_import(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return events_list(ctx, argc - 1, argv + 1);
-	return cli_usage_error("unknown events subcommand '%s' (import, list)", argv[1]);
+	static const cli_sub subs[] = {{"import", events_import}, {"list", events_list}};
+	return CLI_DISPATCH(ctx, argc, argv, import_usage, subs);
 }

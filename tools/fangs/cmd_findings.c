@@ -130,15 +130,8 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_deviation(cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(deviation_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "list"))
-		return deviation_list(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "show"))
-		return deviation_show(ctx, argc - 1, argv + 1);
-	return cli_usage_error("unknown deviation subcommand '%s' (list, show)", argv[1]);
+	static const cli_sub subs[] = {{"list", deviation_list}, {"show", deviation_show}};
+	return CLI_DISPATCH(ctx, argc, argv, deviation_usage, subs);
 }
 
 static const char baseline_usage[] =
@@ -261,13 +254,6 @@ static int baseline_promote(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_baseline(cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(baseline_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "list"))
-		return baseline_list(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "promote"))
-		return baseline_promote(ctx, argc - 1, argv + 1);
-	return cli_usage_error("unknown baseline subcommand '%s' (list, promote)", argv[1]);
+	static const cli_sub subs[] = {{"list", baseline_list}, {"promote", baseline_promote}};
+	return CLI_DISPATCH(ctx, argc, argv, baseline_usage, subs);
 }

@@ -268,39 +268,34 @@ static int allow_list(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+static int allow_remove(cli_ctx *ctx, int argc, char **argv)
+{
+	fangs_storage *st;
+	char *end;
+	long long id;
+	int rc;
+	if (argc != 2)
+		return cli_usage_error("usage: fangs allow remove ID");
+	id = strtoll(argv[1], &end, 10);
+	if (*end || id <= 0)
+		return cli_usage_error("allowlist id must be a positive number, not '%s'", argv[1]);
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	rc = fangs_storage_allow_remove(st, id);
+	fangs_storage_free(st);
+	if (rc)
+		return cli_fail("allow remove", rc);
+	if (!ctx->json)
+		printf("removed allowlist entry %lld\n", id);
+	else
+		printf("{\"removed\": %lld}\n", id);
+	return CLI_EXIT_OK;
+}
+
 int cmd_allow(cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(allow_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "list"))
-		return allow_list(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "add"))
-		return allow_add(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "remove")) {
-		fangs_storage *st;
-		char *end;
-		long long id;
-		int rc;
-		if (argc != 3)
-			return cli_usage_error("usage: fangs allow remove ID");
-		id = strtoll(argv[2], &end, 10);
-		if (*end || id <= 0)
-			return cli_usage_error("allowlist id must be a positive number, not '%s'", argv[2]);
-		if (!(st = cli_open_storage(ctx)))
-			return CLI_EXIT_ERROR;
-		rc = fangs_storage_allow_remove(st, id);
-		fangs_storage_free(st);
-		if (rc)
-			return cli_fail("allow remove", rc);
-		if (!ctx->json)
-			printf("removed allowlist entry %lld\n", id);
-		else
-			printf("{\"removed\": %lld}\n", id);
-		return CLI_EXIT_OK;
-	}
-	return cli_usage_error("unknown allow subcommand '%s' (list, add, remove)", argv[1]);
+	static const cli_sub subs[] = {{"list", allow_list}, {"add", allow_add}, {"remove", allow_remove}};
+	return CLI_DISPATCH(ctx, argc, argv, allow_usage, subs);
 }
 
 int cmd_prune(cli_ctx *ctx, int argc, char **argv)

@@ -182,17 +182,15 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+static int run_list_all(cli_ctx *ctx, int argc, char **argv)
+{
+	return run_list(ctx, argc, argv, 0);
+}
+
 int cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(run_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "list"))
-		return run_list(ctx, argc - 1, argv + 1, 0);
-	if (!strcmp(argv[1], "show"))
-		return run_show(ctx, argc - 1, argv + 1);
-	return cli_usage_error("unknown run subcommand '%s' (list, show)", argv[1]);
+	static const cli_sub subs[] = {{"list", run_list_all}, {"show", run_show}};
+	return CLI_DISPATCH(ctx, argc, argv, run_usage, subs);
 }
 
 int cmd_pending(cli_ctx *ctx, int argc, char **argv)

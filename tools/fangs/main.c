@@ -65,6 +65,21 @@ int cli_is_help(const char *arg)
 	return !strcmp(arg, "--help") || !strcmp(arg, "-help") || !strcmp(arg, "-h");
 }
 
+int cli_dispatch(cli_ctx *ctx, int argc, char **argv, const char *usage, const cli_sub *subs, size_t n)
+{
+	char names[256] = "";
+	if (argc < 2 || cli_is_help(argv[1])) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].fn(ctx, argc - 1, argv + 1);
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "", subs[i].name);
+	}
+	return cli_usage_error("unknown %s subcommand '%s' (%s)", argv[0], argv[1], names);
+}
+
 int cli_fail(const char *what, int rc)
 {
 	const char *msg = fangs_error_last();
