@@ -19,6 +19,12 @@
  *     builtin_cred_paths: true
  *   storage: { backend: sqlite, sqlite_path: fangs.db, postgres_dsn: "", retention_days: 90 }
  *   registry: https://registry.example/
+ *   notifier:                    # delivery of findings (docs/notifier.md)
+ *     public_url: https://fangs.example/   # links in messages: <public_url>/runs/<id>
+ *     ca_file: /etc/fangs/private-ca.pem   # trust a private CA for https targets
+ *     max_attempts: 8
+ *     retry_base_ms: 30000                 # first retry delay, doubled each time
+ *     timeout_ms: 10000
  *
  * Unknown keys and values of the wrong type are errors naming the file, the
  * line and the key.
@@ -86,6 +92,12 @@ typedef struct fangs_config {
 	unsigned retention_days; /**< default 90 */
 
 	char *registry; /**< NULL: npm's own configuration */
+
+	char *notifier_public_url;       /**< NULL: messages carry no link */
+	char *notifier_ca_file;          /**< NULL: the system's CAs */
+	unsigned notifier_max_attempts;  /**< 0: the notifier's default */
+	unsigned notifier_retry_base_ms; /**< 0: the notifier's default */
+	unsigned notifier_timeout_ms;    /**< 0: the notifier's default */
 } fangs_config;
 
 /** A config with every default. */

@@ -809,6 +809,29 @@ START_TEST(test_send_test_shows_answer)
 }
 END_TEST
 
+START_TEST(test_config_keys)
+{
+	static const char yaml[] = "notifier:\n"
+				   "  public_url: https://fangs.example/\n"
+				   "  ca_file: /etc/fangs/ca.pem\n"
+				   "  max_attempts: 5\n"
+				   "  retry_base_ms: 250\n"
+				   "  timeout_ms: 3000\n";
+	fangs_config *cfg = NULL;
+	OK(fangs_config_load_string(&cfg, yaml, strlen(yaml), "t.yaml"));
+	ck_assert_str_eq(cfg->notifier_public_url, "https://fangs.example/");
+	ck_assert_str_eq(cfg->notifier_ca_file, "/etc/fangs/ca.pem");
+	ck_assert_uint_eq(cfg->notifier_max_attempts, 5);
+	ck_assert_uint_eq(cfg->notifier_retry_base_ms, 250);
+	ck_assert_uint_eq(cfg->notifier_timeout_ms, 3000);
+	fangs_config_free(cfg);
+	ck_assert_int_eq(fangs_config_load_string(&cfg, "notifier: {retries: 3}\n", 23, "t.yaml"), FANGS_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(fangs_error_last(), "t.yaml:1: retries"));
+	ck_assert_int_eq(fangs_config_load_string(&cfg, "notifier: {public_url: x}\n", 26, "t.yaml"), FANGS_ECONFIG);
+	ck_assert_int_eq(fangs_config_load_string(&cfg, "notifier: {max_attempts: 0}\n", 28, "t.yaml"), FANGS_ECONFIG);
+}
+END_TEST
+
 static Suite *notifier_suite(void)
 {
 	Suite *s = suite_create("notifier");
@@ -835,6 +858,7 @@ static Suite *notifier_suite(void)
 	tcase_add_test(u, test_url_rules);
 	tcase_add_test(u, test_retry_after_forms);
 	tcase_add_test(u, test_chat_escapes_package_strings);
+	tcase_add_test(u, test_config_keys);
 	suite_add_tcase(s, u);
 	return s;
 }
