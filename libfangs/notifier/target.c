@@ -128,6 +128,10 @@ int fangs_notifier_target_check(const fangs_notifier_target *t)
 	for (size_t i = 0; i < t->n_headers; i++)
 		if ((rc = fangs_notifier_header_check(t->headers[i].name, t->headers[i].value)))
 			return rc;
+	if (t->secret_env && strcasecmp(t->template_name, "generic") != 0)
+		return fangs_error_set(FANGS_EINVAL,
+				       "notifier '%s': a secret applies to generic targets only (%s messages are not signed)",
+				       t->name, t->template_name);
 	if (t->secret_env) {
 		const char *p = t->secret_env;
 		int ok = *p && !(*p >= '0' && *p <= '9');
