@@ -353,8 +353,8 @@ static int deliver_one(fangs_notifier *n, fangs_notification *row, fangs_notifie
 
 int fangs_notifier_deliver_due(fangs_notifier *n, int64_t now_ns, fangs_notifier_stats *stats)
 {
-	fangs_notification_list due = {0};
-	int rc;
+	size_t batch;
+	int rc = 0;
 
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
@@ -362,17 +362,23 @@ int fangs_notifier_deliver_due(fangs_notifier *n, int64_t now_ns, fangs_notifier
 		return fangs_error_set(FANGS_EINVAL, "fangs_notifier_deliver_due: notifier is NULL");
 	if (!now_ns)
 		now_ns = fangs__now_ns();
-	pthread_mutex_lock(&n->lock);
-	rc = fangs_storage_notification_due(n->st, now_ns, DUE_BATCH, &due);
-	pthread_mutex_unlock(&n->lock);
-	for (size_t i = 0; rc == 0 && i < due.count; i++) {
+	/* Batches until one comes back short: attempts made move their rows
+	 * out of the due set (sent, failed, or rescheduled later). */
+	do {
+		fangs_notification_list due = {0};
 		pthread_mutex_lock(&n->lock);
-		rc = n->stopping ? FANGS_ECANCELED : 0;
+		rc = fangs_storage_notification_due(n->st, now_ns, DUE_BATCH, &due);
 		pthread_mutex_unlock(&n->lock);
-		if (rc == 0)
-			rc = deliver_one(n, &due.items[i], stats);
-	}
-	fangs_notification_list_free(&due);
+		batch = due.count;
+		for (size_t i = 0; rc == 0 && i < due.count; i++) {
+			pthread_mutex_lock(&n->lock);
+			rc = n->stopping ? FANGS_ECANCELED : 0;
+			pthread_mutex_unlock(&n->lock);
+			if (rc == 0)
+				rc = deliver_one(n, &due.items[i], stats);
+		}
+		fangs_notification_list_free(&due);
+	} while (rc == 0 && batch == DUE_BATCH);
 	return rc == FANGS_ECANCELED ? 0 : rc;
 }
 

@@ -22,7 +22,7 @@ void test_pki_free(test_pki *p);
 /* Writes the CA certificate to a temporary file; returns its path (malloc'd). */
 char *test_pki_write_ca(const test_pki *p);
 
-#define RECEIVER_MAX 16
+#define RECEIVER_MAX 128
 
 typedef struct received {
 	char *body;

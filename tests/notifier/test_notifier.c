@@ -832,6 +832,46 @@ START_TEST(test_config_keys)
 }
 END_TEST
 
+START_TEST(test_more_due_than_one_batch)
+{
+	receiver *r = receiver_start(NULL, NULL, 0);
+	fangs_notifier *n;
+	fangs_notifier_stats stats;
+	size_t queued, total = 0;
+	const int runs = 70; /* more than one storage batch */
+
+	add_target("hook", receiver_url(r), "generic", NULL);
+	n = new_notifier(st);
+	for (int i = 0; i < runs; i++) {
+		fangs_run run = {0};
+		fangs_deviation_list devs = {0};
+		fangs_deviation *d;
+		char ver[16];
+		snprintf(ver, sizeof(ver), "2.0.%d", i);
+		run.package = xs("left-pad");
+		run.version = xs(ver);
+		OK(fangs_storage_run_create(st, &run));
+		d = fangs_deviation_list_push(&devs);
+		d->run_id = xs(run.id);
+		d->package = xs("left-pad");
+		d->kind = xs("net_new_dns");
+		d->severity = FANGS_SEV_HIGH;
+		d->value = xs("x.example");
+		OK(fangs_storage_deviations_put(st, devs.items, devs.count));
+		OK(fangs_notifier_enqueue_run(n, run.id, &queued));
+		total += queued;
+		fangs_deviation_list_free(&devs);
+		fangs_run_clear(&run);
+	}
+	ck_assert_uint_eq(total, (size_t)runs);
+	OK(fangs_notifier_deliver_due(n, 0, &stats));
+	ck_assert_uint_eq(stats.sent, (size_t)runs);
+	ck_assert_uint_eq(receiver_count(r), (size_t)runs);
+	fangs_notifier_free(n);
+	receiver_stop(r);
+}
+END_TEST
+
 static Suite *notifier_suite(void)
 {
 	Suite *s = suite_create("notifier");
@@ -853,6 +893,7 @@ static Suite *notifier_suite(void)
 	tcase_add_test(c, test_missing_secret_is_retried);
 	tcase_add_test(c, test_worker_thread);
 	tcase_add_test(c, test_send_test_shows_answer);
+	tcase_add_test(c, test_more_due_than_one_batch);
 	suite_add_tcase(s, c);
 
 	tcase_add_test(u, test_url_rules);
