@@ -116,6 +116,27 @@ static void seed(void)
 		fangs_event_clear(&evs[i]);
 }
 
+/* Another release of left-pad with one finding; its run id goes to `id`. */
+static void add_run_with_finding(const char *version, const char *kind, char id[FANGS_RUN_ID_MAX])
+{
+	fangs_run run = {0};
+	fangs_deviation_list devs = {0};
+	fangs_deviation *d;
+	run.package = xs("left-pad");
+	run.version = xs(version);
+	OK(fangs_storage_run_create(st, &run));
+	d = fangs_deviation_list_push(&devs);
+	d->run_id = xs(run.id);
+	d->package = xs("left-pad");
+	d->kind = xs(kind);
+	d->severity = FANGS_SEV_HIGH;
+	d->value = xs("x.example");
+	OK(fangs_storage_deviations_put(st, devs.items, devs.count));
+	snprintf(id, FANGS_RUN_ID_MAX, "%s", run.id);
+	fangs_deviation_list_free(&devs);
+	fangs_run_clear(&run);
+}
+
 static void setup(void)
 {
 	fangs_storage_options o = FANGS_STORAGE_OPTIONS_INIT;
@@ -201,6 +222,17 @@ static void deliver_all(fangs_notifier *n, int ms)
 			break;
 		usleep(20000);
 	}
+}
+
+/* Adds target "hook", schedules the run for it and delivers until done. */
+static fangs_notifier *deliver_run_to(const char *url, const char *secret_env, int ms)
+{
+	fangs_notifier *n;
+	add_target("hook", url, "generic", secret_env);
+	n = new_notifier(st);
+	OK(fangs_notifier_enqueue_run(n, run_id, NULL));
+	deliver_all(n, ms);
+	return n;
 }
 
 static json_object *parse(const received *x)
@@ -354,23 +386,10 @@ START_TEST(test_min_severity_and_disabled)
 	}
 	/* a run with nothing at or above the minimum: no message */
 	{
-		fangs_run run = {0};
-		fangs_deviation_list devs = {0};
-		fangs_deviation *d;
-		run.package = xs("left-pad");
-		run.version = xs("1.3.2");
-		OK(fangs_storage_run_create(st, &run));
-		d = fangs_deviation_list_push(&devs);
-		d->run_id = xs(run.id);
-		d->package = xs("left-pad");
-		d->kind = xs("proc_new_exec");
-		d->severity = FANGS_SEV_HIGH;
-		d->value = xs("/bin/true");
-		OK(fangs_storage_deviations_put(st, devs.items, devs.count));
-		OK(fangs_notifier_enqueue_run(n, run.id, &queued));
+		char other[FANGS_RUN_ID_MAX];
+		add_run_with_finding("1.3.2", "proc_new_exec", other);
+		OK(fangs_notifier_enqueue_run(n, other, &queued));
 		ck_assert_uint_eq(queued, 0);
-		fangs_deviation_list_free(&devs);
-		fangs_run_clear(&run);
 	}
 	fangs_notifier_free(n);
 	receiver_stop(r);
@@ -462,10 +481,7 @@ START_TEST(test_503_twice_then_200)
 	fangs_notifier *n;
 	fangs_notification_list h;
 
-	add_target("hook", receiver_url(r), "generic", "FANGS_TEST_HOOK_SECRET");
-	n = new_notifier(st);
-	OK(fangs_notifier_enqueue_run(n, run_id, NULL));
-	deliver_all(n, 5000);
+	n = deliver_run_to(receiver_url(r), "FANGS_TEST_HOOK_SECRET", 5000);
 	ck_assert_uint_eq(receiver_count(r), 3);
 	history("hook", &h);
 	ck_assert_uint_eq(h.count, 3);
@@ -500,10 +516,7 @@ START_TEST(test_400_fails_at_once)
 	fangs_notification_list h;
 	int64_t due = -1;
 
-	add_target("hook", receiver_url(r), "generic", NULL);
-	n = new_notifier(st);
-	OK(fangs_notifier_enqueue_run(n, run_id, NULL));
-	deliver_all(n, 3000);
+	n = deliver_run_to(receiver_url(r), NULL, 3000);
 	ck_assert_uint_eq(receiver_count(r), 1);
 	history("hook", &h);
 	ck_assert_uint_eq(h.count, 1);
@@ -525,10 +538,7 @@ START_TEST(test_gives_up_after_max_attempts)
 	fangs_notifier *n;
 	fangs_notification_list h;
 
-	add_target("hook", receiver_url(r), "generic", NULL);
-	n = new_notifier(st); /* max_attempts 4 */
-	OK(fangs_notifier_enqueue_run(n, run_id, NULL));
-	deliver_all(n, 8000);
+	n = deliver_run_to(receiver_url(r), NULL, 8000);
 	ck_assert_uint_eq(receiver_count(r), 4);
 	history("hook", &h);
 	ck_assert_uint_eq(h.count, 4);
@@ -603,10 +613,7 @@ START_TEST(test_untrusted_certificate_refused)
 	/* a server whose certificate a different CA signed */
 	ck_assert_int_eq(test_pki_make(&other), 0);
 	r = receiver_start(&other, NULL, 0);
-	add_target("hook", receiver_url(r), "generic", NULL);
-	n = new_notifier(st);
-	OK(fangs_notifier_enqueue_run(n, run_id, NULL));
-	deliver_all(n, 3000);
+	n = deliver_run_to(receiver_url(r), NULL, 3000);
 	ck_assert_uint_eq(receiver_count(r), 0);
 	history("hook", &h);
 	ck_assert_uint_eq(h.count, 1);
@@ -843,25 +850,11 @@ START_TEST(test_more_due_than_one_batch)
 	add_target("hook", receiver_url(r), "generic", NULL);
 	n = new_notifier(st);
 	for (int i = 0; i < runs; i++) {
-		fangs_run run = {0};
-		fangs_deviation_list devs = {0};
-		fangs_deviation *d;
-		char ver[16];
+		char ver[16], id[FANGS_RUN_ID_MAX];
 		snprintf(ver, sizeof(ver), "2.0.%d", i);
-		run.package = xs("left-pad");
-		run.version = xs(ver);
-		OK(fangs_storage_run_create(st, &run));
-		d = fangs_deviation_list_push(&devs);
-		d->run_id = xs(run.id);
-		d->package = xs("left-pad");
-		d->kind = xs("net_new_dns");
-		d->severity = FANGS_SEV_HIGH;
-		d->value = xs("x.example");
-		OK(fangs_storage_deviations_put(st, devs.items, devs.count));
-		OK(fangs_notifier_enqueue_run(n, run.id, &queued));
+		add_run_with_finding(ver, "net_new_dns", id);
+		OK(fangs_notifier_enqueue_run(n, id, &queued));
 		total += queued;
-		fangs_deviation_list_free(&devs);
-		fangs_run_clear(&run);
 	}
 	ck_assert_uint_eq(total, (size_t)runs);
 	OK(fangs_notifier_deliver_due(n, 0, &stats));

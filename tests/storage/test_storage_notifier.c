@@ -10,46 +10,7 @@
 
 #include <fangs/fangs.h>
 
-#include "backends.h"
-
-static const test_backend *fx_backend;
-static void *fx_ctx;
-static fangs_storage_options fx_opts;
-
-static void fx_cleanup(void)
-{
-	if (fx_backend && fx_ctx)
-		fx_backend->destroy(fx_ctx);
-	fx_ctx = NULL;
-}
-
-static fangs_storage *fx_open(int i)
-{
-	static int registered;
-	fangs_storage_options o = FANGS_STORAGE_OPTIONS_INIT;
-	fangs_storage *st = NULL;
-
-	fx_backend = test_backends[i];
-	fx_opts = o;
-	ck_assert_int_eq(fx_backend->create(&fx_ctx, &fx_opts), 0);
-	if (!registered++)
-		atexit(fx_cleanup);
-	ck_assert_msg(fangs_storage_open(&st, &fx_opts) == 0, "%s: open: %s", fx_backend->name, fangs_error_last());
-	return st;
-}
-
-#define OK(call)                                                                               \
-	do {                                                                                   \
-		int ok_rc_ = (call);                                                           \
-		ck_assert_msg(ok_rc_ == 0, "%s -> %d: %s", #call, ok_rc_, fangs_error_last()); \
-	} while (0)
-
-#define FAILS(code, call)                                                                           \
-	do {                                                                                        \
-		int f_rc_ = (call);                                                                 \
-		ck_assert_msg(f_rc_ == (code), "%s -> %d (expected %d): %s", #call, f_rc_, (code), \
-			      fangs_error_last());                                                   \
-	} while (0)
+#include "fixture.h"
 
 static void make_target(fangs_notifier_target *t, const char *name, const char *tpl)
 {
@@ -281,26 +242,5 @@ static Suite *notifier_storage_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	size_t ready = 0;
-	int failed = 0;
-
-	for (; ready < n_test_backends; ready++) {
-		const test_backend *b = test_backends[ready];
-		if (b->setup_all && b->setup_all() != 0) {
-			fprintf(stderr, "storage-notifier: cannot prepare the %s backend\n", b->name);
-			failed = 1;
-			break;
-		}
-	}
-	if (!failed) {
-		sr = srunner_create(notifier_storage_suite());
-		srunner_run_all(sr, CK_NORMAL);
-		failed = srunner_ntests_failed(sr);
-		srunner_free(sr);
-	}
-	while (ready-- > 0)
-		if (test_backends[ready]->teardown_all)
-			test_backends[ready]->teardown_all();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(notifier_storage_suite(), "storage-notifier");
 }
