@@ -11,6 +11,12 @@
  * history. The schedule lives in storage, so a new notifier over the same
  * database goes on where an earlier one stopped.
  *
+ * The notifier opens its own storage transactions: do not call it while a
+ * transaction of a borrowed handle is open. Enqueueing is idempotent per
+ * run and target within one database handle's view; two processes
+ * enqueueing the same run at the same instant over PostgreSQL may both
+ * schedule it (receivers see delivery as at least once anyway).
+ *
  * Either drive it from a timer (enqueue, then deliver_due whenever
  * fangs_notifier_next_due says), or let it run its own worker thread
  * (fangs_notifier_start/stop), which needs a storage handle of its own
