@@ -130,8 +130,15 @@ int fangs__http_post(const fangs__http_request *req, fangs__http_response *res)
 		return 0;
 	}
 	pthread_once(&curl_once, curl_init_once);
-	if (!(c = curl_easy_init()))
+	if (req->reuse && *req->reuse) {
+		c = *req->reuse;
+		/* Options back to defaults; live connections and caches stay. */
+		curl_easy_reset(c);
+	} else if (!(c = curl_easy_init())) {
 		return fangs_error_set(FANGS_ENOMEM, "notifier: cannot create a curl handle");
+	}
+	if (req->reuse)
+		*req->reuse = c;
 
 	snprintf(ts, sizeof(ts), "%lld", (long long)(req->now_ns / 1000000000LL));
 	hdrs = add_header(hdrs, "Content-Type", "application/json", &oom);
@@ -145,7 +152,8 @@ int fangs__http_post(const fangs__http_request *req, fangs__http_response *res)
 		hdrs = add_header(hdrs, req->headers[i].name, req->headers[i].value, &oom);
 	if (oom) {
 		curl_slist_free_all(hdrs);
-		curl_easy_cleanup(c);
+		if (!req->reuse)
+			curl_easy_cleanup(c);
 		return fangs__error_oom();
 	}
 
@@ -189,8 +197,15 @@ int fangs__http_post(const fangs__http_request *req, fangs__http_response *res)
 			 res->retryable ? "" : " (not retried)");
 	}
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
+	if (!req->reuse)
+		curl_easy_cleanup(c);
 	return res->body.oom ? fangs__error_oom() : 0;
+}
+
+void fangs__http_reuse_free(void *reuse)
+{
+	if (reuse)
+		curl_easy_cleanup(reuse);
 }
 
 void fangs__http_response_free(fangs__http_response *res)

@@ -40,6 +40,10 @@ typedef struct fangs__http_request {
 	int64_t now_ns;        /* X-FANGS-Timestamp */
 	const char *ca_file;
 	long timeout_ms;
+	/* A connection cache kept between requests (a curl handle, created on
+	 * first use), so that a backlog to one receiver reuses its TLS
+	 * connection; NULL: a fresh one each time. One request at a time. */
+	void **reuse;
 } fangs__http_request;
 
 typedef struct fangs__http_response {
@@ -54,6 +58,8 @@ typedef struct fangs__http_response {
  * when the request could not be built. */
 int fangs__http_post(const fangs__http_request *req, fangs__http_response *res);
 void fangs__http_response_free(fangs__http_response *res);
+/* Releases what `reuse` kept. NULL-safe. */
+void fangs__http_reuse_free(void *reuse);
 
 /* Parses a Retry-After value (seconds or an HTTP date) into an absolute
  * time; 0 when it is not one. */

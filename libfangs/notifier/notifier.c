@@ -36,6 +36,9 @@ struct fangs_notifier {
 	long timeout_ms;
 	unsigned max_devs;
 
+	pthread_mutex_t send_lock; /* the connection cache */
+	void *conn;
+
 	pthread_mutex_t lock; /* the storage handle, and the fields below */
 	pthread_cond_t wake;
 	pthread_t thread;
@@ -67,6 +70,7 @@ int fangs_notifier_new(fangs_notifier **out, const fangs_notifier_options *opts)
 	n->max_delay_ns = (opts->max_delay_ms ? opts->max_delay_ms : 3600000) * NS_PER_MS;
 	n->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
 	n->max_devs = opts->max_deviations ? opts->max_deviations : 25;
+	pthread_mutex_init(&n->send_lock, NULL);
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
 	if ((opts->public_url && !(n->public_url = fangs__strdup(opts->public_url))) ||
@@ -94,8 +98,10 @@ void fangs_notifier_free(fangs_notifier *n)
 	fangs_notifier_stop(n);
 	if (n->owns_st)
 		fangs_storage_free(n->st);
+	fangs__http_reuse_free(n->conn);
 	pthread_cond_destroy(&n->wake);
 	pthread_mutex_destroy(&n->lock);
+	pthread_mutex_destroy(&n->send_lock);
 	free(n->public_url);
 	free(n->ca_file);
 	free(n);
@@ -240,7 +246,10 @@ static int attempt_send(fangs_notifier *n, const fangs_notifier_target *t, const
 	req.n_headers = t->n_headers;
 	req.ca_file = n->ca_file;
 	req.timeout_ms = n->timeout_ms;
+	req.reuse = &n->conn;
+	pthread_mutex_lock(&n->send_lock);
 	rc = fangs__http_post(&req, res);
+	pthread_mutex_unlock(&n->send_lock);
 	*sent = body;
 	return rc;
 }
