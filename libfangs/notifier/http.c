@@ -126,7 +126,7 @@ int fangs__http_post(const fangs__http_request *req, fangs__http_response *res)
 
 	memset(res, 0, sizeof(*res));
 	if (fangs_notifier_url_check(req->url)) {
-		snprintf(res->error, sizeof(res->error), "%s", fangs_error_last());
+		snprintf(res->error, sizeof(res->error), "not retried: %s", fangs_error_last());
 		return 0;
 	}
 	pthread_once(&curl_once, curl_init_once);
@@ -146,8 +146,13 @@ int fangs__http_post(const fangs__http_request *req, fangs__http_response *res)
 	hdrs = add_header(hdrs, "X-FANGS-Timestamp", ts, &oom);
 	if (req->signature)
 		hdrs = add_header(hdrs, "X-FANGS-Signature", req->signature, &oom);
-	/* Without this, curl waits for a "100 Continue" on large bodies. */
-	hdrs = add_header(hdrs, "Expect", "", &oom);
+	/* An empty header removes curl's own "Expect: 100-continue", which
+	 * would make large bodies wait for the receiver's go-ahead. */
+	{
+		struct curl_slist *l = curl_slist_append(hdrs, "Expect:");
+		oom |= !l;
+		hdrs = l ? l : hdrs;
+	}
 	for (size_t i = 0; i < req->n_headers; i++)
 		hdrs = add_header(hdrs, req->headers[i].name, req->headers[i].value, &oom);
 	if (oom) {
