@@ -22,6 +22,8 @@
 /* The worker looks at storage at least this often: other processes may
  * schedule attempts, and leases of dead senders run out. */
 #define WORKER_POLL_NS (30LL * 1000000000LL)
+/* The worker's pause after a failed round. */
+#define WORKER_ERROR_PAUSE_NS (1000000000LL)
 /* Due rows taken per storage query. */
 #define DUE_BATCH 64
 
@@ -414,14 +416,19 @@ static void *worker(void *arg)
 	while (!n->stopping) {
 		int64_t next = 0, now, until;
 		struct timespec ts;
+		int failed;
 		n->kicked = 0;
 		pthread_mutex_unlock(&n->lock);
-		if (fangs_notifier_deliver_due(n, 0, NULL) || fangs_notifier_next_due(n, &next))
+		failed = fangs_notifier_deliver_due(n, 0, NULL) || fangs_notifier_next_due(n, &next);
+		if (failed)
 			fangs_warn("notifier: %s", fangs_error_last());
 		now = fangs__now_ns();
 		until = now + WORKER_POLL_NS;
 		if (next && next < until)
 			until = next;
+		/* A storage that fails leaves due rows due: do not spin on them. */
+		if (failed && until < now + WORKER_ERROR_PAUSE_NS)
+			until = now + WORKER_ERROR_PAUSE_NS;
 		ts.tv_sec = (time_t)(until / 1000000000LL);
 		ts.tv_nsec = (long)(until % 1000000000LL);
 		pthread_mutex_lock(&n->lock);
