@@ -15,6 +15,10 @@
 #define CHAT_SHOWN 10
 /* Longest value or command shown in a chat message. */
 #define CHAT_VALUE_MAX 200
+/* Room for findings in one Slack section (3000 at most) and one Discord
+ * embed description (4096), leaving room for the last lines and a link. */
+#define CHAT_SLACK_MAX 2400
+#define CHAT_DISCORD_MAX 3500
 
 typedef struct chat_style {
 	const char *bold;  /* "*" (Slack mrkdwn) or "**" (Discord markdown) */
@@ -117,18 +121,27 @@ static void finding_lines(fangs_buf *b, const chat_style *st, json_object *d)
 	fangs_buf_putc(b, '\n');
 }
 
-/* The findings part of a chat message, and the line about the rest. */
-static void findings_text(fangs_buf *b, const chat_style *st, json_object *p)
+/* The findings part of a chat message, and the line about the rest,
+ * within `max_len` bytes: the services refuse longer texts (Slack: 3000
+ * characters per section, Discord: 4096 per embed description). */
+static void findings_text(fangs_buf *b, const chat_style *st, json_object *p, size_t max_len)
 {
 	json_object *devs = NULL;
-	size_t n, shown;
+	fangs_buf one = FANGS_BUF_INIT;
+	size_t n, shown = 0;
 	int64_t total = json_i64(p, "deviation_count");
 
 	json_object_object_get_ex(p, "deviations", &devs);
 	n = devs ? json_object_array_length(devs) : 0;
-	shown = n < CHAT_SHOWN ? n : CHAT_SHOWN;
-	for (size_t i = 0; i < shown; i++)
-		finding_lines(b, st, json_object_array_get_idx(devs, i));
+	for (size_t i = 0; i < n && i < CHAT_SHOWN; i++) {
+		fangs_buf_reset(&one);
+		finding_lines(&one, st, json_object_array_get_idx(devs, i));
+		if (b->len + one.len > max_len)
+			break;
+		fangs_buf_put(b, one.data, one.len);
+		shown++;
+	}
+	fangs_buf_free(&one);
 	if (total > (int64_t)shown)
 		fangs_buf_printf(b, "... and %lld more\n", (long long)(total - (int64_t)shown));
 }
@@ -156,7 +169,7 @@ static json_object *render_slack(json_object *p)
 	const char *url = fangs__json_str(p, "url");
 
 	headline(&head, &slack_style, p);
-	findings_text(&body, &slack_style, p);
+	findings_text(&body, &slack_style, p, CHAT_SLACK_MAX);
 	if (url)
 		fangs_buf_printf(&body, "<%s|Open run %s>", url, fangs__json_str(p, "run_id"));
 	else
@@ -187,7 +200,7 @@ static json_object *render_discord(json_object *p)
 	char title[256];
 
 	headline(&head, &discord_style, p);
-	findings_text(&body, &discord_style, p);
+	findings_text(&body, &discord_style, p, CHAT_DISCORD_MAX);
 	snprintf(title, sizeof(title), "%.100s@%.60s: new behaviour", fangs__json_str(p, "package_name"),
 		 fangs__json_str(p, "version"));
 	json_object_object_add(o, "username", json_object_new_string("fangs"));

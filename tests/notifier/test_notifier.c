@@ -474,6 +474,63 @@ START_TEST(test_chat_escapes_package_strings)
 }
 END_TEST
 
+/* Many long findings: the texts stay within what Slack (3000 per
+ * section) and Discord (4096 per description) accept. */
+START_TEST(test_chat_within_service_limits)
+{
+	json_object *p = json_object_new_object(), *devs = json_object_new_array(), *o, *blocks;
+	char long_value[400], *out = NULL;
+	const char *desc;
+
+	memset(long_value, '<', sizeof(long_value) - 1); /* escaping makes it longer still */
+	long_value[sizeof(long_value) - 1] = '\0';
+	json_object_object_add(p, "run_id", json_object_new_string("r1"));
+	json_object_object_add(p, "package_name", json_object_new_string("big"));
+	json_object_object_add(p, "version", json_object_new_string("1.0.0"));
+	json_object_object_add(p, "max_severity", json_object_new_string("high"));
+	json_object_object_add(p, "deviation_count", json_object_new_int(40));
+	json_object_object_add(p, "url", json_object_new_string("https://fangs.example/runs/r1"));
+	for (int i = 0; i < 25; i++) {
+		json_object *d = json_object_new_object(), *og = json_object_new_object();
+		json_object_object_add(d, "kind", json_object_new_string("proc_new_exec"));
+		json_object_object_add(d, "severity", json_object_new_string("high"));
+		json_object_object_add(d, "value", json_object_new_string(long_value));
+		json_object_object_add(og, "package", json_object_new_string("big"));
+		json_object_object_add(og, "script", json_object_new_string("install"));
+		json_object_object_add(og, "command", json_object_new_string(long_value));
+		json_object_object_add(d, "origin", og);
+		json_object_array_add(devs, d);
+	}
+	json_object_object_add(p, "deviations", devs);
+
+	OK(fangs__notify_render(FANGS_NOTIFIER_SLACK, json_object_to_json_string(p), 1, &out));
+	o = json_tokener_parse(out);
+	blocks = json_object_object_get(o, "blocks");
+	for (size_t i = 0; i < json_object_array_length(blocks); i++) {
+		const char *t = json_object_get_string(
+			json_object_object_get(json_object_object_get(json_object_array_get_idx(blocks, i), "text"), "text"));
+		ck_assert_uint_lt(strlen(t), 3000);
+	}
+	desc = json_object_get_string(
+		json_object_object_get(json_object_object_get(json_object_array_get_idx(blocks, 1), "text"), "text"));
+	ck_assert_ptr_nonnull(strstr(desc, "more"));
+	ck_assert_ptr_nonnull(strstr(desc, "<https://fangs.example/runs/r1|Open run r1>"));
+	json_object_put(o);
+	free(out);
+
+	OK(fangs__notify_render(FANGS_NOTIFIER_DISCORD, json_object_to_json_string(p), 1, &out));
+	o = json_tokener_parse(out);
+	desc = json_object_get_string(
+		json_object_object_get(json_object_array_get_idx(json_object_object_get(o, "embeds"), 0), "description"));
+	ck_assert_uint_lt(strlen(desc), 4096);
+	ck_assert_ptr_nonnull(strstr(desc, "more"));
+	ck_assert_uint_lt(strlen(json_object_get_string(json_object_object_get(o, "content"))), 2000);
+	json_object_put(o);
+	free(out);
+	json_object_put(p);
+}
+END_TEST
+
 START_TEST(test_503_twice_then_200)
 {
 	static const answer script[] = {{503, NULL, "busy"}, {503, NULL, "busy"}, {200, NULL, "ok"}};
@@ -892,6 +949,7 @@ static Suite *notifier_suite(void)
 	tcase_add_test(u, test_url_rules);
 	tcase_add_test(u, test_retry_after_forms);
 	tcase_add_test(u, test_chat_escapes_package_strings);
+	tcase_add_test(u, test_chat_within_service_limits);
 	tcase_add_test(u, test_config_keys);
 	suite_add_tcase(s, u);
 	return s;
