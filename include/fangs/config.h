@@ -25,6 +25,12 @@
  *     severity: { dropped-binary-exec: medium }
  *     add:
  *       - { id: my-rule, description: ..., severity: high, match: {...} }
+ *   notifier:                    # delivery of findings (docs/notifier.md)
+ *     public_url: https://fangs.example/   # links in messages: <public_url>/runs/<id>
+ *     ca_file: /etc/fangs/private-ca.pem   # trust a private CA for https targets
+ *     max_attempts: 8
+ *     retry_base_ms: 30000                 # first retry delay, doubled each time
+ *     timeout_ms: 10000
  *
  * Unknown keys and values of the wrong type are errors naming the file, the
  * line and the key.
@@ -100,6 +106,11 @@ typedef struct fangs_config {
 	size_t n_rules_disabled;
 	size_t n_rules_inline;      /**< rules defined under rules.add (validated on load) */
 	char *rules_inline_text;    /**< the configuration's text, compiled again by fangs_rules_new() */
+	char *notifier_public_url;       /**< NULL: messages carry no link */
+	char *notifier_ca_file;          /**< NULL: the system's CAs */
+	unsigned notifier_max_attempts;  /**< 0: the notifier's default */
+	unsigned notifier_retry_base_ms; /**< 0: the notifier's default */
+	unsigned notifier_timeout_ms;    /**< 0: the notifier's default */
 } fangs_config;
 
 /** A config with every default. */

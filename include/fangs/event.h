@@ -149,6 +149,13 @@ FANGS_EXTERN(int) fangs_events_parse_ndjson(fangs_event_list *out, const char *d
 /** Reads an NDJSON file ("-" = stdin) with fangs_events_parse_ndjson(). */
 FANGS_EXTERN(int) fangs_events_read_file(fangs_event_list *out, const char *path);
 
+/**
+ * A one-line summary of what an event did ("exec /bin/sh -c ...",
+ * "open(r) /etc/passwd", "dns A evil.example"), truncated to fit `cap`.
+ * Returns `buf`.
+ */
+FANGS_EXTERN(const char *) fangs_event_summary(const fangs_event *ev, char *buf, size_t cap);
+
 FANGS_END_DECL
 
 #endif

@@ -18,5 +18,6 @@
 #include "sandbox.h"
 #include "registry.h"
 #include "scan.h"
+#include "notifier.h"
 
 #endif

@@ -245,6 +245,116 @@ typedef struct fangs_prune_stats {
  * a deviation points to, nor a baseline run. */
 FANGS_EXTERN(int) fangs_storage_prune(fangs_storage *st, int64_t older_than_ns, fangs_prune_stats *out);
 
+/* ---- notifier targets and their delivery history ---- */
+
+/** An extra HTTP header sent with every message of a target. */
+typedef struct fangs_notifier_header {
+	char *name;
+	char *value;
+} fangs_notifier_header;
+
+/** Where findings are sent. The HMAC secret is never stored: `secret_env`
+ * names the environment variable that holds it. */
+typedef struct fangs_notifier_target {
+	int64_t id;                   /**< storage id; 0 until stored */
+	char *name;                   /**< unique */
+	char *url;
+	char *template_name;          /**< "generic", "slack", "discord" */
+	int enabled;
+	fangs_severity min_severity;  /**< findings below it are not sent */
+	fangs_notifier_header *headers;
+	size_t n_headers;
+	char *secret_env;             /**< NULL: messages are not signed */
+	int64_t created_ns;
+} fangs_notifier_target;
+
+typedef struct fangs_notifier_target_list {
+	fangs_notifier_target *items;
+	size_t count;
+	size_t capacity;
+} fangs_notifier_target_list;
+
+FANGS_EXTERN(void) fangs_notifier_target_clear(fangs_notifier_target *t);
+FANGS_EXTERN(void) fangs_notifier_target_list_free(fangs_notifier_target_list *list);
+/** Appends a copy of the header to the target. 0 or FANGS_ENOMEM. */
+FANGS_EXTERN(int) fangs_notifier_target_add_header(fangs_notifier_target *t, const char *name, const char *value);
+
+/** Stores a target (name, url and template required); sets id and, when 0,
+ * created_ns. FANGS_EEXISTS when the name is taken. */
+FANGS_EXTERN(int) fangs_storage_notifier_add(fangs_storage *st, fangs_notifier_target *t);
+/** Every target, by name. */
+FANGS_EXTERN(int) fangs_storage_notifier_list(fangs_storage *st, fangs_notifier_target_list *out);
+FANGS_EXTERN(int) fangs_storage_notifier_get(fangs_storage *st, const char *name, fangs_notifier_target *out);
+/** Deletes the target and its delivery history. */
+FANGS_EXTERN(int) fangs_storage_notifier_remove(fangs_storage *st, const char *name);
+
+/** State of one notification row: a scheduled attempt (pending), one being
+ * made (sending, with a lease in next_attempt_ns), or a made attempt and its
+ * outcome (sent; retry = failed, another attempt is scheduled; failed =
+ * failed for good). */
+typedef enum fangs_notification_status {
+	FANGS_NOTIFICATION_PENDING = 0,
+	FANGS_NOTIFICATION_SENDING = 1,
+	FANGS_NOTIFICATION_SENT = 2,
+	FANGS_NOTIFICATION_RETRY = 3,
+	FANGS_NOTIFICATION_FAILED = 4
+} fangs_notification_status;
+
+/** "pending", "sending", "sent", "retry", "failed". */
+FANGS_EXTERN(const char *) fangs_notification_status_name(fangs_notification_status s);
+FANGS_EXTERN(int) fangs_notification_status_parse(const char *name, fangs_notification_status *out);
+
+/** One delivery attempt of one run's message to one target. */
+typedef struct fangs_notification {
+	int64_t id;
+	int64_t notifier_id;
+	char *notifier_name;     /**< filled by list/due, ignored on write */
+	char *run_id;
+	int attempt;             /**< 1, 2, ... */
+	fangs_notification_status status;
+	int http_status;         /**< the receiver's answer; 0 = none */
+	char *error;             /**< why the attempt failed */
+	int64_t next_attempt_ns; /**< pending: when it is due; sending: end of the lease */
+	char *body;              /**< the message as stored at enqueue time */
+	int64_t created_ns;      /**< when scheduled; once made, when the attempt was made */
+} fangs_notification;
+
+typedef struct fangs_notification_list {
+	fangs_notification *items;
+	size_t count;
+	size_t capacity;
+} fangs_notification_list;
+
+FANGS_EXTERN(void) fangs_notification_clear(fangs_notification *n);
+FANGS_EXTERN(void) fangs_notification_list_free(fangs_notification_list *list);
+
+typedef struct fangs_notification_filter {
+	const char *run_id;    /**< NULL = any */
+	const char *notifier;  /**< target name, NULL = any */
+	int64_t notifier_id;   /**< 0 = any */
+	size_t limit;          /**< 0 = no limit */
+} fangs_notification_filter;
+
+#define FANGS_NOTIFICATION_FILTER_INIT {NULL, NULL, 0, 0}
+
+/** Inserts a row (notifier_id, run_id, attempt >= 1 required); sets id. */
+FANGS_EXTERN(int) fangs_storage_notification_insert(fangs_storage *st, fangs_notification *n);
+/** Writes status, http_status, error, next_attempt_ns, body and created_ns
+ * of the row with this id. */
+FANGS_EXTERN(int) fangs_storage_notification_update(fangs_storage *st, const fangs_notification *n);
+/** Oldest first. */
+FANGS_EXTERN(int) fangs_storage_notification_list(fangs_storage *st, const fangs_notification_filter *f,
+						  fangs_notification_list *out);
+/** Pending rows, and sending rows whose lease ran out, due at `now_ns`
+ * (next_attempt_ns <= now_ns), soonest first; limit 0 = all. */
+FANGS_EXTERN(int) fangs_storage_notification_due(fangs_storage *st, int64_t now_ns, size_t limit,
+						 fangs_notification_list *out);
+/** Takes a due row for one sender: sets it to sending with a lease until
+ * `lease_until_ns`, only if its status and next_attempt_ns are still those
+ * given (what `due` returned). FANGS_EBUSY when another sender took it. */
+FANGS_EXTERN(int) fangs_storage_notification_claim(fangs_storage *st, int64_t id, fangs_notification_status status,
+						   int64_t next_attempt_ns, int64_t lease_until_ns);
+
 FANGS_END_DECL
 
 #endif

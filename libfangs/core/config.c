@@ -351,6 +351,30 @@ static int rules_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t
 	return cfg_error(p, k, key, "unknown key in rules (expected files, disable, severity, add)");
 }
 
+/* ---- notifier ---- */
+
+static int notifier_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	(void)user;
+	if (!strcmp(key, "public_url")) {
+		int rc = want_string(p, v, "notifier.public_url", &p->cfg->notifier_public_url);
+		if (rc == 0 && strncmp(p->cfg->notifier_public_url, "http://", 7) &&
+		    strncmp(p->cfg->notifier_public_url, "https://", 8))
+			return cfg_error(p, v, "notifier.public_url", "must be an http:// or https:// URL");
+		return rc;
+	}
+	if (!strcmp(key, "ca_file"))
+		return want_string(p, v, "notifier.ca_file", &p->cfg->notifier_ca_file);
+	if (!strcmp(key, "max_attempts"))
+		return want_uint(p, v, "notifier.max_attempts", 1, 100, &p->cfg->notifier_max_attempts);
+	if (!strcmp(key, "retry_base_ms"))
+		return want_uint(p, v, "notifier.retry_base_ms", 1, 86400000, &p->cfg->notifier_retry_base_ms);
+	if (!strcmp(key, "timeout_ms"))
+		return want_uint(p, v, "notifier.timeout_ms", 100, 600000, &p->cfg->notifier_timeout_ms);
+	return cfg_error(p, k, key,
+			 "unknown key in notifier (expected public_url, ca_file, max_attempts, retry_base_ms, timeout_ms)");
+}
+
 static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
 {
 	(void)user;
@@ -364,6 +388,8 @@ static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *
 		return each_pair(p, v, "differ", differ_pair, NULL);
 	if (!strcmp(key, "storage"))
 		return each_pair(p, v, "storage", storage_pair, NULL);
+	if (!strcmp(key, "notifier"))
+		return each_pair(p, v, "notifier", notifier_pair, NULL);
 	if (!strcmp(key, "registry")) {
 		int rc = want_string(p, v, "registry", &p->cfg->registry);
 		if (rc)
@@ -375,7 +401,7 @@ static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *
 	if (!strcmp(key, "rules"))
 		return each_pair(p, v, "rules", rules_pair, NULL);
 	return cfg_error(p, k, key,
-			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry, rules)");
+			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry, rules, notifier)");
 }
 
 int fangs_config_new(fangs_config **out)
@@ -489,6 +515,8 @@ void fangs_config_free(fangs_config *cfg)
 		free(cfg->rules_disabled[i]);
 	free(cfg->rules_disabled);
 	free(cfg->rules_inline_text);
+	free(cfg->notifier_public_url);
+	free(cfg->notifier_ca_file);
 	free(cfg->source);
 	free(cfg);
 }

@@ -38,4 +38,17 @@ int fangs__storage_event_encode(fangs_buf *b, const fangs_event *ev);
 	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
 	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)"
 
+/* Notifier targets' extra headers travel as one JSON object column
+ * (notifier_rows.c). */
+int fangs__storage_headers_encode(const fangs_notifier_target *t, char **out);
+int fangs__storage_headers_decode(const char *json, fangs_notifier_target *t);
+
+#define FANGS__STORAGE_NOTIFIER_COLS \
+	"id, name, url, template, enabled, min_severity, headers, secret_env, created_ns"
+
+#define FANGS__STORAGE_NOTIFICATION_COLS                                                            \
+	"n.id, n.notifier_id, t.name, n.run_id, n.attempt, n.status, n.http_status, n.error,"       \
+	" n.next_attempt_ns, n.body, n.created_ns"
+
+
 #endif

@@ -204,6 +204,15 @@ static const fangs_storage_backend pg_vtable = {
 	.allow_list = fangs__pg_allow_list,
 	.allow_remove = fangs__pg_allow_remove,
 	.prune = fangs__pg_prune,
+	.notifier_add = fangs__pg_notifier_add,
+	.notifier_list = fangs__pg_notifier_list,
+	.notifier_get = fangs__pg_notifier_get,
+	.notifier_remove = fangs__pg_notifier_remove,
+	.notification_insert = fangs__pg_notification_insert,
+	.notification_update = fangs__pg_notification_update,
+	.notification_list = fangs__pg_notification_list,
+	.notification_due = fangs__pg_notification_due,
+	.notification_claim = fangs__pg_notification_claim,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)

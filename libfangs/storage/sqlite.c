@@ -271,6 +271,15 @@ static const fangs_storage_backend sq_vtable = {
 	.allow_list = fangs__sq_allow_list,
 	.allow_remove = fangs__sq_allow_remove,
 	.prune = fangs__sq_prune,
+	.notifier_add = fangs__sq_notifier_add,
+	.notifier_list = fangs__sq_notifier_list,
+	.notifier_get = fangs__sq_notifier_get,
+	.notifier_remove = fangs__sq_notifier_remove,
+	.notification_insert = fangs__sq_notification_insert,
+	.notification_update = fangs__sq_notification_update,
+	.notification_list = fangs__sq_notification_list,
+	.notification_due = fangs__sq_notification_due,
+	.notification_claim = fangs__sq_notification_claim,
 };
 
 static int exec(fangs__sq *b, const char *sql)

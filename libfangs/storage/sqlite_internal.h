@@ -113,4 +113,16 @@ int fangs__sq_allow_remove(fangs_storage_backend *b, int64_t id);
 
 int fangs__sq_prune(fangs_storage_backend *b, int64_t older_than_ns, fangs_prune_stats *out);
 
+int fangs__sq_notifier_add(fangs_storage_backend *b, fangs_notifier_target *t);
+int fangs__sq_notifier_list(fangs_storage_backend *b, fangs_notifier_target_list *out);
+int fangs__sq_notifier_get(fangs_storage_backend *b, const char *name, fangs_notifier_target *out);
+int fangs__sq_notifier_remove(fangs_storage_backend *b, const char *name);
+int fangs__sq_notification_insert(fangs_storage_backend *b, fangs_notification *n);
+int fangs__sq_notification_update(fangs_storage_backend *b, const fangs_notification *n);
+int fangs__sq_notification_list(fangs_storage_backend *b, const fangs_notification_filter *f,
+				fangs_notification_list *out);
+int fangs__sq_notification_due(fangs_storage_backend *b, int64_t now_ns, size_t limit, fangs_notification_list *out);
+int fangs__sq_notification_claim(fangs_storage_backend *b, int64_t id, fangs_notification_status status,
+				 int64_t next_attempt_ns, int64_t lease_until_ns);
+
 #endif

@@ -461,3 +461,74 @@ int fangs_storage_prune(fangs_storage *st, int64_t older_than_ns, fangs_prune_st
 	memset(out, 0, sizeof(*out));
 	CALL(st, prune, "prune", older_than_ns, out);
 }
+
+/* ---- notifier targets and delivery history ---- */
+
+int fangs_storage_notifier_add(fangs_storage *st, fangs_notifier_target *t)
+{
+	NEED(t, "notifier_add", "target is NULL");
+	NEED(nonempty(t->name) && nonempty(t->url) && nonempty(t->template_name), "notifier_add",
+	     "target name, url and template are required");
+	NEED(t->min_severity >= FANGS_SEV_INFO && t->min_severity <= FANGS_SEV_CRITICAL, "notifier_add",
+	     "minimum severity out of range");
+	for (size_t i = 0; i < t->n_headers; i++)
+		NEED(nonempty(t->headers[i].name) && t->headers[i].value, "notifier_add", "header without a name or value");
+	if (!t->created_ns)
+		t->created_ns = fangs__now_ns();
+	CALL(st, notifier_add, "notifier_add", t);
+}
+
+int fangs_storage_notifier_list(fangs_storage *st, fangs_notifier_target_list *out)
+{
+	NEED(out, "notifier_list", "out is NULL");
+	CALL(st, notifier_list, "notifier_list", out);
+}
+
+int fangs_storage_notifier_get(fangs_storage *st, const char *name, fangs_notifier_target *out)
+{
+	NEED(nonempty(name) && out, "notifier_get", "name or out is NULL");
+	memset(out, 0, sizeof(*out));
+	CALL(st, notifier_get, "notifier_get", name, out);
+}
+
+int fangs_storage_notifier_remove(fangs_storage *st, const char *name)
+{
+	NEED(nonempty(name), "notifier_remove", "name is NULL or empty");
+	CALL(st, notifier_remove, "notifier_remove", name);
+}
+
+int fangs_storage_notification_insert(fangs_storage *st, fangs_notification *n)
+{
+	NEED(n && n->notifier_id > 0 && nonempty(n->run_id) && n->attempt >= 1, "notification_insert",
+	     "notification needs a notifier id, a run id and an attempt number >= 1");
+	if (!n->created_ns)
+		n->created_ns = fangs__now_ns();
+	CALL(st, notification_insert, "notification_insert", n);
+}
+
+int fangs_storage_notification_update(fangs_storage *st, const fangs_notification *n)
+{
+	NEED(n && n->id > 0, "notification_update", "notification id must be positive");
+	CALL(st, notification_update, "notification_update", n);
+}
+
+int fangs_storage_notification_list(fangs_storage *st, const fangs_notification_filter *f,
+				    fangs_notification_list *out)
+{
+	fangs_notification_filter all = FANGS_NOTIFICATION_FILTER_INIT;
+	NEED(out, "notification_list", "out is NULL");
+	CALL(st, notification_list, "notification_list", f ? f : &all, out);
+}
+
+int fangs_storage_notification_due(fangs_storage *st, int64_t now_ns, size_t limit, fangs_notification_list *out)
+{
+	NEED(out, "notification_due", "out is NULL");
+	CALL(st, notification_due, "notification_due", now_ns, limit, out);
+}
+
+int fangs_storage_notification_claim(fangs_storage *st, int64_t id, fangs_notification_status status,
+				     int64_t next_attempt_ns, int64_t lease_until_ns)
+{
+	NEED(id > 0, "notification_claim", "notification id must be positive");
+	CALL(st, notification_claim, "notification_claim", id, status, next_attempt_ns, lease_until_ns);
+}

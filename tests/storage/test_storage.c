@@ -13,71 +13,7 @@
 #include <fangs/fangs.h>
 #include <fangs/sys/storage_backend.h>
 
-#include "backends.h"
-
-/* ---- fixture: one fresh database per test ---- */
-
-static const test_backend *fx_backend;
-static void *fx_ctx;
-static fangs_storage_options fx_opts;
-
-static void fx_cleanup(void)
-{
-	if (fx_backend && fx_ctx)
-		fx_backend->destroy(fx_ctx);
-	fx_ctx = NULL;
-}
-
-/* Creates an empty database of backend `i` (not opened yet). */
-static void fx_create(int i)
-{
-	static int registered;
-	fangs_storage_options o = FANGS_STORAGE_OPTIONS_INIT;
-
-	fx_backend = test_backends[i];
-	fx_opts = o;
-	ck_assert_int_eq(fx_backend->create(&fx_ctx, &fx_opts), 0);
-	/* a failing check ends a forked test without its teardown */
-	if (!registered++)
-		atexit(fx_cleanup);
-}
-
-/* Creates the database of backend `i` and opens a first handle on it. */
-static fangs_storage *fx_open(int i)
-{
-	fangs_storage *st = NULL;
-	int rc;
-
-	fx_create(i);
-	rc = fangs_storage_open(&st, &fx_opts);
-	ck_assert_msg(rc == 0, "%s: open: %s", fx_backend->name, fangs_error_last());
-	ck_assert_str_eq(fangs_storage_backend_name(st), fx_backend->name);
-	return st;
-}
-
-/* Another handle on the same database. */
-static fangs_storage *fx_reopen(void)
-{
-	fangs_storage *st = NULL;
-	int rc = fangs_storage_open(&st, &fx_opts);
-	ck_assert_msg(rc == 0, "reopen: %s", fangs_error_last());
-	return st;
-}
-
-#define OK(call)                                                                         \
-	do {                                                                             \
-		int ok_rc_ = (call);                                                     \
-		ck_assert_msg(ok_rc_ == 0, "%s -> %d: %s", #call, ok_rc_, fangs_error_last()); \
-	} while (0)
-
-#define FAILS(code, call)                                                                    \
-	do {                                                                                 \
-		int f_rc_ = (call);                                                          \
-		ck_assert_msg(f_rc_ == (code), "%s -> %d (expected %d): %s", #call, f_rc_, (code), \
-			      fangs_error_last());                                            \
-	} while (0)
-
-#define MSG_HAS(s) ck_assert_msg(strstr(fangs_error_last(), (s)), "message '%s' lacks '%s'", fangs_error_last(), (s))
+#include "fixture.h"
 
 /* ---- builders ---- */
 
@@ -1489,33 +1425,5 @@ static Suite *storage_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	size_t ready = 0;
-	int failed = 0, has_pg = 0;
-
-	for (size_t i = 0; i < n_test_backends; i++)
-		has_pg |= strcmp(test_backends[i]->name, "postgres") == 0;
-	if (getenv("FANGS_TEST_POSTGRES_DSN") && !has_pg) {
-		fprintf(stderr, "storage contract: FANGS_TEST_POSTGRES_DSN is set but this build has no postgres backend\n");
-		return EXIT_FAILURE;
-	}
-	for (; ready < n_test_backends; ready++) {
-		const test_backend *b = test_backends[ready];
-		fprintf(stderr, "storage contract: backend %s\n", b->name);
-		if (b->setup_all && b->setup_all() != 0) {
-			fprintf(stderr, "storage contract: cannot prepare the %s backend\n", b->name);
-			failed = 1;
-			break;
-		}
-	}
-	if (!failed) {
-		sr = srunner_create(storage_suite());
-		srunner_run_all(sr, CK_NORMAL);
-		failed = srunner_ntests_failed(sr);
-		srunner_free(sr);
-	}
-	while (ready-- > 0)
-		if (test_backends[ready]->teardown_all)
-			test_backends[ready]->teardown_all();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(storage_suite(), "storage contract");
 }

@@ -136,6 +136,8 @@ static int events_import(cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	exit_code = print_outcome(ctx, st, run.id, &an);
+	if (an.deviations.count)
+		cli_notify_run(ctx, st, run.id);
 	if (exit_code == CLI_EXIT_OK && have_fail_on && an.deviations.count &&
 	    fangs_deviation_list_max_severity(&an.deviations) >= fail_on)
 		exit_code = CLI_EXIT_FINDINGS;

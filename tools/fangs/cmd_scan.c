@@ -190,6 +190,8 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 		} else {
 			print_human(st, &r, fail_on);
 		}
+		if (r.analysis.deviations.count)
+			cli_notify_run(ctx, st, r.run_id);
 		if (r.analysis.deviations.count && fangs_deviation_list_max_severity(&r.analysis.deviations) >= fail_on &&
 		    exit_code == CLI_EXIT_OK)
 			exit_code = CLI_EXIT_FINDINGS;

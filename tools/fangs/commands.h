@@ -19,6 +19,11 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv);
 int cmd_rules(cli_ctx *ctx, int argc, char **argv);
 int cmd_sensor(cli_ctx *ctx, int argc, char **argv);
 int cmd_trace(cli_ctx *ctx, int argc, char **argv);
+int cmd_notifier(cli_ctx *ctx, int argc, char **argv);
+
+/* Schedules and sends a run's messages when notifier targets want them;
+ * failures are reported on stderr and stay scheduled in storage. */
+void cli_notify_run(cli_ctx *ctx, fangs_storage *st, const char *run_id);
 
 /* Is argv[i] a request for help (--help, -help, -h)? */
 int cli_is_help(const char *arg);

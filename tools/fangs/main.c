@@ -27,6 +27,7 @@ static const char usage_text[] =
 	"  allow list|add|remove                         allowlists (-kind -value -package -note)\n"
 	"  rules list|show ID|test FILE.ndjson           behaviour rules; try them on a recording\n"
 	"  prune [--days N]                              retention pruning\n"
+	"  notifier add|list|remove|test|history|deliver where findings are sent (webhooks, Slack, Discord)\n"
 #if FANGS_HAVE_SENSOR
 	"  sensor probes                                 which eBPF probes are live here\n"
 	"  trace [--json] -- CMD ARGS...                 run CMD under the sensor, print its events\n"
@@ -55,6 +56,8 @@ static const struct command commands[] = {
 	{"baseline", cmd_baseline}, {"package", cmd_package}, {"packages", cmd_package},
 	{"release", cmd_release}, {"releases", cmd_release}, {"allow", cmd_allow},
 	{"prune", cmd_prune},     {"scan", cmd_scan},       {"rules", cmd_rules},
+	{"prune", cmd_prune},     {"scan", cmd_scan},
+	{"notifier", cmd_notifier}, {"notifiers", cmd_notifier},
 #if FANGS_HAVE_SENSOR
 	{"sensor", cmd_sensor},   {"trace", cmd_trace},
 #endif

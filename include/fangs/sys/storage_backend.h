@@ -70,6 +70,19 @@ struct fangs_storage_backend {
 	int (*allow_remove)(fangs_storage_backend *b, int64_t id);
 
 	int (*prune)(fangs_storage_backend *b, int64_t older_than_ns, fangs_prune_stats *out);
+
+	/* notifier targets and delivery history */
+	int (*notifier_add)(fangs_storage_backend *b, fangs_notifier_target *t);
+	int (*notifier_list)(fangs_storage_backend *b, fangs_notifier_target_list *out);
+	int (*notifier_get)(fangs_storage_backend *b, const char *name, fangs_notifier_target *out);
+	int (*notifier_remove)(fangs_storage_backend *b, const char *name);
+	int (*notification_insert)(fangs_storage_backend *b, fangs_notification *n);
+	int (*notification_update)(fangs_storage_backend *b, const fangs_notification *n);
+	int (*notification_list)(fangs_storage_backend *b, const fangs_notification_filter *f,
+				 fangs_notification_list *out);
+	int (*notification_due)(fangs_storage_backend *b, int64_t now_ns, size_t limit, fangs_notification_list *out);
+	int (*notification_claim)(fangs_storage_backend *b, int64_t id, fangs_notification_status status,
+				  int64_t next_attempt_ns, int64_t lease_until_ns);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
