@@ -50,11 +50,12 @@ typedef struct fangs_scan_options {
 	struct fangs_sensor *sensor;   /**< a loaded sensor to share across scans; NULL = load one */
 	fangs_scan_progress_fn progress;
 	void *user;
+	const char *docker_socket;     /**< version 2: docker daemon socket; NULL = /var/run/docker.sock */
 } fangs_scan_options;
 
-#define FANGS_SCAN_OPTIONS_VERSION 1
+#define FANGS_SCAN_OPTIONS_VERSION 2
 #define FANGS_SCAN_OPTIONS_INIT \
-	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 typedef struct fangs_scan_result {
 	char run_id[64];

@@ -188,6 +188,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 
 	if (!opts || !opts->storage || !spec || !*spec || !out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage or spec");
+	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
+		return fangs_error_set(FANGS_EVERSION, "fangs_scan: options of unknown version %u", opts->version);
 	memset(out, 0, sizeof(*out));
 	if ((rc = fangs_storage_new_run_id(out->run_id, sizeof(out->run_id))))
 		return rc;
@@ -228,6 +230,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	so.grace_ms = opts->grace_ms;
 	so.work_root = opts->work_root;
 	so.image = opts->image;
+	if (opts->version >= 2)
+		so.docker_socket = opts->docker_socket;
 	if ((rc = fangs_sandbox_new(&sb, &so)))
 		goto out;
 	if (opts->sensor) {
