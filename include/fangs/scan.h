@@ -41,7 +41,8 @@ typedef struct fangs_scan_options {
 	const char *sandbox;           /**< "ns" (default) or "docker" */
 	const char *network;           /**< "none" (default) or "bridge" */
 	int64_t duration_ms;           /**< 0 = 60000 */
-	int64_t grace_ms;              /**< 0 = the sandbox's default */
+	int64_t grace_ms;              /**< linger at least this long after the install exits; 0 = no
+	                                    minimum: the run ends once no process is left in it */
 	const char *registry;          /**< NULL = config, else npm's own configuration */
 	const char *work_root;         /**< NULL = the sandbox's default */
 	const char *image;             /**< docker image; NULL = the sandbox's default */
