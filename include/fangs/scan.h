@@ -41,7 +41,8 @@ typedef struct fangs_scan_options {
 	const char *sandbox;           /**< "ns" (default) or "docker" */
 	const char *network;           /**< "none" (default) or "bridge" */
 	int64_t duration_ms;           /**< 0 = 60000 */
-	int64_t grace_ms;              /**< 0 = the sandbox's default */
+	int64_t grace_ms;              /**< linger at least this long after the install exits; 0 = no
+	                                    minimum: the run ends once no process is left in it */
 	const char *registry;          /**< NULL = config, else npm's own configuration */
 	const char *work_root;         /**< NULL = the sandbox's default */
 	const char *image;             /**< docker image; NULL = the sandbox's default */
@@ -50,11 +51,12 @@ typedef struct fangs_scan_options {
 	struct fangs_sensor *sensor;   /**< a loaded sensor to share across scans; NULL = load one */
 	fangs_scan_progress_fn progress;
 	void *user;
+	const char *docker_socket;     /**< version 2: docker daemon socket; NULL = /var/run/docker.sock */
 } fangs_scan_options;
 
-#define FANGS_SCAN_OPTIONS_VERSION 1
+#define FANGS_SCAN_OPTIONS_VERSION 2
 #define FANGS_SCAN_OPTIONS_INIT \
-	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 typedef struct fangs_scan_result {
 	char run_id[64];

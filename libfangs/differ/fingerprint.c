@@ -97,12 +97,26 @@ static void put_endpoint(const fangs_event *ev, fangs__sink *o)
 	fangs__sink_puts(o, tail);
 }
 
+/* Devices that hold nothing and lead nowhere: opening them says nothing of a
+ * package (spawn with stdio 'ignore' opens /dev/null, and whether a run
+ * does so varies with the backend), so they make no fingerprint. */
+static bool inert_device(const char *path)
+{
+	static const char *const devices[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"};
+	if (strncmp(path, "/dev/", 5) != 0)
+		return false;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(devices); i++)
+		if (strcmp(path, devices[i]) == 0)
+			return true;
+	return false;
+}
+
 bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o)
 {
 	const char *bin;
 	switch (ev->kind) {
 	case FANGS_EV_FILE_OPEN:
-		if (!ev->path)
+		if (!ev->path || inert_device(ev->path))
 			return false;
 		*kind = (ev->flags & FANGS_OPEN_WRITE) ? FANGS_FP_FS_WRITE : FANGS_FP_FS_READ;
 		fangs__norm_path(ctx, ev->path, strlen(ev->path), o);

@@ -139,7 +139,12 @@ static size_t m_tmp_random(const nstate *st, size_t i, size_t *stem)
 		if (k == 11)
 			return 1;
 	}
-	return random_tail(c, n) || (base < n && random_tail(c, base));
+	if (random_tail(c, n) || (base < n && random_tail(c, base)))
+		return 1;
+	/* fs.mkdtemp and mkdtemp(3) append six characters of [A-Za-z0-9]: one
+	 * name in a hundred is all lower case and looks like a word, but a word
+	 * of exactly six after a '-' is rare right under a scratch directory */
+	return n > 7 && (c[n - 7] == '-' || c[n - 7] == '_') && all_of(c + n - 6, 6, is_alnum);
 }
 
 static size_t m_any(const nstate *st, size_t i, size_t *stem)

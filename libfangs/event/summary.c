@@ -20,6 +20,10 @@ const char *fangs_event_summary(const fangs_event *ev, char *buf, size_t cap)
 			n += (size_t)snprintf(buf + n, cap - n, " %s", ev->argv[i]);
 		break;
 	case FANGS_EV_NET_CONNECT:
+		if (ev->family == FANGS_FAMILY_UNIX) {
+			snprintf(buf, cap, "connect unix %s", ev->addr ? ev->addr : "");
+			break;
+		}
 		snprintf(buf, cap, "connect %s %s%s%s:%u", ev->proto == FANGS_PROTO_UDP ? "udp" : "tcp",
 			 ev->family == FANGS_FAMILY_IPV6 ? "[" : "", ev->addr ? ev->addr : "",
 			 ev->family == FANGS_FAMILY_IPV6 ? "]" : "", ev->port);

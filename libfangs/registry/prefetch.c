@@ -22,6 +22,22 @@ typedef struct npm_call {
 	size_t n;
 } npm_call;
 
+/* npm's own account of an error: its first "npm error" line that is not the
+ * code or the pointer to its log file. */
+static const char *npm_reason(const char *out, int *len)
+{
+	const char *p = out;
+	while ((p = strstr(p, "npm error "))) {
+		p += 10;
+		if (strncmp(p, "code ", 5) && strncmp(p, "A complete log", 14) && *p != '\n') {
+			*len = (int)strcspn(p, "\n");
+			return p;
+		}
+	}
+	*len = 0;
+	return NULL;
+}
+
 /* Why npm failed, from its own error codes. */
 static int classify(const char *out, const char *what, const char *registry)
 {
@@ -30,6 +46,9 @@ static int classify(const char *out, const char *what, const char *registry)
 		int code;
 		const char *why;
 	} rules[] = {
+		{"code EINVALIDPACKAGENAME", FANGS_EINVAL, "not a valid package spec"},
+		{"code EINVALIDTAGNAME", FANGS_EINVAL, "not a valid package spec"},
+		{"code EUNSUPPORTEDPROTOCOL", FANGS_EINVAL, "not a valid package spec"},
 		{"code E404", FANGS_ENOTFOUND, "not found in the registry"},
 		{"code ETARGET", FANGS_ENOTFOUND, "no such version in the registry"},
 		{"code ENOENT", FANGS_ENOTFOUND, "a local package path does not exist"},
@@ -46,20 +65,20 @@ static int classify(const char *out, const char *what, const char *registry)
 		{"code ECONNRESET", FANGS_ENETWORK, "registry unreachable (connection reset)"},
 		{"code EHOSTUNREACH", FANGS_ENETWORK, "registry unreachable (host unreachable)"},
 	};
-	for (size_t i = 0; i < FANGS_ARRAY_SIZE(rules); i++)
-		if (strstr(out, rules[i].needle))
-			return fangs_error_set(rules[i].code, "prefetch %s: %s%s%s", what, rules[i].why,
-					       rules[i].code == FANGS_ENETWORK ? ": " : "",
-					       rules[i].code == FANGS_ENETWORK ? registry : "");
-	/* the last "npm error" line says most */
-	const char *last = NULL, *p = out;
-	while ((p = strstr(p, "npm error "))) {
-		last = p + 10;
-		p = last;
+	int len;
+	const char *reason = npm_reason(out, &len);
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(rules); i++) {
+		if (!strstr(out, rules[i].needle))
+			continue;
+		if (rules[i].code == FANGS_ENETWORK)
+			return fangs_error_set(rules[i].code, "prefetch %s: %s: %s", what, rules[i].why, registry);
+		/* for a bad spec, npm's words say what is wrong with it */
+		if (rules[i].code == FANGS_EINVAL && reason)
+			return fangs_error_set(rules[i].code, "prefetch %s: %s (%.*s)", what, rules[i].why, len, reason);
+		return fangs_error_set(rules[i].code, "prefetch %s: %s", what, rules[i].why);
 	}
-	size_t len = last ? strcspn(last, "\n") : 0;
-	return fangs_error_set(FANGS_ERROR, "prefetch %s: npm failed%s%.*s", what, last ? ": " : "", (int)len,
-			       last ? last : "");
+	return fangs_error_set(FANGS_ERROR, "prefetch %s: npm failed%s%.*s", what, reason ? ": " : "", len,
+			       reason ? reason : "");
 }
 
 static void push(npm_call *c, const char *arg)
@@ -132,6 +151,10 @@ static void common_args(const fangs_prefetch_options *o, npm_call *c, char *reg,
 	push(c, "--no-audit");
 	push(c, "--no-fund");
 	push(c, "--update-notifier=false");
+	/* npm waits 10 s, then up to 60 s between retries: a dead registry or a
+	 * corrupt tarball would hold a scan for more than a minute */
+	push(c, "--fetch-retry-mintimeout=1000");
+	push(c, "--fetch-retry-maxtimeout=4000");
 	push(c, "--cache");
 	push(c, o->cache_dir);
 	if (o->registry) {
@@ -183,22 +206,15 @@ int fangs_prefetch(const fangs_prefetch_options *o, fangs_prefetch_result *resul
 			goto out;
 	}
 
-	/* 1: resolve the tree into a lockfile */
+	/* Resolve the tree into a lockfile and fetch every tarball of it into
+	 * the cache, in one npm run (a second one, resolve then `npm ci`, cost
+	 * half a second of node start-up and tree building per scan). */
 	memset(&c, 0, sizeof(c));
 	push(&c, o->npm ? o->npm : "npm");
 	push(&c, "install");
-	push(&c, "--package-lock-only");
 	common_args(o, &c, reg, sizeof(reg), retries, sizeof(retries));
 	for (size_t i = 0; i < o->nspecs; i++)
 		push(&c, local[i]);
-	if ((rc = npm_run(o, &c, what, log, OUTPUT_MAX)) < 0)
-		goto out;
-
-	/* 2: fetch every tarball of it into the cache */
-	memset(&c, 0, sizeof(c));
-	push(&c, o->npm ? o->npm : "npm");
-	push(&c, "ci");
-	common_args(o, &c, reg, sizeof(reg), retries, sizeof(retries));
 	rc = npm_run(o, &c, what, log, OUTPUT_MAX);
 	if (rc == 0) {
 		/* the host's copy is not needed: the sandbox installs its own */

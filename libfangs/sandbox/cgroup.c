@@ -443,11 +443,52 @@ static int rmdir_tree(const char *dir)
 	return -e;
 }
 
+/* fangs/<run_id> in the v1 hierarchies the sandbox did not make itself:
+ * runc (docker's cgroupfs driver) makes the container's cgroups below the
+ * cgroup parent in every hierarchy and removes only its own. */
+static int remove_other_v1(const char *root, const char *run_id)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+	int found = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[4096];
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "unified") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/fangs/%s", root, de->d_name, run_id);
+		if (access(path, F_OK) == 0) {
+			rmdir_tree(path);
+			found++;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* The same for a run's cgroup, whose v2 directory is <root>/unified/fangs/<run_id>. */
+static void remove_other_v1_of(const fangs__cgroup *cg)
+{
+	char root[4096];
+	const char *slash;
+	size_t len;
+	if (cg->layout != FANGS__CG_HYBRID || !cg->v2 || !(slash = strstr(cg->v2, "/unified/fangs/")))
+		return;
+	len = (size_t)(slash - cg->v2);
+	if (len >= sizeof(root))
+		return;
+	memcpy(root, cg->v2, len);
+	root[len] = '\0';
+	remove_other_v1(root, slash + strlen("/unified/fangs/"));
+}
+
 void fangs__cgroup_destroy(fangs__cgroup *cg)
 {
 	if (!cg)
 		return;
 	fangs__cgroup_kill(cg);
+	remove_other_v1_of(cg);
 	if (cg->v2)
 		rmdir_tree(cg->v2);
 	free(cg->v2);
@@ -486,6 +527,8 @@ int fangs__cgroup_gc(const char *root, const char *run_id, int *removed)
 			else
 				free(p);
 		}
+	if (layout == FANGS__CG_HYBRID && !cg.v2)
+		n += (size_t)remove_other_v1(root, run_id);
 	if (cg.v2 || n > 0) {
 		fangs_info("removing leftover cgroup fangs/%s", run_id);
 		(*removed)++;

@@ -26,6 +26,8 @@
 
 #define API "http://localhost/v1.41"
 #define CTL_INSIDE "/run/ctl"
+/* where the sensor looks for node by default (its TLS uprobe) */
+#define HOST_NODE "/usr/bin/node"
 
 typedef struct docker_backend {
 	fangs_sandbox_backend base;
@@ -156,7 +158,7 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 	json_object *body = json_object_new_object(), *hc = json_object_new_object();
 	json_object *cmd = json_object_new_array(), *binds = json_object_new_array();
 	json_object *ul = json_object_new_array(), *tmpfs = json_object_new_object(), *labels = json_object_new_object();
-	char tmp[128], parent[128];
+	char tmp[128], parent[128], node[4096];
 
 	/* pid 1: the install, then linger while it left processes behind */
 	json_object_array_add(cmd, json_object_new_string("/bin/sh"));
@@ -185,6 +187,11 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 		add_bind(binds, j->cache_dir, j->cache_inside, "ro");
 	add_bind(binds, j->resolv_conf, "/etc/resolv.conf", "ro");
 	add_bind(binds, j->hosts, "/etc/hosts", "ro");
+	/* The sensor's TLS uprobes sit on the host's node binary, that is on its
+	 * inode: the image's copy of node would open TLS unseen. The image is
+	 * built from this very node, so the container runs the host's file. */
+	if (realpath(HOST_NODE, node))
+		add_bind(binds, node, node, "ro");
 	json_object_object_add(hc, "Binds", binds);
 	json_object_object_add(hc, "CapDrop", str_array((const char *const[]){"ALL", NULL}));
 	json_object_object_add(hc, "SecurityOpt", str_array((const char *const[]){"no-new-privileges:true", NULL}));

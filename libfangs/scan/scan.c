@@ -2,18 +2,17 @@
  * scan/scan.c - one run end to end: prefetch on the host, install in the
  * sandbox under the sensor, store, analyze.
  */
-#include <errno.h>
 #include <limits.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "sandbox/fsutil.h"
+#include "sandbox/internal.h"
 #include "fangs/registry.h"
 #include "fangs/sandbox.h"
 #include "fangs/scan.h"
@@ -88,42 +87,6 @@ static void *wait_thread(void *arg)
 	return NULL;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	size_t len = strlen(path);
-	if (len >= sizeof(tmp))
-		return fangs_error_set(FANGS_EINVAL, "path too long: %s", path);
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return fangs_error_set(FANGS_EIO, "mkdir %s: %s", tmp, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return fangs_error_set(FANGS_EIO, "mkdir %s: %s", tmp, strerror(errno));
-	return 0;
-}
-
-static int rm_rf(const char *path)
-{
-	char *argv[] = {(char *)"rm", (char *)"-rf", "--", (char *)path, NULL};
-	pid_t pid = fork();
-	int st;
-	if (pid < 0)
-		return fangs__error_errno(FANGS_EIO, "fork");
-	if (pid == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return 0;
-}
-
 /* The top-level package of a prefetched project, from its package-lock.json. */
 /* The registry's host for the rules: the one given, else npm's own setting
  * (what the prefetch used). Unknown leaves `out` empty: every destination
@@ -180,6 +143,19 @@ static int resolved_package(const char *project_dir, char **name, char **version
 	return rc;
 }
 
+/* npm's major version, asked once per process: `npm --version` costs a
+ * node start-up (0.2 s) and the sandbox needs it for every run. */
+static int npm_major_cached(void)
+{
+	static int major;
+	int m = __atomic_load_n(&major, __ATOMIC_RELAXED);
+	if (m <= 0) {
+		m = fangs__npm_major("npm");
+		__atomic_store_n(&major, m, __ATOMIC_RELAXED);
+	}
+	return m > 0 ? m : 0;
+}
+
 static int store_failed_run(fangs_storage *st, fangs_run *run, const char *why)
 {
 	run->state = FANGS_RUN_FAILED;
@@ -212,6 +188,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 
 	if (!opts || !opts->storage || !spec || !*spec || !out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage or spec");
+	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
+		return fangs_error_set(FANGS_EVERSION, "fangs_scan: options of unknown version %u", opts->version);
 	memset(out, 0, sizeof(*out));
 	if ((rc = fangs_storage_new_run_id(out->run_id, sizeof(out->run_id))))
 		return rc;
@@ -223,7 +201,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	progress(&s, FANGS_SCAN_PREFETCH, detail);
 	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/%s", DEFAULT_PREFETCH_ROOT, out->run_id);
 	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
-	if ((rc = mkdir_p(prefetch_dir)) || (rc = mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE)))
+	if ((rc = fangs__mkdir_p(prefetch_dir, 0755)) < 0 ||
+	    (rc = fangs__mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE, 0755)) < 0)
 		goto out;
 	/* an existing path given without ./ is meant as a path, not as npm's
 	 * user/repo shorthand; npm runs in another directory, so make it absolute */
@@ -249,9 +228,16 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	if (opts->network && (rc = fangs_sandbox_network_parse(opts->network, &so.network)))
 		goto out;
 	so.duration_ms = opts->duration_ms;
-	so.grace_ms = opts->grace_ms;
+	/* The run ends when the install has exited and its cgroup is empty: a
+	 * process it left behind keeps the cgroup, and the run, open until the
+	 * duration limit. Lingering past an empty cgroup can see nothing more
+	 * and cost every scan two seconds. */
+	so.grace_ms = opts->grace_ms ? opts->grace_ms : -1;
+	so.npm_major = npm_major_cached();
 	so.work_root = opts->work_root;
 	so.image = opts->image;
+	if (opts->version >= 2)
+		so.docker_socket = opts->docker_socket;
 	if ((rc = fangs_sandbox_new(&sb, &so)))
 		goto out;
 	if (opts->sensor) {
@@ -395,7 +381,7 @@ out:
 	fangs_prefetch_result_clear(&pr);
 	fangs_run_clear(&run);
 	if (prefetch_dir[0])
-		rm_rf(prefetch_dir);
+		fangs__rm_rf(prefetch_dir);
 	if (rc) {
 		char keep[64];
 		memcpy(keep, out->run_id, sizeof(keep));

@@ -164,6 +164,15 @@ START_TEST(no_fingerprint)
 	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
 	ev.kind = FANGS_EV_FILE_OPEN; /* no path */
 	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
+	/* sinks and sources of nothing */
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, t_open(&evs, "foo", "/dev/null", FANGS_OPEN_WRITE), &fp), 0);
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, t_open(&evs, "foo", "/dev/urandom", FANGS_OPEN_READ), &fp),
+			 0);
+	/* a device that does lead somewhere still counts */
+	expect_fp(t_open(&evs, "foo", "/dev/tcp/203.0.113.7/80", FANGS_OPEN_WRITE), NULL, FANGS_FP_FS_WRITE,
+		  FANGS_ACTOR_SCRIPT, "/dev/tcp/203.0.113.7/80");
+	expect_fp(t_open(&evs, "foo", "/dev/nullx", FANGS_OPEN_READ), NULL, FANGS_FP_FS_READ, FANGS_ACTOR_SCRIPT,
+		  "/dev/nullx");
 	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, NULL, &fp), FANGS_EINVAL);
 	/* an exec whose argv went missing keeps its binary */
 	ev.kind = FANGS_EV_EXEC;

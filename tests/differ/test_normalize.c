@@ -61,6 +61,8 @@ START_TEST(tmp_names)
 		 "/tmp/<tmp>/node-v20.11.1/include/node/node.h"},
 		{"/tmp/prebuild-dl-x9Kq2P/binding.node", NULL, "/tmp/<tmp>/binding.node"},
 		{"/tmp/myapp-AbCdEf", NULL, "/tmp/<tmp>"},
+		{"/tmp/banner-1.1.0-14-kimbiz/stamp", NULL, "/tmp/<tmp>/stamp"}, /* mkdtemp, all lower case */
+		{"/tmp/build_qwerty", NULL, "/tmp/<tmp>"},
 		{"/tmp/foo-Zq81xa.json", NULL, "/tmp/<tmp>"},
 		/* mktemp(1), gcc, python tempfile */
 		{"/tmp/tmp.Xk3vQ9ZpLm", NULL, "/tmp/<tmp>"},

@@ -26,9 +26,11 @@ static const char scan_usage[] =
 	"  --sandbox ns|docker   sandbox backend (default ns: namespaces, no daemon)\n"
 	"  --network none|bridge none = loopback only (default); bridge = real egress via NAT\n"
 	"  --duration S          kill everything after S seconds (default 60)\n"
-	"  --grace S             linger after the install exits (default: 2)\n"
+	"  --grace S             linger at least S seconds after the install exits (default 0:\n"
+	"                        the run ends once no process of it is left)\n"
 	"  --registry URL        npm registry (default: config, else npm's own configuration)\n"
-	"  --image REF           docker image (default fangs-sandbox:latest)\n"
+	"  --image REF           docker image (default fangs-sandbox:latest); DOCKER_HOST=unix://PATH\n"
+	"                        selects the daemon as for the docker CLI\n"
 	"  --fail-on SEVERITY    exit 3 when a finding is at or above SEVERITY (default high)\n"
 	"  --quiet               no progress on stderr\n"
 	"\n"
@@ -101,6 +103,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
 	json_object *all = NULL;
 	char *end;
+	const char *docker_host;
 	int c, rc, exit_code = CLI_EXIT_OK;
 	double secs;
 
@@ -143,6 +146,11 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error("scan needs at least one SPEC (see fangs scan --help)");
+	if ((docker_host = getenv("DOCKER_HOST")) && *docker_host) {
+		if (strncmp(docker_host, "unix://", 7) || !docker_host[7])
+			return cli_usage_error("DOCKER_HOST must be unix://PATH (the daemon's socket)");
+		so.docker_socket = docker_host + 7;
+	}
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_sensor_new(&sensor, &seo))) {
