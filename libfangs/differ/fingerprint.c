@@ -18,6 +18,28 @@ fangs_actor fangs_event_actor(const fangs_event *ev)
 
 /* Appends the normalized arguments; a command line longer than
  * FANGS__CMD_MAX is cut and ends with a hash of all of it. */
+/*
+ * The name service's own plumbing is not a destination: glibc asks nscd over
+ * its unix socket, and a lookup goes to the resolver on loopback port 53 (the
+ * sandbox's stub). What was looked up is the dns_query's fingerprint; a
+ * resolver anywhere else (a hard-coded 8.8.8.8:53) still counts.
+ */
+static bool resolver_plumbing(const fangs_event *ev)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (ev->family == FANGS_FAMILY_UNIX)
+		return !strcmp(ev->addr, "/var/run/nscd/socket") || !strcmp(ev->addr, "/run/nscd/socket");
+	if (ev->port != 53)
+		return false;
+	if (inet_pton(AF_INET, ev->addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, ev->addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return false;
+}
+
 static void put_command(const fangs__norm *ctx, const fangs_event *ev, fangs__sink *o)
 {
 	char small[FANGS__CMD_MAX + 1];
@@ -131,7 +153,7 @@ bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kin
 			put_command(ctx, ev, o);
 		return true;
 	case FANGS_EV_NET_CONNECT:
-		if (!ev->addr)
+		if (!ev->addr || resolver_plumbing(ev))
 			return false;
 		*kind = FANGS_FP_NET;
 		if (ev->family == FANGS_FAMILY_UNIX) {

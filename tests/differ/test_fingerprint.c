@@ -148,6 +148,23 @@ START_TEST(network)
 	ev = t_connect(&evs, "foo", "/run/user/0/bus", 0, FANGS_PROTO_NONE);
 	ev->family = FANGS_FAMILY_UNIX;
 	expect_fp(ev, NULL, FANGS_FP_NET, FANGS_ACTOR_SCRIPT, "unix:/run/user/0/bus");
+	/* the name service's plumbing is no destination; a resolver elsewhere is */
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, t_connect(&evs, "foo", "127.0.0.53", 53, FANGS_PROTO_UDP),
+						  &(fangs_fingerprint){0}),
+			 0);
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, t_connect(&evs, NULL, "::1", 53, FANGS_PROTO_TCP),
+						  &(fangs_fingerprint){0}),
+			 0);
+	ev = t_connect(&evs, NULL, "/var/run/nscd/socket", 0, FANGS_PROTO_NONE);
+	ev->family = FANGS_FAMILY_UNIX;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, ev, &(fangs_fingerprint){0}), 0);
+	expect_fp(t_connect(&evs, "foo", "8.8.8.8", 53, FANGS_PROTO_UDP), NULL, FANGS_FP_NET, FANGS_ACTOR_SCRIPT,
+		  "8.8.8.8:53/udp");
+	expect_fp(t_connect(&evs, "foo", "127.0.0.53", 5353, FANGS_PROTO_UDP), NULL, FANGS_FP_NET, FANGS_ACTOR_SCRIPT,
+		  "127.0.0.53:5353/udp");
+	ev = t_connect(&evs, "foo", "/var/run/docker.sock", 0, FANGS_PROTO_NONE);
+	ev->family = FANGS_FAMILY_UNIX;
+	expect_fp(ev, NULL, FANGS_FP_NET, FANGS_ACTOR_SCRIPT, "unix:/var/run/docker.sock");
 	expect_fp(t_dns(&evs, "foo", "Exfil.Example."), NULL, FANGS_FP_DNS, FANGS_ACTOR_SCRIPT, "exfil.example");
 	expect_fp(t_sni(&evs, NULL, "Registry.Example"), NULL, FANGS_FP_SNI, FANGS_ACTOR_NPM, "registry.example");
 }
