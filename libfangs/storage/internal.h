@@ -38,4 +38,19 @@ int fangs__storage_event_encode(fangs_buf *b, const fangs_event *ev);
 	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
 	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)"
 
+/* The backend behind a handle (for front-end files other than storage.c). */
+fangs_storage_backend *fangs__storage_backend_of(fangs_storage *st);
+
+/* Job states are stored by name; 0 or FANGS_EPARSE. */
+int fangs__job_state_parse(const char *name, fangs_job_state *out);
+
+/* Column list of job reads, shared by the backends. */
+#define FANGS__STORAGE_JOB_COLS \
+	"j.id, j.run_id, j.package, j.version, j.target_runner, j.state, j.attempts, j.runner, j.created_ns, j.updated_ns"
+
+/* Column list of runner reads; the last one counts the jobs it holds. */
+#define FANGS__STORAGE_RUNNER_COLS                                                                \
+	"w.id, w.cn, w.hostname, w.max_scans, w.state, w.registered_ns, w.last_heartbeat_ns,"     \
+	" (SELECT COUNT(*) FROM jobs j WHERE j.runner = w.id AND j.state = 'running')"
+
 #endif

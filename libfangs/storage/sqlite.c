@@ -271,6 +271,16 @@ static const fangs_storage_backend sq_vtable = {
 	.allow_list = fangs__sq_allow_list,
 	.allow_remove = fangs__sq_allow_remove,
 	.prune = fangs__sq_prune,
+	.job_enqueue = fangs__sq_job_enqueue,
+	.job_claim = fangs__sq_job_claim,
+	.job_get = fangs__sq_job_get,
+	.job_finish = fangs__sq_job_finish,
+	.job_requeue_runner = fangs__sq_job_requeue_runner,
+	.job_list = fangs__sq_job_list,
+	.runner_register = fangs__sq_runner_register,
+	.runner_heartbeat = fangs__sq_runner_heartbeat,
+	.runner_list = fangs__sq_runner_list,
+	.runner_evict = fangs__sq_runner_evict,
 };
 
 static int exec(fangs__sq *b, const char *sql)

@@ -112,4 +112,16 @@ int fangs__sq_allow_remove(fangs_storage_backend *b, int64_t id);
 
 int fangs__sq_prune(fangs_storage_backend *b, int64_t older_than_ns, fangs_prune_stats *out);
 
+int fangs__sq_job_enqueue(fangs_storage_backend *b, fangs_job *job);
+int fangs__sq_job_claim(fangs_storage_backend *b, const char *runner, int64_t now_ns, fangs_job *out);
+int fangs__sq_job_get(fangs_storage_backend *b, const char *run_id, fangs_job *out);
+int fangs__sq_job_finish(fangs_storage_backend *b, const char *run_id, fangs_job_state state, int64_t now_ns);
+int fangs__sq_job_requeue_runner(fangs_storage_backend *b, const char *runner, int max_attempts, int64_t now_ns,
+				 int64_t *requeued, int64_t *failed);
+int fangs__sq_job_list(fangs_storage_backend *b, int state, fangs_job_list *out);
+int fangs__sq_runner_register(fangs_storage_backend *b, const fangs_runner *r, int64_t now_ns);
+int fangs__sq_runner_heartbeat(fangs_storage_backend *b, const char *id, int64_t now_ns);
+int fangs__sq_runner_list(fangs_storage_backend *b, fangs_runner_list *out);
+int fangs__sq_runner_evict(fangs_storage_backend *b, const char *id);
+
 #endif

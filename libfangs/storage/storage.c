@@ -461,3 +461,8 @@ int fangs_storage_prune(fangs_storage *st, int64_t older_than_ns, fangs_prune_st
 	memset(out, 0, sizeof(*out));
 	CALL(st, prune, "prune", older_than_ns, out);
 }
+
+fangs_storage_backend *fangs__storage_backend_of(fangs_storage *st)
+{
+	return st->b;
+}

@@ -70,6 +70,19 @@ struct fangs_storage_backend {
 	int (*allow_remove)(fangs_storage_backend *b, int64_t id);
 
 	int (*prune)(fangs_storage_backend *b, int64_t older_than_ns, fangs_prune_stats *out);
+
+	/* job queue and runners (fangs/storage.h) */
+	int (*job_enqueue)(fangs_storage_backend *b, fangs_job *job);
+	int (*job_claim)(fangs_storage_backend *b, const char *runner, int64_t now_ns, fangs_job *out);
+	int (*job_get)(fangs_storage_backend *b, const char *run_id, fangs_job *out);
+	int (*job_finish)(fangs_storage_backend *b, const char *run_id, fangs_job_state state, int64_t now_ns);
+	int (*job_requeue_runner)(fangs_storage_backend *b, const char *runner, int max_attempts, int64_t now_ns,
+				  int64_t *requeued, int64_t *failed);
+	int (*job_list)(fangs_storage_backend *b, int state, fangs_job_list *out);
+	int (*runner_register)(fangs_storage_backend *b, const fangs_runner *r, int64_t now_ns);
+	int (*runner_heartbeat)(fangs_storage_backend *b, const char *id, int64_t now_ns);
+	int (*runner_list)(fangs_storage_backend *b, fangs_runner_list *out);
+	int (*runner_evict)(fangs_storage_backend *b, const char *id);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
