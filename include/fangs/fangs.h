@@ -17,5 +17,6 @@
 #include "sandbox.h"
 #include "registry.h"
 #include "scan.h"
+#include "wire.h"
 
 #endif
