@@ -22,6 +22,7 @@ struct fangs_wire_client {
 	CURL *curl;
 	char *url;
 	char *cert, *key, *ca;
+	char *runner_hdr;
 	long connect_timeout_ms;
 };
 
@@ -54,6 +55,17 @@ int fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_optio
 	c->cert = opts->tls_cert ? fangs__strdup(opts->tls_cert) : NULL;
 	c->key = opts->tls_key ? fangs__strdup(opts->tls_key) : NULL;
 	c->ca = opts->ca ? fangs__strdup(opts->ca) : NULL;
+	if (opts->runner_id) {
+		if (!fangs_wire_valid_id(opts->runner_id)) {
+			fangs_wire_client_free(c);
+			return fangs_error_set(FANGS_EINVAL, "runner id '%s' must be letters, digits, '.', '_' or '-'",
+					       opts->runner_id);
+		}
+		if (!(c->runner_hdr = fangs__asprintf("Fangs-Runner: %s", opts->runner_id))) {
+			fangs_wire_client_free(c);
+			return fangs__error_oom();
+		}
+	}
 	c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
 	c->curl = curl_easy_init();
 	if (!c->url || !c->curl || (opts->tls_cert && (!c->cert || !c->key)) || (opts->ca && !c->ca)) {
@@ -74,6 +86,7 @@ void fangs_wire_client_free(fangs_wire_client *c)
 	free(c->cert);
 	free(c->key);
 	free(c->ca);
+	free(c->runner_hdr);
 	free(c);
 }
 
@@ -125,6 +138,8 @@ int fangs_wire_request(fangs_wire_client *c, const char *method, const char *pat
 	if (c->ca)
 		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca);
 	headers = curl_slist_append(headers, "Expect:");
+	if (c->runner_hdr)
+		headers = curl_slist_append(headers, c->runner_hdr);
 	if (body) {
 		snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type ? content_type : "application/json");
 		headers = curl_slist_append(headers, ctype);
