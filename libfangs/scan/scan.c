@@ -211,10 +211,18 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	/* 1. prefetch on the host: nothing is stored if this fails */
 	snprintf(detail, sizeof(detail), "resolving %s", spec);
 	progress(&s, FANGS_SCAN_PREFETCH, detail);
-	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/%s", DEFAULT_PREFETCH_ROOT, out->run_id);
-	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
-	if ((rc = mkdir_p(prefetch_dir)) || (rc = mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE)))
+	/* unique per attempt: a run given again (its first runner lost) may find
+	 * the first attempt's directory on this host */
+	if ((rc = mkdir_p(DEFAULT_PREFETCH_ROOT)) || (rc = mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE)))
 		goto out;
+	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/%s.XXXXXX", DEFAULT_PREFETCH_ROOT, out->run_id);
+	if (!mkdtemp(prefetch_dir)) {
+		rc = fangs__error_errno(FANGS_EIO, "creating the prefetch directory");
+		prefetch_dir[0] = '\0';
+		goto out;
+	}
+	chmod(prefetch_dir, 0755);
+	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
 	/* an existing path given without ./ is meant as a path, not as npm's
 	 * user/repo shorthand; npm runs in another directory, so make it absolute */
 	if ((strchr(spec, '/') || fangs__str_has_suffix(spec, ".tgz")) && spec[0] != '/' &&
