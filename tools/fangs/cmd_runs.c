@@ -11,8 +11,10 @@
 static const char run_usage[] =
 	"usage: fangs run list [--package P] [--version V] [--state S] [--baseline] [--limit N]\n"
 	"       fangs run show RUN [--events]\n"
+	"       fangs run fail RUN\n"
 	"\n"
 	"list: runs, newest first. show: one run with its deviations (and its events with --events).\n"
+	"fail: marks a queued or running run failed and ends its job (a stuck run).\n"
 	"States: queued, running, succeeded, failed, timed_out.\n";
 
 static int print_runs(cli_ctx *ctx, const fangs_run_list *runs)
@@ -192,7 +194,9 @@ int cmd_run(cli_ctx *ctx, int argc, char **argv)
 		return run_list(ctx, argc - 1, argv + 1, 0);
 	if (!strcmp(argv[1], "show"))
 		return run_show(ctx, argc - 1, argv + 1);
-	return cli_usage_error("unknown run subcommand '%s' (list, show)", argv[1]);
+	if (!strcmp(argv[1], "fail"))
+		return cmd_run_fail(ctx, argc - 1, argv + 1);
+	return cli_usage_error("unknown run subcommand '%s' (list, show, fail)", argv[1]);
 }
 
 int cmd_pending(cli_ctx *ctx, int argc, char **argv)

@@ -18,6 +18,10 @@ int cmd_prune(cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(cli_ctx *ctx, int argc, char **argv);
 int cmd_sensor(cli_ctx *ctx, int argc, char **argv);
 int cmd_trace(cli_ctx *ctx, int argc, char **argv);
+int cmd_ca(cli_ctx *ctx, int argc, char **argv);
+int cmd_runner(cli_ctx *ctx, int argc, char **argv);
+int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv);
+int cmd_run_fail(cli_ctx *ctx, int argc, char **argv);
 
 /* Is argv[i] a request for help (--help, -help, -h)? */
 int cli_is_help(const char *arg);

@@ -26,6 +26,11 @@ static const char usage_text[] =
 	"  release list                                  releases seen\n"
 	"  allow list|add|remove                         allowlists (-kind -value -package -note)\n"
 	"  prune [--days N]                              retention pruning\n"
+	"  scan submit -package P -version V [-runner R] [--orchestrator URL]\n"
+	"                                                queue a scan on the orchestrator (FANGS_ORCHESTRATOR)\n"
+	"  runner list                                   runners and their jobs\n"
+	"  run fail RUN                                  mark a stuck run failed and end its job\n"
+	"  ca init|issue NAME|revoke NAME [--dir DIR]    certificates for mTLS between the daemons\n"
 #if FANGS_HAVE_SENSOR
 	"  sensor probes                                 which eBPF probes are live here\n"
 	"  trace [--json] -- CMD ARGS...                 run CMD under the sensor, print its events\n"
@@ -53,7 +58,8 @@ static const struct command commands[] = {
 	{"pending", cmd_pending}, {"deviation", cmd_deviation}, {"deviations", cmd_deviation},
 	{"baseline", cmd_baseline}, {"package", cmd_package}, {"packages", cmd_package},
 	{"release", cmd_release}, {"releases", cmd_release}, {"allow", cmd_allow},
-	{"prune", cmd_prune},     {"scan", cmd_scan},
+	{"prune", cmd_prune},     {"scan", cmd_scan},       {"ca", cmd_ca},
+	{"runner", cmd_runner},   {"runners", cmd_runner},
 #if FANGS_HAVE_SENSOR
 	{"sensor", cmd_sensor},   {"trace", cmd_trace},
 #endif
