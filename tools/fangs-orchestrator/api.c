@@ -282,14 +282,45 @@ static int owned_job(orch *o, const request *rq, response *rs, const char *run_i
 	return 1;
 }
 
+/* Stores the batches of one group in one transaction (ingest.c calls this
+ * with st_lock held): each is checked against its run's owner first, and a
+ * batch that fails is rolled back alone. */
+void api_store_batches(orch *o, ingest_item *items)
+{
+	int rc = fangs_storage_begin(o->st);
+	for (ingest_item *it = items; it; it = it->next) {
+		fangs_job job;
+		if (rc) {
+			fail_storage(it->rs, rc);
+			continue;
+		}
+		if (!owned_job(o, it->rq, it->rs, it->run_id, &job))
+			continue;
+		fangs_job_clear(&job);
+		if (it->evs->count && fangs_storage_events_append(o->st, it->run_id, it->evs->items, it->evs->count)) {
+			fail_storage(it->rs, fangs_error_last_code());
+			continue;
+		}
+		it->stored = 1;
+	}
+	if (rc == 0 && (rc = fangs_storage_commit(o->st))) {
+		fangs_storage_rollback(o->st);
+		for (ingest_item *it = items; it; it = it->next)
+			if (it->stored) {
+				it->stored = 0;
+				fail_storage(it->rs, rc);
+			}
+	}
+}
+
 static void do_events(orch *o, const request *rq, response *rs, const char *run_id)
 {
 	fangs_event_list evs = {0};
-	fangs_job job;
+	ingest_item item = {0};
 	char *json;
 	int rc;
 
-	/* decode first, outside the lock: a bad batch changes nothing */
+	/* decode first, outside any lock: a bad batch changes nothing */
 	rc = fangs_events_parse_ndjson(&evs, rq->body ? rq->body : "", rq->len, "batch");
 	if (rc) {
 		fail(rs, 400, "%s", fangs_error_last());
@@ -301,18 +332,12 @@ static void do_events(orch *o, const request *rq, response *rs, const char *run_
 		fangs_event_list_free(&evs);
 		return;
 	}
-	pthread_mutex_lock(&o->st_lock);
-	if (!owned_job(o, rq, rs, run_id, &job)) {
-		pthread_mutex_unlock(&o->st_lock);
-		fangs_event_list_free(&evs);
-		return;
-	}
-	rc = evs.count ? fangs_storage_events_append(o->st, run_id, evs.items, evs.count) : 0;
-	pthread_mutex_unlock(&o->st_lock);
-	fangs_job_clear(&job);
-	if (rc) {
-		fail_storage(rs, rc);
-	} else {
+	item.rq = rq;
+	item.rs = rs;
+	item.run_id = run_id;
+	item.evs = &evs;
+	ingest_submit(o, &item);
+	if (item.stored) {
 		metrics_add(o, &o->m.events_received, evs.count);
 		metrics_add(o, &o->m.batches_received, 1);
 		if (asprintf(&json, "{\"accepted\":%zu}", evs.count) < 0)

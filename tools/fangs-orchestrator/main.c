@@ -154,6 +154,8 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&o.st_lock, NULL);
 	pthread_mutex_init(&o.q_lock, NULL);
 	pthread_cond_init(&o.q_cond, NULL);
+	pthread_mutex_init(&o.in_lock, NULL);
+	pthread_cond_init(&o.in_cond, NULL);
 	metrics_init(&o.m);
 
 	/* storage */

@@ -50,6 +50,17 @@ typedef struct waiter {
 	struct waiter *next;
 } waiter;
 
+/* An event batch waiting to be stored (ingest.c). */
+typedef struct ingest_item {
+	const struct request *rq;
+	struct response *rs;
+	const char *run_id;
+	fangs_event_list *evs;
+	int stored;
+	int done;
+	struct ingest_item *next;
+} ingest_item;
+
 typedef struct orch {
 	/* settings */
 	const fangs_config *cfg;
@@ -75,6 +86,13 @@ typedef struct orch {
 	pthread_cond_t q_cond;
 	uint64_t q_generation;
 	waiter *waiters;
+
+	/* event batches: whoever finds no writer at work stores everything
+	 * queued so far in one transaction (group commit) */
+	pthread_mutex_t in_lock;
+	pthread_cond_t in_cond;
+	ingest_item *in_head;
+	int in_writer;
 
 	int64_t started_ns;
 	volatile int stopping;
@@ -103,6 +121,9 @@ void watcher_pass(orch *o);
 /* Asks npm for its configured registry; NULL when npm is missing. */
 char *npm_registry(void);
 
+/* ingest.c: stores the item's batch (with others' in the same transaction). */
+void ingest_submit(orch *o, ingest_item *item);
+
 /* api.c: the answer to one request. */
 typedef struct request {
 	const char *method;
@@ -123,6 +144,8 @@ typedef struct response {
 } response;
 
 void api_handle(orch *o, const request *rq, response *rs);
+/* Stores a group of batches; st_lock held. */
+void api_store_batches(orch *o, ingest_item *items);
 /* Body size limit of a route, from its method and URL (before the body is read). */
 size_t api_body_limit(const char *method, const char *url);
 
