@@ -300,6 +300,8 @@ FANGS_EXTERN(int) fangs_storage_job_requeue_runner(fangs_storage *st, const char
 						   int64_t *requeued, int64_t *failed);
 /** Jobs in a state (-1 = every state), oldest first. */
 FANGS_EXTERN(int) fangs_storage_job_list(fangs_storage *st, int state, fangs_job_list *out);
+/** How many jobs are in each state (indexed by fangs_job_state). */
+FANGS_EXTERN(int) fangs_storage_job_counts(fangs_storage *st, int64_t counts[4]);
 
 typedef struct fangs_runner {
 	char *id;

@@ -38,8 +38,31 @@ int fangs__storage_event_encode(fangs_buf *b, const fangs_event *ev);
 	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
 	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)"
 
-/* The backend behind a handle (for front-end files other than storage.c). */
+/* The backend behind a handle (for the front-end files). */
 fangs_storage_backend *fangs__storage_backend_of(fangs_storage *st);
+
+/* Front-end argument checks: FANGS_EINVAL naming the function. */
+#define NEED(cond, fn, what)                                                              \
+	do {                                                                              \
+		if (!(cond))                                                              \
+			return fangs_error_set(FANGS_EINVAL, "fangs_storage_" fn ": " what); \
+	} while (0)
+
+/* A handle and the backend member it needs, or FANGS_EINVAL / FANGS_EUNSUPPORTED. */
+#define CALL(st, member, fn, ...)                                                                  \
+	do {                                                                                       \
+		fangs_storage_backend *b_;                                                         \
+		NEED(st, fn, "storage handle is NULL");                                             \
+		b_ = fangs__storage_backend_of(st);                                                \
+		if (!b_->member)                                                                   \
+			return fangs_error_set(FANGS_EUNSUPPORTED,                                 \
+					       "fangs_storage_" fn ": the %s backend does not support it", \
+					       b_->name);                                          \
+		return b_->member(b_, __VA_ARGS__);                                                \
+	} while (0)
+
+/* The queued run a new job comes with (its strings borrowed from the job). */
+void fangs__job_run(const fangs_job *job, fangs_run *run);
 
 /* Job states are stored by name; 0 or FANGS_EPARSE. */
 int fangs__job_state_parse(const char *name, fangs_job_state *out);

@@ -116,5 +116,6 @@ int fangs__pg_runner_register(fangs_storage_backend *b, const fangs_runner *r, i
 int fangs__pg_runner_heartbeat(fangs_storage_backend *b, const char *id, int64_t now_ns);
 int fangs__pg_runner_list(fangs_storage_backend *b, fangs_runner_list *out);
 int fangs__pg_runner_evict(fangs_storage_backend *b, const char *id);
+int fangs__pg_job_counts(fangs_storage_backend *b, int64_t counts[4]);
 
 #endif

@@ -34,15 +34,11 @@ int fangs__pg_job_enqueue(fangs_storage_backend *bb, fangs_job *job)
 {
 	fangs__pg *b = fangs__pg_of(bb);
 	fangs__pg_params p = {0};
-	fangs_run run = {0};
+	fangs_run run;
 	PGresult *res;
 	int outer, rc;
 
-	memcpy(run.id, job->run_id, sizeof(run.id));
-	run.package = job->package;
-	run.version = job->version;
-	run.state = FANGS_RUN_QUEUED;
-	run.created_ns = job->created_ns;
+	fangs__job_run(job, &run);
 	if ((rc = fangs__pg_write_begin(b, &outer)))
 		return rc;
 	if ((rc = fangs__pg_run_create(bb, &run)))
@@ -207,6 +203,21 @@ int fangs__pg_job_list(fangs_storage_backend *bb, int state, fangs_job_list *out
 			" ORDER BY j.created_ns, j.id",
 			&p, out, NULL);
 	return rc;
+}
+
+int fangs__pg_job_counts(fangs_storage_backend *bb, int64_t counts[4])
+{
+	PGresult *res = fangs__pg_query(fangs__pg_of(bb), "SELECT state, COUNT(*) FROM jobs GROUP BY state", NULL,
+					"counting jobs");
+	if (!res)
+		return fangs_error_last_code();
+	for (int i = 0; i < PQntuples(res); i++) {
+		fangs_job_state s;
+		if (fangs__job_state_parse(PQgetvalue(res, i, 0), &s) == 0)
+			counts[s] = fangs__pg_col_i64(res, i, 1);
+	}
+	PQclear(res);
+	return 0;
 }
 
 int fangs__pg_runner_register(fangs_storage_backend *bb, const fangs_runner *r, int64_t now_ns)

@@ -8,24 +8,6 @@
 #include "core/internal.h"
 #include "storage/internal.h"
 
-#define NEED(cond, fn, what)                                                              \
-	do {                                                                              \
-		if (!(cond))                                                              \
-			return fangs_error_set(FANGS_EINVAL, "fangs_storage_" fn ": " what); \
-	} while (0)
-
-#define CALL(st, member, fn, ...)                                                                  \
-	do {                                                                                       \
-		fangs_storage_backend *b_;                                                         \
-		NEED(st, fn, "storage handle is NULL");                                             \
-		b_ = fangs__storage_backend_of(st);                                                \
-		if (!b_->member)                                                                   \
-			return fangs_error_set(FANGS_EUNSUPPORTED,                                 \
-					       "fangs_storage_" fn ": the %s backend does not support it", \
-					       b_->name);                                          \
-		return b_->member(b_, __VA_ARGS__);                                                \
-	} while (0)
-
 static int nonempty(const char *s)
 {
 	return s && *s;
@@ -45,6 +27,16 @@ int fangs__job_state_parse(const char *name, fangs_job_state *out)
 			return 0;
 		}
 	return fangs_error_set(FANGS_EPARSE, "unknown job state '%s'", name ? name : "(null)");
+}
+
+void fangs__job_run(const fangs_job *job, fangs_run *run)
+{
+	memset(run, 0, sizeof(*run));
+	memcpy(run->id, job->run_id, sizeof(run->id));
+	run->package = job->package;
+	run->version = job->version;
+	run->state = FANGS_RUN_QUEUED;
+	run->created_ns = job->created_ns;
 }
 
 void fangs_job_clear(fangs_job *j)
@@ -150,6 +142,13 @@ int fangs_storage_job_list(fangs_storage *st, int state, fangs_job_list *out)
 	NEED(out, "job_list", "out is NULL");
 	NEED(state >= -1 && state <= FANGS_JOB_FAILED, "job_list", "state is out of range");
 	CALL(st, job_list, "job_list", state, out);
+}
+
+int fangs_storage_job_counts(fangs_storage *st, int64_t counts[4])
+{
+	NEED(counts, "job_counts", "counts is NULL");
+	memset(counts, 0, 4 * sizeof(*counts));
+	CALL(st, job_counts, "job_counts", counts);
 }
 
 int fangs_storage_runner_register(fangs_storage *st, const fangs_runner *r)

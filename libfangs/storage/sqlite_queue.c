@@ -63,15 +63,11 @@ static int read_jobs(fangs__sq *b, sqlite3_stmt *st, fangs_job_list *out, fangs_
 int fangs__sq_job_enqueue(fangs_storage_backend *bb, fangs_job *job)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	fangs_run run = {0};
+	fangs_run run;
 	sqlite3_stmt *st;
 	int outer, rc;
 
-	memcpy(run.id, job->run_id, sizeof(run.id));
-	run.package = job->package;
-	run.version = job->version;
-	run.state = FANGS_RUN_QUEUED;
-	run.created_ns = job->created_ns;
+	fangs__job_run(job, &run);
 	if ((rc = fangs__sq_write_begin(b, &outer)))
 		return rc;
 	if ((rc = fangs__sq_run_create(bb, &run)))
@@ -240,6 +236,22 @@ int fangs__sq_job_list(fangs_storage_backend *bb, int state, fangs_job_list *out
 	fangs__sq_bind_str(st, 1, state < 0 ? NULL : fangs_job_state_name((fangs_job_state)state));
 	rc = read_jobs(b, st, out, NULL);
 	return rc < 0 ? rc : 0;
+}
+
+int fangs__sq_job_counts(fangs_storage_backend *bb, int64_t counts[4])
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+	int step;
+	if (!st)
+		return fangs_error_last_code();
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		fangs_job_state s;
+		if (fangs__job_state_parse((const char *)sqlite3_column_text(st, 0), &s) == 0)
+			counts[s] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return step == SQLITE_DONE ? 0 : fangs__sq_fail(b, step, "counting jobs");
 }
 
 int fangs__sq_runner_register(fangs_storage_backend *bb, const fangs_runner *r, int64_t now_ns)

@@ -99,6 +99,14 @@ START_TEST(test_enqueue_claim_finish)
 	OK(fangs_storage_job_list(st, -1, &jl));
 	ck_assert_uint_eq(jl.count, 2);
 	fangs_job_list_free(&jl);
+	{
+		int64_t counts[4];
+		OK(fangs_storage_job_counts(st, counts));
+		ck_assert_int_eq(counts[FANGS_JOB_QUEUED], 0);
+		ck_assert_int_eq(counts[FANGS_JOB_RUNNING], 1);
+		ck_assert_int_eq(counts[FANGS_JOB_DONE], 1);
+		ck_assert_int_eq(counts[FANGS_JOB_FAILED], 0);
+	}
 	fangs_storage_free(st);
 }
 END_TEST

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "settings.h"
 #include "orchestrator.h"
 #include "server.h"
 
@@ -31,12 +32,6 @@ static void usage(FILE *f)
 		"Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR_LISTEN, FANGS_SQLITE_PATH, FANGS_POSTGRES_DSN,\n"
 		"FANGS_REGISTRY, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA; registry token in the variable\n"
 		"named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n");
-}
-
-static const char *pick(const char *flag, const char *env, const char *cfg)
-{
-	const char *e = env ? getenv(env) : NULL;
-	return flag ? flag : (e && *e) ? e : cfg;
 }
 
 static char *read_text(const char *path)
@@ -57,17 +52,6 @@ static char *read_text(const char *path)
 	}
 	fclose(f);
 	return data;
-}
-
-static int64_t ms_arg(const char *s, const char *name)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (*end || v <= 0) {
-		log_error("%s: expected a positive number of milliseconds", name);
-		exit(2);
-	}
-	return v;
 }
 
 int main(int argc, char **argv)
@@ -122,9 +106,9 @@ int main(int argc, char **argv)
 		case O_CA: f_ca = optarg; break;
 		case O_REVOKED: f_revoked = optarg; break;
 		case O_INSECURE: insecure = 1; break;
-		case O_HB: f_hb = ms_arg(optarg, "--heartbeat-timeout-ms"); break;
-		case O_WATCH: f_watch = ms_arg(optarg, "--watch-interval-ms"); break;
-		case O_POLL: f_poll = ms_arg(optarg, "--poll-max-ms"); break;
+		case O_HB: f_hb = positive_arg(optarg, "--heartbeat-timeout-ms"); break;
+		case O_WATCH: f_watch = positive_arg(optarg, "--watch-interval-ms"); break;
+		case O_POLL: f_poll = positive_arg(optarg, "--poll-max-ms"); break;
 		case O_NOWATCH: no_watch = 1; break;
 		case O_VERBOSE: verbose = 1; break;
 		case O_HELP: usage(stdout); return 0;
@@ -136,7 +120,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_route_library(verbose);
-	config_path = pick(f_config, "FANGS_CONFIG", NULL);
+	config_path = setting(f_config, "FANGS_CONFIG", NULL);
 	if ((config_path ? fangs_config_load(&cfg, config_path) : fangs_config_new(&cfg))) {
 		log_error("%s", fangs_error_last());
 		return 2;
@@ -159,11 +143,11 @@ int main(int argc, char **argv)
 	metrics_init(&o.m);
 
 	/* storage */
-	f_pg = pick(f_pg, "FANGS_POSTGRES_DSN", f_sqlite ? NULL : cfg->postgres_dsn);
+	f_pg = setting(f_pg, "FANGS_POSTGRES_DSN", f_sqlite ? NULL : cfg->postgres_dsn);
 	so.backend = f_pg ? "postgres" : cfg->storage_backend;
 	if (f_pg && !f_sqlite)
 		so.postgres_dsn = f_pg;
-	so.sqlite_path = pick(f_sqlite, "FANGS_SQLITE_PATH", cfg->sqlite_path);
+	so.sqlite_path = setting(f_sqlite, "FANGS_SQLITE_PATH", cfg->sqlite_path);
 	if (f_sqlite)
 		so.backend = "sqlite";
 	if (fangs_storage_open(&o.st, &so)) {
@@ -178,7 +162,7 @@ int main(int argc, char **argv)
 
 	/* registry for the watcher: never a built-in host */
 	{
-		const char *r = pick(f_registry, "FANGS_REGISTRY", cfg->registry);
+		const char *r = setting(f_registry, "FANGS_REGISTRY", cfg->registry);
 		o.registry = r ? strdup(r) : npm_registry();
 		if (o.registry) {
 			size_t n = strlen(o.registry);
@@ -191,10 +175,10 @@ int main(int argc, char **argv)
 	}
 
 	/* TLS */
-	f_cert = pick(f_cert, "FANGS_TLS_CERT", cfg->orchestrator.tls_cert);
-	f_key = pick(f_key, "FANGS_TLS_KEY", cfg->orchestrator.tls_key);
-	f_ca = pick(f_ca, "FANGS_CLIENT_CA", cfg->orchestrator.client_ca);
-	f_revoked = pick(f_revoked, NULL, cfg->orchestrator.revoked);
+	f_cert = setting(f_cert, "FANGS_TLS_CERT", cfg->orchestrator.tls_cert);
+	f_key = setting(f_key, "FANGS_TLS_KEY", cfg->orchestrator.tls_key);
+	f_ca = setting(f_ca, "FANGS_CLIENT_CA", cfg->orchestrator.client_ca);
+	f_revoked = setting(f_revoked, NULL, cfg->orchestrator.revoked);
 	if (!f_cert != !f_key || (f_ca && !f_cert)) {
 		log_error("TLS needs --tls-cert and --tls-key together; --client-ca needs both");
 		goto out;
@@ -221,7 +205,7 @@ int main(int argc, char **argv)
 		free(dir);
 		o.revoked_path = f_revoked ? strdup(f_revoked) : NULL;
 	}
-	sv.listen = pick(f_listen, "FANGS_ORCHESTRATOR_LISTEN", cfg->orchestrator.listen);
+	sv.listen = setting(f_listen, "FANGS_ORCHESTRATOR_LISTEN", cfg->orchestrator.listen);
 	sv.allow_insecure_remote = insecure;
 
 	/* signals are taken by this thread only */

@@ -56,30 +56,25 @@ char *metrics_render(orch *o, size_t *len)
 {
 	FILE *b;
 	char *text = NULL;
-	fangs_job_list jl = {0};
 	fangs_runner_list rl = {0};
-	uint64_t by_job_state[4] = {0};
+	int64_t by_job_state[4];
 	size_t runners_up = 0;
 	metrics m;
 	int rc;
 
 	pthread_mutex_lock(&o->st_lock);
-	rc = fangs_storage_job_list(o->st, -1, &jl);
+	rc = fangs_storage_job_counts(o->st, by_job_state);
 	if (rc == 0)
 		rc = fangs_storage_runner_list(o->st, &rl);
 	pthread_mutex_unlock(&o->st_lock);
 	if (rc) {
-		fangs_job_list_free(&jl);
 		fangs_runner_list_free(&rl);
 		return NULL;
 	}
 	if (!(b = open_memstream(&text, len))) {
-		fangs_job_list_free(&jl);
 		fangs_runner_list_free(&rl);
 		return NULL;
 	}
-	for (size_t i = 0; i < jl.count; i++)
-		by_job_state[jl.items[i].state]++;
 	for (size_t i = 0; i < rl.count; i++)
 		runners_up += rl.items[i].state && !strcmp(rl.items[i].state, "up");
 	pthread_mutex_lock(&o->m.lock);
@@ -88,10 +83,10 @@ char *metrics_render(orch *o, size_t *len)
 
 	header(b, "fangs_runs", "gauge", "Runs of the job queue by state.");
 	for (int s = 0; s < 4; s++)
-		fprintf(b, "fangs_runs{state=\"%s\"} %llu\n", fangs_job_state_name((fangs_job_state)s),
-				 (unsigned long long)by_job_state[s]);
+		fprintf(b, "fangs_runs{state=\"%s\"} %lld\n", fangs_job_state_name((fangs_job_state)s),
+				 (long long)by_job_state[s]);
 	header(b, "fangs_queue_depth", "gauge", "Jobs waiting for a runner.");
-	fprintf(b, "fangs_queue_depth %llu\n", (unsigned long long)by_job_state[FANGS_JOB_QUEUED]);
+	fprintf(b, "fangs_queue_depth %lld\n", (long long)by_job_state[FANGS_JOB_QUEUED]);
 	header(b, "fangs_runners", "gauge", "Registered runners by state.");
 	fprintf(b, "fangs_runners{state=\"up\"} %zu\nfangs_runners{state=\"evicted\"} %zu\n", runners_up,
 			 rl.count - runners_up);
@@ -135,7 +130,6 @@ char *metrics_render(orch *o, size_t *len)
 	for (int r = 0; r < ROUTE_COUNT; r++)
 		fprintf(b, "fangs_http_errors_total{route=\"%s\"} %llu\n", route_name((enum route)r),
 				 (unsigned long long)m.errors[r]);
-	fangs_job_list_free(&jl);
 	fangs_runner_list_free(&rl);
 	if (fclose(b)) {
 		free(text);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "settings.h"
 #include "runner.h"
 
 void nap(runner *r, int64_t ms)
@@ -38,12 +39,6 @@ static void usage(FILE *f)
 		   "                    [--work-root DIR] [--cache-dir DIR] [--verbose]\n"
 		   "Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR, FANGS_RUNNER_ID, FANGS_REGISTRY, FANGS_TLS_CERT,\n"
 		   "FANGS_TLS_KEY, FANGS_CA.\n");
-}
-
-static const char *pick(const char *flag, const char *env, const char *cfg)
-{
-	const char *e = env ? getenv(env) : NULL;
-	return flag ? flag : (e && *e) ? e : cfg;
 }
 
 /* Registers until the orchestrator answers (or we are stopped). */
@@ -211,17 +206,6 @@ static void work_loop(runner *r, fangs_wire_client *c)
 	}
 }
 
-static int64_t num_arg(const char *s, const char *name)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (*end || v <= 0) {
-		log_error("%s: expected a positive number", name);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	enum { O_ORCH = 256, O_ID, O_REGISTRY, O_MAX, O_CERT, O_KEY, O_CA, O_CONFIG, O_SANDBOX, O_NETWORK,
@@ -262,15 +246,15 @@ int main(int argc, char **argv)
 		case O_ORCH: f_orch = optarg; break;
 		case O_ID: f_id = optarg; break;
 		case O_REGISTRY: f_registry = optarg; break;
-		case O_MAX: f_max = num_arg(optarg, "--max-scans"); break;
+		case O_MAX: f_max = positive_arg(optarg, "--max-scans"); break;
 		case O_CERT: f_cert = optarg; break;
 		case O_KEY: f_key = optarg; break;
 		case O_CA: f_ca = optarg; break;
 		case O_CONFIG: f_config = optarg; break;
 		case O_SANDBOX: r.sandbox = optarg; break;
 		case O_NETWORK: r.network = optarg; break;
-		case O_DURATION: r.duration_ms = num_arg(optarg, "--duration-ms"); break;
-		case O_GRACE: r.grace_ms = num_arg(optarg, "--grace-ms"); break;
+		case O_DURATION: r.duration_ms = positive_arg(optarg, "--duration-ms"); break;
+		case O_GRACE: r.grace_ms = positive_arg(optarg, "--grace-ms"); break;
 		case O_WORK: r.work_root = optarg; break;
 		case O_CACHE: r.cache_dir = optarg; break;
 		case O_VERBOSE: verbose = 1; break;
@@ -283,7 +267,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_route_library(verbose);
-	f_config = pick(f_config, "FANGS_CONFIG", NULL);
+	f_config = setting(f_config, "FANGS_CONFIG", NULL);
 	if (f_config ? fangs_config_load(&cfg, f_config) : fangs_config_new(&cfg)) {
 		log_error("%s", fangs_error_last());
 		return 2;
@@ -291,19 +275,19 @@ int main(int argc, char **argv)
 	gethostname(host, sizeof(host) - 1);
 	r.cfg = cfg;
 	r.hostname = host;
-	r.id = pick(f_id, "FANGS_RUNNER_ID", cfg->runner.id ? cfg->runner.id : host);
+	r.id = setting(f_id, "FANGS_RUNNER_ID", cfg->runner.id ? cfg->runner.id : host);
 	r.max_scans = f_max ? (int)f_max : (int)cfg->runner.max_scans;
-	r.registry = pick(f_registry, "FANGS_REGISTRY", cfg->registry);
+	r.registry = setting(f_registry, "FANGS_REGISTRY", cfg->registry);
 	if (!r.sandbox)
 		r.sandbox = cfg->runner.sandbox;
 	if (!r.duration_ms && cfg->runner.duration_s)
 		r.duration_ms = (int64_t)cfg->runner.duration_s * 1000;
 	r.heartbeat_ms = 30000;
 	r.wire = (fangs_wire_client_options)FANGS_WIRE_CLIENT_OPTIONS_INIT;
-	r.wire.url = pick(f_orch, "FANGS_ORCHESTRATOR", cfg->runner.orchestrator);
-	r.wire.tls_cert = pick(f_cert, "FANGS_TLS_CERT", cfg->runner.tls_cert);
-	r.wire.tls_key = pick(f_key, "FANGS_TLS_KEY", cfg->runner.tls_key);
-	r.wire.ca = pick(f_ca, "FANGS_CA", cfg->runner.ca);
+	r.wire.url = setting(f_orch, "FANGS_ORCHESTRATOR", cfg->runner.orchestrator);
+	r.wire.tls_cert = setting(f_cert, "FANGS_TLS_CERT", cfg->runner.tls_cert);
+	r.wire.tls_key = setting(f_key, "FANGS_TLS_KEY", cfg->runner.tls_key);
+	r.wire.ca = setting(f_ca, "FANGS_CA", cfg->runner.ca);
 	r.wire.runner_id = r.id;
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.cond, NULL);

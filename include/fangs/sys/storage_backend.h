@@ -83,6 +83,7 @@ struct fangs_storage_backend {
 	int (*runner_heartbeat)(fangs_storage_backend *b, const char *id, int64_t now_ns);
 	int (*runner_list)(fangs_storage_backend *b, fangs_runner_list *out);
 	int (*runner_evict)(fangs_storage_backend *b, const char *id);
+	int (*job_counts)(fangs_storage_backend *b, int64_t counts[4]);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
