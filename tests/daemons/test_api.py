@@ -163,6 +163,66 @@ class ApiInputTest(unittest.TestCase):
         self.assert_unchanged()
 
 
+class CliOpsTest(unittest.TestCase):
+    """fangs scan submit, runner list, run fail, package watched against a
+    live orchestrator and its database."""
+
+    def setUp(self):
+        self.tmpd = tempfile.TemporaryDirectory(prefix="fangs-cliops-")
+        self.db = os.path.join(self.tmpd.name, "fangs.db")
+        self.o = Orchestrator(self.tmpd.name, self.db, extra=["--no-watch", "--poll-max-ms", "300"])
+
+    def tearDown(self):
+        self.assertEqual(self.o.stop(), 0)
+        self.tmpd.cleanup()
+
+    def cli(self, *args, code=0, env=None):
+        p = subprocess.run([FANGS, "--sqlite-path", self.db] + list(args), capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, **(env or {})))
+        self.assertEqual(p.returncode, code, p.stderr)
+        return p
+
+    def test_submit_list_fail(self):
+        p = self.cli("--json", "scan", "submit", "-package", "left-pad", "-version", "1.3.0", "-runner", "r1",
+                     env={"FANGS_ORCHESTRATOR": self.o.url})
+        run = json.loads(p.stdout)["run_id"]
+        self.assertEqual(run_of(self.db, run)["state"], "queued")
+        p = self.cli("scan", "submit", "--package", "x", "--version", "1", "--orchestrator", self.o.url)
+        self.assertIn("queued x@1 as run", p.stdout)
+        self.assertIn("scan submit", self.cli("scan", "submit", "-package", "x", code=2).stderr)
+        # a bad package name is the orchestrator's 400, shown as an error
+        p = self.cli("scan", "submit", "-package", "a b", "-version", "1", "--orchestrator", self.o.url, code=1)
+        self.assertIn("not a valid package name", p.stderr)
+
+        st, _ = self.o.post("/v1/runners/register", {"runner_id": "r1", "hostname": "h1", "max_scans": 3})
+        self.assertEqual(st, 200)
+        st, raw = self.o.get("/v1/runners/r1/jobs?wait_ms=2000")
+        self.assertEqual(json.loads(raw)["run_id"], run)
+        runners = fangs(self.db, "runner", "list")
+        self.assertEqual([(r["id"], r["state"], r["running"], r["max_scans"], r["hostname"]) for r in runners],
+                         [("r1", "up", 1, 3, "h1")])
+        self.assertIn("1/3", self.cli("runner", "list").stdout)
+
+        self.assertIn("marked failed", self.cli("run", "fail", run).stdout)
+        r = run_of(self.db, run)
+        self.assertEqual(r["state"], "failed")
+        self.assertIn("by hand", r["error"])
+        self.cli("run", "fail", run, code=1)
+        # the runner that held it is told it is no longer its run
+        ev = (json.dumps(EVENT) + "\n").encode()
+        st, _ = self.o.post("/v1/runs/%s/events" % run, ev, headers={"Fangs-Runner": "r1"})
+        self.assertEqual(st, 409)
+        st, _ = self.o.post("/v1/runs/%s/result" % run, {"state": "succeeded"}, headers={"Fangs-Runner": "r1"})
+        self.assertEqual(st, 409)
+        self.assertEqual(self.o.metrics()['fangs_runs{state="failed"}'], 1)
+        self.assertEqual(fangs(self.db, "runner", "list")[0]["running"], 0)
+
+    def test_package_watched(self):
+        self.cli("package", "add", "wanted")
+        names = [p["name"] for p in fangs(self.db, "package", "watched")]
+        self.assertEqual(names, ["wanted"])
+
+
 def ca(d, *args):
     p = subprocess.run([FANGS, "ca"] + list(args) + ["--dir", d], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
