@@ -302,6 +302,9 @@ FANGS_EXTERN(int) fangs_storage_job_requeue_runner(fangs_storage *st, const char
 FANGS_EXTERN(int) fangs_storage_job_list(fangs_storage *st, int state, fangs_job_list *out);
 /** How many jobs are in each state (indexed by fangs_job_state). */
 FANGS_EXTERN(int) fangs_storage_job_counts(fangs_storage *st, int64_t counts[4]);
+/** Deletes DONE and FAILED jobs last changed before `older_than_ns` (their
+ * runs stay: runs have their own retention, fangs_storage_prune). */
+FANGS_EXTERN(int) fangs_storage_job_prune(fangs_storage *st, int64_t older_than_ns, int64_t *deleted);
 
 typedef struct fangs_runner {
 	char *id;

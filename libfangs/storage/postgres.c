@@ -215,6 +215,7 @@ static const fangs_storage_backend pg_vtable = {
 	.runner_list = fangs__pg_runner_list,
 	.runner_evict = fangs__pg_runner_evict,
 	.job_counts = fangs__pg_job_counts,
+	.job_prune = fangs__pg_job_prune,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)

@@ -117,5 +117,6 @@ int fangs__pg_runner_heartbeat(fangs_storage_backend *b, const char *id, int64_t
 int fangs__pg_runner_list(fangs_storage_backend *b, fangs_runner_list *out);
 int fangs__pg_runner_evict(fangs_storage_backend *b, const char *id);
 int fangs__pg_job_counts(fangs_storage_backend *b, int64_t counts[4]);
+int fangs__pg_job_prune(fangs_storage_backend *b, int64_t older_than_ns, int64_t *deleted);
 
 #endif

@@ -220,6 +220,14 @@ int fangs__pg_job_counts(fangs_storage_backend *bb, int64_t counts[4])
 	return 0;
 }
 
+int fangs__pg_job_prune(fangs_storage_backend *bb, int64_t older_than_ns, int64_t *deleted)
+{
+	fangs__pg_params p = {0};
+	fangs__pg_i64(&p, older_than_ns);
+	return fangs__pg_run(fangs__pg_of(bb), "DELETE FROM jobs WHERE state IN ('done', 'failed') AND updated_ns < $1", &p,
+			     "pruning jobs", deleted);
+}
+
 int fangs__pg_runner_register(fangs_storage_backend *bb, const fangs_runner *r, int64_t now_ns)
 {
 	fangs__pg_params p = {0};

@@ -151,6 +151,16 @@ int fangs_storage_job_counts(fangs_storage *st, int64_t counts[4])
 	CALL(st, job_counts, "job_counts", counts);
 }
 
+int fangs_storage_job_prune(fangs_storage *st, int64_t older_than_ns, int64_t *deleted)
+{
+	int64_t dummy;
+	NEED(older_than_ns >= 0, "job_prune", "cutoff is negative");
+	if (!deleted)
+		deleted = &dummy;
+	*deleted = 0;
+	CALL(st, job_prune, "job_prune", older_than_ns, deleted);
+}
+
 int fangs_storage_runner_register(fangs_storage *st, const fangs_runner *r)
 {
 	NEED(r, "runner_register", "runner is NULL");

@@ -282,6 +282,7 @@ static const fangs_storage_backend sq_vtable = {
 	.runner_list = fangs__sq_runner_list,
 	.runner_evict = fangs__sq_runner_evict,
 	.job_counts = fangs__sq_job_counts,
+	.job_prune = fangs__sq_job_prune,
 };
 
 static int exec(fangs__sq *b, const char *sql)

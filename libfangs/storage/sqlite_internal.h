@@ -124,5 +124,6 @@ int fangs__sq_runner_heartbeat(fangs_storage_backend *b, const char *id, int64_t
 int fangs__sq_runner_list(fangs_storage_backend *b, fangs_runner_list *out);
 int fangs__sq_runner_evict(fangs_storage_backend *b, const char *id);
 int fangs__sq_job_counts(fangs_storage_backend *b, int64_t counts[4]);
+int fangs__sq_job_prune(fangs_storage_backend *b, int64_t older_than_ns, int64_t *deleted);
 
 #endif

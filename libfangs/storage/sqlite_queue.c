@@ -254,6 +254,20 @@ int fangs__sq_job_counts(fangs_storage_backend *bb, int64_t counts[4])
 	return step == SQLITE_DONE ? 0 : fangs__sq_fail(b, step, "counting jobs");
 }
 
+int fangs__sq_job_prune(fangs_storage_backend *bb, int64_t older_than_ns, int64_t *deleted)
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st = fangs__sq_stmt(b, "DELETE FROM jobs WHERE state IN ('done', 'failed') AND updated_ns < ?1");
+	int rc;
+	if (!st)
+		return fangs_error_last_code();
+	sqlite3_bind_int64(st, 1, older_than_ns);
+	if ((rc = fangs__sq_step_done(b, st, "pruning jobs")))
+		return rc;
+	*deleted = sqlite3_changes64(b->db);
+	return 0;
+}
+
 int fangs__sq_runner_register(fangs_storage_backend *bb, const fangs_runner *r, int64_t now_ns)
 {
 	fangs__sq *b = fangs__sq_of(bb);

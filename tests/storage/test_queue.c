@@ -3,6 +3,7 @@
  * run against every backend of backends.c.
  */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,19 @@ START_TEST(test_enqueue_claim_finish)
 		ck_assert_int_eq(counts[FANGS_JOB_RUNNING], 1);
 		ck_assert_int_eq(counts[FANGS_JOB_DONE], 1);
 		ck_assert_int_eq(counts[FANGS_JOB_FAILED], 0);
+	}
+	{
+		/* only finished jobs older than the cutoff go; their runs stay */
+		int64_t n = -1;
+		OK(fangs_storage_job_prune(st, 1, &n));
+		ck_assert_int_eq(n, 0);
+		OK(fangs_storage_job_prune(st, INT64_MAX, &n));
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(fangs_storage_job_get(st, a.run_id, &c), FANGS_ENOTFOUND);
+		OK(fangs_storage_job_get(st, b.run_id, &c));
+		fangs_job_clear(&c);
+		OK(fangs_storage_run_get(st, a.run_id, &run));
+		fangs_run_clear(&run);
 	}
 	fangs_storage_free(st);
 }

@@ -247,11 +247,12 @@ int main(int argc, char **argv)
 			fangs_prune_stats ps;
 			if (next_prune) {
 				pthread_mutex_lock(&o.st_lock);
-				if (fangs_storage_prune(o.st, now - (int64_t)cfg->retention_days * 86400LL * 1000000000LL, &ps))
+				int64_t cutoff = now - (int64_t)cfg->retention_days * 86400LL * 1000000000LL, jobs = 0;
+				if (fangs_storage_prune(o.st, cutoff, &ps) || fangs_storage_job_prune(o.st, cutoff, &jobs))
 					log_warn("retention: %s", fangs_error_last());
-				else if (ps.runs_deleted || ps.events_deleted)
-					log_info("retention: %lld runs and %lld events deleted", (long long)ps.runs_deleted,
-						 (long long)ps.events_deleted);
+				else if (ps.runs_deleted || ps.events_deleted || jobs)
+					log_info("retention: %lld runs, %lld events and %lld finished jobs deleted",
+						 (long long)ps.runs_deleted, (long long)ps.events_deleted, (long long)jobs);
 				pthread_mutex_unlock(&o.st_lock);
 			}
 			next_prune = now + o.prune_interval_ms * 1000000LL;

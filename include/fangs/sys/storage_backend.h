@@ -84,6 +84,7 @@ struct fangs_storage_backend {
 	int (*runner_list)(fangs_storage_backend *b, fangs_runner_list *out);
 	int (*runner_evict)(fangs_storage_backend *b, const char *id);
 	int (*job_counts)(fangs_storage_backend *b, int64_t counts[4]);
+	int (*job_prune)(fangs_storage_backend *b, int64_t older_than_ns, int64_t *deleted);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
