@@ -82,10 +82,12 @@ typedef struct fangs_wire_client_options {
 	const char *ca;       /**< CA file the server's certificate must chain to; NULL = system */
 	long connect_timeout_ms; /**< 0 = 5000 */
 	const char *runner_id;   /**< sent as the Fangs-Runner header (who posts events and results) */
+	const volatile int *cancel; /**< when it points at a nonzero value, a request in flight ends
+				       (FANGS_ECANCELED): e.g. a long poll at shutdown */
 } fangs_wire_client_options;
 
 #define FANGS_WIRE_CLIENT_OPTIONS_VERSION 1
-#define FANGS_WIRE_CLIENT_OPTIONS_INIT {FANGS_WIRE_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL}
+#define FANGS_WIRE_CLIENT_OPTIONS_INIT {FANGS_WIRE_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL}
 
 /** A client; one thread at a time (keeps its connection alive between requests). */
 FANGS_EXTERN(int) fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_options *opts);

@@ -23,6 +23,7 @@ struct fangs_wire_client {
 	char *url;
 	char *cert, *key, *ca;
 	char *runner_hdr;
+	const volatile int *cancel;
 	long connect_timeout_ms;
 };
 
@@ -66,6 +67,7 @@ int fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_optio
 			return fangs__error_oom();
 		}
 	}
+	c->cancel = opts->cancel;
 	c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
 	c->curl = curl_easy_init();
 	if (!c->url || !c->curl || (opts->tls_cert && (!c->cert || !c->key)) || (opts->ca && !c->ca)) {
@@ -108,6 +110,16 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
 	return b->oom ? 0 : n;
 }
 
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	const fangs_wire_client *c = user;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return *c->cancel ? 1 : 0;
+}
+
 int fangs_wire_request(fangs_wire_client *c, const char *method, const char *path, const char *content_type,
 		       const char *body, size_t len, long timeout_ms, fangs_wire_response *out)
 {
@@ -131,6 +143,11 @@ int fangs_wire_request(fangs_wire_client *c, const char *method, const char *pat
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &buf);
 	/* the orchestrator is named explicitly: never through a proxy */
 	curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "*");
+	if (c->cancel) {
+		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (c->cert) {
 		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert);
 		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key);
@@ -153,8 +170,10 @@ int fangs_wire_request(fangs_wire_client *c, const char *method, const char *pat
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
 	cc = curl_easy_perform(c->curl);
 	if (cc != CURLE_OK) {
-		rc = fangs_error_set(cc == CURLE_OPERATION_TIMEDOUT ? FANGS_ETIMEOUT : FANGS_ENETWORK, "%s %s: %s",
-				     method, url, curl_easy_strerror(cc));
+		rc = fangs_error_set(cc == CURLE_ABORTED_BY_CALLBACK ? FANGS_ECANCELED
+				     : cc == CURLE_OPERATION_TIMEDOUT ? FANGS_ETIMEOUT
+								       : FANGS_ENETWORK,
+				     "%s %s: %s", method, url, curl_easy_strerror(cc));
 	} else if (!(out->body = fangs_buf_steal(&buf, &out->len))) {
 		rc = fangs__error_oom();
 	} else {

@@ -128,8 +128,12 @@ class DaemonTest(unittest.TestCase):
         time.sleep(1.5)
         self.assertEqual(self.state(run), "queued")
         self.assertEqual(o.metrics()["fangs_queue_depth"], 1)
-        self.runner(o, "late")
+        r = self.runner(o, "late")
         self.assertEqual(self.wait_finished(run)["state"], "succeeded")
+        # idle in a long poll, it stops at once on SIGTERM, and cleanly
+        t0 = time.time()
+        self.assertEqual(r.stop(), 0)
+        self.assertLess(time.time() - t0, 5)
 
     def test_lost_runners(self):
         self.reg.publish("slow", "1.0.0", benign_files(SLOW))

@@ -158,6 +158,8 @@ static void work_loop(runner *r, fangs_wire_client *c)
 		if (again && do_register(r, c))
 			break;
 		rc = fangs_wire_request(c, "GET", path, NULL, NULL, 0, 60000, &rs);
+		if (rc == FANGS_ECANCELED)
+			break;
 		if (rc) {
 			log_warn("asking for work: %s; retrying", fangs_error_last());
 			nap(r, delay);
@@ -296,9 +298,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	if (fangs_wire_client_new(&c, &r.wire)) {
-		log_error("%s", fangs_error_last());
-		goto out;
+	{
+		/* the poll ends at the first SIGTERM; results and events go on until the second */
+		fangs_wire_client_options poll = r.wire;
+		poll.cancel = &r.stopping;
+		if (fangs_wire_client_new(&c, &poll)) {
+			log_error("%s", fangs_error_last());
+			goto out;
+		}
 	}
 
 	sigemptyset(&sigs);
