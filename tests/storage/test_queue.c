@@ -12,35 +12,7 @@
 
 #include <fangs/fangs.h>
 
-#include "backends.h"
-
-static const test_backend *fx_backend;
-static void *fx_ctx;
-static fangs_storage_options fx_opts;
-
-static void fx_cleanup(void)
-{
-	if (fx_backend && fx_ctx)
-		fx_backend->destroy(fx_ctx);
-	fx_ctx = NULL;
-}
-
-static fangs_storage *fx_open(int i)
-{
-	fangs_storage_options o = FANGS_STORAGE_OPTIONS_INIT;
-	fangs_storage *st = NULL;
-	fx_backend = test_backends[i];
-	fx_opts = o;
-	ck_assert_int_eq(fx_backend->create(&fx_ctx, &fx_opts), 0);
-	ck_assert_msg(fangs_storage_open(&st, &fx_opts) == 0, "open: %s", fangs_error_last());
-	return st;
-}
-
-#define OK(call)                                                                                   \
-	do {                                                                                       \
-		int ok_rc_ = (call);                                                               \
-		ck_assert_msg(ok_rc_ == 0, "%s -> %d: %s", #call, ok_rc_, fangs_error_last()); \
-	} while (0)
+#include "fixture.h"
 
 static void enqueue(fangs_storage *st, const char *pkg, const char *ver, const char *target, fangs_job *out)
 {

@@ -3,6 +3,8 @@
  */
 #include <stdlib.h>
 
+#include <fangs/fangs.h>
+
 #include "log.h"
 #include "settings.h"
 
@@ -21,4 +23,14 @@ int64_t positive_arg(const char *s, const char *name)
 		exit(2);
 	}
 	return v;
+}
+
+int load_config(const char *flag, fangs_config **out)
+{
+	const char *path = setting(flag, "FANGS_CONFIG", NULL);
+	if (path ? fangs_config_load(out, path) : fangs_config_new(out)) {
+		log_error("%s", fangs_error_last());
+		return -1;
+	}
+	return 0;
 }

@@ -15,4 +15,10 @@ const char *setting(const char *flag, const char *env, const char *cfg);
  * after saying so otherwise. */
 int64_t positive_arg(const char *s, const char *name);
 
+struct fangs_config;
+
+/* The configuration of --config FILE, else of $FANGS_CONFIG, else the
+ * defaults; 0, or -1 after logging why. */
+int load_config(const char *flag, struct fangs_config **out);
+
 #endif

@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	server_options sv = {0};
 	struct MHD_Daemon *daemon = NULL;
 	orch o;
-	const char *config_path, *token_env;
+	const char *token_env;
 	char *cert_pem = NULL, *key_pem = NULL, *revoked_default = NULL;
 	pthread_t watcher;
 	int watcher_on = 0;
@@ -120,11 +120,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_route_library(verbose);
-	config_path = setting(f_config, "FANGS_CONFIG", NULL);
-	if ((config_path ? fangs_config_load(&cfg, config_path) : fangs_config_new(&cfg))) {
-		log_error("%s", fangs_error_last());
+	if (load_config(f_config, &cfg))
 		return 2;
-	}
 
 	memset(&o, 0, sizeof(o));
 	o.cfg = cfg;

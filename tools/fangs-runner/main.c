@@ -269,11 +269,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_route_library(verbose);
-	f_config = setting(f_config, "FANGS_CONFIG", NULL);
-	if (f_config ? fangs_config_load(&cfg, f_config) : fangs_config_new(&cfg)) {
-		log_error("%s", fangs_error_last());
+	if (load_config(f_config, &cfg))
 		return 2;
-	}
 	gethostname(host, sizeof(host) - 1);
 	r.cfg = cfg;
 	r.hostname = host;
