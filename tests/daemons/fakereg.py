@@ -29,6 +29,7 @@ class FakeRegistry:
         self.packages = {}  # name -> {"versions": {v: (manifest, tgz)}, "time": {v: iso}}
         self.lock = threading.Lock()
         self.requests = []  # (path, if-none-match, status)
+        self.token = None  # when set, packuments need "Authorization: Bearer <token>"
         reg = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -115,6 +116,8 @@ class FakeRegistry:
                         if fname == "%s-%s.tgz" % (name.split("/")[-1], v):
                             status, body = 200, tgz
                             headers = [("Content-Type", "application/octet-stream")]
+            elif self.token and h.headers.get("Authorization") != "Bearer " + self.token:
+                status, body = 401, b'{"error":"authentication required"}'
             else:
                 name = path[1:].replace("%2f", "/").replace("%2F", "/")
                 if name in self.packages:

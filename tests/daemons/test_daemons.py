@@ -62,6 +62,24 @@ class DaemonTest(unittest.TestCase):
             return True
         return any(t is self for t, _ in list(result.errors) + list(result.failures))
 
+    def test_watcher_private_registry(self):
+        self.reg.token = "s3cret"
+        self.reg.publish("@corp/tool", "2.0.0", benign_files())
+        fangs(self.db, "package", "add", "@corp/tool")
+        # without the token: refused, nothing queued
+        o = self.orchestrator(["--registry", self.reg.url, "--watch-interval-ms", "200"] + HB)
+        wait_for(lambda: self.reg.count("/@corp%2ftool", 401) >= 1, 10, "a refused poll")
+        self.assertEqual(fangs(self.db, "run", "list"), [])
+        self.assertIn("HTTP 401", o.text())
+        self.assertEqual(o.stop(), 0)
+        # with it (from the variable the configuration names): the latest is queued once
+        o = self.orchestrator(["--registry", self.reg.url, "--watch-interval-ms", "200"] + HB,
+                              name="orchestrator2", env={"FANGS_REGISTRY_TOKEN": "s3cret"})
+        wait_for(lambda: len(fangs(self.db, "run", "list")) == 1, 10, "the scan queued")
+        wait_for(lambda: self.reg.count("/@corp%2ftool", 304) >= 2, 10, "conditional polls")
+        runs = fangs(self.db, "run", "list")
+        self.assertEqual([(r["package"], r["version"], r["state"]) for r in runs], [("@corp/tool", "2.0.0", "queued")])
+
     def orchestrator(self, extra=(), **kw):
         o = Orchestrator(self.tmp, self.db, extra=list(extra), **kw)
         self.procs.append(o)
