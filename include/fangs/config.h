@@ -78,6 +78,32 @@ typedef struct fangs_severity_override {
 	fangs_severity severity;
 } fangs_severity_override;
 
+/** The `orchestrator:` section (fangs-orchestrator). */
+typedef struct fangs_orchestrator_config {
+	char *listen;                 /**< "HOST:PORT"; default "127.0.0.1:8480" */
+	char *tls_cert;               /**< server certificate (PEM); NULL = plain HTTP */
+	char *tls_key;
+	char *client_ca;              /**< CA whose certificates clients must present (mTLS) */
+	char *revoked;                /**< file of revoked certificate names, one a line */
+	unsigned heartbeat_timeout_s; /**< a runner silent this long is evicted; default 90 */
+	unsigned watch_interval_s;    /**< registry polling period; default 300 */
+	unsigned watch_concurrency;   /**< registry requests at once; default 4 */
+	char *registry_token_env;     /**< variable holding a registry token; default FANGS_REGISTRY_TOKEN */
+	unsigned prune_interval_s;    /**< retention pruning period; default 3600 */
+} fangs_orchestrator_config;
+
+/** The `runner:` section (fangs-runner). */
+typedef struct fangs_runner_config {
+	char *orchestrator; /**< base URL */
+	char *id;           /**< default: the host name */
+	unsigned max_scans; /**< scans at once; default 1 */
+	char *tls_cert;
+	char *tls_key;
+	char *ca;
+	char *sandbox;      /**< "ns" (default) or "docker" */
+	unsigned duration_s; /**< install time limit; 0 = the scan's default */
+} fangs_runner_config;
+
 typedef struct fangs_config {
 	char *source; /**< file it was read from, or NULL for defaults */
 
@@ -111,6 +137,8 @@ typedef struct fangs_config {
 	unsigned notifier_max_attempts;  /**< 0: the notifier's default */
 	unsigned notifier_retry_base_ms; /**< 0: the notifier's default */
 	unsigned notifier_timeout_ms;    /**< 0: the notifier's default */
+	fangs_orchestrator_config orchestrator;
+	fangs_runner_config runner;
 } fangs_config;
 
 /** A config with every default. */

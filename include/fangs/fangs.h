@@ -19,5 +19,6 @@
 #include "registry.h"
 #include "scan.h"
 #include "notifier.h"
+#include "wire.h"
 
 #endif

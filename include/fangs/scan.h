@@ -34,6 +34,11 @@ FANGS_EXTERN(const char *) fangs_scan_phase_name(fangs_scan_phase phase);
  * during the install with the number of events seen so far. */
 typedef void (*fangs_scan_progress_fn)(fangs_scan_phase phase, uint64_t events, const char *detail, void *user);
 
+/** Event sink: receives each event of the run while the install goes on
+ * (on the thread that called fangs_scan). A nonzero return ends the scan
+ * with that error. */
+typedef int (*fangs_scan_event_fn)(const fangs_event *ev, void *user);
+
 typedef struct fangs_scan_options {
 	unsigned int version;
 	fangs_storage *storage;        /**< required */
@@ -52,11 +57,18 @@ typedef struct fangs_scan_options {
 	fangs_scan_progress_fn progress;
 	void *user;
 	const char *docker_socket;     /**< version 2: docker daemon socket; NULL = /var/run/docker.sock */
+	/** Streams the events to this sink instead of storing them: the run is
+	 * then neither stored nor analysed here (storage may be NULL), and the
+	 * result tells how it went (a remote orchestrator stores and judges). */
+	fangs_scan_event_fn on_event;
+	void *event_user;
+	const char *run_id;            /**< the run's id (e.g. given by an orchestrator); NULL = a new one */
 } fangs_scan_options;
 
 #define FANGS_SCAN_OPTIONS_VERSION 2
 #define FANGS_SCAN_OPTIONS_INIT \
-	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+	 NULL, NULL, NULL, NULL}
 
 typedef struct fangs_scan_result {
 	char run_id[64];
@@ -68,6 +80,7 @@ typedef struct fangs_scan_result {
 	int exit_code;          /**< the install's exit status */
 	int timed_out;
 	int64_t duration_ns;
+	char *install_output;   /**< bounded tail of the install's output */
 } fangs_scan_result;
 
 FANGS_EXTERN(void) fangs_scan_result_clear(fangs_scan_result *r);

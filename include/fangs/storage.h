@@ -354,6 +354,96 @@ FANGS_EXTERN(int) fangs_storage_notification_due(fangs_storage *st, int64_t now_
  * given (what `due` returned). FANGS_EBUSY when another sender took it. */
 FANGS_EXTERN(int) fangs_storage_notification_claim(fangs_storage *st, int64_t id, fangs_notification_status status,
 						   int64_t next_attempt_ns, int64_t lease_until_ns);
+/* ---- job queue and runners ---- */
+
+/** Where a queued scan stands. */
+typedef enum fangs_job_state {
+	FANGS_JOB_QUEUED = 0,  /**< waits for a runner */
+	FANGS_JOB_RUNNING = 1, /**< a runner claimed it */
+	FANGS_JOB_DONE = 2,    /**< the runner posted the result */
+	FANGS_JOB_FAILED = 3   /**< given up (runner lost too often, or failed by hand) */
+} fangs_job_state;
+
+FANGS_EXTERN(const char *) fangs_job_state_name(fangs_job_state s);
+
+typedef struct fangs_job {
+	int64_t id;
+	char run_id[FANGS_RUN_ID_MAX]; /**< the run row created with the job */
+	char *package;
+	char *version;
+	char *target_runner; /**< NULL = any runner */
+	fangs_job_state state;
+	int attempts;        /**< how many times a runner claimed it */
+	char *runner;        /**< the runner holding it (RUNNING) or the last one */
+	int64_t created_ns;
+	int64_t updated_ns;
+} fangs_job;
+
+typedef struct fangs_job_list {
+	fangs_job *items;
+	size_t count;
+	size_t capacity;
+} fangs_job_list;
+
+FANGS_EXTERN(void) fangs_job_clear(fangs_job *j);
+FANGS_EXTERN(void) fangs_job_list_free(fangs_job_list *list);
+
+/** Queues a scan: creates a QUEUED run (and its package and release) and the
+ * job pointing at it, together. Sets job->id, job->run_id and job->created_ns. */
+FANGS_EXTERN(int) fangs_storage_job_enqueue(fangs_storage *st, fangs_job *job);
+/** Hands the oldest queued job that `runner` may take (no target, or this
+ * runner as target) to it: the job becomes RUNNING with attempts + 1 and its
+ * run RUNNING on that runner. FANGS_ENOTFOUND when there is none. Two
+ * callers never get the same job. */
+FANGS_EXTERN(int) fangs_storage_job_claim(fangs_storage *st, const char *runner, fangs_job *out);
+/** The job of a run. FANGS_ENOTFOUND when the run has none. */
+FANGS_EXTERN(int) fangs_storage_job_get(fangs_storage *st, const char *run_id, fangs_job *out);
+/** Ends the job of a run as DONE or FAILED (the run row itself is the
+ * caller's to update). FANGS_ENOTFOUND when the run has no job. */
+FANGS_EXTERN(int) fangs_storage_job_finish(fangs_storage *st, const char *run_id, fangs_job_state state);
+/** Takes back the RUNNING jobs of a runner that went away: a job claimed
+ * fewer than `max_attempts` times is QUEUED again (its run too, with no
+ * runner); the others become FAILED with their run FAILED ("runner lost").
+ * Counts go to `requeued` and `failed` (both optional). */
+FANGS_EXTERN(int) fangs_storage_job_requeue_runner(fangs_storage *st, const char *runner, int max_attempts,
+						   int64_t *requeued, int64_t *failed);
+/** Jobs in a state (-1 = every state), oldest first. */
+FANGS_EXTERN(int) fangs_storage_job_list(fangs_storage *st, int state, fangs_job_list *out);
+/** How many jobs are in each state (indexed by fangs_job_state). */
+FANGS_EXTERN(int) fangs_storage_job_counts(fangs_storage *st, int64_t counts[4]);
+/** Deletes DONE and FAILED jobs last changed before `older_than_ns` (their
+ * runs stay: runs have their own retention, fangs_storage_prune). */
+FANGS_EXTERN(int) fangs_storage_job_prune(fangs_storage *st, int64_t older_than_ns, int64_t *deleted);
+
+typedef struct fangs_runner {
+	char *id;
+	char *cn;        /**< client certificate name when it came over mTLS */
+	char *hostname;
+	int max_scans;
+	char *state;     /**< "up" or "evicted" */
+	int64_t registered_ns;
+	int64_t last_heartbeat_ns;
+	int64_t running; /**< RUNNING jobs it holds, filled by list */
+} fangs_runner;
+
+typedef struct fangs_runner_list {
+	fangs_runner *items;
+	size_t count;
+	size_t capacity;
+} fangs_runner_list;
+
+FANGS_EXTERN(void) fangs_runner_clear(fangs_runner *r);
+FANGS_EXTERN(void) fangs_runner_list_free(fangs_runner_list *list);
+
+/** Records a runner as "up" (again), with a heartbeat now. */
+FANGS_EXTERN(int) fangs_storage_runner_register(fangs_storage *st, const fangs_runner *r);
+/** Notes a heartbeat. FANGS_ENOTFOUND when the runner is unknown or evicted
+ * (it must register again). */
+FANGS_EXTERN(int) fangs_storage_runner_heartbeat(fangs_storage *st, const char *id, int64_t now_ns);
+/** Every runner, by id. */
+FANGS_EXTERN(int) fangs_storage_runner_list(fangs_storage *st, fangs_runner_list *out);
+/** Marks a runner "evicted". FANGS_ENOTFOUND when unknown. */
+FANGS_EXTERN(int) fangs_storage_runner_evict(fangs_storage *st, const char *id);
 
 FANGS_END_DECL
 

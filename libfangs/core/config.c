@@ -375,6 +375,66 @@ static int notifier_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_nod
 			 "unknown key in notifier (expected public_url, ca_file, max_attempts, retry_base_ms, timeout_ms)");
 }
 
+/* ---- orchestrator, runner ---- */
+
+static int orchestrator_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	fangs_orchestrator_config *o = &p->cfg->orchestrator;
+	(void)user;
+	if (!strcmp(key, "listen"))
+		return want_string(p, v, "orchestrator.listen", &o->listen);
+	if (!strcmp(key, "tls_cert"))
+		return want_string(p, v, "orchestrator.tls_cert", &o->tls_cert);
+	if (!strcmp(key, "tls_key"))
+		return want_string(p, v, "orchestrator.tls_key", &o->tls_key);
+	if (!strcmp(key, "client_ca"))
+		return want_string(p, v, "orchestrator.client_ca", &o->client_ca);
+	if (!strcmp(key, "revoked"))
+		return want_string(p, v, "orchestrator.revoked", &o->revoked);
+	if (!strcmp(key, "registry_token_env"))
+		return want_string(p, v, "orchestrator.registry_token_env", &o->registry_token_env);
+	if (!strcmp(key, "heartbeat_timeout_s"))
+		return want_uint(p, v, "orchestrator.heartbeat_timeout_s", 1, 86400, &o->heartbeat_timeout_s);
+	if (!strcmp(key, "watch_interval_s"))
+		return want_uint(p, v, "orchestrator.watch_interval_s", 1, 86400, &o->watch_interval_s);
+	if (!strcmp(key, "watch_concurrency"))
+		return want_uint(p, v, "orchestrator.watch_concurrency", 1, 64, &o->watch_concurrency);
+	if (!strcmp(key, "prune_interval_s"))
+		return want_uint(p, v, "orchestrator.prune_interval_s", 1, 864000, &o->prune_interval_s);
+	return cfg_error(p, k, key,
+			 "unknown key in orchestrator (expected listen, tls_cert, tls_key, client_ca, revoked,"
+			 " heartbeat_timeout_s, watch_interval_s, watch_concurrency, registry_token_env, prune_interval_s)");
+}
+
+static int runner_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	fangs_runner_config *r = &p->cfg->runner;
+	(void)user;
+	if (!strcmp(key, "orchestrator"))
+		return want_string(p, v, "runner.orchestrator", &r->orchestrator);
+	if (!strcmp(key, "id"))
+		return want_string(p, v, "runner.id", &r->id);
+	if (!strcmp(key, "max_scans"))
+		return want_uint(p, v, "runner.max_scans", 1, 256, &r->max_scans);
+	if (!strcmp(key, "tls_cert"))
+		return want_string(p, v, "runner.tls_cert", &r->tls_cert);
+	if (!strcmp(key, "tls_key"))
+		return want_string(p, v, "runner.tls_key", &r->tls_key);
+	if (!strcmp(key, "ca"))
+		return want_string(p, v, "runner.ca", &r->ca);
+	if (!strcmp(key, "sandbox")) {
+		int rc = want_string(p, v, "runner.sandbox", &r->sandbox);
+		if (!rc && strcmp(r->sandbox, "ns") && strcmp(r->sandbox, "docker"))
+			return cfg_error(p, v, "runner.sandbox", "expected ns or docker");
+		return rc;
+	}
+	if (!strcmp(key, "duration_s"))
+		return want_uint(p, v, "runner.duration_s", 1, 86400, &r->duration_s);
+	return cfg_error(p, k, key,
+			 "unknown key in runner (expected orchestrator, id, max_scans, tls_cert, tls_key, ca,"
+			 " sandbox, duration_s)");
+}
+
 static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
 {
 	(void)user;
@@ -390,6 +450,10 @@ static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *
 		return each_pair(p, v, "storage", storage_pair, NULL);
 	if (!strcmp(key, "notifier"))
 		return each_pair(p, v, "notifier", notifier_pair, NULL);
+	if (!strcmp(key, "orchestrator"))
+		return each_pair(p, v, "orchestrator", orchestrator_pair, NULL);
+	if (!strcmp(key, "runner"))
+		return each_pair(p, v, "runner", runner_pair, NULL);
 	if (!strcmp(key, "registry")) {
 		int rc = want_string(p, v, "registry", &p->cfg->registry);
 		if (rc)
@@ -401,7 +465,8 @@ static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *
 	if (!strcmp(key, "rules"))
 		return each_pair(p, v, "rules", rules_pair, NULL);
 	return cfg_error(p, k, key,
-			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry, rules, notifier)");
+			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry, rules,"
+			 " notifier, orchestrator, runner)");
 }
 
 int fangs_config_new(fangs_config **out)
@@ -417,7 +482,15 @@ int fangs_config_new(fangs_config **out)
 	cfg->retention_days = 90;
 	cfg->storage_backend = fangs__strdup("sqlite");
 	cfg->sqlite_path = fangs__strdup("fangs.db");
-	if (!cfg->storage_backend || !cfg->sqlite_path) {
+	cfg->orchestrator.listen = fangs__strdup("127.0.0.1:8480");
+	cfg->orchestrator.heartbeat_timeout_s = 90;
+	cfg->orchestrator.watch_interval_s = 300;
+	cfg->orchestrator.watch_concurrency = 4;
+	cfg->orchestrator.registry_token_env = fangs__strdup("FANGS_REGISTRY_TOKEN");
+	cfg->orchestrator.prune_interval_s = 3600;
+	cfg->runner.max_scans = 1;
+	if (!cfg->storage_backend || !cfg->sqlite_path || !cfg->orchestrator.listen ||
+	    !cfg->orchestrator.registry_token_env) {
 		fangs_config_free(cfg);
 		return FANGS_ENOMEM;
 	}
@@ -517,6 +590,18 @@ void fangs_config_free(fangs_config *cfg)
 	free(cfg->rules_inline_text);
 	free(cfg->notifier_public_url);
 	free(cfg->notifier_ca_file);
+	free(cfg->orchestrator.listen);
+	free(cfg->orchestrator.tls_cert);
+	free(cfg->orchestrator.tls_key);
+	free(cfg->orchestrator.client_ca);
+	free(cfg->orchestrator.revoked);
+	free(cfg->orchestrator.registry_token_env);
+	free(cfg->runner.orchestrator);
+	free(cfg->runner.id);
+	free(cfg->runner.tls_cert);
+	free(cfg->runner.tls_key);
+	free(cfg->runner.ca);
+	free(cfg->runner.sandbox);
 	free(cfg->source);
 	free(cfg);
 }

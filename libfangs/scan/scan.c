@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -37,6 +38,7 @@ void fangs_scan_result_clear(fangs_scan_result *r)
 		return;
 	free(r->package);
 	free(r->version);
+	free(r->install_output);
 	fangs_analysis_clear(&r->analysis);
 	memset(r, 0, sizeof(*r));
 }
@@ -45,7 +47,9 @@ typedef struct scan_state {
 	const fangs_scan_options *opts;
 	const char *run_id;
 	fangs_event_list events;
+	uint64_t n_events;
 	int oom;
+	int sink_rc; /* what the event sink answered, when it asked to stop */
 	/* the waiter thread */
 	pthread_t waiter;
 	fangs_sandbox_run *run;
@@ -58,7 +62,7 @@ typedef struct scan_state {
 static void progress(const scan_state *s, fangs_scan_phase phase, const char *detail)
 {
 	if (s->opts->progress)
-		s->opts->progress(phase, s->events.count, detail, s->opts->user);
+		s->opts->progress(phase, s->n_events, detail, s->opts->user);
 }
 
 static int on_event(const fangs_event *ev, void *user)
@@ -67,6 +71,13 @@ static int on_event(const fangs_event *ev, void *user)
 	fangs_event *slot;
 	if (!ev->run_id || strcmp(ev->run_id, s->run_id) != 0)
 		return 0;
+	s->n_events++;
+	if (s->opts->on_event) {
+		int rc = s->opts->on_event(ev, s->opts->event_user);
+		if (rc && !s->sink_rc)
+			s->sink_rc = rc;
+		return rc;
+	}
 	slot = fangs_event_list_push(&s->events);
 	if (!slot || fangs_event_copy(slot, ev)) {
 		if (slot)
@@ -186,12 +197,16 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	int rc, watching = 0, thread_started = 0, run_stored = 0;
 	int64_t started_ns, last_progress = 0;
 
-	if (!opts || !opts->storage || !spec || !*spec || !out)
-		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage or spec");
+	if (!opts || (!opts->storage && !opts->on_event) || !spec || !*spec || !out)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage (or event sink) or spec");
 	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
 		return fangs_error_set(FANGS_EVERSION, "fangs_scan: options of unknown version %u", opts->version);
 	memset(out, 0, sizeof(*out));
-	if ((rc = fangs_storage_new_run_id(out->run_id, sizeof(out->run_id))))
+	if (opts->run_id && (!*opts->run_id || strlen(opts->run_id) >= sizeof(out->run_id) || strchr(opts->run_id, '/')))
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan: run id '%s' is empty, too long or has a '/'", opts->run_id);
+	if (opts->run_id)
+		snprintf(out->run_id, sizeof(out->run_id), "%s", opts->run_id);
+	else if ((rc = fangs_storage_new_run_id(out->run_id, sizeof(out->run_id))))
 		return rc;
 	s.opts = opts;
 	s.run_id = out->run_id;
@@ -199,11 +214,19 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	/* 1. prefetch on the host: nothing is stored if this fails */
 	snprintf(detail, sizeof(detail), "resolving %s", spec);
 	progress(&s, FANGS_SCAN_PREFETCH, detail);
-	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/%s", DEFAULT_PREFETCH_ROOT, out->run_id);
-	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
-	if ((rc = fangs__mkdir_p(prefetch_dir, 0755)) < 0 ||
+	/* unique per attempt: a run given again (its first runner lost) may find
+	 * the first attempt's directory on this host */
+	if ((rc = fangs__mkdir_p(DEFAULT_PREFETCH_ROOT, 0755)) < 0 ||
 	    (rc = fangs__mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE, 0755)) < 0)
 		goto out;
+	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/%s.XXXXXX", DEFAULT_PREFETCH_ROOT, out->run_id);
+	if (!mkdtemp(prefetch_dir)) {
+		rc = fangs__error_errno(FANGS_EIO, "creating the prefetch directory");
+		prefetch_dir[0] = '\0';
+		goto out;
+	}
+	chmod(prefetch_dir, 0755);
+	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
 	/* an existing path given without ./ is meant as a path, not as npm's
 	 * user/repo shorthand; npm runs in another directory, so make it absolute */
 	if ((strchr(spec, '/') || fangs__str_has_suffix(spec, ".tgz")) && spec[0] != '/' &&
@@ -268,9 +291,11 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		rc = FANGS_ENOMEM;
 		goto out;
 	}
-	if ((rc = fangs_storage_run_create(opts->storage, &run)))
-		goto out;
-	run_stored = 1;
+	if (!opts->on_event) {
+		if ((rc = fangs_storage_run_create(opts->storage, &run)))
+			goto out;
+		run_stored = 1;
+	}
 
 	/* the sensor's callback is per sensor: a shared one needs ours for this run */
 	if ((rc = fangs_sensor_watch_cgroup(sensor, fangs_sandbox_cgroup_path(s.run), out->run_id)))
@@ -307,6 +332,10 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		rc = fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
 		goto out;
 	}
+	if (s.sink_rc) {
+		rc = fangs_error_set(s.sink_rc, "the event sink stopped the scan");
+		goto out;
+	}
 	if (s.wait_rc) {
 		rc = fangs_error_set(s.wait_rc, "%s", s.wait_err);
 		goto out;
@@ -330,10 +359,11 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		free(s.events.items[i].run_id);
 		s.events.items[i].run_id = NULL;
 	}
-	if ((rc = fangs_storage_begin(opts->storage)))
+	if (run_stored && (rc = fangs_storage_begin(opts->storage)))
 		goto out;
-	if ((rc = fangs_storage_events_append(opts->storage, run.id, s.events.items, s.events.count)) ||
-	    (rc = fangs_storage_run_update(opts->storage, &run)) || (rc = fangs_storage_commit(opts->storage))) {
+	if (run_stored &&
+	    ((rc = fangs_storage_events_append(opts->storage, run.id, s.events.items, s.events.count)) ||
+	     (rc = fangs_storage_run_update(opts->storage, &run)) || (rc = fangs_storage_commit(opts->storage)))) {
 		fangs_storage_rollback(opts->storage);
 		goto out;
 	}
@@ -342,6 +372,15 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	out->exit_code = s.result.exit_code;
 	out->timed_out = s.result.timed_out;
 	out->duration_ns = s.result.duration_ns;
+	if (run.install_output && !(out->install_output = fangs__strdup(run.install_output))) {
+		rc = FANGS_ENOMEM;
+		goto out;
+	}
+	if (opts->on_event) {
+		/* streamed: storing and judging are the receiver's */
+		progress(&s, FANGS_SCAN_DONE, NULL);
+		goto out;
+	}
 
 	/* 5. analyze */
 	progress(&s, FANGS_SCAN_ANALYZE, NULL);

@@ -12,7 +12,7 @@
 /* Number of schema migrations. Every backend has exactly this many, in the
  * same order and with the same meaning, so that a version number names the
  * same schema whatever the engine (checked at compile time by each backend). */
-#define FANGS__STORAGE_SCHEMA_VERSION 1
+#define FANGS__STORAGE_SCHEMA_VERSION 2
 
 /* Default lock wait of the sqlite backend. */
 #define FANGS__STORAGE_BUSY_TIMEOUT_MS 5000
@@ -50,5 +50,42 @@ int fangs__storage_headers_decode(const char *json, fangs_notifier_target *t);
 	"n.id, n.notifier_id, t.name, n.run_id, n.attempt, n.status, n.http_status, n.error,"       \
 	" n.next_attempt_ns, n.body, n.created_ns"
 
+/* The backend behind a handle (for the front-end files). */
+fangs_storage_backend *fangs__storage_backend_of(fangs_storage *st);
+
+/* Front-end argument checks: FANGS_EINVAL naming the function. */
+#define NEED(cond, fn, what)                                                              \
+	do {                                                                              \
+		if (!(cond))                                                              \
+			return fangs_error_set(FANGS_EINVAL, "fangs_storage_" fn ": " what); \
+	} while (0)
+
+/* A handle and the backend member it needs, or FANGS_EINVAL / FANGS_EUNSUPPORTED. */
+#define CALL(st, member, fn, ...)                                                                  \
+	do {                                                                                       \
+		fangs_storage_backend *b_;                                                         \
+		NEED(st, fn, "storage handle is NULL");                                             \
+		b_ = fangs__storage_backend_of(st);                                                \
+		if (!b_->member)                                                                   \
+			return fangs_error_set(FANGS_EUNSUPPORTED,                                 \
+					       "fangs_storage_" fn ": the %s backend does not support it", \
+					       b_->name);                                          \
+		return b_->member(b_, __VA_ARGS__);                                                \
+	} while (0)
+
+/* The queued run a new job comes with (its strings borrowed from the job). */
+void fangs__job_run(const fangs_job *job, fangs_run *run);
+
+/* Job states are stored by name; 0 or FANGS_EPARSE. */
+int fangs__job_state_parse(const char *name, fangs_job_state *out);
+
+/* Column list of job reads, shared by the backends. */
+#define FANGS__STORAGE_JOB_COLS \
+	"j.id, j.run_id, j.package, j.version, j.target_runner, j.state, j.attempts, j.runner, j.created_ns, j.updated_ns"
+
+/* Column list of runner reads; the last one counts the jobs it holds. */
+#define FANGS__STORAGE_RUNNER_COLS                                                                \
+	"w.id, w.cn, w.hostname, w.max_scans, w.state, w.registered_ns, w.last_heartbeat_ns,"     \
+	" (SELECT COUNT(*) FROM jobs j WHERE j.runner = w.id AND j.state = 'running')"
 
 #endif

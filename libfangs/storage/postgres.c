@@ -213,6 +213,18 @@ static const fangs_storage_backend pg_vtable = {
 	.notification_list = fangs__pg_notification_list,
 	.notification_due = fangs__pg_notification_due,
 	.notification_claim = fangs__pg_notification_claim,
+	.job_enqueue = fangs__pg_job_enqueue,
+	.job_claim = fangs__pg_job_claim,
+	.job_get = fangs__pg_job_get,
+	.job_finish = fangs__pg_job_finish,
+	.job_requeue_runner = fangs__pg_job_requeue_runner,
+	.job_list = fangs__pg_job_list,
+	.runner_register = fangs__pg_runner_register,
+	.runner_heartbeat = fangs__pg_runner_heartbeat,
+	.runner_list = fangs__pg_runner_list,
+	.runner_evict = fangs__pg_runner_evict,
+	.job_counts = fangs__pg_job_counts,
+	.job_prune = fangs__pg_job_prune,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)

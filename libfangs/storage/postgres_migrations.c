@@ -11,6 +11,7 @@
  * shipped. */
 static const char *const migrations[] = {
 	FANGS__SCHEMA_1("BIGSERIAL PRIMARY KEY", "BIGINT", ""),
+	FANGS__SCHEMA_2,
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,

@@ -169,4 +169,10 @@
 	" max_scans INTEGER NOT NULL DEFAULT 1," \
 	" state TEXT NOT NULL);"
 
+/* 2: the job of a run is looked up for every event batch; a runner's
+ * jobs when it is lost. */
+#define FANGS__SCHEMA_2 \
+	"CREATE INDEX jobs_run ON jobs(run_id);" \
+	"CREATE INDEX jobs_runner ON jobs(runner, state);"
+
 #endif

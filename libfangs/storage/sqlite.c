@@ -280,6 +280,18 @@ static const fangs_storage_backend sq_vtable = {
 	.notification_list = fangs__sq_notification_list,
 	.notification_due = fangs__sq_notification_due,
 	.notification_claim = fangs__sq_notification_claim,
+	.job_enqueue = fangs__sq_job_enqueue,
+	.job_claim = fangs__sq_job_claim,
+	.job_get = fangs__sq_job_get,
+	.job_finish = fangs__sq_job_finish,
+	.job_requeue_runner = fangs__sq_job_requeue_runner,
+	.job_list = fangs__sq_job_list,
+	.runner_register = fangs__sq_runner_register,
+	.runner_heartbeat = fangs__sq_runner_heartbeat,
+	.runner_list = fangs__sq_runner_list,
+	.runner_evict = fangs__sq_runner_evict,
+	.job_counts = fangs__sq_job_counts,
+	.job_prune = fangs__sq_job_prune,
 };
 
 static int exec(fangs__sq *b, const char *sql)

@@ -124,5 +124,18 @@ int fangs__sq_notification_list(fangs_storage_backend *b, const fangs_notificati
 int fangs__sq_notification_due(fangs_storage_backend *b, int64_t now_ns, size_t limit, fangs_notification_list *out);
 int fangs__sq_notification_claim(fangs_storage_backend *b, int64_t id, fangs_notification_status status,
 				 int64_t next_attempt_ns, int64_t lease_until_ns);
+int fangs__sq_job_enqueue(fangs_storage_backend *b, fangs_job *job);
+int fangs__sq_job_claim(fangs_storage_backend *b, const char *runner, int64_t now_ns, fangs_job *out);
+int fangs__sq_job_get(fangs_storage_backend *b, const char *run_id, fangs_job *out);
+int fangs__sq_job_finish(fangs_storage_backend *b, const char *run_id, fangs_job_state state, int64_t now_ns);
+int fangs__sq_job_requeue_runner(fangs_storage_backend *b, const char *runner, int max_attempts, int64_t now_ns,
+				 int64_t *requeued, int64_t *failed);
+int fangs__sq_job_list(fangs_storage_backend *b, int state, fangs_job_list *out);
+int fangs__sq_runner_register(fangs_storage_backend *b, const fangs_runner *r, int64_t now_ns);
+int fangs__sq_runner_heartbeat(fangs_storage_backend *b, const char *id, int64_t now_ns);
+int fangs__sq_runner_list(fangs_storage_backend *b, fangs_runner_list *out);
+int fangs__sq_runner_evict(fangs_storage_backend *b, const char *id);
+int fangs__sq_job_counts(fangs_storage_backend *b, int64_t counts[4]);
+int fangs__sq_job_prune(fangs_storage_backend *b, int64_t older_than_ns, int64_t *deleted);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct sq_migration {
  * shipped: entry N is what version N means on every existing database. */
 static const sq_migration migrations[] = {
 	{FANGS__SCHEMA_1("INTEGER PRIMARY KEY", "INTEGER", " WITHOUT ROWID"), NULL},
+	{FANGS__SCHEMA_2, NULL},
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,

@@ -13,23 +13,6 @@ struct fangs_storage {
 	int in_tx; /* a user transaction is open (they do not nest) */
 };
 
-#define NEED(cond, fn, what)                                                              \
-	do {                                                                              \
-		if (!(cond))                                                              \
-			return fangs_error_set(FANGS_EINVAL, "fangs_storage_" fn ": " what); \
-	} while (0)
-
-/* A handle and the backend member it needs, or FANGS_EINVAL / FANGS_EUNSUPPORTED. */
-#define CALL(st, member, fn, ...)                                                                  \
-	do {                                                                                       \
-		NEED(st, fn, "storage handle is NULL");                                             \
-		if (!(st)->b->member)                                                              \
-			return fangs_error_set(FANGS_EUNSUPPORTED,                                 \
-					       "fangs_storage_" fn ": the %s backend does not support it", \
-					       (st)->b->name);                                     \
-		return (st)->b->member((st)->b, __VA_ARGS__);                                     \
-	} while (0)
-
 static int nonempty(const char *s)
 {
 	return s && *s;
@@ -531,4 +514,9 @@ int fangs_storage_notification_claim(fangs_storage *st, int64_t id, fangs_notifi
 {
 	NEED(id > 0, "notification_claim", "notification id must be positive");
 	CALL(st, notification_claim, "notification_claim", id, status, next_attempt_ns, lease_until_ns);
+}
+
+fangs_storage_backend *fangs__storage_backend_of(fangs_storage *st)
+{
+	return st->b;
 }

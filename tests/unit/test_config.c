@@ -108,6 +108,61 @@ START_TEST(test_errors_name_line_and_key)
 }
 END_TEST
 
+START_TEST(test_daemon_sections)
+{
+	fangs_config *cfg = NULL;
+	ck_assert_int_eq(fangs_config_new(&cfg), 0);
+	ck_assert_str_eq(cfg->orchestrator.listen, "127.0.0.1:8480");
+	ck_assert_uint_eq(cfg->orchestrator.heartbeat_timeout_s, 90);
+	ck_assert_uint_eq(cfg->orchestrator.watch_interval_s, 300);
+	ck_assert_str_eq(cfg->orchestrator.registry_token_env, "FANGS_REGISTRY_TOKEN");
+	ck_assert_uint_eq(cfg->runner.max_scans, 1);
+	ck_assert_ptr_null(cfg->runner.orchestrator);
+	fangs_config_free(cfg);
+
+	cfg = load("orchestrator:\n"
+		   "  listen: 0.0.0.0:9443\n"
+		   "  tls_cert: /etc/fangs/orchestrator.pem\n"
+		   "  tls_key: /etc/fangs/orchestrator-key.pem\n"
+		   "  client_ca: /etc/fangs/ca.pem\n"
+		   "  revoked: /etc/fangs/revoked.txt\n"
+		   "  heartbeat_timeout_s: 30\n"
+		   "  watch_interval_s: 60\n"
+		   "  watch_concurrency: 8\n"
+		   "  registry_token_env: NPM_TOKEN\n"
+		   "  prune_interval_s: 600\n"
+		   "runner:\n"
+		   "  orchestrator: https://orch.example:9443\n"
+		   "  id: runner-1\n"
+		   "  max_scans: 3\n"
+		   "  tls_cert: /etc/fangs/runner-1.pem\n"
+		   "  tls_key: /etc/fangs/runner-1-key.pem\n"
+		   "  ca: /etc/fangs/ca.pem\n"
+		   "  sandbox: docker\n"
+		   "  duration_s: 120\n");
+	ck_assert_str_eq(cfg->orchestrator.listen, "0.0.0.0:9443");
+	ck_assert_str_eq(cfg->orchestrator.client_ca, "/etc/fangs/ca.pem");
+	ck_assert_str_eq(cfg->orchestrator.revoked, "/etc/fangs/revoked.txt");
+	ck_assert_uint_eq(cfg->orchestrator.heartbeat_timeout_s, 30);
+	ck_assert_uint_eq(cfg->orchestrator.watch_concurrency, 8);
+	ck_assert_str_eq(cfg->orchestrator.registry_token_env, "NPM_TOKEN");
+	ck_assert_uint_eq(cfg->orchestrator.prune_interval_s, 600);
+	ck_assert_str_eq(cfg->runner.orchestrator, "https://orch.example:9443");
+	ck_assert_str_eq(cfg->runner.id, "runner-1");
+	ck_assert_uint_eq(cfg->runner.max_scans, 3);
+	ck_assert_str_eq(cfg->runner.ca, "/etc/fangs/ca.pem");
+	ck_assert_str_eq(cfg->runner.sandbox, "docker");
+	ck_assert_uint_eq(cfg->runner.duration_s, 120);
+	fangs_config_free(cfg);
+
+	load_bad("orchestrator:\n  listen_on: x\n", "test.yaml:2: listen_on: unknown key in orchestrator");
+	load_bad("orchestrator:\n  heartbeat_timeout_s: 0\n", "test.yaml:2: orchestrator.heartbeat_timeout_s");
+	load_bad("runner:\n  max_scans: lots\n", "runner.max_scans: expected a whole number");
+	load_bad("runner:\n  sandbox: chroot\n", "runner.sandbox: expected ns or docker");
+	load_bad("runner: 5\n", "runner: expected a mapping");
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	fangs_config *cfg = NULL;
@@ -126,6 +181,7 @@ int main(void)
 	tcase_add_test(tc, test_full_file);
 	tcase_add_test(tc, test_errors_name_line_and_key);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_daemon_sections);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

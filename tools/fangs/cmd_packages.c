@@ -11,6 +11,7 @@
 
 static const char package_usage[] =
 	"usage: fangs package list [--watched]\n"
+	"       fangs package watched          the watched packages (as list --watched)\n"
 	"       fangs package add NAME         watch a package\n"
 	"       fangs package remove NAME      forget a package and everything recorded of it\n"
 	"       fangs package reset NAME       delete its runs, events, baseline and deviations; keep watching\n";
@@ -79,6 +80,10 @@ int cmd_package(cli_ctx *ctx, int argc, char **argv)
 	verb = argv[1];
 	if (!strcmp(verb, "list"))
 		return package_list(ctx, argc - 1, argv + 1);
+	if (!strcmp(verb, "watched") && argc == 2) {
+		char *list_watched[] = {(char *)"list", (char *)"--watched", NULL};
+		return package_list(ctx, 2, list_watched);
+	}
 	if (strcmp(verb, "add") && strcmp(verb, "remove") && strcmp(verb, "reset"))
 		return cli_usage_error("unknown package subcommand '%s' (list, add, remove, reset)", verb);
 	if (argc != 3)

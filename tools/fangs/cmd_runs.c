@@ -11,8 +11,10 @@
 static const char run_usage[] =
 	"usage: fangs run list [--package P] [--version V] [--state S] [--baseline] [--limit N]\n"
 	"       fangs run show RUN [--events]\n"
+	"       fangs run fail RUN\n"
 	"\n"
 	"list: runs, newest first. show: one run with its deviations (and its events with --events).\n"
+	"fail: marks a queued or running run failed and ends its job (a stuck run).\n"
 	"States: queued, running, succeeded, failed, timed_out.\n";
 
 static int print_runs(cli_ctx *ctx, const fangs_run_list *runs)
@@ -189,7 +191,7 @@ static int run_list_all(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
-	static const cli_sub subs[] = {{"list", run_list_all}, {"show", run_show}};
+	static const cli_sub subs[] = {{"list", run_list_all}, {"show", run_show}, {"fail", cmd_run_fail}};
 	return CLI_DISPATCH(ctx, argc, argv, run_usage, subs);
 }
 

@@ -107,6 +107,10 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	int c, rc, exit_code = CLI_EXIT_OK;
 	double secs;
 
+	/* `fangs scan submit -package ...` queues remotely; a package named
+	 * "submit" is still scanned here (`fangs scan submit`) */
+	if (argc >= 3 && !strcmp(argv[1], "submit") && argv[2][0] == '-')
+		return cmd_scan_submit(ctx, argc - 1, argv + 1);
 	while ((c = getopt_long_only(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':

@@ -24,6 +24,10 @@ int cmd_notifier(cli_ctx *ctx, int argc, char **argv);
 /* Schedules and sends a run's messages when notifier targets want them;
  * failures are reported on stderr and stay scheduled in storage. */
 void cli_notify_run(cli_ctx *ctx, fangs_storage *st, const char *run_id);
+int cmd_ca(cli_ctx *ctx, int argc, char **argv);
+int cmd_runner(cli_ctx *ctx, int argc, char **argv);
+int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv);
+int cmd_run_fail(cli_ctx *ctx, int argc, char **argv);
 
 /* Is argv[i] a request for help (--help, -help, -h)? */
 int cli_is_help(const char *arg);

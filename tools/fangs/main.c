@@ -28,6 +28,11 @@ static const char usage_text[] =
 	"  rules list|show ID|test FILE.ndjson           behaviour rules; try them on a recording\n"
 	"  prune [--days N]                              retention pruning\n"
 	"  notifier add|list|remove|test|history|deliver where findings are sent (webhooks, Slack, Discord)\n"
+	"  scan submit -package P -version V [-runner R] [--orchestrator URL]\n"
+	"                                                queue a scan on the orchestrator (FANGS_ORCHESTRATOR)\n"
+	"  runner list                                   runners and their jobs\n"
+	"  run fail RUN                                  mark a stuck run failed and end its job\n"
+	"  ca init|issue NAME|revoke NAME [--dir DIR]    certificates for mTLS between the daemons\n"
 #if FANGS_HAVE_SENSOR
 	"  sensor probes                                 which eBPF probes are live here\n"
 	"  trace [--json] -- CMD ARGS...                 run CMD under the sensor, print its events\n"
@@ -56,8 +61,8 @@ static const struct command commands[] = {
 	{"baseline", cmd_baseline}, {"package", cmd_package}, {"packages", cmd_package},
 	{"release", cmd_release}, {"releases", cmd_release}, {"allow", cmd_allow},
 	{"prune", cmd_prune},     {"scan", cmd_scan},       {"rules", cmd_rules},
-	{"prune", cmd_prune},     {"scan", cmd_scan},
-	{"notifier", cmd_notifier}, {"notifiers", cmd_notifier},
+	{"notifier", cmd_notifier}, {"notifiers", cmd_notifier}, {"ca", cmd_ca},
+	{"runner", cmd_runner},   {"runners", cmd_runner},
 #if FANGS_HAVE_SENSOR
 	{"sensor", cmd_sensor},   {"trace", cmd_trace},
 #endif

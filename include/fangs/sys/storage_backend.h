@@ -83,6 +83,20 @@ struct fangs_storage_backend {
 	int (*notification_due)(fangs_storage_backend *b, int64_t now_ns, size_t limit, fangs_notification_list *out);
 	int (*notification_claim)(fangs_storage_backend *b, int64_t id, fangs_notification_status status,
 				  int64_t next_attempt_ns, int64_t lease_until_ns);
+	/* job queue and runners (fangs/storage.h) */
+	int (*job_enqueue)(fangs_storage_backend *b, fangs_job *job);
+	int (*job_claim)(fangs_storage_backend *b, const char *runner, int64_t now_ns, fangs_job *out);
+	int (*job_get)(fangs_storage_backend *b, const char *run_id, fangs_job *out);
+	int (*job_finish)(fangs_storage_backend *b, const char *run_id, fangs_job_state state, int64_t now_ns);
+	int (*job_requeue_runner)(fangs_storage_backend *b, const char *runner, int max_attempts, int64_t now_ns,
+				  int64_t *requeued, int64_t *failed);
+	int (*job_list)(fangs_storage_backend *b, int state, fangs_job_list *out);
+	int (*runner_register)(fangs_storage_backend *b, const fangs_runner *r, int64_t now_ns);
+	int (*runner_heartbeat)(fangs_storage_backend *b, const char *id, int64_t now_ns);
+	int (*runner_list)(fangs_storage_backend *b, fangs_runner_list *out);
+	int (*runner_evict)(fangs_storage_backend *b, const char *id);
+	int (*job_counts)(fangs_storage_backend *b, int64_t counts[4]);
+	int (*job_prune)(fangs_storage_backend *b, int64_t older_than_ns, int64_t *deleted);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */

@@ -1,0 +1,290 @@
+/*
+ * tests/storage/test_queue.c - the job queue and runner registry contract,
+ * run against every backend of backends.c.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fangs/fangs.h>
+
+#include "fixture.h"
+
+static void enqueue(fangs_storage *st, const char *pkg, const char *ver, const char *target, fangs_job *out)
+{
+	fangs_job j = {0};
+	j.package = (char *)pkg;
+	j.version = (char *)ver;
+	j.target_runner = (char *)target;
+	OK(fangs_storage_job_enqueue(st, &j));
+	ck_assert_int_gt(j.id, 0);
+	ck_assert_int_gt(strlen(j.run_id), 0);
+	if (out)
+		*out = j;
+}
+
+START_TEST(test_enqueue_claim_finish)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_job a, b, c = {0};
+	fangs_run run = {0};
+	fangs_job_list jl = {0};
+
+	enqueue(st, "left-pad", "1.0.0", NULL, &a);
+	enqueue(st, "left-pad", "1.1.0", NULL, &b);
+	/* the run exists, queued, before any runner */
+	OK(fangs_storage_run_get(st, a.run_id, &run));
+	ck_assert_int_eq(run.state, FANGS_RUN_QUEUED);
+	fangs_run_clear(&run);
+
+	/* oldest first */
+	OK(fangs_storage_job_claim(st, "r1", &c));
+	ck_assert_str_eq(c.run_id, a.run_id);
+	ck_assert_int_eq(c.state, FANGS_JOB_RUNNING);
+	ck_assert_int_eq(c.attempts, 1);
+	ck_assert_str_eq(c.runner, "r1");
+	fangs_job_clear(&c);
+	OK(fangs_storage_run_get(st, a.run_id, &run));
+	ck_assert_int_eq(run.state, FANGS_RUN_RUNNING);
+	ck_assert_str_eq(run.runner, "r1");
+	fangs_run_clear(&run);
+
+	OK(fangs_storage_job_claim(st, "r2", &c));
+	ck_assert_str_eq(c.run_id, b.run_id);
+	fangs_job_clear(&c);
+	ck_assert_int_eq(fangs_storage_job_claim(st, "r1", &c), FANGS_ENOTFOUND);
+
+	OK(fangs_storage_job_finish(st, a.run_id, FANGS_JOB_DONE));
+	OK(fangs_storage_job_get(st, a.run_id, &c));
+	ck_assert_int_eq(c.state, FANGS_JOB_DONE);
+	fangs_job_clear(&c);
+	ck_assert_int_eq(fangs_storage_job_get(st, "nope", &c), FANGS_ENOTFOUND);
+	ck_assert_int_eq(fangs_storage_job_finish(st, "nope", FANGS_JOB_DONE), FANGS_ENOTFOUND);
+
+	OK(fangs_storage_job_list(st, FANGS_JOB_RUNNING, &jl));
+	ck_assert_uint_eq(jl.count, 1);
+	ck_assert_str_eq(jl.items[0].run_id, b.run_id);
+	fangs_job_list_free(&jl);
+	OK(fangs_storage_job_list(st, -1, &jl));
+	ck_assert_uint_eq(jl.count, 2);
+	fangs_job_list_free(&jl);
+	{
+		int64_t counts[4];
+		OK(fangs_storage_job_counts(st, counts));
+		ck_assert_int_eq(counts[FANGS_JOB_QUEUED], 0);
+		ck_assert_int_eq(counts[FANGS_JOB_RUNNING], 1);
+		ck_assert_int_eq(counts[FANGS_JOB_DONE], 1);
+		ck_assert_int_eq(counts[FANGS_JOB_FAILED], 0);
+	}
+	{
+		/* only finished jobs older than the cutoff go; their runs stay */
+		int64_t n = -1;
+		OK(fangs_storage_job_prune(st, 1, &n));
+		ck_assert_int_eq(n, 0);
+		OK(fangs_storage_job_prune(st, INT64_MAX, &n));
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(fangs_storage_job_get(st, a.run_id, &c), FANGS_ENOTFOUND);
+		OK(fangs_storage_job_get(st, b.run_id, &c));
+		fangs_job_clear(&c);
+		OK(fangs_storage_run_get(st, a.run_id, &run));
+		fangs_run_clear(&run);
+	}
+	fangs_storage_free(st);
+}
+END_TEST
+
+START_TEST(test_target_runner)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_job a, c = {0};
+
+	enqueue(st, "p", "1.0.0", "r2", &a);
+	ck_assert_int_eq(fangs_storage_job_claim(st, "r1", &c), FANGS_ENOTFOUND);
+	OK(fangs_storage_job_claim(st, "r2", &c));
+	ck_assert_str_eq(c.run_id, a.run_id);
+	ck_assert_str_eq(c.target_runner, "r2");
+	fangs_job_clear(&c);
+	fangs_storage_free(st);
+}
+END_TEST
+
+START_TEST(test_requeue_then_fail)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_job a, c = {0};
+	fangs_run run = {0};
+	fangs_event ev = {0};
+	fangs_event_list evs = {0};
+	int64_t rq, fl;
+
+	enqueue(st, "p", "1.0.0", NULL, &a);
+	OK(fangs_storage_job_claim(st, "r1", &c));
+	fangs_job_clear(&c);
+	ev.kind = FANGS_EV_EXEC;
+	ev.ts_ns = 1;
+	OK(fangs_storage_events_append(st, a.run_id, &ev, 1));
+
+	OK(fangs_storage_job_requeue_runner(st, "r1", 2, &rq, &fl));
+	ck_assert_int_eq(rq, 1);
+	ck_assert_int_eq(fl, 0);
+	OK(fangs_storage_run_get(st, a.run_id, &run));
+	ck_assert_int_eq(run.state, FANGS_RUN_QUEUED);
+	ck_assert_ptr_null(run.runner);
+	fangs_run_clear(&run);
+	/* the lost attempt's events are gone */
+	OK(fangs_storage_events_list(st, a.run_id, &evs));
+	ck_assert_uint_eq(evs.count, 0);
+	fangs_event_list_free(&evs);
+
+	OK(fangs_storage_job_claim(st, "r2", &c));
+	ck_assert_int_eq(c.attempts, 2);
+	fangs_job_clear(&c);
+	/* another runner's loss does not touch it */
+	OK(fangs_storage_job_requeue_runner(st, "r1", 2, &rq, &fl));
+	ck_assert_int_eq(rq + fl, 0);
+
+	OK(fangs_storage_job_requeue_runner(st, "r2", 2, &rq, &fl));
+	ck_assert_int_eq(rq, 0);
+	ck_assert_int_eq(fl, 1);
+	OK(fangs_storage_job_get(st, a.run_id, &c));
+	ck_assert_int_eq(c.state, FANGS_JOB_FAILED);
+	fangs_job_clear(&c);
+	OK(fangs_storage_run_get(st, a.run_id, &run));
+	ck_assert_int_eq(run.state, FANGS_RUN_FAILED);
+	ck_assert_ptr_nonnull(strstr(run.error, "r2"));
+	fangs_run_clear(&run);
+	ck_assert_int_eq(fangs_storage_job_claim(st, "r1", &c), FANGS_ENOTFOUND);
+	fangs_storage_free(st);
+}
+END_TEST
+
+/* Several processes claim from one queue: every job goes out exactly once. */
+START_TEST(test_concurrent_claims)
+{
+	enum { JOBS = 40, WORKERS = 4 };
+	fangs_storage *st = fx_open(_i);
+	fangs_job_list jl = {0};
+	pid_t pids[WORKERS];
+	char ver[16];
+
+	for (int i = 0; i < JOBS; i++) {
+		snprintf(ver, sizeof(ver), "1.0.%d", i);
+		enqueue(st, "p", ver, NULL, NULL);
+	}
+	for (int w = 0; w < WORKERS; w++) {
+		pids[w] = fork();
+		ck_assert_int_ge(pids[w], 0);
+		if (pids[w] == 0) {
+			fangs_storage *mine = NULL;
+			fangs_job c;
+			char name[16];
+			snprintf(name, sizeof(name), "w%d", w);
+			if (fangs_storage_open(&mine, &fx_opts))
+				_exit(2);
+			while (fangs_storage_job_claim(mine, name, &c) == 0)
+				fangs_job_clear(&c);
+			fangs_storage_free(mine);
+			_exit(0);
+		}
+	}
+	for (int w = 0; w < WORKERS; w++) {
+		int stt;
+		ck_assert_int_eq(waitpid(pids[w], &stt, 0), pids[w]);
+		ck_assert(WIFEXITED(stt) && WEXITSTATUS(stt) == 0);
+	}
+	OK(fangs_storage_job_list(st, -1, &jl));
+	ck_assert_uint_eq(jl.count, JOBS);
+	for (size_t i = 0; i < jl.count; i++) {
+		ck_assert_int_eq(jl.items[i].state, FANGS_JOB_RUNNING);
+		ck_assert_int_eq(jl.items[i].attempts, 1);
+	}
+	fangs_job_list_free(&jl);
+	fangs_storage_free(st);
+}
+END_TEST
+
+START_TEST(test_runners)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_runner r = {0};
+	fangs_runner_list rl = {0};
+	fangs_job c = {0};
+
+	r.id = "r1";
+	r.hostname = "host-a";
+	r.max_scans = 2;
+	ck_assert_int_eq(fangs_storage_runner_heartbeat(st, "r1", 0), FANGS_ENOTFOUND);
+	OK(fangs_storage_runner_register(st, &r));
+	r.id = "r2";
+	r.cn = "r2";
+	r.max_scans = 1;
+	OK(fangs_storage_runner_register(st, &r));
+	OK(fangs_storage_runner_heartbeat(st, "r1", 12345));
+	enqueue(st, "p", "1.0.0", NULL, NULL);
+	OK(fangs_storage_job_claim(st, "r1", &c));
+	fangs_job_clear(&c);
+
+	OK(fangs_storage_runner_list(st, &rl));
+	ck_assert_uint_eq(rl.count, 2);
+	ck_assert_str_eq(rl.items[0].id, "r1");
+	ck_assert_str_eq(rl.items[0].hostname, "host-a");
+	ck_assert_int_eq(rl.items[0].max_scans, 2);
+	ck_assert_int_eq(rl.items[0].last_heartbeat_ns, 12345);
+	ck_assert_int_eq(rl.items[0].running, 1);
+	ck_assert_str_eq(rl.items[0].state, "up");
+	ck_assert_ptr_null(rl.items[0].cn);
+	ck_assert_str_eq(rl.items[1].cn, "r2");
+	ck_assert_int_eq(rl.items[1].running, 0);
+	fangs_runner_list_free(&rl);
+
+	OK(fangs_storage_runner_evict(st, "r1"));
+	ck_assert_int_eq(fangs_storage_runner_heartbeat(st, "r1", 0), FANGS_ENOTFOUND);
+	ck_assert_int_eq(fangs_storage_runner_evict(st, "zz"), FANGS_ENOTFOUND);
+	/* registering again brings it back */
+	r.id = "r1";
+	OK(fangs_storage_runner_register(st, &r));
+	OK(fangs_storage_runner_heartbeat(st, "r1", 0));
+	fangs_storage_free(st);
+}
+END_TEST
+
+START_TEST(test_queue_invalid)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_job j = {0}, c;
+	fangs_runner r = {0};
+	ck_assert_int_eq(fangs_storage_job_enqueue(st, &j), FANGS_EINVAL);
+	j.package = "p";
+	ck_assert_int_eq(fangs_storage_job_enqueue(st, &j), FANGS_EINVAL);
+	ck_assert_int_eq(fangs_storage_job_claim(st, "", &c), FANGS_EINVAL);
+	ck_assert_int_eq(fangs_storage_job_finish(st, "x", FANGS_JOB_RUNNING), FANGS_EINVAL);
+	ck_assert_int_eq(fangs_storage_job_requeue_runner(st, "r", 0, NULL, NULL), FANGS_EINVAL);
+	ck_assert_int_eq(fangs_storage_runner_register(st, &r), FANGS_EINVAL);
+	r.id = "r";
+	ck_assert_int_eq(fangs_storage_runner_register(st, &r), FANGS_EINVAL);
+	ck_assert_str_eq(fangs_job_state_name(FANGS_JOB_FAILED), "failed");
+	fangs_storage_free(st);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("storage-queue");
+	TCase *c = tcase_create("contract");
+	int n = (int)n_test_backends;
+
+	tcase_set_timeout(c, 120);
+	tcase_add_checked_fixture(c, NULL, fx_cleanup);
+	tcase_add_loop_test(c, test_enqueue_claim_finish, 0, n);
+	tcase_add_loop_test(c, test_target_runner, 0, n);
+	tcase_add_loop_test(c, test_requeue_then_fail, 0, n);
+	tcase_add_loop_test(c, test_concurrent_claims, 0, n);
+	tcase_add_loop_test(c, test_runners, 0, n);
+	tcase_add_loop_test(c, test_queue_invalid, 0, n);
+	suite_add_tcase(s, c);
+	return fx_run_suite(s, "storage queue");
+}

@@ -1,0 +1,56 @@
+/*
+ * tools/common/log.c - log lines of the daemons; the library's own
+ * messages are routed here too (log_route_library).
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <fangs/fangs.h>
+
+#include "log.h"
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int64_t now_wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void vlog_line(const char *level, const char *fmt, va_list ap)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, "%s.%03ldZ %s: ", stamp, ts.tv_nsec / 1000000, level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_line(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog_line(level, fmt, ap);
+	va_end(ap);
+}
+
+static void from_library(fangs_log_level level, const char *msg, void *user)
+{
+	(void)user;
+	log_line(fangs_log_level_name(level), "%s", msg);
+}
+
+void log_route_library(int verbose)
+{
+	fangs_log_set(from_library, verbose ? FANGS_LOG_DEBUG : FANGS_LOG_WARN, NULL);
+}

@@ -1,0 +1,280 @@
+/*
+ * fangs-orchestrator - watches packages, queues scans, hands them to
+ * runners, stores what they report and judges every finished run.
+ *
+ * Settings come from, strongest first: flags, environment variables
+ * (FANGS_*), the YAML file (--config or FANGS_CONFIG), built-in defaults.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "settings.h"
+#include "orchestrator.h"
+#include "server.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fangs-orchestrator [--listen HOST:PORT] [--sqlite-path PATH | --postgres-dsn DSN]\n"
+		"                          [--registry URL] [--config FILE]\n"
+		"                          [--tls-cert F --tls-key F [--client-ca F] [--revoked F]]\n"
+		"                          [--allow-insecure-remote] [--heartbeat-timeout-ms N]\n"
+		"                          [--watch-interval-ms N] [--poll-max-ms N] [--no-watch] [--verbose]\n"
+		"Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR_LISTEN, FANGS_SQLITE_PATH, FANGS_POSTGRES_DSN,\n"
+		"FANGS_REGISTRY, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA; registry token in the variable\n"
+		"named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n");
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	long n;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+	    (data = malloc((size_t)n + 1))) {
+		if (fread(data, 1, (size_t)n, f) != (size_t)n) {
+			free(data);
+			data = NULL;
+		} else {
+			data[n] = '\0';
+		}
+	}
+	fclose(f);
+	return data;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_LISTEN = 256, O_SQLITE, O_PG, O_REGISTRY, O_CONFIG, O_CERT, O_KEY, O_CA, O_REVOKED, O_INSECURE,
+	       O_HB, O_WATCH, O_POLL, O_NOWATCH, O_VERBOSE, O_HELP };
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, O_LISTEN},
+		{"sqlite-path", required_argument, NULL, O_SQLITE},
+		{"postgres-dsn", required_argument, NULL, O_PG},
+		{"registry", required_argument, NULL, O_REGISTRY},
+		{"config", required_argument, NULL, O_CONFIG},
+		{"tls-cert", required_argument, NULL, O_CERT},
+		{"tls-key", required_argument, NULL, O_KEY},
+		{"client-ca", required_argument, NULL, O_CA},
+		{"revoked", required_argument, NULL, O_REVOKED},
+		{"allow-insecure-remote", no_argument, NULL, O_INSECURE},
+		{"heartbeat-timeout-ms", required_argument, NULL, O_HB},
+		{"watch-interval-ms", required_argument, NULL, O_WATCH},
+		{"poll-max-ms", required_argument, NULL, O_POLL},
+		{"no-watch", no_argument, NULL, O_NOWATCH},
+		{"verbose", no_argument, NULL, O_VERBOSE},
+		{"help", no_argument, NULL, O_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	const char *f_listen = NULL, *f_sqlite = NULL, *f_pg = NULL, *f_registry = NULL, *f_config = NULL;
+	const char *f_cert = NULL, *f_key = NULL, *f_ca = NULL, *f_revoked = NULL;
+	int64_t f_hb = 0, f_watch = 0, f_poll = 0;
+	int insecure = 0, no_watch = 0, verbose = 0, opt, rc = 1;
+	fangs_config *cfg = NULL;
+	fangs_storage_options so = FANGS_STORAGE_OPTIONS_INIT;
+	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
+	server_options sv = {0};
+	struct MHD_Daemon *daemon = NULL;
+	orch o;
+	const char *token_env;
+	char *cert_pem = NULL, *key_pem = NULL, *revoked_default = NULL;
+	pthread_t watcher;
+	int watcher_on = 0;
+	sigset_t sigs;
+	int64_t next_evict = 0, next_prune = 0;
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case O_LISTEN: f_listen = optarg; break;
+		case O_SQLITE: f_sqlite = optarg; break;
+		case O_PG: f_pg = optarg; break;
+		case O_REGISTRY: f_registry = optarg; break;
+		case O_CONFIG: f_config = optarg; break;
+		case O_CERT: f_cert = optarg; break;
+		case O_KEY: f_key = optarg; break;
+		case O_CA: f_ca = optarg; break;
+		case O_REVOKED: f_revoked = optarg; break;
+		case O_INSECURE: insecure = 1; break;
+		case O_HB: f_hb = positive_arg(optarg, "--heartbeat-timeout-ms"); break;
+		case O_WATCH: f_watch = positive_arg(optarg, "--watch-interval-ms"); break;
+		case O_POLL: f_poll = positive_arg(optarg, "--poll-max-ms"); break;
+		case O_NOWATCH: no_watch = 1; break;
+		case O_VERBOSE: verbose = 1; break;
+		case O_HELP: usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_route_library(verbose);
+	if (load_config(f_config, &cfg))
+		return 2;
+
+	memset(&o, 0, sizeof(o));
+	o.cfg = cfg;
+	o.heartbeat_timeout_ms = f_hb ? f_hb : (int64_t)cfg->orchestrator.heartbeat_timeout_s * 1000;
+	o.poll_max_ms = f_poll ? f_poll : 25000;
+	o.max_attempts = 2;
+	o.watch_interval_ms = f_watch ? f_watch : (int64_t)cfg->orchestrator.watch_interval_s * 1000;
+	o.watch_concurrency = cfg->orchestrator.watch_concurrency;
+	o.prune_interval_ms = (int64_t)cfg->orchestrator.prune_interval_s * 1000;
+	o.started_ns = now_wall_ns();
+	pthread_mutex_init(&o.st_lock, NULL);
+	pthread_mutex_init(&o.q_lock, NULL);
+	pthread_cond_init(&o.q_cond, NULL);
+	pthread_mutex_init(&o.in_lock, NULL);
+	pthread_cond_init(&o.in_cond, NULL);
+	metrics_init(&o.m);
+
+	/* storage */
+	f_pg = setting(f_pg, "FANGS_POSTGRES_DSN", f_sqlite ? NULL : cfg->postgres_dsn);
+	so.backend = f_pg ? "postgres" : cfg->storage_backend;
+	if (f_pg && !f_sqlite)
+		so.postgres_dsn = f_pg;
+	so.sqlite_path = setting(f_sqlite, "FANGS_SQLITE_PATH", cfg->sqlite_path);
+	if (f_sqlite)
+		so.backend = "sqlite";
+	if (fangs_storage_open(&o.st, &so)) {
+		log_error("storage: %s", fangs_error_last());
+		goto out;
+	}
+	dopts.config = cfg;
+	if (fangs_differ_new(&o.differ, &dopts)) {
+		log_error("differ: %s", fangs_error_last());
+		goto out;
+	}
+
+	/* registry for the watcher: never a built-in host */
+	{
+		const char *r = setting(f_registry, "FANGS_REGISTRY", cfg->registry);
+		o.registry = r ? strdup(r) : npm_registry();
+		if (o.registry) {
+			size_t n = strlen(o.registry);
+			while (n && o.registry[n - 1] == '/')
+				o.registry[--n] = '\0';
+		}
+		token_env = cfg->orchestrator.registry_token_env;
+		if (token_env && getenv(token_env) && *getenv(token_env))
+			o.registry_token = strdup(getenv(token_env));
+	}
+
+	/* TLS */
+	f_cert = setting(f_cert, "FANGS_TLS_CERT", cfg->orchestrator.tls_cert);
+	f_key = setting(f_key, "FANGS_TLS_KEY", cfg->orchestrator.tls_key);
+	f_ca = setting(f_ca, "FANGS_CLIENT_CA", cfg->orchestrator.client_ca);
+	f_revoked = setting(f_revoked, NULL, cfg->orchestrator.revoked);
+	if (!f_cert != !f_key || (f_ca && !f_cert)) {
+		log_error("TLS needs --tls-cert and --tls-key together; --client-ca needs both");
+		goto out;
+	}
+	if (f_cert) {
+		if (!(cert_pem = read_text(f_cert)) || !(key_pem = read_text(f_key))) {
+			log_error("cannot read %s or %s", f_cert, f_key);
+			goto out;
+		}
+		sv.cert_pem = cert_pem;
+		sv.key_pem = key_pem;
+	}
+	if (f_ca) {
+		char *dir = strdup(f_ca);
+		if (!(o.client_ca_pem = read_text(f_ca))) {
+			log_error("cannot read %s", f_ca);
+			free(dir);
+			goto out;
+		}
+		o.mtls = 1;
+		/* next to the CA unless named: where `fangs ca revoke` writes */
+		if (!f_revoked && dir && asprintf(&revoked_default, "%s/revoked.txt", dirname(dir)) > 0)
+			f_revoked = revoked_default;
+		free(dir);
+		o.revoked_path = f_revoked ? strdup(f_revoked) : NULL;
+	}
+	sv.listen = setting(f_listen, "FANGS_ORCHESTRATOR_LISTEN", cfg->orchestrator.listen);
+	sv.allow_insecure_remote = insecure;
+
+	/* signals are taken by this thread only */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (server_start(&o, &sv, &daemon))
+		goto out;
+	log_info("storage: %s; heartbeat timeout %lld ms", fangs_storage_backend_name(o.st),
+		 (long long)o.heartbeat_timeout_ms);
+	if (no_watch) {
+		log_info("watcher: off (--no-watch)");
+	} else if (!o.registry) {
+		log_warn("watcher: off: no registry configured and `npm config get registry` gave none");
+	} else if (watcher_start(&o, &watcher) == 0) {
+		watcher_on = 1;
+		log_info("watcher: %s every %lld ms, %u at once%s", o.registry, (long long)o.watch_interval_ms,
+			 o.watch_concurrency, o.registry_token ? ", with a token" : "");
+	}
+
+	for (;;) {
+		struct timespec ts = {0, 200 * 1000000L};
+		int64_t now;
+		int sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("%s: finishing the requests in flight, then stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			break;
+		}
+		now = now_wall_ns();
+		if (now >= next_evict) {
+			dispatch_evict_stale(&o);
+			next_evict = now + o.heartbeat_timeout_ms * 1000000LL / 4;
+		}
+		if (now >= next_prune) {
+			fangs_prune_stats ps;
+			if (next_prune) {
+				pthread_mutex_lock(&o.st_lock);
+				int64_t cutoff = now - (int64_t)cfg->retention_days * 86400LL * 1000000000LL, jobs = 0;
+				if (fangs_storage_prune(o.st, cutoff, &ps) || fangs_storage_job_prune(o.st, cutoff, &jobs))
+					log_warn("retention: %s", fangs_error_last());
+				else if (ps.runs_deleted || ps.events_deleted || jobs)
+					log_info("retention: %lld runs, %lld events and %lld finished jobs deleted",
+						 (long long)ps.runs_deleted, (long long)ps.events_deleted, (long long)jobs);
+				pthread_mutex_unlock(&o.st_lock);
+			}
+			next_prune = now + o.prune_interval_ms * 1000000LL;
+		}
+	}
+	server_stop(&o, daemon);
+	daemon = NULL;
+	o.stopping = 1;
+	if (watcher_on)
+		pthread_join(watcher, NULL);
+	log_info("stopped");
+	rc = 0;
+out:
+	if (daemon)
+		server_stop(&o, daemon);
+	fangs_differ_free(o.differ);
+	fangs_storage_free(o.st);
+	fangs_config_free(cfg);
+	free(o.registry);
+	free(o.registry_token);
+	free(o.client_ca_pem);
+	free(o.revoked_path);
+	free(revoked_default);
+	free(cert_pem);
+	free(key_pem);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,305 @@
+/*
+ * tools/fangs/cmd_ca.c - `fangs ca`: a small certificate authority for
+ * mTLS between the orchestrator and its runners and operators.
+ *
+ * Everything lives in one directory (--dir, else $FANGS_CA_DIR, else
+ * ./fangs-ca): ca.pem and ca-key.pem, NAME.pem and NAME-key.pem per issued
+ * certificate, and revoked.txt, the names the orchestrator refuses. The
+ * certificate's common name is the identity the orchestrator records.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "output.h"
+
+#define CA_YEARS 10
+#define LEAF_YEARS 2
+#define MAX_HOSTS 16
+
+static const char ca_usage[] =
+	"usage: fangs ca init [--dir DIR]                      make a CA (ca.pem, ca-key.pem)\n"
+	"       fangs ca issue NAME [--host H]... [--dir DIR]  a certificate for NAME (NAME.pem, NAME-key.pem);\n"
+	"                                                     --host (DNS name or IP) makes it fit for a server\n"
+	"       fangs ca revoke NAME [--dir DIR]             the orchestrator refuses NAME from now on\n"
+	"DIR defaults to $FANGS_CA_DIR, else ./fangs-ca.\n";
+
+static int gtls_fail(const char *what, int rc)
+{
+	fprintf(stderr, "fangs: ca: %s: %s\n", what, gnutls_strerror(rc));
+	return CLI_EXIT_ERROR;
+}
+
+/* Certificate names double as runner ids and file names. */
+static int valid_name(const char *s)
+{
+	return fangs_wire_valid_id(s);
+}
+
+static int write_file(const char *dir, const char *name, const gnutls_datum_t *d, mode_t mode, int exclusive)
+{
+	char path[4096];
+	int fd;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (exclusive ? O_EXCL : 0), mode);
+	if (fd < 0) {
+		fprintf(stderr, "fangs: ca: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (write(fd, d->data, d->size) != (ssize_t)d->size || close(fd)) {
+		fprintf(stderr, "fangs: ca: writing %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int read_datum(const char *dir, const char *name, gnutls_datum_t *d)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (gnutls_load_file(path, d) < 0) {
+		fprintf(stderr, "fangs: ca: cannot read %s (run `fangs ca init` first)\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int new_key(gnutls_x509_privkey_t *key)
+{
+	int rc = gnutls_x509_privkey_init(key);
+	if (rc >= 0)
+		rc = gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+						  0);
+	return rc;
+}
+
+/* Fields every certificate here has. */
+static int base_fields(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char *cn, int years)
+{
+	unsigned char serial[16];
+	time_t now = time(NULL);
+	int rc;
+	if ((rc = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0)
+		return rc;
+	serial[0] &= 0x7f; /* a positive number */
+	if ((rc = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
+	    (rc = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) < 0 ||
+	    (rc = gnutls_x509_crt_set_activation_time(crt, now - 300)) < 0 ||
+	    (rc = gnutls_x509_crt_set_expiration_time(crt, now + (time_t)years * 365 * 86400)) < 0 ||
+	    (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn))) < 0 ||
+	    (rc = gnutls_x509_crt_set_key(crt, key)) < 0)
+		return rc;
+	return 0;
+}
+
+static int export_pair(const char *dir, const char *name, gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
+		       int exclusive)
+{
+	gnutls_datum_t c = {NULL, 0}, k = {NULL, 0};
+	char cf[300], kf[300];
+	int rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &c);
+	if (rc >= 0)
+		rc = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &k);
+	if (rc < 0) {
+		gnutls_free(c.data);
+		return gtls_fail("exporting", rc);
+	}
+	snprintf(cf, sizeof(cf), "%s.pem", name);
+	snprintf(kf, sizeof(kf), "%s-key.pem", name);
+	rc = write_file(dir, kf, &k, 0600, exclusive) || write_file(dir, cf, &c, 0644, exclusive) ? CLI_EXIT_ERROR : 0;
+	gnutls_free(c.data);
+	gnutls_free(k.data);
+	return rc;
+}
+
+static int ca_init(cli_ctx *ctx, const char *dir)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	unsigned char kid[64];
+	size_t kid_len = sizeof(kid);
+	int rc;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "fangs: ca: %s: %s\n", dir, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	if ((rc = new_key(&key)) < 0 || (rc = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (rc = base_fields(crt, key, "fangs CA", CA_YEARS)) < 0 ||
+	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 1, 0)) < 0 ||
+	    (rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) < 0 ||
+	    (rc = gnutls_x509_crt_get_key_id(crt, 0, kid, &kid_len)) < 0 ||
+	    (rc = gnutls_x509_crt_set_subject_key_id(crt, kid, kid_len)) < 0 ||
+	    (rc = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0) {
+		rc = gtls_fail("making the CA", rc);
+		goto out;
+	}
+	/* never overwrite a CA: every certificate it signed would be lost */
+	if ((rc = export_pair(dir, "ca", crt, key, 1)))
+		goto out;
+	if (ctx->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "dir", json_object_new_string(dir));
+		json_object_object_add(o, "ca", json_object_new_string("ca.pem"));
+		json_print(o);
+	} else {
+		printf("CA made in %s (ca.pem; keep ca-key.pem private)\n", dir);
+	}
+out:
+	gnutls_x509_crt_deinit(crt);
+	gnutls_x509_privkey_deinit(key);
+	return rc;
+}
+
+static int add_host(gnutls_x509_crt_t crt, const char *h)
+{
+	unsigned char addr[16];
+	if (inet_pton(AF_INET, h, addr) == 1)
+		return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 4, GNUTLS_FSAN_APPEND);
+	if (inet_pton(AF_INET6, h, addr) == 1)
+		return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 16, GNUTLS_FSAN_APPEND);
+	return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, h, (unsigned)strlen(h), GNUTLS_FSAN_APPEND);
+}
+
+static int ca_issue(cli_ctx *ctx, const char *dir, const char *name, const char **hosts, int n_hosts)
+{
+	gnutls_datum_t cad = {NULL, 0}, cakd = {NULL, 0};
+	gnutls_x509_crt_t ca = NULL, crt = NULL;
+	gnutls_x509_privkey_t cakey = NULL, key = NULL;
+	unsigned char kid[64];
+	size_t kid_len = sizeof(kid);
+	int rc;
+
+	if (read_datum(dir, "ca.pem", &cad) || read_datum(dir, "ca-key.pem", &cakd)) {
+		rc = CLI_EXIT_ERROR;
+		goto out;
+	}
+	if ((rc = gnutls_x509_crt_init(&ca)) < 0 || (rc = gnutls_x509_crt_import(ca, &cad, GNUTLS_X509_FMT_PEM)) < 0 ||
+	    (rc = gnutls_x509_privkey_init(&cakey)) < 0 ||
+	    (rc = gnutls_x509_privkey_import(cakey, &cakd, GNUTLS_X509_FMT_PEM)) < 0) {
+		rc = gtls_fail("reading the CA", rc);
+		goto out;
+	}
+	if ((rc = new_key(&key)) < 0 || (rc = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (rc = base_fields(crt, key, name, LEAF_YEARS)) < 0 ||
+	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
+	    (rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT)) < 0 ||
+	    (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0 ||
+	    (n_hosts && (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0) ||
+	    (rc = gnutls_x509_crt_get_key_id(ca, 0, kid, &kid_len)) < 0 ||
+	    (rc = gnutls_x509_crt_set_authority_key_id(crt, kid, kid_len)) < 0) {
+		rc = gtls_fail("making the certificate", rc);
+		goto out;
+	}
+	for (int i = 0; i < n_hosts; i++)
+		if ((rc = add_host(crt, hosts[i])) < 0) {
+			rc = gtls_fail(hosts[i], rc);
+			goto out;
+		}
+	if ((rc = gnutls_x509_crt_sign2(crt, ca, cakey, GNUTLS_DIG_SHA256, 0)) < 0) {
+		rc = gtls_fail("signing", rc);
+		goto out;
+	}
+	if ((rc = export_pair(dir, name, crt, key, 0)))
+		goto out;
+	if (ctx->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "dir", json_object_new_string(dir));
+		json_print(o);
+	} else {
+		printf("issued %s: %s/%s.pem, key %s/%s-key.pem\n", name, dir, name, dir, name);
+	}
+out:
+	gnutls_free(cad.data);
+	gnutls_free(cakd.data);
+	gnutls_x509_crt_deinit(ca);
+	gnutls_x509_crt_deinit(crt);
+	gnutls_x509_privkey_deinit(cakey);
+	gnutls_x509_privkey_deinit(key);
+	return rc;
+}
+
+static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name)
+{
+	char path[4096], line[512];
+	int already = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	if (access(path, F_OK)) {
+		fprintf(stderr, "fangs: ca: %s: no CA there\n", dir);
+		return CLI_EXIT_ERROR;
+	}
+	snprintf(path, sizeof(path), "%s/revoked.txt", dir);
+	if ((f = fopen(path, "r"))) {
+		while (!already && fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "#\r\n")] = '\0';
+			already = !strcmp(line, name);
+		}
+		fclose(f);
+	}
+	if (!already) {
+		if (!(f = fopen(path, "a")) || fprintf(f, "%s\n", name) < 0 || fclose(f)) {
+			fprintf(stderr, "fangs: ca: %s: %s\n", path, strerror(errno));
+			return CLI_EXIT_ERROR;
+		}
+	}
+	if (ctx->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "revoked", json_object_new_string(name));
+		json_print(o);
+	} else {
+		printf("revoked %s (%s)\n", name, path);
+	}
+	return CLI_EXIT_OK;
+}
+
+int cmd_ca(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *dir = getenv("FANGS_CA_DIR"), *name = NULL, *verb, *hosts[MAX_HOSTS];
+	int n_hosts = 0;
+
+	if (argc < 2 || cli_is_help(argv[1])) {
+		fputs(ca_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	verb = argv[1];
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if ((!strcmp(a, "--dir") || !strcmp(a, "-dir")) && i + 1 < argc)
+			dir = argv[++i];
+		else if ((!strcmp(a, "--host") || !strcmp(a, "-host")) && i + 1 < argc && n_hosts < MAX_HOSTS)
+			hosts[n_hosts++] = argv[++i];
+		else if (a[0] != '-' && !name)
+			name = a;
+		else
+			return cli_usage_error("ca %s: unexpected '%s'", verb, a);
+	}
+	if (!dir || !*dir)
+		dir = "fangs-ca";
+	if (!strcmp(verb, "init")) {
+		if (name)
+			return cli_usage_error("usage: fangs ca init [--dir DIR]");
+		return ca_init(ctx, dir);
+	}
+	if (strcmp(verb, "issue") && strcmp(verb, "revoke"))
+		return cli_usage_error("unknown ca subcommand '%s' (init, issue, revoke)", verb);
+	if (!name || !valid_name(name) || !strcmp(name, "ca"))
+		return cli_usage_error("ca %s: NAME must be letters, digits, '.', '_' or '-' (and not 'ca')", verb);
+	if (!strcmp(verb, "issue"))
+		return ca_issue(ctx, dir, name, hosts, n_hosts);
+	if (n_hosts)
+		return cli_usage_error("ca revoke takes no --host");
+	return ca_revoke(ctx, dir, name);
+}
