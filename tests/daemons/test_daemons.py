@@ -94,7 +94,15 @@ class DaemonTest(unittest.TestCase):
         return run_of(self.db, run_id)["state"]
 
     def wait_finished(self, run_id, timeout=120):
-        wait_for(lambda: self.state(run_id) in FINISHED, timeout, "run %s to finish" % run_id, step=0.3)
+        """Until the run is finished and, unless it failed, judged: its state
+        is stored just before the orchestrator runs the differ on it."""
+        def judged():
+            st = self.state(run_id)
+            if st not in FINISHED:
+                return False
+            return st == "failed" or any("run %s analysed" % run_id in p.text() for p in self.procs
+                                         if isinstance(p, Orchestrator))
+        wait_for(judged, timeout, "run %s to finish" % run_id, step=0.3)
         return run_of(self.db, run_id)
 
     def test_two_runners_scan_and_deviations(self):
