@@ -21,7 +21,7 @@ fangs_actor fangs_event_actor(const fangs_event *ev)
 /*
  * The name service's own plumbing is not a destination: glibc asks nscd over
  * its unix socket, and a lookup goes to the resolver on loopback port 53 (the
- * sandbox's stub). What was looked up is the dns_query's fingerprint; a
+ * sandbox's own resolver). What was looked up is the dns_query's fingerprint; a
  * resolver anywhere else (a hard-coded 8.8.8.8:53) still counts.
  */
 static bool resolver_plumbing(const fangs_event *ev)
