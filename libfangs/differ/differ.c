@@ -288,6 +288,63 @@ static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fang
 	return 0;
 }
 
+/*
+ * What a new program or a new lookup brings along is not news of its own:
+ * the dynamic loader reads the program's libraries, the C library its
+ * locale data, and the resolver its configuration. When the same process
+ * also has a new exec (or a new DNS name), those reads are folded into that
+ * finding instead of standing as dozens of low ones. Credential places are
+ * never folded.
+ */
+static bool loader_read(const char *p)
+{
+	static const char *const dirs[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/usr/local/lib/"};
+	static const char *const data[] = {"/etc/ld.so.cache", "/etc/ld.so.preload", "/usr/lib/locale/",
+					   "/usr/share/locale/", "/usr/share/zoneinfo/", "/etc/localtime",
+					   "/usr/share/terminfo/", "/lib/terminfo/", "/etc/terminfo/"};
+	const char *base;
+	for (size_t i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		if (!strncmp(p, data[i], strlen(data[i])))
+			return true;
+	base = strrchr(p, '/');
+	if (!base || !strstr(base, ".so"))
+		return false;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (!strncmp(p, dirs[i], strlen(dirs[i])))
+			return true;
+	return false;
+}
+
+static bool resolver_read(const char *p)
+{
+	static const char *const files[] = {"/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/hosts",
+					    "/etc/host.conf", "/etc/gai.conf", "/etc/services"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (!strcmp(p, files[i]))
+			return true;
+	return false;
+}
+
+static bool has_new(const pending_set *ps, const fangs_event *events, fangs_fp_kind kind, int32_t pid)
+{
+	for (size_t i = 0; i < ps->count; i++)
+		if (ps->items[i].kind == kind && events[ps->items[i].first].pid == pid)
+			return true;
+	return false;
+}
+
+static bool folded(const pending_set *ps, const fangs_event *events, const pending *p)
+{
+	const fangs_event *ev = &events[p->first];
+	if (p->kind != FANGS_FP_FS_READ || p->cred || !ev->path)
+		return false;
+	if (loader_read(ev->path))
+		return has_new(ps, events, FANGS_FP_EXEC, ev->pid);
+	if (resolver_read(ev->path))
+		return has_new(ps, events, FANGS_FP_DNS, ev->pid);
+	return false;
+}
+
 int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
 			 fangs_deviation_list *out)
 {
@@ -324,7 +381,7 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 		const fangs_event *ev = &in->events[p->first];
 		fangs_deviation *dev;
 		if (fangs__allow_covers(&d->allow, p->kind, p->value, ev) ||
-		    fangs__allow_covers(&local, p->kind, p->value, ev))
+		    fangs__allow_covers(&local, p->kind, p->value, ev) || folded(&ps, in->events, p))
 			continue;
 		if (!(dev = fangs_deviation_list_push(out))) {
 			rc = FANGS_ENOMEM;

