@@ -301,12 +301,16 @@ static bool loader_read(const char *p)
 	static const char *const dirs[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/usr/local/lib/"};
 	static const char *const data[] = {"/etc/ld.so.cache", "/etc/ld.so.preload", "/usr/lib/locale/",
 					   "/usr/share/locale/", "/usr/share/zoneinfo/", "/etc/localtime",
-					   "/usr/share/terminfo/", "/lib/terminfo/", "/etc/terminfo/"};
+					   "/usr/share/terminfo/", "/lib/terminfo/", "/etc/terminfo/",
+					   "/usr/lib/ssl/openssl.cnf", "/etc/ssl/openssl.cnf"};
 	const char *base;
 	for (size_t i = 0; i < sizeof(data) / sizeof(data[0]); i++)
 		if (!strncmp(p, data[i], strlen(data[i])))
 			return true;
 	base = strrchr(p, '/');
+	/* iconv's modules and their cache, in any architecture's lib dir */
+	if (!strncmp(p, "/usr/lib/", 9) && strstr(p, "/gconv/"))
+		return true;
 	if (!base || !strstr(base, ".so"))
 		return false;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)

@@ -145,6 +145,8 @@ START_TEST(loader_and_resolver_reads_fold)
 	t_open(&run_b, "foo", "/etc/ld.so.cache", FANGS_OPEN_READ)->pid = 777;
 	t_open(&run_b, "foo", "/usr/lib/x86_64-linux-gnu/libcurl.so.4", FANGS_OPEN_READ)->pid = 777;
 	t_open(&run_b, "foo", "/usr/lib/locale/C.utf8/LC_CTYPE", FANGS_OPEN_READ)->pid = 777;
+	t_open(&run_b, "foo", "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache", FANGS_OPEN_READ)->pid = 777;
+	t_open(&run_b, "foo", "/usr/lib/ssl/openssl.cnf", FANGS_OPEN_READ)->pid = 777;
 	t_dns(&run_b, "foo", "evil.example")->pid = 777;
 	t_open(&run_b, "foo", "/etc/resolv.conf", FANGS_OPEN_READ)->pid = 777;
 	/* another process with nothing new of its own: its reads stand */
