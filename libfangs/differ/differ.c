@@ -337,11 +337,25 @@ static bool has_new(const pending_set *ps, const fangs_event *events, fangs_fp_k
 	return false;
 }
 
-static bool folded(const pending_set *ps, const fangs_event *events, const pending *p)
+/* Does process `pid` run the program at `path` (an exec of it in this run)? */
+static bool runs_program(const fangs_event *events, size_t n, int32_t pid, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (events[i].kind == FANGS_EV_EXEC && events[i].pid == pid && events[i].path &&
+		    !strcmp(events[i].path, path))
+			return true;
+	return false;
+}
+
+static bool folded(const pending_set *ps, const fangs_event *events, size_t n_events, const pending *p)
 {
 	const fangs_event *ev = &events[p->first];
 	if (p->kind != FANGS_FP_FS_READ || p->cred || !ev->path)
 		return false;
+	/* node reads its own binary now and then (from a helper thread, after
+	 * /proc/self/maps): a program reading itself is no news */
+	if (runs_program(events, n_events, ev->pid, ev->path))
+		return true;
 	if (loader_read(ev->path))
 		return has_new(ps, events, FANGS_FP_EXEC, ev->pid);
 	if (resolver_read(ev->path))
@@ -385,7 +399,7 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 		const fangs_event *ev = &in->events[p->first];
 		fangs_deviation *dev;
 		if (fangs__allow_covers(&d->allow, p->kind, p->value, ev) ||
-		    fangs__allow_covers(&local, p->kind, p->value, ev) || folded(&ps, in->events, p))
+		    fangs__allow_covers(&local, p->kind, p->value, ev) || folded(&ps, in->events, in->n_events, p))
 			continue;
 		if (!(dev = fangs_deviation_list_push(out))) {
 			rc = FANGS_ENOMEM;

@@ -156,6 +156,8 @@ static int resolved_package(const char *project_dir, char **name, char **version
 
 /* npm's major version, asked once per process: `npm --version` costs a
  * node start-up (0.2 s) and the sandbox needs it for every run. */
+static pthread_mutex_t prefetch_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int npm_major_cached(void)
 {
 	static int major;
@@ -239,7 +241,12 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	po.registry = opts->registry ? opts->registry : (opts->config ? opts->config->registry : NULL);
 	po.cache_dir = opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE;
 	po.project_dir = project_dir;
-	if ((rc = fangs_prefetch(&po, &pr)))
+	/* one npm at a time on the shared host cache: scans of one process
+	 * (a runner's) may run side by side, their prefetches need not */
+	pthread_mutex_lock(&prefetch_lock);
+	rc = fangs_prefetch(&po, &pr);
+	pthread_mutex_unlock(&prefetch_lock);
+	if (rc)
 		goto out;
 	if ((rc = resolved_package(project_dir, &out->package, &out->version)))
 		goto out;

@@ -137,7 +137,7 @@ END_TEST
 START_TEST(loader_and_resolver_reads_fold)
 {
 	static const char *const want[] = {"/usr/bin/curl", "evil.example", "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
-					   "/etc/hosts", "~/.ssh/id_rsa"};
+					   "/etc/hosts", "~/.ssh/id_rsa", "/usr/bin/node"};
 	fangs_fpset *base;
 	t_open(&run_a, NULL, "/usr/share/nodejs/npm/package.json", FANGS_OPEN_READ);
 	base = baseline_of(differ, &run_a, "1.0.0");
@@ -152,6 +152,9 @@ START_TEST(loader_and_resolver_reads_fold)
 	/* another process with nothing new of its own: its reads stand */
 	t_open(&run_b, "foo", "/usr/lib/x86_64-linux-gnu/libfoo.so.1", FANGS_OPEN_READ)->pid = 888;
 	t_open(&run_b, "foo", "/etc/hosts", FANGS_OPEN_READ)->pid = 888;
+	/* a program reading its own binary (node does) is no news either */
+	t_exec(&run_b, "foo", "/usr/bin/node", "node", "build.js", NULL)->pid = 999;
+	t_open(&run_b, "foo", "/usr/bin/node", FANGS_OPEN_READ)->pid = 999;
 	/* secrets are never folded, whoever reads them */
 	t_open(&run_b, "foo", "/root/.ssh/id_rsa", FANGS_OPEN_READ)->pid = 777;
 	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
