@@ -14,6 +14,7 @@
 #include "core/internal.h"
 #include "sandbox/fsutil.h"
 #include "sandbox/internal.h"
+#include "fangs/cgroup.h"
 #include "fangs/registry.h"
 #include "fangs/sandbox.h"
 #include "fangs/scan.h"
@@ -403,10 +404,14 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 
 out:
 	if (thread_started) {
-		/* an error while the install runs: end it, then reap the waiter */
-		fangs_sandbox_run_free(s.run);
-		s.run = NULL;
+		/* An error while the install runs: end it, let the waiter see it
+		 * end, and only then free the run (the waiter is still using it;
+		 * without cgroup.kill the duration limit ends it all the same). */
+		char keep[600];
+		snprintf(keep, sizeof(keep), "%s", fangs_error_last());
+		fangs_cgroup_kill(fangs_sandbox_cgroup_path(s.run));
 		pthread_join(s.waiter, NULL);
+		fangs_error_set(rc, "%s", keep);
 	}
 	if (watching)
 		fangs_sensor_unwatch(sensor, out->run_id);
