@@ -337,7 +337,12 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 		_exit(127);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+	/* Raw syscalls, not glibc's wrappers: those make every thread of the
+	 * process change ids (taking the thread-stack lock and signalling each
+	 * thread), and this clone of a threaded scanner has one thread left but
+	 * glibc's copy of the lock may be held by a thread that is not here:
+	 * a runner's sandbox hung for good in that futex. */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
 		die("become root of the user namespace", errno);
 	if (sethostname(j->opts->hostname, strlen(j->opts->hostname)) < 0)
 		die("sethostname", errno);
@@ -357,7 +362,9 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 		die(j->project_inside, errno);
 
 	sigemptyset(&none);
-	cmd = fork();
+	/* raw clone, not fork(): glibc's fork takes the malloc and stdio locks,
+	 * which a thread of the scanner may have held when we were cloned */
+	cmd = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
 	if (cmd < 0)
 		die("fork", errno);
 	if (cmd == 0) {
