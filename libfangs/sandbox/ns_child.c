@@ -335,7 +335,6 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 	/* the parent dies or fails: nothing to do */
 	if (read(a->sync_fd, &c, 1) != 1)
 		_exit(127);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
 	/* Raw syscalls, not glibc's wrappers: those make every thread of the
 	 * process change ids (taking the thread-stack lock and signalling each
@@ -344,6 +343,9 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 	 * a runner's sandbox hung for good in that futex. */
 	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
 		die("become root of the user namespace", errno);
+	/* after the id change, which clears it: a scanner killed from here on
+	 * takes the sandbox with it (before, the sync pipe's EOF tells) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (sethostname(j->opts->hostname, strlen(j->opts->hostname)) < 0)
 		die("sethostname", errno);
 	make_root();

@@ -710,10 +710,13 @@ START_TEST(test_gc_bridge_leftovers)
 			sscanf(strstr(rules, "! -o ") + 5, "%31s", veth);
 	pclose(f);
 	snprintf(sysnet, sizeof(sysnet), "/sys/class/net/%s", veth);
-	ck_assert_msg(veth[0] && access(sysnet, F_OK) == 0, "veth '%s' of the killed run", veth);
+	/* the sandbox dies with its scanner (parent-death signal), and its
+	 * network namespace with it, taking the veth pair along; the NAT and
+	 * forward rules on the host stay until gc */
+	ck_assert_msg(veth[0], "no veth named in the killed run's NAT rule");
 	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
 	ck_assert_int_eq(fangs_sandbox_gc(sb, &removed), 0);
-	ck_assert_int_ge(removed, 4);
+	ck_assert_int_ge(removed, 2);
 	ck_assert_int_ne(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "iptables -w -S FORWARD | grep -q 'fangs:%s'", id);
 	ck_assert_int_ne(system(cmd), 0);
