@@ -9,14 +9,20 @@
  *    promote_after_clean_runs K = 1, the default); with K > 1 a package
  *    without a baseline is seeded only once K consecutive runs agreed with
  *    each other (each compared with the union of the earlier ones);
- *  - a run with no deviation joins the baseline once it is the K-th
- *    consecutive clean run;
- *  - a run with deviations waits as pending for a person
- *    (`fangs baseline promote RUN` rebuilds the baseline from it).
+ *  - a run whose findings are all below the review threshold
+ *    (differ.review_threshold, default medium) joins the baseline once it
+ *    is the K-th consecutive such run; its low findings are still stored;
+ *  - a run with a finding at or above the threshold waits as pending for a
+ *    person (fangs_baseline_promote() adds it to the baseline);
+ *  - a run whose install failed or timed out is judged (its events are
+ *    stored, the rules and the differ run) but never seeds nor joins the
+ *    baseline (FANGS_BASELINE_EXCLUDED).
  * Behaviour rules (fangs/rules.h) judge every run, the first one too; their
  * hits are stored with the deviations (kind "rule:<id>"). A rule hit at or
- * above medium makes the run wait as pending, so a first run that steals
- * does not quietly become the baseline; lower hits are reported only.
+ * above the threshold makes the run wait as pending, so a first run that
+ * steals does not quietly become the baseline. A rule hit is dropped only
+ * when every one of its evidence events does what a run promoted by a person
+ * did: what the baseline took in by itself never hides a rule hit.
  */
 #ifndef FANGS_ANALYZE_H
 #define FANGS_ANALYZE_H
@@ -34,7 +40,8 @@ typedef enum fangs_baseline_action {
 	FANGS_BASELINE_NONE = 0,    /**< clean, but not (yet) in the baseline */
 	FANGS_BASELINE_SEEDED = 1,  /**< the package had no baseline: this run (and its cold-start peers) made it */
 	FANGS_BASELINE_JOINED = 2,  /**< clean run added to the existing baseline */
-	FANGS_BASELINE_PENDING = 3  /**< findings, or cold start waiting: a person decides */
+	FANGS_BASELINE_PENDING = 3, /**< findings, or cold start waiting: a person decides */
+	FANGS_BASELINE_EXCLUDED = 4 /**< the install failed or timed out: judged, kept out of the baseline */
 } fangs_baseline_action;
 
 FANGS_EXTERN(const char *) fangs_baseline_action_name(fangs_baseline_action a);
@@ -72,6 +79,21 @@ typedef struct fangs_analyze_options {
 /** fangs_analyze_run() with options; `opts` NULL = FANGS_ANALYZE_OPTIONS_INIT. */
 FANGS_EXTERN(int) fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,
 					 const char *run_id, const fangs_analyze_options *opts, fangs_analysis *out);
+
+/** fangs_baseline_promote() flags. */
+#define FANGS_PROMOTE_REPLACE 1u    /**< replace the baseline with the run (default: add the run to it) */
+#define FANGS_PROMOTE_UNFINISHED 2u /**< accept a run whose install failed or timed out */
+
+/**
+ * A person accepts a run: its fingerprints join its package's baseline (with
+ * FANGS_PROMOTE_REPLACE they become the whole baseline and every other run
+ * leaves it), its findings are cleared and it is marked promoted, so that
+ * later rule hits doing only what it did are not reported again. One
+ * transaction. FANGS_EINVAL for a run that has not finished, or whose
+ * install failed or timed out unless FANGS_PROMOTE_UNFINISHED is given;
+ * FANGS_ENOTFOUND for an unknown run.
+ */
+FANGS_EXTERN(int) fangs_baseline_promote(fangs_storage *st, const char *run_id, unsigned int flags);
 
 FANGS_END_DECL
 

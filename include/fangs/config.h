@@ -16,6 +16,7 @@
  *       left-pad: { net_new_dns: low }
  *   differ:
  *     promote_after_clean_runs: 1
+ *     review_threshold: medium   # findings below it do not hold a run for review
  *     builtin_cred_paths: true
  *   storage: { backend: sqlite, sqlite_path: fangs.db, postgres_dsn: "", retention_days: 90 }
  *   registry: https://registry.example/
@@ -139,6 +140,10 @@ typedef struct fangs_config {
 	unsigned notifier_timeout_ms;    /**< 0: the notifier's default */
 	fangs_orchestrator_config orchestrator;
 	fangs_runner_config runner;
+	/** differ.review_threshold: a run with a finding at or above it waits for
+	 * a person; one whose findings are all below it may join the baseline
+	 * (default medium). */
+	fangs_severity review_threshold;
 } fangs_config;
 
 /** A config with every default. */

@@ -7,7 +7,10 @@
  * lifecycle script allowed while the eBPF sensor watches the sandbox's
  * cgroup, stores the run and its events, and judges it (fangs_analyze_run).
  * A scan that fails before the install starts (bad spec, missing package,
- * unreachable registry, corrupt tarball) leaves nothing in storage.
+ * unreachable registry, corrupt tarball) leaves nothing in storage. An
+ * install that fails inside the sandbox is not an error of fangs_scan(): it
+ * returns 0 with the result's state FANGS_RUN_FAILED and its reason, and the
+ * run is stored and judged (a failing install can still steal).
  */
 #ifndef FANGS_SCAN_H
 #define FANGS_SCAN_H
@@ -81,6 +84,13 @@ typedef struct fangs_scan_result {
 	int timed_out;
 	int64_t duration_ns;
 	char *install_output;   /**< bounded tail of the install's output */
+	/** How the install ended: FANGS_RUN_SUCCEEDED, FANGS_RUN_FAILED (npm
+	 * exited non-zero, or was killed: a signal, the out-of-memory killer) or
+	 * FANGS_RUN_TIMED_OUT. The run is stored and judged either way; a failed
+	 * or timed-out one is kept out of the baseline. */
+	fangs_run_state state;
+	char *reason;           /**< why it failed or timed out, e.g. "npm exited with status 1: <its last
+	                             lines>"; NULL when it succeeded */
 } fangs_scan_result;
 
 FANGS_EXTERN(void) fangs_scan_result_clear(fangs_scan_result *r);

@@ -261,7 +261,11 @@ static int differ_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_
 				 &p->cfg->promote_after_clean_runs);
 	if (!strcmp(key, "builtin_cred_paths"))
 		return want_bool(p, v, "differ.builtin_cred_paths", &p->cfg->builtin_cred_paths);
-	return cfg_error(p, k, key, "unknown key in differ (expected promote_after_clean_runs, builtin_cred_paths)");
+	if (!strcmp(key, "review_threshold"))
+		return want_severity(p, v, "differ.review_threshold", &p->cfg->review_threshold);
+	return cfg_error(p, k, key,
+			 "unknown key in differ (expected promote_after_clean_runs, review_threshold, "
+			 "builtin_cred_paths)");
 }
 
 static int storage_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
@@ -479,6 +483,7 @@ int fangs_config_new(fangs_config **out)
 		return fangs__error_oom();
 	cfg->builtin_cred_paths = 1;
 	cfg->promote_after_clean_runs = 1;
+	cfg->review_threshold = FANGS_SEV_MEDIUM;
 	cfg->retention_days = 90;
 	cfg->storage_backend = fangs__strdup("sqlite");
 	cfg->sqlite_path = fangs__strdup("fangs.db");

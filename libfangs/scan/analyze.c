@@ -15,6 +15,7 @@ const char *fangs_baseline_action_name(fangs_baseline_action a)
 	case FANGS_BASELINE_SEEDED: return "seeded";
 	case FANGS_BASELINE_JOINED: return "joined";
 	case FANGS_BASELINE_PENDING: return "pending";
+	case FANGS_BASELINE_EXCLUDED: return "excluded";
 	}
 	return "unknown";
 }
@@ -27,24 +28,27 @@ void fangs_analysis_clear(fangs_analysis *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* A finished run that can take part in the baseline policy. */
+/* A run whose install ran to its end can take part in the baseline policy;
+ * a failed or timed-out install did only part of what the release does. */
 static bool usable(const fangs_run *r)
 {
-	return r->state == FANGS_RUN_SUCCEEDED || r->state == FANGS_RUN_TIMED_OUT;
+	return r->state == FANGS_RUN_SUCCEEDED;
 }
 
 /*
  * The clean streak before `run`: earlier usable runs of the package, newest
- * first, up to the first one with findings. Indices into `prev` go to `idx`.
+ * first, up to the first one with a finding at or above the review
+ * threshold. Indices into `prev` go to `idx`.
  */
-static size_t clean_streak(const fangs_run_list *prev, const fangs_run *run, size_t max, size_t *idx)
+static size_t clean_streak(const fangs_run_list *prev, const fangs_run *run, fangs_severity threshold, size_t max,
+			   size_t *idx)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < prev->count && n < max; i++) {
 		const fangs_run *r = &prev->items[i];
 		if (!strcmp(r->id, run->id) || r->created_ns > run->created_ns || !usable(r))
 			continue;
-		if (r->deviation_count > 0)
+		if (r->deviation_count > 0 && r->max_severity >= threshold)
 			break;
 		idx[n++] = i;
 	}
@@ -113,8 +117,24 @@ static const fangs_event *event_by_id(const fangs_event_list *events, int64_t id
 	return NULL;
 }
 
-/* A hit whose every evidence event does what the baseline already holds was
- * seen and accepted by a person (promoted): it is not reported again. */
+/* What people accepted: the fingerprints of the package's baseline runs that
+ * a person promoted (not those the baseline took in by itself). */
+static int promoted_fingerprints(fangs_storage *st, const fangs_run_list *prev, const fangs_run *run,
+				 fangs_fpset *out)
+{
+	for (size_t i = 0; i < prev->count; i++) {
+		const fangs_run *r = &prev->items[i];
+		int rc;
+		if (!r->is_baseline || r->review != FANGS_REVIEW_PROMOTED || !strcmp(r->id, run->id))
+			continue;
+		if ((rc = fangs_storage_run_fingerprints_get(st, r->id, out)))
+			return rc;
+	}
+	return 0;
+}
+
+/* A hit whose every evidence event does what a promoted run did was seen
+ * and accepted by a person: it is not reported again. */
 static int accepted(const fangs_differ *d, const fangs_fpset *baseline, const fangs_run *run,
 		    const fangs_event_list *events, const fangs_deviation *hit)
 {
@@ -157,11 +177,12 @@ static int keep_new_hits(const fangs_differ *d, const fangs_fpset *baseline, con
 	return 0;
 }
 
-/* Rule hits below medium are worth showing but not worth holding a run for. */
-static bool holds_for_review(const fangs_deviation_list *l)
+/* Findings below the threshold are worth showing but not worth holding a
+ * run for. */
+static bool holds_for_review(const fangs_deviation_list *l, fangs_severity threshold)
 {
 	for (size_t i = 0; i < l->count; i++)
-		if (!fangs_deviation_is_rule(&l->items[i]) || l->items[i].severity >= FANGS_SEV_MEDIUM)
+		if (l->items[i].severity >= threshold)
 			return true;
 	return false;
 }
@@ -183,10 +204,11 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 	fangs_allow_list allow = {0};
 	fangs_run_list prev = {0};
 	fangs_run_filter filter = FANGS_RUN_FILTER_INIT;
-	fangs_fpset *baseline = NULL, *run_fps = NULL;
+	fangs_fpset *baseline = NULL, *run_fps = NULL, *promoted = NULL;
 	fangs_differ_input in = {0};
 	size_t *streak_idx = NULL, streak = 0;
 	unsigned k = cfg && cfg->promote_after_clean_runs ? cfg->promote_after_clean_runs : 1;
+	fangs_severity threshold = cfg ? cfg->review_threshold : FANGS_SEV_MEDIUM;
 	int rc, in_tx = 0, had_baseline;
 	int64_t t0;
 
@@ -201,17 +223,19 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 
 	if ((rc = fangs_storage_run_get(st, run_id, &run)) || (rc = fangs_storage_events_list(st, run_id, &events)) ||
 	    (rc = fangs_storage_allow_list(st, run.package, &allow)) || (rc = fangs_fpset_new(&baseline)) ||
-	    (rc = fangs_fpset_new(&run_fps)) || (rc = fangs_storage_baseline_get(st, run.package, baseline)))
+	    (rc = fangs_fpset_new(&run_fps)) || (rc = fangs_fpset_new(&promoted)) ||
+	    (rc = fangs_storage_baseline_get(st, run.package, baseline)))
 		goto out;
 	filter.package = run.package;
-	if ((rc = fangs_storage_run_list(st, &filter, &prev)))
+	if ((rc = fangs_storage_run_list(st, &filter, &prev)) ||
+	    (rc = promoted_fingerprints(st, &prev, &run, promoted)))
 		goto out;
 	streak_idx = calloc(k, sizeof(size_t));
 	if (!streak_idx) {
 		rc = fangs__error_oom();
 		goto out;
 	}
-	streak = clean_streak(&prev, &run, k, streak_idx);
+	streak = clean_streak(&prev, &run, threshold, k, streak_idx);
 
 	had_baseline = fangs_fpset_size(baseline) > 0;
 	/* Cold start with K > 1: compare with what the streak's runs did. */
@@ -231,7 +255,8 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 	in.n_allow = allow.count;
 	/* rule hits first: they are what a person should read first */
 	if ((rc = run_rules(cfg, opts, &run, &events, &hits)) ||
-	    (rc = keep_new_hits(d, had_baseline ? baseline : NULL, &run, &events, &hits, &out->deviations)))
+	    (rc = keep_new_hits(d, fangs_fpset_size(promoted) ? promoted : NULL, &run, &events, &hits,
+				&out->deviations)))
 		goto out;
 	t0 = fangs__monotonic_ns();
 	rc = fangs_differ_analyze(d, &in, run_fps, &out->deviations);
@@ -250,7 +275,11 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 	    (rc = fangs_storage_deviations_put(st, out->deviations.items, out->deviations.count)))
 		goto out;
 
-	if (holds_for_review(&out->deviations)) {
+	if (!usable(&run)) {
+		/* judged all the same (a failing install can still steal), but
+		 * what it did is not what the release does */
+		out->action = FANGS_BASELINE_EXCLUDED;
+	} else if (holds_for_review(&out->deviations, threshold)) {
 		out->action = FANGS_BASELINE_PENDING;
 	} else if (streak + 1 >= k) {
 		if ((rc = join_streak(st, &run, &prev, streak_idx, streak)))
@@ -261,7 +290,10 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 		 * no baseline waits for a person or for more agreeing runs */
 		out->action = had_baseline ? FANGS_BASELINE_NONE : FANGS_BASELINE_PENDING;
 	}
-	run.review = out->action == FANGS_BASELINE_PENDING ? FANGS_REVIEW_PENDING : FANGS_REVIEW_NONE;
+	run.review = out->action == FANGS_BASELINE_PENDING ||
+				     (out->action == FANGS_BASELINE_EXCLUDED && holds_for_review(&out->deviations, threshold))
+			     ? FANGS_REVIEW_PENDING
+			     : FANGS_REVIEW_NONE;
 	if (out->action == FANGS_BASELINE_SEEDED || out->action == FANGS_BASELINE_JOINED)
 		run.is_baseline = 1;
 	if ((rc = fangs_storage_run_update(st, &run)) || (rc = fangs_storage_commit(st)))
@@ -274,11 +306,54 @@ out:
 	fangs_deviation_list_free(&hits);
 	fangs_fpset_free(baseline);
 	fangs_fpset_free(run_fps);
+	fangs_fpset_free(promoted);
 	fangs_run_list_free(&prev);
 	fangs_allow_list_free(&allow);
 	fangs_event_list_free(&events);
 	fangs_run_clear(&run);
 	if (rc)
 		fangs_analysis_clear(out);
+	return rc;
+}
+
+int fangs_baseline_promote(fangs_storage *st, const char *run_id, unsigned int flags)
+{
+	fangs_run run = {0};
+	int rc;
+
+	if (!st || !run_id || !*run_id)
+		return fangs_error_set(FANGS_EINVAL, "fangs_baseline_promote: NULL argument");
+	if (flags & ~(FANGS_PROMOTE_REPLACE | FANGS_PROMOTE_UNFINISHED))
+		return fangs_error_set(FANGS_EINVAL, "fangs_baseline_promote: unknown flags 0x%x", flags);
+	if ((rc = fangs_storage_run_get(st, run_id, &run)))
+		return rc;
+	if (run.state == FANGS_RUN_QUEUED || run.state == FANGS_RUN_RUNNING) {
+		rc = fangs_error_set(FANGS_EINVAL, "run %s is %s: only a finished run can be promoted", run.id,
+				     fangs_run_state_name(run.state));
+		goto out;
+	}
+	if (!usable(&run) && !(flags & FANGS_PROMOTE_UNFINISHED)) {
+		rc = fangs_error_set(FANGS_EINVAL,
+				     "the install of run %s %s%s%s%s: it did only part of what %s@%s does "
+				     "(promote it anyway to accept that)",
+				     run.id, run.state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed",
+				     run.error ? " (" : "", run.error ? run.error : "", run.error ? ")" : "", run.package,
+				     run.version);
+		goto out;
+	}
+	if (flags & FANGS_PROMOTE_REPLACE) {
+		rc = fangs_storage_baseline_rebuild(st, run.package, run.id);
+		goto out;
+	}
+	if ((rc = fangs_storage_begin(st)))
+		goto out;
+	run.is_baseline = 1;
+	run.review = FANGS_REVIEW_PROMOTED;
+	if ((rc = fangs_storage_baseline_add_run(st, run.package, run.id)) ||
+	    (rc = fangs_storage_deviations_clear(st, run.id)) || (rc = fangs_storage_run_update(st, &run)) ||
+	    (rc = fangs_storage_commit(st)))
+		fangs_storage_rollback(st);
+out:
+	fangs_run_clear(&run);
 	return rc;
 }

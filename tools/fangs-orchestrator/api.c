@@ -414,7 +414,9 @@ static void do_result(orch *o, const request *rq, response *rs, const char *run_
 	obj = json_object_new_object();
 	json_object_object_add(obj, "run_id", json_object_new_string(run_id));
 	json_object_object_add(obj, "state", json_object_new_string(fangs_run_state_name(res.state)));
-	if (res.state != FANGS_RUN_FAILED)
+	/* an install that failed in the sandbox is judged too (it has an exit
+	 * status); a scan that failed around it has no events worth judging */
+	if (res.state != FANGS_RUN_FAILED || res.has_exit_code)
 		analyze(o, run_id, obj);
 	reply_obj(rs, 200, obj);
 	log_info("run %s %s on runner %s", run_id, fangs_run_state_name(res.state), job.runner);

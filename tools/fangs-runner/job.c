@@ -86,7 +86,9 @@ void *job_thread(void *arg)
 	if (lost) {
 		log_warn("run %s: the orchestrator gave it to another runner or ended it: result not sent", j->scan.run_id);
 	} else {
-		res.state = rc ? FANGS_RUN_FAILED : out.timed_out ? FANGS_RUN_TIMED_OUT : FANGS_RUN_SUCCEEDED;
+		/* an install that failed in the sandbox ran all the same: its
+		 * exit status and reason go with it, and it is judged */
+		res.state = rc ? FANGS_RUN_FAILED : out.state;
 		res.has_exit_code = rc == 0;
 		res.exit_code = out.exit_code;
 		res.events_emitted = (int64_t)out.events_emitted;
@@ -98,7 +100,7 @@ void *job_thread(void *arg)
 			res.install_output = n > FANGS_WIRE_MAX_OUTPUT ? out.install_output + n - FANGS_WIRE_MAX_OUTPUT
 								       : out.install_output;
 		}
-		res.error = rc ? err : NULL;
+		res.error = rc ? err : out.reason;
 		if (rc)
 			log_warn("run %s: failed: %s", j->scan.run_id, err);
 		post_result(r, j->scan.run_id, &res);

@@ -12,6 +12,7 @@
 #define CLI_EXIT_ERROR 1
 #define CLI_EXIT_USAGE 2
 #define CLI_EXIT_FINDINGS 3
+#define CLI_EXIT_INSTALL_FAILED 4 /* fangs scan: an install failed or timed out in the sandbox */
 
 typedef struct cli_ctx {
 	int json;                    /* --json */

@@ -49,6 +49,9 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 		case FANGS_BASELINE_NONE:
 			printf("baseline: clean run (not yet promoted)\n");
 			break;
+		case FANGS_BASELINE_EXCLUDED:
+			printf("baseline: the install failed or timed out: kept out of the baseline\n");
+			break;
 		}
 		if (an->deviations.count) {
 			print_findings(stdout, st, NULL, &an->deviations);

@@ -136,11 +136,15 @@ int cmd_deviation(cli_ctx *ctx, int argc, char **argv)
 
 static const char baseline_usage[] =
 	"usage: fangs baseline list [--package P] [--fingerprints]\n"
-	"       fangs baseline promote RUN\n"
+	"       fangs baseline promote [--replace] [--force] RUN\n"
 	"\n"
 	"list: the runs that make up each package's baseline; with --package and\n"
 	"--fingerprints, the baseline's fingerprints (kind, actor, value).\n"
-	"promote: rebuilds the package's baseline from RUN and clears RUN's deviations.\n";
+	"promote: a person accepts RUN: its fingerprints are added to its package's\n"
+	"baseline, its findings are cleared, and later rule hits that do only what it\n"
+	"did are not reported again.\n"
+	"  --replace   the baseline becomes RUN's fingerprints alone (the other runs leave it)\n"
+	"  --force     also accept a run whose install failed or timed out\n";
 
 static int fp_print(const fangs_fingerprint *fp, void *user)
 {
@@ -227,14 +231,29 @@ static int baseline_list(cli_ctx *ctx, int argc, char **argv)
 
 static int baseline_promote(cli_ctx *ctx, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{"replace", no_argument, NULL, 'r'}, {"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0},
+	};
 	fangs_run r = {0};
 	fangs_storage *st;
-	int rc;
-	if (argc != 2 || cli_is_help(argv[1]))
-		return cli_usage_error("usage: fangs baseline promote RUN");
+	unsigned flags = 0;
+	int c, rc;
+
+	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': flags |= FANGS_PROMOTE_REPLACE; break;
+		case 'f': flags |= FANGS_PROMOTE_UNFINISHED; break;
+		case 'h': fputs(baseline_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(baseline_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("usage: fangs baseline promote [--replace] [--force] RUN");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
-	if ((rc = fangs_storage_run_get(st, argv[1], &r)) || (rc = fangs_storage_baseline_rebuild(st, r.package, r.id))) {
+	if ((rc = fangs_baseline_promote(st, argv[optind], flags)) ||
+	    (rc = fangs_storage_run_get(st, argv[optind], &r))) {
 		fangs_run_clear(&r);
 		fangs_storage_free(st);
 		return cli_fail("promote", rc);
@@ -243,9 +262,13 @@ static int baseline_promote(cli_ctx *ctx, int argc, char **argv)
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "promoted", json_object_new_string(r.id));
 		json_object_object_add(o, "package", json_object_new_string(r.package));
+		json_object_object_add(o, "replaced", json_object_new_boolean(flags & FANGS_PROMOTE_REPLACE));
 		json_print(o);
+	} else if (flags & FANGS_PROMOTE_REPLACE) {
+		printf("baseline of %s replaced by run %s (%s); its findings are cleared\n", r.package, r.id,
+		       r.version);
 	} else {
-		printf("baseline of %s rebuilt from run %s (%s); its deviations are cleared\n", r.package, r.id, r.version);
+		printf("run %s (%s@%s) added to the baseline; its findings are cleared\n", r.id, r.package, r.version);
 	}
 	fangs_run_clear(&r);
 	fangs_storage_free(st);

@@ -34,7 +34,11 @@ static const char scan_usage[] =
 	"  --fail-on SEVERITY    exit 3 when a finding is at or above SEVERITY (default high)\n"
 	"  --quiet               no progress on stderr\n"
 	"\n"
-	"Exit: 0 done, 3 findings at or above --fail-on, 1 error, 2 usage.\n";
+	"An install that fails or times out inside the sandbox is stored and judged all the\n"
+	"same (state failed or timed_out, with the reason), but kept out of the baseline.\n"
+	"\n"
+	"Exit: 0 done, 3 findings at or above --fail-on, 4 an install failed or timed out in\n"
+	"the sandbox (3 wins over 4), 1 error (wins over both), 2 usage.\n";
 
 typedef struct progress_state {
 	int tty;
@@ -68,9 +72,21 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_sev
 	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", r->run_id, r->package, r->version,
 	       fmt_duration(r->duration_ns, dur, sizeof(dur)), r->exit_code, r->timed_out ? ", timed out" : "",
 	       (unsigned long long)r->events_emitted, (unsigned long long)r->events_dropped);
+	if (r->state != FANGS_RUN_SUCCEEDED)
+		printf("install %s: %s\n", r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed",
+		       r->reason ? r->reason : "-");
 	if (d->count)
 		print_findings(stdout, st, NULL, d);
 	switch (r->analysis.action) {
+	case FANGS_BASELINE_EXCLUDED:
+		printf("verdict: the install %s in the sandbox: kept out of the baseline", 
+		       r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed");
+		if (d->count)
+			printf("; %zu finding%s, highest %s%s", d->count, d->count == 1 ? "" : "s",
+			       fangs_severity_name(fangs_deviation_list_max_severity(d)),
+			       fangs_deviation_list_max_severity(d) >= fail_on ? " (fails)" : "");
+		printf("\n");
+		break;
 	case FANGS_BASELINE_SEEDED:
 		printf("verdict: first run of %s: baseline seeded (%zu fingerprints)%s\n", r->package,
 		       r->analysis.n_fingerprints, d->count ? "" : ", nothing flagged");
@@ -205,8 +221,10 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 		if (r.analysis.deviations.count)
 			cli_notify_run(ctx, st, r.run_id);
 		if (r.analysis.deviations.count && fangs_deviation_list_max_severity(&r.analysis.deviations) >= fail_on &&
-		    exit_code == CLI_EXIT_OK)
+		    (exit_code == CLI_EXIT_OK || exit_code == CLI_EXIT_INSTALL_FAILED))
 			exit_code = CLI_EXIT_FINDINGS;
+		else if (r.state != FANGS_RUN_SUCCEEDED && exit_code == CLI_EXIT_OK)
+			exit_code = CLI_EXIT_INSTALL_FAILED;
 		fangs_scan_result_clear(&r);
 	}
 	if (all)

@@ -42,6 +42,7 @@ def _check(rc, func, args):
 
 
 c_int, c_char_p, c_void_p, c_size_t = ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t
+c_uint = ctypes.c_uint
 P = ctypes.POINTER
 
 # (name, argtypes, restype, errcheck)
@@ -80,6 +81,7 @@ _PROTOTYPES = [
     ("fangs_analyze_run", [c_void_p, c_void_p, c_void_p, c_char_p, P(T.Analysis)], c_int, _check),
     ("fangs_analysis_clear", [P(T.Analysis)], None, None),
     ("fangs_baseline_action_name", [c_int], c_char_p, None),
+    ("fangs_baseline_promote", [c_void_p, c_char_p, c_uint], c_int, _check),
 ]
 
 for _name, _args, _res, _errcheck in _PROTOTYPES:

@@ -10,6 +10,9 @@ from ._lib import lib
 _STORAGE_OPTIONS_VERSION = 1
 _DIFFER_OPTIONS_VERSION = 1
 _RUN_SUCCEEDED = 2
+# fangs_baseline_promote() flags (fangs/analyze.h)
+PROMOTE_REPLACE = 1
+PROMOTE_UNFINISHED = 2
 
 
 def _s(b):
@@ -222,7 +225,10 @@ class Storage:
         finally:
             lib.fangs_deviation_list_free(ctypes.byref(lst))
 
-    def promote(self, run_id):
-        """Rebuilds the run's package baseline from this run and clears its deviations."""
-        r = self.run(run_id)
-        lib.fangs_storage_baseline_rebuild(self._st, _b(r["package"]), _b(run_id))
+    def promote(self, run_id, replace=False, unfinished=False):
+        """A person accepts the run: its fingerprints are added to its package's
+        baseline (replace=True: they become the whole baseline), its deviations
+        are cleared. unfinished=True also accepts a run whose install failed or
+        timed out."""
+        flags = (PROMOTE_REPLACE if replace else 0) | (PROMOTE_UNFINISHED if unfinished else 0)
+        lib.fangs_baseline_promote(self._st, _b(run_id), flags)
