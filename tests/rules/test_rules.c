@@ -537,8 +537,11 @@ static void db_teardown(void)
 	teardown();
 }
 
-static fangs_baseline_action import_run(const char *fixture, const char *package, const fangs_config *cfg,
-					fangs_analysis *an)
+static char last_run[FANGS_RUN_ID_MAX]; /* the id of the run import_as() stored */
+
+/* Stores a recording as a run of package@version in `state` and judges it. */
+static fangs_baseline_action import_as(const char *fixture, const char *package, const char *version,
+				       fangs_run_state state, const fangs_config *cfg, fangs_analysis *an)
 {
 	fangs_run run = {0};
 	fangs_differ *d = NULL;
@@ -549,10 +552,16 @@ static fangs_baseline_action import_run(const char *fixture, const char *package
 	for (size_t i = 0; i < events.count; i++)
 		events.items[i].id = 0;
 	run.package = (char *)package;
-	run.version = (char *)"1.0.0";
-	run.state = FANGS_RUN_SUCCEEDED;
+	run.version = (char *)version;
+	run.state = state;
 	run.sandbox = (char *)"import";
+	if (state != FANGS_RUN_SUCCEEDED) {
+		run.has_exit_code = 1;
+		run.exit_code = 1;
+		run.error = (char *)"npm exited with status 1: npm error command failed";
+	}
 	ck_assert_int_eq(fangs_storage_run_create(st, &run), 0);
+	memcpy(last_run, run.id, sizeof(last_run));
 	ck_assert_int_eq(fangs_storage_events_append(st, run.id, events.items, events.count), 0);
 	dopts.config = cfg;
 	ck_assert_int_eq(fangs_differ_new(&d, &dopts), 0);
@@ -560,6 +569,12 @@ static fangs_baseline_action import_run(const char *fixture, const char *package
 	ck_assert_msg(fangs_analyze_run_opts(st, d, cfg, run.id, &ao, an) == 0, "%s", fangs_error_last());
 	fangs_differ_free(d);
 	return an->action;
+}
+
+static fangs_baseline_action import_run(const char *fixture, const char *package, const fangs_config *cfg,
+					fangs_analysis *an)
+{
+	return import_as(fixture, package, "1.0.0", FANGS_RUN_SUCCEEDED, cfg, an);
 }
 
 START_TEST(first_run_with_hit_waits)
@@ -606,6 +621,239 @@ START_TEST(low_hits_do_not_hold)
 }
 END_TEST
 
+static int64_t baseline_size(const char *package)
+{
+	fangs_package pkg = {0};
+	int64_t n;
+	ck_assert_int_eq(fangs_storage_package_get(st, package, &pkg), 0);
+	n = pkg.baseline_size;
+	fangs_package_clear(&pkg);
+	return n;
+}
+
+static fangs_run get_run(const char *id)
+{
+	fangs_run r = {0};
+	ck_assert_int_eq(fangs_storage_run_get(st, id, &r), 0);
+	return r;
+}
+
+static const fangs_deviation *find_kind(const fangs_deviation_list *l, const char *kind)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (!strcmp(l->items[i].kind, kind))
+			return &l->items[i];
+	return NULL;
+}
+
+START_TEST(failed_install_stays_out_of_the_baseline)
+{
+	fangs_analysis an = {0};
+	fangs_run r;
+	char failed[FANGS_RUN_ID_MAX], timed_out[FANGS_RUN_ID_MAX];
+	size_t n_failed;
+	int64_t seeded;
+
+	/* a first run that failed seeds nothing: the next good run does */
+	ck_assert_int_eq(import_as("benign-esbuild.ndjson", "tool", "0.9.0", FANGS_RUN_FAILED, NULL, &an),
+			 FANGS_BASELINE_EXCLUDED);
+	fangs_analysis_clear(&an);
+	ck_assert_int_eq(baseline_size("tool"), 0);
+	ck_assert_int_eq(import_as("benign-node-gyp.ndjson", "tool", "1.0.0", FANGS_RUN_SUCCEEDED, NULL, &an),
+			 FANGS_BASELINE_SEEDED);
+	fangs_analysis_clear(&an);
+	seeded = baseline_size("tool");
+	ck_assert_int_gt(seeded, 0);
+
+	/* a failed release that does something new: judged (its deviations and
+	 * rule hits are stored), but it neither joins nor seeds */
+	ck_assert_int_eq(import_as("hit-cred-read.ndjson", "tool", "1.1.0", FANGS_RUN_FAILED, NULL, &an),
+			 FANGS_BASELINE_EXCLUDED);
+	memcpy(failed, last_run, sizeof(failed));
+	ck_assert_ptr_nonnull(find_kind(&an.deviations, "rule:cred-read-by-script"));
+	ck_assert_ptr_nonnull(find_kind(&an.deviations, "fs_cred_read"));
+	n_failed = an.deviations.count;
+	fangs_analysis_clear(&an);
+	r = get_run(failed);
+	ck_assert_int_eq(r.state, FANGS_RUN_FAILED);
+	ck_assert_int_eq(r.is_baseline, 0);
+	ck_assert_int_eq(r.review, FANGS_REVIEW_PENDING); /* a person should see what it did */
+	ck_assert_int_eq(r.deviation_count, (int64_t)n_failed);
+	fangs_run_clear(&r);
+	ck_assert_int_eq(baseline_size("tool"), seeded);
+
+	/* timed out: the same */
+	ck_assert_int_eq(import_as("hit-cred-read.ndjson", "tool", "1.1.1", FANGS_RUN_TIMED_OUT, NULL, &an),
+			 FANGS_BASELINE_EXCLUDED);
+	memcpy(timed_out, last_run, sizeof(timed_out));
+	ck_assert_uint_eq(an.deviations.count, n_failed);
+	fangs_analysis_clear(&an);
+	ck_assert_int_eq(baseline_size("tool"), seeded);
+
+	/* the next release doing it for good is compared with the good baseline */
+	ck_assert_int_eq(import_as("hit-cred-read.ndjson", "tool", "1.2.0", FANGS_RUN_SUCCEEDED, NULL, &an),
+			 FANGS_BASELINE_PENDING);
+	ck_assert_uint_eq(an.deviations.count, n_failed);
+	fangs_analysis_clear(&an);
+
+	/* a person cannot promote a failed install by mistake */
+	ck_assert_int_eq(fangs_baseline_promote(st, failed, 0), FANGS_EINVAL);
+	ck_assert_ptr_nonnull(strstr(fangs_error_last(), "npm exited with status 1"));
+	ck_assert_int_eq(baseline_size("tool"), seeded);
+	ck_assert_int_eq(fangs_baseline_promote(st, timed_out, FANGS_PROMOTE_UNFINISHED), 0);
+	ck_assert_int_gt(baseline_size("tool"), seeded);
+	r = get_run(timed_out);
+	ck_assert_int_eq(r.is_baseline, 1);
+	ck_assert_int_eq(r.review, FANGS_REVIEW_PROMOTED);
+	ck_assert_int_eq(r.deviation_count, 0);
+	fangs_run_clear(&r);
+}
+END_TEST
+
+START_TEST(findings_below_the_review_threshold_join)
+{
+	fangs_analysis an = {0};
+	fangs_config *lenient = NULL, *strict = NULL;
+	static const char yl[] = "differ:\n  review_threshold: critical\n";
+	static const char ys[] = "differ:\n  review_threshold: info\n";
+	fangs_severity worst;
+	int64_t seeded;
+	fangs_run r;
+
+	ck_assert_int_eq(fangs_config_load_string(&lenient, yl, strlen(yl), "l.yaml"), 0);
+	ck_assert_int_eq(lenient->review_threshold, FANGS_SEV_CRITICAL);
+	ck_assert_int_eq(fangs_config_load_string(&strict, ys, strlen(ys), "s.yaml"), 0);
+
+	ck_assert_int_eq(import_as("benign-node-gyp.ndjson", "lib", "1.0.0", FANGS_RUN_SUCCEEDED, lenient, &an),
+			 FANGS_BASELINE_SEEDED);
+	fangs_analysis_clear(&an);
+	seeded = baseline_size("lib");
+	/* another tool's install deviates, below critical: it joins, its
+	 * deviations are stored and shown */
+	ck_assert_int_eq(import_as("benign-esbuild.ndjson", "lib", "1.1.0", FANGS_RUN_SUCCEEDED, lenient, &an),
+			 FANGS_BASELINE_JOINED);
+	ck_assert_uint_gt(an.deviations.count, 0);
+	worst = fangs_deviation_list_max_severity(&an.deviations);
+	ck_assert_int_lt(worst, FANGS_SEV_CRITICAL);
+	r = get_run(last_run);
+	ck_assert_int_eq(r.is_baseline, 1);
+	ck_assert_int_eq(r.review, FANGS_REVIEW_NONE);
+	ck_assert_int_eq(r.deviation_count, (int64_t)an.deviations.count);
+	fangs_run_clear(&r);
+	fangs_analysis_clear(&an);
+	ck_assert_int_gt(baseline_size("lib"), seeded);
+
+	/* the same release with every finding held for review */
+	ck_assert_int_eq(import_as("benign-node-gyp.ndjson", "lib2", "1.0.0", FANGS_RUN_SUCCEEDED, strict, &an),
+			 FANGS_BASELINE_SEEDED);
+	fangs_analysis_clear(&an);
+	ck_assert_int_eq(import_as("benign-esbuild.ndjson", "lib2", "1.1.0", FANGS_RUN_SUCCEEDED, strict, &an),
+			 FANGS_BASELINE_PENDING);
+	fangs_analysis_clear(&an);
+	fangs_config_free(lenient);
+	fangs_config_free(strict);
+}
+END_TEST
+
+START_TEST(promote_adds_to_the_baseline)
+{
+	fangs_analysis an = {0};
+	fangs_fpset *want = NULL, *got = NULL;
+	char seed[FANGS_RUN_ID_MAX], a[FANGS_RUN_ID_MAX], b[FANGS_RUN_ID_MAX];
+	fangs_run r;
+
+	ck_assert_int_eq(import_as("benign-node-gyp.ndjson", "pkg", "1.0.0", FANGS_RUN_SUCCEEDED, NULL, &an),
+			 FANGS_BASELINE_SEEDED);
+	memcpy(seed, last_run, sizeof(seed));
+	fangs_analysis_clear(&an);
+	ck_assert_int_eq(import_as("hit-cred-read.ndjson", "pkg", "1.1.0", FANGS_RUN_SUCCEEDED, NULL, &an),
+			 FANGS_BASELINE_PENDING);
+	memcpy(a, last_run, sizeof(a));
+	fangs_analysis_clear(&an);
+	ck_assert_int_eq(import_as("hit-network.ndjson", "pkg", "1.2.0", FANGS_RUN_SUCCEEDED, NULL, &an),
+			 FANGS_BASELINE_PENDING);
+	memcpy(b, last_run, sizeof(b));
+	fangs_analysis_clear(&an);
+
+	/* two promotes: the baseline is the union of the three runs */
+	ck_assert_int_eq(fangs_baseline_promote(st, a, 0), 0);
+	ck_assert_int_eq(fangs_baseline_promote(st, b, 0), 0);
+	ck_assert_int_eq(fangs_fpset_new(&want), 0);
+	ck_assert_int_eq(fangs_fpset_new(&got), 0);
+	ck_assert_int_eq(fangs_storage_run_fingerprints_get(st, seed, want), 0);
+	ck_assert_int_eq(fangs_storage_run_fingerprints_get(st, a, want), 0);
+	ck_assert_int_eq(fangs_storage_run_fingerprints_get(st, b, want), 0);
+	ck_assert_int_eq(fangs_storage_baseline_get(st, "pkg", got), 0);
+	ck_assert_uint_eq(fangs_fpset_size(got), fangs_fpset_size(want));
+	ck_assert_int_eq(baseline_size("pkg"), (int64_t)fangs_fpset_size(want));
+	r = get_run(seed);
+	ck_assert_int_eq(r.is_baseline, 1);
+	fangs_run_clear(&r);
+	r = get_run(a);
+	ck_assert_int_eq(r.is_baseline, 1);
+	ck_assert_int_eq(r.review, FANGS_REVIEW_PROMOTED);
+	ck_assert_int_eq(r.deviation_count, 0);
+	fangs_run_clear(&r);
+
+	/* what they did is the normal now */
+	ck_assert_int_eq(import_as("hit-cred-read.ndjson", "pkg", "1.3.0", FANGS_RUN_SUCCEEDED, NULL, &an),
+			 FANGS_BASELINE_JOINED);
+	ck_assert_uint_eq(an.deviations.count, 0);
+	fangs_analysis_clear(&an);
+
+	/* --replace: the baseline is that run alone */
+	ck_assert_int_eq(fangs_baseline_promote(st, b, FANGS_PROMOTE_REPLACE), 0);
+	fangs_fpset_free(want);
+	ck_assert_int_eq(fangs_fpset_new(&want), 0);
+	ck_assert_int_eq(fangs_storage_run_fingerprints_get(st, b, want), 0);
+	ck_assert_int_eq(baseline_size("pkg"), (int64_t)fangs_fpset_size(want));
+	r = get_run(a);
+	ck_assert_int_eq(r.is_baseline, 0);
+	fangs_run_clear(&r);
+
+	ck_assert_int_eq(fangs_baseline_promote(st, "r-none", 0), FANGS_ENOTFOUND);
+	ck_assert_int_eq(fangs_baseline_promote(st, b, 8), FANGS_EINVAL);
+	fangs_fpset_free(want);
+	fangs_fpset_free(got);
+}
+END_TEST
+
+START_TEST(auto_baseline_does_not_hide_rule_hits)
+{
+	fangs_analysis an = {0};
+	fangs_config *quiet = NULL;
+	static const char y[] = "rules:\n  severity: {detached-process: low}\n";
+	const fangs_deviation *hit;
+
+	/* the detached process is in the baseline, taken in by itself (its hit
+	 * was low then: it held nothing) */
+	ck_assert_int_eq(fangs_config_load_string(&quiet, y, strlen(y), "q.yaml"), 0);
+	ck_assert_int_eq(import_as("hit-detached.ndjson", "daemon", "1.0.0", FANGS_RUN_SUCCEEDED, quiet, &an),
+			 FANGS_BASELINE_SEEDED);
+	ck_assert_ptr_nonnull(find_kind(&an.deviations, "rule:detached-process"));
+	fangs_analysis_clear(&an);
+	fangs_config_free(quiet);
+
+	/* warm: the differ has nothing new, the rule still says it */
+	ck_assert_int_eq(import_as("hit-detached.ndjson", "daemon", "1.0.1", FANGS_RUN_SUCCEEDED, NULL, &an),
+			 FANGS_BASELINE_PENDING);
+	hit = find_kind(&an.deviations, "rule:detached-process");
+	ck_assert_ptr_nonnull(hit);
+	ck_assert_int_eq(hit->severity, FANGS_SEV_HIGH);
+	for (size_t i = 0; i < an.deviations.count; i++)
+		ck_assert_msg(fangs_deviation_is_rule(&an.deviations.items[i]), "differ: %s %s",
+			      an.deviations.items[i].kind, an.deviations.items[i].value);
+	fangs_analysis_clear(&an);
+
+	/* once a person accepted it, it is not reported again */
+	ck_assert_int_eq(fangs_baseline_promote(st, last_run, 0), 0);
+	ck_assert_int_eq(import_as("hit-detached.ndjson", "daemon", "1.0.2", FANGS_RUN_SUCCEEDED, NULL, &an),
+			 FANGS_BASELINE_JOINED);
+	ck_assert_uint_eq(an.deviations.count, 0);
+	fangs_analysis_clear(&an);
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -643,6 +891,10 @@ static Suite *rules_suite(void)
 	tcase_add_checked_fixture(tc, db_setup, db_teardown);
 	tcase_add_test(tc, first_run_with_hit_waits);
 	tcase_add_test(tc, low_hits_do_not_hold);
+	tcase_add_test(tc, failed_install_stays_out_of_the_baseline);
+	tcase_add_test(tc, findings_below_the_review_threshold_join);
+	tcase_add_test(tc, promote_adds_to_the_baseline);
+	tcase_add_test(tc, auto_baseline_does_not_hide_rule_hits);
 	suite_add_tcase(s, tc);
 	return s;
 }
