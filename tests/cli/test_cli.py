@@ -255,6 +255,49 @@ class CliTest(unittest.TestCase):
         self.assertEqual(b["baseline"], "seeded")
         self.assertEqual(len(self.jfangs("baseline", "list", "--package", "p")), 2)
 
+    def test_promote_adds_and_replace(self):
+        def imp(name, version, code=0):
+            return self.jfangs("events", "import", os.path.join(RULE_REC, name), "--package", "p", "--version",
+                               version, code=code)
+
+        def fingerprints():
+            return {(f["kind"], f["actor"], f["value"])
+                    for f in self.jfangs("baseline", "list", "--package", "p", "--fingerprints")}
+
+        seed = imp("benign-node-gyp.ndjson", "1")
+        self.assertEqual(seed["baseline"], "seeded")
+        seeded = fingerprints()
+        a = imp("hit-cred-read.ndjson", "2")
+        b = imp("hit-network.ndjson", "3")
+        self.assertEqual((a["baseline"], b["baseline"]), ("pending", "pending"))
+        self.assertEqual(len(self.jfangs("pending")), 2)
+
+        out = self.fangs("baseline", "promote", a["run"]["id"]).stdout
+        self.assertIn("added to the baseline", out)
+        after_a = fingerprints()
+        self.assertTrue(seeded < after_a, "promote must add to the baseline, not replace it")
+        self.assertIn(("fs_read", "script", "~/.ssh/id_rsa"), after_a - seeded)
+        self.assertEqual(self.jfangs("baseline", "promote", b["run"]["id"]),
+                         {"promoted": b["run"]["id"], "package": "p", "replaced": False})
+        after_b = fingerprints()
+        self.assertTrue(after_a < after_b, "a second promote keeps the first one's fingerprints")
+        self.assertEqual(sorted(r["version"] for r in self.jfangs("baseline", "list", "--package", "p")),
+                         ["1", "2", "3"])
+        self.assertEqual(self.jfangs("pending"), [])
+        runs = {r["id"]: r for r in self.jfangs("run", "list")}
+        self.assertEqual(runs[a["run"]["id"]]["review"], "promoted")
+        self.assertEqual(runs[a["run"]["id"]]["deviation_count"], 0)
+
+        # --replace: the old meaning, the run alone
+        self.fangs("baseline", "promote", "--replace", a["run"]["id"])
+        self.assertEqual([r["version"] for r in self.jfangs("baseline", "list", "--package", "p")], ["2"])
+        self.assertTrue(seeded - fingerprints(), "the seed's own fingerprints left with --replace")
+        # usage
+        self.fangs("baseline", "promote", code=2)
+        self.fangs("baseline", "promote", "--nope", a["run"]["id"], code=2)
+        err = self.fangs("baseline", "promote", "r-no-such-run", code=1).stderr
+        self.assertIn("r-no-such-run", err)
+
     def test_stdin_import(self):
         with open(rec("1.0.0")) as f:
             data = f.read()
