@@ -199,8 +199,8 @@ class Storage:
         finally:
             lib.fangs_run_clear(ctypes.byref(r))
 
-    def runs(self, package=None, pending_only=False, limit=0):
-        f = T.RunFilter(_b(package), None, -1, int(pending_only), 0, limit)
+    def runs(self, package=None, pending_only=False, limit=0, baseline_only=False):
+        f = T.RunFilter(_b(package), None, -1, int(pending_only), int(baseline_only), limit)
         lst = T.RunList()
         lib.fangs_storage_run_list(self._st, ctypes.byref(f), ctypes.byref(lst))
         try:

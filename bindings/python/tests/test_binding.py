@@ -63,6 +63,12 @@ class BindingTest(unittest.TestCase):
             st.promote(bad.run_id)
             self.assertEqual(st.deviations(run_id=bad.run_id), [])
             self.assertTrue(st.run(bad.run_id)["is_baseline"])
+            self.assertEqual(st.run(bad.run_id)["review"], "promoted")
+            # promote adds: the earlier baseline runs stay in it
+            self.assertEqual(len(st.runs(package="example-banner", baseline_only=True)), 3)
+            st.promote(bad.run_id, replace=True)
+            self.assertEqual([r["id"] for r in st.runs(package="example-banner", baseline_only=True)],
+                             [bad.run_id])
 
     def test_missing_run_raises(self):
         with fangs.Storage(sqlite_path=self.db) as st:
