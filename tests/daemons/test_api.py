@@ -305,9 +305,12 @@ class MtlsTest(unittest.TestCase):
         self.assertEqual(fangs(self.db, "runner", "list"), [])
 
     def test_good_runner_scans(self):
-        with open(os.path.join(os.path.dirname(__file__), "..", "fixtures", "packages", "benign-1.0.0",
-                               "package.json"), "rb") as f:
-            self.reg.publish("benign", "1.0.0", {"package.json": f.read(), "index.js": b"1;\n"})
+        src = os.path.join(os.path.dirname(__file__), "..", "fixtures", "packages", "benign-1.0.0")
+        files = {}
+        for name in ("package.json", "index.js", "postinstall.js"):
+            with open(os.path.join(src, name), "rb") as f:
+                files[name] = f.read()
+        self.reg.publish("benign", "1.0.0", files)
         r = self.runner("good", None, "good")
         wait_for(lambda: [x["id"] for x in fangs(self.db, "runner", "list")] == ["good"], 20, "registration")
         self.assertEqual(fangs(self.db, "runner", "list")[0]["cn"], "good")

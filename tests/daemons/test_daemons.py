@@ -93,14 +93,15 @@ class DaemonTest(unittest.TestCase):
     def state(self, run_id):
         return run_of(self.db, run_id)["state"]
 
-    def wait_finished(self, run_id, timeout=120):
-        """Until the run is finished and, unless it failed, judged: its state
-        is stored just before the orchestrator runs the differ on it."""
+    def wait_finished(self, run_id, timeout=120, judged_if_failed=False):
+        """Until the run is finished and, unless it failed (judged_if_failed:
+        its install failed, and it is judged too), judged: its state is
+        stored just before the orchestrator runs the differ on it."""
         def judged():
             st = self.state(run_id)
             if st not in FINISHED:
                 return False
-            return st == "failed" or any("run %s analysed" % run_id in p.text() for p in self.procs
+            return (st == "failed" and not judged_if_failed) or any("run %s analysed" % run_id in p.text() for p in self.procs
                                          if isinstance(p, Orchestrator))
         wait_for(judged, timeout, "run %s to finish" % run_id, step=0.3)
         return run_of(self.db, run_id)
@@ -129,6 +130,31 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(m['fangs_run_results_total{state="succeeded"}'], 2)
         self.assertGreaterEqual(m["fangs_events_received_total"], r1["event_count"] + r2["event_count"])
         self.assertEqual(m["fangs_queue_depth"], 0)
+
+    def test_failed_install_is_judged(self):
+        self.reg.publish("benign", "1.0.0", benign_files())
+        self.reg.publish("benign", "1.1.0", benign_files(NEW_EXEC + "console.error('benign: giving up');\n"
+                                                          "process.exit(1);\n"))
+        self.reg.publish("benign", "1.2.0", benign_files(NEW_EXEC))
+        o = self.orchestrator(["--no-watch"] + HB)
+        self.runner(o, "ra")
+        r1 = self.wait_finished(o.submit("benign", "1.0.0"))
+        self.assertTrue(r1["is_baseline"], r1)
+        # the postinstall exits 1: a failed run with npm's reason, judged
+        # through the runner and the orchestrator as fangs scan judges it
+        r2 = self.wait_finished(o.submit("benign", "1.1.0"), judged_if_failed=True)
+        self.assertEqual(r2["state"], "failed", r2)
+        self.assertEqual(r2["exit_code"], 1)
+        self.assertTrue(r2["error"].startswith("npm exited with status 1: "), r2["error"])
+        self.assertIn("benign: giving up", r2["error"])
+        self.assertFalse(r2["is_baseline"])
+        self.assertTrue(any("/usr/bin/id" in d["value"] for d in r2["deviations"]), r2["deviations"])
+        self.assertEqual([r["version"] for r in fangs(self.db, "baseline", "list", "--package", "benign")],
+                         ["1.0.0"])
+        # the next release is compared with the good baseline
+        r3 = self.wait_finished(o.submit("benign", "1.2.0"))
+        self.assertEqual(r3["state"], "succeeded", r3)
+        self.assertTrue(any("/usr/bin/id" in d["value"] for d in r3["deviations"]), r3["deviations"])
 
     def test_least_loaded_and_target(self):
         self.reg.publish("slow", "1.0.0", benign_files(SLOW))
