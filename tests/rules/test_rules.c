@@ -10,6 +10,7 @@
 
 #include "fangs/fangs.h"
 #include "rules/internal.h"
+#include "scan/internal.h"
 
 #define REGISTRY "registry.example"
 
@@ -854,6 +855,72 @@ START_TEST(auto_baseline_does_not_hide_rule_hits)
 }
 END_TEST
 
+/* ---- how an install ended (scan/outcome.c) ---- */
+
+static fangs_run_state outcome(fangs_sandbox_result *r, const char *output, char *why, size_t cap)
+{
+	r->output = (char *)output;
+	return fangs__install_outcome(r, why, cap);
+}
+
+START_TEST(install_outcomes)
+{
+	static const char npm_failed[] = "relay: no C compiler found for Linux\n"
+					 "relay: cannot build the native addon\n"
+					 "npm error code 1\n"
+					 "npm error path /root/app/node_modules/relay\n\n"
+					 "npm error command failed\n"
+					 "npm error command sh -c node preinstall.js\n"
+					 "npm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n";
+	fangs_sandbox_result r;
+	char why[600];
+
+	memset(&r, 0, sizeof(r));
+	r.exited = 1;
+	ck_assert_int_eq(outcome(&r, "added 1 package\n", why, sizeof(why)), FANGS_RUN_SUCCEEDED);
+	ck_assert_str_eq(why, "");
+
+	r.exit_code = 1;
+	ck_assert_int_eq(outcome(&r, npm_failed, why, sizeof(why)), FANGS_RUN_FAILED);
+	ck_assert_str_eq(why, "npm exited with status 1: relay: cannot build the native addon | npm error code 1 | "
+			      "npm error path /root/app/node_modules/relay | npm error command failed | "
+			      "npm error command sh -c node preinstall.js");
+	/* a short buffer cuts, and stays a string */
+	ck_assert_int_eq(outcome(&r, npm_failed, why, 40), FANGS_RUN_FAILED);
+	ck_assert_uint_eq(strlen(why), 39);
+	ck_assert_int_eq(outcome(&r, "", why, sizeof(why)), FANGS_RUN_FAILED);
+	ck_assert_str_eq(why, "npm exited with status 1");
+
+	/* a script killed by the memory limit; npm passes its status on */
+	r.exit_code = 137;
+	r.oom_kills = 1;
+	ck_assert_int_eq(outcome(&r, "Killed\nnpm error code 137\n", why, sizeof(why)), FANGS_RUN_FAILED);
+	ck_assert_str_eq(why, "npm exited with status 137 after the out-of-memory killer ended 1 process "
+			      "(memory limit 512 MiB): Killed | npm error code 137");
+	/* npm itself killed */
+	r.term_signal = 9;
+	ck_assert_int_eq(outcome(&r, NULL, why, sizeof(why)), FANGS_RUN_FAILED);
+	ck_assert_str_eq(why, "install killed by the out-of-memory killer (memory limit 512 MiB)");
+	r.oom_kills = 0;
+	r.term_signal = 15;
+	r.exit_code = 143;
+	ck_assert_int_eq(outcome(&r, NULL, why, sizeof(why)), FANGS_RUN_FAILED);
+	ck_assert_str_eq(why, "npm killed by signal 15 (Terminated)");
+
+	/* timeouts stay timeouts */
+	memset(&r, 0, sizeof(r));
+	r.exit_code = -1;
+	r.timed_out = 1;
+	ck_assert_int_eq(outcome(&r, "", why, sizeof(why)), FANGS_RUN_TIMED_OUT);
+	ck_assert_str_eq(why, "the install was still running at the duration limit: killed");
+	r.exited = 1;
+	r.exit_code = 0;
+	r.processes_left = 2;
+	ck_assert_int_eq(outcome(&r, "", why, sizeof(why)), FANGS_RUN_TIMED_OUT);
+	ck_assert_str_eq(why, "npm exited with status 0, but 2 processes still ran at the duration limit: killed");
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -895,6 +962,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, findings_below_the_review_threshold_join);
 	tcase_add_test(tc, promote_adds_to_the_baseline);
 	tcase_add_test(tc, auto_baseline_does_not_hide_rule_hits);
+	tcase_add_test(tc, install_outcomes);
 	suite_add_tcase(s, tc);
 	return s;
 }
