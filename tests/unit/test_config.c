@@ -31,6 +31,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(fangs_config_new(&cfg), 0);
 	ck_assert_int_eq(cfg->builtin_cred_paths, 1);
 	ck_assert_uint_eq(cfg->promote_after_clean_runs, 1);
+	ck_assert_int_eq(cfg->review_threshold, FANGS_SEV_MEDIUM);
 	ck_assert_uint_eq(cfg->retention_days, 90);
 	ck_assert_str_eq(cfg->storage_backend, "sqlite");
 	ck_assert_ptr_null(cfg->registry);
@@ -59,6 +60,7 @@ START_TEST(test_full_file)
 				 "    left-pad: { net_new_dns: low }\n"
 				 "differ:\n"
 				 "  promote_after_clean_runs: 3\n"
+				 "  review_threshold: high\n"
 				 "  builtin_cred_paths: false\n"
 				 "storage:\n"
 				 "  backend: postgres\n"
@@ -80,6 +82,7 @@ START_TEST(test_full_file)
 	ck_assert_str_eq(cfg->severity[1].package, "left-pad");
 	ck_assert_int_eq(cfg->severity[1].severity, FANGS_SEV_LOW);
 	ck_assert_uint_eq(cfg->promote_after_clean_runs, 3);
+	ck_assert_int_eq(cfg->review_threshold, FANGS_SEV_HIGH);
 	ck_assert_int_eq(cfg->builtin_cred_paths, 0);
 	ck_assert_str_eq(cfg->storage_backend, "postgres");
 	ck_assert_uint_eq(cfg->retention_days, 30);
@@ -98,6 +101,7 @@ START_TEST(test_errors_name_line_and_key)
 	load_bad("differ:\n  promote_after_clean_runs: zero\n", "test.yaml:2: differ.promote_after_clean_runs");
 	load_bad("differ:\n  promote_after_clean_runs: 0\n", "must be between 1");
 	load_bad("differ:\n  builtin_cred_paths: maybe\n", "expected true or false");
+	load_bad("differ:\n  review_threshold: severe\n", "test.yaml:2: differ.review_threshold: expected info");
 	load_bad("storage:\n  backend: mysql\n", "test.yaml:2: storage.backend");
 	load_bad("registry: ftp://x\n", "test.yaml:1: registry");
 	load_bad("bogus: 1\n", "test.yaml:1: bogus: unknown key");
