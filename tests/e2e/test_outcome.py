@@ -94,6 +94,9 @@ class ScanOutcome(unittest.TestCase):
         self.assertIn("state:      failed: npm exited with status 1: ", shown)
         listed = self.jfangs("run", "list", "--state", "failed")
         self.assertEqual([r["id"] for r in listed], [run["id"]])
+        row = [line for line in self.fangs("run", "list").stdout.splitlines() if line.startswith(run["id"])]
+        self.assertEqual(row[0].split()[3:6], ["failed", "excluded,", "findings"], row)
+        self.assertIn(run["id"], [r["id"] for r in self.jfangs("pending")])
         human = self.scan("relay@1.1.0", EXIT_INSTALL_FAILED, json_out=False)
         self.assertIn("install failed: npm exited with status 1: ", human)
         self.assertIn("verdict: the install failed in the sandbox: kept out of the baseline", human)

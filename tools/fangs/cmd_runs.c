@@ -17,6 +17,17 @@ static const char run_usage[] =
 	"fail: marks a queued or running run failed and ends its job (a stuck run).\n"
 	"States: queued, running, succeeded, failed, timed_out.\n";
 
+/* A run's place in its package's baseline, in a word. */
+static const char *baseline_word(const fangs_run *r)
+{
+	if (r->is_baseline)
+		return "yes";
+	/* a failed install is kept out whatever its review says */
+	if (r->state == FANGS_RUN_FAILED || r->state == FANGS_RUN_TIMED_OUT)
+		return r->review == FANGS_REVIEW_PENDING ? "excluded, findings" : "excluded";
+	return r->review == FANGS_REVIEW_PENDING ? "pending" : "no";
+}
+
 static int print_runs(cli_ctx *ctx, const fangs_run_list *runs)
 {
 	char t[32], n[32], dv[48];
@@ -41,8 +52,7 @@ static int print_runs(cli_ctx *ctx, const fangs_run_list *runs)
 				 fangs_severity_name(r->max_severity));
 		else
 			snprintf(dv, sizeof(dv), "0");
-		table_row(tb, r->id, r->package, r->version, fangs_run_state_name(r->state),
-			  r->is_baseline ? "yes" : (r->review == FANGS_REVIEW_PENDING ? "pending" : "no"), n, dv,
+		table_row(tb, r->id, r->package, r->version, fangs_run_state_name(r->state), baseline_word(r), n, dv,
 			  fmt_time(r->created_ns, t, sizeof(t)));
 	}
 	table_print(tb, stdout);
@@ -155,7 +165,7 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 		printf("run:        %s\n", r.id);
 		printf("package:    %s@%s\n", r.package, r.version);
 		printf("state:      %s%s%s\n", fangs_run_state_name(r.state), r.error ? ": " : "", r.error ? r.error : "");
-		printf("baseline:   %s\n", r.is_baseline ? "yes" : r.review == FANGS_REVIEW_PENDING ? "pending review" : "no");
+		printf("baseline:   %s\n", !strcmp(baseline_word(&r), "pending") ? "pending review" : baseline_word(&r));
 		printf("created:    %s  started: %s  finished: %s\n", fmt_time(r.created_ns, b1, sizeof(b1)),
 		       fmt_time(r.started_ns, b2, sizeof(b2)), fmt_time(r.finished_ns, b3, sizeof(b3)));
 		printf("duration:   %s\n", fmt_duration(r.duration_ns, b1, sizeof(b1)));
