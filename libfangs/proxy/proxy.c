@@ -30,6 +30,9 @@
 #define RELAY_BUF (64 * 1024)
 #define HEAD_TIMEOUT_MS 30000
 #define PATH_MAX_KEPT 2048
+/* bounds on what a package can make the scanner hold */
+#define CONN_MAX 256
+#define EVENTS_MAX 65536
 
 struct fangs_proxy {
 	fangs__policy policy;
@@ -45,6 +48,7 @@ struct fangs_proxy {
 	pthread_cond_t idle;
 	int active; /* connection threads running */
 	fangs_event_list events;
+	uint64_t events_dropped, conns_refused;
 };
 
 typedef struct conn {
@@ -588,8 +592,8 @@ static void *conn_main(void *arg)
 		fangs_debug("proxy: pid %d %s (%llu out, %llu in)", c->ev.pid, fangs_event_summary(&c->ev, sum, sizeof(sum)),
 			    (unsigned long long)c->ev.bytes_out, (unsigned long long)c->ev.bytes_in);
 		pthread_mutex_lock(&px->lock);
-		if (fangs_event_list_append(&px->events, &c->ev) < 0)
-			fangs_warn("proxy: out of memory: a request goes unrecorded");
+		if (px->events.count >= EVENTS_MAX || fangs_event_list_append(&px->events, &c->ev) < 0)
+			px->events_dropped++;
 		pthread_mutex_unlock(&px->lock);
 	}
 	fangs_event_clear(&c->ev);
@@ -619,6 +623,14 @@ static void *accept_main(void *arg)
 		fd = accept4(px->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
+		pthread_mutex_lock(&px->lock);
+		if (px->active >= CONN_MAX) {
+			px->conns_refused++;
+			pthread_mutex_unlock(&px->lock);
+			close(fd);
+			continue;
+		}
+		pthread_mutex_unlock(&px->lock);
 		if (!(c = calloc(1, sizeof(*c)))) {
 			close(fd);
 			continue;
@@ -782,6 +794,11 @@ void fangs_proxy_stop(fangs_proxy *px)
 	if (px->listen_fd >= 0)
 		close(px->listen_fd);
 	px->listen_fd = -1;
+	if (px->events_dropped || px->conns_refused)
+		fangs_warn("proxy: %llu requests went unrecorded (more than %d), %llu connections were closed unread "
+			   "(more than %d at once)",
+			   (unsigned long long)px->events_dropped, EVENTS_MAX, (unsigned long long)px->conns_refused,
+			   CONN_MAX);
 }
 
 int fangs_proxy_take_events(fangs_proxy *px, fangs_event_list *out)

@@ -196,6 +196,8 @@ int fangs_sandbox_new(fangs_sandbox **out, const fangs_sandbox_options *opts)
 	*out = NULL;
 	if (strcmp(name, "ns") == 0)
 		rc = fangs_sandbox_backend_ns_new(&b, opts);
+	else if (strcmp(name, "docker") == 0 && opts->network == FANGS_SANDBOX_NET_PROXY)
+		return fangs_error_set(FANGS_EUNSUPPORTED, "network proxy works with the ns sandbox only");
 	else if (strcmp(name, "docker") == 0)
 		rc = fangs_sandbox_backend_docker_new(&b, opts);
 	else
