@@ -298,7 +298,7 @@ class ScanProxy(unittest.TestCase):
         cls.db = os.path.join(cls.tmp.name, "fangs.db")
         cls.config = os.path.join(cls.tmp.name, "fangs.yaml")
         with open(cls.config, "w") as f:
-            f.write("proxy:\n  allow_hosts: [\"127.0.0.1:%d\"]\n  packages:\n    fetcher: [\"localhost:%d\"]\n"
+            f.write("proxy:\n  allow_hosts: [\"localhost:%d\"]\n  packages:\n    fetcher: [\"localhost:%d\"]\n"
                     % (HTTP_PORT, HTTPS_PORT))
         cls.registry = FakeRegistry().start()
         cls.hosts = DownloadHosts().start()
@@ -349,7 +349,7 @@ class ScanProxy(unittest.TestCase):
         self.assertGreater(tunnel["bytes_in"], len(TOOL))
         self.assertGreater(tunnel["bytes_out"], 100)
         self.assertEqual((plain["host"], plain["port"], plain["path"], plain["allowed"], plain["status"]),
-                         ("127.0.0.1", HTTP_PORT, "/fetcher/v1/tool-linux-x64.sha256", True, 200))
+                         ("localhost", HTTP_PORT, "/fetcher/v1/tool-linux-x64.sha256", True, 200))
         self.assertGreater(plain["bytes_in"], 64)
         for e in reqs:
             self.assert_by_script(e, "1.0.0")
@@ -382,6 +382,8 @@ class ScanProxy(unittest.TestCase):
         got = {(d["kind"], d["value"]) for d in out["deviations"]}
         self.assertIn(("net_new_https_host", "exfil.evil.invalid"), got)
         self.assertIn(("net_new_destination", "203.0.113.50:443/tcp"), got)
+        # and judged by the rules: only the proxy saw that name (no lookup, no TLS)
+        self.assertIn(("rule:script-network-not-registry", "exfil.evil.invalid"), got)
         # what 1.0.0 fetched is not news
         self.assertNotIn(("net_new_https_host", "localhost"), got)
 
