@@ -172,9 +172,10 @@ static int read_head(conn *c)
 		ssize_t n;
 		int64_t left;
 		c->head[c->have] = '\0';
-		if ((end = strstr(c->head, "\r\n\r\n"))) {
+		/* a body may follow in the same read, NULs and all: only the head must be text */
+		if ((end = memmem(c->head, c->have, "\r\n\r\n", 4))) {
 			c->head_len = (size_t)(end - c->head) + 4;
-			return 0;
+			return memchr(c->head, '\0', c->head_len) ? -1 : 0;
 		}
 		if (c->have >= HEAD_MAX)
 			return -1;
@@ -185,8 +186,6 @@ static int read_head(conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -1;
-		if (memchr(c->head + c->have, '\0', (size_t)n))
 			return -1;
 		c->have += (size_t)n;
 	}

@@ -296,7 +296,12 @@ START_TEST(test_requests_on_this_host)
 	ck_assert_msg(strncmp(buf, "HTTP/1.1 403 ", 13) == 0, "%s", buf);
 	close(fd);
 	fd = dial(fangs_proxy_port(px));
-	send_str(fd, "POST http://198.51.100.7/collect HTTP/1.1\r\nHost: 198.51.100.7\r\nContent-Length: 0\r\n\r\n");
+	{
+		/* a binary body in the same segment as the head */
+		static const char post[] = "POST http://198.51.100.7/collect HTTP/1.1\r\nHost: 198.51.100.7\r\n"
+					   "Content-Length: 4\r\n\r\n\0\1\0\2";
+		ck_assert_int_eq(send(fd, post, sizeof(post) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(post) - 1);
+	}
 	read_all(fd, buf, sizeof(buf));
 	ck_assert_msg(strncmp(buf, "HTTP/1.1 403 ", 13) == 0, "%s", buf);
 	close(fd);
