@@ -26,6 +26,11 @@
  *     severity: { dropped-binary-exec: medium }
  *     add:
  *       - { id: my-rule, description: ..., severity: high, match: {...} }
+ *   proxy:                       # network mode proxy: hosts let through (docs/sandbox.md)
+ *     allow_hosts: [dl.example.com, "*.cdn.example.net", "files.example.org:8443"]
+ *     builtin_hosts: true          # the shipped list of download hosts
+ *     packages:
+ *       sharp: [static.example.io] # only while scanning this package
  *   notifier:                    # delivery of findings (docs/notifier.md)
  *     public_url: https://fangs.example/   # links in messages: <public_url>/runs/<id>
  *     ca_file: /etc/fangs/private-ca.pem   # trust a private CA for https targets
@@ -105,6 +110,13 @@ typedef struct fangs_runner_config {
 	unsigned duration_s; /**< install time limit; 0 = the scan's default */
 } fangs_runner_config;
 
+/** Download hosts allowed through the proxy while scanning one package. */
+typedef struct fangs_proxy_package_hosts {
+	char *package;
+	char **hosts; /**< host patterns (fangs/proxy.h) */
+	size_t n_hosts;
+} fangs_proxy_package_hosts;
+
 typedef struct fangs_config {
 	char *source; /**< file it was read from, or NULL for defaults */
 
@@ -144,6 +156,12 @@ typedef struct fangs_config {
 	 * a person; one whose findings are all below it may join the baseline
 	 * (default medium). */
 	fangs_severity review_threshold;
+	/* proxy: (network mode proxy) */
+	char **proxy_allow_hosts;  /**< proxy.allow_hosts: host patterns besides the built-in list */
+	size_t n_proxy_allow_hosts;
+	int proxy_builtin_hosts;   /**< proxy.builtin_hosts (default 1) */
+	fangs_proxy_package_hosts *proxy_packages; /**< proxy.packages */
+	size_t n_proxy_packages;
 } fangs_config;
 
 /** A config with every default. */

@@ -22,10 +22,15 @@ typedef enum fangs_event_kind {
 	FANGS_EV_DNS_QUERY = 4,   /**< "dns_query": qname, qtype (+ addr/port of the resolver) */
 	FANGS_EV_TLS_SNI = 5,     /**< "tls_sni": sni (+ addr/port when known) */
 	FANGS_EV_PROC_FORK = 6,   /**< "process_fork": pid = child, ppid = parent */
-	FANGS_EV_PROC_EXIT = 7    /**< "process_exit": exit_code */
+	FANGS_EV_PROC_EXIT = 7,   /**< "process_exit": exit_code */
+	/** "proxy_request": a request to the sandbox's recording proxy
+	 * (network mode proxy): host, port, method, path (plain HTTP), sni
+	 * (TLS through CONNECT), bytes_out/bytes_in, status, allowed; addr is
+	 * the server's address when the proxy connected to it. */
+	FANGS_EV_PROXY_REQUEST = 8
 } fangs_event_kind;
 
-#define FANGS_EV_KIND_MAX 7
+#define FANGS_EV_KIND_MAX 8
 
 /** Open intent bits of a file_open (JSON "r", "w", "rw"). */
 #define FANGS_OPEN_READ 1u
@@ -93,6 +98,14 @@ typedef struct fangs_event {
 	fangs_origin origin;
 
 	char *run_id;    /**< the run the event belongs to, when tagged */
+
+	/* proxy_request (appended; zero for every other kind) */
+	char *host;         /**< the host asked for: CONNECT's target or the URL's host */
+	char *method;       /**< "CONNECT", "GET", ... */
+	uint64_t bytes_out; /**< bytes the client sent on to the server */
+	uint64_t bytes_in;  /**< bytes the server sent back to the client */
+	int32_t status;     /**< the HTTP status the client got (403 = refused, 502 = server unreachable) */
+	int32_t allowed;    /**< 1 when the policy let the request through, 0 when refused */
 } fangs_event;
 
 /** A growable array of events. Zero-initialise before first use. */

@@ -15,6 +15,7 @@
 #include "analyze.h"
 #include "sensor.h"
 #include "cgroup.h"
+#include "proxy.h"
 #include "sandbox.h"
 #include "registry.h"
 #include "scan.h"

@@ -38,6 +38,7 @@
 #define FANGS_SANDBOX_H
 
 #include "common.h"
+#include "proxy.h"
 
 FANGS_BEGIN_DECL
 
@@ -46,12 +47,15 @@ typedef struct fangs_sandbox_run fangs_sandbox_run;
 
 typedef enum fangs_sandbox_network {
 	FANGS_SANDBOX_NET_NONE = 0,  /**< own network namespace with only lo up (default) */
-	FANGS_SANDBOX_NET_BRIDGE = 1 /**< a veth pair and NAT: real egress (opt-in) */
+	FANGS_SANDBOX_NET_BRIDGE = 1, /**< a veth pair and NAT: real egress (opt-in) */
+	/** as none, plus a recording HTTP(S) proxy served from the host
+	 * (fangs/proxy.h, spec.proxy): allowed download hosts only (ns backend) */
+	FANGS_SANDBOX_NET_PROXY = 2
 } fangs_sandbox_network;
 
-/** "none", "bridge". */
+/** "none", "bridge", "proxy". */
 FANGS_EXTERN(const char *) fangs_sandbox_network_name(fangs_sandbox_network net);
-/** Parses "none" / "bridge". 0 or FANGS_EINVAL. */
+/** Parses "none" / "bridge" / "proxy". 0 or FANGS_EINVAL. */
 FANGS_EXTERN(int) fangs_sandbox_network_parse(const char *name, fangs_sandbox_network *out);
 
 /** Resource limits. 0 in any field means the default shown. */
@@ -132,10 +136,15 @@ typedef struct fangs_sandbox_spec {
 	const char *const *argv;
 	/** Extra environment, "NAME=value", NULL-terminated, or NULL. */
 	const char *const *env;
+	/** Version 2. Network proxy: the proxy that serves the run (required
+	 * then, ignored otherwise). The sandbox makes it listen inside the
+	 * run's network namespace at start; the caller owns it, stops it
+	 * after fangs_sandbox_wait() and takes its events. */
+	fangs_proxy *proxy;
 } fangs_sandbox_spec;
 
-#define FANGS_SANDBOX_SPEC_VERSION 1
-#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL}
+#define FANGS_SANDBOX_SPEC_VERSION 2
+#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL}
 
 /**
  * Prepares a run: creates its work directory (HOME with decoy credentials,
@@ -154,6 +163,15 @@ FANGS_EXTERN(uint64_t) fangs_sandbox_cgroup_id(const fangs_sandbox_run *run);
 FANGS_EXTERN(const char *) fangs_sandbox_work_dir(const fangs_sandbox_run *run);
 /** The host directory that is the project npm installs into. */
 FANGS_EXTERN(const char *) fangs_sandbox_project_dir(const fangs_sandbox_run *run);
+
+/**
+ * Where the sandbox's processes reach the recording proxy of a run in
+ * network mode proxy: an address inside the run's network namespace
+ * (`*addr`, static storage) and a port, the same for every run. A connect
+ * there is the sandbox's plumbing, not a destination of the package.
+ * 0, or FANGS_ENOTFOUND when the run's network is not proxy.
+ */
+FANGS_EXTERN(int) fangs_sandbox_proxy_endpoint(const fangs_sandbox_run *run, const char **addr, uint16_t *port);
 
 /** Starts the install. Once per run. */
 FANGS_EXTERN(int) fangs_sandbox_start(fangs_sandbox_run *run);

@@ -47,7 +47,7 @@ typedef struct fangs_scan_options {
 	fangs_storage *storage;        /**< required */
 	const fangs_config *config;    /**< NULL = defaults */
 	const char *sandbox;           /**< "ns" (default) or "docker" */
-	const char *network;           /**< "none" (default) or "bridge" */
+	const char *network;           /**< "none" (default), "proxy" (ns only; policy: config->proxy_*) or "bridge" */
 	int64_t duration_ms;           /**< 0 = 60000 */
 	int64_t grace_ms;              /**< linger at least this long after the install exits; 0 = no
 	                                    minimum: the run ends once no process is left in it */

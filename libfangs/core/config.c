@@ -11,6 +11,7 @@
 
 #include "core/internal.h"
 #include "fangs/config.h"
+#include "fangs/proxy.h"
 #include "rules/internal.h"
 
 typedef struct parse_ctx {
@@ -379,6 +380,47 @@ static int notifier_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_nod
 			 "unknown key in notifier (expected public_url, ca_file, max_attempts, retry_base_ms, timeout_ms)");
 }
 
+/* ---- proxy ---- */
+
+static int add_hosts(parse_ctx *p, yaml_node_t *n, const char *key, char ***items, size_t *count)
+{
+	size_t first = *count;
+	int rc = add_strings(p, n, key, items, count);
+	for (size_t i = first; !rc && i < *count; i++)
+		if (fangs_proxy_host_pattern_validate((*items)[i]) < 0)
+			return cfg_error(p, n, key, "%s", fangs_error_last());
+	return rc;
+}
+
+static int proxy_pkg_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	fangs_proxy_package_hosts *grown, *ph;
+	char name[300];
+	(void)user;
+	(void)k;
+	if (!(grown = realloc(p->cfg->proxy_packages, (p->cfg->n_proxy_packages + 1) * sizeof(*grown))))
+		return fangs__error_oom();
+	p->cfg->proxy_packages = grown;
+	ph = &grown[p->cfg->n_proxy_packages++];
+	memset(ph, 0, sizeof(*ph));
+	if (!(ph->package = fangs__strdup(key)))
+		return FANGS_ENOMEM;
+	snprintf(name, sizeof(name), "proxy.packages.%s", key);
+	return add_hosts(p, v, name, &ph->hosts, &ph->n_hosts);
+}
+
+static int proxy_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	(void)user;
+	if (!strcmp(key, "allow_hosts"))
+		return add_hosts(p, v, "proxy.allow_hosts", &p->cfg->proxy_allow_hosts, &p->cfg->n_proxy_allow_hosts);
+	if (!strcmp(key, "builtin_hosts"))
+		return want_bool(p, v, "proxy.builtin_hosts", &p->cfg->proxy_builtin_hosts);
+	if (!strcmp(key, "packages"))
+		return each_pair(p, v, "proxy.packages", proxy_pkg_pair, NULL);
+	return cfg_error(p, k, key, "unknown key in proxy (expected allow_hosts, builtin_hosts, packages)");
+}
+
 /* ---- orchestrator, runner ---- */
 
 static int orchestrator_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
@@ -468,9 +510,11 @@ static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *
 	}
 	if (!strcmp(key, "rules"))
 		return each_pair(p, v, "rules", rules_pair, NULL);
+	if (!strcmp(key, "proxy"))
+		return each_pair(p, v, "proxy", proxy_pair, NULL);
 	return cfg_error(p, k, key,
 			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry, rules,"
-			 " notifier, orchestrator, runner)");
+			 " proxy, notifier, orchestrator, runner)");
 }
 
 int fangs_config_new(fangs_config **out)
@@ -494,6 +538,7 @@ int fangs_config_new(fangs_config **out)
 	cfg->orchestrator.registry_token_env = fangs__strdup("FANGS_REGISTRY_TOKEN");
 	cfg->orchestrator.prune_interval_s = 3600;
 	cfg->runner.max_scans = 1;
+	cfg->proxy_builtin_hosts = 1;
 	if (!cfg->storage_backend || !cfg->sqlite_path || !cfg->orchestrator.listen ||
 	    !cfg->orchestrator.registry_token_env) {
 		fangs_config_free(cfg);
@@ -607,6 +652,16 @@ void fangs_config_free(fangs_config *cfg)
 	free(cfg->runner.tls_key);
 	free(cfg->runner.ca);
 	free(cfg->runner.sandbox);
+	for (size_t i = 0; i < cfg->n_proxy_allow_hosts; i++)
+		free(cfg->proxy_allow_hosts[i]);
+	free(cfg->proxy_allow_hosts);
+	for (size_t i = 0; i < cfg->n_proxy_packages; i++) {
+		for (size_t h = 0; h < cfg->proxy_packages[i].n_hosts; h++)
+			free(cfg->proxy_packages[i].hosts[h]);
+		free(cfg->proxy_packages[i].hosts);
+		free(cfg->proxy_packages[i].package);
+	}
+	free(cfg->proxy_packages);
 	free(cfg->source);
 	free(cfg);
 }

@@ -175,6 +175,14 @@ bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kin
 		*kind = FANGS_FP_SNI;
 		fangs__norm_host(ev->sni, o);
 		return true;
+	case FANGS_EV_PROXY_REQUEST:
+		/* a host asked of the sandbox's proxy is a server name the
+		 * package reaches, refused or not: one with the TLS names */
+		if (!ev->host)
+			return false;
+		*kind = FANGS_FP_SNI;
+		fangs__norm_host(ev->host, o);
+		return true;
 	default:
 		return false;
 	}

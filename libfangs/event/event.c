@@ -10,7 +10,9 @@
 
 static const char *const kind_names[] = {
 	"none", "file_open", "exec", "net_connect", "dns_query", "tls_sni", "process_fork", "process_exit",
+	"proxy_request",
 };
+_Static_assert(FANGS_ARRAY_SIZE(kind_names) == FANGS_EV_KIND_MAX + 1, "one name per event kind");
 
 const char *fangs_event_kind_name(fangs_event_kind kind)
 {
@@ -82,6 +84,8 @@ void fangs_event_clear(fangs_event *ev)
 	free(ev->origin.script);
 	free(ev->origin.command);
 	free(ev->run_id);
+	free(ev->host);
+	free(ev->method);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -95,6 +99,7 @@ int fangs_event_copy(fangs_event *dst, const fangs_event *src)
 {
 	*dst = *src;
 	dst->comm = dst->path = dst->addr = dst->qname = dst->sni = dst->run_id = NULL;
+	dst->host = dst->method = NULL;
 	dst->argv = NULL;
 	dst->argc = 0;
 	for (size_t i = 0; i < FANGS_ANCESTRY_MAX; i++)
@@ -108,6 +113,8 @@ int fangs_event_copy(fangs_event *dst, const fangs_event *src)
 	DUP(qname);
 	DUP(sni);
 	DUP(run_id);
+	DUP(host);
+	DUP(method);
 	DUP(origin.package);
 	DUP(origin.version);
 	DUP(origin.script);

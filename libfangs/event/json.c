@@ -244,6 +244,34 @@ static int decode_net(json_object *obj, fangs_event *ev, int addr_required)
 	return 0;
 }
 
+static int decode_proxy(json_object *obj, fangs_event *ev)
+{
+	json_object *v;
+	int64_t x = 0;
+	int rc;
+	if ((rc = get_string(obj, "host", &ev->host, 1)) || (rc = get_string(obj, "method", &ev->method, 1)) ||
+	    (rc = get_string(obj, "path", &ev->path, 0)) || (rc = get_string(obj, "sni", &ev->sni, 0)) ||
+	    (rc = get_string(obj, "addr", &ev->addr, 0)) || (rc = decode_family(obj, ev)))
+		return rc;
+	if ((rc = get_int(obj, "port", 0, 65535, &x, 1)) < 0)
+		return rc;
+	ev->port = (uint16_t)x;
+	ev->proto = FANGS_PROTO_TCP;
+	if ((rc = get_int(obj, "bytes_out", 0, INT64_MAX, &x, 0)) < 0)
+		return rc;
+	ev->bytes_out = rc == 0 ? (uint64_t)x : 0;
+	if ((rc = get_int(obj, "bytes_in", 0, INT64_MAX, &x, 0)) < 0)
+		return rc;
+	ev->bytes_in = rc == 0 ? (uint64_t)x : 0;
+	if ((rc = get_int(obj, "status", 0, 999, &x, 0)) < 0)
+		return rc;
+	ev->status = rc == 0 ? (int32_t)x : 0;
+	if (!json_object_object_get_ex(obj, "allowed", &v) || !json_object_is_type(v, json_type_boolean))
+		return FIELD_ERR("allowed", "missing or not a boolean");
+	ev->allowed = json_object_get_boolean(v) ? 1 : 0;
+	return 0;
+}
+
 static int decode_object(json_object *obj, fangs_event *ev)
 {
 	char *kind = NULL;
@@ -307,6 +335,10 @@ static int decode_object(json_object *obj, fangs_event *ev)
 		break;
 	case FANGS_EV_PROC_EXIT:
 		if ((rc = get_i32(obj, "exit_code", &ev->exit_code, 0)))
+			return rc;
+		break;
+	case FANGS_EV_PROXY_REQUEST:
+		if ((rc = decode_proxy(obj, ev)))
 			return rc;
 		break;
 	case FANGS_EV_NONE:
@@ -471,6 +503,30 @@ int fangs__event_encode(fangs_buf *b, const fangs_event *ev)
 	case FANGS_EV_PROC_EXIT:
 		put_key(b, "exit_code");
 		fangs_buf_i64(b, ev->exit_code);
+		break;
+	case FANGS_EV_PROXY_REQUEST:
+		put_str_field(b, "host", ev->host ? ev->host : "");
+		put_key(b, "port");
+		fangs_buf_u64(b, ev->port);
+		put_str_field(b, "method", ev->method ? ev->method : "");
+		put_str_field(b, "path", ev->path);
+		put_str_field(b, "sni", ev->sni);
+		if (ev->addr) {
+			const char *fam = family_name(ev->family);
+			if (fam)
+				put_str_field(b, "family", fam);
+			put_str_field(b, "addr", ev->addr);
+		}
+		put_key(b, "bytes_out");
+		fangs_buf_u64(b, ev->bytes_out);
+		put_key(b, "bytes_in");
+		fangs_buf_u64(b, ev->bytes_in);
+		if (ev->status) {
+			put_key(b, "status");
+			fangs_buf_i64(b, ev->status);
+		}
+		put_key(b, "allowed");
+		fangs_buf_puts(b, ev->allowed ? "true" : "false");
 		break;
 	case FANGS_EV_PROC_FORK:
 	case FANGS_EV_NONE:

@@ -2,6 +2,7 @@
  * event/summary.c - one line of text per event, for people (CLI, messages).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "fangs/event.h"
 
@@ -35,6 +36,15 @@ const char *fangs_event_summary(const fangs_event *ev, char *buf, size_t cap)
 	}
 	case FANGS_EV_TLS_SNI:
 		snprintf(buf, cap, "tls sni %s", ev->sni ? ev->sni : "");
+		break;
+	case FANGS_EV_PROXY_REQUEST:
+		if (ev->method && strcmp(ev->method, "CONNECT") == 0)
+			snprintf(buf, cap, "proxy %s CONNECT %s:%u%s%s", ev->allowed ? "allowed" : "refused",
+				 ev->host ? ev->host : "", ev->port, ev->sni ? " sni " : "", ev->sni ? ev->sni : "");
+		else
+			snprintf(buf, cap, "proxy %s %s http://%s:%u%s", ev->allowed ? "allowed" : "refused",
+				 ev->method ? ev->method : "?", ev->host ? ev->host : "", ev->port,
+				 ev->path ? ev->path : "");
 		break;
 	case FANGS_EV_PROC_FORK:
 		snprintf(buf, cap, "fork %d -> %d", ev->ppid, ev->pid);

@@ -113,6 +113,28 @@ static bool is_loopback(const char *addr)
 	return false;
 }
 
+/* The host name an event names: a lookup's, a TLS server name, or what a
+ * client asked the sandbox's proxy for. NULL for other kinds. */
+static const char *named_host(const fangs_event *ev)
+{
+	switch (ev->kind) {
+	case FANGS_EV_DNS_QUERY:
+		return ev->qname;
+	case FANGS_EV_TLS_SNI:
+		return ev->sni;
+	case FANGS_EV_PROXY_REQUEST:
+		return ev->host;
+	case FANGS_EV_NONE:
+	case FANGS_EV_FILE_OPEN:
+	case FANGS_EV_EXEC:
+	case FANGS_EV_NET_CONNECT:
+	case FANGS_EV_PROC_FORK:
+	case FANGS_EV_PROC_EXIT:
+		break;
+	}
+	return NULL;
+}
+
 static void lower_host(const char *in, char *out, size_t cap)
 {
 	fangs__sink o;
@@ -164,7 +186,8 @@ static int learn_processes(ectx *c)
 			break;
 		case FANGS_EV_DNS_QUERY:
 		case FANGS_EV_TLS_SNI:
-			lower_host(ev->kind == FANGS_EV_DNS_QUERY ? ev->qname : ev->sni, host, sizeof(host));
+		case FANGS_EV_PROXY_REQUEST:
+			lower_host(named_host(ev), host, sizeof(host));
 			if (is_registry(c, host))
 				p->named_registry = true;
 			else if (!local_name(host))
@@ -420,6 +443,7 @@ static void event_value(const ectx *c, const fangs_event *ev, const char *host, 
 	}
 	case FANGS_EV_DNS_QUERY:
 	case FANGS_EV_TLS_SNI:
+	case FANGS_EV_PROXY_REQUEST:
 		fangs__sink_puts(&o, host ? host : "");
 		break;
 	default:
@@ -506,8 +530,8 @@ static int match_all(ectx *c)
 		const char *h = NULL;
 		char *argv = NULL;
 		int rc = 0;
-		if (ev->kind == FANGS_EV_DNS_QUERY || ev->kind == FANGS_EV_TLS_SNI) {
-			lower_host(ev->kind == FANGS_EV_DNS_QUERY ? ev->qname : ev->sni, host, sizeof(host));
+		if (named_host(ev)) {
+			lower_host(named_host(ev), host, sizeof(host));
 			h = host;
 		}
 		for (size_t r = 0; r < rules->count && rc == 0; r++) {

@@ -317,6 +317,10 @@ static int docker_start(fangs_sandbox_backend *b, const fangs_sandbox_job *j, vo
 	int rc, running, code, pid;
 
 	*handle = NULL;
+	/* the container runs its command as soon as it is made: no moment to
+	 * put a socket in its namespace first */
+	if (j->opts->network == FANGS_SANDBOX_NET_PROXY)
+		return fangs_error_set(FANGS_EUNSUPPORTED, "network proxy works with the ns sandbox only");
 	if (!(r = calloc(1, sizeof(*r))))
 		return fangs__error_oom();
 	r->d = d;

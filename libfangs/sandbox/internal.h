@@ -12,6 +12,12 @@
 #define FANGS__CACHE_INSIDE "/var/cache/npm"
 #define FANGS__PATH_INSIDE "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* The recording proxy inside the sandbox's network namespace (network
+ * mode proxy): one place, read through fangs_sandbox_proxy_endpoint(). */
+#define FANGS__PROXY_ADDR "127.0.0.3"
+#define FANGS__PROXY_PORT 3128
+#define FANGS__PROXY_URL "http://127.0.0.3:3128"
+
 /* Default outside uid of root inside (ns backend). */
 #define FANGS__DEFAULT_HOST_UID 100000
 

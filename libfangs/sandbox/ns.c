@@ -179,6 +179,10 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	if (job->opts->network == FANGS_SANDBOX_NET_BRIDGE &&
 	    (rc = fangs__ns_net_up(&r->net, job->run_id, r->pid)) < 0)
 		goto fail;
+	/* the proxy's socket is made in the run's netns, served from here */
+	if (job->opts->network == FANGS_SANDBOX_NET_PROXY && job->version >= 2 &&
+	    (rc = fangs_proxy_listen(job->proxy, r->pid, job->proxy_addr, job->proxy_port, job->cgroup_v2)) < 0)
+		goto fail;
 	if (write(sync_p[1], "x", 1) != 1) {
 		rc = fangs__error_errno(FANGS_ESANDBOX, "release the sandbox");
 		goto fail;

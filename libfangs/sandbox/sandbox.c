@@ -36,6 +36,7 @@ struct fangs_sandbox_run {
 	int lock_fd; /* flock on the marker: gc leaves live runs alone */
 	fangs__cgroup cg;
 	char **argv, **envp;
+	fangs_proxy *proxy; /* network proxy: the caller's */
 	fangs_sandbox_job job;
 	void *handle;
 	int started, finished;
@@ -53,6 +54,8 @@ const char *fangs_sandbox_network_name(fangs_sandbox_network net)
 		return "none";
 	case FANGS_SANDBOX_NET_BRIDGE:
 		return "bridge";
+	case FANGS_SANDBOX_NET_PROXY:
+		return "proxy";
 	}
 	return "unknown";
 }
@@ -63,8 +66,10 @@ int fangs_sandbox_network_parse(const char *name, fangs_sandbox_network *out)
 		*out = FANGS_SANDBOX_NET_NONE;
 	else if (fangs__strcasecmp_eq(name, "bridge"))
 		*out = FANGS_SANDBOX_NET_BRIDGE;
+	else if (fangs__strcasecmp_eq(name, "proxy"))
+		*out = FANGS_SANDBOX_NET_PROXY;
 	else
-		return fangs_error_set(FANGS_EINVAL, "unknown sandbox network '%s' (none, bridge)",
+		return fangs_error_set(FANGS_EINVAL, "unknown sandbox network '%s' (none, bridge, proxy)",
 				       name ? name : "(null)");
 	return 0;
 }
@@ -95,7 +100,8 @@ static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 			return fangs_error_set(FANGS_EVERSION, "sandbox options version %u unknown", in->version);
 		o = *in;
 	}
-	if (o.network != FANGS_SANDBOX_NET_NONE && o.network != FANGS_SANDBOX_NET_BRIDGE)
+	if (o.network != FANGS_SANDBOX_NET_NONE && o.network != FANGS_SANDBOX_NET_BRIDGE &&
+	    o.network != FANGS_SANDBOX_NET_PROXY)
 		return fangs_error_set(FANGS_EINVAL, "unknown sandbox network %d", (int)o.network);
 	l = &o.limits;
 	l->memory_bytes = or_default(l->memory_bytes, 512LL << 20);
@@ -190,6 +196,8 @@ int fangs_sandbox_new(fangs_sandbox **out, const fangs_sandbox_options *opts)
 	*out = NULL;
 	if (strcmp(name, "ns") == 0)
 		rc = fangs_sandbox_backend_ns_new(&b, opts);
+	else if (strcmp(name, "docker") == 0 && opts->network == FANGS_SANDBOX_NET_PROXY)
+		return fangs_error_set(FANGS_EUNSUPPORTED, "network proxy works with the ns sandbox only");
 	else if (strcmp(name, "docker") == 0)
 		rc = fangs_sandbox_backend_docker_new(&b, opts);
 	else
@@ -313,14 +321,30 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 		/* npm writes its logs into the cache unless told otherwise; the cache is read-only */
 		"npm_config_logs_dir=" FANGS__HOME_INSIDE "/.npm/_logs", "npm_config_update_notifier=false",
 	};
-	size_t n = FANGS_ARRAY_SIZE(base), extra = 0;
+	/* Network proxy: what HTTP clients and npm's downloaders read
+	 * (docs/sandbox.md). Node's own http module reads none of these
+	 * before node 24 (NODE_USE_ENV_PROXY). */
+	static const char *const proxied[] = {
+		"HTTP_PROXY=" FANGS__PROXY_URL, "HTTPS_PROXY=" FANGS__PROXY_URL, "http_proxy=" FANGS__PROXY_URL,
+		"https_proxy=" FANGS__PROXY_URL, "npm_config_proxy=" FANGS__PROXY_URL,
+		"npm_config_https_proxy=" FANGS__PROXY_URL, "GLOBAL_AGENT_HTTP_PROXY=" FANGS__PROXY_URL,
+		"GLOBAL_AGENT_HTTPS_PROXY=" FANGS__PROXY_URL, "ELECTRON_GET_USE_PROXY=1", "NODE_USE_ENV_PROXY=1",
+		"YARN_HTTP_PROXY=" FANGS__PROXY_URL, "YARN_HTTPS_PROXY=" FANGS__PROXY_URL,
+	};
+	size_t n = FANGS_ARRAY_SIZE(base), extra = 0, np = 0;
+	if (run->sb->opts.network == FANGS_SANDBOX_NET_PROXY)
+		np = FANGS_ARRAY_SIZE(proxied);
 	while (spec->env && spec->env[extra])
 		extra++;
-	if (!(run->envp = calloc(n + extra + 1, sizeof(char *))))
+	if (!(run->envp = calloc(n + np + extra + 1, sizeof(char *))))
 		return fangs__error_oom();
 	for (size_t i = 0; i < n; i++)
 		if (!(run->envp[i] = fangs__strdup(base[i])))
 			return FANGS_ENOMEM;
+	for (size_t i = 0; i < np; i++)
+		if (!(run->envp[n + i] = fangs__strdup(proxied[i])))
+			return FANGS_ENOMEM;
+	n += np;
 	for (size_t i = 0; i < extra; i++) {
 		if (!strchr(spec->env[i], '='))
 			return fangs_error_set(FANGS_EINVAL, "environment entry '%s' has no '='", spec->env[i]);
@@ -392,11 +416,15 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 		return fangs_error_set(FANGS_EINVAL, "cache_dir must be absolute: %s", spec->cache_dir);
 	if (spec->cache_dir && access(spec->cache_dir, R_OK | X_OK) != 0)
 		return fangs_error_set(FANGS_ENOTFOUND, "npm cache %s: %s", spec->cache_dir, strerror(errno));
+	if (sb->opts.network == FANGS_SANDBOX_NET_PROXY && (spec->version < 2 || !spec->proxy))
+		return fangs_error_set(FANGS_EINVAL, "network proxy needs a proxy (spec.proxy, fangs_proxy_new)");
 
 	if (!(run = calloc(1, sizeof(*run))))
 		return fangs__error_oom();
 	run->sb = sb;
 	run->lock_fd = -1;
+	if (sb->opts.network == FANGS_SANDBOX_NET_PROXY)
+		run->proxy = spec->proxy;
 	run->run_id = fangs__strdup(spec->run_id);
 	run->work_dir = fangs__asprintf("%s/%s", sb->work_root, spec->run_id);
 	run->home_dir = fangs__asprintf("%s/home", run->work_dir);
@@ -453,6 +481,17 @@ const char *fangs_sandbox_project_dir(const fangs_sandbox_run *run)
 	return run ? run->project_dir : NULL;
 }
 
+int fangs_sandbox_proxy_endpoint(const fangs_sandbox_run *run, const char **addr, uint16_t *port)
+{
+	if (!run || !run->proxy)
+		return fangs_error_set(FANGS_ENOTFOUND, "the run's network is not proxy");
+	if (addr)
+		*addr = FANGS__PROXY_ADDR;
+	if (port)
+		*port = FANGS__PROXY_PORT;
+	return 0;
+}
+
 int fangs_sandbox_start(fangs_sandbox_run *run)
 {
 	fangs_sandbox_job *j;
@@ -466,7 +505,7 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 	memset(j, 0, sizeof(*j));
 	snprintf(res, sizeof(res), "%s/resolv.conf", run->work_dir);
 	snprintf(hosts, sizeof(hosts), "%s/hosts", run->work_dir);
-	j->version = 1;
+	j->version = FANGS_SANDBOX_BACKEND_VERSION;
 	j->run_id = run->run_id;
 	j->opts = &run->sb->opts;
 	j->work_dir = run->work_dir;
@@ -483,6 +522,14 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 	j->hosts = hosts;
 	j->output = on_output;
 	j->output_user = run;
+	if (run->proxy) {
+		if (run->sb->backend->version < 2)
+			return fangs_error_set(FANGS_EUNSUPPORTED, "sandbox backend '%s' predates network proxy",
+					       run->sb->backend->name);
+		j->proxy = run->proxy;
+		j->proxy_addr = FANGS__PROXY_ADDR;
+		j->proxy_port = FANGS__PROXY_PORT;
+	}
 	run->start_ns = fangs__monotonic_ns();
 	rc = run->sb->backend->start(run->sb->backend, j, &run->handle);
 	/* the job's paths on our stack are read by start() only */

@@ -15,6 +15,7 @@
 #include "sandbox/fsutil.h"
 #include "sandbox/internal.h"
 #include "fangs/cgroup.h"
+#include "fangs/proxy.h"
 #include "fangs/registry.h"
 #include "fangs/sandbox.h"
 #include "fangs/scan.h"
@@ -46,9 +47,22 @@ void fangs_scan_result_clear(fangs_scan_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Who connected to the sandbox's proxy, as the sensor saw it: the
+ * attribution (ancestry, package, script) that proxy_request events of
+ * that process take on. */
+typedef struct proxy_client {
+	int32_t pid;
+	fangs_event connect;
+} proxy_client;
+
 typedef struct scan_state {
 	const fangs_scan_options *opts;
 	const char *run_id;
+	/* network proxy */
+	const char *proxy_addr;
+	uint16_t proxy_port;
+	proxy_client *clients;
+	size_t n_clients;
 	fangs_event_list events;
 	uint64_t n_events;
 	int oom;
@@ -68,12 +82,32 @@ static void progress(const scan_state *s, fangs_scan_phase phase, const char *de
 		s->opts->progress(phase, s->n_events, detail, s->opts->user);
 }
 
+static void remember_proxy_client(scan_state *s, const fangs_event *ev)
+{
+	proxy_client *grown;
+	for (size_t i = 0; i < s->n_clients; i++)
+		if (s->clients[i].pid == ev->pid) {
+			fangs_event_clear(&s->clients[i].connect);
+			if (fangs_event_copy(&s->clients[i].connect, ev) < 0)
+				s->clients[i].pid = 0;
+			return;
+		}
+	if (!(grown = realloc(s->clients, (s->n_clients + 1) * sizeof(*grown))))
+		return; /* the event keeps the proxy's own attribution */
+	s->clients = grown;
+	if (fangs_event_copy(&grown[s->n_clients].connect, ev) == 0)
+		grown[s->n_clients++].pid = ev->pid;
+}
+
 static int on_event(const fangs_event *ev, void *user)
 {
 	scan_state *s = user;
 	fangs_event *slot;
 	if (!ev->run_id || strcmp(ev->run_id, s->run_id) != 0)
 		return 0;
+	if (s->proxy_addr && ev->kind == FANGS_EV_NET_CONNECT && ev->port == s->proxy_port && ev->addr &&
+	    strcmp(ev->addr, s->proxy_addr) == 0)
+		remember_proxy_client(s, ev);
 	s->n_events++;
 	if (s->opts->on_event) {
 		int rc = s->opts->on_event(ev, s->opts->event_user);
@@ -89,6 +123,114 @@ static int on_event(const fangs_event *ev, void *user)
 		return FANGS_ENOMEM;
 	}
 	return 0;
+}
+
+static int dup_into(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? fangs__strdup(src) : NULL;
+	return src && !*dst ? FANGS_ENOMEM : 0;
+}
+
+/* A proxy_request takes the attribution the sensor gave its process. */
+static int adopt_attribution(fangs_event *ev, const fangs_event *from)
+{
+	int rc = 0;
+	ev->ppid = from->ppid;
+	ev->uid = from->uid;
+	rc |= dup_into(&ev->comm, from->comm);
+	for (size_t i = 0; i < ev->n_ancestry; i++) {
+		free(ev->ancestry[i].comm);
+		free(ev->ancestry[i].exe);
+	}
+	memset(ev->ancestry, 0, sizeof(ev->ancestry));
+	ev->n_ancestry = 0;
+	for (size_t i = 0; i < from->n_ancestry && i < FANGS_ANCESTRY_MAX; i++) {
+		ev->ancestry[i].pid = from->ancestry[i].pid;
+		rc |= dup_into(&ev->ancestry[i].comm, from->ancestry[i].comm);
+		rc |= dup_into(&ev->ancestry[i].exe, from->ancestry[i].exe);
+		ev->n_ancestry = i + 1;
+	}
+	rc |= dup_into(&ev->origin.package, from->origin.package);
+	rc |= dup_into(&ev->origin.version, from->origin.version);
+	rc |= dup_into(&ev->origin.script, from->origin.script);
+	rc |= dup_into(&ev->origin.command, from->origin.command);
+	return rc ? FANGS_ENOMEM : 0;
+}
+
+/* The proxy's requests join the run's events, after the sensor's (the
+ * sensor saw each client's connect to the proxy by then). */
+static int add_proxy_events(scan_state *s, fangs_proxy *px)
+{
+	fangs_event_list got = {0};
+	int rc = fangs_proxy_take_events(px, &got);
+	for (size_t i = 0; rc == 0 && i < got.count; i++) {
+		fangs_event *ev = &got.items[i];
+		for (size_t c = 0; c < s->n_clients; c++)
+			if (s->clients[c].pid && s->clients[c].pid == ev->pid) {
+				rc = adopt_attribution(ev, &s->clients[c].connect);
+				break;
+			}
+		if (rc == 0 && !(ev->run_id = fangs__strdup(s->run_id)))
+			rc = FANGS_ENOMEM;
+		if (rc == 0 && (rc = on_event(ev, s)) != 0 && !s->sink_rc && !s->oom)
+			rc = 0; /* the sink's answer is handled as for the sensor's events */
+	}
+	fangs_event_list_free(&got);
+	return rc;
+}
+
+/* The registry the prefetch used, as a URL: the one given, else npm's own. */
+static char *registry_url(const char *registry)
+{
+	static const char *const argv[] = {"npm", "config", "get", "registry", NULL};
+	char said[1024], *line, *save = NULL;
+	if (registry)
+		return fangs__strdup(registry);
+	if (fangs__run_capture(argv, NULL, said, sizeof(said)) != 0)
+		return NULL;
+	for (line = strtok_r(said, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
+		if (!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7))
+			return fangs__strdup(line);
+	return NULL;
+}
+
+/* The proxy of a run in network mode proxy, its policy from the
+ * configuration: the built-in download hosts, proxy.allow_hosts, the
+ * package's proxy.packages entry, and the registry. */
+static int make_proxy(fangs_proxy **out, const fangs_config *cfg, const char *registry, const char *package)
+{
+	fangs_proxy_options o = FANGS_PROXY_OPTIONS_INIT;
+	const char **hosts;
+	size_t n = 0, cap = 1;
+	char *reg = registry_url(registry);
+	int rc;
+	if (cfg) {
+		cap += cfg->n_proxy_allow_hosts;
+		for (size_t i = 0; i < cfg->n_proxy_packages; i++)
+			cap += cfg->proxy_packages[i].n_hosts;
+	}
+	if (!(hosts = calloc(cap, sizeof(*hosts)))) {
+		free(reg);
+		return fangs__error_oom();
+	}
+	if (cfg) {
+		for (size_t i = 0; i < cfg->n_proxy_allow_hosts; i++)
+			hosts[n++] = cfg->proxy_allow_hosts[i];
+		for (size_t i = 0; i < cfg->n_proxy_packages; i++)
+			if (package && strcmp(cfg->proxy_packages[i].package, package) == 0)
+				for (size_t h = 0; h < cfg->proxy_packages[i].n_hosts; h++)
+					hosts[n++] = cfg->proxy_packages[i].hosts[h];
+		o.no_builtin_hosts = !cfg->proxy_builtin_hosts;
+	}
+	o.allow_hosts = hosts;
+	o.registry = reg;
+	if (!reg)
+		fangs_warn("proxy: the registry is unknown: the sandbox cannot reach it through the proxy");
+	rc = fangs_proxy_new(out, &o);
+	free(hosts);
+	free(reg);
+	return rc;
 }
 
 static void *wait_thread(void *arg)
@@ -189,6 +331,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_sandbox_spec ss = FANGS_SANDBOX_SPEC_INIT;
 	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
 	fangs_sandbox *sb = NULL;
+	fangs_proxy *proxy = NULL;
 	fangs_sensor *sensor = NULL, *own_sensor = NULL;
 	fangs_differ *differ = NULL;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
@@ -287,7 +430,14 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ss.run_id = out->run_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
+	if (so.network == FANGS_SANDBOX_NET_PROXY) {
+		if ((rc = make_proxy(&proxy, opts->config, po.registry, out->package)))
+			goto out;
+		ss.proxy = proxy;
+	}
 	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)))
+		goto out;
+	if (proxy && (rc = fangs_sandbox_proxy_endpoint(s.run, &s.proxy_addr, &s.proxy_port)))
 		goto out;
 
 	/* the run row exists from here on: a failure is recorded, not lost */
@@ -339,6 +489,13 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	/* what the kernel wrote before the cgroup emptied is still in the ring */
 	while (fangs_sensor_poll(sensor, 50) > 0)
 		;
+	if (proxy) {
+		/* every client is gone: this ends what is left and waits */
+		fangs_proxy_stop(proxy);
+		if ((rc = add_proxy_events(&s, proxy)) && !s.sink_rc && !s.oom)
+			goto out;
+		rc = 0;
+	}
 	if (s.oom) {
 		rc = fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
 		goto out;
@@ -438,6 +595,10 @@ out:
 	fangs_sandbox_result_clear(&s.result);
 	fangs_sandbox_run_free(s.run);
 	fangs_sandbox_free(sb);
+	fangs_proxy_free(proxy);
+	for (size_t i = 0; i < s.n_clients; i++)
+		fangs_event_clear(&s.clients[i].connect);
+	free(s.clients);
 	fangs_sensor_free(own_sensor);
 	fangs_differ_free(differ);
 	fangs_event_list_free(&s.events);

@@ -16,6 +16,8 @@ const char *fangs__storage_event_value(const fangs_event *ev)
 		return ev->qname;
 	case FANGS_EV_TLS_SNI:
 		return ev->sni;
+	case FANGS_EV_PROXY_REQUEST:
+		return ev->host;
 	case FANGS_EV_PROC_FORK:
 	case FANGS_EV_PROC_EXIT:
 	case FANGS_EV_NONE:

@@ -167,6 +167,12 @@ START_TEST(network)
 	expect_fp(ev, NULL, FANGS_FP_NET, FANGS_ACTOR_SCRIPT, "unix:/var/run/docker.sock");
 	expect_fp(t_dns(&evs, "foo", "Exfil.Example."), NULL, FANGS_FP_DNS, FANGS_ACTOR_SCRIPT, "exfil.example");
 	expect_fp(t_sni(&evs, NULL, "Registry.Example"), NULL, FANGS_FP_SNI, FANGS_ACTOR_NPM, "registry.example");
+	/* a host asked of the sandbox's proxy is its host, whatever the tunnel's TLS name says */
+	ev = t_sni(&evs, "foo", "other.example");
+	ev->kind = FANGS_EV_PROXY_REQUEST;
+	ev->host = strdup("Dl.Example.COM.");
+	ev->port = 443;
+	expect_fp(ev, NULL, FANGS_FP_SNI, FANGS_ACTOR_SCRIPT, "dl.example.com");
 }
 END_TEST
 

@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures", "registry"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 from docker_daemon import DockerDaemon  # noqa: E402
+from download_hosts import DownloadHosts, HTTP_PORT, HTTPS_PORT, TOOL  # noqa: E402
 from fake_registry import FakeRegistry  # noqa: E402
 
 SCAN_TIMEOUT = 240
@@ -280,6 +281,117 @@ class ScanDocker(ScanBase, unittest.TestCase):
     def stop_backend(cls):
         if cls.docker:
             cls.docker.stop()
+
+
+class ScanProxy(unittest.TestCase):
+    """Network mode proxy on the ns sandbox: the fixture `fetcher` downloads
+    its binary from download hosts on this machine's loopback (allowed in
+    the configuration) through the recording proxy; a host that is no
+    download host is refused; a direct connect still fails. Every request
+    is an event of the run, attributed to the install script."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise RuntimeError("fangs scan needs root: run the e2e tests as root")
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fangs-e2e-proxy-")
+        cls.db = os.path.join(cls.tmp.name, "fangs.db")
+        cls.config = os.path.join(cls.tmp.name, "fangs.yaml")
+        with open(cls.config, "w") as f:
+            f.write("proxy:\n  allow_hosts: [\"localhost:%d\"]\n  packages:\n    fetcher: [\"localhost:%d\"]\n"
+                    % (HTTP_PORT, HTTPS_PORT))
+        cls.registry = FakeRegistry().start()
+        cls.hosts = DownloadHosts().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hosts.stop()
+        cls.registry.stop()
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        self.hosts.clear()
+
+    def scan(self, spec, network="proxy", code=0):
+        p = run_fangs(self.db, ["--config", self.config, "--json", "scan", "--quiet", "--network", network,
+                                "--registry", self.registry.url, "--fail-on", "critical", spec])
+        self.assertEqual(p.returncode, code, "fangs scan %s: %s %s" % (spec, p.stdout[-3000:], p.stderr[-3000:]))
+        out = json.loads(p.stdout)[0]
+        self.assertNotIn("error", out)
+        self.assertEqual(out["run"]["network"], network)
+        return out
+
+    def events(self, run_id, kind=None):
+        p = run_fangs(self.db, ["--json", "run", "show", run_id, "--events"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        evs = json.loads(p.stdout)["events"]
+        return [e for e in evs if kind is None or e["kind"] == kind]
+
+    def assert_by_script(self, ev, version):
+        self.assertEqual(ev["origin"]["package"], "fetcher", ev)
+        self.assertEqual(ev["origin"]["version"], version, ev)
+        self.assertEqual(ev["origin"]["script"], "install", ev)
+        self.assertEqual(ev["comm"], "node", ev)
+
+    def test_1_download_through_proxy(self):
+        out = self.scan("fetcher@1.0.0")
+        run = out["run"]
+        self.assertEqual(run["exit_code"], 0, "the install failed: " + str(out))
+        self.assertEqual(self.hosts.served(), {"https": ["/fetcher/v1/tool-linux-x64"],
+                                               "http": ["/fetcher/v1/tool-linux-x64.sha256"]})
+        reqs = self.events(run["id"], "proxy_request")
+        self.assertEqual(len(reqs), 2, reqs)
+        tunnel = [e for e in reqs if e["method"] == "CONNECT"][0]
+        plain = [e for e in reqs if e["method"] == "GET"][0]
+        self.assertEqual((tunnel["host"], tunnel["port"], tunnel["sni"], tunnel["allowed"], tunnel["status"]),
+                         ("localhost", HTTPS_PORT, "localhost", True, 200))
+        self.assertNotIn("path", tunnel)
+        self.assertGreater(tunnel["bytes_in"], len(TOOL))
+        self.assertGreater(tunnel["bytes_out"], 100)
+        self.assertEqual((plain["host"], plain["port"], plain["path"], plain["allowed"], plain["status"]),
+                         ("localhost", HTTP_PORT, "/fetcher/v1/tool-linux-x64.sha256", True, 200))
+        self.assertGreater(plain["bytes_in"], 64)
+        for e in reqs:
+            self.assert_by_script(e, "1.0.0")
+        # the same process's connect to the proxy, as the sensor saw it
+        connects = [e for e in self.events(run["id"], "net_connect") if e.get("port") == 3128]
+        self.assertTrue(connects and all(c["addr"] == "127.0.0.3" for c in connects), connects)
+        self.assertEqual({e["pid"] for e in reqs}, {c["pid"] for c in connects})
+
+    def test_2_refused_and_direct(self):
+        self.scan("fetcher@1.0.0")
+        self.hosts.clear()
+        out = self.scan("fetcher@1.1.0")
+        run = out["run"]
+        # the refusal reached the install script, which failed the install
+        self.assertNotEqual(run["exit_code"], 0)
+        self.assertIn("fetcher: download failed: proxy said 403", run_fangs(
+            self.db, ["run", "show", run["id"]]).stdout + str(out))
+        reqs = self.events(run["id"], "proxy_request")
+        refused = [e for e in reqs if e["host"] == "exfil.evil.invalid"]
+        self.assertEqual(len(refused), 1, reqs)
+        self.assertEqual((refused[0]["allowed"], refused[0]["status"], refused[0]["bytes_out"], refused[0]["port"]),
+                         (False, 403, 0, 443))
+        self.assert_by_script(refused[0], "1.1.0")
+        self.assertEqual(self.hosts.served()["https"], ["/fetcher/v1/tool-linux-x64"])
+        # a direct connect still fails, and is seen
+        direct = [e for e in self.events(run["id"], "net_connect") if e.get("addr") == "203.0.113.50"]
+        self.assertEqual(len(direct), 1)
+        self.assert_by_script(direct[0], "1.1.0")
+        # judged: the host asked of the proxy is new, like a new TLS name
+        got = {(d["kind"], d["value"]) for d in out["deviations"]}
+        self.assertIn(("net_new_https_host", "exfil.evil.invalid"), got)
+        self.assertIn(("net_new_destination", "203.0.113.50:443/tcp"), got)
+        # and judged by the rules: only the proxy saw that name (no lookup, no TLS)
+        self.assertIn(("rule:script-network-not-registry", "exfil.evil.invalid"), got)
+        # what 1.0.0 fetched is not news
+        self.assertNotIn(("net_new_https_host", "localhost"), got)
+
+    def test_3_none_cannot_download(self):
+        out = self.scan("fetcher@1.0.0", network="none")
+        self.assertNotEqual(out["run"]["exit_code"], 0)
+        self.assertEqual(self.hosts.served(), {"https": [], "http": []})
+        self.assertEqual(self.events(out["run"]["id"], "proxy_request"), [])
 
 
 def closed_port():

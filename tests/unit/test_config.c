@@ -167,6 +167,34 @@ START_TEST(test_daemon_sections)
 }
 END_TEST
 
+START_TEST(test_proxy_section)
+{
+	fangs_config *cfg = load("proxy:\n"
+				 "  allow_hosts: [dl.example.com, \"*.cdn.example.net\", \"127.0.0.1:*\"]\n"
+				 "  builtin_hosts: false\n"
+				 "  packages:\n"
+				 "    sharp: [static.example.io]\n"
+				 "    \"@scope/cli\": [\"files.example.org:8443\", dl2.example.com]\n");
+	ck_assert_uint_eq(cfg->n_proxy_allow_hosts, 3);
+	ck_assert_str_eq(cfg->proxy_allow_hosts[1], "*.cdn.example.net");
+	ck_assert_int_eq(cfg->proxy_builtin_hosts, 0);
+	ck_assert_uint_eq(cfg->n_proxy_packages, 2);
+	ck_assert_str_eq(cfg->proxy_packages[0].package, "sharp");
+	ck_assert_uint_eq(cfg->proxy_packages[0].n_hosts, 1);
+	ck_assert_str_eq(cfg->proxy_packages[1].package, "@scope/cli");
+	ck_assert_str_eq(cfg->proxy_packages[1].hosts[0], "files.example.org:8443");
+	ck_assert_uint_eq(cfg->proxy_packages[1].n_hosts, 2);
+	fangs_config_free(cfg);
+	cfg = load("registry: https://r.example/\n");
+	ck_assert_int_eq(cfg->proxy_builtin_hosts, 1);
+	ck_assert_uint_eq(cfg->n_proxy_allow_hosts, 0);
+	fangs_config_free(cfg);
+	load_bad("proxy:\n  allow_hosts:\n    - \"bad host\"\n", "test.yaml:3: proxy.allow_hosts: host pattern");
+	load_bad("proxy:\n  packages:\n    x: [\"a.example:99999\"]\n", "proxy.packages.x");
+	load_bad("proxy:\n  hosts: [a]\n", "test.yaml:2: hosts: unknown key in proxy");
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	fangs_config *cfg = NULL;
@@ -186,6 +214,7 @@ int main(void)
 	tcase_add_test(tc, test_errors_name_line_and_key);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_daemon_sections);
+	tcase_add_test(tc, test_proxy_section);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -63,6 +63,58 @@ START_TEST(test_documented_examples)
 	ev = decode_ok("{\"kind\":\"tls_sni\",\"pid\":12,\"sni\":\"evil.example\"}");
 	ck_assert_str_eq(ev.sni, "evil.example");
 	fangs_event_clear(&ev);
+
+	ev = decode_ok("{\"kind\":\"proxy_request\",\"pid\":13,\"comm\":\"node\",\"host\":\"github.com\","
+		       "\"port\":443,\"method\":\"CONNECT\",\"sni\":\"github.com\",\"family\":\"ipv4\","
+		       "\"addr\":\"140.82.121.4\",\"bytes_out\":517,\"bytes_in\":7340032,\"status\":200,"
+		       "\"allowed\":true}");
+	ck_assert_int_eq(ev.kind, FANGS_EV_PROXY_REQUEST);
+	ck_assert_str_eq(ev.host, "github.com");
+	ck_assert_uint_eq(ev.port, 443);
+	ck_assert_str_eq(ev.method, "CONNECT");
+	ck_assert_str_eq(ev.sni, "github.com");
+	ck_assert_str_eq(ev.addr, "140.82.121.4");
+	ck_assert_int_eq(ev.family, FANGS_FAMILY_IPV4);
+	ck_assert_uint_eq(ev.bytes_out, 517);
+	ck_assert_uint_eq(ev.bytes_in, 7340032);
+	ck_assert_int_eq(ev.status, 200);
+	ck_assert_int_eq(ev.allowed, 1);
+	ck_assert_ptr_null(ev.path);
+	fangs_event_clear(&ev);
+}
+END_TEST
+
+START_TEST(test_proxy_request_round_trip)
+{
+	const char *line = "{\"kind\":\"proxy_request\",\"ts_ns\":5,\"pid\":9,\"comm\":\"curl\","
+			   "\"host\":\"exfil.evil.invalid\",\"port\":80,\"method\":\"POST\",\"path\":\"/c?k=v\","
+			   "\"bytes_out\":0,\"bytes_in\":0,\"status\":403,\"allowed\":false,"
+			   "\"origin\":{\"package\":\"evil\",\"script\":\"postinstall\"}}";
+	fangs_event ev = decode_ok(line), copy = {0};
+	char *out = NULL;
+	char buf[256];
+	ck_assert_int_eq(fangs_event_to_json(&ev, &out, NULL), 0);
+	ck_assert_str_eq(out, line);
+	ck_assert_int_eq(fangs_event_copy(&copy, &ev), 0);
+	ck_assert_str_eq(copy.host, "exfil.evil.invalid");
+	ck_assert_str_eq(copy.method, "POST");
+	ck_assert_ptr_ne(copy.host, ev.host);
+	ck_assert_int_eq(copy.allowed, 0);
+	ck_assert_str_eq(fangs_event_summary(&copy, buf, sizeof(buf)),
+			 "proxy refused POST http://exfil.evil.invalid:80/c?k=v");
+	free(out);
+	fangs_event_clear(&ev);
+	fangs_event_clear(&copy);
+	decode_bad("{\"kind\":\"proxy_request\",\"port\":443,\"method\":\"CONNECT\",\"allowed\":true}",
+		   "\"host\": missing");
+	decode_bad("{\"kind\":\"proxy_request\",\"host\":\"a\",\"port\":443,\"method\":\"GET\"}", "allowed");
+	decode_bad("{\"kind\":\"proxy_request\",\"host\":\"a\",\"port\":443,\"method\":\"GET\",\"allowed\":1}",
+		   "allowed");
+	decode_bad("{\"kind\":\"proxy_request\",\"host\":\"a\",\"method\":\"GET\",\"allowed\":true}",
+		   "\"port\": missing");
+	decode_bad("{\"kind\":\"proxy_request\",\"host\":\"a\",\"port\":1,\"method\":\"GET\",\"allowed\":true,"
+		   "\"bytes_in\":-1}",
+		   "bytes_in");
 }
 END_TEST
 
@@ -208,6 +260,7 @@ int main(void)
 	int failed;
 	tcase_add_test(tc, test_documented_examples);
 	tcase_add_test(tc, test_round_trip_all_fields);
+	tcase_add_test(tc, test_proxy_request_round_trip);
 	tcase_add_test(tc, test_flags_and_defaults);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_ndjson_lines);

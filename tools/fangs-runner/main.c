@@ -35,7 +35,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fangs-runner --orchestrator URL [--runner-id NAME] [--registry URL] [--max-scans N]\n"
 		   "                    [--tls-cert F --tls-key F] [--ca F] [--config FILE]\n"
-		   "                    [--sandbox ns|docker] [--network none|bridge] [--duration-ms N] [--grace-ms N]\n"
+		   "                    [--sandbox ns|docker] [--network none|proxy|bridge] [--duration-ms N] [--grace-ms N]\n"
 		   "                    [--work-root DIR] [--cache-dir DIR] [--verbose]\n"
 		   "Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR, FANGS_RUNNER_ID, FANGS_REGISTRY, FANGS_TLS_CERT,\n"
 		   "FANGS_TLS_KEY, FANGS_CA.\n");

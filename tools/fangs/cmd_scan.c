@@ -13,7 +13,7 @@
 #include "output.h"
 
 static const char scan_usage[] =
-	"usage: fangs scan [--sandbox ns|docker] [--network none|bridge] [--duration S]\n"
+	"usage: fangs scan [--sandbox ns|docker] [--network none|proxy|bridge] [--duration S]\n"
 	"                  [--registry URL] [--fail-on SEVERITY] [--json] SPEC...\n"
 	"\n"
 	"Installs each SPEC inside the sandbox with every lifecycle script allowed, watches\n"
@@ -21,10 +21,15 @@ static const char scan_usage[] =
 	"earlier releases never did. SPEC: name@version, name (latest), a .tgz file or a\n"
 	"package directory. With --network none (the default) the dependency tree is\n"
 	"fetched on the host with scripts disabled and installed offline in the sandbox;\n"
-	"connection, DNS and TLS attempts inside are still observed.\n"
+	"connection, DNS and TLS attempts inside are still observed. With --network proxy\n"
+	"the sandbox also gets an HTTP(S) proxy run by this process that lets downloads\n"
+	"from the registry and known binary hosts through (config: proxy.allow_hosts) and\n"
+	"records every request.\n"
 	"\n"
 	"  --sandbox ns|docker   sandbox backend (default ns: namespaces, no daemon)\n"
-	"  --network none|bridge none = loopback only (default); bridge = real egress via NAT\n"
+	"  --network MODE        none = loopback only (default); proxy = loopback and a\n"
+	"                        recording proxy to allowed download hosts; bridge = real\n"
+	"                        egress via NAT\n"
 	"  --duration S          kill everything after S seconds (default 60)\n"
 	"  --grace S             linger at least S seconds after the install exits (default 0:\n"
 	"                        the run ends once no process of it is left)\n"
@@ -135,8 +140,8 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 			so.sandbox = optarg;
 			break;
 		case 'n':
-			if (strcmp(optarg, "none") && strcmp(optarg, "bridge"))
-				return cli_usage_error("--network must be none or bridge");
+			if (strcmp(optarg, "none") && strcmp(optarg, "bridge") && strcmp(optarg, "proxy"))
+				return cli_usage_error("--network must be none, proxy or bridge");
 			so.network = optarg;
 			break;
 		case 'd':

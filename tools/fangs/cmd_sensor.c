@@ -171,6 +171,12 @@ static void print_human(FILE *f, const fangs_event *ev)
 	case FANGS_EV_PROC_EXIT:
 		fprintf(f, "code %d", ev->exit_code);
 		break;
+	case FANGS_EV_PROXY_REQUEST:
+		fprintf(f, "%s %s:%u%s%s%s%s %s %d out %llu in %llu", ev->method, ev->host, ev->port,
+			ev->path ? " " : "", ev->path ? ev->path : "", ev->sni ? " sni " : "", ev->sni ? ev->sni : "",
+			ev->allowed ? "allowed" : "refused", ev->status, (unsigned long long)ev->bytes_out,
+			(unsigned long long)ev->bytes_in);
+		break;
 	case FANGS_EV_NONE:
 		break;
 	}

@@ -15,7 +15,7 @@ static const char usage_text[] =
 	"Watches what npm package releases do when installed and reports what is new.\n"
 	"\n"
 	"Commands:\n"
-	"  scan [--sandbox ns|docker] [--network none|bridge] SPEC...\n"
+	"  scan [--sandbox ns|docker] [--network none|proxy|bridge] SPEC...\n"
 	"                                                install SPEC in the sandbox under the sensor, report what is new\n"
 	"  events import FILE --package P --version V   import an NDJSON recording as a run, diff it\n"
 	"  run list|show                                 runs and their outcome\n"

@@ -23,6 +23,8 @@ class Event(ctypes.Structure):
         ("port", c_uint16), ("proto", c_int), ("qname", c_char_p), ("qtype", c_uint16), ("sni", c_char_p),
         ("exit_code", c_int32), ("n_ancestry", c_size_t), ("ancestry", Ancestor * ANCESTRY_MAX),
         ("origin", Origin), ("run_id", c_char_p),
+        ("host", c_char_p), ("method", c_char_p), ("bytes_out", c_uint64), ("bytes_in", c_uint64),
+        ("status", c_int32), ("allowed", c_int32),
     ]
 
 

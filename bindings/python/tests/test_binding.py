@@ -1,5 +1,6 @@
 """The Python binding against the real library and the bundled recordings."""
 
+import json
 import os
 import sys
 import tempfile
@@ -26,6 +27,11 @@ class BindingTest(unittest.TestCase):
     def test_parse_events_and_errors(self):
         evs = fangs.parse_events('{"kind":"tls_sni","pid":3,"sni":"x.example"}\n')
         self.assertEqual(evs, [{"kind": "tls_sni", "pid": 3, "sni": "x.example"}])
+        # events are read through the binding's copy of the event struct: every member must line up
+        line = {"kind": "proxy_request", "pid": 4, "host": "github.com", "port": 443, "method": "CONNECT",
+                "sni": "github.com", "bytes_out": 517, "bytes_in": 9000, "status": 200, "allowed": True}
+        evs = fangs.parse_events(json.dumps(line) + "\n" + json.dumps(line) + "\n")
+        self.assertEqual(evs, [line, line])
         with self.assertRaises(fangs.FangsError) as cm:
             fangs.parse_events('{"kind":"tls_sni","pid":3,"sni":"x"}\n{"kind":"nope"}\n', source="rec")
         self.assertIn("rec:line 2", str(cm.exception))

@@ -19,7 +19,9 @@
 
 FANGS_BEGIN_DECL
 
-#define FANGS_SANDBOX_BACKEND_VERSION 1
+/* 2: the job carries the recording proxy of network mode proxy, which a
+ * backend of version 2 starts or refuses (FANGS_EUNSUPPORTED). */
+#define FANGS_SANDBOX_BACKEND_VERSION 2
 
 /** Receives the command's stdout and stderr, in order, as it comes. */
 typedef void (*fangs_sandbox_output_fn)(const char *data, size_t len, void *user);
@@ -44,6 +46,13 @@ typedef struct fangs_sandbox_job {
 	const char *hosts;                 /**< file to show as /etc/hosts */
 	fangs_sandbox_output_fn output;
 	void *output_user;
+	/* version 2 */
+	/** network proxy: the backend calls fangs_proxy_listen(proxy, <a pid
+	 * in the run's network namespace>, proxy_addr, proxy_port, cgroup_v2)
+	 * once that namespace exists, before the command runs. NULL otherwise. */
+	fangs_proxy *proxy;
+	const char *proxy_addr;
+	uint16_t proxy_port;
 } fangs_sandbox_job;
 
 typedef struct fangs_sandbox_backend fangs_sandbox_backend;
