@@ -98,10 +98,18 @@ typedef struct fangs_differ fangs_differ;
 typedef struct fangs_differ_options {
 	unsigned int version;
 	const fangs_config *config; /**< watched paths, global allowlists, severity overrides; NULL = defaults */
+	/**
+	 * Version 2: the sandbox's own network endpoints (its resolvers, a
+	 * recording proxy), as "addr" (any port) or "addr:port" ("[v6]:port").
+	 * Connections to them are the sandbox's plumbing: recorded, never a
+	 * new destination. fangs_sandbox_infra() gives a run's. Copied.
+	 */
+	const char *const *infra;
+	size_t n_infra;
 } fangs_differ_options;
 
-#define FANGS_DIFFER_OPTIONS_VERSION 1
-#define FANGS_DIFFER_OPTIONS_INIT {FANGS_DIFFER_OPTIONS_VERSION, NULL}
+#define FANGS_DIFFER_OPTIONS_VERSION 2
+#define FANGS_DIFFER_OPTIONS_INIT {FANGS_DIFFER_OPTIONS_VERSION, NULL, NULL, 0}
 
 FANGS_EXTERN(int) fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts);
 FANGS_EXTERN(void) fangs_differ_free(fangs_differ *d);

@@ -44,7 +44,8 @@ static size_t clean_streak(const fangs_run_list *prev, const fangs_run *run, siz
 		const fangs_run *r = &prev->items[i];
 		if (!strcmp(r->id, run->id) || r->created_ns > run->created_ns || !usable(r))
 			continue;
-		if (r->deviation_count > 0)
+		/* info findings (a release's content) are shown, not held */
+		if (r->deviation_count > 0 && r->max_severity > FANGS_SEV_INFO)
 			break;
 		idx[n++] = i;
 	}
@@ -157,11 +158,13 @@ static int keep_new_hits(const fangs_differ *d, const fangs_fpset *baseline, con
 	return 0;
 }
 
-/* Rule hits below medium are worth showing but not worth holding a run for. */
+/* Rule hits below medium are worth showing but not worth holding a run for;
+ * nor is anything at info (what a release ships: content_changed). */
 static bool holds_for_review(const fangs_deviation_list *l)
 {
 	for (size_t i = 0; i < l->count; i++)
-		if (!fangs_deviation_is_rule(&l->items[i]) || l->items[i].severity >= FANGS_SEV_MEDIUM)
+		if (l->items[i].severity > FANGS_SEV_INFO &&
+		    (!fangs_deviation_is_rule(&l->items[i]) || l->items[i].severity >= FANGS_SEV_MEDIUM))
 			return true;
 	return false;
 }
