@@ -247,6 +247,44 @@ class ScanBase:
     def test_tls_to_new_server_name(self):
         self.check_variant("tls_sni")
 
+    # ---- content is not behaviour ----------------------------------------------
+
+    def test_release_that_only_adds_files(self):
+        seed = self.scan_json("modkit@1.0.0")
+        self.assert_clean_run(seed, "modkit", "1.0.0", "seeded")
+        # 12 new modules its install script loads, a renamed esbuild chunk, a
+        # renamed bundled tarball: one info summary, the run joins the baseline
+        out = self.scan_json("modkit@1.1.0")
+        self.assert_clean_run(out, "modkit", "1.1.0", "joined")
+        self.assertEqual([(d["kind"], d["severity"], d["actor"]) for d in out["deviations"]],
+                         [("content_changed", "info", "npm")], out["deviations"])
+        summary = out["deviations"][0]
+        self.assertTrue(summary["value"].endswith("/node_modules/modkit"), summary["value"])
+        lines = summary["description"].split("\n")
+        self.assertEqual(lines[0], "13 files added, 12 unpacked files read by a script, 1 file removed")
+        self.assertIn("+ lib/modules/esnext.set.union.js", lines)
+        self.assertIn("s lib/modules/esnext.set.union.js", lines)
+        self.assertIn("+ vendor/helper-2.0.1.tgz", lines)
+        self.assertIn("- vendor/helper-2.0.0.tgz", lines)
+        self.assertFalse([x for x in lines if "chunk-" in x], "a renamed chunk is the same file: %s" % lines)
+        self.assertTrue(summary["evidence"])
+        self.assertEqual(out["run"]["max_severity"], "info")
+        # the file list is stored: `deviation show` gives it back
+        shown = self.jfangs("deviation", "show", str(summary["id"]))
+        self.assertEqual(shown["description"], summary["description"])
+
+        # one more module, which reads the npm token when the script loads it
+        out = self.scan_json("modkit@1.2.0", code=3)
+        self.assert_clean_run(out, "modkit", "1.2.0", "pending")
+        got = sorted((d["kind"], d["value"], d["severity"]) for d in out["deviations"])
+        self.assertEqual(got, sorted([("fs_cred_read", "~/.npmrc", "critical"),
+                                      ("rule:cred-read-by-script", "~/.npmrc", "critical"),
+                                      ("content_changed", summary["value"], "info")]))
+        cred = [d for d in out["deviations"] if d["kind"] == "fs_cred_read"][0]
+        self.assert_origin(cred, "modkit", "1.2.0", "postinstall", "node postinstall.js")
+        content = [d for d in out["deviations"] if d["kind"] == "content_changed"][0]
+        self.assertIn("+ lib/modules/zz-telemetry.js", content["description"].split("\n"))
+
     # ---- a dependency's script --------------------------------------------------
 
     def test_dependency_script_through_latest(self):
