@@ -537,15 +537,13 @@ static void db_teardown(void)
 	teardown();
 }
 
-static fangs_baseline_action import_run(const char *fixture, const char *package, const fangs_config *cfg,
-					fangs_analysis *an)
+/* Stores `events` as a finished run of `package` and analyzes it. */
+static fangs_baseline_action import_events(const char *package, const fangs_config *cfg, fangs_analysis *an)
 {
 	fangs_run run = {0};
 	fangs_differ *d = NULL;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
 	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
-	fangs_event_list_free(&events);
-	load(fixture);
 	for (size_t i = 0; i < events.count; i++)
 		events.items[i].id = 0;
 	run.package = (char *)package;
@@ -560,6 +558,35 @@ static fangs_baseline_action import_run(const char *fixture, const char *package
 	ck_assert_msg(fangs_analyze_run_opts(st, d, cfg, run.id, &ao, an) == 0, "%s", fangs_error_last());
 	fangs_differ_free(d);
 	return an->action;
+}
+
+static fangs_baseline_action import_run(const char *fixture, const char *package, const fangs_config *cfg,
+					fangs_analysis *an)
+{
+	fangs_event_list_free(&events);
+	load(fixture);
+	return import_events(package, cfg, an);
+}
+
+/* npm unpacking `n` files of modkit (and reading ~/.npmrc, as it does). */
+static void npm_unpacks(size_t n)
+{
+	fangs_event *ev;
+	fangs_event_list_free(&events);
+	for (size_t i = 0; i <= n; i++) {
+		char path[128];
+		if (i == 0)
+			snprintf(path, sizeof(path), "/root/.npmrc");
+		else
+			snprintf(path, sizeof(path), "/root/app/node_modules/modkit/lib/m%zu.js", i);
+		ck_assert_ptr_nonnull(ev = fangs_event_list_push(&events));
+		ev->kind = FANGS_EV_FILE_OPEN;
+		ev->ts_ns = (int64_t)i + 1;
+		ev->pid = 7000;
+		ev->ppid = 6999;
+		ck_assert_ptr_nonnull(ev->path = strdup(path));
+		ev->flags = i ? FANGS_OPEN_WRITE : FANGS_OPEN_READ;
+	}
 }
 
 START_TEST(first_run_with_hit_waits)
@@ -606,6 +633,33 @@ START_TEST(low_hits_do_not_hold)
 }
 END_TEST
 
+/* A release's new files are an info summary: it holds no run and ends no
+ * clean streak (K = 2 here, so a streak is what makes a run join). */
+START_TEST(content_does_not_hold)
+{
+	fangs_analysis an = {0};
+	fangs_config *cfg = NULL;
+	static const char y[] = "differ:\n  promote_after_clean_runs: 2\n";
+	ck_assert_int_eq(fangs_config_load_string(&cfg, y, strlen(y), "c.yaml"), 0);
+	npm_unpacks(2);
+	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_PENDING); /* 1 of 2 */
+	fangs_analysis_clear(&an);
+	npm_unpacks(5);
+	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_SEEDED);
+	ck_assert_uint_eq(an.deviations.count, 1);
+	ck_assert_str_eq(an.deviations.items[0].kind, "content_changed");
+	ck_assert_int_eq(an.deviations.items[0].severity, FANGS_SEV_INFO);
+	fangs_analysis_clear(&an);
+	/* the seeding run has a stored (info) finding; the streak goes on */
+	npm_unpacks(7);
+	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_JOINED);
+	ck_assert_uint_eq(an.deviations.count, 1);
+	ck_assert_str_eq(an.deviations.items[0].description, "2 files added\n+ lib/m6.js\n+ lib/m7.js");
+	fangs_analysis_clear(&an);
+	fangs_config_free(cfg);
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -643,6 +697,7 @@ static Suite *rules_suite(void)
 	tcase_add_checked_fixture(tc, db_setup, db_teardown);
 	tcase_add_test(tc, first_run_with_hit_waits);
 	tcase_add_test(tc, low_hits_do_not_hold);
+	tcase_add_test(tc, content_does_not_hold);
 	suite_add_tcase(s, tc);
 	return s;
 }
