@@ -179,6 +179,13 @@ static void put_counts(FILE *f, const fangs__content_sum *s)
 	}
 }
 
+/* A path below the package directory; "." for the directory itself (npm
+ * and scripts open it to list it). */
+static const char *below(const fangs__content_sum *s, const char *path)
+{
+	return path[s->dlen] == '/' ? path + s->dlen + 1 : ".";
+}
+
 char *fangs__content_describe(fangs__content_sum *s)
 {
 	/* one line a file, its path below the package directory */
@@ -192,9 +199,9 @@ char *fangs__content_describe(fangs__content_sum *s)
 	qsort(s->removed.items, s->removed.count, sizeof(*s->removed.items), cmp_str);
 	put_counts(f, s);
 	for (size_t i = 0; i < s->count && listed < LIST_MAX; i++, listed++)
-		fprintf(f, "\n%c %s", mark[s->items[i].what], s->items[i].path + s->dlen + 1);
+		fprintf(f, "\n%c %s", mark[s->items[i].what], below(s, s->items[i].path));
 	for (size_t i = 0; i < s->removed.count && listed < LIST_MAX; i++, listed++)
-		fprintf(f, "\n- %s", s->removed.items[i] + s->dlen + 1);
+		fprintf(f, "\n- %s", below(s, s->removed.items[i]));
 	total = s->count + s->removed.count;
 	if (total > listed)
 		fprintf(f, "\n(%zu more)", total - listed);

@@ -637,6 +637,7 @@ static void unpack(fangs_event_list *l, int release)
 	/* the next release: new files, a renamed chunk, a new bundled tarball */
 	t_open(l, NULL, NM "/lodash/fp/placeholder.js", W);
 	t_open(l, NULL, NM "/lodash/fp/placeholder.js", R);
+	t_open(l, NULL, NM "/lodash", R); /* npm lists the directory */
 	for (int i = 0; i < 35; i++) {
 		snprintf(p, sizeof(p), NM "/core-js/modules/esnext.new-%d.js", i);
 		t_open(l, NULL, p, W);
@@ -670,8 +671,9 @@ START_TEST(content_is_summarised)
 	d = &devs.items[0];
 	ck_assert_int_eq(d->severity, FANGS_SEV_INFO);
 	ck_assert_int_eq(d->actor, FANGS_ACTOR_NPM);
-	ck_assert_str_eq(d->description, "1 file added, 1 file read by npm\n+ fp/placeholder.js\nr fp/placeholder.js");
-	ck_assert_uint_eq(d->n_evidence, 2);
+	ck_assert_str_eq(d->description,
+			 "1 file added, 2 files read by npm\n+ fp/placeholder.js\nr .\nr fp/placeholder.js");
+	ck_assert_uint_eq(d->n_evidence, 3);
 
 	d = &devs.items[1];
 	ck_assert_ptr_nonnull(strstr(d->description, "35 files added, 2 unpacked files read by a script, "
