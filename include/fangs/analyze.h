@@ -64,10 +64,14 @@ typedef struct fangs_analyze_options {
 	const fangs_rules *rules;  /**< NULL = built from `cfg` (built-ins + its rules: section) */
 	const char *registry_host; /**< NULL = the host of cfg->registry, when set */
 	int processes_left;        /**< processes alive when the install ended; -1 = unknown */
+	/** Version 2: the sandbox's own endpoints, for the rules (the differ
+	 * takes them in fangs_differ_options.infra); fangs_sandbox_infra(). */
+	const char *const *infra;
+	size_t n_infra;
 } fangs_analyze_options;
 
-#define FANGS_ANALYZE_OPTIONS_VERSION 1
-#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1}
+#define FANGS_ANALYZE_OPTIONS_VERSION 2
+#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0}
 
 /** fangs_analyze_run() with options; `opts` NULL = FANGS_ANALYZE_OPTIONS_INIT. */
 FANGS_EXTERN(int) fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,

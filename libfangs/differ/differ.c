@@ -13,45 +13,6 @@
 
 #define EVIDENCE_MAX FANGS__EVIDENCE_MAX
 
-/* "addr", "addr:port", "[v6]" or "[v6]:port". */
-static int parse_infra(const char *text, fangs__infra *out)
-{
-	char host[64];
-	const char *colon = NULL;
-	size_t n;
-	unsigned long port = 0;
-	char *end;
-
-	if (!text || !*text)
-		return fangs_error_set(FANGS_EINVAL, "sandbox endpoint: empty");
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-		if (!close || (close[1] && close[1] != ':'))
-			return fangs_error_set(FANGS_EINVAL, "sandbox endpoint '%s': expected [address]:port", text);
-		n = (size_t)(close - text) + 1;
-		colon = close[1] ? close + 1 : NULL;
-	} else {
-		colon = strchr(text, ':');
-		/* a bare IPv6 address has more than one colon and no port */
-		if (colon && strchr(colon + 1, ':'))
-			colon = NULL;
-		n = colon ? (size_t)(colon - text) : strlen(text);
-	}
-	if (n >= sizeof(host))
-		return fangs_error_set(FANGS_EINVAL, "sandbox endpoint '%.80s': too long", text);
-	memcpy(host, text, n);
-	host[n] = '\0';
-	if (!(out->family = fangs__parse_addr(host, out->addr)))
-		return fangs_error_set(FANGS_EINVAL, "sandbox endpoint '%s': not an IP address", text);
-	if (colon) {
-		port = strtoul(colon + 1, &end, 10);
-		if (!colon[1] || *end || port == 0 || port > 65535)
-			return fangs_error_set(FANGS_EINVAL, "sandbox endpoint '%s': bad port", text);
-	}
-	out->port = (unsigned)port;
-	return 0;
-}
-
 static int compile_infra(fangs_differ *d, const char *const *infra, size_t n)
 {
 	int rc;
@@ -60,7 +21,7 @@ static int compile_infra(fangs_differ *d, const char *const *infra, size_t n)
 	if (!(d->infra = calloc(n, sizeof(*d->infra))))
 		return fangs__error_oom();
 	for (size_t i = 0; i < n; i++)
-		if ((rc = parse_infra(infra[i], &d->infra[i])) < 0)
+		if ((rc = fangs__infra_parse(infra[i], &d->infra[i])) < 0)
 			return rc;
 	d->n_infra = n;
 	return 0;
@@ -69,17 +30,8 @@ static int compile_infra(fangs_differ *d, const char *const *infra, size_t n)
 /* Is the connect's peer one of the sandbox's own endpoints? */
 static bool infra_peer(const fangs_differ *d, const fangs_event *ev)
 {
-	unsigned char b[16];
-	int fam;
-	if (!d->n_infra || ev->kind != FANGS_EV_NET_CONNECT || ev->family == FANGS_FAMILY_UNIX ||
-	    !(fam = fangs__parse_addr(ev->addr, b)))
-		return false;
-	for (size_t i = 0; i < d->n_infra; i++) {
-		const fangs__infra *x = &d->infra[i];
-		if (x->family == fam && !memcmp(x->addr, b, fam == 4 ? 4 : 16) && (!x->port || x->port == ev->port))
-			return true;
-	}
-	return false;
+	return ev->kind == FANGS_EV_NET_CONNECT && ev->family != FANGS_FAMILY_UNIX &&
+	       fangs__infra_match(d->infra, d->n_infra, ev->addr, ev->port);
 }
 
 int fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts)

@@ -200,6 +200,11 @@ typedef struct fangs__infra {
 	unsigned port; /* 0: any */
 } fangs__infra;
 
+/* "addr", "addr:port", "[v6]" or "[v6]:port" (norm_net.c); 0 or FANGS_EINVAL. */
+int fangs__infra_parse(const char *text, fangs__infra *out);
+/* Is addr:port one of `x`? */
+bool fangs__infra_match(const fangs__infra *x, size_t n, const char *addr, unsigned port);
+
 struct fangs_differ {
 	const fangs_config *config; /* borrowed: must outlive the differ */
 	fangs__allow_set allow;     /* the configuration's global entries, compiled */

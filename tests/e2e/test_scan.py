@@ -305,6 +305,26 @@ class ScanBase:
 class ScanNs(ScanBase, unittest.TestCase):
     SANDBOX = "ns"
 
+    def test_bridge_resolver_is_not_a_destination(self):
+        # with no network the lookup goes to the sandbox's own 127.0.0.53; with
+        # a bridge, to the host's resolvers: plumbing either way, the name is the news
+        # the lookup is a rule hit on first sight; a person accepts it
+        seed = self.scan_json("lookup@1.0.0", code=3)
+        self.assert_clean_run(seed, "lookup", "1.0.0", "pending")
+        self.assertEqual([(d["kind"], d["value"]) for d in seed["deviations"]],
+                         [("rule:script-network-not-registry", "resolver-check.invalid")])
+        p = run_fangs(self.db, ["baseline", "promote", seed["run"]["id"]], env=self.env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.scan("lookup@1.0.0", "--network", "bridge")
+        out = json.loads(p.stdout)[0]
+        self.assertEqual(p.returncode, 0, [(d["kind"], d["value"]) for d in out["deviations"]])
+        self.assertEqual(out["run"]["network"], "bridge")
+        self.assertEqual(out["run"]["state"], "succeeded", out["run"]["error"])
+        self.assertEqual([d for d in out["deviations"] if d["kind"] == "net_new_destination"], [],
+                         "the sandbox's resolver is not a destination")
+        self.assertEqual(out["deviations"], [])
+        self.assertEqual(out["baseline"], "joined")
+
 
 class ScanDocker(ScanBase, unittest.TestCase):
     SANDBOX = "docker"

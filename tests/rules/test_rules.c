@@ -152,6 +152,35 @@ START_TEST(network_not_registry)
 }
 END_TEST
 
+/* The sandbox's own endpoints (a bridge's resolver, a proxy) are given. */
+START_TEST(network_sandbox_endpoints)
+{
+	static const char *const infra[] = {"198.51.100.23:443", "10.0.2.3:53"};
+	static const char *const bad[] = {"not-an-address"};
+	fangs_rules_input in = FANGS_RULES_INPUT_INIT;
+	load("hit-network.ndjson");
+	in.run_id = "r1";
+	in.package = "pkg";
+	in.version = "1.0.0";
+	in.events = events.items;
+	in.n_events = events.count;
+	in.registry_host = REGISTRY;
+	in.infra = infra;
+	in.n_infra = 2;
+	fangs_deviation_list_free(&hits);
+	ck_assert_msg(fangs_rules_evaluate(rules, &in, &hits) == 0, "%s", fangs_error_last());
+	ck_assert_ptr_null(find("script-network-not-registry", "198.51.100.23:443/tcp"));
+	/* the name looked up still counts */
+	expect("script-network-not-registry", "collect.evil-host.example", FANGS_SEV_HIGH);
+	ck_assert_uint_eq(count_rule("script-network-not-registry"), 1);
+	in.infra = bad;
+	in.n_infra = 1;
+	ck_assert_int_eq(fangs_rules_evaluate(rules, &in, &hits), FANGS_EINVAL);
+	in.infra = NULL;
+	ck_assert_int_eq(fangs_rules_evaluate(rules, &in, &hits), FANGS_EINVAL);
+}
+END_TEST
+
 START_TEST(oob_services)
 {
 	load("hit-oob.ndjson");
@@ -667,6 +696,7 @@ static Suite *rules_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, cred_read_by_script);
 	tcase_add_test(tc, network_not_registry);
+	tcase_add_test(tc, network_sandbox_endpoints);
 	tcase_add_test(tc, oob_services);
 	tcase_add_test(tc, dns_tunnel_label);
 	tcase_add_test(tc, dns_many_subdomains);
