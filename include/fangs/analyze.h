@@ -12,7 +12,9 @@
  *  - a run with no deviation joins the baseline once it is the K-th
  *    consecutive clean run;
  *  - a run with deviations waits as pending for a person
- *    (`fangs baseline promote RUN` rebuilds the baseline from it).
+ *    (`fangs baseline promote RUN` rebuilds the baseline from it);
+ *    findings at info (content_changed: what a release ships) are stored
+ *    and shown but hold no run and end no clean streak.
  * Behaviour rules (fangs/rules.h) judge every run, the first one too; their
  * hits are stored with the deviations (kind "rule:<id>"). A rule hit at or
  * above medium makes the run wait as pending, so a first run that steals

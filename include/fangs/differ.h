@@ -163,7 +163,12 @@ typedef struct fangs_differ_input {
 /**
  * Diffs a run against a baseline. Fills `run_fps` (if non-NULL) with every
  * fingerprint of the run and appends one deviation per fingerprint that the
- * baseline lacks and no allowlist covers. With no baseline nothing deviates.
+ * baseline lacks and no allowlist covers, except what is folded: what npm
+ * unpacked into a package directory (and a script's reads of it) becomes
+ * one "content_changed" deviation per directory, at info, its description
+ * listing the files; the sandbox's own endpoints, system-information reads
+ * and a new program's loader reads are not reported (docs/differ-rules.md).
+ * With no baseline nothing deviates.
  */
 FANGS_EXTERN(int) fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
 				       fangs_deviation_list *out);
