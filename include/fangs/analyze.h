@@ -17,6 +17,9 @@
  *  - a run whose install failed or timed out is judged (its events are
  *    stored, the rules and the differ run) but never seeds nor joins the
  *    baseline (FANGS_BASELINE_EXCLUDED).
+ *    Findings at info (content_changed: what a release ships) are stored
+ *    and shown but hold no run and end no clean streak, whatever the
+ *    threshold.
  * Behaviour rules (fangs/rules.h) judge every run, the first one too; their
  * hits are stored with the deviations (kind "rule:<id>"). A rule hit at or
  * above the threshold makes the run wait as pending, so a first run that
@@ -71,10 +74,14 @@ typedef struct fangs_analyze_options {
 	const fangs_rules *rules;  /**< NULL = built from `cfg` (built-ins + its rules: section) */
 	const char *registry_host; /**< NULL = the host of cfg->registry, when set */
 	int processes_left;        /**< processes alive when the install ended; -1 = unknown */
+	/** Version 2: the sandbox's own endpoints, for the rules (the differ
+	 * takes them in fangs_differ_options.infra); fangs_sandbox_infra(). */
+	const char *const *infra;
+	size_t n_infra;
 } fangs_analyze_options;
 
-#define FANGS_ANALYZE_OPTIONS_VERSION 1
-#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1}
+#define FANGS_ANALYZE_OPTIONS_VERSION 2
+#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0}
 
 /** fangs_analyze_run() with options; `opts` NULL = FANGS_ANALYZE_OPTIONS_INIT. */
 FANGS_EXTERN(int) fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,

@@ -98,10 +98,18 @@ typedef struct fangs_differ fangs_differ;
 typedef struct fangs_differ_options {
 	unsigned int version;
 	const fangs_config *config; /**< watched paths, global allowlists, severity overrides; NULL = defaults */
+	/**
+	 * Version 2: the sandbox's own network endpoints (its resolvers, a
+	 * recording proxy), as "addr" (any port) or "addr:port" ("[v6]:port").
+	 * Connections to them are the sandbox's plumbing: recorded, never a
+	 * new destination. fangs_sandbox_infra() gives a run's. Copied.
+	 */
+	const char *const *infra;
+	size_t n_infra;
 } fangs_differ_options;
 
-#define FANGS_DIFFER_OPTIONS_VERSION 1
-#define FANGS_DIFFER_OPTIONS_INIT {FANGS_DIFFER_OPTIONS_VERSION, NULL}
+#define FANGS_DIFFER_OPTIONS_VERSION 2
+#define FANGS_DIFFER_OPTIONS_INIT {FANGS_DIFFER_OPTIONS_VERSION, NULL, NULL, 0}
 
 FANGS_EXTERN(int) fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts);
 FANGS_EXTERN(void) fangs_differ_free(fangs_differ *d);
@@ -155,7 +163,12 @@ typedef struct fangs_differ_input {
 /**
  * Diffs a run against a baseline. Fills `run_fps` (if non-NULL) with every
  * fingerprint of the run and appends one deviation per fingerprint that the
- * baseline lacks and no allowlist covers. With no baseline nothing deviates.
+ * baseline lacks and no allowlist covers, except what is folded: what npm
+ * unpacked into a package directory (and a script's reads of it) becomes
+ * one "content_changed" deviation per directory, at info, its description
+ * listing the files; the sandbox's own endpoints, system-information reads
+ * and a new program's loader reads are not reported (docs/differ-rules.md).
+ * With no baseline nothing deviates.
  */
 FANGS_EXTERN(int) fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
 				       fangs_deviation_list *out);

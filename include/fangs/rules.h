@@ -86,9 +86,14 @@ typedef struct fangs_rules_input {
 	/** Processes still alive in the sandbox when the install ended (the
 	 * sandbox's count), or -1 when unknown: the events alone decide then. */
 	int processes_left;
+	/** The sandbox's own endpoints ("addr", "addr:port", "[v6]:port"): its
+	 * resolvers, a recording proxy. Connecting to them is not talking to a
+	 * destination (see fangs_differ_options.infra). NULL/0 = none. */
+	const char *const *infra;
+	size_t n_infra;
 } fangs_rules_input;
 
-#define FANGS_RULES_INPUT_INIT {NULL, NULL, NULL, NULL, 0, NULL, -1}
+#define FANGS_RULES_INPUT_INIT {NULL, NULL, NULL, NULL, 0, NULL, -1, NULL, 0}
 
 /**
  * Evaluates every enabled rule over the run and appends one finding per

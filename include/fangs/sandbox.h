@@ -155,6 +155,15 @@ typedef struct fangs_sandbox_spec {
 FANGS_EXTERN(int) fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec,
 					fangs_sandbox_run **out);
 
+/**
+ * The run's own network endpoints, as the differ takes them
+ * (fangs_differ_options.infra): the resolvers its resolv.conf names
+ * ("127.0.0.53:53" with no network; the host's with a bridge). Valid from
+ * fangs_sandbox_prepare() until the run is freed; owned by the run.
+ * Returns how many; `*out` (may be NULL) gets the array.
+ */
+FANGS_EXTERN(size_t) fangs_sandbox_infra(const fangs_sandbox_run *run, const char *const **out);
+
 /** The run's cgroup-v2 directory (/sys/fs/cgroup[/unified]/fangs/<run_id>). */
 FANGS_EXTERN(const char *) fangs_sandbox_cgroup_path(const fangs_sandbox_run *run);
 /** The run's cgroup-v2 id, as bpf_get_current_cgroup_id() reports it. */

@@ -60,7 +60,8 @@ int fangs_actor_parse(const char *name, fangs_actor *out)
 }
 
 /* Reading a secret is the one thing that is bad on its own; new places to
- * talk to come next; new local behaviour is worth a look but often benign. */
+ * talk to come next; new local behaviour is worth a look but often benign;
+ * what a release ships is content, shown but not behaviour. */
 static const struct {
 	const char *kind;
 	fangs_severity severity;
@@ -72,6 +73,7 @@ static const struct {
 	{"net_new_dns", FANGS_SEV_MEDIUM},
 	{"fs_new_path_write", FANGS_SEV_MEDIUM},
 	{"fs_new_path_read", FANGS_SEV_LOW},
+	{"content_changed", FANGS_SEV_INFO},
 };
 
 fangs_severity fangs_deviation_kind_default_severity(const char *kind)

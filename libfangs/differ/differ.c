@@ -11,7 +11,28 @@
 
 #include "differ/internal.h"
 
-#define EVIDENCE_MAX 32
+#define EVIDENCE_MAX FANGS__EVIDENCE_MAX
+
+static int compile_infra(fangs_differ *d, const char *const *infra, size_t n)
+{
+	int rc;
+	if (!infra)
+		return fangs_error_set(FANGS_EINVAL, "differ options: %zu sandbox endpoints but no array", n);
+	if (!(d->infra = calloc(n, sizeof(*d->infra))))
+		return fangs__error_oom();
+	for (size_t i = 0; i < n; i++)
+		if ((rc = fangs__infra_parse(infra[i], &d->infra[i])) < 0)
+			return rc;
+	d->n_infra = n;
+	return 0;
+}
+
+/* Is the connect's peer one of the sandbox's own endpoints? */
+static bool infra_peer(const fangs_differ *d, const fangs_event *ev)
+{
+	return ev->kind == FANGS_EV_NET_CONNECT && ev->family != FANGS_FAMILY_UNIX &&
+	       fangs__infra_match(d->infra, d->n_infra, ev->addr, ev->port);
+}
 
 int fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts)
 {
@@ -32,6 +53,10 @@ int fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts)
 		fangs_differ_free(d);
 		return rc;
 	}
+	if (opts && opts->version >= 2 && opts->n_infra && (rc = compile_infra(d, opts->infra, opts->n_infra)) < 0) {
+		fangs_differ_free(d);
+		return rc;
+	}
 	*out = d;
 	return 0;
 }
@@ -41,6 +66,7 @@ void fangs_differ_free(fangs_differ *d)
 	if (!d)
 		return;
 	fangs__allow_set_free(&d->allow);
+	free(d->infra);
 	free(d);
 }
 
@@ -226,9 +252,36 @@ static int fill_deviation(const fangs_differ *d, const fangs_differ_input *in, p
 	return 0;
 }
 
-/* Fingerprints every event; the new ones go to `ps` (when it is non-NULL). */
+/*
+ * A file npm wrote into a package directory: the file, and the directories
+ * from the package's down to it (as fs_read members, for a script listing
+ * them), go to the run's `unpacked` set.
+ */
+static int note_unpacked(fangs_fpset *set, const char *v, size_t len)
+{
+	bool inside;
+	size_t dir = fangs__content_dir(v, len, &inside);
+	int rc;
+	if (!dir || !inside)
+		return 0;
+	rc = fangs__fpset_put(set, fangs__fp_hash(FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, v, len), FANGS_FP_FS_WRITE,
+			      FANGS_ACTOR_NPM, v, len);
+	/* inner directories first: one already there has its parents too */
+	for (size_t k = len; rc >= 0 && k-- > dir;) {
+		if (v[k] != '/')
+			continue;
+		rc = fangs__fpset_put(set, fangs__fp_hash(FANGS_FP_FS_READ, FANGS_ACTOR_NPM, v, k), FANGS_FP_FS_READ,
+				      FANGS_ACTOR_NPM, v, k);
+		if (rc == 0)
+			break;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Fingerprints every event; the new ones go to `ps` (when it is non-NULL),
+ * what npm unpacked to `unpacked` (likewise). */
 static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
-		       pending_set *ps)
+		       pending_set *ps, fangs_fpset *unpacked)
 {
 	const fangs_norm_ctx nctx = {in->package, in->version};
 	fangs__norm ctx;
@@ -265,6 +318,8 @@ static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fang
 		h = fangs__fp_hash(kind, actor, v, len);
 		if (run_fps)
 			rc = fangs__fpset_put(run_fps, h, kind, actor, v, len);
+		if (rc >= 0 && unpacked && actor == FANGS_ACTOR_NPM && kind == FANGS_FP_FS_WRITE)
+			rc = note_unpacked(unpacked, v, len);
 		if (rc >= 0 && ps && !fangs__fpset_has(in->baseline, h, kind, actor, v, len)) {
 			if (!(p = pending_get(ps, h, kind, actor, v, len, &created))) {
 				rc = FANGS_ENOMEM;
@@ -347,11 +402,62 @@ static bool runs_program(const fangs_event *events, size_t n, int32_t pid, const
 	return false;
 }
 
-static bool folded(const pending_set *ps, const fangs_event *events, size_t n_events, const pending *p)
+/*
+ * What a runtime reads to learn about the machine it runs on changes from
+ * run to run (how many CPUs are online, load, memory, its own process
+ * state) and says nothing of a package. Matched on the normalized value;
+ * a process's environment, memory and command line are not in the list.
+ */
+static bool sysinfo_read(const char *v)
+{
+	static const char *const files[] = {
+		"/proc/stat", "/proc/meminfo", "/proc/cpuinfo", "/proc/loadavg", "/proc/uptime", "/proc/version",
+		"/proc/filesystems", "/proc/mounts", "/proc/swaps", "/proc/zoneinfo", "/proc/vmstat",
+		"/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io",
+		"/proc/sys/kernel/osrelease", "/proc/sys/kernel/ostype", "/proc/sys/kernel/version",
+		"/proc/sys/kernel/hostname", "/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max",
+		"/proc/sys/kernel/perf_event_paranoid", "/proc/sys/vm/overcommit_memory",
+		"/proc/sys/vm/max_map_count", "/proc/sys/fs/file-max", "/proc/sys/fs/nr_open",
+		"/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/mm/transparent_hugepage/defrag",
+		"/sys/kernel/mm/transparent_hugepage/shmem_enabled",
+		"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+	};
+	static const char *const dirs[] = {"/sys/devices/system/cpu/", "/sys/devices/system/node/",
+					   "/sys/fs/cgroup/"};
+	/* /proc/<pid>/x and /proc/<pid>/task/<tid>/x */
+	static const char *const own[] = {"stat", "statm", "status", "maps", "smaps", "smaps_rollup", "cgroup",
+					  "mountinfo", "mounts", "limits", "comm", "sched", "schedstat", "io",
+					  "oom_score_adj", "auxv"};
+	const char *rest;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(files); i++)
+		if (!strcmp(v, files[i]))
+			return true;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(dirs); i++) {
+		size_t n = strlen(dirs[i]);
+		if (!strncmp(v, dirs[i], n) || (!strncmp(v, dirs[i], n - 1) && v[n - 1] == '\0'))
+			return true;
+	}
+	if (strncmp(v, "/proc/<pid>/", 12) != 0)
+		return false;
+	rest = v + 12;
+	if (!strncmp(rest, "task/<tid>/", 11))
+		rest += 11;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(own); i++)
+		if (!strcmp(rest, own[i]))
+			return true;
+	return false;
+}
+
+static bool folded(const fangs_differ *d, const pending_set *ps, const fangs_event *events, size_t n_events,
+		   const pending *p)
 {
 	const fangs_event *ev = &events[p->first];
+	if (p->kind == FANGS_FP_NET)
+		return infra_peer(d, ev);
 	if (p->kind != FANGS_FP_FS_READ || p->cred || !ev->path)
 		return false;
+	if (sysinfo_read(p->value))
+		return true;
 	/* node reads its own binary now and then (from a helper thread, after
 	 * /proc/self/maps): a program reading itself is no news */
 	if (runs_program(events, n_events, ev->pid, ev->path))
@@ -363,11 +469,101 @@ static bool folded(const pending_set *ps, const fangs_event *events, size_t n_ev
 	return false;
 }
 
+/* What becomes of a new fingerprint. */
+enum { FATE_REPORT = 0, FATE_DROP = 1, FATE_CONTENT = 2 };
+
+static bool unpacked_has(const fangs_fpset *set, fangs_fp_kind kind, const char *v, size_t len)
+{
+	return fangs__fpset_has(set, fangs__fp_hash(kind, FANGS_ACTOR_NPM, v, len), kind, FANGS_ACTOR_NPM, v, len);
+}
+
+/*
+ * The package directory a new fingerprint is content of (its length in the
+ * value), or 0: npm's own writes and reads in a package directory npm
+ * unpacked in this run, and a script's reads of what npm unpacked (a file,
+ * or a directory on the way to one). Secrets never are content, nor is
+ * anything a script writes.
+ */
+static size_t content_of(const pending *p, const fangs_fpset *unpacked, fangs__content_what *what)
+{
+	bool inside;
+	size_t dir;
+	if (p->cred || (p->kind != FANGS_FP_FS_READ && p->kind != FANGS_FP_FS_WRITE) ||
+	    !(dir = fangs__content_dir(p->value, p->len, &inside)))
+		return 0;
+	if (p->actor == FANGS_ACTOR_NPM) {
+		if ((p->kind == FANGS_FP_FS_WRITE && !inside) || !unpacked_has(unpacked, FANGS_FP_FS_READ, p->value, dir))
+			return 0;
+		*what = p->kind == FANGS_FP_FS_WRITE ? FANGS__CONTENT_ADDED : FANGS__CONTENT_NPM_READ;
+		return dir;
+	}
+	if (p->kind != FANGS_FP_FS_READ || (!unpacked_has(unpacked, FANGS_FP_FS_WRITE, p->value, p->len) &&
+					    !unpacked_has(unpacked, FANGS_FP_FS_READ, p->value, p->len)))
+		return 0;
+	*what = FANGS__CONTENT_SCRIPT_READ;
+	return dir;
+}
+
+static int fill_content(const fangs_differ *d, const fangs_differ_input *in, fangs__content_sum *s,
+			fangs_deviation *dev)
+{
+	const fangs_event *ev = &in->events[s->first];
+
+	DUP_OR_FAIL(dev->run_id, in->run_id);
+	DUP_OR_FAIL(dev->package, in->package);
+	DUP_OR_FAIL(dev->kind, "content_changed");
+	dev->severity = fangs__severity_for(d->config, in->package, dev->kind,
+					    fangs_deviation_kind_default_severity(dev->kind));
+	if (!(dev->value = fangs__strndup(s->dir, s->dlen)) || !(dev->description = fangs__content_describe(s)))
+		return fangs__error_oom();
+	dev->actor = FANGS_ACTOR_NPM;
+	DUP_OR_FAIL(dev->origin.package, ev->origin.package);
+	DUP_OR_FAIL(dev->origin.version, ev->origin.version);
+	DUP_OR_FAIL(dev->origin.script, ev->origin.script);
+	DUP_OR_FAIL(dev->origin.command, ev->origin.command);
+	DUP_OR_FAIL(dev->command, ev->origin.command);
+	dev->evidence = malloc((s->n_ids ? s->n_ids : 1) * sizeof(*dev->evidence));
+	if (!dev->evidence)
+		return fangs__error_oom();
+	memcpy(dev->evidence, s->ids, s->n_ids * sizeof(*dev->evidence));
+	dev->n_evidence = s->n_ids;
+	dev->created_ns = fangs__now_ns();
+	return 0;
+}
+
+/* Decides each new fingerprint's fate; content goes to its package's summary. */
+static int judge(const fangs_differ *d, const fangs_differ_input *in, const fangs__allow_set *local,
+		 pending_set *ps, const fangs_fpset *unpacked, uint8_t *fate, fangs__content_list *content)
+{
+	for (size_t i = 0; i < ps->count; i++) {
+		pending *p = &ps->items[i];
+		const fangs_event *ev = &in->events[p->first];
+		fangs__content_what what = FANGS__CONTENT_ADDED;
+		fangs__content_sum *sum;
+		size_t dir;
+		if (fangs__allow_covers(&d->allow, p->kind, p->value, ev) ||
+		    fangs__allow_covers(local, p->kind, p->value, ev)) {
+			fate[i] = FATE_DROP;
+		} else if ((dir = content_of(p, unpacked, &what))) {
+			if (!(sum = fangs__content_get(content, p->value, dir, p->first)) ||
+			    fangs__content_add(sum, what, p->value, p->first, p->ids, p->n_ids) < 0)
+				return fangs__error_oom();
+			fate[i] = FATE_CONTENT;
+		} else if (folded(d, ps, in->events, in->n_events, p)) {
+			fate[i] = FATE_DROP;
+		}
+	}
+	return fangs__content_removed(content, in->baseline, unpacked);
+}
+
 int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
 			 fangs_deviation_list *out)
 {
 	pending_set ps = {0};
 	fangs__allow_set local = {0};
+	fangs__content_list content = {0};
+	fangs_fpset *unpacked = NULL;
+	uint8_t *fate = NULL;
 	const fangs_config *cfg;
 	bool compare;
 	size_t start;
@@ -382,7 +578,9 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 	/* the first run of a package has nothing to compare with: it seeds */
 	compare = in->baseline && fangs_fpset_size(in->baseline) > 0;
 
-	if ((rc = scan_events(d, in, run_fps, compare ? &ps : NULL)) < 0)
+	if (compare && (rc = fangs_fpset_new(&unpacked)) < 0)
+		goto fail;
+	if ((rc = scan_events(d, in, run_fps, compare ? &ps : NULL, unpacked)) < 0)
 		goto fail;
 	if (ps.count) {
 		/* per-package entries: the input's, and the configuration's own */
@@ -393,28 +591,45 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 			    (rc = fangs__allow_compile(&local, &cfg->allow.items[i], 1, in->package)) < 0)
 				goto fail;
 		}
+		if (!(fate = calloc(ps.count, 1))) {
+			rc = fangs__error_oom();
+			goto fail;
+		}
+		if ((rc = judge(d, in, &local, &ps, unpacked, fate, &content)) < 0)
+			goto fail;
 	}
 	for (size_t i = 0; i < ps.count; i++) {
 		pending *p = &ps.items[i];
-		const fangs_event *ev = &in->events[p->first];
+		fangs__content_sum *sum = NULL;
 		fangs_deviation *dev;
-		if (fangs__allow_covers(&d->allow, p->kind, p->value, ev) ||
-		    fangs__allow_covers(&local, p->kind, p->value, ev) || folded(&ps, in->events, in->n_events, p))
+		if (fate[i] == FATE_DROP)
 			continue;
+		if (fate[i] == FATE_CONTENT) {
+			bool inside;
+			/* one summary a package, where its first file stands */
+			sum = fangs__content_get(&content, p->value, fangs__content_dir(p->value, p->len, &inside),
+						 p->first);
+			if (!sum || sum->emitted)
+				continue;
+			sum->emitted = true;
+		}
 		if (!(dev = fangs_deviation_list_push(out))) {
 			rc = FANGS_ENOMEM;
 			goto fail;
 		}
-		if ((rc = fill_deviation(d, in, p, dev)) < 0)
+		if ((rc = sum ? fill_content(d, in, sum, dev) : fill_deviation(d, in, p, dev)) < 0)
 			goto fail;
 	}
-	pending_free(&ps);
-	fangs__allow_set_free(&local);
-	return 0;
+	rc = 0;
+	goto done;
 
 fail:
 	while (out->count > start)
 		fangs_deviation_clear(&out->items[--out->count]);
+done:
+	free(fate);
+	fangs__content_list_free(&content);
+	fangs_fpset_free(unpacked);
 	pending_free(&ps);
 	fangs__allow_set_free(&local);
 	return rc;

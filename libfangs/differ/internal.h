@@ -104,6 +104,65 @@ int fangs__fpset_put(fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_act
 /* Credential places (cred.c): `raw` as observed, `norm` normalized (either may be NULL). */
 bool fangs__is_cred(const fangs_config *cfg, const char *raw, const char *norm);
 
+/* Evidence event ids kept per finding. */
+#define FANGS__EVIDENCE_MAX 32
+
+/* Content (content.c): what npm unpacks into node_modules/<pkg>/. */
+
+/* Length of the prefix of `v` that names the innermost package directory
+ * (.../node_modules/<name> or .../node_modules/@scope/<name>), 0 if none;
+ * `*inside`: something below that directory follows. */
+size_t fangs__content_dir(const char *v, size_t len, bool *inside);
+
+typedef enum fangs__content_what {
+	FANGS__CONTENT_ADDED = 0,       /* npm wrote a file the baseline lacks */
+	FANGS__CONTENT_NPM_READ = 1,    /* npm read a file of the package */
+	FANGS__CONTENT_SCRIPT_READ = 2, /* a script read a file npm unpacked in this run */
+	FANGS__CONTENT_REMOVED = 3      /* in the baseline, not unpacked this time */
+} fangs__content_what;
+#define FANGS__CONTENT_WHAT_COUNT 4
+
+typedef struct fangs__content_item {
+	fangs__content_what what;
+	const char *path; /* borrowed normalized value */
+	size_t first;
+} fangs__content_item;
+
+/* One package directory's summary. */
+typedef struct fangs__content_sum {
+	char *dir;
+	size_t dlen;
+	size_t first; /* index of its first evidence event */
+	size_t n[FANGS__CONTENT_WHAT_COUNT];
+	fangs__content_item *items;
+	size_t count;
+	size_t capacity;
+	struct {
+		char **items;
+		size_t count;
+		size_t capacity;
+	} removed;
+	size_t n_ids;
+	int64_t ids[FANGS__EVIDENCE_MAX];
+	bool emitted;
+} fangs__content_sum;
+
+typedef struct fangs__content_list {
+	fangs__content_sum *items;
+	size_t count;
+	size_t capacity;
+} fangs__content_list;
+
+fangs__content_sum *fangs__content_get(fangs__content_list *l, const char *dir, size_t dlen, size_t first);
+int fangs__content_add(fangs__content_sum *s, fangs__content_what what, const char *value, size_t first,
+		       const int64_t *ids, size_t n_ids);
+/* Files of the summarised directories that the baseline has npm writing
+ * and this run's `unpacked` set lacks. */
+int fangs__content_removed(fangs__content_list *l, const fangs_fpset *baseline, const fangs_fpset *unpacked);
+/* The summary's text (malloc'd), a count line then one line a file. */
+char *fangs__content_describe(fangs__content_sum *s);
+void fangs__content_list_free(fangs__content_list *l);
+
 /* Compiled allowlist entries (allow_match.c). */
 typedef struct fangs__allow_rule {
 	fangs_allow_kind kind;
@@ -134,9 +193,23 @@ fangs_severity fangs__severity_for(const fangs_config *cfg, const char *package,
 /* An exec's argv joined by spaces (malloc'd; NULL on ENOMEM). */
 char *fangs__join_argv(const fangs_event *ev);
 
+/* A sandbox endpoint (fangs_differ_options.infra). */
+typedef struct fangs__infra {
+	int family; /* 4 or 6 */
+	unsigned char addr[16];
+	unsigned port; /* 0: any */
+} fangs__infra;
+
+/* "addr", "addr:port", "[v6]" or "[v6]:port" (norm_net.c); 0 or FANGS_EINVAL. */
+int fangs__infra_parse(const char *text, fangs__infra *out);
+/* Is addr:port one of `x`? */
+bool fangs__infra_match(const fangs__infra *x, size_t n, const char *addr, unsigned port);
+
 struct fangs_differ {
 	const fangs_config *config; /* borrowed: must outlive the differ */
 	fangs__allow_set allow;     /* the configuration's global entries, compiled */
+	fangs__infra *infra;
+	size_t n_infra;
 };
 
 #endif

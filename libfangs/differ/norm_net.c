@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "differ/internal.h"
@@ -85,4 +86,55 @@ int fangs_normalize_addr(const char *addr, char *out, size_t cap)
 		return fangs_error_set(FANGS_EINVAL, "normalized address needs %zu bytes, buffer has %zu", n + 1, cap);
 	memcpy(out, txt, n + 1);
 	return (int)n;
+}
+
+/* "addr", "addr:port", "[v6]" or "[v6]:port". */
+int fangs__infra_parse(const char *text, fangs__infra *out)
+{
+	char host[64];
+	const char *colon = NULL;
+	size_t n;
+	unsigned long port = 0;
+	char *end;
+
+	if (!text || !*text)
+		return fangs_error_set(FANGS_EINVAL, "sandbox endpoint: empty");
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || (close[1] && close[1] != ':'))
+			return fangs_error_set(FANGS_EINVAL, "sandbox endpoint '%s': expected [address]:port", text);
+		n = (size_t)(close - text) + 1;
+		colon = close[1] ? close + 1 : NULL;
+	} else {
+		colon = strchr(text, ':');
+		/* a bare IPv6 address has more than one colon and no port */
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;
+		n = colon ? (size_t)(colon - text) : strlen(text);
+	}
+	if (n >= sizeof(host))
+		return fangs_error_set(FANGS_EINVAL, "sandbox endpoint '%.80s': too long", text);
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (!(out->family = fangs__parse_addr(host, out->addr)))
+		return fangs_error_set(FANGS_EINVAL, "sandbox endpoint '%s': not an IP address", text);
+	if (colon) {
+		port = strtoul(colon + 1, &end, 10);
+		if (!colon[1] || *end || port == 0 || port > 65535)
+			return fangs_error_set(FANGS_EINVAL, "sandbox endpoint '%s': bad port", text);
+	}
+	out->port = (unsigned)port;
+	return 0;
+}
+
+bool fangs__infra_match(const fangs__infra *x, size_t n, const char *addr, unsigned port)
+{
+	unsigned char b[16];
+	int fam;
+	if (!n || !(fam = fangs__parse_addr(addr, b)))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (x[i].family == fam && !memcmp(x[i].addr, b, fam == 4 ? 4 : 16) && (!x[i].port || x[i].port == port))
+			return true;
+	return false;
 }

@@ -117,6 +117,26 @@ static const char *classify_token(const char *t, size_t m)
 	return NULL;
 }
 
+/*
+ * esbuild names chunks and assets [name]-[hash]: eight characters of its
+ * base32 alphabet (A-Z, 2-7), chunk-3UKL5HUI.js. One such hash in five has
+ * no digit, so the token must stand where a bundler puts its hash: after a
+ * '-', before a '.' or the end, upper case with at least one letter.
+ */
+static bool base32_hash(const char *s, size_t n, size_t i, size_t m)
+{
+	bool letter = false;
+	if (m != 8 || i == 0 || s[i - 1] != '-' || (i + m < n && s[i + m] != '.'))
+		return false;
+	for (size_t k = i; k < i + m; k++) {
+		if (is_upper(s[k]))
+			letter = true;
+		else if (s[k] < '2' || s[k] > '7')
+			return false;
+	}
+	return letter;
+}
+
 static void tokens_plain(const char *s, size_t n, fangs__sink *o)
 {
 	size_t i = 0, lit = 0;
@@ -136,6 +156,8 @@ static void tokens_plain(const char *s, size_t n, fangs__sink *o)
 				j++;
 			m = j - i;
 			repl = classify_token(s + i, m);
+			if (!repl && base32_hash(s, n, i, m))
+				repl = "<hash>";
 		}
 		if (repl) {
 			fangs__sink_put(o, s + lit, i - lit);

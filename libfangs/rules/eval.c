@@ -97,6 +97,8 @@ typedef struct ectx {
 	hitset hits;
 	groupset groups;
 	bool need_written;
+	fangs__infra *infra; /* the sandbox's own endpoints, parsed */
+	size_t n_infra;
 } ectx;
 
 static bool is_loopback(const char *addr)
@@ -270,8 +272,9 @@ static bool not_registry(const ectx *c, const fangs_event *ev, const char *host)
 		if (ev->family == FANGS_FAMILY_UNIX || !ev->addr)
 			return false;
 		/* loopback stays in the sandbox; DNS to a loopback resolver
-		 * counts through its dns_query events */
-		if (is_loopback(ev->addr))
+		 * counts through its dns_query events, and so does DNS to the
+		 * sandbox's resolvers elsewhere (its own endpoints) */
+		if (is_loopback(ev->addr) || fangs__infra_match(c->infra, c->n_infra, ev->addr, ev->port))
 			return false;
 		p = proc_get((proctab *)&c->procs, ev->pid, false);
 		/* a process that only ever named the registry talks to the registry */
@@ -720,6 +723,7 @@ static void ectx_free(ectx *c)
 	free(c->groups.items);
 	fangs_fpset_free(c->written);
 	fangs_fpset_free(c->written_base);
+	free(c->infra);
 	free(c->procs.slots);
 }
 
@@ -744,6 +748,18 @@ int fangs_rules_evaluate(const fangs_rules *rs, const fangs_rules_input *in, fan
 			c.need_written = true;
 	if (c.need_written && ((rc = fangs_fpset_new(&c.written)) || (rc = fangs_fpset_new(&c.written_base))))
 		goto out;
+	if (in->n_infra) {
+		if (!in->infra || !(c.infra = calloc(in->n_infra, sizeof(*c.infra)))) {
+			rc = in->infra ? fangs__error_oom()
+				       : fangs_error_set(FANGS_EINVAL, "rules evaluate: %zu endpoints but no array",
+							 in->n_infra);
+			goto out;
+		}
+		for (size_t i = 0; i < in->n_infra; i++)
+			if ((rc = fangs__infra_parse(in->infra[i], &c.infra[i])) < 0)
+				goto out;
+		c.n_infra = in->n_infra;
+	}
 	if ((rc = learn_processes(&c)) || (rc = match_all(&c)) || (rc = groups_to_hits(&c)))
 		goto out;
 	for (size_t r = 0; r < rs->rules.count; r++)

@@ -45,6 +45,9 @@ struct fangs_sandbox_run {
 	char *ring;
 	size_t ring_pos;
 	uint64_t ring_total;
+	/* the sandbox's own endpoints ("addr:port"): its resolvers */
+	char **infra;
+	size_t n_infra;
 };
 
 const char *fangs_sandbox_network_name(fangs_sandbox_network net)
@@ -354,6 +357,53 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 	return 0;
 }
 
+/* The resolvers the run's resolv.conf names are the sandbox's own
+ * endpoints: a lookup going there is plumbing, what it asks is the news. */
+static int collect_infra(fangs_sandbox_run *run)
+{
+	char path[4096], *text = NULL, *save = NULL;
+	size_t len;
+	int rc;
+	snprintf(path, sizeof(path), "%s/resolv.conf", run->work_dir);
+	if ((rc = fangs__read_file(path, &text, &len)) < 0)
+		return rc;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char addr[64], **grown;
+		if (sscanf(line, " nameserver %63s", addr) != 1)
+			continue;
+		if (!(grown = realloc(run->infra, (run->n_infra + 1) * sizeof(*grown)))) {
+			free(text);
+			return fangs__error_oom();
+		}
+		run->infra = grown;
+		run->infra[run->n_infra] = fangs__asprintf(strchr(addr, ':') ? "[%s]:53" : "%s:53", addr);
+		if (!run->infra[run->n_infra]) {
+			free(text);
+			return fangs__error_oom();
+		}
+		run->n_infra++;
+	}
+	free(text);
+	/* the recording proxy's endpoint, when the run has one */
+	if (run->proxy) {
+		char **grown = realloc(run->infra, (run->n_infra + 1) * sizeof(*grown));
+		if (!grown)
+			return fangs__error_oom();
+		run->infra = grown;
+		if (!(run->infra[run->n_infra] = fangs__asprintf("%s:%d", FANGS__PROXY_ADDR, FANGS__PROXY_PORT)))
+			return fangs__error_oom();
+		run->n_infra++;
+	}
+	return 0;
+}
+
+size_t fangs_sandbox_infra(const fangs_sandbox_run *run, const char *const **out)
+{
+	if (out)
+		*out = run ? (const char *const *)run->infra : NULL;
+	return run ? run->n_infra : 0;
+}
+
 static int write_net_files(fangs_sandbox_run *run)
 {
 	char hosts[512];
@@ -371,6 +421,8 @@ static int write_net_files(fangs_sandbox_run *run)
 					 0644)) < 0) {
 		return rc;
 	}
+	if ((rc = collect_infra(run)) < 0)
+		return rc;
 	snprintf(hosts, sizeof(hosts),
 		 "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
 		 run->sb->opts.hostname);
@@ -659,5 +711,8 @@ void fangs_sandbox_run_free(fangs_sandbox_run *run)
 	free(run->project_dir);
 	free(run->cache_dir);
 	free(run->ring);
+	for (size_t i = 0; i < run->n_infra; i++)
+		free(run->infra[i]);
+	free(run->infra);
 	free(run);
 }

@@ -48,7 +48,8 @@ static size_t clean_streak(const fangs_run_list *prev, const fangs_run *run, fan
 		const fangs_run *r = &prev->items[i];
 		if (!strcmp(r->id, run->id) || r->created_ns > run->created_ns || !usable(r))
 			continue;
-		if (r->deviation_count > 0 && r->max_severity >= threshold)
+		/* info findings (a release's content) are shown, not held */
+		if (r->deviation_count > 0 && r->max_severity > FANGS_SEV_INFO && r->max_severity >= threshold)
 			break;
 		idx[n++] = i;
 	}
@@ -90,6 +91,10 @@ static int run_rules(const fangs_config *cfg, const fangs_analyze_options *opts,
 	in.events = events->items;
 	in.n_events = events->count;
 	in.processes_left = opts->processes_left;
+	if (opts->version >= 2) {
+		in.infra = opts->infra;
+		in.n_infra = opts->n_infra;
+	}
 	in.registry_host = opts->registry_host;
 	if (!in.registry_host && cfg && cfg->registry && fangs_registry_host(cfg->registry, host, sizeof(host)) == 0)
 		in.registry_host = host;
@@ -178,11 +183,11 @@ static int keep_new_hits(const fangs_differ *d, const fangs_fpset *baseline, con
 }
 
 /* Findings below the threshold are worth showing but not worth holding a
- * run for. */
+ * run for; nor is anything at info (what a release ships: content_changed). */
 static bool holds_for_review(const fangs_deviation_list *l, fangs_severity threshold)
 {
 	for (size_t i = 0; i < l->count; i++)
-		if (l->items[i].severity >= threshold)
+		if (l->items[i].severity > FANGS_SEV_INFO && l->items[i].severity >= threshold)
 			return true;
 	return false;
 }

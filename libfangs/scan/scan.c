@@ -562,6 +562,10 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	/* 5. analyze */
 	progress(&s, FANGS_SCAN_ANALYZE, NULL);
 	dopts.config = opts->config;
+	/* the sandbox's resolvers (and proxy) are its plumbing, not destinations */
+	dopts.n_infra = fangs_sandbox_infra(s.run, &dopts.infra);
+	ao.infra = dopts.infra;
+	ao.n_infra = dopts.n_infra;
 	ao.processes_left = s.result.processes_left;
 	registry_host(po.registry, host, sizeof(host));
 	ao.registry_host = host[0] ? host : NULL;

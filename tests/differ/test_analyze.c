@@ -600,6 +600,286 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* ---- content: what npm unpacks into node_modules is not behaviour ---- */
+
+#define NM "/root/app/node_modules"
+#define W FANGS_OPEN_WRITE
+#define R FANGS_OPEN_READ
+
+static const fangs_deviation *find_kind(const fangs_deviation_list *l, const char *kind, const char *value)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (!strcmp(l->items[i].kind, kind) && !strcmp(l->items[i].value, value))
+			return &l->items[i];
+	return NULL;
+}
+
+/* npm unpacking lodash, core-js and the scanned package foo */
+static void unpack(fangs_event_list *l, int release)
+{
+	char p[256];
+	t_open(l, NULL, "/root/.npmrc", R);
+	t_open(l, NULL, NM "/lodash/package.json", W);
+	t_open(l, NULL, NM "/lodash/lodash.js", W);
+	t_open(l, NULL, NM "/lodash/package.json", R);
+	t_open(l, NULL, NM "/core-js/package.json", W);
+	t_open(l, NULL, NM "/core-js/modules/es.array.at.js", W);
+	t_open(l, NULL, NM "/foo/package.json", W);
+	t_open(l, NULL, NM "/foo/install.js", W);
+	t_open(l, NULL, NM "/foo/dist/chunk-3UKL5HUI.js", W);
+	t_exec(l, "foo", "/bin/sh", "sh", "-c", "node install.js", NULL);
+	t_exec(l, "foo", "/usr/bin/node", "node", "install.js", NULL);
+	t_open(l, "foo", NM "/foo/install.js", R);
+	if (release == 0) {
+		t_open(l, NULL, NM "/core-js/modules/es.old.js", W);
+		return;
+	}
+	/* the next release: new files, a renamed chunk, a new bundled tarball */
+	t_open(l, NULL, NM "/lodash/fp/placeholder.js", W);
+	t_open(l, NULL, NM "/lodash/fp/placeholder.js", R);
+	t_open(l, NULL, NM "/lodash", R); /* npm lists the directory */
+	for (int i = 0; i < 35; i++) {
+		snprintf(p, sizeof(p), NM "/core-js/modules/esnext.new-%d.js", i);
+		t_open(l, NULL, p, W);
+	}
+	t_open(l, NULL, NM "/foo/dist/chunk-Q7ZV2MNA.js", W);
+	t_open(l, NULL, NM "/foo/vendor/helper-2.0.1.tgz", W);
+	/* the install script requires a new file of a dependency, and lists its directory */
+	t_open(l, "foo", NM "/core-js/modules/esnext.new-7.js", R);
+	t_open(l, "foo", NM "/core-js/modules", R);
+}
+
+START_TEST(content_is_summarised)
+{
+	fangs_fpset *base;
+	const fangs_deviation *d;
+	unpack(&run_a, 0);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	unpack(&run_b, 1);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	for (size_t i = 0; i < devs.count; i++)
+		ck_assert_msg(!strcmp(devs.items[i].kind, "content_changed"), "unexpected %s %s", devs.items[i].kind,
+			      devs.items[i].value);
+	ck_assert_uint_eq(devs.count, 3);
+	ck_assert_int_eq(fangs_deviation_list_max_severity(&devs), FANGS_SEV_INFO);
+
+	/* one summary a package, in the order of their first files */
+	ck_assert_str_eq(devs.items[0].value, "~/app/node_modules/lodash");
+	ck_assert_str_eq(devs.items[1].value, "~/app/node_modules/core-js");
+	ck_assert_str_eq(devs.items[2].value, "~/app/node_modules/foo");
+
+	d = &devs.items[0];
+	ck_assert_int_eq(d->severity, FANGS_SEV_INFO);
+	ck_assert_int_eq(d->actor, FANGS_ACTOR_NPM);
+	ck_assert_str_eq(d->description,
+			 "1 file added, 2 files read by npm\n+ fp/placeholder.js\nr .\nr fp/placeholder.js");
+	ck_assert_uint_eq(d->n_evidence, 3);
+
+	d = &devs.items[1];
+	ck_assert_ptr_nonnull(strstr(d->description, "35 files added, 2 unpacked files read by a script, "
+						      "1 file removed\n"));
+	ck_assert_ptr_nonnull(strstr(d->description, "\n+ modules/esnext.new-0.js\n"));
+	ck_assert_ptr_nonnull(strstr(d->description, "\ns modules/esnext.new-7.js"));
+	ck_assert_ptr_nonnull(strstr(d->description, "\ns modules\n"));
+	ck_assert_ptr_nonnull(strstr(d->description, "\n- modules/es.old.js"));
+	ck_assert_uint_eq(d->n_evidence, 32);
+
+	/* the renamed chunk is the same file; the tarball's new name is content */
+	d = &devs.items[2];
+	ck_assert_str_eq(d->description, "1 file added\n+ vendor/helper-2.0.1.tgz");
+	fangs_fpset_free(base);
+}
+END_TEST
+
+/* Content must not become a place to hide behaviour in. */
+START_TEST(content_is_no_hiding_place)
+{
+	static const char *const want[] = {
+		"~/app/node_modules/foo/lib/payload.js",   /* the script writes a file of its own */
+		"~/app/node_modules/lodash/lodash.js",     /* ... or into another package */
+		"~/app/node_modules/foo/.env",             /* a secret npm unpacked is still a secret */
+		"~/.npmrc",                                /* the user's token */
+		"~/app/.env",                              /* the project's secrets */
+		"~/app/node_modules/lodash/secret.txt",    /* not unpacked in this run */
+		"~/app/node_modules/core-js/modules/es.y", /* not unpacked: a sibling of what was */
+		"/usr/share/nodejs/npm/lib/new.js",        /* npm reading outside what it unpacked */
+		"~/app/node_modules/bar/index.js",         /* npm reading a package it did not unpack */
+		"~/app/node_modules/core-js",              /* the package directory, opened for writing */
+	};
+	fangs_fpset *base;
+	const fangs_deviation *d;
+	unpack(&run_a, 0);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	unpack(&run_b, 1);
+	t_open(&run_b, NULL, NM "/foo/.env", W);
+	t_open(&run_b, "foo", NM "/foo/lib/payload.js", W | R);
+	t_open(&run_b, "foo", NM "/lodash/lodash.js", W);
+	t_open(&run_b, "foo", NM "/foo/.env", R);
+	t_open(&run_b, "foo", "/root/.npmrc", R);
+	t_open(&run_b, "foo", "/root/app/.env", R);
+	t_open(&run_b, "foo", NM "/lodash/secret.txt", R);
+	t_open(&run_b, "foo", NM "/core-js/modules/es.y", R);
+	t_open(&run_b, NULL, "/usr/share/nodejs/npm/lib/new.js", R);
+	t_open(&run_b, NULL, NM "/bar/index.js", R);
+	t_open(&run_b, "foo", NM "/core-js", W);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ck_assert_msg(t_find(&devs, want[i]), "expected a deviation for '%s'", want[i]);
+	ck_assert_uint_eq(devs.count, sizeof(want) / sizeof(want[0]) + 3); /* + the three summaries */
+	ck_assert_ptr_nonnull(d = find_kind(&devs, "fs_new_path_write", "~/app/node_modules/foo/lib/payload.js"));
+	ck_assert_int_eq(d->actor, FANGS_ACTOR_SCRIPT);
+	ck_assert_ptr_nonnull(find_kind(&devs, "fs_new_path_write", "~/app/node_modules/lodash/lodash.js"));
+	ck_assert_ptr_nonnull(d = find_kind(&devs, "fs_cred_read", "~/app/node_modules/foo/.env"));
+	ck_assert_int_eq(d->severity, FANGS_SEV_CRITICAL);
+	ck_assert_ptr_nonnull(find_kind(&devs, "fs_cred_read", "~/.npmrc"));
+	ck_assert_ptr_nonnull(find_kind(&devs, "fs_cred_read", "~/app/.env"));
+	/* npm unpacking a .env is content; the foo summary lists it */
+	ck_assert_ptr_nonnull(d = find_kind(&devs, "content_changed", "~/app/node_modules/foo"));
+	ck_assert_ptr_nonnull(strstr(d->description, "\n+ .env"));
+	fangs_fpset_free(base);
+}
+END_TEST
+
+/* With a first run, nothing deviates, content neither. */
+START_TEST(content_first_run)
+{
+	fangs_fpset *run_fps = NULL;
+	unpack(&run_b, 1);
+	ck_assert_int_eq(fangs_fpset_new(&run_fps), 0);
+	ck_assert_int_eq(t_analyze(differ, &run_b, NULL, "foo", "1.0.1", NULL, 0, run_fps, &devs), 0);
+	ck_assert_uint_eq(devs.count, 0);
+	/* the files are still fingerprints: the next release compares with them */
+	ck_assert(fangs_fpset_contains(run_fps, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM,
+				       "~/app/node_modules/foo/dist/chunk-<hash>.js"));
+	fangs_fpset_free(run_fps);
+}
+END_TEST
+
+/* Where a package directory is: scoped, nested, and npm's own places. */
+START_TEST(content_dirs)
+{
+	static const char *const want[] = {
+		"~/app/node_modules/@babel/core",                 /* summaries */
+		"~/app/node_modules/a/node_modules/b",
+		"~/app/node_modules/a",
+		"~/app/node_modules/.bin/x",                      /* npm's own files: reported */
+		"~/app/node_modules/.lodash-<stage>/x.js",
+		"~/app/node_modules/@types/.node-<stage>/index.d.ts",
+		"~/app/package.json",
+	};
+	fangs_fpset *base;
+	t_open(&run_a, NULL, NM "/x/index.js", W);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	t_open(&run_b, NULL, NM "/x/index.js", W);
+	t_open(&run_b, NULL, NM "/@babel/core/lib/index.js", W);
+	t_open(&run_b, NULL, NM "/@babel/core/package.json", W);
+	t_open(&run_b, NULL, NM "/a/node_modules/b/index.js", W);
+	t_open(&run_b, NULL, NM "/a/node_modules/.bin/b", W);
+	t_open(&run_b, NULL, NM "/.bin/x", W);
+	t_open(&run_b, NULL, NM "/.lodash-AbCdEf12/x.js", W);
+	t_open(&run_b, NULL, NM "/@types/.node-Zx9Yw8Vu/index.d.ts", W);
+	t_open(&run_b, NULL, "/root/app/package.json", W);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	expect_values(&devs, want, sizeof(want) / sizeof(want[0]));
+	ck_assert_str_eq(find_kind(&devs, "content_changed", "~/app/node_modules/@babel/core")->description,
+			 "2 files added\n+ lib/index.js\n+ package.json");
+	ck_assert_str_eq(find_kind(&devs, "content_changed", "~/app/node_modules/a")->description,
+			 "1 file added\n+ node_modules/.bin/b");
+	fangs_fpset_free(base);
+}
+END_TEST
+
+/* What a runtime learns of the machine varies from run to run. */
+START_TEST(sysinfo_reads_fold)
+{
+	static const char *const want[] = {"/proc/<pid>/environ", "/proc/<pid>/cmdline", "/proc/<pid>/mem",
+					   "/sys/fs/cgroup/cgroup.procs", "/proc/sys/kernel/random/boot_id"};
+	fangs_fpset *base;
+	t_open(&run_a, NULL, "/root/.npmrc", R);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	t_open(&run_b, "foo", "/proc/stat", R);
+	t_open(&run_b, "foo", "/sys/devices/system/cpu/online", R);
+	t_open(&run_b, "foo", "/sys/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq", R);
+	t_open(&run_b, NULL, "/proc/meminfo", R);
+	t_open(&run_b, "foo", "/proc/self/stat", R);
+	t_open(&run_b, "foo", "/proc/4242/task/4250/stat", R);
+	t_open(&run_b, "foo", "/proc/self/cgroup", R);
+	t_open(&run_b, "foo", "/sys/fs/cgroup/memory.max", R);
+	t_open(&run_b, "foo", "/sys/fs/cgroup/unified/fangs/r1/cpu.max", R);
+	t_open(&run_b, "foo", "/sys/kernel/mm/transparent_hugepage/enabled", R);
+	/* not information about the machine: another process's secrets */
+	t_open(&run_b, "foo", "/proc/1/environ", R);
+	t_open(&run_b, "foo", "/proc/1/cmdline", R);
+	t_open(&run_b, "foo", "/proc/self/mem", R);
+	/* nor a write, nor a look-alike */
+	t_open(&run_b, "foo", "/sys/fs/cgroup/cgroup.procs", W);
+	t_open(&run_b, "foo", "/proc/sys/kernel/random/boot_id", R);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	expect_values(&devs, want, sizeof(want) / sizeof(want[0]));
+	fangs_fpset_free(base);
+}
+END_TEST
+
+/* The sandbox's own endpoints (resolvers, proxy) are given, not guessed. */
+START_TEST(infra_endpoints)
+{
+	static const char *const infra[] = {"10.0.2.3:53", "[2001:db8::53]:53", "198.51.100.9", "2001:db8::99"};
+	static const char *const want[] = {"10.0.2.3:443/tcp", "8.8.8.8:53/udp", "[2001:db8::53]:80/tcp",
+					   "203.0.113.7:53/udp"};
+	static const char *const bad[] = {"", "nope", "10.0.2.3:", "10.0.2.3:70000", "[2001:db8::1", "[::1]x"};
+	fangs_differ_options opts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_differ *d = NULL, *plain = NULL;
+	fangs_fpset *base;
+
+	opts.infra = infra;
+	opts.n_infra = sizeof(infra) / sizeof(infra[0]);
+	ck_assert_int_eq(fangs_differ_new(&d, &opts), 0);
+	t_open(&run_a, NULL, "/root/.npmrc", R);
+	base = baseline_of(d, &run_a, "1.0.0");
+	t_connect(&run_b, NULL, "10.0.2.3", 53, FANGS_PROTO_UDP);
+	t_connect(&run_b, "foo", "::ffff:10.0.2.3", 53, FANGS_PROTO_UDP);
+	t_connect(&run_b, "foo", "2001:db8::53", 53, FANGS_PROTO_UDP);
+	t_connect(&run_b, NULL, "198.51.100.9", 3128, FANGS_PROTO_TCP);
+	t_connect(&run_b, "foo", "2001:0db8::0099", 8080, FANGS_PROTO_TCP);
+	t_connect(&run_b, "foo", "127.0.0.53", 53, FANGS_PROTO_UDP);
+	/* the same hosts on other ports, and other resolvers, still count */
+	t_connect(&run_b, "foo", "10.0.2.3", 443, FANGS_PROTO_TCP);
+	t_connect(&run_b, "foo", "8.8.8.8", 53, FANGS_PROTO_UDP);
+	t_connect(&run_b, "foo", "2001:db8::53", 80, FANGS_PROTO_TCP);
+	t_connect(&run_b, "foo", "203.0.113.7", 53, FANGS_PROTO_UDP);
+	ck_assert_int_eq(t_analyze(d, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	expect_values(&devs, want, sizeof(want) / sizeof(want[0]));
+	fangs_deviation_list_free(&devs);
+
+	/* without them, the resolver is a destination like any other */
+	ck_assert_int_eq(fangs_differ_new(&plain, NULL), 0);
+	ck_assert_int_eq(t_analyze(plain, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert(t_find(&devs, "10.0.2.3:53/udp"));
+	ck_assert(t_find(&devs, "198.51.100.9:3128/tcp"));
+	ck_assert(!t_find(&devs, "127.0.0.53:53/udp"));
+	fangs_differ_free(plain);
+	plain = NULL;
+
+	/* version 1 callers have no such fields */
+	opts.version = 1;
+	ck_assert_int_eq(fangs_differ_new(&plain, &opts), 0);
+	fangs_differ_free(plain);
+	opts.version = FANGS_DIFFER_OPTIONS_VERSION;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *one[] = {bad[i]};
+		opts.infra = one;
+		opts.n_infra = 1;
+		plain = (fangs_differ *)1;
+		ck_assert_msg(fangs_differ_new(&plain, &opts) == FANGS_EINVAL, "'%s' accepted", bad[i]);
+		ck_assert_ptr_null(plain);
+	}
+	opts.infra = NULL;
+	ck_assert_int_eq(fangs_differ_new(&plain, &opts), FANGS_EINVAL);
+	fangs_fpset_free(base);
+	fangs_differ_free(d);
+}
+END_TEST
+
 TCase *tcase_analyze(void)
 {
 	TCase *tc = tcase_create("analyze");
@@ -617,5 +897,11 @@ TCase *tcase_analyze(void)
 	tcase_add_test(tc, evidence_and_order);
 	tcase_add_test(tc, concurrent_analyses);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, content_is_summarised);
+	tcase_add_test(tc, content_is_no_hiding_place);
+	tcase_add_test(tc, content_first_run);
+	tcase_add_test(tc, content_dirs);
+	tcase_add_test(tc, sysinfo_reads_fold);
+	tcase_add_test(tc, infra_endpoints);
 	return tc;
 }

@@ -143,6 +143,34 @@ START_TEST(hex_components)
 }
 END_TEST
 
+/* esbuild's [name]-[hash]: eight characters of base32 (A-Z, 2-7). */
+START_TEST(bundler_chunks)
+{
+	static const norm_case cases[] = {
+		{"/root/app/node_modules/x/dist/chunk-3UKL5HUI.js", NULL, "~/app/node_modules/x/dist/chunk-<hash>.js"},
+		{"/root/app/node_modules/x/dist/chunk-Q7ZV2MNA.mjs.map", NULL,
+		 "~/app/node_modules/x/dist/chunk-<hash>.mjs.map"},
+		/* one hash in five has no digit */
+		{"/w/node_modules/x/dist/chunk-KMNPQRST.js", NULL, "/w/node_modules/x/dist/chunk-<hash>.js"},
+		{"/w/dist/worker-WXYZ2345", NULL, "/w/dist/worker-<hash>"},
+		/* all hex digits stay <hex> */
+		{"/w/dist/chunk-ABCD2345.js", NULL, "/w/dist/chunk-<hex>.js"},
+		/* not a bundler's hash: other lengths, lower case, digits outside
+		 * base32, no '-' before it, a word that goes on */
+		{"/w/dist/chunk-3UKL5HU.js", NULL, "/w/dist/chunk-3UKL5HU.js"},
+		{"/w/dist/chunk-3UKL5HUIX.js", NULL, "/w/dist/chunk-3UKL5HUIX.js"},
+		{"/w/dist/chunk-3ukl5hui.js", NULL, "/w/dist/chunk-3ukl5hui.js"},
+		{"/w/dist/chunk-3UKL8HUI.js", NULL, "/w/dist/chunk-3UKL8HUI.js"},
+		{"/w/dist/3UKL5HUI.js", NULL, "/w/dist/3UKL5HUI.js"},
+		{"/w/dist/chunk_3UKL5HUI.js", NULL, "/w/dist/chunk_3UKL5HUI.js"},
+		{"/w/README-LICENSES-x.md", NULL, "/w/README-LICENSES-x.md"},
+		{"/w/docs/api-REFERENCE-v2.md", NULL, "/w/docs/api-REFERENCE-v2.md"},
+		{"/w/docs/CHANGELOG.md", NULL, "/w/docs/CHANGELOG.md"},
+	};
+	CHECK(cases);
+}
+END_TEST
+
 START_TEST(timestamps_and_dates)
 {
 	static const norm_case cases[] = {
@@ -296,6 +324,8 @@ START_TEST(idempotent)
 		{"/x/foo-1.0.0-20240501/y", "1.0.0-20240501", NULL},
 		{"/work/node_modules/.staging/foo-1.2.3-abc123/x", "1.2.3", NULL},
 		{"/tmp/2024-05-01abcdef12/3f2a9b1c-1.2.3", "1.2.3", NULL},
+		{"/w/dist/chunk-3UKL5HUI-1.2.3.js", "1.2.3", NULL},
+		{"/w/dist/x-ABCDEFGH.ABCDEFGH-ABCDEFGH", NULL, NULL},
 	};
 	char once[8192];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -386,6 +416,7 @@ TCase *tcase_normalize(void)
 	tcase_add_test(tc, npm_cache);
 	tcase_add_test(tc, npm_logs);
 	tcase_add_test(tc, hex_components);
+	tcase_add_test(tc, bundler_chunks);
 	tcase_add_test(tc, timestamps_and_dates);
 	tcase_add_test(tc, own_version);
 	tcase_add_test(tc, node_modules_staging);

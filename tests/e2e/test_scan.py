@@ -268,6 +268,67 @@ class ScanBase:
 class ScanNs(ScanBase, unittest.TestCase):
     SANDBOX = "ns"
 
+    # ---- content is not behaviour (ns only: not yet run on the docker backend) ---
+
+    def test_release_that_only_adds_files(self):
+        seed = self.scan_json("modkit@1.0.0")
+        self.assert_clean_run(seed, "modkit", "1.0.0", "seeded")
+        # 12 new modules its install script loads, a renamed esbuild chunk, a
+        # renamed bundled tarball: one info summary, the run joins the baseline
+        out = self.scan_json("modkit@1.1.0")
+        self.assert_clean_run(out, "modkit", "1.1.0", "joined")
+        self.assertEqual([(d["kind"], d["severity"], d["actor"]) for d in out["deviations"]],
+                         [("content_changed", "info", "npm")], out["deviations"])
+        summary = out["deviations"][0]
+        self.assertTrue(summary["value"].endswith("/node_modules/modkit"), summary["value"])
+        lines = summary["description"].split("\n")
+        # (npm versions differ in which of the files they read back: "r" lines)
+        self.assertTrue(lines[0].startswith("13 files added, "), lines[0])
+        self.assertIn("12 unpacked files read by a script", lines[0])
+        self.assertTrue(lines[0].endswith(", 1 file removed"), lines[0])
+        self.assertIn("+ lib/modules/esnext.set.union.js", lines)
+        self.assertIn("s lib/modules/esnext.set.union.js", lines)
+        self.assertIn("+ vendor/helper-2.0.1.tgz", lines)
+        self.assertIn("- vendor/helper-2.0.0.tgz", lines)
+        self.assertFalse([x for x in lines if "chunk-" in x], "a renamed chunk is the same file: %s" % lines)
+        self.assertTrue(summary["evidence"])
+        self.assertEqual(out["run"]["max_severity"], "info")
+        # the file list is stored: `deviation show` gives it back
+        shown = self.jfangs("deviation", "show", str(summary["id"]))
+        self.assertEqual(shown["description"], summary["description"])
+
+        # one more module, which reads the npm token when the script loads it
+        out = self.scan_json("modkit@1.2.0", code=3)
+        self.assert_clean_run(out, "modkit", "1.2.0", "pending")
+        got = sorted((d["kind"], d["value"], d["severity"]) for d in out["deviations"])
+        self.assertEqual(got, sorted([("fs_cred_read", "~/.npmrc", "critical"),
+                                      ("rule:cred-read-by-script", "~/.npmrc", "critical"),
+                                      ("content_changed", summary["value"], "info")]))
+        cred = [d for d in out["deviations"] if d["kind"] == "fs_cred_read"][0]
+        self.assert_origin(cred, "modkit", "1.2.0", "postinstall", "node postinstall.js")
+        content = [d for d in out["deviations"] if d["kind"] == "content_changed"][0]
+        self.assertIn("+ lib/modules/zz-telemetry.js", content["description"].split("\n"))
+
+    def test_bridge_resolver_is_not_a_destination(self):
+        # with no network the lookup goes to the sandbox's own 127.0.0.53; with
+        # a bridge, to the host's resolvers: plumbing either way, the name is the news
+        # the lookup is a rule hit on first sight; a person accepts it
+        seed = self.scan_json("lookup@1.0.0", code=3)
+        self.assert_clean_run(seed, "lookup", "1.0.0", "pending")
+        self.assertEqual([(d["kind"], d["value"]) for d in seed["deviations"]],
+                         [("rule:script-network-not-registry", "resolver-check.invalid")])
+        p = run_fangs(self.db, ["baseline", "promote", seed["run"]["id"]], env=self.env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.scan("lookup@1.0.0", "--network", "bridge")
+        out = json.loads(p.stdout)[0]
+        self.assertEqual(p.returncode, 0, [(d["kind"], d["value"]) for d in out["deviations"]])
+        self.assertEqual(out["run"]["network"], "bridge")
+        self.assertEqual(out["run"]["state"], "succeeded", out["run"]["error"])
+        self.assertEqual([d for d in out["deviations"] if d["kind"] == "net_new_destination"], [],
+                         "the sandbox's resolver is not a destination")
+        self.assertEqual(out["deviations"], [])
+        self.assertEqual(out["baseline"], "joined")
+
 
 class ScanDocker(ScanBase, unittest.TestCase):
     SANDBOX = "docker"

@@ -153,6 +153,35 @@ START_TEST(network_not_registry)
 }
 END_TEST
 
+/* The sandbox's own endpoints (a bridge's resolver, a proxy) are given. */
+START_TEST(network_sandbox_endpoints)
+{
+	static const char *const infra[] = {"198.51.100.23:443", "10.0.2.3:53"};
+	static const char *const bad[] = {"not-an-address"};
+	fangs_rules_input in = FANGS_RULES_INPUT_INIT;
+	load("hit-network.ndjson");
+	in.run_id = "r1";
+	in.package = "pkg";
+	in.version = "1.0.0";
+	in.events = events.items;
+	in.n_events = events.count;
+	in.registry_host = REGISTRY;
+	in.infra = infra;
+	in.n_infra = 2;
+	fangs_deviation_list_free(&hits);
+	ck_assert_msg(fangs_rules_evaluate(rules, &in, &hits) == 0, "%s", fangs_error_last());
+	ck_assert_ptr_null(find("script-network-not-registry", "198.51.100.23:443/tcp"));
+	/* the name looked up still counts */
+	expect("script-network-not-registry", "collect.evil-host.example", FANGS_SEV_HIGH);
+	ck_assert_uint_eq(count_rule("script-network-not-registry"), 1);
+	in.infra = bad;
+	in.n_infra = 1;
+	ck_assert_int_eq(fangs_rules_evaluate(rules, &in, &hits), FANGS_EINVAL);
+	in.infra = NULL;
+	ck_assert_int_eq(fangs_rules_evaluate(rules, &in, &hits), FANGS_EINVAL);
+}
+END_TEST
+
 START_TEST(oob_services)
 {
 	load("hit-oob.ndjson");
@@ -540,7 +569,8 @@ static void db_teardown(void)
 
 static char last_run[FANGS_RUN_ID_MAX]; /* the id of the run import_as() stored */
 
-/* Stores a recording as a run of package@version in `state` and judges it. */
+/* Stores a recording (NULL: `events` as they are) as a run of package@version
+ * in `state` and judges it. */
 static fangs_baseline_action import_as(const char *fixture, const char *package, const char *version,
 				       fangs_run_state state, const fangs_config *cfg, fangs_analysis *an)
 {
@@ -548,8 +578,10 @@ static fangs_baseline_action import_as(const char *fixture, const char *package,
 	fangs_differ *d = NULL;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
 	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
-	fangs_event_list_free(&events);
-	load(fixture);
+	if (fixture) {
+		fangs_event_list_free(&events);
+		load(fixture);
+	}
 	for (size_t i = 0; i < events.count; i++)
 		events.items[i].id = 0;
 	run.package = (char *)package;
@@ -577,6 +609,34 @@ static fangs_baseline_action import_run(const char *fixture, const char *package
 {
 	return import_as(fixture, package, "1.0.0", FANGS_RUN_SUCCEEDED, cfg, an);
 }
+
+/* Stores `events` as a finished run of `package` and judges it. */
+static fangs_baseline_action import_events(const char *package, const fangs_config *cfg, fangs_analysis *an)
+{
+	return import_as(NULL, package, "1.0.0", FANGS_RUN_SUCCEEDED, cfg, an);
+}
+
+/* npm unpacking `n` files of modkit (and reading ~/.npmrc, as it does). */
+static void npm_unpacks(size_t n)
+{
+	fangs_event *ev;
+	fangs_event_list_free(&events);
+	for (size_t i = 0; i <= n; i++) {
+		char path[128];
+		if (i == 0)
+			snprintf(path, sizeof(path), "/root/.npmrc");
+		else
+			snprintf(path, sizeof(path), "/root/app/node_modules/modkit/lib/m%zu.js", i);
+		ck_assert_ptr_nonnull(ev = fangs_event_list_push(&events));
+		ev->kind = FANGS_EV_FILE_OPEN;
+		ev->ts_ns = (int64_t)i + 1;
+		ev->pid = 7000;
+		ev->ppid = 6999;
+		ck_assert_ptr_nonnull(ev->path = strdup(path));
+		ev->flags = i ? FANGS_OPEN_WRITE : FANGS_OPEN_READ;
+	}
+}
+
 
 START_TEST(first_run_with_hit_waits)
 {
@@ -617,6 +677,33 @@ START_TEST(low_hits_do_not_hold)
 	ck_assert_int_eq(import_run("hit-proc-environ.ndjson", "env-peek", cfg, &an), FANGS_BASELINE_SEEDED);
 	ck_assert_uint_eq(an.deviations.count, 1);
 	ck_assert_int_eq(an.deviations.items[0].severity, FANGS_SEV_LOW);
+	fangs_analysis_clear(&an);
+	fangs_config_free(cfg);
+}
+END_TEST
+
+/* A release's new files are an info summary: it holds no run and ends no
+ * clean streak (K = 2 here, so a streak is what makes a run join). */
+START_TEST(content_does_not_hold)
+{
+	fangs_analysis an = {0};
+	fangs_config *cfg = NULL;
+	static const char y[] = "differ:\n  promote_after_clean_runs: 2\n";
+	ck_assert_int_eq(fangs_config_load_string(&cfg, y, strlen(y), "c.yaml"), 0);
+	npm_unpacks(2);
+	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_PENDING); /* 1 of 2 */
+	fangs_analysis_clear(&an);
+	npm_unpacks(5);
+	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_SEEDED);
+	ck_assert_uint_eq(an.deviations.count, 1);
+	ck_assert_str_eq(an.deviations.items[0].kind, "content_changed");
+	ck_assert_int_eq(an.deviations.items[0].severity, FANGS_SEV_INFO);
+	fangs_analysis_clear(&an);
+	/* the seeding run has a stored (info) finding; the streak goes on */
+	npm_unpacks(7);
+	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_JOINED);
+	ck_assert_uint_eq(an.deviations.count, 1);
+	ck_assert_str_eq(an.deviations.items[0].description, "2 files added\n+ lib/m6.js\n+ lib/m7.js");
 	fangs_analysis_clear(&an);
 	fangs_config_free(cfg);
 }
@@ -928,6 +1015,7 @@ static Suite *rules_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, cred_read_by_script);
 	tcase_add_test(tc, network_not_registry);
+	tcase_add_test(tc, network_sandbox_endpoints);
 	tcase_add_test(tc, oob_services);
 	tcase_add_test(tc, dns_tunnel_label);
 	tcase_add_test(tc, dns_many_subdomains);
@@ -958,6 +1046,7 @@ static Suite *rules_suite(void)
 	tcase_add_checked_fixture(tc, db_setup, db_teardown);
 	tcase_add_test(tc, first_run_with_hit_waits);
 	tcase_add_test(tc, low_hits_do_not_hold);
+	tcase_add_test(tc, content_does_not_hold);
 	tcase_add_test(tc, failed_install_stays_out_of_the_baseline);
 	tcase_add_test(tc, findings_below_the_review_threshold_join);
 	tcase_add_test(tc, promote_adds_to_the_baseline);

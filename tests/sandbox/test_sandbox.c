@@ -599,6 +599,51 @@ START_TEST(test_no_descriptor_leak)
 }
 END_TEST
 
+/* The run's own endpoints, for the differ: its resolvers on port 53. */
+START_TEST(test_infra_endpoints)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox *sb = NULL;
+	fangs_sandbox_run *run = NULL;
+	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+	const char *argv[] = {"true", NULL};
+	const char *const *infra = NULL;
+	char line[256], addr[64], want[80];
+	size_t n_host = 0;
+	FILE *f;
+
+	base_opts(&o);
+	spec.run_id = RID("t-infra");
+	spec.argv = argv;
+	ck_assert_int_eq(fangs_sandbox_infra(NULL, &infra), 0);
+	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
+	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
+	ck_assert_uint_eq(fangs_sandbox_infra(run, &infra), 1);
+	ck_assert_str_eq(infra[0], "127.0.0.53:53");
+	fangs_sandbox_run_free(run);
+	fangs_sandbox_free(sb);
+
+	/* with a bridge, the host's resolvers */
+	o.network = FANGS_SANDBOX_NET_BRIDGE;
+	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
+	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
+	ck_assert_ptr_nonnull(f = fopen("/etc/resolv.conf", "r"));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " nameserver %63s", addr) != 1)
+			continue;
+		snprintf(want, sizeof(want), strchr(addr, ':') ? "[%s]:53" : "%s:53", addr);
+		ck_assert_uint_gt(fangs_sandbox_infra(run, &infra), n_host);
+		ck_assert_str_eq(infra[n_host], want);
+		n_host++;
+	}
+	fclose(f);
+	ck_assert_uint_gt(n_host, 0);
+	ck_assert_uint_eq(fangs_sandbox_infra(run, NULL), n_host);
+	fangs_sandbox_run_free(run);
+	fangs_sandbox_free(sb);
+}
+END_TEST
+
 /* What both backends must do alike. */
 static void add_common(TCase *tc)
 {
@@ -630,6 +675,7 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, test_root_maps_to_unprivileged_uid);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_unreachable_work_root);
+	tcase_add_test(tc, test_infra_endpoints);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("docker");

@@ -11,7 +11,8 @@
 
 static const char notifier_usage[] =
 	"usage: fangs notifier add -name N -url URL -template generic|slack|discord\n"
-	"                          [-min-severity S] [-secret-env VAR] [-header Name:Value]... [-disabled]\n"
+	"                          [-min-severity S (default low)] [-secret-env VAR] [-header Name:Value]...\n"
+	"                          [-disabled]\n"
 	"       fangs notifier list\n"
 	"       fangs notifier remove NAME\n"
 	"       fangs notifier test NAME          send a made-up finding, show the receiver's answer\n"
@@ -97,7 +98,8 @@ static int notifier_add(cli_ctx *ctx, int argc, char **argv)
 	int c, rc = 0;
 
 	t.enabled = 1;
-	t.min_severity = FANGS_SEV_INFO;
+	/* info is what a release ships (content_changed): shown, not pushed */
+	t.min_severity = FANGS_SEV_LOW;
 	while (rc == 0 && (c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
 		char **slot = NULL;
 		switch (c) {

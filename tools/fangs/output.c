@@ -285,8 +285,11 @@ static void print_pass(FILE *f, fangs_storage *st, const fangs_event_list *mem, 
 		if (!!fangs_deviation_is_rule(d) != rules)
 			continue;
 		fprintf(f, "  [%-8s] %-20s %s\n", fangs_severity_name(d->severity), d->kind, d->value ? d->value : "");
-		if (d->description)
-			fprintf(f, "             %s\n", d->description);
+		/* a content summary's description is a line a file */
+		for (const char *l = d->description, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+			nl = strchr(l, '\n');
+			fprintf(f, "             %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
+		}
 		fprintf(f, "             by %s (%s)\n", fmt_origin(&d->origin, ob, sizeof(ob)),
 			fangs_actor_name(d->actor));
 		if (d->command && (!d->origin.command || strcmp(d->command, d->origin.command)))
