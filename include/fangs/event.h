@@ -16,7 +16,7 @@ FANGS_BEGIN_DECL
 
 typedef enum fangs_event_kind {
 	FANGS_EV_NONE = 0,
-	FANGS_EV_FILE_OPEN = 1,   /**< "file_open": path, flags */
+	FANGS_EV_FILE_OPEN = 1,   /**< "file_open": path, flags (+ real_path, ino, dev, decoy) */
 	FANGS_EV_EXEC = 2,        /**< "exec": path, argv */
 	FANGS_EV_NET_CONNECT = 3, /**< "net_connect": family, addr, port, proto */
 	FANGS_EV_DNS_QUERY = 4,   /**< "dns_query": qname, qtype (+ addr/port of the resolver) */
@@ -56,7 +56,9 @@ typedef struct fangs_ancestor {
 } fangs_ancestor;
 
 /** Which package's lifecycle script caused an event. package NULL = none
- * (npm's own work, or not attributed). */
+ * (npm's own work, or not attributed). The sensor takes it from a mark the
+ * kernel sets when npm starts the script and every descendant inherits, not
+ * from the environment a process carries. */
 typedef struct fangs_origin {
 	char *package; /**< npm_package_name */
 	char *version; /**< npm_package_version */
@@ -93,6 +95,22 @@ typedef struct fangs_event {
 	fangs_origin origin;
 
 	char *run_id;    /**< the run the event belongs to, when tagged */
+
+	/* File identity (file_open), from the kernel at the open's exit. `path`
+	 * stays what the caller wrote (relative, through symlinks, /proc/self/root
+	 * ...); these say which file it was. */
+	char *real_path; /**< the opened file's path from the process's root (NULL: the open failed
+			      or was not resolved); starts with ".../" when cut */
+	uint64_t ino;    /**< inode number (0 = unknown) */
+	uint64_t dev;    /**< device of the file system, as stat(2)'s st_dev (0 = unknown) */
+	/** file_open: the sandbox's decoy credential this file is, named by its
+	 * place inside the sandbox ("/root/.npmrc"), whatever path reached it;
+	 * set by the scan from (dev, ino). NULL otherwise. */
+	char *decoy;
+	/** exec of an attributed process: npm_package_name in the new image's
+	 * environment ("" when absent or empty). A hint checked against
+	 * `origin`, which the kernel keeps; NULL when not known. */
+	char *env_package;
 } fangs_event;
 
 /** A growable array of events. Zero-initialise before first use. */
