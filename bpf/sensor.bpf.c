@@ -63,10 +63,16 @@ struct {
 	__type(value, struct fs_proc);
 } procs SEC(".maps");
 
+/* The mark of a lifecycle script's processes (see "task marks" below). */
+struct fs_mark {
+	struct fs_origin origin; /* package from npm's choice of directory */
+	char npm_name[FS_PKG_LEN]; /* npm_package_name as npm set it then */
+};
+
 struct scratch {
 	struct fs_origin origin; /* what the environment says */
 	char str[FS_ENV_STR];
-	struct fs_origin mark;   /* a new mark being made */
+	struct fs_mark mark;     /* a new mark being made */
 };
 
 /* npm's variables found in an environment */
@@ -637,7 +643,7 @@ struct {
 	__uint(max_entries, 16384);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
-	__type(value, struct fs_origin);
+	__type(value, struct fs_mark);
 } marks SEC(".maps");
 
 static __always_inline int is_node_modules(struct dentry *d)
@@ -676,26 +682,41 @@ static __always_inline int cwd_package(struct task_struct *task, char *out)
  * event is a script npm starts (only npm and its own helpers run unmarked;
  * whatever a script starts inherits the script's mark before it can exec
  * anything). Returns the process's mark, or NULL. */
-static __always_inline struct fs_origin *mark_exec(struct task_struct *task, __u32 tgid, struct scratch *sc,
-						   __u32 env)
+static __always_inline struct fs_mark *mark_exec(struct task_struct *task, __u32 tgid, struct scratch *sc,
+						 __u32 env)
 {
-	struct fs_origin *m = bpf_map_lookup_elem(&marks, &tgid);
-	struct fs_origin *o;
+	struct fs_mark *m = bpf_map_lookup_elem(&marks, &tgid);
+	struct fs_mark *o;
 
 	if (m || !sc || !(env & ENV_SCRIPT) || !sc->origin.script[0])
 		return m;
 	o = &sc->mark;
-	__builtin_memcpy(o, &sc->origin, sizeof(*o));
-	if (!cwd_package(task, o->pkg))
+	__builtin_memcpy(&o->origin, &sc->origin, sizeof(o->origin));
+	__builtin_memcpy(o->npm_name, sc->origin.pkg, sizeof(o->npm_name));
+	if (!cwd_package(task, o->origin.pkg))
 		/* not in node_modules: the project's own script, named by npm */
-		__builtin_memcpy(o->pkg, sc->origin.pkg, sizeof(o->pkg));
+		__builtin_memcpy(o->origin.pkg, sc->origin.pkg, sizeof(o->origin.pkg));
 	bpf_map_update_elem(&marks, &tgid, o, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&marks, &tgid);
 }
 
+/* What the environment says of the package, beside what npm said. */
+static __always_inline __u32 env_claim(const struct fs_mark *m, const struct scratch *sc, __u32 env)
+{
+	if (!m || !sc || !(env & ENV_PKG))
+		return FS_ENV_NONE;
+	for (int i = 0; i < FS_PKG_LEN; i++) {
+		if (sc->origin.pkg[i] != m->npm_name[i])
+			return FS_ENV_OTHER;
+		if (!sc->origin.pkg[i])
+			break;
+	}
+	return FS_ENV_SAME;
+}
+
 static __always_inline void mark_fork(__u32 ptgid, __u32 ctgid)
 {
-	struct fs_origin *m = bpf_map_lookup_elem(&marks, &ptgid);
+	struct fs_mark *m = bpf_map_lookup_elem(&marks, &ptgid);
 	if (m)
 		bpf_map_update_elem(&marks, &ctgid, m, BPF_ANY);
 	else
@@ -709,7 +730,7 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
 	int slot = run_slot();
 	struct fs_proc *p;
-	struct fs_origin *mark;
+	struct fs_mark *mark;
 	struct scratch *sc;
 	struct fs_exec *e;
 	__u64 start, end, len;
@@ -725,7 +746,7 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	env = scan_env(task, &sc);
 	mark = mark_exec(task, tgid, sc, env);
 	if (mark)
-		__builtin_memcpy(&p->origin, mark, sizeof(p->origin));
+		__builtin_memcpy(&p->origin, &mark->origin, sizeof(p->origin));
 	else
 		__builtin_memset(&p->origin, 0, sizeof(p->origin));
 	p->has_origin = mark != 0;
@@ -747,8 +768,8 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (bpf_probe_read_user(e->args, len, (const void *)start) < 0)
 		len = 0;
 	e->args_len = len;
-	e->env_state = (env & ENV_PKG) ? FS_ENV_PKG : FS_ENV_NONE;
-	if (sc && (env & ENV_PKG))
+	e->env_state = env_claim(mark, sc, env);
+	if (sc && e->env_state == FS_ENV_OTHER)
 		__builtin_memcpy(e->env_pkg, sc->origin.pkg, sizeof(e->env_pkg));
 	else
 		e->env_pkg[0] = 0;

@@ -39,9 +39,11 @@
 #define FS_OPEN_LEGACY 4u
 #define FS_OPEN_CREAT 8u
 
-/* fs_exec.env_state: what the new image's environment says of the package */
-#define FS_ENV_NONE 0u     /* no npm_package_name */
-#define FS_ENV_PKG 1u      /* npm_package_name present (env_pkg, maybe empty) */
+/* fs_exec.env_state: what the new image's environment says of the package,
+ * beside the name npm gave it when the script started */
+#define FS_ENV_NONE 0u  /* no npm_package_name */
+#define FS_ENV_SAME 1u  /* the name npm gave */
+#define FS_ENV_OTHER 2u /* another name (env_pkg, maybe empty) */
 
 enum fs_kind {
 	FS_EV_OPEN = 1,

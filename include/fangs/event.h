@@ -107,9 +107,10 @@ typedef struct fangs_event {
 	 * place inside the sandbox ("/root/.npmrc"), whatever path reached it;
 	 * set by the scan from (dev, ino). NULL otherwise. */
 	char *decoy;
-	/** exec of an attributed process: npm_package_name in the new image's
-	 * environment ("" when absent or empty). A hint checked against
-	 * `origin`, which the kernel keeps; NULL when not known. */
+	/** exec of an attributed process whose environment contradicts the
+	 * kernel's mark: the npm_package_name it carries ("" when none) where
+	 * npm gave the script another. NULL when the two agree or nothing is
+	 * known. `origin` stays the kernel's. */
 	char *env_package;
 } fangs_event;
 

@@ -51,6 +51,8 @@ typedef struct scan_state {
 	uint64_t n_events;
 	int oom;
 	int sink_rc; /* what the event sink answered, when it asked to stop */
+	const fangs_sandbox_decoy *decoys; /* the run's bait, by identity */
+	size_t n_decoys;
 	/* the waiter thread */
 	pthread_t waiter;
 	fangs_sandbox_run *run;
@@ -66,13 +68,33 @@ static void progress(const scan_state *s, fangs_scan_phase phase, const char *de
 		s->opts->progress(phase, s->n_events, detail, s->opts->user);
 }
 
-static int on_event(const fangs_event *ev, void *user)
+/* The decoy a file open reached, by the file's identity: whatever path the
+ * caller wrote (a link, a relative path, /proc/self/root...), it read the
+ * bait. */
+static const char *decoy_of(const scan_state *s, const fangs_event *ev)
+{
+	if (ev->kind != FANGS_EV_FILE_OPEN || !ev->ino || ev->decoy)
+		return NULL;
+	for (size_t i = 0; i < s->n_decoys; i++)
+		if (s->decoys[i].ino == ev->ino && s->decoys[i].dev == ev->dev)
+			return s->decoys[i].place;
+	return NULL;
+}
+
+static int on_event(const fangs_event *in, void *user)
 {
 	scan_state *s = user;
-	fangs_event *slot;
-	if (!ev->run_id || strcmp(ev->run_id, s->run_id) != 0)
+	fangs_event *slot, marked;
+	const fangs_event *ev = in;
+	const char *decoy;
+	if (!in->run_id || strcmp(in->run_id, s->run_id) != 0)
 		return 0;
 	s->n_events++;
+	if ((decoy = decoy_of(s, in))) {
+		marked = *in; /* a shallow copy: its strings stay borrowed */
+		marked.decoy = (char *)decoy;
+		ev = &marked;
+	}
 	if (s->opts->on_event) {
 		int rc = s->opts->on_event(ev, s->opts->event_user);
 		if (rc && !s->sink_rc)
@@ -284,7 +306,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ss.run_id = out->run_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
-	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)))
+	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)) ||
+	    (rc = fangs_sandbox_decoys(s.run, &s.decoys, &s.n_decoys)))
 		goto out;
 
 	/* the run row exists from here on: a failure is recorded, not lost */

@@ -378,13 +378,12 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 		if (!ev->path)
 			ev->path = "";
 		split_args(ev, e, sc);
-		/* the environment's claim, for processes the kernel attributes */
-		if (e->has_origin) {
-			if (e->env_state == FS_ENV_PKG)
-				ev->env_package = borrow(sc->env_pkg, sizeof(sc->env_pkg), e->env_pkg, sizeof(e->env_pkg));
-			if (!ev->env_package)
-				ev->env_package = "";
-		}
+		/* the environment's claim, when it contradicts the kernel's mark:
+		 * another name, or none */
+		if (e->has_origin && e->env_state == FS_ENV_OTHER)
+			ev->env_package = borrow(sc->env_pkg, sizeof(sc->env_pkg), e->env_pkg, sizeof(e->env_pkg));
+		if (e->has_origin && e->env_state != FS_ENV_SAME && !ev->env_package)
+			ev->env_package = "";
 		break;
 	}
 	case FS_EV_CONNECT: {
