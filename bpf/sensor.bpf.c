@@ -107,6 +107,9 @@ __u64 last_wakeup_ns;
  * attached, set by user space once it is: such an open is reported at its
  * exit, with the file it opened; the others at their entry. */
 volatile __u32 exit_opens;
+/* Set by user space once io_uring_complete is attached: io_uring opens are
+ * then reported at their completion, with the file they opened. */
+volatile __u32 io_open_exits;
 
 /* Bit L set when some watched cgroup sits at level L of the hierarchy; set
  * by user space so descendants are matched with one lookup per used level. */
@@ -437,10 +440,10 @@ static long walk_step(__u32 i, void *data)
 }
 
 /* Writes the path of (dentry, vfsmount) into buf, leaf first, as seen from
- * the current task's root; returns the bytes used, flags in *flags. */
-static __always_inline __u32 walk_path(struct dentry *d, struct vfsmount *mnt, char *buf, __u32 *flags)
+ * task t's root; returns the bytes used, flags in *flags. */
+static __always_inline __u32 walk_path(struct task_struct *t, struct dentry *d, struct vfsmount *mnt, char *buf,
+				       __u32 *flags)
 {
-	struct task_struct *t = current_task();
 	struct walk c = {};
 
 	c.d = d;
@@ -456,6 +459,7 @@ static __always_inline __u32 walk_path(struct dentry *d, struct vfsmount *mnt, c
 
 static __always_inline int open_exit(long ret)
 {
+	struct task_struct *task;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct open_stash *st;
 	struct fs_open *e;
@@ -484,13 +488,14 @@ static __always_inline int open_exit(long ret)
 	e->ino = e->dev = 0;
 	e->real_flags = 0;
 	e->real_len = 0;
-	f = ret >= 0 ? fd_file(current_task(), ret) : 0;
+	task = current_task();
+	f = ret >= 0 ? fd_file(task, ret) : 0;
 	if (f) {
 		struct inode *ino = BPF_CORE_READ(f, f_inode);
 		e->ino = BPF_CORE_READ(ino, i_ino);
 		e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
 		e->real_flags = FS_RP_RESOLVED;
-		e->real_len = walk_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), e->real,
+		e->real_len = walk_path(task, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), e->real,
 					&e->real_flags);
 	}
 	output_open(e, slot);
@@ -1119,6 +1124,96 @@ int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
 	return send_iov((int)ctx->args[0], (const struct iovec *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
+/* ---- file identity: io_uring opens, resolved at completion ------------- */
+
+/* An io_uring open is stashed at submission (its file name is freed before
+ * the request completes) and reported at its completion, where the result
+ * is the fd, with the file it opened. Keyed by the request. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct open_stash);
+} io_open_stash SEC(".maps");
+
+static __always_inline int stash_io_open(void *req, const char *name, __u64 flags)
+{
+	__u64 key = (__u64)req;
+	struct open_stash *st;
+	__u32 zero = 0;
+
+	if (run_slot() < 0)
+		return 0;
+	st = bpf_map_lookup_elem(&stash_scratch, &zero);
+	if (!st)
+		return 0;
+	st->upath = 0;
+	st->flags = flags;
+	st->have = bpf_probe_read_kernel_str(st->path, sizeof(st->path), name) > 0;
+	if (!st->have)
+		st->path[0] = 0;
+	bpf_map_update_elem(&io_open_stash, &key, st, BPF_ANY);
+	return 0;
+}
+
+SEC("raw_tp/io_uring_complete")
+int io_uring_complete(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[1];
+	struct io_uring_cqe *cqe = (struct io_uring_cqe *)ctx->args[2];
+	struct task_struct *task;
+	__u64 key = (__u64)req;
+	struct open_stash *st;
+	struct io_open *o;
+	struct fs_open *e;
+	struct file *f = 0;
+	__u32 zero = 0;
+	__u8 op;
+	int slot;
+	long res;
+
+	op = BPF_CORE_READ(req, opcode);
+	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
+		return 0;
+	st = bpf_map_lookup_elem(&io_open_stash, &key);
+	if (!st)
+		return 0;
+	slot = run_slot();
+	e = bpf_map_lookup_elem(&open_rec, &zero);
+	if (slot < 0 || !e) {
+		bpf_map_delete_elem(&io_open_stash, &key);
+		return 0;
+	}
+	__builtin_memcpy(e->path, st->path, sizeof(e->path));
+	e->flags = st->flags;
+	bpf_map_delete_elem(&io_open_stash, &key);
+	/* an io-wq worker may post the completion: the submitter is the actor */
+	task = BPF_CORE_READ(req, tctx, task);
+	if (!task)
+		task = current_task();
+	fill_hdr(&e->h, FS_EV_OPEN, slot, task);
+	e->h.source = FS_SRC_IO_URING;
+	res = BPF_CORE_READ(cqe, res);
+	e->ret = res;
+	e->ino = e->dev = 0;
+	e->real_flags = 0;
+	e->real_len = 0;
+	o = (struct io_open *)__builtin_preserve_access_index(&req->cmd);
+	/* a direct descriptor (file_slot) is not in the task's table */
+	if (res >= 0 && !BPF_CORE_READ(o, file_slot))
+		f = fd_file(task, res);
+	if (f) {
+		struct inode *ino = BPF_CORE_READ(f, f_inode);
+		e->ino = BPF_CORE_READ(ino, i_ino);
+		e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		e->real_flags = FS_RP_RESOLVED;
+		e->real_len = walk_path(task, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), e->real,
+					&e->real_flags);
+	}
+	output_open(e, slot);
+	return 0;
+}
+
 /* ---- io_uring ----------------------------------------------------------- */
 
 /* Runs in the submitting task after the request was prepared, so the open's
@@ -1133,6 +1228,8 @@ int io_uring_submit_req(struct bpf_raw_tracepoint_args *ctx)
 	if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
 		struct io_open *o = (struct io_open *)__builtin_preserve_access_index(&req->cmd);
 		const char *name = BPF_CORE_READ(o, filename, name);
+		if (io_open_exits)
+			return stash_io_open(req, name, BPF_CORE_READ(o, how.flags));
 		return emit_open(name, BPF_CORE_READ(o, how.flags), 1, FS_SRC_IO_URING);
 	}
 	if (op == IORING_OP_CONNECT) {

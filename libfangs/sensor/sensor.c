@@ -45,6 +45,7 @@ static const struct {
 	{"sys_enter_write", "payload", FANGS_SENSOR_PROBE_PAYLOAD},
 	{"sys_enter_writev", "payload", FANGS_SENSOR_PROBE_PAYLOAD},
 	{"io_uring_submit_req", "io_uring", FANGS_SENSOR_PROBE_IO_URING},
+	{"io_uring_complete", "io_uring", FANGS_SENSOR_PROBE_IO_URING},
 	{"ssl_ctrl", "tls_lib", FANGS_SENSOR_PROBE_TLS_LIB},
 };
 
@@ -252,6 +253,14 @@ static int prepare_programs(fangs_sensor *s, unsigned int want, char **tls, size
 	return rc;
 }
 
+static uint32_t prog_live(const fangs_sensor *s, const struct bpf_program *prog)
+{
+	for (size_t i = 0; i < s->n_probes; i++)
+		if (s->probes[i].prog == prog && s->probes[i].pub.live)
+			return 1;
+	return 0;
+}
+
 /* The opens whose sys_exit probe is attached: those are reported at their
  * exit with the file they opened, the others at their entry. */
 static uint32_t exit_open_bits(const fangs_sensor *s)
@@ -371,6 +380,7 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 	}
 	attach_programs(s);
 	s->skel->bss->exit_opens = exit_open_bits(s);
+	s->skel->bss->io_open_exits = prog_live(s, s->skel->progs.io_uring_complete);
 	publish_probes(s);
 	if (!s->probe_list) {
 		rc = fangs__error_oom();

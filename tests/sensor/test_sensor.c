@@ -207,6 +207,7 @@ START_TEST(test_probes_all_live)
 		"raw_tp/sched_process_exit",            "tracepoint/syscalls/sys_enter_connect",
 		"tracepoint/syscalls/sys_enter_sendto", "tracepoint/syscalls/sys_enter_sendmmsg",
 		"tracepoint/syscalls/sys_enter_write",  "raw_tp/io_uring_submit_req",
+		"raw_tp/io_uring_complete",
 		"uprobe/SSL_ctrl:/usr/bin/node",
 	};
 	const fangs_sensor_probe *p;
@@ -511,12 +512,33 @@ START_TEST(test_io_uring)
 	const fangs_event *e;
 	pid_t pid;
 
+	char real_tmp[PATH_MAX], link_path[PATH_MAX + 32], want[PATH_MAX + 32];
+	struct stat st;
+	int fd;
+
 	snprintf(path, sizeof(path), "%s/uring-file", TMP);
 	snprintf(sp, sizeof(sp), "%d", port);
 	pid = actor("uring-open", path, NULL);
 	e = must_find(FANGS_EV_FILE_OPEN, pid, path);
 	assert_common(e, pid);
 	ck_assert_uint_eq(e->flags, FANGS_OPEN_READ);
+	ck_assert_ptr_null(e->real_path); /* it does not exist */
+
+	/* reported at completion with the file it opened: here through a link */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_ptr_nonnull(realpath(TMP, real_tmp));
+	snprintf(link_path, sizeof(link_path), "%s/uring-link", TMP);
+	ck_assert_int_eq(symlink(path, link_path), 0);
+	pid = actor("uring-open", link_path, NULL);
+	e = must_find(FANGS_EV_FILE_OPEN, pid, link_path);
+	assert_common(e, pid);
+	snprintf(want, sizeof(want), "%s/uring-file", real_tmp);
+	ck_assert_pstr_eq(e->real_path, want);
+	ck_assert_uint_eq(e->ino, st.st_ino);
+	ck_assert_uint_eq(e->dev, st.st_dev);
 
 	pid = actor("uring-connect", sp, NULL);
 	e = must_find(FANGS_EV_NET_CONNECT, pid, "127.0.0.1");
