@@ -130,6 +130,14 @@ START_TEST(test_round_trip_identity)
 	ck_assert_int_eq(fangs_event_copy(&copy, &ev), 0);
 	ck_assert_ptr_ne(copy.real_path, ev.real_path);
 	ck_assert_str_eq(copy.decoy, "/root/.npmrc");
+	{
+		char line[128];
+		ck_assert_str_eq(fangs_event_summary(&ev, line, sizeof(line)), "open(r) cfg -> /root/.npmrc");
+		free(copy.decoy);
+		copy.decoy = NULL;
+		ck_assert_str_eq(fangs_event_summary(&copy, line, sizeof(line)),
+				 "open(r) cfg -> /root/app/node_modules/x/cfg");
+	}
 	free(out);
 	fangs_event_clear(&ev);
 	fangs_event_clear(&copy);
