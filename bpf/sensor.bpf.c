@@ -334,6 +334,12 @@ struct {
 	__type(value, struct open_stash);
 } open_stash SEC(".maps");
 
+/* Entries put in open_stash and not yet taken: lets the exits of every
+ * unwatched open on the host return without a lookup. Only ever too high
+ * (an LRU eviction is not counted down), which costs a lookup, never an
+ * open. */
+__u64 stash_count;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -357,8 +363,17 @@ static __always_inline int stash_open(const void *upath, __u64 flags)
 	st->have = bpf_probe_read_user_str(st->path, sizeof(st->path), upath) > 0;
 	if (!st->have)
 		st->path[0] = 0;
-	bpf_map_update_elem(&open_stash, &id, st, BPF_ANY);
+	if (bpf_map_update_elem(&open_stash, &id, st, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&stash_count, 1);
+	else
+		bpf_map_update_elem(&open_stash, &id, st, BPF_ANY);
 	return 0;
+}
+
+static __always_inline void take_stash(__u64 id)
+{
+	if (bpf_map_delete_elem(&open_stash, &id) == 0 && stash_count)
+		__sync_fetch_and_add(&stash_count, -1);
 }
 
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
@@ -467,13 +482,15 @@ static __always_inline int open_exit(long ret)
 	__u32 zero = 0;
 	int slot;
 
+	if (!stash_count)
+		return 0;
 	st = bpf_map_lookup_elem(&open_stash, &id);
 	if (!st)
 		return 0;
 	slot = run_slot();
 	e = bpf_map_lookup_elem(&open_rec, &zero);
 	if (slot < 0 || !e) {
-		bpf_map_delete_elem(&open_stash, &id);
+		take_stash(id);
 		return 0;
 	}
 	if (st->have)
@@ -481,7 +498,7 @@ static __always_inline int open_exit(long ret)
 	else if (bpf_probe_read_user_str(e->path, sizeof(e->path), st->upath) <= 0)
 		e->path[0] = 0;
 	e->flags = st->flags;
-	bpf_map_delete_elem(&open_stash, &id);
+	take_stash(id);
 
 	fill_hdr_current(&e->h, FS_EV_OPEN, slot);
 	e->ret = ret;
