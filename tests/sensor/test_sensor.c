@@ -688,6 +688,32 @@ START_TEST(test_file_identity)
 	ck_assert_pstr_eq(e->real_path, deep);
 	ck_assert_uint_eq(e->dev, dst.st_dev);
 
+	/* deeper than the walk goes (FS_RPATH_DEPTH components): the real path
+	 * keeps its last components and says it was cut */
+	{
+		char sub[PATH_MAX];
+		size_t n;
+		snprintf(sub, sizeof(sub), "%s", real_tmp);
+		for (int i = 0; i < 300; i++) {
+			n = strlen(sub);
+			snprintf(sub + n, sizeof(sub) - n, "/a");
+			ck_assert_int_eq(mkdir(sub, 0755), 0);
+		}
+		n = strlen(sub);
+		snprintf(sub + n, sizeof(sub) - n, "/deep-file");
+		fd = open(sub, O_CREAT | O_WRONLY, 0600);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		ck_assert_int_eq(stat(sub, &dst), 0);
+		pid = actor("open", sub, NULL);
+		e = find_open_ino(pid, dst.st_ino);
+		ck_assert_msg(e != NULL, "no open of the deep file by pid %d", (int)pid);
+		ck_assert_ptr_nonnull(e->real_path);
+		ck_assert_msg(strncmp(e->real_path, ".../a/a/", 8) == 0, "%s", e->real_path);
+		n = strlen(e->real_path);
+		ck_assert_msg(n > 20 && strcmp(e->real_path + n - 12, "/a/deep-file") == 0, "%s", e->real_path);
+	}
+
 	/* a failed open has no file */
 	snprintf(alias, sizeof(alias), "%s/missing", TMP);
 	pid = actor("open", alias, NULL);
