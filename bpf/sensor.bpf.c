@@ -63,10 +63,23 @@ struct {
 	__type(value, struct fs_proc);
 } procs SEC(".maps");
 
-struct scratch {
-	struct fs_origin origin;
-	char str[FS_ENV_STR];
+/* The mark of a lifecycle script's processes (see "task marks" below). */
+struct fs_mark {
+	struct fs_origin origin; /* package from npm's choice of directory */
+	char npm_name[FS_PKG_LEN]; /* npm_package_name as npm set it then */
 };
+
+struct scratch {
+	struct fs_origin origin; /* what the environment says */
+	char str[FS_ENV_STR];
+	struct fs_mark mark;     /* a new mark being made */
+};
+
+/* npm's variables found in an environment */
+#define ENV_PKG 1u
+#define ENV_VER 2u
+#define ENV_SCRIPT 4u
+#define ENV_CMD 8u
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -90,8 +103,13 @@ const volatile __u64 wakeup_interval_ns = 0;
 const volatile __u64 wakeup_bytes = 0;
 __u64 last_wakeup_ns;
 
-/* Set when the sys_exit programs of the opens are attached. */
-const volatile __u32 retry_opens = 0;
+/* Bit per open syscall (FS_OPEN_AT, ...) whose sys_exit program is
+ * attached, set by user space once it is: such an open is reported at its
+ * exit, with the file it opened; the others at their entry. */
+volatile __u32 exit_opens;
+/* Set by user space once io_uring_complete is attached: io_uring opens are
+ * then reported at their completion, with the file they opened. */
+volatile __u32 io_open_exits;
 
 /* Bit L set when some watched cgroup sits at level L of the hierarchy; set
  * by user space so descendants are matched with one lookup per used level. */
@@ -227,61 +245,286 @@ static __always_inline struct task_struct *current_task(void)
 
 /* ---- file opens ------------------------------------------------------- */
 
-/* An open whose path was not yet paged in at syscall entry: read again at
- * exit, once the kernel has faulted it in while copying it. */
-struct pending_open {
-	const void *path;
-	__u64 flags;
-};
-
+/* An open record is assembled here and copied into the ring buffer up to
+ * the end of its real path: most paths are short, and a fixed-size record
+ * of 4 KiB each would fill the ring a dozen times faster. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct pending_open);
-} pending_opens SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fs_open);
+} open_rec SEC(".maps");
 
-/* Entries put in pending_opens and not yet taken: lets every other open's
- * exit return without a lookup. Only ever too high (an LRU eviction is not
- * counted down), which costs a lookup, never a lost retry. */
-__u64 pending_count;
+static __always_inline void output_open(struct fs_open *e, __u32 slot)
+{
+	__u64 size, flags = 0;
+	__u32 len = e->real_len;
 
-static __always_inline int emit_open(const void *path, __u64 flags, int kernel_path, __u32 src, int retry)
+	if (len > sizeof(e->real))
+		len = sizeof(e->real);
+	size = __builtin_offsetof(struct fs_open, real) + len;
+	BARRIER_VAR(size);
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (wakeup_interval_ns) {
+		__u64 now = bpf_ktime_get_ns();
+		if (now - last_wakeup_ns >= wakeup_interval_ns ||
+		    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
+			last_wakeup_ns = now;
+			flags = BPF_RB_FORCE_WAKEUP;
+		} else {
+			flags = BPF_RB_NO_WAKEUP;
+		}
+	}
+	if (bpf_ringbuf_output(&events, e, size, flags) < 0) {
+		count(slot, 1);
+		return;
+	}
+	count(slot, 0);
+}
+
+/* The open as the caller wrote it, emitted at once: the path of the
+ * fallback without the sys_exit probes, and of io_uring's opens. */
+static __always_inline int emit_open(const void *path, __u64 flags, int kernel_path, __u32 src)
 {
 	int slot = run_slot();
 	struct fs_open *e;
+	__u32 zero = 0;
 	long n;
 
 	if (slot < 0)
 		return 0;
-	e = RESERVE(struct fs_open, slot);
+	e = bpf_map_lookup_elem(&open_rec, &zero);
 	if (!e)
 		return 0;
 	if (kernel_path)
 		n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
 	else
 		n = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
-	if (n < 0 && retry && retry_opens) {
-		__u64 id = bpf_get_current_pid_tgid();
-		struct pending_open po = {.path = path, .flags = flags};
-		bpf_ringbuf_discard(e, 0);
-		if (bpf_map_update_elem(&pending_opens, &id, &po, BPF_ANY) == 0)
-			__sync_fetch_and_add(&pending_count, 1);
-		return 0;
-	}
 	if (n < 0)
 		e->path[0] = 0;
 	fill_hdr_current(&e->h, FS_EV_OPEN, slot);
 	e->h.source = src;
 	e->flags = flags;
-	submit(e, slot);
+	e->ino = e->dev = 0;
+	e->ret = 0;
+	e->real_flags = 0;
+	e->real_len = 0;
+	output_open(e, slot);
+	return 0;
+}
+
+/* ---- file identity: the opened file, resolved at syscall exit ---------- */
+
+/* What the caller wrote, kept from the open's entry to its exit. The path
+ * is read at entry (the caller may rewrite its buffer while the kernel
+ * works) and again at exit when it was not paged in yet. */
+struct open_stash {
+	const void *upath;
+	__u64 flags;
+	__u32 have; /* path read at entry */
+	__u32 pad;
+	char path[FS_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct open_stash);
+} open_stash SEC(".maps");
+
+/* Entries put in open_stash and not yet taken: lets the exits of every
+ * unwatched open on the host return without a lookup. Only ever too high
+ * (an LRU eviction is not counted down), which costs a lookup, never an
+ * open. */
+__u64 stash_count;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct open_stash);
+} stash_scratch SEC(".maps");
+
+static __always_inline int stash_open(const void *upath, __u64 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct open_stash *st;
+	__u32 zero = 0;
+
+	if (run_slot() < 0)
+		return 0;
+	st = bpf_map_lookup_elem(&stash_scratch, &zero);
+	if (!st)
+		return 0;
+	st->upath = upath;
+	st->flags = flags;
+	st->have = bpf_probe_read_user_str(st->path, sizeof(st->path), upath) > 0;
+	if (!st->have)
+		st->path[0] = 0;
+	if (bpf_map_update_elem(&open_stash, &id, st, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&stash_count, 1);
+	else
+		bpf_map_update_elem(&open_stash, &id, st, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void take_stash(__u64 id)
+{
+	if (bpf_map_delete_elem(&open_stash, &id) == 0 && stash_count)
+		__sync_fetch_and_add(&stash_count, -1);
+}
+
+static __always_inline struct file *fd_file(struct task_struct *t, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **arr;
+	struct file *f = 0;
+	unsigned int max;
+
+	if (fd < 0 || !fdt)
+		return 0;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return 0;
+	arr = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	return f;
+}
+
+static __always_inline struct mount *real_mount(struct vfsmount *m)
+{
+	return (struct mount *)((char *)m - bpf_core_field_offset(struct mount, mnt));
+}
+
+struct walk {
+	struct dentry *d;
+	struct mount *mnt;
+	struct dentry *root_d;
+	struct vfsmount *root_mnt;
+	char *buf; /* FS_RPATH_LEN + FS_NAME_MAX bytes */
+	__u32 off;
+	__u32 flags;
+};
+
+/* One step up from c->d: a component written, or a mount crossed. Like the
+ * kernel's d_path: stop at the task's root, cross to the mount point at a
+ * mount's root, stop at the root of the mount tree. */
+static long walk_step(__u32 i, void *data)
+{
+	struct walk *c = data;
+	struct dentry *d = c->d, *parent, *mnt_root;
+	struct mount *m = c->mnt;
+	struct vfsmount *vmnt = (struct vfsmount *)((char *)m + bpf_core_field_offset(struct mount, mnt));
+	const unsigned char *name;
+	__u32 off = c->off;
+	long n;
+
+	if (d == c->root_d && vmnt == c->root_mnt) {
+		c->flags |= FS_RP_ROOT;
+		return 1;
+	}
+	mnt_root = BPF_CORE_READ(vmnt, mnt_root);
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root || d == parent) {
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+		if (d != mnt_root || mp == m || !mp) {
+			/* the top of the tree, or a file outside the caller's root
+			 * (a detached mount, another namespace's) */
+			c->flags |= FS_RP_ROOT;
+			return 1;
+		}
+		c->d = BPF_CORE_READ(m, mnt_mountpoint);
+		c->mnt = mp;
+		return 0;
+	}
+	if (off >= FS_RPATH_LEN) {
+		c->flags |= FS_RP_TRUNC;
+		return 1;
+	}
+	name = BPF_CORE_READ(d, d_name.name);
+	n = bpf_probe_read_kernel_str(c->buf + (off & (FS_RPATH_LEN - 1)), FS_NAME_MAX, name);
+	if (n <= 0) {
+		c->flags |= FS_RP_TRUNC;
+		return 1;
+	}
+	c->off = off + (__u32)n;
+	c->d = parent;
+	return 0;
+}
+
+/* Writes the path of (dentry, vfsmount) into buf, leaf first, as seen from
+ * task t's root; returns the bytes used, flags in *flags. */
+static __always_inline __u32 walk_path(struct task_struct *t, struct dentry *d, struct vfsmount *mnt, char *buf,
+				       __u32 *flags)
+{
+	struct walk c = {};
+
+	c.d = d;
+	c.mnt = real_mount(mnt);
+	c.root_d = BPF_CORE_READ(t, fs, root.dentry);
+	c.root_mnt = BPF_CORE_READ(t, fs, root.mnt);
+	c.buf = buf;
+	if (bpf_loop(FS_RPATH_DEPTH, walk_step, &c, 0) == FS_RPATH_DEPTH && !(c.flags & FS_RP_ROOT))
+		c.flags |= FS_RP_TRUNC;
+	*flags |= c.flags;
+	return c.off;
+}
+
+static __always_inline int open_exit(long ret)
+{
+	struct task_struct *task;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct open_stash *st;
+	struct fs_open *e;
+	struct file *f;
+	__u32 zero = 0;
+	int slot;
+
+	if (!stash_count)
+		return 0;
+	st = bpf_map_lookup_elem(&open_stash, &id);
+	if (!st)
+		return 0;
+	slot = run_slot();
+	e = bpf_map_lookup_elem(&open_rec, &zero);
+	if (slot < 0 || !e) {
+		take_stash(id);
+		return 0;
+	}
+	if (st->have)
+		__builtin_memcpy(e->path, st->path, sizeof(e->path));
+	else if (bpf_probe_read_user_str(e->path, sizeof(e->path), st->upath) <= 0)
+		e->path[0] = 0;
+	e->flags = st->flags;
+	take_stash(id);
+
+	fill_hdr_current(&e->h, FS_EV_OPEN, slot);
+	e->ret = ret;
+	e->ino = e->dev = 0;
+	e->real_flags = 0;
+	e->real_len = 0;
+	task = current_task();
+	f = ret >= 0 ? fd_file(task, ret) : 0;
+	if (f) {
+		struct inode *ino = BPF_CORE_READ(f, f_inode);
+		e->ino = BPF_CORE_READ(ino, i_ino);
+		e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		e->real_flags = FS_RP_RESOLVED;
+		e->real_len = walk_path(task, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), e->real,
+					&e->real_flags);
+	}
+	output_open(e, slot);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	return emit_open((const void *)ctx->args[1], ctx->args[2], 0, FS_SRC_SYSCALL, 1);
+	if (exit_opens & FS_OPEN_AT)
+		return stash_open((const void *)ctx->args[1], ctx->args[2]);
+	return emit_open((const void *)ctx->args[1], ctx->args[2], 0, FS_SRC_SYSCALL);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
@@ -289,43 +532,32 @@ int sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 flags = 0;
 	bpf_probe_read_user(&flags, sizeof(flags), (const void *)ctx->args[2]);
-	return emit_open((const void *)ctx->args[1], flags, 0, FS_SRC_SYSCALL, 1);
+	if (exit_opens & FS_OPEN_AT2)
+		return stash_open((const void *)ctx->args[1], flags);
+	return emit_open((const void *)ctx->args[1], flags, 0, FS_SRC_SYSCALL);
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
 int sys_enter_open(struct trace_event_raw_sys_enter *ctx)
 {
-	return emit_open((const void *)ctx->args[0], ctx->args[1], 0, FS_SRC_SYSCALL, 1);
+	if (exit_opens & FS_OPEN_LEGACY)
+		return stash_open((const void *)ctx->args[0], ctx->args[1]);
+	return emit_open((const void *)ctx->args[0], ctx->args[1], 0, FS_SRC_SYSCALL);
 }
 
 SEC("tracepoint/syscalls/sys_enter_creat")
 int sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
 {
-	return emit_open((const void *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, 0, FS_SRC_SYSCALL, 1);
-}
-
-static __always_inline int open_exit(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pending_open *po;
-	struct pending_open copy;
-
-	if (!pending_count)
-		return 0;
-	po = bpf_map_lookup_elem(&pending_opens, &id);
-	if (!po)
-		return 0;
-	copy = *po;
-	if (bpf_map_delete_elem(&pending_opens, &id) == 0)
-		__sync_fetch_and_add(&pending_count, -1);
-	return emit_open(copy.path, copy.flags, 0, FS_SRC_SYSCALL, 0);
+	if (exit_opens & FS_OPEN_CREAT)
+		return stash_open((const void *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC);
+	return emit_open((const void *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, 0, FS_SRC_SYSCALL);
 }
 
 /* One program for the four exits; user space attaches it to each. */
 SEC("tracepoint")
-int sys_exit_open_any(void *ctx)
+int sys_exit_open_any(struct trace_event_raw_sys_exit *ctx)
 {
-	return open_exit();
+	return open_exit(ctx->ret);
 }
 
 /* ---- process table: fork, exec, exit --------------------------------- */
@@ -362,12 +594,12 @@ static __always_inline int starts_with(const char *s, const char *pre, int n)
 	return 1;
 }
 
-#define ENV_MATCH(c, name, field)                                                              \
+#define ENV_MATCH(c, name, field, bit)                                                           \
 	do {                                                                                   \
 		if (starts_with((c)->s->str, name, sizeof(name) - 1)) {                        \
 			bpf_probe_read_kernel_str((c)->s->origin.field, sizeof((c)->s->origin.field), \
 						  (c)->s->str + sizeof(name) - 1);              \
-			(c)->found = 1;                                                        \
+			(c)->found |= (bit);                                                   \
 			return 0;                                                              \
 		}                                                                              \
 	} while (0)
@@ -395,31 +627,122 @@ static long env_step(__u32 i, void *data)
 	}
 	if (skipping || !starts_with(c->s->str, "npm_", 4))
 		return 0;
-	ENV_MATCH(c, "npm_package_name=", pkg);
-	ENV_MATCH(c, "npm_package_version=", ver);
-	ENV_MATCH(c, "npm_lifecycle_event=", script);
-	ENV_MATCH(c, "npm_lifecycle_script=", cmd);
+	ENV_MATCH(c, "npm_package_name=", pkg, ENV_PKG);
+	ENV_MATCH(c, "npm_package_version=", ver, ENV_VER);
+	ENV_MATCH(c, "npm_lifecycle_event=", script, ENV_SCRIPT);
+	ENV_MATCH(c, "npm_lifecycle_script=", cmd, ENV_CMD);
 	return 0;
 }
 
-/* Reads npm's attribution from the new image's environment; when present
- * it replaces what the process inherited. */
-static __always_inline void scan_env(struct task_struct *task, struct fs_proc *p)
+/* Reads npm's variables from the new image's environment into the
+ * scratch origin; returns the ENV_* bits of those present. */
+static __always_inline __u32 scan_env(struct task_struct *task, struct scratch **out)
 {
 	__u32 zero = 0;
 	struct env_ctx c = {};
 
 	c.s = bpf_map_lookup_elem(&scratch, &zero);
+	*out = c.s;
 	if (!c.s)
-		return;
+		return 0;
 	__builtin_memset(&c.s->origin, 0, sizeof(c.s->origin));
 	c.p = BPF_CORE_READ(task, mm, env_start);
 	c.end = BPF_CORE_READ(task, mm, env_end);
 	bpf_loop(4096, env_step, &c, 0);
-	if (c.found) {
-		__builtin_memcpy(&p->origin, &c.s->origin, sizeof(p->origin));
-		p->has_origin = 1;
+	return c.found;
+}
+
+/* ---- task marks: the lifecycle script a process descends from --------- */
+
+/* tgid -> the mark, set once when npm starts a lifecycle script, copied to
+ * every child at fork, removed at exit. What the environment says later is
+ * only a hint checked against it: a package can rewrite its environment,
+ * not its ancestry. A plain hash, not an LRU: a mark must never be evicted
+ * (a process pushed out would look like npm itself); the live entries are
+ * bounded by the runs' pids limits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct fs_mark);
+} marks SEC(".maps");
+
+static __always_inline int is_node_modules(struct dentry *d)
+{
+	char n[16] = {};
+	bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(d, d_name.name));
+	return starts_with(n, "node_modules", 13);
+}
+
+/* The package whose directory the task works in, as npm chose it for a
+ * lifecycle script: .../node_modules/<pkg> or .../node_modules/@scope/<pkg>.
+ * The folder name is what npm installed; the package's own package.json
+ * (and so npm_package_name) says whatever its author wrote. */
+static __always_inline int cwd_package(struct task_struct *task, char *out)
+{
+	struct dentry *d = BPF_CORE_READ(task, fs, pwd.dentry);
+	struct dentry *p1 = BPF_CORE_READ(d, d_parent);
+	struct dentry *p2 = BPF_CORE_READ(p1, d_parent);
+	long n;
+
+	if (!d || p1 == d)
+		return 0;
+	if (is_node_modules(p1))
+		return bpf_probe_read_kernel_str(out, FS_PKG_LEN, BPF_CORE_READ(d, d_name.name)) > 1;
+	if (p2 == p1 || !is_node_modules(p2))
+		return 0;
+	n = bpf_probe_read_kernel_str(out, FS_PKG_LEN / 2, BPF_CORE_READ(p1, d_name.name));
+	if (n < 2 || out[0] != '@')
+		return 0;
+	out[(n - 1) & (FS_PKG_LEN / 2 - 1)] = '/';
+	return bpf_probe_read_kernel_str(out + (n & (FS_PKG_LEN / 2 - 1)), FS_PKG_LEN / 2,
+					 BPF_CORE_READ(d, d_name.name)) > 1;
+}
+
+/* At an exec: a process with no mark whose new image npm gave a lifecycle
+ * event is a script npm starts (only npm and its own helpers run unmarked;
+ * whatever a script starts inherits the script's mark before it can exec
+ * anything). Returns the process's mark, or NULL. */
+static __always_inline struct fs_mark *mark_exec(struct task_struct *task, __u32 tgid, struct scratch *sc,
+						 __u32 env)
+{
+	struct fs_mark *m = bpf_map_lookup_elem(&marks, &tgid);
+	struct fs_mark *o;
+
+	if (m || !sc || !(env & ENV_SCRIPT) || !sc->origin.script[0])
+		return m;
+	o = &sc->mark;
+	__builtin_memcpy(&o->origin, &sc->origin, sizeof(o->origin));
+	__builtin_memcpy(o->npm_name, sc->origin.pkg, sizeof(o->npm_name));
+	if (!cwd_package(task, o->origin.pkg))
+		/* not in node_modules: the project's own script, named by npm */
+		__builtin_memcpy(o->origin.pkg, sc->origin.pkg, sizeof(o->origin.pkg));
+	bpf_map_update_elem(&marks, &tgid, o, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&marks, &tgid);
+}
+
+/* What the environment says of the package, beside what npm said. */
+static __always_inline __u32 env_claim(const struct fs_mark *m, const struct scratch *sc, __u32 env)
+{
+	if (!m || !sc || !(env & ENV_PKG))
+		return FS_ENV_NONE;
+	for (int i = 0; i < FS_PKG_LEN; i++) {
+		if (sc->origin.pkg[i] != m->npm_name[i])
+			return FS_ENV_OTHER;
+		if (!sc->origin.pkg[i])
+			break;
 	}
+	return FS_ENV_SAME;
+}
+
+static __always_inline void mark_fork(__u32 ptgid, __u32 ctgid)
+{
+	struct fs_mark *m = bpf_map_lookup_elem(&marks, &ptgid);
+	if (m)
+		bpf_map_update_elem(&marks, &ctgid, m, BPF_ANY);
+	else
+		bpf_map_delete_elem(&marks, &ctgid);
 }
 
 SEC("raw_tp/sched_process_exec")
@@ -429,9 +752,11 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
 	int slot = run_slot();
 	struct fs_proc *p;
+	struct fs_mark *mark;
+	struct scratch *sc;
 	struct fs_exec *e;
 	__u64 start, end, len;
-	__u32 tgid;
+	__u32 tgid, env;
 
 	if (slot < 0)
 		return 0;
@@ -440,7 +765,13 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (!p)
 		return 0;
 	bpf_probe_read_kernel_str(p->exe, sizeof(p->exe), BPF_CORE_READ(bprm, filename));
-	scan_env(task, p);
+	env = scan_env(task, &sc);
+	mark = mark_exec(task, tgid, sc, env);
+	if (mark)
+		__builtin_memcpy(&p->origin, &mark->origin, sizeof(p->origin));
+	else
+		__builtin_memset(&p->origin, 0, sizeof(p->origin));
+	p->has_origin = mark != 0;
 
 	e = RESERVE(struct fs_exec, slot);
 	if (!e)
@@ -459,6 +790,11 @@ int sched_process_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (bpf_probe_read_user(e->args, len, (const void *)start) < 0)
 		len = 0;
 	e->args_len = len;
+	e->env_state = env_claim(mark, sc, env);
+	if (sc && e->env_state == FS_ENV_OTHER)
+		__builtin_memcpy(e->env_pkg, sc->origin.pkg, sizeof(e->env_pkg));
+	else
+		e->env_pkg[0] = 0;
 	submit(e, slot);
 	return 0;
 }
@@ -479,6 +815,7 @@ int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 	slot = run_slot();
 	if (slot < 0)
 		return 0;
+	mark_fork(ptgid, ctgid);
 	pp = bpf_map_lookup_elem(&procs, &ptgid);
 	if (pp)
 		bpf_map_update_elem(&procs, &ctgid, pp, BPF_ANY);
@@ -499,9 +836,12 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *task = (struct task_struct *)ctx->args[0];
 	struct fs_exit *e;
 	int slot, code;
+	__u32 tgid;
 
 	if (!ctx->args[1]) /* group_dead: the last thread of the process */
 		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	bpf_map_delete_elem(&marks, &tgid);
 	slot = run_slot();
 	if (slot < 0)
 		return 0;
@@ -801,6 +1141,96 @@ int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
 	return send_iov((int)ctx->args[0], (const struct iovec *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
+/* ---- file identity: io_uring opens, resolved at completion ------------- */
+
+/* An io_uring open is stashed at submission (its file name is freed before
+ * the request completes) and reported at its completion, where the result
+ * is the fd, with the file it opened. Keyed by the request. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct open_stash);
+} io_open_stash SEC(".maps");
+
+static __always_inline int stash_io_open(void *req, const char *name, __u64 flags)
+{
+	__u64 key = (__u64)req;
+	struct open_stash *st;
+	__u32 zero = 0;
+
+	if (run_slot() < 0)
+		return 0;
+	st = bpf_map_lookup_elem(&stash_scratch, &zero);
+	if (!st)
+		return 0;
+	st->upath = 0;
+	st->flags = flags;
+	st->have = bpf_probe_read_kernel_str(st->path, sizeof(st->path), name) > 0;
+	if (!st->have)
+		st->path[0] = 0;
+	bpf_map_update_elem(&io_open_stash, &key, st, BPF_ANY);
+	return 0;
+}
+
+SEC("raw_tp/io_uring_complete")
+int io_uring_complete(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[1];
+	struct io_uring_cqe *cqe = (struct io_uring_cqe *)ctx->args[2];
+	struct task_struct *task;
+	__u64 key = (__u64)req;
+	struct open_stash *st;
+	struct io_open *o;
+	struct fs_open *e;
+	struct file *f = 0;
+	__u32 zero = 0;
+	__u8 op;
+	int slot;
+	long res;
+
+	op = BPF_CORE_READ(req, opcode);
+	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
+		return 0;
+	st = bpf_map_lookup_elem(&io_open_stash, &key);
+	if (!st)
+		return 0;
+	slot = run_slot();
+	e = bpf_map_lookup_elem(&open_rec, &zero);
+	if (slot < 0 || !e) {
+		bpf_map_delete_elem(&io_open_stash, &key);
+		return 0;
+	}
+	__builtin_memcpy(e->path, st->path, sizeof(e->path));
+	e->flags = st->flags;
+	bpf_map_delete_elem(&io_open_stash, &key);
+	/* an io-wq worker may post the completion: the submitter is the actor */
+	task = BPF_CORE_READ(req, tctx, task);
+	if (!task)
+		task = current_task();
+	fill_hdr(&e->h, FS_EV_OPEN, slot, task);
+	e->h.source = FS_SRC_IO_URING;
+	res = BPF_CORE_READ(cqe, res);
+	e->ret = res;
+	e->ino = e->dev = 0;
+	e->real_flags = 0;
+	e->real_len = 0;
+	o = (struct io_open *)__builtin_preserve_access_index(&req->cmd);
+	/* a direct descriptor (file_slot) is not in the task's table */
+	if (res >= 0 && !BPF_CORE_READ(o, file_slot))
+		f = fd_file(task, res);
+	if (f) {
+		struct inode *ino = BPF_CORE_READ(f, f_inode);
+		e->ino = BPF_CORE_READ(ino, i_ino);
+		e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		e->real_flags = FS_RP_RESOLVED;
+		e->real_len = walk_path(task, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), e->real,
+					&e->real_flags);
+	}
+	output_open(e, slot);
+	return 0;
+}
+
 /* ---- io_uring ----------------------------------------------------------- */
 
 /* Runs in the submitting task after the request was prepared, so the open's
@@ -815,7 +1245,9 @@ int io_uring_submit_req(struct bpf_raw_tracepoint_args *ctx)
 	if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
 		struct io_open *o = (struct io_open *)__builtin_preserve_access_index(&req->cmd);
 		const char *name = BPF_CORE_READ(o, filename, name);
-		return emit_open(name, BPF_CORE_READ(o, how.flags), 1, FS_SRC_IO_URING, 0);
+		if (io_open_exits)
+			return stash_io_open(req, name, BPF_CORE_READ(o, how.flags));
+		return emit_open(name, BPF_CORE_READ(o, how.flags), 1, FS_SRC_IO_URING);
 	}
 	if (op == IORING_OP_CONNECT) {
 		struct io_connect *c = (struct io_connect *)__builtin_preserve_access_index(&req->cmd);

@@ -22,6 +22,29 @@
 #define FS_SCRIPT_LEN 64
 #define FS_CMD_LEN 256
 
+/* The opened file's real path, resolved in the kernel: components leaf
+ * first, each ending with a NUL (user space puts them in order). */
+#define FS_RPATH_LEN 4096 /* power of two: used as a mask */
+#define FS_NAME_MAX 256   /* longest component read (NAME_MAX + NUL) */
+#define FS_RPATH_DEPTH 256 /* components walked at most */
+
+/* fs_open.real_flags */
+#define FS_RP_RESOLVED 1u  /* the open succeeded and its file was found */
+#define FS_RP_ROOT 2u      /* the walk reached the caller's root: the path is whole */
+#define FS_RP_TRUNC 4u     /* out of room or depth: the leading part is missing */
+
+/* exit_opens bits: the open syscalls reported at their exit */
+#define FS_OPEN_AT 1u
+#define FS_OPEN_AT2 2u
+#define FS_OPEN_LEGACY 4u
+#define FS_OPEN_CREAT 8u
+
+/* fs_exec.env_state: what the new image's environment says of the package,
+ * beside the name npm gave it when the script started */
+#define FS_ENV_NONE 0u  /* no npm_package_name */
+#define FS_ENV_SAME 1u  /* the name npm gave */
+#define FS_ENV_OTHER 2u /* another name (env_pkg, maybe empty) */
+
 enum fs_kind {
 	FS_EV_OPEN = 1,
 	FS_EV_EXEC = 2,
@@ -91,6 +114,13 @@ struct fs_open {
 	struct fs_hdr h;
 	__u64 flags; /* open(2) flags as passed */
 	char path[FS_PATH_LEN];
+	/* file identity, filled at syscall exit (FS_RP_RESOLVED) */
+	__u64 ino;
+	__u64 dev;      /* the kernel's dev_t: major << 20 | minor */
+	__s64 ret;      /* the open's result: an fd or -errno */
+	__u32 real_flags;
+	__u32 real_len; /* bytes of real used; the record ends there */
+	char real[FS_RPATH_LEN + FS_NAME_MAX];
 };
 
 struct fs_exec {
@@ -100,6 +130,10 @@ struct fs_exec {
 	char path[FS_PATH_LEN];
 	struct fs_origin origin;
 	char args[FS_ARGS_LEN];
+	/* the environment's claim, checked against the kernel's mark (origin) */
+	__u32 env_state;
+	__u32 pad2;
+	char env_pkg[FS_PKG_LEN];
 };
 
 struct fs_connect {

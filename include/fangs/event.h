@@ -16,7 +16,7 @@ FANGS_BEGIN_DECL
 
 typedef enum fangs_event_kind {
 	FANGS_EV_NONE = 0,
-	FANGS_EV_FILE_OPEN = 1,   /**< "file_open": path, flags */
+	FANGS_EV_FILE_OPEN = 1,   /**< "file_open": path, flags (+ real_path, ino, dev, decoy) */
 	FANGS_EV_EXEC = 2,        /**< "exec": path, argv */
 	FANGS_EV_NET_CONNECT = 3, /**< "net_connect": family, addr, port, proto */
 	FANGS_EV_DNS_QUERY = 4,   /**< "dns_query": qname, qtype (+ addr/port of the resolver) */
@@ -61,7 +61,9 @@ typedef struct fangs_ancestor {
 } fangs_ancestor;
 
 /** Which package's lifecycle script caused an event. package NULL = none
- * (npm's own work, or not attributed). */
+ * (npm's own work, or not attributed). The sensor takes it from a mark the
+ * kernel sets when npm starts the script and every descendant inherits, not
+ * from the environment a process carries. */
 typedef struct fangs_origin {
 	char *package; /**< npm_package_name */
 	char *version; /**< npm_package_version */
@@ -106,6 +108,22 @@ typedef struct fangs_event {
 	uint64_t bytes_in;  /**< bytes the server sent back to the client */
 	int32_t status;     /**< the HTTP status the client got (403 = refused, 502 = server unreachable) */
 	int32_t allowed;    /**< 1 when the policy let the request through, 0 when refused */
+	/* File identity (file_open), from the kernel at the open's exit. `path`
+	 * stays what the caller wrote (relative, through symlinks, /proc/self/root
+	 * ...); these say which file it was. */
+	char *real_path; /**< the opened file's path from the process's root (NULL: the open failed
+			      or was not resolved); starts with ".../" when cut */
+	uint64_t ino;    /**< inode number (0 = unknown) */
+	uint64_t dev;    /**< device of the file system, as stat(2)'s st_dev (0 = unknown) */
+	/** file_open: the sandbox's decoy credential this file is, named by its
+	 * place inside the sandbox ("/root/.npmrc"), whatever path reached it;
+	 * set by the scan from (dev, ino). NULL otherwise. */
+	char *decoy;
+	/** exec of an attributed process whose environment contradicts the
+	 * kernel's mark: the npm_package_name it carries ("" when none) where
+	 * npm gave the script another. NULL when the two agree or nothing is
+	 * known. `origin` stays the kernel's. */
+	char *env_package;
 } fangs_event;
 
 /** A growable array of events. Zero-initialise before first use. */

@@ -182,6 +182,27 @@ FANGS_EXTERN(const char *) fangs_sandbox_project_dir(const fangs_sandbox_run *ru
  */
 FANGS_EXTERN(int) fangs_sandbox_proxy_endpoint(const fangs_sandbox_run *run, const char **addr, uint16_t *port);
 
+/**
+ * A decoy credential: a file the sandbox planted in the run's HOME (and
+ * the project's .env) before anything runs, for a package that goes for
+ * secrets to show it. The sensor names a file by (dev, ino) as well as by
+ * path, so every alias of a decoy (symlink, hard link, relative path,
+ * /proc/self/root, a directory fd) is known to be it.
+ */
+typedef struct fangs_sandbox_decoy {
+	const char *place; /**< its path as the sandbox's processes see it ("/root/.npmrc") */
+	uint64_t dev;      /**< stat(2)'s st_dev */
+	uint64_t ino;      /**< stat(2)'s st_ino */
+} fangs_sandbox_decoy;
+
+/**
+ * The decoys of a prepared run, whatever their names and content (they
+ * may differ from run to run). The array belongs to the run and lives
+ * until fangs_sandbox_run_free(). 0 or a FANGS_E* code.
+ */
+FANGS_EXTERN(int) fangs_sandbox_decoys(const fangs_sandbox_run *run, const fangs_sandbox_decoy **out,
+				       size_t *count);
+
 /** Starts the install. Once per run. */
 FANGS_EXTERN(int) fangs_sandbox_start(fangs_sandbox_run *run);
 

@@ -39,11 +39,13 @@ typedef struct fangs_sensor fangs_sensor;
 #define FANGS_SENSOR_PROBE_PROCESS 0x02u  /**< exec, fork, exit (the process table) */
 #define FANGS_SENSOR_PROBE_NET 0x04u      /**< connect; sendto/sendmsg/sendmmsg (UDP destinations, DNS, TLS) */
 #define FANGS_SENSOR_PROBE_PAYLOAD 0x08u  /**< DNS and TLS ClientHello in write/writev */
-#define FANGS_SENSOR_PROBE_IO_URING 0x10u /**< io_uring openat/openat2/connect */
+#define FANGS_SENSOR_PROBE_IO_URING 0x10u /**< io_uring openat/openat2/connect (opens at completion, resolved) */
 #define FANGS_SENSOR_PROBE_TLS_LIB 0x20u  /**< uprobes on SSL_ctrl (libssl, node) */
-/** sys_exit of the open calls: reads again a path that was not paged in at
- * entry (without it such opens are not reported); costs every open on the
- * host a little. */
+/** sys_exit of the open calls: an open is then reported at its exit with
+ * the file it opened (real_path, ino, dev; an alias of a decoy is known by
+ * its inode), and a path not paged in at entry is read again. Without it,
+ * opens are reported at entry as written, with no identity, and such paths
+ * are lost. The name stays for compatibility. */
 #define FANGS_SENSOR_PROBE_FILES_RETRY 0x40u
 #define FANGS_SENSOR_PROBE_ALL 0x7fu
 

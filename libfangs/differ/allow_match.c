@@ -155,7 +155,7 @@ bool fangs__allow_covers(const fangs__allow_set *set, fangs_fp_kind kind, const 
 		switch (r->kind) {
 		case FANGS_ALLOW_PATH:
 			if ((kind == FANGS_FP_FS_READ || kind == FANGS_FP_FS_WRITE) &&
-			    (path_covers(r, ev->path) || path_covers(r, value)))
+			    (path_covers(r, fangs__open_path(ev)) || path_covers(r, value)))
 				return true;
 			break;
 		case FANGS_ALLOW_EXEC:

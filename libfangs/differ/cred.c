@@ -96,6 +96,28 @@ bool fangs__is_cred(const fangs_config *cfg, const char *raw, const char *norm)
 	return false;
 }
 
+const char *fangs__open_path(const fangs_event *ev)
+{
+	if (ev->decoy && *ev->decoy)
+		return ev->decoy;
+	if (ev->real_path && *ev->real_path)
+		return ev->real_path;
+	return ev->path;
+}
+
+bool fangs__open_is_cred(const fangs_config *cfg, const fangs_event *ev, const char *norm)
+{
+	const char *p = fangs__open_path(ev);
+	if (ev->kind != FANGS_EV_FILE_OPEN || !p)
+		return false;
+	if (ev->decoy && *ev->decoy)
+		return true;
+	if (fangs__is_cred(cfg, p, norm))
+		return true;
+	/* a path written as a secret's place is a try at it, whatever it was */
+	return ev->path && ev->path != p && fangs__is_cred(cfg, ev->path, NULL);
+}
+
 int fangs_differ_is_cred_path(const fangs_differ *d, const char *path)
 {
 	if (!path)

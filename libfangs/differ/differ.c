@@ -331,7 +331,7 @@ static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fang
 				if (!p->cred && p->n_ids < EVIDENCE_MAX &&
 				    (kind == FANGS_FP_FS_READ ||
 				     (kind == FANGS_FP_FS_WRITE && (ev->flags & FANGS_OPEN_READ))))
-					p->cred = fangs__is_cred(d->config, ev->path, v);
+					p->cred = fangs__open_is_cred(d->config, ev, v);
 				if (p->n_ids < EVIDENCE_MAX)
 					p->ids[p->n_ids++] = ev->id;
 			}
@@ -452,19 +452,21 @@ static bool folded(const fangs_differ *d, const pending_set *ps, const fangs_eve
 		   const pending *p)
 {
 	const fangs_event *ev = &events[p->first];
+	const char *file = fangs__open_path(ev);
 	if (p->kind == FANGS_FP_NET)
 		return infra_peer(d, ev);
-	if (p->kind != FANGS_FP_FS_READ || p->cred || !ev->path)
+	if (p->kind != FANGS_FP_FS_READ || p->cred || !file)
 		return false;
 	if (sysinfo_read(p->value))
 		return true;
 	/* node reads its own binary now and then (from a helper thread, after
 	 * /proc/self/maps): a program reading itself is no news */
-	if (runs_program(events, n_events, ev->pid, ev->path))
+	if (runs_program(events, n_events, ev->pid, file) ||
+	    (ev->path && runs_program(events, n_events, ev->pid, ev->path)))
 		return true;
-	if (loader_read(ev->path))
+	if (loader_read(file))
 		return has_new(ps, events, FANGS_FP_EXEC, ev->pid);
-	if (resolver_read(ev->path))
+	if (resolver_read(file))
 		return has_new(ps, events, FANGS_FP_DNS, ev->pid);
 	return false;
 }

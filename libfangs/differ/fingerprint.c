@@ -135,13 +135,16 @@ static bool inert_device(const char *path)
 
 bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o)
 {
-	const char *bin;
+	const char *bin, *file;
 	switch (ev->kind) {
 	case FANGS_EV_FILE_OPEN:
-		if (!ev->path || inert_device(ev->path))
+		/* the file it was, not the alias written: a link swapped in for a
+		 * file the baseline reads is another fingerprint */
+		file = fangs__open_path(ev);
+		if (!file || inert_device(file))
 			return false;
 		*kind = (ev->flags & FANGS_OPEN_WRITE) ? FANGS_FP_FS_WRITE : FANGS_FP_FS_READ;
-		fangs__norm_path(ctx, ev->path, strlen(ev->path), o);
+		fangs__norm_path(ctx, file, strlen(file), o);
 		return true;
 	case FANGS_EV_EXEC:
 		bin = ev->path ? ev->path : (ev->argc > 0 && ev->argv ? ev->argv[0] : NULL);

@@ -103,6 +103,13 @@ int fangs__fpset_put(fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_act
 
 /* Credential places (cred.c): `raw` as observed, `norm` normalized (either may be NULL). */
 bool fangs__is_cred(const fangs_config *cfg, const char *raw, const char *norm);
+/* The file a file_open reached, as it is judged: the decoy it is, else the
+ * kernel's path of it, else the path as written (a failed open). */
+const char *fangs__open_path(const fangs_event *ev);
+/* Is the file a file_open reached a credential: a decoy (by identity), a
+ * credential place by its real path or by the path written? `norm` is the
+ * normalized fangs__open_path() when known (may be NULL). */
+bool fangs__open_is_cred(const fangs_config *cfg, const fangs_event *ev, const char *norm);
 
 /* Evidence event ids kept per finding. */
 #define FANGS__EVIDENCE_MAX 32

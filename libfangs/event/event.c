@@ -86,6 +86,9 @@ void fangs_event_clear(fangs_event *ev)
 	free(ev->run_id);
 	free(ev->host);
 	free(ev->method);
+	free(ev->real_path);
+	free(ev->decoy);
+	free(ev->env_package);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -100,6 +103,7 @@ int fangs_event_copy(fangs_event *dst, const fangs_event *src)
 	*dst = *src;
 	dst->comm = dst->path = dst->addr = dst->qname = dst->sni = dst->run_id = NULL;
 	dst->host = dst->method = NULL;
+	dst->real_path = dst->decoy = dst->env_package = NULL;
 	dst->argv = NULL;
 	dst->argc = 0;
 	for (size_t i = 0; i < FANGS_ANCESTRY_MAX; i++)
@@ -115,6 +119,9 @@ int fangs_event_copy(fangs_event *dst, const fangs_event *src)
 	DUP(run_id);
 	DUP(host);
 	DUP(method);
+	DUP(real_path);
+	DUP(decoy);
+	DUP(env_package);
 	DUP(origin.package);
 	DUP(origin.version);
 	DUP(origin.script);

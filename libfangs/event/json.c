@@ -309,11 +309,22 @@ static int decode_object(json_object *obj, fangs_event *ev)
 
 	switch (ev->kind) {
 	case FANGS_EV_FILE_OPEN:
-		if ((rc = get_string(obj, "path", &ev->path, 1)) || (rc = decode_flags(obj, &ev->flags)))
+		if ((rc = get_string(obj, "path", &ev->path, 1)) || (rc = decode_flags(obj, &ev->flags)) ||
+		    (rc = get_string(obj, "real_path", &ev->real_path, 0)) ||
+		    (rc = get_string(obj, "decoy", &ev->decoy, 0)))
 			return rc;
+		if ((rc = get_int(obj, "ino", 0, INT64_MAX, &v, 0)) < 0)
+			return rc;
+		if (rc == 0)
+			ev->ino = (uint64_t)v;
+		if ((rc = get_int(obj, "dev", 0, INT64_MAX, &v, 0)) < 0)
+			return rc;
+		if (rc == 0)
+			ev->dev = (uint64_t)v;
 		break;
 	case FANGS_EV_EXEC:
-		if ((rc = get_string(obj, "path", &ev->path, 1)) || (rc = decode_argv(obj, ev)))
+		if ((rc = get_string(obj, "path", &ev->path, 1)) || (rc = decode_argv(obj, ev)) ||
+		    (rc = get_string(obj, "env_package", &ev->env_package, 0)))
 			return rc;
 		break;
 	case FANGS_EV_NET_CONNECT:
@@ -467,6 +478,16 @@ int fangs__event_encode(fangs_buf *b, const fangs_event *ev)
 		put_str_field(b, "path", ev->path ? ev->path : "");
 		put_str_field(b, "flags",
 			      (ev->flags & FANGS_OPEN_WRITE) ? ((ev->flags & FANGS_OPEN_READ) ? "rw" : "w") : "r");
+		put_str_field(b, "real_path", ev->real_path);
+		if (ev->ino) {
+			put_key(b, "ino");
+			fangs_buf_u64(b, ev->ino);
+		}
+		if (ev->dev) {
+			put_key(b, "dev");
+			fangs_buf_u64(b, ev->dev);
+		}
+		put_str_field(b, "decoy", ev->decoy);
 		break;
 	case FANGS_EV_EXEC:
 		put_str_field(b, "path", ev->path ? ev->path : "");
@@ -480,6 +501,7 @@ int fangs__event_encode(fangs_buf *b, const fangs_event *ev)
 			}
 			fangs_buf_putc(b, ']');
 		}
+		put_str_field(b, "env_package", ev->env_package);
 		break;
 	case FANGS_EV_NET_CONNECT:
 		put_net(b, ev, 1);

@@ -10,11 +10,16 @@ const char *fangs_event_summary(const fangs_event *ev, char *buf, size_t cap)
 {
 	size_t n;
 	switch (ev->kind) {
-	case FANGS_EV_FILE_OPEN:
-		snprintf(buf, cap, "open(%s) %s",
+	case FANGS_EV_FILE_OPEN: {
+		/* an alias says what it reached: "open(r) cfg -> /root/.npmrc" */
+		const char *to = ev->decoy ? ev->decoy : ev->real_path;
+		if (to && ev->path && strcmp(to, ev->path) == 0)
+			to = NULL;
+		snprintf(buf, cap, "open(%s) %s%s%s",
 			 (ev->flags & FANGS_OPEN_WRITE) ? ((ev->flags & FANGS_OPEN_READ) ? "rw" : "w") : "r",
-			 ev->path ? ev->path : "");
+			 ev->path ? ev->path : "", to ? " -> " : "", to ? to : "");
 		break;
+	}
 	case FANGS_EV_EXEC:
 		n = (size_t)snprintf(buf, cap, "exec %s", ev->path ? ev->path : "");
 		for (size_t i = 1; i < ev->argc && n < cap; i++)

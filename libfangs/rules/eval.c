@@ -345,6 +345,20 @@ static int note_write(ectx *c, const fangs_event *ev)
 	return rc < 0 ? rc : 0;
 }
 
+/* An exec whose environment contradicts the kernel's mark: npm gave every
+ * process of a script its package's name, so a process of package X that
+ * says Y (or nothing) was made to say so, to pass for npm or another
+ * package. */
+static bool origin_env_is(int which, const fangs_event *ev)
+{
+	const char *pkg = ev->origin.package;
+	if (ev->kind != FANGS_EV_EXEC || !pkg || !*pkg || !ev->env_package)
+		return false;
+	if (which == FANGS__ORIGIN_ENV_CLEARED)
+		return !*ev->env_package;
+	return *ev->env_package && strcmp(ev->env_package, pkg) != 0;
+}
+
 static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *ev, const char *host,
 			const char *argv)
 {
@@ -356,9 +370,10 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 		return false;
 	if (r->open && (ev->kind != FANGS_EV_FILE_OPEN || !(ev->flags & r->open)))
 		return false;
-	if (r->path.count && !any_glob(&r->path, ev->path))
+	if (r->path.count && !any_glob(&r->path, ev->path) &&
+	    (ev->kind != FANGS_EV_FILE_OPEN || !any_glob(&r->path, fangs__open_path(ev))))
 		return false;
-	if (r->path_not.count && any_glob(&r->path_not, ev->path))
+	if (r->path_not.count && any_glob(&r->path_not, ev->kind == FANGS_EV_FILE_OPEN ? fangs__open_path(ev) : ev->path))
 		return false;
 	if (r->exe.count && (ev->kind != FANGS_EV_EXEC || !any_glob(&r->exe, ev->path)))
 		return false;
@@ -407,8 +422,9 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 		return false;
 	if (r->exec_written && (ev->kind != FANGS_EV_EXEC || !ev->path || !was_written(c, ev->path)))
 		return false;
-	if (r->cred_path && (!ev->path || ev->kind != FANGS_EV_FILE_OPEN ||
-			     !fangs__is_cred(c->rs->config, ev->path, NULL)))
+	if (r->cred_path && !fangs__open_is_cred(c->rs->config, ev, NULL))
+		return false;
+	if (r->origin_env && !origin_env_is(r->origin_env, ev))
 		return false;
 	return true;
 }
@@ -421,9 +437,11 @@ static void event_value(const ectx *c, const fangs_event *ev, const char *host, 
 	fangs__sink o;
 	fangs__sink_init(&o, out, cap);
 	switch (ev->kind) {
-	case FANGS_EV_FILE_OPEN:
-		fangs__norm_path(&c->norm, ev->path ? ev->path : "", ev->path ? strlen(ev->path) : 0, &o);
+	case FANGS_EV_FILE_OPEN: {
+		const char *file = fangs__open_path(ev);
+		fangs__norm_path(&c->norm, file ? file : "", file ? strlen(file) : 0, &o);
 		break;
+	}
 	case FANGS_EV_EXEC:
 		fangs__sink_puts(&o, argv && *argv ? argv : (ev->path ? ev->path : ""));
 		break;
@@ -552,7 +570,11 @@ static int match_all(ectx *c)
 			}
 			if (!argv && ev->kind == FANGS_EV_EXEC && !(argv = fangs__join_argv(ev)))
 				return fangs__error_oom();
-			event_value(c, ev, h, argv, value, sizeof(value));
+			if (rule->origin_env)
+				snprintf(value, sizeof(value), "%s (%s) as npm_package_name=\"%s\"", ev->origin.package,
+					 ev->origin.script ? ev->origin.script : "?", ev->env_package);
+			else
+				event_value(c, ev, h, argv, value, sizeof(value));
 			rc = add_hit(c, r, value, i, &ev->id, 1);
 		}
 		free(argv);

@@ -23,6 +23,9 @@ typedef struct fangs__regexv {
 	size_t capacity;
 } fangs__regexv;
 
+#define FANGS__ORIGIN_ENV_FORGED 1  /* names another package */
+#define FANGS__ORIGIN_ENV_CLEARED 2 /* names none */
+
 /* One rule: every condition that is set must hold (lists: any item). */
 typedef struct fangs__rule {
 	char *id;
@@ -49,6 +52,7 @@ typedef struct fangs__rule {
 	int proc_environ_other; /* 1 = /proc/<other pid>/environ */
 	int exec_written;       /* 1 = exec of a file a script wrote in this run */
 	int alive_after_install;
+	int origin_env;         /* FANGS__ORIGIN_ENV_*: the environment contradicts the kernel's mark */
 	unsigned label_min_len;
 	double label_min_entropy;
 	double label_min_digits;

@@ -292,6 +292,15 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 		return match_flag(c, v, key, &r->exec_written);
 	if (!strcmp(key, "alive_after_install"))
 		return match_flag(c, v, key, &r->alive_after_install);
+	if (!strcmp(key, "origin_env")) {
+		if (s && !strcmp(s, "forged"))
+			r->origin_env = FANGS__ORIGIN_ENV_FORGED;
+		else if (s && !strcmp(s, "cleared"))
+			r->origin_env = FANGS__ORIGIN_ENV_CLEARED;
+		else
+			return rerr(c, v, "%s: expected forged or cleared", key);
+		return 0;
+	}
 	if (!strcmp(key, "dns_label")) {
 		double len = 30, ent = 0, dig = 0;
 		num_key keys[] = {{"min_length", 1, 63, &len},
@@ -315,7 +324,8 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 	return rerr(c, k,
 		    "unknown match key '%s' (expected kind, actor, open, path, path_not, exe, comm, parent_comm, "
 		    "ancestor_comm, argv, argv_not, host, host_not, port, cred_path, not_registry, "
-		    "parent_is_script, proc_environ_other, exec_written, alive_after_install, dns_label, subdomains)",
+		    "parent_is_script, proc_environ_other, exec_written, alive_after_install, origin_env, dns_label, "
+		    "subdomains)",
 		    key);
 }
 

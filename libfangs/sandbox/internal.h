@@ -4,6 +4,7 @@
 #ifndef FANGS_SANDBOX_INTERNAL_H
 #define FANGS_SANDBOX_INTERNAL_H
 
+#include "fangs/sandbox.h"
 #include "fangs/sys/sandbox_backend.h"
 
 /* Paths inside the sandbox; the same for every backend. */
@@ -24,6 +25,20 @@
 /* Writes fake credentials into home (~/.npmrc, ~/.ssh/id_rsa,
  * ~/.aws/credentials) and project (.env). */
 int fangs__plant_decoys(const char *home, const char *project);
+
+/* A run's decoys, as fangs_sandbox_decoys() hands them out. */
+typedef struct fangs__decoy_list {
+	fangs_sandbox_decoy *items; /* place strings owned */
+	size_t count;
+	size_t capacity;
+} fangs__decoy_list;
+
+/* Lists what was planted: every regular file under home except the
+ * project's, and the project's own .env files; `home_inside` names them
+ * as the sandbox sees them. */
+int fangs__collect_decoys(fangs__decoy_list *out, const char *home, const char *project,
+			  const char *home_inside);
+void fangs__decoy_list_free(fangs__decoy_list *l);
 
 /* npm's major version from `npm --version` on the host; <0 when unknown. */
 int fangs__npm_major(const char *npm);

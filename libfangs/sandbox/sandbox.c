@@ -37,6 +37,7 @@ struct fangs_sandbox_run {
 	fangs__cgroup cg;
 	char **argv, **envp;
 	fangs_proxy *proxy; /* network proxy: the caller's */
+	fangs__decoy_list decoys;
 	fangs_sandbox_job job;
 	void *handle;
 	int started, finished;
@@ -498,6 +499,7 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 	}
 	if ((rc = fangs__npm_command(&run->argv, spec, sb->npm, sb->npm_major, run->project_dir)) < 0 ||
 	    (rc = build_env(run, spec)) < 0 || (rc = fangs__plant_decoys(run->home_dir, run->project_dir)) < 0 ||
+	    (rc = fangs__collect_decoys(&run->decoys, run->home_dir, run->project_dir, FANGS__HOME_INSIDE)) < 0 ||
 	    (rc = write_net_files(run)) < 0)
 		goto fail;
 	/* last, so that a failure above leaves no cgroup behind */
@@ -541,6 +543,15 @@ int fangs_sandbox_proxy_endpoint(const fangs_sandbox_run *run, const char **addr
 		*addr = FANGS__PROXY_ADDR;
 	if (port)
 		*port = FANGS__PROXY_PORT;
+	return 0;
+}
+
+int fangs_sandbox_decoys(const fangs_sandbox_run *run, const fangs_sandbox_decoy **out, size_t *count)
+{
+	if (!run || !out || !count)
+		return fangs_error_set(FANGS_EINVAL, "fangs_sandbox_decoys: NULL argument");
+	*out = run->decoys.items;
+	*count = run->decoys.count;
 	return 0;
 }
 
@@ -705,6 +716,7 @@ void fangs_sandbox_run_free(fangs_sandbox_run *run)
 		close(run->lock_fd);
 	fangs__strv_free(run->argv);
 	fangs__strv_free(run->envp);
+	fangs__decoy_list_free(&run->decoys);
 	free(run->run_id);
 	free(run->work_dir);
 	free(run->home_dir);

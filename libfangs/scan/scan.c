@@ -67,6 +67,8 @@ typedef struct scan_state {
 	uint64_t n_events;
 	int oom;
 	int sink_rc; /* what the event sink answered, when it asked to stop */
+	const fangs_sandbox_decoy *decoys; /* the run's bait, by identity */
+	size_t n_decoys;
 	/* the waiter thread */
 	pthread_t waiter;
 	fangs_sandbox_run *run;
@@ -99,16 +101,36 @@ static void remember_proxy_client(scan_state *s, const fangs_event *ev)
 		grown[s->n_clients++].pid = ev->pid;
 }
 
-static int on_event(const fangs_event *ev, void *user)
+/* The decoy a file open reached, by the file's identity: whatever path the
+ * caller wrote (a link, a relative path, /proc/self/root...), it read the
+ * bait. */
+static const char *decoy_of(const scan_state *s, const fangs_event *ev)
+{
+	if (ev->kind != FANGS_EV_FILE_OPEN || !ev->ino || ev->decoy)
+		return NULL;
+	for (size_t i = 0; i < s->n_decoys; i++)
+		if (s->decoys[i].ino == ev->ino && s->decoys[i].dev == ev->dev)
+			return s->decoys[i].place;
+	return NULL;
+}
+
+static int on_event(const fangs_event *in, void *user)
 {
 	scan_state *s = user;
-	fangs_event *slot;
-	if (!ev->run_id || strcmp(ev->run_id, s->run_id) != 0)
+	fangs_event *slot, marked;
+	const fangs_event *ev = in;
+	const char *decoy;
+	if (!in->run_id || strcmp(in->run_id, s->run_id) != 0)
 		return 0;
 	if (s->proxy_addr && ev->kind == FANGS_EV_NET_CONNECT && ev->port == s->proxy_port && ev->addr &&
 	    strcmp(ev->addr, s->proxy_addr) == 0)
 		remember_proxy_client(s, ev);
 	s->n_events++;
+	if ((decoy = decoy_of(s, in))) {
+		marked = *in; /* a shallow copy: its strings stay borrowed */
+		marked.decoy = (char *)decoy;
+		ev = &marked;
+	}
 	if (s->opts->on_event) {
 		int rc = s->opts->on_event(ev, s->opts->event_user);
 		if (rc && !s->sink_rc)
@@ -435,7 +457,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 			goto out;
 		ss.proxy = proxy;
 	}
-	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)))
+	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)) ||
+	    (rc = fangs_sandbox_decoys(s.run, &s.decoys, &s.n_decoys)))
 		goto out;
 	if (proxy && (rc = fangs_sandbox_proxy_endpoint(s.run, &s.proxy_addr, &s.proxy_port)))
 		goto out;

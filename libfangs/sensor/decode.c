@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -189,6 +191,41 @@ static uint32_t open_intent(uint64_t flags)
 	return f;
 }
 
+/* The kernel writes the components leaf first, each ending with a NUL:
+ * put them in order. A walk that did not reach the root (too deep, too
+ * long) starts with ".../"; a walk that reached it is absolute. */
+static char *real_path(const struct fs_open *e, fangs__scratch *sc)
+{
+	size_t len = e->real_len < sizeof(e->real) ? e->real_len : sizeof(e->real);
+	size_t ends[FS_RPATH_DEPTH + 1], n = 0, pos = 0, o = 0;
+	char *out = sc->real;
+
+	if (!(e->real_flags & FS_RP_RESOLVED))
+		return NULL;
+	while (pos < len && n < FANGS_ARRAY_SIZE(ends)) {
+		size_t l = strnlen(e->real + pos, len - pos);
+		ends[n++] = pos;
+		pos += l + 1;
+	}
+	if (!(e->real_flags & FS_RP_ROOT) || (e->real_flags & FS_RP_TRUNC)) {
+		memcpy(out, "...", 3);
+		o = 3;
+	}
+	for (size_t i = n; i-- > 0;) {
+		const char *c = e->real + ends[i];
+		size_t l = strnlen(c, len - ends[i]);
+		if (o + l + 2 > sizeof(sc->real))
+			break;
+		out[o++] = '/';
+		memcpy(out + o, c, l);
+		o += l;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return out;
+}
+
 static void split_args(fangs_event *ev, const struct fs_exec *e, fangs__scratch *sc)
 {
 	size_t len = e->args_len < FS_ARGS_LEN ? e->args_len : FS_ARGS_LEN;
@@ -276,7 +313,7 @@ static void track(fangs_sensor *s, const struct fs_hdr *h, const void *data)
 static size_t record_size(uint32_t kind)
 {
 	switch (kind) {
-	case FS_EV_OPEN: return sizeof(struct fs_open);
+	case FS_EV_OPEN: return offsetof(struct fs_open, real); /* then real_len bytes */
 	case FS_EV_EXEC: return sizeof(struct fs_exec);
 	case FS_EV_CONNECT: return sizeof(struct fs_connect);
 	case FS_EV_PAYLOAD: return sizeof(struct fs_payload);
@@ -308,6 +345,15 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 		ev->kind = FANGS_EV_FILE_OPEN;
 		ev->flags = open_intent(e->flags);
 		ev->path = borrow(sc->path, sizeof(sc->path), e->path, sizeof(e->path));
+		ev->real_path = real_path(e, sc);
+		if (ev->real_path) {
+			ev->ino = e->ino;
+			ev->dev = makedev((unsigned)(e->dev >> 20), (unsigned)(e->dev & 0xfffff));
+		}
+		/* an open through a path the caller's memory no longer held is
+		 * still the open of a known file */
+		if (!ev->path && ev->real_path)
+			ev->path = ev->real_path;
 		/* unreadable even after the call (the kernel could not read it
 		 * either, so nothing was opened), or not paged in at entry with
 		 * the retry probes off: an open of no known file says nothing */
@@ -332,6 +378,12 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 		if (!ev->path)
 			ev->path = "";
 		split_args(ev, e, sc);
+		/* the environment's claim, when it contradicts the kernel's mark:
+		 * another name, or none */
+		if (e->has_origin && e->env_state == FS_ENV_OTHER)
+			ev->env_package = borrow(sc->env_pkg, sizeof(sc->env_pkg), e->env_pkg, sizeof(e->env_pkg));
+		if (e->has_origin && e->env_state != FS_ENV_SAME && !ev->env_package)
+			ev->env_package = "";
 		break;
 	}
 	case FS_EV_CONNECT: {
@@ -390,6 +442,8 @@ int fangs__sensor_record(void *ctx, void *data, size_t size)
 	int rc;
 
 	if (size < sizeof(*h) || size < record_size(h->kind) || !record_size(h->kind))
+		return 0;
+	if (h->kind == FS_EV_OPEN && size < offsetof(struct fs_open, real) + ((const struct fs_open *)data)->real_len)
 		return 0;
 	track(s, h, data);
 	memset(&ev, 0, sizeof(ev));

@@ -45,6 +45,7 @@ static const struct {
 	{"sys_enter_write", "payload", FANGS_SENSOR_PROBE_PAYLOAD},
 	{"sys_enter_writev", "payload", FANGS_SENSOR_PROBE_PAYLOAD},
 	{"io_uring_submit_req", "io_uring", FANGS_SENSOR_PROBE_IO_URING},
+	{"io_uring_complete", "io_uring", FANGS_SENSOR_PROBE_IO_URING},
 	{"ssl_ctrl", "tls_lib", FANGS_SENSOR_PROBE_TLS_LIB},
 };
 
@@ -252,6 +253,33 @@ static int prepare_programs(fangs_sensor *s, unsigned int want, char **tls, size
 	return rc;
 }
 
+static uint32_t prog_live(const fangs_sensor *s, const struct bpf_program *prog)
+{
+	for (size_t i = 0; i < s->n_probes; i++)
+		if (s->probes[i].prog == prog && s->probes[i].pub.live)
+			return 1;
+	return 0;
+}
+
+/* The opens whose sys_exit probe is attached: those are reported at their
+ * exit with the file they opened, the others at their entry. */
+static uint32_t exit_open_bits(const fangs_sensor *s)
+{
+	static const uint32_t bits[] = {FS_OPEN_AT, FS_OPEN_AT2, FS_OPEN_LEGACY, FS_OPEN_CREAT};
+	uint32_t v = 0;
+
+	_Static_assert(FANGS_ARRAY_SIZE(bits) == FANGS_ARRAY_SIZE(open_exits), "one bit per open exit");
+	for (size_t i = 0; i < s->n_probes; i++) {
+		const fangs__probe *p = &s->probes[i];
+		if (p->how != FANGS__ATTACH_TRACEPOINT || !p->pub.live || p->prog != s->skel->progs.sys_exit_open_any)
+			continue;
+		for (size_t j = 0; j < FANGS_ARRAY_SIZE(open_exits); j++)
+			if (!strcmp(p->target, open_exits[j]))
+				v |= bits[j];
+	}
+	return v;
+}
+
 static void attach_programs(fangs_sensor *s)
 {
 	for (size_t i = 0; i < s->n_probes; i++) {
@@ -344,7 +372,6 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		collect_tls_binaries(&o, &tls, &n_tls);
 	if ((rc = prepare_programs(s, o.probes ? o.probes : FANGS_SENSOR_PROBE_ALL, tls, n_tls)))
 		goto fail;
-	s->skel->rodata->retry_opens = bpf_program__autoload(s->skel->progs.sys_exit_open_any);
 	if ((err = sensor__load(s->skel))) {
 		rc = fangs_error_set(err == -EPERM ? FANGS_EPERM : FANGS_ESENSOR,
 				     "loading the BPF programs failed: %s (the verifier log was logged as warnings)",
@@ -352,6 +379,8 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		goto fail;
 	}
 	attach_programs(s);
+	s->skel->bss->exit_opens = exit_open_bits(s);
+	s->skel->bss->io_open_exits = prog_live(s, s->skel->progs.io_uring_complete);
 	publish_probes(s);
 	if (!s->probe_list) {
 		rc = fangs__error_oom();

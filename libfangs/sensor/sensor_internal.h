@@ -52,6 +52,8 @@ typedef struct fangs__scratch {
 	char *argv[FS_ARGS_LEN / 2 + 1];
 	char addr[FS_ADDR_LEN + 64];
 	char name[1024];
+	char real[FS_RPATH_LEN + FS_NAME_MAX + 8];
+	char env_pkg[FS_PKG_LEN + 1];
 } fangs__scratch;
 
 struct fangs_sensor {

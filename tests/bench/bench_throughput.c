@@ -4,7 +4,12 @@
  * A generator in a watched cgroup opens a missing file (or connects a UDP
  * socket) as fast as it can; this process decodes events meanwhile.
  *
- *   bench-throughput [--count N] [--kind open|connect]
+ *   bench-throughput [--count N] [--kind open|open-file|connect] [--entry-only]
+ *
+ * open: a missing file (the open fails: no file to resolve); open-file: an
+ * existing one, opened and closed (the sensor resolves it at the exit: a
+ * dentry walk of 4 components). --entry-only loads the open probes without
+ * their exits (opens reported at entry, as written, the old way).
  *
  * "gen us/call" is the generator's own CPU time per call (probe cost
  * included), which other load on the machine disturbs less than its rate.
@@ -51,6 +56,12 @@ static int burst(const char *kind, long n)
 	if (strcmp(kind, "open") == 0) {
 		for (long i = 0; i < n; i++)
 			openat(AT_FDCWD, "/nonexistent/fangs-burst", O_RDONLY);
+	} else if (strcmp(kind, "open-file") == 0) {
+		for (long i = 0; i < n; i++) {
+			int fd = openat(AT_FDCWD, "/usr/lib/os-release", O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
 	} else {
 		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(9)};
 		int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -67,6 +78,7 @@ int main(int argc, char **argv)
 	static const size_t sizes[] = {256u << 10, 1u << 20, 4u << 20, 16u << 20, 64u << 20};
 	const char *kind = "open";
 	long count = 2000000;
+	int entry_only = 0, opens;
 	char cg[4096], run_id[64], nbuf[32];
 	struct rusage ru;
 
@@ -78,9 +90,13 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--kind") == 0)
 			kind = argv[++i];
 	}
+	for (int i = 1; i < argc; i++)
+		entry_only |= strcmp(argv[i], "--entry-only") == 0;
+	opens = strncmp(kind, "open", 4) == 0;
 	fangs_log_set(fangs_log_stderr, FANGS_LOG_WARN, NULL);
 	snprintf(nbuf, sizeof(nbuf), "%ld", count);
-	printf("burst of %ld %s calls per row, %ld CPUs\n", count, kind, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("burst of %ld %s calls per row, %ld CPUs%s\n", count, kind, sysconf(_SC_NPROCESSORS_ONLN),
+	       opens ? (entry_only ? ", opens reported at entry" : ", opens reported at exit") : "");
 	{
 		double t0 = now();
 		pid_t pid = fork();
@@ -108,8 +124,8 @@ int main(int argc, char **argv)
 			goto fail;
 		o.ringbuf_size = sizes[k];
 		o.on_event = count_event;
-		o.probes = FANGS_SENSOR_PROBE_PROCESS |
-			   (strcmp(kind, "open") == 0 ? FANGS_SENSOR_PROBE_FILES : FANGS_SENSOR_PROBE_NET);
+		o.probes = FANGS_SENSOR_PROBE_PROCESS | (opens ? FANGS_SENSOR_PROBE_FILES : FANGS_SENSOR_PROBE_NET) |
+			   (opens && !entry_only ? FANGS_SENSOR_PROBE_FILES_RETRY : 0);
 		if (fangs_sensor_new(&s, &o) || fangs_sensor_watch_cgroup(s, cg, run_id))
 			goto fail;
 		delivered = 0;

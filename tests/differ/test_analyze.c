@@ -115,6 +115,44 @@ START_TEST(npmrc_by_npm_vs_script)
 }
 END_TEST
 
+/* A file is judged by what it is, not by the alias written: the kernel's
+ * path of it, and the decoy it is (by inode) whatever its name. */
+START_TEST(aliases_of_credentials)
+{
+	fangs_fpset *base;
+	const fangs_deviation *d;
+	fangs_event *e;
+
+	/* the baseline reads its own settings file */
+	e = t_open(&run_a, "foo", "/root/app/node_modules/foo/settings.json", FANGS_OPEN_READ);
+	e->real_path = strdup("/root/app/node_modules/foo/settings.json");
+	base = baseline_of(differ, &run_a, "1.0.0");
+
+	/* the same path, now a symlink to ~/.npmrc */
+	e = t_open(&run_b, "foo", "/root/app/node_modules/foo/settings.json", FANGS_OPEN_READ);
+	e->real_path = strdup("/root/.npmrc");
+	/* a hard link: its own name, the decoy's inode */
+	e = t_open(&run_b, "foo", "cfg", FANGS_OPEN_READ);
+	e->real_path = strdup("/root/app/node_modules/foo/cfg");
+	e->decoy = strdup("/root/.ssh/id_rsa");
+	/* a relative path whose file is a secret by its real path */
+	e = t_open(&run_b, "foo", ".aws/credentials", FANGS_OPEN_READ);
+	e->real_path = strdup("/root/.aws/credentials");
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	{
+		static const char *const want[] = {"~/.npmrc", "~/.ssh/id_rsa", "~/.aws/credentials"};
+		expect_values(&devs, want, 3);
+	}
+	for (size_t i = 0; i < devs.count; i++) {
+		d = &devs.items[i];
+		ck_assert_str_eq(d->kind, "fs_cred_read");
+		ck_assert_int_eq(d->severity, FANGS_SEV_CRITICAL);
+	}
+	ck_assert_int_eq(fangs_differ_is_cred_path(differ, "/root/app/node_modules/foo/cfg"), 0);
+	fangs_fpset_free(base);
+}
+END_TEST
+
 START_TEST(npm_reads_new_file)
 {
 	fangs_fpset *base;
@@ -886,6 +924,7 @@ TCase *tcase_analyze(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, first_run_seeds);
 	tcase_add_test(tc, npmrc_by_npm_vs_script);
+	tcase_add_test(tc, aliases_of_credentials);
 	tcase_add_test(tc, npm_reads_new_file);
 	tcase_add_test(tc, loader_and_resolver_reads_fold);
 	tcase_add_test(tc, sh_c_new_command_line);

@@ -65,6 +65,17 @@ VARIANTS = {
 
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
 
+# Each package's 1.1.0 reads the decoy ~/.npmrc in one roundabout way (1.0.0
+# is benign): the read must be a credential read, cold (first run: the rules)
+# and against a baseline (the differ too), named as the decoy it reached.
+ALIAS_ATTACKS = ["alias-symlink", "alias-hardlink", "alias-relative", "alias-dirfd", "alias-procroot",
+                 "alias-proccwd", "alias-longpath", "alias-swap", "forge-empty", "forge-other"]
+# the forged environments are findings of their own
+FORGE_RULES = {"forge-empty": ("rule:origin-env-cleared", "medium",
+                               'forge-empty (postinstall) as npm_package_name=""'),
+               "forge-other": ("rule:origin-forged", "high",
+                               'forge-other (postinstall) as npm_package_name="banner"')}
+
 
 def run_fangs(db, args, env=None, timeout=SCAN_TIMEOUT):
     return subprocess.run([FANGS, "--sqlite-path", db] + list(args), capture_output=True, text=True, env=env,
@@ -247,6 +258,83 @@ class ScanBase:
 
     def test_tls_to_new_server_name(self):
         self.check_variant("tls_sni")
+
+    # ---- credentials by identity, attribution by ancestry ------------------------
+
+    def assert_npmrc_stolen(self, out, package, kinds):
+        got = {(d["kind"], d["value"]): d for d in out["deviations"]}
+        for kind in kinds:
+            self.assertIn((kind, "~/.npmrc"), got, "missing %s ~/.npmrc in %s" % (kind, sorted(got)))
+            dev = got[(kind, "~/.npmrc")]
+            self.assertEqual(dev["severity"], "critical")
+            # the kernel's mark, whatever the environment said
+            self.assert_origin(dev, package, "1.1.0", "postinstall", "node postinstall.js")
+        rule = FORGE_RULES.get(package)
+        if rule:
+            self.assertIn((rule[0], rule[2]), got, sorted(got))
+            self.assertEqual(got[(rule[0], rule[2])]["severity"], rule[1])
+        else:
+            self.assertFalse([k for k, _ in got if k.startswith("rule:origin-")], sorted(got))
+        return got
+
+    def check_alias_attack(self, package):
+        # cold: the attack is the package's first run, judged by the rules
+        cold = self.scan_json(package + "@1.1.0", code=3)
+        self.assert_clean_run(cold, package, "1.1.0", "pending")
+        self.assert_npmrc_stolen(cold, package, ["rule:cred-read-by-script"])
+        # the benign release seeds the baseline; the attack deviates from it
+        seed = self.scan_json(package + "@1.0.0")
+        self.assert_clean_run(seed, package, "1.0.0", "seeded")
+        self.assertEqual(seed["deviations"], [])
+        again = self.scan_json(package + "@1.1.0", code=3)
+        self.assert_clean_run(again, package, "1.1.0", "pending")
+        got = self.assert_npmrc_stolen(again, package, ["fs_cred_read", "rule:cred-read-by-script"])
+        # the evidence is the open as written, beside the file it reached
+        dev = self.jfangs("deviation", "show", str(got[("fs_cred_read", "~/.npmrc")]["id"]))
+        opens = [e for e in dev["evidence_events"] if e["kind"] == "file_open"]
+        self.assertTrue(opens, dev)
+        self.assertTrue(all(e.get("decoy") == "/root/.npmrc" and e.get("ino") for e in opens), opens)
+        return opens
+
+    def test_alias_symlink(self):
+        opens = self.check_alias_attack("alias-symlink")
+        self.assertTrue(any(e["path"].endswith("/alias-symlink/cfg") and e["real_path"] == "/root/.npmrc"
+                            for e in opens), opens)
+
+    def test_alias_hardlink(self):
+        opens = self.check_alias_attack("alias-hardlink")
+        self.assertTrue(any(e["real_path"].endswith("/alias-hardlink/cfg") for e in opens), opens)
+
+    def test_alias_relative(self):
+        opens = self.check_alias_attack("alias-relative")
+        self.assertTrue(any(e["path"] == ".npmrc" for e in opens), opens)
+
+    def test_alias_dirfd(self):
+        opens = self.check_alias_attack("alias-dirfd")
+        self.assertTrue(any(e["path"] == ".npmrc" and e["comm"] == "tar" for e in opens), opens)
+
+    def test_alias_proc_self_root(self):
+        opens = self.check_alias_attack("alias-procroot")
+        self.assertTrue(any(e["path"] == "/proc/self/root/root/.npmrc" for e in opens), opens)
+
+    def test_alias_proc_self_cwd(self):
+        opens = self.check_alias_attack("alias-proccwd")
+        self.assertTrue(any(e["path"] == "/proc/self/cwd/.npmrc" for e in opens), opens)
+
+    def test_alias_long_path(self):
+        opens = self.check_alias_attack("alias-longpath")
+        self.assertTrue(any(len(e["path"]) < 300 and e["real_path"] == "/root/.npmrc" for e in opens), opens)
+
+    def test_alias_swapped_baseline_file(self):
+        # the path the baseline reads is now a symlink to ~/.npmrc
+        opens = self.check_alias_attack("alias-swap")
+        self.assertTrue(any(e["path"].endswith("/alias-swap/settings.json") for e in opens), opens)
+
+    def test_forged_origin_empty(self):
+        self.check_alias_attack("forge-empty")
+
+    def test_forged_origin_other_package(self):
+        self.check_alias_attack("forge-other")
 
     # ---- a dependency's script --------------------------------------------------
 

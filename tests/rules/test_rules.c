@@ -131,6 +131,27 @@ START_TEST(cred_read_by_script)
 }
 END_TEST
 
+/* The kernel's mark names the package; an environment that says another
+ * name, or none, was forged. A decoy read by any alias is a credential
+ * read. */
+START_TEST(origin_forged_and_aliases)
+{
+	const fangs_deviation *d;
+	load("hit-origin-forged.ndjson");
+	evaluate();
+	d = expect("origin-forged", "thief (postinstall) as npm_package_name=\"left-pad\"", FANGS_SEV_HIGH);
+	ck_assert_int_eq(evidence(d, 0)->pid, 7003);
+	ck_assert_str_eq(d->origin.package, "thief");
+	d = expect("origin-env-cleared", "thief (postinstall) as npm_package_name=\"\"", FANGS_SEV_MEDIUM);
+	ck_assert_int_eq(evidence(d, 0)->pid, 7004);
+	ck_assert_uint_eq(count_rule("origin-forged"), 1);
+	ck_assert_uint_eq(count_rule("origin-env-cleared"), 1);
+	d = expect("cred-read-by-script", "~/.npmrc", FANGS_SEV_CRITICAL);
+	ck_assert_str_eq(evidence(d, 0)->path, "cfg");
+	expect("cred-read-by-script", "~/.aws/credentials", FANGS_SEV_CRITICAL);
+}
+END_TEST
+
 START_TEST(network_not_registry)
 {
 	const fangs_deviation *d;
@@ -1014,6 +1035,7 @@ static Suite *rules_suite(void)
 	TCase *tc = tcase_create("recordings");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, cred_read_by_script);
+	tcase_add_test(tc, origin_forged_and_aliases);
 	tcase_add_test(tc, network_not_registry);
 	tcase_add_test(tc, network_sandbox_endpoints);
 	tcase_add_test(tc, oob_services);

@@ -222,6 +222,43 @@ START_TEST(test_filesystem_view)
 }
 END_TEST
 
+/* The decoys a run lists are the files the sandbox's processes see at those
+ * places: same device, same inode, whatever their names or content. */
+START_TEST(test_decoys_by_identity)
+{
+	const char *argv[] = {"sh", "-c",
+			      "stat -c '%n %d %i' /root/.npmrc /root/.ssh/id_rsa /root/.aws/credentials /root/app/.env",
+			      NULL};
+	static const char *const places[] = {"/root/.npmrc", "/root/.ssh/id_rsa", "/root/.aws/credentials",
+					     "/root/app/.env"};
+	const fangs_sandbox_decoy *d = NULL;
+	fangs_sandbox_options o;
+	size_t n = 0;
+	kept_run k;
+
+	base_opts(&o);
+	run_keep(&o, RID("t-decoys"), argv, &k);
+	ck_assert_int_eq(fangs_sandbox_decoys(k.run, &d, &n), 0);
+	ck_assert_uint_ge(n, 4);
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		char line[256];
+		size_t j;
+		for (j = 0; j < n && strcmp(d[j].place, places[i]) != 0; j++)
+			;
+		ck_assert_msg(j < n, "%s is not listed as a decoy", places[i]);
+		snprintf(line, sizeof(line), "%s %llu %llu\n", places[i], (unsigned long long)d[j].dev,
+			 (unsigned long long)d[j].ino);
+		ck_assert_msg(strstr(k.r.output, line), "wanted '%s' in: %s", line, k.r.output);
+	}
+	/* the project itself is the package's, not bait */
+	for (size_t j = 0; j < n; j++)
+		ck_assert_msg(strncmp(d[j].place, "/root/app/", 10) != 0 || strncmp(d[j].place, "/root/app/.env", 14) == 0,
+			      "%s listed as a decoy", d[j].place);
+	ck_assert_int_eq(fangs_sandbox_decoys(NULL, &d, &n), FANGS_EINVAL);
+	run_done(&k);
+}
+END_TEST
+
 START_TEST(test_fsize_limit)
 {
 	fangs_sandbox_options o;
@@ -649,6 +686,7 @@ static void add_common(TCase *tc)
 {
 	tcase_add_test(tc, test_privileges_dropped);
 	tcase_add_test(tc, test_filesystem_view);
+	tcase_add_test(tc, test_decoys_by_identity);
 	tcase_add_test(tc, test_fsize_limit);
 	tcase_add_test(tc, test_pids_limit);
 	tcase_add_test(tc, test_fork_bomb);

@@ -20,6 +20,13 @@
  *   actor uring-connect PORT           io_uring IORING_OP_CONNECT to 127.0.0.1
  *   actor chain PKG VER SCRIPT PATH    3 processes with npm_* variables; the
  *                                      last one has an empty environment and opens PATH
+ *   actor open-dirfd DIR NAME          openat(open(DIR, O_PATH), NAME)
+ *   actor open-chdir DIR PATH          chdir(DIR), then openat(AT_FDCWD, PATH)
+ *   actor script DIR PKG SCRIPT CLAIM PATH
+ *                                      plays npm: in DIR, with npm's variables for
+ *                                      PKG's SCRIPT, starts a script process, whose
+ *                                      child says npm_package_name=CLAIM ("-": as
+ *                                      inherited, "": removed) and opens PATH
  *
  * Exits 0 when the behaviour was carried out (a refused connection counts:
  * the attempt is what is observed), non-zero otherwise.
@@ -339,6 +346,30 @@ static int chain(const char *self, int argc, char **argv)
 	}
 }
 
+/* actor script: the npm part, then the script, then its child */
+static int script(const char *self, int argc, char **argv)
+{
+	if (strcmp(argv[1], "script") == 0) {
+		char *args[] = {(char *)self, "script2", argv[5], argv[6], NULL};
+		if (argc < 7)
+			return 2;
+		if (chdir(argv[2]) < 0)
+			return die(argv[2]);
+		setenv("npm_package_name", argv[3], 1);
+		setenv("npm_package_version", "1.0.0", 1);
+		setenv("npm_lifecycle_event", argv[4], 1);
+		setenv("npm_lifecycle_script", "node install.js", 1);
+		return spawn_wait(args, environ);
+	} else {
+		char *args[] = {(char *)self, "open", argv[3], NULL};
+		if (strcmp(argv[2], "") == 0)
+			unsetenv("npm_package_name");
+		else if (strcmp(argv[2], "-") != 0)
+			setenv("npm_package_name", argv[2], 1);
+		return spawn_wait(args, environ);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -358,6 +389,22 @@ int main(int argc, char **argv)
 
 	if (strcmp(cmd, "open") == 0)
 		return done_fd(openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC));
+	if (strcmp(cmd, "open-dirfd") == 0 && argc >= 4) {
+		int dfd = open(argv[2], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return die(argv[2]);
+		fd = openat(dfd, argv[3], O_RDONLY | O_CLOEXEC);
+		close(dfd);
+		return fd < 0 ? die(argv[3]) : done_fd(fd);
+	}
+	if (strcmp(cmd, "open-chdir") == 0 && argc >= 4) {
+		if (chdir(argv[2]) < 0)
+			return die(argv[2]);
+		fd = openat(AT_FDCWD, argv[3], O_RDONLY | O_CLOEXEC);
+		return fd < 0 ? die(argv[3]) : done_fd(fd);
+	}
+	if (strcmp(cmd, "script") == 0 || strcmp(cmd, "script2") == 0)
+		return script(self, argc, argv);
 	if (strcmp(cmd, "open-unpaged") == 0) {
 		char tmpl[] = "/tmp/fangs-actor-XXXXXX";
 		int tfd = mkstemp(tmpl);

@@ -207,6 +207,7 @@ START_TEST(test_probes_all_live)
 		"raw_tp/sched_process_exit",            "tracepoint/syscalls/sys_enter_connect",
 		"tracepoint/syscalls/sys_enter_sendto", "tracepoint/syscalls/sys_enter_sendmmsg",
 		"tracepoint/syscalls/sys_enter_write",  "raw_tp/io_uring_submit_req",
+		"raw_tp/io_uring_complete",
 		"uprobe/SSL_ctrl:/usr/bin/node",
 	};
 	const fangs_sensor_probe *p;
@@ -511,12 +512,33 @@ START_TEST(test_io_uring)
 	const fangs_event *e;
 	pid_t pid;
 
+	char real_tmp[PATH_MAX], link_path[PATH_MAX + 32], want[PATH_MAX + 32];
+	struct stat st;
+	int fd;
+
 	snprintf(path, sizeof(path), "%s/uring-file", TMP);
 	snprintf(sp, sizeof(sp), "%d", port);
 	pid = actor("uring-open", path, NULL);
 	e = must_find(FANGS_EV_FILE_OPEN, pid, path);
 	assert_common(e, pid);
 	ck_assert_uint_eq(e->flags, FANGS_OPEN_READ);
+	ck_assert_ptr_null(e->real_path); /* it does not exist */
+
+	/* reported at completion with the file it opened: here through a link */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_ptr_nonnull(realpath(TMP, real_tmp));
+	snprintf(link_path, sizeof(link_path), "%s/uring-link", TMP);
+	ck_assert_int_eq(symlink(path, link_path), 0);
+	pid = actor("uring-open", link_path, NULL);
+	e = must_find(FANGS_EV_FILE_OPEN, pid, link_path);
+	assert_common(e, pid);
+	snprintf(want, sizeof(want), "%s/uring-file", real_tmp);
+	ck_assert_pstr_eq(e->real_path, want);
+	ck_assert_uint_eq(e->ino, st.st_ino);
+	ck_assert_uint_eq(e->dev, st.st_dev);
 
 	pid = actor("uring-connect", sp, NULL);
 	e = must_find(FANGS_EV_NET_CONNECT, pid, "127.0.0.1");
@@ -571,6 +593,177 @@ START_TEST(test_chain_origin)
 	/* the top process itself ran before the variables were set */
 	e = must_find(FANGS_EV_EXEC, top, SENSOR_ACTOR);
 	ck_assert_ptr_null(e->origin.package);
+}
+END_TEST
+
+static const fangs_event *find_open_ino(pid_t pid, uint64_t ino)
+{
+	for (size_t i = 0; i < EV.count; i++)
+		if (EV.items[i].kind == FANGS_EV_FILE_OPEN && EV.items[i].pid == pid && EV.items[i].ino == ino)
+			return &EV.items[i];
+	return NULL;
+}
+
+/* Every way of naming one file reaches the same inode, and the kernel's
+ * path of it: the alias a caller writes is kept beside what it opened. */
+START_TEST(test_file_identity)
+{
+	char real_tmp[PATH_MAX], target[PATH_MAX + 32], alias[PATH_MAX + 64], deep[PATH_MAX], want[PATH_MAX + 32];
+	char comp[101];
+	struct stat st, dst;
+	const fangs_event *e;
+	pid_t pid;
+	int fd;
+
+	ck_assert_ptr_nonnull(realpath(TMP, real_tmp));
+	snprintf(target, sizeof(target), "%s/target", real_tmp);
+	fd = open(target, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(stat(target, &st), 0);
+
+	/* symlink: the real path is the target's */
+	snprintf(alias, sizeof(alias), "%s/alias-sym", TMP);
+	ck_assert_int_eq(symlink(target, alias), 0);
+	pid = actor("open", alias, NULL);
+	e = must_find(FANGS_EV_FILE_OPEN, pid, alias);
+	assert_common(e, pid);
+	ck_assert_pstr_eq(e->real_path, target);
+	ck_assert_uint_eq(e->ino, st.st_ino);
+	ck_assert_uint_eq(e->dev, st.st_dev);
+
+	/* hard link: a name of its own, the same inode */
+	snprintf(alias, sizeof(alias), "%s/alias-hard", TMP);
+	ck_assert_int_eq(link(target, alias), 0);
+	pid = actor("open", alias, NULL);
+	e = must_find(FANGS_EV_FILE_OPEN, pid, alias);
+	snprintf(want, sizeof(want), "%s/alias-hard", real_tmp);
+	ck_assert_pstr_eq(e->real_path, want);
+	ck_assert_uint_eq(e->ino, st.st_ino);
+	ck_assert_uint_eq(e->dev, st.st_dev);
+
+	/* relative to the working directory */
+	pid = actor("open-chdir", TMP, "target");
+	e = must_find(FANGS_EV_FILE_OPEN, pid, "target");
+	ck_assert_pstr_eq(e->real_path, target);
+	ck_assert_uint_eq(e->ino, st.st_ino);
+
+	/* relative to a directory fd */
+	pid = actor("open-dirfd", TMP, "target");
+	e = must_find(FANGS_EV_FILE_OPEN, pid, "target");
+	ck_assert_pstr_eq(e->real_path, target);
+	ck_assert_uint_eq(e->ino, st.st_ino);
+
+	/* through /proc/self/root and /proc/self/cwd */
+	snprintf(alias, sizeof(alias), "/proc/self/root%s", target);
+	pid = actor("open", alias, NULL);
+	e = must_find(FANGS_EV_FILE_OPEN, pid, alias);
+	ck_assert_pstr_eq(e->real_path, target);
+	ck_assert_uint_eq(e->ino, st.st_ino);
+	pid = actor("open-chdir", TMP, "/proc/self/cwd/target");
+	e = must_find(FANGS_EV_FILE_OPEN, pid, "/proc/self/cwd/target");
+	ck_assert_pstr_eq(e->real_path, target);
+	ck_assert_uint_eq(e->ino, st.st_ino);
+
+	/* a path longer than the caller's copy (FS_PATH_LEN): the written path is
+	 * cut, the real one is whole */
+	memset(comp, 'd', sizeof(comp) - 1);
+	comp[sizeof(comp) - 1] = '\0';
+	snprintf(deep, sizeof(deep), "%s", real_tmp);
+	for (int i = 0; i < 4; i++) {
+		size_t n = strlen(deep);
+		snprintf(deep + n, sizeof(deep) - n, "/%s", comp);
+		ck_assert_int_eq(mkdir(deep, 0755), 0);
+	}
+	strncat(deep, "/deep-file", sizeof(deep) - strlen(deep) - 1);
+	ck_assert_uint_gt(strlen(deep), 256);
+	fd = open(deep, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(stat(deep, &dst), 0);
+	pid = actor("open", deep, NULL);
+	e = find_open_ino(pid, dst.st_ino);
+	ck_assert_msg(e != NULL, "no open of inode %llu by pid %d", (unsigned long long)dst.st_ino, (int)pid);
+	ck_assert_str_ne(e->path, deep);
+	ck_assert_pstr_eq(e->real_path, deep);
+	ck_assert_uint_eq(e->dev, dst.st_dev);
+
+	/* deeper than the walk goes (FS_RPATH_DEPTH components): the real path
+	 * keeps its last components and says it was cut */
+	{
+		char sub[PATH_MAX];
+		size_t n;
+		snprintf(sub, sizeof(sub), "%s", real_tmp);
+		for (int i = 0; i < 300; i++) {
+			n = strlen(sub);
+			snprintf(sub + n, sizeof(sub) - n, "/a");
+			ck_assert_int_eq(mkdir(sub, 0755), 0);
+		}
+		n = strlen(sub);
+		snprintf(sub + n, sizeof(sub) - n, "/deep-file");
+		fd = open(sub, O_CREAT | O_WRONLY, 0600);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		ck_assert_int_eq(stat(sub, &dst), 0);
+		pid = actor("open", sub, NULL);
+		e = find_open_ino(pid, dst.st_ino);
+		ck_assert_msg(e != NULL, "no open of the deep file by pid %d", (int)pid);
+		ck_assert_ptr_nonnull(e->real_path);
+		ck_assert_msg(strncmp(e->real_path, ".../a/a/", 8) == 0, "%s", e->real_path);
+		n = strlen(e->real_path);
+		ck_assert_msg(n > 20 && strcmp(e->real_path + n - 12, "/a/deep-file") == 0, "%s", e->real_path);
+	}
+
+	/* a failed open has no file */
+	snprintf(alias, sizeof(alias), "%s/missing", TMP);
+	pid = actor("open", alias, NULL);
+	e = must_find(FANGS_EV_FILE_OPEN, pid, alias);
+	ck_assert_ptr_null(e->real_path);
+	ck_assert_uint_eq(e->ino, 0);
+}
+END_TEST
+
+/* Which package a process works for comes from the kernel's mark, set when
+ * npm starts the script (package from the directory npm chose), and not
+ * from what the process's environment says later. */
+START_TEST(test_attribution_marks)
+{
+	static const struct {
+		const char *dir; /* under TMP */
+		const char *env_name, *claim, *want_pkg, *want_env;
+	} cases[] = {
+		{"node_modules/@acme/widget", "@acme/widget", "-", "@acme/widget", NULL},
+		/* the package's package.json may say any name: the folder is npm's,
+		 * and the name npm set is no contradiction */
+		{"node_modules/@acme/widget", "liar", "-", "@acme/widget", NULL},
+		{"app/node_modules/plain", "plain", "", "plain", ""},
+		{"app/node_modules/plain", "plain", "left-pad", "plain", "left-pad"},
+		/* the project's own script: npm names it */
+		{"app", "the-app", "-", "the-app", NULL},
+	};
+	char dir[PATH_MAX], path[PATH_MAX + 32], cmd[PATH_MAX + 32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const fangs_event *open_ev, *exec_ev = NULL;
+		char *argv[] = {SENSOR_ACTOR, "script", dir, (char *)cases[i].env_name, "postinstall",
+				(char *)cases[i].claim, path, NULL};
+		snprintf(dir, sizeof(dir), "%s/%s", TMP, cases[i].dir);
+		snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
+		ck_assert_int_eq(system(cmd), 0);
+		snprintf(path, sizeof(path), "%s/opened-%zu", TMP, i);
+		run_in(CG, argv, 0);
+		open_ev = must_find(FANGS_EV_FILE_OPEN, 0, path);
+		ck_assert_msg(open_ev->origin.package != NULL, "case %zu: no origin", i);
+		ck_assert_str_eq(open_ev->origin.package, cases[i].want_pkg);
+		ck_assert_pstr_eq(open_ev->origin.script, "postinstall");
+		ck_assert_pstr_eq(open_ev->origin.version, "1.0.0");
+		for (size_t j = 0; j < EV.count; j++)
+			if (EV.items[j].kind == FANGS_EV_EXEC && EV.items[j].pid == open_ev->pid)
+				exec_ev = &EV.items[j];
+		ck_assert_ptr_nonnull(exec_ev);
+		ck_assert_pstr_eq(exec_ev->origin.package, cases[i].want_pkg);
+		ck_assert_pstr_eq(exec_ev->env_package, cases[i].want_env);
+	}
 }
 END_TEST
 
@@ -867,6 +1060,8 @@ static Suite *sensor_suite(void)
 	tcase_add_test(tc, test_node_ssl_ctrl);
 	tcase_add_test(tc, test_io_uring);
 	tcase_add_test(tc, test_chain_origin);
+	tcase_add_test(tc, test_file_identity);
+	tcase_add_test(tc, test_attribution_marks);
 	tcase_add_test(tc, test_npm_run_script);
 	tcase_add_test(tc, test_outside_not_reported);
 	tcase_add_test(tc, test_two_runs_and_stats);

@@ -160,6 +160,58 @@ START_TEST(test_round_trip_all_fields)
 }
 END_TEST
 
+/* The file identity of an open and the environment's claim of an exec
+ * survive the codec and a copy. */
+START_TEST(test_round_trip_identity)
+{
+	const char *open_line = "{\"kind\":\"file_open\",\"pid\":9,\"path\":\"cfg\",\"flags\":\"r\","
+				"\"real_path\":\"/root/app/node_modules/x/cfg\",\"ino\":1234567,\"dev\":2049,"
+				"\"decoy\":\"/root/.npmrc\"}";
+	const char *exec_line = "{\"kind\":\"exec\",\"pid\":9,\"path\":\"/usr/bin/node\",\"env_package\":\"\","
+				"\"origin\":{\"package\":\"x\",\"script\":\"postinstall\"}}";
+	fangs_event ev = decode_ok(open_line), copy = {0}, back;
+	char *out = NULL;
+
+	ck_assert_str_eq(ev.path, "cfg");
+	ck_assert_str_eq(ev.real_path, "/root/app/node_modules/x/cfg");
+	ck_assert_uint_eq(ev.ino, 1234567);
+	ck_assert_uint_eq(ev.dev, 2049);
+	ck_assert_str_eq(ev.decoy, "/root/.npmrc");
+	ck_assert_int_eq(fangs_event_to_json(&ev, &out, NULL), 0);
+	ck_assert_str_eq(out, open_line);
+	ck_assert_int_eq(fangs_event_copy(&copy, &ev), 0);
+	ck_assert_ptr_ne(copy.real_path, ev.real_path);
+	ck_assert_str_eq(copy.decoy, "/root/.npmrc");
+	{
+		char line[128];
+		ck_assert_str_eq(fangs_event_summary(&ev, line, sizeof(line)), "open(r) cfg -> /root/.npmrc");
+		free(copy.decoy);
+		copy.decoy = NULL;
+		ck_assert_str_eq(fangs_event_summary(&copy, line, sizeof(line)),
+				 "open(r) cfg -> /root/app/node_modules/x/cfg");
+	}
+	free(out);
+	fangs_event_clear(&ev);
+	fangs_event_clear(&copy);
+
+	ev = decode_ok(exec_line);
+	ck_assert_ptr_nonnull(ev.env_package);
+	ck_assert_str_eq(ev.env_package, "");
+	ck_assert_int_eq(fangs_event_to_json(&ev, &out, NULL), 0);
+	back = decode_ok(out);
+	ck_assert_str_eq(back.env_package, "");
+	ck_assert_int_eq(fangs_event_copy(&copy, &back), 0);
+	ck_assert_str_eq(copy.env_package, "");
+	free(out);
+	fangs_event_clear(&ev);
+	fangs_event_clear(&back);
+	fangs_event_clear(&copy);
+
+	decode_bad("{\"kind\":\"file_open\",\"path\":\"/x\",\"ino\":\"12\"}", "ino");
+	decode_bad("{\"kind\":\"file_open\",\"path\":\"/x\",\"dev\":-1}", "dev");
+}
+END_TEST
+
 START_TEST(test_flags_and_defaults)
 {
 	fangs_event ev = decode_ok("{\"kind\":\"file_open\",\"pid\":1,\"path\":\"/a\",\"flags\":\"rw\"}");
@@ -261,6 +313,7 @@ int main(void)
 	tcase_add_test(tc, test_documented_examples);
 	tcase_add_test(tc, test_round_trip_all_fields);
 	tcase_add_test(tc, test_proxy_request_round_trip);
+	tcase_add_test(tc, test_round_trip_identity);
 	tcase_add_test(tc, test_flags_and_defaults);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_ndjson_lines);

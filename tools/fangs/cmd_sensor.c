@@ -137,6 +137,9 @@ static void print_human(FILE *f, const fangs_event *ev)
 	case FANGS_EV_FILE_OPEN:
 		fprintf(f, "%s %s", ev->path,
 			(ev->flags & FANGS_OPEN_WRITE) ? ((ev->flags & FANGS_OPEN_READ) ? "rw" : "w") : "r");
+		/* an alias: the file it reached */
+		if (ev->real_path && strcmp(ev->real_path, ev->path) != 0)
+			fprintf(f, " -> %s", ev->real_path);
 		break;
 	case FANGS_EV_EXEC:
 		fprintf(f, "%s [", ev->path);

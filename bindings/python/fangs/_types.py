@@ -25,6 +25,8 @@ class Event(ctypes.Structure):
         ("origin", Origin), ("run_id", c_char_p),
         ("host", c_char_p), ("method", c_char_p), ("bytes_out", c_uint64), ("bytes_in", c_uint64),
         ("status", c_int32), ("allowed", c_int32),
+        ("real_path", c_char_p), ("ino", c_uint64),
+        ("dev", c_uint64), ("decoy", c_char_p), ("env_package", c_char_p),
     ]
 
 
