@@ -510,10 +510,11 @@ class ScanProxy(unittest.TestCase):
     def test_2_refused_and_direct(self):
         self.scan("fetcher@1.0.0")
         self.hosts.clear()
-        out = self.scan("fetcher@1.1.0")
+        out = self.scan("fetcher@1.1.0", code=4)
         run = out["run"]
         # the refusal reached the install script, which failed the install
         self.assertNotEqual(run["exit_code"], 0)
+        self.assertEqual(run["state"], "failed")
         self.assertIn("fetcher: download failed: proxy said 403", run_fangs(
             self.db, ["run", "show", run["id"]]).stdout + str(out))
         reqs = self.events(run["id"], "proxy_request")
@@ -537,8 +538,9 @@ class ScanProxy(unittest.TestCase):
         self.assertNotIn(("net_new_https_host", "localhost"), got)
 
     def test_3_none_cannot_download(self):
-        out = self.scan("fetcher@1.0.0", network="none")
+        out = self.scan("fetcher@1.0.0", network="none", code=4)
         self.assertNotEqual(out["run"]["exit_code"], 0)
+        self.assertEqual(out["run"]["state"], "failed")
         self.assertEqual(self.hosts.served(), {"https": [], "http": []})
         self.assertEqual(self.events(out["run"]["id"], "proxy_request"), [])
 
