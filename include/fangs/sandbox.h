@@ -38,6 +38,7 @@
 #define FANGS_SANDBOX_H
 
 #include "common.h"
+#include "decoy.h"
 
 FANGS_BEGIN_DECL
 
@@ -76,17 +77,21 @@ typedef struct fangs_sandbox_options {
 	const char *work_root;        /**< where run directories go; NULL = /var/lib/fangs/sandbox */
 	const char *npm;              /**< npm command inside the sandbox; NULL = "npm" */
 	int npm_major;                /**< npm's major version; 0 = ask the host's `npm --version` */
-	const char *hostname;         /**< inside the sandbox; NULL = "build" */
+	const char *hostname;         /**< inside the sandbox; NULL = a plausible one, new every run */
 	int64_t host_uid;             /**< ns: outside uid/gid of root inside; 0 = 100000 */
 	const char *docker_socket;    /**< docker: NULL = /var/run/docker.sock */
 	const char *image;            /**< docker: image id or tag; NULL = "fangs-sandbox:latest" */
 	const char *cgroup_root;      /**< NULL = /sys/fs/cgroup (layout detected at run time) */
+	/** version 2: size of the filesystem that holds HOME and the project (a
+	 * tmpfs made on the host for the run); 0 = 1 GiB. Writing past it is
+	 * ENOSPC; what is written counts against the memory limit too. */
+	int64_t disk_bytes;
 } fangs_sandbox_options;
 
-#define FANGS_SANDBOX_OPTIONS_VERSION 1
+#define FANGS_SANDBOX_OPTIONS_VERSION 2
 #define FANGS_SANDBOX_OPTIONS_INIT                                                                          \
 	{FANGS_SANDBOX_OPTIONS_VERSION, NULL, FANGS_SANDBOX_NET_NONE, {0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL, NULL, 0, \
-	 NULL, 0, NULL, NULL, NULL}
+	 NULL, 0, NULL, NULL, NULL, 0}
 
 /** Fills `opts` with the defaults of `version`. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_sandbox_options_init(fangs_sandbox_options *opts, unsigned int version);
@@ -132,14 +137,18 @@ typedef struct fangs_sandbox_spec {
 	const char *const *argv;
 	/** Extra environment, "NAME=value", NULL-terminated, or NULL. */
 	const char *const *env;
+	/** version 2: the registry's URL, for the decoy ~/.npmrc (a token for
+	 * that registry); NULL = npm's own configuration on the host. */
+	const char *registry;
 } fangs_sandbox_spec;
 
-#define FANGS_SANDBOX_SPEC_VERSION 1
-#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL}
+#define FANGS_SANDBOX_SPEC_VERSION 2
+#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL}
 
 /**
- * Prepares a run: creates its work directory (HOME with decoy credentials,
- * the project), and its cgroup fangs/<run_id> with the limits. Nothing runs
+ * Prepares a run: creates its work directory (HOME, a size-limited tmpfs,
+ * with a lived-in developer's dotfiles and decoy credentials, the project),
+ * and its cgroup fangs/<run_id> with the limits. Nothing runs
  * yet: hand fangs_sandbox_cgroup_path()/_id() to the sensor, then call
  * fangs_sandbox_start(). FANGS_EEXISTS when a run with this id exists.
  */
@@ -154,6 +163,13 @@ FANGS_EXTERN(uint64_t) fangs_sandbox_cgroup_id(const fangs_sandbox_run *run);
 FANGS_EXTERN(const char *) fangs_sandbox_work_dir(const fangs_sandbox_run *run);
 /** The host directory that is the project npm installs into. */
 FANGS_EXTERN(const char *) fangs_sandbox_project_dir(const fangs_sandbox_run *run);
+
+/**
+ * The decoy secrets planted for this run (new every run): where each lies
+ * and its value, for fangs_decoy_matcher_new(). The list belongs to the run
+ * and lives until fangs_sandbox_run_free(). 0 or FANGS_EINVAL.
+ */
+FANGS_EXTERN(int) fangs_sandbox_decoys(const fangs_sandbox_run *run, const fangs_decoy **decoys, size_t *n);
 
 /** Starts the install. Once per run. */
 FANGS_EXTERN(int) fangs_sandbox_start(fangs_sandbox_run *run);

@@ -15,10 +15,6 @@
 /* Default outside uid of root inside (ns backend). */
 #define FANGS__DEFAULT_HOST_UID 100000
 
-/* Writes fake credentials into home (~/.npmrc, ~/.ssh/id_rsa,
- * ~/.aws/credentials) and project (.env). */
-int fangs__plant_decoys(const char *home, const char *project);
-
 /* npm's major version from `npm --version` on the host; <0 when unknown. */
 int fangs__npm_major(const char *npm);
 

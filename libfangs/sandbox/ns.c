@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,15 +49,44 @@ static int write_proc(pid_t pid, const char *file, const char *value)
 	return rc;
 }
 
-static int map_ids(pid_t pid, int64_t host_uid)
+/* The user the command runs as is host_uid outside (it owns HOME); root
+ * inside, which only the sandbox's init is, is the next uid. */
+static int map_ids(pid_t pid, int64_t host_uid, int user_uid)
 {
-	char map[64];
+	char map[128];
 	int rc;
-	snprintf(map, sizeof(map), "0 %lld 1\n", (long long)host_uid);
+	if (user_uid > 0)
+		snprintf(map, sizeof(map), "0 %lld 1\n%d %lld 1\n", (long long)host_uid + 1, user_uid,
+			 (long long)host_uid);
+	else
+		snprintf(map, sizeof(map), "0 %lld 1\n", (long long)host_uid);
 	if ((rc = write_proc(pid, "setgroups", "deny")) < 0 || (rc = write_proc(pid, "uid_map", map)) < 0 ||
 	    (rc = write_proc(pid, "gid_map", map)) < 0)
 		return rc;
 	return 0;
+}
+
+/* What pid 1 seems to be: the host's init when it has one. */
+static void init_look(fangs__ns_child_args *a)
+{
+	if (access("/lib/systemd/systemd", X_OK) == 0 || access("/usr/lib/systemd/systemd", X_OK) == 0) {
+		a->title = "/sbin/init";
+		a->comm = "systemd";
+	} else if (access("/sbin/init", X_OK) == 0) {
+		a->title = "/sbin/init";
+		a->comm = "init";
+	} else {
+		a->title = "/bin/bash";
+		a->comm = "bash";
+	}
+}
+
+/* A machine that has been up for a while: 3 hours to 12 days. */
+static long long random_uptime(void)
+{
+	uint32_t r = 0;
+	fangs__random(&r, sizeof(r));
+	return 3 * 3600LL + (long long)(r % (12u * 86400u - 3u * 3600u));
 }
 
 static pid_t clone_child(void)
@@ -149,6 +179,9 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	a.err_fd = err_p[1];
 	a.status_fd = st_p[1];
 	a.out_fd = out_p[1];
+	init_look(&a);
+	a.uptime_s = random_uptime();
+	a.user_uid = job->version >= 2 && job->user && strcmp(job->user, "root") != 0 ? FANGS__USER_UID : 0;
 
 	r->pid = clone_child();
 	if (r->pid < 0) {
@@ -174,7 +207,7 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	st_p[0] = out_p[0] = -1;
 
 	/* the limits apply from the start; the sensor's cgroup comes after set-up */
-	if ((rc = fangs__cgroup_join(NULL, job->cgroup_v1, r->pid)) < 0 || (rc = map_ids(r->pid, uid)) < 0)
+	if ((rc = fangs__cgroup_join(NULL, job->cgroup_v1, r->pid)) < 0 || (rc = map_ids(r->pid, uid, a.user_uid)) < 0)
 		goto fail;
 	if (job->opts->network == FANGS_SANDBOX_NET_BRIDGE &&
 	    (rc = fangs__ns_net_up(&r->net, job->run_id, r->pid)) < 0)

@@ -157,6 +157,22 @@ static int keep_new_hits(const fangs_differ *d, const fangs_fpset *baseline, con
 	return 0;
 }
 
+/* A decoy's bytes in what left the sandbox. Never "accepted" by a baseline:
+ * the decoys are new every run, and sending one out is never normal. */
+static int decoy_hits(const fangs_analyze_options *opts, const fangs_run *run, const fangs_event_list *events,
+		      fangs_deviation_list *out)
+{
+	fangs_decoy_matcher *m = NULL;
+	int rc;
+	if (opts->version < 2 || !opts->decoys || !opts->n_decoys)
+		return 0;
+	if ((rc = fangs_decoy_matcher_new(&m, opts->decoys, opts->n_decoys)))
+		return rc;
+	rc = fangs_decoy_findings(m, run->id, run->package, events->items, events->count, out);
+	fangs_decoy_matcher_free(m);
+	return rc;
+}
+
 /* Rule hits below medium are worth showing but not worth holding a run for. */
 static bool holds_for_review(const fangs_deviation_list *l)
 {
@@ -231,7 +247,8 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 	in.n_allow = allow.count;
 	/* rule hits first: they are what a person should read first */
 	if ((rc = run_rules(cfg, opts, &run, &events, &hits)) ||
-	    (rc = keep_new_hits(d, had_baseline ? baseline : NULL, &run, &events, &hits, &out->deviations)))
+	    (rc = keep_new_hits(d, had_baseline ? baseline : NULL, &run, &events, &hits, &out->deviations)) ||
+	    (rc = decoy_hits(opts, &run, &events, &out->deviations)))
 		goto out;
 	t0 = fangs__monotonic_ns();
 	rc = fangs_differ_analyze(d, &in, run_fps, &out->deviations);

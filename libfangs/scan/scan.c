@@ -103,22 +103,22 @@ static void *wait_thread(void *arg)
 /* The registry's host for the rules: the one given, else npm's own setting
  * (what the prefetch used). Unknown leaves `out` empty: every destination
  * of a lifecycle script then counts. */
-static void registry_host(const char *registry, char *out, size_t cap)
+static void registry_url(const char *registry, char *out, size_t cap)
 {
 	static const char *const argv[] = {"npm", "config", "get", "registry", NULL};
 	char said[1024], *line, *save = NULL;
 	out[0] = '\0';
 	if (registry) {
-		fangs_registry_host(registry, out, cap);
+		snprintf(out, cap, "%s", registry);
 		return;
 	}
 	if (fangs__run_capture(argv, NULL, said, sizeof(said)) != 0)
 		return;
 	for (line = strtok_r(said, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
-		if ((!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7)) &&
-		    fangs_registry_host(line, out, cap) == 0)
+		if (!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7)) {
+			snprintf(out, cap, "%s", line);
 			return;
-	out[0] = '\0';
+		}
 }
 
 static int resolved_package(const char *project_dir, char **name, char **version)
@@ -191,7 +191,9 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_differ *differ = NULL;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
 	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
-	char host[256];
+	char host[256], registry[1024];
+	const fangs_decoy *decoys = NULL;
+	size_t n_decoys = 0;
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512];
@@ -284,7 +286,10 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ss.run_id = out->run_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
-	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)))
+	/* the registry the decoy ~/.npmrc holds a token for, and the rules' */
+	registry_url(po.registry, registry, sizeof(registry));
+	ss.registry = registry[0] ? registry : NULL;
+	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)) || (rc = fangs_sandbox_decoys(s.run, &decoys, &n_decoys)))
 		goto out;
 
 	/* the run row exists from here on: a failure is recorded, not lost */
@@ -394,8 +399,11 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	progress(&s, FANGS_SCAN_ANALYZE, NULL);
 	dopts.config = opts->config;
 	ao.processes_left = s.result.processes_left;
-	registry_host(po.registry, host, sizeof(host));
+	if (!registry[0] || fangs_registry_host(registry, host, sizeof(host)) != 0)
+		host[0] = '\0';
 	ao.registry_host = host[0] ? host : NULL;
+	ao.decoys = decoys;
+	ao.n_decoys = n_decoys;
 	fangs_debug("rules: the registry is %s", host[0] ? host : "unknown (every destination counts)");
 	if ((rc = fangs_differ_new(&differ, &dopts)) ||
 	    (rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis)))
