@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -41,13 +42,27 @@ static uint32_t rnd_below(uint32_t n)
 
 #define PICK(arr) ((arr)[rnd_below((uint32_t)(sizeof(arr) / sizeof((arr)[0])))])
 
+/* Words a package could grep for to tell a planted secret; random text
+ * spells one now and then. */
+static int has_marker(const char *s)
+{
+	static const char *const words[] = {"fake", "test", "example", "sandbox", "dummy", "fangs", "decoy", "honey"};
+	for (const char *p = s; *p; p++)
+		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+			if (strncasecmp(p, words[w], strlen(words[w])) == 0)
+				return 1;
+	return 0;
+}
+
 /* n characters of `alphabet`, uniformly, NUL-terminated (out has n+1). */
 static void rnd_chars(char *out, size_t n, const char *alphabet)
 {
 	uint32_t k = (uint32_t)strlen(alphabet);
-	for (size_t i = 0; i < n; i++)
-		out[i] = alphabet[rnd_below(k)];
-	out[n] = '\0';
+	do {
+		for (size_t i = 0; i < n; i++)
+			out[i] = alphabet[rnd_below(k)];
+		out[n] = '\0';
+	} while (has_marker(out));
 }
 
 static uint32_t crc32(const char *s, size_t n)
