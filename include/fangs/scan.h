@@ -52,7 +52,7 @@ typedef struct fangs_scan_options {
 	const char *work_root;         /**< NULL = the sandbox's default */
 	const char *image;             /**< docker image; NULL = the sandbox's default */
 	const char *runner;            /**< recorded with the run; NULL = "local" */
-	const char *cache_dir;         /**< host npm cache for prefetch; NULL = /var/cache/fangs/npm */
+	const char *cache_dir;         /**< host npm cache for prefetch; NULL = /var/cache/npm */
 	struct fangs_sensor *sensor;   /**< a loaded sensor to share across scans; NULL = load one */
 	fangs_scan_progress_fn progress;
 	void *user;

@@ -22,7 +22,9 @@
 #include "fangs/sys/storage_backend.h"
 #include "sandbox/fsutil.h"
 
-#define DEFAULT_CACHE "/var/cache/fangs/npm"
+/* its path shows in the sandbox's mount table (a bind of its _cacache): a
+ * neutral one */
+#define DEFAULT_CACHE "/var/cache/npm"
 #define DEFAULT_PREFETCH_ROOT "/var/lib/fangs/prefetch"
 
 const char *fangs_scan_phase_name(fangs_scan_phase phase)

@@ -264,11 +264,47 @@ class ScanBase:
             self.assert_origin(dev, "palette", "1.1.0", "install", "node build.js")
 
 
-class ScanNs(ScanBase, unittest.TestCase):
+class DecoyMixin:
+    """A decoy credential that leaves the sandbox, encoded, is a critical
+    finding whatever the package's history."""
+
+    def assert_decoy_exfiltrated(self, out):
+        devs = [d for d in out["deviations"] if d["kind"] == "rule:decoy-exfiltrated"]
+        self.assertEqual(len(devs), 1, out["deviations"])
+        d = devs[0]
+        self.assertEqual(d["severity"], "critical")
+        # base64url, or plain base64 when the token's encoding has no - or _
+        self.assertRegex(d["value"], r"^~/\.npmrc \(base64(url)?, split across DNS labels\)$")
+        self.assertIn("npm token", d["description"])
+        self.assertIn("DNS query", d["description"])
+        self.assert_origin(d, "courier", "1.1.0", "postinstall", "node postinstall.js")
+        shown = self.jfangs("deviation", "show", str(d["id"]))
+        events = shown["evidence_events"]
+        self.assertTrue(events)
+        self.assertEqual({e["kind"] for e in events}, {"dns_query"})
+        self.assertTrue(all(e["qname"].endswith(".t.courier.invalid") for e in events), events)
+        self.assertEqual(out["run"]["max_severity"], "critical")
+
+    def test_decoy_sent_in_dns_labels(self):
+        # cold: the package has no baseline
+        cold = self.scan_json("courier@1.1.0", code=3)
+        self.assert_clean_run(cold, "courier", "1.1.0", "pending")
+        self.assert_decoy_exfiltrated(cold)
+        # after a baseline: 1.0.0 seeds it, 1.1.0 is judged against it
+        seed = self.scan_json("courier@1.0.0")
+        self.assert_clean_run(seed, "courier", "1.0.0", "seeded")
+        self.assertEqual(seed["deviations"], [])
+        again = self.scan_json("courier@1.1.0", code=3)
+        self.assert_clean_run(again, "courier", "1.1.0", "pending")
+        self.assert_decoy_exfiltrated(again)
+        self.assertIn(("fs_cred_read", "~/.npmrc"), {(d["kind"], d["value"]) for d in again["deviations"]})
+
+
+class ScanNs(DecoyMixin, ScanBase, unittest.TestCase):
     SANDBOX = "ns"
 
 
-class ScanDocker(ScanBase, unittest.TestCase):
+class ScanDocker(DecoyMixin, ScanBase, unittest.TestCase):
     SANDBOX = "docker"
 
     @classmethod
