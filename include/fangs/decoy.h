@@ -9,7 +9,9 @@
  * sandbox (a DNS query name, a TLS server name, a proxied request's path or
  * body...), plain or encoded: hex (either case), base64 (standard or
  * URL-safe, at any alignment, with or without padding), percent-encoded,
- * and split across the labels of a DNS name. Pure functions: no I/O.
+ * and split across the labels of a DNS name; plain and base64 also when
+ * the text was lower-cased on its way (Node's resolver functions lower-case
+ * names: 16 characters then). Pure functions: no I/O.
  */
 #ifndef FANGS_DECOY_H
 #define FANGS_DECOY_H
@@ -44,8 +46,8 @@ FANGS_EXTERN(void) fangs_decoy_matcher_free(fangs_decoy_matcher *m);
 typedef struct fangs_decoy_hit {
 	size_t decoy;     /**< index into the list given to fangs_decoy_matcher_new() */
 	const char *form; /**< static text: "plain", "hex", "base64", "base64url", "url-encoded",
-			       "base64 in url-encoding"... with ", split across DNS labels" when the
-			       labels had to be joined */
+			       "base64 in url-encoding"..., ", lower-cased" when the case was
+			       lost, ", split across DNS labels" when the labels had to be joined */
 } fangs_decoy_hit;
 
 /**

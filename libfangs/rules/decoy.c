@@ -20,75 +20,131 @@
 
 #define W FANGS_DECOY_WINDOW
 
+/* Case-folded text (DNS names are often lower-cased on the way: Node's
+ * resolver functions do, through IDNA) is matched by its own set: every
+ * WF-character stretch of each secret and of its base64 encodings (both
+ * alphabets, the 3 byte alignments), lower-cased. */
+#define WF 16
+
 typedef struct slot {
 	uint64_t hash;
-	const unsigned char *bytes; /* W bytes inside the owned value */
+	const unsigned char *bytes; /* wlen bytes inside an owned string */
 	size_t decoy;
 	int used;
 } slot;
 
-struct fangs_decoy_matcher {
+typedef struct wset {
 	slot *slots;
 	size_t cap; /* power of two */
+	size_t wlen;
+} wset;
+
+struct fangs_decoy_matcher {
+	wset exact, folded;
 	fangs_decoy *decoys; /* owned copies */
 	size_t n;
+	char **texts;        /* owned: the folded strings the folded set points into */
+	size_t n_texts;
 };
 
-static uint64_t hash_window(const unsigned char *p)
+static uint64_t hash_window(const unsigned char *p, size_t wlen)
 {
 	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < W; i++) {
+	for (size_t i = 0; i < wlen; i++) {
 		h ^= p[i];
 		h *= 1099511628211ULL;
 	}
 	return h;
 }
 
-static void put(fangs_decoy_matcher *m, const unsigned char *p, size_t decoy)
+static void put(wset *w, const unsigned char *p, size_t decoy)
 {
-	uint64_t h = hash_window(p);
-	size_t i = (size_t)h & (m->cap - 1);
-	while (m->slots[i].used) {
-		if (m->slots[i].hash == h && memcmp(m->slots[i].bytes, p, W) == 0)
+	uint64_t h = hash_window(p, w->wlen);
+	size_t i = (size_t)h & (w->cap - 1);
+	while (w->slots[i].used) {
+		if (w->slots[i].hash == h && memcmp(w->slots[i].bytes, p, w->wlen) == 0)
 			return;
-		i = (i + 1) & (m->cap - 1);
+		i = (i + 1) & (w->cap - 1);
 	}
-	m->slots[i].used = 1;
-	m->slots[i].hash = h;
-	m->slots[i].bytes = p;
-	m->slots[i].decoy = decoy;
+	w->slots[i].used = 1;
+	w->slots[i].hash = h;
+	w->slots[i].bytes = p;
+	w->slots[i].decoy = decoy;
 }
 
 /* The decoy one of whose windows starts at p, or -1. */
-static long lookup(const fangs_decoy_matcher *m, const unsigned char *p)
+static long lookup(const wset *w, const unsigned char *p)
 {
-	uint64_t h = hash_window(p);
-	size_t i = (size_t)h & (m->cap - 1);
-	while (m->slots[i].used) {
-		if (m->slots[i].hash == h && memcmp(m->slots[i].bytes, p, W) == 0)
-			return (long)m->slots[i].decoy;
-		i = (i + 1) & (m->cap - 1);
+	uint64_t h = hash_window(p, w->wlen);
+	size_t i = (size_t)h & (w->cap - 1);
+	while (w->slots[i].used) {
+		if (w->slots[i].hash == h && memcmp(w->slots[i].bytes, p, w->wlen) == 0)
+			return (long)w->slots[i].decoy;
+		i = (i + 1) & (w->cap - 1);
 	}
 	return -1;
+}
+
+static int wset_init(wset *w, size_t windows, size_t wlen)
+{
+	w->wlen = wlen;
+	for (w->cap = 16; w->cap < windows * 2; w->cap *= 2)
+		;
+	return (w->slots = calloc(w->cap, sizeof(slot))) ? 0 : fangs__error_oom();
+}
+
+static void fold(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* The characters of base64(prefix + secret) that only the secret's bytes
+ * determine, lower-cased; `pre` is 0..2 bytes of prefix. */
+static char *folded_b64(const char *secret, int pre, int url)
+{
+	const char *a = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			    : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(secret), total = (size_t)pre + n, k = 0;
+	size_t from = ((size_t)pre * 4 + 2) / 3, to = total * 4 / 3; /* chars [from, to) */
+	unsigned char *in = calloc(total + 3, 1);
+	char *out = malloc(total / 3 * 4 + 8);
+	if (!in || !out) {
+		free(in);
+		free(out);
+		return NULL;
+	}
+	memcpy(in + pre, secret, n);
+	for (size_t i = 0, c = 0; i < total; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		for (int q = 0; q < 4; q++, c++)
+			if (c >= from && c < to)
+				out[k++] = a[v >> (18 - 6 * q) & 63];
+	}
+	out[k] = '\0';
+	free(in);
+	fold(out);
+	return out;
 }
 
 int fangs_decoy_matcher_new(fangs_decoy_matcher **out, const fangs_decoy *decoys, size_t n)
 {
 	fangs_decoy_matcher *m;
-	size_t windows = 0;
+	size_t windows = 0, fwindows = 0;
+	int rc;
 
 	if (!out || (n && !decoys))
 		return fangs_error_set(FANGS_EINVAL, "fangs_decoy_matcher_new: NULL argument");
 	*out = NULL;
-	if (!(m = calloc(1, sizeof(*m))) || (n && !(m->decoys = calloc(n, sizeof(*m->decoys))))) {
-		free(m);
+	if (!(m = calloc(1, sizeof(*m))) || (n && !(m->decoys = calloc(n, sizeof(*m->decoys)))) ||
+	    (n && !(m->texts = calloc(n * 7, sizeof(char *))))) {
+		fangs_decoy_matcher_free(m);
 		return fangs__error_oom();
 	}
 	m->n = n;
 	for (size_t i = 0; i < n; i++) {
 		size_t len = decoys[i].value ? strlen(decoys[i].value) : 0;
-		if (len >= W)
-			windows += len - W + 1;
 		fangs_decoy *d = &m->decoys[i];
 		if (!(d->value = fangs__strdup(decoys[i].value ? decoys[i].value : "")) ||
 		    !(d->place = fangs__strdup(decoys[i].place ? decoys[i].place : "a decoy")) ||
@@ -96,17 +152,40 @@ int fangs_decoy_matcher_new(fangs_decoy_matcher **out, const fangs_decoy *decoys
 			fangs_decoy_matcher_free(m);
 			return fangs__error_oom();
 		}
+		if (len < W)
+			continue;
+		windows += len - W + 1;
+		/* the secret, then its 6 base64 encodings, folded */
+		for (int t = 0; t < 7; t++) {
+			char *f = t == 0 ? fangs__strdup(d->value) : folded_b64(d->value, (t - 1) % 3, t > 3);
+			if (!f) {
+				fangs_decoy_matcher_free(m);
+				return fangs__error_oom();
+			}
+			if (t == 0)
+				fold(f);
+			m->texts[m->n_texts++] = f;
+			if (strlen(f) >= WF)
+				fwindows += strlen(f) - WF + 1;
+		}
 	}
-	for (m->cap = 16; m->cap < windows * 2; m->cap *= 2)
-		;
-	if (!(m->slots = calloc(m->cap, sizeof(slot)))) {
+	if ((rc = wset_init(&m->exact, windows, W)) < 0 || (rc = wset_init(&m->folded, fwindows, WF)) < 0) {
 		fangs_decoy_matcher_free(m);
-		return fangs__error_oom();
+		return rc;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, t = 0; i < n; i++) {
 		size_t len = strlen(m->decoys[i].value);
-		for (size_t k = 0; len >= W && k + W <= len; k++)
-			put(m, (const unsigned char *)m->decoys[i].value + k, i);
+		if (len < W)
+			continue;
+		for (size_t k = 0; k + W <= len; k++)
+			put(&m->exact, (const unsigned char *)m->decoys[i].value + k, i);
+		/* the folded set's slots say the decoy and the text's kind:
+		 * decoy * 4 + (0 plain, 1 base64, 2 base64url) */
+		for (int j = 0; j < 7; j++, t++) {
+			const char *f = m->texts[t];
+			for (size_t k = 0; strlen(f) >= WF && k + WF <= strlen(f); k++)
+				put(&m->folded, (const unsigned char *)f + k, i * 4 + (j == 0 ? 0 : j < 4 ? 1 : 2));
+		}
 	}
 	*out = m;
 	return 0;
@@ -122,19 +201,23 @@ void fangs_decoy_matcher_free(fangs_decoy_matcher *m)
 		free((char *)m->decoys[i].what);
 	}
 	free(m->decoys);
-	free(m->slots);
+	for (size_t i = 0; i < m->n_texts; i++)
+		free(m->texts[i]);
+	free(m->texts);
+	free(m->exact.slots);
+	free(m->folded.slots);
 	free(m);
 }
 
 /* The decoy with the longest run of consecutive windows in p (its extent
  * in windows goes to *best), or -1. */
-static long scan_bytes(const fangs_decoy_matcher *m, const unsigned char *p, size_t len, size_t *best)
+static long scan_set(const wset *w, const unsigned char *p, size_t len, size_t *best)
 {
 	long found = -1, cur = -1;
 	size_t run = 0;
 	*best = 0;
-	for (size_t i = 0; i + W <= len; i++) {
-		long d = lookup(m, p + i);
+	for (size_t i = 0; i + w->wlen <= len; i++) {
+		long d = lookup(w, p + i);
 		run = d >= 0 && d == cur ? run + 1 : d >= 0 ? 1 : 0;
 		cur = d;
 		if (run > *best) {
@@ -143,6 +226,11 @@ static long scan_bytes(const fangs_decoy_matcher *m, const unsigned char *p, siz
 		}
 	}
 	return found;
+}
+
+static long scan_bytes(const fangs_decoy_matcher *m, const unsigned char *p, size_t len, size_t *best)
+{
+	return scan_set(&m->exact, p, len, best);
 }
 
 static int hexval(unsigned char c)
@@ -255,6 +343,15 @@ static const char *const forms[N_SRC][N_CODE] = {
 	{"url-encoded", "hex in url-encoding", "base64 in url-encoding", "base64url in url-encoding"},
 };
 
+/* Forms of a match in case-folded text: a folded base64 window of a
+ * secret holds a lower-case letter where the secret's encoding has an
+ * upper-case one, so which alphabet it is shows only through - _ + /. */
+static const char *const folded_forms[2][3] = {
+	{"plain, lower-cased", "base64, lower-cased", "base64url, lower-cased"},
+	{"plain, lower-cased, split across DNS labels", "base64, lower-cased, split across DNS labels",
+	 "base64url, lower-cased, split across DNS labels"},
+};
+
 static size_t join_labels(const char *s, size_t len, unsigned char *out)
 {
 	size_t k = 0;
@@ -282,7 +379,8 @@ static size_t url_decode(const char *s, size_t len, unsigned char *out)
 int fangs_decoy_find(const fangs_decoy_matcher *m, const char *data, size_t len, fangs_decoy_hit *hit)
 {
 	unsigned char *view = NULL, *tmp = NULL;
-	size_t best = 0, ext;
+	size_t best = 0, ext, fbest = 0;
+	long fd = -1;
 	int rc = 0;
 
 	if (!m || (!data && len) || !hit)
@@ -328,6 +426,23 @@ int fangs_decoy_find(const fangs_decoy_matcher *m, const char *data, size_t len,
 			hit->form = forms[src][url ? CODE_B64URL : CODE_B64];
 			rc = 1;
 		}
+		/* the same text lower-cased: a name whose case was lost */
+		if (rc == 0 && src != SRC_URL && n >= WF) {
+			long f;
+			memcpy(tmp, s, n);
+			for (size_t i = 0; i < n; i++)
+				if (tmp[i] >= 'A' && tmp[i] <= 'Z')
+					tmp[i] = (unsigned char)(tmp[i] - 'A' + 'a');
+			if ((f = scan_set(&m->folded, tmp, n, &ext)) >= 0 && ext > fbest) {
+				fbest = ext;
+				fd = f / 4;
+				hit->form = folded_forms[src == SRC_JOINED][f % 4];
+			}
+		}
+	}
+	if (rc == 0 && fd >= 0) {
+		hit->decoy = (size_t)fd;
+		rc = 1;
 	}
 out:
 	free(view);

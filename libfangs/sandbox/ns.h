@@ -23,6 +23,8 @@ typedef struct fangs__ns_child_args {
 	const char *comm;     /* pid 1's name ("systemd") */
 	long long uptime_s;   /* added to the boot and monotonic clocks inside */
 	int user_uid;         /* uid (and gid) the command runs as inside; 0 = root */
+	int tree_fd;          /* read: before the release, the host's /usr and /etc as idmapped
+			         mounts (SCM_RIGHTS), or none when the kernel cannot */
 } fangs__ns_child_args;
 
 /* uid and gid of the sandbox's user inside, when it is not root */

@@ -177,6 +177,46 @@ static void look_real_init(void)
 	prctl(PR_SET_NAME, args->comm, 0, 0, 0);
 }
 
+/* The host's /usr and /etc as idmapped mounts, from the parent (see
+ * ns.c's send_trees): files of the host's root show as root's. */
+static int trees[2] = {-1, -1};
+
+static void look_real_receive_trees(void)
+{
+	char byte;
+	union {
+		char buf[CMSG_SPACE(sizeof(trees))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {&byte, 1};
+	struct msghdr msg;
+	struct cmsghdr *c;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	if (recvmsg(args->tree_fd, &msg, MSG_CMSG_CLOEXEC) > 0 && (c = CMSG_FIRSTHDR(&msg)) &&
+	    c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(trees)))
+		memcpy(trees, CMSG_DATA(c), sizeof(trees));
+	close(args->tree_fd);
+}
+
+/* Mounts the idmapped tree `which` (0 /usr, 1 /etc) at rel; 0 when there is none. */
+static int look_real_tree(int which, const char *rel)
+{
+	char p[4096];
+	if (trees[which] < 0)
+		return 0;
+	path_in(p, sizeof(p), rel);
+	if (syscall(SYS_move_mount, trees[which], "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die(rel, errno);
+	close(trees[which]);
+	trees[which] = -1;
+	return 1;
+}
+
 /* The root's size is what df shows for /: a laptop's disk, not 1 MiB. */
 static const char *look_real_root_size(void)
 {
@@ -292,11 +332,13 @@ static void make_root(void)
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		mkdir_in(dirs[i], 0755);
 	/* what node, npm and the shells that scripts use need, read-only */
-	if (mount("/usr", (path_in(p, sizeof(p), "/usr"), p), NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (!look_real_tree(0, "/usr") &&
+	    mount("/usr", (path_in(p, sizeof(p), "/usr"), p), NULL, MS_BIND | MS_REC, NULL) < 0)
 		die("/usr", errno);
+	path_in(p, sizeof(p), "/usr");
 	set_attr(p, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, AT_RECURSIVE);
 	path_in(p, sizeof(p), "/etc");
-	if (mount("/etc", p, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (!look_real_tree(1, "/etc") && mount("/etc", p, NULL, MS_BIND | MS_REC, NULL) < 0)
 		die("/etc", errno);
 	/* the sandbox's own resolver and hosts, over the host's */
 	path_in(p, sizeof(p), "/etc/resolv.conf");
@@ -434,7 +476,7 @@ static void exec_command(void)
  * help. Keep the four pipes, point 0-2 at /dev/null, close the rest. */
 static void keep_only_own_fds(const fangs__ns_child_args *a)
 {
-	int keep[4] = {a->sync_fd, a->err_fd, a->status_fd, a->out_fd};
+	int keep[5] = {a->sync_fd, a->err_fd, a->status_fd, a->out_fd, a->tree_fd};
 	unsigned int from = 3;
 	int null = open("/dev/null", O_RDWR);
 	if (null < 0)
@@ -442,15 +484,15 @@ static void keep_only_own_fds(const fangs__ns_child_args *a)
 	for (int i = 0; i < 3; i++)
 		if (null != i && dup2(null, i) < 0)
 			die("dup2", errno);
-	/* sort the four, then close the gaps between them */
-	for (int i = 0; i < 4; i++)
-		for (int k = i + 1; k < 4; k++)
+	/* sort the five, then close the gaps between them */
+	for (int i = 0; i < 5; i++)
+		for (int k = i + 1; k < 5; k++)
 			if (keep[k] < keep[i]) {
 				int t = keep[i];
 				keep[i] = keep[k];
 				keep[k] = t;
 			}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		if ((unsigned int)keep[i] > from)
 			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
 		from = (unsigned int)keep[i] + 1;
@@ -472,6 +514,7 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 	/* the parent dies or fails: nothing to do */
 	if (read(a->sync_fd, &c, 1) != 1)
 		_exit(127);
+	look_real_receive_trees();
 
 	/* Raw syscalls, not glibc's wrappers: those make every thread of the
 	 * process change ids (taking the thread-stack lock and signalling each

@@ -51,6 +51,7 @@ static const char *const LOOK =
 	"echo \"uptime=$(cut -d. -f1 /proc/uptime)\"; "
 	"echo \"env1=$(tr '\\0' ' ' < /proc/1/environ 2>/dev/null)\"; "
 	"echo \"exe1=$(readlink /proc/1/exe 2>/dev/null)\"; "
+	"echo \"owners=$(stat -c %U:%G /usr/bin/env /etc/passwd /etc/hostname / /home | tr '\\n' ' ')\"; "
 	"echo '--- mountinfo'; cat /proc/self/mountinfo; echo '--- env'; env; echo '--- files'; "
 	"cat ~/.npmrc ~/.aws/credentials ~/.git-credentials ~/.config/gh/hosts.yml ~/.docker/config.json "
 	"~/app/.env ~/.ssh/id_ed25519 ~/.ssh/id_rsa ~/.gitconfig ~/.bash_history /etc/hostname; "
@@ -148,6 +149,8 @@ START_TEST(test_looks_like_a_developer_machine)
 			      "%s", out);
 		ck_assert_msg(strstr(out, "env1=\n"), "pid 1's environment is readable: %s", out);
 		ck_assert_msg(strstr(out, "exe1=\n"), "pid 1's binary is readable: %s", out);
+		/* the system's files are root's, not nobody's */
+		ck_assert_msg(strstr(out, "owners=root:root root:root root:root root:root root:root \n"), "%s", out);
 		/* up for hours, not seconds */
 		const char *up = strstr(out, "uptime=");
 		ck_assert_ptr_nonnull(up);

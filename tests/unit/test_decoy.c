@@ -191,6 +191,43 @@ START_TEST(test_split_across_dns_labels)
 }
 END_TEST
 
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+START_TEST(test_lower_cased)
+{
+	char enc[128], s[512], labels[256];
+	size_t k = 0;
+	/* a resolver lower-cased the name: base64 of the token, at a byte offset */
+	unsigned char raw[64];
+	memcpy(raw, "t=", 2);
+	memcpy(raw + 2, NPM, strlen(NPM));
+	b64(raw, strlen(NPM) + 2, enc, 1, 0);
+	lower(enc);
+	for (size_t i = 0; i < strlen(enc); i += 20)
+		k += (size_t)snprintf(labels + k, sizeof(labels) - k, "%.20s.", enc + i);
+	snprintf(s, sizeof(s), "%sx.invalid", labels);
+	fangs_decoy_hit hit;
+	ck_assert_int_eq(find(s, &hit), 1);
+	ck_assert_uint_eq(hit.decoy, 0);
+	ck_assert_msg(!strcmp(hit.form, "base64, lower-cased, split across DNS labels") ||
+			      !strcmp(hit.form, "base64url, lower-cased, split across DNS labels"),
+		      "%s", hit.form);
+	/* the token itself, lower-cased, in one label */
+	snprintf(s, sizeof(s), "%s.invalid", NPM);
+	lower(s);
+	expect(s, 0, "plain, lower-cased");
+	/* 15 characters of it are not enough once the case is gone */
+	snprintf(s, sizeof(s), "%.15s.invalid", NPM + 4);
+	lower(s);
+	expect_none(s);
+}
+END_TEST
+
 START_TEST(test_no_false_positives)
 {
 	static const char *const names[] = {
@@ -211,8 +248,9 @@ START_TEST(test_no_false_positives)
 	srand(7);
 	for (int r = 0; r < 2000; r++) {
 		char s[200];
-		const char *alpha = r % 3 == 0 ? "0123456789abcdef"
-				    : r % 3 == 1 ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		const char *alpha = r % 4 == 0 ? "0123456789abcdef"
+				    : r % 4 == 1 ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+				    : r % 4 == 2 ? "abcdefghijklmnopqrstuvwxyz0123456789-_"
 						 : "abcdefghijklmnopqrstuvwxyz0123456789.";
 		size_t al = strlen(alpha), n = 20 + (size_t)(rand() % 150);
 		for (size_t i = 0; i < n; i++)
@@ -306,6 +344,7 @@ int main(void)
 	tcase_add_test(tc, test_base64_all_alignments);
 	tcase_add_test(tc, test_url_encoded);
 	tcase_add_test(tc, test_split_across_dns_labels);
+	tcase_add_test(tc, test_lower_cased);
 	tcase_add_test(tc, test_no_false_positives);
 	tcase_add_test(tc, test_findings_from_events);
 	tcase_add_test(tc, test_bad_arguments);
