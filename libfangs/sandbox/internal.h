@@ -6,9 +6,7 @@
 
 #include "fangs/sys/sandbox_backend.h"
 
-/* Paths inside the sandbox; the same for every backend. */
-#define FANGS__HOME_INSIDE "/root"
-#define FANGS__PROJECT_INSIDE "/root/app"
+/* where the docker backend shows the npm cache (ns: ~/.npm/_cacache) */
 #define FANGS__CACHE_INSIDE "/var/cache/npm"
 #define FANGS__PATH_INSIDE "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
