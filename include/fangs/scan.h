@@ -81,6 +81,10 @@ typedef struct fangs_scan_result {
 	int timed_out;
 	int64_t duration_ns;
 	char *install_output;   /**< bounded tail of the install's output */
+	/** the run's decoy secrets (fangs_sandbox_decoys), owned: for a
+	 * receiver of the events (on_event) to judge what left the sandbox */
+	fangs_decoy *decoys;
+	size_t n_decoys;
 } fangs_scan_result;
 
 FANGS_EXTERN(void) fangs_scan_result_clear(fangs_scan_result *r);

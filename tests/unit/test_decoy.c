@@ -332,6 +332,53 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* A runner hands the decoys to the orchestrator with the run's result. */
+START_TEST(test_wire_result_carries_decoys)
+{
+	const fangs_decoy d[2] = {{"~/.npmrc", "npm token", NPM}, {"~/.aws/credentials", "AWS secret access key", AWS}};
+	fangs_wire_result in, out;
+	char *json = NULL;
+	memset(&in, 0, sizeof(in));
+	in.state = FANGS_RUN_SUCCEEDED;
+	in.decoys = (fangs_decoy *)d;
+	in.n_decoys = 2;
+	ck_assert_int_eq(fangs_wire_result_encode(&in, &json), 0);
+	ck_assert_int_eq(fangs_wire_result_decode(&out, json, strlen(json)), 0);
+	ck_assert_uint_eq(out.n_decoys, 2);
+	ck_assert_str_eq(out.decoys[1].place, "~/.aws/credentials");
+	ck_assert_str_eq(out.decoys[1].what, "AWS secret access key");
+	ck_assert_str_eq(out.decoys[0].value, NPM);
+	fangs_wire_result_clear(&out);
+	free(json);
+	/* no decoys: none decoded */
+	in.n_decoys = 0;
+	ck_assert_int_eq(fangs_wire_result_encode(&in, &json), 0);
+	ck_assert_ptr_null(strstr(json, "decoys"));
+	ck_assert_int_eq(fangs_wire_result_decode(&out, json, strlen(json)), 0);
+	ck_assert_uint_eq(out.n_decoys, 0);
+	fangs_wire_result_clear(&out);
+	free(json);
+	/* what a runner may not send */
+	static const char *const bad[] = {
+		"{\"state\":\"succeeded\",\"decoys\":{}}",
+		"{\"state\":\"succeeded\",\"decoys\":[1]}",
+		"{\"state\":\"succeeded\",\"decoys\":[{\"place\":\"~/.npmrc\",\"what\":\"t\"}]}",
+		"{\"state\":\"succeeded\",\"decoys\":[{\"place\":\"~/.npmrc\",\"what\":\"t\",\"value\":7}]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(fangs_wire_result_decode(&out, bad[i], strlen(bad[i])) == FANGS_EINVAL, "%s", bad[i]);
+		ck_assert_ptr_null(out.decoys);
+	}
+	char big[8192];
+	size_t k = (size_t)snprintf(big, sizeof(big), "{\"state\":\"succeeded\",\"decoys\":[");
+	for (int i = 0; i < FANGS_WIRE_MAX_DECOYS + 1; i++)
+		k += (size_t)snprintf(big + k, sizeof(big) - k, "%s{\"place\":\"p\",\"what\":\"w\",\"value\":\"v\"}",
+				      i ? "," : "");
+	snprintf(big + k, sizeof(big) - k, "]}");
+	ck_assert_int_eq(fangs_wire_result_decode(&out, big, strlen(big)), FANGS_EINVAL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("decoy");
@@ -348,6 +395,7 @@ int main(void)
 	tcase_add_test(tc, test_no_false_positives);
 	tcase_add_test(tc, test_findings_from_events);
 	tcase_add_test(tc, test_bad_arguments);
+	tcase_add_test(tc, test_wire_result_carries_decoys);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
