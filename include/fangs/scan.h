@@ -63,12 +63,18 @@ typedef struct fangs_scan_options {
 	fangs_scan_event_fn on_event;
 	void *event_user;
 	const char *run_id;            /**< the run's id (e.g. given by an orchestrator); NULL = a new one */
+	/** version 3: called once, when the sandbox is prepared, with the run's
+	 * decoy secrets (fangs_sandbox_decoys; borrowed for the call): a
+	 * receiver of the events (on_event) judges what left the sandbox with
+	 * them. A stored run is judged with them here. */
+	void (*on_decoys)(const fangs_decoy *decoys, size_t n, void *user);
+	void *decoys_user;
 } fangs_scan_options;
 
-#define FANGS_SCAN_OPTIONS_VERSION 2
+#define FANGS_SCAN_OPTIONS_VERSION 3
 #define FANGS_SCAN_OPTIONS_INIT \
 	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	 NULL, NULL, NULL, NULL}
+	 NULL, NULL, NULL, NULL, NULL, NULL}
 
 typedef struct fangs_scan_result {
 	char run_id[64];
@@ -81,10 +87,6 @@ typedef struct fangs_scan_result {
 	int timed_out;
 	int64_t duration_ns;
 	char *install_output;   /**< bounded tail of the install's output */
-	/** the run's decoy secrets (fangs_sandbox_decoys), owned: for a
-	 * receiver of the events (on_event) to judge what left the sandbox */
-	fangs_decoy *decoys;
-	size_t n_decoys;
 } fangs_scan_result;
 
 FANGS_EXTERN(void) fangs_scan_result_clear(fangs_scan_result *r);

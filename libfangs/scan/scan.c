@@ -42,12 +42,6 @@ void fangs_scan_result_clear(fangs_scan_result *r)
 	free(r->package);
 	free(r->version);
 	free(r->install_output);
-	for (size_t i = 0; r->decoys && i < r->n_decoys; i++) {
-		free((char *)r->decoys[i].place);
-		free((char *)r->decoys[i].what);
-		free((char *)r->decoys[i].value);
-	}
-	free(r->decoys);
 	fangs_analysis_clear(&r->analysis);
 	memset(r, 0, sizeof(*r));
 }
@@ -127,21 +121,6 @@ static void registry_url(const char *registry, char *out, size_t cap)
 			snprintf(out, cap, "%s", line);
 			return;
 		}
-}
-
-static int copy_decoys(fangs_scan_result *out, const fangs_decoy *d, size_t n)
-{
-	if (!n)
-		return 0;
-	if (!(out->decoys = calloc(n, sizeof(*out->decoys))))
-		return fangs__error_oom();
-	for (size_t i = 0; i < n; i++, out->n_decoys++)
-		if (!(out->decoys[i].place = fangs__strdup(d[i].place)) || !(out->decoys[i].what = fangs__strdup(d[i].what)) ||
-		    !(out->decoys[i].value = fangs__strdup(d[i].value))) {
-			out->n_decoys++;
-			return fangs__error_oom();
-		}
-	return 0;
 }
 
 static int resolved_package(const char *project_dir, char **name, char **version)
@@ -312,9 +291,10 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	/* the registry the decoy ~/.npmrc holds a token for, and the rules' */
 	registry_url(po.registry, registry, sizeof(registry));
 	ss.registry = registry[0] ? registry : NULL;
-	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)) || (rc = fangs_sandbox_decoys(s.run, &decoys, &n_decoys)) ||
-	    (rc = copy_decoys(out, decoys, n_decoys)))
+	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)) || (rc = fangs_sandbox_decoys(s.run, &decoys, &n_decoys)))
 		goto out;
+	if (opts->version >= 3 && opts->on_decoys)
+		opts->on_decoys(decoys, n_decoys, opts->decoys_user);
 
 	/* the run row exists from here on: a failure is recorded, not lost */
 	memcpy(run.id, out->run_id, sizeof(run.id));
