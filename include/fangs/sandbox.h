@@ -57,7 +57,8 @@ FANGS_EXTERN(int) fangs_sandbox_network_parse(const char *name, fangs_sandbox_ne
 
 /** Resource limits. 0 in any field means the default shown. */
 typedef struct fangs_sandbox_limits {
-	int64_t memory_bytes; /**< 512 MiB (cgroup memory limit) */
+	int64_t memory_bytes; /**< 512 MiB for the processes; the run's cgroup memory limit is this
+			           plus disk_bytes (HOME's files are in memory too) */
 	int64_t pids;         /**< 256 (cgroup pids limit) */
 	int64_t cpu_millis;   /**< 1000 = one CPU (CFS quota) */
 	int64_t nofile;       /**< 1024 (RLIMIT_NOFILE) */
@@ -84,7 +85,8 @@ typedef struct fangs_sandbox_options {
 	const char *cgroup_root;      /**< NULL = /sys/fs/cgroup (layout detected at run time) */
 	/** version 2: size of the filesystem that holds HOME and the project (a
 	 * tmpfs made on the host for the run); 0 = 1 GiB. Writing past it is
-	 * ENOSPC; what is written counts against the memory limit too. */
+	 * ENOSPC; the cgroup memory limit grows by as much (files on a tmpfs
+	 * are memory). */
 	int64_t disk_bytes;
 } fangs_sandbox_options;
 

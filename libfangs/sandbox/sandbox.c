@@ -123,6 +123,9 @@ static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 		o.grace_ms = 0;
 	o.host_uid = or_default(o.host_uid, FANGS__DEFAULT_HOST_UID);
 	o.disk_bytes = or_default(o.disk_bytes, 1LL << 30);
+	/* HOME is a tmpfs: its files are memory charged to the run, so the
+	 * run's memory limit holds the processes' memory and the disk both */
+	l->memory_bytes += o.disk_bytes;
 	o.version = FANGS_SANDBOX_OPTIONS_VERSION;
 
 	sb->backend_name = fangs__strdup(o.backend ? o.backend : "ns");

@@ -292,6 +292,7 @@ START_TEST(test_memory_limit)
 	fangs_sandbox_result r;
 	base_opts(&o);
 	o.limits.memory_bytes = 64 << 20;
+	o.disk_bytes = 16 << 20;
 	run_sh(&o, RID("t-mem"), "head -c 400000000 /dev/zero | tail > /dev/null; echo \"rc=$?\"; echo after", &r);
 	ck_assert_msg(strstr(r.output, "rc=137"), "the hog is SIGKILLed: %s", r.output);
 	ck_assert_msg(strstr(r.output, "after"), "the rest of the sandbox goes on: %s", r.output);
@@ -418,7 +419,8 @@ START_TEST(test_cgroup_made_before_start)
 	if (strstr(cg, "/unified/")) {
 		snprintf(v1, sizeof(v1), "/sys/fs/cgroup/memory/fangs/%s/memory.limit_in_bytes", id);
 		char *lim = sb_read(v1);
-		ck_assert_str_eq(lim, "536870912\n");
+		/* 512 MiB for the processes and 1 GiB for HOME's tmpfs */
+		ck_assert_str_eq(lim, "1610612736\n");
 		free(lim);
 		snprintf(v1, sizeof(v1), "/sys/fs/cgroup/pids/fangs/%s/pids.max", id);
 		lim = sb_read(v1);
