@@ -32,6 +32,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "decoy.h"
 #include "differ.h"
 #include "rules.h"
 #include "storage.h"
@@ -78,10 +79,15 @@ typedef struct fangs_analyze_options {
 	 * takes them in fangs_differ_options.infra); fangs_sandbox_infra(). */
 	const char *const *infra;
 	size_t n_infra;
+	/** Version 2: the run's decoy secrets (fangs_sandbox_decoys()); any of
+	 * them in what left the sandbox is a critical finding
+	 * (FANGS_DECOY_FINDING_KIND). NULL = none known (a run stored earlier). */
+	const fangs_decoy *decoys;
+	size_t n_decoys;
 } fangs_analyze_options;
 
 #define FANGS_ANALYZE_OPTIONS_VERSION 2
-#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0}
+#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0, NULL, 0}
 
 /** fangs_analyze_run() with options; `opts` NULL = FANGS_ANALYZE_OPTIONS_INIT. */
 FANGS_EXTERN(int) fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,

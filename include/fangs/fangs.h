@@ -11,6 +11,7 @@
 #include "event.h"
 #include "differ.h"
 #include "rules.h"
+#include "decoy.h"
 #include "storage.h"
 #include "analyze.h"
 #include "sensor.h"

@@ -39,6 +39,7 @@
 
 #include "common.h"
 #include "proxy.h"
+#include "decoy.h"
 
 FANGS_BEGIN_DECL
 
@@ -60,7 +61,8 @@ FANGS_EXTERN(int) fangs_sandbox_network_parse(const char *name, fangs_sandbox_ne
 
 /** Resource limits. 0 in any field means the default shown. */
 typedef struct fangs_sandbox_limits {
-	int64_t memory_bytes; /**< 512 MiB (cgroup memory limit) */
+	int64_t memory_bytes; /**< 512 MiB for the processes; the run's cgroup memory limit is this
+			           plus disk_bytes (HOME's files are in memory too) */
 	int64_t pids;         /**< 256 (cgroup pids limit) */
 	int64_t cpu_millis;   /**< 1000 = one CPU (CFS quota) */
 	int64_t nofile;       /**< 1024 (RLIMIT_NOFILE) */
@@ -80,17 +82,22 @@ typedef struct fangs_sandbox_options {
 	const char *work_root;        /**< where run directories go; NULL = /var/lib/fangs/sandbox */
 	const char *npm;              /**< npm command inside the sandbox; NULL = "npm" */
 	int npm_major;                /**< npm's major version; 0 = ask the host's `npm --version` */
-	const char *hostname;         /**< inside the sandbox; NULL = "build" */
+	const char *hostname;         /**< inside the sandbox; NULL = a plausible one, new every run */
 	int64_t host_uid;             /**< ns: outside uid/gid of root inside; 0 = 100000 */
 	const char *docker_socket;    /**< docker: NULL = /var/run/docker.sock */
 	const char *image;            /**< docker: image id or tag; NULL = "fangs-sandbox:latest" */
 	const char *cgroup_root;      /**< NULL = /sys/fs/cgroup (layout detected at run time) */
+	/** version 2: size of the filesystem that holds HOME and the project (a
+	 * tmpfs made on the host for the run); 0 = 1 GiB. Writing past it is
+	 * ENOSPC; the cgroup memory limit grows by as much (files on a tmpfs
+	 * are memory). */
+	int64_t disk_bytes;
 } fangs_sandbox_options;
 
-#define FANGS_SANDBOX_OPTIONS_VERSION 1
+#define FANGS_SANDBOX_OPTIONS_VERSION 2
 #define FANGS_SANDBOX_OPTIONS_INIT                                                                          \
 	{FANGS_SANDBOX_OPTIONS_VERSION, NULL, FANGS_SANDBOX_NET_NONE, {0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL, NULL, 0, \
-	 NULL, 0, NULL, NULL, NULL}
+	 NULL, 0, NULL, NULL, NULL, 0}
 
 /** Fills `opts` with the defaults of `version`. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_sandbox_options_init(fangs_sandbox_options *opts, unsigned int version);
@@ -141,14 +148,18 @@ typedef struct fangs_sandbox_spec {
 	 * run's network namespace at start; the caller owns it, stops it
 	 * after fangs_sandbox_wait() and takes its events. */
 	fangs_proxy *proxy;
+	/** Version 2: the registry's URL, for the decoy ~/.npmrc (a token for
+	 * that registry); NULL = npm's own configuration on the host. */
+	const char *registry;
 } fangs_sandbox_spec;
 
 #define FANGS_SANDBOX_SPEC_VERSION 2
-#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL}
+#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /**
- * Prepares a run: creates its work directory (HOME with decoy credentials,
- * the project), and its cgroup fangs/<run_id> with the limits. Nothing runs
+ * Prepares a run: creates its work directory (HOME, a size-limited tmpfs,
+ * with a lived-in developer's dotfiles and decoy credentials, the project),
+ * and its cgroup fangs/<run_id> with the limits. Nothing runs
  * yet: hand fangs_sandbox_cgroup_path()/_id() to the sensor, then call
  * fangs_sandbox_start(). FANGS_EEXISTS when a run with this id exists.
  */
@@ -183,25 +194,32 @@ FANGS_EXTERN(const char *) fangs_sandbox_project_dir(const fangs_sandbox_run *ru
 FANGS_EXTERN(int) fangs_sandbox_proxy_endpoint(const fangs_sandbox_run *run, const char **addr, uint16_t *port);
 
 /**
- * A decoy credential: a file the sandbox planted in the run's HOME (and
+ * A decoy credential's file: a file the sandbox planted in the run's HOME (and
  * the project's .env) before anything runs, for a package that goes for
  * secrets to show it. The sensor names a file by (dev, ino) as well as by
  * path, so every alias of a decoy (symlink, hard link, relative path,
  * /proc/self/root, a directory fd) is known to be it.
  */
-typedef struct fangs_sandbox_decoy {
+typedef struct fangs_sandbox_decoy_file {
 	const char *place; /**< its path as the sandbox's processes see it ("/root/.npmrc") */
 	uint64_t dev;      /**< stat(2)'s st_dev */
 	uint64_t ino;      /**< stat(2)'s st_ino */
-} fangs_sandbox_decoy;
+} fangs_sandbox_decoy_file;
 
 /**
- * The decoys of a prepared run, whatever their names and content (they
- * may differ from run to run). The array belongs to the run and lives
+ * The files of a prepared run's decoys (those fangs_sandbox_decoys() lists),
+ * by identity, whatever their names and content. The array belongs to the run and lives
  * until fangs_sandbox_run_free(). 0 or a FANGS_E* code.
  */
-FANGS_EXTERN(int) fangs_sandbox_decoys(const fangs_sandbox_run *run, const fangs_sandbox_decoy **out,
-				       size_t *count);
+FANGS_EXTERN(int) fangs_sandbox_decoy_files(const fangs_sandbox_run *run, const fangs_sandbox_decoy_file **out,
+					    size_t *count);
+
+/**
+ * The decoy secrets planted for this run (new every run): where each lies
+ * and its value, for fangs_decoy_matcher_new(). The list belongs to the run
+ * and lives until fangs_sandbox_run_free(). 0 or FANGS_EINVAL.
+ */
+FANGS_EXTERN(int) fangs_sandbox_decoys(const fangs_sandbox_run *run, const fangs_decoy **decoys, size_t *n);
 
 /** Starts the install. Once per run. */
 FANGS_EXTERN(int) fangs_sandbox_start(fangs_sandbox_run *run);

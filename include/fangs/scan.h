@@ -55,7 +55,7 @@ typedef struct fangs_scan_options {
 	const char *work_root;         /**< NULL = the sandbox's default */
 	const char *image;             /**< docker image; NULL = the sandbox's default */
 	const char *runner;            /**< recorded with the run; NULL = "local" */
-	const char *cache_dir;         /**< host npm cache for prefetch; NULL = /var/cache/fangs/npm */
+	const char *cache_dir;         /**< host npm cache for prefetch; NULL = /var/cache/npm */
 	struct fangs_sensor *sensor;   /**< a loaded sensor to share across scans; NULL = load one */
 	fangs_scan_progress_fn progress;
 	void *user;
@@ -66,12 +66,18 @@ typedef struct fangs_scan_options {
 	fangs_scan_event_fn on_event;
 	void *event_user;
 	const char *run_id;            /**< the run's id (e.g. given by an orchestrator); NULL = a new one */
+	/** version 3: called once, when the sandbox is prepared, with the run's
+	 * decoy secrets (fangs_sandbox_decoys; borrowed for the call): a
+	 * receiver of the events (on_event) judges what left the sandbox with
+	 * them. A stored run is judged with them here. */
+	void (*on_decoys)(const fangs_decoy *decoys, size_t n, void *user);
+	void *decoys_user;
 } fangs_scan_options;
 
-#define FANGS_SCAN_OPTIONS_VERSION 2
+#define FANGS_SCAN_OPTIONS_VERSION 3
 #define FANGS_SCAN_OPTIONS_INIT \
 	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	 NULL, NULL, NULL, NULL}
+	 NULL, NULL, NULL, NULL, NULL, NULL}
 
 typedef struct fangs_scan_result {
 	char run_id[64];

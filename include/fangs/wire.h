@@ -10,6 +10,7 @@
 #define FANGS_WIRE_H
 
 #include "common.h"
+#include "decoy.h"
 #include "storage.h"
 
 FANGS_BEGIN_DECL
@@ -48,7 +49,15 @@ typedef struct fangs_wire_result {
 	int64_t duration_ns;
 	char *install_output; /**< optional, at most FANGS_WIRE_MAX_OUTPUT bytes */
 	char *error;          /**< optional: why it failed */
+	/** optional: the run's decoy secrets (place, what, value), so that the
+	 * orchestrator finds them in what left the sandbox; at most
+	 * FANGS_WIRE_MAX_DECOYS. Owned (strings too) after decoding; an encoder
+	 * only reads them. */
+	fangs_decoy *decoys;
+	size_t n_decoys;
 } fangs_wire_result;
+
+#define FANGS_WIRE_MAX_DECOYS 64
 
 /* Decoders return 0, or FANGS_EPARSE / FANGS_EINVAL with a message fit to
  * send back to the client; `out` is left cleared on failure. */

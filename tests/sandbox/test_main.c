@@ -10,6 +10,7 @@ Suite *cgroup_suite(void);
 Suite *sandbox_suite(void);
 Suite *sandbox_bridge_suite(void);
 Suite *npm_suite(void);
+Suite *realism_suite(void);
 
 int main(void)
 {
@@ -23,6 +24,7 @@ int main(void)
 	srunner_add_suite(sr, sandbox_suite());
 	srunner_add_suite(sr, sandbox_bridge_suite());
 	srunner_add_suite(sr, npm_suite());
+	srunner_add_suite(sr, realism_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

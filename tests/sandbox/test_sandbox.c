@@ -138,7 +138,7 @@ START_TEST(test_privileges_dropped)
 	base_opts(&o);
 	setenv("FANGS_TEST_HOST_SECRET", "s3cr3t-on-the-host", 1);
 	run_sh(&o, RID("t-privs"),
-	       "grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status; id -u; hostname; env; "
+	       "grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status; echo \"uid=$(id -u)\"; env; "
 	       "echo \"limits $(ulimit -n) $(ulimit -p) $(ulimit -f)\"",
 	       &r);
 	ck_assert_int_eq(r.exit_code, 0);
@@ -146,8 +146,9 @@ START_TEST(test_privileges_dropped)
 	ck_assert_msg(strstr(r.output, "CapPrm:\t0000000000000000"), "%s", r.output);
 	ck_assert_msg(strstr(r.output, "CapBnd:\t0000000000000000"), "%s", r.output);
 	ck_assert_msg(strstr(r.output, "NoNewPrivs:\t1"), "%s", r.output);
-	ck_assert_msg(strstr(r.output, "\n0\nbuild\n"), "root inside, own hostname: %s", r.output);
-	ck_assert_msg(strstr(r.output, "HOME=/root"), "%s", r.output);
+	/* ns: the person's uid 1000 (and nothing but that uid outside); docker: root */
+	ck_assert_msg(strstr(r.output, sb_use_docker ? "uid=0\n" : "uid=1000\n"), "%s", r.output);
+	ck_assert_msg(strstr(r.output, sb_use_docker ? "HOME=/root\n" : "HOME=/home/"), "%s", r.output);
 	ck_assert_msg(!strstr(r.output, "s3cr3t-on-the-host"), "host environment leaked: %s", r.output);
 	/* nofile 1024, nproc 256, fsize 256 MiB in 512-byte blocks */
 	ck_assert_msg(strstr(r.output, "limits 1024 256 524288\n"), "%s", r.output);
@@ -158,7 +159,7 @@ END_TEST
 START_TEST(test_root_maps_to_unprivileged_uid)
 {
 	fangs_sandbox_options o;
-	const char *argv[] = {"sh", "-c", "echo made > /root/app/made.txt", NULL};
+	const char *argv[] = {"sh", "-c", "echo made > \"$HOME/app/made.txt\"", NULL};
 	char path[4096];
 	struct stat st;
 	kept_run k;
@@ -196,9 +197,9 @@ START_TEST(test_filesystem_view)
 		 "touch /usr/bin/fangs-x 2>/dev/null; echo \"usr=$?\";"
 		 "touch /fangs-x 2>/dev/null; echo \"root=$?\";"
 		 "echo x 2>/dev/null > %s; echo \"hostfile=$?\";"
-		 "echo x > /root/app/ok; echo \"home=$?\";"
-		 "grep -q npm_FAKE /root/.npmrc && test -s /root/.ssh/id_rsa && test -s /root/.aws/credentials && "
-		 "test -s /root/app/.env && echo decoys=ok;"
+		 "echo x > ~/app/ok; echo \"home=$?\";"
+		 "grep -q '_authToken=npm_' ~/.npmrc && test -s ~/.ssh/id_rsa && test -s ~/.aws/credentials && "
+		 "test -s ~/app/.env && echo decoys=ok;"
 		 "df -k /tmp | tail -1; grep ' /tmp ' /proc/mounts;"
 		 "cat /etc/resolv.conf; node --version",
 		 host_file);
@@ -227,34 +228,41 @@ END_TEST
 START_TEST(test_decoys_by_identity)
 {
 	const char *argv[] = {"sh", "-c",
-			      "stat -c '%n %d %i' /root/.npmrc /root/.ssh/id_rsa /root/.aws/credentials /root/app/.env",
+			      "stat -c '%n %d %i' \"$HOME/.npmrc\" \"$HOME/.ssh/id_rsa\" \"$HOME/.aws/credentials\" "
+			      "\"$HOME/app/.env\"",
 			      NULL};
-	static const char *const places[] = {"/root/.npmrc", "/root/.ssh/id_rsa", "/root/.aws/credentials",
-					     "/root/app/.env"};
-	const fangs_sandbox_decoy *d = NULL;
+	static const char *const places[] = {"/.npmrc", "/.ssh/id_rsa", "/.aws/credentials", "/app/.env"};
+	const fangs_sandbox_decoy_file *d = NULL;
 	fangs_sandbox_options o;
 	size_t n = 0;
 	kept_run k;
 
 	base_opts(&o);
 	run_keep(&o, RID("t-decoys"), argv, &k);
-	ck_assert_int_eq(fangs_sandbox_decoys(k.run, &d, &n), 0);
+	ck_assert_int_eq(fangs_sandbox_decoy_files(k.run, &d, &n), 0);
 	ck_assert_uint_ge(n, 4);
 	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		char line[256];
+		char line[512];
 		size_t j;
-		for (j = 0; j < n && strcmp(d[j].place, places[i]) != 0; j++)
-			;
-		ck_assert_msg(j < n, "%s is not listed as a decoy", places[i]);
-		snprintf(line, sizeof(line), "%s %llu %llu\n", places[i], (unsigned long long)d[j].dev,
+		for (j = 0; j < n; j++) {
+			size_t pl = strlen(d[j].place), sl = strlen(places[i]);
+			if (pl > sl && strcmp(d[j].place + pl - sl, places[i]) == 0)
+				break;
+		}
+		ck_assert_msg(j < n, "*%s is not listed as a decoy file", places[i]);
+		snprintf(line, sizeof(line), "%s %llu %llu\n", d[j].place, (unsigned long long)d[j].dev,
 			 (unsigned long long)d[j].ino);
 		ck_assert_msg(strstr(k.r.output, line), "wanted '%s' in: %s", line, k.r.output);
 	}
-	/* the project itself is the package's, not bait */
-	for (size_t j = 0; j < n; j++)
-		ck_assert_msg(strncmp(d[j].place, "/root/app/", 10) != 0 || strncmp(d[j].place, "/root/app/.env", 14) == 0,
+	/* only the files that hold secrets: the project itself is the package's,
+	 * and the dotfiles that make the home look lived in are not bait */
+	for (size_t j = 0; j < n; j++) {
+		ck_assert_msg(!strstr(d[j].place, "/app/") || strstr(d[j].place, "/app/.env"), "%s listed as a decoy",
+			      d[j].place);
+		ck_assert_msg(!strstr(d[j].place, ".bashrc") && !strstr(d[j].place, ".gitconfig"),
 			      "%s listed as a decoy", d[j].place);
-	ck_assert_int_eq(fangs_sandbox_decoys(NULL, &d, &n), FANGS_EINVAL);
+	}
+	ck_assert_int_eq(fangs_sandbox_decoy_files(NULL, &d, &n), FANGS_EINVAL);
 	run_done(&k);
 }
 END_TEST
@@ -262,7 +270,7 @@ END_TEST
 START_TEST(test_fsize_limit)
 {
 	fangs_sandbox_options o;
-	const char *argv[] = {"sh", "-c", "head -c 3000000 /dev/zero > /root/app/big; echo \"rc=$?\"", NULL};
+	const char *argv[] = {"sh", "-c", "head -c 3000000 /dev/zero > ~/app/big; echo \"rc=$?\"", NULL};
 	char path[4096];
 	struct stat st;
 	kept_run k;
@@ -328,6 +336,7 @@ START_TEST(test_memory_limit)
 	fangs_sandbox_result r;
 	base_opts(&o);
 	o.limits.memory_bytes = 64 << 20;
+	o.disk_bytes = 16 << 20;
 	run_sh(&o, RID("t-mem"), "head -c 400000000 /dev/zero | tail > /dev/null; echo \"rc=$?\"; echo after", &r);
 	ck_assert_msg(strstr(r.output, "rc=137"), "the hog is SIGKILLed: %s", r.output);
 	ck_assert_msg(strstr(r.output, "after"), "the rest of the sandbox goes on: %s", r.output);
@@ -454,7 +463,8 @@ START_TEST(test_cgroup_made_before_start)
 	if (strstr(cg, "/unified/")) {
 		snprintf(v1, sizeof(v1), "/sys/fs/cgroup/memory/fangs/%s/memory.limit_in_bytes", id);
 		char *lim = sb_read(v1);
-		ck_assert_str_eq(lim, "536870912\n");
+		/* 512 MiB for the processes and 1 GiB for HOME's tmpfs */
+		ck_assert_str_eq(lim, "1610612736\n");
 		free(lim);
 		snprintf(v1, sizeof(v1), "/sys/fs/cgroup/pids/fangs/%s/pids.max", id);
 		lim = sb_read(v1);

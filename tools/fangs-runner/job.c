@@ -48,6 +48,35 @@ static void post_result(runner *r, const char *run_id, const fangs_wire_result *
 	free(body);
 }
 
+/* The run's decoys, kept for its result. */
+typedef struct kept_decoys {
+	fangs_decoy *items;
+	size_t n;
+} kept_decoys;
+
+static void keep_decoys(const fangs_decoy *d, size_t n, void *user)
+{
+	kept_decoys *k = user;
+	if (!n || !(k->items = calloc(n, sizeof(*k->items))))
+		return;
+	for (size_t i = 0; i < n; i++, k->n++)
+		if (!(k->items[i].place = strdup(d[i].place)) || !(k->items[i].what = strdup(d[i].what)) ||
+		    !(k->items[i].value = strdup(d[i].value))) {
+			k->n++;
+			return;
+		}
+}
+
+static void free_decoys(kept_decoys *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		free((char *)k->items[i].place);
+		free((char *)k->items[i].what);
+		free((char *)k->items[i].value);
+	}
+	free(k->items);
+}
+
 void *job_thread(void *arg)
 {
 	job *j = arg;
@@ -55,6 +84,7 @@ void *job_thread(void *arg)
 	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
 	fangs_scan_result out = {0};
 	fangs_wire_result res = {0};
+	kept_decoys decoys = {NULL, 0};
 	stream *st = NULL;
 	char spec[512], err[1024] = "";
 	uint64_t dropped = 0;
@@ -78,6 +108,8 @@ void *job_thread(void *arg)
 		so.on_event = stream_sink;
 		so.event_user = st;
 		so.run_id = j->scan.run_id;
+		so.on_decoys = keep_decoys;
+		so.decoys_user = &decoys;
 		rc = fangs_scan(&so, spec, &out);
 		if (rc)
 			snprintf(err, sizeof(err), "%s", fangs_error_last());
@@ -101,12 +133,16 @@ void *job_thread(void *arg)
 								       : out.install_output;
 		}
 		res.error = rc ? err : out.reason;
+		/* the orchestrator looks for them in what left the sandbox */
+		res.decoys = decoys.items;
+		res.n_decoys = decoys.n;
 		if (rc)
 			log_warn("run %s: failed: %s", j->scan.run_id, err);
 		post_result(r, j->scan.run_id, &res);
 	}
 	stream_free(st);
 	fangs_scan_result_clear(&out);
+	free_decoys(&decoys);
 	pthread_mutex_lock(&r->lock);
 	r->active--;
 	pthread_cond_broadcast(&r->cond);

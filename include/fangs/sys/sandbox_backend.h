@@ -35,8 +35,8 @@ typedef struct fangs_sandbox_job {
 	const char *work_dir;              /**< the run's directory, the backend may add to it */
 	const char *home_dir;              /**< becomes HOME inside (holds the project) */
 	const char *cache_dir;             /**< npm cache to mount read-only, or NULL */
-	const char *home_inside;           /**< "/root" */
-	const char *project_inside;        /**< "/root/app": the command's working directory */
+	const char *home_inside;           /**< "/home/<user>" (ns), "/root" (docker) */
+	const char *project_inside;        /**< "<home_inside>/app": the command's working directory */
 	const char *cache_inside;          /**< where cache_dir appears inside */
 	const char *const *argv;           /**< command, argv[0] looked up in PATH inside */
 	const char *const *envp;           /**< the whole environment inside */
@@ -53,6 +53,10 @@ typedef struct fangs_sandbox_job {
 	fangs_proxy *proxy;
 	const char *proxy_addr;
 	uint16_t proxy_port;
+	const char *hostname;              /**< the run's host name (opts->hostname or a random one) */
+	const char *user;                  /**< the account the command runs as; "root" = uid 0 */
+	const char *etc_dir;               /**< host directory whose files (hostname, hosts, resolv.conf,
+					        passwd, group) are shown over /etc's */
 } fangs_sandbox_job;
 
 typedef struct fangs_sandbox_backend fangs_sandbox_backend;
