@@ -27,6 +27,7 @@ struct fangs_sandbox {
 	char *work_root, *npm, *hostname, *docker_socket, *image, *cgroup_root, *backend_name;
 	fangs_sandbox_backend *backend;
 	int npm_major;
+	char *nodedir; /* node's headers for node-gyp, or NULL */
 };
 
 struct fangs_sandbox_run {
@@ -158,6 +159,14 @@ static int sandbox_init(fangs_sandbox **out, fangs_sandbox_backend *backend, con
 		goto fail;
 	sb->npm_major = sb->opts.npm_major > 0 ? sb->opts.npm_major : fangs__npm_major(sb->npm);
 	sb->backend = backend;
+	/* only the ns sandbox shows the host's /usr, compilers and headers */
+	if (strcmp(backend->name, "ns") == 0) {
+		char prefix[4096];
+		if (fangs__node_headers(prefix, sizeof(prefix)) == 0 && !(sb->nodedir = fangs__strdup(prefix))) {
+			rc = FANGS_ENOMEM;
+			goto fail;
+		}
+	}
 	*out = sb;
 	return 0;
 fail:
@@ -212,6 +221,7 @@ void fangs_sandbox_free(fangs_sandbox *sb)
 	free(sb->image);
 	free(sb->cgroup_root);
 	free(sb->backend_name);
+	free(sb->nodedir);
 	free(sb);
 }
 
@@ -306,25 +316,31 @@ static void on_output(const char *data, size_t len, void *user)
 
 static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 {
+	char nodedir[4200] = "";
 	const char *base[] = {
 		"HOME=" FANGS__HOME_INSIDE, "PATH=" FANGS__PATH_INSIDE, "USER=root", "LOGNAME=root", "SHELL=/bin/sh",
-		"LANG=C.UTF-8", "TERM=dumb",
-		run->cache_dir ? "npm_config_cache=" FANGS__CACHE_INSIDE : "npm_config_cache=" FANGS__HOME_INSIDE "/.npm",
-		/* npm writes its logs into the cache unless told otherwise; the cache is read-only */
-		"npm_config_logs_dir=" FANGS__HOME_INSIDE "/.npm/_logs", "npm_config_update_notifier=false",
+		"LANG=C.UTF-8", "TERM=dumb", "npm_config_cache=" FANGS__NPM_CACHE_INSIDE,
+		"npm_config_logs_dir=" FANGS__NPM_CACHE_INSIDE "/_logs", "npm_config_update_notifier=false",
+		nodedir,
 	};
-	size_t n = FANGS_ARRAY_SIZE(base), extra = 0;
+	size_t n = FANGS_ARRAY_SIZE(base), extra = 0, k = 0;
+	/* The ns sandbox shows the host's /usr: node-gyp builds with the
+	 * headers of the very node that runs it, offline, instead of
+	 * downloading them (a developer's npm has them or a copy in its
+	 * node-gyp cache). */
+	if (run->sb->nodedir)
+		snprintf(nodedir, sizeof(nodedir), "npm_config_nodedir=%s", run->sb->nodedir);
 	while (spec->env && spec->env[extra])
 		extra++;
 	if (!(run->envp = calloc(n + extra + 1, sizeof(char *))))
 		return fangs__error_oom();
 	for (size_t i = 0; i < n; i++)
-		if (!(run->envp[i] = fangs__strdup(base[i])))
+		if (base[i][0] && !(run->envp[k++] = fangs__strdup(base[i])))
 			return FANGS_ENOMEM;
 	for (size_t i = 0; i < extra; i++) {
 		if (!strchr(spec->env[i], '='))
 			return fangs_error_set(FANGS_EINVAL, "environment entry '%s' has no '='", spec->env[i]);
-		if (!(run->envp[n + i] = fangs__strdup(spec->env[i])))
+		if (!(run->envp[k++] = fangs__strdup(spec->env[i])))
 			return FANGS_ENOMEM;
 	}
 	return 0;
@@ -371,6 +387,18 @@ static int make_dirs(fangs_sandbox_run *run)
 	return 0;
 }
 
+/* ~/.npm, and in it the mount point of the host's _cacache */
+static int make_npm_dir(fangs_sandbox_run *run)
+{
+	char dir[4200];
+	int rc;
+	snprintf(dir, sizeof(dir), "%s/.npm/_logs", run->home_dir);
+	if ((rc = fangs__mkdir_p(dir, 0755)) < 0)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s/.npm/_cacache", run->home_dir);
+	return run->cache_dir ? fangs__mkdir_p(dir, 0755) : 0;
+}
+
 int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fangs_sandbox_run **out)
 {
 	fangs_sandbox_run *run;
@@ -401,7 +429,8 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 	run->work_dir = fangs__asprintf("%s/%s", sb->work_root, spec->run_id);
 	run->home_dir = fangs__asprintf("%s/home", run->work_dir);
 	run->project_dir = fangs__asprintf("%s/home/app", run->work_dir);
-	run->cache_dir = fangs__strdup(spec->cache_dir);
+	/* npm's content-addressed store only: the rest of ~/.npm is the run's */
+	run->cache_dir = spec->cache_dir ? fangs__asprintf("%s/_cacache", spec->cache_dir) : NULL;
 	run->ring = malloc(FANGS_SANDBOX_OUTPUT_MAX);
 	if (!run->run_id || !run->work_dir || !run->home_dir || !run->project_dir || !run->ring ||
 	    (spec->cache_dir && !run->cache_dir)) {
@@ -416,7 +445,13 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 		}
 		goto fail;
 	}
-	if ((rc = fangs__npm_command(&run->argv, spec, sb->npm, sb->npm_major, run->project_dir)) < 0 ||
+	if (run->cache_dir && access(run->cache_dir, R_OK | X_OK) != 0) {
+		fangs_debug("npm cache %s has no _cacache: nothing to install offline from", spec->cache_dir);
+		free(run->cache_dir);
+		run->cache_dir = NULL;
+	}
+	if ((rc = make_npm_dir(run)) < 0 ||
+	    (rc = fangs__npm_command(&run->argv, spec, sb->npm, sb->npm_major, run->project_dir)) < 0 ||
 	    (rc = build_env(run, spec)) < 0 || (rc = fangs__plant_decoys(run->home_dir, run->project_dir)) < 0 ||
 	    (rc = write_net_files(run)) < 0)
 		goto fail;
