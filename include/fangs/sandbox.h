@@ -134,9 +134,11 @@ typedef struct fangs_sandbox_spec {
 	const char *const *specs;
 	size_t nspecs;
 	/** A project prepared by fangs_prefetch() (package.json, package-lock.json
-	 * and local tarballs): the sandbox runs `npm ci --offline` on a copy. */
+	 * and local tarballs): the sandbox runs `npm install --offline` on a
+	 * copy, which installs what the lockfile holds. */
 	const char *project_dir;
-	/** npm cache filled on the host (fangs_prefetch); mounted read-only. */
+	/** npm cache filled on the host (fangs_prefetch): its _cacache is
+	 * mounted read-only in the sandbox's own, writable ~/.npm. */
 	const char *cache_dir;
 	/** Runs this command instead of npm (argv[0] looked up in PATH inside);
 	 * NULL-terminated. For diagnostics and tests. */

@@ -43,6 +43,11 @@ int fangs__npm_major(const char *npm);
 int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const char *npm, int npm_major,
 		       const char *project_dir);
 
+/* The prefix (`<prefix>/include/node`) of the headers of the node that the
+ * sandbox runs, for node-gyp's nodedir; looked up once per process.
+ * FANGS_ENOTFOUND (out empty) when this host has none. */
+int fangs__node_headers(char *out, size_t cap);
+
 /* Frees a NULL-terminated string array. */
 void fangs__strv_free(char **v);
 

@@ -4,11 +4,14 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 #include "sandbox/fsutil.h"
@@ -29,6 +32,96 @@ int fangs__npm_major(const char *npm)
 		line = nl + 1;
 	int major = atoi(line);
 	return major > 0 ? major : -1;
+}
+
+/* The major version a node_version.h declares, or -1. */
+static int header_major(const char *prefix)
+{
+	char path[4096], buf[8192];
+	FILE *f;
+	size_t n;
+	const char *p;
+	snprintf(path, sizeof(path), "%s/include/node/common.gypi", prefix);
+	if (access(path, R_OK) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/include/node/node_version.h", prefix);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (!(p = strstr(buf, "#define NODE_MAJOR_VERSION ")))
+		return -1;
+	return atoi(p + strlen("#define NODE_MAJOR_VERSION "));
+}
+
+/* Looks for the headers of the node the sandbox runs (the first node in the
+ * sandbox's PATH): beside it (<prefix>/bin/node, <prefix>/include/node), else
+ * in /usr or /usr/local, of the same major version, under /usr (what the ns
+ * sandbox shows of the host). */
+static void find_node_headers(char *out, size_t cap)
+{
+	char node[4096], real[PATH_MAX], prefix[PATH_MAX], ver[64];
+	const char *found = NULL;
+	int major = -1;
+
+	out[0] = '\0';
+	for (const char *p = FANGS__PATH_INSIDE; *p && !found;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		snprintf(node, sizeof(node), "%.*s/node", (int)len, p);
+		if (access(node, X_OK) == 0)
+			found = node;
+		p += len + (end ? 1 : 0);
+	}
+	if (!found || !realpath(found, real)) {
+		fangs_debug("no node in the sandbox's PATH: node-gyp has no headers");
+		return;
+	}
+	const char *argv[] = {real, "--version", NULL};
+	int status = fangs__run_capture(argv, NULL, ver, sizeof(ver));
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || ver[0] != 'v' ||
+	    (major = atoi(ver + 1)) <= 0) {
+		fangs_warn("cannot run '%s --version': node-gyp has no headers in the sandbox", real);
+		return;
+	}
+	/* <prefix>/bin/node */
+	snprintf(prefix, sizeof(prefix), "%s", real);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(prefix, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	const char *candidates[] = {prefix, "/usr", "/usr/local"};
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(candidates); i++) {
+		const char *c = candidates[i];
+		if (strncmp(c, "/usr", 4) != 0 || (c[4] != '\0' && c[4] != '/'))
+			continue;
+		if (header_major(c) == major) {
+			snprintf(out, cap, "%s", c);
+			return;
+		}
+	}
+	fangs_warn("no headers of node %d (include/node/node_version.h and common.gypi under %s, /usr or "
+		   "/usr/local): node-gyp will try to download them, which fails with no network (install "
+		   "the headers of this node: Debian's libnode-dev)",
+		   major, prefix);
+}
+
+static pthread_mutex_t headers_lock = PTHREAD_MUTEX_INITIALIZER;
+static int headers_known;
+static char headers_prefix[PATH_MAX];
+
+int fangs__node_headers(char *out, size_t cap)
+{
+	pthread_mutex_lock(&headers_lock);
+	if (!headers_known) {
+		find_node_headers(headers_prefix, sizeof(headers_prefix));
+		headers_known = 1;
+	}
+	snprintf(out, cap, "%s", headers_prefix);
+	pthread_mutex_unlock(&headers_lock);
+	return out[0] ? 0 : FANGS_ENOTFOUND;
 }
 
 void fangs__strv_free(char **v)
@@ -134,9 +227,15 @@ int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const c
 	if (spec->project_dir) {
 		if ((rc = copy_project(spec->project_dir, project_dir)) < 0)
 			goto done;
+		/* `npm install` from the lockfile, not `npm ci`: optional
+		 * dependencies the registry does not serve (other platforms'
+		 * binaries, unpublished or missing from a mirror) are left out
+		 * of the lockfile, and `npm ci` then refuses the whole install
+		 * ("Missing: ... from lock file") where `npm install` skips
+		 * them, as on a developer's machine. */
 		rc = push(&v, npm);
 		if (!rc)
-			rc = push(&v, "ci");
+			rc = push(&v, "install");
 		if (!rc && spec->cache_dir)
 			rc = push(&v, "--offline");
 	} else {

@@ -31,6 +31,7 @@ struct fangs_sandbox {
 	int registry_asked;
 	fangs_sandbox_backend *backend;
 	int npm_major;
+	char *nodedir; /* node's headers for node-gyp, or NULL */
 };
 
 struct fangs_sandbox_run {
@@ -184,6 +185,14 @@ static int sandbox_init(fangs_sandbox **out, fangs_sandbox_backend *backend, con
 		goto fail;
 	sb->npm_major = sb->opts.npm_major > 0 ? sb->opts.npm_major : fangs__npm_major(sb->npm);
 	sb->backend = backend;
+	/* only the ns sandbox shows the host's /usr, compilers and headers */
+	if (strcmp(backend->name, "ns") == 0) {
+		char prefix[4096];
+		if (fangs__node_headers(prefix, sizeof(prefix)) == 0 && !(sb->nodedir = fangs__strdup(prefix))) {
+			rc = FANGS_ENOMEM;
+			goto fail;
+		}
+	}
 	*out = sb;
 	return 0;
 fail:
@@ -241,6 +250,7 @@ void fangs_sandbox_free(fangs_sandbox *sb)
 	free(sb->cgroup_root);
 	free(sb->backend_name);
 	free(sb->registry);
+	free(sb->nodedir);
 	free(sb);
 }
 
@@ -376,6 +386,12 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 	if (run->sb->opts.network == FANGS_SANDBOX_NET_PROXY)
 		for (size_t i = 0; i < FANGS_ARRAY_SIZE(proxied); i++)
 			base[n++] = fangs__strdup(proxied[i]);
+	/* The ns sandbox shows the host's /usr: node-gyp builds with the
+	 * headers of the very node that runs it, offline, instead of
+	 * downloading them (a developer's npm has them or a copy in its
+	 * node-gyp cache). */
+	if (is_ns(run->sb) && run->sb->nodedir)
+		base[n++] = fangs__asprintf("npm_config_nodedir=%s", run->sb->nodedir);
 	while (spec->env && spec->env[extra])
 		extra++;
 	for (size_t i = 0; i < n; i++)
@@ -393,7 +409,7 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 	for (size_t i = 0; i < extra; i++) {
 		if (!strchr(spec->env[i], '='))
 			return fangs_error_set(FANGS_EINVAL, "environment entry '%s' has no '='", spec->env[i]);
-		if (!(run->envp[n + i] = fangs__strdup(spec->env[i])))
+		if (!(run->envp[k++] = fangs__strdup(spec->env[i])))
 			return FANGS_ENOMEM;
 	}
 	return 0;

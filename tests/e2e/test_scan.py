@@ -77,6 +77,12 @@ FORGE_RULES = {"forge-empty": ("rule:origin-env-cleared", "medium",
                "forge-other": ("rule:origin-forged", "high",
                                'forge-other (postinstall) as npm_package_name="banner"')}
 
+# What an install prints when the sandbox, not the package, is in its way: a
+# read-only or unreachable path, a lockfile npm refuses offline, node-gyp
+# downloading headers, the sandbox's own set-up failing.
+SANDBOX_ERRORS = ["EACCES", "EROFS", "read-only file system", "permission denied", "Missing: ", "from lock file",
+                  "ENOTCACHED", "gyp http GET", "gyp ERR!", "sandbox setup:"]
+
 
 def run_fangs(db, args, env=None, timeout=SCAN_TIMEOUT):
     return subprocess.run([FANGS, "--sqlite-path", db] + list(args), capture_output=True, text=True, env=env,
@@ -171,6 +177,15 @@ class ScanBase:
         self.assertEqual(result["baseline"], baseline)
         self.assertEqual(run["deviation_count"], len(result["deviations"]))
         self.assert_nothing_left(run["id"])
+        self.assert_no_sandbox_error(run["id"])
+
+    def install_output(self, run_id):
+        return self.jfangs("run", "show", run_id)["install_output"] or ""
+
+    def assert_no_sandbox_error(self, run_id):
+        out = self.install_output(run_id)
+        for needle in SANDBOX_ERRORS:
+            self.assertNotIn(needle.lower(), out.lower(), "the sandbox got in the install's way:\n" + out[-3000:])
 
     def assert_nothing_left(self, run_id):
         self.assertFalse(os.path.exists(os.path.join(WORK_ROOT, run_id)), "the run's work directory is left")
@@ -400,6 +415,46 @@ class DecoyMixin:
 
 class ScanNs(DecoyMixin, ScanBase, unittest.TestCase):
     SANDBOX = "ns"
+
+    # ---- what real packages need at install time ------------------------------
+    # (the ns sandbox shows the host's /usr: node, its headers, compilers, python)
+
+    def test_native_addon_builds_offline(self):
+        # node-gyp builds with the host's node headers: no download, no
+        # network finding, and the addon it built loads
+        out = self.scan_json("addon@1.0.0")
+        self.assert_clean_run(out, "addon", "1.0.0", "seeded")
+        self.assertEqual(out["deviations"], [], "a first sight with rule findings")
+        text = self.install_output(out["run"]["id"])
+        self.assertIn("gyp info ok", text)
+        self.assertIn("addon says: built offline", text)
+        self.assertNotIn("nodejs.org", text)
+
+    def test_optional_dependency_not_served(self):
+        # optdep-win32 is a 404: left out of the lockfile; the install goes on
+        # and the optional binary for this platform is there
+        out = self.scan_json("optdep-app@1.0.0")
+        self.assert_clean_run(out, "optdep-app", "1.0.0", "seeded")
+        text = self.install_output(out["run"]["id"])
+        self.assertIn("optdep-app uses optdep-linux", text)
+        self.assertIn("optdep-linux installed", text)
+        self.assertNotIn("optdep-darwin installed", text, "another platform's package was installed")
+        self.assertIn("optdep-win32", self.registry.requests, "the registry was not asked for the missing one")
+
+    def test_download_cache_is_writable(self):
+        # as prebuild-install: its cache in npm's cache directory is
+        # writable, so the download attempt is made, and seen; the host's
+        # npm cache is not written
+        marker = "/var/cache/npm/_prebuilds/prebuilt-1.0.0-probe"
+        out = self.scan_json("prebuilt@1.0.0", code=3)
+        self.assert_clean_run(out, "prebuilt", "1.0.0", "pending")
+        text = self.install_output(out["run"]["id"])
+        self.assertRegex(text, r"prebuilt: cache ready at (/root|/home/[a-z][a-z0-9_-]*)/\.npm/_prebuilds")
+        self.assertIn("building from source instead", text)
+        self.assertEqual([(d["kind"], d["value"], d["severity"]) for d in out["deviations"]],
+                         [("rule:script-network-not-registry", "prebuilds.fixture.invalid", "high")])
+        self.assert_origin(out["deviations"][0], "prebuilt", "1.0.0", "install", "node install.js")
+        self.assertFalse(os.path.exists(marker), "the sandbox wrote into the host's npm cache")
 
     # ---- content is not behaviour (ns only: not yet run on the docker backend) ---
 

@@ -90,7 +90,7 @@ static void install_and_check(fangs_sandbox_spec *s, const char *tag)
 	fangs_sandbox_free(sb);
 }
 
-/* prefetch on the host, then npm ci --offline inside a sandbox with no network */
+/* prefetch on the host, then npm install --offline inside a sandbox with no network */
 static void install_offline(const char *spec, const char *tag)
 {
 	fangs_prefetch_result pre;
@@ -146,6 +146,57 @@ START_TEST(test_install_spec_tarball_without_prefetch)
 	s.specs = specs;
 	s.nspecs = 1;
 	install_and_check(&s, "spec");
+}
+END_TEST
+
+/* npm's cache inside: ~/.npm, writable (prebuild-install keeps downloads
+ * there), with the host's _cacache read-only in it; node-gyp gets the
+ * headers of the node that runs inside. The host's cache is not written. */
+START_TEST(test_npm_cache_and_headers_inside)
+{
+	fangs_prefetch_result pre;
+	fangs_sandbox_options o = FANGS_SANDBOX_OPTIONS_INIT;
+	fangs_sandbox_spec s = FANGS_SANDBOX_SPEC_INIT;
+	fangs_sandbox *sb = NULL;
+	fangs_sandbox_run *run = NULL;
+	fangs_sandbox_result r;
+	char pkg[4096], path[4096], id[64];
+	const char *argv[] = {
+		"/bin/sh", "-c",
+		"echo \"cache=$npm_config_cache\"; ls ~/.npm/_cacache/index-v5 >/dev/null && echo cacache=ok;"
+		"touch ~/.npm/_cacache/fangs-x 2>/dev/null; echo \"cacache-write=$?\";"
+		"mkdir -p ~/.npm/_prebuilds && echo p > ~/.npm/_prebuilds/f && echo prebuilds=ok;"
+		"test -f \"$npm_config_nodedir/include/node/common.gypi\" && echo \"nodedir=$npm_config_nodedir\";"
+		"for t in cc c++ make python3; do command -v $t >/dev/null && echo \"have-$t\"; done",
+		NULL};
+
+	fixture(pkg, sizeof(pkg), "benign-1.0.0");
+	ck_assert_msg(prefetch(pkg, NULL, &pre) == 0, "prefetch: %s\n%s", fangs_error_last(), pre.output);
+	fangs_prefetch_result_clear(&pre);
+	o.work_root = work;
+	o.grace_ms = 100;
+	ck_assert_msg(fangs_sandbox_new(&sb, &o) == 0, "%s", fangs_error_last());
+	snprintf(id, sizeof(id), "t-npm-cache-%d", (int)getpid());
+	s.run_id = id;
+	s.project_dir = project;
+	s.cache_dir = cache;
+	s.argv = argv;
+	ck_assert_msg(fangs_sandbox_prepare(sb, &s, &run) == 0, "%s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_start(run) == 0, "%s", fangs_error_last());
+	ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
+	ck_assert_msg(strstr(r.output, "cache=/root/.npm\n"), "%s", r.output);
+	ck_assert_msg(strstr(r.output, "cacache=ok"), "%s", r.output);
+	ck_assert_msg(strstr(r.output, "cacache-write=1"), "the host's _cacache is read-only: %s", r.output);
+	ck_assert_msg(strstr(r.output, "prebuilds=ok"), "%s", r.output);
+	ck_assert_msg(strstr(r.output, "nodedir=/usr"), "node's headers, under /usr: %s", r.output);
+	ck_assert_msg(strstr(r.output, "have-cc\nhave-c++\nhave-make\nhave-python3"), "%s", r.output);
+	fangs_sandbox_result_clear(&r);
+	fangs_sandbox_run_free(run);
+	fangs_sandbox_free(sb);
+	snprintf(path, sizeof(path), "%s/_prebuilds", cache);
+	ck_assert_msg(access(path, F_OK) != 0, "the sandbox wrote into the host's cache");
+	snprintf(path, sizeof(path), "%s/_cacache/fangs-x", cache);
+	ck_assert_msg(access(path, F_OK) != 0, "the sandbox wrote into the host's cache");
 }
 END_TEST
 
@@ -237,6 +288,7 @@ Suite *npm_suite(void)
 	tcase_add_test(tc, test_install_dir_runs_scripts_offline);
 	tcase_add_test(tc, test_install_tarball_runs_scripts_offline);
 	tcase_add_test(tc, test_install_spec_tarball_without_prefetch);
+	tcase_add_test(tc, test_npm_cache_and_headers_inside);
 	tcase_add_test(tc, test_prefetch_corrupt_tarball);
 	tcase_add_test(tc, test_prefetch_unreachable_registry);
 	tcase_add_test(tc, test_prefetch_missing_package);
