@@ -71,10 +71,16 @@ typedef struct fangs_analyze_options {
 	const fangs_rules *rules;  /**< NULL = built from `cfg` (built-ins + its rules: section) */
 	const char *registry_host; /**< NULL = the host of cfg->registry, when set */
 	int processes_left;        /**< processes alive when the install ended; -1 = unknown */
+	/* version 2 */
+	/** The registry's addresses as the host resolved them
+	 * (fangs_rules_input.registry_addrs); NULL = resolve the registry host
+	 * here with fangs_registry_addrs() (none when it does not resolve). */
+	const char *const *registry_addrs;
+	size_t n_registry_addrs;
 } fangs_analyze_options;
 
-#define FANGS_ANALYZE_OPTIONS_VERSION 1
-#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1}
+#define FANGS_ANALYZE_OPTIONS_VERSION 2
+#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0}
 
 /** fangs_analyze_run() with options; `opts` NULL = FANGS_ANALYZE_OPTIONS_INIT. */
 FANGS_EXTERN(int) fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,

@@ -194,6 +194,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
 	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
 	char host[256];
+	char **reg_addrs = NULL;
+	size_t n_reg_addrs = 0;
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
@@ -408,7 +410,14 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ao.processes_left = s.result.processes_left;
 	registry_host(po.registry, host, sizeof(host));
 	ao.registry_host = host[0] ? host : NULL;
-	fangs_debug("rules: the registry is %s", host[0] ? host : "unknown (every destination counts)");
+	/* the registry is known by the addresses this host resolves its name
+	 * to, never by what a name resolves to inside the sandbox */
+	if (host[0] && (rc = fangs_registry_addrs(host, &reg_addrs, &n_reg_addrs)) == FANGS_ENOMEM)
+		goto out;
+	ao.registry_addrs = (const char *const *)reg_addrs;
+	ao.n_registry_addrs = n_reg_addrs;
+	fangs_debug("rules: the registry is %s (%zu address%s)", host[0] ? host : "unknown (every destination counts)",
+		    n_reg_addrs, n_reg_addrs == 1 ? "" : "es");
 	if ((rc = fangs_differ_new(&differ, &dopts)) ||
 	    (rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis)))
 		goto out;
@@ -440,6 +449,7 @@ out:
 	fangs_sandbox_free(sb);
 	fangs_sensor_free(own_sensor);
 	fangs_differ_free(differ);
+	fangs_registry_addrs_free(reg_addrs, n_reg_addrs);
 	fangs_event_list_free(&s.events);
 	fangs_prefetch_result_clear(&pr);
 	fangs_run_clear(&run);
