@@ -878,7 +878,11 @@ static int match_all(ectx *c)
 			}
 			if (!argv && ev->kind == FANGS_EV_EXEC && !(argv = fangs__join_argv(ev)))
 				return fangs__error_oom();
-			event_value(c, ev, h, argv, value, sizeof(value));
+			if (rule->exec_fileless && ev->path && argv && strncmp(argv, ev->path, strlen(ev->path)))
+				/* the name it ran as says little: say what it was */
+				snprintf(value, sizeof(value), "%s: %s", ev->path, argv);
+			else
+				event_value(c, ev, h, argv, value, sizeof(value));
 			rc = add_hit(c, r, value, i, &ev->id, 1);
 		}
 		free(argv);

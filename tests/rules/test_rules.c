@@ -585,11 +585,11 @@ START_TEST(fileless)
 	/* a program re-running itself by /proc/self/exe is not fileless */
 	ev_exec(17, "/proc/self/exe", "node", NULL);
 	evaluate();
-	expect("fileless-exec", "x", FANGS_SEV_CRITICAL);
+	expect("fileless-exec", "/memfd:x (deleted): x", FANGS_SEV_CRITICAL);
 	expect("fileless-exec", "/proc/self/fd/3", FANGS_SEV_CRITICAL);
-	expect("fileless-exec", "y", FANGS_SEV_CRITICAL);
-	expect("fileless-exec", "z", FANGS_SEV_CRITICAL);
-	expect("fileless-exec", "ld.so /proc/self/fd/6", FANGS_SEV_CRITICAL);
+	expect("fileless-exec", "/dev/fd/4: y", FANGS_SEV_CRITICAL);
+	expect("fileless-exec", "/proc/4242/task/4243/fd/5: z", FANGS_SEV_CRITICAL);
+	expect("fileless-exec", "/lib64/ld-linux-x86-64.so.2: ld.so /proc/self/fd/6", FANGS_SEV_CRITICAL);
 	ck_assert_uint_eq(count_rule("fileless-exec"), 5);
 }
 END_TEST
