@@ -99,7 +99,8 @@ class Bypasses(unittest.TestCase):
         self.caught("bp-memfd", "fileless-exec", "critical", check)
 
     def test_compiled_program(self):
-        self.caught("bp-compile", "dropped-binary-exec", "high", lambda v: self.assertEqual(v, ["./prog"]))
+        self.caught("bp-compile", "dropped-binary-exec", "high",
+                    lambda v: self.assertEqual(v, ["/root/app/node_modules/bp-compile/prog"]))
 
     def test_inline_payload(self):
         seed = self.scan("inline.db", "bp-inline@1.0.0", 0)
