@@ -117,6 +117,10 @@ typedef struct ectx {
 	fangs_fpset *shipped;      /* files npm unpacked into node_modules: whole paths and their tails
 				    * below node_modules/ (to compare a relative path with) */
 	pkgdirs dirs;
+	/* where the node and npm that run the install live (learnt from npm's
+	 * start, before any script ran): not a drop place */
+	char toolchain[4][256];
+	size_t n_toolchain;
 	hitset hits;
 	groupset groups;
 	bool need_written;
@@ -154,9 +158,40 @@ static bool is_registry(const ectx *c, const char *host)
 	return c->in->registry_host && *c->in->registry_host && !strcmp(host, c->in->registry_host);
 }
 
+static bool is_npm_exec(const fangs_event *ev);
+
+static void add_toolchain(ectx *c, const char *p)
+{
+	char root[256];
+	const char *cut;
+	size_t n;
+	if (!p || p[0] != '/' || c->n_toolchain >= FANGS_ARRAY_SIZE(c->toolchain))
+		return;
+	/* .../lib/node_modules/npm/bin/npm-cli.js, .../bin/node: the prefix */
+	if ((cut = strstr(p, "/lib/node_modules/npm/")) || (cut = strstr(p, "/node_modules/npm/"))) {
+		n = (size_t)(cut - p);
+	} else {
+		const char *b = strrchr(p, '/');
+		n = (size_t)(b - p);
+		while (n > 0 && p[n - 1] != '/')
+			n--;
+		if (n > 0)
+			n--;
+	}
+	if (n <= 1 || n >= sizeof(root))
+		return;
+	memcpy(root, p, n);
+	root[n] = '\0';
+	for (size_t i = 0; i < c->n_toolchain; i++)
+		if (!strcmp(c->toolchain[i], root))
+			return;
+	memcpy(c->toolchain[c->n_toolchain++], root, n + 1);
+}
+
 static int learn_processes(ectx *c)
 {
 	const fangs_rules_input *in = c->in;
+	bool scripts_started = false;
 	size_t slots = 64;
 	while (slots < in->n_events * 2 + 2)
 		slots *= 2;
@@ -168,7 +203,15 @@ static int learn_processes(ectx *c)
 		proc *p = proc_get(&c->procs, ev->pid, true), *parent;
 		if (!p)
 			return fangs__error_oom();
+		if (!scripts_started && !ev->origin.package && !ev->origin.script && ev->kind == FANGS_EV_EXEC &&
+		    is_npm_exec(ev)) {
+			add_toolchain(c, ev->path);
+			for (size_t a = 0; a < 3 && a < ev->argc; a++)
+				if (ev->argv[a] && ev->argv[a][0] == '/')
+					add_toolchain(c, ev->argv[a]);
+		}
 		if (ev->origin.package || ev->origin.script) {
+			scripts_started = true;
 			if (!p->has_origin)
 				p->first = i;
 			if (ev->kind == FANGS_EV_EXEC && !p->has_origin) {
@@ -451,10 +494,12 @@ static int note_write(ectx *c, const fangs_event *ev)
 		return 0;
 	if (fangs_event_actor(ev) == FANGS_ACTOR_NPM) {
 		const char *rest;
-		if (ev->path[0] != '/' || !(rest = after_node_modules(ev->path)))
+		if (ev->path[0] != '/')
 			return 0;
 		if ((rc = fangs_fpset_add(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, ev->path)) < 0)
 			return rc;
+		if (!(rest = after_node_modules(ev->path)))
+			return 0;
 		/* its tails, for a relative path on the other side */
 		for (const char *t = rest; t; t = strchr(t, '/') ? strchr(t, '/') + 1 : NULL)
 			if (*t && (rc = fangs_fpset_add(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, t)) < 0)
@@ -482,6 +527,30 @@ static int note_write(ectx *c, const fangs_event *ev)
 static bool npm_bin_link(const char *p)
 {
 	return fangs__str_has_prefix(p, "node_modules/.bin/") || strstr(p, "/node_modules/.bin/");
+}
+
+/*
+ * Outside the system's read-only places (and the node and npm running the
+ * install), a file npm did not unpack can only have been put there during
+ * the run: by a script, through a write or a rename the sensor does not
+ * see. /opt counts as the system's (container images keep tools there);
+ * /proc, /dev and memfds are fileless-exec's.
+ */
+static bool in_scratch(const ectx *c, const char *p)
+{
+	static const char *const sys[] = {"/usr/", "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/",
+					  "/etc/", "/opt/", "/proc/", "/sys/", "/dev/", "/snap/", "/nix/"};
+	if (p[0] != '/' || fangs__str_has_prefix(p, "/memfd:"))
+		return false;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(sys); i++)
+		if (fangs__str_has_prefix(p, sys[i]))
+			return false;
+	for (size_t i = 0; i < c->n_toolchain; i++) {
+		size_t n = strlen(c->toolchain[i]);
+		if (!strncmp(p, c->toolchain[i], n) && p[n] == '/')
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -522,10 +591,13 @@ static bool dropped(const ectx *c, const fangs_event *ev, const char *target)
 			return true;
 	}
 	if ((root = package_root(buf))) {
-		buf[root] = '\0';
-		return fangs_fpset_contains(c->script_dirs, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, buf);
+		char tree[PATHBUF];
+		memcpy(tree, buf, root);
+		tree[root] = '\0';
+		if (fangs_fpset_contains(c->script_dirs, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, tree))
+			return true;
 	}
-	return false;
+	return in_scratch(c, buf);
 }
 
 /* ---- what an exec runs: the binary, or the file a loader or an

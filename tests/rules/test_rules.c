@@ -498,6 +498,33 @@ START_TEST(dropped_after_rename)
 }
 END_TEST
 
+START_TEST(dropped_renamed_anywhere)
+{
+	fangs_event *ev;
+	/* node and npm from a home-directory install (nvm) */
+	ev = push(FANGS_EV_EXEC, 1, 0, "node", false);
+	ev->path = strdup("/root/.nvm/versions/node/v20.19.2/bin/node");
+	ev->argv = calloc(2, sizeof(char *));
+	ev->argv[ev->argc++] = strdup("node");
+	ev->argv[ev->argc++] = strdup("/root/.nvm/versions/node/v20.19.2/lib/node_modules/npm/bin/npm-cli.js");
+	ev_open(1, "node", false, PKGDIR "/package.json", FANGS_OPEN_WRITE);
+	ev_open(1, "node", false, PKGDIR "/install.js", FANGS_OPEN_WRITE);
+	/* written in the package, renamed where no script wrote */
+	ev_open(11, "node", true, "/tmp/stage", FANGS_OPEN_WRITE);
+	ev_exec(12, "/root/.local/bin/helper", "helper", NULL);
+	ev_exec(13, "/var/helper", "helper2", NULL);
+	/* the install's own node, the system's programs, /opt, /proc/self/exe */
+	ev_exec(14, "/root/.nvm/versions/node/v20.19.2/bin/node", "node", "install.js", NULL);
+	ev_exec(15, "/usr/bin/git", "git", "rev-parse", NULL);
+	ev_exec(16, "/opt/yarn-v1.22.19/bin/yarn", "yarn", "build", NULL);
+	ev_exec(17, "/proc/self/exe", "node", NULL);
+	evaluate();
+	expect("dropped-binary-exec", "helper", FANGS_SEV_HIGH);
+	expect("dropped-binary-exec", "helper2", FANGS_SEV_HIGH);
+	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 2);
+}
+END_TEST
+
 START_TEST(dropped_moved_in_package_tree)
 {
 	npm_unpacks();
@@ -1211,6 +1238,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, registry_addrs_resolved);
 	tcase_add_test(tc, dropped_after_rename);
 	tcase_add_test(tc, dropped_moved_in_package_tree);
+	tcase_add_test(tc, dropped_renamed_anywhere);
 	tcase_add_test(tc, dropped_through_the_loader);
 	tcase_add_test(tc, dropped_interpreter_script);
 	tcase_add_test(tc, dropped_compiled_program);
