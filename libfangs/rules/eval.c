@@ -573,13 +573,20 @@ static bool dropped(const ectx *c, const fangs_event *ev, const char *target)
 	abs = resolve(c, ev, target, buf, sizeof(buf));
 	if (npm_bin_link(buf))
 		return false;
-	if (fangs_fpset_contains(c->shipped, FANGS_FP_FS_WRITE, abs ? FANGS_ACTOR_NPM : FANGS_ACTOR_SCRIPT, buf))
+	/* a relative path's directory is a guess: it proves nothing shipped */
+	if (target[0] == '/' && fangs_fpset_contains(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, buf))
 		return false;
 	if (fangs_fpset_contains(c->written, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, buf))
 		return true;
 	if (fangs_fpset_contains(target[0] == '/' ? c->written_base : c->written_any, FANGS_FP_FS_WRITE,
 				 FANGS_ACTOR_SCRIPT, basename_of(buf)))
 		return true;
+	/* not written under that name: a relative path that names a file npm
+	 * unpacked (from whichever directory) is the package's own */
+	if (target[0] != '/' &&
+	    (fangs_fpset_contains(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, strip_dot(target)) ||
+	     (abs && fangs_fpset_contains(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, buf))))
+		return false;
 	if (!abs)
 		return false;
 	slash = strrchr(buf, '/');

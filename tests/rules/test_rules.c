@@ -535,8 +535,18 @@ START_TEST(dropped_moved_in_package_tree)
 	ev_exec(13, PKGDIR "/bin/tool", PKGDIR "/bin/tool", "--version", NULL);
 	ev_exec(14, "/usr/bin/sh", "sh", "lib/run.sh", NULL);
 	ev_exec(15, "/usr/bin/node", "node", "./install.js", NULL);
+	/* `cd lib && sh run.sh`: the working directory is not the package's,
+	 * the file is still one npm unpacked */
+	ev_exec(16, "/usr/bin/sh", "sh", "run.sh", NULL);
 	expect_dropped(PKGDIR "/lib/helper");
 	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 1);
+
+	/* `cd /tmp/x && node install.js`: a file written under a shipped
+	 * file's name elsewhere is not the shipped one */
+	ev_open(11, "node", true, "/tmp/x/install.js", FANGS_OPEN_WRITE);
+	ev_exec(17, "/usr/bin/node", "node", "install.js", NULL);
+	evaluate();
+	expect("dropped-binary-exec", "node install.js", FANGS_SEV_HIGH);
 }
 END_TEST
 
