@@ -84,10 +84,15 @@ typedef struct fangs_analyze_options {
 	 * (FANGS_DECOY_FINDING_KIND). NULL = none known (a run stored earlier). */
 	const fangs_decoy *decoys;
 	size_t n_decoys;
+	/** Version 2: the registry's addresses as the host resolved them
+	 * (fangs_rules_input.registry_addrs); NULL = resolve the registry host
+	 * here with fangs_registry_addrs() (none when it does not resolve). */
+	const char *const *registry_addrs;
+	size_t n_registry_addrs;
 } fangs_analyze_options;
 
 #define FANGS_ANALYZE_OPTIONS_VERSION 2
-#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0, NULL, 0}
+#define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0, NULL, 0, NULL, 0}
 
 /** fangs_analyze_run() with options; `opts` NULL = FANGS_ANALYZE_OPTIONS_INIT. */
 FANGS_EXTERN(int) fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,

@@ -91,9 +91,17 @@ typedef struct fangs_rules_input {
 	 * destination (see fangs_differ_options.infra). NULL/0 = none. */
 	const char *const *infra;
 	size_t n_infra;
+	/** The addresses the registry host has, as the host running fangs
+	 * resolved them ("104.16.0.35", "2606:4700::6810:23"): a connection of
+	 * a lifecycle script to one of them is the registry's. A name looked up
+	 * inside the sandbox never exempts a connection (the script controls
+	 * what it resolves to there). NULL = none: every non-loopback
+	 * connection of a script counts. */
+	const char *const *registry_addrs;
+	size_t n_registry_addrs;
 } fangs_rules_input;
 
-#define FANGS_RULES_INPUT_INIT {NULL, NULL, NULL, NULL, 0, NULL, -1, NULL, 0}
+#define FANGS_RULES_INPUT_INIT {NULL, NULL, NULL, NULL, 0, NULL, -1, NULL, 0, NULL, 0}
 
 /**
  * Evaluates every enabled rule over the run and appends one finding per
@@ -109,6 +117,16 @@ FANGS_EXTERN(int) fangs_deviation_is_rule(const fangs_deviation *dev);
 /** The host part of a registry URL ("https://r.example:8443/x" -> "r.example"),
  * lower-cased, into `out`. 0, or FANGS_EINVAL when it is not a URL. */
 FANGS_EXTERN(int) fangs_registry_host(const char *url, char *out, size_t cap);
+
+/**
+ * The addresses of a registry host as this machine resolves them
+ * (getaddrinfo; a literal address is itself), for
+ * fangs_rules_input.registry_addrs. `*out` is a malloc'd array of `*n`
+ * malloc'd strings, released with fangs_registry_addrs_free(). 0 (possibly
+ * with none), FANGS_ENOTFOUND when the name does not resolve, FANGS_ENOMEM.
+ */
+FANGS_EXTERN(int) fangs_registry_addrs(const char *host, char ***out, size_t *n);
+FANGS_EXTERN(void) fangs_registry_addrs_free(char **addrs, size_t n);
 
 FANGS_END_DECL
 

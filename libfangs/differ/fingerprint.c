@@ -47,7 +47,12 @@ static void put_command(const fangs__norm *ctx, const fangs_event *ev, fangs__si
 	fangs__sink c;
 	size_t need = 0;
 	char tail[32];
+	uint64_t digest = 0x636f6465; /* "code" */
+	size_t runs = 0;
 
+	for (size_t i = 1; i < ev->argc; i++)
+		if (ev->argv[i])
+			runs += fangs__code_digest(ev->argv[i], strlen(ev->argv[i]), &digest);
 	for (int pass = 0; pass < 2; pass++) {
 		fangs__sink_init(&c, buf, pass ? need + 1 : sizeof(small));
 		for (size_t i = 1; i < ev->argc; i++) {
@@ -73,17 +78,23 @@ static void put_command(const fangs__norm *ctx, const fangs_event *ev, fangs__si
 	fangs__sink_putc(o, ' ');
 	if (need <= FANGS__CMD_MAX) {
 		fangs__sink_put(o, buf, need);
-		return;
-	}
-	fangs__sink_put(o, buf, FANGS__CMD_MAX);
-	if (buf != small) {
-		snprintf(tail, sizeof(tail), "...#%016llx",
-			 (unsigned long long)fangs__hash64(buf, need, FANGS__CMD_MAX));
-		free(buf);
 	} else {
-		snprintf(tail, sizeof(tail), "...#oom");
+		fangs__sink_put(o, buf, FANGS__CMD_MAX);
+		if (buf != small) {
+			snprintf(tail, sizeof(tail), "...#%016llx",
+				 (unsigned long long)fangs__hash64(buf, need, FANGS__CMD_MAX));
+			free(buf);
+		} else {
+			snprintf(tail, sizeof(tail), "...#oom");
+		}
+		fangs__sink_puts(o, tail);
 	}
-	fangs__sink_puts(o, tail);
+	/* what the noise pass folded out of the code (<hex>, <ts>) is where
+	 * an encoded payload lives: a new payload is a new fingerprint */
+	if (runs) {
+		snprintf(tail, sizeof(tail), " code#%012llx", (unsigned long long)(digest & 0xffffffffffffull));
+		fangs__sink_puts(o, tail);
+	}
 }
 
 static const char *proto_name(fangs_proto p)

@@ -88,6 +88,9 @@ void fangs__norm_words(const fangs__norm *ctx, const char *s, size_t n, fangs__s
 void fangs__norm_host(const char *name, fangs__sink *o);
 /* 4 or 6 and the raw bytes when `addr` is an IP address, 0 otherwise. */
 int fangs__parse_addr(const char *addr, unsigned char bytes[16]);
+/* Feeds the literal payload-like runs of a command line's text (outside
+ * its paths: base64, hex, long numbers) into *h; returns how many. */
+size_t fangs__code_digest(const char *s, size_t n, uint64_t *h);
 /* Is the exec an interpreter running inline code (sh -c, node -e, ...)? */
 bool fangs__exec_inline_code(const fangs_event *ev);
 

@@ -6,6 +6,11 @@
  * and script interpreters given code on the command line the fingerprint
  * keeps that code, with whitespace collapsed and the same noise removed as
  * in paths.
+ *
+ * That noise pass folds hex runs, long numbers and uuids, which is also
+ * where an obfuscated payload lives (eval(Buffer.from('68747470...','hex'))):
+ * so the literal payload-like runs of inline code, outside its paths, are
+ * kept as a digest next to the normalized text (fangs__code_digest).
  */
 #include <string.h>
 
@@ -67,6 +72,88 @@ void fangs__norm_words(const fangs__norm *ctx, const char *s, size_t n, fangs__s
 		norm_word(ctx, s + i, j - i, o);
 		i = j;
 	}
+}
+
+static bool run_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+	       c == '=' || c == '_' || c == '-';
+}
+
+/*
+ * A run of [A-Za-z0-9+/=_-] that can carry data the noise pass would fold:
+ * 16+ characters mixing digits, upper and lower case (base64), or holding a
+ * hex token of 8+ characters with digits and letters, or a number of 20+
+ * digits (longer than any time stamp). Dates and version numbers are none
+ * of these.
+ */
+static bool payload_run(const char *s, size_t n)
+{
+	bool d = false, up = false, lo = false;
+	for (size_t i = 0; i < n; i++) {
+		d |= s[i] >= '0' && s[i] <= '9';
+		up |= s[i] >= 'A' && s[i] <= 'Z';
+		lo |= s[i] >= 'a' && s[i] <= 'z';
+	}
+	if (n >= 16 && d && up && lo)
+		return true;
+	for (size_t i = 0; i < n;) {
+		size_t j = i, hex = 0, dig = 0;
+		while (j < n && ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= '0' && s[j] <= '9'))) {
+			bool is_d = s[j] >= '0' && s[j] <= '9';
+			hex += is_d || (s[j] >= 'a' && s[j] <= 'f') || (s[j] >= 'A' && s[j] <= 'F');
+			dig += is_d;
+			j++;
+		}
+		if (j - i >= 8 && hex == j - i && dig && dig < j - i)
+			return true;
+		if (j - i >= 20 && dig == j - i)
+			return true;
+		i = j == i ? i + 1 : j;
+	}
+	return false;
+}
+
+static void digest_text(const char *s, size_t n, uint64_t *h, size_t *runs)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && run_char(s[j]))
+			j++;
+		if (j > i && payload_run(s + i, j - i)) {
+			*h = fangs__hash64(s + i, j - i, *h ^ (j - i));
+			(*runs)++;
+		}
+		i = j == i ? i + 1 : j;
+	}
+}
+
+size_t fangs__code_digest(const char *s, size_t n, uint64_t *h)
+{
+	size_t i = 0, runs = 0;
+	while (i < n) {
+		size_t j, lit, p;
+		while (i < n && is_space(s[i]))
+			i++;
+		for (j = i; j < n && !is_space(s[j]);)
+			j++;
+		/* the same path spans as norm_word: their noise is the path pass's */
+		for (lit = p = i; p < j;) {
+			bool starts = s[p] == '/' || (s[p] == '~' && p + 1 < j && s[p + 1] == '/');
+			if (starts && (p == i || path_may_start_after(s[p - 1]))) {
+				size_t e = p;
+				while (e < j && !path_ends_at(s[e]))
+					e++;
+				digest_text(s + lit, p - lit, h, &runs);
+				p = lit = e;
+			} else {
+				p++;
+			}
+		}
+		digest_text(s + lit, j - lit, h, &runs);
+		i = j;
+	}
+	return runs;
 }
 
 /* Interpreters and the one-letter options that hand them code to run. */

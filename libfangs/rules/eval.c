@@ -24,8 +24,6 @@ typedef struct proc {
 	bool has_origin;
 	bool script_root;   /* the process npm started for a lifecycle script */
 	bool by_script;     /* started by a script (fork or exec with an origin) */
-	bool named_registry; /* asked for / sent SNI of the registry host */
-	bool named_other;
 	bool exited;
 	uint64_t exit_ts;
 	size_t first;       /* index of its first event with an origin */
@@ -86,14 +84,43 @@ typedef struct groupset {
 	size_t capacity;
 } groupset;
 
+/* A package's directory, learnt from npm unpacking its package.json: the
+ * working directory npm gives the package's lifecycle scripts. */
+typedef struct pkgdir {
+	char *name;
+	char *dir;
+} pkgdir;
+
+typedef struct pkgdirs {
+	pkgdir *items;
+	size_t count;
+	size_t capacity;
+} pkgdirs;
+
+typedef struct raddr {
+	int family; /* 4 or 6 */
+	unsigned char b[16];
+} raddr;
+
 typedef struct ectx {
 	const fangs_rules *rs;
 	const fangs_rules_input *in;
 	proctab procs;
 	fangs__norm norm;
-	fangs_fpset *written;      /* absolute or ./-less paths a script wrote */
-	fangs_fpset *written_base; /* fs_write: their basenames (actor npm = written relative);
-				    * exec: basenames of files npm unpacked into node_modules */
+	raddr *registry; /* the registry's addresses as the host resolved them */
+	size_t n_registry;
+	/* exec_written: all keyed FANGS_FP_FS_WRITE / FANGS_ACTOR_SCRIPT */
+	fangs_fpset *written;      /* paths scripts wrote (relative ones resolved when possible) */
+	fangs_fpset *written_base; /* basenames of what scripts wrote through an unresolved relative path */
+	fangs_fpset *written_any;  /* basenames of everything scripts wrote */
+	fangs_fpset *script_dirs;  /* directories scripts wrote into, and package roots they wrote under */
+	fangs_fpset *shipped;      /* files npm unpacked into node_modules: whole paths and their tails
+				    * below node_modules/ (to compare a relative path with) */
+	pkgdirs dirs;
+	/* where the node and npm that run the install live (learnt from npm's
+	 * start, before any script ran): not a drop place */
+	char toolchain[4][256];
+	size_t n_toolchain;
 	hitset hits;
 	groupset groups;
 	bool need_written;
@@ -155,9 +182,40 @@ static bool is_registry(const ectx *c, const char *host)
 	return c->in->registry_host && *c->in->registry_host && !strcmp(host, c->in->registry_host);
 }
 
+static bool is_npm_exec(const fangs_event *ev);
+
+static void add_toolchain(ectx *c, const char *p)
+{
+	char root[256];
+	const char *cut;
+	size_t n;
+	if (!p || p[0] != '/' || c->n_toolchain >= FANGS_ARRAY_SIZE(c->toolchain))
+		return;
+	/* .../lib/node_modules/npm/bin/npm-cli.js, .../bin/node: the prefix */
+	if ((cut = strstr(p, "/lib/node_modules/npm/")) || (cut = strstr(p, "/node_modules/npm/"))) {
+		n = (size_t)(cut - p);
+	} else {
+		const char *b = strrchr(p, '/');
+		n = (size_t)(b - p);
+		while (n > 0 && p[n - 1] != '/')
+			n--;
+		if (n > 0)
+			n--;
+	}
+	if (n <= 1 || n >= sizeof(root))
+		return;
+	memcpy(root, p, n);
+	root[n] = '\0';
+	for (size_t i = 0; i < c->n_toolchain; i++)
+		if (!strcmp(c->toolchain[i], root))
+			return;
+	memcpy(c->toolchain[c->n_toolchain++], root, n + 1);
+}
+
 static int learn_processes(ectx *c)
 {
 	const fangs_rules_input *in = c->in;
+	bool scripts_started = false;
 	size_t slots = 64;
 	while (slots < in->n_events * 2 + 2)
 		slots *= 2;
@@ -167,10 +225,17 @@ static int learn_processes(ectx *c)
 	for (size_t i = 0; i < in->n_events; i++) {
 		const fangs_event *ev = &in->events[i];
 		proc *p = proc_get(&c->procs, ev->pid, true), *parent;
-		char host[256];
 		if (!p)
 			return fangs__error_oom();
+		if (!scripts_started && !ev->origin.package && !ev->origin.script && ev->kind == FANGS_EV_EXEC &&
+		    is_npm_exec(ev)) {
+			add_toolchain(c, ev->path);
+			for (size_t a = 0; a < 3 && a < ev->argc; a++)
+				if (ev->argv[a] && ev->argv[a][0] == '/')
+					add_toolchain(c, ev->argv[a]);
+		}
 		if (ev->origin.package || ev->origin.script) {
+			scripts_started = true;
 			if (!p->has_origin)
 				p->first = i;
 			if (ev->kind == FANGS_EV_EXEC && !p->has_origin) {
@@ -181,22 +246,9 @@ static int learn_processes(ectx *c)
 			p->has_origin = true;
 			p->by_script = true;
 		}
-		switch (ev->kind) {
-		case FANGS_EV_PROC_EXIT:
+		if (ev->kind == FANGS_EV_PROC_EXIT) {
 			p->exited = true;
 			p->exit_ts = ev->ts_ns;
-			break;
-		case FANGS_EV_DNS_QUERY:
-		case FANGS_EV_TLS_SNI:
-		case FANGS_EV_PROXY_REQUEST:
-			lower_host(named_host(ev), host, sizeof(host));
-			if (is_registry(c, host))
-				p->named_registry = true;
-			else if (!local_name(host))
-				p->named_other = true;
-			break;
-		default:
-			break;
 		}
 	}
 	return 0;
@@ -265,10 +317,36 @@ static bool tunnel_label(const fangs__rule *r, const char *qname)
 	return false;
 }
 
+/* An address as 4 or 16 bytes; an IPv4-mapped IPv6 address is its IPv4. */
+static int addr_bytes(const char *addr, unsigned char b[16])
+{
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+	int fam = addr ? fangs__parse_addr(addr, b) : 0;
+	if (fam == 6 && !memcmp(b, mapped, 12)) {
+		memmove(b, b + 12, 4);
+		fam = 4;
+	}
+	return fam;
+}
+
+static bool registry_addr(const ectx *c, const char *addr)
+{
+	unsigned char b[16];
+	int fam = addr_bytes(addr, b);
+	for (size_t i = 0; fam && i < c->n_registry; i++)
+		if (c->registry[i].family == fam && !memcmp(c->registry[i].b, b, fam == 4 ? 4 : 16))
+			return true;
+	return false;
+}
+
+/*
+ * A connection is the registry's only by its address, as the host resolved
+ * the registry's name: a name asked for inside the sandbox proves nothing
+ * (the script chooses what it resolves to, and what it connects to after).
+ */
 static bool not_registry(const ectx *c, const fangs_event *ev, const char *host)
 {
 	if (ev->kind == FANGS_EV_NET_CONNECT) {
-		const proc *p;
 		if (ev->family == FANGS_FAMILY_UNIX || !ev->addr)
 			return false;
 		/* loopback stays in the sandbox; DNS to a loopback resolver
@@ -276,9 +354,7 @@ static bool not_registry(const ectx *c, const fangs_event *ev, const char *host)
 		 * sandbox's resolvers elsewhere (its own endpoints) */
 		if (is_loopback(ev->addr) || fangs__infra_match(c->infra, c->n_infra, ev->addr, ev->port))
 			return false;
-		p = proc_get((proctab *)&c->procs, ev->pid, false);
-		/* a process that only ever named the registry talks to the registry */
-		return !(p && p->named_registry && !p->named_other);
+		return !registry_addr(c, ev->addr);
 	}
 	return !local_name(host) && !is_registry(c, host);
 }
@@ -296,53 +372,406 @@ static const char *strip_dot(const char *p)
 	return p;
 }
 
-static bool was_written(const ectx *c, const char *path)
+#define PATHBUF 4352
+
+/* Where the last "node_modules/" of a path ends, or NULL. */
+static const char *after_node_modules(const char *p)
 {
-	const char *p = strip_dot(path);
-	if (!c->written || fangs__str_has_prefix(p, "node_modules/.bin/") || strstr(p, "/node_modules/.bin/"))
-		return false;
-	if (fangs_fpset_contains(c->written, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, p))
-		return true;
-	/* one side relative: the other by its file name */
-	return fangs_fpset_contains(c->written_base, FANGS_FP_FS_WRITE, p[0] == '/' ? FANGS_ACTOR_NPM : FANGS_ACTOR_SCRIPT,
-				    basename_of(p));
+	const char *at = NULL;
+	for (const char *q = p; (q = strstr(q, "node_modules/")); q += 13)
+		if (q == p || q[-1] == '/')
+			at = q + 13;
+	return at;
 }
 
-static bool compiler(const char *comm)
+/* The end of the package name that starts at `name` ("x/..." or "@s/x/..."). */
+static const char *package_name_end(const char *name)
 {
-	static const char *const names[] = {"cc1", "cc1plus", "as", "ld", "ld.bfd", "ld.gold", "collect2",
-					    "gcc", "g++", "cc", "c++", "clang", "clang++", "lld", "ar"};
-	for (size_t i = 0; comm && i < FANGS_ARRAY_SIZE(names); i++)
-		if (!strcmp(comm, names[i]))
+	const char *e = name + strcspn(name, "/");
+	if (*name == '@' && *e == '/')
+		e = e + 1 + strcspn(e + 1, "/");
+	return e;
+}
+
+/* npm unpacked ".../node_modules/<name>/package.json": <name>'s directory,
+ * where npm starts its lifecycle scripts. */
+static int learn_pkgdir(ectx *c, const char *p)
+{
+	const char *name = after_node_modules(p), *end;
+	pkgdir *d;
+	if (!name || strcmp(end = package_name_end(name), "/package.json") != 0 || end == name)
+		return 0;
+	for (size_t i = 0; i < c->dirs.count; i++)
+		if (strlen(c->dirs.items[i].name) == (size_t)(end - name) &&
+		    !strncmp(c->dirs.items[i].name, name, (size_t)(end - name)))
+			return 0; /* the first (top-level) copy wins */
+	if (FANGS_GROW(&c->dirs))
+		return FANGS_ENOMEM;
+	d = &c->dirs.items[c->dirs.count];
+	d->name = strndup(name, (size_t)(end - name));
+	d->dir = strndup(p, (size_t)(end - p));
+	if (!d->name || !d->dir) {
+		free(d->name);
+		free(d->dir);
+		return fangs__error_oom();
+	}
+	c->dirs.count++;
+	return 0;
+}
+
+/* Appends `s[0..n)` to out as path components, applying "." and "..". */
+static bool put_components(char *out, size_t cap, size_t *len, const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, "/");
+		if (n == 0 || (n == 1 && s[0] == '.')) {
+			/* nothing */
+		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+			while (*len > 0 && out[*len - 1] != '/')
+				(*len)--;
+			if (*len > 1)
+				(*len)--;
+			out[*len] = '\0';
+		} else {
+			if (*len + n + 2 > cap)
+				return false;
+			if (*len == 0 || out[*len - 1] != '/')
+				out[(*len)++] = '/';
+			memcpy(out + *len, s, n);
+			*len += n;
+			out[*len] = '\0';
+		}
+		s += n;
+		if (*s == '/')
+			s++;
+	}
+	return true;
+}
+
+/*
+ * The path an event names, made absolute when it can be: a relative path of
+ * a lifecycle script's process is taken from its package's directory (the
+ * working directory npm gives the script; a process that changed directory
+ * is guessed wrong, which the comparisons by file name below make up for).
+ * Returns false when the path stays relative (`out` then holds it ./-less).
+ */
+static bool resolve(const ectx *c, const fangs_event *ev, const char *path, char *out, size_t cap)
+{
+	const char *base = NULL;
+	size_t len = 0;
+	if (path[0] != '/' && ev->origin.package) {
+		for (size_t i = 0; i < c->dirs.count && !base; i++)
+			if (!strcmp(c->dirs.items[i].name, ev->origin.package))
+				base = c->dirs.items[i].dir;
+	}
+	if (path[0] != '/' && !base) {
+		snprintf(out, cap, "%s", strip_dot(path));
+		return false;
+	}
+	out[0] = '\0';
+	if ((base && !put_components(out, cap, &len, base)) || !put_components(out, cap, &len, path)) {
+		snprintf(out, cap, "%s", path);
+		return path[0] == '/';
+	}
+	if (!len)
+		snprintf(out, cap, "/");
+	return true;
+}
+
+/* The package root a path lies under (".../node_modules/<name>"), as a length. */
+static size_t package_root(const char *p)
+{
+	const char *name = after_node_modules(p), *end;
+	if (!name)
+		return 0;
+	end = package_name_end(name);
+	return *end == '/' && end > name ? (size_t)(end - p) : 0;
+}
+
+static int add_dir(fangs_fpset *set, fangs_actor actor, const char *p, size_t n)
+{
+	char dir[PATHBUF];
+	int rc;
+	if (!n || n >= sizeof(dir))
+		return 0;
+	memcpy(dir, p, n);
+	dir[n] = '\0';
+	rc = fangs_fpset_add(set, FANGS_FP_FS_WRITE, actor, dir);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * What the run wrote, for exec_written. npm's own writes inside
+ * node_modules are the release's content (and tell where each package
+ * lives); a script's writes are recorded by path, by file name, by
+ * directory and by the package tree they fall under. Compiler and linker
+ * output counts like any other write: a native addon is loaded (opened),
+ * never executed, so only a compiled program that is then run is a hit.
+ */
+static int note_write(ectx *c, const fangs_event *ev)
+{
+	char buf[PATHBUF];
+	const char *slash;
+	bool abs;
+	size_t root;
+	int rc;
+	if (ev->kind != FANGS_EV_FILE_OPEN || !(ev->flags & FANGS_OPEN_WRITE) || !ev->path || !*ev->path)
+		return 0;
+	if (fangs_event_actor(ev) == FANGS_ACTOR_NPM) {
+		const char *rest;
+		if (ev->path[0] != '/')
+			return 0;
+		if ((rc = fangs_fpset_add(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, ev->path)) < 0)
+			return rc;
+		if (!(rest = after_node_modules(ev->path)))
+			return 0;
+		/* its tails, for a relative path on the other side */
+		for (const char *t = rest; t; t = strchr(t, '/') ? strchr(t, '/') + 1 : NULL)
+			if (*t && (rc = fangs_fpset_add(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, t)) < 0)
+				return rc;
+		return learn_pkgdir(c, ev->path);
+	}
+	abs = resolve(c, ev, ev->path, buf, sizeof(buf));
+	if ((rc = fangs_fpset_add(c->written, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, buf)) < 0 ||
+	    (rc = fangs_fpset_add(c->written_any, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, basename_of(buf))) < 0)
+		return rc;
+	if (ev->path[0] != '/' &&
+	    (rc = fangs_fpset_add(c->written_base, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, basename_of(buf))) < 0)
+		return rc;
+	if (!abs)
+		return 0;
+	/* its directory (not the root: that would be every path) */
+	slash = strrchr(buf, '/');
+	if (slash && slash > buf && (rc = add_dir(c->script_dirs, FANGS_ACTOR_SCRIPT, buf, (size_t)(slash - buf))))
+		return rc;
+	/* and the package tree it lies in */
+	root = package_root(buf);
+	return root ? add_dir(c->script_dirs, FANGS_ACTOR_NPM, buf, root) : 0;
+}
+
+static bool npm_bin_link(const char *p)
+{
+	return fangs__str_has_prefix(p, "node_modules/.bin/") || strstr(p, "/node_modules/.bin/");
+}
+
+/*
+ * Outside the system's read-only places (and the node and npm running the
+ * install), a file npm did not unpack can only have been put there during
+ * the run: by a script, through a write or a rename the sensor does not
+ * see. /opt counts as the system's (container images keep tools there);
+ * /proc, /dev and memfds are fileless-exec's.
+ */
+static bool in_scratch(const ectx *c, const char *p)
+{
+	static const char *const sys[] = {"/usr/", "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/",
+					  "/etc/", "/opt/", "/proc/", "/sys/", "/dev/", "/snap/", "/nix/"};
+	if (p[0] != '/' || fangs__str_has_prefix(p, "/memfd:"))
+		return false;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(sys); i++)
+		if (fangs__str_has_prefix(p, sys[i]))
+			return false;
+	for (size_t i = 0; i < c->n_toolchain; i++) {
+		size_t n = strlen(c->toolchain[i]);
+		if (!strncmp(p, c->toolchain[i], n) && p[n] == '/')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Did this run's scripts drop `target`, a file an exec runs? Not if npm
+ * unpacked it (the release's own file, also when a script rewrote it in
+ * place as esbuild does) or it is npm's .bin link. Yes if a script wrote
+ * it; if a script wrote a file of that name through a relative path (or it
+ * is relative here, and a script wrote a file of that name); if it lies in a
+ * directory a script wrote into; or if it lies in a package tree a script
+ * wrote under and npm did not unpack it: renamed, moved or compiled there.
+ */
+static bool dropped(const ectx *c, const fangs_event *ev, const char *target)
+{
+	char buf[PATHBUF];
+	const char *slash;
+	bool abs;
+	size_t root;
+	if (!target || !*target)
+		return false;
+	abs = resolve(c, ev, target, buf, sizeof(buf));
+	if (npm_bin_link(buf))
+		return false;
+	/* a relative path's directory is a guess: it proves nothing shipped */
+	if (target[0] == '/' && fangs_fpset_contains(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, buf))
+		return false;
+	if (fangs_fpset_contains(c->written, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, buf))
+		return true;
+	if (fangs_fpset_contains(target[0] == '/' ? c->written_base : c->written_any, FANGS_FP_FS_WRITE,
+				 FANGS_ACTOR_SCRIPT, basename_of(buf)))
+		return true;
+	/* not written under that name: a relative path that names a file npm
+	 * unpacked (from whichever directory) is the package's own */
+	if (target[0] != '/' &&
+	    (fangs_fpset_contains(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, strip_dot(target)) ||
+	     (abs && fangs_fpset_contains(c->shipped, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, buf))))
+		return false;
+	if (!abs)
+		return false;
+	slash = strrchr(buf, '/');
+	if (slash && slash > buf) {
+		char dir[PATHBUF];
+		memcpy(dir, buf, (size_t)(slash - buf));
+		dir[slash - buf] = '\0';
+		if (fangs_fpset_contains(c->script_dirs, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, dir))
+			return true;
+	}
+	if ((root = package_root(buf))) {
+		char tree[PATHBUF];
+		memcpy(tree, buf, root);
+		tree[root] = '\0';
+		if (fangs_fpset_contains(c->script_dirs, FANGS_FP_FS_WRITE, FANGS_ACTOR_NPM, tree))
+			return true;
+	}
+	return in_scratch(c, buf);
+}
+
+/* ---- what an exec runs: the binary, or the file a loader or an
+ * interpreter is handed ---- */
+
+static bool name_is(const char *b, const char *name, bool versioned)
+{
+	size_t n = strlen(name);
+	if (strncmp(b, name, n))
+		return false;
+	return !b[n] || (versioned && strspn(b + n, "0123456789.") == strlen(b + n));
+}
+
+static bool is_loader(const char *b)
+{
+	return fangs__str_has_prefix(b, "ld-linux") || fangs__str_has_prefix(b, "ld.so") ||
+	       fangs__str_has_prefix(b, "ld64.so") || (fangs__str_has_prefix(b, "ld-") && strstr(b, ".so"));
+}
+
+enum interp_kind { NOT_INTERP, SHELL, NODE, PYTHON, OTHER_INTERP };
+
+static enum interp_kind interp_of(const char *b)
+{
+	static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "busybox"};
+	static const char *const others[] = {"perl", "ruby", "php", "lua", "luajit", "tclsh", "Rscript"};
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(shells); i++)
+		if (!strcmp(b, shells[i]))
+			return SHELL;
+	if (!strcmp(b, "node") || !strcmp(b, "nodejs") || !strcmp(b, "bun") || !strcmp(b, "deno"))
+		return NODE;
+	if (name_is(b, "python", true) || name_is(b, "pypy", true))
+		return PYTHON;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(others); i++)
+		if (name_is(b, others[i], true))
+			return OTHER_INTERP;
+	return NOT_INTERP;
+}
+
+#define TARGETS_MAX 4
+
+/* The files an exec runs: its binary, then what a loader runs or the
+ * script file (and node's preloaded modules) an interpreter runs. */
+static size_t exec_targets(const fangs_event *ev, const char *out[TARGETS_MAX])
+{
+	const char *b;
+	enum interp_kind k;
+	size_t n = 0, i = 1;
+	if (ev->path && *ev->path)
+		out[n++] = ev->path;
+	if (!ev->argv || ev->argc < 2)
+		return n;
+	b = basename_of(ev->path && *ev->path ? ev->path : (ev->argv[0] ? ev->argv[0] : ""));
+	if (!strcmp(b, "busybox") && ev->argv[0])
+		b = basename_of(ev->argv[0]);
+	if (is_loader(b)) {
+		for (; i < ev->argc && ev->argv[i]; i++) {
+			const char *a = ev->argv[i];
+			if (!strcmp(a, "--library-path") || !strcmp(a, "--preload") || !strcmp(a, "--argv0") ||
+			    !strcmp(a, "--audit") || !strcmp(a, "--inhibit-rpath") || !strcmp(a, "--glibc-hwcaps-mask") ||
+			    !strcmp(a, "--glibc-hwcaps-prepend")) {
+				i++;
+				continue;
+			}
+			if (!strcmp(a, "--")) {
+				i++;
+				break;
+			}
+			if (a[0] != '-')
+				break;
+		}
+		if (i < ev->argc && ev->argv[i])
+			out[n++] = ev->argv[i];
+		return n;
+	}
+	if ((k = interp_of(b)) == NOT_INTERP || fangs__exec_inline_code(ev))
+		return n;
+	for (; i < ev->argc && ev->argv[i] && n < TARGETS_MAX; i++) {
+		const char *a = ev->argv[i];
+		if (!strcmp(a, "--")) {
+			if (i + 1 < ev->argc && ev->argv[i + 1])
+				out[n++] = ev->argv[i + 1];
+			break;
+		}
+		if (a[0] != '-' || !a[1]) {
+			if (a[0] != '-')
+				out[n++] = a;
+			break;
+		}
+		if (k == NODE && (!strcmp(a, "-r") || !strcmp(a, "--require") || !strcmp(a, "--import") ||
+				  !strcmp(a, "--loader") || !strcmp(a, "--experimental-loader"))) {
+			if (++i < ev->argc && ev->argv[i])
+				out[n++] = ev->argv[i];
+			continue;
+		}
+		if (k == PYTHON && !strcmp(a, "-m"))
+			break; /* a module, found on the path */
+		if ((k == PYTHON && (!strcmp(a, "-W") || !strcmp(a, "-X"))) ||
+		    (k == SHELL && (!strcmp(a, "-o") || !strcmp(a, "+o"))))
+			i++;
+	}
+	return n;
+}
+
+static bool exec_dropped(const ectx *c, const fangs_event *ev)
+{
+	const char *t[TARGETS_MAX];
+	size_t n = exec_targets(ev, t);
+	for (size_t i = 0; i < n; i++)
+		if (dropped(c, ev, t[i]))
 			return true;
 	return false;
 }
 
-/* What scripts wrote, for exec_written. Compiler and linker output inside
- * node_modules is a native addon being built (node-gyp), not a drop. */
-static int note_write(ectx *c, const fangs_event *ev)
+/* A file with no name: a memfd, or a file run through a descriptor. */
+static bool fileless(const char *p)
 {
-	const char *p;
-	int rc;
-	if (ev->kind != FANGS_EV_FILE_OPEN || !(ev->flags & FANGS_OPEN_WRITE) || !ev->path)
-		return 0;
-	p = strip_dot(ev->path);
-	if (fangs_event_actor(ev) == FANGS_ACTOR_NPM) {
-		/* what npm unpacked: a script may put one of these binaries in
-		 * place (esbuild swaps its JS shim for the platform binary) */
-		if (!strstr(p, "node_modules/"))
-			return 0;
-		rc = fangs_fpset_add(c->written_base, FANGS_FP_EXEC, FANGS_ACTOR_NPM, basename_of(p));
-		return rc < 0 ? rc : 0;
+	const char *q;
+	if (!p)
+		return false;
+	if (fangs__str_has_prefix(p, "/memfd:") || fangs__str_has_prefix(p, "/dev/fd/") ||
+	    fangs__str_has_prefix(p, "/proc/self/fd/") || fangs__str_has_prefix(p, "/proc/thread-self/fd/"))
+		return true;
+	if (!fangs__str_has_prefix(p, "/proc/"))
+		return false;
+	q = p + 6;
+	if (*q < '0' || *q > '9')
+		return false;
+	q += strspn(q, "0123456789");
+	if (fangs__str_has_prefix(q, "/task/")) {
+		q += 6 + strspn(q + 6, "0123456789");
 	}
-	if (strstr(p, "node_modules/") &&
-	    (compiler(ev->comm) || fangs_fpset_contains(c->written_base, FANGS_FP_EXEC, FANGS_ACTOR_NPM, basename_of(p))))
-		return 0;
-	if ((rc = fangs_fpset_add(c->written, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, p)) < 0)
-		return rc;
-	rc = fangs_fpset_add(c->written_base, FANGS_FP_FS_WRITE, p[0] == '/' ? FANGS_ACTOR_SCRIPT : FANGS_ACTOR_NPM,
-			     basename_of(p));
-	return rc < 0 ? rc : 0;
+	return fangs__str_has_prefix(q, "/fd/");
+}
+
+static bool exec_fileless(const fangs_event *ev)
+{
+	const char *t[TARGETS_MAX];
+	size_t n = exec_targets(ev, t);
+	for (size_t i = 0; i < n; i++)
+		if (fileless(t[i]))
+			return true;
+	return false;
 }
 
 /* An exec whose environment contradicts the kernel's mark: npm gave every
@@ -420,7 +849,9 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 		return false;
 	if (r->label_min_len && (!host || !tunnel_label(r, host)))
 		return false;
-	if (r->exec_written && (ev->kind != FANGS_EV_EXEC || !ev->path || !was_written(c, ev->path)))
+	if (r->exec_written && (ev->kind != FANGS_EV_EXEC || !exec_dropped(c, ev)))
+		return false;
+	if (r->exec_fileless && (ev->kind != FANGS_EV_EXEC || !exec_fileless(ev)))
 		return false;
 	if (r->cred_path && !fangs__open_is_cred(c->rs->config, ev, NULL))
 		return false;
@@ -573,6 +1004,9 @@ static int match_all(ectx *c)
 			if (rule->origin_env)
 				snprintf(value, sizeof(value), "%s (%s) as npm_package_name=\"%s\"", ev->origin.package,
 					 ev->origin.script ? ev->origin.script : "?", ev->env_package);
+			else if (rule->exec_fileless && ev->path && argv && strncmp(argv, ev->path, strlen(ev->path)))
+				/* the name it ran as says little: say what it was */
+				snprintf(value, sizeof(value), "%s: %s", ev->path, argv);
 			else
 				event_value(c, ev, h, argv, value, sizeof(value));
 			rc = add_hit(c, r, value, i, &ev->id, 1);
@@ -746,6 +1180,15 @@ static void ectx_free(ectx *c)
 	fangs_fpset_free(c->written);
 	fangs_fpset_free(c->written_base);
 	free(c->infra);
+	fangs_fpset_free(c->written_any);
+	fangs_fpset_free(c->script_dirs);
+	fangs_fpset_free(c->shipped);
+	for (size_t i = 0; i < c->dirs.count; i++) {
+		free(c->dirs.items[i].name);
+		free(c->dirs.items[i].dir);
+	}
+	free(c->dirs.items);
+	free(c->registry);
 	free(c->procs.slots);
 }
 
@@ -768,7 +1211,9 @@ int fangs_rules_evaluate(const fangs_rules *rs, const fangs_rules_input *in, fan
 	for (size_t r = 0; r < rs->rules.count; r++)
 		if (rs->rules.items[r].enabled && rs->rules.items[r].exec_written)
 			c.need_written = true;
-	if (c.need_written && ((rc = fangs_fpset_new(&c.written)) || (rc = fangs_fpset_new(&c.written_base))))
+	if (c.need_written && ((rc = fangs_fpset_new(&c.written)) || (rc = fangs_fpset_new(&c.written_base)) ||
+			       (rc = fangs_fpset_new(&c.written_any)) || (rc = fangs_fpset_new(&c.script_dirs)) ||
+			       (rc = fangs_fpset_new(&c.shipped))))
 		goto out;
 	if (in->n_infra) {
 		if (!in->infra || !(c.infra = calloc(in->n_infra, sizeof(*c.infra)))) {
@@ -781,6 +1226,17 @@ int fangs_rules_evaluate(const fangs_rules *rs, const fangs_rules_input *in, fan
 			if ((rc = fangs__infra_parse(in->infra[i], &c.infra[i])) < 0)
 				goto out;
 		c.n_infra = in->n_infra;
+	}
+	if (in->n_registry_addrs && in->registry_addrs) {
+		if (!(c.registry = calloc(in->n_registry_addrs, sizeof(raddr)))) {
+			rc = fangs__error_oom();
+			goto out;
+		}
+		for (size_t i = 0; i < in->n_registry_addrs; i++) {
+			raddr *a = &c.registry[c.n_registry];
+			if ((a->family = addr_bytes(in->registry_addrs[i], a->b)))
+				c.n_registry++;
+		}
 	}
 	if ((rc = learn_processes(&c)) || (rc = match_all(&c)) || (rc = groups_to_hits(&c)))
 		goto out;

@@ -51,6 +51,7 @@ typedef struct fangs__rule {
 	int parent_is_script;   /* 1 = parent is a lifecycle script's own process */
 	int proc_environ_other; /* 1 = /proc/<other pid>/environ */
 	int exec_written;       /* 1 = exec of a file a script wrote in this run */
+	int exec_fileless;      /* 1 = exec of a file with no name (memfd, /proc/self/fd/N) */
 	int alive_after_install;
 	int origin_env;         /* FANGS__ORIGIN_ENV_*: the environment contradicts the kernel's mark */
 	unsigned label_min_len;

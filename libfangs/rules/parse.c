@@ -290,6 +290,8 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 		return match_flag(c, v, key, &r->proc_environ_other);
 	if (!strcmp(key, "exec_written"))
 		return match_flag(c, v, key, &r->exec_written);
+	if (!strcmp(key, "exec_fileless"))
+		return match_flag(c, v, key, &r->exec_fileless);
 	if (!strcmp(key, "alive_after_install"))
 		return match_flag(c, v, key, &r->alive_after_install);
 	if (!strcmp(key, "origin_env")) {
@@ -324,7 +326,8 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 	return rerr(c, k,
 		    "unknown match key '%s' (expected kind, actor, open, path, path_not, exe, comm, parent_comm, "
 		    "ancestor_comm, argv, argv_not, host, host_not, port, cred_path, not_registry, "
-		    "parent_is_script, proc_environ_other, exec_written, alive_after_install, origin_env, dns_label, "
+		    "parent_is_script, proc_environ_other, exec_written, exec_fileless, alive_after_install, origin_env, "
+		    "dns_label, "
 		    "subdomains)",
 		    key);
 }

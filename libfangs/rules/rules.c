@@ -2,8 +2,11 @@
  * rules/rules.c - rule sets: the built-in rules, rule files, the config's
  * `rules:` section; and the small matchers rules share.
  */
+#include <arpa/inet.h>
 #include <fnmatch.h>
 #include <math.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +152,65 @@ int fangs_registry_host(const char *url, char *out, size_t cap)
 		out[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
 	out[n] = '\0';
 	return 0;
+}
+
+void fangs_registry_addrs_free(char **addrs, size_t n)
+{
+	for (size_t i = 0; addrs && i < n; i++)
+		free(addrs[i]);
+	free(addrs);
+}
+
+int fangs_registry_addrs(const char *host, char ***out, size_t *n)
+{
+	struct addrinfo hints, *res = NULL;
+	size_t count = 0, cap = 0;
+	char **v = NULL;
+	int rc;
+	if (!host || !*host || !out || !n)
+		return fangs_error_set(FANGS_EINVAL, "registry addresses: missing argument");
+	*out = NULL;
+	*n = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0)
+		return fangs_error_set(rc == EAI_MEMORY ? FANGS_ENOMEM : FANGS_ENOTFOUND,
+				       "registry host %s does not resolve: %s", host, gai_strerror(rc));
+	for (const struct addrinfo *a = res; a; a = a->ai_next) {
+		char txt[INET6_ADDRSTRLEN];
+		const void *bytes;
+		bool seen = false;
+		if (a->ai_family == AF_INET)
+			bytes = &((const struct sockaddr_in *)(const void *)a->ai_addr)->sin_addr;
+		else if (a->ai_family == AF_INET6)
+			bytes = &((const struct sockaddr_in6 *)(const void *)a->ai_addr)->sin6_addr;
+		else
+			continue;
+		if (!inet_ntop(a->ai_family, bytes, txt, sizeof(txt)))
+			continue;
+		for (size_t i = 0; i < count && !seen; i++)
+			seen = !strcmp(v[i], txt);
+		if (seen)
+			continue;
+		if (count == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 4) * sizeof(*v));
+			if (!nv)
+				goto oom;
+			v = nv;
+		}
+		if (!(v[count] = fangs__strdup(txt)))
+			goto oom;
+		count++;
+	}
+	freeaddrinfo(res);
+	*out = v;
+	*n = count;
+	return 0;
+oom:
+	freeaddrinfo(res);
+	fangs_registry_addrs_free(v, count);
+	return fangs__error_oom();
 }
 
 int fangs_deviation_is_rule(const fangs_deviation *dev)

@@ -78,6 +78,8 @@ static int run_rules(const fangs_config *cfg, const fangs_analyze_options *opts,
 	fangs_rules_input in = FANGS_RULES_INPUT_INIT;
 	fangs_rules *own = NULL;
 	char host[256];
+	char **addrs = NULL;
+	size_t n_addrs = 0;
 	int rc;
 
 	if (!opts->rules) {
@@ -98,7 +100,21 @@ static int run_rules(const fangs_config *cfg, const fangs_analyze_options *opts,
 	in.registry_host = opts->registry_host;
 	if (!in.registry_host && cfg && cfg->registry && fangs_registry_host(cfg->registry, host, sizeof(host)) == 0)
 		in.registry_host = host;
+	if (opts->version >= 2 && opts->registry_addrs) {
+		in.registry_addrs = opts->registry_addrs;
+		in.n_registry_addrs = opts->n_registry_addrs;
+	} else if (in.registry_host) {
+		/* a registry that does not resolve here has no address a
+		 * script could reach it by: every connection counts */
+		if ((rc = fangs_registry_addrs(in.registry_host, &addrs, &n_addrs)) == FANGS_ENOMEM) {
+			fangs_rules_free(own);
+			return rc;
+		}
+		in.registry_addrs = (const char *const *)addrs;
+		in.n_registry_addrs = n_addrs;
+	}
 	rc = fangs_rules_evaluate(opts->rules ? opts->rules : own, &in, out);
+	fangs_registry_addrs_free(addrs, n_addrs);
 	fangs_rules_free(own);
 	return rc;
 }

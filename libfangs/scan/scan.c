@@ -343,6 +343,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	char host[256], registry[1024];
 	const fangs_decoy *decoys = NULL;
 	size_t n_decoys = 0;
+	char **reg_addrs = NULL;
+	size_t n_reg_addrs = 0;
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
@@ -585,7 +587,14 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ao.registry_host = host[0] ? host : NULL;
 	ao.decoys = decoys;
 	ao.n_decoys = n_decoys;
-	fangs_debug("rules: the registry is %s", host[0] ? host : "unknown (every destination counts)");
+	/* the registry is known by the addresses this host resolves its name
+	 * to, never by what a name resolves to inside the sandbox */
+	if (host[0] && (rc = fangs_registry_addrs(host, &reg_addrs, &n_reg_addrs)) == FANGS_ENOMEM)
+		goto out;
+	ao.registry_addrs = (const char *const *)reg_addrs;
+	ao.n_registry_addrs = n_reg_addrs;
+	fangs_debug("rules: the registry is %s (%zu address%s)", host[0] ? host : "unknown (every destination counts)",
+		    n_reg_addrs, n_reg_addrs == 1 ? "" : "es");
 	if ((rc = fangs_differ_new(&differ, &dopts)) ||
 	    (rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis)))
 		goto out;
@@ -621,6 +630,7 @@ out:
 	free(s.clients);
 	fangs_sensor_free(own_sensor);
 	fangs_differ_free(differ);
+	fangs_registry_addrs_free(reg_addrs, n_reg_addrs);
 	fangs_event_list_free(&s.events);
 	fangs_prefetch_result_clear(&pr);
 	fangs_run_clear(&run);

@@ -136,6 +136,81 @@ START_TEST(exec_long_inline_code)
 }
 END_TEST
 
+static char *fp_value(const fangs_event *ev, const char *version)
+{
+	fangs_norm_ctx ctx = {"foo", version};
+	fangs_fingerprint fp;
+	char *v;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, &ctx, ev, &fp), 1);
+	v = strdup(fp.value);
+	fangs_fingerprint_clear(&fp);
+	return v;
+}
+
+/* The noise pass folds hex runs and long numbers to <hex> / <ts>; a payload
+ * encoded that way must still tell two versions of the code apart, while
+ * temp paths, the version and time stamps stay noise. */
+START_TEST(exec_inline_code_digest)
+{
+	char *a, *b, *c;
+	a = fp_value(t_exec(&evs, "foo", "/usr/bin/node", "node", "-e",
+			    "eval(Buffer.from('636f6e736f6c652e6c6f67283129','hex').toString())", NULL),
+		     NULL);
+	b = fp_value(t_exec(&evs, "foo", "/usr/bin/node", "node", "-e",
+			    "eval(Buffer.from('72657175697265282268747470','hex').toString())", NULL),
+		     NULL);
+	ck_assert_ptr_nonnull(strstr(a, "Buffer.from('<hex>','hex')"));
+	ck_assert_ptr_nonnull(strstr(a, " code#"));
+	ck_assert_str_ne(a, b);
+	/* the digest is 12 hex digits at the end */
+	ck_assert_uint_eq(strlen(strstr(a, " code#")), 6 + 12);
+	free(a);
+	free(b);
+
+	a = fp_value(t_exec(&evs, "foo", "/usr/bin/python3", "python3", "-c",
+			    "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN5c3RlbSgnaWQnKQ=='))", NULL),
+		     NULL);
+	b = fp_value(t_exec(&evs, "foo", "/usr/bin/python3", "python3", "-c",
+			    "import base64;exec(base64.b64decode('aW1wb3J0IHNvY2tldDtzPXNvY2tldC5zb2NrZXQoKQ=='))", NULL),
+		     NULL);
+	ck_assert_str_ne(a, b);
+	free(a);
+	free(b);
+
+	/* a number too long to be a time stamp is data */
+	a = fp_value(t_exec(&evs, "foo", "/usr/bin/node", "node", "-e", "f(123456789012345678901234)", NULL), NULL);
+	b = fp_value(t_exec(&evs, "foo", "/usr/bin/node", "node", "-e", "f(123456789012345678901299)", NULL), NULL);
+	ck_assert_str_ne(a, b);
+	free(a);
+	free(b);
+
+	/* the same payload under other temp paths, another release's version
+	 * and another time stamp is one fingerprint */
+	a = fp_value(t_exec(&evs, "foo", "/usr/bin/node", "node", "-e",
+			    "require('/tmp/npm-1234-abcdef/x-1.2.3.js')('c0ffee12deadbeef', '1.2.3', 1714558953123)",
+			    NULL),
+		     "1.2.3");
+	b = fp_value(t_exec(&evs, "foo", "/usr/bin/node", "node", "-e",
+			    "require('/tmp/npm-98765-fedcba/x-1.2.4.js')('c0ffee12deadbeef', '1.2.4', 1764080000001)",
+			    NULL),
+		     "1.2.4");
+	c = fp_value(t_exec(&evs, "foo", "/usr/bin/node", "node", "-e",
+			    "require('/tmp/npm-98765-fedcba/x-1.2.4.js')('c0ffee12deadbee0', '1.2.4', 1764080000001)",
+			    NULL),
+		     "1.2.4");
+	ck_assert_str_eq(a, b);
+	ck_assert_str_ne(b, c);
+	free(a);
+	free(b);
+	free(c);
+
+	/* code with nothing folded keeps the plain value (no digest) */
+	a = fp_value(t_exec(&evs, "foo", "/bin/sh", "sh", "-c", "echo built 2026-11-22T16_17_18_999Z", NULL), NULL);
+	ck_assert_str_eq(a, "/bin/sh -c echo built <date>");
+	free(a);
+}
+END_TEST
+
 START_TEST(network)
 {
 	fangs_event *ev;
@@ -239,6 +314,7 @@ TCase *tcase_fingerprint(void)
 	tcase_add_test(tc, execs_plain);
 	tcase_add_test(tc, execs_inline_code);
 	tcase_add_test(tc, exec_long_inline_code);
+	tcase_add_test(tc, exec_inline_code_digest);
 	tcase_add_test(tc, network);
 	tcase_add_test(tc, no_fingerprint);
 	tcase_add_test(tc, names);

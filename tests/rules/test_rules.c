@@ -3,6 +3,8 @@
  * rule format, the config's rules: section and the baseline policy.
  */
 #include <check.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,6 +386,301 @@ START_TEST(matchers)
 }
 END_TEST
 
+/* ---- hand-built runs: what an attacker who read the rules would try ---- */
+
+#define PKGDIR "/work/project/node_modules/pkg"
+
+static fangs_event *push(fangs_event_kind kind, int32_t pid, int32_t ppid, const char *comm, bool script)
+{
+	fangs_event *ev = fangs_event_list_push(&events);
+	ck_assert_ptr_nonnull(ev);
+	ev->kind = kind;
+	ev->id = (int64_t)events.count;
+	ev->ts_ns = 1000 * (uint64_t)events.count;
+	ev->pid = pid;
+	ev->ppid = ppid;
+	ev->comm = strdup(comm);
+	if (script) {
+		ev->origin.package = strdup("pkg");
+		ev->origin.version = strdup("1.1.0");
+		ev->origin.script = strdup("postinstall");
+		ev->origin.command = strdup("node install.js");
+	}
+	return ev;
+}
+
+static void ev_open(int32_t pid, const char *comm, bool script, const char *path, uint32_t flags)
+{
+	fangs_event *ev = push(FANGS_EV_FILE_OPEN, pid, 1, comm, script);
+	ev->path = strdup(path);
+	ev->flags = flags;
+}
+
+/* exec(pid, path, argv0, argv1, ..., NULL), by a lifecycle script */
+static void ev_exec(int32_t pid, const char *path, ...)
+{
+	fangs_event *ev = push(FANGS_EV_EXEC, pid, 10, "x", true);
+	const char *a;
+	va_list ap;
+	ev->path = strdup(path);
+	ev->argv = calloc(16, sizeof(char *));
+	va_start(ap, path);
+	while ((a = va_arg(ap, const char *)) && ev->argc < 16)
+		ev->argv[ev->argc++] = strdup(a);
+	va_end(ap);
+	free(ev->comm);
+	ev->comm = strdup(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+}
+
+static void ev_connect(int32_t pid, const char *addr, uint16_t port)
+{
+	fangs_event *ev = push(FANGS_EV_NET_CONNECT, pid, 10, "node", true);
+	ev->family = strchr(addr, ':') ? FANGS_FAMILY_IPV6 : FANGS_FAMILY_IPV4;
+	ev->addr = strdup(addr);
+	ev->port = port;
+	ev->proto = FANGS_PROTO_TCP;
+}
+
+static void ev_dns(int32_t pid, const char *qname)
+{
+	fangs_event *ev = push(FANGS_EV_DNS_QUERY, pid, 10, "node", true);
+	ev->family = FANGS_FAMILY_IPV4;
+	ev->addr = strdup("127.0.0.53");
+	ev->port = 53;
+	ev->proto = FANGS_PROTO_UDP;
+	ev->qname = strdup(qname);
+	ev->qtype = 1;
+}
+
+/* npm unpacks the package (its package.json tells where it lives), then
+ * starts its postinstall. */
+static void npm_unpacks(void)
+{
+	fangs_event *ev = push(FANGS_EV_EXEC, 1, 0, "node", false);
+	ev->path = strdup("/usr/bin/node");
+	ev->argv = calloc(2, sizeof(char *));
+	ev->argv[ev->argc++] = strdup("node");
+	ev->argv[ev->argc++] = strdup("/usr/share/nodejs/npm/bin/npm-cli.js");
+	ev_open(1, "node", false, PKGDIR "/package.json", FANGS_OPEN_WRITE);
+	ev_open(1, "node", false, PKGDIR "/install.js", FANGS_OPEN_WRITE);
+	ev_open(1, "node", false, PKGDIR "/bin/tool", FANGS_OPEN_WRITE);
+	ev_open(1, "node", false, PKGDIR "/lib/run.sh", FANGS_OPEN_WRITE);
+	ev_exec(10, "/usr/bin/sh", "sh", "-c", "node install.js", NULL);
+	ev_exec(11, "/usr/bin/node", "node", "install.js", NULL);
+}
+
+static void evaluate_addrs(const char *const *addrs, size_t n)
+{
+	fangs_rules_input in = FANGS_RULES_INPUT_INIT;
+	in.run_id = "r1";
+	in.package = "pkg";
+	in.version = "1.1.0";
+	in.events = events.items;
+	in.n_events = events.count;
+	in.registry_host = REGISTRY;
+	in.registry_addrs = addrs;
+	in.n_registry_addrs = n;
+	fangs_deviation_list_free(&hits);
+	ck_assert_msg(fangs_rules_evaluate(rules, &in, &hits) == 0, "%s", fangs_error_last());
+}
+
+START_TEST(registry_by_host_address)
+{
+	static const char *const addrs[] = {"192.0.2.10", "2001:db8::10"};
+	npm_unpacks();
+	/* the script asks for the registry's name (the sandbox's resolver
+	 * answers what it likes), then connects elsewhere */
+	ev_dns(11, REGISTRY);
+	ev_connect(11, "203.0.113.9", 443);
+	/* the registry's own addresses, as the host resolved them */
+	ev_connect(11, "192.0.2.10", 443);
+	ev_connect(11, "::ffff:192.0.2.10", 443);
+	ev_connect(11, "2001:db8::10", 443);
+	/* the sandbox's loopback sink */
+	ev_connect(11, "127.0.0.1", 443);
+	evaluate_addrs(addrs, 2);
+	expect("script-network-not-registry", "203.0.113.9:443/tcp", FANGS_SEV_HIGH);
+	ck_assert_uint_eq(count_rule("script-network-not-registry"), 1);
+
+	/* no address known: the registry's address counts too, its name not */
+	evaluate_addrs(NULL, 0);
+	expect("script-network-not-registry", "192.0.2.10:443/tcp", FANGS_SEV_HIGH);
+	ck_assert_ptr_null(find("script-network-not-registry", REGISTRY));
+	/* (the IPv4-mapped address is the same value as the IPv4 one) */
+	ck_assert_uint_eq(count_rule("script-network-not-registry"), 3);
+}
+END_TEST
+
+START_TEST(registry_addrs_resolved)
+{
+	char **a = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(fangs_registry_addrs("127.0.0.1", &a, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(a[0], "127.0.0.1");
+	fangs_registry_addrs_free(a, n);
+	ck_assert_int_eq(fangs_registry_addrs("::1", &a, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(a[0], "::1");
+	fangs_registry_addrs_free(a, n);
+	ck_assert_int_eq(fangs_registry_addrs("localhost", &a, &n), 0);
+	ck_assert_uint_ge(n, 1);
+	fangs_registry_addrs_free(a, n);
+	ck_assert_int_eq(fangs_registry_addrs("no-such-registry.invalid", &a, &n), FANGS_ENOTFOUND);
+	ck_assert_ptr_null(a);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+static void expect_dropped(const char *value)
+{
+	evaluate();
+	expect("dropped-binary-exec", value, FANGS_SEV_HIGH);
+}
+
+START_TEST(dropped_after_rename)
+{
+	npm_unpacks();
+	/* written under one name, renamed (unseen), run under another */
+	ev_open(11, "node", true, "/tmp/.cache-x/a.part", FANGS_OPEN_WRITE);
+	ev_exec(12, "/tmp/.cache-x/helper", "/tmp/.cache-x/helper", NULL);
+	expect_dropped("/tmp/.cache-x/helper");
+}
+END_TEST
+
+START_TEST(dropped_renamed_anywhere)
+{
+	fangs_event *ev;
+	/* node and npm from a home-directory install (nvm) */
+	ev = push(FANGS_EV_EXEC, 1, 0, "node", false);
+	ev->path = strdup("/root/.nvm/versions/node/v20.19.2/bin/node");
+	ev->argv = calloc(2, sizeof(char *));
+	ev->argv[ev->argc++] = strdup("node");
+	ev->argv[ev->argc++] = strdup("/root/.nvm/versions/node/v20.19.2/lib/node_modules/npm/bin/npm-cli.js");
+	ev_open(1, "node", false, PKGDIR "/package.json", FANGS_OPEN_WRITE);
+	ev_open(1, "node", false, PKGDIR "/install.js", FANGS_OPEN_WRITE);
+	/* written in the package, renamed where no script wrote */
+	ev_open(11, "node", true, "/tmp/stage", FANGS_OPEN_WRITE);
+	ev_exec(12, "/root/.local/bin/helper", "helper", NULL);
+	ev_exec(13, "/var/helper", "helper2", NULL);
+	/* the install's own node, the system's programs, /opt, /proc/self/exe */
+	ev_exec(14, "/root/.nvm/versions/node/v20.19.2/bin/node", "node", "install.js", NULL);
+	ev_exec(15, "/usr/bin/git", "git", "rev-parse", NULL);
+	ev_exec(16, "/opt/yarn-v1.22.19/bin/yarn", "yarn", "build", NULL);
+	ev_exec(17, "/proc/self/exe", "node", NULL);
+	evaluate();
+	expect("dropped-binary-exec", "helper", FANGS_SEV_HIGH);
+	expect("dropped-binary-exec", "helper2", FANGS_SEV_HIGH);
+	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 2);
+}
+END_TEST
+
+START_TEST(dropped_moved_in_package_tree)
+{
+	npm_unpacks();
+	/* written relative to the package, moved into a directory npm made */
+	ev_open(11, "node", true, "build/x.tmp", FANGS_OPEN_WRITE);
+	ev_exec(12, PKGDIR "/lib/helper", PKGDIR "/lib/helper", NULL);
+	/* the package's own files are not drops */
+	ev_exec(13, PKGDIR "/bin/tool", PKGDIR "/bin/tool", "--version", NULL);
+	ev_exec(14, "/usr/bin/sh", "sh", "lib/run.sh", NULL);
+	ev_exec(15, "/usr/bin/node", "node", "./install.js", NULL);
+	/* `cd lib && sh run.sh`: the working directory is not the package's,
+	 * the file is still one npm unpacked */
+	ev_exec(16, "/usr/bin/sh", "sh", "run.sh", NULL);
+	expect_dropped(PKGDIR "/lib/helper");
+	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 1);
+
+	/* `cd /tmp/x && node install.js`: a file written under a shipped
+	 * file's name elsewhere is not the shipped one */
+	ev_open(11, "node", true, "/tmp/x/install.js", FANGS_OPEN_WRITE);
+	ev_exec(17, "/usr/bin/node", "node", "install.js", NULL);
+	evaluate();
+	expect("dropped-binary-exec", "node install.js", FANGS_SEV_HIGH);
+}
+END_TEST
+
+START_TEST(dropped_through_the_loader)
+{
+	npm_unpacks();
+	ev_open(11, "node", true, "payload", FANGS_OPEN_WRITE);
+	ev_open(11, "node", true, "/var/tmp/p2", FANGS_OPEN_WRITE);
+	ev_exec(12, "/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2", "./payload", NULL);
+	ev_exec(13, "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "ld.so", "--library-path", "/tmp", "/var/tmp/p2",
+		NULL);
+	/* the loader running a system binary is not a drop */
+	ev_exec(14, "/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2", "/usr/bin/true", NULL);
+	expect_dropped("/lib64/ld-linux-x86-64.so.2 ./payload");
+	expect_dropped("ld.so --library-path /tmp /var/tmp/p2");
+	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 2);
+}
+END_TEST
+
+START_TEST(dropped_interpreter_script)
+{
+	npm_unpacks();
+	ev_open(11, "node", true, "/tmp/s.sh", FANGS_OPEN_WRITE);
+	ev_open(11, "node", true, "/tmp/b.js", FANGS_OPEN_WRITE);
+	ev_open(11, "node", true, "/tmp/c.py", FANGS_OPEN_WRITE);
+	ev_open(11, "node", true, "/tmp/d.js", FANGS_OPEN_WRITE);
+	ev_exec(12, "/usr/bin/sh", "sh", "/tmp/s.sh", NULL);
+	ev_exec(13, "/usr/bin/bash", "bash", "-e", "/tmp/s.sh", "arg", NULL);
+	ev_exec(14, "/usr/bin/node", "node", "/tmp/b.js", NULL);
+	ev_exec(15, "/usr/bin/python3.11", "python3", "-u", "/tmp/c.py", NULL);
+	ev_exec(16, "/usr/bin/node", "node", "-r", "/tmp/d.js", "install.js", NULL);
+	/* inline code is not a script file */
+	ev_exec(17, "/usr/bin/sh", "sh", "-c", "/tmp/s.sh is only text here", NULL);
+	expect_dropped("sh /tmp/s.sh");
+	expect_dropped("bash -e /tmp/s.sh arg");
+	expect_dropped("node /tmp/b.js");
+	expect_dropped("python3 -u /tmp/c.py");
+	expect_dropped("node -r /tmp/d.js install.js");
+	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 5);
+}
+END_TEST
+
+START_TEST(dropped_compiled_program)
+{
+	npm_unpacks();
+	ev_exec(12, "/usr/bin/cc", "cc", "-o", "a.out", "x.c", NULL);
+	ev_open(13, "ld", true, PKGDIR "/a.out", FANGS_OPEN_WRITE);
+	ev_exec(14, PKGDIR "/a.out", "./a.out", NULL);
+	expect_dropped("./a.out");
+}
+END_TEST
+
+START_TEST(native_addon_is_loaded_not_run)
+{
+	npm_unpacks();
+	ev_open(13, "ld", true, PKGDIR "/build/Release/obj.target/addon.node", FANGS_OPEN_WRITE);
+	ev_open(13, "cp", true, PKGDIR "/build/Release/addon.node", FANGS_OPEN_WRITE);
+	/* require() opens it */
+	ev_open(11, "node", true, PKGDIR "/build/Release/addon.node", FANGS_OPEN_READ);
+	evaluate();
+	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 0);
+}
+END_TEST
+
+START_TEST(fileless)
+{
+	npm_unpacks();
+	ev_exec(12, "/memfd:x (deleted)", "x", NULL);
+	ev_exec(13, "/proc/self/fd/3", "/proc/self/fd/3", NULL);
+	ev_exec(14, "/dev/fd/4", "y", NULL);
+	ev_exec(15, "/proc/4242/task/4243/fd/5", "z", NULL);
+	ev_exec(16, "/lib64/ld-linux-x86-64.so.2", "ld.so", "/proc/self/fd/6", NULL);
+	/* a program re-running itself by /proc/self/exe is not fileless */
+	ev_exec(17, "/proc/self/exe", "node", NULL);
+	evaluate();
+	expect("fileless-exec", "/memfd:x (deleted): x", FANGS_SEV_CRITICAL);
+	expect("fileless-exec", "/proc/self/fd/3", FANGS_SEV_CRITICAL);
+	expect("fileless-exec", "/dev/fd/4: y", FANGS_SEV_CRITICAL);
+	expect("fileless-exec", "/proc/4242/task/4243/fd/5: z", FANGS_SEV_CRITICAL);
+	expect("fileless-exec", "/lib64/ld-linux-x86-64.so.2: ld.so /proc/self/fd/6", FANGS_SEV_CRITICAL);
+	ck_assert_uint_eq(count_rule("fileless-exec"), 5);
+}
+END_TEST
+
 START_TEST(builtin_set)
 {
 	fangs_rule_info r;
@@ -391,7 +688,7 @@ START_TEST(builtin_set)
 					  "dns-tunnel-label", "dns-many-subdomains", "download-and-run",
 					  "persistence-shell-startup", "persistence-cron-systemd",
 					  "persistence-ssh-authorized-keys", "proc-environ-other", "dropped-binary-exec",
-					  "detached-process"};
+					  "fileless-exec", "detached-process"};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		ck_assert_msg(fangs_rules_find(rules, ids[i], &r) == 0, "no built-in rule %s", ids[i]);
 		ck_assert(r.enabled);
@@ -1053,6 +1350,20 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, benign_core_js);
 	tcase_add_test(tc, benign_husky);
 	tcase_add_test(tc, benign_npm_network);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bypasses");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, registry_by_host_address);
+	tcase_add_test(tc, registry_addrs_resolved);
+	tcase_add_test(tc, dropped_after_rename);
+	tcase_add_test(tc, dropped_moved_in_package_tree);
+	tcase_add_test(tc, dropped_renamed_anywhere);
+	tcase_add_test(tc, dropped_through_the_loader);
+	tcase_add_test(tc, dropped_interpreter_script);
+	tcase_add_test(tc, dropped_compiled_program);
+	tcase_add_test(tc, native_addon_is_loaded_not_run);
+	tcase_add_test(tc, fileless);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("format");

@@ -77,6 +77,8 @@ static int rules_test(cli_ctx *ctx, const fangs_rules *rs, int argc, char **argv
 	fangs_deviation_list hits = {0};
 	const char *registry = ctx->config->registry;
 	char host[256];
+	char **addrs = NULL;
+	size_t n_addrs = 0;
 	int c, rc, exit_code = CLI_EXIT_OK;
 
 	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
@@ -106,6 +108,14 @@ static int rules_test(cli_ctx *ctx, const fangs_rules *rs, int argc, char **argv
 	in.events = events.items;
 	in.n_events = events.count;
 	in.registry_host = registry ? host : NULL;
+	/* the registry's addresses as this machine resolves them (none when
+	 * it does not resolve: then every connection counts) */
+	if (registry && fangs_registry_addrs(host, &addrs, &n_addrs) == FANGS_ENOMEM) {
+		exit_code = cli_fail("rules test", FANGS_ENOMEM);
+		goto out;
+	}
+	in.registry_addrs = (const char *const *)addrs;
+	in.n_registry_addrs = n_addrs;
 	if ((rc = fangs_rules_evaluate(rs, &in, &hits))) {
 		exit_code = cli_fail("rules test", rc);
 		goto out;
@@ -123,6 +133,7 @@ static int rules_test(cli_ctx *ctx, const fangs_rules *rs, int argc, char **argv
 	if (hits.count && fangs_deviation_list_max_severity(&hits) >= fail_on)
 		exit_code = CLI_EXIT_FINDINGS;
 out:
+	fangs_registry_addrs_free(addrs, n_addrs);
 	fangs_deviation_list_free(&hits);
 	fangs_event_list_free(&events);
 	return exit_code;
