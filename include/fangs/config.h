@@ -144,6 +144,12 @@ typedef struct fangs_config {
 	 * a person; one whose findings are all below it may join the baseline
 	 * (default medium). */
 	fangs_severity review_threshold;
+	/** scan.import: after a successful install, require the package in the
+	 * same sandbox and record it as the import phase (default 1). */
+	int scan_import;
+	/** scan.import_timeout_s: the import step's time limit (0 = the
+	 * sandbox's default, 15 s). */
+	unsigned scan_import_timeout_s;
 } fangs_config;
 
 /** A config with every default. */

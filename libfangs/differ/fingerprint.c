@@ -11,6 +11,8 @@
 
 fangs_actor fangs_event_actor(const fangs_event *ev)
 {
+	if (ev && ev->phase == FANGS_PHASE_IMPORT)
+		return FANGS_ACTOR_IMPORT;
 	if (ev && (ev->origin.package || ev->origin.script))
 		return FANGS_ACTOR_SCRIPT;
 	return FANGS_ACTOR_NPM;
@@ -133,12 +135,26 @@ static bool inert_device(const char *path)
 	return false;
 }
 
+/* Requiring a package reads its files and those of its dependencies, and
+ * every package.json on the way: that is what require does, and a release
+ * that adds a file would otherwise show it as new. */
+static bool module_read(const fangs_event *ev)
+{
+	const char *base;
+	if (ev->phase != FANGS_PHASE_IMPORT || (ev->flags & FANGS_OPEN_WRITE))
+		return false;
+	if (strstr(ev->path, "/node_modules/"))
+		return true;
+	base = strrchr(ev->path, '/');
+	return base && strcmp(base + 1, "package.json") == 0;
+}
+
 bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o)
 {
 	const char *bin;
 	switch (ev->kind) {
 	case FANGS_EV_FILE_OPEN:
-		if (!ev->path || inert_device(ev->path))
+		if (!ev->path || inert_device(ev->path) || module_read(ev))
 			return false;
 		*kind = (ev->flags & FANGS_OPEN_WRITE) ? FANGS_FP_FS_WRITE : FANGS_FP_FS_READ;
 		fangs__norm_path(ctx, ev->path, strlen(ev->path), o);

@@ -28,6 +28,10 @@ int fangs__npm_major(const char *npm);
 int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const char *npm, int npm_major,
 		       const char *project_dir);
 
+/* Copies the import step of a spec (version >= 2): *argv_out NULL when it
+ * has none; the time limit with its default applied. */
+int fangs__import_step(char ***argv_out, int64_t *timeout_ms, const fangs_sandbox_spec *spec);
+
 /* Frees a NULL-terminated string array. */
 void fangs__strv_free(char **v);
 

@@ -35,7 +35,8 @@ struct fangs_sandbox_run {
 	char *work_dir, *home_dir, *project_dir, *cache_dir;
 	int lock_fd; /* flock on the marker: gc leaves live runs alone */
 	fangs__cgroup cg;
-	char **argv, **envp;
+	char **argv, **envp, **import_argv;
+	int64_t import_timeout_ms;
 	fangs_sandbox_job job;
 	void *handle;
 	int started, finished;
@@ -420,6 +421,8 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 	    (rc = build_env(run, spec)) < 0 || (rc = fangs__plant_decoys(run->home_dir, run->project_dir)) < 0 ||
 	    (rc = write_net_files(run)) < 0)
 		goto fail;
+	if (spec->version >= 2 && (rc = fangs__import_step(&run->import_argv, &run->import_timeout_ms, spec)) < 0)
+		goto fail;
 	/* last, so that a failure above leaves no cgroup behind */
 	if ((rc = fangs__cgroup_create(&run->cg, sb->cgroup_root, run->run_id, &sb->opts.limits)) < 0)
 		goto fail;
@@ -466,7 +469,7 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 	memset(j, 0, sizeof(*j));
 	snprintf(res, sizeof(res), "%s/resolv.conf", run->work_dir);
 	snprintf(hosts, sizeof(hosts), "%s/hosts", run->work_dir);
-	j->version = 1;
+	j->version = FANGS_SANDBOX_JOB_VERSION;
 	j->run_id = run->run_id;
 	j->opts = &run->sb->opts;
 	j->work_dir = run->work_dir;
@@ -483,7 +486,10 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 	j->hosts = hosts;
 	j->output = on_output;
 	j->output_user = run;
+	j->import_argv = (const char *const *)run->import_argv;
+	j->import_timeout_ms = run->import_timeout_ms;
 	run->start_ns = fangs__monotonic_ns();
+	j->start_ns = run->start_ns;
 	rc = run->sb->backend->start(run->sb->backend, j, &run->handle);
 	/* the job's paths on our stack are read by start() only */
 	j->resolv_conf = j->hosts = NULL;
@@ -492,6 +498,12 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 		return rc;
 	}
 	run->started = 1;
+	if (run->import_argv && !(run->sb->backend->version >= 2 && run->sb->backend->runs_import)) {
+		char note[160];
+		snprintf(note, sizeof(note), "[fangs] import: not run: the %s sandbox has no import step\n",
+			 run->sb->backend->name ? run->sb->backend->name : "?");
+		on_output(note, strlen(note), run);
+	}
 	return 0;
 }
 
@@ -606,6 +618,7 @@ void fangs_sandbox_run_free(fangs_sandbox_run *run)
 		close(run->lock_fd);
 	fangs__strv_free(run->argv);
 	fangs__strv_free(run->envp);
+	fangs__strv_free(run->import_argv);
 	free(run->run_id);
 	free(run->work_dir);
 	free(run->home_dir);

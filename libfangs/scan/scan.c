@@ -60,6 +60,10 @@ typedef struct scan_state {
 	int wait_rc;
 	char wait_err[512];
 	volatile int done;
+	/* the import phase */
+	fangs__import_tracker import;
+	const char *package, *version; /* the scanned package: the origin of import events */
+	char *import_command;
 } scan_state;
 
 static void progress(const scan_state *s, fangs_scan_phase phase, const char *detail)
@@ -71,10 +75,22 @@ static void progress(const scan_state *s, fangs_scan_phase phase, const char *de
 static int on_event(const fangs_event *ev, void *user)
 {
 	scan_state *s = user;
-	fangs_event *slot;
+	fangs_event *slot, marked;
 	if (!ev->run_id || strcmp(ev->run_id, s->run_id) != 0)
 		return 0;
 	s->n_events++;
+	if (s->package && fangs__import_phase(&s->import, ev) == FANGS_PHASE_IMPORT) {
+		/* the package's own code, run by requiring it */
+		marked = *ev;
+		marked.phase = FANGS_PHASE_IMPORT;
+		if (!marked.origin.package && !marked.origin.script) {
+			marked.origin.package = (char *)s->package;
+			marked.origin.version = (char *)s->version;
+			marked.origin.script = (char *)"import";
+			marked.origin.command = s->import_command;
+		}
+		ev = &marked;
+	}
 	if (s->opts->on_event) {
 		int rc = s->opts->on_event(ev, s->opts->event_user);
 		if (rc && !s->sink_rc)
@@ -172,6 +188,14 @@ static int npm_major_cached(void)
 	return m > 0 ? m : 0;
 }
 
+/* The import phase runs unless the caller or the configuration turned it off. */
+static bool import_wanted(const fangs_scan_options *opts)
+{
+	if (opts->version >= 3 && opts->no_import)
+		return false;
+	return !opts->config || opts->config->scan_import;
+}
+
 static int store_failed_run(fangs_storage *st, fangs_run *run, const char *why)
 {
 	run->state = FANGS_RUN_FAILED;
@@ -197,7 +221,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
-	const char *specs[1];
+	const char *specs[1], *import_argv[5];
+	char import_end[256];
 	char abs_spec[4096];
 	int rc, watching = 0, thread_started = 0, run_stored = 0;
 	int64_t started_ns, last_progress = 0;
@@ -287,6 +312,20 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ss.run_id = out->run_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
+	if (import_wanted(opts)) {
+		fangs__import_argv(import_argv, out->package);
+		ss.import_argv = import_argv;
+		ss.import_timeout_ms = opts->version >= 3 && opts->import_timeout_ms > 0 ? opts->import_timeout_ms
+			: opts->config && opts->config->scan_import_timeout_s
+				? (int64_t)opts->config->scan_import_timeout_s * 1000
+				: 0;
+		s.package = out->package;
+		s.version = out->version;
+		if (!(s.import_command = fangs__asprintf("require('%s')", out->package))) {
+			rc = FANGS_ENOMEM;
+			goto out;
+		}
+	}
 	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)))
 		goto out;
 
@@ -339,7 +378,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	/* what the kernel wrote before the cgroup emptied is still in the ring */
 	while (fangs_sensor_poll(sensor, 50) > 0)
 		;
-	if (s.oom) {
+	if (s.oom || s.import.oom) {
 		rc = fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
 		goto out;
 	}
@@ -362,6 +401,11 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		rc = FANGS_ENOMEM;
 		goto out;
 	}
+	/* a failing import is the package's business, not the install's: its
+	 * lines stay in the output, the run's state is the install's */
+	fangs__import_outcome(s.result.output, import_end, sizeof(import_end));
+	if (s.package && import_end[0])
+		fangs_info("%s@%s: import: %s", out->package, out->version, import_end);
 	run.events_emitted = (int64_t)stats.emitted;
 	run.events_dropped = (int64_t)stats.dropped;
 	run.duration_ns = s.result.duration_ns;
@@ -441,6 +485,8 @@ out:
 	fangs_sensor_free(own_sensor);
 	fangs_differ_free(differ);
 	fangs_event_list_free(&s.events);
+	fangs__import_tracker_free(&s.import);
+	free(s.import_command);
 	fangs_prefetch_result_clear(&pr);
 	fangs_run_clear(&run);
 	if (prefetch_dir[0])

@@ -19,7 +19,7 @@
 
 FANGS_BEGIN_DECL
 
-#define FANGS_SANDBOX_BACKEND_VERSION 1
+#define FANGS_SANDBOX_BACKEND_VERSION 2
 
 /** Receives the command's stdout and stderr, in order, as it comes. */
 typedef void (*fangs_sandbox_output_fn)(const char *data, size_t len, void *user);
@@ -44,7 +44,13 @@ typedef struct fangs_sandbox_job {
 	const char *hosts;                 /**< file to show as /etc/hosts */
 	fangs_sandbox_output_fn output;
 	void *output_user;
+	/* version 2 */
+	const char *const *import_argv;    /**< run after the command exits 0 (see fangs_sandbox_spec), or NULL */
+	int64_t import_timeout_ms;         /**< its time limit, default already applied */
+	int64_t start_ns;                  /**< CLOCK_MONOTONIC when the run started: the duration limit counts from it */
 } fangs_sandbox_job;
+
+#define FANGS_SANDBOX_JOB_VERSION 2
 
 typedef struct fangs_sandbox_backend fangs_sandbox_backend;
 
@@ -80,6 +86,11 @@ struct fangs_sandbox_backend {
 	 * does not count (e.g. in a container's own cgroup, gone by now).
 	 * Called after the kill, before release(). */
 	int64_t (*oom_kills)(fangs_sandbox_backend *b, void *handle);
+
+	/** version 2: nonzero when start() runs job->import_argv after the
+	 * command; otherwise the generic layer says in the output that the
+	 * import step was not run. */
+	int runs_import;
 };
 
 /** The namespace backend ("ns"). */
