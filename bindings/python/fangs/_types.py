@@ -22,7 +22,7 @@ class Event(ctypes.Structure):
         ("argv", POINTER(c_char_p)), ("argc", c_size_t), ("family", c_int), ("addr", c_char_p),
         ("port", c_uint16), ("proto", c_int), ("qname", c_char_p), ("qtype", c_uint16), ("sni", c_char_p),
         ("exit_code", c_int32), ("n_ancestry", c_size_t), ("ancestry", Ancestor * ANCESTRY_MAX),
-        ("origin", Origin), ("run_id", c_char_p),
+        ("origin", Origin), ("run_id", c_char_p), ("phase", c_int),
     ]
 
 
