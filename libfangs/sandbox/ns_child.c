@@ -402,6 +402,9 @@ static pid_t start_import(const fangs_sandbox_job *j, int out_fd, int64_t *budge
 	memset(&it, 0, sizeof(it));
 	it.it_value.tv_sec = (time_t)(*budget_ms / 1000);
 	it.it_value.tv_usec = (suseconds_t)(*budget_ms % 1000) * 1000;
+	/* again and again once due: a signal that lands just before waitpid()
+	 * blocks is not lost, the next one interrupts it */
+	it.it_interval.tv_usec = 100000;
 	setitimer(ITIMER_REAL, &it, NULL);
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
@@ -489,16 +492,16 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 	/* pid 1: every orphan of the run becomes ours; leave when none is left */
 	for (;;) {
 		int st;
-		pid_t p = waitpid(-1, &st, 0);
+		pid_t p;
+		if (import_alarm && import_pid > 0 && !import_killed) {
+			import_killed = 1;
+			kill(-import_pid, SIGKILL);
+			kill(import_pid, SIGKILL);
+		}
+		p = waitpid(-1, &st, 0);
 		if (p < 0) {
-			if (errno == EINTR) {
-				if (import_alarm && import_pid > 0 && !import_killed) {
-					import_killed = 1;
-					kill(-import_pid, SIGKILL);
-					kill(import_pid, SIGKILL);
-				}
+			if (errno == EINTR)
 				continue;
-			}
 			break;
 		}
 		if (p == cmd) {
