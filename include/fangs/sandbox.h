@@ -138,8 +138,7 @@ typedef struct fangs_sandbox_spec {
 	 * code that depends on it would. NULL-terminated; NULL = none. Its
 	 * output follows the install's between lines starting "[fangs] import:",
 	 * the last of which tells how it ended; it never changes the run's exit
-	 * status. Backends that cannot run it (docker, for now) say so in the
-	 * output. */
+	 * status. A backend that cannot run it says so in the output. */
 	const char *const *import_argv;
 	/** Version 2: the import step's time limit; 0 = 15000. The run's
 	 * duration limit still applies: the step gets what is left of it, less

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -152,6 +153,70 @@ static void add_bind(json_object *a, const char *host, const char *inside, const
 	free(b);
 }
 
+/* A word the shell reads back as it is: '...' with each ' as '\''. */
+static void sh_quote(fangs_buf *b, const char *s)
+{
+	fangs_buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			fangs_buf_puts(b, "'\\''");
+		else
+			fangs_buf_putc(b, *s);
+	}
+	fangs_buf_putc(b, '\'');
+}
+
+/* The import step's watchdog, in bash (in the image; dash cannot put a job
+ * in its own process group without a terminal): the step runs as a job of
+ * its own, a `sleep` beside it is the time limit, and whichever ends first
+ * decides; the loser's whole process group is killed. The limit comes in
+ * the environment, so that the command line is the same on every run. */
+static const char import_watchdog[] =
+	"lim=$FANGS_IMPORT_LIMIT_MS; unset FANGS_IMPORT_LIMIT_MS; set -m; "
+	"\"$@\" < /dev/null 2>&1 & p=$!; "
+	"sleep $((lim / 1000)).$((lim % 1000 / 100))$((lim % 100 / 10))$((lim % 10)) & w=$!; "
+	"wait -n -p done $p $w; r=$?; "
+	"if [ \"$done\" = \"$p\" ]; then kill -9 -$w; "
+	"if [ $r -gt 128 ]; then echo \"[fangs] import: killed by signal $((r - 128))\"; "
+	"else echo \"[fangs] import: exited with status $r\"; fi; "
+	"else kill -9 -$p; echo \"[fangs] import: killed at its time limit ($lim ms)\"; fi";
+
+/*
+ * pid 1's import step (job version 2), after a successful install, with the
+ * same lines in the output as the ns backend's init writes. The limit is what
+ * is left of the run's duration (its deadline on the boot clock, which the
+ * shell reads from /proc/uptime without running anything) less a second, at
+ * most import_timeout_ms.
+ */
+static char *import_shell(const fangs_sandbox_job *j)
+{
+	fangs_buf b = FANGS_BUF_INIT;
+	struct timespec boot;
+	char head[1024];
+	int64_t deadline_cs;
+
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	/* the run's deadline, in hundredths of a second of /proc/uptime */
+	deadline_cs = ((int64_t)boot.tv_sec * 1000000000LL + boot.tv_nsec +
+		       (j->start_ns + j->opts->duration_ms * 1000000LL - fangs__monotonic_ns())) / 10000000LL;
+	snprintf(head, sizeof(head),
+		 "if [ $s = 0 ]; then { read up _ < /proc/uptime; "
+		 "left=$(( (%lld - ${up%%.*}${up#*.}) * 10 - 1000 )); lim=%lld; [ $left -lt $lim ] && lim=$left; "
+		 "if [ $lim -le 0 ]; then echo; echo '[fangs] import: not run: no time left in the run'; else "
+		 "echo; echo \"[fangs] import: started (time limit $lim ms)\"; "
+		 "FANGS_IMPORT_LIMIT_MS=$lim bash -c ",
+		 (long long)deadline_cs, (long long)j->import_timeout_ms);
+	fangs_buf_puts(&b, head);
+	sh_quote(&b, import_watchdog);
+	fangs_buf_puts(&b, " bash");
+	for (const char *const *a = j->import_argv; *a; a++) {
+		fangs_buf_putc(&b, ' ');
+		sh_quote(&b, *a);
+	}
+	fangs_buf_puts(&b, " 2> /dev/null; fi; } >> " CTL_INSIDE "/output; fi; ");
+	return fangs_buf_steal(&b, NULL);
+}
+
 static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, const char *ctl_dir)
 {
 	const fangs_sandbox_limits *l = &j->opts->limits;
@@ -159,14 +224,20 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 	json_object *cmd = json_object_new_array(), *binds = json_object_new_array();
 	json_object *ul = json_object_new_array(), *tmpfs = json_object_new_object(), *labels = json_object_new_object();
 	char tmp[128], parent[128], node[4096];
+	char *import = j->version >= 2 && j->import_argv && j->import_argv[0] ? import_shell(j) : NULL;
+	char *script;
 
-	/* pid 1: the install, then linger while it left processes behind */
+	/* pid 1: the install, its import step, then linger while they left
+	 * processes behind */
+	script = fangs__asprintf("\"$@\" > " CTL_INSIDE "/output 2>&1 < /dev/null; s=$?; echo $s > " CTL_INSIDE
+				 "/status; %swhile :; do set -- /proc/[0-9]*; [ $# -le 1 ] && exit 0; "
+				 "sleep 0.1; done",
+				 import ? import : "");
+	free(import);
 	json_object_array_add(cmd, json_object_new_string("/bin/sh"));
 	json_object_array_add(cmd, json_object_new_string("-c"));
-	json_object_array_add(cmd, json_object_new_string(
-					   "\"$@\" > " CTL_INSIDE "/output 2>&1 < /dev/null; echo $? > " CTL_INSIDE
-					   "/status; while :; do set -- /proc/[0-9]*; [ $# -le 1 ] && exit 0; "
-					   "sleep 0.1; done"));
+	json_object_array_add(cmd, json_object_new_string(script ? script : "exit 127"));
+	free(script);
 	json_object_array_add(cmd, json_object_new_string("sh"));
 	for (const char *const *a = j->argv; *a; a++)
 		json_object_array_add(cmd, json_object_new_string(*a));
@@ -547,6 +618,7 @@ int fangs_sandbox_backend_docker_new(fangs_sandbox_backend **out, const fangs_sa
 	d->base.release = docker_release;
 	d->base.gc = docker_gc;
 	d->base.oom_kills = docker_oom_kills;
+	d->base.runs_import = 1;
 	d->socket = fangs__strdup(opts && opts->docker_socket ? opts->docker_socket : "/var/run/docker.sock");
 	if (!d->socket) {
 		docker_free(&d->base);

@@ -68,18 +68,23 @@ static int add_pid(fangs__import_tracker *t, int32_t pid)
 	return 0;
 }
 
-/* The import's node: an exec of our script with no lifecycle origin (a
- * script that runs the same command stays a script), the first one only. */
+/* The import's process: an exec of `node -e <our script>`, or of what the
+ * sandbox runs it under (the docker backend's `timeout ... node -e ...`),
+ * with no lifecycle origin (a script that runs the same command stays a
+ * script); the first one only. */
 static bool is_import_exec(const fangs_event *ev)
 {
-	const char *base;
-	if (ev->kind != FANGS_EV_EXEC || ev->origin.package || ev->origin.script || ev->argc < 3 || !ev->argv[1] ||
-	    !ev->argv[2] || strcmp(ev->argv[1], "-e") != 0)
+	if (ev->kind != FANGS_EV_EXEC || ev->origin.package || ev->origin.script)
 		return false;
-	if (strncmp(ev->argv[2], FANGS__IMPORT_MARK, strlen(FANGS__IMPORT_MARK)) != 0)
-		return false;
-	base = ev->path ? strrchr(ev->path, '/') : NULL;
-	return base && strncmp(base + 1, "node", 4) == 0;
+	for (size_t i = 1; i + 1 < ev->argc; i++) {
+		const char *node = ev->argv[i - 1], *base;
+		if (!node || !ev->argv[i] || !ev->argv[i + 1] || strcmp(ev->argv[i], "-e") != 0 ||
+		    strncmp(ev->argv[i + 1], FANGS__IMPORT_MARK, strlen(FANGS__IMPORT_MARK)) != 0)
+			continue;
+		base = strrchr(node, '/');
+		return strcmp(base ? base + 1 : node, "node") == 0;
+	}
+	return false;
 }
 
 fangs_event_phase fangs__import_phase(fangs__import_tracker *t, const fangs_event *ev)

@@ -19,7 +19,9 @@ import unittest
 FANGS = os.environ.get("FANGS_CLI", "fangs")
 ROOT = os.environ.get("FANGS_SOURCE_ROOT", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures", "registry"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
+from docker_daemon import DockerDaemon  # noqa: E402
 from fake_registry import FakeRegistry  # noqa: E402
 
 SCAN_TIMEOUT = 240
@@ -34,11 +36,18 @@ PAYLOAD_DIFF = [("fs_cred_read", "~/.npmrc", "critical"),
                 ("net_new_destination", "203.0.113.77:443/tcp", "high")]
 
 
-class ImportPhase(unittest.TestCase):
+class ImportBase:
+    """What every sandbox backend must show; subclasses set SANDBOX."""
+
+    SANDBOX = None
+
     @classmethod
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise RuntimeError("fangs scan needs root (cgroups, namespaces, eBPF): run the e2e tests as root")
+        cls.env = dict(os.environ)
+        cls.env.pop("DOCKER_HOST", None)
+        cls.start_backend()
         cls.tmp = tempfile.TemporaryDirectory(prefix="fangs-e2e-")
         cls.registry = FakeRegistry().start()
 
@@ -46,13 +55,22 @@ class ImportPhase(unittest.TestCase):
     def tearDownClass(cls):
         cls.registry.stop()
         cls.tmp.cleanup()
+        cls.stop_backend()
+
+    @classmethod
+    def start_backend(cls):
+        pass
+
+    @classmethod
+    def stop_backend(cls):
+        pass
 
     def setUp(self):
         self.db = os.path.join(self.tmp.name, "%s.db" % self._testMethodName)
 
     def fangs(self, *args, timeout=60):
         return subprocess.run([FANGS, "--sqlite-path", self.db] + list(args), capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=self.env)
 
     def jfangs(self, *args):
         p = self.fangs("--json", *args)
@@ -60,7 +78,7 @@ class ImportPhase(unittest.TestCase):
         return json.loads(p.stdout)
 
     def scan(self, spec, code, *extra):
-        p = self.fangs("--json", "scan", "--quiet", "--sandbox", "ns", "--registry", self.registry.url,
+        p = self.fangs("--json", "scan", "--quiet", "--sandbox", self.SANDBOX, "--registry", self.registry.url,
                        *(list(extra) + [spec]), timeout=SCAN_TIMEOUT)
         self.assertEqual(p.returncode, code, "fangs scan %s\nstdout: %s\nstderr: %s" %
                          (spec, p.stdout[-4000:], p.stderr[-4000:]))
@@ -99,9 +117,12 @@ class ImportPhase(unittest.TestCase):
             self.assertEqual(imp, [], "an import phase although it was turned off")
             return evs
         execs = [e for e in imp if e["kind"] == "exec"]
-        self.assertEqual(len(execs), 1, execs)
-        self.assertEqual(execs[0]["argv"][:2], ["node", "-e"])
-        self.assertEqual(execs[0]["argv"][-1], "greeter")
+        nodes = [e for e in execs if e["argv"][:2] == ["node", "-e"]]
+        self.assertEqual(len(nodes), 1, execs)
+        self.assertEqual(nodes[0]["argv"][-1], "greeter")
+        # besides node, only what the sandbox runs it under (docker: bash and the sleep of its time limit)
+        self.assertEqual(sorted(os.path.basename(e["path"]) for e in execs if e is not nodes[0]),
+                         [] if self.SANDBOX == "ns" else ["bash", "sleep"], execs)
         # npm's own work stays in the install phase
         self.assertFalse([e for e in imp if e["kind"] == "exec" and "npm" in e.get("path", "")])
         for e in imp:
@@ -120,6 +141,32 @@ class ImportPhase(unittest.TestCase):
         shown = self.output(out["run"]["id"])
         self.assertIn("[fangs] import: started", shown)
         self.assertIn("[fangs] import: exited with status 0", shown)
+
+    def test_failing_require_is_no_install_failure(self):
+        # brokenmain's main file is missing: require() throws, the install stands
+        out = self.scan("brokenmain@1.0.0", 0)
+        self.assertEqual((out["run"]["exit_code"], out["run"]["error"]), (0, None))
+        self.assertEqual(out["baseline"], "seeded")
+        shown = self.output(out["run"]["id"])
+        self.assertIn('[fangs] import: "brokenmain" failed: ', shown)
+        self.assertIn("[fangs] import: exited with status 1", shown)
+        human = self.fangs("scan", "--quiet", "--sandbox", self.SANDBOX, "--registry", self.registry.url,
+                           "brokenmain@1.0.0",
+                           timeout=SCAN_TIMEOUT)
+        self.assertEqual(human.returncode, 0, human.stderr)
+        self.assertIn("import: exited with status 1", human.stdout)
+
+    def test_esm_only_package_is_imported(self):
+        out = self.scan("esmonly@1.0.0", 0)
+        shown = self.output(out["run"]["id"])
+        self.assertIn("esmonly: loaded as an ES module", shown)
+        self.assertIn('[fangs] import: import("esmonly") done', shown)
+        self.assertIn("[fangs] import: exited with status 0", shown)
+
+
+
+class ImportPhaseNs(ImportBase, unittest.TestCase):
+    SANDBOX = "ns"
 
     def test_after_a_baseline(self):
         seed = self.scan("greeter@1.0.0", 0)
@@ -155,26 +202,20 @@ class ImportPhase(unittest.TestCase):
         self.assertEqual(out["deviations"], [])
         self.assert_phases(out["run"]["id"], False)
 
-    def test_failing_require_is_no_install_failure(self):
-        # brokenmain's main file is missing: require() throws, the install stands
-        out = self.scan("brokenmain@1.0.0", 0)
-        self.assertEqual((out["run"]["exit_code"], out["run"]["error"]), (0, None))
-        self.assertEqual(out["baseline"], "seeded")
-        shown = self.output(out["run"]["id"])
-        self.assertIn('[fangs] import: "brokenmain" failed: ', shown)
-        self.assertIn("[fangs] import: exited with status 1", shown)
-        human = self.fangs("scan", "--quiet", "--registry", self.registry.url, "brokenmain@1.0.0",
-                           timeout=SCAN_TIMEOUT)
-        self.assertEqual(human.returncode, 0, human.stderr)
-        self.assertIn("import: exited with status 1", human.stdout)
 
-    def test_esm_only_package_is_imported(self):
-        out = self.scan("esmonly@1.0.0", 0)
-        shown = self.output(out["run"]["id"])
-        self.assertIn("esmonly: loaded as an ES module", shown)
-        self.assertIn('[fangs] import: import("esmonly") done', shown)
-        self.assertIn("[fangs] import: exited with status 0", shown)
+class ImportPhaseDocker(ImportBase, unittest.TestCase):
+    SANDBOX = "docker"
+    docker = None
 
+    @classmethod
+    def start_backend(cls):
+        cls.docker = DockerDaemon(ROOT).start()
+        cls.env["DOCKER_HOST"] = cls.docker.host
+
+    @classmethod
+    def stop_backend(cls):
+        if cls.docker:
+            cls.docker.stop()
 
 if __name__ == "__main__":
     unittest.main()

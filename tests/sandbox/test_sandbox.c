@@ -197,11 +197,15 @@ START_TEST(test_import_step)
 	ck_assert_msg(strstr(r.output, "[fangs] import: killed at its time limit"), "%s", r.output);
 	ck_assert_int_lt(r.duration_ns, 3000000000LL);
 	fangs_sandbox_result_clear(&r);
-	run_with_import(&o, RID("t-imp5"), "sleep 2.5", "echo never", 0, &r);
-	ck_assert_msg(strstr(r.output, "[fangs] import: not run: no time left in the run\n") &&
-			      !strstr(r.output, "never"),
-		      "%s", r.output);
-	fangs_sandbox_result_clear(&r);
+	/* (a container's start-up takes too long a share of a second to time
+	 * this on the docker backend) */
+	if (!o.backend || strcmp(o.backend, "docker") != 0) {
+		run_with_import(&o, RID("t-imp5"), "sleep 2.5", "echo never", 0, &r);
+		ck_assert_msg(strstr(r.output, "[fangs] import: not run: no time left in the run\n") &&
+				      !strstr(r.output, "never"),
+			      "%s", r.output);
+		fangs_sandbox_result_clear(&r);
+	}
 }
 END_TEST
 
@@ -691,6 +695,7 @@ static void add_common(TCase *tc)
 	tcase_add_test(tc, test_gc_leaves_live_runs);
 	tcase_add_test(tc, test_output_tail_is_bounded);
 	tcase_add_test(tc, test_no_descriptor_leak);
+	tcase_add_test(tc, test_import_step);
 }
 
 Suite *sandbox_suite(void);
@@ -704,7 +709,6 @@ Suite *sandbox_suite(void)
 	tcase_add_test(tc, test_root_maps_to_unprivileged_uid);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_unreachable_work_root);
-	tcase_add_test(tc, test_import_step);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("docker");
