@@ -162,6 +162,12 @@ typedef struct fangs_config {
 	int proxy_builtin_hosts;   /**< proxy.builtin_hosts (default 1) */
 	fangs_proxy_package_hosts *proxy_packages; /**< proxy.packages */
 	size_t n_proxy_packages;
+	/** scan.import: after a successful install, require the package in the
+	 * same sandbox and record it as the import phase (default 1). */
+	int scan_import;
+	/** scan.import_timeout_s: the import step's time limit (0 = the
+	 * sandbox's default, 15 s). */
+	unsigned scan_import_timeout_s;
 } fangs_config;
 
 /** A config with every default. */

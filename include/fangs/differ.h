@@ -27,11 +27,15 @@ typedef enum fangs_fp_kind {
 
 #define FANGS_FP_KIND_COUNT 6
 
-/** Who acted: npm's own work, or a package's lifecycle script. */
+/** Who acted: npm's own work, a package's lifecycle script, or the package's
+ * code run when it is required after the install (the import phase). */
 typedef enum fangs_actor {
-	FANGS_ACTOR_NPM = 0,   /**< "npm" */
-	FANGS_ACTOR_SCRIPT = 1 /**< "script" */
+	FANGS_ACTOR_NPM = 0,    /**< "npm" */
+	FANGS_ACTOR_SCRIPT = 1, /**< "script" */
+	FANGS_ACTOR_IMPORT = 2  /**< "import": an event of the import phase */
 } fangs_actor;
+
+#define FANGS_ACTOR_MAX 2
 
 typedef struct fangs_fingerprint {
 	fangs_fp_kind kind;
@@ -133,7 +137,8 @@ FANGS_EXTERN(int) fangs_normalize_host(const char *name, char *out, size_t cap);
 /** IPv4-mapped IPv6 becomes IPv4; IPv6 is written in canonical form. */
 FANGS_EXTERN(int) fangs_normalize_addr(const char *addr, char *out, size_t cap);
 
-/** The actor of an event: script when it carries an origin, npm otherwise. */
+/** The actor of an event: import in the import phase, else script when it
+ * carries an origin, npm otherwise. */
 FANGS_EXTERN(fangs_actor) fangs_event_actor(const fangs_event *ev);
 
 /**

@@ -53,6 +53,14 @@ typedef enum fangs_proto {
 
 #define FANGS_ANCESTRY_MAX 5
 
+/** When in a run an event happened (JSON "phase"; omitted = install). */
+typedef enum fangs_event_phase {
+	FANGS_PHASE_INSTALL = 0, /**< "install": npm and the lifecycle scripts it runs */
+	FANGS_PHASE_IMPORT = 1   /**< "import": the package being required, as the code that uses it does */
+} fangs_event_phase;
+
+#define FANGS_PHASE_MAX 1
+
 /** One ancestor of the acting process (parent first). */
 typedef struct fangs_ancestor {
 	int32_t pid;
@@ -124,6 +132,7 @@ typedef struct fangs_event {
 	 * npm gave the script another. NULL when the two agree or nothing is
 	 * known. `origin` stays the kernel's. */
 	char *env_package;
+	fangs_event_phase phase; /**< install (default) or import */
 } fangs_event;
 
 /** A growable array of events. Zero-initialise before first use. */
@@ -137,6 +146,11 @@ typedef struct fangs_event_list {
 FANGS_EXTERN(const char *) fangs_event_kind_name(fangs_event_kind kind);
 /** Parses a kind name; FANGS_EV_NONE when unknown. */
 FANGS_EXTERN(fangs_event_kind) fangs_event_kind_parse(const char *name);
+
+/** "install", "import"; "unknown" for a value out of range. */
+FANGS_EXTERN(const char *) fangs_event_phase_name(fangs_event_phase phase);
+/** Parses "install" / "import". 0 or FANGS_EINVAL. */
+FANGS_EXTERN(int) fangs_event_phase_parse(const char *name, fangs_event_phase *out);
 
 /** "A", "AAAA", "TXT"... or NULL when the type has no name here. */
 FANGS_EXTERN(const char *) fangs_dns_qtype_name(uint16_t qtype);

@@ -153,10 +153,25 @@ typedef struct fangs_sandbox_spec {
 	/** Version 2: the registry's URL, for the decoy ~/.npmrc (a token for
 	 * that registry); NULL = npm's own configuration on the host. */
 	const char *registry;
+	/** Version 2: the import step, run once the install exited with status
+	 * 0, in the same sandbox (cgroup, HOME, network, environment) from the
+	 * project directory: e.g. node requiring the installed package, as the
+	 * code that depends on it would. NULL-terminated; NULL = none. Its
+	 * output follows the install's between lines starting "[fangs] import:",
+	 * the last of which tells how it ended; it never changes the run's exit
+	 * status. A backend that cannot run it says so in the output. */
+	const char *const *import_argv;
+	/** Version 2: the import step's time limit; 0 = 15000. The run's
+	 * duration limit still applies: the step gets what is left of it, less
+	 * a second, or is not run. */
+	int64_t import_timeout_ms;
 } fangs_sandbox_spec;
 
 #define FANGS_SANDBOX_SPEC_VERSION 2
-#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL}
+#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0}
+
+/** Default time limit of the import step. */
+#define FANGS_SANDBOX_IMPORT_TIMEOUT_MS 15000
 
 /**
  * Prepares a run: creates its work directory (HOME, a size-limited tmpfs,

@@ -72,12 +72,19 @@ typedef struct fangs_scan_options {
 	 * them. A stored run is judged with them here. */
 	void (*on_decoys)(const fangs_decoy *decoys, size_t n, void *user);
 	void *decoys_user;
+	/** version 3: 1 = no import phase. Otherwise, when the configuration's
+	 * scan.import allows it (the default), once the install succeeded the
+	 * package is required (or import()ed) by node in the same sandbox and
+	 * what that does is recorded as the run's import phase (events with
+	 * phase "import", fingerprints with actor "import"). */
+	int no_import;
+	int64_t import_timeout_ms;     /**< version 3: the import step's limit; 0 = config, else 15000 */
 } fangs_scan_options;
 
 #define FANGS_SCAN_OPTIONS_VERSION 3
 #define FANGS_SCAN_OPTIONS_INIT \
 	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	 NULL, NULL, NULL, NULL, NULL, NULL}
+	 NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}
 
 typedef struct fangs_scan_result {
 	char run_id[64];

@@ -481,6 +481,16 @@ static int runner_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_
 			 " sandbox, duration_s)");
 }
 
+static int scan_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
+{
+	(void)user;
+	if (!strcmp(key, "import"))
+		return want_bool(p, v, "scan.import", &p->cfg->scan_import);
+	if (!strcmp(key, "import_timeout_s"))
+		return want_uint(p, v, "scan.import_timeout_s", 1, 3600, &p->cfg->scan_import_timeout_s);
+	return cfg_error(p, k, key, "unknown key in scan (expected import, import_timeout_s)");
+}
+
 static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
 {
 	(void)user;
@@ -512,9 +522,11 @@ static int top_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *
 		return each_pair(p, v, "rules", rules_pair, NULL);
 	if (!strcmp(key, "proxy"))
 		return each_pair(p, v, "proxy", proxy_pair, NULL);
+	if (!strcmp(key, "scan"))
+		return each_pair(p, v, "scan", scan_pair, NULL);
 	return cfg_error(p, k, key,
 			 "unknown key (expected watched_paths, allow, severity, differ, storage, registry, rules,"
-			 " proxy, notifier, orchestrator, runner)");
+			 " proxy, notifier, orchestrator, runner, scan)");
 }
 
 int fangs_config_new(fangs_config **out)
@@ -539,6 +551,7 @@ int fangs_config_new(fangs_config **out)
 	cfg->orchestrator.prune_interval_s = 3600;
 	cfg->runner.max_scans = 1;
 	cfg->proxy_builtin_hosts = 1;
+	cfg->scan_import = 1;
 	if (!cfg->storage_backend || !cfg->sqlite_path || !cfg->orchestrator.listen ||
 	    !cfg->orchestrator.registry_token_env) {
 		fangs_config_free(cfg);

@@ -11,7 +11,8 @@ static const char *const fp_kind_names[FANGS_FP_KIND_COUNT] = {
 	"fs_read", "fs_write", "exec", "net", "dns", "sni",
 };
 
-static const char *const actor_names[] = {"npm", "script"};
+static const char *const actor_names[] = {"npm", "script", "import"};
+_Static_assert(FANGS_ARRAY_SIZE(actor_names) == FANGS_ACTOR_MAX + 1, "a name per actor");
 
 const char *fangs_fp_kind_name(fangs_fp_kind kind)
 {
@@ -54,7 +55,7 @@ int fangs_actor_parse(const char *name, fangs_actor *out)
 	if (!name || !out)
 		return fangs_error_set(FANGS_EINVAL, "actor: missing value");
 	if ((i = name_index(actor_names, FANGS_ARRAY_SIZE(actor_names), name)) < 0)
-		return fangs_error_set(FANGS_EINVAL, "unknown actor '%s' (expected npm or script)", name);
+		return fangs_error_set(FANGS_EINVAL, "unknown actor '%s' (expected npm, script or import)", name);
 	*out = (fangs_actor)i;
 	return 0;
 }

@@ -278,11 +278,20 @@ static int note_unpacked(fangs_fpset *set, const char *v, size_t len)
 	return rc < 0 ? rc : 0;
 }
 
+static int is_import_fp(const fangs_fingerprint *fp, void *user)
+{
+	(void)user;
+	return fp->actor == FANGS_ACTOR_IMPORT;
+}
+
 /* Fingerprints every event; the new ones go to `ps` (when it is non-NULL),
- * what npm unpacked to `unpacked` (likewise). */
+ * what npm unpacked to `unpacked` (likewise).
+ * A baseline made before the import phase existed (or with it turned off)
+ * has nothing to compare that phase with: like a first run, it seeds. */
 static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
 		       pending_set *ps, fangs_fpset *unpacked)
 {
+	const bool compare_import = ps && fangs_fpset_foreach(in->baseline, is_import_fp, NULL) != 0;
 	const fangs_norm_ctx nctx = {in->package, in->version};
 	fangs__norm ctx;
 	char small[FANGS__FP_BUF];
@@ -320,7 +329,8 @@ static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fang
 			rc = fangs__fpset_put(run_fps, h, kind, actor, v, len);
 		if (rc >= 0 && unpacked && actor == FANGS_ACTOR_NPM && kind == FANGS_FP_FS_WRITE)
 			rc = note_unpacked(unpacked, v, len);
-		if (rc >= 0 && ps && !fangs__fpset_has(in->baseline, h, kind, actor, v, len)) {
+		if (rc >= 0 && ps && (actor != FANGS_ACTOR_IMPORT || compare_import) &&
+		    !fangs__fpset_has(in->baseline, h, kind, actor, v, len)) {
 			if (!(p = pending_get(ps, h, kind, actor, v, len, &created))) {
 				rc = FANGS_ENOMEM;
 			} else {

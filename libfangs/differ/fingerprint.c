@@ -11,6 +11,8 @@
 
 fangs_actor fangs_event_actor(const fangs_event *ev)
 {
+	if (ev && ev->phase == FANGS_PHASE_IMPORT)
+		return FANGS_ACTOR_IMPORT;
 	if (ev && (ev->origin.package || ev->origin.script))
 		return FANGS_ACTOR_SCRIPT;
 	return FANGS_ACTOR_NPM;
@@ -144,6 +146,22 @@ static bool inert_device(const char *path)
 	return false;
 }
 
+/* Requiring a package reads its files and those of its dependencies, and
+ * every package.json on the way: that is what require does, and a release
+ * that adds a file would otherwise show it as new. */
+static bool module_read(const fangs_event *ev)
+{
+	/* the file reached, not the alias written: a link in node_modules to a
+	 * decoy is a credential read */
+	const char *file = fangs__open_path(ev), *base;
+	if (ev->phase != FANGS_PHASE_IMPORT || (ev->flags & FANGS_OPEN_WRITE) || ev->decoy || !file)
+		return false;
+	if (strstr(file, "/node_modules/"))
+		return true;
+	base = strrchr(file, '/');
+	return base && strcmp(base + 1, "package.json") == 0;
+}
+
 bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kind *kind, fangs__sink *o)
 {
 	const char *bin, *file;
@@ -152,7 +170,7 @@ bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kin
 		/* the file it was, not the alias written: a link swapped in for a
 		 * file the baseline reads is another fingerprint */
 		file = fangs__open_path(ev);
-		if (!file || inert_device(file))
+		if (!file || inert_device(file) || module_read(ev))
 			return false;
 		*kind = (ev->flags & FANGS_OPEN_WRITE) ? FANGS_FP_FS_WRITE : FANGS_FP_FS_READ;
 		fangs__norm_path(ctx, file, strlen(file), o);

@@ -183,7 +183,7 @@ static int check_args(const void *set, fangs_fp_kind kind, fangs_actor actor, co
 		return fangs_error_set(FANGS_EINVAL, "fpset: missing set or value");
 	if ((unsigned)kind >= FANGS_FP_KIND_COUNT)
 		return fangs_error_set(FANGS_EINVAL, "fpset: unknown fingerprint kind %d", (int)kind);
-	if (actor != FANGS_ACTOR_NPM && actor != FANGS_ACTOR_SCRIPT)
+	if ((unsigned)actor > FANGS_ACTOR_MAX)
 		return fangs_error_set(FANGS_EINVAL, "fpset: unknown actor %d", (int)actor);
 	return 0;
 }

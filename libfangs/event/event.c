@@ -31,6 +31,26 @@ fangs_event_kind fangs_event_kind_parse(const char *name)
 	return FANGS_EV_NONE;
 }
 
+static const char *const phase_names[] = {"install", "import"};
+_Static_assert(FANGS_ARRAY_SIZE(phase_names) == FANGS_PHASE_MAX + 1, "a name per phase");
+
+const char *fangs_event_phase_name(fangs_event_phase phase)
+{
+	if ((unsigned)phase >= FANGS_ARRAY_SIZE(phase_names))
+		return "unknown";
+	return phase_names[phase];
+}
+
+int fangs_event_phase_parse(const char *name, fangs_event_phase *out)
+{
+	for (size_t i = 0; name && i < FANGS_ARRAY_SIZE(phase_names); i++)
+		if (strcmp(name, phase_names[i]) == 0) {
+			*out = (fangs_event_phase)i;
+			return 0;
+		}
+	return fangs_error_set(FANGS_EINVAL, "unknown phase '%s' (install, import)", name ? name : "(null)");
+}
+
 static const struct {
 	uint16_t code;
 	const char *name;

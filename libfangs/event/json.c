@@ -168,6 +168,20 @@ static int decode_origin(json_object *obj, fangs_event *ev)
 	return 0;
 }
 
+/* Recordings from before the import phase have no "phase": install. */
+static int decode_phase(json_object *obj, fangs_event *ev)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(obj, "phase", &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return FIELD_ERR("phase", "must be a string");
+	if (fangs_event_phase_parse(json_object_get_string(v), &ev->phase))
+		return fangs_error_set(FANGS_EPARSE, "field \"phase\": unknown phase \"%.32s\" (install, import)",
+				       json_object_get_string(v));
+	return 0;
+}
+
 static int decode_family(json_object *obj, fangs_event *ev)
 {
 	char *s = NULL;
@@ -355,7 +369,7 @@ static int decode_object(json_object *obj, fangs_event *ev)
 	case FANGS_EV_NONE:
 		break;
 	}
-	if ((rc = decode_ancestry(obj, ev)) || (rc = decode_origin(obj, ev)))
+	if ((rc = decode_ancestry(obj, ev)) || (rc = decode_origin(obj, ev)) || (rc = decode_phase(obj, ev)))
 		return rc;
 	return 0;
 }
@@ -473,6 +487,8 @@ int fangs__event_encode(fangs_buf *b, const fangs_event *ev)
 		fangs_buf_u64(b, ev->uid);
 	}
 	put_str_field(b, "comm", ev->comm);
+	if (ev->phase != FANGS_PHASE_INSTALL)
+		put_str_field(b, "phase", fangs_event_phase_name(ev->phase));
 	switch (ev->kind) {
 	case FANGS_EV_FILE_OPEN:
 		put_str_field(b, "path", ev->path ? ev->path : "");

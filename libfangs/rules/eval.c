@@ -234,7 +234,9 @@ static int learn_processes(ectx *c)
 				if (ev->argv[a] && ev->argv[a][0] == '/')
 					add_toolchain(c, ev->argv[a]);
 		}
-		if (ev->origin.package || ev->origin.script) {
+		/* the import phase runs after the install by design: its
+		 * processes are not a script's leftovers */
+		if ((ev->origin.package || ev->origin.script) && ev->phase != FANGS_PHASE_IMPORT) {
 			scripts_started = true;
 			if (!p->has_origin)
 				p->first = i;
@@ -788,6 +790,13 @@ static bool origin_env_is(int which, const fangs_event *ev)
 	return *ev->env_package && strcmp(ev->env_package, pkg) != 0;
 }
 
+/* `actor: script` is the package's own code: what it runs when required (the
+ * import phase) as much as its lifecycle scripts. */
+static bool actor_fits(int wanted, fangs_actor actor)
+{
+	return (int)actor == wanted || (wanted == FANGS_ACTOR_SCRIPT && actor == FANGS_ACTOR_IMPORT);
+}
+
 static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *ev, const char *host,
 			const char *argv)
 {
@@ -795,7 +804,7 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 		return false;
 	if (r->alive_after_install)
 		return false;
-	if (r->actor >= 0 && (int)fangs_event_actor(ev) != r->actor)
+	if (r->actor >= 0 && !actor_fits(r->actor, fangs_event_actor(ev)))
 		return false;
 	if (r->open && (ev->kind != FANGS_EV_FILE_OPEN || !(ev->flags & r->open)))
 		return false;

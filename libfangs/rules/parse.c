@@ -245,7 +245,7 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 	if (!strcmp(key, "actor")) {
 		fangs_actor a;
 		if (!s || fangs_actor_parse(s, &a))
-			return rerr(c, v, "actor: expected npm or script");
+			return rerr(c, v, "actor: expected npm, script or import");
 		r->actor = (int)a;
 		return 0;
 	}

@@ -18,14 +18,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/internal.h"
+#include "sandbox/fsutil.h"
 #include "sandbox/internal.h"
 
 #define API "http://localhost/v1.41"
 #define CTL_INSIDE "/run/ctl"
+#define IMPORT_LIMITS_INSIDE "/run/fangs-import-limits"
 /* where the sensor looks for node by default (its TLS uprobe) */
 #define HOST_NODE "/usr/bin/node"
 
@@ -152,6 +155,76 @@ static void add_bind(json_object *a, const char *host, const char *inside, const
 	free(b);
 }
 
+/* A word the shell reads back as it is: '...' with each ' as '\''. */
+static void sh_quote(fangs_buf *b, const char *s)
+{
+	fangs_buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			fangs_buf_puts(b, "'\\''");
+		else
+			fangs_buf_putc(b, *s);
+	}
+	fangs_buf_putc(b, '\'');
+}
+
+/* The import step's watchdog, in bash (in the image; dash cannot put a job
+ * in its own process group without a terminal): the step runs as a job of
+ * its own, a `sleep` beside it is the time limit, and whichever ends first
+ * decides; the loser's whole process group is killed, and reaped (pid 1
+ * lingers while any process is left). The limit comes in
+ * the environment, so that the command line is the same on every run. */
+static const char import_watchdog[] =
+	"lim=$FANGS_IMPORT_LIMIT_MS; unset FANGS_IMPORT_LIMIT_MS; set -m; "
+	"\"$@\" < /dev/null 2>&1 & p=$!; "
+	"sleep $((lim / 1000)).$((lim % 1000 / 100))$((lim % 100 / 10))$((lim % 10)) & w=$!; "
+	"wait -n -p done $p $w; r=$?; "
+	"if [ \"$done\" = \"$p\" ]; then kill -9 -$w; wait $w; "
+	"if [ $r -gt 128 ]; then echo \"[fangs] import: killed by signal $((r - 128))\"; "
+	"else echo \"[fangs] import: exited with status $r\"; fi; "
+	"else kill -9 -$p; wait $p; echo \"[fangs] import: killed at its time limit ($lim ms)\"; fi";
+
+/* The run's deadline (hundredths of a second of /proc/uptime, the boot
+ * clock) and the step's own limit (ms), for pid 1 to read: in a file bound
+ * read-only, so that pid 1's command line, which the sensor sees, is the
+ * same on every run, and so that the package cannot change them. */
+static int write_import_limits(const fangs_sandbox_job *j, const char *dir)
+{
+	struct timespec boot;
+	char line[64];
+	int64_t deadline_cs;
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	deadline_cs = ((int64_t)boot.tv_sec * 1000000000LL + boot.tv_nsec +
+		       (j->start_ns + j->opts->duration_ms * 1000000LL - fangs__monotonic_ns())) / 10000000LL;
+	snprintf(line, sizeof(line), "%lld %lld\n", (long long)deadline_cs, (long long)j->import_timeout_ms);
+	return fangs__write_at(dir, "import-limits", line, 0644);
+}
+
+/*
+ * pid 1's import step (job version 2), after a successful install, with the
+ * same lines in the output as the ns backend's init writes. The limit is what
+ * is left of the run's duration (read without running anything) less a
+ * second, at most the step's own.
+ */
+static char *import_shell(const fangs_sandbox_job *j)
+{
+	fangs_buf b = FANGS_BUF_INIT;
+
+	fangs_buf_puts(&b, "if [ $s = 0 ]; then { read d lim < " IMPORT_LIMITS_INSIDE "; read up _ < /proc/uptime; "
+			   "left=$(( (d - ${up%.*}${up#*.}) * 10 - 1000 )); [ $left -lt $lim ] && lim=$left; "
+			   "if [ $lim -le 0 ]; then echo; echo '[fangs] import: not run: no time left in the run'; "
+			   "else echo; echo \"[fangs] import: started (time limit $lim ms)\"; "
+			   "FANGS_IMPORT_LIMIT_MS=$lim bash -c ");
+	sh_quote(&b, import_watchdog);
+	fangs_buf_puts(&b, " bash");
+	for (const char *const *a = j->import_argv; *a; a++) {
+		fangs_buf_putc(&b, ' ');
+		sh_quote(&b, *a);
+	}
+	fangs_buf_puts(&b, " 2> /dev/null; fi; } >> " CTL_INSIDE "/output; fi; ");
+	return fangs_buf_steal(&b, NULL);
+}
+
 static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, const char *ctl_dir)
 {
 	const fangs_sandbox_limits *l = &j->opts->limits;
@@ -159,14 +232,21 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 	json_object *cmd = json_object_new_array(), *binds = json_object_new_array();
 	json_object *ul = json_object_new_array(), *tmpfs = json_object_new_object(), *labels = json_object_new_object();
 	char tmp[128], parent[128], node[4096];
+	const int has_import = j->version >= 2 && j->import_argv && j->import_argv[0];
+	char *import = has_import ? import_shell(j) : NULL;
+	char *script;
 
-	/* pid 1: the install, then linger while it left processes behind */
+	/* pid 1: the install, its import step, then linger while they left
+	 * processes behind */
+	script = fangs__asprintf("\"$@\" > " CTL_INSIDE "/output 2>&1 < /dev/null; s=$?; echo $s > " CTL_INSIDE
+				 "/status; %swhile :; do set -- /proc/[0-9]*; [ $# -le 1 ] && exit 0; "
+				 "sleep 0.1; done",
+				 import ? import : "");
+	free(import);
 	json_object_array_add(cmd, json_object_new_string("/bin/sh"));
 	json_object_array_add(cmd, json_object_new_string("-c"));
-	json_object_array_add(cmd, json_object_new_string(
-					   "\"$@\" > " CTL_INSIDE "/output 2>&1 < /dev/null; echo $? > " CTL_INSIDE
-					   "/status; while :; do set -- /proc/[0-9]*; [ $# -le 1 ] && exit 0; "
-					   "sleep 0.1; done"));
+	json_object_array_add(cmd, json_object_new_string(script ? script : "exit 127"));
+	free(script);
 	json_object_array_add(cmd, json_object_new_string("sh"));
 	for (const char *const *a = j->argv; *a; a++)
 		json_object_array_add(cmd, json_object_new_string(*a));
@@ -184,6 +264,12 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 
 	add_bind(binds, j->home_dir, j->home_inside, "rw");
 	add_bind(binds, ctl_dir, CTL_INSIDE, "rw");
+	if (has_import) {
+		char *limits = fangs__asprintf("%s/import-limits", j->work_dir);
+		if (limits)
+			add_bind(binds, limits, IMPORT_LIMITS_INSIDE, "ro");
+		free(limits);
+	}
 	if (j->cache_dir)
 		add_bind(binds, j->cache_dir, j->cache_inside, "ro");
 	add_bind(binds, j->resolv_conf, "/etc/resolv.conf", "ro");
@@ -337,6 +423,8 @@ static int docker_start(fangs_sandbox_backend *b, const fangs_sandbox_job *j, vo
 		goto fail;
 	}
 	r->created_s = fangs__now_ns() / 1000000000LL - 1;
+	if (j->version >= 2 && j->import_argv && j->import_argv[0] && (rc = write_import_limits(j, j->work_dir)) < 0)
+		goto fail;
 	body = create_body(d, j, r->ctl_dir);
 	snprintf(path, sizeof(path), "/containers/create?name=fangs-%s", j->run_id);
 	rc = call(d, "POST", path, body, &http, &resp);
@@ -552,6 +640,7 @@ int fangs_sandbox_backend_docker_new(fangs_sandbox_backend **out, const fangs_sa
 	d->base.release = docker_release;
 	d->base.gc = docker_gc;
 	d->base.oom_kills = docker_oom_kills;
+	d->base.runs_import = 1;
 	d->socket = fangs__strdup(opts && opts->docker_socket ? opts->docker_socket : "/var/run/docker.sock");
 	if (!d->socket) {
 		docker_free(&d->base);

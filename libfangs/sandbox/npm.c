@@ -274,3 +274,24 @@ done:
 	*argv_out = v.items;
 	return 0;
 }
+
+int fangs__import_step(char ***argv_out, int64_t *timeout_ms, const fangs_sandbox_spec *spec)
+{
+	strv v = {NULL, 0, 0};
+	int rc = 0;
+
+	*argv_out = NULL;
+	*timeout_ms = spec->import_timeout_ms > 0 ? spec->import_timeout_ms : FANGS_SANDBOX_IMPORT_TIMEOUT_MS;
+	if (!spec->import_argv)
+		return 0;
+	for (size_t i = 0; spec->import_argv[i] && rc == 0; i++)
+		rc = push(&v, spec->import_argv[i]);
+	if (rc == 0 && v.count == 0)
+		rc = fangs_error_set(FANGS_EINVAL, "spec.import_argv is empty");
+	if (rc < 0) {
+		fangs__strv_free(v.items);
+		return rc;
+	}
+	*argv_out = v.items;
+	return 0;
+}

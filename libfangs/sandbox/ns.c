@@ -419,6 +419,7 @@ int fangs_sandbox_backend_ns_new(fangs_sandbox_backend **out, const fangs_sandbo
 	b->poll = ns_poll;
 	b->release = ns_release;
 	b->gc = ns_gc;
+	b->runs_import = 1;
 	*out = b;
 	return 0;
 }

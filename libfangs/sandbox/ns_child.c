@@ -20,7 +20,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox/internal.h"
@@ -285,6 +287,18 @@ static void look_real_user(void)
 		die("become the sandbox's user", errno);
 }
 
+/* The init's last capabilities (those that make the user), once no child
+ * needs them any more. */
+static void drop_last_caps(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct none_caps[2];
+	if (args->user_uid <= 0)
+		return;
+	memset(none_caps, 0, sizeof(none_caps));
+	syscall(SYS_capset, &hdr, none_caps);
+}
+
 static void make_dev(void)
 {
 	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
@@ -448,22 +462,22 @@ static const char *env_get(const char *const *envp, const char *name)
 }
 
 /* execvpe with the sandbox's PATH, not the scanner's. */
-static void exec_command(void)
+static void exec_argv(const char *const *argv)
 {
 	const fangs_sandbox_job *j = args->job;
-	const char *cmd = j->argv[0], *path = env_get(j->envp, "PATH");
+	const char *cmd = argv[0], *path = env_get(j->envp, "PATH");
 	char full[4096];
 	int err = ENOENT;
 
 	if (strchr(cmd, '/')) {
-		execve(cmd, (char *const *)j->argv, (char *const *)j->envp);
+		execve(cmd, (char *const *)argv, (char *const *)j->envp);
 		die(cmd, errno);
 	}
 	for (const char *p = path ? path : FANGS__PATH_INSIDE; *p;) {
 		const char *end = strchr(p, ':');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		snprintf(full, sizeof(full), "%.*s/%s", (int)len, p, cmd);
-		execve(full, (char *const *)j->argv, (char *const *)j->envp);
+		execve(full, (char *const *)argv, (char *const *)j->envp);
 		if (errno != ENOENT)
 			err = errno;
 		p += len + (end ? 1 : 0);
@@ -500,12 +514,118 @@ static void keep_only_own_fds(const fangs__ns_child_args *a)
 	syscall(SYS_close_range, from, ~0U, 0);
 }
 
+/* ---- the import step: after a successful install, same sandbox ---- */
+
+static volatile sig_atomic_t import_alarm;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	import_alarm = 1;
+}
+
+/* A line of the import step's own into the run's output. */
+#define say(fd, ...)                                                        \
+	do {                                                                \
+		char line_[160];                                            \
+		int n_ = snprintf(line_, sizeof(line_), __VA_ARGS__);       \
+		if (n_ > 0 && write((fd), line_, (size_t)n_) < 0) {         \
+			/* the host went away */                           \
+		}                                                           \
+	} while (0)
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The time the step may take: its own limit, or what is left of the run's
+ * duration less a second for the host to see it end; 0 = none left. */
+static int64_t import_budget_ms(const fangs_sandbox_job *j)
+{
+	int64_t left = j->start_ns / 1000000 + j->opts->duration_ms - mono_ms() - 1000;
+	int64_t ms = j->import_timeout_ms < left ? j->import_timeout_ms : left;
+	return ms > 0 ? ms : 0;
+}
+
+/* Starts the import step (its own process group, output to out_fd) and arms
+ * its time limit. Returns its pid, or 0 when it does not run. */
+static pid_t start_import(const fangs_sandbox_job *j, int out_fd, int64_t *budget_ms)
+{
+	struct sigaction sa;
+	struct itimerval it;
+	sigset_t none, alrm;
+	pid_t pid;
+
+	*budget_ms = import_budget_ms(j);
+	if (*budget_ms <= 0) {
+		say(out_fd, "\n[fangs] import: not run: no time left in the run\n");
+		return 0;
+	}
+	say(out_fd, "\n[fangs] import: started (time limit %lld ms)\n", (long long)*budget_ms);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART: waitpid returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&none);
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		say(out_fd, "[fangs] import: not run: fork failed (errno %d)\n", errno);
+		return 0;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		setpgid(0, 0);
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+			_exit(127);
+		if (devnull > 2)
+			close(devnull);
+		close(out_fd);
+		close(args->status_fd);
+		sigaction(SIGALRM, &(struct sigaction){.sa_handler = SIG_DFL}, NULL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		look_real_user();
+		if (args->user_uid > 0 && chdir(j->project_inside) < 0)
+			_exit(127);
+		exec_argv(j->import_argv);
+	}
+	setpgid(pid, pid);
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_sec = (time_t)(*budget_ms / 1000);
+	it.it_value.tv_usec = (suseconds_t)(*budget_ms % 1000) * 1000;
+	/* again and again once due: a signal that lands just before waitpid()
+	 * blocks is not lost, the next one interrupts it */
+	it.it_interval.tv_usec = 100000;
+	setitimer(ITIMER_REAL, &it, NULL);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_UNBLOCK, &alrm, NULL);
+	return pid;
+}
+
+static void import_ended(int out_fd, int st, int killed, int64_t budget_ms)
+{
+	struct itimerval off;
+	memset(&off, 0, sizeof(off));
+	setitimer(ITIMER_REAL, &off, NULL);
+	if (killed)
+		say(out_fd, "[fangs] import: killed at its time limit (%lld ms)\n", (long long)budget_ms);
+	else if (WIFEXITED(st))
+		say(out_fd, "[fangs] import: exited with status %d\n", WEXITSTATUS(st));
+	else
+		say(out_fd, "[fangs] import: killed by signal %d\n", WTERMSIG(st));
+}
+
 void fangs__ns_child(const fangs__ns_child_args *a)
 {
 	const fangs_sandbox_job *j = a->job;
 	char c;
-	pid_t cmd;
-	int status = 0;
+	pid_t cmd, import_pid = 0;
+	int status = 0, import_killed = 0;
+	int has_import = j->version >= 2 && j->import_argv && j->import_argv[0];
+	int64_t import_budget = 0;
 	sigset_t none;
 
 	args = a;
@@ -566,20 +686,26 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 		look_real_user();
 		if (a->user_uid > 0 && chdir(j->project_inside) < 0)
 			die(j->project_inside, errno);
-		exec_command();
+		exec_argv(j->argv);
 	}
-	if (a->user_uid > 0) {
-		struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-		struct __user_cap_data_struct none_caps[2];
-		memset(none_caps, 0, sizeof(none_caps));
-		syscall(SYS_capset, &hdr, none_caps);
-	}
+	/* the import step's child becomes the user too: the init keeps the
+	 * means to make it so until it has started */
+	if (!has_import)
+		drop_last_caps();
 	close(a->err_fd);
-	close(a->out_fd);
+	/* the import step writes there too, after the install */
+	if (!has_import)
+		close(a->out_fd);
 	/* pid 1: every orphan of the run becomes ours; leave when none is left */
 	for (;;) {
 		int st;
-		pid_t p = waitpid(-1, &st, 0);
+		pid_t p;
+		if (import_alarm && import_pid > 0 && !import_killed) {
+			import_killed = 1;
+			kill(-import_pid, SIGKILL);
+			kill(import_pid, SIGKILL);
+		}
+		p = waitpid(-1, &st, 0);
 		if (p < 0) {
 			if (errno == EINTR)
 				continue;
@@ -590,6 +716,21 @@ void fangs__ns_child(const fangs__ns_child_args *a)
 			if (write(a->status_fd, &st, sizeof(st)) < 0) {
 				/* the host went away; keep reaping */
 			}
+			/* a failed install has nothing to import, and its
+			 * output's last lines say why it failed */
+			if (has_import && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				import_pid = start_import(j, a->out_fd, &import_budget);
+			if (has_import)
+				drop_last_caps();
+			if (has_import && import_pid <= 0) {
+				close(a->out_fd);
+				has_import = 0;
+			}
+		} else if (p == import_pid) {
+			import_ended(a->out_fd, st, import_killed, import_budget);
+			close(a->out_fd);
+			import_pid = 0;
+			has_import = 0;
 		}
 	}
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));

@@ -45,7 +45,8 @@ struct fangs_sandbox_run {
 	fangs__decoys decoys;
 	int lock_fd; /* flock on the marker: gc leaves live runs alone */
 	fangs__cgroup cg;
-	char **argv, **envp;
+	char **argv, **envp, **import_argv;
+	int64_t import_timeout_ms;
 	fangs_proxy *proxy; /* network proxy: the caller's */
 	fangs__decoy_list decoy_files;
 	fangs_sandbox_job job;
@@ -409,7 +410,7 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 	for (size_t i = 0; i < extra; i++) {
 		if (!strchr(spec->env[i], '='))
 			return fangs_error_set(FANGS_EINVAL, "environment entry '%s' has no '='", spec->env[i]);
-		if (!(run->envp[k++] = fangs__strdup(spec->env[i])))
+		if (!(run->envp[n + i] = fangs__strdup(spec->env[i])))
 			return FANGS_ENOMEM;
 	}
 	return 0;
@@ -692,6 +693,8 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 			goto fail;
 		}
 	}
+	if (spec->version >= 2 && (rc = fangs__import_step(&run->import_argv, &run->import_timeout_ms, spec)) < 0)
+		goto fail;
 	/* last, so that a failure above leaves no cgroup behind */
 	if ((rc = fangs__cgroup_create(&run->cg, sb->cgroup_root, run->run_id, &sb->opts.limits)) < 0)
 		goto fail;
@@ -767,7 +770,7 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 	memset(j, 0, sizeof(*j));
 	snprintf(res, sizeof(res), "%s/resolv.conf", run->etc_dir);
 	snprintf(hosts, sizeof(hosts), "%s/hosts", run->etc_dir);
-	j->version = FANGS_SANDBOX_BACKEND_VERSION;
+	j->version = FANGS_SANDBOX_JOB_VERSION;
 	j->run_id = run->run_id;
 	j->opts = &run->sb->opts;
 	j->work_dir = run->work_dir;
@@ -795,7 +798,10 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 		j->proxy_addr = FANGS__PROXY_ADDR;
 		j->proxy_port = FANGS__PROXY_PORT;
 	}
+	j->import_argv = (const char *const *)run->import_argv;
+	j->import_timeout_ms = run->import_timeout_ms;
 	run->start_ns = fangs__monotonic_ns();
+	j->start_ns = run->start_ns;
 	rc = run->sb->backend->start(run->sb->backend, j, &run->handle);
 	/* the job's paths on our stack are read by start() only */
 	j->resolv_conf = j->hosts = NULL;
@@ -804,6 +810,12 @@ int fangs_sandbox_start(fangs_sandbox_run *run)
 		return rc;
 	}
 	run->started = 1;
+	if (run->import_argv && !(run->sb->backend->version >= 2 && run->sb->backend->runs_import)) {
+		char note[160];
+		snprintf(note, sizeof(note), "[fangs] import: not run: the %s sandbox has no import step\n",
+			 run->sb->backend->name ? run->sb->backend->name : "?");
+		on_output(note, strlen(note), run);
+	}
 	return 0;
 }
 
@@ -921,6 +933,7 @@ void fangs_sandbox_run_free(fangs_sandbox_run *run)
 	fangs__strv_free(run->argv);
 	fangs__strv_free(run->envp);
 	fangs__decoy_list_free(&run->decoy_files);
+	fangs__strv_free(run->import_argv);
 	free(run->run_id);
 	free(run->work_dir);
 	free(run->home_dir);

@@ -78,6 +78,10 @@ typedef struct scan_state {
 	int wait_rc;
 	char wait_err[512];
 	volatile int done;
+	/* the import phase */
+	fangs__import_tracker import;
+	const char *package, *version; /* the scanned package: the origin of import events */
+	char *import_command;
 } scan_state;
 
 static void progress(const scan_state *s, fangs_scan_phase phase, const char *detail)
@@ -131,6 +135,19 @@ static int on_event(const fangs_event *in, void *user)
 	if ((decoy = decoy_of(s, in))) {
 		marked = *in; /* a shallow copy: its strings stay borrowed */
 		marked.decoy = (char *)decoy;
+		ev = &marked;
+	}
+	if (s->package && fangs__import_phase(&s->import, ev) == FANGS_PHASE_IMPORT) {
+		/* the package's own code, run by requiring it */
+		if (ev != &marked)
+			marked = *ev;
+		marked.phase = FANGS_PHASE_IMPORT;
+		if (!marked.origin.package && !marked.origin.script) {
+			marked.origin.package = (char *)s->package;
+			marked.origin.version = (char *)s->version;
+			marked.origin.script = (char *)"import";
+			marked.origin.command = s->import_command;
+		}
 		ev = &marked;
 	}
 	if (s->opts->on_event) {
@@ -318,6 +335,14 @@ static int npm_major_cached(void)
 	return m > 0 ? m : 0;
 }
 
+/* The import phase runs unless the caller or the configuration turned it off. */
+static bool import_wanted(const fangs_scan_options *opts)
+{
+	if (opts->version >= 3 && opts->no_import)
+		return false;
+	return !opts->config || opts->config->scan_import;
+}
+
 static int store_failed_run(fangs_storage *st, fangs_run *run, const char *why)
 {
 	run->state = FANGS_RUN_FAILED;
@@ -348,7 +373,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
-	const char *specs[1];
+	const char *specs[1], *import_argv[5];
+	char import_end[256];
 	char abs_spec[4096];
 	int rc, watching = 0, thread_started = 0, run_stored = 0;
 	int64_t started_ns, last_progress = 0;
@@ -438,6 +464,20 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ss.run_id = out->run_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
+	if (import_wanted(opts)) {
+		fangs__import_argv(import_argv, out->package);
+		ss.import_argv = import_argv;
+		ss.import_timeout_ms = opts->version >= 3 && opts->import_timeout_ms > 0 ? opts->import_timeout_ms
+			: opts->config && opts->config->scan_import_timeout_s
+				? (int64_t)opts->config->scan_import_timeout_s * 1000
+				: 0;
+		s.package = out->package;
+		s.version = out->version;
+		if (!(s.import_command = fangs__asprintf("require('%s')", out->package))) {
+			rc = FANGS_ENOMEM;
+			goto out;
+		}
+	}
 	/* the registry the decoy ~/.npmrc holds a token for, the proxy's and the rules' */
 	registry_url(po.registry, registry, sizeof(registry));
 	ss.registry = registry[0] ? registry : NULL;
@@ -511,7 +551,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 			goto out;
 		rc = 0;
 	}
-	if (s.oom) {
+	if (s.oom || s.import.oom) {
 		rc = fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
 		goto out;
 	}
@@ -534,6 +574,11 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		rc = FANGS_ENOMEM;
 		goto out;
 	}
+	/* a failing import is the package's business, not the install's: its
+	 * lines stay in the output, the run's state is the install's */
+	fangs__import_outcome(s.result.output, import_end, sizeof(import_end));
+	if (s.package && import_end[0])
+		fangs_info("%s@%s: import: %s", out->package, out->version, import_end);
 	run.events_emitted = (int64_t)stats.emitted;
 	run.events_dropped = (int64_t)stats.dropped;
 	run.duration_ns = s.result.duration_ns;
@@ -632,6 +677,8 @@ out:
 	fangs_differ_free(differ);
 	fangs_registry_addrs_free(reg_addrs, n_reg_addrs);
 	fangs_event_list_free(&s.events);
+	fangs__import_tracker_free(&s.import);
+	free(s.import_command);
 	fangs_prefetch_result_clear(&pr);
 	fangs_run_clear(&run);
 	if (prefetch_dir[0])

@@ -358,7 +358,7 @@ int fangs_storage_deviations_put(fangs_storage *st, fangs_deviation *devs, size_
 			return fangs_error_set(FANGS_EINVAL,
 					       "fangs_storage_deviations_put: deviation %zu has severity %d out of range",
 					       i, (int)d->severity);
-		if ((unsigned)d->actor > FANGS_ACTOR_SCRIPT)
+		if ((unsigned)d->actor > FANGS_ACTOR_MAX)
 			return fangs_error_set(FANGS_EINVAL,
 					       "fangs_storage_deviations_put: deviation %zu has actor %d out of range", i,
 					       (int)d->actor);

@@ -5,6 +5,7 @@ orchestrators restarted without losing or repeating a job; the watcher."""
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,13 +22,15 @@ FINISHED = ("succeeded", "failed", "timed_out")
 HB = ["--heartbeat-timeout-ms", "3000", "--poll-max-ms", "2000"]
 
 
-def benign_files(postinstall=None):
+def benign_files(postinstall=None, index=None):
     files = {}
     for n in os.listdir(BENIGN):
         with open(os.path.join(BENIGN, n), "rb") as f:
             files[n] = f.read()
     if postinstall is not None:
         files["postinstall.js"] = postinstall.encode()
+    if index is not None:
+        files["index.js"] = index.encode()
     return files
 
 
@@ -135,6 +138,28 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(m['fangs_run_results_total{state="succeeded"}'], 2)
         self.assertGreaterEqual(m["fangs_events_received_total"], r1["event_count"] + r2["event_count"])
         self.assertEqual(m["fangs_queue_depth"], 0)
+
+    def test_import_phase_through_a_runner(self):
+        # 1.1.0's payload runs when the package is required, not in a script
+        self.reg.publish("benign", "1.0.0", benign_files())
+        self.reg.publish("benign", "1.1.0", benign_files(index="require('fs').readFileSync("
+                                                           "require('os').homedir() + '/.npmrc');\n"
+                                                           "module.exports = 42;\n"))
+        o = self.orchestrator(["--no-watch"] + HB)
+        self.runner(o, "ra")
+        r1 = self.wait_finished(o.submit("benign", "1.0.0"))
+        self.assertTrue(r1["is_baseline"], r1)
+        self.assertIn("[fangs] import: exited with status 0", r1["install_output"])
+        r2 = self.wait_finished(o.submit("benign", "1.1.0"))
+        self.assertEqual(r2["state"], "succeeded", r2)
+        got = {(d["kind"], d["value"], d["actor"], d["origin"]["script"]) for d in r2["deviations"]}
+        self.assertIn(("fs_cred_read", "~/.npmrc", "import", "import"), got)
+        self.assertIn(("rule:cred-read-by-script", "~/.npmrc", "import", "import"), got)
+        p = subprocess.run([daemons.FANGS, "--sqlite-path", self.db, "--json", "events", "list", r2["id"]],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        evs = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+        self.assertTrue(any(e.get("phase") == "import" and e.get("path", "").endswith("/.npmrc") for e in evs))
 
     def test_failed_install_is_judged(self):
         self.reg.publish("benign", "1.0.0", benign_files())

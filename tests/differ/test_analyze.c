@@ -153,6 +153,87 @@ START_TEST(aliases_of_credentials)
 }
 END_TEST
 
+/* An event of the import phase (the package being required after the install). */
+static fangs_event *in_import(fangs_event *ev)
+{
+	ev->phase = FANGS_PHASE_IMPORT;
+	return ev;
+}
+
+/* Reading ~/.npmrc at require time is new even though npm and a script read
+ * it during the install; the import's own reads of the package's files and
+ * manifests make no fingerprint; what the baseline's import phase did is
+ * not new again. */
+START_TEST(import_phase_vs_install)
+{
+	fangs_fpset *base;
+	fangs_fingerprint fp;
+	const fangs_norm_ctx nctx = {"foo", "1.0.1"};
+	fangs_event *ev;
+
+	t_open(&run_a, NULL, "/root/.npmrc", FANGS_OPEN_READ);
+	t_open(&run_a, "foo", "/root/.npmrc", FANGS_OPEN_READ);
+	in_import(t_exec(&run_a, NULL, "/usr/bin/node", "node", "-e", "/*fangs:import*/require(x)", "foo", NULL));
+	in_import(t_open(&run_a, NULL, "/root/app/node_modules/foo/index.js", FANGS_OPEN_READ));
+	in_import(t_open(&run_a, NULL, "/etc/hosts", FANGS_OPEN_READ));
+	base = baseline_of(differ, &run_a, "1.0.0");
+	ck_assert(fangs_fpset_contains(base, FANGS_FP_FS_READ, FANGS_ACTOR_IMPORT, "/etc/hosts"));
+	ck_assert(fangs_fpset_contains(base, FANGS_FP_FS_READ, FANGS_ACTOR_SCRIPT, "~/.npmrc"));
+	ck_assert(!fangs_fpset_contains(base, FANGS_FP_FS_READ, FANGS_ACTOR_IMPORT, "~/.npmrc"));
+
+	t_open(&run_b, NULL, "/root/.npmrc", FANGS_OPEN_READ);
+	t_open(&run_b, "foo", "/root/.npmrc", FANGS_OPEN_READ);
+	in_import(t_exec(&run_b, NULL, "/usr/bin/node", "node", "-e", "/*fangs:import*/require(x)", "foo", NULL));
+	in_import(t_open(&run_b, NULL, "/root/app/node_modules/foo/index.js", FANGS_OPEN_READ));
+	in_import(t_open(&run_b, NULL, "/root/app/node_modules/foo/lib/new-file.js", FANGS_OPEN_READ));
+	in_import(t_open(&run_b, NULL, "/root/app/node_modules/bar/package.json", FANGS_OPEN_READ));
+	in_import(t_open(&run_b, NULL, "/root/package.json", FANGS_OPEN_READ));
+	in_import(t_open(&run_b, NULL, "/etc/hosts", FANGS_OPEN_READ));
+	ev = in_import(t_open(&run_b, "foo", "/root/.npmrc", FANGS_OPEN_READ));
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 1);
+	ck_assert_str_eq(devs.items[0].kind, "fs_cred_read");
+	ck_assert_str_eq(devs.items[0].value, "~/.npmrc");
+	ck_assert_int_eq(devs.items[0].actor, FANGS_ACTOR_IMPORT);
+	ck_assert_int_eq(devs.items[0].evidence[0], ev->id);
+	ck_assert_str_eq(fangs_actor_name(devs.items[0].actor), "import");
+
+	/* a write under node_modules at require time is behaviour, not a read of code */
+	ev = in_import(t_open(&run_b, NULL, "/root/app/node_modules/foo/index.js", FANGS_OPEN_WRITE));
+	ck_assert_int_eq(fangs_differ_fingerprint(differ, &nctx, ev, &fp), 1);
+	ck_assert_int_eq(fp.kind, FANGS_FP_FS_WRITE);
+	ck_assert_int_eq(fp.actor, FANGS_ACTOR_IMPORT);
+	fangs_fingerprint_clear(&fp);
+	/* the same read in the install phase is a fingerprint as before */
+	ev = t_open(&run_b, NULL, "/root/app/node_modules/foo/index.js", FANGS_OPEN_READ);
+	ck_assert_int_eq(fangs_differ_fingerprint(differ, &nctx, ev, &fp), 1);
+	ck_assert_int_eq(fp.actor, FANGS_ACTOR_NPM);
+	fangs_fingerprint_clear(&fp);
+	fangs_fpset_free(base);
+}
+END_TEST
+
+/* A baseline made with no import phase (older runs, or scan.import off) has
+ * nothing to compare the phase with: it is not diffed, as a first run is not. */
+START_TEST(import_phase_without_baseline_import)
+{
+	fangs_fpset *base;
+	t_open(&run_a, NULL, "/etc/hosts", FANGS_OPEN_READ);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	t_open(&run_b, NULL, "/etc/hosts", FANGS_OPEN_READ);
+	in_import(t_exec(&run_b, NULL, "/usr/bin/node", "node", "-e", "/*fangs:import*/require(x)", "foo", NULL));
+	in_import(t_open(&run_b, NULL, "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", FANGS_OPEN_READ));
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 0);
+	/* the install phase is still compared */
+	t_open(&run_b, "foo", "/etc/passwd", FANGS_OPEN_READ);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	ck_assert_uint_eq(devs.count, 1);
+	ck_assert_int_eq(devs.items[0].actor, FANGS_ACTOR_SCRIPT);
+	fangs_fpset_free(base);
+}
+END_TEST
+
 START_TEST(npm_reads_new_file)
 {
 	fangs_fpset *base;
@@ -926,6 +1007,8 @@ TCase *tcase_analyze(void)
 	tcase_add_test(tc, npmrc_by_npm_vs_script);
 	tcase_add_test(tc, aliases_of_credentials);
 	tcase_add_test(tc, npm_reads_new_file);
+	tcase_add_test(tc, import_phase_vs_install);
+	tcase_add_test(tc, import_phase_without_baseline_import);
 	tcase_add_test(tc, loader_and_resolver_reads_fold);
 	tcase_add_test(tc, sh_c_new_command_line);
 	tcase_add_test(tc, noise_only_run);

@@ -935,7 +935,7 @@ static fangs_baseline_action import_events(const char *package, const fangs_conf
 }
 
 /* npm unpacking `n` files of modkit (and reading ~/.npmrc, as it does). */
-static void npm_unpacks(size_t n)
+static void npm_unpacks_modkit(size_t n)
 {
 	fangs_event *ev;
 	fangs_event_list_free(&events);
@@ -1008,17 +1008,17 @@ START_TEST(content_does_not_hold)
 	fangs_config *cfg = NULL;
 	static const char y[] = "differ:\n  promote_after_clean_runs: 2\n";
 	ck_assert_int_eq(fangs_config_load_string(&cfg, y, strlen(y), "c.yaml"), 0);
-	npm_unpacks(2);
+	npm_unpacks_modkit(2);
 	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_PENDING); /* 1 of 2 */
 	fangs_analysis_clear(&an);
-	npm_unpacks(5);
+	npm_unpacks_modkit(5);
 	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_SEEDED);
 	ck_assert_uint_eq(an.deviations.count, 1);
 	ck_assert_str_eq(an.deviations.items[0].kind, "content_changed");
 	ck_assert_int_eq(an.deviations.items[0].severity, FANGS_SEV_INFO);
 	fangs_analysis_clear(&an);
 	/* the seeding run has a stored (info) finding; the streak goes on */
-	npm_unpacks(7);
+	npm_unpacks_modkit(7);
 	ck_assert_int_eq(import_events("modkit", cfg, &an), FANGS_BASELINE_JOINED);
 	ck_assert_uint_eq(an.deviations.count, 1);
 	ck_assert_str_eq(an.deviations.items[0].description, "2 files added\n+ lib/m6.js\n+ lib/m7.js");

@@ -131,6 +131,84 @@ static void killed_scanner(const fangs_sandbox_options *o, const char *run_id)
 	ck_assert_msg(WIFSIGNALED(status), "the scanner did not get as far as the run");
 }
 
+/* Runs `sh -c install` then, when it succeeds, `sh -c import` as the
+ * import step, with that step's time limit. */
+static void run_with_import(const fangs_sandbox_options *o, const char *run_id, const char *install,
+			    const char *import, int64_t limit_ms, fangs_sandbox_result *r)
+{
+	const char *argv[] = {"sh", "-c", install, NULL}, *iargv[] = {"sh", "-c", import, NULL};
+	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
+	fangs_sandbox *sb = NULL;
+	fangs_sandbox_run *run = NULL;
+	spec.run_id = run_id;
+	spec.argv = argv;
+	spec.import_argv = iargv;
+	spec.import_timeout_ms = limit_ms;
+	ck_assert_msg(fangs_sandbox_new(&sb, o) == 0, "new: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_prepare(sb, &spec, &run) == 0, "prepare: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_start(run) == 0, "start: %s", fangs_error_last());
+	ck_assert_msg(fangs_sandbox_wait(run, r) == 0, "wait: %s", fangs_error_last());
+	fangs_sandbox_run_free(run);
+	fangs_sandbox_free(sb);
+}
+
+/* The import step runs after a successful install in the same sandbox (same
+ * HOME, same cgroup), its output is framed and its status told, and neither
+ * its failure nor its time limit is the install's. */
+START_TEST(test_import_step)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox_result r;
+	base_opts(&o);
+	o.duration_ms = 20000;
+	run_with_import(&o, RID("t-imp"), "echo installed > $HOME/app/marker; echo npm done",
+			"cat marker; pwd; echo oops >&2; exit 3", 0, &r);
+	ck_assert_int_eq(r.exited, 1);
+	ck_assert_int_eq(r.exit_code, 0);
+	ck_assert_int_eq(r.timed_out, 0);
+	ck_assert_msg(strstr(r.output, "npm done\n\n[fangs] import: started (time limit 15000 ms)\ninstalled\n"
+				       "/root/app\noops\n[fangs] import: exited with status 3\n"),
+		      "%s", r.output);
+	fangs_sandbox_result_clear(&r);
+
+	/* a failed install has nothing to import, and its last lines stay its own */
+	run_with_import(&o, RID("t-imp2"), "echo broken; exit 1", "echo never", 0, &r);
+	ck_assert_int_eq(r.exit_code, 1);
+	ck_assert_msg(!strstr(r.output, "[fangs] import") && !strstr(r.output, "never"), "%s", r.output);
+	fangs_sandbox_result_clear(&r);
+
+	/* a step that never yields is killed at its limit, with its children;
+	 * the run ends then, not at the duration limit */
+	run_with_import(&o, RID("t-imp3"), "true", "sleep 30 & sleep 30; echo never", 700, &r);
+	ck_assert_int_eq(r.exit_code, 0);
+	ck_assert_int_eq(r.timed_out, 0);
+	ck_assert_int_eq(r.processes_left, 0);
+	ck_assert_msg(strstr(r.output, "[fangs] import: killed at its time limit (700 ms)\n") &&
+			      !strstr(r.output, "never"),
+		      "%s", r.output);
+	ck_assert_int_ge(r.duration_ns, 700000000LL);
+	ck_assert_int_lt(r.duration_ns, 5000000000LL);
+	fangs_sandbox_result_clear(&r);
+
+	/* within the run's duration: the step gets what is left, less a second */
+	o.duration_ms = 3000;
+	run_with_import(&o, RID("t-imp4"), "true", "sleep 30", 60000, &r);
+	ck_assert_int_eq(r.timed_out, 0);
+	ck_assert_msg(strstr(r.output, "[fangs] import: killed at its time limit"), "%s", r.output);
+	ck_assert_int_lt(r.duration_ns, 3000000000LL);
+	fangs_sandbox_result_clear(&r);
+	/* (a container's start-up takes too long a share of a second to time
+	 * this on the docker backend) */
+	if (!o.backend || strcmp(o.backend, "docker") != 0) {
+		run_with_import(&o, RID("t-imp5"), "sleep 2.5", "echo never", 0, &r);
+		ck_assert_msg(strstr(r.output, "[fangs] import: not run: no time left in the run\n") &&
+				      !strstr(r.output, "never"),
+			      "%s", r.output);
+		fangs_sandbox_result_clear(&r);
+	}
+}
+END_TEST
+
 START_TEST(test_privileges_dropped)
 {
 	fangs_sandbox_options o;
@@ -710,6 +788,7 @@ static void add_common(TCase *tc)
 	tcase_add_test(tc, test_gc_leaves_live_runs);
 	tcase_add_test(tc, test_output_tail_is_bounded);
 	tcase_add_test(tc, test_no_descriptor_leak);
+	tcase_add_test(tc, test_import_step);
 }
 
 Suite *sandbox_suite(void);

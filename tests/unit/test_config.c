@@ -35,10 +35,25 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->retention_days, 90);
 	ck_assert_str_eq(cfg->storage_backend, "sqlite");
 	ck_assert_ptr_null(cfg->registry);
+	ck_assert_int_eq(cfg->scan_import, 1);
+	ck_assert_uint_eq(cfg->scan_import_timeout_s, 0);
 	fangs_config_free(cfg);
 	cfg = load("");
 	ck_assert_uint_eq(cfg->retention_days, 90);
+	ck_assert_int_eq(cfg->scan_import, 1);
 	fangs_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_scan_section)
+{
+	fangs_config *cfg = load("scan:\n  import: false\n  import_timeout_s: 5\n");
+	ck_assert_int_eq(cfg->scan_import, 0);
+	ck_assert_uint_eq(cfg->scan_import_timeout_s, 5);
+	fangs_config_free(cfg);
+	load_bad("scan:\n  import: sometimes\n", "test.yaml:2: scan.import: expected true or false");
+	load_bad("scan:\n  import_timeout_s: 0\n", "test.yaml:2: scan.import_timeout_s");
+	load_bad("scan:\n  imports: true\n", "test.yaml:2: imports: unknown key in scan");
 }
 END_TEST
 
@@ -210,6 +225,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_scan_section);
 	tcase_add_test(tc, test_full_file);
 	tcase_add_test(tc, test_errors_name_line_and_key);
 	tcase_add_test(tc, test_missing_file);

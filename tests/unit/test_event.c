@@ -293,6 +293,58 @@ START_TEST(test_ndjson_lines)
 }
 END_TEST
 
+/* The import phase: "phase" round-trips, a recording without it is the
+ * install's, the install's own events do not write it, and a phase that is
+ * not one is refused. */
+START_TEST(test_phase)
+{
+	static const char with[] = "{\"kind\":\"file_open\",\"pid\":7,\"comm\":\"node\",\"phase\":\"import\","
+				   "\"path\":\"/root/.npmrc\",\"flags\":\"r\",\"origin\":{\"package\":\"greeter\","
+				   "\"version\":\"1.1.0\",\"script\":\"import\",\"command\":\"require('greeter')\"}}";
+	fangs_event ev = decode_ok(with), back = {0}, copy = {0};
+	fangs_event_phase ph;
+	char *out = NULL;
+
+	ck_assert_int_eq(ev.phase, FANGS_PHASE_IMPORT);
+	ck_assert_str_eq(ev.origin.script, "import");
+	ck_assert_int_eq(fangs_event_to_json(&ev, &out, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"phase\":\"import\""));
+	back = decode_ok(out);
+	ck_assert_int_eq(back.phase, FANGS_PHASE_IMPORT);
+	ck_assert_int_eq(fangs_event_copy(&copy, &ev), 0);
+	ck_assert_int_eq(copy.phase, FANGS_PHASE_IMPORT);
+	free(out);
+	fangs_event_clear(&ev);
+	fangs_event_clear(&back);
+	fangs_event_clear(&copy);
+
+	/* omitted (every recording made before the import phase): install */
+	ev = decode_ok("{\"kind\":\"file_open\",\"pid\":7,\"path\":\"/root/.npmrc\",\"flags\":\"r\"}");
+	ck_assert_int_eq(ev.phase, FANGS_PHASE_INSTALL);
+	ck_assert_int_eq(fangs_event_to_json(&ev, &out, NULL), 0);
+	ck_assert_ptr_null(strstr(out, "phase"));
+	free(out);
+	fangs_event_clear(&ev);
+	ev = decode_ok("{\"kind\":\"exec\",\"pid\":7,\"path\":\"/bin/sh\",\"phase\":\"install\"}");
+	ck_assert_int_eq(ev.phase, FANGS_PHASE_INSTALL);
+	fangs_event_clear(&ev);
+	ev = decode_ok("{\"kind\":\"exec\",\"pid\":7,\"path\":\"/bin/sh\",\"phase\":null}");
+	ck_assert_int_eq(ev.phase, FANGS_PHASE_INSTALL);
+	fangs_event_clear(&ev);
+
+	decode_bad("{\"kind\":\"exec\",\"pid\":7,\"path\":\"/bin/sh\",\"phase\":\"runtime\"}", "\"phase\"");
+	decode_bad("{\"kind\":\"exec\",\"pid\":7,\"path\":\"/bin/sh\",\"phase\":1}", "\"phase\"");
+
+	ck_assert_str_eq(fangs_event_phase_name(FANGS_PHASE_INSTALL), "install");
+	ck_assert_str_eq(fangs_event_phase_name(FANGS_PHASE_IMPORT), "import");
+	ck_assert_str_eq(fangs_event_phase_name((fangs_event_phase)9), "unknown");
+	ck_assert_int_eq(fangs_event_phase_parse("import", &ph), 0);
+	ck_assert_int_eq(ph, FANGS_PHASE_IMPORT);
+	ck_assert_int_eq(fangs_event_phase_parse("Import", &ph), FANGS_EINVAL);
+	ck_assert_int_eq(fangs_event_phase_parse(NULL, &ph), FANGS_EINVAL);
+}
+END_TEST
+
 START_TEST(test_kind_names)
 {
 	for (int k = 1; k <= FANGS_EV_KIND_MAX; k++)
@@ -318,6 +370,7 @@ int main(void)
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_ndjson_lines);
 	tcase_add_test(tc, test_kind_names);
+	tcase_add_test(tc, test_phase);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -14,7 +14,7 @@
 
 static const char scan_usage[] =
 	"usage: fangs scan [--sandbox ns|docker] [--network none|proxy|bridge] [--duration S]\n"
-	"                  [--registry URL] [--fail-on SEVERITY] [--json] SPEC...\n"
+	"                  [--registry URL] [--fail-on SEVERITY] [--no-import] [--json] SPEC...\n"
 	"\n"
 	"Installs each SPEC inside the sandbox with every lifecycle script allowed, watches\n"
 	"it with the eBPF sensor, stores the run and prints what it did that the package's\n"
@@ -37,7 +37,12 @@ static const char scan_usage[] =
 	"  --image REF           docker image (default fangs-sandbox:latest); DOCKER_HOST=unix://PATH\n"
 	"                        selects the daemon as for the docker CLI\n"
 	"  --fail-on SEVERITY    exit 3 when a finding is at or above SEVERITY (default high)\n"
+	"  --no-import           no import phase: do not require the package after the install\n"
 	"  --quiet               no progress on stderr\n"
+	"\n"
+	"After a successful install the package is required (or import()ed) by node in the\n"
+	"same sandbox, and what that does is recorded as the run's import phase (config\n"
+	"scan.import: false turns it off too). A package that fails to load is no failure.\n"
 	"\n"
 	"An install that fails or times out inside the sandbox is stored and judged all the\n"
 	"same (state failed or timed_out, with the reason), but kept out of the baseline.\n"
@@ -70,6 +75,20 @@ static void on_progress(fangs_scan_phase phase, uint64_t events, const char *det
 	}
 }
 
+/* How the import phase ended: the sandbox's last "[fangs] import:" line. */
+static void print_import(const char *output)
+{
+	static const char mark[] = "[fangs] import: ";
+	const char *p = output, *last = NULL;
+	while (p && (p = strstr(p, mark))) {
+		if (p == output || p[-1] == '\n')
+			last = p + sizeof(mark) - 1;
+		p += sizeof(mark) - 1;
+	}
+	if (last)
+		printf("import: %.*s\n", (int)strcspn(last, "\n"), last);
+}
+
 static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_severity fail_on)
 {
 	const fangs_deviation_list *d = &r->analysis.deviations;
@@ -80,6 +99,7 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_sev
 	if (r->state != FANGS_RUN_SUCCEEDED)
 		printf("install %s: %s\n", r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed",
 		       r->reason ? r->reason : "-");
+	print_import(r->install_output);
 	if (d->count)
 		print_findings(stdout, st, NULL, d);
 	switch (r->analysis.action) {
@@ -114,7 +134,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 		{"duration", required_argument, NULL, 'd'}, {"grace", required_argument, NULL, 'g'},
 		{"registry", required_argument, NULL, 'r'}, {"image", required_argument, NULL, 'i'},
 		{"fail-on", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"no-import", no_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
 	fangs_severity fail_on = FANGS_SEV_HIGH;
@@ -165,6 +185,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 				return cli_usage_error("--fail-on: %s", fangs_error_last());
 			break;
 		case 'q': ps.quiet = 1; break;
+		case 'I': so.no_import = 1; break;
 		case 'h': fputs(scan_usage, stdout); return CLI_EXIT_OK;
 		default: fputs(scan_usage, stderr); return CLI_EXIT_USAGE;
 		}

@@ -27,6 +27,7 @@ class Event(ctypes.Structure):
         ("status", c_int32), ("allowed", c_int32),
         ("real_path", c_char_p), ("ino", c_uint64),
         ("dev", c_uint64), ("decoy", c_char_p), ("env_package", c_char_p),
+        ("phase", c_int),
     ]
 
 

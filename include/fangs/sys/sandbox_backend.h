@@ -20,7 +20,8 @@
 FANGS_BEGIN_DECL
 
 /* 2: the job carries the recording proxy of network mode proxy, which a
- * backend of version 2 starts or refuses (FANGS_EUNSUPPORTED). */
+ * backend of version 2 starts or refuses (FANGS_EUNSUPPORTED), and the
+ * import step (runs_import). */
 #define FANGS_SANDBOX_BACKEND_VERSION 2
 
 /** Receives the command's stdout and stderr, in order, as it comes. */
@@ -57,7 +58,12 @@ typedef struct fangs_sandbox_job {
 	const char *user;                  /**< the account the command runs as; "root" = uid 0 */
 	const char *etc_dir;               /**< host directory whose files (hostname, hosts, resolv.conf,
 					        passwd, group) are shown over /etc's */
+	const char *const *import_argv;    /**< run after the command exits 0 (see fangs_sandbox_spec), or NULL */
+	int64_t import_timeout_ms;         /**< its time limit, default already applied */
+	int64_t start_ns;                  /**< CLOCK_MONOTONIC when the run started: the duration limit counts from it */
 } fangs_sandbox_job;
+
+#define FANGS_SANDBOX_JOB_VERSION 2
 
 typedef struct fangs_sandbox_backend fangs_sandbox_backend;
 
@@ -93,6 +99,11 @@ struct fangs_sandbox_backend {
 	 * does not count (e.g. in a container's own cgroup, gone by now).
 	 * Called after the kill, before release(). */
 	int64_t (*oom_kills)(fangs_sandbox_backend *b, void *handle);
+
+	/** version 2: nonzero when start() runs job->import_argv after the
+	 * command; otherwise the generic layer says in the output that the
+	 * import step was not run. */
+	int runs_import;
 };
 
 /** The namespace backend ("ns"). */
