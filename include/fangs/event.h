@@ -2,7 +2,7 @@
  * fangs/event.h - the event model and its NDJSON codec.
  *
  * One observed action of a sandboxed process: a file open, an exec, a
- * connect, a DNS query, a TLS SNI, a fork or an exit. The wire and storage
+ * connect, a DNS query, a TLS SNI, a fork, an exit or a privileged syscall. The wire and storage
  * form is one JSON object per line (see docs/events.md). In memory an event
  * is a flat struct; fields that a kind does not use are zero / NULL.
  * Strings are owned by the event and released by fangs_event_clear().
@@ -22,10 +22,11 @@ typedef enum fangs_event_kind {
 	FANGS_EV_DNS_QUERY = 4,   /**< "dns_query": qname, qtype (+ addr/port of the resolver) */
 	FANGS_EV_TLS_SNI = 5,     /**< "tls_sni": sni (+ addr/port when known) */
 	FANGS_EV_PROC_FORK = 6,   /**< "process_fork": pid = child, ppid = parent */
-	FANGS_EV_PROC_EXIT = 7    /**< "process_exit": exit_code */
+	FANGS_EV_PROC_EXIT = 7,   /**< "process_exit": exit_code */
+	FANGS_EV_SYSCALL = 8      /**< "syscall": op, detail, target, arg (+ path) */
 } fangs_event_kind;
 
-#define FANGS_EV_KIND_MAX 7
+#define FANGS_EV_KIND_MAX 8
 
 /** Open intent bits of a file_open (JSON "r", "w", "rw"). */
 #define FANGS_OPEN_READ 1u
@@ -93,6 +94,14 @@ typedef struct fangs_event {
 	fangs_origin origin;
 
 	char *run_id;    /**< the run the event belongs to, when tagged */
+
+	/* syscall: a privileged or cross-process operation (docs/events.md) */
+	char *op;        /**< "ptrace", "mount", "umount", "fsopen", "fsmount", "move_mount", "open_tree",
+			      "unshare", "setns", "clone", "kill", "init_module", "finit_module", "bpf",
+			      "perf_event_open" */
+	char *detail;    /**< what it asked for, in words: "attach", "user,net", "SIGKILL node (run)"... */
+	int32_t target;  /**< the process it aims at (kill: host pid; ptrace: as the caller names it) */
+	uint64_t arg;    /**< the raw request, flags, signal or command */
 } fangs_event;
 
 /** A growable array of events. Zero-initialise before first use. */

@@ -45,7 +45,10 @@ typedef struct fangs_sensor fangs_sensor;
  * entry (without it such opens are not reported); costs every open on the
  * host a little. */
 #define FANGS_SENSOR_PROBE_FILES_RETRY 0x40u
-#define FANGS_SENSOR_PROBE_ALL 0x7fu
+/** ptrace, mount family, unshare/setns/clone with namespaces, signals to
+ * processes outside the sender's tree, module and BPF loading, perf events. */
+#define FANGS_SENSOR_PROBE_PRIVILEGED 0x80u
+#define FANGS_SENSOR_PROBE_ALL 0xffu
 
 /**
  * Called for every decoded event. `ev` and its strings are valid during the
@@ -76,12 +79,22 @@ typedef struct fangs_sensor_options {
 	 * 0 = 20 ms; FANGS_SENSOR_WAKEUP_EACH = signal every event.
 	 */
 	unsigned int wakeup_ms;
+	/**
+	 * (version 2) Event budget of one run: past it the kernel side counts
+	 * events (fangs_sensor_run_stats.capped, included in `dropped`)
+	 * instead of writing them. Process events (fork, exec, exit) are not
+	 * counted against it. 0 = FANGS_SENSOR_DEFAULT_MAX_EVENTS;
+	 * FANGS_SENSOR_UNLIMITED = no budget.
+	 */
+	uint64_t max_events_per_run;
 } fangs_sensor_options;
 
 #define FANGS_SENSOR_WAKEUP_EACH 0xffffffffu
+#define FANGS_SENSOR_DEFAULT_MAX_EVENTS 200000u
+#define FANGS_SENSOR_UNLIMITED UINT64_MAX
 
-#define FANGS_SENSOR_OPTIONS_VERSION 1
-#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, 0}
+#define FANGS_SENSOR_OPTIONS_VERSION 2
+#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, 0, 0}
 
 /** Initialises `opts` like FANGS_SENSOR_OPTIONS_INIT. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version);
@@ -97,7 +110,11 @@ typedef struct fangs_sensor_probe {
 /** Per-run counters of the kernel side. */
 typedef struct fangs_sensor_run_stats {
 	uint64_t emitted; /**< events written to the ring buffer */
-	uint64_t dropped; /**< events lost because the ring buffer was full */
+	uint64_t dropped; /**< events lost: the ring buffer was full, or the run's budget spent (`capped`) */
+	/** Repeats of an identical event (same process, kind and value) past
+	 * the first 8, counted and not written: nothing is lost but the count. */
+	uint64_t folded;
+	uint64_t capped; /**< of `dropped`: past the run's event budget */
 } fangs_sensor_run_stats;
 
 /**

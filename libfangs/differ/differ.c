@@ -145,6 +145,8 @@ static const char *deviation_kind(const pending *p)
 		return "net_new_dns";
 	case FANGS_FP_SNI:
 		return "net_new_https_host";
+	case FANGS_FP_SYSCALL:
+		return "proc_new_syscall";
 	}
 	return "unknown";
 }

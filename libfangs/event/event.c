@@ -9,8 +9,9 @@
 #include "fangs/event.h"
 
 static const char *const kind_names[] = {
-	"none", "file_open", "exec", "net_connect", "dns_query", "tls_sni", "process_fork", "process_exit",
+	"none", "file_open", "exec", "net_connect", "dns_query", "tls_sni", "process_fork", "process_exit", "syscall",
 };
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == FANGS_EV_KIND_MAX + 1, "a name for every event kind");
 
 const char *fangs_event_kind_name(fangs_event_kind kind)
 {
@@ -82,6 +83,8 @@ void fangs_event_clear(fangs_event *ev)
 	free(ev->origin.script);
 	free(ev->origin.command);
 	free(ev->run_id);
+	free(ev->op);
+	free(ev->detail);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -95,6 +98,7 @@ int fangs_event_copy(fangs_event *dst, const fangs_event *src)
 {
 	*dst = *src;
 	dst->comm = dst->path = dst->addr = dst->qname = dst->sni = dst->run_id = NULL;
+	dst->op = dst->detail = NULL;
 	dst->argv = NULL;
 	dst->argc = 0;
 	for (size_t i = 0; i < FANGS_ANCESTRY_MAX; i++)
@@ -108,6 +112,8 @@ int fangs_event_copy(fangs_event *dst, const fangs_event *src)
 	DUP(qname);
 	DUP(sni);
 	DUP(run_id);
+	DUP(op);
+	DUP(detail);
 	DUP(origin.package);
 	DUP(origin.version);
 	DUP(origin.script);

@@ -309,6 +309,15 @@ static int decode_object(json_object *obj, fangs_event *ev)
 		if ((rc = get_i32(obj, "exit_code", &ev->exit_code, 0)))
 			return rc;
 		break;
+	case FANGS_EV_SYSCALL:
+		if ((rc = get_string(obj, "op", &ev->op, 1)) || (rc = get_string(obj, "detail", &ev->detail, 0)) ||
+		    (rc = get_string(obj, "path", &ev->path, 0)) || (rc = get_i32(obj, "target", &ev->target, 0)))
+			return rc;
+		if ((rc = get_int(obj, "arg", 0, INT64_MAX, &v, 0)) < 0)
+			return rc;
+		if (rc == 0)
+			ev->arg = (uint64_t)v;
+		break;
 	case FANGS_EV_NONE:
 		break;
 	}
@@ -471,6 +480,19 @@ int fangs__event_encode(fangs_buf *b, const fangs_event *ev)
 	case FANGS_EV_PROC_EXIT:
 		put_key(b, "exit_code");
 		fangs_buf_i64(b, ev->exit_code);
+		break;
+	case FANGS_EV_SYSCALL:
+		put_str_field(b, "op", ev->op ? ev->op : "");
+		put_str_field(b, "detail", ev->detail);
+		put_str_field(b, "path", ev->path);
+		if (ev->target) {
+			put_key(b, "target");
+			fangs_buf_i64(b, ev->target);
+		}
+		if (ev->arg) {
+			put_key(b, "arg");
+			fangs_buf_u64(b, ev->arg & (uint64_t)INT64_MAX);
+		}
 		break;
 	case FANGS_EV_PROC_FORK:
 	case FANGS_EV_NONE:

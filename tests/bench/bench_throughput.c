@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 	       "delivered", "dropped", "drop %", "delivered/s");
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
-		fangs_sensor_run_stats st = {0, 0};
+		fangs_sensor_run_stats st = {0, 0, 0, 0};
 		fangs_sensor *s = NULL;
 		double t0, t_gen = 0, t_end;
 		int status, reaped = 0;
