@@ -86,9 +86,12 @@ typedef struct fangs_rules_input {
 	/** Processes still alive in the sandbox when the install ended (the
 	 * sandbox's count), or -1 when unknown: the events alone decide then. */
 	int processes_left;
+	/** Events the sensor lost in this run (ring buffer full, or past the
+	 * run's event budget); 0 = none or unknown. */
+	int64_t events_lost;
 } fangs_rules_input;
 
-#define FANGS_RULES_INPUT_INIT {NULL, NULL, NULL, NULL, 0, NULL, -1}
+#define FANGS_RULES_INPUT_INIT {NULL, NULL, NULL, NULL, 0, NULL, -1, 0}
 
 /**
  * Evaluates every enabled rule over the run and appends one finding per

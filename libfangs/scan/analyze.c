@@ -86,6 +86,7 @@ static int run_rules(const fangs_config *cfg, const fangs_analyze_options *opts,
 	in.events = events->items;
 	in.n_events = events->count;
 	in.processes_left = opts->processes_left;
+	in.events_lost = run->events_dropped;
 	in.registry_host = opts->registry_host;
 	if (!in.registry_host && cfg && cfg->registry && fangs_registry_host(cfg->registry, host, sizeof(host)) == 0)
 		in.registry_host = host;

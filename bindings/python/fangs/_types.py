@@ -23,6 +23,7 @@ class Event(ctypes.Structure):
         ("port", c_uint16), ("proto", c_int), ("qname", c_char_p), ("qtype", c_uint16), ("sni", c_char_p),
         ("exit_code", c_int32), ("n_ancestry", c_size_t), ("ancestry", Ancestor * ANCESTRY_MAX),
         ("origin", Origin), ("run_id", c_char_p),
+        ("op", c_char_p), ("detail", c_char_p), ("target", c_int32), ("arg", c_uint64),
     ]
 
 
