@@ -1532,6 +1532,25 @@ int sys_enter_finit_module(struct trace_event_raw_sys_enter *ctx)
 	return simple_op(FS_OP_FINIT_MODULE, ctx->args[2], 0);
 }
 
+/* Kernels built without modules have no tracepoints for their syscalls,
+ * which still exist (and fail): an attempt is seen through raw_syscalls,
+ * attached only then (it runs for every system call on the host, and
+ * returns after one comparison for all but these two). */
+#define NR_init_module 175
+#define NR_finit_module 313
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int raw_enter_modules(struct trace_event_raw_sys_enter *ctx)
+{
+	long id = ctx->id;
+
+	if (id == NR_init_module)
+		return simple_op(FS_OP_INIT_MODULE, ctx->args[1], 0);
+	if (id == NR_finit_module)
+		return simple_op(FS_OP_FINIT_MODULE, ctx->args[2], 0);
+	return 0;
+}
+
 SEC("tracepoint/syscalls/sys_enter_bpf")
 int sys_enter_bpf(struct trace_event_raw_sys_enter *ctx)
 {

@@ -60,6 +60,7 @@ static const struct {
 	{"sys_enter_clone3", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_init_module", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_finit_module", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"raw_enter_modules", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_bpf", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_perf_event_open", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"signal_generate", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
@@ -237,8 +238,17 @@ static int program_probes(fangs_sensor *s, struct bpf_program *prog, const char 
 		return any;
 	}
 	snprintf(reason, sizeof(reason), "%s", why);
+	if (!*reason && strcmp(pname, "raw_enter_modules") == 0 &&
+	    attach_point_exists("tracepoint/syscalls/sys_enter_init_module", vmlinux, name, sizeof(name)))
+		snprintf(reason, sizeof(reason), "not needed: the module system calls have tracepoints");
 	if (!*reason)
 		attach_point_exists(bpf_program__section_name(prog), vmlinux, reason, sizeof(reason));
+	if (*reason && strcmp(reason, "not requested") != 0 &&
+	    (strcmp(pname, "sys_enter_init_module") == 0 || strcmp(pname, "sys_enter_finit_module") == 0)) {
+		char missing[sizeof(reason)];
+		snprintf(missing, sizeof(missing), "%s", reason);
+		snprintf(reason, sizeof(reason), "not needed: %.160s; seen through raw_syscalls/sys_enter", missing);
+	}
 	if (!add_probe(s, prog, bpf_program__section_name(prog), group, reason))
 		return FANGS_ENOMEM;
 	return !*reason;
@@ -303,7 +313,7 @@ static void publish_probes(fangs_sensor *s)
 		p->pub.name = p->name;
 		p->pub.reason = p->reason;
 		s->probe_list[i] = p->pub;
-		if (!p->pub.live && strcmp(p->reason, "not requested") != 0)
+		if (!p->pub.live && strcmp(p->reason, "not requested") != 0 && strncmp(p->reason, "not needed", 10) != 0)
 			fangs_warn("sensor probe %s is not live: %s", p->name, p->reason);
 	}
 }
