@@ -15,6 +15,8 @@
 #include <bpf/bpf_tracing.h>
 
 #include "sensor.h"
+#define FS_INLINE static __always_inline
+#include "payload.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -934,62 +936,6 @@ static __always_inline __u32 gather(const struct send_args *a, struct send_buf *
 	return s->len;
 }
 
-/* A DNS query header, and the first label of its question. */
-static __always_inline int looks_dns(const __u8 *m, __u32 len)
-{
-	if (len < 17)
-		return 0;
-	if (m[2] & 0xf8) /* QR = 0 (a query), opcode 0 */
-		return 0;
-	if (m[4] != 0 || m[5] != 1) /* one question */
-		return 0;
-	if (m[6] | m[7] | m[8] | m[9]) /* no answers, no authority */
-		return 0;
-	if (m[10] != 0 || m[11] > 1) /* at most the EDNS record */
-		return 0;
-	return m[12] > 0 && m[12] < 64;
-}
-
-static __always_inline int tls_hello(const __u8 *b, __u32 len)
-{
-	return len >= 6 && b[0] == 0x16 && b[1] == 3 && b[5] == 1;
-}
-
-/* The start of something that needs more writes to be read: the first
- * bytes of a TLS handshake record, or a lone DNS length prefix. */
-static __always_inline int partial_start(const __u8 *b, __u32 len)
-{
-	__u32 need;
-
-	if (len == 2)
-		return ((b[0] << 8) | b[1]) >= 17; /* a DNS-over-TCP length prefix written alone */
-	if (len < 1 || len >= FS_PAYLOAD_LEN || b[0] != 0x16)
-		return 0;
-	if (len >= 2 && b[1] != 3)
-		return 0;
-	if (len >= 6 && b[5] != 1)
-		return 0;
-	if (len < 5)
-		return 1;
-	need = 5 + ((b[3] << 8) | b[4]);
-	return len < need;
-}
-
-static __always_inline int complete(const __u8 *b, __u32 len)
-{
-	__u32 need;
-
-	if (len >= FS_PAYLOAD_LEN)
-		return 1;
-	if (len < 6)
-		return 0;
-	if (b[0] == 0x16)
-		need = 5 + ((b[3] << 8) | b[4]);
-	else
-		need = 2 + ((b[0] << 8) | b[1]);
-	return len >= need;
-}
-
 /* Joins this write to the earlier ones of the same TCP connection.
  * Returns 1 when s->buf holds something to look at, 0 to wait. */
 static __always_inline int reassemble(struct sock *sk, struct send_buf *s)
@@ -1003,7 +949,7 @@ static __always_inline int reassemble(struct sock *sk, struct send_buf *s)
 		r = 0;
 	}
 	if (!r) {
-		if (!partial_start(s->buf, s->len))
+		if (!fs_partial_start(s->buf, s->len))
 			return 1;
 		s->parts = 1;
 		s->ts = now;
@@ -1022,29 +968,13 @@ static __always_inline int reassemble(struct sock *sk, struct send_buf *s)
 	if (bpf_probe_read_kernel(&r->buf[off], n, s->buf) == 0)
 		r->len = off + n;
 	r->parts++;
-	if (!complete(r->buf, r->len) && r->parts < FS_REASM_PARTS)
+	if (!fs_complete(r->buf, r->len) && r->parts < FS_REASM_PARTS)
 		return 0;
 	if (bpf_probe_read_kernel(s->buf, FS_PAYLOAD_LEN, r->buf) < 0)
 		return 0;
 	s->len = r->len;
 	bpf_map_delete_elem(&reasm, &key);
 	return 1;
-}
-
-static __always_inline __u32 classify(const __u8 *b, __u32 len, __u32 proto, __u16 port)
-{
-	__u32 plen;
-
-	if (proto == FS_PROTO_UDP)
-		return port == 53 || looks_dns(b, len) ? FS_PL_DNS : 0;
-	if (tls_hello(b, len))
-		return FS_PL_TLS;
-	if (len < 2 + 17)
-		return port == 53 ? FS_PL_DNS_TCP : 0;
-	plen = (b[0] << 8) | b[1];
-	if (port == 53 || ((plen == len - 2 || (len >= FS_PAYLOAD_LEN && plen > len - 2)) && looks_dns(b + 2, len - 2)))
-		return FS_PL_DNS_TCP;
-	return 0;
 }
 
 static __noinline int do_send(struct send_args *a)
@@ -1095,7 +1025,7 @@ static __noinline int do_send(struct send_args *a)
 	len = s->len;
 	if (len > FS_PAYLOAD_LEN)
 		return 0;
-	what = classify(s->buf, len, proto, dst->port);
+	what = fs_classify(s->buf, len, proto, dst->port);
 	if (!what)
 		return 0;
 	if (flood_guard(slot, FS_EV_PAYLOAD, hash_bytes(s->buf, len) ^ hash_addr(dst, proto)))

@@ -217,14 +217,8 @@ static int decode_payload(fangs_event *ev, const struct fs_payload *e, fangs__sc
 		ev->kind = FANGS_EV_TLS_SNI;
 		ev->sni = name;
 	} else {
-		const uint8_t *msg = e->data;
-		if (e->what == FS_PL_DNS_TCP) {
-			if (len < 2)
-				return 1;
-			msg += 2;
-			len -= 2;
-		}
-		if (fangs__dns_parse_query(msg, len, name, sizeof(sc->name), &ev->qtype))
+		if (e->what == FS_PL_DNS_TCP ? fangs__dns_parse_tcp(e->data, len, name, sizeof(sc->name), &ev->qtype)
+					     : fangs__dns_parse_query(e->data, len, name, sizeof(sc->name), &ev->qtype))
 			return 1;
 		ev->kind = FANGS_EV_DNS_QUERY;
 		ev->qname = name;

@@ -63,6 +63,45 @@ START_TEST(test_documented_examples)
 	ev = decode_ok("{\"kind\":\"tls_sni\",\"pid\":12,\"sni\":\"evil.example\"}");
 	ck_assert_str_eq(ev.sni, "evil.example");
 	fangs_event_clear(&ev);
+
+	ev = decode_ok("{\"kind\":\"syscall\",\"pid\":12,\"op\":\"kill\",\"detail\":\"SIGKILL sshd (outside)\","
+		       "\"target\":812,\"arg\":9}");
+	ck_assert_int_eq(ev.kind, FANGS_EV_SYSCALL);
+	ck_assert_str_eq(ev.op, "kill");
+	ck_assert_str_eq(ev.detail, "SIGKILL sshd (outside)");
+	ck_assert_int_eq(ev.target, 812);
+	ck_assert_uint_eq(ev.arg, 9);
+	fangs_event_clear(&ev);
+}
+END_TEST
+
+START_TEST(test_syscall_round_trip)
+{
+	fangs_event ev = {0}, back = {0}, copy = {0};
+	char op[] = "mount", detail[] = "tmpfs", path[] = "/home/u/.ssh", *json = NULL, buf[128];
+
+	ev.kind = FANGS_EV_SYSCALL;
+	ev.pid = 5;
+	ev.op = op;
+	ev.detail = detail;
+	ev.path = path;
+	ev.arg = 0x1000;
+	ck_assert_int_eq(fangs_event_to_json(&ev, &json, NULL), 0);
+	ck_assert_int_eq(fangs_event_from_json(&back, json, strlen(json)), 0);
+	ck_assert_str_eq(back.op, "mount");
+	ck_assert_str_eq(back.detail, "tmpfs");
+	ck_assert_str_eq(back.path, "/home/u/.ssh");
+	ck_assert_uint_eq(back.arg, 0x1000);
+	ck_assert_int_eq(back.target, 0);
+	ck_assert_int_eq(fangs_event_copy(&copy, &back), 0);
+	ck_assert_str_eq(copy.op, "mount");
+	ck_assert_str_eq(copy.detail, "tmpfs");
+	ck_assert_str_eq(fangs_event_summary(&copy, buf, sizeof(buf)), "mount tmpfs /home/u/.ssh");
+	free(json);
+	fangs_event_clear(&back);
+	fangs_event_clear(&copy);
+	/* op is what the event is: required */
+	ck_assert_int_eq(fangs_event_from_json(&back, "{\"kind\":\"syscall\",\"pid\":1}", 28), FANGS_EPARSE);
 }
 END_TEST
 
@@ -212,6 +251,7 @@ int main(void)
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_ndjson_lines);
 	tcase_add_test(tc, test_kind_names);
+	tcase_add_test(tc, test_syscall_round_trip);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
