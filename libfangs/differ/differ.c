@@ -6,6 +6,7 @@
  * fingerprints the baseline lacks cost anything more (a copy, evidence ids,
  * an allowlist check), and those are few in a run worth its baseline.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -339,24 +340,50 @@ static bool has_new(const pending_set *ps, const fangs_event *events, fangs_fp_k
 	return false;
 }
 
-/* Does process `pid` run the program at `path` (an exec of it in this run)? */
-static bool runs_program(const fangs_event *events, size_t n, int32_t pid, const char *path)
+/* Does process `pid` run the program at `path` (an exec of it in this run)?
+ * The run's execs go into a set on first use: a flood of new reads must not
+ * cost a pass over every event each. */
+static bool runs_program(const fangs_event *events, size_t n, int32_t pid, const char *path, fangs_fpset **execs)
 {
-	for (size_t i = 0; i < n; i++)
-		if (events[i].kind == FANGS_EV_EXEC && events[i].pid == pid && events[i].path &&
-		    !strcmp(events[i].path, path))
-			return true;
-	return false;
+	char small[512], *key = small;
+	size_t need;
+	bool found;
+
+	if (!*execs) {
+		if (fangs_fpset_new(execs) < 0)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			if (events[i].kind != FANGS_EV_EXEC || !events[i].path)
+				continue;
+			need = strlen(events[i].path) + 16;
+			if (need > sizeof(small) && !(key = malloc(need)))
+				return false;
+			snprintf(key, need > sizeof(small) ? need : sizeof(small), "%d:%s", events[i].pid, events[i].path);
+			fangs_fpset_add(*execs, FANGS_FP_EXEC, FANGS_ACTOR_NPM, key);
+			if (key != small)
+				free(key);
+			key = small;
+		}
+	}
+	need = strlen(path) + 16;
+	if (need > sizeof(small) && !(key = malloc(need)))
+		return false;
+	snprintf(key, need > sizeof(small) ? need : sizeof(small), "%d:%s", pid, path);
+	found = fangs_fpset_contains(*execs, FANGS_FP_EXEC, FANGS_ACTOR_NPM, key);
+	if (key != small)
+		free(key);
+	return found;
 }
 
-static bool folded(const pending_set *ps, const fangs_event *events, size_t n_events, const pending *p)
+static bool folded(const pending_set *ps, const fangs_event *events, size_t n_events, const pending *p,
+		   fangs_fpset **execs)
 {
 	const fangs_event *ev = &events[p->first];
 	if (p->kind != FANGS_FP_FS_READ || p->cred || !ev->path)
 		return false;
 	/* node reads its own binary now and then (from a helper thread, after
 	 * /proc/self/maps): a program reading itself is no news */
-	if (runs_program(events, n_events, ev->pid, ev->path))
+	if (runs_program(events, n_events, ev->pid, ev->path, execs))
 		return true;
 	if (loader_read(ev->path))
 		return has_new(ps, events, FANGS_FP_EXEC, ev->pid);
@@ -370,6 +397,9 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 {
 	pending_set ps = {0};
 	fangs__allow_set local = {0};
+	fangs_fpset *execs = NULL;
+	size_t kept[FANGS_FP_KIND_COUNT] = {0}, n_over[FANGS_FP_KIND_COUNT] = {0};
+	pending *over[FANGS_FP_KIND_COUNT] = {0};
 	const fangs_config *cfg;
 	bool compare;
 	size_t start;
@@ -401,8 +431,16 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 		const fangs_event *ev = &in->events[p->first];
 		fangs_deviation *dev;
 		if (fangs__allow_covers(&d->allow, p->kind, p->value, ev) ||
-		    fangs__allow_covers(&local, p->kind, p->value, ev) || folded(&ps, in->events, in->n_events, p))
+		    fangs__allow_covers(&local, p->kind, p->value, ev) || folded(&ps, in->events, in->n_events, p, &execs))
 			continue;
+		/* a flood of new values: the first ones are findings, the rest one
+		 * more that counts them (a secret read is never folded) */
+		if (!p->cred && ++kept[p->kind] > FANGS__DEVIATIONS_PER_KIND) {
+			if (!over[p->kind])
+				over[p->kind] = p;
+			n_over[p->kind]++;
+			continue;
+		}
 		if (!(dev = fangs_deviation_list_push(out))) {
 			rc = FANGS_ENOMEM;
 			goto fail;
@@ -410,13 +448,31 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 		if ((rc = fill_deviation(d, in, p, dev)) < 0)
 			goto fail;
 	}
+	for (size_t k = 0; k < FANGS_FP_KIND_COUNT; k++) {
+		fangs_deviation *dev;
+		char *value;
+		if (!over[k])
+			continue;
+		if (!(value = fangs__asprintf("%zu more new values, from %s", n_over[k], over[k]->value)) ||
+		    !(dev = fangs_deviation_list_push(out))) {
+			free(value);
+			rc = FANGS_ENOMEM;
+			goto fail;
+		}
+		free(over[k]->value);
+		over[k]->value = value;
+		if ((rc = fill_deviation(d, in, over[k], dev)) < 0)
+			goto fail;
+	}
 	pending_free(&ps);
 	fangs__allow_set_free(&local);
+	fangs_fpset_free(execs);
 	return 0;
 
 fail:
 	while (out->count > start)
 		fangs_deviation_clear(&out->items[--out->count]);
+	fangs_fpset_free(execs);
 	pending_free(&ps);
 	fangs__allow_set_free(&local);
 	return rc;

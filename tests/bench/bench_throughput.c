@@ -1,8 +1,10 @@
 /*
  * tests/bench/bench_throughput.c - how many events per second the sensor
  * delivers, and where it starts dropping, against the ring buffer size.
- * A generator in a watched cgroup opens a missing file (or connects a UDP
- * socket) as fast as it can; this process decodes events meanwhile.
+ * A generator in a watched cgroup opens missing files (or connects a UDP
+ * socket) as fast as it can; this process decodes events meanwhile. Each
+ * call names another file (port): the sensor folds identical repeats, and
+ * this measures the ring buffer, with no event budget.
  *
  *   bench-throughput [--count N] [--kind open|connect]
  *
@@ -49,14 +51,20 @@ static double ru_cpu(const struct rusage *ru)
 static int burst(const char *kind, long n)
 {
 	if (strcmp(kind, "open") == 0) {
-		for (long i = 0; i < n; i++)
-			openat(AT_FDCWD, "/nonexistent/fangs-burst", O_RDONLY);
+		char path[64];
+		for (long i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "/nonexistent/fangs-burst-%ld", i);
+			openat(AT_FDCWD, path, O_RDONLY);
+		}
 	} else {
 		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(9)};
 		int fd = socket(AF_INET, SOCK_DGRAM, 0);
 		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		for (long i = 0; i < n; i++)
+		for (long i = 0; i < n; i++) {
+			sin.sin_port = htons((uint16_t)(1 + i % 65000));
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)(i / 65000));
 			connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		}
 		close(fd);
 	}
 	return 0;
@@ -99,6 +107,8 @@ int main(int argc, char **argv)
 		fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
 		fangs_sensor_run_stats st = {0, 0, 0, 0};
 		fangs_sensor *s = NULL;
+
+		o.max_events_per_run = FANGS_SENSOR_UNLIMITED;
 		double t0, t_gen = 0, t_end;
 		int status, reaped = 0;
 		pid_t pid;
