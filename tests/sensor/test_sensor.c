@@ -1091,6 +1091,24 @@ START_TEST(test_flood_folded_and_capped)
 	ck_assert_uint_ge(st.capped, 3000 - 500);
 	ck_assert_uint_ge(st.dropped, st.capped);
 	ck_assert_uint_le(st.emitted, 500 + 20); /* the budget, and the process events it spares */
+	fangs_sensor_unwatch(s2, run2);
+	fangs_sensor_free(s2);
+
+	/* no budget, a ring buffer of 16 KiB nobody reads during the flood:
+	 * what does not fit is counted as dropped, not capped */
+	o.max_events_per_run = FANGS_SENSOR_UNLIMITED;
+	o.ringbuf_size = 16 << 10;
+	s2 = NULL;
+	ck_assert_msg(fangs_sensor_new(&s2, &o) == 0, "%s", fangs_error_last());
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(s2, cg2, run2), 0);
+	pid = spawn(1, cg2, argv);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	while (fangs_sensor_poll(s2, 100) > 0)
+		;
+	ck_assert_int_eq(fangs_sensor_stats(s2, run2, &st), 0);
+	ck_assert_uint_eq(st.capped, 0);
+	ck_assert_uint_gt(st.dropped, 1000);
+	ck_assert_uint_ge(st.emitted + st.dropped, 3000);
 	fangs_sensor_free(s2);
 	ck_assert_int_eq(fangs_cgroup_remove(cg2), 0);
 }
