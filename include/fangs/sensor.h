@@ -49,6 +49,10 @@ typedef struct fangs_sensor fangs_sensor;
  * processes outside the sender's tree, module and BPF loading, perf events. */
 #define FANGS_SENSOR_PROBE_PRIVILEGED 0x80u
 #define FANGS_SENSOR_PROBE_ALL 0xffu
+/** Not in FANGS_SENSOR_PROBE_ALL: on kernels built without module support
+ * (no tracepoints for init_module/finit_module), see those calls through
+ * raw_syscalls/sys_enter, which runs for every system call of the host. */
+#define FANGS_SENSOR_PROBE_MODULES_RAW 0x100u
 
 /**
  * Called for every decoded event. `ev` and its strings are valid during the
@@ -64,7 +68,7 @@ typedef struct fangs_sensor_options {
 	size_t ringbuf_size;
 	fangs_sensor_event_fn on_event;
 	void *user;
-	/** FANGS_SENSOR_PROBE_* bits; 0 = all. */
+	/** FANGS_SENSOR_PROBE_* bits; 0 = FANGS_SENSOR_PROBE_ALL. */
 	unsigned int probes;
 	/** NULL-terminated list of binaries whose SSL_ctrl gets a uprobe;
 	 * NULL = the system's libssl and /usr/bin/node when present. */

@@ -60,7 +60,7 @@ static const struct {
 	{"sys_enter_clone3", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_init_module", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_finit_module", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
-	{"raw_enter_modules", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"raw_enter_modules", "privileged", FANGS_SENSOR_PROBE_MODULES_RAW},
 	{"sys_enter_bpf", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_perf_event_open", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"signal_generate", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
@@ -247,7 +247,13 @@ static int program_probes(fangs_sensor *s, struct bpf_program *prog, const char 
 	    (strcmp(pname, "sys_enter_init_module") == 0 || strcmp(pname, "sys_enter_finit_module") == 0)) {
 		char missing[sizeof(reason)];
 		snprintf(missing, sizeof(missing), "%s", reason);
-		snprintf(reason, sizeof(reason), "not needed: %.160s; seen through raw_syscalls/sys_enter", missing);
+		if (s->want & FANGS_SENSOR_PROBE_MODULES_RAW)
+			snprintf(reason, sizeof(reason), "not needed: %.160s; seen through raw_syscalls/sys_enter",
+				 missing);
+		else
+			snprintf(reason, sizeof(reason),
+				 "not needed: %.100s (no module support: the calls fail); "
+				 "FANGS_SENSOR_PROBE_MODULES_RAW reports the attempts", missing);
 	}
 	if (!add_probe(s, prog, bpf_program__section_name(prog), group, reason))
 		return FANGS_ENOMEM;
@@ -262,6 +268,7 @@ static int prepare_programs(fangs_sensor *s, unsigned int want, char **tls, size
 
 	if (!vmlinux)
 		fangs_warn("cannot read kernel BTF to check raw tracepoints: %s", strerror(errno));
+	s->want = want;
 	bpf_object__for_each_program(prog, s->skel->obj) {
 		const char *group = "other";
 		unsigned int bit = 0;

@@ -354,14 +354,14 @@ class ScanAttacks(unittest.TestCase):
         cold, warm, _, _ = self.cold_and_after_baseline("privops")
         rules = {("rule:signal-outside-tree", "kill SIGCONT sh (run)"): "high",
                  ("rule:namespace-by-script", "unshare user"): "medium",
-                 ("rule:kernel-code-load", "bpf prog_load"): "critical",
-                 ("rule:kernel-code-load", "finit_module"): "critical"}
+                 ("rule:kernel-code-load", "bpf prog_load"): "critical"}
+        # finit_module is seen where the kernel has module tracepoints (or with
+        # FANGS_SENSOR_PROBE_MODULES_RAW): not asserted, it depends on the kernel
         self.assert_has(cold, rules)
         self.assert_has(warm, rules)
         self.assert_has(warm, {("proc_new_syscall", "kill SIGCONT sh (run)"): "high",
                                ("proc_new_syscall", "unshare user"): "high",
-                               ("proc_new_syscall", "bpf prog_load"): "high",
-                               ("proc_new_syscall", "finit_module"): "high"})
+                               ("proc_new_syscall", "bpf prog_load"): "high"})
 
     def test_event_flood(self):
         cold, warm, cold_out, warm_out = self.cold_and_after_baseline("flood")

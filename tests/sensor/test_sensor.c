@@ -47,6 +47,7 @@ static void setup(void)
 
 	fangs_log_set(fangs_log_stderr, FANGS_LOG_WARN, NULL);
 	o.on_event = collect;
+	o.probes = FANGS_SENSOR_PROBE_ALL | FANGS_SENSOR_PROBE_MODULES_RAW;
 	rc = fangs_sensor_new(&S, &o);
 	ck_assert_msg(rc == 0, "fangs_sensor_new: %s", fangs_error_last());
 	snprintf(RUN, sizeof(RUN), "ck-%d", (int)getpid());
