@@ -60,7 +60,7 @@ static const struct {
 	{"sys_enter_clone3", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_init_module", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_finit_module", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
-	{"raw_enter_modules", "privileged", FANGS_SENSOR_PROBE_MODULES_RAW},
+	{"raw_enter_modules", "privileged", FANGS_SENSOR_PROBE_MODULES_RAW}, /* opt-in */
 	{"sys_enter_bpf", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"sys_enter_perf_event_open", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 	{"signal_generate", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},

@@ -433,6 +433,12 @@ START_TEST(bad_rules)
 		     "rule r6: path: 'relative/x' must be absolute");
 	expect_error("rules:\n  - id: r7\n    description: d\n    severity: low\n    match: {dns_label: {min_length: 9}}\n",
 		     "rule r7: dns_label and subdomains apply to dns_query events only");
+	expect_error("rules:\n  - id: r8\n    description: d\n    severity: low\n    match: {op: ptrace}\n",
+		     "rule r8: op and detail apply to syscall events only");
+	expect_error("rules:\n  - id: r9\n    description: d\n    severity: low\n    match: {events_lost: true, kind: exec}\n",
+		     "rule r9: events_lost is a run condition");
+	expect_error("rules:\n  - id: r10\n    description: d\n    severity: low\n    match: {events_lost: false}\n",
+		     "rule r10: events_lost: only 'true'");
 	expect_error("rulez: []\n", "local.yaml:1: unknown key 'rulez'");
 	expect_error("rules: [\n", "local.yaml:");
 }
