@@ -948,6 +948,7 @@ static __always_inline int reassemble(struct sock *sk, struct send_buf *s)
 		bpf_map_delete_elem(&reasm, &key);
 		r = 0;
 	}
+	s->parts = 0;
 	if (!r) {
 		if (!fs_partial_start(s->buf, s->len))
 			return 1;
@@ -968,11 +969,14 @@ static __always_inline int reassemble(struct sock *sk, struct send_buf *s)
 	if (bpf_probe_read_kernel(&r->buf[off], n, s->buf) == 0)
 		r->len = off + n;
 	r->parts++;
-	if (!fs_complete(r->buf, r->len) && r->parts < FS_REASM_PARTS)
+	/* a write that is a ClientHello of its own ends the wait: what came
+	 * before it may be a decoy announcing a record that never comes */
+	if (!fs_complete(r->buf, r->len) && r->parts < FS_REASM_PARTS && !fs_tls_hello(s->buf, s->len))
 		return 0;
 	if (bpf_probe_read_kernel(s->buf, FS_PAYLOAD_LEN, r->buf) < 0)
 		return 0;
 	s->len = r->len;
+	s->parts = r->parts;
 	bpf_map_delete_elem(&reasm, &key);
 	return 1;
 }
@@ -1026,6 +1030,10 @@ static __noinline int do_send(struct send_args *a)
 	if (len > FS_PAYLOAD_LEN)
 		return 0;
 	what = fs_classify(s->buf, len, proto, dst->port);
+	/* joined writes that began like a TLS record and do not read as one:
+	 * a decoy header before the real one; user space looks further in */
+	if (!what && s->parts > 1 && s->buf[0] == 0x16)
+		what = FS_PL_TLS;
 	if (!what)
 		return 0;
 	if (flood_guard(slot, FS_EV_PAYLOAD, hash_bytes(s->buf, len) ^ hash_addr(dst, proto)))

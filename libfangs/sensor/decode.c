@@ -212,7 +212,7 @@ static int decode_payload(fangs_event *ev, const struct fs_payload *e, fangs__sc
 
 	ev->proto = e->proto == FS_PROTO_UDP ? FANGS_PROTO_UDP : FANGS_PROTO_TCP;
 	if (e->what == FS_PL_TLS) {
-		if (fangs__tls_parse_sni(e->data, len, name, sizeof(sc->name)))
+		if (fangs__tls_find_sni(e->data, len, name, sizeof(sc->name)))
 			return 1;
 		ev->kind = FANGS_EV_TLS_SNI;
 		ev->sni = name;

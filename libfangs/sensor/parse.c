@@ -139,3 +139,16 @@ int fangs__tls_parse_sni(const uint8_t *rec, size_t len, char *sni, size_t sni_l
 	}
 	return -1;
 }
+
+int fangs__tls_find_sni(const uint8_t *buf, size_t len, char *sni, size_t sni_len)
+{
+	if (fangs__tls_parse_sni(buf, len, sni, sni_len) == 0)
+		return 0;
+	/* joined writes may begin with a decoy: the first ClientHello record
+	 * further in whose name reads */
+	for (size_t i = 1; buf && i + 9 <= len; i++)
+		if (buf[i] == 0x16 && buf[i + 1] == 3 && buf[i + 5] == 1 &&
+		    fangs__tls_parse_sni(buf + i, len - i, sni, sni_len) == 0)
+			return 0;
+	return -1;
+}

@@ -22,4 +22,9 @@ int fangs__dns_parse_tcp(const uint8_t *buf, size_t len, char *qname, size_t qna
  * ClientHello. 0 on success, -1 when absent, malformed or beyond `len`. */
 int fangs__tls_parse_sni(const uint8_t *rec, size_t len, char *sni, size_t sni_len);
 
+/* fangs__tls_parse_sni() at the start of `buf`, else at the first record
+ * further in that holds a ClientHello with a readable name (the kernel side
+ * hands over joined writes that may begin with a decoy header). */
+int fangs__tls_find_sni(const uint8_t *buf, size_t len, char *sni, size_t sni_len);
+
 #endif

@@ -24,6 +24,7 @@
  *   actor dns-tcp-split PORT NAME      TCP to 127.0.0.1:PORT, the length prefix and the
  *                                      query in two writes
  *   actor tls-split PORT SNI           TCP to 127.0.0.1:PORT, a ClientHello in 3 writes
+ *   actor tls-decoy PORT SNI           a 5-byte TLS header announcing 64 KiB, then a ClientHello
  *   actor fastopen ADDR PORT SNI       sendto(MSG_FASTOPEN) of a ClientHello, no connect()
  *   actor uring-sendmsg ADDR NAME      io_uring SENDMSG of a DNS query to ADDR:53
  *   actor uring-send PORT SNI          io_uring SEND of a ClientHello on a TCP socket
@@ -417,6 +418,15 @@ static int more(const char *cmd, int argc, char **argv)
 			return die("connect");
 		if (write(fd, big, 3) != 3 || write(fd, big + 3, 40) != 40 ||
 		    write(fd, big + 43, n - 43) != (ssize_t)(n - 43))
+			return die("write");
+		return done_fd(fd);
+	}
+	if (strcmp(cmd, "tls-decoy") == 0 && argc >= 4) {
+		static const uint8_t decoy[5] = {0x16, 3, 1, 0xff, 0xff}; /* announces a record that never comes */
+		n = client_hello(big, argv[3]);
+		if ((fd = tcp_local(atoi(argv[2]))) < 0)
+			return die("connect");
+		if (write(fd, decoy, sizeof(decoy)) != sizeof(decoy) || write(fd, big, n) != (ssize_t)n)
 			return die("write");
 		return done_fd(fd);
 	}

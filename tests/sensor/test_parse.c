@@ -156,7 +156,7 @@ static int join(const uint8_t *const *pieces, const size_t *lens, size_t n, uint
 		}
 		memcpy(out + len, pieces[i], lens[i]);
 		len += (uint32_t)lens[i];
-		if (fs_complete(out, len) || ++parts >= FS_REASM_PARTS)
+		if (fs_complete(out, len) || ++parts >= FS_REASM_PARTS || fs_tls_hello(pieces[i], (uint32_t)lens[i]))
 			break;
 	}
 	*out_len = len;
@@ -209,6 +209,20 @@ START_TEST(test_split_client_hello)
 		ck_assert_uint_eq(fs_classify(joined, len, FS_PROTO_TCP, 9053), FS_PL_DNS_TCP);
 		ck_assert_int_eq(fangs__dns_parse_tcp(joined, len, sni, sizeof(sni), &qtype), 0);
 		ck_assert_str_eq(sni, "www.example.com");
+	}
+	/* a decoy header announcing a long record, then the real hello: the
+	 * join never reads as one record; the name is found further in */
+	{
+		uint8_t decoy[5] = {0x16, 3, 1, 0xff, 0xff};
+		const uint8_t *pieces[2] = {decoy, b};
+		size_t lens[2] = {5, n};
+		ck_assert(fs_partial_start(decoy, 5));
+		join(pieces, lens, 2, joined, &len);
+		ck_assert_uint_eq(fs_classify(joined, len, FS_PROTO_TCP, 443), 0);
+		ck_assert_int_eq(fangs__tls_parse_sni(joined, len, sni, sizeof(sni)), -1);
+		ck_assert_int_eq(fangs__tls_find_sni(joined, len, sni, sizeof(sni)), 0);
+		ck_assert_str_eq(sni, "split.example.invalid");
+		ck_assert_int_eq(fangs__tls_find_sni(decoy, 5, sni, sizeof(sni)), -1);
 	}
 	/* not a start: an HTTP request, a TLS record that is not a hello */
 	ck_assert(!fs_partial_start((const uint8_t *)"GET ", 4));

@@ -948,6 +948,11 @@ START_TEST(test_send_paths)
 	ck_assert_str_eq(e->addr, "127.0.0.1");
 	ck_assert_uint_eq(e->port, port);
 
+	/* a decoy header before the real ClientHello */
+	pid = actor("tls-decoy", sp, "behind-decoy.invalid");
+	e = must_find(FANGS_EV_TLS_SNI, pid, "behind-decoy.invalid");
+	ck_assert_uint_eq(e->port, port);
+
 	/* TCP Fast Open: a connect and its ClientHello in one sendto, no connect() */
 	{
 		char *argv[] = {SENSOR_ACTOR, "fastopen", "203.0.113.9", "443", "fast-open.invalid", NULL};
