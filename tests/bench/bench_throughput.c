@@ -107,8 +107,6 @@ int main(int argc, char **argv)
 		fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
 		fangs_sensor_run_stats st = {0, 0, 0, 0};
 		fangs_sensor *s = NULL;
-
-		o.max_events_per_run = FANGS_SENSOR_UNLIMITED;
 		double t0, t_gen = 0, t_end;
 		int status, reaped = 0;
 		pid_t pid;
@@ -117,6 +115,7 @@ int main(int argc, char **argv)
 		if (fangs_cgroup_create_run(run_id, cg, sizeof(cg)))
 			goto fail;
 		o.ringbuf_size = sizes[k];
+		o.max_events_per_run = FANGS_SENSOR_UNLIMITED;
 		o.on_event = count_event;
 		o.probes = FANGS_SENSOR_PROBE_PROCESS |
 			   (strcmp(kind, "open") == 0 ? FANGS_SENSOR_PROBE_FILES : FANGS_SENSOR_PROBE_NET);
