@@ -32,10 +32,12 @@
  *   actor ptrace                       PTRACE_ATTACH to a child of its own, then detach
  *   actor mount DIR                    mount(none, DIR, "fangs-nofs"), umount2(DIR),
  *                                      fsopen("fangs-nofs"): all refused, all attempts
- *   actor unshare                      unshare(CLONE_NEWUTS), setns() to its own uts ns
+ *   actor unshare                      unshare(CLONE_NEWUTS), setns() to its own uts ns,
+ *                                      clone(CLONE_NEWIPC) of a child that exits
  *   actor kill PID SIG                 kill(PID, SIG); and SIGTERM to a child of its own
  *   actor kernel-load                  init_module, finit_module, bpf(PROG_LOAD) with
- *                                      arguments the kernel refuses
+ *                                      arguments the kernel refuses; perf_event_open of
+ *                                      a software counter of itself
  *   actor flood-same PATH N            opens PATH N times
  *   actor flood-distinct DIR N         opens N different missing paths under DIR
  *   actor chain PKG VER SCRIPT PATH    3 processes with npm_* variables; the
@@ -489,6 +491,14 @@ static int more(const char *cmd, int argc, char **argv)
 		ns = open("/proc/self/ns/uts", O_RDONLY);
 		if (ns >= 0)
 			syscall(SYS_setns, ns, 0x04000000);
+		{
+			/* clone() with a namespace flag: a child in a new IPC namespace */
+			long child = syscall(SYS_clone, 0x08000000L /* CLONE_NEWIPC */ | SIGCHLD, 0L, NULL, NULL, 0L);
+			if (child == 0)
+				_exit(0);
+			if (child > 0)
+				waitpid((pid_t)child, NULL, 0);
+		}
 		return done_fd(ns);
 	}
 	if (strcmp(cmd, "kill") == 0 && argc >= 4) {
@@ -509,6 +519,17 @@ static int more(const char *cmd, int argc, char **argv)
 		syscall(SYS_init_module, NULL, 0UL, "");
 		syscall(SYS_finit_module, -1, "", 0);
 		syscall(SYS_bpf, 5 /* BPF_PROG_LOAD */, attr, sizeof(attr));
+		{
+			/* a software cpu-clock counter of itself */
+			uint32_t pe[32];
+			long pfd;
+			memset(pe, 0, sizeof(pe));
+			pe[0] = 1;           /* PERF_TYPE_SOFTWARE */
+			pe[1] = sizeof(pe);  /* size */
+			pfd = syscall(SYS_perf_event_open, pe, 0, -1, -1, 0UL);
+			if (pfd >= 0)
+				close((int)pfd);
+		}
 		return 0;
 	}
 	if (strcmp(cmd, "flood-same") == 0 && argc >= 4) {

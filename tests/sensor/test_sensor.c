@@ -1035,6 +1035,9 @@ START_TEST(test_privileged_ops)
 	e = find_syscall(pid, "setns");
 	ck_assert_msg(e != NULL, "no setns event");
 	ck_assert_str_eq(e->detail, "uts");
+	e = find_syscall(pid, "clone");
+	ck_assert_msg(e != NULL, "no clone event");
+	ck_assert_str_eq(e->detail, "ipc");
 
 	/* a process outside the run, and one of the actor's own children */
 	victim = spawn(0, NULL, sleeper);
@@ -1058,6 +1061,9 @@ START_TEST(test_privileged_ops)
 	e = find_syscall(pid, "bpf");
 	ck_assert_msg(e != NULL, "no bpf event");
 	ck_assert_str_eq(e->detail, "prog_load");
+	e = find_syscall(pid, "perf_event_open");
+	ck_assert_msg(e != NULL, "no perf_event_open event");
+	ck_assert_str_eq(e->detail, "software");
 }
 END_TEST
 
