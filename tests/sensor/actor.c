@@ -27,6 +27,7 @@
  *   actor tls-decoy PORT SNI           a 5-byte TLS header announcing 64 KiB, then a ClientHello
  *   actor fastopen ADDR PORT SNI       sendto(MSG_FASTOPEN) of a ClientHello, no connect()
  *   actor uring-sendmsg ADDR NAME      io_uring SENDMSG of a DNS query to ADDR:53
+ *   actor uring-sendto ADDR NAME       io_uring SEND with a destination (addr2) of a DNS query
  *   actor uring-send PORT SNI          io_uring SEND of a ClientHello on a TCP socket
  *   actor uring-write PORT SNI         io_uring WRITE of a ClientHello on a TCP socket
  *   actor ptrace                       PTRACE_ATTACH to a child of its own, then detach
@@ -453,6 +454,26 @@ static int more(const char *cmd, int argc, char **argv)
 		if (fd < 0)
 			return die("socket");
 		rc = uring_sqe(IORING_OP_SENDMSG, fd, &mh, 1);
+		close(fd);
+		return rc;
+	}
+	if (strcmp(cmd, "uring-sendto") == 0 && argc >= 4) {
+		/* IORING_OP_SEND with a destination (sqe->addr2): sendto's io_uring form */
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(53)};
+		struct io_uring_sqe sqe;
+		n = dns_query(q, argv[3], 1);
+		inet_pton(AF_INET, argv[2], &sin.sin_addr);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return die("socket");
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.opcode = IORING_OP_SEND;
+		sqe.fd = fd;
+		sqe.addr = (uint64_t)(uintptr_t)q;
+		sqe.len = (uint32_t)n;
+		sqe.addr2 = (uint64_t)(uintptr_t)&sin;
+		sqe.addr_len = sizeof(sin);
+		rc = uring_one(&sqe);
 		close(fd);
 		return rc;
 	}

@@ -985,6 +985,13 @@ START_TEST(test_io_uring_sends)
 	e = must_find(FANGS_EV_NET_CONNECT, pid, "192.0.2.53");
 	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
 
+	pid = actor("uring-sendto", "198.51.100.53", "uring-to.invalid");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "uring-to.invalid");
+	ck_assert_str_eq(e->addr, "198.51.100.53");
+	ck_assert_uint_eq(e->port, 53);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "198.51.100.53");
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+
 	pid = actor("uring-send", sp, "uring-send.invalid");
 	e = must_find(FANGS_EV_TLS_SNI, pid, "uring-send.invalid");
 	ck_assert_str_eq(e->addr, "127.0.0.1");
