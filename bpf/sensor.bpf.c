@@ -15,6 +15,8 @@
 #include <bpf/bpf_tracing.h>
 
 #include "sensor.h"
+#define FS_INLINE static __always_inline
+#include "payload.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -243,6 +245,137 @@ static __always_inline struct task_struct *current_task(void)
 	return (struct task_struct *)bpf_get_current_task();
 }
 
+/* ---- flood bounds --------------------------------------------------------
+ *
+ * A package can repeat one action in a loop to fill the ring buffer and
+ * hide what comes next, or to swamp the scanner. Two bounds, per run:
+ * identical events (same process, kind and value hash) are kept
+ * FS_REPEAT_KEEP times and then only counted (stats.folded), and once a
+ * run has emitted run_event_cap events, the rest are counted as lost
+ * (stats.capped). Process events (fork, exec, exit) are exempt from both:
+ * the process table needs them, and the sandbox's pids limit bounds them.
+ */
+
+struct fold_key {
+	__u32 tgid;
+	__u32 kind;
+	__u64 hash;
+};
+
+/* 16K keys: about 1.3 MiB of kernel memory. An evicted key only means a
+ * value is kept FS_REPEAT_KEEP more times. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fold_key);
+	__type(value, __u32);
+} folds SEC(".maps");
+
+/* Events emitted by each run slot, across CPUs (reset by watch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FS_MAX_RUNS);
+	__type(key, __u32);
+	__type(value, __u64);
+} run_total SEC(".maps");
+
+/* 0 = no budget. */
+const volatile __u64 run_event_cap = 0;
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+static __always_inline __u64 mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+/* A string of at most FS_PATH_LEN bytes, `n` of them read (with the NUL). */
+static __always_inline __u64 hash_str(const char *str, long n)
+{
+	const __u64 *words = __builtin_assume_aligned(str, 8); /* every caller's string is 8-aligned */
+	__u64 h = FNV_OFFSET;
+
+#pragma unroll
+	for (int i = 0; i < FS_PATH_LEN / 8; i++) {
+		__u64 w;
+		long left = n - i * 8;
+		if (left <= 0)
+			break;
+		w = words[i];
+		if (left < 8)
+			w &= (1ULL << (left * 8)) - 1;
+		h = mix(h, w);
+	}
+	return mix(h, n);
+}
+
+/* A payload, its first 16 bytes (DNS id and header) left out. */
+static __always_inline __u64 hash_bytes(const __u8 *b, __u32 len)
+{
+	const __u64 *words = __builtin_assume_aligned(b, 8);
+	__u64 h = FNV_OFFSET;
+
+#pragma unroll
+	for (int i = 2; i < 34; i++) {
+		if ((i + 1) * 8 > len)
+			break;
+		h = mix(h, words[i]);
+	}
+	return mix(h, len);
+}
+
+static __always_inline __u64 hash_addr(const struct fs_addr *a, __u32 proto)
+{
+	const __u32 *words = __builtin_assume_aligned(a->addr, 4);
+	__u64 h = mix(FNV_OFFSET, ((__u64)a->family << 32) | ((__u64)a->port << 8) | proto);
+#pragma unroll
+	for (int i = 0; i < FS_ADDR_LEN / 4; i++)
+		h = mix(h, words[i]);
+	return h;
+}
+
+static __always_inline void count_flood(__u32 slot, int capped)
+{
+	struct fs_stats *st = bpf_map_lookup_elem(&stats, &slot);
+	if (!st)
+		return;
+	if (capped)
+		st->capped++;
+	else
+		st->folded++;
+}
+
+/* 1 when the event must not be emitted: a repeat past FS_REPEAT_KEEP
+ * (counted as folded) or past the run's budget (counted as capped). */
+static __noinline int flood_guard(int slot, __u32 kind, __u64 hash)
+{
+	struct fold_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .kind = kind, .hash = hash};
+	__u32 one = 1, *n;
+	__u32 uslot = slot;
+	__u64 *total;
+
+	n = bpf_map_lookup_elem(&folds, &k);
+	if (!n) {
+		bpf_map_update_elem(&folds, &k, &one, BPF_NOEXIST);
+	} else if (*n >= FS_REPEAT_KEEP) {
+		count_flood(uslot, 0);
+		return 1;
+	} else {
+		__sync_fetch_and_add(n, 1);
+	}
+	if (!run_event_cap)
+		return 0;
+	total = bpf_map_lookup_elem(&run_total, &uslot);
+	if (!total)
+		return 0;
+	if (__sync_fetch_and_add(total, 1) < run_event_cap)
+		return 0;
+	count_flood(uslot, 1);
+	return 1;
+}
+
 /* ---- file opens ------------------------------------------------------- */
 
 /* An open record is assembled here and copied into the ring buffer up to
@@ -303,6 +436,8 @@ static __always_inline int emit_open(const void *path, __u64 flags, int kernel_p
 		n = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
 	if (n < 0)
 		e->path[0] = 0;
+	if (flood_guard(slot, FS_EV_OPEN, hash_str(e->path, n < 0 ? 0 : n) ^ flags))
+		return 0;
 	fill_hdr_current(&e->h, FS_EV_OPEN, slot);
 	e->h.source = src;
 	e->flags = flags;
@@ -515,6 +650,12 @@ static __always_inline int open_exit(long ret)
 		e->real_len = walk_path(task, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), e->real,
 					&e->real_flags);
 	}
+	/* repeats of one open: the file's identity when there is one, else
+	 * the path written (a failed open) */
+	if (flood_guard(slot, FS_EV_OPEN,
+			(e->ino ? e->ino ^ (e->dev << 40) : hash_str(e->path, FS_PATH_LEN)) ^ e->flags ^
+				((__u64)(ret < 0) << 63)))
+		return 0;
 	output_open(e, slot);
 	return 0;
 }
@@ -943,13 +1084,18 @@ static __always_inline int emit_connect(int fd, const void *uaddr, __u32 alen, _
 	e = RESERVE(struct fs_connect, slot);
 	if (!e)
 		return 0;
+	__builtin_memset(&e->dst, 0, sizeof(e->dst));
 	if (read_sockaddr(&e->dst, uaddr, alen) < 0) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	e->proto = proto_hint ? proto_hint : sock_proto(fd_socket(fd));
+	if (flood_guard(slot, FS_EV_CONNECT, hash_addr(&e->dst, e->proto))) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
 	fill_hdr_current(&e->h, FS_EV_CONNECT, slot);
 	e->h.source = src;
-	e->proto = proto_hint ? proto_hint : sock_proto(fd_socket(fd));
 	submit(e, slot);
 	return 0;
 }
@@ -959,16 +1105,6 @@ int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	return emit_connect((int)ctx->args[0], (const void *)ctx->args[1], (__u32)ctx->args[2], FS_SRC_SYSCALL, 0);
 }
-
-struct send_args {
-	const void *buf;
-	__u64 len;
-	const void *buf2; /* the second iovec, for a DNS-over-TCP length prefix sent apart */
-	__u64 len2;
-	const void *uaddr;
-	__u32 alen;
-	int fd;
-};
 
 static __always_inline void sk_peer(struct sock *sk, __u16 family, struct fs_addr *a)
 {
@@ -986,20 +1122,220 @@ static __always_inline void sk_peer(struct sock *sk, __u16 family, struct fs_add
 	}
 }
 
-/* Looks at one outgoing buffer on a socket: a UDP datagram with an explicit
- * destination is a connection attempt of its own; DNS (port 53) and TLS
- * ClientHellos are copied for user space to parse. */
+/* ---- network: every send path ------------------------------------------
+ *
+ * sendto, sendmsg, sendmmsg (the first FS_MMSG_MAX messages), write and
+ * writev on sockets, and io_uring's SEND, SENDMSG, their zero-copy forms,
+ * WRITE and WRITEV all come to do_send(). It gathers the first
+ * FS_PAYLOAD_LEN bytes of the buffers (up to FS_IOV_MAX iovecs) into a
+ * per-CPU scratch buffer, joins the first FS_REASM_PARTS writes of a TCP
+ * socket that begin a TLS record or a DNS length prefix, and looks at the
+ * result whatever the port: a DNS query (UDP, or TCP with its 2-byte length
+ * prefix) or a TLS ClientHello goes to user space to be parsed.
+ * A destination given with the send is a connection attempt of its own:
+ * a UDP datagram's, and a TCP sendto(MSG_FASTOPEN) (a connect and its first
+ * data in one call).
+ */
+
+#define MSG_FASTOPEN 0x20000000
+#define REASM_TTL_NS 5000000000ULL
+
+struct send_args {
+	const void *buf; /* one buffer, or */
+	const struct iovec *vec; /* an iovec array (when set) */
+	__u64 len;       /* bytes of buf, or iovecs of vec */
+	const void *uaddr; /* destination given with the send */
+	__u32 alen;
+	__u32 addr_kernel; /* uaddr is kernel memory (io_uring copied it) */
+	__u32 flags;       /* MSG_* */
+	__u32 src;         /* enum fs_source of a connect it implies */
+	int fd;
+};
+
+/* The gathered payload; its layout is also the value of `reasm`. Twice
+ * the payload size, so that an offset below FS_PAYLOAD_LEN plus a length
+ * of at most FS_PAYLOAD_LEN stays inside it for the verifier. */
+struct send_buf {
+	__u32 len;
+	__u32 parts;
+	__u64 ts;
+	struct fs_addr dst; /* scratch only: off the BPF stack */
+	__u8 buf[2 * FS_PAYLOAD_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct send_buf);
+} send_scratch SEC(".maps");
+
+/* struct sock * -> the first writes of a TCP connection that began a TLS
+ * record or a DNS length prefix and did not hold all of it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u64);
+	__type(value, struct send_buf);
+} reasm SEC(".maps");
+
+static __noinline int read_sockaddr_any(struct fs_addr *a, const void *ptr, __u32 alen, int kernel)
+{
+	struct sockaddr_in6 sin6 = {};
+	__u16 family;
+
+	if (!ptr || alen < 2)
+		return -1;
+	if (!kernel)
+		return read_sockaddr(a, ptr, alen);
+	if (bpf_probe_read_kernel(&sin6, sizeof(sin6), ptr) < 0)
+		return -1;
+	family = sin6.sin6_family;
+	a->family = family;
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&sin6;
+		a->port = bpf_ntohs(sin->sin_port);
+		__builtin_memcpy(a->addr, &sin->sin_addr, 4);
+		a->len = 4;
+		return 0;
+	}
+	if (family == AF_INET6) {
+		a->port = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(a->addr, &sin6.sin6_addr, 16);
+		a->len = 16;
+		return 0;
+	}
+	return -1;
+}
+
+/* A connection attempt implied by a send: its destination is known. */
+static __noinline void emit_dst_connect(int slot, const struct fs_addr *dst, __u32 proto, __u32 src)
+{
+	struct fs_connect *e;
+
+	if (flood_guard(slot, FS_EV_CONNECT, hash_addr(dst, proto)))
+		return;
+	e = RESERVE(struct fs_connect, slot);
+	if (!e)
+		return;
+	fill_hdr_current(&e->h, FS_EV_CONNECT, slot);
+	e->h.source = src;
+	e->proto = proto;
+	e->pad = 0;
+	__builtin_memcpy(&e->dst, dst, sizeof(*dst));
+	submit(e, slot);
+}
+
+struct gather_ctx {
+	const struct iovec *vec;
+	__u64 vlen;
+	struct send_buf *s;
+};
+
+static long gather_step(__u32 i, void *data)
+{
+	struct gather_ctx *g = data;
+	struct send_buf *s = g->s;
+	struct iovec iov = {};
+	__u32 off;
+	__u64 n;
+
+	if (i >= g->vlen)
+		return 1;
+	off = s->len;
+	if (off >= FS_PAYLOAD_LEN)
+		return 1;
+	if (bpf_probe_read_user(&iov, sizeof(iov), &g->vec[i]) < 0)
+		return 1;
+	n = iov.iov_len;
+	if (n > FS_PAYLOAD_LEN - off)
+		n = FS_PAYLOAD_LEN - off;
+	BARRIER_VAR(n);
+	if (n > FS_PAYLOAD_LEN)
+		return 1;
+	if (bpf_probe_read_user(&s->buf[off], n, iov.iov_base) < 0)
+		return 1;
+	s->len = off + n;
+	return 0;
+}
+
+/* The first FS_PAYLOAD_LEN bytes a send carries, into s->buf. */
+static __always_inline __u32 gather(const struct send_args *a, struct send_buf *s)
+{
+	s->len = 0;
+	if (!a->vec) {
+		__u64 n = a->len;
+		if (n > FS_PAYLOAD_LEN)
+			n = FS_PAYLOAD_LEN;
+		BARRIER_VAR(n);
+		if (n > FS_PAYLOAD_LEN)
+			return 0;
+		if (!a->buf || bpf_probe_read_user(s->buf, n, a->buf) < 0)
+			return 0;
+		s->len = n;
+	} else {
+		struct gather_ctx g = {.vec = a->vec, .vlen = a->len, .s = s};
+		bpf_loop(FS_IOV_MAX, gather_step, &g, 0);
+	}
+	return s->len;
+}
+
+/* Joins this write to the earlier ones of the same TCP connection.
+ * Returns 1 when s->buf holds something to look at, 0 to wait. */
+static __always_inline int reassemble(struct sock *sk, struct send_buf *s)
+{
+	__u64 key = (__u64)sk, now = bpf_ktime_get_ns();
+	struct send_buf *r = bpf_map_lookup_elem(&reasm, &key);
+	__u32 off, n;
+
+	if (r && now - r->ts > REASM_TTL_NS) { /* a closed socket's, at a reused address */
+		bpf_map_delete_elem(&reasm, &key);
+		r = 0;
+	}
+	s->parts = 0;
+	if (!r) {
+		if (!fs_partial_start(s->buf, s->len))
+			return 1;
+		s->parts = 1;
+		s->ts = now;
+		bpf_map_update_elem(&reasm, &key, s, BPF_ANY);
+		return 0;
+	}
+	off = r->len;
+	n = s->len;
+	if (off >= FS_PAYLOAD_LEN)
+		off = FS_PAYLOAD_LEN - 1;
+	if (n > FS_PAYLOAD_LEN - off)
+		n = FS_PAYLOAD_LEN - off;
+	BARRIER_VAR(n);
+	if (n > FS_PAYLOAD_LEN)
+		n = 0;
+	if (bpf_probe_read_kernel(&r->buf[off], n, s->buf) == 0)
+		r->len = off + n;
+	r->parts++;
+	/* a write that is a ClientHello of its own ends the wait: what came
+	 * before it may be a decoy announcing a record that never comes */
+	if (!fs_complete(r->buf, r->len) && r->parts < FS_REASM_PARTS && !fs_tls_hello(s->buf, s->len))
+		return 0;
+	if (bpf_probe_read_kernel(s->buf, FS_PAYLOAD_LEN, r->buf) < 0)
+		return 0;
+	s->len = r->len;
+	s->parts = r->parts;
+	bpf_map_delete_elem(&reasm, &key);
+	return 1;
+}
+
 static __noinline int do_send(struct send_args *a)
 {
 	int slot = run_slot();
-	struct fs_addr dst = {};
 	struct fs_payload *e;
+	struct send_buf *s;
+	struct fs_addr *dst;
 	struct socket *sock;
 	struct sock *sk;
-	__u32 proto, what = 0;
+	__u32 proto, what, len, zero = 0;
 	__u16 family;
-	const void *buf = a->buf;
-	__u64 len = a->len, n;
+	int explicit = 0;
 
 	if (slot < 0)
 		return 0;
@@ -1013,55 +1349,58 @@ static __noinline int do_send(struct send_args *a)
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	if (a->uaddr && a->alen) {
-		if (read_sockaddr(&dst, a->uaddr, a->alen) < 0)
-			return 0;
-		if (proto == FS_PROTO_UDP)
-			emit_connect(a->fd, a->uaddr, a->alen, FS_SRC_SEND, FS_PROTO_UDP);
-	} else {
-		sk_peer(sk, family, &dst);
-	}
-
-	if (dst.port == 53) {
-		if (proto == FS_PROTO_UDP) {
-			what = FS_PL_DNS;
-		} else if (len == 2 && a->buf2) {
-			what = FS_PL_DNS;
-			buf = a->buf2;
-			len = a->len2;
-		} else {
-			what = FS_PL_DNS_TCP;
-		}
-	} else if (proto == FS_PROTO_TCP && len >= 6) {
-		__u8 h[6] = {};
-		bpf_probe_read_user(h, sizeof(h), buf);
-		/* handshake record, TLS major version 3, ClientHello */
-		if (h[0] == 0x16 && h[1] == 3 && h[5] == 1)
-			what = FS_PL_TLS;
-	}
-	if (!what || !buf)
+	s = bpf_map_lookup_elem(&send_scratch, &zero);
+	if (!s)
 		return 0;
-
+	dst = &s->dst;
+	__builtin_memset(dst, 0, sizeof(*dst));
+	if (a->uaddr && a->alen && read_sockaddr_any(dst, a->uaddr, a->alen, a->addr_kernel) == 0 &&
+	    (dst->family == AF_INET || dst->family == AF_INET6)) {
+		explicit = 1;
+		if (proto == FS_PROTO_UDP)
+			emit_dst_connect(slot, dst, FS_PROTO_UDP, a->src);
+		else if (a->flags & MSG_FASTOPEN)
+			emit_dst_connect(slot, dst, FS_PROTO_TCP, a->src == FS_SRC_SEND ? FS_SRC_FASTOPEN : a->src);
+	}
+	if (!explicit) {
+		__builtin_memset(dst, 0, sizeof(*dst));
+		sk_peer(sk, family, dst);
+	}
+	if (!gather(a, s))
+		return 0;
+	if (proto == FS_PROTO_TCP && !reassemble(sk, s))
+		return 0;
+	len = s->len;
+	if (len > FS_PAYLOAD_LEN)
+		return 0;
+	what = fs_classify(s->buf, len, proto, dst->port);
+	/* joined writes that began like a TLS record and do not read as one:
+	 * a decoy header before the real one; user space looks further in */
+	if (!what && s->parts > 1 && s->buf[0] == 0x16)
+		what = FS_PL_TLS;
+	if (!what)
+		return 0;
+	if (flood_guard(slot, FS_EV_PAYLOAD, hash_bytes(s->buf, len) ^ hash_addr(dst, proto)))
+		return 0;
 	e = RESERVE(struct fs_payload, slot);
 	if (!e)
 		return 0;
 	fill_hdr_current(&e->h, FS_EV_PAYLOAD, slot);
+	e->h.source = a->src == FS_SRC_IO_URING ? FS_SRC_IO_URING : FS_SRC_SYSCALL;
 	e->proto = proto;
 	e->what = what;
-	__builtin_memcpy(&e->dst, &dst, sizeof(dst));
-	n = len;
-	if (n > FS_PAYLOAD_LEN - 1)
-		n = FS_PAYLOAD_LEN - 1;
-	BARRIER_VAR(n);
-	n &= FS_PAYLOAD_LEN - 1;
-	if (bpf_probe_read_user(e->data, n, buf) < 0)
-		n = 0;
-	e->len = n;
+	e->pad = 0;
+	if (bpf_probe_read_kernel(&e->dst, sizeof(e->dst), dst) < 0)
+		__builtin_memset(&e->dst, 0, sizeof(e->dst));
+	if (bpf_probe_read_kernel(e->data, FS_PAYLOAD_LEN, s->buf) < 0)
+		len = 0;
+	e->len = len;
 	submit(e, slot);
 	return 0;
 }
 
-static __always_inline int send_buf(int fd, const void *buf, __u64 len, const void *uaddr, __u32 alen)
+static __always_inline int send_buf(int fd, const void *buf, __u64 len, const void *uaddr, __u32 alen,
+				    __u32 flags)
 {
 	struct send_args a = {};
 	a.fd = fd;
@@ -1069,6 +1408,8 @@ static __always_inline int send_buf(int fd, const void *buf, __u64 len, const vo
 	a.len = len;
 	a.uaddr = uaddr;
 	a.alen = alen;
+	a.flags = flags;
+	a.src = FS_SRC_SEND;
 	return do_send(&a);
 }
 
@@ -1076,69 +1417,134 @@ SEC("tracepoint/syscalls/sys_enter_sendto")
 int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 {
 	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], (const void *)ctx->args[4],
-			(__u32)ctx->args[5]);
+			(__u32)ctx->args[5], (__u32)ctx->args[3]);
 }
 
-/* The first two buffers of an iovec array (a DNS-over-TCP length prefix
- * comes in its own). */
-static __always_inline int send_iov(int fd, const struct iovec *vec, __u64 vlen, const void *uaddr, __u32 alen)
+static __always_inline int send_iov(int fd, const struct iovec *vec, __u64 vlen, const void *uaddr, __u32 alen,
+				    __u32 flags, __u32 src)
 {
-	struct iovec iov[2] = {};
 	struct send_args a = {};
 
-	if (vlen >= 1)
-		bpf_probe_read_user(&iov[0], sizeof(iov[0]), vec);
-	if (vlen >= 2)
-		bpf_probe_read_user(&iov[1], sizeof(iov[1]), vec + 1);
 	a.fd = fd;
-	a.buf = iov[0].iov_base;
-	a.len = iov[0].iov_len;
-	a.buf2 = iov[1].iov_base;
-	a.len2 = iov[1].iov_len;
+	a.vec = vec;
+	a.len = vlen;
 	a.uaddr = uaddr;
 	a.alen = alen;
+	a.flags = flags;
+	a.src = src;
 	return do_send(&a);
 }
 
-static __always_inline int send_msghdr(int fd, const struct user_msghdr *um)
+static __always_inline int send_msghdr(int fd, const struct user_msghdr *um, __u32 flags, __u32 src)
 {
 	struct user_msghdr m = {};
 
 	if (bpf_probe_read_user(&m, sizeof(m), um) < 0)
 		return 0;
-	return send_iov(fd, m.msg_iov, m.msg_iovlen, m.msg_name, m.msg_namelen);
+	if (!m.msg_iov)
+		return 0;
+	return send_iov(fd, m.msg_iov, m.msg_iovlen, m.msg_name, m.msg_namelen, flags, src);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return send_msghdr((int)ctx->args[0], (const struct user_msghdr *)ctx->args[1]);
+	return send_msghdr((int)ctx->args[0], (const struct user_msghdr *)ctx->args[1], (__u32)ctx->args[2],
+			   FS_SRC_SEND);
 }
 
+struct mmsg_ctx {
+	const struct mmsghdr *v;
+	__u32 vlen;
+	__u32 flags;
+	int fd;
+};
+
+static long mmsg_step(__u32 i, void *data)
+{
+	struct mmsg_ctx *c = data;
+
+	if (i >= c->vlen)
+		return 1;
+	send_msghdr(c->fd, (const struct user_msghdr *)&c->v[i].msg_hdr, c->flags, FS_SRC_SEND);
+	return 0;
+}
+
+/* Resolvers send the A and AAAA queries together; a payload may hide
+ * behind many harmless messages: the first FS_MMSG_MAX are looked at. */
 SEC("tracepoint/syscalls/sys_enter_sendmmsg")
 int sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	const struct mmsghdr *v = (const struct mmsghdr *)ctx->args[1];
-	__u32 vlen = (__u32)ctx->args[2];
+	struct mmsg_ctx c = {
+		.v = (const struct mmsghdr *)ctx->args[1],
+		.vlen = (__u32)ctx->args[2],
+		.flags = (__u32)ctx->args[3],
+		.fd = (int)ctx->args[0],
+	};
 
-	/* resolvers send the A and AAAA queries together: look at both */
-	if (vlen >= 1)
-		send_msghdr((int)ctx->args[0], (const struct user_msghdr *)&v[0].msg_hdr);
-	if (vlen >= 2)
-		send_msghdr((int)ctx->args[0], (const struct user_msghdr *)&v[1].msg_hdr);
+	if (run_slot() < 0)
+		return 0;
+	bpf_loop(FS_MMSG_MAX, mmsg_step, &c, 0);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
 int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
-	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], 0, 0);
+	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], 0, 0, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	return send_iov((int)ctx->args[0], (const struct iovec *)ctx->args[1], ctx->args[2], 0, 0);
+	return send_iov((int)ctx->args[0], (const struct iovec *)ctx->args[1], ctx->args[2], 0, 0, 0, FS_SRC_SEND);
+}
+
+/* io_uring's sends, after their preparation (see io_uring_submit_req). */
+static __noinline int io_uring_send(struct io_kiocb *req, __u8 op)
+{
+	struct send_args a = {};
+
+	if (BPF_CORE_READ(req, flags) & REQ_F_FIXED_FILE) /* an index, not an fd */
+		return 0;
+	a.fd = BPF_CORE_READ(req, cqe.fd);
+	a.src = FS_SRC_IO_URING;
+	if (op == IORING_OP_SEND || op == IORING_OP_SEND_ZC || op == IORING_OP_SENDMSG ||
+	    op == IORING_OP_SENDMSG_ZC) {
+		struct io_sr_msg *sr = (struct io_sr_msg *)__builtin_preserve_access_index(&req->cmd);
+		a.flags = BPF_CORE_READ(sr, msg_flags);
+		if (op == IORING_OP_SENDMSG || op == IORING_OP_SENDMSG_ZC) {
+			struct user_msghdr m = {};
+			if (bpf_probe_read_user(&m, sizeof(m), BPF_CORE_READ(sr, umsg)) < 0 || !m.msg_iov)
+				return 0;
+			a.vec = m.msg_iov;
+			a.len = m.msg_iovlen;
+			a.uaddr = m.msg_name;
+			a.alen = m.msg_namelen;
+		} else {
+			struct io_async_msghdr *km = BPF_CORE_READ(req, async_data);
+			a.buf = BPF_CORE_READ(sr, buf);
+			a.len = (__u32)BPF_CORE_READ(sr, len);
+			if (km) {
+				/* the destination of a send with an address (sqe->addr2) was copied in */
+				a.uaddr = BPF_CORE_READ(km, msg.msg_name);
+				a.alen = BPF_CORE_READ(km, msg.msg_namelen);
+				a.addr_kernel = 1;
+			}
+		}
+		return do_send(&a);
+	}
+	if (op == IORING_OP_WRITE || op == IORING_OP_WRITEV) {
+		struct io_rw *rw = (struct io_rw *)__builtin_preserve_access_index(&req->cmd);
+		__u64 addr = BPF_CORE_READ(rw, addr);
+		if (op == IORING_OP_WRITE)
+			a.buf = (const void *)addr;
+		else
+			a.vec = (const struct iovec *)addr;
+		a.len = BPF_CORE_READ(rw, len);
+		return do_send(&a);
+	}
+	return 0;
 }
 
 /* ---- file identity: io_uring opens, resolved at completion ------------- */
@@ -1227,6 +1633,12 @@ int io_uring_complete(struct bpf_raw_tracepoint_args *ctx)
 		e->real_len = walk_path(task, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), e->real,
 					&e->real_flags);
 	}
+	/* repeats of one open: the file's identity when there is one, else
+	 * the path written (a failed open) */
+	if (flood_guard(slot, FS_EV_OPEN,
+			(e->ino ? e->ino ^ (e->dev << 40) : hash_str(e->path, FS_PATH_LEN)) ^ e->flags ^
+				((__u64)(res < 0) << 63)))
+		return 0;
 	output_open(e, slot);
 	return 0;
 }
@@ -1254,7 +1666,7 @@ int io_uring_submit_req(struct bpf_raw_tracepoint_args *ctx)
 		return emit_connect(BPF_CORE_READ(req, cqe.fd), BPF_CORE_READ(c, addr), BPF_CORE_READ(c, addr_len),
 				    FS_SRC_IO_URING, 0);
 	}
-	return 0;
+	return io_uring_send(req, op);
 }
 
 /* ---- TLS libraries ------------------------------------------------------ */
@@ -1263,6 +1675,7 @@ SEC("uprobe")
 int BPF_KPROBE(ssl_ctrl, void *ssl, int cmd, long larg, const char *parg)
 {
 	struct fs_sni *e;
+	long n;
 	int slot;
 
 	if (cmd != SSL_CTRL_SET_TLSEXT_HOSTNAME || !parg)
@@ -1274,10 +1687,318 @@ int BPF_KPROBE(ssl_ctrl, void *ssl, int cmd, long larg, const char *parg)
 	if (!e)
 		return 0;
 	fill_hdr_current(&e->h, FS_EV_SNI, slot);
-	if (bpf_probe_read_user_str(e->name, sizeof(e->name), parg) <= 0) {
+	n = bpf_probe_read_user_str(e->name, sizeof(e->name), parg);
+	if (n <= 0 || flood_guard(slot, FS_EV_SNI, hash_str(e->name, n))) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
 	submit(e, slot);
 	return 0;
+}
+
+/* ---- privileged and cross-process operations ----------------------------
+ *
+ * Nothing an install needs: tracing another process, mounting, entering or
+ * making namespaces, signalling a process outside the caller's own tree,
+ * loading kernel modules or BPF programs, opening perf events. Each is a
+ * FS_EV_SYSOP at syscall entry (an attempt is what matters, allowed or
+ * not), except signals: those are seen where the kernel generates them
+ * (signal_generate), which names the target task whatever pid namespace
+ * the caller lives in.
+ */
+
+#define CLONE_NEW_ANY (0x00000080 | 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | \
+		       0x20000000 | 0x40000000) /* TIME NS CGROUP UTS IPC USER PID NET */
+#define SI_USER_MAX 0 /* si_code of signals sent by a process: SI_USER (0) and below */
+
+static __always_inline struct fs_sysop *sysop_begin(int *slotp, __u32 op)
+{
+	int slot = run_slot();
+	struct fs_sysop *e;
+
+	*slotp = slot;
+	if (slot < 0)
+		return 0;
+	e = RESERVE(struct fs_sysop, slot);
+	if (!e)
+		return 0;
+	e->op = op;
+	e->target = 0;
+	e->arg = 0;
+	e->arg2 = 0;
+	e->target_comm[0] = 0;
+	e->str[0] = 0;
+	e->str2[0] = 0;
+	return e;
+}
+
+/* Emits `e` unless it repeats (n_str: bytes read into str, 0 if none). */
+static __always_inline int sysop_end(int slot, struct fs_sysop *e, long n_str)
+{
+	__u64 h = mix(mix(mix(FNV_OFFSET, e->op), e->arg), (__u32)e->target);
+
+	if (n_str < 0)
+		n_str = 0;
+	h ^= hash_str(e->str, n_str);
+	if (flood_guard(slot, FS_EV_SYSOP, h)) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	fill_hdr_current(&e->h, FS_EV_SYSOP, slot);
+	submit(e, slot);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int sys_enter_ptrace(struct trace_event_raw_sys_enter *ctx)
+{
+	int slot;
+	struct fs_sysop *e = sysop_begin(&slot, FS_OP_PTRACE);
+
+	if (!e)
+		return 0;
+	e->arg = ctx->args[0];
+	e->target = (__s32)ctx->args[1];
+	return sysop_end(slot, e, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mount")
+int sys_enter_mount(struct trace_event_raw_sys_enter *ctx)
+{
+	int slot;
+	struct fs_sysop *e = sysop_begin(&slot, FS_OP_MOUNT);
+	long n;
+
+	if (!e)
+		return 0;
+	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)ctx->args[1]);
+	if (ctx->args[2] && bpf_probe_read_user_str(e->str2, sizeof(e->str2), (const void *)ctx->args[2]) < 0)
+		e->str2[0] = 0;
+	e->arg = ctx->args[3];
+	return sysop_end(slot, e, n);
+}
+
+SEC("tracepoint/syscalls/sys_enter_umount")
+int sys_enter_umount(struct trace_event_raw_sys_enter *ctx)
+{
+	int slot;
+	struct fs_sysop *e = sysop_begin(&slot, FS_OP_UMOUNT);
+	long n;
+
+	if (!e)
+		return 0;
+	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)ctx->args[0]);
+	e->arg = ctx->args[1];
+	return sysop_end(slot, e, n);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fsopen")
+int sys_enter_fsopen(struct trace_event_raw_sys_enter *ctx)
+{
+	int slot;
+	struct fs_sysop *e = sysop_begin(&slot, FS_OP_FSOPEN);
+
+	if (!e)
+		return 0;
+	if (bpf_probe_read_user_str(e->str2, sizeof(e->str2), (const void *)ctx->args[0]) < 0)
+		e->str2[0] = 0;
+	e->arg = ctx->args[1];
+	return sysop_end(slot, e, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fsmount")
+int sys_enter_fsmount(struct trace_event_raw_sys_enter *ctx)
+{
+	int slot;
+	struct fs_sysop *e = sysop_begin(&slot, FS_OP_FSMOUNT);
+
+	if (!e)
+		return 0;
+	e->arg = ctx->args[1];
+	return sysop_end(slot, e, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_move_mount")
+int sys_enter_move_mount(struct trace_event_raw_sys_enter *ctx)
+{
+	int slot;
+	struct fs_sysop *e = sysop_begin(&slot, FS_OP_MOVE_MOUNT);
+	long n;
+
+	if (!e)
+		return 0;
+	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)ctx->args[3]);
+	e->arg = ctx->args[4];
+	return sysop_end(slot, e, n);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open_tree")
+int sys_enter_open_tree(struct trace_event_raw_sys_enter *ctx)
+{
+	int slot;
+	struct fs_sysop *e = sysop_begin(&slot, FS_OP_OPEN_TREE);
+	long n;
+
+	if (!e)
+		return 0;
+	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)ctx->args[1]);
+	e->arg = ctx->args[2];
+	return sysop_end(slot, e, n);
+}
+
+static __always_inline int ns_op(__u32 op, __u64 flags, int always)
+{
+	int slot;
+	struct fs_sysop *e;
+
+	if (!always && !(flags & CLONE_NEW_ANY))
+		return 0;
+	e = sysop_begin(&slot, op);
+	if (!e)
+		return 0;
+	e->arg = always ? flags : flags & CLONE_NEW_ANY;
+	return sysop_end(slot, e, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_unshare")
+int sys_enter_unshare(struct trace_event_raw_sys_enter *ctx)
+{
+	return ns_op(FS_OP_UNSHARE, ctx->args[0], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_setns")
+int sys_enter_setns(struct trace_event_raw_sys_enter *ctx)
+{
+	return ns_op(FS_OP_SETNS, ctx->args[1], 1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_clone")
+int sys_enter_clone(struct trace_event_raw_sys_enter *ctx)
+{
+	return ns_op(FS_OP_CLONE, ctx->args[0], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_clone3")
+int sys_enter_clone3(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 flags = 0;
+
+	if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)ctx->args[0]) < 0)
+		return 0;
+	return ns_op(FS_OP_CLONE, flags, 0);
+}
+
+static __always_inline int simple_op(__u32 op, __u64 arg, __s32 target)
+{
+	int slot;
+	struct fs_sysop *e = sysop_begin(&slot, op);
+
+	if (!e)
+		return 0;
+	e->arg = arg;
+	e->target = target;
+	return sysop_end(slot, e, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_init_module")
+int sys_enter_init_module(struct trace_event_raw_sys_enter *ctx)
+{
+	return simple_op(FS_OP_INIT_MODULE, ctx->args[1], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_finit_module")
+int sys_enter_finit_module(struct trace_event_raw_sys_enter *ctx)
+{
+	return simple_op(FS_OP_FINIT_MODULE, ctx->args[2], 0);
+}
+
+/* Kernels built without modules have no tracepoints for their syscalls,
+ * which still exist (and fail): an attempt is seen through raw_syscalls,
+ * attached only then (it runs for every system call on the host, and
+ * returns after one comparison for all but these two). */
+#define NR_init_module 175
+#define NR_finit_module 313
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int raw_enter_modules(struct trace_event_raw_sys_enter *ctx)
+{
+	long id = ctx->id;
+
+	if (id == NR_init_module)
+		return simple_op(FS_OP_INIT_MODULE, ctx->args[1], 0);
+	if (id == NR_finit_module)
+		return simple_op(FS_OP_FINIT_MODULE, ctx->args[2], 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_bpf")
+int sys_enter_bpf(struct trace_event_raw_sys_enter *ctx)
+{
+	return simple_op(FS_OP_BPF, ctx->args[0], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_perf_event_open")
+int sys_enter_perf_event_open(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 type = 0;
+
+	bpf_probe_read_user(&type, sizeof(type), (const void *)ctx->args[0]);
+	return simple_op(FS_OP_PERF_EVENT_OPEN, type, (__s32)ctx->args[1]);
+}
+
+/* Whether `t` is the run slot's: its cgroup or one of its first ancestors
+ * is watched as that slot. */
+static __always_inline int task_in_slot(struct task_struct *t, int slot)
+{
+	struct cgroup *cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
+
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		__u64 id;
+		__u32 *s;
+		if (!cg)
+			return 0;
+		id = BPF_CORE_READ(cg, kn, id);
+		s = bpf_map_lookup_elem(&watched, &id);
+		if (s)
+			return *s == (__u32)slot;
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+	return 0;
+}
+
+SEC("raw_tp/signal_generate")
+int signal_generate(struct bpf_raw_tracepoint_args *ctx)
+{
+	int sig = (int)ctx->args[0];
+	struct kernel_siginfo *info = (struct kernel_siginfo *)ctx->args[1];
+	struct task_struct *target = (struct task_struct *)ctx->args[2];
+	__u32 self = bpf_get_current_pid_tgid() >> 32, ttgid;
+	struct task_struct *t = target;
+	struct fs_sysop *e;
+	int slot;
+
+	/* SEND_SIG_NOINFO and SEND_SIG_PRIV are the kernel's own */
+	if ((unsigned long)info <= 1 || BPF_CORE_READ(info, si_code) > SI_USER_MAX)
+		return 0;
+	ttgid = BPF_CORE_READ(target, tgid);
+	if (ttgid == self)
+		return 0;
+	/* the caller's own tree: its descendants */
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		t = BPF_CORE_READ(t, real_parent);
+		if (!t)
+			break;
+		if (BPF_CORE_READ(t, tgid) == self)
+			return 0;
+	}
+	e = sysop_begin(&slot, FS_OP_KILL);
+	if (!e)
+		return 0;
+	e->arg = sig;
+	e->target = ttgid;
+	e->arg2 = task_in_slot(target, slot);
+	BPF_CORE_READ_STR_INTO(&e->target_comm, target, comm);
+	return sysop_end(slot, e, 0);
 }

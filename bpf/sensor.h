@@ -53,6 +53,7 @@ enum fs_kind {
 	FS_EV_SNI = 5,
 	FS_EV_FORK = 6,
 	FS_EV_EXIT = 7,
+	FS_EV_SYSOP = 8, /* struct fs_sysop: a privileged or cross-process syscall */
 };
 
 /* What a FS_EV_PAYLOAD carries, so user space knows how to parse it. */
@@ -67,6 +68,7 @@ enum fs_source {
 	FS_SRC_SYSCALL = 0,
 	FS_SRC_IO_URING = 1,
 	FS_SRC_SEND = 2, /* a UDP datagram sent with an explicit destination */
+	FS_SRC_FASTOPEN = 3, /* a TCP sendto(MSG_FASTOPEN) with a destination: a connect */
 };
 
 enum fs_proto {
@@ -170,7 +172,47 @@ struct fs_exit {
 
 struct fs_stats {
 	__u64 emitted;
-	__u64 dropped;
+	__u64 dropped; /* lost: the ring buffer was full */
+	__u64 folded;  /* repeats of an identical event past FS_REPEAT_KEEP, counted only */
+	__u64 capped;  /* lost: the run's event budget was spent */
+};
+
+/* ---- network send paths, privileged operations, flood bounds ---------- */
+
+#define FS_IOV_MAX 8     /* iovecs of one send gathered for a payload */
+#define FS_MMSG_MAX 16   /* messages of one sendmmsg looked at */
+#define FS_REASM_PARTS 4 /* writes of one TCP socket joined to find a ClientHello */
+#define FS_REPEAT_KEEP 8 /* identical events per process kept before folding */
+#define FS_STR2_LEN 64
+
+/* What a FS_EV_SYSOP is. */
+enum fs_op {
+	FS_OP_PTRACE = 1,     /* arg = request, target = pid as the caller names it */
+	FS_OP_MOUNT = 2,      /* str = target dir, str2 = fs type, arg = flags */
+	FS_OP_UMOUNT = 3,     /* str = target, arg = flags */
+	FS_OP_FSOPEN = 4,     /* str2 = fs type */
+	FS_OP_FSMOUNT = 5,    /* arg = flags */
+	FS_OP_MOVE_MOUNT = 6, /* str = destination */
+	FS_OP_OPEN_TREE = 7,  /* str = path, arg = flags */
+	FS_OP_UNSHARE = 8,    /* arg = CLONE_NEW* flags */
+	FS_OP_SETNS = 9,      /* arg = nstype */
+	FS_OP_CLONE = 10,     /* arg = CLONE_NEW* flags (clone, clone3) */
+	FS_OP_KILL = 11,      /* arg = signal, target = host tgid, arg2 = 1 when the target is in the run */
+	FS_OP_INIT_MODULE = 12,
+	FS_OP_FINIT_MODULE = 13,
+	FS_OP_BPF = 14,       /* arg = command */
+	FS_OP_PERF_EVENT_OPEN = 15, /* arg = perf type, target = pid */
+};
+
+struct fs_sysop {
+	struct fs_hdr h;
+	__u32 op;
+	__s32 target;
+	__u64 arg;
+	__u64 arg2;
+	char target_comm[FS_COMM_LEN];
+	char str[FS_PATH_LEN];
+	char str2[FS_STR2_LEN];
 };
 
 #endif

@@ -22,10 +22,11 @@ typedef enum fangs_fp_kind {
 	FANGS_FP_EXEC = 2,     /**< "exec" */
 	FANGS_FP_NET = 3,      /**< "net": addr:port/proto */
 	FANGS_FP_DNS = 4,      /**< "dns": qname */
-	FANGS_FP_SNI = 5       /**< "sni" */
+	FANGS_FP_SNI = 5,      /**< "sni" */
+	FANGS_FP_SYSCALL = 6   /**< "syscall": op, detail and path of a privileged operation */
 } fangs_fp_kind;
 
-#define FANGS_FP_KIND_COUNT 6
+#define FANGS_FP_KIND_COUNT 7
 
 /** Who acted: npm's own work, a package's lifecycle script, or the package's
  * code run when it is required after the install (the import phase). */

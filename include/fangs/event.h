@@ -2,7 +2,7 @@
  * fangs/event.h - the event model and its NDJSON codec.
  *
  * One observed action of a sandboxed process: a file open, an exec, a
- * connect, a DNS query, a TLS SNI, a fork or an exit. The wire and storage
+ * connect, a DNS query, a TLS SNI, a fork, an exit or a privileged syscall. The wire and storage
  * form is one JSON object per line (see docs/events.md). In memory an event
  * is a flat struct; fields that a kind does not use are zero / NULL.
  * Strings are owned by the event and released by fangs_event_clear().
@@ -27,10 +27,11 @@ typedef enum fangs_event_kind {
 	 * (network mode proxy): host, port, method, path (plain HTTP), sni
 	 * (TLS through CONNECT), bytes_out/bytes_in, status, allowed; addr is
 	 * the server's address when the proxy connected to it. */
-	FANGS_EV_PROXY_REQUEST = 8
+	FANGS_EV_PROXY_REQUEST = 8,
+	FANGS_EV_SYSCALL = 9      /**< "syscall": op, detail, target, arg (+ path) */
 } fangs_event_kind;
 
-#define FANGS_EV_KIND_MAX 8
+#define FANGS_EV_KIND_MAX 9
 
 /** Open intent bits of a file_open (JSON "r", "w", "rw"). */
 #define FANGS_OPEN_READ 1u
@@ -133,6 +134,13 @@ typedef struct fangs_event {
 	 * known. `origin` stays the kernel's. */
 	char *env_package;
 	fangs_event_phase phase; /**< install (default) or import */
+	/* syscall: a privileged or cross-process operation (docs/events.md) */
+	char *op;        /**< "ptrace", "mount", "umount", "fsopen", "fsmount", "move_mount", "open_tree",
+			      "unshare", "setns", "clone", "kill", "init_module", "finit_module", "bpf",
+			      "perf_event_open" */
+	char *detail;    /**< what it asked for, in words: "attach", "user,net", "SIGKILL node (run)"... */
+	int32_t target;  /**< the process it aims at (kill: host pid; ptrace: as the caller names it) */
+	uint64_t arg;    /**< the raw request, flags, signal or command */
 } fangs_event;
 
 /** A growable array of events. Zero-initialise before first use. */

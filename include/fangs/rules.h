@@ -99,9 +99,12 @@ typedef struct fangs_rules_input {
 	 * connection of a script counts. */
 	const char *const *registry_addrs;
 	size_t n_registry_addrs;
+	/** Events the sensor lost in this run (ring buffer full, or past the
+	 * run's event budget); 0 = none or unknown. */
+	int64_t events_lost;
 } fangs_rules_input;
 
-#define FANGS_RULES_INPUT_INIT {NULL, NULL, NULL, NULL, 0, NULL, -1, NULL, 0, NULL, 0}
+#define FANGS_RULES_INPUT_INIT {NULL, NULL, NULL, NULL, 0, NULL, -1, NULL, 0, NULL, 0, 0}
 
 /**
  * Evaluates every enabled rule over the run and appends one finding per

@@ -47,7 +47,14 @@ typedef struct fangs_sensor fangs_sensor;
  * opens are reported at entry as written, with no identity, and such paths
  * are lost. The name stays for compatibility. */
 #define FANGS_SENSOR_PROBE_FILES_RETRY 0x40u
-#define FANGS_SENSOR_PROBE_ALL 0x7fu
+/** ptrace, mount family, unshare/setns/clone with namespaces, signals to
+ * processes outside the sender's tree, module and BPF loading, perf events. */
+#define FANGS_SENSOR_PROBE_PRIVILEGED 0x80u
+#define FANGS_SENSOR_PROBE_ALL 0xffu
+/** Not in FANGS_SENSOR_PROBE_ALL: on kernels built without module support
+ * (no tracepoints for init_module/finit_module), see those calls through
+ * raw_syscalls/sys_enter, which runs for every system call of the host. */
+#define FANGS_SENSOR_PROBE_MODULES_RAW 0x100u
 
 /**
  * Called for every decoded event. `ev` and its strings are valid during the
@@ -63,7 +70,7 @@ typedef struct fangs_sensor_options {
 	size_t ringbuf_size;
 	fangs_sensor_event_fn on_event;
 	void *user;
-	/** FANGS_SENSOR_PROBE_* bits; 0 = all. */
+	/** FANGS_SENSOR_PROBE_* bits; 0 = FANGS_SENSOR_PROBE_ALL. */
 	unsigned int probes;
 	/** NULL-terminated list of binaries whose SSL_ctrl gets a uprobe;
 	 * NULL = the system's libssl and /usr/bin/node when present. */
@@ -78,12 +85,22 @@ typedef struct fangs_sensor_options {
 	 * 0 = 20 ms; FANGS_SENSOR_WAKEUP_EACH = signal every event.
 	 */
 	unsigned int wakeup_ms;
+	/**
+	 * (version 2) Event budget of one run: past it the kernel side counts
+	 * events (fangs_sensor_run_stats.capped, included in `dropped`)
+	 * instead of writing them. Process events (fork, exec, exit) are not
+	 * counted against it. 0 = FANGS_SENSOR_DEFAULT_MAX_EVENTS;
+	 * FANGS_SENSOR_UNLIMITED = no budget.
+	 */
+	uint64_t max_events_per_run;
 } fangs_sensor_options;
 
 #define FANGS_SENSOR_WAKEUP_EACH 0xffffffffu
+#define FANGS_SENSOR_DEFAULT_MAX_EVENTS 200000u
+#define FANGS_SENSOR_UNLIMITED UINT64_MAX
 
-#define FANGS_SENSOR_OPTIONS_VERSION 1
-#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, 0}
+#define FANGS_SENSOR_OPTIONS_VERSION 2
+#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, 0, 0}
 
 /** Initialises `opts` like FANGS_SENSOR_OPTIONS_INIT. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version);
@@ -91,7 +108,7 @@ FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned
 /** One probe and whether it is attached. */
 typedef struct fangs_sensor_probe {
 	const char *name;   /**< "tracepoint/syscalls/sys_enter_openat", "uprobe/SSL_ctrl:/usr/bin/node" */
-	const char *group;  /**< "files", "files_retry", "process", "net", "payload", "io_uring", "tls_lib" */
+	const char *group;  /**< "files", "files_retry", "process", "net", "payload", "io_uring", "tls_lib", "privileged" */
 	int live;           /**< 1 attached, 0 not */
 	const char *reason; /**< why not live ("" when live or not requested) */
 } fangs_sensor_probe;
@@ -99,7 +116,11 @@ typedef struct fangs_sensor_probe {
 /** Per-run counters of the kernel side. */
 typedef struct fangs_sensor_run_stats {
 	uint64_t emitted; /**< events written to the ring buffer */
-	uint64_t dropped; /**< events lost because the ring buffer was full */
+	uint64_t dropped; /**< events lost: the ring buffer was full, or the run's budget spent (`capped`) */
+	/** Repeats of an identical event (same process, kind and value) past
+	 * the first 8, counted and not written: nothing is lost but the count. */
+	uint64_t folded;
+	uint64_t capped; /**< of `dropped`: past the run's event budget */
 } fangs_sensor_run_stats;
 
 /**

@@ -6,6 +6,7 @@
  * fingerprints the baseline lacks cost anything more (a copy, evidence ids,
  * an allowlist check), and those are few in a run worth its baseline.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,6 +172,8 @@ static const char *deviation_kind(const pending *p)
 		return "net_new_dns";
 	case FANGS_FP_SNI:
 		return "net_new_https_host";
+	case FANGS_FP_SYSCALL:
+		return "proc_new_syscall";
 	}
 	return "unknown";
 }
@@ -402,14 +405,39 @@ static bool has_new(const pending_set *ps, const fangs_event *events, fangs_fp_k
 	return false;
 }
 
-/* Does process `pid` run the program at `path` (an exec of it in this run)? */
-static bool runs_program(const fangs_event *events, size_t n, int32_t pid, const char *path)
+/* Does process `pid` run the program at `path` (an exec of it in this run)?
+ * The run's execs go into a set on first use: a flood of new reads must not
+ * cost a pass over every event each. */
+static bool runs_program(const fangs_event *events, size_t n, int32_t pid, const char *path, fangs_fpset **execs)
 {
-	for (size_t i = 0; i < n; i++)
-		if (events[i].kind == FANGS_EV_EXEC && events[i].pid == pid && events[i].path &&
-		    !strcmp(events[i].path, path))
-			return true;
-	return false;
+	char small[512], *key = small;
+	size_t need;
+	bool found;
+
+	if (!*execs) {
+		if (fangs_fpset_new(execs) < 0)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			if (events[i].kind != FANGS_EV_EXEC || !events[i].path)
+				continue;
+			need = strlen(events[i].path) + 16;
+			if (need > sizeof(small) && !(key = malloc(need)))
+				return false;
+			snprintf(key, need > sizeof(small) ? need : sizeof(small), "%d:%s", events[i].pid, events[i].path);
+			fangs_fpset_add(*execs, FANGS_FP_EXEC, FANGS_ACTOR_NPM, key);
+			if (key != small)
+				free(key);
+			key = small;
+		}
+	}
+	need = strlen(path) + 16;
+	if (need > sizeof(small) && !(key = malloc(need)))
+		return false;
+	snprintf(key, need > sizeof(small) ? need : sizeof(small), "%d:%s", pid, path);
+	found = fangs_fpset_contains(*execs, FANGS_FP_EXEC, FANGS_ACTOR_NPM, key);
+	if (key != small)
+		free(key);
+	return found;
 }
 
 /*
@@ -459,7 +487,7 @@ static bool sysinfo_read(const char *v)
 }
 
 static bool folded(const fangs_differ *d, const pending_set *ps, const fangs_event *events, size_t n_events,
-		   const pending *p)
+		   const pending *p, fangs_fpset **execs)
 {
 	const fangs_event *ev = &events[p->first];
 	const char *file = fangs__open_path(ev);
@@ -471,8 +499,8 @@ static bool folded(const fangs_differ *d, const pending_set *ps, const fangs_eve
 		return true;
 	/* node reads its own binary now and then (from a helper thread, after
 	 * /proc/self/maps): a program reading itself is no news */
-	if (runs_program(events, n_events, ev->pid, file) ||
-	    (ev->path && runs_program(events, n_events, ev->pid, ev->path)))
+	if (runs_program(events, n_events, ev->pid, file, execs) ||
+	    (ev->path && runs_program(events, n_events, ev->pid, ev->path, execs)))
 		return true;
 	if (loader_read(file))
 		return has_new(ps, events, FANGS_FP_EXEC, ev->pid);
@@ -545,7 +573,8 @@ static int fill_content(const fangs_differ *d, const fangs_differ_input *in, fan
 
 /* Decides each new fingerprint's fate; content goes to its package's summary. */
 static int judge(const fangs_differ *d, const fangs_differ_input *in, const fangs__allow_set *local,
-		 pending_set *ps, const fangs_fpset *unpacked, uint8_t *fate, fangs__content_list *content)
+		 pending_set *ps, const fangs_fpset *unpacked, uint8_t *fate, fangs__content_list *content,
+		 fangs_fpset **execs)
 {
 	for (size_t i = 0; i < ps->count; i++) {
 		pending *p = &ps->items[i];
@@ -561,7 +590,7 @@ static int judge(const fangs_differ *d, const fangs_differ_input *in, const fang
 			    fangs__content_add(sum, what, p->value, p->first, p->ids, p->n_ids) < 0)
 				return fangs__error_oom();
 			fate[i] = FATE_CONTENT;
-		} else if (folded(d, ps, in->events, in->n_events, p)) {
+		} else if (folded(d, ps, in->events, in->n_events, p, execs)) {
 			fate[i] = FATE_DROP;
 		}
 	}
@@ -576,6 +605,9 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 	fangs__content_list content = {0};
 	fangs_fpset *unpacked = NULL;
 	uint8_t *fate = NULL;
+	fangs_fpset *execs = NULL;
+	size_t kept[FANGS_FP_KIND_COUNT] = {0}, n_over[FANGS_FP_KIND_COUNT] = {0};
+	pending *over[FANGS_FP_KIND_COUNT] = {0};
 	const fangs_config *cfg;
 	bool compare;
 	size_t start;
@@ -607,7 +639,7 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 			rc = fangs__error_oom();
 			goto fail;
 		}
-		if ((rc = judge(d, in, &local, &ps, unpacked, fate, &content)) < 0)
+		if ((rc = judge(d, in, &local, &ps, unpacked, fate, &content, &execs)) < 0)
 			goto fail;
 	}
 	for (size_t i = 0; i < ps.count; i++) {
@@ -624,12 +656,36 @@ int fangs_differ_analyze(const fangs_differ *d, const fangs_differ_input *in, fa
 			if (!sum || sum->emitted)
 				continue;
 			sum->emitted = true;
+		} else if (!p->cred && ++kept[p->kind] > FANGS__DEVIATIONS_PER_KIND) {
+			/* a flood of new values: the first ones are findings, the
+			 * rest one more that counts them (a secret read is never
+			 * folded) */
+			if (!over[p->kind])
+				over[p->kind] = p;
+			n_over[p->kind]++;
+			continue;
 		}
 		if (!(dev = fangs_deviation_list_push(out))) {
 			rc = FANGS_ENOMEM;
 			goto fail;
 		}
 		if ((rc = sum ? fill_content(d, in, sum, dev) : fill_deviation(d, in, p, dev)) < 0)
+			goto fail;
+	}
+	for (size_t k = 0; k < FANGS_FP_KIND_COUNT; k++) {
+		fangs_deviation *dev;
+		char *value;
+		if (!over[k])
+			continue;
+		if (!(value = fangs__asprintf("%zu more new values, from %s", n_over[k], over[k]->value)) ||
+		    !(dev = fangs_deviation_list_push(out))) {
+			free(value);
+			rc = FANGS_ENOMEM;
+			goto fail;
+		}
+		free(over[k]->value);
+		over[k]->value = value;
+		if ((rc = fill_deviation(d, in, over[k], dev)) < 0)
 			goto fail;
 	}
 	rc = 0;
@@ -642,6 +698,7 @@ done:
 	free(fate);
 	fangs__content_list_free(&content);
 	fangs_fpset_free(unpacked);
+	fangs_fpset_free(execs);
 	pending_free(&ps);
 	fangs__allow_set_free(&local);
 	return rc;

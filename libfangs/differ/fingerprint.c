@@ -215,9 +215,26 @@ bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kin
 		*kind = FANGS_FP_SNI;
 		fangs__norm_host(ev->host, o);
 		return true;
-	default:
+	case FANGS_EV_SYSCALL:
+		if (!ev->op)
+			return false;
+		*kind = FANGS_FP_SYSCALL;
+		fangs__sink_puts(o, ev->op);
+		if (ev->detail) {
+			fangs__sink_putc(o, ' ');
+			fangs__sink_puts(o, ev->detail);
+		}
+		if (ev->path) {
+			fangs__sink_putc(o, ' ');
+			fangs__norm_path(ctx, ev->path, strlen(ev->path), o);
+		}
+		return true;
+	case FANGS_EV_PROC_FORK:
+	case FANGS_EV_PROC_EXIT:
+	case FANGS_EV_NONE:
 		return false;
 	}
+	return false;
 }
 
 int fangs_differ_fingerprint(const fangs_differ *d, const fangs_norm_ctx *ctx, const fangs_event *ev,

@@ -24,6 +24,11 @@
  * hash of the whole normalized text, so long inline scripts still differ. */
 #define FANGS__CMD_MAX 1024
 
+/* New values of one fingerprint kind reported one by one in a run; past it
+ * one more deviation counts the rest (a flood must not become a flood of
+ * findings). Secret reads are always reported one by one. */
+#define FANGS__DEVIATIONS_PER_KIND 200
+
 /* A bounded writer: writes what fits (leaving room for the NUL), counts
  * everything, so the caller learns the length it would have needed. */
 typedef struct fangs__sink {

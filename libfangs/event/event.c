@@ -10,7 +10,7 @@
 
 static const char *const kind_names[] = {
 	"none", "file_open", "exec", "net_connect", "dns_query", "tls_sni", "process_fork", "process_exit",
-	"proxy_request",
+	"proxy_request", "syscall",
 };
 _Static_assert(FANGS_ARRAY_SIZE(kind_names) == FANGS_EV_KIND_MAX + 1, "one name per event kind");
 
@@ -109,6 +109,8 @@ void fangs_event_clear(fangs_event *ev)
 	free(ev->real_path);
 	free(ev->decoy);
 	free(ev->env_package);
+	free(ev->op);
+	free(ev->detail);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -124,6 +126,7 @@ int fangs_event_copy(fangs_event *dst, const fangs_event *src)
 	dst->comm = dst->path = dst->addr = dst->qname = dst->sni = dst->run_id = NULL;
 	dst->host = dst->method = NULL;
 	dst->real_path = dst->decoy = dst->env_package = NULL;
+	dst->op = dst->detail = NULL;
 	dst->argv = NULL;
 	dst->argc = 0;
 	for (size_t i = 0; i < FANGS_ANCESTRY_MAX; i++)
@@ -142,6 +145,8 @@ int fangs_event_copy(fangs_event *dst, const fangs_event *src)
 	DUP(real_path);
 	DUP(decoy);
 	DUP(env_package);
+	DUP(op);
+	DUP(detail);
 	DUP(origin.package);
 	DUP(origin.version);
 	DUP(origin.script);

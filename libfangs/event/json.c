@@ -366,6 +366,15 @@ static int decode_object(json_object *obj, fangs_event *ev)
 		if ((rc = decode_proxy(obj, ev)))
 			return rc;
 		break;
+	case FANGS_EV_SYSCALL:
+		if ((rc = get_string(obj, "op", &ev->op, 1)) || (rc = get_string(obj, "detail", &ev->detail, 0)) ||
+		    (rc = get_string(obj, "path", &ev->path, 0)) || (rc = get_i32(obj, "target", &ev->target, 0)))
+			return rc;
+		if ((rc = get_int(obj, "arg", 0, INT64_MAX, &v, 0)) < 0)
+			return rc;
+		if (rc == 0)
+			ev->arg = (uint64_t)v;
+		break;
 	case FANGS_EV_NONE:
 		break;
 	}
@@ -565,6 +574,19 @@ int fangs__event_encode(fangs_buf *b, const fangs_event *ev)
 		}
 		put_key(b, "allowed");
 		fangs_buf_puts(b, ev->allowed ? "true" : "false");
+		break;
+	case FANGS_EV_SYSCALL:
+		put_str_field(b, "op", ev->op ? ev->op : "");
+		put_str_field(b, "detail", ev->detail);
+		put_str_field(b, "path", ev->path);
+		if (ev->target) {
+			put_key(b, "target");
+			fangs_buf_i64(b, ev->target);
+		}
+		if (ev->arg) {
+			put_key(b, "arg");
+			fangs_buf_u64(b, ev->arg & (uint64_t)INT64_MAX);
+		}
 		break;
 	case FANGS_EV_PROC_FORK:
 	case FANGS_EV_NONE:

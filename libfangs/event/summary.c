@@ -57,6 +57,10 @@ const char *fangs_event_summary(const fangs_event *ev, char *buf, size_t cap)
 	case FANGS_EV_PROC_EXIT:
 		snprintf(buf, cap, "exit %d", ev->exit_code);
 		break;
+	case FANGS_EV_SYSCALL:
+		snprintf(buf, cap, "%s%s%s%s%s", ev->op ? ev->op : "syscall", ev->detail ? " " : "",
+			 ev->detail ? ev->detail : "", ev->path ? " " : "", ev->path ? ev->path : "");
+		break;
 	default:
 		snprintf(buf, cap, "%s", fangs_event_kind_name(ev->kind));
 	}

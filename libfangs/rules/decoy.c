@@ -531,6 +531,7 @@ int fangs_decoy_findings(const fangs_decoy_matcher *m, const char *run_id, const
 		case FANGS_EV_NET_CONNECT:
 		case FANGS_EV_PROC_FORK:
 		case FANGS_EV_PROC_EXIT:
+		case FANGS_EV_SYSCALL:
 			break;
 		}
 		rc = s ? fangs_decoy_find(m, s, strlen(s), &hit) : 0;

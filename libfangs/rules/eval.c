@@ -159,6 +159,7 @@ static const char *named_host(const fangs_event *ev)
 	case FANGS_EV_NET_CONNECT:
 	case FANGS_EV_PROC_FORK:
 	case FANGS_EV_PROC_EXIT:
+	case FANGS_EV_SYSCALL:
 		break;
 	}
 	return NULL;
@@ -802,7 +803,11 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 {
 	if (r->kinds && !(r->kinds & (1u << ev->kind)))
 		return false;
-	if (r->alive_after_install)
+	if (r->alive_after_install || r->events_lost)
+		return false;
+	if (r->op.count && (ev->kind != FANGS_EV_SYSCALL || !any_glob(&r->op, ev->op)))
+		return false;
+	if (r->detail.count && (ev->kind != FANGS_EV_SYSCALL || !any_glob(&r->detail, ev->detail)))
 		return false;
 	if (r->actor >= 0 && !actor_fits(r->actor, fangs_event_actor(ev)))
 		return false;
@@ -907,8 +912,22 @@ static void event_value(const ectx *c, const fangs_event *ev, const char *host, 
 	case FANGS_EV_PROXY_REQUEST:
 		fangs__sink_puts(&o, host ? host : "");
 		break;
-	default:
+	case FANGS_EV_SYSCALL:
+		fangs__sink_puts(&o, ev->op ? ev->op : "syscall");
+		if (ev->detail) {
+			fangs__sink_putc(&o, ' ');
+			fangs__sink_puts(&o, ev->detail);
+		}
+		if (ev->path) {
+			fangs__sink_putc(&o, ' ');
+			fangs__norm_path(&c->norm, ev->path, strlen(ev->path), &o);
+		}
+		break;
+	case FANGS_EV_PROC_FORK:
+	case FANGS_EV_PROC_EXIT:
+	case FANGS_EV_NONE:
 		fangs__sink_puts(&o, fangs_event_kind_name(ev->kind));
+		break;
 	}
 	fangs__sink_end(&o);
 }
@@ -1252,6 +1271,15 @@ int fangs_rules_evaluate(const fangs_rules *rs, const fangs_rules_input *in, fan
 	for (size_t r = 0; r < rs->rules.count; r++)
 		if (rs->rules.items[r].enabled && rs->rules.items[r].alive_after_install && (rc = alive_hits(&c, r)))
 			goto out;
+	for (size_t r = 0; r < rs->rules.count; r++) {
+		char value[VALUE_MAX];
+		if (!rs->rules.items[r].enabled || !rs->rules.items[r].events_lost || in->events_lost <= 0)
+			continue;
+		snprintf(value, sizeof(value), "sensor blinded: %lld event%s lost", (long long)in->events_lost,
+			 in->events_lost == 1 ? "" : "s");
+		if ((rc = add_hit(&c, r, value, SIZE_MAX, NULL, 0)))
+			goto out;
+	}
 	for (size_t i = 0; i < c.hits.count; i++) {
 		fangs_deviation *dev = fangs_deviation_list_push(out);
 		if (!dev) {

@@ -58,6 +58,8 @@ typedef struct fangs__rule {
 	double label_min_entropy;
 	double label_min_digits;
 	unsigned subdomains_min;
+	fangs__strv op, detail; /* globs on a syscall event's op and detail */
+	int events_lost;        /* run condition: the sensor lost events */
 } fangs__rule;
 
 typedef struct fangs__rule_list {

@@ -303,6 +303,12 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 			return rerr(c, v, "%s: expected forged or cleared", key);
 		return 0;
 	}
+	if (!strcmp(key, "op"))
+		return each_item(c, v, key, add_string, &r->op);
+	if (!strcmp(key, "detail"))
+		return each_item(c, v, key, add_string, &r->detail);
+	if (!strcmp(key, "events_lost"))
+		return match_flag(c, v, key, &r->events_lost);
 	if (!strcmp(key, "dns_label")) {
 		double len = 30, ent = 0, dig = 0;
 		num_key keys[] = {{"min_length", 1, 63, &len},
@@ -327,8 +333,7 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 		    "unknown match key '%s' (expected kind, actor, open, path, path_not, exe, comm, parent_comm, "
 		    "ancestor_comm, argv, argv_not, host, host_not, port, cred_path, not_registry, "
 		    "parent_is_script, proc_environ_other, exec_written, exec_fileless, alive_after_install, origin_env, "
-		    "dns_label, "
-		    "subdomains)",
+		    "dns_label, subdomains, op, detail, events_lost)",
 		    key);
 }
 
@@ -429,6 +434,11 @@ static int parse_rule(rctx *c, yaml_node_t *m, size_t index, fangs__rule_list *o
 		rc = rerr(c, match, "dns_label and subdomains apply to dns_query events only (add kind: dns_query)");
 	if (!rc && r.alive_after_install && (r.kinds || r.path.count || r.argv.count || r.host.count))
 		rc = rerr(c, match, "alive_after_install is a run condition: it takes no event conditions");
+	if (!rc && r.events_lost && (r.kinds || r.path.count || r.argv.count || r.host.count || r.op.count ||
+				     r.alive_after_install))
+		rc = rerr(c, match, "events_lost is a run condition: it takes no event conditions");
+	if (!rc && (r.op.count || r.detail.count) && r.kinds != 1u << FANGS_EV_SYSCALL)
+		rc = rerr(c, match, "op and detail apply to syscall events only (add kind: syscall)");
 	if (!rc && !(r.source = fangs__strdup(c->file)))
 		rc = FANGS_ENOMEM;
 	if (!rc && !(r.match_text = fangs_buf_steal(&c->text, NULL)))

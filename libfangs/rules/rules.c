@@ -52,6 +52,8 @@ void fangs__rule_clear(fangs__rule *r)
 	regexv_free(&r->argv_not);
 	strv_free(&r->host);
 	strv_free(&r->host_not);
+	strv_free(&r->op);
+	strv_free(&r->detail);
 	free(r->ports);
 	memset(r, 0, sizeof(*r));
 }

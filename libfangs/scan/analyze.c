@@ -97,6 +97,7 @@ static int run_rules(const fangs_config *cfg, const fangs_analyze_options *opts,
 		in.infra = opts->infra;
 		in.n_infra = opts->n_infra;
 	}
+	in.events_lost = run->events_dropped;
 	in.registry_host = opts->registry_host;
 	if (!in.registry_host && cfg && cfg->registry && fangs_registry_host(cfg->registry, host, sizeof(host)) == 0)
 		in.registry_host = host;

@@ -249,25 +249,155 @@ static int decode_payload(fangs_event *ev, const struct fs_payload *e, fangs__sc
 
 	ev->proto = e->proto == FS_PROTO_UDP ? FANGS_PROTO_UDP : FANGS_PROTO_TCP;
 	if (e->what == FS_PL_TLS) {
-		if (fangs__tls_parse_sni(e->data, len, name, sizeof(sc->name)))
+		if (fangs__tls_find_sni(e->data, len, name, sizeof(sc->name)))
 			return 1;
 		ev->kind = FANGS_EV_TLS_SNI;
 		ev->sni = name;
 	} else {
-		const uint8_t *msg = e->data;
-		if (e->what == FS_PL_DNS_TCP) {
-			if (len < 2)
-				return 1;
-			msg += 2;
-			len -= 2;
-		}
-		if (fangs__dns_parse_query(msg, len, name, sizeof(sc->name), &ev->qtype))
+		if (e->what == FS_PL_DNS_TCP ? fangs__dns_parse_tcp(e->data, len, name, sizeof(sc->name), &ev->qtype)
+					     : fangs__dns_parse_query(e->data, len, name, sizeof(sc->name), &ev->qtype))
 			return 1;
 		ev->kind = FANGS_EV_DNS_QUERY;
 		ev->qname = name;
 	}
 	rc = set_addr(ev, &e->dst, sc->addr, sizeof(sc->addr));
 	return rc < 0 ? rc : 0;
+}
+
+/* ---- privileged operations ---- */
+
+static const char *const op_names[] = {
+	NULL,         "ptrace",  "mount", "umount", "fsopen",      "fsmount",      "move_mount", "open_tree",
+	"unshare",    "setns",   "clone", "kill",   "init_module", "finit_module", "bpf",        "perf_event_open",
+};
+_Static_assert(sizeof(op_names) / sizeof(op_names[0]) == FS_OP_PERF_EVENT_OPEN + 1, "a name for every fs_op");
+
+static const char *ptrace_request(uint64_t r)
+{
+	switch (r) {
+	case 0: return "traceme";
+	case 1: case 2: case 3: return "peek";
+	case 4: case 5: case 6: return "poke";
+	case 7: case 9: case 24: case 31: return "continue";
+	case 8: return "kill";
+	case 12: case 13: case 14: case 15: return "regs";
+	case 16: return "attach";
+	case 17: return "detach";
+	case 0x4206: return "seize";
+	case 0x4207: return "interrupt";
+	}
+	return "other";
+}
+
+static void ns_names(uint64_t flags, char *out, size_t cap)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} ns[] = {
+		{0x10000000, "user"}, {0x00020000, "mnt"},  {0x20000000, "pid"}, {0x40000000, "net"},
+		{0x04000000, "uts"},  {0x08000000, "ipc"},  {0x02000000, "cgroup"}, {0x00000080, "time"},
+	};
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(ns); i++)
+		if ((flags & ns[i].bit) && n + strlen(ns[i].name) + 2 < cap)
+			n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", ns[i].name);
+	if (!n)
+		snprintf(out, cap, "any");
+}
+
+static const char *bpf_command(uint64_t c)
+{
+	static const char *const names[] = {"map_create", "map_lookup", "map_update", "map_delete", "map_next_key",
+					    "prog_load", "obj_pin", "obj_get", "prog_attach", "prog_detach"};
+	if (c < FANGS_ARRAY_SIZE(names))
+		return names[c];
+	if (c == 17)
+		return "raw_tracepoint_open";
+	if (c == 18)
+		return "btf_load";
+	if (c == 28)
+		return "link_create";
+	return "other";
+}
+
+static const char *perf_type(uint64_t t)
+{
+	static const char *const names[] = {"hardware", "software", "tracepoint", "hw_cache", "raw", "breakpoint"};
+	return t < FANGS_ARRAY_SIZE(names) ? names[t] : "other";
+}
+
+static const char *signal_name(uint64_t sig, char *buf, size_t cap)
+{
+	static const char *const names[] = {NULL,     "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP",
+					    "SIGABRT", "SIGBUS",  "SIGFPE",  "SIGKILL", "SIGUSR1", "SIGSEGV",
+					    "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
+					    "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"};
+	if (sig && sig < FANGS_ARRAY_SIZE(names))
+		return names[sig];
+	snprintf(buf, cap, "SIG%llu", (unsigned long long)sig);
+	return buf;
+}
+
+/* Printable text of a fixed-size kernel string (NULL when empty). */
+static char *clean(char *dst, size_t dst_len, const char *src, size_t src_max)
+{
+	char *r = borrow(dst, dst_len, src, src_max);
+	for (char *p = dst; r && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return r;
+}
+
+static int decode_sysop(fangs_event *ev, const struct fs_sysop *e, fangs__scratch *sc)
+{
+	char *d = sc->name, sig[16], tcomm[FS_COMM_LEN + 1], fstype[FS_STR2_LEN + 1];
+	size_t cap = sizeof(sc->name);
+
+	if (e->op == 0 || e->op >= FANGS_ARRAY_SIZE(op_names))
+		return 1;
+	ev->kind = FANGS_EV_SYSCALL;
+	ev->op = (char *)op_names[e->op];
+	ev->arg = e->arg;
+	ev->target = e->target;
+	d[0] = '\0';
+	switch ((enum fs_op)e->op) {
+	case FS_OP_PTRACE:
+		snprintf(d, cap, "%s", ptrace_request(e->arg));
+		break;
+	case FS_OP_MOUNT:
+	case FS_OP_FSOPEN:
+		snprintf(d, cap, "%s", clean(fstype, sizeof(fstype), e->str2, sizeof(e->str2)) ? fstype
+			 : (e->arg & 0x1000) ? "bind" : "none");
+		break;
+	case FS_OP_UMOUNT:
+	case FS_OP_FSMOUNT:
+	case FS_OP_MOVE_MOUNT:
+	case FS_OP_OPEN_TREE:
+	case FS_OP_INIT_MODULE:
+	case FS_OP_FINIT_MODULE:
+		break;
+	case FS_OP_UNSHARE:
+	case FS_OP_SETNS:
+	case FS_OP_CLONE:
+		ns_names(e->arg, d, cap);
+		break;
+	case FS_OP_KILL:
+		snprintf(d, cap, "%s %s (%s)", signal_name(e->arg, sig, sizeof(sig)),
+			 clean(tcomm, sizeof(tcomm), e->target_comm, sizeof(e->target_comm)) ? tcomm : "?",
+			 e->arg2 ? "run" : "outside");
+		break;
+	case FS_OP_BPF:
+		snprintf(d, cap, "%s", bpf_command(e->arg));
+		break;
+	case FS_OP_PERF_EVENT_OPEN:
+		snprintf(d, cap, "%s", perf_type(e->arg));
+		break;
+	}
+	ev->detail = d[0] ? d : NULL;
+	ev->path = clean(sc->path, sizeof(sc->path), e->str, sizeof(e->str));
+	return 0;
 }
 
 /* Keeps the user-space table in step with fork, exec and exit. */
@@ -320,6 +450,7 @@ static size_t record_size(uint32_t kind)
 	case FS_EV_SNI: return sizeof(struct fs_sni);
 	case FS_EV_FORK: return sizeof(struct fs_fork);
 	case FS_EV_EXIT: return sizeof(struct fs_exit);
+	case FS_EV_SYSOP: return sizeof(struct fs_sysop);
 	}
 	return 0;
 }
@@ -414,6 +545,10 @@ static int decode(fangs_sensor *s, const struct fs_hdr *h, const void *data, fan
 	case FS_EV_EXIT:
 		ev->kind = FANGS_EV_PROC_EXIT;
 		ev->exit_code = ((const struct fs_exit *)data)->exit_code;
+		break;
+	case FS_EV_SYSOP:
+		if ((rc = decode_sysop(ev, data, sc)))
+			return rc;
 		break;
 	default:
 		return 1;

@@ -69,6 +69,18 @@ int fangs__dns_parse_query(const uint8_t *msg, size_t len, char *qname, size_t q
 	return 0;
 }
 
+int fangs__dns_parse_tcp(const uint8_t *buf, size_t len, char *qname, size_t qname_len, uint16_t *qtype)
+{
+	size_t n;
+
+	if (!buf || len < 2)
+		return -1;
+	n = rd16(buf);
+	if (n < 12 + 1 + 4)
+		return -1;
+	return fangs__dns_parse_query(buf + 2, n < len - 2 ? n : len - 2, qname, qname_len, qtype);
+}
+
 int fangs__tls_parse_sni(const uint8_t *rec, size_t len, char *sni, size_t sni_len)
 {
 	size_t pos, end, ext_end;
@@ -125,5 +137,18 @@ int fangs__tls_parse_sni(const uint8_t *rec, size_t len, char *sni, size_t sni_l
 		}
 		return -1;
 	}
+	return -1;
+}
+
+int fangs__tls_find_sni(const uint8_t *buf, size_t len, char *sni, size_t sni_len)
+{
+	if (fangs__tls_parse_sni(buf, len, sni, sni_len) == 0)
+		return 0;
+	/* joined writes may begin with a decoy: the first ClientHello record
+	 * further in whose name reads */
+	for (size_t i = 1; buf && i + 9 <= len; i++)
+		if (buf[i] == 0x16 && buf[i + 1] == 3 && buf[i + 5] == 1 &&
+		    fangs__tls_parse_sni(buf + i, len - i, sni, sni_len) == 0)
+			return 0;
 	return -1;
 }

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +48,23 @@ static const struct {
 	{"io_uring_submit_req", "io_uring", FANGS_SENSOR_PROBE_IO_URING},
 	{"io_uring_complete", "io_uring", FANGS_SENSOR_PROBE_IO_URING},
 	{"ssl_ctrl", "tls_lib", FANGS_SENSOR_PROBE_TLS_LIB},
+	{"sys_enter_ptrace", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_mount", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_umount", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_fsopen", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_fsmount", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_move_mount", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_open_tree", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_unshare", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_setns", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_clone", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_clone3", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_init_module", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_finit_module", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"raw_enter_modules", "privileged", FANGS_SENSOR_PROBE_MODULES_RAW}, /* opt-in */
+	{"sys_enter_bpf", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"sys_enter_perf_event_open", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
+	{"signal_generate", "privileged", FANGS_SENSOR_PROBE_PRIVILEGED},
 };
 
 /* Where sys_exit_open_any attaches. */
@@ -221,8 +239,23 @@ static int program_probes(fangs_sensor *s, struct bpf_program *prog, const char 
 		return any;
 	}
 	snprintf(reason, sizeof(reason), "%s", why);
+	if (!*reason && strcmp(pname, "raw_enter_modules") == 0 &&
+	    attach_point_exists("tracepoint/syscalls/sys_enter_init_module", vmlinux, name, sizeof(name)))
+		snprintf(reason, sizeof(reason), "not needed: the module system calls have tracepoints");
 	if (!*reason)
 		attach_point_exists(bpf_program__section_name(prog), vmlinux, reason, sizeof(reason));
+	if (*reason && strcmp(reason, "not requested") != 0 &&
+	    (strcmp(pname, "sys_enter_init_module") == 0 || strcmp(pname, "sys_enter_finit_module") == 0)) {
+		char missing[sizeof(reason)];
+		snprintf(missing, sizeof(missing), "%s", reason);
+		if (s->want & FANGS_SENSOR_PROBE_MODULES_RAW)
+			snprintf(reason, sizeof(reason), "not needed: %.160s; seen through raw_syscalls/sys_enter",
+				 missing);
+		else
+			snprintf(reason, sizeof(reason),
+				 "not needed: %.100s (no module support: the calls fail); "
+				 "FANGS_SENSOR_PROBE_MODULES_RAW reports the attempts", missing);
+	}
 	if (!add_probe(s, prog, bpf_program__section_name(prog), group, reason))
 		return FANGS_ENOMEM;
 	return !*reason;
@@ -236,6 +269,7 @@ static int prepare_programs(fangs_sensor *s, unsigned int want, char **tls, size
 
 	if (!vmlinux)
 		fangs_warn("cannot read kernel BTF to check raw tracepoints: %s", strerror(errno));
+	s->want = want;
 	bpf_object__for_each_program(prog, s->skel->obj) {
 		const char *group = "other";
 		unsigned int bit = 0;
@@ -314,7 +348,7 @@ static void publish_probes(fangs_sensor *s)
 		p->pub.name = p->name;
 		p->pub.reason = p->reason;
 		s->probe_list[i] = p->pub;
-		if (!p->pub.live && strcmp(p->reason, "not requested") != 0)
+		if (!p->pub.live && strcmp(p->reason, "not requested") != 0 && strncmp(p->reason, "not needed", 10) != 0)
 			fangs_warn("sensor probe %s is not live: %s", p->name, p->reason);
 	}
 }
@@ -332,12 +366,19 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_new: NULL out");
 	*out = NULL;
 	if (opts) {
-		if (opts->version != FANGS_SENSOR_OPTIONS_VERSION)
-			return fangs_error_set(FANGS_EVERSION, "sensor options version %u is not %u", opts->version,
+		if (opts->version < 1 || opts->version > FANGS_SENSOR_OPTIONS_VERSION)
+			return fangs_error_set(FANGS_EVERSION, "sensor options version %u is not 1..%u", opts->version,
 					       FANGS_SENSOR_OPTIONS_VERSION);
-		o = *opts;
+		if (opts->version == 1)
+			memcpy(&o, opts, offsetof(fangs_sensor_options, max_events_per_run));
+		else
+			o = *opts;
 	}
 	rbsize = o.ringbuf_size ? o.ringbuf_size : DEFAULT_RINGBUF;
+	if (o.max_events_per_run == 0)
+		o.max_events_per_run = FANGS_SENSOR_DEFAULT_MAX_EVENTS;
+	else if (o.max_events_per_run == FANGS_SENSOR_UNLIMITED)
+		o.max_events_per_run = 0;
 	if (rbsize < (size_t)sysconf(_SC_PAGESIZE) || (rbsize & (rbsize - 1)) || rbsize > (1u << 30))
 		return fangs_error_set(FANGS_EINVAL, "ring buffer size %zu is not a power of two between a page and 1 GiB",
 				       rbsize);
@@ -364,6 +405,7 @@ int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
 		s->skel->rodata->wakeup_interval_ns = (uint64_t)s->wakeup_ms * 1000000u;
 		s->skel->rodata->wakeup_bytes = rbsize / 4;
 	}
+	s->skel->rodata->run_event_cap = o.max_events_per_run;
 	if ((err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rbsize))) {
 		rc = fangs_error_set(FANGS_ESENSOR, "setting the ring buffer size: %s", strerror(-err));
 		goto fail;
@@ -565,6 +607,10 @@ int fangs_sensor_watch_cgroup(fangs_sensor *s, const char *cgroup, const char *r
 	uslot = (__u32)slot;
 	rc = bpf_map__update_elem(s->skel->maps.stats, &uslot, sizeof(uslot), zero, sizeof(*zero) * (size_t)ncpu, 0);
 	free(zero);
+	if (!rc) {
+		uint64_t none = 0;
+		rc = bpf_map__update_elem(s->skel->maps.run_total, &uslot, sizeof(uslot), &none, sizeof(none), 0);
+	}
 	if (rc)
 		return fangs_error_set(FANGS_ESENSOR, "resetting counters: %s", strerror(-rc));
 	if (!s->runs[slot].run_id || strcmp(s->runs[slot].run_id, run_id) != 0) {
@@ -669,10 +715,12 @@ int fangs_sensor_stats(const fangs_sensor *s, const char *run_id, fangs_sensor_r
 		free(v);
 		return fangs_error_set(FANGS_ESENSOR, "reading counters: %s", strerror(-rc));
 	}
-	out->emitted = out->dropped = 0;
+	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < ncpu; i++) {
 		out->emitted += v[i].emitted;
-		out->dropped += v[i].dropped;
+		out->dropped += v[i].dropped + v[i].capped;
+		out->folded += v[i].folded;
+		out->capped += v[i].capped;
 	}
 	free(v);
 	return 0;

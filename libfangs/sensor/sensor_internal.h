@@ -72,6 +72,7 @@ struct fangs_sensor {
 	size_t n_probes;
 	fangs__proctab procs;
 	int cb_rc;
+	unsigned int want; /* FANGS_SENSOR_PROBE_* bits asked for */
 	int delivered;
 	fangs__scratch scratch;
 };

@@ -18,6 +18,8 @@ const char *fangs__storage_event_value(const fangs_event *ev)
 		return ev->sni;
 	case FANGS_EV_PROXY_REQUEST:
 		return ev->host;
+	case FANGS_EV_SYSCALL:
+		return ev->op;
 	case FANGS_EV_PROC_FORK:
 	case FANGS_EV_PROC_EXIT:
 	case FANGS_EV_NONE:

@@ -1,8 +1,10 @@
 /*
  * tests/bench/bench_throughput.c - how many events per second the sensor
  * delivers, and where it starts dropping, against the ring buffer size.
- * A generator in a watched cgroup opens a missing file (or connects a UDP
- * socket) as fast as it can; this process decodes events meanwhile.
+ * A generator in a watched cgroup opens missing files (or connects a UDP
+ * socket) as fast as it can; this process decodes events meanwhile. Each
+ * call names another file (port): the sensor folds identical repeats, and
+ * this measures the ring buffer, with no event budget.
  *
  *   bench-throughput [--count N] [--kind open|open-file|connect] [--entry-only]
  *
@@ -54,8 +56,11 @@ static double ru_cpu(const struct rusage *ru)
 static int burst(const char *kind, long n)
 {
 	if (strcmp(kind, "open") == 0) {
-		for (long i = 0; i < n; i++)
-			openat(AT_FDCWD, "/nonexistent/fangs-burst", O_RDONLY);
+		char path[64];
+		for (long i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "/nonexistent/fangs-burst-%ld", i);
+			openat(AT_FDCWD, path, O_RDONLY);
+		}
 	} else if (strcmp(kind, "open-file") == 0) {
 		for (long i = 0; i < n; i++) {
 			int fd = openat(AT_FDCWD, "/usr/lib/os-release", O_RDONLY);
@@ -66,8 +71,11 @@ static int burst(const char *kind, long n)
 		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(9)};
 		int fd = socket(AF_INET, SOCK_DGRAM, 0);
 		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		for (long i = 0; i < n; i++)
+		for (long i = 0; i < n; i++) {
+			sin.sin_port = htons((uint16_t)(1 + i % 65000));
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)(i / 65000));
 			connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		}
 		close(fd);
 	}
 	return 0;
@@ -113,7 +121,7 @@ int main(int argc, char **argv)
 	       "delivered", "dropped", "drop %", "delivered/s");
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
-		fangs_sensor_run_stats st = {0, 0};
+		fangs_sensor_run_stats st = {0, 0, 0, 0};
 		fangs_sensor *s = NULL;
 		double t0, t_gen = 0, t_end;
 		int status, reaped = 0;
@@ -123,6 +131,7 @@ int main(int argc, char **argv)
 		if (fangs_cgroup_create_run(run_id, cg, sizeof(cg)))
 			goto fail;
 		o.ringbuf_size = sizes[k];
+		o.max_events_per_run = FANGS_SENSOR_UNLIMITED;
 		o.on_event = count_event;
 		o.probes = FANGS_SENSOR_PROBE_PROCESS | (opens ? FANGS_SENSOR_PROBE_FILES : FANGS_SENSOR_PROBE_NET) |
 			   (opens && !entry_only ? FANGS_SENSOR_PROBE_FILES_RETRY : 0);

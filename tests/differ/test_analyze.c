@@ -51,6 +51,37 @@ static void expect_values(const fangs_deviation_list *l, const char *const *valu
 	ck_assert_uint_eq(l->count, n);
 }
 
+/* A flood of new values: 200 findings of a kind, then one that counts the rest;
+ * secrets read are never folded into it. */
+START_TEST(flood_of_new_values)
+{
+	fangs_fpset *base;
+	const fangs_deviation *more;
+	char path[64];
+	size_t reads = 0;
+
+	t_open(&run_a, "foo", "/srv/app/index.js", FANGS_OPEN_READ);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	for (int i = 0; i < 500; i++) {
+		snprintf(path, sizeof(path), "/srv/flood/f%d", i);
+		t_open(&run_b, "foo", path, FANGS_OPEN_READ);
+	}
+	t_open(&run_b, "foo", "/root/.ssh/id_rsa", FANGS_OPEN_READ);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	for (size_t i = 0; i < devs.count; i++)
+		reads += strcmp(devs.items[i].kind, "fs_new_path_read") == 0;
+	ck_assert_uint_eq(reads, 201);
+	ck_assert_ptr_nonnull(t_find(&devs, "/srv/flood/f0"));
+	ck_assert_ptr_nonnull(t_find(&devs, "/srv/flood/f199"));
+	ck_assert_ptr_null(t_find(&devs, "/srv/flood/f200"));
+	more = t_find(&devs, "300 more new values, from /srv/flood/f200");
+	ck_assert_ptr_nonnull(more);
+	ck_assert_str_eq(more->kind, "fs_new_path_read");
+	ck_assert_ptr_nonnull(t_find(&devs, "~/.ssh/id_rsa"));
+	fangs_fpset_free(base);
+}
+END_TEST
+
 START_TEST(first_run_seeds)
 {
 	fangs_fpset *run_fps = NULL, *empty = NULL;
@@ -1004,6 +1035,7 @@ TCase *tcase_analyze(void)
 	TCase *tc = tcase_create("analyze");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, first_run_seeds);
+	tcase_add_test(tc, flood_of_new_values);
 	tcase_add_test(tc, npmrc_by_npm_vs_script);
 	tcase_add_test(tc, aliases_of_credentials);
 	tcase_add_test(tc, npm_reads_new_file);

@@ -284,11 +284,37 @@ START_TEST(no_fingerprint)
 }
 END_TEST
 
+START_TEST(syscall_fingerprint)
+{
+	fangs_event ev = {0};
+	fangs_fingerprint fp = {0};
+	char op[] = "kill", detail[] = "SIGKILL sshd (outside)", path[] = "/proc/1/ns";
+
+	ev.kind = FANGS_EV_SYSCALL;
+	ev.op = op;
+	ev.detail = detail;
+	ev.target = 4242;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 1);
+	ck_assert_int_eq(fp.kind, FANGS_FP_SYSCALL);
+	ck_assert_int_eq(fp.actor, FANGS_ACTOR_NPM);
+	/* the target pid is not part of it: the same act on another run's pid is the same */
+	ck_assert_str_eq(fp.value, "kill SIGKILL sshd (outside)");
+	fangs_fingerprint_clear(&fp);
+	ev.path = path;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 1);
+	ck_assert_str_eq(fp.value, "kill SIGKILL sshd (outside) /proc/<pid>/ns"); /* paths normalized */
+	fangs_fingerprint_clear(&fp);
+	ev.op = NULL;
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
+}
+END_TEST
+
 START_TEST(names)
 {
 	fangs_fp_kind k;
 	fangs_actor a;
-	static const char *const kinds[] = {"fs_read", "fs_write", "exec", "net", "dns", "sni"};
+	static const char *const kinds[] = {"fs_read", "fs_write", "exec", "net", "dns", "sni", "syscall"};
+	_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == FANGS_FP_KIND_COUNT, "a name for every kind");
 	for (int i = 0; i < FANGS_FP_KIND_COUNT; i++) {
 		ck_assert_str_eq(fangs_fp_kind_name((fangs_fp_kind)i), kinds[i]);
 		ck_assert_int_eq(fangs_fp_kind_parse(kinds[i], &k), 0);
@@ -318,5 +344,6 @@ TCase *tcase_fingerprint(void)
 	tcase_add_test(tc, network);
 	tcase_add_test(tc, no_fingerprint);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, syscall_fingerprint);
 	return tc;
 }

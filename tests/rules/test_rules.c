@@ -310,6 +310,52 @@ START_TEST(processes_left_input)
 }
 END_TEST
 
+START_TEST(privileged_operations)
+{
+	const fangs_deviation *d;
+	load("hit-privileged.ndjson");
+	evaluate();
+	d = expect("ptrace-by-script", "ptrace attach", FANGS_SEV_HIGH);
+	ck_assert_int_eq(evidence(d, 0)->target, 7000);
+	ck_assert_str_eq(d->origin.package, "evil");
+	expect("mount-by-script", "mount tmpfs ~/.ssh", FANGS_SEV_HIGH);
+	expect("namespace-by-script", "setns net", FANGS_SEV_MEDIUM);
+	expect("signal-outside-tree", "kill SIGKILL node (run)", FANGS_SEV_HIGH);
+	expect("kernel-code-load", "finit_module", FANGS_SEV_CRITICAL);
+	expect("kernel-code-load", "bpf prog_load", FANGS_SEV_CRITICAL);
+	expect("perf-event-open", "perf_event_open software", FANGS_SEV_MEDIUM);
+	/* the sandbox's own namespaces (npm's side, before any script) are no hit */
+	ck_assert_ptr_null(find("namespace-by-script", "unshare user,mnt,pid,net"));
+	ck_assert_uint_eq(count_rule("namespace-by-script"), 1);
+	ck_assert_uint_eq(count_rule("sensor-blinded"), 0);
+}
+END_TEST
+
+START_TEST(events_lost_input)
+{
+	fangs_rules_input in = FANGS_RULES_INPUT_INIT;
+	const fangs_deviation *d;
+
+	load("benign-core-js.ndjson");
+	in.run_id = "r1";
+	in.package = "pkg";
+	in.events = events.items;
+	in.n_events = events.count;
+	in.registry_host = REGISTRY;
+	in.events_lost = 51234;
+	ck_assert_int_eq(fangs_rules_evaluate(rules, &in, &hits), 0);
+	d = find("sensor-blinded", "sensor blinded: 51234 events lost");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->severity, FANGS_SEV_HIGH);
+	ck_assert_uint_eq(d->n_evidence, 0); /* what was lost has no event */
+	ck_assert_uint_eq(hits.count, 1);
+	fangs_deviation_list_free(&hits);
+	in.events_lost = 0;
+	ck_assert_int_eq(fangs_rules_evaluate(rules, &in, &hits), 0);
+	ck_assert_uint_eq(hits.count, 0);
+}
+END_TEST
+
 /* ---- ordinary install work: nothing at medium or above ---- */
 
 static void expect_quiet(const char *name)
@@ -688,7 +734,9 @@ START_TEST(builtin_set)
 					  "dns-tunnel-label", "dns-many-subdomains", "download-and-run",
 					  "persistence-shell-startup", "persistence-cron-systemd",
 					  "persistence-ssh-authorized-keys", "proc-environ-other", "dropped-binary-exec",
-					  "fileless-exec", "detached-process"};
+					  "fileless-exec", "detached-process", "ptrace-by-script", "mount-by-script",
+					  "namespace-by-script", "signal-outside-tree", "kernel-code-load", "perf-event-open",
+					  "sensor-blinded"};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		ck_assert_msg(fangs_rules_find(rules, ids[i], &r) == 0, "no built-in rule %s", ids[i]);
 		ck_assert(r.enabled);
@@ -734,6 +782,12 @@ START_TEST(bad_rules)
 		     "rule r6: path: 'relative/x' must be absolute");
 	expect_error("rules:\n  - id: r7\n    description: d\n    severity: low\n    match: {dns_label: {min_length: 9}}\n",
 		     "rule r7: dns_label and subdomains apply to dns_query events only");
+	expect_error("rules:\n  - id: r8\n    description: d\n    severity: low\n    match: {op: ptrace}\n",
+		     "rule r8: op and detail apply to syscall events only");
+	expect_error("rules:\n  - id: r9\n    description: d\n    severity: low\n    match: {events_lost: true, kind: exec}\n",
+		     "rule r9: events_lost is a run condition");
+	expect_error("rules:\n  - id: r10\n    description: d\n    severity: low\n    match: {events_lost: false}\n",
+		     "rule r10: events_lost: only 'true'");
 	expect_error("rulez: []\n", "local.yaml:1: unknown key 'rulez'");
 	expect_error("rules: [\n", "local.yaml:");
 }
@@ -1345,6 +1399,8 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, detached_process);
 	tcase_add_test(tc, benign_helper_before_npm);
 	tcase_add_test(tc, processes_left_input);
+	tcase_add_test(tc, privileged_operations);
+	tcase_add_test(tc, events_lost_input);
 	tcase_add_test(tc, benign_node_gyp);
 	tcase_add_test(tc, benign_esbuild);
 	tcase_add_test(tc, benign_core_js);

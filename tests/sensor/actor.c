@@ -18,6 +18,29 @@
  *   actor tls PORT SNI                 TCP to 127.0.0.1:PORT, writes a ClientHello
  *   actor uring-open PATH              io_uring IORING_OP_OPENAT
  *   actor uring-connect PORT           io_uring IORING_OP_CONNECT to 127.0.0.1
+ *   actor udp-any ADDR PORT NAME       connect() UDP to ADDR:PORT, DNS query with send()
+ *   actor dns-iov ADDR PORT NAME       sendmsg() of a DNS query split over 3 iovecs
+ *   actor dns-mmsg-late ADDR NAME      sendmmsg() of 6 messages, the query the 5th
+ *   actor dns-tcp-split PORT NAME      TCP to 127.0.0.1:PORT, the length prefix and the
+ *                                      query in two writes
+ *   actor tls-split PORT SNI           TCP to 127.0.0.1:PORT, a ClientHello in 3 writes
+ *   actor tls-decoy PORT SNI           a 5-byte TLS header announcing 64 KiB, then a ClientHello
+ *   actor fastopen ADDR PORT SNI       sendto(MSG_FASTOPEN) of a ClientHello, no connect()
+ *   actor uring-sendmsg ADDR NAME      io_uring SENDMSG of a DNS query to ADDR:53
+ *   actor uring-sendto ADDR NAME       io_uring SEND with a destination (addr2) of a DNS query
+ *   actor uring-send PORT SNI          io_uring SEND of a ClientHello on a TCP socket
+ *   actor uring-write PORT SNI         io_uring WRITE of a ClientHello on a TCP socket
+ *   actor ptrace                       PTRACE_ATTACH to a child of its own, then detach
+ *   actor mount DIR                    mount(none, DIR, "fangs-nofs"), umount2(DIR),
+ *                                      fsopen("fangs-nofs"): all refused, all attempts
+ *   actor unshare                      unshare(CLONE_NEWUTS), setns() to its own uts ns,
+ *                                      clone(CLONE_NEWIPC) of a child that exits
+ *   actor kill PID SIG                 kill(PID, SIG); and SIGTERM to a child of its own
+ *   actor kernel-load                  init_module, finit_module, bpf(PROG_LOAD) with
+ *                                      arguments the kernel refuses; perf_event_open of
+ *                                      a software counter of itself
+ *   actor flood-same PATH N            opens PATH N times
+ *   actor flood-distinct DIR N         opens N different missing paths under DIR
  *   actor chain PKG VER SCRIPT PATH    3 processes with npm_* variables; the
  *                                      last one has an empty environment and opens PATH
  *   actor open-dirfd DIR NAME          openat(open(DIR, O_PATH), NAME)
@@ -47,6 +70,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 static int die(const char *what)
@@ -311,6 +335,247 @@ static int uring(const char *mode, const char *arg)
 	return rc;
 }
 
+/* ---- more send paths, privileged operations, floods ------------------------ */
+
+static int udp_to(const char *addr, int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (fd < 0 || inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		return -1;
+	connect(fd, (struct sockaddr *)&sin, sizeof(sin)); /* unroutable: the attempt is enough */
+	return fd;
+}
+
+static int tcp_local(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		return -1;
+	return fd;
+}
+
+/* Submits one sqe (uring_one() closes what an open returned). */
+static int uring_sqe(uint8_t op, int fd, const void *addr, uint32_t len)
+{
+	struct io_uring_sqe sqe;
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = op;
+	sqe.fd = fd;
+	sqe.addr = (uint64_t)(uintptr_t)addr;
+	sqe.len = len;
+	return uring_one(&sqe);
+}
+
+static int more(const char *cmd, int argc, char **argv)
+{
+	uint8_t q[512], big[2048];
+	size_t n;
+	int fd, rc = 0;
+
+	if (strcmp(cmd, "udp-any") == 0 && argc >= 5) {
+		n = dns_query(q, argv[4], 1);
+		if ((fd = udp_to(argv[2], atoi(argv[3]))) < 0)
+			return die("udp");
+		send(fd, q, n, 0);
+		return done_fd(fd);
+	}
+	if (strcmp(cmd, "dns-iov") == 0 && argc >= 5) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};
+		struct iovec iov[3];
+		struct msghdr mh = {.msg_name = &sin, .msg_namelen = sizeof(sin), .msg_iov = iov, .msg_iovlen = 3};
+		n = dns_query(q, argv[4], 16);
+		inet_pton(AF_INET, argv[2], &sin.sin_addr);
+		iov[0] = (struct iovec){q, 12};
+		iov[1] = (struct iovec){q + 12, 5};
+		iov[2] = (struct iovec){q + 17, n - 17};
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return die("socket");
+		sendmsg(fd, &mh, 0);
+		return done_fd(fd);
+	}
+	if (strcmp(cmd, "dns-mmsg-late") == 0 && argc >= 4) {
+		struct iovec iov[6];
+		struct mmsghdr mm[6];
+		static const char junk[] = "not dns at all, just noise";
+		n = dns_query(q, argv[3], 1);
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < 6; i++) {
+			iov[i] = i == 4 ? (struct iovec){q, n} : (struct iovec){(void *)junk, sizeof(junk)};
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		if ((fd = udp_to(argv[2], 53)) < 0)
+			return die("udp");
+		sendmmsg(fd, mm, 6, 0);
+		return done_fd(fd);
+	}
+	if (strcmp(cmd, "dns-tcp-split") == 0 && argc >= 4) {
+		n = dns_query(q, argv[3], 16);
+		uint8_t prefix[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+		if ((fd = tcp_local(atoi(argv[2]))) < 0)
+			return die("connect");
+		if (write(fd, prefix, 2) != 2 || write(fd, q, n) != (ssize_t)n)
+			return die("write");
+		return done_fd(fd);
+	}
+	if (strcmp(cmd, "tls-split") == 0 && argc >= 4) {
+		n = client_hello(big, argv[3]);
+		if ((fd = tcp_local(atoi(argv[2]))) < 0)
+			return die("connect");
+		if (write(fd, big, 3) != 3 || write(fd, big + 3, 40) != 40 ||
+		    write(fd, big + 43, n - 43) != (ssize_t)(n - 43))
+			return die("write");
+		return done_fd(fd);
+	}
+	if (strcmp(cmd, "tls-decoy") == 0 && argc >= 4) {
+		static const uint8_t decoy[5] = {0x16, 3, 1, 0xff, 0xff}; /* announces a record that never comes */
+		n = client_hello(big, argv[3]);
+		if ((fd = tcp_local(atoi(argv[2]))) < 0)
+			return die("connect");
+		if (write(fd, decoy, sizeof(decoy)) != sizeof(decoy) || write(fd, big, n) != (ssize_t)n)
+			return die("write");
+		return done_fd(fd);
+	}
+	if (strcmp(cmd, "fastopen") == 0 && argc >= 5) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};
+		n = client_hello(big, argv[4]);
+		inet_pton(AF_INET, argv[2], &sin.sin_addr);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return die("socket");
+		sendto(fd, big, n, MSG_FASTOPEN, (struct sockaddr *)&sin, sizeof(sin));
+		return done_fd(fd);
+	}
+	if (strcmp(cmd, "uring-sendmsg") == 0 && argc >= 4) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(53)};
+		struct iovec iov;
+		struct msghdr mh = {.msg_name = &sin, .msg_namelen = sizeof(sin), .msg_iov = &iov, .msg_iovlen = 1};
+		n = dns_query(q, argv[3], 1);
+		iov = (struct iovec){q, n};
+		inet_pton(AF_INET, argv[2], &sin.sin_addr);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return die("socket");
+		rc = uring_sqe(IORING_OP_SENDMSG, fd, &mh, 1);
+		close(fd);
+		return rc;
+	}
+	if (strcmp(cmd, "uring-sendto") == 0 && argc >= 4) {
+		/* IORING_OP_SEND with a destination (sqe->addr2): sendto's io_uring form */
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(53)};
+		struct io_uring_sqe sqe;
+		n = dns_query(q, argv[3], 1);
+		inet_pton(AF_INET, argv[2], &sin.sin_addr);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return die("socket");
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.opcode = IORING_OP_SEND;
+		sqe.fd = fd;
+		sqe.addr = (uint64_t)(uintptr_t)q;
+		sqe.len = (uint32_t)n;
+		sqe.addr2 = (uint64_t)(uintptr_t)&sin;
+		sqe.addr_len = sizeof(sin);
+		rc = uring_one(&sqe);
+		close(fd);
+		return rc;
+	}
+	if ((strcmp(cmd, "uring-send") == 0 || strcmp(cmd, "uring-write") == 0) && argc >= 4) {
+		n = client_hello(big, argv[3]);
+		if ((fd = tcp_local(atoi(argv[2]))) < 0)
+			return die("connect");
+		rc = uring_sqe(strcmp(cmd, "uring-send") == 0 ? IORING_OP_SEND : IORING_OP_WRITE, fd, big, (uint32_t)n);
+		close(fd);
+		return rc;
+	}
+	if (strcmp(cmd, "ptrace") == 0) {
+		pid_t child = fork();
+		if (child == 0) {
+			pause();
+			_exit(0);
+		}
+		if (syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, child, NULL, NULL) == 0) {
+			waitpid(child, NULL, __WALL);
+			syscall(SYS_ptrace, 17 /* PTRACE_DETACH */, child, NULL, NULL);
+		}
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		return 0;
+	}
+	if (strcmp(cmd, "mount") == 0) {
+		syscall(SYS_mount, "none", argv[2], "fangs-nofs", 0UL, NULL);
+		syscall(SYS_umount2, argv[2], 0);
+		syscall(SYS_fsopen, "fangs-nofs", 0);
+		return 0;
+	}
+	if (strcmp(cmd, "unshare") == 0) {
+		int ns;
+		if (syscall(SYS_unshare, 0x04000000 /* CLONE_NEWUTS */) < 0)
+			return die("unshare");
+		ns = open("/proc/self/ns/uts", O_RDONLY);
+		if (ns >= 0)
+			syscall(SYS_setns, ns, 0x04000000);
+		{
+			/* clone() with a namespace flag: a child in a new IPC namespace */
+			long child = syscall(SYS_clone, 0x08000000L /* CLONE_NEWIPC */ | SIGCHLD, 0L, NULL, NULL, 0L);
+			if (child == 0)
+				_exit(0);
+			if (child > 0)
+				waitpid((pid_t)child, NULL, 0);
+		}
+		return done_fd(ns);
+	}
+	if (strcmp(cmd, "kill") == 0 && argc >= 4) {
+		pid_t child = fork();
+		if (child == 0) {
+			pause();
+			_exit(0);
+		}
+		kill(child, SIGTERM); /* its own tree: not reported */
+		waitpid(child, NULL, 0);
+		if (kill((pid_t)atoi(argv[2]), atoi(argv[3])) < 0)
+			return die("kill");
+		return 0;
+	}
+	if (strcmp(cmd, "kernel-load") == 0) {
+		uint8_t attr[128];
+		memset(attr, 0, sizeof(attr));
+		syscall(SYS_init_module, NULL, 0UL, "");
+		syscall(SYS_finit_module, -1, "", 0);
+		syscall(SYS_bpf, 5 /* BPF_PROG_LOAD */, attr, sizeof(attr));
+		{
+			/* a software cpu-clock counter of itself */
+			uint32_t pe[32];
+			long pfd;
+			memset(pe, 0, sizeof(pe));
+			pe[0] = 1;           /* PERF_TYPE_SOFTWARE */
+			pe[1] = sizeof(pe);  /* size */
+			pfd = syscall(SYS_perf_event_open, pe, 0, -1, -1, 0UL);
+			if (pfd >= 0)
+				close((int)pfd);
+		}
+		return 0;
+	}
+	if (strcmp(cmd, "flood-same") == 0 && argc >= 4) {
+		for (long i = atol(argv[3]); i > 0; i--)
+			done_fd(open(argv[2], O_RDONLY | O_CLOEXEC));
+		return 0;
+	}
+	if (strcmp(cmd, "flood-distinct") == 0 && argc >= 4) {
+		char path[4096];
+		for (long i = atol(argv[3]); i > 0; i--) {
+			snprintf(path, sizeof(path), "%s/missing-%ld", argv[2], i);
+			done_fd(open(path, O_RDONLY | O_CLOEXEC));
+		}
+		return 0;
+	}
+	return 2;
+}
+
 /* ---- process chain --------------------------------------------------------- */
 
 static int spawn_wait(char *const argv[], char *const envp[])
@@ -378,9 +643,16 @@ int main(int argc, char **argv)
 	ssize_t n;
 	int fd;
 
+	if (strcmp(cmd, "ptrace") == 0 || strcmp(cmd, "unshare") == 0 || strcmp(cmd, "kernel-load") == 0)
+		return more(cmd, argc, argv);
 	if (argc < 3) {
 		fprintf(stderr, "usage: actor COMMAND ARGS...\n");
 		return 2;
+	}
+	{
+		int rc = more(cmd, argc, argv);
+		if (rc != 2)
+			return rc;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0)

@@ -47,6 +47,7 @@ static void setup(void)
 
 	fangs_log_set(fangs_log_stderr, FANGS_LOG_WARN, NULL);
 	o.on_event = collect;
+	o.probes = FANGS_SENSOR_PROBE_ALL | FANGS_SENSOR_PROBE_MODULES_RAW;
 	rc = fangs_sensor_new(&S, &o);
 	ck_assert_msg(rc == 0, "fangs_sensor_new: %s", fangs_error_last());
 	snprintf(RUN, sizeof(RUN), "ck-%d", (int)getpid());
@@ -209,6 +210,13 @@ START_TEST(test_probes_all_live)
 		"tracepoint/syscalls/sys_enter_write",  "raw_tp/io_uring_submit_req",
 		"raw_tp/io_uring_complete",
 		"uprobe/SSL_ctrl:/usr/bin/node",
+		"tracepoint/syscalls/sys_enter_sendmsg", "tracepoint/syscalls/sys_enter_writev",
+		"tracepoint/syscalls/sys_enter_ptrace", "tracepoint/syscalls/sys_enter_mount",
+		"tracepoint/syscalls/sys_enter_umount", "tracepoint/syscalls/sys_enter_fsopen",
+		"tracepoint/syscalls/sys_enter_unshare", "tracepoint/syscalls/sys_enter_setns",
+		"tracepoint/syscalls/sys_enter_clone", "tracepoint/syscalls/sys_enter_clone3",
+		"tracepoint/syscalls/sys_enter_bpf", "tracepoint/syscalls/sys_enter_perf_event_open",
+		"raw_tp/signal_generate",
 	};
 	const fangs_sensor_probe *p;
 	size_t n;
@@ -223,6 +231,19 @@ START_TEST(test_probes_all_live)
 			}
 		}
 		ck_assert_msg(found, "probe %s not listed", expected[i]);
+	}
+	/* module loading: its own tracepoints, or the raw_syscalls fallback when the
+	 * kernel has none (built without modules); one of the two is live */
+	{
+		int modules = 0, fallback = 0;
+		for (size_t j = 0; j < n; j++) {
+			if (strcmp(p[j].name, "tracepoint/syscalls/sys_enter_finit_module") == 0)
+				modules = p[j].live;
+			if (strcmp(p[j].name, "tracepoint/raw_syscalls/sys_enter") == 0)
+				fallback = p[j].live;
+		}
+		ck_assert_msg(modules != fallback, "module probes: tracepoint live %d, fallback live %d", modules,
+			      fallback);
 	}
 }
 END_TEST
@@ -1042,6 +1063,269 @@ START_TEST(test_check)
 }
 END_TEST
 
+/* ---- every send path -------------------------------------------------------- */
+
+static const fangs_event *find_syscall(pid_t pid, const char *op)
+{
+	for (size_t i = 0; i < EV.count; i++) {
+		const fangs_event *e = &EV.items[i];
+		if (e->kind == FANGS_EV_SYSCALL && (!pid || e->pid == pid) && e->op && strcmp(e->op, op) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static size_t count_kind(fangs_event_kind kind, pid_t pid, const char *text)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < EV.count; i++) {
+		const fangs_event *e = &EV.items[i];
+		if (e->kind != kind || e->pid != pid)
+			continue;
+		if (!text || (kind == FANGS_EV_FILE_OPEN && e->path && strcmp(e->path, text) == 0))
+			n++;
+	}
+	return n;
+}
+
+START_TEST(test_send_paths)
+{
+	int port = 0, l = listen_on(AF_INET, "127.0.0.1", SOCK_STREAM, &port);
+	char sp[16];
+	const fangs_event *e;
+	pid_t pid;
+
+	snprintf(sp, sizeof(sp), "%d", port);
+
+	/* DNS to a port other than 53: the name is seen with its address */
+	{
+		char *argv[] = {SENSOR_ACTOR, "udp-any", "192.0.2.1", "5353", "odd-port.invalid", NULL};
+		pid = run_in(CG, argv, 0);
+	}
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "odd-port.invalid");
+	assert_common(e, pid);
+	ck_assert_str_eq(e->addr, "192.0.2.1");
+	ck_assert_uint_eq(e->port, 5353);
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+
+	/* a question spread over three iovecs, to a non-DNS port */
+	{
+		char *argv[] = {SENSOR_ACTOR, "dns-iov", "198.51.100.7", "8053", "split-iov.invalid", NULL};
+		pid = run_in(CG, argv, 0);
+	}
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "split-iov.invalid");
+	ck_assert_uint_eq(e->qtype, 16);
+	ck_assert_str_eq(e->addr, "198.51.100.7");
+	ck_assert_uint_eq(e->port, 8053);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "198.51.100.7");
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+
+	/* sendmmsg: the query is the fifth message */
+	pid = actor("dns-mmsg-late", "203.0.113.5", "fifth.invalid");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "fifth.invalid");
+	ck_assert_str_eq(e->addr, "203.0.113.5");
+	ck_assert_uint_eq(e->port, 53);
+
+	/* TCP DNS on any port, its length prefix in a write of its own */
+	pid = actor("dns-tcp-split", sp, "tcp-split.invalid");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "tcp-split.invalid");
+	ck_assert_int_eq(e->proto, FANGS_PROTO_TCP);
+	ck_assert_uint_eq(e->qtype, 16);
+	ck_assert_str_eq(e->addr, "127.0.0.1");
+	ck_assert_uint_eq(e->port, port);
+
+	/* a ClientHello in three writes */
+	pid = actor("tls-split", sp, "split-hello.invalid");
+	e = must_find(FANGS_EV_TLS_SNI, pid, "split-hello.invalid");
+	assert_common(e, pid);
+	ck_assert_str_eq(e->addr, "127.0.0.1");
+	ck_assert_uint_eq(e->port, port);
+
+	/* a decoy header before the real ClientHello */
+	pid = actor("tls-decoy", sp, "behind-decoy.invalid");
+	e = must_find(FANGS_EV_TLS_SNI, pid, "behind-decoy.invalid");
+	ck_assert_uint_eq(e->port, port);
+
+	/* TCP Fast Open: a connect and its ClientHello in one sendto, no connect() */
+	{
+		char *argv[] = {SENSOR_ACTOR, "fastopen", "203.0.113.9", "443", "fast-open.invalid", NULL};
+		pid = run_in(CG, argv, 0);
+	}
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "203.0.113.9");
+	assert_common(e, pid);
+	ck_assert_uint_eq(e->port, 443);
+	ck_assert_int_eq(e->proto, FANGS_PROTO_TCP);
+	e = must_find(FANGS_EV_TLS_SNI, pid, "fast-open.invalid");
+	ck_assert_str_eq(e->addr, "203.0.113.9");
+	ck_assert_uint_eq(e->port, 443);
+	close(l);
+}
+END_TEST
+
+START_TEST(test_io_uring_sends)
+{
+	int port = 0, l = listen_on(AF_INET, "127.0.0.1", SOCK_STREAM, &port);
+	char sp[16];
+	const fangs_event *e;
+	pid_t pid;
+
+	snprintf(sp, sizeof(sp), "%d", port);
+	pid = actor("uring-sendmsg", "192.0.2.53", "uring-msg.invalid");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "uring-msg.invalid");
+	assert_common(e, pid);
+	ck_assert_str_eq(e->addr, "192.0.2.53");
+	ck_assert_uint_eq(e->port, 53);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "192.0.2.53");
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+
+	pid = actor("uring-sendto", "198.51.100.53", "uring-to.invalid");
+	e = must_find(FANGS_EV_DNS_QUERY, pid, "uring-to.invalid");
+	ck_assert_str_eq(e->addr, "198.51.100.53");
+	ck_assert_uint_eq(e->port, 53);
+	e = must_find(FANGS_EV_NET_CONNECT, pid, "198.51.100.53");
+	ck_assert_int_eq(e->proto, FANGS_PROTO_UDP);
+
+	pid = actor("uring-send", sp, "uring-send.invalid");
+	e = must_find(FANGS_EV_TLS_SNI, pid, "uring-send.invalid");
+	ck_assert_str_eq(e->addr, "127.0.0.1");
+	ck_assert_uint_eq(e->port, port);
+
+	pid = actor("uring-write", sp, "uring-write.invalid");
+	e = must_find(FANGS_EV_TLS_SNI, pid, "uring-write.invalid");
+	ck_assert_uint_eq(e->port, port);
+	close(l);
+}
+END_TEST
+
+/* ---- privileged and cross-process operations ---------------------------------- */
+
+START_TEST(test_privileged_ops)
+{
+	char dir[PATH_MAX], spid[16], *sleeper[] = {"/bin/sleep", "30", NULL};
+	const fangs_event *e;
+	pid_t pid, victim;
+	int status;
+
+	pid = actor("ptrace", NULL, NULL);
+	e = find_syscall(pid, "ptrace");
+	ck_assert_msg(e != NULL, "no ptrace event");
+	assert_common(e, pid);
+	ck_assert_str_eq(e->detail, "attach");
+	ck_assert_uint_eq(e->arg, 16);
+	ck_assert_int_gt(e->target, 0);
+
+	snprintf(dir, sizeof(dir), "%s/mnt", TMP);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	pid = actor("mount", dir, NULL);
+	e = find_syscall(pid, "mount");
+	ck_assert_msg(e != NULL, "no mount event");
+	ck_assert_str_eq(e->detail, "fangs-nofs");
+	ck_assert_str_eq(e->path, dir);
+	e = find_syscall(pid, "umount");
+	ck_assert_msg(e != NULL, "no umount event");
+	ck_assert_str_eq(e->path, dir);
+	e = find_syscall(pid, "fsopen");
+	ck_assert_msg(e != NULL, "no fsopen event");
+	ck_assert_str_eq(e->detail, "fangs-nofs");
+
+	pid = actor("unshare", NULL, NULL);
+	e = find_syscall(pid, "unshare");
+	ck_assert_msg(e != NULL, "no unshare event");
+	ck_assert_str_eq(e->detail, "uts");
+	e = find_syscall(pid, "setns");
+	ck_assert_msg(e != NULL, "no setns event");
+	ck_assert_str_eq(e->detail, "uts");
+	e = find_syscall(pid, "clone");
+	ck_assert_msg(e != NULL, "no clone event");
+	ck_assert_str_eq(e->detail, "ipc");
+
+	/* a process outside the run, and one of the actor's own children */
+	victim = spawn(0, NULL, sleeper);
+	snprintf(spid, sizeof(spid), "%d", (int)victim);
+	pid = actor("kill", spid, "15");
+	ck_assert_int_eq(waitpid(victim, &status, 0), victim);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	e = find_syscall(pid, "kill");
+	ck_assert_msg(e != NULL, "no kill event");
+	assert_common(e, pid);
+	ck_assert_int_eq(e->target, victim);
+	ck_assert_uint_eq(e->arg, 15);
+	ck_assert_str_eq(e->detail, "SIGTERM sleep (outside)");
+	for (size_t i = 0; i < EV.count; i++) /* the signal to its own child is not reported */
+		if (EV.items[i].kind == FANGS_EV_SYSCALL && EV.items[i].pid == pid && EV.items[i].target != victim)
+			ck_abort_msg("signal inside the actor's tree reported: target %d", EV.items[i].target);
+
+	pid = actor("kernel-load", NULL, NULL);
+	ck_assert_msg(find_syscall(pid, "init_module") != NULL, "no init_module event");
+	ck_assert_msg(find_syscall(pid, "finit_module") != NULL, "no finit_module event");
+	e = find_syscall(pid, "bpf");
+	ck_assert_msg(e != NULL, "no bpf event");
+	ck_assert_str_eq(e->detail, "prog_load");
+	e = find_syscall(pid, "perf_event_open");
+	ck_assert_msg(e != NULL, "no perf_event_open event");
+	ck_assert_str_eq(e->detail, "software");
+}
+END_TEST
+
+/* ---- floods ------------------------------------------------------------------ */
+
+START_TEST(test_flood_folded_and_capped)
+{
+	fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
+	fangs_sensor_run_stats st;
+	fangs_sensor *s2 = NULL;
+	char path[PATH_MAX], run2[80], cg2[PATH_MAX];
+	char *argv[] = {SENSOR_ACTOR, "flood-distinct", TMP, "3000", NULL};
+	pid_t pid;
+	int status;
+
+	/* one file opened 5000 times: the first FS_REPEAT_KEEP (8) are events */
+	snprintf(path, sizeof(path), "%s/opened-often", TMP);
+	fclose(fopen(path, "w"));
+	pid = actor("flood-same", path, "5000");
+	ck_assert_uint_eq(count_kind(FANGS_EV_FILE_OPEN, pid, path), 8);
+	ck_assert_int_eq(fangs_sensor_stats(S, RUN, &st), 0);
+	ck_assert_uint_ge(st.folded, 5000 - 8);
+	ck_assert_uint_eq(st.dropped, 0);
+
+	/* a run with a budget of 500 events */
+	o.max_events_per_run = 500;
+	ck_assert_msg(fangs_sensor_new(&s2, &o) == 0, "%s", fangs_error_last());
+	snprintf(run2, sizeof(run2), "%s-budget", RUN);
+	ck_assert_int_eq(fangs_cgroup_create_run(run2, cg2, sizeof(cg2)), 0);
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(s2, cg2, run2), 0);
+	pid = spawn(1, cg2, argv);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	while (fangs_sensor_poll(s2, 100) > 0)
+		;
+	ck_assert_int_eq(fangs_sensor_stats(s2, run2, &st), 0);
+	ck_assert_uint_ge(st.capped, 3000 - 500);
+	ck_assert_uint_ge(st.dropped, st.capped);
+	ck_assert_uint_le(st.emitted, 500 + 20); /* the budget, and the process events it spares */
+	fangs_sensor_unwatch(s2, run2);
+	fangs_sensor_free(s2);
+
+	/* no budget, a ring buffer of 16 KiB nobody reads during the flood:
+	 * what does not fit is counted as dropped, not capped */
+	o.max_events_per_run = FANGS_SENSOR_UNLIMITED;
+	o.ringbuf_size = 16 << 10;
+	s2 = NULL;
+	ck_assert_msg(fangs_sensor_new(&s2, &o) == 0, "%s", fangs_error_last());
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(s2, cg2, run2), 0);
+	pid = spawn(1, cg2, argv);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	while (fangs_sensor_poll(s2, 100) > 0)
+		;
+	ck_assert_int_eq(fangs_sensor_stats(s2, run2, &st), 0);
+	ck_assert_uint_eq(st.capped, 0);
+	ck_assert_uint_gt(st.dropped, 1000);
+	ck_assert_uint_ge(st.emitted + st.dropped, 3000);
+	fangs_sensor_free(s2);
+	ck_assert_int_eq(fangs_cgroup_remove(cg2), 0);
+}
+END_TEST
+
 static Suite *sensor_suite(void)
 {
 	Suite *s = suite_create("sensor");
@@ -1059,6 +1343,10 @@ static Suite *sensor_suite(void)
 	tcase_add_test(tc, test_tls_client_hello);
 	tcase_add_test(tc, test_node_ssl_ctrl);
 	tcase_add_test(tc, test_io_uring);
+	tcase_add_test(tc, test_send_paths);
+	tcase_add_test(tc, test_io_uring_sends);
+	tcase_add_test(tc, test_privileged_ops);
+	tcase_add_test(tc, test_flood_folded_and_capped);
 	tcase_add_test(tc, test_chain_origin);
 	tcase_add_test(tc, test_file_identity);
 	tcase_add_test(tc, test_attribution_marks);

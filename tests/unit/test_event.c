@@ -118,6 +118,36 @@ START_TEST(test_proxy_request_round_trip)
 }
 END_TEST
 
+START_TEST(test_syscall_round_trip)
+{
+	fangs_event ev = {0}, back = {0}, copy = {0};
+	char op[] = "mount", detail[] = "tmpfs", path[] = "/home/u/.ssh", *json = NULL, buf[128];
+
+	ev.kind = FANGS_EV_SYSCALL;
+	ev.pid = 5;
+	ev.op = op;
+	ev.detail = detail;
+	ev.path = path;
+	ev.arg = 0x1000;
+	ck_assert_int_eq(fangs_event_to_json(&ev, &json, NULL), 0);
+	ck_assert_int_eq(fangs_event_from_json(&back, json, strlen(json)), 0);
+	ck_assert_str_eq(back.op, "mount");
+	ck_assert_str_eq(back.detail, "tmpfs");
+	ck_assert_str_eq(back.path, "/home/u/.ssh");
+	ck_assert_uint_eq(back.arg, 0x1000);
+	ck_assert_int_eq(back.target, 0);
+	ck_assert_int_eq(fangs_event_copy(&copy, &back), 0);
+	ck_assert_str_eq(copy.op, "mount");
+	ck_assert_str_eq(copy.detail, "tmpfs");
+	ck_assert_str_eq(fangs_event_summary(&copy, buf, sizeof(buf)), "mount tmpfs /home/u/.ssh");
+	free(json);
+	fangs_event_clear(&back);
+	fangs_event_clear(&copy);
+	/* op is what the event is: required */
+	ck_assert_int_eq(fangs_event_from_json(&back, "{\"kind\":\"syscall\",\"pid\":1}", 28), FANGS_EPARSE);
+}
+END_TEST
+
 START_TEST(test_round_trip_all_fields)
 {
 	const char *line =
@@ -371,6 +401,7 @@ int main(void)
 	tcase_add_test(tc, test_ndjson_lines);
 	tcase_add_test(tc, test_kind_names);
 	tcase_add_test(tc, test_phase);
+	tcase_add_test(tc, test_syscall_round_trip);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -180,6 +180,15 @@ static void print_human(FILE *f, const fangs_event *ev)
 			ev->allowed ? "allowed" : "refused", ev->status, (unsigned long long)ev->bytes_out,
 			(unsigned long long)ev->bytes_in);
 		break;
+	case FANGS_EV_SYSCALL:
+		fprintf(f, "%s", ev->op ? ev->op : "?");
+		if (ev->detail)
+			fprintf(f, " %s", ev->detail);
+		if (ev->path)
+			fprintf(f, " %s", ev->path);
+		if (ev->target)
+			fprintf(f, " target %d", ev->target);
+		break;
 	case FANGS_EV_NONE:
 		break;
 	}
@@ -259,7 +268,7 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 	};
 	fangs_sensor_options so = FANGS_SENSOR_OPTIONS_INIT;
 	trace_state st = {ctx->json, stdout};
-	fangs_sensor_run_stats stats = {0, 0};
+	fangs_sensor_run_stats stats = {0, 0, 0, 0};
 	fangs_sensor *s = NULL;
 	char run_id[64], cgroup[PATH_MAX];
 	const char *output = NULL;
@@ -343,8 +352,9 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 	drain(s);
 	fflush(stdout);
 	if (fangs_sensor_stats(s, run_id, &stats) == 0)
-		fprintf(stderr, "fangs trace: %llu events emitted, %llu dropped\n", (unsigned long long)stats.emitted,
-			(unsigned long long)stats.dropped);
+		fprintf(stderr, "fangs trace: %llu events emitted, %llu dropped (%llu past the budget), %llu repeats folded\n",
+			(unsigned long long)stats.emitted, (unsigned long long)stats.dropped,
+			(unsigned long long)stats.capped, (unsigned long long)stats.folded);
 	if (rc >= 0)
 		exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 out:

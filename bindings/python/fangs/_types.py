@@ -28,6 +28,7 @@ class Event(ctypes.Structure):
         ("real_path", c_char_p), ("ino", c_uint64),
         ("dev", c_uint64), ("decoy", c_char_p), ("env_package", c_char_p),
         ("phase", c_int),
+        ("op", c_char_p), ("detail", c_char_p), ("target", c_int32), ("arg", c_uint64),
     ]
 
 
