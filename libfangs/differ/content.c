@@ -195,8 +195,10 @@ char *fangs__content_describe(fangs__content_sum *s)
 	FILE *f = open_memstream(&text, &size);
 	if (!f)
 		return NULL;
-	qsort(s->items, s->count, sizeof(*s->items), cmp_item);
-	qsort(s->removed.items, s->removed.count, sizeof(*s->removed.items), cmp_str);
+	if (s->count)
+		qsort(s->items, s->count, sizeof(*s->items), cmp_item);
+	if (s->removed.count)
+		qsort(s->removed.items, s->removed.count, sizeof(*s->removed.items), cmp_str);
 	put_counts(f, s);
 	for (size_t i = 0; i < s->count && listed < LIST_MAX; i++, listed++)
 		fprintf(f, "\n%c %s", mark[s->items[i].what], below(s, s->items[i].path));

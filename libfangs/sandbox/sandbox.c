@@ -354,6 +354,25 @@ static int is_ns(const fangs_sandbox *sb)
 /* What a developer's login shell has, and nothing that says sandbox: npm's
  * settings go on its command line or are npm's defaults (the cache in
  * ~/.npm). The docker backend keeps npm's cache where its image expects it. */
+/* The ns sandbox shows the host's /usr: node-gyp builds with the headers of
+ * the very node that runs it, offline, instead of downloading them (a
+ * developer's npm has them, or a copy in its node-gyp cache). The setting
+ * goes where a developer keeps theirs, ~/.npmrc, not in the environment. */
+static int set_nodedir(fangs_sandbox_run *run)
+{
+	char path[4200];
+	FILE *f;
+	if (!is_ns(run->sb) || !run->sb->nodedir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/.npmrc", run->home_dir);
+	if (!(f = fopen(path, "ae")))
+		return fangs__error_errno(FANGS_EIO, path);
+	fprintf(f, "nodedir=%s\n", run->sb->nodedir);
+	if (fclose(f) != 0)
+		return fangs__error_errno(FANGS_EIO, path);
+	return 0;
+}
+
 static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 {
 	/* Network proxy: what HTTP clients and npm's downloaders read
@@ -387,12 +406,6 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 	if (run->sb->opts.network == FANGS_SANDBOX_NET_PROXY)
 		for (size_t i = 0; i < FANGS_ARRAY_SIZE(proxied); i++)
 			base[n++] = fangs__strdup(proxied[i]);
-	/* The ns sandbox shows the host's /usr: node-gyp builds with the
-	 * headers of the very node that runs it, offline, instead of
-	 * downloading them (a developer's npm has them or a copy in its
-	 * node-gyp cache). */
-	if (is_ns(run->sb) && run->sb->nodedir)
-		base[n++] = fangs__asprintf("npm_config_nodedir=%s", run->sb->nodedir);
 	while (spec->env && spec->env[extra])
 		extra++;
 	for (size_t i = 0; i < n; i++)
@@ -680,6 +693,7 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 	    (rc = fangs__plant_decoys(&run->decoys, &run->who, run->home_dir, run->project_dir,
 				      registry_for(sb, spec))) < 0 ||
 	    (rc = fangs__collect_decoy_files(&run->decoy_files, &run->decoys, run->home_dir, run->home_inside)) < 0 ||
+	    (rc = set_nodedir(run)) < 0 ||
 	    (rc = write_etc_files(run)) < 0)
 		goto fail;
 	if (is_ns(sb) && run->cache_mount) {
