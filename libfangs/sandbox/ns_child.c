@@ -287,16 +287,18 @@ static void look_real_user(void)
 		die("become the sandbox's user", errno);
 }
 
-/* The init's last capabilities (those that make the user), once no child
- * needs them any more. */
+/* The init's capabilities that make the user, once no child needs them
+ * any more; it keeps the one that ends the import step (the user's) at its
+ * time limit. All of them hold in the sandbox's user namespace only. */
 static void drop_last_caps(void)
 {
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct none_caps[2];
+	struct __user_cap_data_struct caps[2];
 	if (args->user_uid <= 0)
 		return;
-	memset(none_caps, 0, sizeof(none_caps));
-	syscall(SYS_capset, &hdr, none_caps);
+	memset(caps, 0, sizeof(caps));
+	caps[0].permitted = caps[0].effective = 1u << CAP_KILL;
+	syscall(SYS_capset, &hdr, caps);
 }
 
 static void make_dev(void)
@@ -443,9 +445,11 @@ static void drop_privileges(void)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		die("clear ambient capabilities", errno);
 	memset(data, 0, sizeof(data));
-	/* only what the command's child needs to become the user (gone then) */
+	/* only what the command's child needs to become the user (gone then),
+	 * and what the init needs to end the import step, which runs as the
+	 * user too */
 	if (args->user_uid > 0)
-		data[0].permitted = data[0].effective = (1u << CAP_SETUID) | (1u << CAP_SETGID);
+		data[0].permitted = data[0].effective = (1u << CAP_SETUID) | (1u << CAP_SETGID) | (1u << CAP_KILL);
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		die("capset", errno);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
