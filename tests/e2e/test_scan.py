@@ -606,6 +606,10 @@ class ScanProxy(unittest.TestCase):
         connects = [e for e in self.events(run["id"], "net_connect") if e.get("port") == 3128]
         self.assertTrue(connects and all(c["addr"] == "127.0.0.3" for c in connects), connects)
         self.assertEqual({e["pid"] for e in reqs}, {c["pid"] for c in connects})
+        # a host the configuration allows for downloads: low, not a network finding
+        rules = {(d["kind"], d["value"]): d["severity"] for d in out["deviations"] if d["kind"].startswith("rule:")}
+        self.assertEqual(rules.get(("rule:script-download-host", "localhost")), "low", out["deviations"])
+        self.assertNotIn(("rule:script-network-not-registry", "localhost"), rules)
 
     def test_2_refused_and_direct(self):
         self.scan("fetcher@1.0.0")
