@@ -75,6 +75,15 @@ FANGS_EXTERN(int) fangs_proxy_host_pattern_validate(const char *pattern);
 FANGS_EXTERN(const char *) fangs_proxy_builtin_hosts(void);
 
 /**
+ * Whether host pattern `pattern` covers `host` (a name as a client asked
+ * for it: a DNS query, a TLS server name, a proxy request) at `port`; a
+ * negative port is a name with no port yet (a lookup), which any port of
+ * the pattern covers. The same comparison as the proxy's policy. 1, 0, or
+ * FANGS_EINVAL for a bad pattern.
+ */
+FANGS_EXTERN(int) fangs_proxy_host_pattern_match(const char *pattern, const char *host, int port);
+
+/**
  * Creates the listening socket on addr:port (an IPv4 address) inside the
  * network namespace of process `netns_pid` (0 = the caller's own) and
  * starts serving it. `cgroup_v2` is the run's cgroup directory: a client

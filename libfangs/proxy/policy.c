@@ -178,24 +178,37 @@ static int port_ok(const fangs__host_rule *r, uint16_t port)
 	return port == r->port;
 }
 
+/* `h` is normalized (norm_name) */
+static int name_ok(const fangs__host_rule *r, const char *h)
+{
+	size_t hl = strlen(h), nl = strlen(r->name);
+	if (!r->wildcard)
+		return strcmp(h, r->name) == 0;
+	return hl > nl + 1 && h[hl - nl - 1] == '.' && strcmp(h + hl - nl, r->name) == 0;
+}
+
 int fangs__policy_allows(const fangs__policy *p, const char *host, uint16_t port)
 {
 	char h[256];
-	size_t hl;
 	if (!host || norm_name(host, strlen(host), h, sizeof(h)) < 0)
 		return 0;
-	hl = strlen(h);
-	for (size_t i = 0; i < p->count; i++) {
-		const fangs__host_rule *r = &p->items[i];
-		size_t nl = strlen(r->name);
-		if (!port_ok(r, port))
-			continue;
-		if (!r->wildcard && strcmp(h, r->name) == 0)
+	for (size_t i = 0; i < p->count; i++)
+		if (port_ok(&p->items[i], port) && name_ok(&p->items[i], h))
 			return 1;
-		if (r->wildcard && hl > nl + 1 && h[hl - nl - 1] == '.' && strcmp(h + hl - nl, r->name) == 0)
-			return 1;
-	}
 	return 0;
+}
+
+int fangs_proxy_host_pattern_match(const char *pattern, const char *host, int port)
+{
+	fangs__host_rule r;
+	char h[256];
+	int rc = fangs__host_rule_parse(pattern, &r);
+	if (rc < 0)
+		return rc;
+	rc = host && norm_name(host, strlen(host), h, sizeof(h)) == 0 &&
+	     (port < 0 || (port <= 65535 && port_ok(&r, (uint16_t)port))) && name_ok(&r, h);
+	free(r.name);
+	return rc;
 }
 
 void fangs__policy_free(fangs__policy *p)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "differ/internal.h"
+#include "fangs/proxy.h"
 #include "rules/internal.h"
 
 #define EVIDENCE_MAX 32
@@ -342,6 +343,62 @@ static bool registry_addr(const ectx *c, const char *addr)
 	return false;
 }
 
+/* Does host pattern `pat` cover the name an event asked for? A proxy
+ * request has a port the pattern must allow; a lookup or a server name has
+ * none. A bad pattern covers nothing (the configuration's are checked when
+ * it loads). */
+static bool pattern_covers(const char *pat, const fangs_event *ev, const char *host)
+{
+	int port = ev->kind == FANGS_EV_PROXY_REQUEST ? (int)ev->port : -1;
+	return fangs_proxy_host_pattern_match(pat, host, port) == 1;
+}
+
+/*
+ * A name of a well-known download host: the proxy's built-in list (unless
+ * the configuration turned it off), the configuration's proxy.allow_hosts,
+ * and the package's own proxy.packages entry. Names only: a connection is
+ * judged by its address.
+ */
+static bool download_host(const ectx *c, const fangs_event *ev, const char *host)
+{
+	const fangs_config *cfg = c->rs->config;
+	if (!host || !*host || !named_host(ev))
+		return false;
+	if (!cfg || cfg->proxy_builtin_hosts) {
+		const char *line = fangs_proxy_builtin_hosts();
+		while (line && *line) {
+			size_t len = strcspn(line, "\n"), a = 0, b;
+			char pat[256];
+			b = strcspn(line, "#\n");
+			while (a < b && (line[a] == ' ' || line[a] == '\t'))
+				a++;
+			while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t' || line[b - 1] == '\r'))
+				b--;
+			if (b > a && b - a < sizeof(pat)) {
+				memcpy(pat, line + a, b - a);
+				pat[b - a] = '\0';
+				if (pattern_covers(pat, ev, host))
+					return true;
+			}
+			line += len;
+			if (*line == '\n')
+				line++;
+		}
+	}
+	for (size_t i = 0; cfg && i < cfg->n_proxy_allow_hosts; i++)
+		if (pattern_covers(cfg->proxy_allow_hosts[i], ev, host))
+			return true;
+	for (size_t i = 0; cfg && c->in->package && i < cfg->n_proxy_packages; i++) {
+		const fangs_proxy_package_hosts *ph = &cfg->proxy_packages[i];
+		if (!ph->package || strcmp(ph->package, c->in->package) != 0)
+			continue;
+		for (size_t h = 0; h < ph->n_hosts; h++)
+			if (pattern_covers(ph->hosts[h], ev, host))
+				return true;
+	}
+	return false;
+}
+
 /*
  * A connection is the registry's only by its address, as the host resolved
  * the registry's name: a name asked for inside the sandbox proves nothing
@@ -359,13 +416,66 @@ static bool not_registry(const ectx *c, const fangs_event *ev, const char *host)
 			return false;
 		return !registry_addr(c, ev->addr);
 	}
-	return !local_name(host) && !is_registry(c, host);
+	/* a name: the registry's, or a download host's (its own rule says so) */
+	return !local_name(host) && !is_registry(c, host) && !download_host(c, ev, host);
 }
 
 static const char *basename_of(const char *p)
 {
 	const char *b = strrchr(p, '/');
 	return b ? b + 1 : p;
+}
+
+static bool dotenv_name(const char *n)
+{
+	return !strcmp(n, ".env") || (!strncmp(n, ".env.", 5) && n[5] && !strchr(n, '/'));
+}
+
+/* "/root/app/.env*" or "/home/<user>/app/.env*": the root of the project
+ * being installed, as the sandbox lays it out (docs/sandbox.md), and
+ * nothing that only looks like it ("/home/../app/.env", "app/.env.x/../..."). */
+static bool project_env_place(const char *p)
+{
+	const char *rest;
+	if (!p)
+		return false;
+	if (!strncmp(p, "/root/", 6)) {
+		rest = p + 6;
+	} else if (!strncmp(p, "/home/", 6)) {
+		const char *u = p + 6, *e = strchr(u, '/');
+		if (!e || e == u || (e - u == 1 && u[0] == '.') || (e - u == 2 && u[0] == '.' && u[1] == '.'))
+			return false;
+		rest = e + 1;
+	} else {
+		return false;
+	}
+	return !strncmp(rest, "app/", 4) && dotenv_name(rest + 4);
+}
+
+/*
+ * A file open whose every name is the project's own .env: the decoy it is
+ * (by identity), the kernel's path for it, and the path as written (a
+ * relative one by its file name, the kernel's path saying where it is). An
+ * alias that is another secret by any of these names is not.
+ */
+static bool project_env(const fangs_event *ev)
+{
+	bool known = false;
+	if (ev->kind != FANGS_EV_FILE_OPEN || !ev->path || !*ev->path)
+		return false;
+	if (ev->decoy && *ev->decoy) {
+		if (!project_env_place(ev->decoy))
+			return false;
+		known = true;
+	}
+	if (ev->real_path && *ev->real_path) {
+		if (!project_env_place(ev->real_path))
+			return false;
+		known = true;
+	}
+	if (ev->path[0] == '/')
+		return project_env_place(ev->path);
+	return known && dotenv_name(basename_of(ev->path));
 }
 
 static const char *strip_dot(const char *p)
@@ -868,6 +978,10 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 	if (r->exec_fileless && (ev->kind != FANGS_EV_EXEC || !exec_fileless(ev)))
 		return false;
 	if (r->cred_path && !fangs__open_is_cred(c->rs->config, ev, NULL))
+		return false;
+	if (r->project_env && project_env(ev) != (r->project_env > 0))
+		return false;
+	if (r->download_host && !download_host(c, ev, host))
 		return false;
 	if (r->origin_env && !origin_env_is(r->origin_env, ev))
 		return false;

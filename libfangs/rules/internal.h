@@ -47,7 +47,9 @@ typedef struct fangs__rule {
 	uint16_t *ports;
 	size_t n_ports;
 	int cred_path;          /* 1 = must be a credential place */
-	int not_registry;       /* 1 = not the registry (nor loopback DNS) */
+	int not_registry;       /* 1 = not the registry (nor loopback DNS, nor a download host's name) */
+	int download_host;      /* 1 = a name of a well-known download host (the proxy's list + config) */
+	int project_env;        /* 1 = the project's own .env at its root, -1 = anything but; 0 = any */
 	int parent_is_script;   /* 1 = parent is a lifecycle script's own process */
 	int proc_environ_other; /* 1 = /proc/<other pid>/environ */
 	int exec_written;       /* 1 = exec of a file a script wrote in this run */

@@ -284,6 +284,13 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 		return match_flag(c, v, key, &r->cred_path);
 	if (!strcmp(key, "not_registry"))
 		return match_flag(c, v, key, &r->not_registry);
+	if (!strcmp(key, "download_host"))
+		return match_flag(c, v, key, &r->download_host);
+	if (!strcmp(key, "project_env")) {
+		int on = 0, rc = want_bool(c, v, key, &on);
+		r->project_env = on ? 1 : -1;
+		return rc;
+	}
 	if (!strcmp(key, "parent_is_script"))
 		return match_flag(c, v, key, &r->parent_is_script);
 	if (!strcmp(key, "proc_environ_other"))
@@ -331,7 +338,7 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 	}
 	return rerr(c, k,
 		    "unknown match key '%s' (expected kind, actor, open, path, path_not, exe, comm, parent_comm, "
-		    "ancestor_comm, argv, argv_not, host, host_not, port, cred_path, not_registry, "
+		    "ancestor_comm, argv, argv_not, host, host_not, port, cred_path, not_registry, download_host, project_env, "
 		    "parent_is_script, proc_environ_other, exec_written, exec_fileless, alive_after_install, origin_env, "
 		    "dns_label, subdomains, op, detail, events_lost)",
 		    key);

@@ -456,6 +456,20 @@ class ScanNs(DecoyMixin, ScanBase, unittest.TestCase):
         self.assert_origin(out["deviations"][0], "prebuilt", "1.0.0", "install", "node install.js")
         self.assertFalse(os.path.exists(marker), "the sandbox wrote into the host's npm cache")
 
+    def test_first_sight_of_honest_habits(self):
+        # the project's .env loaded as dotenv does, github.com looked up for
+        # a prebuilt binary: low findings only, so the first run seeds
+        out = self.scan_json("firstsight@1.0.0")
+        self.assert_clean_run(out, "firstsight", "1.0.0", "seeded")
+        text = self.install_output(out["run"]["id"])
+        self.assertRegex(text, r"firstsight: [1-9][0-9]* variables from the project's .env")
+        self.assertIn("building from source", text)
+        self.assertEqual(sorted((d["kind"], d["value"], d["severity"]) for d in out["deviations"]),
+                         [("rule:project-env-read", "~/app/.env", "low"),
+                          ("rule:script-download-host", "github.com", "low")], out["deviations"])
+        for d in out["deviations"]:
+            self.assert_origin(d, "firstsight", "1.0.0", "postinstall", "node postinstall.js")
+
     # ---- content is not behaviour (ns only: not yet run on the docker backend) ---
 
     def test_release_that_only_adds_files(self):
@@ -606,6 +620,10 @@ class ScanProxy(unittest.TestCase):
         connects = [e for e in self.events(run["id"], "net_connect") if e.get("port") == 3128]
         self.assertTrue(connects and all(c["addr"] == "127.0.0.3" for c in connects), connects)
         self.assertEqual({e["pid"] for e in reqs}, {c["pid"] for c in connects})
+        # a host the configuration allows for downloads: low, not a network finding
+        rules = {(d["kind"], d["value"]): d["severity"] for d in out["deviations"] if d["kind"].startswith("rule:")}
+        self.assertEqual(rules.get(("rule:script-download-host", "localhost")), "low", out["deviations"])
+        self.assertNotIn(("rule:script-network-not-registry", "localhost"), rules)
 
     def test_2_refused_and_direct(self):
         self.scan("fetcher@1.0.0")

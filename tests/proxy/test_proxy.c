@@ -176,6 +176,21 @@ START_TEST(test_policy)
 	ck_assert_int_eq(fangs_proxy_host_pattern_validate("x.example:0"), FANGS_EINVAL);
 	ck_assert_int_eq(fangs_proxy_host_pattern_validate("a.*.example"), FANGS_EINVAL);
 	ck_assert_int_eq(fangs_proxy_host_pattern_validate(""), FANGS_EINVAL);
+	/* one pattern, as the policy compares; a negative port is a lookup */
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("github.com", "GitHub.com.", 443), 1);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("github.com", "github.com", -1), 1);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("github.com", "github.com", 22), 0);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("github.com", "x.github.com", -1), 0);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("*.cdn.example.net", "a.cdn.example.net", 80), 1);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("*.cdn.example.net", "cdn.example.net", -1), 0);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("*.cdn.example.net", "evilcdn.example.net", -1), 0);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("files.example.org:8443", "files.example.org", 8443), 1);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("files.example.org:8443", "files.example.org", 443), 0);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("files.example.org:8443", "files.example.org", -1), 1);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("x.example:*", "x.example", 70000), 0);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("github.com", "bad host", -1), 0);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("github.com", NULL, -1), 0);
+	ck_assert_int_eq(fangs_proxy_host_pattern_match("bad host", "github.com", -1), FANGS_EINVAL);
 	mine[1] = "not a host";
 	o.allow_hosts = mine;
 	ck_assert_int_eq(fangs_proxy_new(&px, &o), FANGS_EINVAL);

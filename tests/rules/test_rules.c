@@ -1380,6 +1380,174 @@ START_TEST(install_outcomes)
 }
 END_TEST
 
+/* ---- first sight: benign patterns rated by what they are ---- */
+
+static void ev_named(fangs_event_kind kind, int32_t pid, const char *host, uint16_t port, int allowed)
+{
+	fangs_event *ev = push(kind, pid, 10, "node", true);
+	switch (kind) {
+	case FANGS_EV_DNS_QUERY:
+		ev->family = FANGS_FAMILY_IPV4;
+		ev->addr = strdup("127.0.0.53");
+		ev->port = 53;
+		ev->proto = FANGS_PROTO_UDP;
+		ev->qname = strdup(host);
+		ev->qtype = 1;
+		break;
+	case FANGS_EV_TLS_SNI:
+		ev->sni = strdup(host);
+		ev->port = port;
+		break;
+	case FANGS_EV_PROXY_REQUEST:
+		ev->host = strdup(host);
+		ev->port = port;
+		ev->method = strdup("CONNECT");
+		ev->allowed = allowed;
+		break;
+	case FANGS_EV_NONE:
+	case FANGS_EV_FILE_OPEN:
+	case FANGS_EV_EXEC:
+	case FANGS_EV_NET_CONNECT:
+	case FANGS_EV_PROC_FORK:
+	case FANGS_EV_PROC_EXIT:
+	case FANGS_EV_SYSCALL:
+		ck_abort_msg("not a named kind");
+	}
+}
+
+/* prebuild-install / node-pre-gyp ask github.com for a prebuilt binary
+ * before building from source: a low finding, not a network one. */
+START_TEST(download_host_is_low)
+{
+	const fangs_deviation *d;
+	npm_unpacks();
+	ev_named(FANGS_EV_DNS_QUERY, 11, "github.com", 0, 0);
+	ev_named(FANGS_EV_DNS_QUERY, 11, "objects.githubusercontent.com", 0, 0);
+	ev_named(FANGS_EV_TLS_SNI, 11, "GitHub.com.", 443, 0);
+	ev_named(FANGS_EV_PROXY_REQUEST, 11, "objects.githubusercontent.com", 443, 1);
+	ev_named(FANGS_EV_DNS_QUERY, 11, "exfil.evil.invalid", 0, 0);
+	/* refused by the proxy: not a download host */
+	ev_named(FANGS_EV_PROXY_REQUEST, 11, "collect.evil.invalid", 443, 0);
+	/* a download host's name at a port the list does not give */
+	ev_named(FANGS_EV_PROXY_REQUEST, 11, "github.com", 22, 0);
+	/* a name below a host listed without "*." is not it */
+	ev_named(FANGS_EV_DNS_QUERY, 11, "x.github.com", 0, 0);
+	/* a connection is judged by its address, whatever was looked up */
+	ev_connect(11, "198.51.100.7", 443);
+	evaluate();
+	d = expect("script-download-host", "github.com", FANGS_SEV_LOW);
+	ck_assert_uint_eq(d->n_evidence, 2); /* the lookup and the server name */
+	ck_assert_str_eq(d->origin.package, "pkg");
+	d = expect("script-download-host", "objects.githubusercontent.com", FANGS_SEV_LOW);
+	ck_assert_uint_eq(d->n_evidence, 2);
+	ck_assert_uint_eq(count_rule("script-download-host"), 2);
+	ck_assert_ptr_null(find("script-network-not-registry", "objects.githubusercontent.com"));
+	expect("script-network-not-registry", "exfil.evil.invalid", FANGS_SEV_HIGH);
+	expect("script-network-not-registry", "collect.evil.invalid", FANGS_SEV_HIGH);
+	/* only the request at port 22: the lookup and the server name are not */
+	d = expect("script-network-not-registry", "github.com", FANGS_SEV_HIGH);
+	ck_assert_uint_eq(d->n_evidence, 1);
+	ck_assert_int_eq(evidence(d, 0)->port, 22);
+	expect("script-network-not-registry", "x.github.com", FANGS_SEV_HIGH);
+	expect("script-network-not-registry", "198.51.100.7:443/tcp", FANGS_SEV_HIGH);
+	ck_assert_uint_eq(count_rule("script-network-not-registry"), 5);
+	for (size_t i = 0; i < hits.count; i++)
+		ck_assert_msg(strcmp(hits.items[i].kind, "rule:script-download-host") ||
+				      hits.items[i].severity == FANGS_SEV_LOW,
+			      "%s", hits.items[i].value);
+}
+END_TEST
+
+/* The configuration's download hosts count (proxy.allow_hosts, the
+ * package's proxy.packages entry; another package's do not), and turning
+ * the built-in list off takes its hosts out. */
+START_TEST(download_host_from_config)
+{
+	static const char y[] = "proxy:\n"
+				"  allow_hosts: [\"*.dl.example.com\"]\n"
+				"  builtin_hosts: false\n"
+				"  packages:\n"
+				"    pkg: [bin.example.org]\n"
+				"    other: [other.example.org]\n";
+	fangs_config *cfg = NULL;
+	fangs_rules *rs = NULL;
+	fangs_rules_options o = FANGS_RULES_OPTIONS_INIT;
+	ck_assert_msg(fangs_config_load_string(&cfg, y, strlen(y), "c.yaml") == 0, "%s", fangs_error_last());
+	o.config = cfg;
+	ck_assert_int_eq(fangs_rules_new(&rs, &o), 0);
+	npm_unpacks();
+	ev_named(FANGS_EV_DNS_QUERY, 11, "a.dl.example.com", 0, 0);
+	ev_named(FANGS_EV_PROXY_REQUEST, 11, "bin.example.org", 443, 1);
+	ev_named(FANGS_EV_DNS_QUERY, 11, "other.example.org", 0, 0);
+	ev_named(FANGS_EV_DNS_QUERY, 11, "github.com", 0, 0);
+	evaluate_with(rs, REGISTRY, -1);
+	expect("script-download-host", "a.dl.example.com", FANGS_SEV_LOW);
+	expect("script-download-host", "bin.example.org", FANGS_SEV_LOW);
+	ck_assert_uint_eq(count_rule("script-download-host"), 2);
+	expect("script-network-not-registry", "other.example.org", FANGS_SEV_HIGH);
+	expect("script-network-not-registry", "github.com", FANGS_SEV_HIGH);
+	ck_assert_uint_eq(count_rule("script-network-not-registry"), 2);
+	fangs_rules_free(rs);
+	fangs_config_free(cfg);
+}
+END_TEST
+
+static void ev_read(const char *path, const char *real_path, const char *decoy)
+{
+	fangs_event *ev = push(FANGS_EV_FILE_OPEN, 11, 10, "node", true);
+	ev->path = strdup(path);
+	ev->flags = FANGS_OPEN_READ;
+	if (real_path)
+		ev->real_path = strdup(real_path);
+	if (decoy)
+		ev->decoy = strdup(decoy);
+}
+
+/* A framework loading the project's own .env (dotenv) is low; every other
+ * secret, and the project's .env reached under another secret's name, is
+ * still critical. */
+START_TEST(project_env_is_low)
+{
+	const fangs_deviation *d;
+	npm_unpacks();
+	ev_read("/home/u/app/.env", NULL, "/home/u/app/.env");
+	ev_read("/root/app/.env.local", NULL, NULL);
+	/* relative, the kernel saying where it is */
+	ev_read("../../.env", "/home/u/app/.env", "/home/u/app/.env");
+	evaluate();
+	d = expect("project-env-read", "~/app/.env", FANGS_SEV_LOW);
+	ck_assert_uint_eq(d->n_evidence, 2);
+	expect("project-env-read", "~/app/.env.local", FANGS_SEV_LOW);
+	ck_assert_uint_eq(count_rule("project-env-read"), 2);
+	ck_assert_uint_eq(count_rule("cred-read-by-script"), 0);
+
+	fangs_event_list_free(&events);
+	memset(&events, 0, sizeof(events));
+	npm_unpacks();
+	ev_read("/home/u/.npmrc", NULL, "/home/u/.npmrc");
+	ev_read("/home/u/.env", NULL, NULL);
+	ev_read("/home/u/other/.env", NULL, NULL);
+	ev_read("/home/u/app/sub/.env", NULL, NULL);
+	ev_read("/home/../app/.env", NULL, NULL);
+	ev_read("/home/u/app/.env.x/../../.ssh/id_rsa", NULL, NULL);
+	/* a link named app/.env to the npmrc decoy: the decoy says what it is */
+	ev_read("/home/u/app/.env", "/home/u/.npmrc", "/home/u/.npmrc");
+	/* a link named as a secret to the project's .env: a try at the secret */
+	ev_read("/home/u/.aws/credentials", "/home/u/app/.env", "/home/u/app/.env");
+	/* a hard link to a secret, kernel path unknown: the decoy wins */
+	ev_read("/home/u/app/.env.bak", NULL, "/home/u/.ssh/id_rsa");
+	evaluate();
+	expect("cred-read-by-script", "~/.npmrc", FANGS_SEV_CRITICAL);
+	expect("cred-read-by-script", "~/.env", FANGS_SEV_CRITICAL);
+	expect("cred-read-by-script", "~/other/.env", FANGS_SEV_CRITICAL);
+	expect("cred-read-by-script", "~/app/sub/.env", FANGS_SEV_CRITICAL);
+	expect("cred-read-by-script", "~/.ssh/id_rsa", FANGS_SEV_CRITICAL);
+	d = expect("cred-read-by-script", "~/app/.env", FANGS_SEV_CRITICAL);
+	ck_assert_str_eq(evidence(d, 0)->path, "/home/u/.aws/credentials");
+	ck_assert_uint_eq(count_rule("project-env-read"), 0);
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -1406,6 +1574,9 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, benign_core_js);
 	tcase_add_test(tc, benign_husky);
 	tcase_add_test(tc, benign_npm_network);
+	tcase_add_test(tc, download_host_is_low);
+	tcase_add_test(tc, download_host_from_config);
+	tcase_add_test(tc, project_env_is_low);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bypasses");
