@@ -475,6 +475,10 @@ static bool project_env(const fangs_event *ev)
 	}
 	if (ev->path[0] == '/')
 		return project_env_place(ev->path);
+	/* a bare .env name that opened nothing (no file reached: none is there,
+	 * so nothing was read), as dotenv loaders probe .env.local & co. */
+	if (!known && !strchr(ev->path, '/'))
+		return dotenv_name(ev->path);
 	return known && dotenv_name(basename_of(ev->path));
 }
 
@@ -846,13 +850,70 @@ static size_t exec_targets(const fangs_event *ev, const char *out[TARGETS_MAX])
 	return n;
 }
 
+/* A script file a script wrote under exactly that name (seen). */
+static bool written_as(const ectx *c, const fangs_event *ev, const char *target)
+{
+	char buf[PATHBUF];
+	resolve(c, ev, target, buf, sizeof(buf));
+	return fangs_fpset_contains(c->written, FANGS_FP_FS_WRITE, FANGS_ACTOR_SCRIPT, buf) ||
+	       fangs_fpset_contains(target[0] == '/' ? c->written_base : c->written_any, FANGS_FP_FS_WRITE,
+				    FANGS_ACTOR_SCRIPT, basename_of(buf));
+}
+
+static bool ends_with(const char *s, const char *tail, const char *ext)
+{
+	size_t n = strlen(s), t = strlen(tail), e = strlen(ext);
+	if (n < t + e + 1 || strcmp(s + n - e, ext) || strncmp(s + n - e - t, tail, t))
+		return false;
+	return s[n - e - t - 1] == '/';
+}
+
+/*
+ * `node lib/x` runs lib/x.js (or .cjs, .mjs, lib/x/index.js) when there is
+ * no file lib/x: node's module resolution. Which file it ran is the one
+ * that node process opened after its exec; when that file is the
+ * package's own (not dropped) and no script wrote lib/x itself, the exec
+ * runs shipped code. The open must have succeeded (the kernel's path), so a
+ * dropped extension-less file that node really ran is never excused.
+ */
+static bool node_resolved_shipped(const ectx *c, const fangs_event *ev, const char *target)
+{
+	static const char *const exts[] = {".js", ".cjs", ".mjs", "/index.js"};
+	const char *tail = strip_dot(target), *b = basename_of(tail);
+	const fangs_event *end = c->in->events + c->in->n_events;
+	if (strchr(b, '.') || written_as(c, ev, target))
+		return false;
+	for (const fangs_event *o = ev + 1; o < end; o++) {
+		if (o->pid != ev->pid)
+			continue;
+		if (o->kind == FANGS_EV_EXEC)
+			break;
+		if (o->kind != FANGS_EV_FILE_OPEN || !o->real_path || (o->flags & FANGS_OPEN_WRITE))
+			continue;
+		for (size_t e = 0; e < FANGS_ARRAY_SIZE(exts); e++) {
+			char cand[PATHBUF];
+			if (!ends_with(o->real_path, tail, exts[e]))
+				continue;
+			snprintf(cand, sizeof(cand), "%s%s", target, exts[e]);
+			if (!dropped(c, ev, cand) && !dropped(c, o, o->real_path))
+				return true;
+		}
+	}
+	return false;
+}
+
 static bool exec_dropped(const ectx *c, const fangs_event *ev)
 {
 	const char *t[TARGETS_MAX];
 	size_t n = exec_targets(ev, t);
-	for (size_t i = 0; i < n; i++)
-		if (dropped(c, ev, t[i]))
-			return true;
+	bool node = ev->path && interp_of(basename_of(ev->path)) == NODE;
+	for (size_t i = 0; i < n; i++) {
+		if (!dropped(c, ev, t[i]))
+			continue;
+		if (node && i > 0 && node_resolved_shipped(c, ev, t[i]))
+			continue;
+		return true;
+	}
 	return false;
 }
 

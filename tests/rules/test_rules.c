@@ -685,6 +685,45 @@ START_TEST(dropped_interpreter_script)
 }
 END_TEST
 
+/* An open by node that reached a file (the kernel's path): what it ran. */
+static void node_reads(int32_t pid, const char *path)
+{
+	ev_open(pid, "node", true, path, FANGS_OPEN_READ);
+	events.items[events.count - 1].real_path = strdup(path);
+}
+
+/* `node install/check` runs install/check.js when there is no file
+ * install/check: the package's own file, not a drop. What node really ran
+ * decides, so a dropped extension-less file or a dropped .js stays one. */
+START_TEST(node_resolves_shipped_module)
+{
+	npm_unpacks();
+	ev_open(1, "node", false, PKGDIR "/install/check.js", FANGS_OPEN_WRITE);
+	ev_open(1, "node", false, PKGDIR "/bin/post-install.js", FANGS_OPEN_WRITE);
+	ev_exec(20, "/usr/bin/node", "node", "install/check", NULL);
+	node_reads(20, PKGDIR "/install/check.js");
+	ev_exec(21, "/usr/bin/node", "node", "./bin/post-install", NULL);
+	node_reads(21, PKGDIR "/bin/post-install.js");
+	evaluate();
+	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 0);
+
+	/* node ran the extension-less file itself (put there unseen) */
+	ev_exec(22, "/usr/bin/node", "node", "lib/x", NULL);
+	node_reads(22, PKGDIR "/lib/x");
+	/* node resolved lib/y to lib/y.js, which a script wrote */
+	ev_open(11, "node", true, PKGDIR "/lib/y.js", FANGS_OPEN_WRITE);
+	ev_exec(23, "/usr/bin/node", "node", "lib/y", NULL);
+	node_reads(23, PKGDIR "/lib/y.js");
+	/* no open seen at all: nothing excuses it */
+	ev_exec(24, "/usr/bin/node", "node", "lib/z", NULL);
+	evaluate();
+	expect_dropped("node lib/x");
+	expect_dropped("node lib/y");
+	expect_dropped("node lib/z");
+	ck_assert_uint_eq(count_rule("dropped-binary-exec"), 3);
+}
+END_TEST
+
 START_TEST(dropped_compiled_program)
 {
 	npm_unpacks();
@@ -1514,11 +1553,14 @@ START_TEST(project_env_is_low)
 	ev_read("/root/app/.env.local", NULL, NULL);
 	/* relative, the kernel saying where it is */
 	ev_read("../../.env", "/home/u/app/.env", "/home/u/app/.env");
+	/* a dotenv loader probing a bare name that opened nothing */
+	ev_read(".env.production", NULL, NULL);
 	evaluate();
 	d = expect("project-env-read", "~/app/.env", FANGS_SEV_LOW);
 	ck_assert_uint_eq(d->n_evidence, 2);
 	expect("project-env-read", "~/app/.env.local", FANGS_SEV_LOW);
-	ck_assert_uint_eq(count_rule("project-env-read"), 2);
+	expect("project-env-read", ".env.production", FANGS_SEV_LOW);
+	ck_assert_uint_eq(count_rule("project-env-read"), 3);
 	ck_assert_uint_eq(count_rule("cred-read-by-script"), 0);
 
 	fangs_event_list_free(&events);
@@ -1589,6 +1631,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, dropped_through_the_loader);
 	tcase_add_test(tc, dropped_interpreter_script);
 	tcase_add_test(tc, dropped_compiled_program);
+	tcase_add_test(tc, node_resolves_shipped_module);
 	tcase_add_test(tc, native_addon_is_loaded_not_run);
 	tcase_add_test(tc, fileless);
 	suite_add_tcase(s, tc);
