@@ -49,6 +49,13 @@ FANGS_EXTERN(int) fangs_prefetch(const fangs_prefetch_options *opts, fangs_prefe
 
 FANGS_EXTERN(void) fangs_prefetch_result_clear(fangs_prefetch_result *result);
 
+/**
+ * The registry URL npm is configured with on this host (`npm config get
+ * registry`; `npm` NULL = the one on PATH) into `out`. 0, or
+ * FANGS_ENOTFOUND (out empty) when npm cannot be run or names none.
+ */
+FANGS_EXTERN(int) fangs_registry_configured(const char *npm, char *out, size_t cap);
+
 FANGS_END_DECL
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "fangs/registry.h"
 #include "fangs/sys/sandbox_backend.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/decoy.h"
@@ -612,15 +613,10 @@ static const char *registry_for(fangs_sandbox *sb, const fangs_sandbox_spec *spe
 	if (spec->version >= 2 && spec->registry)
 		return spec->registry;
 	if (!sb->registry_asked) {
-		const char *argv[] = {sb->npm, "config", "get", "registry", NULL};
-		char out[1024], *line, *save = NULL;
+		char url[1024];
 		sb->registry_asked = 1;
-		if (fangs__run_capture(argv, NULL, out, sizeof(out)) == 0)
-			for (line = strtok_r(out, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
-				if (!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7)) {
-					sb->registry = fangs__strdup(line);
-					break;
-				}
+		if (fangs_registry_configured(sb->npm, url, sizeof(url)) == 0)
+			sb->registry = fangs__strdup(url);
 	}
 	return sb->registry;
 }

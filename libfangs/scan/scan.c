@@ -270,20 +270,10 @@ static void *wait_thread(void *arg)
  * setting. Unknown leaves `out` empty. */
 static void registry_url(const char *registry, char *out, size_t cap)
 {
-	static const char *const argv[] = {"npm", "config", "get", "registry", NULL};
-	char said[1024], *line, *save = NULL;
-	out[0] = '\0';
-	if (registry) {
+	if (registry)
 		snprintf(out, cap, "%s", registry);
-		return;
-	}
-	if (fangs__run_capture(argv, NULL, said, sizeof(said)) != 0)
-		return;
-	for (line = strtok_r(said, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
-		if (!strncmp(line, "https://", 8) || !strncmp(line, "http://", 7)) {
-			snprintf(out, cap, "%s", line);
-			return;
-		}
+	else
+		fangs_registry_configured(NULL, out, cap);
 }
 
 static int resolved_package(const char *project_dir, char **name, char **version)
