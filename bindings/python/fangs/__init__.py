@@ -1,16 +1,44 @@
-"""Python binding of libfangs (ctypes).
+"""Python binding of libfangs (ctypes): the library behind the `fangs` CLI.
 
     import fangs
-    with fangs.Storage(sqlite_path="fangs.db") as st:
+    with fangs.Storage("fangs.db") as st:
         result = st.import_events("rec.ndjson", package="left-pad", version="1.3.0")
-        for dev in result.deviations:
-            print(dev["severity"], dev["kind"], dev["value"], dev["origin"])
+        for d in result.deviations:
+            print(d.severity, d.kind, d.value, d.origin)
 
-The shared library is found through FANGS_LIBRARY (a path), then the soname
-libfangs.so.0, then ctypes.util.find_library("fangs").
+See docs/python.md. The shared library is found through $FANGS_LIB (a
+path), then where `meson install` put it, then the soname libfangs.so.0,
+then a build directory of the source tree this package sits in.
 """
 
-from ._lib import FangsError, lib, version
-from .api import Analysis, Storage, parse_events, severity_names
+from ._lib import (BusyError, CanceledError, ConfigError, Error, ExistsError, FileNotFound, InvalidError,
+                   IOFailure, NetworkError, NotFoundError, OutOfMemoryError, ParseError, PermissionDenied,
+                   SandboxError, SensorError, StorageError, TimeoutFailure, UnsupportedError, VersionError, lib,
+                   library_version)
+from .api import Config, Rules, Storage, default_database, parse_events, read_events, severity_names
+from .model import (AllowEntry, Analysis, Ancestor, DeliveryStats, Deviation, Event, Fingerprint, Notification,
+                    NotifierTarget, NotifierTestResult, Origin, Package, Probe, PruneStats, Release, Rule, Run,
+                    ScanResult, SensorStats, Severity)
+from .scan import ScanStream, Sensor, Trace, check_sensor, scan_stream, trace
 
-__all__ = ["Analysis", "FangsError", "Storage", "lib", "parse_events", "severity_names", "version"]
+__version__ = "0.1.0"
+
+# the name of the first versions of this binding
+FangsError = Error
+
+
+def version() -> str:
+    """The loaded library's version (fangs_version())."""
+    return library_version()
+
+
+__all__ = [
+    "AllowEntry", "Analysis", "Ancestor", "BusyError", "CanceledError", "Config", "ConfigError", "DeliveryStats",
+    "Deviation", "Error", "Event", "ExistsError", "FangsError", "FileNotFound", "Fingerprint", "IOFailure",
+    "InvalidError", "NetworkError", "NotFoundError", "Notification", "NotifierTarget", "NotifierTestResult",
+    "Origin", "OutOfMemoryError", "Package", "ParseError", "PermissionDenied", "Probe", "PruneStats", "Release",
+    "Rule", "Rules", "Run", "SandboxError", "ScanResult", "ScanStream", "Sensor", "SensorError", "SensorStats",
+    "Severity", "Storage", "StorageError", "TimeoutFailure", "Trace", "UnsupportedError", "VersionError",
+    "check_sensor", "default_database", "lib", "library_version", "parse_events", "read_events", "scan_stream",
+    "severity_names", "trace", "version",
+]
