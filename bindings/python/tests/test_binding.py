@@ -1,86 +1,382 @@
-"""The Python binding against the real library and the bundled recordings."""
+"""The Python binding against the real library and the bundled recordings,
+and against the CLI: the same database read through both must give the same
+records (FANGS_CLI, set by meson, is the fangs command of the build)."""
 
+import dataclasses
+import http.server
+import hmac
+import hashlib
 import json
 import os
+import pathlib
+import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import fangs  # noqa: E402
 
 ROOT = os.environ.get("FANGS_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-REC = os.path.join(ROOT, "examples", "recordings")
+REC = pathlib.Path(ROOT) / "examples" / "recordings"
+CLI = os.environ.get("FANGS_CLI")
 
 
-class BindingTest(unittest.TestCase):
+def rec(version):
+    return REC / ("example-banner-%s.ndjson" % version)
+
+
+class Base(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.db = os.path.join(self.tmp.name, "fangs.db")
+        self.saved_env = dict(os.environ)
+        for var in ("FANGS_DB", "FANGS_SQLITE_PATH", "FANGS_CONFIG", "FANGS_POSTGRES_DSN"):
+            os.environ.pop(var, None)
 
     def tearDown(self):
+        os.environ.clear()
+        os.environ.update(self.saved_env)
         self.tmp.cleanup()
 
+    def cli(self, *args, code=0):
+        p = subprocess.run([CLI, "--sqlite-path", self.db, "--json"] + list(args), capture_output=True, text=True,
+                           env=dict(os.environ, FANGS_CONFIG=""))
+        self.assertEqual(p.returncode, code, p.stderr)
+        return json.loads(p.stdout)
+
+
+def record(obj):
+    """A dataclass as the CLI's JSON shapes it (origin as an object)."""
+    return json.loads(json.dumps(dataclasses.asdict(obj)))
+
+
+class BindingTest(Base):
     def test_version(self):
         self.assertRegex(fangs.version(), r"^\d+\.\d+\.\d+$")
+        self.assertEqual(fangs.version().split(".")[:2], fangs.__version__.split(".")[:2])
 
     def test_parse_events_and_errors(self):
         evs = fangs.parse_events('{"kind":"tls_sni","pid":3,"sni":"x.example"}\n')
-        self.assertEqual(evs, [{"kind": "tls_sni", "pid": 3, "sni": "x.example"}])
+        self.assertEqual(len(evs), 1)
+        self.assertIsInstance(evs[0], fangs.Event)
+        self.assertEqual((evs[0].kind, evs[0].pid, evs[0].sni), ("tls_sni", 3, "x.example"))
+        self.assertEqual(evs[0].to_dict(), {"kind": "tls_sni", "pid": 3, "sni": "x.example"})
         # events are read through the binding's copy of the event struct: every member must line up
         line = {"kind": "proxy_request", "pid": 4, "host": "github.com", "port": 443, "method": "CONNECT",
                 "sni": "github.com", "bytes_out": 517, "bytes_in": 9000, "status": 200, "allowed": True}
         evs = fangs.parse_events(json.dumps(line) + "\n" + json.dumps(line) + "\n")
-        self.assertEqual(evs, [line, line])
-        with self.assertRaises(fangs.FangsError) as cm:
+        self.assertEqual([e.to_dict() for e in evs], [line, line])
+        self.assertEqual((evs[0].bytes_in, evs[0].allowed, evs[0].status), (9000, True, 200))
+        with self.assertRaises(fangs.ParseError) as cm:
             fangs.parse_events('{"kind":"tls_sni","pid":3,"sni":"x"}\n{"kind":"nope"}\n', source="rec")
         self.assertIn("rec:line 2", str(cm.exception))
         self.assertEqual(cm.exception.code, -7)
+        self.assertIsInstance(cm.exception, fangs.Error)
+        self.assertIsInstance(cm.exception, ValueError)
 
     def test_import_and_diff(self):
-        with fangs.Storage(sqlite_path=self.db) as st:
-            first = st.import_events(os.path.join(REC, "example-banner-1.0.0.ndjson"), "example-banner", "1.0.0")
-            self.assertEqual(first.action, "seeded")
+        with fangs.Storage(self.db) as st:
+            first = st.import_events(rec("1.0.0"), "example-banner", "1.0.0")
+            self.assertEqual(first.baseline, "seeded")
             self.assertEqual(first.deviations, [])
-            noise = st.import_events(os.path.join(REC, "example-banner-1.0.1.ndjson"), "example-banner", "1.0.1")
+            self.assertEqual(first.run.version, "1.0.0")
+            self.assertGreater(first.fingerprints, 0)
+            noise = st.import_events(str(rec("1.0.1")), "example-banner", "1.0.1")
             self.assertEqual(noise.deviations, [])
-            self.assertEqual(noise.action, "joined")
-            bad = st.import_events(os.path.join(REC, "example-banner-1.1.0.ndjson"), "example-banner", "1.1.0")
-            self.assertEqual(bad.action, "pending")
-            kinds = {d["kind"] for d in bad.deviations}
-            self.assertIn("fs_cred_read", kinds)
-            self.assertIn("proc_new_exec", kinds)
-            self.assertIn("net_new_dns", kinds)
-            self.assertIn("net_new_destination", kinds)
-            self.assertIn("net_new_https_host", kinds)
-            cred = [d for d in bad.deviations if d["kind"] == "fs_cred_read"]
-            self.assertEqual(cred[0]["severity"], "critical")
-            self.assertEqual(cred[0]["origin"]["script"], "postinstall")
-            self.assertEqual(cred[0]["origin"]["package"], "example-banner")
-            self.assertTrue(cred[0]["evidence"])
-            runs = st.runs(package="example-banner")
-            self.assertEqual(len(runs), 3)
-            pending = st.runs(pending_only=True)
-            self.assertEqual([r["id"] for r in pending], [bad.run_id])
+            self.assertEqual(noise.baseline, "joined")
+            bad = st.import_events(rec("1.1.0").read_bytes(), "example-banner", "1.1.0")
+            self.assertEqual(bad.baseline, "pending")
+            kinds = {d.kind for d in bad.deviations}
+            for k in ("fs_cred_read", "proc_new_exec", "net_new_dns", "net_new_destination", "net_new_https_host"):
+                self.assertIn(k, kinds)
+            cred = [d for d in bad.deviations if d.kind == "fs_cred_read"]
+            self.assertEqual(cred[0].severity, "critical")
+            self.assertEqual(cred[0].origin.script, "postinstall")
+            self.assertEqual(cred[0].origin.package, "example-banner")
+            self.assertTrue(cred[0].evidence)
+            self.assertEqual([e.id for e in st.evidence(cred[0])], cred[0].evidence)
+            self.assertEqual(len(st.runs(package="example-banner")), 3)
+            self.assertEqual([r.id for r in st.pending()], [bad.run_id])
             self.assertEqual(len(st.events(bad.run_id)), 36)
-            critical = [d for d in bad.deviations if d["severity"] == "critical"]
-            self.assertIn("rule:cred-read-by-script", {d["kind"] for d in critical})
+            critical = [d for d in bad.deviations if d.severity == "critical"]
+            self.assertIn("rule:cred-read-by-script", {d.kind for d in critical})
             self.assertEqual(len(st.deviations(run_id=bad.run_id, min_severity="critical")), len(critical))
-            st.promote(bad.run_id)
+            promoted = st.promote(bad.run_id)
             self.assertEqual(st.deviations(run_id=bad.run_id), [])
-            self.assertTrue(st.run(bad.run_id)["is_baseline"])
-            self.assertEqual(st.run(bad.run_id)["review"], "promoted")
+            self.assertTrue(promoted.is_baseline)
+            self.assertEqual(promoted.review, "promoted")
             # promote adds: the earlier baseline runs stay in it
-            self.assertEqual(len(st.runs(package="example-banner", baseline_only=True)), 3)
+            self.assertEqual(len(st.baselines("example-banner")), 3)
             st.promote(bad.run_id, replace=True)
-            self.assertEqual([r["id"] for r in st.runs(package="example-banner", baseline_only=True)],
-                             [bad.run_id])
+            self.assertEqual([r.id for r in st.baselines("example-banner")], [bad.run_id])
+            fps = st.fingerprints("example-banner")
+            self.assertIn(fangs.Fingerprint("fs_read", "script", "~/.npmrc"), fps)
 
-    def test_missing_run_raises(self):
-        with fangs.Storage(sqlite_path=self.db) as st:
-            with self.assertRaises(fangs.FangsError) as cm:
+    def test_events_as_recording(self):
+        events = fangs.read_events(rec("1.0.0"))
+        with fangs.Storage(self.db) as st:
+            a = st.import_events(events, "example-banner", "1.0.0")
+            self.assertEqual(a.run.event_count, len(events))
+            stored = st.events(a.run_id)
+            self.assertEqual([e.path for e in stored], [e.path for e in events])
+
+    def test_paths_and_missing_files(self):
+        with fangs.Storage(pathlib.Path(self.db)) as st:
+            self.assertEqual(st.path, self.db)
+            for typo in ("examples/recordings/exmaple-banner-1.0.0.ndjson", REC / "nope.ndjson"):
+                with self.assertRaises(fangs.FileNotFound) as cm:
+                    st.import_events(typo, "example-banner", "1.0.0")
+                self.assertIsInstance(cm.exception, FileNotFoundError)
+                self.assertIsInstance(cm.exception, fangs.NotFoundError)
+                self.assertIn("nope.ndjson" if isinstance(typo, pathlib.Path) else "exmaple", str(cm.exception))
+            # NDJSON text given where a path goes is a missing file too, never parsed
+            with self.assertRaises(fangs.FileNotFound):
+                st.import_events('{"kind":"tls_sni","pid":3,"sni":"x"}', "x", "1")
+            self.assertEqual(st.runs(), [])
+        with self.assertRaises(FileNotFoundError):
+            fangs.Config(pathlib.Path(self.tmp.name) / "missing.yaml")
+        with self.assertRaises(FileNotFoundError):
+            fangs.Rules(files=[pathlib.Path(self.tmp.name) / "missing-rules.yaml"])
+
+    def test_severities(self):
+        with fangs.Storage(self.db) as st:
+            st.import_events(rec("1.0.0"), "example-banner", "1.0.0")
+            st.import_events(rec("1.1.0"), "example-banner", "1.1.0")
+            high = st.deviations(min_severity="high")
+            self.assertTrue(high)
+            for s in ("HIGH", "High", fangs.Severity.HIGH, 3):
+                self.assertEqual(st.deviations(min_severity=s), high)
+            self.assertTrue(all(fangs.Severity.parse(d.severity) >= fangs.Severity.HIGH for d in high))
+            self.assertLess(len(high), len(st.deviations()))
+            with self.assertRaises(fangs.InvalidError) as cm:
+                st.deviations(min_severity="severe")
+            self.assertIsInstance(cm.exception, ValueError)
+            self.assertIn("severe", str(cm.exception))
+        self.assertEqual(str(fangs.Severity.parse("CRITICAL")), "critical")
+        self.assertEqual(fangs.severity_names(), ["info", "low", "medium", "high", "critical"])
+
+    def test_errors_carry_the_library_message(self):
+        with fangs.Storage(self.db) as st:
+            with self.assertRaises(fangs.NotFoundError) as cm:
                 st.run("does-not-exist")
             self.assertEqual(cm.exception.code, -4)
+            self.assertIn("does-not-exist", str(cm.exception))
+            self.assertIsInstance(cm.exception, LookupError)
+            with self.assertRaises(fangs.NotFoundError):
+                st.events("does-not-exist")
+            st.add_notifier("n", "https://hooks.example/x")
+            with self.assertRaises(fangs.ExistsError) as cm:
+                st.add_notifier("n", "https://hooks.example/y")
+            self.assertEqual(cm.exception.code, -5)
+        st.close()
+        with self.assertRaises(fangs.InvalidError):
+            st.runs()
+        with self.assertRaises(fangs.ConfigError) as cm:
+            fangs.Config(text="differ:\n  no_such_key: 1\n")
+        self.assertIn("no_such_key", str(cm.exception))
+        self.assertIn("<string>:2", str(cm.exception))
+
+    def test_default_database(self):
+        state = os.path.join(self.tmp.name, "state")
+        os.environ["XDG_STATE_HOME"] = state
+        with fangs.Storage() as st:
+            self.assertEqual(st.path, os.path.join(state, "fangs", "fangs.db"))
+        self.assertTrue(os.path.exists(os.path.join(state, "fangs", "fangs.db")))
+        cfg = os.path.join(self.tmp.name, "fangs.yaml")
+        with open(cfg, "w") as f:
+            f.write("storage:\n  sqlite_path: %s\n" % os.path.join(self.tmp.name, "from-config.db"))
+        os.environ["FANGS_CONFIG"] = cfg
+        self.assertEqual(fangs.default_database(fangs.Config()), os.path.join(self.tmp.name, "from-config.db"))
+        with fangs.Storage() as st:
+            self.assertEqual(st.path, os.path.join(self.tmp.name, "from-config.db"))
+        os.environ["FANGS_DB"] = self.db
+        with fangs.Storage() as st:
+            self.assertEqual(st.path, self.db)
+        with fangs.Storage(os.path.join(self.tmp.name, "explicit.db")) as st:
+            self.assertEqual(st.path, os.path.join(self.tmp.name, "explicit.db"))
+
+    def test_packages_releases_allowlists_prune(self):
+        with fangs.Storage(self.db) as st:
+            st.import_events(rec("1.0.0"), "example-banner", "1.0.0")
+            pkg = st.add_package("left-pad")
+            self.assertEqual((pkg.name, pkg.watched, pkg.run_count), ("left-pad", True, 0))
+            self.assertEqual([p.name for p in st.packages(watched_only=True)], ["left-pad"])
+            self.assertEqual({p.name for p in st.packages()}, {"left-pad", "example-banner"})
+            self.assertEqual([(r.package, r.version) for r in st.releases("example-banner")],
+                             [("example-banner", "1.0.0")])
+            st.reset_package("example-banner")
+            self.assertEqual(st.runs(package="example-banner"), [])
+            st.remove_package("left-pad")
+            with self.assertRaises(fangs.NotFoundError):
+                st.package("left-pad")
+
+            # a global DNS allowance hides the new lookup of 1.1.0
+            e = st.allow("dns", "evil.example", note="known")
+            self.assertEqual((e.kind, e.value, e.package, e.note), ("dns", "evil.example", None, "known"))
+            st.allow("path", "/opt/x/", package="example-banner")
+            self.assertEqual(len(st.allowlist()), 2)
+            with self.assertRaises(fangs.InvalidError):
+                st.allow("cidr", "nonsense")
+            with self.assertRaises(fangs.InvalidError):
+                st.allow("colour", "blue")
+            st.import_events(rec("1.0.0"), "example-banner", "1.0.0")
+            bad = st.import_events(rec("1.1.0"), "example-banner", "1.1.0")
+            self.assertNotIn("net_new_dns", {d.kind for d in bad.deviations})
+            st.remove_allow(e)
+            self.assertEqual([a.value for a in st.allowlist()], ["/opt/x/"])
+            stats = st.prune(days=1)
+            self.assertEqual(stats.runs_deleted, 0)
+
+    def test_rules(self):
+        with fangs.Rules() as rules:
+            ids = [r.id for r in rules]
+            self.assertIn("cred-read-by-script", ids)
+            self.assertEqual(len(rules), len(ids))
+            r = rules.show("cred-read-by-script")
+            self.assertEqual((r.severity, r.enabled, r.source), ("critical", True, "builtin"))
+            with self.assertRaises(fangs.NotFoundError):
+                rules.show("no-such-rule")
+            hits = rules.test(rec("1.1.0"))
+            self.assertIn(("rule:cred-read-by-script", "~/.npmrc"), {(h.kind, h.value) for h in hits})
+            self.assertEqual(rules.test(rec("1.0.0")), [])
+        path = pathlib.Path(self.tmp.name) / "rules.yaml"
+        path.write_text("- id: reads-hostname\n  description: reads /etc/hostname\n  severity: low\n"
+                        "  match:\n    kind: file_open\n    path: /etc/hostname\n")
+        with fangs.Rules(files=[path], builtin=False) as rules:
+            self.assertEqual([r.id for r in rules], ["reads-hostname"])
+            rec_file = pathlib.Path(self.tmp.name) / "r.ndjson"
+            rec_file.write_text('{"kind":"file_open","pid":7,"path":"/etc/hostname","flags":"r"}\n')
+            hits = rules.test(rec_file)
+            self.assertEqual([(h.kind, h.severity, h.evidence) for h in hits], [("rule:reads-hostname", "low", [1])])
+        path.write_text("- id: broken\n  severity: nope\n")
+        with self.assertRaises(fangs.ConfigError) as cm:
+            fangs.Rules(files=[path])
+        self.assertIn("rules.yaml", str(cm.exception))
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    got = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.got.append((dict(self.headers), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *a):
+        pass
+
+
+class NotifierTest(Base):
+    def setUp(self):
+        super().setUp()
+        Receiver.got = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
+
+    def tearDown(self):
+        self.server.shutdown()
+        self.server.server_close()
+        super().tearDown()
+
+    def test_targets_test_and_delivery(self):
+        os.environ["PY_HOOK_SECRET"] = "s3cret"
+        with fangs.Storage(self.db) as st:
+            t = st.add_notifier("hook", self.url, "generic", min_severity="HIGH", secret_env="PY_HOOK_SECRET",
+                                headers={"X-Team": "sec"})
+            self.assertEqual((t.name, t.template, t.min_severity, t.headers, t.enabled),
+                             ("hook", "generic", "high", ["X-Team"], True))
+            self.assertEqual([n.name for n in st.notifiers()], ["hook"])
+            with self.assertRaises(fangs.InvalidError):
+                st.add_notifier("plain", "http://hooks.example/x")  # http only to loopback
+            res = st.test_notifier("hook")
+            self.assertTrue(res.ok)
+            self.assertEqual(res.http_status, 200)
+            self.assertEqual(len(Receiver.got), 1)
+
+            st.import_events(rec("1.0.0"), "example-banner", "1.0.0")
+            bad = st.import_events(rec("1.1.0"), "example-banner", "1.1.0")
+            self.assertEqual(st.notify_run(bad.run_id), 1)
+            self.assertEqual(st.notify_run(bad.run_id), 0)  # once per run and target
+            self.assertEqual(len(Receiver.got), 2)
+            headers, body = Receiver.got[1]
+            self.assertEqual(headers["X-Team"], "sec")
+            sig = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+            self.assertEqual(headers["X-FANGS-Signature"], sig)
+            self.assertEqual(json.loads(body)["run_id"], bad.run_id)
+            hist = st.notifications(run_id=bad.run_id)
+            self.assertEqual([(n.notifier, n.status, n.http_status, n.attempt) for n in hist],
+                             [("hook", "sent", 200, 1)])
+            self.assertEqual(st.deliver(), fangs.DeliveryStats(0, 0, 0, 0))
+            st.remove_notifier("hook")
+            self.assertEqual(st.notifiers(), [])
+
+
+@unittest.skipUnless(CLI, "FANGS_CLI names the fangs command of the build (meson sets it)")
+class SameAsCliTest(Base):
+    """The dataclasses carry the fields of the CLI's --json output, with the same values."""
+
+    def test_records_match_the_cli(self):
+        with fangs.Storage(self.db) as st:
+            st.import_events(rec("1.0.0"), "example-banner", "1.0.0")
+            bad = st.import_events(rec("1.1.0"), "example-banner", "1.1.0")
+            st.allow("sni", "cdn.example", package="example-banner", note="n")
+            st.add_notifier("hook", "https://hooks.example/x", headers={"X-A": "1"})
+            runs = st.runs()
+            devs = st.deviations()
+            pkgs = st.packages()
+            allow = st.allowlist()
+            rels = st.releases()
+            targets = st.notifiers()
+            fps = st.fingerprints("example-banner")
+        cli_runs = self.cli("run", "list")
+        self.assertEqual([record(r) for r in runs],
+                         [{**c, "install_output": None} for c in cli_runs])
+        show = self.cli("run", "show", bad.run_id)
+        self.assertEqual(set(record(bad.run)) - {"install_output"}, set(show) - {"deviations", "install_output"})
+        self.assertEqual([record(d) for d in devs], self.cli("deviation", "list"))
+        self.assertEqual(sorted((record(d) for d in bad.deviations), key=lambda d: d["id"]),
+                         sorted(show["deviations"], key=lambda d: d["id"]))
+        self.assertEqual([record(p) for p in pkgs], self.cli("package", "list"))
+        self.assertEqual([record(a) for a in allow], self.cli("allow", "list"))
+        self.assertEqual([record(r) for r in rels], self.cli("release", "list"))
+        self.assertEqual([record(f) for f in fps],
+                         sorted(self.cli("baseline", "list", "--package", "example-banner", "--fingerprints"),
+                                key=lambda f: (f["kind"], f["actor"], f["value"])))
+        cli_targets = self.cli("notifier", "list")
+        self.assertEqual([{**record(t), "headers": {h: "(hidden)" for h in t.headers}} for t in targets],
+                         cli_targets)
+        with fangs.Rules() as rules:
+            self.assertEqual([record(r) for r in rules], self.cli("rules", "list"))
+            hits = rules.test(rec("1.1.0"))
+        # (created_ns: when each was evaluated)
+        self.assertEqual([{**record(h), "created_ns": 0} for h in hits],
+                         [{**h, "created_ns": 0} for h in self.cli("rules", "test", str(rec("1.1.0")), code=3)])
+        imported = subprocess.run([CLI, "--sqlite-path", self.db, "--json", "events", "import", str(rec("1.0.1")),
+                                   "--package", "example-banner", "--version", "1.0.1"],
+                                  capture_output=True, text=True, env=dict(os.environ, FANGS_CONFIG=""))
+        out = json.loads(imported.stdout)
+        with fangs.Storage(self.db) as st:
+            again = st.analyze(out["run"]["id"])
+        self.assertEqual(set(out) - {"run"}, {"baseline", "fingerprints", "deviations"})
+        self.assertEqual((again.baseline, again.fingerprints), (out["baseline"], out["fingerprints"]))
+        self.assertEqual(set(record(again.run)) - {"install_output"}, set(out["run"]))
+
+
+class TypedTest(unittest.TestCase):
+    def test_py_typed_and_annotations(self):
+        pkg = os.path.dirname(fangs.__file__)
+        self.assertTrue(os.path.exists(os.path.join(pkg, "py.typed")))
+        for cls in (fangs.Run, fangs.Deviation, fangs.Event, fangs.Package, fangs.AllowEntry, fangs.Rule,
+                    fangs.NotifierTarget, fangs.Notification, fangs.ScanResult, fangs.Analysis):
+            self.assertTrue(dataclasses.is_dataclass(cls))
+            for f in dataclasses.fields(cls):
+                self.assertTrue(f.type, "%s.%s has no type" % (cls.__name__, f.name))
 
 
 if __name__ == "__main__":
