@@ -44,20 +44,24 @@ echo "libs: $libs"
 # the public headers need nothing beyond libc
 inc="$tmp/root$includedir"
 allowed_pkgs="libc6-dev linux-libc-dev"
+: >"$tmp/alldeps"
 for h in "$inc"/fangs/*.h "$inc"/fangs/sys/*.h; do
 	cc -std=c99 -pedantic -Werror -E -M -MT x -I"$inc" -x c "$h" -o "$tmp/deps"
-	for dep in $(sed -e 's/^x://' -e 's/\\$//' "$tmp/deps"); do
-		case $dep in
-		"$inc"/*) continue ;;
-		/usr/lib/gcc/*) continue ;; # the compiler's own (stddef.h, stdint.h)
-		esac
-		owner=$(dpkg-query -S "$(readlink -f "$dep")" 2>/dev/null | sed 's/:.*//' | head -n1 || true)
-		[ -n "$owner" ] || owner=$(dpkg-query -S "$dep" 2>/dev/null | sed 's/:.*//' | head -n1 || true)
-		case " $allowed_pkgs " in
-		*" ${owner%%:*} "*) ;;
-		*) echo "$h includes $dep (package '${owner:-none}'), not the C library's" >&2; exit 1 ;;
-		esac
-	done
+	sed -e 's/^x://' -e 's/\\$//' "$tmp/deps" | tr ' ' '\n' | sed "s|^|$h |" >>"$tmp/alldeps"
+done
+awk 'NF == 2 { print $2 }' "$tmp/alldeps" | sort -u | while read -r dep; do
+	case $dep in
+	"$inc"/*) continue ;;
+	/usr/lib/gcc/*) continue ;; # the compiler's own (stddef.h, stdint.h)
+	esac
+	owner=$(dpkg-query -S "$(readlink -f "$dep")" 2>/dev/null | sed 's/:.*//' | head -n1 || true)
+	case " $allowed_pkgs " in
+	*" $owner "*) ;;
+	*)
+		echo "$(awk -v d="$dep" '$2 == d { print $1 }' "$tmp/alldeps" | head -n1) includes $dep" \
+			"(package '${owner:-none}'), not the C library's" >&2
+		exit 1 ;;
+	esac
 done
 echo "public headers: only libc and the compiler's"
 
