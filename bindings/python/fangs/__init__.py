@@ -15,7 +15,7 @@ from ._lib import (BusyError, CanceledError, ConfigError, Error, ExistsError, Fi
                    IOFailure, NetworkError, NotFoundError, OutOfMemoryError, ParseError, PermissionDenied,
                    SandboxError, SensorError, StorageError, TimeoutFailure, UnsupportedError, VersionError, lib,
                    library_version)
-from .api import Config, Rules, Storage, default_database, parse_events, read_events, severity_names
+from .api import Config, Rules, Storage, default_database, parse_events, read_events, set_log, severity_names
 from .model import (AllowEntry, Analysis, Ancestor, DeliveryStats, Deviation, Event, Fingerprint, Notification,
                     NotifierTarget, NotifierTestResult, Origin, Package, Probe, PruneStats, Release, Rule, Run,
                     ScanResult, SensorStats, Severity)
@@ -40,5 +40,5 @@ __all__ = [
     "Rule", "Rules", "Run", "SandboxError", "ScanResult", "ScanStream", "Sensor", "SensorError", "SensorStats",
     "Severity", "Storage", "StorageError", "TimeoutFailure", "Trace", "UnsupportedError", "VersionError",
     "check_sensor", "default_database", "lib", "library_version", "parse_events", "read_events", "scan_stream",
-    "severity_names", "trace", "version",
+    "set_log", "severity_names", "trace", "version",
 ]

@@ -121,6 +121,10 @@ class CanceledError(Error):
     code = -19
 
 
+for _c in list(globals().values()):
+    if isinstance(_c, type) and issubclass(_c, Error):
+        _c.__module__ = "fangs"  # as users name them: fangs.NotFoundError
+
 ERRORS: Dict[int, Type[Error]] = {c.code: c for c in (
     OutOfMemoryError, InvalidError, NotFoundError, ExistsError, IOFailure, ParseError, StorageError, VersionError,
     PermissionDenied, UnsupportedError, TimeoutFailure, BusyError, NetworkError, SandboxError, SensorError,
@@ -215,6 +219,7 @@ _PROTOTYPES = [
     ("fangs_error_last", [], c_char_p, None),
     ("fangs_error_clear", [], None, None),
     ("fangs_severity_name", [c_int], c_char_p, None),
+    ("fangs_log_set", [T.LOG_FN, c_int, c_void_p], None, None),
     ("fangs_severity_parse", [c_char_p, P(c_int)], c_int, CHECK),
     # events
     ("fangs_event_to_json", [P(T.Event), P(c_void_p), P(c_size_t)], c_int, CHECK),

@@ -213,6 +213,7 @@ EVENT_FN = CFUNCTYPE(c_int, POINTER(Event), c_void_p)
 SCAN_PROGRESS_FN = CFUNCTYPE(None, c_int, c_uint64, c_char_p, c_void_p)
 DECOYS_FN = CFUNCTYPE(None, POINTER(Decoy), c_size_t, c_void_p)
 FPSET_FN = CFUNCTYPE(c_int, POINTER(Fingerprint), c_void_p)
+LOG_FN = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
 
 
 class ScanOptions(ctypes.Structure):

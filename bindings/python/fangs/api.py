@@ -161,6 +161,35 @@ def read_events(path: PathArg) -> List[Event]:
         lib.fangs_event_list_free(ctypes.byref(lst))
 
 
+_LOG_LEVELS = {"error": 0, "warn": 1, "warning": 1, "info": 2, "debug": 3}
+_log_callback = None
+
+
+def set_log(handler: Optional[Callable[[str, str], None]], level: str = "warn") -> None:
+    """Receives the library's log messages (it prints nothing by itself):
+    handler(level, message) for messages at `level` ("error", "warn",
+    "info", "debug") or above; None turns logging off. Messages may come
+    from the library's threads (the notifier's worker)."""
+    global _log_callback
+    if level.lower() not in _LOG_LEVELS:
+        raise InvalidError("log level must be error, warn, info or debug, not %r" % level, -3)
+    if handler is None:
+        lib.fangs_log_set(T.LOG_FN(), 0, None)
+        _log_callback = None
+        return
+    names = ["error", "warn", "info", "debug"]
+
+    def cb(lvl, msg, _user):
+        try:
+            handler(names[lvl] if 0 <= lvl < 4 else str(lvl), msg.decode("utf-8", "replace"))
+        except Exception:  # a handler's failure must not unwind through C
+            pass
+
+    new = T.LOG_FN(cb)
+    lib.fangs_log_set(new, _LOG_LEVELS[level.lower()], None)
+    _log_callback = new  # kept alive while the library may call it
+
+
 def severity_names() -> List[str]:
     return [str(s) for s in Severity]
 

@@ -38,8 +38,9 @@ def _scan_options(config_ptr, spec, sandbox, network, duration, grace, registry,
     if registry is not None and not registry.startswith(("http://", "https://")):
         raise InvalidError("registry must be an http:// or https:// URL", -3)
     spec = os.fspath(spec)
-    if os.sep in spec or spec.endswith(".tgz") or spec.startswith("."):
-        if not os.path.exists(spec):
+    # a path (a .tgz, a package directory), not "name@version" nor "@scope/name"
+    if spec.startswith(("/", "./", "../", "~")) or spec.endswith(".tgz"):
+        if not os.path.exists(os.path.expanduser(spec)):
             from ._lib import FileNotFound
             raise FileNotFound(spec)
     o = T.ScanOptions()

@@ -178,6 +178,20 @@ class BindingTest(Base):
         self.assertIn("no_such_key", str(cm.exception))
         self.assertIn("<string>:2", str(cm.exception))
 
+    def test_log(self):
+        got = []
+        fangs.set_log(lambda level, msg: got.append((level, msg)), level="INFO")
+        try:
+            fangs.Storage(self.db).close()
+        finally:
+            fangs.set_log(None)
+        self.assertTrue(any(level == "info" and "migrating schema" in msg for level, msg in got), got)
+        got.clear()
+        fangs.Storage(os.path.join(self.tmp.name, "quiet.db")).close()
+        self.assertEqual(got, [])
+        with self.assertRaises(fangs.InvalidError):
+            fangs.set_log(print, level="loud")
+
     def test_default_database(self):
         state = os.path.join(self.tmp.name, "state")
         os.environ["XDG_STATE_HOME"] = state
@@ -366,6 +380,17 @@ class SameAsCliTest(Base):
         self.assertEqual(set(out) - {"run"}, {"baseline", "fingerprints", "deviations"})
         self.assertEqual((again.baseline, again.fingerprints), (out["baseline"], out["fingerprints"]))
         self.assertEqual(set(record(again.run)) - {"install_output"}, set(out["run"]))
+
+
+class ExampleTest(Base):
+    def test_report_example(self):
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "python", "report.py"), self.db,
+                            "example-banner", "%s:1.0.0" % rec("1.0.0"), "%s:1.1.0" % rec("1.1.0")],
+                           env=dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..")),
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("example-banner@1.0.0: seeded, 0 deviations", p.stdout)
+        self.assertRegex(p.stdout, r"critical +fs_cred_read +~/.npmrc +\(example-banner postinstall\)")
 
 
 class TypedTest(unittest.TestCase):
