@@ -8,10 +8,10 @@ import queue
 import subprocess
 import threading
 import time
-from typing import Callable, Iterator, List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Union
 
 from . import _types as T
-from ._lib import Error, InvalidError, error_from, lib
+from ._lib import Error, InvalidError, lib
 from .model import Event, Probe, Run, ScanResult, SensorStats, _deviations
 
 _USER_ABORT = -17
@@ -112,6 +112,7 @@ class ScanStream:
         self._queue: "queue.Queue" = queue.Queue()
         self._stop = False
         self.result: Optional[ScanResult] = None
+        self.run_id: Optional[str] = None
         self.decoys: List[dict] = []
         self._error: Optional[BaseException] = None
 
@@ -138,8 +139,7 @@ class ScanStream:
     def _run(self):
         r = T.ScanResult()
         try:
-            rc = lib.fangs_scan(ctypes.byref(self._opts), _b(self.spec), ctypes.byref(r))
-            del rc
+            lib.fangs_scan(ctypes.byref(self._opts), _b(self.spec), ctypes.byref(r))
             self.result = _result(self.spec, r, None)
             self.run_id = r.run_id.decode()
         except Error as e:
