@@ -39,6 +39,15 @@ class PipInstallTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(p.stdout.strip(), "seeded")
 
+    def test_versions_agree(self):
+        # pyproject.toml, the package and the library of the same tree are one release
+        import re
+        sys.path.insert(0, PKG)
+        import fangs
+        text = open(os.path.join(PKG, "pyproject.toml")).read()
+        self.assertEqual(re.search(r'^version = "([^"]+)"', text, re.M).group(1), fangs.__version__)
+        self.assertEqual(fangs.__version__, fangs.version())
+
     def test_wrong_library_is_refused(self):
         # a path that is not libfangs: a clear ImportError naming FANGS_LIB's value
         p = subprocess.run([sys.executable, "-c", "import fangs"], env=dict(os.environ, PYTHONPATH=PKG,
