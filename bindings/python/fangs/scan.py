@@ -160,9 +160,15 @@ class ScanStream:
             raise self._error
 
     def close(self) -> None:
-        """Ends the scan early (it stops at its next event)."""
+        """Ends the scan early (it stops at its next event) and waits for it."""
         self._stop = True
         self._thread.join()
+
+    def __enter__(self) -> "ScanStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def scan_stream(spec: Union[str, "os.PathLike[str]"], **kw) -> ScanStream:
@@ -277,7 +283,7 @@ class Trace:
         return out
 
     def close(self) -> None:
-        if self._cgroup is not None:
+        if getattr(self, "_cgroup", None) is not None:
             if lib.fangs_cgroup_populated(self._cgroup) > 0:
                 lib.fangs_cgroup_kill(self._cgroup)
                 for _ in range(100):
@@ -294,12 +300,15 @@ class Trace:
                     pass
             lib.fangs_cgroup_remove(self._cgroup)
             self._cgroup = None
-        if self._sensor is not None:
+        if getattr(self, "_sensor", None) is not None:
             self._sensor.close()
             self._sensor = None
 
     def __enter__(self) -> "Trace":
         return self
+
+    def __del__(self):
+        self.close()
 
     def __exit__(self, *exc) -> None:
         self.close()
