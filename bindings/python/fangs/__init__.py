@@ -16,8 +16,8 @@ from ._lib import (BusyError, CanceledError, ConfigError, Error, ExistsError, Fi
                    SandboxError, SensorError, StorageError, TimeoutFailure, UnsupportedError, VersionError, lib,
                    library_version)
 from .api import Config, Rules, Storage, default_database, parse_events, read_events, set_log, severity_names
-from .model import (AllowEntry, Analysis, Ancestor, DeliveryStats, Deviation, Event, Fingerprint, Notification,
-                    NotifierTarget, NotifierTestResult, Origin, Package, Probe, PruneStats, Release, Rule, Run,
+from .model import (AllowEntry, Analysis, Ancestor, DeliveryStats, Deviation, Event, Fingerprint, Job, Notification,
+                    NotifierTarget, NotifierTestResult, Origin, Package, Probe, PruneStats, Release, Rule, Run, Runner,
                     ScanResult, SensorStats, Severity)
 from .scan import ScanStream, Sensor, Trace, check_sensor, scan_stream, trace
 
@@ -35,9 +35,9 @@ def version() -> str:
 __all__ = [
     "AllowEntry", "Analysis", "Ancestor", "BusyError", "CanceledError", "Config", "ConfigError", "DeliveryStats",
     "Deviation", "Error", "Event", "ExistsError", "FangsError", "FileNotFound", "Fingerprint", "IOFailure",
-    "InvalidError", "NetworkError", "NotFoundError", "Notification", "NotifierTarget", "NotifierTestResult",
+    "InvalidError", "Job", "NetworkError", "NotFoundError", "Notification", "NotifierTarget", "NotifierTestResult",
     "Origin", "OutOfMemoryError", "Package", "ParseError", "PermissionDenied", "Probe", "PruneStats", "Release",
-    "Rule", "Rules", "Run", "SandboxError", "ScanResult", "ScanStream", "Sensor", "SensorError", "SensorStats",
+    "Rule", "Rules", "Run", "Runner", "SandboxError", "ScanResult", "ScanStream", "Sensor", "SensorError", "SensorStats",
     "Severity", "Storage", "StorageError", "TimeoutFailure", "Trace", "UnsupportedError", "VersionError",
     "check_sensor", "default_database", "lib", "library_version", "parse_events", "read_events", "scan_stream",
     "set_log", "severity_names", "trace", "version",

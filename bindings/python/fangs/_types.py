@@ -184,6 +184,22 @@ class NotifierResult(ctypes.Structure):
     _fields_ = [("http_status", c_int), ("error", c_char_p), ("body", c_char_p), ("request", c_char_p)]
 
 
+class Job(ctypes.Structure):
+    _fields_ = [("id", c_int64), ("run_id", c_char * RUN_ID_MAX), ("package", c_char_p), ("version", c_char_p),
+                ("target_runner", c_char_p), ("state", c_int), ("attempts", c_int), ("runner", c_char_p),
+                ("created_ns", c_int64), ("updated_ns", c_int64)]
+
+
+class Runner(ctypes.Structure):
+    _fields_ = [("id", c_char_p), ("cn", c_char_p), ("hostname", c_char_p), ("max_scans", c_int),
+                ("state", c_char_p), ("registered_ns", c_int64), ("last_heartbeat_ns", c_int64),
+                ("running", c_int64)]
+
+
+class RunnerList(ctypes.Structure):
+    _fields_ = [("items", POINTER(Runner)), ("count", c_size_t), ("capacity", c_size_t)]
+
+
 class Analysis(ctypes.Structure):
     _fields_ = [("deviations", DeviationList), ("action", c_int), ("n_events", c_size_t),
                 ("n_fingerprints", c_size_t), ("baseline_size", c_size_t), ("elapsed_ns", c_int64)]
@@ -281,6 +297,9 @@ MIRRORS = {
     NotifierOptions: ("fangs_notifier_options", True),
     NotifierStats: ("fangs_notifier_stats", True),
     NotifierResult: ("fangs_notifier_result", True),
+    Job: ("fangs_job", True),
+    Runner: ("fangs_runner", True),
+    RunnerList: ("fangs_runner_list", True),
     Analysis: ("fangs_analysis", True),
     RulesOptions: ("fangs_rules_options", True),
     RuleInfo: ("fangs_rule_info", True),

@@ -11,8 +11,8 @@ from typing import Callable, Iterable, List, Optional, Sequence, Union
 
 from . import _types as T
 from ._lib import FileNotFound, InvalidError, error_from, lib
-from .model import (AllowEntry, Analysis, DeliveryStats, Deviation, Event, Fingerprint, Notification,
-                    NotifierTarget, NotifierTestResult, Package, PruneStats, Release, Rule, Run, Severity,
+from .model import (AllowEntry, Analysis, DeliveryStats, Deviation, Event, Fingerprint, Job, Notification,
+                    NotifierTarget, NotifierTestResult, Package, PruneStats, Release, Rule, Run, Runner, Severity,
                     _deviations, _events)
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -325,6 +325,66 @@ class Storage:
     def pending(self) -> List[Run]:
         """Runs waiting for a person (`fangs pending`)."""
         return self.runs(pending_only=True)
+
+    def fail_run(self, run_id: str, reason: str = "failed by hand (fangs run fail)") -> Run:
+        """Marks a queued or running run failed and ends its job, if it has
+        one (`fangs run fail`). InvalidError when the run already ended."""
+        r = T.Run()
+        lib.fangs_storage_run_get(self._handle, _b(run_id), ctypes.byref(r))
+        try:
+            if r.state not in (0, 1):
+                raise InvalidError("run %s is already %s" % (run_id, lib.fangs_run_state_name(r.state).decode()), -3)
+            # the error string is the library's (freed by fangs_run_clear): lend ours for the update
+            slot = ctypes.c_void_p.from_buffer(r, T.Run.error.offset)
+            own_error = slot.value
+            reason_buf = ctypes.create_string_buffer(reason.encode("utf-8"))
+            slot.value = ctypes.addressof(reason_buf)
+            r.state = 3  # FANGS_RUN_FAILED
+            r.finished_ns = time.time_ns()
+            lib.fangs_storage_begin(self._st)
+            try:
+                lib.fangs_storage_run_update(self._st, ctypes.byref(r))
+                rc = lib.fangs_storage_job_finish(self._st, r.id, 3)  # FANGS_JOB_FAILED
+                if rc < 0 and rc != -4:  # a run without a job (fangs scan) just ends
+                    raise error_from(rc)
+                lib.fangs_storage_commit(self._st)
+            except BaseException:
+                lib.fangs_storage_rollback(self._st)
+                raise
+            finally:
+                slot.value = own_error
+        finally:
+            lib.fangs_run_clear(ctypes.byref(r))
+        return self.run(run_id)
+
+    def queue_scan(self, package: str, version: str, *, runner: Optional[str] = None) -> Job:
+        """Queues a scan for the orchestrator's runners (as `fangs scan
+        submit` asks the orchestrator to): a queued run and its job."""
+        j = T.Job()
+        j.package, j.version, j.target_runner = _b(package), _b(version), _b(runner)
+        lib.fangs_storage_job_enqueue(self._handle, ctypes.byref(j))
+        return self.job(j.run_id.decode())
+
+    def job(self, run_id: str) -> Job:
+        """The job of a queued run; NotFoundError when the run has none."""
+        j = T.Job()
+        lib.fangs_storage_job_get(self._handle, _b(run_id), ctypes.byref(j))
+        try:
+            return Job(j.id, j.run_id.decode(), _s(j.package), _s(j.version), _s(j.target_runner),
+                       lib.fangs_job_state_name(j.state).decode(), j.attempts, _s(j.runner), j.created_ns,
+                       j.updated_ns)
+        finally:
+            lib.fangs_job_clear(ctypes.byref(j))
+
+    def runners(self) -> List[Runner]:
+        """Runners known to the orchestrator, by id (`fangs runner list`)."""
+        lst = T.RunnerList()
+        lib.fangs_storage_runner_list(self._handle, ctypes.byref(lst))
+        try:
+            return [Runner(_s(r.id) or "", _s(r.state), _s(r.hostname), _s(r.cn), r.max_scans, r.running,
+                           r.registered_ns, r.last_heartbeat_ns) for r in (lst.items[i] for i in range(lst.count))]
+        finally:
+            lib.fangs_runner_list_free(ctypes.byref(lst))
 
     def events(self, run_id: str) -> List[Event]:
         """Every event of a run, in order."""

@@ -239,6 +239,34 @@ class Analysis:
 
 
 @dataclass(frozen=True)
+class Runner:
+    """A scan host known to the orchestrator (`fangs runner list --json`)."""
+    id: str
+    state: Optional[str]
+    hostname: Optional[str]
+    cn: Optional[str]
+    max_scans: int
+    running: int
+    registered_ns: int
+    last_heartbeat_ns: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """A queued scan: the run it made and where it stands."""
+    id: int
+    run_id: str
+    package: Optional[str]
+    version: Optional[str]
+    target_runner: Optional[str]
+    state: str
+    attempts: int
+    runner: Optional[str]
+    created_ns: int
+    updated_ns: int
+
+
+@dataclass(frozen=True)
 class Fingerprint:
     kind: str
     actor: str

@@ -243,6 +243,24 @@ class BindingTest(Base):
             stats = st.prune(days=1)
             self.assertEqual(stats.runs_deleted, 0)
 
+    def test_queue_and_fail_run(self):
+        with fangs.Storage(self.db) as st:
+            job = st.queue_scan("left-pad", "1.3.0", runner="r1")
+            self.assertEqual((job.state, job.package, job.version, job.target_runner), ("queued", "left-pad", "1.3.0", "r1"))
+            run = st.run(job.run_id)
+            self.assertEqual(run.state, "queued")
+            failed = st.fail_run(job.run_id, reason="given up")
+            self.assertEqual((failed.state, failed.error), ("failed", "given up"))
+            self.assertGreater(failed.finished_ns, 0)
+            self.assertEqual(st.job(job.run_id).state, "failed")
+            with self.assertRaises(fangs.InvalidError) as cm:
+                st.fail_run(job.run_id)
+            self.assertIn("already failed", str(cm.exception))
+            self.assertEqual(st.runners(), [])
+        if CLI:
+            self.assertEqual(self.cli("runner", "list"), [])
+            self.assertEqual(self.cli("run", "show", job.run_id)["error"], "given up")
+
     def test_rules(self):
         with fangs.Rules() as rules:
             ids = [r.id for r in rules]
