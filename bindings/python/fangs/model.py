@@ -4,6 +4,7 @@ output (docs/cli.md), built from the library's structs."""
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import enum
 import json
 from dataclasses import dataclass, field
@@ -124,8 +125,21 @@ class Event:
     _json: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> Dict[str, Any]:
-        """The event as the library encodes it (one NDJSON line, parsed)."""
-        return json.loads(json.dumps(self._json))
+        """The event as the library encodes it (one NDJSON line, parsed); for
+        an Event made in Python, its fields that are set."""
+        if self._json:
+            return json.loads(json.dumps(self._json))
+        out: Dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            v = getattr(self, name)
+            if name.startswith("_") or name == "summary" or v is None or v == []:
+                continue
+            if name == "ancestry":
+                v = [{k: x for k, x in dataclasses.asdict(a).items() if x is not None} for a in v]
+            elif name == "origin":
+                v = {k: x for k, x in dataclasses.asdict(v).items() if x is not None}
+            out[name] = v
+        return out
 
     @classmethod
     def _from_c(cls, ev: T.Event) -> "Event":

@@ -122,6 +122,18 @@ class BindingTest(Base):
             stored = st.events(a.run_id)
             self.assertEqual([e.path for e in stored], [e.path for e in events])
 
+    def test_events_made_in_python(self):
+        made = [fangs.Event("exec", pid=10, ppid=1, path="/usr/bin/curl", argv=["curl", "https://x.example/"],
+                            origin=fangs.Origin("evil", "1.0.0", "postinstall", None)),
+                fangs.Event("dns_query", pid=10, qname="x.example", qtype="A")]
+        self.assertEqual(made[0].to_dict()["origin"], {"package": "evil", "version": "1.0.0", "script": "postinstall"})
+        with fangs.Storage(self.db) as st:
+            a = st.import_events(made, "evil", "1.0.0")
+            stored = st.events(a.run_id)
+        self.assertEqual([(e.kind, e.path, e.qname) for e in stored],
+                         [("exec", "/usr/bin/curl", None), ("dns_query", None, "x.example")])
+        self.assertEqual(stored[0].origin.script, "postinstall")
+
     def test_paths_and_missing_files(self):
         with fangs.Storage(pathlib.Path(self.db)) as st:
             self.assertEqual(st.path, self.db)
