@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "orchestrator.h"
 
@@ -90,18 +91,19 @@ static int64_t query_int(const char *url, const char *name, int64_t def)
 	return def;
 }
 
-/* Who is calling as a runner: the certificate name under mTLS (the only
- * identity that counts there), otherwise the Fangs-Runner header. */
+/* Who is calling as a runner: the runner its credential is bound to (the
+ * certificate's name, the token's runner); only with --insecure-no-auth the
+ * Fangs-Runner header. */
 static const char *caller(const request *rq)
 {
-	return rq->peer_cn ? rq->peer_cn : rq->runner_hdr;
+	return rq->who->role == ROLE_ALL ? rq->runner_hdr : rq->who->runner;
 }
 
-/* Under mTLS a runner acts only as itself. */
+/* A runner acts only as itself (auth.c checked the role). */
 static int may_act_as(const request *rq, response *rs, const char *id)
 {
-	if (rq->peer_cn && strcmp(rq->peer_cn, id) != 0) {
-		fail(rs, 403, "certificate '%s' may not act as runner '%s'", rq->peer_cn, id);
+	if (rq->who->role != ROLE_ALL && strcmp(rq->who->runner, id) != 0) {
+		fail(rs, 403, "%s '%s' may not act as runner '%s'", rq->who->via, rq->who->name, id);
 		return 0;
 	}
 	return 1;
@@ -113,6 +115,8 @@ static void do_health(orch *o, response *rs)
 	json_object_object_add(obj, "status", json_object_new_string(o->stopping ? "stopping" : "ok"));
 	json_object_object_add(obj, "storage", json_object_new_string(fangs_storage_backend_name(o->st)));
 	json_object_object_add(obj, "mtls", json_object_new_boolean(o->mtls));
+	json_object_object_add(obj, "tokens", json_object_new_boolean(o->tokens_path != NULL));
+	json_object_object_add(obj, "auth", json_object_new_boolean(!o->no_auth));
 	reply_obj(rs, 200, obj);
 }
 
@@ -121,6 +125,7 @@ static void do_register(orch *o, const request *rq, response *rs)
 	fangs_wire_register reg;
 	fangs_runner r = {0};
 	json_object *obj;
+	char cn[300];
 	int rc;
 
 	if (fangs_wire_register_decode(&reg, rq->body, rq->len)) {
@@ -132,7 +137,9 @@ static void do_register(orch *o, const request *rq, response *rs)
 		return;
 	}
 	r.id = reg.runner_id;
-	r.cn = (char *)rq->peer_cn;
+	/* the credential it registered with: a certificate's name, or token:NAME */
+	snprintf(cn, sizeof(cn), "%s%s", strcmp(rq->who->via, "token") ? "" : "token:", rq->who->name);
+	r.cn = rq->who->role == ROLE_ALL ? NULL : cn;
 	r.hostname = reg.hostname;
 	r.max_scans = reg.max_scans;
 	pthread_mutex_lock(&o->st_lock);
@@ -259,7 +266,7 @@ static int owned_job(orch *o, const request *rq, response *rs, const char *run_i
 	const char *who = caller(rq);
 	int rc;
 	if (!who || !fangs_wire_valid_id(who)) {
-		fail(rs, 400, "the Fangs-Runner header must name the runner");
+		fail(rs, 400, "the Fangs-Runner header must name the runner (or the credential has no runner)");
 		return 0;
 	}
 	rc = fangs_storage_job_get(o->st, run_id, job);

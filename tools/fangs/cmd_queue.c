@@ -14,9 +14,11 @@
 
 static const char submit_usage[] =
 	"usage: fangs scan submit -package P -version V [-runner R] [--orchestrator URL]\n"
-	"                         [--tls-cert F --tls-key F] [--ca F]\n"
+	"                         [--tls-cert F --tls-key F] [--ca F] [--token-file F]\n"
 	"Queues a scan on the orchestrator (URL from --orchestrator, FANGS_ORCHESTRATOR or the\n"
-	"config's runner.orchestrator); -runner pins it to one runner. Prints the run id.\n";
+	"config's runner.orchestrator); -runner pins it to one runner. Prints the run id.\n"
+	"Credential: a certificate with the submitter or operator role, or a token of that role\n"
+	"from --token-file, FANGS_TOKEN_FILE or FANGS_TOKEN (never on the command line).\n";
 
 static int opt_is(const char *a, const char *name)
 {
@@ -36,7 +38,8 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 	fangs_wire_response rs = {0};
 	fangs_wire_scan scan = {0};
 	char *body = NULL;
-	const char *runner = NULL;
+	const char *runner = NULL, *token_file = NULL;
+	char *token = NULL;
 	int rc, exit_code = CLI_EXIT_ERROR;
 
 	for (int i = 1; i < argc; i++) {
@@ -61,6 +64,8 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 			wo.tls_key = argv[++i];
 		else if (opt_is(a, "ca"))
 			wo.ca = argv[++i];
+		else if (opt_is(a, "token-file"))
+			token_file = argv[++i];
 		else
 			return cli_usage_error("scan submit: unknown option '%s'", a);
 	}
@@ -77,6 +82,12 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 		wo.tls_key = env_or("FANGS_TLS_KEY", NULL);
 	if (!wo.ca)
 		wo.ca = env_or("FANGS_CA", NULL);
+	if ((rc = fangs_wire_token_load(token_file ? token_file : env_or("FANGS_TOKEN_FILE", NULL), "FANGS_TOKEN",
+					&token))) {
+		cli_fail("scan submit", rc);
+		goto out;
+	}
+	wo.token = token;
 	if ((rc = fangs_wire_scan_encode(&scan, &body)) || (rc = fangs_wire_client_new(&c, &wo)) ||
 	    (rc = fangs_wire_request(c, "POST", "/v1/scans", "application/json", body, strlen(body), 30000, &rs))) {
 		cli_fail("scan submit", rc);
@@ -100,6 +111,10 @@ out:
 	fangs_wire_response_clear(&rs);
 	fangs_wire_client_free(c);
 	free(body);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 	return exit_code;
 }
 
