@@ -237,13 +237,19 @@ int auth_preflight(orch *o)
 
 	if (o->revoked_path) {
 		FILE *f = fopen(o->revoked_path, "re");
-		if (!f && (o->revoked_required || errno != ENOENT)) {
+		char line[256];
+		int bad = !f && (o->revoked_required || errno != ENOENT);
+		if (f) {
+			while (fgets(line, sizeof(line), f))
+				;
+			bad = ferror(f);
+			fclose(f);
+		}
+		if (bad) {
 			log_error("the revocation list %s cannot be read: %s", o->revoked_path, strerror(errno));
 			return -1;
 		}
-		if (f)
-			fclose(f);
-		else
+		if (!f)
 			log_info("no revocation list at %s yet: no certificate is revoked", o->revoked_path);
 	}
 	if (o->tokens_path) {

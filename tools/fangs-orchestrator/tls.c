@@ -60,6 +60,11 @@ int tls_revoked(orch *o, const char *name, const char *serial_hex)
 			revoked = strcmp(!strncmp(s, "name:", 5) ? s + 5 : s, name) == 0;
 		}
 	}
+	if (!revoked && ferror(f)) {
+		log_error("the revocation list %s cannot be read (%s): refusing every certificate", o->revoked_path,
+			  strerror(errno));
+		revoked = -1;
+	}
 	fclose(f);
 	return revoked;
 }
