@@ -88,6 +88,7 @@ class TokenTest(unittest.TestCase):
                      ("POST", "/v1/scans", {"package": "p", "version": "1"}),
                      ("POST", "/v1/runs/%s/events" % run, NDJSON),
                      ("POST", "/v1/runs/%s/result" % run, {"state": "succeeded"}),
+                     ("GET", "/v1/runners", None), ("POST", "/v1/runs/%s/fail" % run, b"{}"),
                      ("GET", "/metrics", None), ("GET", "/", None), ("POST", "/v1/health", b"{}")]
         for method, path, body in endpoints:
             # nothing, a header naming the runner, a token nobody issued, not a bearer token
@@ -144,6 +145,35 @@ class TokenTest(unittest.TestCase):
         tb = self.o.runner_token("rb")
         self.assertEqual(self.call("POST", "/v1/runs/%s/events" % run_b, NDJSON, tb)[0], 200)
         self.assertEqual(self.runners()["rb"]["cn"], "token:runner-rb")
+
+    def test_operator_endpoints(self):
+        run = self.held_run()
+        rt = self.o.runner_token("r1")
+        self.assertEqual(self.call("GET", "/v1/runners")[0], 401)
+        self.assertEqual(self.call("GET", "/v1/runners", token=rt)[0], 403)
+        st, runners = self.call("GET", "/v1/runners", token=self.tok["reader"])
+        self.assertEqual(st, 200)
+        self.assertEqual([(r["id"], r["hostname"], r["running"]) for r in json.loads(runners)], [("r1", "h1", 1)])
+        # from the command line, through the orchestrator
+        env = {"FANGS_TOKEN": self.tok["reader"]}
+        p = cli("--json", "runner", "list", "--orchestrator", self.o.url, env=env)
+        self.assertEqual([r["cn"] for r in json.loads(p.stdout)], ["token:runner-r1"])
+        # failing a run is the operator's
+        for who in (None, rt, self.tok["reader"], self.tok["submitter"]):
+            self.assertIn(self.call("POST", "/v1/runs/%s/fail" % run, b"{}", who)[0], (401, 403))
+        self.assertEqual(run_of(self.db, run)["state"], "running")
+        tf = os.path.join(self.tmp, "submitter.token")
+        with open(tf, "w") as f:
+            f.write(self.tok["submitter"])
+        p = cli("run", "fail", run, "--orchestrator", self.o.url, "--token-file", tf, code=1)
+        self.assertIn("operator role", p.stderr)
+        p = cli("run", "fail", run, "--orchestrator", self.o.url, env={"FANGS_TOKEN": self.tok["operator"]})
+        self.assertIn("marked failed", p.stdout)
+        r = run_of(self.db, run)
+        self.assertEqual(r["state"], "failed")
+        self.assertIn("by hand (token test-operator)", r["error"])
+        self.assertEqual(self.call("POST", "/v1/runs/%s/fail" % run, b"{}", self.tok["operator"])[0], 409)
+        self.assertEqual(self.call("POST", "/v1/runs/%s/result" % run, {"state": "succeeded"}, rt)[0], 409)
 
     def test_rotation(self):
         old = make_token(self.tf, "runner", "r1-2025", runner="r1")

@@ -22,14 +22,15 @@ enum need {
 	NEED_NOTHING, /* GET /v1/health */
 	NEED_RUNNER,  /* runner endpoints: role runner, acting as itself */
 	NEED_SUBMIT,  /* queue a scan: submitter or operator */
-	NEED_READ,    /* metrics: reader, submitter or operator */
+	NEED_READ,    /* metrics, runner list: reader, submitter or operator */
+	NEED_OPERATE, /* fail a run: operator */
 	NEED_ANY,     /* anything else (404, 405): any credential */
 	NEED_COUNT
 };
 
 static const char *const need_text[NEED_COUNT] = {
 	"nothing", "the runner role", "the submitter or operator role", "the reader, submitter or operator role",
-	"a credential",
+	"the operator role", "a credential",
 };
 _Static_assert(sizeof(need_text) / sizeof(need_text[0]) == NEED_COUNT, "a text for each need");
 
@@ -58,6 +59,10 @@ static enum need route_need(const char *method, const char *url, char *path_runn
 		return !strcmp(method, "GET") ? NEED_NOTHING : NEED_ANY;
 	if (n == 2 && !strcmp(seg[1], "scans"))
 		return NEED_SUBMIT;
+	if (n == 2 && !strcmp(seg[1], "runners"))
+		return NEED_READ;
+	if (n == 4 && !strcmp(seg[1], "runs") && !strcmp(seg[3], "fail"))
+		return NEED_OPERATE;
 	if (n == 3 && !strcmp(seg[1], "runners") && !strcmp(seg[2], "register"))
 		return NEED_RUNNER;
 	if (n == 4 && !strcmp(seg[1], "runners") && (!strcmp(seg[3], "heartbeat") || !strcmp(seg[3], "jobs"))) {
@@ -80,6 +85,8 @@ static int role_may(enum role r, enum need need)
 		return r == ROLE_SUBMITTER || r == ROLE_OPERATOR || r == ROLE_ALL;
 	case NEED_READ:
 		return r == ROLE_READER || r == ROLE_SUBMITTER || r == ROLE_OPERATOR || r == ROLE_ALL;
+	case NEED_OPERATE:
+		return r == ROLE_OPERATOR || r == ROLE_ALL;
 	case NEED_ANY:
 		return r != ROLE_NONE;
 	case NEED_COUNT:
