@@ -8,10 +8,12 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "auth.h"
 #include "log.h"
@@ -158,12 +160,69 @@ static unsigned from_certificate(orch *o, struct MHD_Connection *c, auth_identit
 	return 0;
 }
 
-static unsigned from_token(orch *o, const char *hdr, auth_identity *out, const char **why)
+/* The tokens file as last read, read again when it changed (another inode
+ * after `fangs token` replaced it, another size, mtime or ctime). */
+static struct {
+	pthread_mutex_t lock;
+	token_entry *e;
+	size_t n;
+	struct stat st;
+	int loaded;
+} tokens = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, {0}, 0};
+
+static int same_file(const struct stat *a, const struct stat *b)
 {
-	token_entry *e = NULL;
-	size_t n = 0;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The entry of `token` copied into `out`: 1, 0 when none, -1 when the file
+ * cannot be read (logged). */
+static int tokens_lookup(const char *path, const char *token, token_entry *out)
+{
+	struct stat st;
 	char err[512];
 	long i;
+	int rc;
+
+	pthread_mutex_lock(&tokens.lock);
+	if (stat(path, &st) != 0) {
+		snprintf(err, sizeof(err), "cannot read the tokens file %s: %s", path, strerror(errno));
+		tokens.loaded = 0;
+	} else if (!tokens.loaded || !same_file(&st, &tokens.st)) {
+		free(tokens.e);
+		tokens.e = NULL;
+		tokens.n = 0;
+		tokens.loaded = tokens_load(path, 0, &tokens.e, &tokens.n, err, sizeof(err)) == 0;
+		tokens.st = st;
+	}
+	if (!tokens.loaded) {
+		pthread_mutex_unlock(&tokens.lock);
+		log_error("%s: refusing every token", err);
+		return -1;
+	}
+	i = tokens_find(tokens.e, tokens.n, token, strlen(token));
+	if ((rc = i >= 0))
+		*out = tokens.e[i];
+	pthread_mutex_unlock(&tokens.lock);
+	return rc;
+}
+
+void auth_cleanup(void)
+{
+	pthread_mutex_lock(&tokens.lock);
+	free(tokens.e);
+	tokens.e = NULL;
+	tokens.n = 0;
+	tokens.loaded = 0;
+	pthread_mutex_unlock(&tokens.lock);
+}
+
+static unsigned from_token(orch *o, const char *hdr, auth_identity *out, const char **why)
+{
+	token_entry e;
+	int rc;
 
 	if (!o->tokens_path) {
 		*why = "this orchestrator takes no tokens (it has no --tokens file)";
@@ -176,22 +235,18 @@ static unsigned from_token(orch *o, const char *hdr, auth_identity *out, const c
 	hdr += 7;
 	while (*hdr == ' ')
 		hdr++;
-	if (tokens_load(o->tokens_path, 0, &e, &n, err, sizeof(err))) {
-		log_error("%s: refusing every token", err);
+	if ((rc = tokens_lookup(o->tokens_path, hdr, &e)) < 0) {
 		*why = "the tokens file cannot be read: no token is accepted";
 		return 503;
 	}
-	i = tokens_find(e, n, hdr, strlen(hdr));
-	if (i < 0) {
-		free(e);
+	if (rc == 0) {
 		*why = "unknown or revoked token";
 		return 401;
 	}
-	snprintf(out->name, sizeof(out->name), "%s", e[i].name);
-	snprintf(out->runner, sizeof(out->runner), "%s", e[i].runner);
-	out->role = e[i].role;
+	snprintf(out->name, sizeof(out->name), "%s", e.name);
+	snprintf(out->runner, sizeof(out->runner), "%s", e.runner);
+	out->role = e.role;
 	out->via = "token";
-	free(e);
 	return 0;
 }
 

@@ -30,5 +30,7 @@ unsigned auth_check(struct orch *o, struct MHD_Connection *c, const char *method
 /* At start: the revocation list and tokens file as configured are
  * readable. 0, or -1 after logging why. */
 int auth_preflight(struct orch *o);
+/* Frees what auth_check keeps between requests (the tokens as read). */
+void auth_cleanup(void);
 
 #endif

@@ -291,6 +291,7 @@ out:
 	free(o.client_ca_pem);
 	free(o.revoked_path);
 	free(o.tokens_path);
+	auth_cleanup();
 	free(revoked_default);
 	free(cert_pem);
 	free(key_pem);
