@@ -192,6 +192,13 @@ class TokenTest(unittest.TestCase):
         self.assertIn("r1-2026", names)
         self.assertNotIn("r1-2025", names)
         cli("token", "revoke", "r1-2025", "--file", self.tf, code=1)
+        # a tokens file gone: no token gets in until it is back
+        os.rename(self.tf, self.tf + ".away")
+        st, err = self.call("POST", "/v1/runners/r1/heartbeat", b"{}", new)
+        self.assertEqual(st, 503)
+        self.assertIn("tokens file", err["error"])
+        os.rename(self.tf + ".away", self.tf)
+        self.assertEqual(self.call("POST", "/v1/runners/r1/heartbeat", b"{}", new)[0], 200)
         # a name is taken once; roles are the four
         cli("token", "create", "--role", "runner", "--name", "r1-2026", "--file", self.tf, code=1)
         cli("token", "create", "--role", "admin", "--name", "x", "--file", self.tf, code=2)
