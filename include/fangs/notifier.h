@@ -49,8 +49,15 @@ FANGS_EXTERN(int) fangs_notifier_template_parse(const char *name, fangs_notifier
 FANGS_EXTERN(int) fangs_notifier_url_check(const char *url);
 
 /** Checks an extra header: a token name, no line breaks, and not one of the
- * headers the notifier sets itself. */
+ * headers the notifier sets itself. A value `env:NAME` or `file:/path` is a
+ * reference, resolved at each send (the variable, the file's first line):
+ * the secret itself is not stored. */
 FANGS_EXTERN(int) fangs_notifier_header_check(const char *name, const char *value);
+
+/** Does this header look like it carries a secret in clear (a name such as
+ * Authorization, *-Token, *-Key, or a `Bearer`/`Basic` value) rather than an
+ * env:/file: reference? 1 or 0. */
+FANGS_EXTERN(int) fangs_notifier_header_is_secret(const char *name, const char *value);
 
 /** Checks a whole target (name, URL, template, headers, secret_env name)
  * before it is stored. */

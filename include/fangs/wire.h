@@ -93,10 +93,21 @@ typedef struct fangs_wire_client_options {
 	const char *runner_id;   /**< sent as the Fangs-Runner header (who posts events and results) */
 	const volatile int *cancel; /**< when it points at a nonzero value, a request in flight ends
 				       (FANGS_ECANCELED): e.g. a long poll at shutdown */
+	/* version 2 */
+	const char *token;    /**< bearer token sent as `Authorization: Bearer` (docs/security.md); NULL = none */
 } fangs_wire_client_options;
 
-#define FANGS_WIRE_CLIENT_OPTIONS_VERSION 1
-#define FANGS_WIRE_CLIENT_OPTIONS_INIT {FANGS_WIRE_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL}
+#define FANGS_WIRE_CLIENT_OPTIONS_VERSION 2
+#define FANGS_WIRE_CLIENT_OPTIONS_INIT {FANGS_WIRE_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL}
+
+/**
+ * The bearer token of a client: the contents of `path` when given (its
+ * first line, surrounding blanks dropped), else the environment variable
+ * `env` (e.g. "FANGS_TOKEN"), else none (*out NULL). A token never comes
+ * from the command line, where other users see it. 0, or FANGS_EIO /
+ * FANGS_EINVAL (an empty file). *out is free()d by the caller.
+ */
+FANGS_EXTERN(int) fangs_wire_token_load(const char *path, const char *env, char **out);
 
 /** A client; one thread at a time (keeps its connection alive between requests). */
 FANGS_EXTERN(int) fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_options *opts);

@@ -57,6 +57,8 @@ typedef struct fangs__http_response {
 /* Never fails for a receiver's reason: those are in `res`. Returns <0 only
  * when the request could not be built. */
 int fangs__http_post(const fangs__http_request *req, fangs__http_response *res);
+/* target.c: a header's value at send time (env:NAME, file:/path or literal). */
+int fangs__notifier_header_resolve(const fangs_notifier_header *h, char **out, char *err, size_t errcap);
 void fangs__http_response_free(fangs__http_response *res);
 /* Releases what `reuse` kept. NULL-safe. */
 void fangs__http_reuse_free(void *reuse);

@@ -207,6 +207,16 @@ static int64_t backoff_ns(const fangs_notifier *n, int attempt)
 	return d / 2 + (int64_t)(r % (uint64_t)(d / 2 + 1));
 }
 
+static void free_resolved(fangs_notifier_header *h, size_t n)
+{
+	for (size_t i = 0; h && i < n; i++)
+		if (h[i].value) {
+			explicit_bzero(h[i].value, strlen(h[i].value));
+			free(h[i].value);
+		}
+	free(h);
+}
+
 /* One attempt at what `t` is to receive, rendered from `payload`. */
 static int attempt_send(fangs_notifier *n, const fangs_notifier_target *t, const char *payload,
 			fangs__http_response *res, char **sent)
@@ -214,6 +224,7 @@ static int attempt_send(fangs_notifier *n, const fangs_notifier_target *t, const
 	fangs__http_request req = {0};
 	fangs_notifier_template tpl;
 	char sig[FANGS_NOTIFIER_SIGNATURE_SIZE];
+	fangs_notifier_header *hdrs = NULL;
 	char *body = NULL;
 	int rc;
 
@@ -241,10 +252,27 @@ static int attempt_send(fangs_notifier *n, const fangs_notifier_target *t, const
 		}
 		req.signature = sig;
 	}
+	/* env: and file: header values are read now, never stored */
+	if (t->n_headers && !(hdrs = calloc(t->n_headers, sizeof(*hdrs)))) {
+		free(body);
+		return fangs__error_oom();
+	}
+	for (size_t i = 0; i < t->n_headers; i++) {
+		hdrs[i].name = t->headers[i].name;
+		if ((rc = fangs__notifier_header_resolve(&t->headers[i], &hdrs[i].value, res->error, sizeof(res->error)))) {
+			free_resolved(hdrs, i);
+			free(body);
+			if (rc == FANGS_ENOMEM)
+				return rc;
+			/* Retried: the variable or file may be there on a later attempt. */
+			res->retryable = 1;
+			return 0;
+		}
+	}
 	req.url = t->url;
 	req.body = body;
 	req.len = strlen(body);
-	req.headers = t->headers;
+	req.headers = hdrs;
 	req.n_headers = t->n_headers;
 	req.ca_file = n->ca_file;
 	req.timeout_ms = n->timeout_ms;
@@ -252,6 +280,7 @@ static int attempt_send(fangs_notifier *n, const fangs_notifier_target *t, const
 	pthread_mutex_lock(&n->send_lock);
 	rc = fangs__http_post(&req, res);
 	pthread_mutex_unlock(&n->send_lock);
+	free_resolved(hdrs, t->n_headers);
 	*sent = body;
 	return rc;
 }

@@ -4,6 +4,9 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <gnutls/crypto.h>
 #include <string.h>
 #include <strings.h>
@@ -84,6 +87,14 @@ int fangs_notifier_url_check(const char *url)
 	return rc;
 }
 
+static int env_name_ok(const char *p)
+{
+	int ok = *p && !(*p >= '0' && *p <= '9');
+	for (; ok && *p; p++)
+		ok = *p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+	return ok;
+}
+
 static int is_tchar(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -108,7 +119,65 @@ int fangs_notifier_header_check(const char *name, const char *value)
 		if (strcasecmp(name, reserved[i]) == 0)
 			return fangs_error_set(FANGS_EINVAL, "header '%s' is set by fangs and cannot be overridden",
 					       name);
+	if (!strncmp(value, "env:", 4) && !env_name_ok(value + 4))
+		return fangs_error_set(FANGS_EINVAL, "header '%s': env:%s is not an environment variable name", name,
+				       value + 4);
+	if (!strncmp(value, "file:", 5) && value[5] != '/')
+		return fangs_error_set(FANGS_EINVAL, "header '%s': file: takes an absolute path", name);
 	return 0;
+}
+
+int fangs_notifier_header_is_secret(const char *name, const char *value)
+{
+	static const char *const words[] = {"auth", "token", "secret", "key", "password", "cookie", "signature",
+					    "credential", "session"};
+	if (!name || !value || !strncmp(value, "env:", 4) || !strncmp(value, "file:", 5))
+		return 0;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(words); i++)
+		if (strcasestr(name, words[i]))
+			return 1;
+	return !strncasecmp(value, "Bearer ", 7) || !strncasecmp(value, "Basic ", 6);
+}
+
+/* The value a header is sent with: a literal, the variable of env:NAME, or
+ * the first line of file:/path; 0, or <0 with why in err (naming where,
+ * never the value). *out is free()d by the caller. */
+int fangs__notifier_header_resolve(const fangs_notifier_header *h, char **out, char *err, size_t errcap)
+{
+	const char *v = h->value;
+	char line[8192];
+	FILE *f;
+	*out = NULL;
+	if (!strncmp(v, "env:", 4)) {
+		const char *e = getenv(v + 4);
+		if (!e || !*e) {
+			snprintf(err, errcap, "header %s: the variable %s is not set in this process's environment", h->name,
+				 v + 4);
+			return FANGS_ENOTFOUND;
+		}
+		v = e;
+	} else if (!strncmp(v, "file:", 5)) {
+		if (!(f = fopen(v + 5, "re"))) {
+			snprintf(err, errcap, "header %s: cannot read %s: %s", h->name, v + 5, strerror(errno));
+			return FANGS_EIO;
+		}
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[0]) {
+			snprintf(err, errcap, "header %s: %s is empty", h->name, v + 5);
+			return FANGS_EIO;
+		}
+		v = line;
+	}
+	if (strpbrk(v, "\r\n")) {
+		snprintf(err, errcap, "header %s: the value holds a line break", h->name);
+		return FANGS_EINVAL;
+	}
+	*out = fangs__strdup(v);
+	explicit_bzero(line, sizeof(line));
+	return *out ? 0 : FANGS_ENOMEM;
 }
 
 int fangs_notifier_target_check(const fangs_notifier_target *t)

@@ -6,10 +6,13 @@
  * A handle is used by one thread at a time (the statement cache is not
  * shared), so the connection is opened without sqlite's own mutex.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "storage/sqlite_internal.h"
 
@@ -317,6 +320,21 @@ static int enable_wal(fangs__sq *b)
 	}
 }
 
+/* A new database is created 0600: it holds what the scanned packages did
+ * and the notifiers' settings. SQLite gives its -wal and -shm files the
+ * database's mode. An existing file keeps its mode. */
+static int create_private(const char *path)
+{
+	int fd;
+	if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : fangs__error_errno(FANGS_EIO, path);
+	close(fd);
+	return 0;
+}
+
 int fangs_storage_backend_sqlite_new(fangs_storage_backend **out, const fangs_storage_options *opts)
 {
 	fangs__sq *b;
@@ -339,6 +357,10 @@ int fangs_storage_backend_sqlite_new(fangs_storage_backend **out, const fangs_st
 	}
 	flags = (b->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 		SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	if (!b->read_only && (rc = create_private(b->path))) {
+		sq_free(&b->base);
+		return rc;
+	}
 	rc = sqlite3_open_v2(b->path, &b->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		rc = fangs__sq_fail(b, rc, "open");

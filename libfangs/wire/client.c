@@ -5,6 +5,7 @@
  * is reused between a runner's requests.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ struct fangs_wire_client {
 	char *url;
 	char *cert, *key, *ca;
 	char *runner_hdr;
+	char *auth_hdr;
 	const volatile int *cancel;
 	long connect_timeout_ms;
 };
@@ -39,7 +41,10 @@ int fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_optio
 	fangs_wire_client *c;
 	size_t n;
 
-	if (!out || !opts || !opts->url || !*opts->url)
+	if (!out || !opts || opts->version < 1 || opts->version > FANGS_WIRE_CLIENT_OPTIONS_VERSION)
+		return fangs_error_set(FANGS_EINVAL, "fangs_wire_client_new: options version %u not supported",
+				       opts ? opts->version : 0u);
+	if (!opts->url || !*opts->url)
 		return fangs_error_set(FANGS_EINVAL, "fangs_wire_client_new: the orchestrator URL is required");
 	if (strncmp(opts->url, "http://", 7) && strncmp(opts->url, "https://", 8))
 		return fangs_error_set(FANGS_EINVAL, "orchestrator URL '%s' must start with http:// or https://", opts->url);
@@ -67,6 +72,16 @@ int fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_optio
 			return fangs__error_oom();
 		}
 	}
+	if (opts->version >= 2 && opts->token) {
+		if (!*opts->token || strpbrk(opts->token, "\r\n")) {
+			fangs_wire_client_free(c);
+			return fangs_error_set(FANGS_EINVAL, "the token is empty or holds a line break");
+		}
+		if (!(c->auth_hdr = fangs__asprintf("Authorization: Bearer %s", opts->token))) {
+			fangs_wire_client_free(c);
+			return fangs__error_oom();
+		}
+	}
 	c->cancel = opts->cancel;
 	c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
 	c->curl = curl_easy_init();
@@ -89,6 +104,10 @@ void fangs_wire_client_free(fangs_wire_client *c)
 	free(c->key);
 	free(c->ca);
 	free(c->runner_hdr);
+	if (c->auth_hdr) {
+		explicit_bzero(c->auth_hdr, strlen(c->auth_hdr));
+		free(c->auth_hdr);
+	}
 	free(c);
 }
 
@@ -157,6 +176,8 @@ int fangs_wire_request(fangs_wire_client *c, const char *method, const char *pat
 	headers = curl_slist_append(headers, "Expect:");
 	if (c->runner_hdr)
 		headers = curl_slist_append(headers, c->runner_hdr);
+	if (c->auth_hdr)
+		headers = curl_slist_append(headers, c->auth_hdr);
 	if (body) {
 		snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type ? content_type : "application/json");
 		headers = curl_slist_append(headers, ctype);
@@ -183,6 +204,47 @@ int fangs_wire_request(fangs_wire_client *c, const char *method, const char *pat
 	curl_slist_free_all(headers);
 	free(url);
 	return rc;
+}
+
+int fangs_wire_token_load(const char *path, const char *env, char **out)
+{
+	char line[4096];
+	const char *v;
+	FILE *f;
+	size_t n;
+	char *s;
+
+	if (!out)
+		return fangs_error_set(FANGS_EINVAL, "fangs_wire_token_load: out is NULL");
+	*out = NULL;
+	if (path && *path) {
+		if (!(f = fopen(path, "re")))
+			return fangs_error_set(FANGS_EIO, "cannot read the token file %s: %s", path, strerror(errno));
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+		v = line;
+	} else if (env && (v = getenv(env)) && *v) {
+		snprintf(line, sizeof(line), "%s", v);
+		v = line;
+	} else {
+		return 0;
+	}
+	s = line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strcspn(s, "\r\n");
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	s[n] = '\0';
+	if (!*s) {
+		explicit_bzero(line, sizeof(line));
+		return fangs_error_set(FANGS_EINVAL, "the token %s%s is empty", path && *path ? "file " : "in $",
+				       path && *path ? path : env);
+	}
+	*out = fangs__strdup(s);
+	explicit_bzero(line, sizeof(line));
+	return *out ? 0 : fangs__error_oom();
 }
 
 const char *fangs_wire_response_error(fangs_wire_response *r)

@@ -60,14 +60,57 @@ class Proc:
         return self.p.returncode
 
 
+_tokens = {}
+
+
+def make_token(tokens_file, role, name, runner=None):
+    """A token of `role` named `name` in the tokens file (made once)."""
+    key = (tokens_file, name)
+    if key not in _tokens:
+        args = [FANGS, "--json", "token", "create", "--role", role, "--name", name, "--file", tokens_file]
+        if runner:
+            args += ["--runner", runner]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError("fangs token create: " + p.stderr)
+        _tokens[key] = json.loads(p.stdout)["token"]
+    return _tokens[key]
+
+
+def forget_token(tokens_file, name):
+    _tokens.pop((tokens_file, name), None)
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
 class Orchestrator(Proc):
-    def __init__(self, tmp, db, port=None, extra=(), name="orchestrator", scheme="http", env=None):
+    """auth: "tokens" (a tokens file in tmp, an operator token for the
+    test's own requests), "none" (--insecure-no-auth) or "extra" (the
+    credentials are in `extra`)."""
+
+    def __init__(self, tmp, db, port=None, extra=(), name="orchestrator", scheme="http", env=None, auth="tokens"):
         self.port = port or free_port()
         self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
+        self.tokens_file = None
+        self.token = None
         args = [ORCH, "--listen", "127.0.0.1:%d" % self.port, "--sqlite-path", db] + list(extra)
+        if auth == "tokens":
+            self.tokens_file = os.path.join(tmp, "tokens")
+            self.token = make_token(self.tokens_file, "operator", "test-operator")
+            args += ["--tokens", self.tokens_file]
+        elif auth == "none":
+            args += ["--insecure-no-auth"]
         super().__init__(args, os.path.join(tmp, name + ".log"), env=env)
         if scheme == "http":
             wait_for(self.healthy, 10, "the orchestrator to answer")
+
+    def runner_token(self, rid):
+        return make_token(self.tokens_file, "runner", "runner-" + rid, runner=rid)
+
+    def as_runner(self, rid):
+        return bearer(self.runner_token(rid))
 
     def healthy(self):
         try:
@@ -77,9 +120,14 @@ class Orchestrator(Proc):
                 raise AssertionError("orchestrator exited:\n" + self.text())
             return False
 
-    def request(self, method, path, body=None, headers=None, timeout=30):
+    def request(self, method, path, body=None, headers=None, timeout=30, auth=True):
+        """With the test's operator token unless `headers` carry another
+        credential or auth is False."""
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
+        headers = dict(headers or {})
+        if auth and self.token and "Authorization" not in headers:
+            headers.update(bearer(self.token))
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 raw = r.read()
@@ -113,12 +161,24 @@ class Orchestrator(Proc):
 
 
 class Runner(Proc):
-    def __init__(self, tmp, orch_url, runner_id, registry, extra=(), max_scans=1):
+    """token: its bearer token, in a 0600 file given to --token-file (or,
+    token_env, in FANGS_TOKEN)."""
+
+    def __init__(self, tmp, orch_url, runner_id, registry, extra=(), max_scans=1, token=None, token_env=False):
         args = [RUNNER, "--orchestrator", orch_url, "--runner-id", runner_id, "--registry", registry,
                 "--max-scans", str(max_scans), "--cache-dir", os.path.join(tmp, "cache-" + runner_id),
                 "--duration-ms", "30000"] + list(extra)
+        env = {}
+        if token and token_env:
+            env["FANGS_TOKEN"] = token
+        elif token:
+            path = os.path.join(tmp, "token-" + runner_id)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(fd, (token + "\n").encode())
+            os.close(fd)
+            args += ["--token-file", path]
         self.id = runner_id
-        super().__init__(args, os.path.join(tmp, "runner-%s.log" % runner_id))
+        super().__init__(args, os.path.join(tmp, "runner-%s.log" % runner_id), env=env)
 
 
 def fangs(db, *args):

@@ -18,7 +18,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemons  # noqa: E402
 import fakereg  # noqa: E402
-from daemons import FANGS, Orchestrator, Runner, fangs, run_of, wait_for  # noqa: E402
+from daemons import FANGS, Orchestrator, Runner, bearer, fangs, run_of, wait_for  # noqa: E402
 
 EVENT = {"kind": "exec", "ts_ns": 1, "pid": 10, "path": "/bin/sh", "argv": ["sh", "-c", "true"]}
 
@@ -29,12 +29,12 @@ class ApiInputTest(unittest.TestCase):
         cls.tmpd = tempfile.TemporaryDirectory(prefix="fangs-api-")
         cls.db = os.path.join(cls.tmpd.name, "fangs.db")
         cls.o = Orchestrator(cls.tmpd.name, cls.db, extra=["--no-watch", "--poll-max-ms", "300"])
-        st, _ = cls.o.post("/v1/runners/register", {"runner_id": "r1"})
+        st, _ = cls.o.post("/v1/runners/register", {"runner_id": "r1"}, headers=cls.o.as_runner("r1"))
         assert st == 200
-        st, _ = cls.o.post("/v1/runners/register", {"runner_id": "r2"})
+        st, _ = cls.o.post("/v1/runners/register", {"runner_id": "r2"}, headers=cls.o.as_runner("r2"))
         assert st == 200
         cls.run_id = cls.o.submit("pkg", "1.0.0")
-        st, raw = cls.o.get("/v1/runners/r1/jobs?wait_ms=2000")
+        st, raw = cls.o.get("/v1/runners/r1/jobs?wait_ms=2000", headers=cls.o.as_runner("r1"))
         assert st == 200, (st, raw)
         assert json.loads(raw)["run_id"] == cls.run_id
 
@@ -44,8 +44,8 @@ class ApiInputTest(unittest.TestCase):
         cls.tmpd.cleanup()
         assert rc == 0, "orchestrator exit status %s" % rc
 
-    def refused(self, status, method, path, body=None, headers=None):
-        st, raw = self.o.request(method, path, body, headers=headers)
+    def refused(self, status, method, path, body=None, headers=None, auth=True):
+        st, raw = self.o.request(method, path, body, headers=headers, auth=auth)
         self.assertEqual(st, status, "%s %s -> %d %s" % (method, path, st, raw[:200]))
         err = json.loads(raw)
         self.assertIsInstance(err.get("error"), str)
@@ -55,7 +55,8 @@ class ApiInputTest(unittest.TestCase):
     def too_large(self, path, size, headers=None):
         """A body announced too large is refused before it is sent; one sent
         in chunks (no length up front) is read up to the limit, then refused."""
-        hdrs = "".join("%s: %s\r\n" % kv for kv in (headers or {}).items())
+        headers = headers or bearer(self.o.token)
+        hdrs = "".join("%s: %s\r\n" % kv for kv in headers.items())
         s = socket.create_connection(("127.0.0.1", self.o.port), timeout=10)
         s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n" % (path, size, hdrs)).encode())
         reply = b""
@@ -68,7 +69,7 @@ class ApiInputTest(unittest.TestCase):
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:100])
         conn = http.client.HTTPConnection("127.0.0.1", self.o.port, timeout=30)
         piece = b"x" * 65536
-        conn.request("POST", path, body=iter([piece] * (size // len(piece) + 1)), headers=headers or {},
+        conn.request("POST", path, body=iter([piece] * (size // len(piece) + 1)), headers=headers,
                      encode_chunked=True)
         r = conn.getresponse()
         self.assertEqual(r.status, 413)
@@ -76,7 +77,7 @@ class ApiInputTest(unittest.TestCase):
         conn.close()
 
     def as_r1(self):
-        return {"Fangs-Runner": "r1"}
+        return self.o.as_runner("r1")
 
     def assert_unchanged(self):
         self.assertTrue(self.o.healthy())
@@ -90,22 +91,24 @@ class ApiInputTest(unittest.TestCase):
                      b'{"runner_id": "a b"}', b'{"runner_id": "../x"}', b'{"runner_id": "r", "max_scans": 0}',
                      b'{"runner_id": "r", "max_scans": 1e3}', b'{"runner_id": "r"} trailing',
                      b'{"runner_id": "r\\u0000x"}', b'{"runner_id": "' + b"a" * 300 + b'"}'):
-            self.refused(400, "POST", "/v1/runners/register", body)
-        self.too_large("/v1/runners/register", 300000)
+            self.refused(400, "POST", "/v1/runners/register", body, self.as_r1())
+        self.too_large("/v1/runners/register", 300000, self.as_r1())
         self.assertNotIn("r", [r["id"] for r in fangs(self.db, "runner", "list")])
         self.assert_unchanged()
 
     def test_heartbeat_and_jobs(self):
-        self.assertIn("not registered", self.refused(404, "POST", "/v1/runners/ghost/heartbeat", b"{}"))
-        self.refused(404, "GET", "/v1/runners/ghost/jobs")
-        self.refused(400, "GET", "/v1/runners/..%2f/jobs")
-        self.refused(400, "POST", "/v1/runners/a%20b/heartbeat", b"{}")
-        self.refused(405, "GET", "/v1/runners/r1/heartbeat")
-        self.refused(405, "POST", "/v1/runners/r1/jobs", b"{}")
-        st, _ = self.o.post("/v1/runners/r1/heartbeat", b"{}")
+        ghost = self.o.as_runner("ghost")
+        self.assertIn("not registered", self.refused(404, "POST", "/v1/runners/ghost/heartbeat", b"{}", ghost))
+        self.refused(404, "GET", "/v1/runners/ghost/jobs", headers=ghost)
+        # a runner's credential names its runner: any other id in the path is refused
+        self.refused(403, "GET", "/v1/runners/..%2f/jobs", headers=self.as_r1())
+        self.refused(403, "POST", "/v1/runners/a%20b/heartbeat", b"{}", self.as_r1())
+        self.refused(405, "GET", "/v1/runners/r1/heartbeat", headers=self.as_r1())
+        self.refused(405, "POST", "/v1/runners/r1/jobs", b"{}", self.as_r1())
+        st, _ = self.o.post("/v1/runners/r1/heartbeat", b"{}", headers=self.as_r1())
         self.assertEqual(st, 200)
         # nothing for r2: the one job is r1's
-        st, _ = self.o.get("/v1/runners/r2/jobs?wait_ms=100")
+        st, _ = self.o.get("/v1/runners/r2/jobs?wait_ms=100", headers=self.o.as_runner("r2"))
         self.assertEqual(st, 204)
         self.assert_unchanged()
 
@@ -124,9 +127,11 @@ class ApiInputTest(unittest.TestCase):
         good = (json.dumps(EVENT) + "\n").encode()
         self.refused(404, "POST", "/v1/runs/nope/events", good, self.as_r1())
         self.assertIn("another runner", self.refused(409, "POST", "/v1/runs/%s/events" % self.run_id, good,
-                                                     {"Fangs-Runner": "r2"}))
-        self.refused(400, "POST", "/v1/runs/%s/events" % self.run_id, good)
-        self.refused(400, "POST", "/v1/runs/%s/events" % self.run_id, good, {"Fangs-Runner": "a/b"})
+                                                     self.o.as_runner("r2")))
+        # no credential; a header naming the runner is no credential; not a runner's credential
+        self.refused(401, "POST", "/v1/runs/%s/events" % self.run_id, good, auth=False)
+        self.refused(401, "POST", "/v1/runs/%s/events" % self.run_id, good, {"Fangs-Runner": "r1"}, auth=False)
+        self.refused(403, "POST", "/v1/runs/%s/events" % self.run_id, good)
         for bad in (b"{", b'{"kind": "nope"}\n', good + b"garbage\n", b'{"kind": "exec"}\n', b"\x00\xff\n"):
             self.refused(400, "POST", "/v1/runs/%s/events" % self.run_id, bad, self.as_r1())
         self.too_large("/v1/runs/%s/events" % self.run_id, 9 * 1024 * 1024, self.as_r1())
@@ -136,7 +141,8 @@ class ApiInputTest(unittest.TestCase):
     def test_result(self):
         ok = {"state": "succeeded", "exit_code": 0}
         self.refused(404, "POST", "/v1/runs/nope/result", ok, self.as_r1())
-        self.refused(409, "POST", "/v1/runs/%s/result" % self.run_id, ok, {"Fangs-Runner": "r2"})
+        self.refused(409, "POST", "/v1/runs/%s/result" % self.run_id, ok, self.o.as_runner("r2"))
+        self.refused(401, "POST", "/v1/runs/%s/result" % self.run_id, ok, {"Fangs-Runner": "r1"}, auth=False)
         for bad in ({"state": "queued"}, {"state": "running"}, {}, {"state": "succeeded", "exit_code": "0"},
                     {"state": "succeeded", "events_emitted": -1}, {"state": "failed", "exit_code": 99999}):
             self.refused(400, "POST", "/v1/runs/%s/result" % self.run_id, bad, self.as_r1())
@@ -183,20 +189,31 @@ class CliOpsTest(unittest.TestCase):
         return p
 
     def test_submit_list_fail(self):
+        tok = {"FANGS_TOKEN": self.o.token}
         p = self.cli("--json", "scan", "submit", "-package", "left-pad", "-version", "1.3.0", "-runner", "r1",
-                     env={"FANGS_ORCHESTRATOR": self.o.url})
+                     env=dict(tok, FANGS_ORCHESTRATOR=self.o.url))
         run = json.loads(p.stdout)["run_id"]
         self.assertEqual(run_of(self.db, run)["state"], "queued")
-        p = self.cli("scan", "submit", "--package", "x", "--version", "1", "--orchestrator", self.o.url)
+        # the token from a file
+        tf = os.path.join(self.tmpd.name, "op.token")
+        with open(tf, "w") as f:
+            f.write(self.o.token + "\n")
+        p = self.cli("scan", "submit", "--package", "x", "--version", "1", "--orchestrator", self.o.url,
+                     "--token-file", tf)
         self.assertIn("queued x@1 as run", p.stdout)
         self.assertIn("scan submit", self.cli("scan", "submit", "-package", "x", code=2).stderr)
+        # without a token: the orchestrator's 401, shown as an error
+        p = self.cli("scan", "submit", "-package", "x", "-version", "1", "--orchestrator", self.o.url, code=1)
+        self.assertIn("token is required", p.stderr)
         # a bad package name is the orchestrator's 400, shown as an error
-        p = self.cli("scan", "submit", "-package", "a b", "-version", "1", "--orchestrator", self.o.url, code=1)
+        p = self.cli("scan", "submit", "-package", "a b", "-version", "1", "--orchestrator", self.o.url, code=1,
+                     env=tok)
         self.assertIn("not a valid package name", p.stderr)
 
-        st, _ = self.o.post("/v1/runners/register", {"runner_id": "r1", "hostname": "h1", "max_scans": 3})
+        r1 = self.o.as_runner("r1")
+        st, _ = self.o.post("/v1/runners/register", {"runner_id": "r1", "hostname": "h1", "max_scans": 3}, headers=r1)
         self.assertEqual(st, 200)
-        st, raw = self.o.get("/v1/runners/r1/jobs?wait_ms=2000")
+        st, raw = self.o.get("/v1/runners/r1/jobs?wait_ms=2000", headers=r1)
         self.assertEqual(json.loads(raw)["run_id"], run)
         runners = fangs(self.db, "runner", "list")
         self.assertEqual([(r["id"], r["state"], r["running"], r["max_scans"], r["hostname"]) for r in runners],
@@ -210,9 +227,9 @@ class CliOpsTest(unittest.TestCase):
         self.cli("run", "fail", run, code=1)
         # the runner that held it is told it is no longer its run
         ev = (json.dumps(EVENT) + "\n").encode()
-        st, _ = self.o.post("/v1/runs/%s/events" % run, ev, headers={"Fangs-Runner": "r1"})
+        st, _ = self.o.post("/v1/runs/%s/events" % run, ev, headers=r1)
         self.assertEqual(st, 409)
-        st, _ = self.o.post("/v1/runs/%s/result" % run, {"state": "succeeded"}, headers={"Fangs-Runner": "r1"})
+        st, _ = self.o.post("/v1/runs/%s/result" % run, {"state": "succeeded"}, headers=r1)
         self.assertEqual(st, 409)
         self.assertEqual(self.o.metrics()['fangs_runs{state="failed"}'], 1)
         self.assertEqual(fangs(self.db, "runner", "list")[0]["running"], 0)
@@ -238,14 +255,15 @@ class MtlsTest(unittest.TestCase):
         self.other = os.path.join(self.tmp, "other-ca")
         ca(self.ca, "init")
         ca(self.ca, "issue", "orchestrator", "--host", "127.0.0.1")
-        for name in ("good", "gone", "operator"):
-            ca(self.ca, "issue", name)
+        for name in ("good", "gone"):
+            ca(self.ca, "issue", name, "--role", "runner")
+        ca(self.ca, "issue", "operator", "--role", "operator")
         ca(self.other, "init")
-        ca(self.other, "issue", "good")
+        ca(self.other, "issue", "good", "--role", "runner")
         ca(self.ca, "revoke", "gone")
         self.reg = fakereg.FakeRegistry()
         self.procs = []
-        self.o = Orchestrator(self.tmp, self.db, scheme="https", extra=[
+        self.o = Orchestrator(self.tmp, self.db, scheme="https", auth="extra", extra=[
             "--no-watch", "--poll-max-ms", "2000", "--tls-cert", self.pem("orchestrator"),
             "--tls-key", self.key("orchestrator"), "--client-ca", self.pem("ca")])
         self.procs.append(self.o)
@@ -284,16 +302,18 @@ class MtlsTest(unittest.TestCase):
         return r
 
     def test_refused_clients(self):
-        st, raw = self.get("/v1/health")
+        # health needs no credential; everything else a certificate of the CA, not revoked
+        self.assertEqual(self.get("/v1/health")[0], 200)
+        st, raw = self.get("/metrics")
         self.assertEqual(st, 403, raw)
         self.assertIn("certificate is required", json.loads(raw)["error"])
-        st, raw = self.get("/v1/health", "good", self.other)
+        st, raw = self.get("/metrics", "good", self.other)
         self.assertEqual(st, 403, raw)
         self.assertIn("not signed", json.loads(raw)["error"])
-        st, raw = self.get("/v1/health", "gone")
+        st, raw = self.get("/metrics", "gone")
         self.assertEqual(st, 403, raw)
         self.assertIn("revoked", json.loads(raw)["error"])
-        st, _ = self.get("/v1/health", "good")
+        st, _ = self.get("/metrics", "operator")
         self.assertEqual(st, 200)
         # runners with no certificate, another CA's, a revoked one, or another's name: refused, and they stop
         for rid, d, cert in (("bare", None, None), ("good", self.other, "good"), ("gone", None, "gone"),

@@ -94,7 +94,9 @@ class DaemonTest(unittest.TestCase):
         return o
 
     def runner(self, o, rid, extra=(), **kw):
-        r = Runner(self.tmp, o.url, rid, self.reg.url, extra=list(extra), **kw)
+        # each runner with its own token: rb's in FANGS_TOKEN, the others' in a --token-file
+        r = Runner(self.tmp, o.url, rid, self.reg.url, extra=list(extra), token=o.runner_token(rid),
+                   token_env=(rid == "rb"), **kw)
         self.procs.append(r)
         return r
 

@@ -113,6 +113,54 @@ class NotifierCliTest(unittest.TestCase):
         p = self.fangs("notifier", "add", "-name", "x", "-url", "https://h.example/", "-template", "generic", code=1)
         self.assertIn("already exists", p.stderr)
 
+    def test_header_secrets_not_stored(self):
+        """A header given as env:NAME or file:/path is read when a message is
+        sent and never stored; a credential in clear is refused unless
+        -allow-literal-secret."""
+        r = self.receiver([(200, "ok"), (200, "ok"), (200, "ok")])
+        token = "hook-token-" + os.urandom(8).hex()
+        p = self.fangs("notifier", "add", "-name", "lit", "-url", r.url, "-template", "generic",
+                       "-header", "Authorization: Bearer " + token, code=2)
+        self.assertIn("looks like a credential", p.stderr)
+        self.fangs("notifier", "add", "-name", "lit2", "-url", r.url, "-template", "generic",
+                   "-header", "X-Api-Key: " + token, code=2)
+        self.fangs("notifier", "add", "-name", "bad", "-url", r.url, "-template", "generic",
+                   "-header", "Authorization: env:1X", code=2)
+        self.fangs("notifier", "add", "-name", "bad2", "-url", r.url, "-template", "generic",
+                   "-header", "Authorization: file:relative", code=2)
+        keyfile = os.path.join(self.tmp.name, "team-key")
+        with open(keyfile, "w") as f:
+            f.write("team-" + token + "\n")
+        self.fangs("notifier", "add", "-name", "ops", "-url", r.url, "-template", "generic",
+                   "-header", "Authorization: env:HOOK_AUTH", "-header", "X-Team-Key: file:" + keyfile)
+        self.env["HOOK_AUTH"] = "Bearer " + token
+        self.assertIn("HTTP 200", self.fangs("notifier", "test", "ops").stdout)
+        headers, _ = r.got[0]
+        self.assertEqual(headers["Authorization"], "Bearer " + token)
+        self.assertEqual(headers["X-Team-Key"], "team-" + token)
+        # the value changes: the next message carries the new one
+        self.env["HOOK_AUTH"] = "Bearer rotated"
+        self.fangs("notifier", "test", "ops")
+        self.assertEqual(r.got[1][0]["Authorization"], "Bearer rotated")
+        # unset: not sent with a stale or empty value
+        del self.env["HOOK_AUTH"]
+        p = self.fangs("notifier", "test", "ops", code=1)
+        self.assertIn("HOOK_AUTH is not set", p.stdout + p.stderr)
+        self.assertEqual(len(r.got), 2)
+        # stored in clear only when asked, with a warning
+        p = self.fangs("notifier", "add", "-name", "lit3", "-url", r.url, "-template", "generic",
+                       "-header", "X-Note: " + token + "-plain", "-header", "Authorization: Basic eA==",
+                       "-allow-literal-secret")
+        self.assertIn("stored in clear", p.stderr)
+        # neither the token nor the file's content is in the database; it is 0600
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.db + suffix):
+                self.assertEqual(os.stat(self.db + suffix).st_mode & 0o777, 0o600, suffix)
+                with open(self.db + suffix, "rb") as f:
+                    data = f.read()
+                self.assertNotIn(b"Bearer " + token.encode(), data)
+                self.assertNotIn(b"team-" + token.encode(), data)
+
     def test_flow(self):
         r = self.receiver([(201, "thanks from the receiver")])
         t = self.jfangs("notifier", "add", "-name", "ops", "-url", r.url, "-template", "generic",

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "orchestrator.h"
 
@@ -90,18 +91,19 @@ static int64_t query_int(const char *url, const char *name, int64_t def)
 	return def;
 }
 
-/* Who is calling as a runner: the certificate name under mTLS (the only
- * identity that counts there), otherwise the Fangs-Runner header. */
+/* Who is calling as a runner: the runner its credential is bound to (the
+ * certificate's name, the token's runner); only with --insecure-no-auth the
+ * Fangs-Runner header. */
 static const char *caller(const request *rq)
 {
-	return rq->peer_cn ? rq->peer_cn : rq->runner_hdr;
+	return rq->who->role == ROLE_ALL ? rq->runner_hdr : rq->who->runner;
 }
 
-/* Under mTLS a runner acts only as itself. */
+/* A runner acts only as itself (auth.c checked the role). */
 static int may_act_as(const request *rq, response *rs, const char *id)
 {
-	if (rq->peer_cn && strcmp(rq->peer_cn, id) != 0) {
-		fail(rs, 403, "certificate '%s' may not act as runner '%s'", rq->peer_cn, id);
+	if (rq->who->role != ROLE_ALL && strcmp(rq->who->runner, id) != 0) {
+		fail(rs, 403, "%s '%s' may not act as runner '%s'", rq->who->via, rq->who->name, id);
 		return 0;
 	}
 	return 1;
@@ -113,6 +115,8 @@ static void do_health(orch *o, response *rs)
 	json_object_object_add(obj, "status", json_object_new_string(o->stopping ? "stopping" : "ok"));
 	json_object_object_add(obj, "storage", json_object_new_string(fangs_storage_backend_name(o->st)));
 	json_object_object_add(obj, "mtls", json_object_new_boolean(o->mtls));
+	json_object_object_add(obj, "tokens", json_object_new_boolean(o->tokens_path != NULL));
+	json_object_object_add(obj, "auth", json_object_new_boolean(!o->no_auth));
 	reply_obj(rs, 200, obj);
 }
 
@@ -121,6 +125,7 @@ static void do_register(orch *o, const request *rq, response *rs)
 	fangs_wire_register reg;
 	fangs_runner r = {0};
 	json_object *obj;
+	char cn[300];
 	int rc;
 
 	if (fangs_wire_register_decode(&reg, rq->body, rq->len)) {
@@ -132,7 +137,9 @@ static void do_register(orch *o, const request *rq, response *rs)
 		return;
 	}
 	r.id = reg.runner_id;
-	r.cn = (char *)rq->peer_cn;
+	/* the credential it registered with: a certificate's name, or token:NAME */
+	snprintf(cn, sizeof(cn), "%s%s", strcmp(rq->who->via, "token") ? "" : "token:", rq->who->name);
+	r.cn = rq->who->role == ROLE_ALL ? NULL : cn;
 	r.hostname = reg.hostname;
 	r.max_scans = reg.max_scans;
 	pthread_mutex_lock(&o->st_lock);
@@ -259,7 +266,7 @@ static int owned_job(orch *o, const request *rq, response *rs, const char *run_i
 	const char *who = caller(rq);
 	int rc;
 	if (!who || !fangs_wire_valid_id(who)) {
-		fail(rs, 400, "the Fangs-Runner header must name the runner");
+		fail(rs, 400, "the Fangs-Runner header must name the runner (or the credential has no runner)");
 		return 0;
 	}
 	rc = fangs_storage_job_get(o->st, run_id, job);
@@ -434,6 +441,92 @@ out:
 	dispatch_notify(o);
 }
 
+static json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+/* GET /v1/runners: what `fangs runner list --json` shows. */
+static void do_runners(orch *o, response *rs)
+{
+	fangs_runner_list rl = {0};
+	json_object *arr;
+	int rc;
+	pthread_mutex_lock(&o->st_lock);
+	rc = fangs_storage_runner_list(o->st, &rl);
+	pthread_mutex_unlock(&o->st_lock);
+	if (rc) {
+		fail_storage(rs, rc);
+		return;
+	}
+	arr = json_object_new_array();
+	for (size_t i = 0; i < rl.count; i++) {
+		const fangs_runner *r = &rl.items[i];
+		json_object *obj = json_object_new_object();
+		json_object_object_add(obj, "id", json_object_new_string(r->id));
+		json_object_object_add(obj, "state", str_or_null(r->state));
+		json_object_object_add(obj, "hostname", str_or_null(r->hostname));
+		json_object_object_add(obj, "cn", str_or_null(r->cn));
+		json_object_object_add(obj, "max_scans", json_object_new_int(r->max_scans));
+		json_object_object_add(obj, "running", json_object_new_int64(r->running));
+		json_object_object_add(obj, "registered_ns", json_object_new_int64(r->registered_ns));
+		json_object_object_add(obj, "last_heartbeat_ns", json_object_new_int64(r->last_heartbeat_ns));
+		json_object_array_add(arr, obj);
+	}
+	fangs_runner_list_free(&rl);
+	reply_obj(rs, 200, arr);
+}
+
+/* POST /v1/runs/{run_id}/fail: an operator ends a queued or running run and
+ * its job (a run stuck on a runner that will never report). */
+static void do_fail(orch *o, const request *rq, response *rs, const char *run_id)
+{
+	fangs_run run = {0};
+	json_object *obj;
+	int rc;
+
+	pthread_mutex_lock(&o->st_lock);
+	if ((rc = fangs_storage_run_get(o->st, run_id, &run))) {
+		pthread_mutex_unlock(&o->st_lock);
+		fail_storage(rs, rc);
+		return;
+	}
+	if (run.state != FANGS_RUN_QUEUED && run.state != FANGS_RUN_RUNNING) {
+		pthread_mutex_unlock(&o->st_lock);
+		fail(rs, 409, "run '%s' is already %s", run_id, fangs_run_state_name(run.state));
+		fangs_run_clear(&run);
+		return;
+	}
+	run.state = FANGS_RUN_FAILED;
+	run.finished_ns = now_wall_ns();
+	free(run.error);
+	run.error = NULL;
+	if (asprintf(&run.error, "failed by hand (%s%s%s)", rq->who->name[0] ? rq->who->via : "over HTTP",
+		     rq->who->name[0] ? " " : "", rq->who->name) < 0)
+		run.error = NULL;
+	if (!(rc = fangs_storage_begin(o->st))) {
+		rc = fangs_storage_run_update(o->st, &run);
+		if (!rc && (rc = fangs_storage_job_finish(o->st, run_id, FANGS_JOB_FAILED)) == FANGS_ENOTFOUND)
+			rc = 0;
+		rc = rc ? (fangs_storage_rollback(o->st), rc) : fangs_storage_commit(o->st);
+	}
+	pthread_mutex_unlock(&o->st_lock);
+	if (rc) {
+		fail_storage(rs, rc);
+	} else {
+		log_info("run %s (%s@%s) failed by %s %s", run_id, run.package, run.version, rq->who->via,
+			 rq->who->name);
+		obj = json_object_new_object();
+		json_object_object_add(obj, "run_id", json_object_new_string(run_id));
+		json_object_object_add(obj, "package", json_object_new_string(run.package));
+		json_object_object_add(obj, "version", json_object_new_string(run.version));
+		json_object_object_add(obj, "state", json_object_new_string("failed"));
+		reply_obj(rs, 200, obj);
+		dispatch_notify(o);
+	}
+	fangs_run_clear(&run);
+}
+
 static void do_metrics(orch *o, response *rs)
 {
 	rs->body = metrics_render(o, &rs->len);
@@ -474,6 +567,8 @@ void api_handle(orch *o, const request *rq, response *rs)
 	if (n == 2 && !strcmp(seg[1], "health")) {
 		rs->route = ROUTE_HEALTH;
 		get ? do_health(o, rs) : fail(rs, 405, "use GET");
+	} else if (n == 2 && !strcmp(seg[1], "runners")) {
+		get ? do_runners(o, rs) : fail(rs, 405, "use GET");
 	} else if (n == 3 && !strcmp(seg[1], "runners") && !strcmp(seg[2], "register")) {
 		rs->route = ROUTE_REGISTER;
 		post ? do_register(o, rq, rs) : fail(rs, 405, "use POST");
@@ -496,6 +591,8 @@ void api_handle(orch *o, const request *rq, response *rs)
 	} else if (n == 4 && !strcmp(seg[1], "runs") && !strcmp(seg[3], "result")) {
 		rs->route = ROUTE_RESULT;
 		post ? do_result(o, rq, rs, seg[2]) : fail(rs, 405, "use POST");
+	} else if (n == 4 && !strcmp(seg[1], "runs") && !strcmp(seg[3], "fail")) {
+		post ? do_fail(o, rq, rs, seg[2]) : fail(rs, 405, "use POST");
 	} else {
 		fail(rs, 404, "no such endpoint");
 	}

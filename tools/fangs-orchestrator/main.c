@@ -20,18 +20,21 @@
 #include "settings.h"
 #include "orchestrator.h"
 #include "server.h"
+#include "auth.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fangs-orchestrator [--listen HOST:PORT] [--sqlite-path PATH | --postgres-dsn DSN]\n"
 		"                          [--registry URL] [--config FILE]\n"
-		"                          [--tls-cert F --tls-key F [--client-ca F] [--revoked F]]\n"
-		"                          [--allow-insecure-remote] [--heartbeat-timeout-ms N]\n"
+		"                          [--tls-cert F --tls-key F [--client-ca F] [--revoked F]] [--tokens F]\n"
+		"                          [--insecure-no-auth] [--allow-insecure-remote] [--heartbeat-timeout-ms N]\n"
 		"                          [--watch-interval-ms N] [--poll-max-ms N] [--no-watch] [--verbose]\n"
 		"Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR_LISTEN, FANGS_SQLITE_PATH, FANGS_POSTGRES_DSN,\n"
-		"FANGS_REGISTRY, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA; registry token in the variable\n"
-		"named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n");
+		"FANGS_REGISTRY, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA, FANGS_TOKENS_FILE; registry token\n"
+		"in the variable named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n"
+		"Clients authenticate with a certificate of --client-ca or a token of --tokens (docs/security.md);\n"
+		"--insecure-no-auth lets anyone who can connect do everything.\n");
 }
 
 static char *read_text(const char *path)
@@ -56,7 +59,7 @@ static char *read_text(const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_SQLITE, O_PG, O_REGISTRY, O_CONFIG, O_CERT, O_KEY, O_CA, O_REVOKED, O_INSECURE,
+	enum { O_LISTEN = 256, O_SQLITE, O_PG, O_REGISTRY, O_CONFIG, O_CERT, O_KEY, O_CA, O_REVOKED, O_INSECURE, O_TOKENS, O_NOAUTH,
 	       O_HB, O_WATCH, O_POLL, O_NOWATCH, O_VERBOSE, O_HELP };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
 		{"client-ca", required_argument, NULL, O_CA},
 		{"revoked", required_argument, NULL, O_REVOKED},
 		{"allow-insecure-remote", no_argument, NULL, O_INSECURE},
+		{"tokens", required_argument, NULL, O_TOKENS},
+		{"insecure-no-auth", no_argument, NULL, O_NOAUTH},
 		{"heartbeat-timeout-ms", required_argument, NULL, O_HB},
 		{"watch-interval-ms", required_argument, NULL, O_WATCH},
 		{"poll-max-ms", required_argument, NULL, O_POLL},
@@ -78,9 +83,9 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *f_listen = NULL, *f_sqlite = NULL, *f_pg = NULL, *f_registry = NULL, *f_config = NULL;
-	const char *f_cert = NULL, *f_key = NULL, *f_ca = NULL, *f_revoked = NULL;
+	const char *f_cert = NULL, *f_key = NULL, *f_ca = NULL, *f_revoked = NULL, *f_tokens = NULL;
 	int64_t f_hb = 0, f_watch = 0, f_poll = 0;
-	int insecure = 0, no_watch = 0, verbose = 0, opt, rc = 1;
+	int insecure = 0, no_auth = 0, no_watch = 0, verbose = 0, opt, rc = 1;
 	fangs_config *cfg = NULL;
 	fangs_storage_options so = FANGS_STORAGE_OPTIONS_INIT;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
@@ -106,6 +111,8 @@ int main(int argc, char **argv)
 		case O_CA: f_ca = optarg; break;
 		case O_REVOKED: f_revoked = optarg; break;
 		case O_INSECURE: insecure = 1; break;
+		case O_TOKENS: f_tokens = optarg; break;
+		case O_NOAUTH: no_auth = 1; break;
 		case O_HB: f_hb = positive_arg(optarg, "--heartbeat-timeout-ms"); break;
 		case O_WATCH: f_watch = positive_arg(optarg, "--watch-interval-ms"); break;
 		case O_POLL: f_poll = positive_arg(optarg, "--poll-max-ms"); break;
@@ -196,12 +203,23 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		o.mtls = 1;
-		/* next to the CA unless named: where `fangs ca revoke` writes */
+		/* a list named is required; the one next to the CA (where `fangs ca
+		 * revoke` writes) may not exist yet */
+		o.revoked_required = f_revoked != NULL;
 		if (!f_revoked && dir && asprintf(&revoked_default, "%s/revoked.txt", dirname(dir)) > 0)
 			f_revoked = revoked_default;
 		free(dir);
 		o.revoked_path = f_revoked ? strdup(f_revoked) : NULL;
 	}
+	f_tokens = setting(f_tokens, "FANGS_TOKENS_FILE", NULL);
+	o.tokens_path = f_tokens ? strdup(f_tokens) : NULL;
+	o.no_auth = no_auth;
+	if (no_auth && (o.mtls || o.tokens_path)) {
+		log_error("--insecure-no-auth cannot go with --client-ca or --tokens");
+		goto out;
+	}
+	if (auth_preflight(&o))
+		goto out;
 	sv.listen = setting(f_listen, "FANGS_ORCHESTRATOR_LISTEN", cfg->orchestrator.listen);
 	sv.allow_insecure_remote = insecure;
 
@@ -272,6 +290,8 @@ out:
 	free(o.registry_token);
 	free(o.client_ca_pem);
 	free(o.revoked_path);
+	free(o.tokens_path);
+	auth_cleanup();
 	free(revoked_default);
 	free(cert_pem);
 	free(key_pem);

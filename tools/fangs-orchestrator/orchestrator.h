@@ -75,6 +75,9 @@ typedef struct orch {
 	int mtls;                /* clients must present a certificate of our CA */
 	char *client_ca_pem;
 	char *revoked_path;
+	int revoked_required;    /* named by --revoked: a missing list is an error too */
+	char *tokens_path;       /* bearer tokens (credentials.h); NULL = none */
+	int no_auth;             /* --insecure-no-auth: nothing is checked */
 
 	/* storage: one handle, one user at a time */
 	fangs_storage *st;
@@ -131,8 +134,8 @@ typedef struct request {
 	const char *body;
 	size_t len;
 	const char *content_type;
-	const char *peer_cn;     /* mTLS certificate name, NULL without mTLS */
-	const char *runner_hdr;  /* Fangs-Runner header */
+	const struct auth_identity *who; /* the caller (auth.c) */
+	const char *runner_hdr;  /* Fangs-Runner header (counts only under --insecure-no-auth) */
 } request;
 
 typedef struct response {
@@ -149,7 +152,8 @@ void api_store_batches(orch *o, ingest_item *items);
 /* Body size limit of a route, from its method and URL (before the body is read). */
 size_t api_body_limit(const char *method, const char *url);
 
-/* tls.c: is this certificate name revoked (in the revocation file)? */
-int tls_name_revoked(orch *o, const char *name);
+/* tls.c: is this certificate (name, serial in hex) revoked? 1, 0, or -1
+ * when the revocation list cannot be read (logged). */
+int tls_revoked(orch *o, const char *name, const char *serial_hex);
 
 #endif

@@ -1,11 +1,10 @@
 /*
  * fangs-orchestrator/server.c - HTTP on libmicrohttpd: one thread per
  * connection (a long poll just waits in its thread), bodies read up to the
- * route's limit, client certificates checked on every request under mTLS.
+ * route's limit, the credential of every request checked before its body
+ * is read (auth.c).
  */
 #include <arpa/inet.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "orchestrator.h"
 #include "server.h"
@@ -21,7 +21,9 @@ typedef struct conn_ctx {
 	char *buf;
 	size_t len, cap, limit;
 	int too_large;
+	int refused; /* answered on the first call: nothing more is read */
 	struct timespec start;
+	auth_identity who;
 } conn_ctx;
 
 static double elapsed_s(const struct timespec *t0)
@@ -49,6 +51,8 @@ static enum MHD_Result send_response(orch *o, struct MHD_Connection *c, conn_ctx
 	}
 	if (rs->content_type)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+	if (rs->status == 401)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	ret = MHD_queue_response(c, rs->status, r);
 	MHD_destroy_response(r);
 	metrics_observe(&o->m, rs->route, rs->status, elapsed_s(&cx->start));
@@ -66,49 +70,6 @@ static enum MHD_Result refuse(orch *o, struct MHD_Connection *c, conn_ctx *cx, u
 	return send_response(o, c, cx, &rs);
 }
 
-/* The common name of a verified client certificate, or a refusal text. */
-static int peer_name(orch *o, struct MHD_Connection *c, char *cn, size_t cap, const char **why)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	gnutls_session_t s;
-	const gnutls_datum_t *certs;
-	unsigned int n = 0, status = 0;
-	gnutls_x509_crt_t crt;
-	size_t len = cap;
-	int rc;
-
-	if (!ci || !(s = (gnutls_session_t)ci->tls_session)) {
-		*why = "no TLS session";
-		return -1;
-	}
-	certs = gnutls_certificate_get_peers(s, &n);
-	if (!certs || n == 0) {
-		*why = "a client certificate is required";
-		return -1;
-	}
-	if (gnutls_certificate_verify_peers2(s, &status) != GNUTLS_E_SUCCESS || status != 0) {
-		*why = "the client certificate is not signed by this orchestrator's CA";
-		return -1;
-	}
-	if (gnutls_x509_crt_init(&crt) < 0) {
-		*why = "out of memory";
-		return -1;
-	}
-	rc = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
-	if (rc >= 0)
-		rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len);
-	gnutls_x509_crt_deinit(crt);
-	if (rc < 0 || !fangs_wire_valid_id(cn)) {
-		*why = "the client certificate has no usable common name";
-		return -1;
-	}
-	if (tls_name_revoked(o, cn)) {
-		*why = "the client certificate's name is revoked";
-		return -1;
-	}
-	return 0;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -117,21 +78,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	conn_ctx *cx = *con_cls;
 	request rq = {0};
 	response rs = {0};
-	char cn[256];
 
 	(void)version;
 	if (!cx) {
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *why = NULL;
+		unsigned status;
 		if (!(cx = calloc(1, sizeof(*cx))))
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &cx->start);
 		cx->limit = api_body_limit(method, url);
 		*con_cls = cx;
+		if ((status = auth_check(o, c, method, url, &cx->who, &why))) {
+			log_warn("refused %s %s: %s", method, url, why);
+			cx->refused = 1;
+			return refuse(o, c, cx, status, why);
+		}
 		/* a body announced too large is refused before it is read */
 		if (cl && strtoull(cl, NULL, 10) > cx->limit) {
 			cx->too_large = 1;
 			return refuse(o, c, cx, 413, "request body too large");
 		}
+		return MHD_YES;
+	}
+	if (cx->refused) {
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -158,14 +129,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (cx->too_large)
 		return refuse(o, c, cx, 413, "request body too large");
-	if (o->mtls) {
-		const char *why = NULL;
-		if (peer_name(o, c, cn, sizeof(cn), &why)) {
-			log_warn("refused %s %s: %s", method, url, why);
-			return refuse(o, c, cx, 403, why);
-		}
-		rq.peer_cn = cn;
-	}
+	rq.who = &cx->who;
 	rq.method = method;
 	rq.url = url;
 	rq.body = cx->buf;
@@ -252,6 +216,17 @@ int server_start(orch *o, const server_options *so, struct MHD_Daemon **out)
 		log_error("--listen %s: expected HOST:PORT", so->listen);
 		return -1;
 	}
+	if (!o->mtls && !o->tokens_path && !o->no_auth) {
+		log_error("no client authentication: give --client-ca (client certificates) or --tokens FILE"
+			  " (bearer tokens), or --insecure-no-auth to let anyone who can connect do anything");
+		return -1;
+	}
+	if (o->no_auth && !is_loopback(&ss) && !so->allow_insecure_remote) {
+		log_error("refusing --insecure-no-auth on %s, which is not a loopback address: anyone on the network"
+			  " could take jobs, forge results and queue scans (add --allow-insecure-remote to insist)",
+			  so->listen);
+		return -1;
+	}
 	if (!tls && !is_loopback(&ss) && !so->allow_insecure_remote) {
 		log_error("refusing to serve plain HTTP on %s, which is not a loopback address: give --tls-cert and"
 			  " --tls-key (and --client-ca), or --allow-insecure-remote",
@@ -286,6 +261,13 @@ int server_start(orch *o, const server_options *so, struct MHD_Daemon **out)
 	else
 		log_info("listening on https://%s (port %u)%s", so->listen, info ? info->port : 0,
 			 o->mtls ? ": clients must present a certificate of the configured CA" : "");
+	if (o->no_auth)
+		log_warn("WARNING: --insecure-no-auth: no credential is checked; anyone who can connect to %s may"
+			 " register as any runner, post events and results, and queue scans",
+			 so->listen);
+	else
+		log_info("clients authenticate with %s%s%s", o->mtls ? "a certificate of the client CA" : "",
+			 o->mtls && o->tokens_path ? " or " : "", o->tokens_path ? "a bearer token" : "");
 	*out = d;
 	return 0;
 }

@@ -34,11 +34,11 @@ int64_t backoff_next(int64_t ms)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fangs-runner --orchestrator URL [--runner-id NAME] [--registry URL] [--max-scans N]\n"
-		   "                    [--tls-cert F --tls-key F] [--ca F] [--config FILE]\n"
+		   "                    [--tls-cert F --tls-key F] [--ca F] [--token-file F] [--config FILE]\n"
 		   "                    [--sandbox ns|docker] [--network none|proxy|bridge] [--duration-ms N] [--grace-ms N]\n"
 		   "                    [--work-root DIR] [--cache-dir DIR] [--verbose]\n"
 		   "Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR, FANGS_RUNNER_ID, FANGS_REGISTRY, FANGS_TLS_CERT,\n"
-		   "FANGS_TLS_KEY, FANGS_CA.\n");
+		   "FANGS_TLS_KEY, FANGS_CA, FANGS_TOKEN (the token itself), FANGS_TOKEN_FILE.\n");
 }
 
 /* Registers until the orchestrator answers (or we are stopped). */
@@ -68,7 +68,7 @@ static int do_register(runner *r, fangs_wire_client *c)
 			free(body);
 			return 0;
 		}
-		if (rc == 0 && (rs.status == 400 || rs.status == 403)) {
+		if (rc == 0 && (rs.status == 400 || rs.status == 401 || rs.status == 403)) {
 			log_error("registration refused: %s", fangs_wire_response_error(&rs));
 			fangs_wire_response_clear(&rs);
 			free(body);
@@ -210,7 +210,7 @@ static void work_loop(runner *r, fangs_wire_client *c)
 
 int main(int argc, char **argv)
 {
-	enum { O_ORCH = 256, O_ID, O_REGISTRY, O_MAX, O_CERT, O_KEY, O_CA, O_CONFIG, O_SANDBOX, O_NETWORK,
+	enum { O_ORCH = 256, O_ID, O_REGISTRY, O_MAX, O_CERT, O_KEY, O_CA, O_TOKEN_FILE, O_CONFIG, O_SANDBOX, O_NETWORK,
 	       O_DURATION, O_GRACE, O_WORK, O_CACHE, O_VERBOSE, O_HELP };
 	static const struct option longopts[] = {
 		{"orchestrator", required_argument, NULL, O_ORCH},
@@ -220,6 +220,7 @@ int main(int argc, char **argv)
 		{"tls-cert", required_argument, NULL, O_CERT},
 		{"tls-key", required_argument, NULL, O_KEY},
 		{"ca", required_argument, NULL, O_CA},
+		{"token-file", required_argument, NULL, O_TOKEN_FILE},
 		{"config", required_argument, NULL, O_CONFIG},
 		{"sandbox", required_argument, NULL, O_SANDBOX},
 		{"network", required_argument, NULL, O_NETWORK},
@@ -232,7 +233,8 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *f_orch = NULL, *f_id = NULL, *f_registry = NULL, *f_cert = NULL, *f_key = NULL, *f_ca = NULL;
-	const char *f_config = NULL;
+	const char *f_config = NULL, *f_token = NULL;
+	char *token = NULL;
 	int64_t f_max = 0;
 	int opt, verbose = 0, rc = 1;
 	runner r;
@@ -252,6 +254,7 @@ int main(int argc, char **argv)
 		case O_CERT: f_cert = optarg; break;
 		case O_KEY: f_key = optarg; break;
 		case O_CA: f_ca = optarg; break;
+		case O_TOKEN_FILE: f_token = optarg; break;
 		case O_CONFIG: f_config = optarg; break;
 		case O_SANDBOX: r.sandbox = optarg; break;
 		case O_NETWORK: r.network = optarg; break;
@@ -288,6 +291,13 @@ int main(int argc, char **argv)
 	r.wire.tls_key = setting(f_key, "FANGS_TLS_KEY", cfg->runner.tls_key);
 	r.wire.ca = setting(f_ca, "FANGS_CA", cfg->runner.ca);
 	r.wire.runner_id = r.id;
+	if (fangs_wire_token_load(setting(f_token, "FANGS_TOKEN_FILE", NULL), "FANGS_TOKEN", &token)) {
+		log_error("%s", fangs_error_last());
+		fangs_config_free(cfg);
+		return 1;
+	}
+	r.wire.token = token;
+	unsetenv("FANGS_TOKEN"); /* nothing started from here inherits it */
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.cond, NULL);
 	if (!r.wire.url) {
@@ -332,5 +342,9 @@ int main(int argc, char **argv)
 out:
 	fangs_wire_client_free(c);
 	fangs_config_free(cfg);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 	return rc;
 }

@@ -4,8 +4,10 @@
  *
  * Everything lives in one directory (--dir, else $FANGS_CA_DIR, else
  * ./fangs-ca): ca.pem and ca-key.pem, NAME.pem and NAME-key.pem per issued
- * certificate, and revoked.txt, the names the orchestrator refuses. The
- * certificate's common name is the identity the orchestrator records.
+ * certificate, and revoked.txt, the serials the orchestrator refuses. The
+ * certificate's common name is the identity the orchestrator records, its
+ * subject OU the role (docs/security.md): runner, submitter, operator or
+ * reader; a server certificate (--host) has none and is refused as a client.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "credentials.h"
 #include "output.h"
 
 #define CA_YEARS 10
@@ -28,10 +31,13 @@
 #define MAX_HOSTS 16
 
 static const char ca_usage[] =
-	"usage: fangs ca init [--dir DIR]                      make a CA (ca.pem, ca-key.pem)\n"
-	"       fangs ca issue NAME [--host H]... [--dir DIR]  a certificate for NAME (NAME.pem, NAME-key.pem);\n"
-	"                                                     --host (DNS name or IP) makes it fit for a server\n"
-	"       fangs ca revoke NAME [--dir DIR]             the orchestrator refuses NAME from now on\n"
+	"usage: fangs ca init [--dir DIR]                  make a CA (ca.pem, ca-key.pem, revoked.txt)\n"
+	"       fangs ca issue NAME --role R [--dir DIR]   a client certificate (NAME.pem, NAME-key.pem);\n"
+	"                                                 R: runner (acts as runner NAME), submitter,\n"
+	"                                                 operator or reader\n"
+	"       fangs ca issue NAME --host H... [--dir DIR]  a server certificate (DNS name or IP; no role)\n"
+	"       fangs ca revoke NAME [--dir DIR]           the orchestrator refuses NAME.pem's serial from now on\n"
+	"       fangs ca revoke --serial HEX [--dir DIR]   ... a serial (a certificate whose file is gone)\n"
 	"DIR defaults to $FANGS_CA_DIR, else ./fangs-ca.\n";
 
 static int gtls_fail(const char *what, int rc)
@@ -84,7 +90,7 @@ static int new_key(gnutls_x509_privkey_t *key)
 }
 
 /* Fields every certificate here has. */
-static int base_fields(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char *cn, int years)
+static int base_fields(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char *cn, const char *role, int years)
 {
 	unsigned char serial[16];
 	time_t now = time(NULL);
@@ -97,6 +103,8 @@ static int base_fields(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const c
 	    (rc = gnutls_x509_crt_set_activation_time(crt, now - 300)) < 0 ||
 	    (rc = gnutls_x509_crt_set_expiration_time(crt, now + (time_t)years * 365 * 86400)) < 0 ||
 	    (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn))) < 0 ||
+	    (role && (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, role,
+							  (unsigned)strlen(role))) < 0) ||
 	    (rc = gnutls_x509_crt_set_key(crt, key)) < 0)
 		return rc;
 	return 0;
@@ -135,7 +143,7 @@ static int ca_init(cli_ctx *ctx, const char *dir)
 		return CLI_EXIT_ERROR;
 	}
 	if ((rc = new_key(&key)) < 0 || (rc = gnutls_x509_crt_init(&crt)) < 0 ||
-	    (rc = base_fields(crt, key, "fangs CA", CA_YEARS)) < 0 ||
+	    (rc = base_fields(crt, key, "fangs CA", NULL, CA_YEARS)) < 0 ||
 	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 1, 0)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) < 0 ||
 	    (rc = gnutls_x509_crt_get_key_id(crt, 0, kid, &kid_len)) < 0 ||
@@ -147,6 +155,15 @@ static int ca_init(cli_ctx *ctx, const char *dir)
 	/* never overwrite a CA: every certificate it signed would be lost */
 	if ((rc = export_pair(dir, "ca", crt, key, 1)))
 		goto out;
+	{
+		/* the orchestrator reads the list at every request: it exists from the start */
+		static const char head[] = "# revoked certificates: serial:HEX, one a line\n";
+		gnutls_datum_t empty = {(unsigned char *)head, sizeof(head) - 1};
+		if (write_file(dir, "revoked.txt", &empty, 0644, 1)) {
+			rc = CLI_EXIT_ERROR;
+			goto out;
+		}
+	}
 	if (ctx->json) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "dir", json_object_new_string(dir));
@@ -171,7 +188,7 @@ static int add_host(gnutls_x509_crt_t crt, const char *h)
 	return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, h, (unsigned)strlen(h), GNUTLS_FSAN_APPEND);
 }
 
-static int ca_issue(cli_ctx *ctx, const char *dir, const char *name, const char **hosts, int n_hosts)
+static int ca_issue(cli_ctx *ctx, const char *dir, const char *name, const char *role, const char **hosts, int n_hosts)
 {
 	gnutls_datum_t cad = {NULL, 0}, cakd = {NULL, 0};
 	gnutls_x509_crt_t ca = NULL, crt = NULL;
@@ -191,10 +208,10 @@ static int ca_issue(cli_ctx *ctx, const char *dir, const char *name, const char 
 		goto out;
 	}
 	if ((rc = new_key(&key)) < 0 || (rc = gnutls_x509_crt_init(&crt)) < 0 ||
-	    (rc = base_fields(crt, key, name, LEAF_YEARS)) < 0 ||
+	    (rc = base_fields(crt, key, name, role, LEAF_YEARS)) < 0 ||
 	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT)) < 0 ||
-	    (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0 ||
+	    (role && (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0) ||
 	    (n_hosts && (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0) ||
 	    (rc = gnutls_x509_crt_get_key_id(ca, 0, kid, &kid_len)) < 0 ||
 	    (rc = gnutls_x509_crt_set_authority_key_id(crt, kid, kid_len)) < 0) {
@@ -215,10 +232,12 @@ static int ca_issue(cli_ctx *ctx, const char *dir, const char *name, const char 
 	if (ctx->json) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "role", role ? json_object_new_string(role) : NULL);
 		json_object_object_add(o, "dir", json_object_new_string(dir));
 		json_print(o);
 	} else {
-		printf("issued %s: %s/%s.pem, key %s/%s-key.pem\n", name, dir, name, dir, name);
+		printf("issued %s (%s%s): %s/%s.pem, key %s/%s-key.pem\n", name, role ? "role " : "server",
+		       role ? role : "", dir, name, dir, name);
 	}
 out:
 	gnutls_free(cad.data);
@@ -230,9 +249,36 @@ out:
 	return rc;
 }
 
-static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name)
+/* The serial of NAME.pem in lower-case hex; 0, or -1 after saying why. */
+static int serial_of(const char *dir, const char *name, char *hex, size_t cap)
 {
-	char path[4096], line[512];
+	char file[300];
+	gnutls_datum_t d = {NULL, 0};
+	gnutls_x509_crt_t crt = NULL;
+	unsigned char serial[64];
+	size_t len = sizeof(serial);
+	int rc;
+
+	snprintf(file, sizeof(file), "%s.pem", name);
+	if (read_datum(dir, file, &d))
+		return -1;
+	if ((rc = gnutls_x509_crt_init(&crt)) < 0 || (rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM)) < 0 ||
+	    (rc = gnutls_x509_crt_get_serial(crt, serial, &len)) < 0 || 2 * len + 1 > cap) {
+		gnutls_x509_crt_deinit(crt);
+		gnutls_free(d.data);
+		gtls_fail(file, rc < 0 ? rc : GNUTLS_E_SHORT_MEMORY_BUFFER);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", serial[i]);
+	gnutls_x509_crt_deinit(crt);
+	gnutls_free(d.data);
+	return 0;
+}
+
+static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name, const char *serial_arg)
+{
+	char path[4096], line[512], hex[160], want[170];
 	int already = 0;
 	FILE *f;
 
@@ -241,33 +287,55 @@ static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name)
 		fprintf(stderr, "fangs: ca: %s: no CA there\n", dir);
 		return CLI_EXIT_ERROR;
 	}
+	if (serial_arg) {
+		size_t n = 0;
+		for (const char *p = serial_arg; *p; p++) {
+			if (*p == ':')
+				continue;
+			if (!strchr("0123456789abcdefABCDEF", *p) || n + 1 >= sizeof(hex))
+				return cli_usage_error("ca revoke: --serial takes hex digits (':' allowed)");
+			hex[n++] = (char)(*p | 0x20);
+		}
+		hex[n] = '\0';
+		if (!n)
+			return cli_usage_error("ca revoke: --serial takes hex digits (':' allowed)");
+	} else if (serial_of(dir, name, hex, sizeof(hex))) {
+		return CLI_EXIT_ERROR;
+	}
+	snprintf(want, sizeof(want), "serial:%s", hex);
 	snprintf(path, sizeof(path), "%s/revoked.txt", dir);
 	if ((f = fopen(path, "r"))) {
 		while (!already && fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "#\r\n")] = '\0';
-			already = !strcmp(line, name);
+			line[strcspn(line, "# \t\r\n")] = '\0';
+			already = !strcmp(line, want);
 		}
 		fclose(f);
 	}
 	if (!already) {
-		if (!(f = fopen(path, "a")) || fprintf(f, "%s\n", name) < 0 || fclose(f)) {
+		time_t now = time(NULL);
+		char when[32];
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+		if (!(f = fopen(path, "a")) || fprintf(f, "%s # %s, revoked %s\n", want, name ? name : "-", when) < 0 ||
+		    fclose(f)) {
 			fprintf(stderr, "fangs: ca: %s: %s\n", path, strerror(errno));
 			return CLI_EXIT_ERROR;
 		}
 	}
 	if (ctx->json) {
 		json_object *o = json_object_new_object();
-		json_object_object_add(o, "revoked", json_object_new_string(name));
+		json_object_object_add(o, "revoked", name ? json_object_new_string(name) : NULL);
+		json_object_object_add(o, "serial", json_object_new_string(hex));
 		json_print(o);
 	} else {
-		printf("revoked %s (%s)\n", name, path);
+		printf("revoked %s (serial %s) in %s\n", name ? name : "certificate", hex, path);
 	}
 	return CLI_EXIT_OK;
 }
 
 int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *dir = getenv("FANGS_CA_DIR"), *name = NULL, *verb, *hosts[MAX_HOSTS];
+	const char *dir = getenv("FANGS_CA_DIR"), *name = NULL, *verb, *hosts[MAX_HOSTS], *role = NULL;
+	const char *serial = NULL;
 	int n_hosts = 0;
 
 	if (argc < 2 || cli_is_help(argv[1])) {
@@ -281,6 +349,10 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 			dir = argv[++i];
 		else if ((!strcmp(a, "--host") || !strcmp(a, "-host")) && i + 1 < argc && n_hosts < MAX_HOSTS)
 			hosts[n_hosts++] = argv[++i];
+		else if ((!strcmp(a, "--role") || !strcmp(a, "-role")) && i + 1 < argc && !role)
+			role = argv[++i];
+		else if ((!strcmp(a, "--serial") || !strcmp(a, "-serial")) && i + 1 < argc && !serial)
+			serial = argv[++i];
 		else if (a[0] != '-' && !name)
 			name = a;
 		else
@@ -289,17 +361,27 @@ int cmd_ca(cli_ctx *ctx, int argc, char **argv)
 	if (!dir || !*dir)
 		dir = "fangs-ca";
 	if (!strcmp(verb, "init")) {
-		if (name)
+		if (name || role || serial || n_hosts)
 			return cli_usage_error("usage: fangs ca init [--dir DIR]");
 		return ca_init(ctx, dir);
 	}
 	if (strcmp(verb, "issue") && strcmp(verb, "revoke"))
 		return cli_usage_error("unknown ca subcommand '%s' (init, issue, revoke)", verb);
+	if (!strcmp(verb, "revoke") && serial && !name)
+		return ca_revoke(ctx, dir, NULL, serial);
 	if (!name || !valid_name(name) || !strcmp(name, "ca"))
 		return cli_usage_error("ca %s: NAME must be letters, digits, '.', '_' or '-' (and not 'ca')", verb);
-	if (!strcmp(verb, "issue"))
-		return ca_issue(ctx, dir, name, hosts, n_hosts);
-	if (n_hosts)
-		return cli_usage_error("ca revoke takes no --host");
-	return ca_revoke(ctx, dir, name);
+	if (!strcmp(verb, "issue")) {
+		if (serial)
+			return cli_usage_error("ca issue takes no --serial");
+		if (role && role_parse(role) == ROLE_NONE)
+			return cli_usage_error("ca issue: --role must be runner, submitter, operator or reader");
+		if (!role && !n_hosts)
+			return cli_usage_error("ca issue: give --role R (runner, submitter, operator, reader) for a client,"
+					       " or --host H for the orchestrator's server certificate");
+		return ca_issue(ctx, dir, name, role, hosts, n_hosts);
+	}
+	if (n_hosts || role)
+		return cli_usage_error("ca revoke takes no --host or --role");
+	return ca_revoke(ctx, dir, name, serial);
 }

@@ -12,14 +12,17 @@
 static const char notifier_usage[] =
 	"usage: fangs notifier add -name N -url URL -template generic|slack|discord\n"
 	"                          [-min-severity S (default low)] [-secret-env VAR] [-header Name:Value]...\n"
-	"                          [-disabled]\n"
+	"                          [-disabled] [-allow-literal-secret]\n"
 	"       fangs notifier list\n"
 	"       fangs notifier remove NAME\n"
 	"       fangs notifier test NAME          send a made-up finding, show the receiver's answer\n"
 	"       fangs notifier history [-run RUN] [-name NAME] [-limit N]\n"
 	"       fangs notifier deliver            send what is due now (retries included)\n"
 	"URLs must be https://, or http:// to a loopback host. The HMAC secret of a generic\n"
-	"target is read at delivery time from the environment variable named by -secret-env.\n";
+	"target is read at delivery time from the environment variable named by -secret-env.\n"
+	"A header value env:NAME or file:/path is read at delivery time too and never stored;\n"
+	"a credential-looking header (Authorization, *-Token, *-Key...) given in clear is refused\n"
+	"unless -allow-literal-secret (it would be stored in the database).\n";
 
 /* The notifier settings of the configuration file. */
 static void options_from_config(const cli_ctx *ctx, fangs_storage *st, fangs_notifier_options *o)
@@ -91,11 +94,12 @@ static int notifier_add(cli_ctx *ctx, int argc, char **argv)
 		{"template", required_argument, NULL, 't'},     {"min-severity", required_argument, NULL, 's'},
 		{"secret-env", required_argument, NULL, 'e'},   {"header", required_argument, NULL, 'H'},
 		{"disabled", no_argument, NULL, 'd'},           {"help", no_argument, NULL, 'h'},
+		{"allow-literal-secret", no_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	fangs_notifier_target t = {0};
 	fangs_storage *st;
-	int c, rc = 0;
+	int c, rc = 0, allow_literal = 0;
 
 	t.enabled = 1;
 	/* info is what a release ships (content_changed): shown, not pushed */
@@ -113,6 +117,7 @@ static int notifier_add(cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 'H': rc = add_header_arg(&t, optarg); break;
 		case 'd': t.enabled = 0; break;
+		case 'L': allow_literal = 1; break;
 		case 'h': fputs(notifier_usage, stdout); fangs_notifier_target_clear(&t); return CLI_EXIT_OK;
 		default: rc = CLI_EXIT_USAGE; fputs(notifier_usage, stderr); break;
 		}
@@ -128,6 +133,19 @@ static int notifier_add(cli_ctx *ctx, int argc, char **argv)
 		rc = cli_usage_error("notifier add needs -name, -url and -template");
 	if (rc == 0 && fangs_notifier_target_check(&t))
 		rc = cli_usage_error("%s", fangs_error_last());
+	for (size_t i = 0; rc == 0 && i < t.n_headers; i++) {
+		if (!fangs_notifier_header_is_secret(t.headers[i].name, t.headers[i].value))
+			continue;
+		if (!allow_literal)
+			rc = cli_usage_error("header %s looks like a credential: give it as env:VAR or file:/path (read"
+					     " when a message is sent, never stored), or -allow-literal-secret to store"
+					     " it in the database",
+					     t.headers[i].name);
+		else
+			fprintf(stderr, "fangs: WARNING: header %s is stored in clear in the database"
+					" (-allow-literal-secret)\n",
+				t.headers[i].name);
+	}
 	if (rc) {
 		fangs_notifier_target_clear(&t);
 		return rc;

@@ -1,7 +1,8 @@
 /*
  * tools/fangs/cmd_queue.c - the distributed side from the command line:
  * `fangs scan submit` (to the orchestrator, over HTTP), `fangs runner
- * list` and `fangs run fail` (in the database the orchestrator uses).
+ * list` and `fangs run fail` (in the database the orchestrator uses, or
+ * through the orchestrator with --orchestrator URL).
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -14,9 +15,11 @@
 
 static const char submit_usage[] =
 	"usage: fangs scan submit -package P -version V [-runner R] [--orchestrator URL]\n"
-	"                         [--tls-cert F --tls-key F] [--ca F]\n"
+	"                         [--tls-cert F --tls-key F] [--ca F] [--token-file F]\n"
 	"Queues a scan on the orchestrator (URL from --orchestrator, FANGS_ORCHESTRATOR or the\n"
-	"config's runner.orchestrator); -runner pins it to one runner. Prints the run id.\n";
+	"config's runner.orchestrator); -runner pins it to one runner. Prints the run id.\n"
+	"Credential: a certificate with the submitter or operator role, or a token of that role\n"
+	"from --token-file, FANGS_TOKEN_FILE or FANGS_TOKEN (never on the command line).\n";
 
 static int opt_is(const char *a, const char *name)
 {
@@ -36,7 +39,8 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 	fangs_wire_response rs = {0};
 	fangs_wire_scan scan = {0};
 	char *body = NULL;
-	const char *runner = NULL;
+	const char *runner = NULL, *token_file = NULL;
+	char *token = NULL;
 	int rc, exit_code = CLI_EXIT_ERROR;
 
 	for (int i = 1; i < argc; i++) {
@@ -61,6 +65,8 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 			wo.tls_key = argv[++i];
 		else if (opt_is(a, "ca"))
 			wo.ca = argv[++i];
+		else if (opt_is(a, "token-file"))
+			token_file = argv[++i];
 		else
 			return cli_usage_error("scan submit: unknown option '%s'", a);
 	}
@@ -77,6 +83,12 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 		wo.tls_key = env_or("FANGS_TLS_KEY", NULL);
 	if (!wo.ca)
 		wo.ca = env_or("FANGS_CA", NULL);
+	if ((rc = fangs_wire_token_load(token_file ? token_file : env_or("FANGS_TOKEN_FILE", NULL), "FANGS_TOKEN",
+					&token))) {
+		cli_fail("scan submit", rc);
+		goto out;
+	}
+	wo.token = token;
 	if ((rc = fangs_wire_scan_encode(&scan, &body)) || (rc = fangs_wire_client_new(&c, &wo)) ||
 	    (rc = fangs_wire_request(c, "POST", "/v1/scans", "application/json", body, strlen(body), 30000, &rs))) {
 		cli_fail("scan submit", rc);
@@ -100,28 +112,160 @@ out:
 	fangs_wire_response_clear(&rs);
 	fangs_wire_client_free(c);
 	free(body);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 	return exit_code;
+}
+
+/* The orchestrator options of `runner list` and `run fail`: argv[from..]
+ * of --orchestrator URL, --tls-cert, --tls-key, --ca, --token-file. 0, or
+ * a usage error's exit code; `wo->url` stays NULL without --orchestrator. */
+static int remote_opts(int argc, char **argv, int from, fangs_wire_client_options *wo, const char **token_file,
+		       const char *what)
+{
+	for (int i = from; i < argc; i++) {
+		const char *a = argv[i];
+		if (i + 1 >= argc)
+			return cli_usage_error("%s: unexpected '%s'", what, a);
+		if (opt_is(a, "orchestrator"))
+			wo->url = argv[++i];
+		else if (opt_is(a, "tls-cert"))
+			wo->tls_cert = argv[++i];
+		else if (opt_is(a, "tls-key"))
+			wo->tls_key = argv[++i];
+		else if (opt_is(a, "ca"))
+			wo->ca = argv[++i];
+		else if (opt_is(a, "token-file"))
+			*token_file = argv[++i];
+		else
+			return cli_usage_error("%s: unexpected '%s'", what, a);
+	}
+	if (!wo->url && (wo->tls_cert || wo->tls_key || wo->ca || *token_file))
+		return cli_usage_error("%s: credentials go with --orchestrator URL", what);
+	return 0;
+}
+
+/* One request to the orchestrator with the credentials of the options and
+ * environment; the answer in `rs` when it has status `want`, else 1 after
+ * saying why. */
+static int remote_call(fangs_wire_client_options *wo, const char *token_file, const char *method, const char *path,
+		       long want, fangs_wire_response *rs, const char *what)
+{
+	fangs_wire_client *c = NULL;
+	char *token = NULL;
+	int rc;
+	if (!wo->tls_cert)
+		wo->tls_cert = env_or("FANGS_TLS_CERT", NULL);
+	if (!wo->tls_key)
+		wo->tls_key = env_or("FANGS_TLS_KEY", NULL);
+	if (!wo->ca)
+		wo->ca = env_or("FANGS_CA", NULL);
+	if (!(rc = fangs_wire_token_load(token_file ? token_file : env_or("FANGS_TOKEN_FILE", NULL), "FANGS_TOKEN",
+					 &token))) {
+		wo->token = token;
+		if (!(rc = fangs_wire_client_new(&c, wo)))
+			rc = fangs_wire_request(c, method, path, "application/json", strcmp(method, "POST") ? NULL : "{}",
+						strcmp(method, "POST") ? 0 : 2, 30000, rs);
+	}
+	fangs_wire_client_free(c);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	wo->token = NULL;
+	if (rc) {
+		cli_fail(what, rc);
+		return 1;
+	}
+	if (rs->status != want) {
+		fprintf(stderr, "fangs: %s: %s (HTTP %ld)\n", what, fangs_wire_response_error(rs), rs->status);
+		fangs_wire_response_clear(rs);
+		return 1;
+	}
+	return 0;
+}
+
+static char *dup_json_str(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? strdup(json_object_get_string(v))
+		       : NULL;
+}
+
+static int64_t json_int(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* GET /v1/runners into `rl`. */
+static int remote_runners(fangs_wire_client_options *wo, const char *token_file, fangs_runner_list *rl)
+{
+	fangs_wire_response rs = {0};
+	json_object *arr;
+	size_t n;
+	if (remote_call(wo, token_file, "GET", "/v1/runners", 200, &rs, "runner list"))
+		return 1;
+	arr = json_tokener_parse(rs.body);
+	fangs_wire_response_clear(&rs);
+	if (!arr || !json_object_is_type(arr, json_type_array)) {
+		json_object_put(arr);
+		fprintf(stderr, "fangs: runner list: the orchestrator's answer is not a list\n");
+		return 1;
+	}
+	n = json_object_array_length(arr);
+	rl->items = calloc(n ? n : 1, sizeof(*rl->items));
+	for (size_t i = 0; rl->items && i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		fangs_runner *r = &rl->items[rl->count++];
+		r->id = dup_json_str(o, "id");
+		r->state = dup_json_str(o, "state");
+		r->hostname = dup_json_str(o, "hostname");
+		r->cn = dup_json_str(o, "cn");
+		r->max_scans = (int)json_int(o, "max_scans");
+		r->running = json_int(o, "running");
+		r->registered_ns = json_int(o, "registered_ns");
+		r->last_heartbeat_ns = json_int(o, "last_heartbeat_ns");
+		if (!r->id)
+			r->id = strdup("?");
+	}
+	json_object_put(arr);
+	return rl->items ? 0 : (fprintf(stderr, "fangs: runner list: out of memory\n"), 1);
 }
 
 int cmd_runner(cli_ctx *ctx, int argc, char **argv)
 {
+	fangs_wire_client_options wo = FANGS_WIRE_CLIENT_OPTIONS_INIT;
+	const char *token_file = NULL;
 	fangs_runner_list rl = {0};
 	fangs_storage *st;
 	int rc;
 
-	if (argc != 2 || strcmp(argv[1], "list")) {
+	if (argc < 2 || strcmp(argv[1], "list")) {
 		if (argc == 2 && cli_is_help(argv[1])) {
-			puts("usage: fangs runner list\nRunners registered with the orchestrator, with their running scans.");
+			puts("usage: fangs runner list [--orchestrator URL [--token-file F] [--tls-cert F --tls-key F] [--ca F]]\n"
+			     "Runners registered with the orchestrator, with their running scans: from the database,\n"
+			     "or asked of the orchestrator (a reader, submitter or operator credential).");
 			return CLI_EXIT_OK;
 		}
-		return cli_usage_error("usage: fangs runner list");
+		return cli_usage_error("usage: fangs runner list [--orchestrator URL]");
 	}
-	if (!(st = cli_open_storage(ctx)))
-		return CLI_EXIT_ERROR;
-	rc = fangs_storage_runner_list(st, &rl);
-	fangs_storage_free(st);
-	if (rc)
-		return cli_fail("runner list", rc);
+	if ((rc = remote_opts(argc, argv, 2, &wo, &token_file, "runner list")))
+		return rc;
+	if (wo.url) {
+		if (remote_runners(&wo, token_file, &rl))
+			return CLI_EXIT_ERROR;
+	} else {
+		if (!(st = cli_open_storage(ctx)))
+			return CLI_EXIT_ERROR;
+		rc = fangs_storage_runner_list(st, &rl);
+		fangs_storage_free(st);
+		if (rc)
+			return cli_fail("runner list", rc);
+	}
 	if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < rl.count; i++) {
@@ -152,15 +296,47 @@ int cmd_runner(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+/* POST /v1/runs/RUN/fail. */
+static int remote_fail(cli_ctx *ctx, fangs_wire_client_options *wo, const char *token_file, const char *run_id)
+{
+	fangs_wire_response rs = {0};
+	char path[300];
+	json_object *o;
+	if (!fangs_wire_valid_id(run_id))
+		return cli_usage_error("run fail: '%s' is not a run id", run_id);
+	snprintf(path, sizeof(path), "/v1/runs/%s/fail", run_id);
+	if (remote_call(wo, token_file, "POST", path, 200, &rs, "run fail"))
+		return CLI_EXIT_ERROR;
+	if (ctx->json) {
+		fwrite(rs.body, 1, rs.len, stdout);
+		fputc('\n', stdout);
+	} else {
+		o = json_tokener_parse(rs.body);
+		char *pkg = o ? dup_json_str(o, "package") : NULL, *ver = o ? dup_json_str(o, "version") : NULL;
+		printf("run %s (%s@%s) marked failed\n", run_id, pkg ? pkg : "?", ver ? ver : "?");
+		free(pkg);
+		free(ver);
+		json_object_put(o);
+	}
+	fangs_wire_response_clear(&rs);
+	return CLI_EXIT_OK;
+}
+
 int cmd_run_fail(cli_ctx *ctx, int argc, char **argv)
 {
+	fangs_wire_client_options wo = FANGS_WIRE_CLIENT_OPTIONS_INIT;
+	const char *token_file = NULL;
 	fangs_storage *st;
 	fangs_run run = {0};
 	struct timespec ts;
 	int rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage_error("usage: fangs run fail RUN");
+	if (argc < 2 || argv[1][0] == '-')
+		return cli_usage_error("usage: fangs run fail RUN [--orchestrator URL [--token-file F] ...]");
+	if ((rc = remote_opts(argc, argv, 2, &wo, &token_file, "run fail")))
+		return rc;
+	if (wo.url)
+		return remote_fail(ctx, &wo, token_file, argv[1]);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_storage_run_get(st, argv[1], &run))) {

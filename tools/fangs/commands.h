@@ -26,6 +26,7 @@ int cmd_notifier(cli_ctx *ctx, int argc, char **argv);
 void cli_notify_run(cli_ctx *ctx, fangs_storage *st, const char *run_id);
 int cmd_ca(cli_ctx *ctx, int argc, char **argv);
 int cmd_runner(cli_ctx *ctx, int argc, char **argv);
+int cmd_token(cli_ctx *ctx, int argc, char **argv);
 int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv);
 int cmd_run_fail(cli_ctx *ctx, int argc, char **argv);
 

@@ -32,7 +32,8 @@ static const char usage_text[] =
 	"                                                queue a scan on the orchestrator (FANGS_ORCHESTRATOR)\n"
 	"  runner list                                   runners and their jobs\n"
 	"  run fail RUN                                  mark a stuck run failed and end its job\n"
-	"  ca init|issue NAME|revoke NAME [--dir DIR]    certificates for mTLS between the daemons\n"
+	"  ca init|issue NAME --role R|revoke NAME       certificates for mTLS between the daemons\n"
+	"  token create|list|revoke                      bearer tokens for the orchestrator\n"
 #if FANGS_HAVE_SENSOR
 	"  sensor probes                                 which eBPF probes are live here\n"
 	"  trace [--json] -- CMD ARGS...                 run CMD under the sensor, print its events\n"
@@ -62,7 +63,7 @@ static const struct command commands[] = {
 	{"release", cmd_release}, {"releases", cmd_release}, {"allow", cmd_allow},
 	{"prune", cmd_prune},     {"scan", cmd_scan},       {"rules", cmd_rules},
 	{"notifier", cmd_notifier}, {"notifiers", cmd_notifier}, {"ca", cmd_ca},
-	{"runner", cmd_runner},   {"runners", cmd_runner},
+	{"runner", cmd_runner},   {"runners", cmd_runner},  {"token", cmd_token},
 #if FANGS_HAVE_SENSOR
 	{"sensor", cmd_sensor},   {"trace", cmd_trace},
 #endif
