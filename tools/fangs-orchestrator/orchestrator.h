@@ -42,6 +42,7 @@ typedef struct metrics {
 	uint64_t watcher_polls;
 	uint64_t watcher_not_modified;
 	uint64_t watcher_queued;
+	uint64_t busy;     /* 503: the body budget was spent */
 } metrics;
 
 struct MHD_Connection;

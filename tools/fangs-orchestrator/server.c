@@ -131,8 +131,10 @@ static enum MHD_Result refuse(orch *o, struct MHD_Connection *c, conn_ctx *cx, u
 	rs.status = status;
 	rs.content_type = "application/json";
 	rs.route = ROUTE_OTHER;
-	if (status == 503)
+	if (status == 503) {
 		rs.retry_after = 1;
+		metrics_add(o, &o->m.busy, 1);
+	}
 	return send_response(o, c, cx, &rs);
 }
 
