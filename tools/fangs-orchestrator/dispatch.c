@@ -228,18 +228,19 @@ static void pass(orch *o, waiter *head, job_hint *hints, int full)
 	free(sl);
 }
 
-/* Unlinks the answered (or expired, or all when stopping) waiters and
- * resumes their connections; q_lock held. The next deadline, or -1. */
-static int64_t answer_done(orch *o, int64_t now)
+/* Unlinks the answered (or expired, or all when stopping) waiters into
+ * `*done`; q_lock held. The next deadline, or -1. */
+static int64_t take_done(orch *o, int64_t now, waiter **done)
 {
 	int64_t next = -1;
+	*done = NULL;
 	for (waiter **pp = &o->waiters; *pp;) {
 		waiter *w = *pp;
 		if (w->done || o->stopping || (!w->fresh && w->deadline_ms <= now)) {
 			*pp = w->next;
 			w->done = 1;
-			/* after this the connection owns w: it may be freed at once */
-			MHD_resume_connection(w->conn);
+			w->next = *done;
+			*done = w;
 			continue;
 		}
 		if (next < 0 || w->deadline_ms < next)
@@ -249,6 +250,17 @@ static int64_t answer_done(orch *o, int64_t now)
 	return next;
 }
 
+/* Resumes the connections of unlinked waiters (q_lock not held): from
+ * then on each connection owns its waiter and may free it at once. */
+static void resume_all(waiter *done)
+{
+	while (done) {
+		waiter *next = done->next;
+		MHD_resume_connection(done->conn);
+		done = next;
+	}
+}
+
 static void *dispatcher(void *arg)
 {
 	orch *o = arg;
@@ -256,10 +268,18 @@ static void *dispatcher(void *arg)
 
 	pthread_mutex_lock(&o->q_lock);
 	for (;;) {
-		int64_t now = mono_ms(), next = answer_done(o, now);
+		int64_t now = mono_ms(), next;
+		waiter *done;
 		job_hint *hints;
 		int full, fresh = 0;
 
+		next = take_done(o, now, &done);
+		if (done) {
+			pthread_mutex_unlock(&o->q_lock);
+			resume_all(done);
+			pthread_mutex_lock(&o->q_lock);
+			continue;
+		}
 		if (o->q_exit)
 			break;
 		if (!o->waiters) {
@@ -328,9 +348,9 @@ void dispatch_stop(orch *o)
 {
 	if (!o->q_thread_on)
 		return;
+	/* the thread answers every parked poll (stopping), then ends */
 	pthread_mutex_lock(&o->q_lock);
 	o->stopping = 1;
-	answer_done(o, mono_ms());
 	o->q_exit = 1;
 	pthread_cond_signal(&o->q_cond);
 	pthread_mutex_unlock(&o->q_lock);

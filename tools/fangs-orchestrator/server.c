@@ -26,6 +26,7 @@
 typedef struct conn_ctx {
 	char *buf;
 	size_t len, cap, limit;
+	size_t expect;      /* Content-Length + 1, or 0 */
 	size_t held;        /* bytes of the body budget taken (cap of buf) */
 	unsigned discard;   /* the body is read and dropped, then this status */
 	int parked;
@@ -62,17 +63,19 @@ static void body_drop(orch *o, conn_ctx *cx)
 	cx->held = 0;
 }
 
-/* Room for `more` bytes in the body buffer, within the budget. */
+/* Room for `want` bytes in the body buffer, within the budget: the buffer
+ * grows with what arrived, so a slow sender holds only what it sent. 0, or
+ * the status to answer. */
 static int body_grow(orch *o, conn_ctx *cx, size_t want)
 {
-	size_t cap = cx->cap ? cx->cap : 4096;
+	size_t cap = cx->cap ? cx->cap : 4096, most = cx->expect ? cx->expect : cx->limit + 1;
 	char *nb;
 	if (want <= cx->cap)
 		return 0;
 	while (cap < want)
 		cap *= 2;
-	if (cap > cx->limit + 1)
-		cap = cx->limit + 1 > want ? cx->limit + 1 : want;
+	if (cap > most)
+		cap = most > want ? most : want;
 	if (!budget_take(o, cap - cx->held))
 		return 503;
 	if (!(nb = realloc(cx->buf, cap))) {
@@ -233,12 +236,13 @@ static enum MHD_Result on_headers(orch *o, struct MHD_Connection *c, conn_ctx *c
 	if (announced > cx->limit)
 		return refuse(o, c, cx, 413, "request body too large");
 	if (announced) {
-		int st = body_grow(o, cx, (size_t)announced + 1);
-		if (st) {
-			log_warn("refused %s %s: %zu bytes of bodies already held", method, url,
-				 __atomic_load_n(&o->body_held, __ATOMIC_RELAXED));
-			return refuse(o, c, cx, st, "too many request bodies at once: retry later");
+		size_t held = __atomic_load_n(&o->body_held, __ATOMIC_RELAXED);
+		/* refused now rather than after it was sent, when it cannot fit */
+		if (held > o->body_budget || announced + 1 > o->body_budget - held) {
+			log_warn("refused %s %s: %zu bytes of bodies already held", method, url, held);
+			return refuse(o, c, cx, 503, "too many request bodies at once: retry later");
 		}
+		cx->expect = (size_t)announced + 1;
 	}
 	if (cx->limit)
 		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, body_timeout_s);
@@ -295,6 +299,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	rq.body = cx->buf;
 	rq.len = cx->len;
 	api_handle(o, &rq, &rs);
+	body_drop(o, cx); /* answered: the body's bytes go back to the budget now */
 	if (rs.park) {
 		/* no thread waits: the connection does, until its deadline */
 		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
@@ -400,6 +405,9 @@ int server_start(orch *o, const server_options *so, struct MHD_Daemon **out)
 		body_timeout_s = so->body_timeout_s;
 	if (max_conn < threads)
 		max_conn = threads;
+	if (per_ip >= max_conn)
+		log_warn("--max-connections-per-ip %u is not below --max-connections %u: one client address can take"
+			 " every connection", per_ip, max_conn);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
