@@ -238,6 +238,23 @@ class HostileLoadTest(unittest.TestCase):
                 pass
             s.close()
 
+        # a client trickling its headers a byte a second (never silent for
+        # the 3 s timeout) is dropped all the same, long before it is done
+        s = socket.socket()
+        s.bind(("127.0.0.61", 0))
+        s.connect(("127.0.0.1", o.port))
+        sent = 0
+        try:
+            for b in b"GET /v1/health HTTP/1.1\r\nHost: trickle.invalid\r\n":
+                s.send(bytes([b]))
+                sent += 1
+                if select_readable(s, 1.0) and s.recv(100) == b"":
+                    break
+        except OSError:
+            pass
+        s.close()
+        self.assertLess(sent, 10, "a trickling client kept its connection for %d s" % sent)
+
         # 2000 slow clients from eight addresses, reconnecting when dropped
         slow = SlowClients(o.port, SLOW_CLIENTS, ["127.0.0.%d" % i for i in range(2, 10)],
                            b"POST /v1/scans HTTP/1.1\r\nHost: x\r\nContent-Le")

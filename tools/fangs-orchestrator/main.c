@@ -291,6 +291,7 @@ int main(int argc, char **argv)
 			log_info("%s: finishing the requests in flight, then stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		}
+		server_reap();
 		now = now_wall_ns();
 		if (now >= next_evict) {
 			dispatch_evict_stale(&o);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "log.h"
@@ -37,6 +38,90 @@ typedef struct conn_ctx {
 } conn_ctx;
 
 static unsigned header_timeout_s = SERVER_HEADER_TIMEOUT_S, body_timeout_s = SERVER_BODY_TIMEOUT_S;
+
+/* Every open connection, for the header deadline: MHD's timeout counts
+ * silence, so a client trickling a byte now and then would never be
+ * dropped. A connection whose request headers (or TLS handshake) are not
+ * in `header_timeout_s` after it opened or after its last answer is shut
+ * down by server_reap(). Unlinked (under the lock) before MHD closes the
+ * descriptor, so a descriptor here is always the connection's own. */
+typedef struct conn_slot {
+	int fd;
+	int in_request;  /* headers in, until the answer is queued */
+	int64_t since_ms;
+	struct conn_slot *prev, *next;
+} conn_slot;
+
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static conn_slot *slots;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	conn_slot *sl = *socket_context;
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci || !(sl = calloc(1, sizeof(*sl))))
+			return;
+		sl->fd = ci->connect_fd;
+		sl->since_ms = mono_ms();
+		pthread_mutex_lock(&slots_lock);
+		sl->next = slots;
+		if (slots)
+			slots->prev = sl;
+		slots = sl;
+		pthread_mutex_unlock(&slots_lock);
+		*socket_context = sl;
+	} else if (sl) {
+		pthread_mutex_lock(&slots_lock);
+		if (sl->prev)
+			sl->prev->next = sl->next;
+		else
+			slots = sl->next;
+		if (sl->next)
+			sl->next->prev = sl->prev;
+		pthread_mutex_unlock(&slots_lock);
+		free(sl);
+		*socket_context = NULL;
+	}
+}
+
+/* Headers in (1) or the answer queued (0): the header clock stops or starts. */
+static void slot_mark(struct MHD_Connection *c, int in_request)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	conn_slot *sl = ci ? ci->socket_context : NULL;
+	if (!sl)
+		return;
+	pthread_mutex_lock(&slots_lock);
+	sl->in_request = in_request;
+	sl->since_ms = mono_ms();
+	pthread_mutex_unlock(&slots_lock);
+}
+
+unsigned server_reap(void)
+{
+	int64_t cutoff = mono_ms() - (int64_t)header_timeout_s * 1000;
+	unsigned n = 0;
+	pthread_mutex_lock(&slots_lock);
+	for (conn_slot *sl = slots; sl; sl = sl->next)
+		if (!sl->in_request && sl->since_ms < cutoff && sl->fd >= 0) {
+			/* MHD sees the end of the stream and closes it */
+			shutdown(sl->fd, SHUT_RDWR);
+			sl->fd = -1;
+			n++;
+		}
+	pthread_mutex_unlock(&slots_lock);
+	return n;
+}
 
 /* Takes `n` bytes of the body budget; 0 when it would go beyond. */
 static int budget_take(orch *o, size_t n)
@@ -120,6 +205,7 @@ static enum MHD_Result send_response(orch *o, struct MHD_Connection *c, conn_ctx
 	}
 	/* a kept-alive connection idles as briefly as one that sends headers */
 	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, header_timeout_s);
+	slot_mark(c, 0);
 	ret = MHD_queue_response(c, rs->status, r);
 	MHD_destroy_response(r);
 	metrics_observe(&o->m, rs->route, rs->status, elapsed_s(&cx->start));
@@ -264,6 +350,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &cx->start);
 		*con_cls = cx;
+		slot_mark(c, 1);
 		return on_headers(o, c, cx, url, method);
 	}
 	if (cx->parked) {
@@ -381,7 +468,7 @@ int server_start(orch *o, const server_options *so, struct MHD_Daemon **out)
 {
 	struct sockaddr_storage ss;
 	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	struct MHD_OptionItem opts[16];
+	struct MHD_OptionItem opts[20];
 	int n = 0, tls = so->cert_pem != NULL;
 	unsigned threads = so->threads ? so->threads : SERVER_THREADS;
 	unsigned max_conn = so->max_connections ? so->max_connections : SERVER_MAX_CONNECTIONS;
@@ -413,6 +500,7 @@ int server_start(orch *o, const server_options *so, struct MHD_Daemon **out)
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, o};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
 	/* idle timeout: until the headers (or the TLS handshake) are in, and
 	 * between requests; a request with a body gets body_timeout_s */

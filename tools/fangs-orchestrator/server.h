@@ -29,6 +29,10 @@ typedef struct server_options {
 
 /* 0, or -1 after logging why. */
 int server_start(orch *o, const server_options *so, struct MHD_Daemon **out);
+/* Shuts the connections that have not sent their request headers (or
+ * finished their TLS handshake) within the header timeout since they
+ * opened or since their last answer; how many. Called periodically. */
+unsigned server_reap(void);
 /* Stops accepting, lets running requests finish, returns when all have. */
 void server_stop(orch *o, struct MHD_Daemon *d);
 
