@@ -74,21 +74,15 @@ static int split_path(const char *url, char *buf, size_t cap, char **seg, int ma
 	return count;
 }
 
-/* A query parameter as a number, or `def`. */
-static int64_t query_int(const char *url, const char *name, int64_t def)
+/* ?wait_ms=N: the number, or `def` when absent or not a number. */
+static int64_t wait_param(const char *v, int64_t def)
 {
-	const char *q = strchr(url, '?');
-	size_t n = strlen(name);
-	while (q && *q) {
-		q++;
-		if (!strncmp(q, name, n) && q[n] == '=') {
-			char *end;
-			long long v = strtoll(q + n + 1, &end, 10);
-			return (end != q + n + 1 && (*end == '\0' || *end == '&')) ? v : def;
-		}
-		q = strchr(q, '&');
-	}
-	return def;
+	char *end;
+	long long n;
+	if (!v || !*v)
+		return def;
+	n = strtoll(v, &end, 10);
+	return *end == '\0' ? n : def;
 }
 
 /* Who is calling as a runner: the runner its credential is bound to (the
@@ -179,10 +173,7 @@ static void do_heartbeat(orch *o, const request *rq, response *rs, const char *i
 
 static void do_jobs(orch *o, const request *rq, response *rs, const char *id)
 {
-	fangs_job job;
-	fangs_wire_scan scan = {0};
-	int64_t wait_ms = query_int(rq->url, "wait_ms", o->poll_max_ms);
-	char *json = NULL;
+	int64_t wait_ms = wait_param(rq->wait_ms, o->poll_max_ms);
 	int rc;
 
 	if (!may_act_as(rq, rs, id))
@@ -201,25 +192,39 @@ static void do_jobs(orch *o, const request *rq, response *rs, const char *id)
 		fail_storage(rs, rc);
 		return;
 	}
-	rc = dispatch_wait_job(o, id, wait_ms, &job);
-	if (rc < 0) {
-		fail_storage(rs, rc);
+	/* the dispatcher answers: the connection waits without a thread */
+	rs->park = 1;
+	rs->park_ms = wait_ms;
+	snprintf(rs->park_runner, sizeof(rs->park_runner), "%s", id);
+}
+
+void api_jobs_answer(orch *o, waiter *w, response *rs)
+{
+	fangs_wire_scan scan = {0};
+	char *json = NULL;
+
+	(void)o;
+	memset(rs, 0, sizeof(*rs));
+	rs->route = ROUTE_JOBS;
+	if (w->rc) {
+		fail(rs, 500, "storage: claiming a job failed");
 		return;
 	}
-	if (rc == 0) {
+	if (!w->got_job) {
 		rs->status = 204;
 		return;
 	}
-	memcpy(scan.run_id, job.run_id, sizeof(scan.run_id));
-	scan.package = job.package;
-	scan.version = job.version;
+	memcpy(scan.run_id, w->job.run_id, sizeof(scan.run_id));
+	scan.package = w->job.package;
+	scan.version = w->job.version;
 	if (fangs_wire_scan_encode(&scan, &json) == 0)
 		reply(rs, 200, json);
 	else
 		fail(rs, 500, "%s", fangs_error_last());
-	log_info("run %s (%s@%s) handed to runner %s, attempt %d", job.run_id, job.package, job.version, id,
-		   job.attempts);
-	fangs_job_clear(&job);
+	log_info("run %s (%s@%s) handed to runner %s, attempt %d", w->job.run_id, w->job.package, w->job.version,
+		 w->id, w->job.attempts);
+	fangs_job_clear(&w->job);
+	w->got_job = 0;
 }
 
 static void do_submit(orch *o, const request *rq, response *rs)
@@ -254,7 +259,7 @@ static void do_submit(orch *o, const request *rq, response *rs)
 		json_object_object_add(obj, "job_id", json_object_new_int64(job.id));
 		json_object_object_add(obj, "state", json_object_new_string("queued"));
 		reply_obj(rs, 201, obj);
-		dispatch_notify(o);
+		dispatch_job_queued(o, scan.runner);
 	}
 	fangs_wire_scan_clear(&scan);
 }
@@ -532,6 +537,36 @@ static void do_metrics(orch *o, response *rs)
 	rs->body = metrics_render(o, &rs->len);
 	rs->status = rs->body ? 200 : 500;
 	rs->content_type = "text/plain; version=0.0.4";
+}
+
+int api_precheck(orch *o, const request *rq, response *rs)
+{
+	char buf[1024];
+	char *seg[6];
+	int n = split_path(rq->url, buf, sizeof(buf), seg, 6), ok;
+	fangs_job job;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->route = ROUTE_OTHER;
+	if (strcmp(rq->method, "POST") != 0 || n != 4 || strcmp(seg[0], "v1") != 0 || strcmp(seg[1], "runs") != 0)
+		return 1;
+	if (!strcmp(seg[3], "events"))
+		rs->route = ROUTE_EVENTS;
+	else if (!strcmp(seg[3], "result"))
+		rs->route = ROUTE_RESULT;
+	else
+		return 1;
+	if (!fangs_wire_valid_id(seg[2])) {
+		fail(rs, 400, "invalid run id");
+		return 0;
+	}
+	/* a batch for a run that is not the caller's is refused unread */
+	pthread_mutex_lock(&o->st_lock);
+	ok = owned_job(o, rq, rs, seg[2], &job);
+	pthread_mutex_unlock(&o->st_lock);
+	if (ok)
+		fangs_job_clear(&job);
+	return ok;
 }
 
 size_t api_body_limit(const char *method, const char *url)

@@ -1,7 +1,7 @@
 /*
  * fangs-orchestrator/ingest.c - group commit of event batches.
  *
- * Batches are decoded in their own connection threads; storing them is
+ * Batches are decoded in the HTTP worker threads; storing them is
  * serial. Instead of one transaction per batch, the thread that finds no
  * writer at work becomes the writer and stores every batch queued until
  * then in one transaction: under load each transaction carries several

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ static void usage(FILE *f)
 		"                          [--tls-cert F --tls-key F [--client-ca F] [--revoked F]] [--tokens F]\n"
 		"                          [--insecure-no-auth] [--allow-insecure-remote] [--heartbeat-timeout-ms N]\n"
 		"                          [--watch-interval-ms N] [--poll-max-ms N] [--no-watch] [--verbose]\n"
+		"                          [--threads N] [--max-connections N] [--max-connections-per-ip N]\n"
+		"                          [--header-timeout-s N] [--body-timeout-s N] [--body-memory-mb N]\n"
 		"Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR_LISTEN, FANGS_SQLITE_PATH, FANGS_POSTGRES_DSN,\n"
 		"FANGS_REGISTRY, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA, FANGS_TOKENS_FILE; registry token\n"
 		"in the variable named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n"
@@ -57,10 +60,48 @@ static char *read_text(const char *path)
 	return data;
 }
 
+/* A positive number at most `max`, or exit 2. */
+static int64_t bounded_arg(const char *v, const char *flag, int64_t max)
+{
+	int64_t n = positive_arg(v, flag);
+	if (n > max) {
+		fprintf(stderr, "%s: at most %lld\n", flag, (long long)max);
+		exit(2);
+	}
+	return n;
+}
+
+/* Every connection is a descriptor: raise the soft limit to the hard one,
+ * and keep the connection limit below it (storage, logs, the listening
+ * socket and the workers' epoll need some). */
+static int fit_connections(server_options *sv)
+{
+	struct rlimit rl;
+	unsigned want = sv->max_connections ? sv->max_connections : SERVER_MAX_CONNECTIONS;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want + 128 > rl.rlim_cur) {
+		if (rl.rlim_cur <= 256) {
+			log_error("the descriptor limit (%llu) is too low to serve", (unsigned long long)rl.rlim_cur);
+			return -1;
+		}
+		log_warn("at most %llu connections: the descriptor limit is %llu",
+			 (unsigned long long)(rl.rlim_cur - 128), (unsigned long long)rl.rlim_cur);
+		sv->max_connections = (unsigned)(rl.rlim_cur - 128);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_SQLITE, O_PG, O_REGISTRY, O_CONFIG, O_CERT, O_KEY, O_CA, O_REVOKED, O_INSECURE, O_TOKENS, O_NOAUTH,
-	       O_HB, O_WATCH, O_POLL, O_NOWATCH, O_VERBOSE, O_HELP };
+	       O_HB, O_WATCH, O_POLL, O_NOWATCH, O_VERBOSE, O_HELP, O_THREADS, O_MAXCONN, O_PERIP, O_HDRTO, O_BODYTO,
+	       O_BODYMEM };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"sqlite-path", required_argument, NULL, O_SQLITE},
@@ -80,11 +121,17 @@ int main(int argc, char **argv)
 		{"no-watch", no_argument, NULL, O_NOWATCH},
 		{"verbose", no_argument, NULL, O_VERBOSE},
 		{"help", no_argument, NULL, O_HELP},
+		{"threads", required_argument, NULL, O_THREADS},
+		{"max-connections", required_argument, NULL, O_MAXCONN},
+		{"max-connections-per-ip", required_argument, NULL, O_PERIP},
+		{"header-timeout-s", required_argument, NULL, O_HDRTO},
+		{"body-timeout-s", required_argument, NULL, O_BODYTO},
+		{"body-memory-mb", required_argument, NULL, O_BODYMEM},
 		{NULL, 0, NULL, 0},
 	};
 	const char *f_listen = NULL, *f_sqlite = NULL, *f_pg = NULL, *f_registry = NULL, *f_config = NULL;
 	const char *f_cert = NULL, *f_key = NULL, *f_ca = NULL, *f_revoked = NULL, *f_tokens = NULL;
-	int64_t f_hb = 0, f_watch = 0, f_poll = 0;
+	int64_t f_hb = 0, f_watch = 0, f_poll = 0, f_bodymem = SERVER_BODY_BUDGET_MB;
 	int insecure = 0, no_auth = 0, no_watch = 0, verbose = 0, opt, rc = 1;
 	fangs_config *cfg = NULL;
 	fangs_storage_options so = FANGS_STORAGE_OPTIONS_INIT;
@@ -119,6 +166,12 @@ int main(int argc, char **argv)
 		case O_NOWATCH: no_watch = 1; break;
 		case O_VERBOSE: verbose = 1; break;
 		case O_HELP: usage(stdout); return 0;
+		case O_THREADS: sv.threads = (unsigned)bounded_arg(optarg, "--threads", 256); break;
+		case O_MAXCONN: sv.max_connections = (unsigned)bounded_arg(optarg, "--max-connections", 1000000); break;
+		case O_PERIP: sv.max_per_ip = (unsigned)bounded_arg(optarg, "--max-connections-per-ip", 1000000); break;
+		case O_HDRTO: sv.header_timeout_s = (unsigned)bounded_arg(optarg, "--header-timeout-s", 3600); break;
+		case O_BODYTO: sv.body_timeout_s = (unsigned)bounded_arg(optarg, "--body-timeout-s", 3600); break;
+		case O_BODYMEM: f_bodymem = bounded_arg(optarg, "--body-memory-mb", 1 << 20); break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -139,6 +192,7 @@ int main(int argc, char **argv)
 	o.watch_concurrency = cfg->orchestrator.watch_concurrency;
 	o.prune_interval_ms = (int64_t)cfg->orchestrator.prune_interval_s * 1000;
 	o.started_ns = now_wall_ns();
+	o.body_budget = (size_t)f_bodymem << 20;
 	pthread_mutex_init(&o.st_lock, NULL);
 	pthread_mutex_init(&o.q_lock, NULL);
 	pthread_cond_init(&o.q_cond, NULL);
@@ -231,6 +285,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
+	if (fit_connections(&sv))
+		goto out;
 	if (server_start(&o, &sv, &daemon))
 		goto out;
 	log_info("storage: %s; heartbeat timeout %lld ms", fangs_storage_backend_name(o.st),
@@ -253,6 +309,7 @@ int main(int argc, char **argv)
 			log_info("%s: finishing the requests in flight, then stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		}
+		server_reap();
 		now = now_wall_ns();
 		if (now >= next_evict) {
 			dispatch_evict_stale(&o);

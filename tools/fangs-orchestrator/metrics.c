@@ -58,7 +58,7 @@ char *metrics_render(orch *o, size_t *len)
 	char *text = NULL;
 	fangs_runner_list rl = {0};
 	int64_t by_job_state[4];
-	size_t runners_up = 0;
+	size_t runners_up = 0, parked = 0;
 	metrics m;
 	int rc;
 
@@ -80,6 +80,10 @@ char *metrics_render(orch *o, size_t *len)
 	pthread_mutex_lock(&o->m.lock);
 	m = o->m;
 	pthread_mutex_unlock(&o->m.lock);
+	pthread_mutex_lock(&o->q_lock);
+	for (const waiter *w = o->waiters; w; w = w->next)
+		parked++;
+	pthread_mutex_unlock(&o->q_lock);
 
 	header(b, "fangs_runs", "gauge", "Runs of the job queue by state.");
 	for (int s = 0; s < 4; s++)
@@ -110,6 +114,13 @@ char *metrics_render(orch *o, size_t *len)
 	fprintf(b, "fangs_watcher_not_modified_total %llu\n", (unsigned long long)m.watcher_not_modified);
 	header(b, "fangs_watcher_queued_total", "counter", "Scans queued by the watcher.");
 	fprintf(b, "fangs_watcher_queued_total %llu\n", (unsigned long long)m.watcher_queued);
+
+	header(b, "fangs_parked_polls", "gauge", "Runners' long polls waiting for a job.");
+	fprintf(b, "fangs_parked_polls %zu\n", parked);
+	header(b, "fangs_http_body_bytes_held", "gauge", "Bytes of request bodies held in memory.");
+	fprintf(b, "fangs_http_body_bytes_held %zu\n", __atomic_load_n(&o->body_held, __ATOMIC_RELAXED));
+	header(b, "fangs_http_busy_total", "counter", "Requests refused 503 because too many bodies were held.");
+	fprintf(b, "fangs_http_busy_total %llu\n", (unsigned long long)m.busy);
 
 	header(b, "fangs_http_request_duration_seconds", "histogram", "Request latency by endpoint.");
 	for (int r = 0; r < ROUTE_COUNT; r++) {

@@ -42,13 +42,32 @@ typedef struct metrics {
 	uint64_t watcher_polls;
 	uint64_t watcher_not_modified;
 	uint64_t watcher_queued;
+	uint64_t busy;     /* 503: the body budget was spent */
 } metrics;
 
-/* A runner blocked in GET /jobs. */
+struct MHD_Connection;
+
+/* A runner's GET /jobs parked (its connection suspended) until the
+ * dispatcher hands it a job or its deadline passes. Lives in the
+ * connection's context; only the dispatcher thread unlinks it. */
 typedef struct waiter {
 	char id[FANGS_WIRE_MAX_NAME + 1];
+	struct MHD_Connection *conn;
+	int64_t deadline_ms; /* monotonic */
+	int fresh;           /* not looked at yet: one claim attempt for it */
+	int done;            /* answered: `job` filled when got_job, else rc */
+	int got_job;
+	int rc;
+	fangs_job job;
 	struct waiter *next;
 } waiter;
+
+/* A job queued since the dispatcher's last pass: who may take it. */
+typedef struct job_hint {
+	int open;
+	char target[FANGS_WIRE_MAX_NAME + 1];
+	struct job_hint *next;
+} job_hint;
 
 /* An event batch waiting to be stored (ingest.c). */
 typedef struct ingest_item {
@@ -84,11 +103,19 @@ typedef struct orch {
 	pthread_mutex_t st_lock;
 	fangs_differ *differ;
 
-	/* dispatch: queue changes wake the long polls */
+	/* dispatch: one thread hands queued jobs to parked long polls */
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;
-	uint64_t q_generation;
-	waiter *waiters;
+	waiter *waiters;         /* parked */
+	job_hint *hints, **hints_tail;
+	int q_full;              /* room may have changed: look at every waiter */
+	int q_exit;
+	pthread_t q_thread;
+	int q_thread_on;
+
+	/* bytes of request bodies held in memory, and the most allowed */
+	size_t body_held;
+	size_t body_budget;
 
 	/* event batches: whoever finds no writer at work stores everything
 	 * queued so far in one transaction (group commit) */
@@ -103,10 +130,18 @@ typedef struct orch {
 } orch;
 
 /* dispatch.c */
+int dispatch_start(orch *o);
+/* Answers every parked poll (204) and ends the dispatcher thread. */
+void dispatch_stop(orch *o);
+/* Runners or room changed (registered, result, eviction, several jobs
+ * queued): every parked runner with room is considered again. */
 void dispatch_notify(orch *o);
-/* Waits (at most wait_ms) for a job `runner` should take; 1 with `out`
- * filled, 0 when none came, <0 on error. */
-int dispatch_wait_job(orch *o, const char *runner, int64_t wait_ms, fangs_job *out);
+/* One job was queued, for `target` (NULL: any runner): the dispatcher
+ * picks the parked runner that takes it. */
+void dispatch_job_queued(orch *o, const char *target);
+/* Parks `w` for `runner` (at most wait_ms) and suspends `c`, which the
+ * dispatcher resumes once `w->done`. -1 when stopping (nothing parked). */
+int dispatch_park(orch *o, waiter *w, struct MHD_Connection *c, const char *runner, int64_t wait_ms);
 /* Evicts runners whose heartbeats stopped and takes back their jobs. */
 void dispatch_evict_stale(orch *o);
 
@@ -136,6 +171,7 @@ typedef struct request {
 	const char *content_type;
 	const struct auth_identity *who; /* the caller (auth.c) */
 	const char *runner_hdr;  /* Fangs-Runner header (counts only under --insecure-no-auth) */
+	const char *wait_ms;     /* ?wait_ms= */
 } request;
 
 typedef struct response {
@@ -144,9 +180,20 @@ typedef struct response {
 	size_t len;
 	const char *content_type;
 	enum route route;
+	unsigned retry_after;    /* seconds, with 503 */
+	/* GET /jobs: no answer yet, park the poll for this runner */
+	int park;
+	int64_t park_ms;
+	char park_runner[FANGS_WIRE_MAX_NAME + 1];
 } response;
 
+/* The checks a request passes before its body is read (the run of an
+ * event batch or result exists and is the caller's): 1 to go on, else 0
+ * with the refusal in `rs`. rq->body is NULL. */
+int api_precheck(orch *o, const request *rq, response *rs);
 void api_handle(orch *o, const request *rq, response *rs);
+/* The answer to a parked poll that the dispatcher ended. */
+void api_jobs_answer(orch *o, waiter *w, response *rs);
 /* Stores a group of batches; st_lock held. */
 void api_store_batches(orch *o, ingest_item *items);
 /* Body size limit of a route, from its method and URL (before the body is read). */
