@@ -46,6 +46,7 @@ typedef struct fangs_finding {
 	 * address of connections with no name, else the main record's value. */
 	char *value;
 	char *domain;            /**< registrable domain of a network finding grouped by name; else NULL */
+	int network;             /**< 1 when it groups network records (names, addresses), by domain or address */
 	char **values;           /**< the distinct values of its records (a domain's names), each once */
 	size_t n_values;
 	fangs_actor actor;       /**< of the main record */

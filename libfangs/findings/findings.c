@@ -354,6 +354,7 @@ static int finding_fill(const grouping *g, fangs_finding *f)
 			if (!f->n_evidence || f->evidence[f->n_evidence - 1] != f->evidence[i])
 				f->evidence[f->n_evidence++] = f->evidence[i];
 	}
+	f->network = domain || address;
 	if (domain && !(f->domain = fangs__strdup(domain)))
 		return FANGS_ENOMEM;
 	if (f->n_values == 1 || (!domain && !address))
