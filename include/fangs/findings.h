@@ -43,11 +43,15 @@ typedef struct fangs_finding {
 	char **labels;           /**< every kind among its records, each once, the main one first */
 	size_t n_labels;
 	/** What it is about: the registrable domain of a network finding, the
-	 * address of connections with no name, else the main record's value. */
+	 * address of connections with no name, else the main record's value;
+	 * the one value when its records have only one. */
 	char *value;
 	char *domain;            /**< registrable domain of a network finding grouped by name; else NULL */
 	int network;             /**< 1 when it groups network records (names, addresses), by domain or address */
-	char **values;           /**< the distinct values of its records (a domain's names), each once */
+	/** The distinct values of its records, each once; of a network
+	 * finding, its names and addresses only (not a rule's summary such as
+	 * "evil.example (21 names)"). */
+	char **values;
 	size_t n_values;
 	fangs_actor actor;       /**< of the main record */
 	char *description;       /**< of its first rule hit (what the rule means), else of the main record; may be NULL */

@@ -336,8 +336,17 @@ static int finding_fill(const grouping *g, fangs_finding *f)
 			domain = g->domain[members[i]];
 		if (!address)
 			address = g->address[members[i]];
-		if ((rc = str_add_once(&f->labels, &f->n_labels, d->kind)) ||
-		    (rc = str_add_once(&f->values, &f->n_values, d->value)))
+		if ((rc = str_add_once(&f->labels, &f->n_labels, d->kind)))
+			return rc;
+	}
+	f->network = domain || address;
+	for (size_t i = 0; i < n; i++) {
+		const char *v = recs->items[members[i]].value;
+		/* a network finding lists names and addresses, not what a rule
+		 * says of them ("evil.example (21 names)") */
+		if (v && f->network && strpbrk(v, " \t"))
+			continue;
+		if ((rc = str_add_once(&f->values, &f->n_values, v)))
 			return rc;
 	}
 	if (n_ev) {
@@ -354,10 +363,11 @@ static int finding_fill(const grouping *g, fangs_finding *f)
 			if (!f->n_evidence || f->evidence[f->n_evidence - 1] != f->evidence[i])
 				f->evidence[f->n_evidence++] = f->evidence[i];
 	}
-	f->network = domain || address;
 	if (domain && !(f->domain = fangs__strdup(domain)))
 		return FANGS_ENOMEM;
-	if (f->n_values == 1 || (!domain && !address))
+	if (f->n_values == 1)
+		f->value = fangs__strdup(f->values[0]);
+	else if (!domain && !address)
 		f->value = fangs__strdup(main->value);
 	else
 		f->value = fangs__strdup(domain ? domain : address);

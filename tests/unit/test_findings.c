@@ -117,6 +117,7 @@ START_TEST(test_deviation_and_two_rule_hits_are_one)
 	ck_assert(has(out.items[0].labels, 3, "rule:npm-token-read"));
 	ck_assert_str_eq(out.items[0].value, "~/.npmrc");
 	ck_assert_ptr_null(out.items[0].domain);
+	ck_assert_int_eq(out.items[0].network, 0);
 	ck_assert_str_eq(out.items[0].description, "reads secrets");
 	ck_assert_str_eq(out.items[0].origin.package, "banner");
 	ck_assert_uint_eq(out.items[0].n_records, 3);
@@ -169,18 +170,24 @@ START_TEST(test_subdomains_are_one)
 		int64_t ids[2] = {100 + i, 0};
 		rec("rule:script-network-not-registry", FANGS_SEV_HIGH, names[i], ids);
 	}
+	{
+		/* a run-level rule on the lot: its summary is no name */
+		static const int64_t some[] = {100, 101, 102, 0};
+		rec("rule:dns-many-subdomains", FANGS_SEV_HIGH, "evil.example (21 names)", some);
+	}
 	ck_assert_int_eq(group(1), 0);
 	ck_assert_uint_eq(out.count, 1);
 	ck_assert_uint_eq(out.n_deviations, 21);
-	ck_assert_uint_eq(out.n_rule_hits, 21);
+	ck_assert_uint_eq(out.n_rule_hits, 22);
+	ck_assert_int_eq(out.items[0].network, 1);
 	ck_assert_int_eq(out.items[0].severity, FANGS_SEV_HIGH);
 	ck_assert_str_eq(out.items[0].domain, "evil.example");
 	ck_assert_str_eq(out.items[0].value, "evil.example");
 	ck_assert_uint_eq(out.items[0].n_values, 21);
 	for (int i = 0; i < 21; i++)
 		ck_assert_msg(has(out.items[0].values, 21, names[i]), "%s not listed", names[i]);
-	ck_assert_uint_eq(out.items[0].n_labels, 2);
-	ck_assert_uint_eq(out.items[0].n_records, 42);
+	ck_assert_uint_eq(out.items[0].n_labels, 3);
+	ck_assert_uint_eq(out.items[0].n_records, 43);
 	ck_assert_uint_eq(out.items[0].n_evidence, 21);
 	fangs_finding_list_free(&out);
 	/* the same without the events: the deviations' kinds say it */
