@@ -18,4 +18,5 @@ LD_LIBRARY_PATH="$root/$libdir" "$tmp/report" "$tmp/x.db" "$src/examples/recordi
 LD_LIBRARY_PATH="$root/$libdir" "$tmp/report" "$tmp/x.db" "$src/examples/recordings/example-banner-1.1.0.ndjson" example-banner 1.1.0 | tee "$tmp/out2"
 grep -q "seeded, 0 deviations" "$tmp/out"
 grep -q "fs_cred_read" "$tmp/out2"
+grep -q "13 deviations, 5 findings" "$tmp/out2"
 echo "1 passed, 0 failed"
