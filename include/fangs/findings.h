@@ -94,9 +94,11 @@ typedef struct fangs_findings_options {
 
 /**
  * Groups a run's records (deviations and rule hits, as fangs_analysis or
- * fangs_storage_deviations_list give them) into findings, appended to
- * `out` (which must be empty or zeroed). `opts` NULL = defaults. 0,
- * FANGS_EINVAL, FANGS_EVERSION or FANGS_ENOMEM.
+ * fangs_storage_deviations_list give them, in any order) into findings:
+ * `out` is filled (what it held is not freed; release it with
+ * fangs_finding_list_free). The records must outlive nothing: the findings
+ * copy what they show. `opts` NULL = defaults. 0, FANGS_EINVAL,
+ * FANGS_EVERSION or FANGS_ENOMEM.
  */
 FANGS_EXTERN(int) fangs_findings_group(const fangs_deviation_list *records, const fangs_findings_options *opts,
 				       fangs_finding_list *out);
