@@ -321,6 +321,8 @@ START_TEST(test_content_and_empty)
 	ck_assert_str_eq(out.items[0].kind, "rule:binary-dropped");
 	ck_assert_str_eq(out.items[1].kind, "content_changed");
 	fangs_finding_list_free(&out);
+	for (size_t i = 0; i < recs.count; i++)
+		free(recs.items[i].evidence);
 	recs.count = 0;
 	ck_assert_int_eq(group(0), 0);
 	ck_assert_uint_eq(out.count, 0);
