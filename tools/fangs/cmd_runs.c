@@ -13,7 +13,8 @@ static const char run_usage[] =
 	"       fangs run show RUN [--events]\n"
 	"       fangs run fail RUN\n"
 	"\n"
-	"list: runs, newest first. show: one run with its findings, one per behaviour (and its events with --events).\n"
+	"list: runs, newest first. show: one run with its findings, one per behaviour\n"
+	"(and its events with --events).\n"
 	"fail: marks a queued or running run failed and ends its job (a stuck run).\n"
 	"States: queued, running, succeeded, failed, timed_out.\n";
 
