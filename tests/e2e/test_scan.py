@@ -244,13 +244,18 @@ class ScanBase:
         return out, got
 
     def assert_behaviours(self, out, v):
-        """The run's records grouped into one finding per behaviour."""
+        """The run's records grouped into one finding per behaviour: each
+        expected behaviour is one finding showing the value and carrying
+        (at least) the labels."""
         findings = out["findings"]
-        got = {(f["value"], frozenset(f["labels"])): f for f in findings}
         for value, labels in v["behaviours"]:
-            self.assertIn((value, frozenset(labels)), got, "no finding %s %s in %s" % (value, labels, sorted(got)))
+            match = [f for f in findings if value in f["values"] and labels <= set(f["labels"])]
+            self.assertEqual(len(match), 1, "no finding %s %s in %s" %
+                             (value, labels, [(f["values"], f["labels"]) for f in findings]))
         if v["only"]:
-            self.assertEqual(len(findings), len(v["behaviours"]), sorted(got))
+            # a connection may join the server name it went to (when the
+            # handshake's event carries the address): never more findings
+            self.assertLessEqual(len(findings), len(v["behaviours"]))
         self.assertEqual(out["counts"]["findings"], len(findings))
         self.assertEqual(out["counts"]["deviations"] + out["counts"]["rule_hits"], len(out["deviations"]))
         self.assertEqual(out["counts"]["rule_hits"], sum(d["kind"].startswith("rule:") for d in out["deviations"]))
@@ -317,13 +322,19 @@ class ScanBase:
         self.check_variant("tls_sni")
 
     def test_verdict_counts_behaviours(self):
-        """The verdict line counts findings (behaviours), not records: four
-        records of 2.5.0 are its two behaviours."""
+        """The verdict line counts findings (behaviours), not records: the
+        four records of 2.5.0 (a new server name and a new address, each a
+        deviation and a rule hit) are two behaviours, or one when the
+        handshake's event names the address."""
         v = VARIANTS["tls_sni"]
         p = self.scan("banner@" + v["version"], json_out=False)
         self.assertEqual(p.returncode, 3, p.stderr)
-        n = len(v["behaviours"])
-        self.assertIn("verdict: %d findings (2 deviations, 2 rule hits), highest high (fails)" % n, p.stdout)
+        m = re.search(r"^verdict: (\d+) findings? \((\d+) deviations?, (\d+) rule hits?\), highest high \(fails\)",
+                      p.stdout, re.M)
+        self.assertTrue(m, p.stdout)
+        n, devs, hits = map(int, m.groups())
+        self.assertEqual((devs, hits), (2, 2))
+        self.assertIn(n, (1, len(v["behaviours"])))
         self.assertEqual(sum(1 for line in p.stdout.splitlines() if line.startswith("  [")), n, p.stdout)
 
     # ---- credentials by identity, attribution by ancestry ------------------------
