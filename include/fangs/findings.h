@@ -16,8 +16,8 @@
  *    sandbox's proxy, connections) are one finding per registrable domain
  *    ("evil.example", "evil.co.uk"; Public Suffix List), listing the names;
  *    a connection joins the domain whose TLS server name or proxy request
- *    went to its address, else it is one finding per address (its ports
- *    listed);
+ *    went to its address (when one domain only went there), else it is one
+ *    finding per address (its ports listed);
  *  - content_changed summaries (what a release ships) stay on their own.
  * A finding carries every label of its records (deviation kinds and rule
  * ids) and the highest severity among them. Grouping is pure: the records

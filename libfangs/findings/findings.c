@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,8 @@
 
 /* A key two records share when they are one behaviour. */
 typedef struct key_ref {
-	char *key; /* "e:<event id>", "v:<actor>:<value>", "d:<domain>", "a:<address>" */
+	char *key; /* "e:<event id>", "v:<actor>:<value>", "d:<domain>", "a:<address>",
+		    * "l:<address>" (an address a name went to) */
 	size_t rec;
 	bool rule; /* for "v:" keys: the record is a rule hit */
 } key_ref;
@@ -155,11 +157,17 @@ static int name_key(grouping *g, size_t rec, const char *name)
 	return key_add(g, rec, false, fangs__asprintf("d:%s", dom));
 }
 
+/* The address a TLS handshake or proxy request went to. A record with a
+ * name only links ("l:") its address to its domain: connections to it
+ * join that domain, but two domains on one address (a CDN's) stay two. */
 static int event_addr_key(grouping *g, size_t rec, const fangs_event *ev)
 {
 	char addr[64];
-	if (!ev->addr || ev->family == FANGS_FAMILY_UNIX || !fangs__addr_canon(ev->addr, strlen(ev->addr), addr, sizeof(addr)))
+	if (!ev->addr || ev->family == FANGS_FAMILY_UNIX ||
+	    !fangs__addr_canon(ev->addr, strlen(ev->addr), addr, sizeof(addr)))
 		return 0;
+	if (g->domain[rec])
+		return key_add(g, rec, false, fangs__asprintf("l:%s", addr));
 	return addr_key(g, rec, addr);
 }
 
@@ -223,18 +231,45 @@ static int by_key(const void *a, const void *b)
 	return (x->rec > y->rec) - (x->rec < y->rec);
 }
 
+/* The first key_ref with this key in the sorted keys; count when none. */
+static size_t key_first(const keys *k, const char *key)
+{
+	size_t lo = 0, hi = k->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(k->items[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < k->count && !strcmp(k->items[lo].key, key) ? lo : k->count;
+}
+
 /* Unites the records that share a key. A value is shared only through a
- * rule hit: two deviations are two fingerprints, however alike. */
+ * rule hit: two deviations are two fingerprints, however alike. An
+ * address linked to one domain only joins that domain's connections. */
 static void unite_keys(grouping *g)
 {
 	qsort(g->k.items, g->k.count, sizeof(*g->k.items), by_key);
 	for (size_t i = 0, j; i < g->k.count; i = j) {
 		const key_ref *anchor = NULL;
-		for (j = i; j < g->k.count && !strcmp(g->k.items[j].key, g->k.items[i].key); j++)
-			if (!anchor && (g->k.items[i].key[0] != 'v' || g->k.items[j].rule))
+		const char *key = g->k.items[i].key;
+		bool one_domain = true;
+		for (j = i; j < g->k.count && !strcmp(g->k.items[j].key, key); j++) {
+			if (key[0] == 'l')
+				one_domain = one_domain && !strcmp(g->domain[g->k.items[j].rec], g->domain[g->k.items[i].rec]);
+			else if (!anchor && (key[0] != 'v' || g->k.items[j].rule))
 				anchor = &g->k.items[j];
+		}
 		for (size_t m = i; anchor && m < j; m++)
 			unite(g->parent, anchor->rec, g->k.items[m].rec);
+		if (key[0] == 'l' && one_domain) {
+			char akey[80];
+			size_t a;
+			snprintf(akey, sizeof(akey), "a:%s", key + 2);
+			for (a = key_first(&g->k, akey); a < g->k.count && !strcmp(g->k.items[a].key, akey); a++)
+				unite(g->parent, g->k.items[i].rec, g->k.items[a].rec);
+		}
 	}
 }
 

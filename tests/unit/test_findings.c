@@ -308,6 +308,30 @@ START_TEST(test_connections)
 }
 END_TEST
 
+/* Two names served from one address (a CDN) are two owners: the address
+ * ties a connection to a name only when one name went there. */
+START_TEST(test_shared_address_keeps_domains_apart)
+{
+	static const int64_t s1[] = {1, 0}, s2[] = {2, 0}, c[] = {3, 0};
+	fangs_event *ev = event(1, FANGS_EV_TLS_SNI);
+	ev->sni = strdup("a.evil.example");
+	ev->addr = strdup("192.0.2.80");
+	ev->family = FANGS_FAMILY_IPV4;
+	ev = event(2, FANGS_EV_TLS_SNI);
+	ev->sni = strdup("b.other.example");
+	ev->addr = strdup("192.0.2.80");
+	ev->family = FANGS_FAMILY_IPV4;
+	ev = event(3, FANGS_EV_NET_CONNECT);
+	ev->addr = strdup("192.0.2.80");
+	ev->family = FANGS_FAMILY_IPV4;
+	rec("net_new_https_host", FANGS_SEV_HIGH, "a.evil.example", s1);
+	rec("net_new_https_host", FANGS_SEV_HIGH, "b.other.example", s2);
+	rec("net_new_destination", FANGS_SEV_HIGH, "192.0.2.80:443/tcp", c);
+	ck_assert_int_eq(group(1), 0);
+	ck_assert_uint_eq(out.count, 3);
+}
+END_TEST
+
 /* What a release ships stays its own finding, whatever cites its events;
  * nothing at all groups to nothing. */
 START_TEST(test_content_and_empty)
@@ -346,6 +370,7 @@ int main(void)
 	tcase_add_test(tc, test_public_suffixes);
 	tcase_add_test(tc, test_wildcards_and_exceptions);
 	tcase_add_test(tc, test_connections);
+	tcase_add_test(tc, test_shared_address_keeps_domains_apart);
 	tcase_add_test(tc, test_content_and_empty);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
