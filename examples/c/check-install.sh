@@ -70,6 +70,7 @@ LD_LIBRARY_PATH="$tmp/root$libdir" "$tmp/report" "$tmp/x.db" "$src/examples/reco
 LD_LIBRARY_PATH="$tmp/root$libdir" "$tmp/report" "$tmp/x.db" "$src/examples/recordings/example-banner-1.1.0.ndjson" example-banner 1.1.0 | tee "$tmp/out2"
 grep -q "seeded, 0 deviations" "$tmp/out"
 grep -q "fs_cred_read" "$tmp/out2"
+grep -q "13 deviations, 5 findings" "$tmp/out2"
 
 # the Python package meson installed, with the installed library
 init=$(find "$tmp/root" -path '*/fangs/__init__.py' | head -n1)

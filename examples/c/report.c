@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 	fangs_event_list events = {0};
 	fangs_run run = {0};
 	fangs_analysis result = {0};
+	fangs_finding_list findings = {0};
 	int rc, status = 1;
 
 	if (argc != 5) {
@@ -52,15 +53,23 @@ int main(int argc, char **argv)
 		fail("analyze", rc);
 		goto out;
 	}
-	printf("run %s of %s@%s: %s, %zu deviations\n", run.id, argv[3], argv[4],
-	       fangs_baseline_action_name(result.action), result.deviations.count);
-	for (size_t i = 0; i < result.deviations.count; i++) {
-		const fangs_deviation *d = &result.deviations.items[i];
-		printf("  %-8s %-20s %s (%s %s)\n", fangs_severity_name(d->severity), d->kind, d->value,
-		       d->origin.package ? d->origin.package : "npm", d->origin.script ? d->origin.script : "");
+	/* one finding per behaviour: the deviations and rule hits grouped */
+	if ((rc = fangs_findings_load(st, &result.deviations, NULL, &findings))) {
+		fail("findings", rc);
+		goto out;
+	}
+	printf("run %s of %s@%s: %s, %zu deviations, %zu findings\n", run.id, argv[3], argv[4],
+	       fangs_baseline_action_name(result.action), result.deviations.count, findings.count);
+	for (size_t i = 0; i < findings.count; i++) {
+		const fangs_finding *f = &findings.items[i];
+		printf("  %-8s %s (%s %s)\n", fangs_severity_name(f->severity), f->value ? f->value : "",
+		       f->origin.package ? f->origin.package : "npm", f->origin.script ? f->origin.script : "");
+		for (size_t j = 0; j < f->n_labels; j++)
+			printf("           %s\n", f->labels[j]);
 	}
 	status = 0;
 out:
+	fangs_finding_list_free(&findings);
 	fangs_analysis_clear(&result);
 	fangs_differ_free(differ);
 	fangs_storage_free(st);

@@ -14,6 +14,7 @@
 #include "decoy.h"
 #include "storage.h"
 #include "analyze.h"
+#include "findings.h"
 #include "sensor.h"
 #include "cgroup.h"
 #include "proxy.h"

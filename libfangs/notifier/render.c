@@ -6,6 +6,7 @@
  * messages each one is put in a code span (no markup of its own survives
  * there) and Discord is told to resolve no mentions.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,9 +74,16 @@ static void code_span(fangs_buf *b, const chat_style *st, const char *s)
 	fangs_buf_putc(b, '`');
 }
 
+/* Messages stored before findings were grouped have only deviations. */
+static bool has_findings(json_object *p)
+{
+	json_object *f;
+	return json_object_object_get_ex(p, "findings", &f) && json_object_is_type(f, json_type_array);
+}
+
 static void headline(fangs_buf *b, const chat_style *st, json_object *p)
 {
-	int64_t count = json_i64(p, "deviation_count");
+	int64_t count = json_i64(p, has_findings(p) ? "finding_count" : "deviation_count");
 	char spec[512];
 	snprintf(spec, sizeof(spec), "%s@%s", fangs__json_str(p, "package_name"), fangs__json_str(p, "version"));
 	fangs_buf_printf(b, "%sfangs%s: ", st->bold, st->bold);
@@ -91,12 +99,28 @@ static void finding_lines(fangs_buf *b, const chat_style *st, json_object *d)
 	const char *sev = fangs__json_str(d, "severity"), *value = fangs__json_str(d, "value");
 	const char *pkg, *ver, *script, *cmd;
 
+	json_object *labels = NULL, *values = NULL;
+	size_t n_labels, n_values;
+
 	fangs_buf_printf(b, "%s%s%s ", st->bold, sev ? sev : "?", st->bold);
-	code_span(b, st, fangs__json_str(d, "kind") ? fangs__json_str(d, "kind") : "?");
+	json_object_object_get_ex(d, "labels", &labels);
+	n_labels = labels && json_object_is_type(labels, json_type_array) ? json_object_array_length(labels) : 0;
+	if (!n_labels)
+		code_span(b, st, fangs__json_str(d, "kind") ? fangs__json_str(d, "kind") : "?");
+	for (size_t i = 0; i < n_labels; i++) {
+		const char *l = json_object_get_string(json_object_array_get_idx(labels, i));
+		if (i)
+			fangs_buf_puts(b, " + ");
+		code_span(b, st, l ? l : "?");
+	}
 	if (value) {
 		fangs_buf_putc(b, ' ');
 		code_span(b, st, value);
 	}
+	json_object_object_get_ex(d, "values", &values);
+	n_values = values && json_object_is_type(values, json_type_array) ? json_object_array_length(values) : 0;
+	if (fangs__json_str(d, "domain") && n_values > 1)
+		fangs_buf_printf(b, " (%zu names)", n_values);
 	json_object_object_get_ex(d, "origin", &og);
 	pkg = fangs__json_str(og, "package");
 	ver = fangs__json_str(og, "version");
@@ -129,9 +153,10 @@ static void findings_text(fangs_buf *b, const chat_style *st, json_object *p, si
 	json_object *devs = NULL;
 	fangs_buf one = FANGS_BUF_INIT;
 	size_t n, shown = 0;
-	int64_t total = json_i64(p, "deviation_count");
+	int grouped = has_findings(p);
+	int64_t total = json_i64(p, grouped ? "finding_count" : "deviation_count");
 
-	json_object_object_get_ex(p, "deviations", &devs);
+	json_object_object_get_ex(p, grouped ? "findings" : "deviations", &devs);
 	n = devs ? json_object_array_length(devs) : 0;
 	for (size_t i = 0; i < n && i < CHAT_SHOWN; i++) {
 		fangs_buf_reset(&one);

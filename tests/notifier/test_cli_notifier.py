@@ -201,6 +201,15 @@ class NotifierCliTest(unittest.TestCase):
         self.assertTrue(cred)
         self.assertEqual(cred[0]["origin"]["script"], "postinstall")
         self.assertTrue(cred[0]["evidence"] and cred[0]["evidence"][0].startswith("pid "))
+        # one finding per behaviour: two secrets read, curl | sh, evil.example
+        self.assertEqual(msg["finding_count"], 4)
+        self.assertEqual((len(msg["findings"]), msg["findings_omitted"]), (4, 0))
+        self.assertEqual(sum(f["deviation_count"] for f in msg["findings"]), msg["deviation_count"])
+        npmrc = [f for f in msg["findings"] if f["value"] == "~/.npmrc"][0]
+        self.assertEqual(set(npmrc["labels"]), {"fs_cred_read", "rule:cred-read-by-script"})
+        self.assertEqual(npmrc["severity"], "critical")
+        net = [f for f in msg["findings"] if f["domain"] == "evil.example"][0]
+        self.assertIn("net_new_https_host", net["labels"])
 
         [h] = self.jfangs("notifier", "history", "-run", run)
         self.assertEqual((h["notifier"], h["status"], h["http_status"], h["attempt"]), ("ops", "sent", 200, 1))
@@ -230,6 +239,9 @@ class NotifierCliTest(unittest.TestCase):
         msg = json.loads(body)
         self.assertIn("example-banner@1.1.0", msg["text"])
         self.assertIn("fs_cred_read", msg["blocks"][1]["text"]["text"])
+        # the chat message counts behaviours, each with all its labels
+        self.assertIn("did 5 new things", msg["text"])
+        self.assertIn("`rule:cred-read-by-script` + `fs_cred_read`", msg["blocks"][1]["text"]["text"])
 
     def test_test_reports_failure(self):
         r = self.receiver([(404, "no such hook")])

@@ -363,6 +363,7 @@ static void do_events(orch *o, const request *rq, response *rs, const char *run_
 static void analyze(orch *o, const char *run_id, const fangs_wire_result *res, json_object *obj)
 {
 	fangs_analysis an = {0};
+	fangs_finding_list fl = {0};
 	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
 	int rc;
 	/* the runner's sandbox planted these: finding one in what left is critical */
@@ -375,9 +376,15 @@ static void analyze(orch *o, const char *run_id, const fangs_wire_result *res, j
 		return;
 	}
 	json_object_object_add(obj, "deviations", json_object_new_int64((int64_t)an.deviations.count));
+	/* behaviours: the records grouped (fangs/findings.h) */
+	if (fangs_findings_load(o->st, &an.deviations, NULL, &fl) == 0)
+		json_object_object_add(obj, "findings", json_object_new_int64((int64_t)fl.count));
+	else
+		log_warn("run %s: findings: %s", run_id, fangs_error_last());
 	json_object_object_add(obj, "baseline_action", json_object_new_string(fangs_baseline_action_name(an.action)));
-	log_info("run %s analysed: %zu deviations, baseline %s", run_id, an.deviations.count,
-		   fangs_baseline_action_name(an.action));
+	log_info("run %s analysed: %zu findings (%zu deviations and rule hits), baseline %s", run_id, fl.count,
+		 an.deviations.count, fangs_baseline_action_name(an.action));
+	fangs_finding_list_free(&fl);
 	fangs_analysis_clear(&an);
 }
 

@@ -20,9 +20,15 @@ static const char import_usage[] =
 static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, const fangs_analysis *an)
 {
 	fangs_run run = {0};
+	fangs_finding_list fl = {0};
+	char counts[128];
 	int rc = fangs_storage_run_get(st, run_id, &run);
 	if (rc)
 		return cli_fail("run", rc);
+	if ((rc = group_findings(st, NULL, &an->deviations, &fl))) {
+		fangs_run_clear(&run);
+		return cli_fail("findings", rc);
+	}
 	if (ctx->json) {
 		json_object *o = json_object_new_object();
 		json_object *devs = json_object_new_array();
@@ -32,6 +38,7 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 		for (size_t i = 0; i < an->deviations.count; i++)
 			json_object_array_add(devs, json_deviation(&an->deviations.items[i]));
 		json_object_object_add(o, "deviations", devs);
+		json_add_findings(o, &fl);
 		json_print(o);
 	} else {
 		printf("run %s: %s@%s, %zu events, %zu fingerprints\n", run.id, run.package, run.version,
@@ -53,15 +60,17 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 			printf("baseline: the install failed or timed out: kept out of the baseline\n");
 			break;
 		}
-		if (an->deviations.count) {
-			print_findings(stdout, st, NULL, &an->deviations);
-			printf("verdict: %zu finding%s, highest severity %s\n", an->deviations.count,
-			       an->deviations.count == 1 ? "" : "s",
-			       fangs_severity_name(fangs_deviation_list_max_severity(&an->deviations)));
+		if (fl.count) {
+			/* the verdict counts behaviours: findings, not their records */
+			print_findings(stdout, st, NULL, &an->deviations, &fl);
+			fmt_counts(&fl, counts, sizeof(counts));
+			printf("verdict: %s, highest severity %s\n", counts,
+			       fangs_severity_name(findings_max_severity(&fl)));
 		} else {
 			printf("verdict: nothing new\n");
 		}
 	}
+	fangs_finding_list_free(&fl);
 	fangs_run_clear(&run);
 	return CLI_EXIT_OK;
 }

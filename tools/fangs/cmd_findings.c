@@ -9,21 +9,27 @@
 #include "output.h"
 
 static const char deviation_usage[] =
-	"usage: fangs deviation list [--run RUN] [--package P] [--min-severity S] [--limit N]\n"
-	"       fangs deviation show ID\n";
+	"usage: fangs deviation list [--run RUN] [--package P] [--min-severity S] [--limit N] [--findings]\n"
+	"       fangs deviation show ID\n"
+	"\n"
+	"list: the stored records, newest first: deviations from the baseline and rule hits.\n"
+	"  --findings   one line per behaviour instead (needs --run): the records on the same\n"
+	"               events, and network records of one registrable domain, grouped\n"
+	"show: one record, its evidence events, and the other records of its finding.\n";
 
 static int deviation_list(cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"run", required_argument, NULL, 'r'},          {"package", required_argument, NULL, 'p'},
 		{"min-severity", required_argument, NULL, 's'}, {"limit", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
+		{"findings", no_argument, NULL, 'F'},           {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	fangs_deviation_filter f = FANGS_DEVIATION_FILTER_INIT;
 	fangs_deviation_list devs = {0};
 	fangs_storage *st;
 	char *end, ob[512];
-	int c, rc;
+	int c, rc, grouped = 0;
 
 	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -38,19 +44,40 @@ static int deviation_list(cli_ctx *ctx, int argc, char **argv)
 			if (*end || !*optarg)
 				return cli_usage_error("--limit needs a number");
 			break;
+		case 'F': grouped = 1; break;
 		case 'h': fputs(deviation_usage, stdout); return CLI_EXIT_OK;
 		default: fputs(deviation_usage, stderr); return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (grouped && (!f.run_id || f.limit))
+		return cli_usage_error("--findings needs --run and no --limit: a finding is grouped from all of a run's records");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_storage_deviations_list(st, &f, &devs))) {
 		fangs_storage_free(st);
 		return cli_fail("deviations", rc);
 	}
-	if (ctx->json) {
+	if (grouped) {
+		fangs_finding_list fl = {0};
+		if ((rc = group_findings(st, NULL, &devs, &fl))) {
+			fangs_deviation_list_free(&devs);
+			fangs_storage_free(st);
+			return cli_fail("findings", rc);
+		}
+		if (ctx->json) {
+			json_object *arr = json_object_new_array();
+			for (size_t i = 0; i < fl.count; i++)
+				json_object_array_add(arr, json_finding(&fl.items[i]));
+			json_print(arr);
+		} else if (fl.count == 0) {
+			printf("no findings\n");
+		} else {
+			print_findings(stdout, st, NULL, &devs, &fl);
+		}
+		fangs_finding_list_free(&fl);
+	} else if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < devs.count; i++)
 			json_object_array_add(arr, json_deviation(&devs.items[i]));
@@ -77,6 +104,10 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 {
 	fangs_deviation d = {0};
 	fangs_event_list evs = {0};
+	fangs_deviation_filter rf = FANGS_DEVIATION_FILTER_INIT;
+	fangs_deviation_list run_devs = {0};
+	fangs_finding_list fl = {0};
+	const fangs_finding *fi = NULL;
 	fangs_storage *st;
 	char *end, eb[2048], ob[512];
 	long long id;
@@ -91,9 +122,19 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_storage_deviation_get(st, id, &d)) ||
 	    (rc = fangs_storage_events_get(st, d.evidence, d.n_evidence, &evs))) {
+		fangs_event_list_free(&evs);
 		fangs_deviation_clear(&d);
 		fangs_storage_free(st);
 		return cli_fail("deviation", rc);
+	}
+	/* the finding it is part of: the other records of its run on the same behaviour */
+	rf.run_id = d.run_id;
+	if (fangs_storage_deviations_list(st, &rf, &run_devs) == 0 && group_findings(st, NULL, &run_devs, &fl) == 0) {
+		for (size_t i = 0; i < run_devs.count && !fi; i++) {
+			long k = run_devs.items[i].id == d.id ? fangs_finding_list_find(&fl, i) : -1;
+			if (k >= 0)
+				fi = &fl.items[k];
+		}
 	}
 	if (ctx->json) {
 		json_object *o = json_deviation(&d);
@@ -101,6 +142,7 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 		for (size_t i = 0; i < evs.count; i++)
 			json_object_array_add(arr, json_event(&evs.items[i]));
 		json_object_object_add(o, "evidence_events", arr);
+		json_object_object_add(o, "finding", fi ? json_finding(fi) : NULL);
 		json_print(o);
 	} else {
 		printf("deviation %lld of run %s (%s)\n", (long long)d.id, d.run_id, d.package);
@@ -111,6 +153,14 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 		printf("origin:   %s\n", fmt_origin(&d.origin, ob, sizeof(ob)));
 		if (d.command)
 			printf("command:  %s\n", d.command);
+		if (fi && fi->n_records > 1) {
+			printf("finding:  one behaviour with");
+			for (size_t i = 0; i < fi->n_records; i++)
+				if (fi->record_ids[i] != d.id)
+					printf(" #%lld %s", (long long)fi->record_ids[i],
+					       run_devs.items[fi->records[i]].kind);
+			printf("\n");
+		}
 		printf("evidence:\n");
 		for (size_t i = 0; i < evs.count; i++) {
 			const fangs_event *ev = &evs.items[i];
@@ -122,6 +172,8 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 				       ev->ancestry[a].exe ? ev->ancestry[a].exe : "");
 		}
 	}
+	fangs_finding_list_free(&fl);
+	fangs_deviation_list_free(&run_devs);
 	fangs_event_list_free(&evs);
 	fangs_deviation_clear(&d);
 	fangs_storage_free(st);

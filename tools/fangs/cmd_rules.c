@@ -126,7 +126,13 @@ static int rules_test(cli_ctx *ctx, const fangs_rules *rs, int argc, char **argv
 			json_object_array_add(a, json_deviation(&hits.items[i]));
 		json_print(a);
 	} else if (hits.count) {
-		print_findings(stdout, NULL, &events, &hits);
+		fangs_finding_list fl = {0};
+		if ((rc = group_findings(NULL, &events, &hits, &fl))) {
+			exit_code = cli_fail("rules test", rc);
+			goto out;
+		}
+		print_findings(stdout, NULL, &events, &hits, &fl);
+		fangs_finding_list_free(&fl);
 	} else {
 		printf("no rule hits in %zu events\n", events.count);
 	}

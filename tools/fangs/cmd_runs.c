@@ -13,7 +13,8 @@ static const char run_usage[] =
 	"       fangs run show RUN [--events]\n"
 	"       fangs run fail RUN\n"
 	"\n"
-	"list: runs, newest first. show: one run with its deviations (and its events with --events).\n"
+	"list: runs, newest first. show: one run with its findings, one per behaviour\n"
+	"(and its events with --events).\n"
 	"fail: marks a queued or running run failed and ends its job (a stuck run).\n"
 	"States: queued, running, succeeded, failed, timed_out.\n";
 
@@ -119,11 +120,12 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 	};
 	fangs_deviation_filter df = FANGS_DEVIATION_FILTER_INIT;
 	fangs_deviation_list devs = {0};
+	fangs_finding_list fl = {0};
 	fangs_event_list evs = {0};
 	fangs_run r = {0};
 	fangs_storage *st;
 	int c, rc, with_events = 0;
-	char b1[32], b2[32], b3[32], eb[2048], ob[512];
+	char b1[32], b2[32], b3[32], eb[2048], ob[512], counts[128];
 
 	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -141,8 +143,10 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 		return cli_fail("run", rc);
 	}
 	df.run_id = r.id;
-	if ((rc = fangs_storage_deviations_list(st, &df, &devs)) ||
+	if ((rc = fangs_storage_deviations_list(st, &df, &devs)) || (rc = group_findings(st, NULL, &devs, &fl)) ||
 	    (with_events && (rc = fangs_storage_events_list(st, r.id, &evs)))) {
+		fangs_finding_list_free(&fl);
+		fangs_deviation_list_free(&devs);
 		fangs_run_clear(&r);
 		fangs_storage_free(st);
 		return cli_fail("run", rc);
@@ -153,6 +157,7 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 		for (size_t i = 0; i < devs.count; i++)
 			json_object_array_add(arr, json_deviation(&devs.items[i]));
 		json_object_object_add(o, "deviations", arr);
+		json_add_findings(o, &fl);
 		json_object_object_add(o, "install_output", json_str_or_null(r.install_output));
 		if (with_events) {
 			arr = json_object_new_array();
@@ -175,8 +180,9 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 			printf("exit code:  %d\n", r.exit_code);
 		printf("events:     %lld stored, %lld emitted, %lld dropped\n", (long long)r.event_count,
 		       (long long)r.events_emitted, (long long)r.events_dropped);
-		printf("deviations: %zu\n", devs.count);
-		print_deviations(stdout, st, &devs, 1);
+		fmt_counts(&fl, counts, sizeof(counts));
+		printf("findings:   %s\n", counts);
+		print_findings(stdout, st, NULL, &devs, &fl);
 		if (with_events) {
 			printf("events:\n");
 			for (size_t i = 0; i < evs.count; i++)
@@ -188,6 +194,7 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 			printf("install output (tail):\n%s\n", r.install_output);
 	}
 	fangs_event_list_free(&evs);
+	fangs_finding_list_free(&fl);
 	fangs_deviation_list_free(&devs);
 	fangs_run_clear(&r);
 	fangs_storage_free(st);

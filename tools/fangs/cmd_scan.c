@@ -89,10 +89,12 @@ static void print_import(const char *output)
 		printf("import: %.*s\n", (int)strcspn(last, "\n"), last);
 }
 
-static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_severity fail_on)
+static void print_human(fangs_storage *st, const fangs_scan_result *r, const fangs_finding_list *fl,
+			fangs_severity fail_on)
 {
 	const fangs_deviation_list *d = &r->analysis.deviations;
-	char dur[32];
+	fangs_severity max = findings_max_severity(fl);
+	char dur[32], counts[128];
 	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", r->run_id, r->package, r->version,
 	       fmt_duration(r->duration_ns, dur, sizeof(dur)), r->exit_code, r->timed_out ? ", timed out" : "",
 	       (unsigned long long)r->events_emitted, (unsigned long long)r->events_dropped);
@@ -100,27 +102,25 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_sev
 		printf("install %s: %s\n", r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed",
 		       r->reason ? r->reason : "-");
 	print_import(r->install_output);
-	if (d->count)
-		print_findings(stdout, st, NULL, d);
+	print_findings(stdout, st, NULL, d, fl);
+	/* the verdict counts behaviours: findings, not their records */
+	fmt_counts(fl, counts, sizeof(counts));
 	switch (r->analysis.action) {
 	case FANGS_BASELINE_EXCLUDED:
 		printf("verdict: the install %s in the sandbox: kept out of the baseline", 
 		       r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed");
-		if (d->count)
-			printf("; %zu finding%s, highest %s%s", d->count, d->count == 1 ? "" : "s",
-			       fangs_severity_name(fangs_deviation_list_max_severity(d)),
-			       fangs_deviation_list_max_severity(d) >= fail_on ? " (fails)" : "");
+		if (fl->count)
+			printf("; %s, highest %s%s", counts, fangs_severity_name(max), max >= fail_on ? " (fails)" : "");
 		printf("\n");
 		break;
 	case FANGS_BASELINE_SEEDED:
 		printf("verdict: first run of %s: baseline seeded (%zu fingerprints)%s\n", r->package,
-		       r->analysis.n_fingerprints, d->count ? "" : ", nothing flagged");
+		       r->analysis.n_fingerprints, fl->count ? "" : ", nothing flagged");
 		break;
 	case FANGS_BASELINE_PENDING:
-		printf("verdict: %zu finding%s, highest %s%s: waits for review (fangs baseline promote %s)\n",
-		       d->count, d->count == 1 ? "" : "s",
-		       d->count ? fangs_severity_name(fangs_deviation_list_max_severity(d)) : "-",
-		       d->count && fangs_deviation_list_max_severity(d) >= fail_on ? " (fails)" : "", r->run_id);
+		printf("verdict: %s, highest %s%s: waits for review (fangs baseline promote %s)\n", counts,
+		       fl->count ? fangs_severity_name(max) : "-", fl->count && max >= fail_on ? " (fails)" : "",
+		       r->run_id);
 		break;
 	default:
 		printf("verdict: nothing new since the baseline\n");
@@ -213,6 +213,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 		all = json_object_new_array();
 	for (int i = optind; i < argc; i++) {
 		fangs_scan_result r = {0};
+		fangs_finding_list fl = {0};
 		ps.spec = argv[i];
 		rc = fangs_scan(&so, argv[i], &r);
 		if (rc) {
@@ -228,6 +229,10 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 			}
 			continue;
 		}
+		if ((rc = group_findings(st, NULL, &r.analysis.deviations, &fl))) {
+			fprintf(stderr, "fangs: findings of %s: %s\n", argv[i], fangs_error_last());
+			exit_code = CLI_EXIT_ERROR;
+		}
 		if (all) {
 			fangs_run run = {0};
 			json_object *o = json_object_new_object(), *devs = json_object_new_array();
@@ -240,10 +245,12 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 			for (size_t j = 0; j < r.analysis.deviations.count; j++)
 				json_object_array_add(devs, json_deviation(&r.analysis.deviations.items[j]));
 			json_object_object_add(o, "deviations", devs);
+			json_add_findings(o, &fl);
 			json_object_array_add(all, o);
 		} else {
-			print_human(st, &r, fail_on);
+			print_human(st, &r, &fl, fail_on);
 		}
+		fangs_finding_list_free(&fl);
 		if (r.analysis.deviations.count)
 			cli_notify_run(ctx, st, r.run_id);
 		if (r.analysis.deviations.count && fangs_deviation_list_max_severity(&r.analysis.deviations) >= fail_on &&

@@ -275,60 +275,149 @@ static int evidence_get(fangs_storage *st, const fangs_event_list *mem, const in
 	return 0;
 }
 
-/* Rule hits (pass 1) are read first: they say what they mean. */
-static void print_pass(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs,
-		       int with_evidence, int rules)
+int group_findings(fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs,
+		   fangs_finding_list *out)
 {
-	char ob[1024], eb[1024];
-	for (size_t i = 0; i < devs->count; i++) {
-		const fangs_deviation *d = &devs->items[i];
-		if (!!fangs_deviation_is_rule(d) != rules)
-			continue;
-		fprintf(f, "  [%-8s] %-20s %s\n", fangs_severity_name(d->severity), d->kind, d->value ? d->value : "");
+	fangs_findings_options o = FANGS_FINDINGS_OPTIONS_INIT;
+	if (st)
+		return fangs_findings_load(st, devs, &o, out);
+	if (mem) {
+		o.events = mem->items;
+		o.n_events = mem->count;
+	}
+	return fangs_findings_group(devs, &o, out);
+}
+
+/* "rule:cred-read-by-script + fs_cred_read" into buf. */
+static const char *fmt_labels(const fangs_finding *fi, char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < fi->n_labels && used + 1 < cap; i++) {
+		int w = snprintf(buf + used, cap - used, "%s%s", i ? " + " : "", fi->labels[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w < cap - used ? (size_t)w : cap - used - 1;
+	}
+	return buf;
+}
+
+/* "names" of a domain, "values" when addresses are among them. */
+static const char *values_word(const fangs_finding *fi)
+{
+	if (!fi->domain)
+		return "values";
+	for (size_t i = 0; i < fi->n_values; i++)
+		if (strchr(fi->values[i], ':'))
+			return "values";
+	return "names";
+}
+
+/* Names listed under a finding; the rest are counted. */
+#define VALUES_SHOWN 8
+
+void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs,
+		    const fangs_finding_list *fl)
+{
+	char ob[1024], eb[1024], lb[512];
+	if (!fl->count)
+		return;
+	fprintf(f, "%zu finding%s (%zu deviation%s from the baseline, %zu rule hit%s):\n", fl->count,
+		fl->count == 1 ? "" : "s", fl->n_deviations, fl->n_deviations == 1 ? "" : "s", fl->n_rule_hits,
+		fl->n_rule_hits == 1 ? "" : "s");
+	for (size_t i = 0; i < fl->count; i++) {
+		const fangs_finding *fi = &fl->items[i];
+		fprintf(f, "  [%-8s] %-20s %s", fangs_severity_name(fi->severity), fmt_labels(fi, lb, sizeof(lb)),
+			fi->value ? fi->value : "");
+		if (fi->network && fi->n_values > 1)
+			fprintf(f, " (%zu %s)", fi->n_values, values_word(fi));
+		fputc('\n', f);
+		if (fi->network && fi->n_values > 1) {
+			fprintf(f, "             %s: ", values_word(fi));
+			for (size_t j = 0; j < fi->n_values && j < VALUES_SHOWN; j++)
+				fprintf(f, "%s%s", j ? ", " : "", fi->values[j]);
+			if (fi->n_values > VALUES_SHOWN)
+				fprintf(f, " (+%zu more)", fi->n_values - VALUES_SHOWN);
+			fputc('\n', f);
+		}
 		/* a content summary's description is a line a file */
-		for (const char *l = d->description, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+		for (const char *l = fi->description, *nl; l && *l; l = nl ? nl + 1 : NULL) {
 			nl = strchr(l, '\n');
 			fprintf(f, "             %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
 		}
-		fprintf(f, "             by %s (%s)\n", fmt_origin(&d->origin, ob, sizeof(ob)),
-			fangs_actor_name(d->actor));
-		if (d->command && (!d->origin.command || strcmp(d->command, d->origin.command)))
-			fprintf(f, "             command: %s\n", d->command);
-		if (with_evidence && (st || mem) && d->n_evidence) {
+		fprintf(f, "             by %s (%s)\n", fmt_origin(&fi->origin, ob, sizeof(ob)),
+			fangs_actor_name(fi->actor));
+		if (fi->command && (!fi->origin.command || strcmp(fi->command, fi->origin.command)))
+			fprintf(f, "             command: %s\n", fi->command);
+				if ((st || mem) && fi->n_evidence) {
 			fangs_event_list evs = {0};
-			size_t shown = d->n_evidence < 3 ? d->n_evidence : 3;
-			if (evidence_get(st, mem, d->evidence, shown, &evs) == 0) {
+			size_t shown = fi->n_evidence < 3 ? fi->n_evidence : 3;
+			if (evidence_get(st, mem, fi->evidence, shown, &evs) == 0) {
 				for (size_t j = 0; j < evs.count; j++)
 					fprintf(f, "             evidence #%lld: pid %d %s: %s\n",
 						(long long)evs.items[j].id, evs.items[j].pid,
 						evs.items[j].comm ? evs.items[j].comm : "?",
 						fmt_event(&evs.items[j], eb, sizeof(eb)));
-				if (d->n_evidence > shown)
-					fprintf(f, "             (+%zu more evidence events)\n", d->n_evidence - shown);
+				if (fi->n_evidence > shown)
+					fprintf(f, "             (+%zu more evidence events)\n", fi->n_evidence - shown);
 			}
 			fangs_event_list_free(&evs);
 		}
 	}
 }
 
-void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *devs, int with_evidence)
+json_object *json_finding(const fangs_finding *fi)
 {
-	print_pass(f, st, NULL, devs, with_evidence, 1);
-	print_pass(f, st, NULL, devs, with_evidence, 0);
+	json_object *o = json_object_new_object(), *a;
+	json_object_object_add(o, "kind", json_str_or_null(fi->kind));
+	a = json_object_new_array();
+	for (size_t i = 0; i < fi->n_labels; i++)
+		json_object_array_add(a, json_object_new_string(fi->labels[i]));
+	json_object_object_add(o, "labels", a);
+	json_object_object_add(o, "severity", json_object_new_string(fangs_severity_name(fi->severity)));
+	json_object_object_add(o, "value", json_str_or_null(fi->value));
+	json_object_object_add(o, "domain", json_str_or_null(fi->domain));
+	json_object_object_add(o, "network", json_object_new_boolean(fi->network));
+	a = json_object_new_array();
+	for (size_t i = 0; i < fi->n_values; i++)
+		json_object_array_add(a, json_object_new_string(fi->values[i]));
+	json_object_object_add(o, "values", a);
+	json_object_object_add(o, "actor", json_object_new_string(fangs_actor_name(fi->actor)));
+	json_object_object_add(o, "description", json_str_or_null(fi->description));
+	json_object_object_add(o, "origin", json_origin(&fi->origin));
+	json_object_object_add(o, "command", json_str_or_null(fi->command));
+	a = json_object_new_array();
+	for (size_t i = 0; i < fi->n_records; i++)
+		json_object_array_add(a, json_object_new_int64(fi->record_ids[i]));
+	json_object_object_add(o, "deviation_ids", a);
+	json_object_object_add(o, "rule_hits", json_object_new_int64((int64_t)fi->n_rule_hits));
+	a = json_object_new_array();
+	for (size_t i = 0; i < fi->n_evidence; i++)
+		json_object_array_add(a, json_object_new_int64(fi->evidence[i]));
+	json_object_object_add(o, "evidence", a);
+	return o;
 }
 
-void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs)
+void json_add_findings(json_object *o, const fangs_finding_list *fl)
 {
-	size_t n_rules = 0;
-	for (size_t i = 0; i < devs->count; i++)
-		n_rules += fangs_deviation_is_rule(&devs->items[i]) != 0;
-	if (n_rules) {
-		fprintf(f, "%zu rule finding%s:\n", n_rules, n_rules == 1 ? "" : "s");
-		print_pass(f, st, mem, devs, 1, 1);
-	}
-	if (devs->count > n_rules) {
-		fprintf(f, "%zu deviation%s from the baseline:\n", devs->count - n_rules,
-			devs->count - n_rules == 1 ? "" : "s");
-		print_pass(f, st, mem, devs, 1, 0);
-	}
+	json_object *arr = json_object_new_array(), *counts = json_object_new_object();
+	for (size_t i = 0; i < fl->count; i++)
+		json_object_array_add(arr, json_finding(&fl->items[i]));
+	json_object_object_add(o, "findings", arr);
+	json_object_object_add(counts, "findings", json_object_new_int64((int64_t)fl->count));
+	json_object_object_add(counts, "deviations", json_object_new_int64((int64_t)fl->n_deviations));
+	json_object_object_add(counts, "rule_hits", json_object_new_int64((int64_t)fl->n_rule_hits));
+	json_object_object_add(o, "counts", counts);
+}
+
+fangs_severity findings_max_severity(const fangs_finding_list *fl)
+{
+	/* most severe first */
+	return fl->count ? fl->items[0].severity : FANGS_SEV_INFO;
+}
+
+void fmt_counts(const fangs_finding_list *fl, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%zu finding%s (%zu deviation%s, %zu rule hit%s)", fl->count, fl->count == 1 ? "" : "s",
+		 fl->n_deviations, fl->n_deviations == 1 ? "" : "s", fl->n_rule_hits, fl->n_rule_hits == 1 ? "" : "s");
 }

@@ -6,6 +6,7 @@
 
 #include <fangs/analyze.h>
 #include <fangs/fangs.h>
+#include <fangs/findings.h>
 #include <json-c/json.h>
 #include <stdio.h>
 
@@ -34,11 +35,21 @@ const char *fmt_origin(const fangs_origin *o, char *buf, size_t cap);
 /* A one-line summary of an event (what it did). */
 const char *fmt_event(const fangs_event *ev, char *buf, size_t cap);
 
-/* Prints deviations as a human list with evidence (needs storage for events, may be NULL). */
-void print_deviations(FILE *f, fangs_storage *st, const fangs_deviation_list *devs, int with_evidence);
-/* Rule findings first, then deviations from the baseline, each under a count
- * line; evidence from `st`, or from `mem` when st is NULL. */
-void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs);
+/* Groups `devs` into findings (fangs/findings.h), their evidence events from
+ * `st`, or from `mem` when st is NULL (or none). */
+int group_findings(fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs,
+		   fangs_finding_list *out);
+/* The findings of `devs` (grouped by group_findings), most severe first,
+ * under a count line; evidence from `st`, or from `mem` when st is NULL. */
+void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs,
+		    const fangs_finding_list *fl);
+json_object *json_finding(const fangs_finding *fi);
+/* Adds "findings" (an array of json_finding) and "counts" ({findings,
+ * deviations, rule_hits}) to `o`. */
+void json_add_findings(json_object *o, const fangs_finding_list *fl);
+fangs_severity findings_max_severity(const fangs_finding_list *fl);
+/* "2 findings (1 deviation, 3 rule hits)" into buf. */
+void fmt_counts(const fangs_finding_list *fl, char *buf, size_t cap);
 json_object *json_rule(const fangs_rule_info *r);
 
 #endif
