@@ -42,6 +42,10 @@ typedef struct metrics {
 	uint64_t watcher_polls;
 	uint64_t watcher_not_modified;
 	uint64_t watcher_queued;
+	uint64_t batches_duplicate;
+	uint64_t storage_retries;
+	uint64_t analysis_failed;
+	uint64_t analysis_rejudged;
 } metrics;
 
 /* A runner blocked in GET /jobs. */
@@ -50,13 +54,24 @@ typedef struct waiter {
 	struct waiter *next;
 } waiter;
 
+/* When a runner was last heard from, kept in memory (dispatch.c): a
+ * request still waiting for the storage lock is a sign of life already. */
+typedef struct seen_entry {
+	char id[FANGS_WIRE_MAX_NAME + 1];
+	int64_t ns;
+	struct seen_entry *next;
+} seen_entry;
+
 /* An event batch waiting to be stored (ingest.c). */
 typedef struct ingest_item {
 	const struct request *rq;
 	struct response *rs;
 	const char *run_id;
 	fangs_event_list *evs;
+	int64_t seq;     /* the runner's number for the batch; 0 = none */
+	int attempt;     /* the attempt it was sent for; 0 = not said */
 	int stored;
+	int duplicate;   /* seq was stored before: acknowledged, not stored again */
 	int done;
 	struct ingest_item *next;
 } ingest_item;
@@ -94,6 +109,10 @@ typedef struct orch {
 	ingest_item *in_head;
 	int in_writer;
 
+	/* runners heard from */
+	pthread_mutex_t seen_lock;
+	seen_entry *seen;
+
 	int64_t started_ns;
 	volatile int stopping;
 	metrics m;
@@ -106,6 +125,13 @@ void dispatch_notify(orch *o);
 int dispatch_wait_job(orch *o, const char *runner, int64_t wait_ms, fangs_job *out);
 /* Evicts runners whose heartbeats stopped and takes back their jobs. */
 void dispatch_evict_stale(orch *o);
+/* Notes that runner `id` was heard from now (any request of its). */
+void seen_note(orch *o, const char *id);
+void seen_free(orch *o);
+
+/* api.c: the maintenance pass judges again the runs whose analysis failed
+ * (at most `max` of them). */
+void api_rejudge_failed(orch *o, size_t max);
 
 /* metrics.c */
 void metrics_init(metrics *m);
