@@ -365,6 +365,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
 	const char *specs[1], *import_argv[5];
 	char import_end[256];
+	char sandbox_id[64]; /* the run id and a suffix new every attempt */
 	char abs_spec[4096];
 	int rc, watching = 0, thread_started = 0, run_stored = 0;
 	int64_t started_ns, last_progress = 0;
@@ -451,7 +452,20 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 			goto out;
 		sensor = own_sensor;
 	}
-	ss.run_id = out->run_id;
+	/* a sandbox of its own per attempt: a run given again (its first
+	 * runner was killed) may find the first attempt's directory and
+	 * cgroups on this host, until fangs_sandbox_gc() removes them */
+	{
+		unsigned char rnd[4];
+		size_t keep = strlen(out->run_id);
+		if ((rc = fangs__random(rnd, sizeof(rnd))))
+			goto out;
+		if (keep > sizeof(sandbox_id) - 10)
+			keep = sizeof(sandbox_id) - 10;
+		snprintf(sandbox_id, sizeof(sandbox_id), "%.*s.%02x%02x%02x%02x", (int)keep, out->run_id, rnd[0], rnd[1],
+			 rnd[2], rnd[3]);
+	}
+	ss.run_id = sandbox_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
 	if (import_wanted(opts)) {
@@ -679,5 +693,33 @@ out:
 		fangs_scan_result_clear(out);
 		memcpy(out->run_id, keep, sizeof(keep));
 	}
+	return rc;
+}
+
+int fangs_scan_gc(const fangs_scan_options *opts, int *removed)
+{
+	fangs_scan_options def = FANGS_SCAN_OPTIONS_INIT;
+	fangs_sandbox_options so = FANGS_SANDBOX_OPTIONS_INIT;
+	fangs_sandbox *sb = NULL;
+	int rc, n = 0;
+
+	if (removed)
+		*removed = 0;
+	if (!opts)
+		opts = &def;
+	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
+		return fangs_error_set(FANGS_EVERSION, "fangs_scan_gc: options of unknown version %u", opts->version);
+	so.backend = opts->sandbox;
+	so.work_root = opts->work_root;
+	so.image = opts->image;
+	if (opts->version >= 2)
+		so.docker_socket = opts->docker_socket;
+	so.npm_major = npm_major_cached();
+	if ((rc = fangs_sandbox_new(&sb, &so)))
+		return rc;
+	rc = fangs_sandbox_gc(sb, &n);
+	fangs_sandbox_free(sb);
+	if (removed)
+		*removed = n;
 	return rc;
 }
