@@ -63,7 +63,7 @@ int fangs__storage_in_tx(const fangs_storage *st);
 	do {                                                                                              \
 		int rc_ = (call);                                                                        \
 		if (rc_ == FANGS_ENETWORK && !fangs__storage_in_tx(st)) {                                \
-			fangs_warn("storage: fangs_storage_" fn ": %s; trying again", fangs_error_last()); \
+			fangs_debug("storage: fangs_storage_" fn ": %s; trying again", fangs_error_last()); \
 			rc_ = (call);                                                                    \
 		}                                                                                         \
 		return rc_;                                                                               \

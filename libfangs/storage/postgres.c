@@ -74,7 +74,7 @@ static int reconnect(fangs__pg *b)
 			/* the session's settings went with the old connection (there
 			 * are no prepared statements: every statement is sent whole) */
 			if ((rc = session_setup(b, b->busy_timeout_ms)) == 0) {
-				fangs_info("postgres %s: reconnected after %lld ms", b->where,
+				fangs_warn("postgres %s: reconnected after %lld ms", b->where,
 					   (long long)(mono_ms() - b->down_since_ms));
 				b->down_since_ms = 0;
 				b->backoff_ms = 100;
@@ -91,7 +91,9 @@ static int reconnect(fangs__pg *b)
 	}
 	b->next_try_ms = mono_ms() + b->backoff_ms;
 	b->backoff_ms = b->backoff_ms * 2 > RECONNECT_MAX_BACKOFF_MS ? RECONNECT_MAX_BACKOFF_MS : b->backoff_ms * 2;
-	fangs_debug("postgres %s: still not connected: %s", b->where, msg);
+	if (deadline > now)
+		fangs_warn("postgres %s: cannot reconnect (%s): trying again at the next call, at most every %d ms",
+			   b->where, msg, RECONNECT_MAX_BACKOFF_MS);
 	return fangs_error_set(FANGS_ENETWORK, "postgres %s: cannot reconnect: %s", b->where, msg);
 }
 

@@ -130,7 +130,7 @@ int fangs_storage_begin(fangs_storage *st)
 	rc = st->b->begin(st->b);
 	if (rc == FANGS_ENETWORK) {
 		/* nothing was begun: a new connection may take it */
-		fangs_warn("storage: fangs_storage_begin: %s; trying again", fangs_error_last());
+		fangs_debug("storage: fangs_storage_begin: %s; trying again", fangs_error_last());
 		rc = st->b->begin(st->b);
 	}
 	if (rc)
@@ -299,7 +299,7 @@ int fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_eve
 				       st->b->name);
 	rc = st->b->events_append(st->b, run_id, events, n);
 	if (rc == FANGS_ENETWORK && !st->in_tx) {
-		fangs_warn("storage: fangs_storage_events_append: %s; trying again", fangs_error_last());
+		fangs_debug("storage: fangs_storage_events_append: %s; trying again", fangs_error_last());
 		rc = st->b->events_append(st->b, run_id, events, n);
 	}
 	/* nothing was stored: no event keeps an id */
@@ -338,7 +338,7 @@ int fangs_storage_events_append_batch(fangs_storage *st, const char *run_id, int
 				       "fangs_storage_events_append_batch: the %s backend does not support it", st->b->name);
 	rc = st->b->events_append_batch(st->b, run_id, seq, events, n, duplicate);
 	if (rc == FANGS_ENETWORK && !st->in_tx) {
-		fangs_warn("storage: fangs_storage_events_append_batch: %s; trying again", fangs_error_last());
+		fangs_debug("storage: fangs_storage_events_append_batch: %s; trying again", fangs_error_last());
 		*duplicate = 0;
 		rc = st->b->events_append_batch(st->b, run_id, seq, events, n, duplicate);
 	}

@@ -61,10 +61,11 @@ class Proc:
 
 
 class Orchestrator(Proc):
-    def __init__(self, tmp, db, port=None, extra=(), name="orchestrator", scheme="http", env=None):
+    def __init__(self, tmp, db, port=None, extra=(), name="orchestrator", scheme="http", env=None, postgres=None):
         self.port = port or free_port()
         self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
-        args = [ORCH, "--listen", "127.0.0.1:%d" % self.port, "--sqlite-path", db] + list(extra)
+        storage = ["--postgres-dsn", postgres] if postgres else ["--sqlite-path", db]
+        args = [ORCH, "--listen", "127.0.0.1:%d" % self.port] + storage + list(extra)
         super().__init__(args, os.path.join(tmp, name + ".log"), env=env)
         if scheme == "http":
             wait_for(self.healthy, 10, "the orchestrator to answer")

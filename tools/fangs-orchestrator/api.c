@@ -90,45 +90,40 @@ static int split_path(const char *url, char *buf, size_t cap, char **seg, int ma
 	return count;
 }
 
-/* A query parameter as a number, or `def`. */
-static int64_t query_int(const char *url, const char *name, int64_t def)
+/* A query parameter's value, or NULL. */
+static const char *query(const request *rq, const char *name)
 {
-	const char *q = strchr(url, '?');
-	size_t n = strlen(name);
-	while (q && *q) {
-		q++;
-		if (!strncmp(q, name, n) && q[n] == '=') {
-			char *end;
-			long long v = strtoll(q + n + 1, &end, 10);
-			return (end != q + n + 1 && (*end == '\0' || *end == '&')) ? v : def;
-		}
-		q = strchr(q, '&');
-	}
-	return def;
+	return rq->arg ? rq->arg(rq, name) : NULL;
+}
+
+/* A query parameter as a number, or `def`. */
+static int64_t query_int(const request *rq, const char *name, int64_t def)
+{
+	const char *v = query(rq, name);
+	char *end;
+	long long n;
+	if (!v || !*v)
+		return def;
+	n = strtoll(v, &end, 10);
+	return *end == '\0' ? n : def;
 }
 
 /* A query parameter that must be a positive integer when given: 0 when
  * absent, 1 with *out set, -1 when malformed. */
-static int query_positive(const char *url, const char *name, int64_t *out)
+static int query_positive(const request *rq, const char *name, int64_t *out)
 {
-	const char *q = strchr(url, '?');
-	size_t n = strlen(name);
-	while (q && *q) {
-		q++;
-		if (!strncmp(q, name, n) && q[n] == '=') {
-			char *end;
-			long long v;
-			if (q[n + 1] < '0' || q[n + 1] > '9')
-				return -1;
-			v = strtoll(q + n + 1, &end, 10);
-			if ((*end != '\0' && *end != '&') || v < 1 || v == LLONG_MAX)
-				return -1;
-			*out = v;
-			return 1;
-		}
-		q = strchr(q, '&');
-	}
-	return 0;
+	const char *v = query(rq, name);
+	char *end;
+	long long n;
+	if (!v)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (*end != '\0' || n < 1 || n == LLONG_MAX)
+		return -1;
+	*out = n;
+	return 1;
 }
 
 /* Who is calling as a runner: the certificate name under mTLS (the only
@@ -236,7 +231,7 @@ static void do_jobs(orch *o, const request *rq, response *rs, const char *id)
 {
 	fangs_job job;
 	fangs_wire_scan scan = {0};
-	int64_t wait_ms = query_int(rq->url, "wait_ms", o->poll_max_ms);
+	int64_t wait_ms = query_int(rq, "wait_ms", o->poll_max_ms);
 	char *json = NULL;
 	int rc;
 
@@ -361,8 +356,7 @@ static void note_heartbeat(orch *o, const request *rq)
 static int store_group(orch *o, ingest_item *items)
 {
 	int rc = fangs_storage_begin(o->st);
-	if (rc == FANGS_ENETWORK)
-		return rc;
+	/* nothing begun (the database stays away): 503, the runners send again */
 	for (ingest_item *it = items; it; it = it->next) {
 		fangs_job job;
 		int64_t n;
@@ -397,6 +391,8 @@ static int store_group(orch *o, ingest_item *items)
 		}
 		it->stored = 1;
 	}
+	if (rc)
+		return 0; /* begin failed: every item has its refusal */
 	if ((rc = fangs_storage_commit(o->st))) {
 		int code = rc;
 		fangs_storage_rollback(o->st);
@@ -450,11 +446,11 @@ static void do_events(orch *o, const request *rq, response *rs, const char *run_
 	int rc;
 
 	seen_note(o, caller(rq));
-	if (query_positive(rq->url, "seq", &item.seq) < 0) {
+	if (query_positive(rq, "seq", &item.seq) < 0) {
 		fail(rs, 400, "\"seq\" must be a positive integer");
 		return;
 	}
-	if (query_positive(rq->url, "attempt", &attempt) < 0 || attempt > INT32_MAX) {
+	if (query_positive(rq, "attempt", &attempt) < 0 || attempt > INT32_MAX) {
 		fail(rs, 400, "\"attempt\" must be a positive integer");
 		return;
 	}
@@ -583,10 +579,11 @@ out:
 
 /* Stores a result: the run and its job together; a run to be judged is
  * marked not judged until its analysis ends. st_lock held. */
-static int store_result(orch *o, const char *run_id, const fangs_wire_result *res, int judge)
+static int store_result(orch *o, const char *run_id, const fangs_wire_result *res, int judge, int *began)
 {
 	fangs_run run = {0};
 	int rc;
+	*began = 0;
 	if ((rc = fangs_storage_run_get(o->st, run_id, &run)))
 		return rc;
 	run.state = res->state;
@@ -614,6 +611,7 @@ static int store_result(orch *o, const char *run_id, const fangs_wire_result *re
 		return FANGS_ENOMEM;
 	}
 	if ((rc = fangs_storage_begin(o->st)) == 0) {
+		*began = 1;
 		if ((rc = fangs_storage_run_update(o->st, &run)) == 0)
 			rc = fangs_storage_job_finish(o->st, run_id,
 						      res->state == FANGS_RUN_FAILED ? FANGS_JOB_FAILED : FANGS_JOB_DONE);
@@ -651,8 +649,10 @@ static void do_result(orch *o, const request *rq, response *rs, const char *run_
 		goto out;
 	note_heartbeat(o, rq);
 	for (int try = 1;; try++) {
-		rc = store_result(o, run_id, &res, judge);
-		if (rc != FANGS_ENETWORK || try == STORAGE_TRIES)
+		int began;
+		rc = store_result(o, run_id, &res, judge, &began);
+		/* run again only what the loss of the connection undid */
+		if (rc != FANGS_ENETWORK || try == STORAGE_TRIES || !began)
 			break;
 		log_warn("run %s: storing the result: %s; storing it again", run_id, fangs_error_last());
 		metrics_add(o, &o->m.storage_retries, 1);

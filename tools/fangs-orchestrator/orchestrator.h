@@ -159,6 +159,9 @@ typedef struct request {
 	const char *content_type;
 	const char *peer_cn;     /* mTLS certificate name, NULL without mTLS */
 	const char *runner_hdr;  /* Fangs-Runner header */
+	/* a query parameter's value (the URL above has none), or NULL */
+	const char *(*arg)(const struct request *rq, const char *name);
+	void *conn;              /* for arg() */
 } request;
 
 typedef struct response {

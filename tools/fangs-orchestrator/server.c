@@ -109,6 +109,11 @@ static int peer_name(orch *o, struct MHD_Connection *c, char *cn, size_t cap, co
 	return 0;
 }
 
+static const char *query_arg(const request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -172,6 +177,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	rq.len = cx->len;
 	rq.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	rq.runner_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Fangs-Runner");
+	rq.arg = query_arg;
+	rq.conn = c;
 	api_handle(o, &rq, &rs);
 	return send_response(o, c, cx, &rs);
 }
