@@ -297,9 +297,20 @@ class KilledRunnerTest(HealBase):
         stale = os.path.join(work, "r-stale.0a0b0c0d")
         os.makedirs(os.path.join(stale, "home"))
         open(os.path.join(stale, ".fangs-run"), "w").close()
-        self.assertEqual(self.cli("gc", "--work-root", work), {"removed": 1})
-        self.assertFalse(os.path.exists(stale))
-        self.assertEqual(self.cli("gc", "--work-root", work), {"removed": 0})
+        # and a prefetch directory of a killed scan, untouched for a while (no scan locks it)
+        old_prefetch = "/var/lib/fangs/prefetch/%s-heal.a1b2c3" % run
+        os.makedirs(os.path.join(old_prefetch, "project"))
+        os.utime(old_prefetch, (time.time() - 3600, time.time() - 3600))
+        fresh_prefetch = "/var/lib/fangs/prefetch/%s-heal.d4e5f6" % run
+        os.makedirs(fresh_prefetch)
+        try:
+            self.assertGreaterEqual(self.cli("gc", "--work-root", work)["removed"], 2)
+            self.assertFalse(os.path.exists(stale))
+            self.assertFalse(os.path.exists(old_prefetch))
+            self.assertTrue(os.path.exists(fresh_prefetch), "a recent prefetch directory may be a live scan's")
+        finally:
+            subprocess.run(["rm", "-rf", old_prefetch, fresh_prefetch])
+        self.assertIn("removed", self.cli("gc", "--work-root", work))
         p = subprocess.run([FANGS, "gc", "--help"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
         self.assertIn("--work-root", p.stdout)
