@@ -13,7 +13,12 @@
 #include <fangs/fangs.h>
 #include <fangs/sys/storage_backend.h>
 
+#include "fangs-build-config.h"
 #include "fixture.h"
+
+#if FANGS_HAVE_POSTGRES
+#include <libpq-fe.h>
+#endif
 
 /* ---- builders ---- */
 
@@ -673,6 +678,63 @@ START_TEST(test_event_batches)
 	ck_assert_int_eq(dup, 0);
 	fangs_event_list_free(&in);
 	fangs_run_clear(&run);
+	fangs_storage_free(st);
+}
+END_TEST
+
+#if FANGS_HAVE_POSTGRES
+/* Ends every other connection to the test database, as a server restart
+ * does to the storage handle's. */
+static void drop_other_connections(void)
+{
+	PGconn *c = PQconnectdb(fx_opts.postgres_dsn);
+	PGresult *r;
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		      " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_int_ge(PQntuples(r), 1);
+	PQclear(r);
+	PQfinish(c);
+}
+#endif
+
+START_TEST(test_connection_lost)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_package p;
+
+	if (strcmp(fangs_storage_backend_name(st), "postgres") != 0) {
+		/* a file has no connection to lose */
+		OK(fangs_storage_ping(st));
+		fangs_storage_free(st);
+		return;
+	}
+#if FANGS_HAVE_POSTGRES
+	OK(fangs_storage_package_upsert(st, "a", 1));
+	/* outside a transaction: connected again before the next call */
+	drop_other_connections();
+	OK(fangs_storage_package_get(st, "a", &p));
+	fangs_package_clear(&p);
+	drop_other_connections();
+	OK(fangs_storage_ping(st));
+	/* inside one: lost, every call fails until the rollback */
+	OK(fangs_storage_begin(st));
+	OK(fangs_storage_package_upsert(st, "b", 1));
+	drop_other_connections();
+	FAILS(FANGS_ENETWORK, fangs_storage_package_upsert(st, "c", 1));
+	MSG_HAS("connection");
+	FAILS(FANGS_ENETWORK, fangs_storage_package_get(st, "a", &p));
+	FAILS(FANGS_ENETWORK, fangs_storage_commit(st));
+	OK(fangs_storage_rollback(st));
+	/* nothing of it was stored; the handle works again */
+	FAILS(FANGS_ENOTFOUND, fangs_storage_package_get(st, "b", &p));
+	OK(fangs_storage_begin(st));
+	OK(fangs_storage_package_upsert(st, "d", 1));
+	OK(fangs_storage_commit(st));
+	OK(fangs_storage_package_get(st, "d", &p));
+	fangs_package_clear(&p);
+#endif
 	fangs_storage_free(st);
 }
 END_TEST
@@ -1469,6 +1531,7 @@ static Suite *storage_suite(void)
 	tcase_add_loop_test(c, test_run_list, 0, n);
 	tcase_add_loop_test(c, test_events, 0, n);
 	tcase_add_loop_test(c, test_event_batches, 0, n);
+	tcase_add_loop_test(c, test_connection_lost, 0, n);
 	tcase_add_loop_test(c, test_transactions, 0, n);
 	tcase_add_loop_test(c, test_fingerprints, 0, n);
 	tcase_add_loop_test(c, test_baseline, 0, n);

@@ -557,6 +557,8 @@ void api_rejudge_failed(orch *o, size_t max)
 	size_t done = 0;
 
 	f.pending_only = 1;
+	/* the newest pending runs: a backlog of findings is not read each pass */
+	f.limit = 1000;
 	pthread_mutex_lock(&o->st_lock);
 	if (fangs_storage_run_list(o->st, &f, &runs)) {
 		log_warn("judging again: %s", fangs_error_last());
