@@ -115,6 +115,16 @@ FANGS_EXTERN(void) fangs_scan_result_clear(fangs_scan_result *r);
  */
 FANGS_EXTERN(int) fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_result *out);
 
+/**
+ * Removes what scans killed on this host left behind (fangs_sandbox_gc:
+ * their sandboxes' run directories, mounts, cgroups and containers), under
+ * the work root and with the sandbox backend of `opts` (storage is not
+ * used; opts NULL = the defaults). Live scans, of this process or another,
+ * are left alone. `removed` (may be NULL) counts what was removed. Needs
+ * root, as scans do.
+ */
+FANGS_EXTERN(int) fangs_scan_gc(const fangs_scan_options *opts, int *removed);
+
 FANGS_END_DECL
 
 #endif

@@ -42,6 +42,17 @@ FANGS_EXTERN(const char *) fangs_storage_backend_name(const fangs_storage *st);
 /** Newest migration applied to the database, and the newest this code knows. */
 FANGS_EXTERN(int) fangs_storage_schema_version(fangs_storage *st, int *db_version, int *code_version);
 
+/** Checks that the database answers (for a server: that the connection is
+ * up, connecting again when it was lost). 0, or FANGS_ENETWORK with the
+ * reason when the server cannot be reached.
+ *
+ * A server backend whose connection is lost reconnects by itself (with
+ * backoff, bounded) at the next call; a call made outside a transaction is
+ * tried again once on the new connection. In a transaction the loss is
+ * FANGS_ENETWORK for every call up to the rollback: the caller runs the
+ * transaction again. */
+FANGS_EXTERN(int) fangs_storage_ping(fangs_storage *st);
+
 /** Transactions group several calls so that they land together or not at all.
  * Not nestable. */
 FANGS_EXTERN(int) fangs_storage_begin(fangs_storage *st);
@@ -146,6 +157,10 @@ typedef struct fangs_run {
 	int64_t event_count;
 	int64_t deviation_count;
 	fangs_severity max_severity;
+	/** Why the last analysis of the run failed (the run is then held for
+	 * review, not judged: judge it again with fangs_analyze_run); NULL once
+	 * an analysis succeeded. Written by run_update. */
+	char *analysis_error;
 } fangs_run;
 
 typedef struct fangs_run_list {
@@ -182,6 +197,14 @@ FANGS_EXTERN(int) fangs_storage_run_list(fangs_storage *st, const fangs_run_filt
 /** Appends events to a run in one transaction, setting each event's id. */
 FANGS_EXTERN(int) fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_event *events,
 					      size_t n);
+/** Appends one numbered batch of a run's events (a runner numbers its
+ * batches 1, 2, ... per attempt and sends a batch again with the same
+ * number when it did not hear back): the batch number is recorded with
+ * the events in one transaction, and a batch whose number is already
+ * recorded for the run stores nothing and sets *duplicate (0 otherwise).
+ * seq >= 1; duplicate may be NULL. */
+FANGS_EXTERN(int) fangs_storage_events_append_batch(fangs_storage *st, const char *run_id, int64_t seq,
+						    fangs_event *events, size_t n, int *duplicate);
 /** All events of a run, in id order, with their id and run_id set. */
 FANGS_EXTERN(int) fangs_storage_events_list(fangs_storage *st, const char *run_id, fangs_event_list *out);
 /** The events with these ids (in the given order; missing ones are skipped). */

@@ -37,6 +37,8 @@ typedef struct fangs_wire_scan {
 	char *package;  /**< required */
 	char *version;  /**< required */
 	char *runner;   /**< submit: the runner it must run on (optional) */
+	int attempt;    /**< a job handed out: which attempt at the run this is (1, 2, ...);
+			     0 = not said. The runner sends it back with the run's event batches. */
 } fangs_wire_scan;
 
 /** POST /v1/runs/{run_id}/result. */

@@ -582,10 +582,18 @@ static int make_dirs(fangs_sandbox_run *run)
 	if (mkdir(run->work_dir, 0711) < 0)
 		return fangs_error_set(errno == EEXIST ? FANGS_EEXISTS : FANGS_EIO, "%s: %s", run->work_dir,
 				       strerror(errno));
-	snprintf(marker, sizeof(marker), "%s/" RUN_MARKER, run->work_dir);
+	/* the marker is locked before it has its name: a gc (of another
+	 * scanner on this host) never finds it unlocked while the run lives */
+	snprintf(marker, sizeof(marker), "%s/" RUN_MARKER ".new", run->work_dir);
 	run->lock_fd = open(marker, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (run->lock_fd < 0 || flock(run->lock_fd, LOCK_EX) < 0)
 		return fangs__error_errno(FANGS_EIO, marker);
+	{
+		char named[4096];
+		snprintf(named, sizeof(named), "%s/" RUN_MARKER, run->work_dir);
+		if (rename(marker, named) < 0)
+			return fangs__error_errno(FANGS_EIO, named);
+	}
 	if ((rc = make_home(run)) < 0 || (rc = fangs__mkdir_p(run->project_dir, 0755)) < 0)
 		return rc;
 	if (chmod(run->home_dir, 0700) < 0)

@@ -335,6 +335,9 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 			     : FANGS_REVIEW_NONE;
 	if (out->action == FANGS_BASELINE_SEEDED || out->action == FANGS_BASELINE_JOINED)
 		run.is_baseline = 1;
+	/* judged now, whatever stopped an earlier analysis */
+	free(run.analysis_error);
+	run.analysis_error = NULL;
 	if ((rc = fangs_storage_run_update(st, &run)) || (rc = fangs_storage_commit(st)))
 		goto out;
 	in_tx = 0;

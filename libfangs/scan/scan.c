@@ -2,13 +2,18 @@
  * scan/scan.c - one run end to end: prefetch on the host, install in the
  * sandbox under the sensor, store, analyze.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -365,6 +370,8 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
 	const char *specs[1], *import_argv[5];
 	char import_end[256];
+	char sandbox_id[64]; /* the run id and a suffix new every attempt */
+	int prefetch_fd = -1;
 	char abs_spec[4096];
 	int rc, watching = 0, thread_started = 0, run_stored = 0;
 	int64_t started_ns, last_progress = 0;
@@ -391,11 +398,24 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	if ((rc = fangs__mkdir_p(DEFAULT_PREFETCH_ROOT, 0755)) < 0 ||
 	    (rc = fangs__mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE, 0755)) < 0)
 		goto out;
-	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/%s.XXXXXX", DEFAULT_PREFETCH_ROOT, out->run_id);
+	/* made under a hidden name and locked before it gets its own: a gc
+	 * (fangs_scan_gc) removes only unlocked ones, those of killed scans */
+	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/.%s.XXXXXX", DEFAULT_PREFETCH_ROOT, out->run_id);
 	if (!mkdtemp(prefetch_dir)) {
 		rc = fangs__error_errno(FANGS_EIO, "creating the prefetch directory");
 		prefetch_dir[0] = '\0';
 		goto out;
+	}
+	{
+		char named[sizeof(prefetch_dir)];
+		char *base = strrchr(prefetch_dir, '/') + 1;
+		snprintf(named, sizeof(named), "%.*s%s", (int)(base - prefetch_dir), prefetch_dir, base + 1);
+		if ((prefetch_fd = open(prefetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    flock(prefetch_fd, LOCK_EX) < 0 || rename(prefetch_dir, named) < 0) {
+			rc = fangs__error_errno(FANGS_EIO, "locking the prefetch directory");
+			goto out;
+		}
+		memcpy(prefetch_dir, named, sizeof(named));
 	}
 	chmod(prefetch_dir, 0755);
 	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
@@ -451,7 +471,20 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 			goto out;
 		sensor = own_sensor;
 	}
-	ss.run_id = out->run_id;
+	/* a sandbox of its own per attempt: a run given again (its first
+	 * runner was killed) may find the first attempt's directory and
+	 * cgroups on this host, until fangs_sandbox_gc() removes them */
+	{
+		unsigned char rnd[4];
+		size_t keep = strlen(out->run_id);
+		if ((rc = fangs__random(rnd, sizeof(rnd))))
+			goto out;
+		if (keep > sizeof(sandbox_id) - 10)
+			keep = sizeof(sandbox_id) - 10;
+		snprintf(sandbox_id, sizeof(sandbox_id), "%.*s.%02x%02x%02x%02x", (int)keep, out->run_id, rnd[0], rnd[1],
+			 rnd[2], rnd[3]);
+	}
+	ss.run_id = sandbox_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
 	if (import_wanted(opts)) {
@@ -673,11 +706,78 @@ out:
 	fangs_run_clear(&run);
 	if (prefetch_dir[0])
 		fangs__rm_rf(prefetch_dir);
+	if (prefetch_fd >= 0)
+		close(prefetch_fd);
 	if (rc) {
 		char keep[64];
 		memcpy(keep, out->run_id, sizeof(keep));
 		fangs_scan_result_clear(out);
 		memcpy(out->run_id, keep, sizeof(keep));
 	}
+	return rc;
+}
+
+/* Prefetch directories no scan holds (each locks its own) and that nothing
+ * touched for a while (a scanner of an older fangs did not lock them):
+ * those of killed scans. Returns how many were removed. */
+#define PREFETCH_GC_AGE_S 600
+static int prefetch_gc(void)
+{
+	DIR *d = opendir(DEFAULT_PREFETCH_ROOT);
+	struct dirent *de;
+	int n = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[4096];
+		int fd, free_now;
+		if (de->d_name[0] == '.' || !strchr(de->d_name, '.'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", DEFAULT_PREFETCH_ROOT, de->d_name);
+		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			continue;
+		{
+			struct stat sb;
+			free_now = fstat(fd, &sb) == 0 && time(NULL) - sb.st_mtime > PREFETCH_GC_AGE_S &&
+				   flock(fd, LOCK_EX | LOCK_NB) == 0;
+		}
+		if (free_now) {
+			fangs_info("removing leftover prefetch directory %s", path);
+			if (fangs__rm_rf(path) == 0)
+				n++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
+int fangs_scan_gc(const fangs_scan_options *opts, int *removed)
+{
+	fangs_scan_options def = FANGS_SCAN_OPTIONS_INIT;
+	fangs_sandbox_options so = FANGS_SANDBOX_OPTIONS_INIT;
+	fangs_sandbox *sb = NULL;
+	int rc, n = 0;
+
+	if (removed)
+		*removed = 0;
+	if (!opts)
+		opts = &def;
+	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
+		return fangs_error_set(FANGS_EVERSION, "fangs_scan_gc: options of unknown version %u", opts->version);
+	so.backend = opts->sandbox;
+	so.work_root = opts->work_root;
+	so.image = opts->image;
+	if (opts->version >= 2)
+		so.docker_socket = opts->docker_socket;
+	so.npm_major = npm_major_cached();
+	if ((rc = fangs_sandbox_new(&sb, &so)))
+		return rc;
+	rc = fangs_sandbox_gc(sb, &n);
+	fangs_sandbox_free(sb);
+	if (rc == 0)
+		n += prefetch_gc();
+	if (removed)
+		*removed = n;
 	return rc;
 }

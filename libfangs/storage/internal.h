@@ -12,7 +12,7 @@
 /* Number of schema migrations. Every backend has exactly this many, in the
  * same order and with the same meaning, so that a version number names the
  * same schema whatever the engine (checked at compile time by each backend). */
-#define FANGS__STORAGE_SCHEMA_VERSION 2
+#define FANGS__STORAGE_SCHEMA_VERSION 3
 
 /* Default lock wait of the sqlite backend. */
 #define FANGS__STORAGE_BUSY_TIMEOUT_MS 5000
@@ -36,7 +36,8 @@ int fangs__storage_event_encode(fangs_buf *b, const fangs_event *ev);
 	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns,"                          \
 	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id),"                                    \
 	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
-	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)"
+	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id),"            \
+	" r.analysis_error"
 
 /* Notifier targets' extra headers travel as one JSON object column
  * (notifier_rows.c). */
@@ -52,6 +53,21 @@ int fangs__storage_headers_decode(const char *json, fangs_notifier_target *t);
 
 /* The backend behind a handle (for the front-end files). */
 fangs_storage_backend *fangs__storage_backend_of(fangs_storage *st);
+/* Is a user transaction open on the handle? */
+int fangs__storage_in_tx(const fangs_storage *st);
+
+/* A call lost with its connection (FANGS_ENETWORK) outside a user
+ * transaction is made once more: the backend reconnects first, and what it
+ * had begun was rolled back by the server with the connection. */
+#define FANGS__STORAGE_RETRY(st, b_, fn, call)                                                           \
+	do {                                                                                              \
+		int rc_ = (call);                                                                        \
+		if (rc_ == FANGS_ENETWORK && !fangs__storage_in_tx(st)) {                                \
+			fangs_debug("storage: fangs_storage_" fn ": %s; trying again", fangs_error_last()); \
+			rc_ = (call);                                                                    \
+		}                                                                                         \
+		return rc_;                                                                               \
+	} while (0)
 
 /* Front-end argument checks: FANGS_EINVAL naming the function. */
 #define NEED(cond, fn, what)                                                              \
@@ -70,7 +86,7 @@ fangs_storage_backend *fangs__storage_backend_of(fangs_storage *st);
 			return fangs_error_set(FANGS_EUNSUPPORTED,                                 \
 					       "fangs_storage_" fn ": the %s backend does not support it", \
 					       b_->name);                                          \
-		return b_->member(b_, __VA_ARGS__);                                                \
+		FANGS__STORAGE_RETRY(st, b_, fn, b_->member(b_, __VA_ARGS__));                     \
 	} while (0)
 
 /* The queued run a new job comes with (its strings borrowed from the job). */

@@ -8,8 +8,114 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "storage/postgres_internal.h"
+
+/* A lost connection is made again at the next statement outside a
+ * transaction: at once and then with backoff for up to this long when the
+ * loss is new; once the server stays away, one attempt per call at most
+ * every RECONNECT_MAX_BACKOFF_MS, so that callers fail fast meanwhile. */
+#define RECONNECT_FIRST_BUDGET_MS 2000
+#define RECONNECT_MAX_BACKOFF_MS 2000
+/* libpq waits for a connection forever unless told */
+#define CONNECT_TIMEOUT_S "5"
+
+static int session_setup(fangs__pg *b, int busy_timeout_ms);
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The first line of libpq's message about the connection. */
+static void conn_message(fangs__pg *b, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", PQerrorMessage(b->conn));
+	out[strcspn(out, "\n")] = '\0';
+	if (!out[0])
+		snprintf(out, cap, "no connection");
+}
+
+/* Did the statement fail because the connection is gone (the server went
+ * away, was restarted, or refuses connections for now)? */
+static int connection_lost(fangs__pg *b, const char *state)
+{
+	if (PQstatus(b->conn) == CONNECTION_BAD)
+		return 1;
+	return state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+			 !strcmp(state, "57P03"));
+}
+
+static int reconnect(fangs__pg *b)
+{
+	char msg[512];
+	int64_t now = mono_ms(), deadline;
+
+	conn_message(b, msg, sizeof(msg));
+	if (b->down_since_ms && now < b->next_try_ms)
+		return fangs_error_set(FANGS_ENETWORK, "postgres %s: not connected (%s); next attempt in %lld ms", b->where,
+				       msg, (long long)(b->next_try_ms - now));
+	if (!b->down_since_ms) {
+		fangs_warn("postgres %s: connection lost (%s): reconnecting", b->where, msg);
+		b->down_since_ms = now;
+		b->backoff_ms = 100;
+		deadline = now + RECONNECT_FIRST_BUDGET_MS;
+	} else {
+		deadline = now;
+	}
+	for (;;) {
+		PQreset(b->conn);
+		if (PQstatus(b->conn) == CONNECTION_OK) {
+			int rc;
+			/* the session's settings went with the old connection (there
+			 * are no prepared statements: every statement is sent whole) */
+			if ((rc = session_setup(b, b->busy_timeout_ms)) == 0) {
+				fangs_warn("postgres %s: reconnected after %lld ms", b->where,
+					   (long long)(mono_ms() - b->down_since_ms));
+				b->down_since_ms = 0;
+				b->backoff_ms = 100;
+				return 0;
+			}
+			snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+		} else {
+			conn_message(b, msg, sizeof(msg));
+		}
+		if (mono_ms() + b->backoff_ms > deadline)
+			break;
+		usleep((useconds_t)b->backoff_ms * 1000);
+		b->backoff_ms = b->backoff_ms * 2 > RECONNECT_MAX_BACKOFF_MS ? RECONNECT_MAX_BACKOFF_MS : b->backoff_ms * 2;
+	}
+	b->next_try_ms = mono_ms() + b->backoff_ms;
+	b->backoff_ms = b->backoff_ms * 2 > RECONNECT_MAX_BACKOFF_MS ? RECONNECT_MAX_BACKOFF_MS : b->backoff_ms * 2;
+	if (deadline > now)
+		fangs_warn("postgres %s: cannot reconnect (%s): trying again at the next call, at most every %d ms",
+			   b->where, msg, RECONNECT_MAX_BACKOFF_MS);
+	return fangs_error_set(FANGS_ENETWORK, "postgres %s: cannot reconnect: %s", b->where, msg);
+}
+
+/* Before a statement: a transaction whose connection was lost can only be
+ * rolled back; outside one, a connection the server closed meanwhile is
+ * noticed (the socket reads EOF) and made again before anything is sent. */
+static int ready(fangs__pg *b)
+{
+	if (b->tx_lost)
+		return fangs_error_set(FANGS_ENETWORK,
+				       "postgres %s: the connection was lost in the middle of the transaction "
+				       "(the server rolled it back)",
+				       b->where);
+	if (b->in_tx)
+		return 0;
+	if (PQstatus(b->conn) == CONNECTION_OK) {
+		PQconsumeInput(b->conn);
+		if (PQstatus(b->conn) == CONNECTION_OK)
+			return 0;
+	}
+	return reconnect(b);
+}
 
 int fangs__pg_fail(fangs__pg *b, const PGresult *res, const char *what)
 {
@@ -19,6 +125,15 @@ int fangs__pg_fail(fangs__pg *b, const PGresult *res, const char *what)
 
 	if (!msg)
 		msg = PQerrorMessage(b->conn);
+	if (connection_lost(b, state)) {
+		char line[512];
+		snprintf(line, sizeof(line), "%s", msg);
+		line[strcspn(line, "\n")] = '\0';
+		if (b->in_tx)
+			b->tx_lost = 1;
+		return fangs_error_set(FANGS_ENETWORK, "postgres %s: %s: connection lost: %s", b->where ? b->where : "",
+				       what, line);
+	}
 	if (state) {
 		if (strcmp(state, "23505") == 0)
 			code = FANGS_EEXISTS;
@@ -37,7 +152,10 @@ int fangs__pg_fail(fangs__pg *b, const PGresult *res, const char *what)
 
 PGresult *fangs__pg_query(fangs__pg *b, const char *sql, const fangs__pg_params *p, const char *what)
 {
-	PGresult *res = PQexecParams(b->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+	PGresult *res;
+	if (ready(b))
+		return NULL;
+	res = PQexecParams(b->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(res);
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		return res;
@@ -59,8 +177,12 @@ int fangs__pg_run(fangs__pg *b, const char *sql, const fangs__pg_params *p, cons
 
 int fangs__pg_write_begin(fangs__pg *b, int *outer)
 {
-	*outer = PQtransactionStatus(b->conn) == PQTRANS_IDLE;
-	return fangs__pg_run(b, *outer ? "BEGIN" : "SAVEPOINT fangs_op", NULL, "starting a transaction", NULL);
+	int rc;
+	*outer = !b->in_tx;
+	rc = fangs__pg_run(b, *outer ? "BEGIN" : "SAVEPOINT fangs_op", NULL, "starting a transaction", NULL);
+	if (rc == 0 && *outer)
+		b->in_tx = 1;
+	return rc;
 }
 
 int fangs__pg_write_end(fangs__pg *b, int outer, int rc)
@@ -70,15 +192,20 @@ int fangs__pg_write_end(fangs__pg *b, int outer, int rc)
 
 	if (rc == 0) {
 		rc = fangs__pg_run(b, outer ? "COMMIT" : "RELEASE fangs_op", NULL, "committing", NULL);
-		if (rc == 0)
+		if (rc == 0) {
+			if (outer)
+				b->in_tx = 0;
 			return 0;
+		}
 	}
 	/* Keep the first error's message: the rollback must not overwrite it. */
 	code = fangs_error_last_code();
 	snprintf(msg, sizeof(msg), "%s", fangs_error_last());
 	if (outer) {
-		if (PQtransactionStatus(b->conn) != PQTRANS_IDLE)
+		if (!b->tx_lost && PQtransactionStatus(b->conn) != PQTRANS_IDLE)
 			fangs__pg_run(b, "ROLLBACK", NULL, "rolling back", NULL);
+		b->in_tx = 0;
+		b->tx_lost = 0;
 	} else {
 		fangs__pg_run(b, "ROLLBACK TO fangs_op", NULL, "rolling back", NULL);
 		fangs__pg_run(b, "RELEASE fangs_op", NULL, "rolling back", NULL);
@@ -119,9 +246,18 @@ static int pg_schema_version(fangs_storage_backend *bb, int *db_version)
 	return fangs__pg_db_version(fangs__pg_of(bb), db_version);
 }
 
+static int pg_ping(fangs_storage_backend *bb)
+{
+	return fangs__pg_run(fangs__pg_of(bb), "SELECT 1", NULL, "checking the connection", NULL);
+}
+
 static int pg_begin(fangs_storage_backend *bb)
 {
-	return fangs__pg_run(fangs__pg_of(bb), "BEGIN", NULL, "starting a transaction", NULL);
+	fangs__pg *b = fangs__pg_of(bb);
+	int rc = fangs__pg_run(b, "BEGIN", NULL, "starting a transaction", NULL);
+	if (rc == 0)
+		b->in_tx = 1;
+	return rc;
 }
 
 static int pg_commit(fangs_storage_backend *bb)
@@ -130,13 +266,16 @@ static int pg_commit(fangs_storage_backend *bb)
 	PGresult *res;
 	int failed;
 	/* COMMIT of a transaction that hit an error "succeeds" as a rollback. */
-	if (PQtransactionStatus(b->conn) == PQTRANS_INERROR) {
+	if (!b->tx_lost && PQtransactionStatus(b->conn) == PQTRANS_INERROR) {
 		fangs__pg_run(b, "ROLLBACK", NULL, "rolling back", NULL);
+		b->in_tx = 0;
 		return fangs_error_set(FANGS_ESTORAGE, "postgres %s: commit: the transaction had failed and was rolled back",
 				       b->where);
 	}
+	/* lost on the way: the caller rolls back (and may run it again) */
 	if (!(res = fangs__pg_query(b, "COMMIT", NULL, "committing")))
 		return fangs_error_last_code();
+	b->in_tx = 0;
 	failed = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
 	PQclear(res);
 	return failed ? fangs_error_set(FANGS_ESTORAGE, "postgres %s: commit: rolled back by the server", b->where) : 0;
@@ -145,9 +284,14 @@ static int pg_commit(fangs_storage_backend *bb)
 static int pg_rollback(fangs_storage_backend *bb)
 {
 	fangs__pg *b = fangs__pg_of(bb);
-	if (PQtransactionStatus(b->conn) == PQTRANS_IDLE)
-		return 0;
-	return fangs__pg_run(b, "ROLLBACK", NULL, "rolling back", NULL);
+	int lost = b->tx_lost, rc = 0;
+	b->tx_lost = 0;
+	if (!lost && PQtransactionStatus(b->conn) != PQTRANS_IDLE)
+		rc = fangs__pg_run(b, "ROLLBACK", NULL, "rolling back", NULL);
+	b->in_tx = 0;
+	b->tx_lost = 0;
+	/* a transaction lost with its connection was rolled back by the server */
+	return rc == FANGS_ENETWORK ? 0 : rc;
 }
 
 static void pg_free(fangs_storage_backend *bb)
@@ -225,6 +369,8 @@ static const fangs_storage_backend pg_vtable = {
 	.runner_evict = fangs__pg_runner_evict,
 	.job_counts = fangs__pg_job_counts,
 	.job_prune = fangs__pg_job_prune,
+	.ping = pg_ping,
+	.events_append_batch = fangs__pg_events_append_batch,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)
@@ -256,7 +402,13 @@ int fangs_storage_backend_postgres_new(fangs_storage_backend **out, const fangs_
 		return fangs__error_oom();
 	b->base = pg_vtable;
 	b->read_only = opts->read_only;
-	b->conn = PQconnectdb(opts->postgres_dsn);
+	b->busy_timeout_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : FANGS__STORAGE_BUSY_TIMEOUT_MS;
+	{
+		/* the DSN's own connect_timeout, when it has one, wins (it comes later) */
+		const char *const keys[] = {"connect_timeout", "dbname", NULL};
+		const char *const values[] = {CONNECT_TIMEOUT_S, opts->postgres_dsn, NULL};
+		b->conn = PQconnectdbParams(keys, values, 1);
+	}
 	if (!b->conn) {
 		free(b);
 		return fangs__error_oom();
@@ -274,8 +426,7 @@ int fangs_storage_backend_postgres_new(fangs_storage_backend **out, const fangs_
 		return FANGS_ENOMEM;
 	}
 	PQsetNoticeProcessor(b->conn, notice, NULL);
-	if ((rc = session_setup(b, opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
-							     : FANGS__STORAGE_BUSY_TIMEOUT_MS)) ||
+	if ((rc = session_setup(b, b->busy_timeout_ms)) ||
 	    (!b->read_only && (rc = fangs__pg_migrate(b))) || (rc = fangs__pg_db_version(b, &v))) {
 		pg_free(&b->base);
 		return rc;

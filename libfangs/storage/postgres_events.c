@@ -139,6 +139,42 @@ int fangs__pg_events_append(fangs_storage_backend *bb, const char *run_id, fangs
 	return rc;
 }
 
+int fangs__pg_events_append_batch(fangs_storage_backend *bb, const char *run_id, int64_t seq, fangs_event *events,
+				  size_t n, int *duplicate)
+{
+	fangs__pg *b = fangs__pg_of(bb);
+	fangs__pg_params p = {0};
+	int64_t *ids = calloc(n ? n : 1, sizeof(*ids)), added = 0;
+	int outer, rc;
+
+	if (!ids)
+		return fangs__error_oom();
+	if ((rc = fangs__pg_write_begin(b, &outer))) {
+		free(ids);
+		return rc;
+	}
+	fangs__pg_str(&p, run_id);
+	fangs__pg_i64(&p, seq);
+	fangs__pg_i64(&p, (int64_t)n);
+	fangs__pg_i64(&p, fangs__now_ns());
+	/* the number first: a batch seen before stops here */
+	if (!(rc = fangs__pg_run_exists(b, run_id)) &&
+	    !(rc = fangs__pg_run(b,
+				 "INSERT INTO event_batches (run_id, seq, events, received_ns) VALUES ($1, $2, $3, $4)"
+				 " ON CONFLICT (run_id, seq) DO NOTHING",
+				 &p, "recording an event batch", &added))) {
+		if (added == 0)
+			*duplicate = 1;
+		else if (n && !(rc = reserve_ids(b, n, ids)))
+			rc = copy_events(b, run_id, events, ids, n);
+	}
+	if ((rc = fangs__pg_write_end(b, outer, rc)) == 0 && !*duplicate)
+		for (size_t i = 0; i < n; i++)
+			events[i].id = ids[i];
+	free(ids);
+	return rc;
+}
+
 static int read_events(fangs__pg *b, PGresult *res, fangs_event_list *out)
 {
 	for (int i = 0; i < PQntuples(res); i++) {

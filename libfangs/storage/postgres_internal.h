@@ -18,6 +18,13 @@ typedef struct fangs__pg {
 	int read_only;
 	fangs_buf enc; /* event encoding */
 	fangs_buf copy; /* COPY data */
+	/* the connection's health: a lost connection is made again (postgres.c) */
+	int busy_timeout_ms;
+	int in_tx;            /* a transaction of ours is open */
+	int tx_lost;          /* ... and its connection was lost: only a rollback helps */
+	int64_t down_since_ms; /* monotonic; 0 = connected */
+	int64_t next_try_ms;  /* no reconnect attempt before this */
+	int64_t backoff_ms;
 } fangs__pg;
 
 static inline fangs__pg *fangs__pg_of(fangs_storage_backend *b)
@@ -84,6 +91,8 @@ int fangs__pg_run_get(fangs_storage_backend *b, const char *id, fangs_run *out);
 int fangs__pg_run_list(fangs_storage_backend *b, const fangs_run_filter *f, fangs_run_list *out);
 
 int fangs__pg_events_append(fangs_storage_backend *b, const char *run_id, fangs_event *events, size_t n);
+int fangs__pg_events_append_batch(fangs_storage_backend *b, const char *run_id, int64_t seq, fangs_event *events,
+				  size_t n, int *duplicate);
 int fangs__pg_events_list(fangs_storage_backend *b, const char *run_id, fangs_event_list *out);
 int fangs__pg_events_get(fangs_storage_backend *b, const int64_t *ids, size_t n, fangs_event_list *out);
 

@@ -12,6 +12,7 @@
 static const char *const migrations[] = {
 	FANGS__SCHEMA_1("BIGSERIAL PRIMARY KEY", "BIGINT", ""),
 	FANGS__SCHEMA_2,
+	FANGS__SCHEMA_3("BIGINT", ""),
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,

@@ -21,6 +21,7 @@ static const struct {
 	{"DELETE FROM events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED, 0},
 	{"DELETE FROM run_fingerprints WHERE run_id IN (" PRUNABLE_RUNS ")", 1},
 	{"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")", 1},
+	{"DELETE FROM event_batches WHERE run_id IN (" PRUNABLE_RUNS ")", 1},
 	{"DELETE FROM runs WHERE id IN (" PRUNABLE_RUNS ")", 1},
 };
 
@@ -53,6 +54,6 @@ int fangs__pg_prune(fangs_storage_backend *bb, int64_t older_than_ns, fangs_prun
 		return rc;
 	out->events_kept_as_evidence = n[0];
 	out->events_deleted = n[1];
-	out->runs_deleted = n[4];
+	out->runs_deleted = n[5];
 	return 0;
 }

@@ -15,7 +15,8 @@ static int read_run(const PGresult *res, int i, fangs_run *r)
 	if ((rc = fangs__pg_col_str(res, i, 1, &r->package)) || (rc = fangs__pg_col_str(res, i, 2, &r->version)) ||
 	    (rc = fangs__pg_col_str(res, i, 9, &r->runner)) || (rc = fangs__pg_col_str(res, i, 11, &r->error)) ||
 	    (rc = fangs__pg_col_str(res, i, 12, &r->install_output)) ||
-	    (rc = fangs__pg_col_str(res, i, 13, &r->sandbox)) || (rc = fangs__pg_col_str(res, i, 14, &r->network))) {
+	    (rc = fangs__pg_col_str(res, i, 13, &r->sandbox)) || (rc = fangs__pg_col_str(res, i, 14, &r->network)) ||
+	    (rc = fangs__pg_col_str(res, i, 21, &r->analysis_error))) {
 		fangs_run_clear(r);
 		return rc;
 	}
@@ -36,7 +37,7 @@ static int read_run(const PGresult *res, int i, fangs_run *r)
 	return 0;
 }
 
-/* $1 id, [package, version,] then the mutable fields and created_ns. */
+/* $1 id, [package, version,] then the mutable fields, created_ns and analysis_error. */
 static void run_params(fangs__pg_params *p, const fangs_run *run, int keys)
 {
 	fangs__pg_str(p, run->id);
@@ -62,6 +63,7 @@ static void run_params(fangs__pg_params *p, const fangs_run *run, int keys)
 	fangs__pg_i64(p, run->started_ns);
 	fangs__pg_i64(p, run->finished_ns);
 	fangs__pg_i64(p, run->created_ns);
+	fangs__pg_str(p, run->analysis_error);
 }
 
 int fangs__pg_run_create(fangs_storage_backend *bb, fangs_run *run)
@@ -77,8 +79,8 @@ int fangs__pg_run_create(fangs_storage_backend *bb, fangs_run *run)
 		rc = fangs__pg_run(b,
 				   "INSERT INTO runs (id, package, version, state, is_baseline, review, events_emitted,"
 				   " events_dropped, duration_ns, runner, exit_code, error, install_output, sandbox,"
-				   " network, started_ns, finished_ns, created_ns)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+				   " network, started_ns, finished_ns, created_ns, analysis_error)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
 				   &p, "creating a run", NULL);
 		if (rc == FANGS_EEXISTS)
 			rc = fangs_error_set(FANGS_EEXISTS, "run '%s' already exists", run->id);
@@ -96,8 +98,8 @@ int fangs__pg_run_update(fangs_storage_backend *bb, const fangs_run *run)
 			   "UPDATE runs SET state = $2, is_baseline = $3, review = $4, events_emitted = $5,"
 			   " events_dropped = $6, duration_ns = $7, runner = $8, exit_code = $9, error = $10,"
 			   " install_output = $11, sandbox = $12, network = $13, started_ns = $14, finished_ns = $15,"
-			   " created_ns = CASE WHEN $16::bigint = 0 THEN created_ns ELSE $16::bigint END"
-			   " WHERE id = $1",
+			   " created_ns = CASE WHEN $16::bigint = 0 THEN created_ns ELSE $16::bigint END,"
+			   " analysis_error = $17 WHERE id = $1",
 			   &p, "updating a run", &n);
 	if (rc)
 		return rc;

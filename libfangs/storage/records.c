@@ -52,6 +52,7 @@ void fangs_run_clear(fangs_run *r)
 	free(r->install_output);
 	free(r->sandbox);
 	free(r->network);
+	free(r->analysis_error);
 	memset(r, 0, sizeof(*r));
 }
 

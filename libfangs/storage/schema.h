@@ -175,4 +175,16 @@
 	"CREATE INDEX jobs_run ON jobs(run_id);" \
 	"CREATE INDEX jobs_runner ON jobs(runner, state);"
 
+/* 3: event batches a runner numbered, so that one sent again (its answer
+ * was lost) is stored once; why the analysis of a run failed (the run
+ * waits to be judged again). */
+#define FANGS__SCHEMA_3(BIG, NO_ROWID) \
+	"CREATE TABLE event_batches (" \
+	" run_id TEXT NOT NULL," \
+	" seq " BIG " NOT NULL," \
+	" events " BIG " NOT NULL," \
+	" received_ns " BIG " NOT NULL," \
+	" PRIMARY KEY (run_id, seq))" NO_ROWID ";" \
+	"ALTER TABLE runs ADD COLUMN analysis_error TEXT;"
+
 #endif

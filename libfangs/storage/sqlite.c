@@ -295,6 +295,7 @@ static const fangs_storage_backend sq_vtable = {
 	.runner_evict = fangs__sq_runner_evict,
 	.job_counts = fangs__sq_job_counts,
 	.job_prune = fangs__sq_job_prune,
+	.events_append_batch = fangs__sq_events_append_batch,
 };
 
 static int exec(fangs__sq *b, const char *sql)

@@ -55,6 +55,48 @@ out:
 	return fangs__sq_write_end(b, outer, rc);
 }
 
+int fangs__sq_events_append_batch(fangs_storage_backend *bb, const char *run_id, int64_t seq, fangs_event *events,
+				  size_t n, int *duplicate)
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st;
+	int outer, rc;
+
+	if ((rc = fangs__sq_write_begin(b, &outer)))
+		return rc;
+	if ((rc = fangs__sq_run_exists(b, run_id)))
+		goto out;
+	/* the number first: a batch seen before stops here */
+	st = fangs__sq_stmt(b, "INSERT INTO event_batches (run_id, seq, events, received_ns) VALUES (?1, ?2, ?3, ?4)"
+			       " ON CONFLICT (run_id, seq) DO NOTHING");
+	if (!st) {
+		rc = fangs_error_last_code();
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int64(st, 3, (int64_t)n);
+	sqlite3_bind_int64(st, 4, fangs__now_ns());
+	if ((rc = fangs__sq_step_done(b, st, "recording an event batch")))
+		goto out;
+	if (sqlite3_changes64(b->db) == 0) {
+		*duplicate = 1;
+		goto out;
+	}
+	if (n == 0)
+		goto out;
+	st = fangs__sq_stmt(b, "INSERT INTO events (run_id, kind, ts_ns, pid, ppid, comm, value, data)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	if (!st) {
+		rc = fangs_error_last_code();
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	rc = insert_all(b, st, events, n);
+out:
+	return fangs__sq_write_end(b, outer, rc);
+}
+
 /* Decodes the row (id, run_id, data) into a new slot of `out`. */
 static int read_event(fangs__sq *b, sqlite3_stmt *st, fangs_event_list *out)
 {

@@ -92,6 +92,8 @@ int fangs__sq_run_get(fangs_storage_backend *b, const char *id, fangs_run *out);
 int fangs__sq_run_list(fangs_storage_backend *b, const fangs_run_filter *f, fangs_run_list *out);
 
 int fangs__sq_events_append(fangs_storage_backend *b, const char *run_id, fangs_event *events, size_t n);
+int fangs__sq_events_append_batch(fangs_storage_backend *b, const char *run_id, int64_t seq, fangs_event *events,
+				  size_t n, int *duplicate);
 int fangs__sq_events_list(fangs_storage_backend *b, const char *run_id, fangs_event_list *out);
 int fangs__sq_events_get(fangs_storage_backend *b, const int64_t *ids, size_t n, fangs_event_list *out);
 

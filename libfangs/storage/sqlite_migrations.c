@@ -24,6 +24,7 @@ typedef struct sq_migration {
 static const sq_migration migrations[] = {
 	{FANGS__SCHEMA_1("INTEGER PRIMARY KEY", "INTEGER", " WITHOUT ROWID"), NULL},
 	{FANGS__SCHEMA_2, NULL},
+	{FANGS__SCHEMA_3("INTEGER", " WITHOUT ROWID"), NULL},
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,

@@ -22,6 +22,7 @@ static const char *const steps[] = {
 	"DELETE FROM events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED,
 	"DELETE FROM run_fingerprints WHERE run_id IN (" PRUNABLE_RUNS ")",
 	"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")",
+	"DELETE FROM event_batches WHERE run_id IN (" PRUNABLE_RUNS ")",
 	"DELETE FROM runs WHERE id IN (" PRUNABLE_RUNS ")",
 };
 
@@ -60,6 +61,6 @@ int fangs__sq_prune(fangs_storage_backend *bb, int64_t older_than_ns, fangs_prun
 		return rc;
 	out->events_kept_as_evidence = n[0];
 	out->events_deleted = n[1];
-	out->runs_deleted = n[4];
+	out->runs_deleted = n[5];
 	return 0;
 }

@@ -18,7 +18,7 @@ static int read_run(sqlite3_stmt *st, fangs_run *r)
 	if ((rc = fangs__sq_col_str(st, 1, &r->package)) || (rc = fangs__sq_col_str(st, 2, &r->version)) ||
 	    (rc = fangs__sq_col_str(st, 9, &r->runner)) || (rc = fangs__sq_col_str(st, 11, &r->error)) ||
 	    (rc = fangs__sq_col_str(st, 12, &r->install_output)) || (rc = fangs__sq_col_str(st, 13, &r->sandbox)) ||
-	    (rc = fangs__sq_col_str(st, 14, &r->network))) {
+	    (rc = fangs__sq_col_str(st, 14, &r->network)) || (rc = fangs__sq_col_str(st, 21, &r->analysis_error))) {
 		fangs_run_clear(r);
 		return rc;
 	}
@@ -39,7 +39,7 @@ static int read_run(sqlite3_stmt *st, fangs_run *r)
 	return 0;
 }
 
-/* Binds the mutable fields to ?3..?17 in the order of both statements below. */
+/* Binds the mutable fields to ?3..?17 and ?19 in the order of both statements below. */
 static void bind_mutable(sqlite3_stmt *st, const fangs_run *run)
 {
 	sqlite3_bind_int(st, 3, (int)run->state);
@@ -60,6 +60,7 @@ static void bind_mutable(sqlite3_stmt *st, const fangs_run *run)
 	sqlite3_bind_int64(st, 15, run->started_ns);
 	sqlite3_bind_int64(st, 16, run->finished_ns);
 	sqlite3_bind_int64(st, 17, run->created_ns);
+	fangs__sq_bind_str(st, 19, run->analysis_error);
 }
 
 int fangs__sq_run_create(fangs_storage_backend *bb, fangs_run *run)
@@ -74,8 +75,8 @@ int fangs__sq_run_create(fangs_storage_backend *bb, fangs_run *run)
 		goto out;
 	st = fangs__sq_stmt(b, "INSERT INTO runs (id, package, version, state, is_baseline, review,"
 			       " events_emitted, events_dropped, duration_ns, runner, exit_code, error,"
-			       " install_output, sandbox, network, started_ns, finished_ns, created_ns)"
-			       " VALUES (?1, ?2, ?18, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+			       " install_output, sandbox, network, started_ns, finished_ns, created_ns, analysis_error)"
+			       " VALUES (?1, ?2, ?18, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?19)");
 	if (!st) {
 		rc = fangs_error_last_code();
 		goto out;
@@ -98,7 +99,7 @@ int fangs__sq_run_update(fangs_storage_backend *bb, const fangs_run *run)
 		b, "UPDATE runs SET state = ?3, is_baseline = ?4, review = ?5, events_emitted = ?6,"
 		   " events_dropped = ?7, duration_ns = ?8, runner = ?9, exit_code = ?10, error = ?11,"
 		   " install_output = ?12, sandbox = ?13, network = ?14, started_ns = ?15, finished_ns = ?16,"
-		   " created_ns = CASE WHEN ?17 = 0 THEN created_ns ELSE ?17 END"
+		   " created_ns = CASE WHEN ?17 = 0 THEN created_ns ELSE ?17 END, analysis_error = ?19"
 		   " WHERE id = ?1");
 	int rc;
 	if (!st)

@@ -112,6 +112,14 @@ int fangs_storage_schema_version(fangs_storage *st, int *db_version, int *code_v
 	return 0;
 }
 
+int fangs_storage_ping(fangs_storage *st)
+{
+	NEED(st, "ping", "storage handle is NULL");
+	if (st->b->version < 2 || !st->b->ping)
+		return 0;
+	FANGS__STORAGE_RETRY(st, st->b, "ping", st->b->ping(st->b));
+}
+
 int fangs_storage_begin(fangs_storage *st)
 {
 	int rc;
@@ -119,7 +127,13 @@ int fangs_storage_begin(fangs_storage *st)
 	if (st->in_tx)
 		return fangs_error_set(FANGS_EINVAL, "fangs_storage_begin: a transaction is already open "
 						     "(transactions do not nest)");
-	if ((rc = st->b->begin(st->b)))
+	rc = st->b->begin(st->b);
+	if (rc == FANGS_ENETWORK) {
+		/* nothing was begun: a new connection may take it */
+		fangs_debug("storage: fangs_storage_begin: %s; trying again", fangs_error_last());
+		rc = st->b->begin(st->b);
+	}
+	if (rc)
 		return rc;
 	st->in_tx = 1;
 	return 0;
@@ -284,8 +298,51 @@ int fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_eve
 		return fangs_error_set(FANGS_EUNSUPPORTED, "fangs_storage_events_append: the %s backend does not support it",
 				       st->b->name);
 	rc = st->b->events_append(st->b, run_id, events, n);
+	if (rc == FANGS_ENETWORK && !st->in_tx) {
+		fangs_debug("storage: fangs_storage_events_append: %s; trying again", fangs_error_last());
+		rc = st->b->events_append(st->b, run_id, events, n);
+	}
 	/* nothing was stored: no event keeps an id */
 	for (size_t i = 0; rc && i < n; i++)
+		events[i].id = 0;
+	return rc;
+}
+
+static int check_events(const fangs_event *events, size_t n, const char *fn)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (events[i].kind <= FANGS_EV_NONE || events[i].kind > FANGS_EV_KIND_MAX)
+			return fangs_error_set(FANGS_EINVAL, "fangs_storage_%s: event %zu has no valid kind", fn, i);
+		if (events[i].n_ancestry > FANGS_ANCESTRY_MAX)
+			return fangs_error_set(FANGS_EINVAL, "fangs_storage_%s: event %zu has %zu ancestors (max %d)", fn,
+					       i, events[i].n_ancestry, FANGS_ANCESTRY_MAX);
+	}
+	return 0;
+}
+
+int fangs_storage_events_append_batch(fangs_storage *st, const char *run_id, int64_t seq, fangs_event *events,
+				      size_t n, int *duplicate)
+{
+	int rc, dummy;
+	NEED(nonempty(run_id), "events_append_batch", "run id is NULL or empty");
+	NEED(events || n == 0, "events_append_batch", "events is NULL");
+	NEED(seq >= 1, "events_append_batch", "batch number must be at least 1");
+	NEED(st, "events_append_batch", "storage handle is NULL");
+	if ((rc = check_events(events, n, "events_append_batch")))
+		return rc;
+	if (!duplicate)
+		duplicate = &dummy;
+	*duplicate = 0;
+	if (st->b->version < 2 || !st->b->events_append_batch)
+		return fangs_error_set(FANGS_EUNSUPPORTED,
+				       "fangs_storage_events_append_batch: the %s backend does not support it", st->b->name);
+	rc = st->b->events_append_batch(st->b, run_id, seq, events, n, duplicate);
+	if (rc == FANGS_ENETWORK && !st->in_tx) {
+		fangs_debug("storage: fangs_storage_events_append_batch: %s; trying again", fangs_error_last());
+		*duplicate = 0;
+		rc = st->b->events_append_batch(st->b, run_id, seq, events, n, duplicate);
+	}
+	for (size_t i = 0; (rc || *duplicate) && i < n; i++)
 		events[i].id = 0;
 	return rc;
 }
@@ -519,4 +576,9 @@ int fangs_storage_notification_claim(fangs_storage *st, int64_t id, fangs_notifi
 fangs_storage_backend *fangs__storage_backend_of(fangs_storage *st)
 {
 	return st->b;
+}
+
+int fangs__storage_in_tx(const fangs_storage *st)
+{
+	return st->in_tx;
 }

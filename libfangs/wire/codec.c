@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,11 @@ int fangs_wire_scan_decode(fangs_wire_scan *out, const char *body, size_t len)
 		rc = fangs_error_set(FANGS_EINVAL, "\"run_id\" is not a valid run id");
 	else if (run_id)
 		snprintf(out->run_id, sizeof(out->run_id), "%s", run_id);
+	if (rc == 0) {
+		int64_t attempt;
+		if ((rc = get_int(o, "attempt", 1, INT32_MAX, 0, &attempt, NULL)) == 0)
+			out->attempt = (int)attempt;
+	}
 out:
 	free(run_id);
 	json_object_put(o);
@@ -324,6 +330,8 @@ int fangs_wire_scan_encode(const fangs_wire_scan *in, char **out)
 	put_str(o, "package", in->package);
 	put_str(o, "version", in->version);
 	put_str(o, "runner", in->runner);
+	if (in->attempt > 0)
+		json_object_object_add(o, "attempt", json_object_new_int(in->attempt));
 	return finish(o, out);
 }
 

@@ -90,12 +90,13 @@ class Orchestrator(Proc):
     test's own requests), "none" (--insecure-no-auth) or "extra" (the
     credentials are in `extra`)."""
 
-    def __init__(self, tmp, db, port=None, extra=(), name="orchestrator", scheme="http", env=None, auth="tokens"):
+    def __init__(self, tmp, db, port=None, extra=(), name="orchestrator", scheme="http", env=None, auth="tokens", postgres=None):
         self.port = port or free_port()
         self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
         self.tokens_file = None
         self.token = None
-        args = [ORCH, "--listen", "127.0.0.1:%d" % self.port, "--sqlite-path", db] + list(extra)
+        storage = ["--postgres-dsn", postgres] if postgres else ["--sqlite-path", db]
+        args = [ORCH, "--listen", "127.0.0.1:%d" % self.port] + storage + list(extra)
         if auth == "tokens":
             self.tokens_file = os.path.join(tmp, "tokens")
             self.token = make_token(self.tokens_file, "operator", "test-operator")

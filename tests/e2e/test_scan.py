@@ -106,7 +106,9 @@ def run_fangs(db, args, env=None, timeout=SCAN_TIMEOUT):
 
 
 def cgroup_dirs(run_id):
-    return glob.glob("/sys/fs/cgroup/fangs/" + run_id) + glob.glob("/sys/fs/cgroup/*/fangs/" + run_id)
+    """The run's cgroups: its sandbox is named after it, with a suffix new every attempt."""
+    return [p for pat in ("/sys/fs/cgroup/fangs/", "/sys/fs/cgroup/*/fangs/") for name in (run_id, run_id + ".*")
+            for p in glob.glob(pat + name)]
 
 
 
@@ -204,10 +206,11 @@ class ScanBase:
             self.assertNotIn(needle.lower(), out.lower(), "the sandbox got in the install's way:\n" + out[-3000:])
 
     def assert_nothing_left(self, run_id):
-        self.assertFalse(os.path.exists(os.path.join(WORK_ROOT, run_id)), "the run's work directory is left")
+        self.assertEqual(glob.glob(os.path.join(WORK_ROOT, run_id + "*")), [], "the run's work directory is left")
         self.assertEqual(cgroup_dirs(run_id), [], "the run's cgroups are left")
         if self.docker:
-            self.assertNotIn("fangs-" + run_id, self.docker.containers(), "the run's container is left")
+            self.assertEqual([c for c in self.docker.containers() if c.startswith("fangs-" + run_id)], [],
+                             "the run's container is left")
 
     def assert_origin(self, dev, package, version, script, command):
         self.assertEqual(dev["actor"], "script")

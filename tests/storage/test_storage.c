@@ -13,7 +13,12 @@
 #include <fangs/fangs.h>
 #include <fangs/sys/storage_backend.h>
 
+#include "fangs-build-config.h"
 #include "fixture.h"
+
+#if FANGS_HAVE_POSTGRES
+#include <libpq-fe.h>
+#endif
 
 /* ---- builders ---- */
 
@@ -608,6 +613,128 @@ START_TEST(test_events)
 	fangs_event_list_free(&in);
 	fangs_event_list_free(&out);
 	fangs_run_clear(&run);
+	fangs_storage_free(st);
+}
+END_TEST
+
+START_TEST(test_event_batches)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_event_list in = {0};
+	fangs_run run, got;
+	int dup = -1;
+
+	make_run(st, &run, "pkg", "1.0.0", FANGS_RUN_RUNNING, 0);
+	make_events(&in);
+	OK(fangs_storage_ping(st));
+	OK(fangs_storage_events_append_batch(st, run.id, 1, in.items, in.count, &dup));
+	ck_assert_int_eq(dup, 0);
+	ck_assert_int_gt(in.items[0].id, 0);
+	/* the same number again: nothing stored, no ids */
+	OK(fangs_storage_events_append_batch(st, run.id, 1, in.items, in.count, &dup));
+	ck_assert_int_eq(dup, 1);
+	ck_assert_int_eq(in.items[0].id, 0);
+	OK(fangs_storage_events_append_batch(st, run.id, 2, in.items, 2, &dup));
+	ck_assert_int_eq(dup, 0);
+	/* a batch rolled back with its transaction was not received */
+	OK(fangs_storage_begin(st));
+	OK(fangs_storage_events_append_batch(st, run.id, 3, in.items, 1, &dup));
+	ck_assert_int_eq(dup, 0);
+	OK(fangs_storage_events_append_batch(st, run.id, 3, in.items, 1, &dup));
+	ck_assert_int_eq(dup, 1);
+	OK(fangs_storage_rollback(st));
+	OK(fangs_storage_events_append_batch(st, run.id, 3, in.items, 1, NULL));
+	OK(fangs_storage_run_get(st, run.id, &got));
+	ck_assert_int_eq(got.event_count, (int64_t)in.count + 3);
+	ck_assert_ptr_null(got.analysis_error);
+	/* a run whose analysis failed says why, until it is judged */
+	got.analysis_error = strdup("analysis failed: disk full");
+	OK(fangs_storage_run_update(st, &got));
+	fangs_run_clear(&got);
+	OK(fangs_storage_run_get(st, run.id, &got));
+	ck_assert_str_eq(got.analysis_error, "analysis failed: disk full");
+	free(got.analysis_error);
+	got.analysis_error = NULL;
+	OK(fangs_storage_run_update(st, &got));
+	fangs_run_clear(&got);
+	OK(fangs_storage_run_get(st, run.id, &got));
+	ck_assert_ptr_null(got.analysis_error);
+	fangs_run_clear(&got);
+
+	FAILS(FANGS_ENOTFOUND, fangs_storage_events_append_batch(st, "r-nope", 1, in.items, 1, &dup));
+	FAILS(FANGS_EINVAL, fangs_storage_events_append_batch(st, run.id, 0, in.items, 1, &dup));
+	/* a package reset forgets its batches with its runs: a run made again
+	 * under the same id starts over */
+	OK(fangs_storage_package_reset(st, "pkg"));
+	{
+		fangs_run again = {0};
+		memcpy(again.id, run.id, sizeof(again.id));
+		again.package = "pkg";
+		again.version = "1.0.0";
+		again.state = FANGS_RUN_RUNNING;
+		OK(fangs_storage_run_create(st, &again));
+	}
+	OK(fangs_storage_events_append_batch(st, run.id, 1, in.items, 1, &dup));
+	ck_assert_int_eq(dup, 0);
+	fangs_event_list_free(&in);
+	fangs_run_clear(&run);
+	fangs_storage_free(st);
+}
+END_TEST
+
+#if FANGS_HAVE_POSTGRES
+/* Ends every other connection to the test database, as a server restart
+ * does to the storage handle's. */
+static void drop_other_connections(void)
+{
+	PGconn *c = PQconnectdb(fx_opts.postgres_dsn);
+	PGresult *r;
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		      " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_int_ge(PQntuples(r), 1);
+	PQclear(r);
+	PQfinish(c);
+}
+#endif
+
+START_TEST(test_connection_lost)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_package p;
+
+	if (strcmp(fangs_storage_backend_name(st), "postgres") != 0) {
+		/* a file has no connection to lose */
+		OK(fangs_storage_ping(st));
+		fangs_storage_free(st);
+		return;
+	}
+#if FANGS_HAVE_POSTGRES
+	OK(fangs_storage_package_upsert(st, "a", 1));
+	/* outside a transaction: connected again before the next call */
+	drop_other_connections();
+	OK(fangs_storage_package_get(st, "a", &p));
+	fangs_package_clear(&p);
+	drop_other_connections();
+	OK(fangs_storage_ping(st));
+	/* inside one: lost, every call fails until the rollback */
+	OK(fangs_storage_begin(st));
+	OK(fangs_storage_package_upsert(st, "b", 1));
+	drop_other_connections();
+	FAILS(FANGS_ENETWORK, fangs_storage_package_upsert(st, "c", 1));
+	MSG_HAS("connection");
+	FAILS(FANGS_ENETWORK, fangs_storage_package_get(st, "a", &p));
+	FAILS(FANGS_ENETWORK, fangs_storage_commit(st));
+	OK(fangs_storage_rollback(st));
+	/* nothing of it was stored; the handle works again */
+	FAILS(FANGS_ENOTFOUND, fangs_storage_package_get(st, "b", &p));
+	OK(fangs_storage_begin(st));
+	OK(fangs_storage_package_upsert(st, "d", 1));
+	OK(fangs_storage_commit(st));
+	OK(fangs_storage_package_get(st, "d", &p));
+	fangs_package_clear(&p);
+#endif
 	fangs_storage_free(st);
 }
 END_TEST
@@ -1403,6 +1530,8 @@ static Suite *storage_suite(void)
 	tcase_add_loop_test(c, test_runs, 0, n);
 	tcase_add_loop_test(c, test_run_list, 0, n);
 	tcase_add_loop_test(c, test_events, 0, n);
+	tcase_add_loop_test(c, test_event_batches, 0, n);
+	tcase_add_loop_test(c, test_connection_lost, 0, n);
 	tcase_add_loop_test(c, test_transactions, 0, n);
 	tcase_add_loop_test(c, test_fingerprints, 0, n);
 	tcase_add_loop_test(c, test_baseline, 0, n);

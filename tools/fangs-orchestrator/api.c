@@ -5,6 +5,7 @@
  * refusal is a 4xx with {"error": "..."}. Storage calls hold o->st_lock.
  */
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,14 +48,30 @@ static void reply_obj(response *rs, unsigned status, json_object *obj)
 	json_object_put(obj);
 }
 
-/* A storage failure that is not the client's doing. */
+/* A storage failure that is not the client's doing: 503 while the
+ * database cannot be reached (the client tries again later). */
 static void fail_storage(response *rs, int rc)
 {
 	if (rc == FANGS_ENOTFOUND)
 		fail(rs, 404, "%s", fangs_error_last());
+	else if (rc == FANGS_ENETWORK)
+		fail(rs, 503, "storage unavailable: %s", fangs_error_last());
 	else
 		fail(rs, 500, "storage: %s", fangs_error_last());
 }
+
+/* Forgets the answer of an attempt that is made again. */
+static void response_reset(response *rs)
+{
+	enum route r = rs->route;
+	free(rs->body);
+	memset(rs, 0, sizeof(*rs));
+	rs->route = r;
+}
+
+/* How often a transaction lost with its database connection is run again
+ * (the storage reconnects first; see fangs_storage_ping). */
+#define STORAGE_TRIES 3
 
 /* Splits "/v1/a/b/c?x" into at most `max` segments (copied into buf). */
 static int split_path(const char *url, char *buf, size_t cap, char **seg, int max)
@@ -74,15 +91,40 @@ static int split_path(const char *url, char *buf, size_t cap, char **seg, int ma
 	return count;
 }
 
-/* ?wait_ms=N: the number, or `def` when absent or not a number. */
-static int64_t wait_param(const char *v, int64_t def)
+/* A query parameter's value, or NULL. */
+static const char *query(const request *rq, const char *name)
 {
+	return rq->arg ? rq->arg(rq, name) : NULL;
+}
+
+/* A query parameter as a number, or `def`. */
+static int64_t query_int(const request *rq, const char *name, int64_t def)
+{
+	const char *v = query(rq, name);
 	char *end;
 	long long n;
 	if (!v || !*v)
 		return def;
 	n = strtoll(v, &end, 10);
 	return *end == '\0' ? n : def;
+}
+
+/* A query parameter that must be a positive integer when given: 0 when
+ * absent, 1 with *out set, -1 when malformed. */
+static int query_positive(const request *rq, const char *name, int64_t *out)
+{
+	const char *v = query(rq, name);
+	char *end;
+	long long n;
+	if (!v)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (*end != '\0' || n < 1 || n == LLONG_MAX)
+		return -1;
+	*out = n;
+	return 1;
 }
 
 /* Who is calling as a runner: the runner its credential is bound to (the
@@ -103,15 +145,35 @@ static int may_act_as(const request *rq, response *rs, const char *id)
 	return 1;
 }
 
+/* ok only when storage answers: a load balancer or a supervisor sees a
+ * database that went away (503) and sees it come back. */
 static void do_health(orch *o, response *rs)
 {
 	json_object *obj = json_object_new_object();
-	json_object_object_add(obj, "status", json_object_new_string(o->stopping ? "stopping" : "ok"));
+	struct timespec ts;
+	char err[1024] = "";
+	int rc = 0, locked;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	/* a long transaction holds the lock: then storage is busy, not down */
+	locked = pthread_mutex_timedlock(&o->st_lock, &ts) == 0;
+	if (locked) {
+		if ((rc = fangs_storage_ping(o->st)))
+			snprintf(err, sizeof(err), "%s", fangs_error_last());
+		pthread_mutex_unlock(&o->st_lock);
+	}
+	json_object_object_add(obj, "status",
+			       json_object_new_string(o->stopping ? "stopping" : rc ? "unavailable" : "ok"));
 	json_object_object_add(obj, "storage", json_object_new_string(fangs_storage_backend_name(o->st)));
+	json_object_object_add(obj, "storage_status",
+			       json_object_new_string(!locked ? "busy" : rc ? "unavailable" : "ok"));
+	if (rc)
+		json_object_object_add(obj, "storage_error", json_object_new_string(err));
 	json_object_object_add(obj, "mtls", json_object_new_boolean(o->mtls));
 	json_object_object_add(obj, "tokens", json_object_new_boolean(o->tokens_path != NULL));
 	json_object_object_add(obj, "auth", json_object_new_boolean(!o->no_auth));
-	reply_obj(rs, 200, obj);
+	reply_obj(rs, rc ? 503 : 200, obj);
 }
 
 static void do_register(orch *o, const request *rq, response *rs)
@@ -160,6 +222,7 @@ static void do_heartbeat(orch *o, const request *rq, response *rs, const char *i
 	int rc;
 	if (!may_act_as(rq, rs, id))
 		return;
+	seen_note(o, id);
 	pthread_mutex_lock(&o->st_lock);
 	rc = fangs_storage_runner_heartbeat(o->st, id, 0);
 	pthread_mutex_unlock(&o->st_lock);
@@ -173,13 +236,14 @@ static void do_heartbeat(orch *o, const request *rq, response *rs, const char *i
 
 static void do_jobs(orch *o, const request *rq, response *rs, const char *id)
 {
-	int64_t wait_ms = wait_param(rq->wait_ms, o->poll_max_ms);
+	int64_t wait_ms = query_int(rq, "wait_ms", o->poll_max_ms);
 	int rc;
 
 	if (!may_act_as(rq, rs, id))
 		return;
 	if (wait_ms < 0 || wait_ms > o->poll_max_ms)
 		wait_ms = o->poll_max_ms;
+	seen_note(o, id);
 	/* a poll is a sign of life too; an unknown or evicted runner must register */
 	pthread_mutex_lock(&o->st_lock);
 	rc = fangs_storage_runner_heartbeat(o->st, id, 0);
@@ -217,6 +281,7 @@ void api_jobs_answer(orch *o, waiter *w, response *rs)
 	memcpy(scan.run_id, w->job.run_id, sizeof(scan.run_id));
 	scan.package = w->job.package;
 	scan.version = w->job.version;
+	scan.attempt = w->job.attempts;
 	if (fangs_wire_scan_encode(&scan, &json) == 0)
 		reply(rs, 200, json);
 	else
@@ -294,34 +359,99 @@ static int owned_job(orch *o, const request *rq, response *rs, const char *run_i
 	return 1;
 }
 
-/* Stores the batches of one group in one transaction (ingest.c calls this
- * with st_lock held): each is checked against its run's owner first, and a
- * batch that fails is rolled back alone. */
-void api_store_batches(orch *o, ingest_item *items)
+/* A runner's post is a heartbeat of it (an evicted runner stays evicted:
+ * it registers again). Called with st_lock held. */
+static void note_heartbeat(orch *o, const request *rq)
+{
+	const char *who = caller(rq);
+	if (who && fangs_storage_runner_heartbeat(o->st, who, 0) == FANGS_ENETWORK)
+		log_warn("heartbeat of %s: %s", who, fangs_error_last());
+}
+
+/* One try at storing a group: FANGS_ENETWORK when the connection was lost
+ * on the way (nothing of the group is stored then), else 0 with each
+ * item's outcome in it. */
+static int store_group(orch *o, ingest_item *items)
 {
 	int rc = fangs_storage_begin(o->st);
+	/* nothing begun (the database stays away): 503, the runners send again */
 	for (ingest_item *it = items; it; it = it->next) {
 		fangs_job job;
+		int64_t n;
 		if (rc) {
 			fail_storage(it->rs, rc);
 			continue;
 		}
-		if (!owned_job(o, it->rq, it->rs, it->run_id, &job))
+		if (!owned_job(o, it->rq, it->rs, it->run_id, &job)) {
+			if (it->rs->status == 503)
+				goto lost;
 			continue;
+		}
+		n = job.attempts;
 		fangs_job_clear(&job);
-		if (it->evs->count && fangs_storage_events_append(o->st, it->run_id, it->evs->items, it->evs->count)) {
-			fail_storage(it->rs, fangs_error_last_code());
+		if (it->attempt && it->attempt != n) {
+			fail(it->rs, 409, "attempt %d of run '%s' is over (attempt %lld runs now)", it->attempt, it->run_id,
+			     (long long)n);
+			continue;
+		}
+		note_heartbeat(o, it->rq);
+		if (it->seq)
+			rc = fangs_storage_events_append_batch(o->st, it->run_id, it->seq, it->evs->items, it->evs->count,
+							       &it->duplicate);
+		else if (it->evs->count)
+			rc = fangs_storage_events_append(o->st, it->run_id, it->evs->items, it->evs->count);
+		if (rc == FANGS_ENETWORK)
+			goto lost;
+		if (rc) {
+			fail_storage(it->rs, rc);
+			rc = 0;
 			continue;
 		}
 		it->stored = 1;
 	}
-	if (rc == 0 && (rc = fangs_storage_commit(o->st))) {
+	if (rc)
+		return 0; /* begin failed: every item has its refusal */
+	if ((rc = fangs_storage_commit(o->st))) {
+		int code = rc;
 		fangs_storage_rollback(o->st);
+		if (code == FANGS_ENETWORK)
+			return code;
 		for (ingest_item *it = items; it; it = it->next)
 			if (it->stored) {
 				it->stored = 0;
-				fail_storage(it->rs, rc);
+				it->duplicate = 0;
+				fail_storage(it->rs, code);
 			}
+	}
+	return 0;
+lost:
+	fangs_storage_rollback(o->st);
+	return FANGS_ENETWORK;
+}
+
+/* Stores the batches of one group in one transaction (ingest.c calls this
+ * with st_lock held): each is checked against its run's owner first, and a
+ * batch that fails is refused alone. A batch numbered by its runner is
+ * stored once: sent again, it is acknowledged as a duplicate. When the
+ * database connection is lost the whole group is stored again on the new
+ * one (a batch number stored with a lost transaction was not stored). */
+void api_store_batches(orch *o, ingest_item *items)
+{
+	for (int try = 1;; try++) {
+		int rc = store_group(o, items);
+		if (rc == 0)
+			return;
+		for (ingest_item *it = items; it; it = it->next) {
+			response_reset(it->rs);
+			it->stored = it->duplicate = 0;
+		}
+		if (try == STORAGE_TRIES) {
+			for (ingest_item *it = items; it; it = it->next)
+				fail_storage(it->rs, rc);
+			return;
+		}
+		log_warn("storing event batches: %s; storing them again", fangs_error_last());
+		metrics_add(o, &o->m.storage_retries, 1);
 	}
 }
 
@@ -329,9 +459,20 @@ static void do_events(orch *o, const request *rq, response *rs, const char *run_
 {
 	fangs_event_list evs = {0};
 	ingest_item item = {0};
+	int64_t attempt = 0;
 	char *json;
 	int rc;
 
+	seen_note(o, caller(rq));
+	if (query_positive(rq, "seq", &item.seq) < 0) {
+		fail(rs, 400, "\"seq\" must be a positive integer");
+		return;
+	}
+	if (query_positive(rq, "attempt", &attempt) < 0 || attempt > INT32_MAX) {
+		fail(rs, 400, "\"attempt\" must be a positive integer");
+		return;
+	}
+	item.attempt = (int)attempt;
 	/* decode first, outside any lock: a bad batch changes nothing */
 	rc = fangs_events_parse_ndjson(&evs, rq->body ? rq->body : "", rq->len, "batch");
 	if (rc) {
@@ -349,86 +490,199 @@ static void do_events(orch *o, const request *rq, response *rs, const char *run_
 	item.run_id = run_id;
 	item.evs = &evs;
 	ingest_submit(o, &item);
-	if (item.stored) {
+	if (item.stored && item.duplicate) {
+		metrics_add(o, &o->m.batches_duplicate, 1);
+		if (asprintf(&json, "{\"accepted\":%zu,\"seq\":%lld,\"duplicate\":true}", evs.count,
+			     (long long)item.seq) < 0)
+			json = NULL;
+		reply(rs, 200, json);
+	} else if (item.stored) {
 		metrics_add(o, &o->m.events_received, evs.count);
 		metrics_add(o, &o->m.batches_received, 1);
-		if (asprintf(&json, "{\"accepted\":%zu}", evs.count) < 0)
+		if (item.seq ? asprintf(&json, "{\"accepted\":%zu,\"seq\":%lld}", evs.count, (long long)item.seq) < 0
+			     : asprintf(&json, "{\"accepted\":%zu}", evs.count) < 0)
 			json = NULL;
 		reply(rs, 200, json);
 	}
 	fangs_event_list_free(&evs);
 }
 
-/* Judges a finished run; a failure here leaves the run stored as it is. */
-static void analyze(orch *o, const char *run_id, const fangs_wire_result *res, json_object *obj)
+/* What a run waiting for its analysis says until it is judged: if the
+ * orchestrator stops before, the maintenance pass finds it so. */
+#define NOT_JUDGED_YET "not judged yet: the analysis had not run when the orchestrator stopped"
+
+/* Marks a run not judged, with why: held for review (fangs pending lists
+ * it) until an analysis succeeds (fangs run analyze, or the maintenance
+ * pass). st_lock held. */
+static int mark_unjudged(orch *o, const char *run_id, const char *why)
+{
+	fangs_run run = {0};
+	int rc = fangs_storage_run_get(o->st, run_id, &run);
+	if (rc == 0) {
+		free(run.analysis_error);
+		run.analysis_error = strdup(why);
+		run.review = FANGS_REVIEW_PENDING;
+		rc = run.analysis_error ? fangs_storage_run_update(o->st, &run) : FANGS_ENOMEM;
+	}
+	fangs_run_clear(&run);
+	return rc;
+}
+
+/* Judges a finished run (decoys may be NULL: what a runner sent is used
+ * for the judgement it came with, not stored). A failure marks the run not
+ * judged. st_lock held. 0 or the analysis's error. */
+static int analyze(orch *o, const char *run_id, const fangs_decoy *decoys, size_t n_decoys, json_object *obj)
 {
 	fangs_analysis an = {0};
 	fangs_finding_list fl = {0};
 	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
+	char why[1200];
 	int rc;
 	/* the runner's sandbox planted these: finding one in what left is critical */
-	ao.decoys = res->decoys;
-	ao.n_decoys = res->n_decoys;
-	rc = fangs_analyze_run_opts(o->st, o->differ, o->cfg, run_id, &ao, &an);
-	if (rc) {
-		log_warn("run %s: analysis failed: %s", run_id, fangs_error_last());
-		json_object_object_add(obj, "analysis_error", json_object_new_string(fangs_error_last()));
-		return;
+	ao.decoys = decoys;
+	ao.n_decoys = n_decoys;
+	for (int try = 1;; try++) {
+		rc = fangs_analyze_run_opts(o->st, o->differ, o->cfg, run_id, &ao, &an);
+		if (rc != FANGS_ENETWORK || try == STORAGE_TRIES)
+			break;
+		log_warn("run %s: analysis: %s; judging it again", run_id, fangs_error_last());
+		metrics_add(o, &o->m.storage_retries, 1);
 	}
-	json_object_object_add(obj, "deviations", json_object_new_int64((int64_t)an.deviations.count));
-	/* behaviours: the records grouped (fangs/findings.h) */
-	if (fangs_findings_load(o->st, &an.deviations, NULL, &fl) == 0)
-		json_object_object_add(obj, "findings", json_object_new_int64((int64_t)fl.count));
-	else
+	if (rc) {
+		snprintf(why, sizeof(why), "analysis failed: %s", fangs_error_last());
+		log_warn("run %s: %s", run_id, why);
+		metrics_add(o, &o->m.analysis_failed, 1);
+		if (obj)
+			json_object_object_add(obj, "analysis_error", json_object_new_string(why));
+		if (mark_unjudged(o, run_id, why))
+			log_warn("run %s: cannot mark it not judged: %s", run_id, fangs_error_last());
+		return rc;
+	}
+	if (obj) {
+		json_object_object_add(obj, "deviations", json_object_new_int64((int64_t)an.deviations.count));
+		json_object_object_add(obj, "baseline_action",
+				       json_object_new_string(fangs_baseline_action_name(an.action)));
+	}
+	if (fangs_findings_load(o->st, &an.deviations, NULL, &fl) == 0) {
+		if (obj)
+			json_object_object_add(obj, "findings", json_object_new_int64((int64_t)fl.count));
+	} else
 		log_warn("run %s: findings: %s", run_id, fangs_error_last());
-	json_object_object_add(obj, "baseline_action", json_object_new_string(fangs_baseline_action_name(an.action)));
 	log_info("run %s analysed: %zu findings (%zu deviations and rule hits), baseline %s", run_id, fl.count,
 		 an.deviations.count, fangs_baseline_action_name(an.action));
 	fangs_finding_list_free(&fl);
 	fangs_analysis_clear(&an);
+	return 0;
+}
+
+void api_rejudge_failed(orch *o, size_t max)
+{
+	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
+	fangs_run_list runs = {0};
+	size_t done = 0;
+
+	f.pending_only = 1;
+	/* the newest pending runs: a backlog of findings is not read each pass */
+	f.limit = 1000;
+	pthread_mutex_lock(&o->st_lock);
+	if (fangs_storage_run_list(o->st, &f, &runs)) {
+		log_warn("judging again: %s", fangs_error_last());
+		goto out;
+	}
+	/* oldest first: they waited longest */
+	for (size_t i = runs.count; i-- > 0 && done < max && !o->stopping;) {
+		const fangs_run *r = &runs.items[i];
+		if (!r->analysis_error || r->state == FANGS_RUN_QUEUED || r->state == FANGS_RUN_RUNNING)
+			continue;
+		done++;
+		log_info("run %s was not judged (%s): judging it again", r->id, r->analysis_error);
+		if (analyze(o, r->id, NULL, 0, NULL) == 0)
+			metrics_add(o, &o->m.analysis_rejudged, 1);
+	}
+out:
+	pthread_mutex_unlock(&o->st_lock);
+	fangs_run_list_free(&runs);
+}
+
+/* Stores a result: the run and its job together; a run to be judged is
+ * marked not judged until its analysis ends. st_lock held. */
+static int store_result(orch *o, const char *run_id, const fangs_wire_result *res, int judge, int *began)
+{
+	fangs_run run = {0};
+	int rc;
+	*began = 0;
+	if ((rc = fangs_storage_run_get(o->st, run_id, &run)))
+		return rc;
+	run.state = res->state;
+	run.has_exit_code = res->has_exit_code;
+	run.exit_code = res->exit_code;
+	run.events_emitted = res->events_emitted;
+	run.events_dropped = res->events_dropped;
+	run.duration_ns = res->duration_ns;
+	run.finished_ns = now_wall_ns();
+	free(run.install_output);
+	run.install_output = res->install_output ? strdup(res->install_output) : NULL;
+	free(run.error);
+	run.error = res->error ? strdup(res->error) : NULL;
+	free(run.analysis_error);
+	run.analysis_error = judge ? strdup(NOT_JUDGED_YET) : NULL;
+	if (judge)
+		run.review = FANGS_REVIEW_PENDING;
+	if (!run.sandbox)
+		run.sandbox = strdup("ns");
+	if (!run.network)
+		run.network = strdup("none");
+	if ((res->install_output && !run.install_output) || (res->error && !run.error) ||
+	    (judge && !run.analysis_error) || !run.sandbox || !run.network) {
+		fangs_run_clear(&run);
+		return FANGS_ENOMEM;
+	}
+	if ((rc = fangs_storage_begin(o->st)) == 0) {
+		*began = 1;
+		if ((rc = fangs_storage_run_update(o->st, &run)) == 0)
+			rc = fangs_storage_job_finish(o->st, run_id,
+						      res->state == FANGS_RUN_FAILED ? FANGS_JOB_FAILED : FANGS_JOB_DONE);
+		if (rc == 0)
+			rc = fangs_storage_commit(o->st);
+		if (rc) {
+			int code = rc;
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+			fangs_storage_rollback(o->st);
+			fangs_error_set(code, "%s", msg);
+		}
+	}
+	fangs_run_clear(&run);
+	return rc;
 }
 
 static void do_result(orch *o, const request *rq, response *rs, const char *run_id)
 {
 	fangs_wire_result res;
-	fangs_run run = {0};
-	fangs_job job;
+	fangs_job job = {0};
 	json_object *obj;
-	int rc;
+	int rc, judge;
 
+	seen_note(o, caller(rq));
 	if (fangs_wire_result_decode(&res, rq->body, rq->len)) {
 		fail(rs, 400, "%s", fangs_error_last());
 		return;
 	}
+	/* an install that failed in the sandbox is judged too (it has an exit
+	 * status); a scan that failed around it has no events worth judging */
+	judge = res.state != FANGS_RUN_FAILED || res.has_exit_code;
 	pthread_mutex_lock(&o->st_lock);
 	if (!owned_job(o, rq, rs, run_id, &job))
 		goto out;
-	if ((rc = fangs_storage_run_get(o->st, run_id, &run))) {
-		fail_storage(rs, rc);
-		goto out;
-	}
-	run.state = res.state;
-	run.has_exit_code = res.has_exit_code;
-	run.exit_code = res.exit_code;
-	run.events_emitted = res.events_emitted;
-	run.events_dropped = res.events_dropped;
-	run.duration_ns = res.duration_ns;
-	run.finished_ns = now_wall_ns();
-	free(run.install_output);
-	run.install_output = res.install_output;
-	res.install_output = NULL;
-	free(run.error);
-	run.error = res.error;
-	res.error = NULL;
-	if (!run.sandbox)
-		run.sandbox = strdup("ns");
-	if (!run.network)
-		run.network = strdup("none");
-	if ((rc = fangs_storage_begin(o->st)) == 0) {
-		if ((rc = fangs_storage_run_update(o->st, &run)) == 0)
-			rc = fangs_storage_job_finish(o->st, run_id,
-						      res.state == FANGS_RUN_FAILED ? FANGS_JOB_FAILED : FANGS_JOB_DONE);
-		rc = rc ? (fangs_storage_rollback(o->st), rc) : fangs_storage_commit(o->st);
+	note_heartbeat(o, rq);
+	for (int try = 1;; try++) {
+		int began;
+		rc = store_result(o, run_id, &res, judge, &began);
+		/* run again only what the loss of the connection undid */
+		if (rc != FANGS_ENETWORK || try == STORAGE_TRIES || !began)
+			break;
+		log_warn("run %s: storing the result: %s; storing it again", run_id, fangs_error_last());
+		metrics_add(o, &o->m.storage_retries, 1);
 	}
 	if (rc) {
 		fail_storage(rs, rc);
@@ -438,17 +692,14 @@ static void do_result(orch *o, const request *rq, response *rs, const char *run_
 	obj = json_object_new_object();
 	json_object_object_add(obj, "run_id", json_object_new_string(run_id));
 	json_object_object_add(obj, "state", json_object_new_string(fangs_run_state_name(res.state)));
-	/* an install that failed in the sandbox is judged too (it has an exit
-	 * status); a scan that failed around it has no events worth judging */
-	if (res.state != FANGS_RUN_FAILED || res.has_exit_code)
-		analyze(o, run_id, &res, obj);
+	if (judge)
+		analyze(o, run_id, res.decoys, res.n_decoys, obj);
 	reply_obj(rs, 200, obj);
 	log_info("run %s %s on runner %s", run_id, fangs_run_state_name(res.state), job.runner);
 out_job:
 	fangs_job_clear(&job);
 out:
 	pthread_mutex_unlock(&o->st_lock);
-	fangs_run_clear(&run);
 	fangs_wire_result_clear(&res);
 	dispatch_notify(o);
 }

@@ -366,6 +366,49 @@ void dispatch_stop(orch *o)
 	pthread_mutex_unlock(&o->q_lock);
 }
 
+void seen_note(orch *o, const char *id)
+{
+	seen_entry *s;
+	if (!id || !fangs_wire_valid_id(id))
+		return;
+	pthread_mutex_lock(&o->seen_lock);
+	for (s = o->seen; s; s = s->next)
+		if (!strcmp(s->id, id))
+			break;
+	if (!s && (s = calloc(1, sizeof(*s)))) {
+		snprintf(s->id, sizeof(s->id), "%s", id);
+		s->next = o->seen;
+		o->seen = s;
+	}
+	if (s)
+		s->ns = now_wall_ns();
+	pthread_mutex_unlock(&o->seen_lock);
+}
+
+static int64_t seen_get(orch *o, const char *id)
+{
+	int64_t ns = 0;
+	pthread_mutex_lock(&o->seen_lock);
+	for (seen_entry *s = o->seen; s; s = s->next)
+		if (!strcmp(s->id, id)) {
+			ns = s->ns;
+			break;
+		}
+	pthread_mutex_unlock(&o->seen_lock);
+	return ns;
+}
+
+void seen_free(orch *o)
+{
+	pthread_mutex_lock(&o->seen_lock);
+	while (o->seen) {
+		seen_entry *s = o->seen;
+		o->seen = s->next;
+		free(s);
+	}
+	pthread_mutex_unlock(&o->seen_lock);
+}
+
 void dispatch_evict_stale(orch *o)
 {
 	fangs_runner_list rl = {0};
@@ -380,9 +423,14 @@ void dispatch_evict_stale(orch *o)
 	}
 	for (size_t i = 0; i < rl.count; i++) {
 		const fangs_runner *r = &rl.items[i];
-		/* runners get a full period after our own start to show up again */
+		/* runners get a full period after our own start to show up again;
+		 * any request of a runner (events, results, polls) is a heartbeat,
+		 * counted when it arrived even if it still waits for storage */
 		int64_t seen = r->last_heartbeat_ns > o->started_ns ? r->last_heartbeat_ns : o->started_ns;
+		int64_t heard = seen_get(o, r->id);
 		int64_t requeued = 0, failed = 0;
+		if (heard > seen)
+			seen = heard;
 		if (!r->state || strcmp(r->state, "up") != 0 || seen >= cutoff)
 			continue;
 		if (fangs_storage_runner_evict(o->st, r->id) ||

@@ -30,7 +30,7 @@ static void usage(FILE *f)
 		"                          [--registry URL] [--config FILE]\n"
 		"                          [--tls-cert F --tls-key F [--client-ca F] [--revoked F]] [--tokens F]\n"
 		"                          [--insecure-no-auth] [--allow-insecure-remote] [--heartbeat-timeout-ms N]\n"
-		"                          [--watch-interval-ms N] [--poll-max-ms N] [--no-watch] [--verbose]\n"
+		"                          [--watch-interval-ms N] [--poll-max-ms N] [--rejudge-interval-ms N] [--no-watch] [--verbose]\n"
 		"                          [--threads N] [--max-connections N] [--max-connections-per-ip N]\n"
 		"                          [--header-timeout-s N] [--body-timeout-s N] [--body-memory-mb N]\n"
 		"Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR_LISTEN, FANGS_SQLITE_PATH, FANGS_POSTGRES_DSN,\n"
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_SQLITE, O_PG, O_REGISTRY, O_CONFIG, O_CERT, O_KEY, O_CA, O_REVOKED, O_INSECURE, O_TOKENS, O_NOAUTH,
 	       O_HB, O_WATCH, O_POLL, O_NOWATCH, O_VERBOSE, O_HELP, O_THREADS, O_MAXCONN, O_PERIP, O_HDRTO, O_BODYTO,
-	       O_BODYMEM };
+	       O_BODYMEM, O_REJUDGE };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"sqlite-path", required_argument, NULL, O_SQLITE},
@@ -118,6 +118,7 @@ int main(int argc, char **argv)
 		{"heartbeat-timeout-ms", required_argument, NULL, O_HB},
 		{"watch-interval-ms", required_argument, NULL, O_WATCH},
 		{"poll-max-ms", required_argument, NULL, O_POLL},
+		{"rejudge-interval-ms", required_argument, NULL, O_REJUDGE},
 		{"no-watch", no_argument, NULL, O_NOWATCH},
 		{"verbose", no_argument, NULL, O_VERBOSE},
 		{"help", no_argument, NULL, O_HELP},
@@ -131,7 +132,7 @@ int main(int argc, char **argv)
 	};
 	const char *f_listen = NULL, *f_sqlite = NULL, *f_pg = NULL, *f_registry = NULL, *f_config = NULL;
 	const char *f_cert = NULL, *f_key = NULL, *f_ca = NULL, *f_revoked = NULL, *f_tokens = NULL;
-	int64_t f_hb = 0, f_watch = 0, f_poll = 0, f_bodymem = SERVER_BODY_BUDGET_MB;
+	int64_t f_hb = 0, f_watch = 0, f_poll = 0, f_bodymem = SERVER_BODY_BUDGET_MB, f_rejudge = 0;
 	int insecure = 0, no_auth = 0, no_watch = 0, verbose = 0, opt, rc = 1;
 	fangs_config *cfg = NULL;
 	fangs_storage_options so = FANGS_STORAGE_OPTIONS_INIT;
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
 	pthread_t watcher;
 	int watcher_on = 0;
 	sigset_t sigs;
-	int64_t next_evict = 0, next_prune = 0;
+	int64_t next_evict = 0, next_prune = 0, next_rejudge = 0, rejudge_ms;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -163,6 +164,7 @@ int main(int argc, char **argv)
 		case O_HB: f_hb = positive_arg(optarg, "--heartbeat-timeout-ms"); break;
 		case O_WATCH: f_watch = positive_arg(optarg, "--watch-interval-ms"); break;
 		case O_POLL: f_poll = positive_arg(optarg, "--poll-max-ms"); break;
+		case O_REJUDGE: f_rejudge = positive_arg(optarg, "--rejudge-interval-ms"); break;
 		case O_NOWATCH: no_watch = 1; break;
 		case O_VERBOSE: verbose = 1; break;
 		case O_HELP: usage(stdout); return 0;
@@ -198,7 +200,10 @@ int main(int argc, char **argv)
 	pthread_cond_init(&o.q_cond, NULL);
 	pthread_mutex_init(&o.in_lock, NULL);
 	pthread_cond_init(&o.in_cond, NULL);
+	pthread_mutex_init(&o.seen_lock, NULL);
 	metrics_init(&o.m);
+	/* runs whose analysis failed are judged again this often */
+	rejudge_ms = f_rejudge ? f_rejudge : 60000;
 
 	/* storage */
 	f_pg = setting(f_pg, "FANGS_POSTGRES_DSN", f_sqlite ? NULL : cfg->postgres_dsn);
@@ -329,6 +334,11 @@ int main(int argc, char **argv)
 			}
 			next_prune = now + o.prune_interval_ms * 1000000LL;
 		}
+		if (now >= next_rejudge) {
+			if (next_rejudge)
+				api_rejudge_failed(&o, 8);
+			next_rejudge = now + rejudge_ms * 1000000LL;
+		}
 	}
 	server_stop(&o, daemon);
 	daemon = NULL;
@@ -342,6 +352,7 @@ out:
 		server_stop(&o, daemon);
 	fangs_differ_free(o.differ);
 	fangs_storage_free(o.st);
+	seen_free(&o);
 	fangs_config_free(cfg);
 	free(o.registry);
 	free(o.registry_token);

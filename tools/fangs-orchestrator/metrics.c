@@ -114,6 +114,15 @@ char *metrics_render(orch *o, size_t *len)
 	fprintf(b, "fangs_watcher_not_modified_total %llu\n", (unsigned long long)m.watcher_not_modified);
 	header(b, "fangs_watcher_queued_total", "counter", "Scans queued by the watcher.");
 	fprintf(b, "fangs_watcher_queued_total %llu\n", (unsigned long long)m.watcher_queued);
+	header(b, "fangs_event_batches_duplicate_total", "counter",
+	       "Event batches sent again after their first copy was stored: acknowledged, not stored twice.");
+	fprintf(b, "fangs_event_batches_duplicate_total %llu\n", (unsigned long long)m.batches_duplicate);
+	header(b, "fangs_storage_retries_total", "counter", "Storage transactions run again after a lost connection.");
+	fprintf(b, "fangs_storage_retries_total %llu\n", (unsigned long long)m.storage_retries);
+	header(b, "fangs_analysis_failed_total", "counter", "Analyses of finished runs that failed (the runs wait to be judged again).");
+	fprintf(b, "fangs_analysis_failed_total %llu\n", (unsigned long long)m.analysis_failed);
+	header(b, "fangs_analysis_rejudged_total", "counter", "Runs judged again after a failed analysis.");
+	fprintf(b, "fangs_analysis_rejudged_total %llu\n", (unsigned long long)m.analysis_rejudged);
 
 	header(b, "fangs_parked_polls", "gauge", "Runners' long polls waiting for a job.");
 	fprintf(b, "fangs_parked_polls %zu\n", parked);

@@ -43,6 +43,10 @@ typedef struct metrics {
 	uint64_t watcher_not_modified;
 	uint64_t watcher_queued;
 	uint64_t busy;     /* 503: the body budget was spent */
+	uint64_t batches_duplicate;
+	uint64_t storage_retries;
+	uint64_t analysis_failed;
+	uint64_t analysis_rejudged;
 } metrics;
 
 struct MHD_Connection;
@@ -68,6 +72,13 @@ typedef struct job_hint {
 	char target[FANGS_WIRE_MAX_NAME + 1];
 	struct job_hint *next;
 } job_hint;
+/* When a runner was last heard from, kept in memory (dispatch.c): a
+ * request still waiting for the storage lock is a sign of life already. */
+typedef struct seen_entry {
+	char id[FANGS_WIRE_MAX_NAME + 1];
+	int64_t ns;
+	struct seen_entry *next;
+} seen_entry;
 
 /* An event batch waiting to be stored (ingest.c). */
 typedef struct ingest_item {
@@ -75,7 +86,10 @@ typedef struct ingest_item {
 	struct response *rs;
 	const char *run_id;
 	fangs_event_list *evs;
+	int64_t seq;     /* the runner's number for the batch; 0 = none */
+	int attempt;     /* the attempt it was sent for; 0 = not said */
 	int stored;
+	int duplicate;   /* seq was stored before: acknowledged, not stored again */
 	int done;
 	struct ingest_item *next;
 } ingest_item;
@@ -124,6 +138,10 @@ typedef struct orch {
 	ingest_item *in_head;
 	int in_writer;
 
+	/* runners heard from */
+	pthread_mutex_t seen_lock;
+	seen_entry *seen;
+
 	int64_t started_ns;
 	volatile int stopping;
 	metrics m;
@@ -144,6 +162,13 @@ void dispatch_job_queued(orch *o, const char *target);
 int dispatch_park(orch *o, waiter *w, struct MHD_Connection *c, const char *runner, int64_t wait_ms);
 /* Evicts runners whose heartbeats stopped and takes back their jobs. */
 void dispatch_evict_stale(orch *o);
+/* Notes that runner `id` was heard from now (any request of its). */
+void seen_note(orch *o, const char *id);
+void seen_free(orch *o);
+
+/* api.c: the maintenance pass judges again the runs whose analysis failed
+ * (at most `max` of them). */
+void api_rejudge_failed(orch *o, size_t max);
 
 /* metrics.c */
 void metrics_init(metrics *m);
@@ -171,7 +196,9 @@ typedef struct request {
 	const char *content_type;
 	const struct auth_identity *who; /* the caller (auth.c) */
 	const char *runner_hdr;  /* Fangs-Runner header (counts only under --insecure-no-auth) */
-	const char *wait_ms;     /* ?wait_ms= */
+	/* a query parameter's value (the URL above has none), or NULL */
+	const char *(*arg)(const struct request *rq, const char *name);
+	void *conn;              /* for arg() */
 } request;
 
 typedef struct response {

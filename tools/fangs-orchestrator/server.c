@@ -236,6 +236,12 @@ static unsigned authenticate(orch *o, struct MHD_Connection *c, conn_ctx *cx, co
 	return auth_check(o, c, method, url, &cx->who, why);
 }
 
+/* A query parameter of the request, or NULL. */
+static const char *query_arg(const request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static void fill_request(struct MHD_Connection *c, conn_ctx *cx, const char *method, const char *url, request *rq)
 {
 	memset(rq, 0, sizeof(*rq));
@@ -244,7 +250,8 @@ static void fill_request(struct MHD_Connection *c, conn_ctx *cx, const char *met
 	rq->who = &cx->who;
 	rq->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	rq->runner_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Fangs-Runner");
-	rq->wait_ms = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait_ms");
+	rq->arg = query_arg;
+	rq->conn = c;
 }
 
 /* The first call, headers read and no body yet: every check that needs no

@@ -92,7 +92,7 @@ void *job_thread(void *arg)
 
 	snprintf(spec, sizeof(spec), "%s@%s", j->scan.package, j->scan.version);
 	log_info("run %s: scanning %s", j->scan.run_id, spec);
-	if (stream_open(&st, r, j->scan.run_id)) {
+	if (stream_open(&st, r, j->scan.run_id, j->scan.attempt)) {
 		rc = FANGS_ERROR;
 		snprintf(err, sizeof(err), "cannot start streaming: %s", fangs_error_last());
 	} else {

@@ -326,6 +326,18 @@ int main(int argc, char **argv)
 
 	log_info("runner %s: %d scan(s) at once, sandbox %s, registry %s", r.id, r.max_scans,
 		 r.sandbox ? r.sandbox : "ns", r.registry ? r.registry : "from npm's configuration");
+	{
+		/* a runner killed mid-scan left its sandbox (run directory, mounts,
+		 * cgroups): gone before anything new starts */
+		fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
+		int removed = 0;
+		so.sandbox = r.sandbox;
+		so.work_root = r.work_root;
+		if (fangs_scan_gc(&so, &removed))
+			log_warn("removing leftovers of killed scans: %s", fangs_error_last());
+		else if (removed)
+			log_info("removed %d leftover%s of killed scans", removed, removed == 1 ? "" : "s");
+	}
 	if (do_register(&r, c) == 0) {
 		pthread_create(&hb, NULL, heartbeat_thread, &r);
 		work_loop(&r, c);

@@ -17,6 +17,7 @@
 struct stream {
 	runner *r;
 	char path[128];
+	uint64_t seq; /* the last batch's number */
 	fangs_wire_client *client;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -69,14 +70,19 @@ int stream_sink(const fangs_event *ev, void *user)
 	return lost ? FANGS_ECANCELED : 0;
 }
 
-/* Posts one batch until it is taken or refused for good. 0 sent, 1 the
- * run is not ours, -1 given up (stopping). */
+/* Posts one batch until it is taken or refused for good, always with the
+ * same number: the orchestrator stores a batch once, however often it is
+ * sent (its answer may be lost, or it may restart after storing it). 0
+ * sent, 1 the run is not ours, -1 given up (stopping). */
 static int send_batch(stream *s, const char *data, size_t len)
 {
 	int64_t delay = 100;
+	char path[200];
+	snprintf(path, sizeof(path), "%s%cseq=%llu", s->path, strchr(s->path, '?') ? '&' : '?',
+		 (unsigned long long)++s->seq);
 	for (;;) {
 		fangs_wire_response rs;
-		int rc = fangs_wire_request(s->client, "POST", s->path, "application/x-ndjson", data, len, 60000, &rs);
+		int rc = fangs_wire_request(s->client, "POST", path, "application/x-ndjson", data, len, 60000, &rs);
 		if (rc == 0 && rs.status == 200) {
 			fangs_wire_response_clear(&rs);
 			return 0;
@@ -143,13 +149,16 @@ static void *sender(void *arg)
 	return NULL;
 }
 
-int stream_open(stream **out, runner *r, const char *run_id)
+int stream_open(stream **out, runner *r, const char *run_id, int attempt)
 {
 	stream *s = calloc(1, sizeof(*s));
 	if (!s)
 		return FANGS_ENOMEM;
 	s->r = r;
-	snprintf(s->path, sizeof(s->path), "/v1/runs/%s/events", run_id);
+	if (attempt > 0)
+		snprintf(s->path, sizeof(s->path), "/v1/runs/%s/events?attempt=%d", run_id, attempt);
+	else
+		snprintf(s->path, sizeof(s->path), "/v1/runs/%s/events", run_id);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	if (fangs_wire_client_new(&s->client, &r->wire) || pthread_create(&s->thread, NULL, sender, s)) {

@@ -11,7 +11,9 @@
 
 typedef struct stream stream;
 
-int stream_open(stream **out, runner *r, const char *run_id);
+/* `attempt` (0 = not said) goes with every batch: the orchestrator refuses
+ * batches of an attempt that is over. Batches are numbered 1, 2, ... */
+int stream_open(stream **out, runner *r, const char *run_id, int attempt);
 /* The scan's event sink. */
 int stream_sink(const fangs_event *ev, void *user);
 /* Sends what is left, stops the sender. Returns 1 when the orchestrator said

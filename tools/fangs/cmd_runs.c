@@ -12,10 +12,13 @@ static const char run_usage[] =
 	"usage: fangs run list [--package P] [--version V] [--state S] [--baseline] [--limit N]\n"
 	"       fangs run show RUN [--events]\n"
 	"       fangs run fail RUN\n"
+	"       fangs run analyze RUN\n"
 	"\n"
 	"list: runs, newest first. show: one run with its findings, one per behaviour\n"
 	"(and its events with --events).\n"
 	"fail: marks a queued or running run failed and ends its job (a stuck run).\n"
+	"analyze: judges a finished run again over its stored events (one whose analysis\n"
+	"failed, which fangs pending lists with the error; or after a rule change).\n"
 	"States: queued, running, succeeded, failed, timed_out.\n";
 
 /* A run's place in its package's baseline, in a word. */
@@ -57,6 +60,10 @@ static int print_runs(cli_ctx *ctx, const fangs_run_list *runs)
 			  fmt_time(r->created_ns, t, sizeof(t)));
 	}
 	table_print(tb, stdout);
+	for (size_t i = 0; i < runs->count; i++)
+		if (runs->items[i].analysis_error)
+			printf("%s: not judged: %s (fangs run analyze %s)\n", runs->items[i].id,
+			       runs->items[i].analysis_error, runs->items[i].id);
 	return CLI_EXIT_OK;
 }
 
@@ -180,6 +187,8 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 			printf("exit code:  %d\n", r.exit_code);
 		printf("events:     %lld stored, %lld emitted, %lld dropped\n", (long long)r.event_count,
 		       (long long)r.events_emitted, (long long)r.events_dropped);
+		if (r.analysis_error)
+			printf("analysis:   not judged: %s (fangs run analyze %s)\n", r.analysis_error, r.id);
 		fmt_counts(&fl, counts, sizeof(counts));
 		printf("findings:   %s\n", counts);
 		print_findings(stdout, st, NULL, &devs, &fl);
@@ -201,6 +210,72 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+static int run_analyze(cli_ctx *ctx, int argc, char **argv)
+{
+	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
+	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
+	fangs_analysis an = {0};
+	fangs_finding_list fl = {0};
+	fangs_differ *d = NULL;
+	fangs_run r = {0};
+	fangs_storage *st;
+	int rc;
+
+	if (argc == 2 && cli_is_help(argv[1])) {
+		fputs(run_usage, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage_error("usage: fangs run analyze RUN");
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	if ((rc = fangs_storage_run_get(st, argv[1], &r))) {
+		fangs_storage_free(st);
+		return cli_fail("run", rc);
+	}
+	if (r.state == FANGS_RUN_QUEUED || r.state == FANGS_RUN_RUNNING) {
+		fprintf(stderr, "fangs: run %s is %s: only a finished run is judged\n", r.id, fangs_run_state_name(r.state));
+		fangs_run_clear(&r);
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	dopts.config = ctx->config;
+	if ((rc = fangs_differ_new(&d, &dopts)) ||
+	    (rc = fangs_analyze_run_opts(st, d, ctx->config, r.id, &ao, &an))) {
+		char why[1200];
+		snprintf(why, sizeof(why), "%s", fangs_error_last());
+		fangs_differ_free(d);
+		fangs_run_clear(&r);
+		fangs_storage_free(st);
+		fangs_error_set(rc, "%s", why);
+		return cli_fail("analysis", rc);
+	}
+	group_findings(st, NULL, &an.deviations, &fl);
+	if (ctx->json) {
+		json_object *o = json_object_new_object(), *arr = json_object_new_array();
+		json_object_object_add(o, "run_id", json_object_new_string(r.id));
+		json_object_object_add(o, "baseline", json_object_new_string(fangs_baseline_action_name(an.action)));
+		for (size_t i = 0; i < an.deviations.count; i++)
+			json_object_array_add(arr, json_deviation(&an.deviations.items[i]));
+		json_object_object_add(o, "deviations", arr);
+		json_add_findings(o, &fl);
+		json_print(o);
+	} else {
+		char counts[160];
+		fmt_counts(&fl, counts, sizeof(counts));
+		printf("run %s judged: %s, baseline %s\n", r.id, counts, fangs_baseline_action_name(an.action));
+		print_findings(stdout, st, NULL, &an.deviations, &fl);
+	}
+	fangs_finding_list_free(&fl);
+	if (an.deviations.count)
+		cli_notify_run(ctx, st, r.id);
+	fangs_analysis_clear(&an);
+	fangs_differ_free(d);
+	fangs_run_clear(&r);
+	fangs_storage_free(st);
+	return CLI_EXIT_OK;
+}
+
 static int run_list_all(cli_ctx *ctx, int argc, char **argv)
 {
 	return run_list(ctx, argc, argv, 0);
@@ -208,7 +283,8 @@ static int run_list_all(cli_ctx *ctx, int argc, char **argv)
 
 int cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
-	static const cli_sub subs[] = {{"list", run_list_all}, {"show", run_show}, {"fail", cmd_run_fail}};
+	static const cli_sub subs[] = {{"list", run_list_all}, {"show", run_show}, {"fail", cmd_run_fail},
+				       {"analyze", run_analyze}};
 	return CLI_DISPATCH(ctx, argc, argv, run_usage, subs);
 }
 

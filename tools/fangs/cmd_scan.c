@@ -199,6 +199,14 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
+	/* what killed scans left (a run directory, a cgroup) goes first */
+	{
+		int removed = 0;
+		if (fangs_scan_gc(&so, &removed))
+			fprintf(stderr, "fangs: warning: removing leftovers of killed scans: %s\n", fangs_error_last());
+		else if (removed && !ps.quiet)
+			fprintf(stderr, "fangs: removed %d leftover%s of killed scans\n", removed, removed == 1 ? "" : "s");
+	}
 	if ((rc = fangs_sensor_new(&sensor, &seo))) {
 		fangs_storage_free(st);
 		return cli_fail("cannot start the eBPF sensor", rc);
@@ -265,4 +273,59 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	fangs_sensor_free(sensor);
 	fangs_storage_free(st);
 	return exit_code;
+}
+
+static const char gc_usage[] =
+	"usage: fangs gc [--sandbox ns|docker] [--work-root DIR]\n"
+	"\n"
+	"Removes what scans killed on this host left behind: their sandboxes' run\n"
+	"directories (and the filesystems mounted in them), cgroups and processes, and\n"
+	"containers. Scans still running, here or in another process (a runner), are\n"
+	"left alone. fangs scan and fangs-runner do this when they start. Needs root.\n"
+	"\n"
+	"  --sandbox ns|docker   sandbox backend whose leftovers to remove (default ns)\n"
+	"  --work-root DIR       where run directories are (default /var/lib/fangs/sandbox)\n"
+	"\n"
+	"Prints how many things were removed ({\"removed\": N} with --json).\n";
+
+int cmd_gc(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"sandbox", required_argument, NULL, 's'}, {"work-root", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
+	const char *docker_host;
+	int c, rc, removed = 0;
+
+	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (strcmp(optarg, "ns") && strcmp(optarg, "docker"))
+				return cli_usage_error("--sandbox must be ns or docker");
+			so.sandbox = optarg;
+			break;
+		case 'w':
+			if (optarg[0] != '/')
+				return cli_usage_error("--work-root must be an absolute path");
+			so.work_root = optarg;
+			break;
+		case 'h': fputs(gc_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(gc_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if ((docker_host = getenv("DOCKER_HOST")) && *docker_host && !strncmp(docker_host, "unix://", 7))
+		so.docker_socket = docker_host + 7;
+	if ((rc = fangs_scan_gc(&so, &removed)))
+		return cli_fail("gc", rc);
+	if (ctx->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "removed", json_object_new_int(removed));
+		json_print(o);
+	} else {
+		printf("%d leftover%s of killed scans removed\n", removed, removed == 1 ? "" : "s");
+	}
+	return CLI_EXIT_OK;
 }

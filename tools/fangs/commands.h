@@ -16,6 +16,7 @@ int cmd_release(cli_ctx *ctx, int argc, char **argv);
 int cmd_allow(cli_ctx *ctx, int argc, char **argv);
 int cmd_prune(cli_ctx *ctx, int argc, char **argv);
 int cmd_scan(cli_ctx *ctx, int argc, char **argv);
+int cmd_gc(cli_ctx *ctx, int argc, char **argv);
 int cmd_rules(cli_ctx *ctx, int argc, char **argv);
 int cmd_sensor(cli_ctx *ctx, int argc, char **argv);
 int cmd_trace(cli_ctx *ctx, int argc, char **argv);

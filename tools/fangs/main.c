@@ -27,6 +27,7 @@ static const char usage_text[] =
 	"  allow list|add|remove                         allowlists (-kind -value -package -note)\n"
 	"  rules list|show ID|test FILE.ndjson           behaviour rules; try them on a recording\n"
 	"  prune [--days N]                              retention pruning\n"
+	"  gc [--sandbox ns|docker] [--work-root DIR]    remove what killed scans left (run directories, cgroups)\n"
 	"  notifier add|list|remove|test|history|deliver where findings are sent (webhooks, Slack, Discord)\n"
 	"  scan submit -package P -version V [-runner R] [--orchestrator URL]\n"
 	"                                                queue a scan on the orchestrator (FANGS_ORCHESTRATOR)\n"
@@ -64,6 +65,7 @@ static const struct command commands[] = {
 	{"prune", cmd_prune},     {"scan", cmd_scan},       {"rules", cmd_rules},
 	{"notifier", cmd_notifier}, {"notifiers", cmd_notifier}, {"ca", cmd_ca},
 	{"runner", cmd_runner},   {"runners", cmd_runner},  {"token", cmd_token},
+	{"gc", cmd_gc},
 #if FANGS_HAVE_SENSOR
 	{"sensor", cmd_sensor},   {"trace", cmd_trace},
 #endif

@@ -128,6 +128,9 @@ json_object *json_run(const fangs_run *r)
 	json_object_object_add(o, "created_ns", json_object_new_int64(r->created_ns));
 	json_object_object_add(o, "started_ns", json_object_new_int64(r->started_ns));
 	json_object_object_add(o, "finished_ns", json_object_new_int64(r->finished_ns));
+	/* only when it is so: the run was not judged (fangs run analyze) */
+	if (r->analysis_error)
+		json_object_object_add(o, "analysis_error", json_object_new_string(r->analysis_error));
 	return o;
 }
 

@@ -105,6 +105,7 @@ class Run(ctypes.Structure):
         ("error", c_char_p), ("install_output", c_char_p), ("sandbox", c_char_p), ("network", c_char_p),
         ("created_ns", c_int64), ("started_ns", c_int64), ("finished_ns", c_int64),
         ("event_count", c_int64), ("deviation_count", c_int64), ("max_severity", c_int),
+        ("analysis_error", c_char_p),
     ]
 
 

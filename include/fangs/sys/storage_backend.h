@@ -18,7 +18,7 @@
 
 FANGS_BEGIN_DECL
 
-#define FANGS_STORAGE_BACKEND_VERSION 1
+#define FANGS_STORAGE_BACKEND_VERSION 2
 
 typedef struct fangs_storage_backend fangs_storage_backend;
 
@@ -97,6 +97,12 @@ struct fangs_storage_backend {
 	int (*runner_evict)(fangs_storage_backend *b, const char *id);
 	int (*job_counts)(fangs_storage_backend *b, int64_t counts[4]);
 	int (*job_prune)(fangs_storage_backend *b, int64_t older_than_ns, int64_t *deleted);
+
+	/* version 2 */
+	/** Optional: is the database there (reconnecting when needed)? NULL = always. */
+	int (*ping)(fangs_storage_backend *b);
+	int (*events_append_batch)(fangs_storage_backend *b, const char *run_id, int64_t seq, fangs_event *events,
+				   size_t n, int *duplicate);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
