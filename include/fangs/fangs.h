@@ -22,5 +22,6 @@
 #include "scan.h"
 #include "notifier.h"
 #include "wire.h"
+#include "text.h"
 
 #endif
