@@ -190,9 +190,9 @@ class CliOpsTest(unittest.TestCase):
         p = self.cli("scan", "submit", "--package", "x", "--version", "1", "--orchestrator", self.o.url)
         self.assertIn("queued x@1 as run", p.stdout)
         self.assertIn("scan submit", self.cli("scan", "submit", "-package", "x", code=2).stderr)
-        # a bad package name is the orchestrator's 400, shown as an error
-        p = self.cli("scan", "submit", "-package", "a b", "-version", "1", "--orchestrator", self.o.url, code=1)
-        self.assertIn("not a valid package name", p.stderr)
+        # a bad package name is a usage error, checked by npm's rules before anything is sent
+        p = self.cli("scan", "submit", "-package", "a b", "-version", "1", "--orchestrator", self.o.url, code=2)
+        self.assertIn("invalid package name", p.stderr)
 
         st, _ = self.o.post("/v1/runners/register", {"runner_id": "r1", "hostname": "h1", "max_scans": 3})
         self.assertEqual(st, 200)

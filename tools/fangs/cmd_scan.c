@@ -62,15 +62,15 @@ static void on_progress(fangs_scan_phase phase, uint64_t events, const char *det
 	if (p->quiet)
 		return;
 	if (p->tty) {
-		fprintf(stderr, "\r\033[K%s: %-8s %llu events%s%s", p->spec, fangs_scan_phase_name(phase),
-			(unsigned long long)events, detail ? "  " : "", detail ? detail : "");
+		fprintf(stderr, "\r\033[K%s: %-8s %llu events%s%s", tx(p->spec), fangs_scan_phase_name(phase),
+			(unsigned long long)events, detail ? "  " : "", txd(detail, ""));
 		if (phase == FANGS_SCAN_DONE)
 			fputc('\n', stderr);
 	} else if (phase != FANGS_SCAN_INSTALL || detail) {
 		static int last = -1;
 		if ((int)phase != last)
-			fprintf(stderr, "%s: %s%s%s\n", p->spec, fangs_scan_phase_name(phase), detail ? ": " : "",
-				detail ? detail : "");
+			fprintf(stderr, "%s: %s%s%s\n", tx(p->spec), fangs_scan_phase_name(phase), detail ? ": " : "",
+				txd(detail, ""));
 		last = (int)phase;
 	}
 }
@@ -85,20 +85,24 @@ static void print_import(const char *output)
 			last = p + sizeof(mark) - 1;
 		p += sizeof(mark) - 1;
 	}
-	if (last)
-		printf("import: %.*s\n", (int)strcspn(last, "\n"), last);
+	if (last) {
+		char line[1024];
+		fangs_text_escape(line, sizeof(line), last, strcspn(last, "\n"));
+		printf("import: %s\n", line);
+	}
 }
 
 static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_severity fail_on)
 {
 	const fangs_deviation_list *d = &r->analysis.deviations;
 	char dur[32];
-	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", r->run_id, r->package, r->version,
+	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", tx(r->run_id), tx(r->package),
+	       tx(r->version),
 	       fmt_duration(r->duration_ns, dur, sizeof(dur)), r->exit_code, r->timed_out ? ", timed out" : "",
 	       (unsigned long long)r->events_emitted, (unsigned long long)r->events_dropped);
 	if (r->state != FANGS_RUN_SUCCEEDED)
 		printf("install %s: %s\n", r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed",
-		       r->reason ? r->reason : "-");
+		       txd(r->reason, "-"));
 	print_import(r->install_output);
 	if (d->count)
 		print_findings(stdout, st, NULL, d);
@@ -113,14 +117,14 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, fangs_sev
 		printf("\n");
 		break;
 	case FANGS_BASELINE_SEEDED:
-		printf("verdict: first run of %s: baseline seeded (%zu fingerprints)%s\n", r->package,
+		printf("verdict: first run of %s: baseline seeded (%zu fingerprints)%s\n", tx(r->package),
 		       r->analysis.n_fingerprints, d->count ? "" : ", nothing flagged");
 		break;
 	case FANGS_BASELINE_PENDING:
 		printf("verdict: %zu finding%s, highest %s%s: waits for review (fangs baseline promote %s)\n",
 		       d->count, d->count == 1 ? "" : "s",
 		       d->count ? fangs_severity_name(fangs_deviation_list_max_severity(d)) : "-",
-		       d->count && fangs_deviation_list_max_severity(d) >= fail_on ? " (fails)" : "", r->run_id);
+		       d->count && fangs_deviation_list_max_severity(d) >= fail_on ? " (fails)" : "", tx(r->run_id));
 		break;
 	default:
 		printf("verdict: nothing new since the baseline\n");
@@ -218,7 +222,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 		if (rc) {
 			if (ps.tty && !ps.quiet)
 				fputc('\n', stderr);
-			fprintf(stderr, "fangs: scan of %s failed: %s\n", argv[i], fangs_error_last());
+			print_error("scan of %s failed: %s", argv[i], fangs_error_last());
 			exit_code = CLI_EXIT_ERROR;
 			if (all) {
 				json_object *o = json_object_new_object();

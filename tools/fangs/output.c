@@ -8,6 +8,62 @@
 
 #include "output.h"
 
+#define TX_SLOTS 32
+
+static __thread char *tx_slot[TX_SLOTS];
+static __thread unsigned tx_next;
+
+static void oom(void)
+{
+	perror("fangs");
+	exit(1);
+}
+
+const char *tx(const char *s)
+{
+	char **slot;
+	if (!s)
+		return NULL;
+	slot = &tx_slot[tx_next++ % TX_SLOTS];
+	free(*slot);
+	if (!(*slot = fangs_text_escape_dup(s)))
+		oom();
+	return *slot;
+}
+
+const char *txd(const char *s, const char *def)
+{
+	return s ? tx(s) : def;
+}
+
+void print_lines(FILE *f, const char *first, const char *indent, const char *text)
+{
+	for (const char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+		size_t len, need;
+		char *line;
+		nl = strchr(l, '\n');
+		len = nl ? (size_t)(nl - l) : strlen(l);
+		need = fangs_text_escape(NULL, 0, l, len);
+		if (!(line = malloc(need + 1)))
+			oom();
+		fangs_text_escape(line, need + 1, l, len);
+		fprintf(f, "%s%s\n", l == text ? first : indent, line);
+		free(line);
+	}
+}
+
+void print_error(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	fprintf(stderr, "fangs: %s\n", tx(msg));
+	free(msg);
+}
+
 struct table {
 	size_t ncols;
 	size_t nrows;
@@ -17,11 +73,9 @@ struct table {
 
 static char *xstrdup(const char *s)
 {
-	char *d = strdup(s ? s : "-");
-	if (!d) {
-		perror("fangs");
-		exit(1);
-	}
+	char *d = s ? fangs_text_escape_dup(s) : strdup("-");
+	if (!d)
+		oom();
 	return d;
 }
 
@@ -93,8 +147,14 @@ void table_print(table *t, FILE *f)
 
 void json_print(json_object *obj)
 {
-	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* json-c copies a string's bytes as they are: made valid UTF-8 here */
+	char *clean = fangs_utf8_clean(s, strlen(s), NULL);
+	if (!clean)
+		oom();
+	puts(clean);
+	free(clean);
 	json_object_put(obj);
 }
 
@@ -245,15 +305,17 @@ const char *fmt_origin(const fangs_origin *o, char *buf, size_t cap)
 		snprintf(buf, cap, "npm");
 		return buf;
 	}
-	snprintf(buf, cap, "%s%s%s %s%s%s", o->package ? o->package : "?", o->version ? "@" : "",
-		 o->version ? o->version : "", o->script ? o->script : "script", o->command ? ": " : "",
-		 o->command ? o->command : "");
+	snprintf(buf, cap, "%s%s%s %s%s%s", txd(o->package, "?"), o->version ? "@" : "", txd(o->version, ""),
+		 txd(o->script, "script"), o->command ? ": " : "", txd(o->command, ""));
 	return buf;
 }
 
 const char *fmt_event(const fangs_event *ev, char *buf, size_t cap)
 {
-	return fangs_event_summary(ev, buf, cap);
+	char raw[4096];
+	fangs_event_summary(ev, raw, sizeof(raw));
+	fangs_text_escape(buf, cap, raw, strlen(raw));
+	return buf;
 }
 
 /* Evidence events from storage, or from a recording in memory (ids = line numbers). */
@@ -284,16 +346,14 @@ static void print_pass(FILE *f, fangs_storage *st, const fangs_event_list *mem, 
 		const fangs_deviation *d = &devs->items[i];
 		if (!!fangs_deviation_is_rule(d) != rules)
 			continue;
-		fprintf(f, "  [%-8s] %-20s %s\n", fangs_severity_name(d->severity), d->kind, d->value ? d->value : "");
+		fprintf(f, "  [%-8s] %-20s %s\n", fangs_severity_name(d->severity), txd(d->kind, "?"),
+			txd(d->value, ""));
 		/* a content summary's description is a line a file */
-		for (const char *l = d->description, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-			nl = strchr(l, '\n');
-			fprintf(f, "             %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
-		}
+		print_lines(f, "             ", "             ", d->description);
 		fprintf(f, "             by %s (%s)\n", fmt_origin(&d->origin, ob, sizeof(ob)),
 			fangs_actor_name(d->actor));
 		if (d->command && (!d->origin.command || strcmp(d->command, d->origin.command)))
-			fprintf(f, "             command: %s\n", d->command);
+			fprintf(f, "             command: %s\n", tx(d->command));
 		if (with_evidence && (st || mem) && d->n_evidence) {
 			fangs_event_list evs = {0};
 			size_t shown = d->n_evidence < 3 ? d->n_evidence : 3;
@@ -301,7 +361,7 @@ static void print_pass(FILE *f, fangs_storage *st, const fangs_event_list *mem, 
 				for (size_t j = 0; j < evs.count; j++)
 					fprintf(f, "             evidence #%lld: pid %d %s: %s\n",
 						(long long)evs.items[j].id, evs.items[j].pid,
-						evs.items[j].comm ? evs.items[j].comm : "?",
+						txd(evs.items[j].comm, "?"),
 						fmt_event(&evs.items[j], eb, sizeof(eb)));
 				if (d->n_evidence > shown)
 					fprintf(f, "             (+%zu more evidence events)\n", d->n_evidence - shown);
