@@ -457,10 +457,6 @@ static const char *version_error(const char *v)
 		if (c < 0x20 || c >= 0x7f)
 			return "version holds a control or non-ASCII character";
 	}
-	if (strstr(v, ".."))
-		return "version holds '..' (a path, not a version)";
-	if (strchr(v, '/') || strchr(v, '\\') || v[0] == '.' || (v[0] == '~' && v[1] == '/'))
-		return "version is a path, not a version";
 	if (!strncasecmp(v, "file:", 5))
 		return "version is a file: spec, not a version";
 	if (!strncasecmp(v, "npm:", 4))
@@ -469,6 +465,10 @@ static const char *version_error(const char *v)
 		return "version is a git spec, not a version";
 	if (strchr(v, ':'))
 		return "version is a URL or a protocol spec, not a version";
+	if (strstr(v, ".."))
+		return "version holds '..' (a path, not a version)";
+	if (strchr(v, '/') || strchr(v, '\\') || v[0] == '.' || (v[0] == '~' && v[1] == '/'))
+		return "version is a path, not a version";
 	if (strchr(v, '#'))
 		return "version names a git commit, not a version";
 	if (strchr(v, '@'))
