@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/json.h"
 #include "fangs/fangs.h"
 
 /* validate-npm-package-name 7 (npm 11's): `old` = validForOldPackages,
@@ -255,6 +256,68 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+/* json-c passes a string's bytes through: the one serializer libfangs
+ * uses (notifier payloads, wire messages, stored headers) repairs them. */
+START_TEST(test_json_text)
+{
+	json_object *o = json_object_new_object();
+	char *s;
+	json_object_object_add(o, "path", json_object_new_string("/tmp/\xff\x1b[2J\xc3\xa9"));
+	ck_assert(!fangs_utf8_valid(json_object_to_json_string(o), strlen(json_object_to_json_string(o))));
+	s = fangs__json_text(o, JSON_C_TO_STRING_PLAIN);
+	ck_assert_str_eq(s, "{\"path\":\"\\/tmp\\/\xef\xbf\xbd\\u001b[2J\xc3\xa9\"}");
+	free(s);
+	json_object_put(o);
+}
+END_TEST
+
+/* What the orchestrator decodes (and a runner, for its jobs). */
+START_TEST(test_wire)
+{
+	fangs_wire_scan scan;
+	fangs_wire_register reg;
+	fangs_wire_result res = {0};
+	char *json;
+	static const char *const bad_scans[] = {
+		"{\"package\":\"-x\",\"version\":\"1.0.0\"}",
+		"{\"package\":\"../../etc\",\"version\":\"1.0.0\"}",
+		"{\"package\":\"e\\u001b[31m\",\"version\":\"1.0.0\"}",
+		"{\"package\":\"left-pad\",\"version\":\"../../x\"}",
+		"{\"package\":\"left-pad\",\"version\":\"file:x\"}",
+		"{\"package\":\"left-pad\",\"version\":\"1.0.0\\u202e\"}",
+		"{\"package\":\"left-pad\xff\",\"version\":\"1.0.0\"}",
+	};
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(bad_scans); i++) {
+		ck_assert_msg(fangs_wire_scan_decode(&scan, bad_scans[i], strlen(bad_scans[i])) < 0, "%s accepted",
+			      bad_scans[i]);
+		ck_assert_ptr_null(scan.package);
+	}
+	json = (char *)"{\"package\":\"@scope/pkg\",\"version\":\"^1.2\"}";
+	ck_assert_int_eq(fangs_wire_scan_decode(&scan, json, strlen(json)), 0);
+	ck_assert_str_eq(scan.package, "@scope/pkg");
+	fangs_wire_scan_clear(&scan);
+
+	json = (char *)"{\"runner_id\":\"r1\",\"hostname\":\"h\\u001b]0;x\\u0007\"}";
+	ck_assert_int_eq(fangs_wire_register_decode(&reg, json, strlen(json)), FANGS_EINVAL);
+	ck_assert_ptr_nonnull(strstr(fangs_error_last(), "hostname"));
+	json = (char *)"{\"runner_id\":\"r1\",\"hostname\":\"h\xc3\xb4te\"}";
+	ck_assert_int_eq(fangs_wire_register_decode(&reg, json, strlen(json)), 0);
+	ck_assert_str_eq(reg.hostname, "h\xc3\xb4te");
+	fangs_wire_register_clear(&reg);
+
+	/* an install's output cut inside a character still makes valid JSON */
+	res.state = FANGS_RUN_SUCCEEDED;
+	res.install_output = (char *)"done \xe2\x9c";
+	ck_assert_int_eq(fangs_wire_result_encode(&res, &json), 0);
+	ck_assert(fangs_utf8_valid(json, strlen(json)));
+	ck_assert_ptr_nonnull(strstr(json, "done \xef\xbf\xbd\xef\xbf\xbd\""));  /* one U+FFFD a byte */
+	ck_assert_int_eq(fangs_wire_result_decode(&res, json, strlen(json)), 0);
+	ck_assert_str_eq(res.install_output, "done \xef\xbf\xbd\xef\xbf\xbd");
+	fangs_wire_result_clear(&res);
+	free(json);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("text");
@@ -270,6 +333,8 @@ int main(void)
 	tcase_add_test(tc, test_escape_bounds);
 	tcase_add_test(tc, test_clean_text);
 	tcase_add_test(tc, test_utf8);
+	tcase_add_test(tc, test_wire);
+	tcase_add_test(tc, test_json_text);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
