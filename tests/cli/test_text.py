@@ -157,6 +157,16 @@ class TextTest(unittest.TestCase):
         self.human("package", "add", "@scope/ok-name")
         self.assertEqual([p["name"] for p in self.json_out("package", "list")], ["@scope/ok-name"])
 
+    def test_stored_bad_name_shown_escaped_and_removable(self):
+        # a name stored before names were checked
+        self.run_fangs("run", "list")
+        self.db_exec("INSERT INTO packages (name, watched, created_ns) VALUES (?, 1, 1)", ("old" + EVIL,))
+        out, _ = self.human("package", "list")
+        self.assertIn("old\\x1b]0;pwned\\x07", out)
+        out, _ = self.human("package", "remove", "old" + EVIL)
+        self.assertIn("removed old\\x1b]0;pwned", out)
+        self.assertEqual(self.json_out("package", "list"), [])
+
 
 class NpmNeverReadsAnOption(unittest.TestCase):
     """`fangs scan` hands npm nothing it could read as an option, a path or

@@ -77,8 +77,12 @@ int cmd_package(cli_ctx *ctx, int argc, char **argv)
 	if (argc != 3)
 		return cli_usage_error("usage: fangs package %s NAME", verb);
 	name = argv[2];
-	if (fangs_package_name_check(name, NULL))
+	/* what is watched is named by npm's rules; a name stored before they
+	 * were checked can still be removed or reset */
+	if (!strcmp(verb, "add") && fangs_package_name_check(name, NULL))
 		return cli_usage_error("%s", fangs_error_last());
+	if (!*name)
+		return cli_usage_error("usage: fangs package %s NAME", verb);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if (!strcmp(verb, "add"))
