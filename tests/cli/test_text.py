@@ -239,5 +239,59 @@ class NpmNeverReadsAnOption(unittest.TestCase):
         self.assertEqual(self.runs(), [])
 
 
+class InstallOutputEscaped(unittest.TestCase):
+    """A real scan of a package that prints escape sequences from its
+    postinstall and when required: `fangs -v scan` and `run show` print them
+    escaped, --json keeps valid UTF-8."""
+
+    POST = ("process.stdout.write('\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mpost\\u202e\\n');"
+            "process.stdout.write(Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x0a]));\n")
+    INDEX = "console.log('\\x1b[8mimported\\x1b]0;t\\x07');\n"
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            raise RuntimeError("fangs scan needs root (cgroups, namespaces, eBPF)")
+        self.tmp = tempfile.TemporaryDirectory()
+        self.db = os.path.join(self.tmp.name, "fangs.db")
+        d = os.path.join(self.tmp.name, "loud-pkg")
+        os.makedirs(d)
+        with open(os.path.join(d, "package.json"), "w") as f:
+            json.dump({"name": "loud-pkg", "version": "1.0.0", "license": "MIT", "main": "index.js",
+                       "scripts": {"postinstall": "node post.js"}}, f)
+        with open(os.path.join(d, "post.js"), "w") as f:
+            f.write(self.POST)
+        with open(os.path.join(d, "index.js"), "w") as f:
+            f.write(self.INDEX)
+        self.pkg = d
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def fangs(self, *args):
+        p = subprocess.run([FANGS, "--sqlite-path", self.db] + list(args), capture_output=True, timeout=300)
+        return p
+
+    def test_scan_output(self):
+        p = self.fangs("-v", "scan", "--quiet", "--fail-on", "critical", self.pkg)
+        self.assertIn(p.returncode, (0, 3), p.stderr[-3000:])
+        out, err = p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+        no_controls(self, out, "scan stdout")
+        no_controls(self, err, "scan stderr")
+        self.assertIn("import: ", out)
+        run = json.loads(self.fangs("--json", "run", "list").stdout)[0]
+        self.assertEqual((run["package"], run["version"]), ("loud-pkg", "1.0.0"))
+        p = self.fangs("run", "show", run["id"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode("utf-8")
+        no_controls(self, out, "run show")
+        self.assertIn("\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mpost\\u{202e}", out)
+        self.assertIn("bad\\xff\\xfe", out)
+        self.assertIn("\\x1b[8mimported\\x1b]0;t\\x07", out)  # what the package printed when required
+        p = self.fangs("--json", "run", "show", run["id"])
+        shown = json.loads(p.stdout.decode("utf-8", errors="strict"))
+        self.assertIn("\x1b]0;pwned\x07\x1b[2J", shown["install_output"])
+        self.assertIn("bad\ufffd\ufffd", shown["install_output"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
