@@ -23,5 +23,6 @@
 #include "scan.h"
 #include "notifier.h"
 #include "wire.h"
+#include "text.h"
 
 #endif

@@ -29,7 +29,8 @@ FANGS_EXTERN(void) fangs_log_set(fangs_log_fn fn, fangs_log_level max_level, voi
 /** "error", "warn", "info", "debug". */
 FANGS_EXTERN(const char *) fangs_log_level_name(fangs_log_level level);
 
-/** A ready-made callback that writes "fangs: level: msg\n" to stderr. */
+/** A ready-made callback that writes "fangs: level: msg\n" to stderr, the
+ * message escaped by fangs_text_escape() (one line, no control characters). */
 FANGS_EXTERN(void) fangs_log_stderr(fangs_log_level level, const char *msg, void *user);
 
 FANGS_END_DECL

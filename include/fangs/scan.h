@@ -109,9 +109,13 @@ typedef struct fangs_scan_result {
 FANGS_EXTERN(void) fangs_scan_result_clear(fangs_scan_result *r);
 
 /**
- * Scans one package. `spec` is "name@version", "name" (latest), the path of
- * a .tgz, or the path of a package directory. Extra specs (may be NULL/0) are
- * installed alongside (e.g. a dependency set).
+ * Scans one package. `spec` is a registry spec, "name@version",
+ * "name@range", "name@tag" or "name" (latest), checked by npm's rules
+ * (fangs_package_spec_parse(): paths, URLs, git, file: and npm: specs are
+ * refused with FANGS_EINVAL before anything runs); or an explicit local
+ * path (fangs_package_spec_is_path(): "/...", "./...", "../...") of a .tgz
+ * or of a package directory. The package npm installed must have a valid
+ * name and a semver version, and be the one a registry spec named.
  */
 FANGS_EXTERN(int) fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_result *out);
 

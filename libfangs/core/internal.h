@@ -55,6 +55,11 @@ int fangs__random(void *buf, size_t len);
 /* 64-bit FNV-1a, for hash tables. */
 uint64_t fangs__hash64(const void *data, size_t len, uint64_t seed);
 
+/* Text (text.c): the valid UTF-8 sequence at p (at most n bytes) and its
+ * code point, or 0; an exact semver version ("1.2.3-beta.1+b")? */
+size_t fangs__utf8_seq(const unsigned char *p, size_t n, uint32_t *cp);
+int fangs__version_is_exact(const char *v);
+
 /* File helpers. */
 int fangs__read_file(const char *path, char **out, size_t *out_len);
 

@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/internal.h"
+#include "fangs/text.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static fangs_log_fn log_fn;
@@ -34,8 +36,11 @@ const char *fangs_log_level_name(fangs_log_level level)
 
 void fangs_log_stderr(fangs_log_level level, const char *msg, void *user)
 {
+	/* messages hold names, paths and output from outside: one escaped line */
+	char *line = fangs_text_escape_dup(msg);
 	(void)user;
-	fprintf(stderr, "fangs: %s: %s\n", fangs_log_level_name(level), msg);
+	fprintf(stderr, "fangs: %s: %s\n", fangs_log_level_name(level), line ? line : "(out of memory)");
+	free(line);
 }
 
 bool fangs__log_enabled(fangs_log_level level)

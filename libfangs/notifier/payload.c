@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fangs/findings.h"
+#include "core/json.h"
 #include "notifier/internal.h"
 
 /* Evidence events summarised per finding: enough to see what happened
@@ -136,7 +137,7 @@ static json_object *payload_json(const char *run_id, const char *pkg, const char
 
 static int finish(json_object *o, char **out)
 {
-	*out = fangs__strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	*out = fangs__json_text(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	json_object_put(o);
 	return *out ? 0 : FANGS_ENOMEM;
 }

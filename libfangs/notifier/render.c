@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "notifier/internal.h"
 
 /* Findings shown in a chat message; the link leads to the rest. */
@@ -273,7 +274,7 @@ int fangs__notify_render(fangs_notifier_template tpl, const char *payload, int64
 		o = p;
 		break;
 	}
-	*out = fangs__strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	*out = fangs__json_text(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	json_object_put(o);
 	return *out ? 0 : FANGS_ENOMEM;
 }

@@ -114,7 +114,7 @@ static int local_spec(const fangs_prefetch_options *o, const char *spec, char *o
 	if (!S_ISDIR(st.st_mode))
 		return fangs_error_set(FANGS_EINVAL, "prefetch %s: neither a file nor a directory", spec);
 	const char *pack[] = {o->npm ? o->npm : "npm", "pack", "--ignore-scripts", "--pack-destination",
-			      o->project_dir, spec, NULL};
+			      o->project_dir, "--", spec, NULL};
 	int status = fangs__run_capture(pack, NULL, log, logcap);
 	if (status < 0)
 		return status;
@@ -213,6 +213,8 @@ int fangs_prefetch(const fangs_prefetch_options *o, fangs_prefetch_result *resul
 	push(&c, o->npm ? o->npm : "npm");
 	push(&c, "install");
 	common_args(o, &c, reg, sizeof(reg), retries, sizeof(retries));
+	/* whatever a spec starts with, npm reads it as a spec, not an option */
+	push(&c, "--");
 	for (size_t i = 0; i < o->nspecs; i++)
 		push(&c, local[i]);
 	rc = npm_run(o, &c, what, log, OUTPUT_MAX);

@@ -255,6 +255,9 @@ int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const c
 		rc = push(&v, common[i]);
 	if (rc == 0 && npm_major >= 11)
 		rc = push(&v, "--dangerously-allow-all-scripts");
+	/* whatever a spec starts with, npm reads it as a spec, not an option */
+	if (rc == 0 && !spec->project_dir && spec->nspecs)
+		rc = push(&v, "--");
 	for (size_t i = 0; i < spec->nspecs && !spec->project_dir && rc == 0; i++) {
 		char *local = NULL;
 		if (!spec->specs[i] || !spec->specs[i][0]) {

@@ -35,13 +35,14 @@ const char *fangs__import_script(void)
 	return import_script;
 }
 
-void fangs__import_argv(const char *argv[5], const char *package)
+void fangs__import_argv(const char *argv[6], const char *package)
 {
 	argv[0] = "node";
 	argv[1] = "-e";
 	argv[2] = import_script;
-	argv[3] = package;
-	argv[4] = NULL;
+	argv[3] = "--"; /* the package is the script's argument, never node's option */
+	argv[4] = package;
+	argv[5] = NULL;
 }
 
 void fangs__import_tracker_free(fangs__import_tracker *t)

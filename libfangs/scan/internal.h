@@ -30,8 +30,8 @@ fangs_run_state fangs__install_outcome(const fangs_sandbox_result *r, char *why,
 
 /* The node script that requires (or imports) the package named in argv[1]. */
 const char *fangs__import_script(void);
-/* argv of the import step: node -e <script> <package>, NULL-terminated. */
-void fangs__import_argv(const char *argv[5], const char *package);
+/* argv of the import step: node -e <script> -- <package>, NULL-terminated. */
+void fangs__import_argv(const char *argv[6], const char *package);
 
 /* Which events are the import's: the exec of the import script (with no
  * lifecycle origin; the first only) and then every process it forks. */

@@ -26,6 +26,7 @@
 #include "fangs/scan.h"
 #include "fangs/sensor.h"
 #include "fangs/sys/storage_backend.h"
+#include "fangs/text.h"
 #include "scan/internal.h"
 #include "sandbox/fsutil.h"
 
@@ -303,15 +304,30 @@ static int resolved_package(const char *project_dir, char **name, char **version
 		const char *n = json_object_iter_peek_name(&it);
 		char key[1024];
 		snprintf(key, sizeof(key), "node_modules/%s", n);
-		*name = fangs__strdup(n);
-		if (json_object_object_get_ex(pkgs, key, &entry) && json_object_object_get_ex(entry, "version", &ver))
+		/* a local package names itself: its name and version are checked
+		 * as a registry's would be before they are stored or shown */
+		if (fangs_package_name_check(n, NULL)) {
+			rc = fangs_error_set(FANGS_EINVAL, "the package npm installed: %s", fangs_error_last());
+		} else if (!json_object_object_get_ex(pkgs, key, &entry) ||
+			   !json_object_object_get_ex(entry, "version", &ver) ||
+			   !json_object_is_type(ver, json_type_string) ||
+			   !fangs__version_is_exact(json_object_get_string(ver))) {
+			char q[300];
+			fangs_text_escape(q, sizeof(q), n, strlen(n));
+			rc = fangs_error_set(FANGS_EINVAL, "npm resolved no semver version for %s", q);
+		} else {
+			*name = fangs__strdup(n);
 			*version = fangs__strdup(json_object_get_string(ver));
-		else
-			*version = fangs__strdup("unknown");
-		if (!*name || !*version)
-			rc = FANGS_ENOMEM;
+			if (!*name || !*version)
+				rc = FANGS_ENOMEM;
+		}
 	}
 	json_object_put(lock);
+	if (rc) {
+		free(*name);
+		free(*version);
+		*name = *version = NULL;
+	}
 	return rc;
 }
 
@@ -368,11 +384,12 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	fangs_sensor_run_stats stats = {0};
 	fangs_run run = {0};
 	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
-	const char *specs[1], *import_argv[5];
+	const char *specs[1], *import_argv[6];
 	char import_end[256];
 	char sandbox_id[64]; /* the run id and a suffix new every attempt */
 	int prefetch_fd = -1;
 	char abs_spec[4096];
+	char *want_name = NULL, *want_version = NULL, *canonical = NULL;
 	int rc, watching = 0, thread_started = 0, run_stored = 0;
 	int64_t started_ns, last_progress = 0;
 
@@ -389,6 +406,20 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		return rc;
 	s.opts = opts;
 	s.run_id = out->run_id;
+	/* A local directory or tarball only when the spec says so ("/x",
+	 * "./x", "../x"); anything else is a registry spec checked by npm's
+	 * rules, handed to npm as name@version (never read as an option, a
+	 * path, a URL or a git spec): "left-pad@../../x" is refused here. */
+	if (!fangs_package_spec_is_path(spec)) {
+		if ((rc = fangs_package_spec_parse(spec, &want_name, &want_version)))
+			return rc;
+		canonical = fangs__asprintf("%s@%s", want_name, want_version ? want_version : "latest");
+		if (!canonical) {
+			free(want_name);
+			free(want_version);
+			return FANGS_ENOMEM;
+		}
+	}
 
 	/* 1. prefetch on the host: nothing is stored if this fails */
 	snprintf(detail, sizeof(detail), "resolving %s", spec);
@@ -419,10 +450,10 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	}
 	chmod(prefetch_dir, 0755);
 	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
-	/* an existing path given without ./ is meant as a path, not as npm's
-	 * user/repo shorthand; npm runs in another directory, so make it absolute */
-	if ((strchr(spec, '/') || fangs__str_has_suffix(spec, ".tgz")) && spec[0] != '/' &&
-	    realpath(spec, abs_spec))
+	/* npm runs in another directory: a relative path is made absolute */
+	if (canonical)
+		specs[0] = canonical;
+	else if (spec[0] != '/' && realpath(spec, abs_spec))
 		specs[0] = abs_spec;
 	else
 		specs[0] = spec;
@@ -440,6 +471,10 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		goto out;
 	if ((rc = resolved_package(project_dir, &out->package, &out->version)))
 		goto out;
+	if (want_name && strcmp(want_name, out->package) != 0) {
+		rc = fangs_error_set(FANGS_EINVAL, "npm installed %s, not the package asked for", out->package);
+		goto out;
+	}
 
 	/* 2. sandbox + sensor */
 	snprintf(detail, sizeof(detail), "%s@%s", out->package, out->version);
@@ -704,6 +739,9 @@ out:
 	free(s.import_command);
 	fangs_prefetch_result_clear(&pr);
 	fangs_run_clear(&run);
+	free(want_name);
+	free(want_version);
+	free(canonical);
 	if (prefetch_dir[0])
 		fangs__rm_rf(prefetch_dir);
 	if (prefetch_fd >= 0)

@@ -7,6 +7,7 @@
 
 #include "core/buf.h"
 #include "fangs/errors.h"
+#include "fangs/text.h"
 #include "fangs/sys/storage_backend.h"
 
 /* Number of schema migrations. Every backend has exactly this many, in the
@@ -75,6 +76,17 @@ int fangs__storage_in_tx(const fangs_storage *st);
 		if (!(cond))                                                              \
 			return fangs_error_set(FANGS_EINVAL, "fangs_storage_" fn ": " what); \
 	} while (0)
+
+/* A package name or version from outside is checked by npm's rules
+ * (fangs/text.h) before anything is stored. */
+#define NEED_TEXT(check, value, fn)                                                                 \
+	do {                                                                                        \
+		int rc_ = check(value, NULL);                                                       \
+		if (rc_)                                                                            \
+			return fangs_error_set(rc_, "fangs_storage_" fn ": %s", fangs_error_last()); \
+	} while (0)
+#define NEED_PACKAGE(name, fn) NEED_TEXT(fangs_package_name_check, name, fn)
+#define NEED_VERSION(version, fn) NEED_TEXT(fangs_package_version_check, version, fn)
 
 /* A handle and the backend member it needs, or FANGS_EINVAL / FANGS_EUNSUPPORTED. */
 #define CALL(st, member, fn, ...)                                                                  \

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/json.h"
 #include "storage/internal.h"
 
 void fangs_notifier_target_clear(fangs_notifier_target *t)
@@ -107,7 +108,7 @@ int fangs__storage_headers_encode(const fangs_notifier_target *t, char **out)
 		return fangs__error_oom();
 	for (size_t i = 0; i < t->n_headers; i++)
 		json_object_object_add(o, t->headers[i].name, json_object_new_string(t->headers[i].value));
-	*out = fangs__strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	*out = fangs__json_text(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	json_object_put(o);
 	return *out ? 0 : FANGS_ENOMEM;
 }

@@ -86,6 +86,8 @@ int fangs_storage_job_enqueue(fangs_storage *st, fangs_job *job)
 	NEED(job, "job_enqueue", "job is NULL");
 	NEED(nonempty(job->package), "job_enqueue", "package is NULL or empty");
 	NEED(nonempty(job->version), "job_enqueue", "version is NULL or empty");
+	NEED_PACKAGE(job->package, "job_enqueue");
+	NEED_VERSION(job->version, "job_enqueue");
 	NEED(!job->target_runner || *job->target_runner, "job_enqueue", "target runner is empty (use NULL)");
 	if (!job->run_id[0]) {
 		int rc = fangs_storage_new_run_id(job->run_id, sizeof(job->run_id));

@@ -165,6 +165,7 @@ int fangs_storage_rollback(fangs_storage *st)
 int fangs_storage_package_upsert(fangs_storage *st, const char *name, int watched)
 {
 	NEED(nonempty(name), "package_upsert", "package name is NULL or empty");
+	NEED_PACKAGE(name, "package_upsert");
 	CALL(st, package_upsert, "package_upsert", name, watched < 0 ? -1 : watched ? 1 : 0);
 }
 
@@ -186,6 +187,8 @@ int fangs_storage_package_set_last_seen(fangs_storage *st, const char *name, con
 {
 	NEED(nonempty(name), "package_set_last_seen", "package name is NULL or empty");
 	NEED(nonempty(version), "package_set_last_seen", "version is NULL or empty");
+	NEED_PACKAGE(name, "package_set_last_seen");
+	NEED_VERSION(version, "package_set_last_seen");
 	CALL(st, package_set_last_seen, "package_set_last_seen", name, version);
 }
 
@@ -205,6 +208,8 @@ int fangs_storage_release_add(fangs_storage *st, const char *package, const char
 {
 	NEED(nonempty(package), "release_add", "package name is NULL or empty");
 	NEED(nonempty(version), "release_add", "version is NULL or empty");
+	NEED_PACKAGE(package, "release_add");
+	NEED_VERSION(version, "release_add");
 	CALL(st, release_add, "release_add", package, version);
 }
 
@@ -241,6 +246,8 @@ int fangs_storage_run_create(fangs_storage *st, fangs_run *run)
 		return rc;
 	NEED(nonempty(run->package), "run_create", "run has no package");
 	NEED(nonempty(run->version), "run_create", "run has no version");
+	NEED_PACKAGE(run->package, "run_create");
+	NEED_VERSION(run->version, "run_create");
 	if (!run->id[0] && (rc = fangs_storage_new_run_id(run->id, sizeof(run->id))))
 		return rc;
 	if (!run->created_ns)

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/json.h"
+#include "fangs/text.h"
 #include "fangs/wire.h"
 
 int fangs_wire_valid_id(const char *s)
@@ -29,23 +31,6 @@ int fangs_wire_valid_id(const char *s)
 	return n <= FANGS_WIRE_MAX_NAME;
 }
 
-/* npm names: printable ASCII without spaces, quotes or path tricks;
- * scoped names have one '/'. Versions: printable ASCII without '/'. */
-static int valid_text(const char *s, int allow_slash)
-{
-	size_t n = 0, slashes = 0;
-	if (!s || !*s || *s == '.')
-		return 0;
-	for (; s[n]; n++) {
-		unsigned char c = (unsigned char)s[n];
-		if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '%')
-			return 0;
-		if (c == '/' && (!allow_slash || ++slashes > 1))
-			return 0;
-	}
-	return n <= FANGS_WIRE_MAX_NAME && strstr(s, "..") == NULL;
-}
-
 static int parse_object(const char *body, size_t len, json_object **out)
 {
 	json_tokener *tok;
@@ -58,6 +43,9 @@ static int parse_object(const char *body, size_t len, json_object **out)
 		return fangs_error_set(FANGS_EPARSE, "body holds a NUL byte");
 	if (!(tok = json_tokener_new()))
 		return fangs__error_oom();
+	/* json-c takes any bytes in a string unless told: text that is not
+	 * UTF-8 is refused here, never stored */
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, body, (int)len);
 	if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
 		int rc = fangs_error_set(FANGS_EPARSE, "malformed JSON: %s",
@@ -172,6 +160,10 @@ int fangs_wire_register_decode(fangs_wire_register *out, const char *body, size_
 	out->max_scans = (int)n;
 	if (!fangs_wire_valid_id(out->runner_id))
 		rc = fangs_error_set(FANGS_EINVAL, "\"runner_id\" must be letters, digits, '.', '_' or '-'");
+	/* shown by `fangs runner list` and logged: printable, one line */
+	else if (out->hostname && (!out->hostname[0] || !fangs_text_is_clean(out->hostname, strlen(out->hostname), 255)))
+		rc = fangs_error_set(FANGS_EINVAL, "\"hostname\" must be printable text (no control characters, "
+				     "no bidirectional overrides), 1 to 255 bytes");
 out:
 	json_object_put(o);
 	if (rc)
@@ -191,14 +183,14 @@ int fangs_wire_scan_decode(fangs_wire_scan *out, const char *body, size_t len)
 	if ((rc = parse_object(body, len, &o)))
 		return rc;
 	if ((rc = get_str(o, "package", 1, FANGS_WIRE_MAX_NAME, &out->package)) ||
-	    (rc = get_str(o, "version", 1, FANGS_WIRE_MAX_NAME, &out->version)) ||
+	    (rc = get_str(o, "version", 1, FANGS_PACKAGE_VERSION_MAX, &out->version)) ||
 	    (rc = get_str(o, "runner", 0, FANGS_WIRE_MAX_NAME, &out->runner)) ||
 	    (rc = get_str(o, "run_id", 0, FANGS_RUN_ID_MAX - 1, &run_id)))
 		goto out;
-	if (!valid_text(out->package, out->package[0] == '@'))
-		rc = fangs_error_set(FANGS_EINVAL, "\"package\" is not a valid package name");
-	else if (!valid_text(out->version, 0))
-		rc = fangs_error_set(FANGS_EINVAL, "\"version\" is not a valid version");
+	if ((rc = fangs_package_name_check(out->package, NULL)))
+		rc = fangs_error_set(rc, "\"package\": %s", fangs_error_last());
+	else if ((rc = fangs_package_version_check(out->version, NULL)))
+		rc = fangs_error_set(rc, "\"version\": %s", fangs_error_last());
 	else if (out->runner && !fangs_wire_valid_id(out->runner))
 		rc = fangs_error_set(FANGS_EINVAL, "\"runner\" is not a valid runner id");
 	else if (run_id && !fangs_wire_valid_id(run_id))
@@ -294,11 +286,9 @@ out:
 
 static int finish(json_object *o, char **out)
 {
-	const char *s;
 	if (!o)
 		return fangs__error_oom();
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	*out = s ? fangs__strdup(s) : NULL;
+	*out = fangs__json_text(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	json_object_put(o);
 	return *out ? 0 : fangs__error_oom();
 }

@@ -205,10 +205,10 @@ class CliOpsTest(unittest.TestCase):
         # without a token: the orchestrator's 401, shown as an error
         p = self.cli("scan", "submit", "-package", "x", "-version", "1", "--orchestrator", self.o.url, code=1)
         self.assertIn("token is required", p.stderr)
-        # a bad package name is the orchestrator's 400, shown as an error
-        p = self.cli("scan", "submit", "-package", "a b", "-version", "1", "--orchestrator", self.o.url, code=1,
+        # a bad package name is a usage error, checked by npm's rules before anything is sent
+        p = self.cli("scan", "submit", "-package", "a b", "-version", "1", "--orchestrator", self.o.url, code=2,
                      env=tok)
-        self.assertIn("not a valid package name", p.stderr)
+        self.assertIn("invalid package name", p.stderr)
 
         r1 = self.o.as_runner("r1")
         st, _ = self.o.post("/v1/runners/register", {"runner_id": "r1", "hostname": "h1", "max_scans": 3}, headers=r1)

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <fangs/fangs.h>
@@ -24,16 +26,23 @@ static void vlog_line(const char *level, const char *fmt, va_list ap)
 {
 	struct timespec ts;
 	struct tm tm;
-	char stamp[32];
+	char stamp[32], *msg = NULL, *line;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* A log line holds names, versions, hostnames and messages others
+	 * chose: escaped whole, it stays one line that a terminal or a log
+	 * reader shows and never acts on (docs/threat-model.md). */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	line = msg ? fangs_text_escape_dup(msg) : NULL;
 	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "%s.%03ldZ %s: ", stamp, ts.tv_nsec / 1000000, level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp, ts.tv_nsec / 1000000, level,
+		line ? line : "(out of memory formatting a log line)");
 	pthread_mutex_unlock(&log_lock);
+	free(line);
+	free(msg);
 }
 
 void log_line(const char *level, const char *fmt, ...)

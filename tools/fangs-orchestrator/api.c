@@ -44,7 +44,8 @@ static void fail(response *rs, unsigned status, const char *fmt, ...)
 static void reply_obj(response *rs, unsigned status, json_object *obj)
 {
 	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	reply(rs, status, s ? strdup(s) : NULL);
+	/* json-c copies a string's bytes as they are: every answer is valid UTF-8 */
+	reply(rs, status, s ? fangs_utf8_clean(s, strlen(s), NULL) : NULL);
 	json_object_put(obj);
 }
 

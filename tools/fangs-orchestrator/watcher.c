@@ -219,6 +219,17 @@ static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 		nv[n].version = json_object_get_string(latest);
 		nv[n++].time = "";
 	}
+	/* the registry's words are checked as a user's would be: a version
+	 * that is no version is never queued nor handed to npm */
+	for (size_t i = 0; i < n;) {
+		if (fangs_package_version_check(nv[i].version, NULL) == 0) {
+			i++;
+			continue;
+		}
+		log_warn("watcher: %s: skipping a version from the registry: %s", pkg->name, fangs_error_last());
+		memmove(nv + i, nv + i + 1, (n - i - 1) * sizeof(*nv));
+		n--;
+	}
 	if (n == 0) {
 		free(nv);
 		return;
@@ -259,6 +270,11 @@ static void poll_one(orch *o, CURL *curl, const fangs_package *pkg)
 
 	if (!url)
 		goto out;
+	/* a name stored before names were checked is not asked for */
+	if (fangs_package_name_check(pkg->name, NULL)) {
+		log_warn("watcher: not polling: %s", fangs_error_last());
+		goto out;
+	}
 	curl_easy_reset(curl);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -276,7 +276,10 @@ int main(int argc, char **argv)
 		return 2;
 	gethostname(host, sizeof(host) - 1);
 	r.cfg = cfg;
-	r.hostname = host;
+	/* the orchestrator takes only printable hostnames: another is not sent */
+	r.hostname = host[0] && fangs_text_is_clean(host, strlen(host), 255) ? host : NULL;
+	if (!r.hostname)
+		log_warn("the hostname is not printable text: registering without it");
 	r.id = setting(f_id, "FANGS_RUNNER_ID", cfg->runner.id ? cfg->runner.id : host);
 	r.max_scans = f_max ? (int)f_max : (int)cfg->runner.max_scans;
 	r.registry = setting(f_registry, "FANGS_REGISTRY", cfg->registry);

@@ -42,7 +42,7 @@ static const char ca_usage[] =
 
 static int gtls_fail(const char *what, int rc)
 {
-	fprintf(stderr, "fangs: ca: %s: %s\n", what, gnutls_strerror(rc));
+	print_error("ca: %s: %s", what, gnutls_strerror(rc));
 	return CLI_EXIT_ERROR;
 }
 
@@ -59,11 +59,11 @@ static int write_file(const char *dir, const char *name, const gnutls_datum_t *d
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (exclusive ? O_EXCL : 0), mode);
 	if (fd < 0) {
-		fprintf(stderr, "fangs: ca: %s: %s\n", path, strerror(errno));
+		print_error("ca: %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (write(fd, d->data, d->size) != (ssize_t)d->size || close(fd)) {
-		fprintf(stderr, "fangs: ca: writing %s: %s\n", path, strerror(errno));
+		print_error("ca: writing %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -74,7 +74,7 @@ static int read_datum(const char *dir, const char *name, gnutls_datum_t *d)
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (gnutls_load_file(path, d) < 0) {
-		fprintf(stderr, "fangs: ca: cannot read %s (run `fangs ca init` first)\n", path);
+		print_error("ca: cannot read %s (run `fangs ca init` first)", path);
 		return -1;
 	}
 	return 0;
@@ -139,7 +139,7 @@ static int ca_init(cli_ctx *ctx, const char *dir)
 	int rc;
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
-		fprintf(stderr, "fangs: ca: %s: %s\n", dir, strerror(errno));
+		print_error("ca: %s: %s", dir, strerror(errno));
 		return CLI_EXIT_ERROR;
 	}
 	if ((rc = new_key(&key)) < 0 || (rc = gnutls_x509_crt_init(&crt)) < 0 ||
@@ -170,7 +170,7 @@ static int ca_init(cli_ctx *ctx, const char *dir)
 		json_object_object_add(o, "ca", json_object_new_string("ca.pem"));
 		json_print(o);
 	} else {
-		printf("CA made in %s (ca.pem; keep ca-key.pem private)\n", dir);
+		printf("CA made in %s (ca.pem; keep ca-key.pem private)\n", tx(dir));
 	}
 out:
 	gnutls_x509_crt_deinit(crt);
@@ -236,8 +236,8 @@ static int ca_issue(cli_ctx *ctx, const char *dir, const char *name, const char 
 		json_object_object_add(o, "dir", json_object_new_string(dir));
 		json_print(o);
 	} else {
-		printf("issued %s (%s%s): %s/%s.pem, key %s/%s-key.pem\n", name, role ? "role " : "server",
-		       role ? role : "", dir, name, dir, name);
+		printf("issued %s (%s%s): %s/%s.pem, key %s/%s-key.pem\n", tx(name), role ? "role " : "server",
+		       role ? role : "", tx(dir), tx(name), tx(dir), tx(name));
 	}
 out:
 	gnutls_free(cad.data);
@@ -284,7 +284,7 @@ static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name, const char
 
 	snprintf(path, sizeof(path), "%s/ca.pem", dir);
 	if (access(path, F_OK)) {
-		fprintf(stderr, "fangs: ca: %s: no CA there\n", dir);
+		print_error("ca: %s: no CA there", dir);
 		return CLI_EXIT_ERROR;
 	}
 	if (serial_arg) {
@@ -317,7 +317,7 @@ static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name, const char
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 		if (!(f = fopen(path, "a")) || fprintf(f, "%s # %s, revoked %s\n", want, name ? name : "-", when) < 0 ||
 		    fclose(f)) {
-			fprintf(stderr, "fangs: ca: %s: %s\n", path, strerror(errno));
+			print_error("ca: %s: %s", path, strerror(errno));
 			return CLI_EXIT_ERROR;
 		}
 	}
@@ -327,7 +327,7 @@ static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name, const char
 		json_object_object_add(o, "serial", json_object_new_string(hex));
 		json_print(o);
 	} else {
-		printf("revoked %s (serial %s) in %s\n", name ? name : "certificate", hex, path);
+		printf("revoked %s (serial %s) in %s\n", name ? tx(name) : "certificate", hex, tx(path));
 	}
 	return CLI_EXIT_OK;
 }

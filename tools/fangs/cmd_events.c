@@ -41,7 +41,7 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 		json_add_findings(o, &fl);
 		json_print(o);
 	} else {
-		printf("run %s: %s@%s, %zu events, %zu fingerprints\n", run.id, run.package, run.version,
+		printf("run %s: %s@%s, %zu events, %zu fingerprints\n", tx(run.id), tx(run.package), tx(run.version),
 		       an->n_events, an->n_fingerprints);
 		switch (an->action) {
 		case FANGS_BASELINE_SEEDED:
@@ -51,7 +51,7 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 			printf("baseline: clean run joined the baseline\n");
 			break;
 		case FANGS_BASELINE_PENDING:
-			printf("baseline: run waits for review (fangs baseline promote %s)\n", run.id);
+			printf("baseline: run waits for review (fangs baseline promote %s)\n", tx(run.id));
 			break;
 		case FANGS_BASELINE_NONE:
 			printf("baseline: clean run (not yet promoted)\n");
@@ -109,6 +109,9 @@ static int events_import(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("events import needs exactly one FILE (see fangs events import --help)");
 	if (!package || !*package || !version || !*version)
 		return cli_usage_error("events import needs --package and --version");
+	/* what a run is stored under is checked by npm's rules: nothing is stored otherwise */
+	if (fangs_package_name_check(package, NULL) || fangs_package_version_check(version, NULL))
+		return cli_usage_error("events import: %s", fangs_error_last());
 	file = argv[optind];
 
 	if ((rc = fangs_events_read_file(&events, file))) {
@@ -184,7 +187,7 @@ static int events_list(cli_ctx *ctx, int argc, char **argv)
 				puts(s);
 			free(s);
 		} else {
-			printf("#%-6lld pid %-6d %-15s %s  [%s]\n", (long long)ev->id, ev->pid, ev->comm ? ev->comm : "?",
+			printf("#%-6lld pid %-6d %-15s %s  [%s]\n", (long long)ev->id, ev->pid, txd(ev->comm, "?"),
 			       fmt_event(ev, buf, sizeof(buf)), fmt_origin(&ev->origin, ob, sizeof(ob)));
 		}
 	}

@@ -145,14 +145,14 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 		json_object_object_add(o, "finding", fi ? json_finding(fi) : NULL);
 		json_print(o);
 	} else {
-		printf("deviation %lld of run %s (%s)\n", (long long)d.id, d.run_id, d.package);
-		printf("kind:     %s\nseverity: %s\nvalue:    %s\nactor:    %s\n", d.kind, fangs_severity_name(d.severity),
-		       d.value ? d.value : "", fangs_actor_name(d.actor));
+		printf("deviation %lld of run %s (%s)\n", (long long)d.id, tx(d.run_id), tx(d.package));
+		printf("kind:     %s\nseverity: %s\nvalue:    %s\nactor:    %s\n", tx(d.kind),
+		       fangs_severity_name(d.severity), txd(d.value, ""), fangs_actor_name(d.actor));
 		if (d.description)
-			printf("meaning:  %s\n", d.description);
+			print_lines(stdout, "meaning:  ", "          ", d.description);
 		printf("origin:   %s\n", fmt_origin(&d.origin, ob, sizeof(ob)));
 		if (d.command)
-			printf("command:  %s\n", d.command);
+			printf("command:  %s\n", tx(d.command));
 		if (fi && fi->n_records > 1) {
 			printf("finding:  one behaviour with");
 			for (size_t i = 0; i < fi->n_records; i++)
@@ -164,12 +164,11 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 		printf("evidence:\n");
 		for (size_t i = 0; i < evs.count; i++) {
 			const fangs_event *ev = &evs.items[i];
-			printf("  #%lld pid %d (%s) %s\n", (long long)ev->id, ev->pid, ev->comm ? ev->comm : "?",
+			printf("  #%lld pid %d (%s) %s\n", (long long)ev->id, ev->pid, txd(ev->comm, "?"),
 			       fmt_event(ev, eb, sizeof(eb)));
 			for (size_t a = 0; a < ev->n_ancestry; a++)
 				printf("      %*s<- pid %d %s %s\n", (int)(2 * a), "", ev->ancestry[a].pid,
-				       ev->ancestry[a].comm ? ev->ancestry[a].comm : "?",
-				       ev->ancestry[a].exe ? ev->ancestry[a].exe : "");
+				       txd(ev->ancestry[a].comm, "?"), txd(ev->ancestry[a].exe, ""));
 		}
 	}
 	fangs_finding_list_free(&fl);
@@ -208,7 +207,7 @@ static int fp_print(const fangs_fingerprint *fp, void *user)
 		json_object_object_add(o, "value", json_object_new_string(fp->value));
 		json_object_array_add(arr, o);
 	} else {
-		printf("%-8s %-6s %s\n", fangs_fp_kind_name(fp->kind), fangs_actor_name(fp->actor), fp->value);
+		printf("%-8s %-6s %s\n", fangs_fp_kind_name(fp->kind), fangs_actor_name(fp->actor), tx(fp->value));
 	}
 	return 0;
 }
@@ -251,7 +250,7 @@ static int baseline_list(cli_ctx *ctx, int argc, char **argv)
 		if (arr)
 			json_print(arr);
 		else if (fangs_fpset_size(set) == 0)
-			printf("%s has no baseline\n", f.package);
+			printf("%s has no baseline\n", tx(f.package));
 		fangs_fpset_free(set);
 		fangs_storage_free(st);
 		return CLI_EXIT_OK;
@@ -317,10 +316,11 @@ static int baseline_promote(cli_ctx *ctx, int argc, char **argv)
 		json_object_object_add(o, "replaced", json_object_new_boolean(flags & FANGS_PROMOTE_REPLACE));
 		json_print(o);
 	} else if (flags & FANGS_PROMOTE_REPLACE) {
-		printf("baseline of %s replaced by run %s (%s); its findings are cleared\n", r.package, r.id,
-		       r.version);
+		printf("baseline of %s replaced by run %s (%s); its findings are cleared\n", tx(r.package), tx(r.id),
+		       tx(r.version));
 	} else {
-		printf("run %s (%s@%s) added to the baseline; its findings are cleared\n", r.id, r.package, r.version);
+		printf("run %s (%s@%s) added to the baseline; its findings are cleared\n", tx(r.id), tx(r.package),
+		       tx(r.version));
 	}
 	fangs_run_clear(&r);
 	fangs_storage_free(st);

@@ -162,10 +162,10 @@ static int notifier_add(cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		json_print(json_target(&t));
 	else
-		printf("notifier %s added: %s (%s, %s and above%s)\n", t.name, t.url, t.template_name,
+		printf("notifier %s added: %s (%s, %s and above%s)\n", tx(t.name), tx(t.url), txd(t.template_name, "-"),
 		       fangs_severity_name(t.min_severity), t.enabled ? "" : ", disabled");
 	if (t.secret_env && !getenv(t.secret_env))
-		fprintf(stderr, "fangs: note: %s is not set here; the process that delivers needs it\n", t.secret_env);
+		print_error("note: %s is not set here; the process that delivers needs it", t.secret_env);
 	fangs_notifier_target_clear(&t);
 	fangs_storage_free(st);
 	return CLI_EXIT_OK;
@@ -223,7 +223,7 @@ static int notifier_remove(cli_ctx *ctx, int argc, char **argv)
 		json_object_object_add(o, "removed", json_object_new_string(argv[1]));
 		json_print(o);
 	} else {
-		printf("notifier %s removed (with its delivery history)\n", argv[1]);
+		printf("notifier %s removed (with its delivery history)\n", tx(argv[1]));
 	}
 	return CLI_EXIT_OK;
 }
@@ -259,10 +259,11 @@ static int notifier_test(cli_ctx *ctx, int argc, char **argv)
 	} else {
 		if (res.http_status)
 			printf("HTTP %d%s\n", res.http_status, rc ? "" : " (delivered)");
+		/* the receiver's answer, line by line, never its escape sequences */
 		if (res.body && *res.body)
-			printf("%s%s", res.body, res.body[strlen(res.body) - 1] == '\n' ? "" : "\n");
+			print_lines(stdout, "", "", res.body);
 		if (res.error)
-			fprintf(stderr, "fangs: notifier test: %s\n", res.error);
+			print_error("notifier test: %s", res.error);
 	}
 	fangs_notifier_result_clear(&res);
 	fangs_notifier_free(n);
@@ -384,7 +385,7 @@ void cli_notify_run(cli_ctx *ctx, fangs_storage *st, const char *run_id)
 	options_from_config(ctx, st, &o);
 	if ((rc = fangs_notifier_new(&n, &o)) || (rc = fangs_notifier_enqueue_run(n, run_id, &queued)) ||
 	    (queued && (rc = fangs_notifier_deliver_due(n, 0, &s))))
-		fprintf(stderr, "fangs: notifier: %s\n", fangs_error_last());
+		print_error("notifier: %s", fangs_error_last());
 	else if (queued && !ctx->json)
 		fprintf(stderr, "fangs: notified %zu of %zu target%s%s\n", s.sent, queued, queued == 1 ? "" : "s",
 			s.retrying ? " (the rest is retried by `fangs notifier deliver`)" : "");

@@ -16,18 +16,6 @@ static const char package_usage[] =
 	"       fangs package remove NAME      forget a package and everything recorded of it\n"
 	"       fangs package reset NAME       delete its runs, events, baseline and deviations; keep watching\n";
 
-static int valid_package_name(const char *n)
-{
-	size_t len = strlen(n);
-	if (len == 0 || len > 214)
-		return 0;
-	for (const char *c = n; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      strchr("-._~@/", *c)))
-			return 0;
-	return n[0] != '.' && n[0] != '_';
-}
-
 static int package_list(cli_ctx *ctx, int argc, char **argv)
 {
 	fangs_package_list pkgs = {0};
@@ -89,8 +77,12 @@ int cmd_package(cli_ctx *ctx, int argc, char **argv)
 	if (argc != 3)
 		return cli_usage_error("usage: fangs package %s NAME", verb);
 	name = argv[2];
-	if (!valid_package_name(name))
-		return cli_usage_error("'%s' is not a valid npm package name", name);
+	/* what is watched is named by npm's rules; a name stored before they
+	 * were checked can still be removed or reset */
+	if (!strcmp(verb, "add") && fangs_package_name_check(name, NULL))
+		return cli_usage_error("%s", fangs_error_last());
+	if (!*name)
+		return cli_usage_error("usage: fangs package %s NAME", verb);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if (!strcmp(verb, "add"))
@@ -108,11 +100,11 @@ int cmd_package(cli_ctx *ctx, int argc, char **argv)
 		json_object_object_add(o, "action", json_object_new_string(verb));
 		json_print(o);
 	} else if (!strcmp(verb, "add")) {
-		printf("watching %s\n", name);
+		printf("watching %s\n", tx(name));
 	} else if (!strcmp(verb, "remove")) {
-		printf("removed %s and everything recorded of it\n", name);
+		printf("removed %s and everything recorded of it\n", tx(name));
 	} else {
-		printf("reset %s: runs, events, baseline and deviations deleted\n", name);
+		printf("reset %s: runs, events, baseline and deviations deleted\n", tx(name));
 	}
 	return CLI_EXIT_OK;
 }
@@ -216,8 +208,8 @@ static int allow_add(cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		json_print(json_allow(&e));
 	else
-		printf("allowed %s %s%s%s (id %lld)\n", fangs_allow_kind_name(e.kind), e.value,
-		       e.package ? " for " : " globally", e.package ? e.package : "", (long long)e.id);
+		printf("allowed %s %s%s%s (id %lld)\n", fangs_allow_kind_name(e.kind), tx(e.value),
+		       e.package ? " for " : " globally", txd(e.package, ""), (long long)e.id);
 	return CLI_EXIT_OK;
 }
 

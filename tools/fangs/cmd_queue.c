@@ -72,6 +72,8 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!scan.package || !scan.version)
 		return cli_usage_error("scan submit: -package and -version are required");
+	if (fangs_package_name_check(scan.package, NULL) || fangs_package_version_check(scan.version, NULL))
+		return cli_usage_error("scan submit: %s", fangs_error_last());
 	scan.runner = (char *)runner;
 	if (!wo.url)
 		wo.url = env_or("FANGS_ORCHESTRATOR", ctx->config->runner.orchestrator);
@@ -95,16 +97,19 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (rs.status != 201) {
-		fprintf(stderr, "fangs: scan submit: %s (HTTP %ld)\n", fangs_wire_response_error(&rs), rs.status);
+		print_error("scan submit: %s (HTTP %ld)", fangs_wire_response_error(&rs), rs.status);
 		goto out;
 	}
 	if (ctx->json) {
-		fwrite(rs.body, 1, rs.len, stdout);
-		fputc('\n', stdout);
+		char *clean = fangs_utf8_clean(rs.body, rs.len, NULL);
+		if (clean)
+			puts(clean);
+		free(clean);
 	} else {
 		json_object *o = json_tokener_parse(rs.body), *id = NULL;
 		json_object_object_get_ex(o, "run_id", &id);
-		printf("queued %s@%s as run %s\n", scan.package, scan.version, id ? json_object_get_string(id) : "?");
+		printf("queued %s@%s as run %s\n", tx(scan.package), tx(scan.version),
+		       id ? tx(json_object_get_string(id)) : "?");
 		json_object_put(o);
 	}
 	exit_code = CLI_EXIT_OK;
@@ -344,7 +349,7 @@ int cmd_run_fail(cli_ctx *ctx, int argc, char **argv)
 		return cli_fail("run fail", rc);
 	}
 	if (run.state != FANGS_RUN_QUEUED && run.state != FANGS_RUN_RUNNING) {
-		fprintf(stderr, "fangs: run fail: run %s is already %s\n", run.id, fangs_run_state_name(run.state));
+		print_error("run fail: run %s is already %s", run.id, fangs_run_state_name(run.state));
 		fangs_run_clear(&run);
 		fangs_storage_free(st);
 		return CLI_EXIT_ERROR;
@@ -369,7 +374,7 @@ int cmd_run_fail(cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json) {
 		json_print(json_run(&run));
 	} else {
-		printf("run %s (%s@%s) marked failed\n", run.id, run.package, run.version);
+		printf("run %s (%s@%s) marked failed\n", tx(run.id), tx(run.package), tx(run.version));
 	}
 	fangs_run_clear(&run);
 	return CLI_EXIT_OK;

@@ -51,16 +51,12 @@ static int rules_show(cli_ctx *ctx, const fangs_rules *rs, const char *id)
 		json_print(json_rule(&r));
 		return CLI_EXIT_OK;
 	}
-	printf("rule:        %s\n", r.id);
+	printf("rule:        %s\n", tx(r.id));
 	printf("severity:    %s%s\n", fangs_severity_name(r.severity), r.enabled ? "" : " (disabled)");
-	printf("source:      %s:%u\n", r.source, r.line);
-	printf("meaning:     %s\n", r.description);
+	printf("source:      %s:%u\n", txd(r.source, "?"), r.line);
+	print_lines(stdout, "meaning:     ", "             ", r.description);
 	printf("matches:\n");
-	for (const char *p = r.match; p && *p;) {
-		size_t n = strcspn(p, "\n");
-		printf("  %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
+	print_lines(stdout, "  ", "  ", r.match);
 	return CLI_EXIT_OK;
 }
 

@@ -174,15 +174,15 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 		}
 		json_print(o);
 	} else {
-		printf("run:        %s\n", r.id);
-		printf("package:    %s@%s\n", r.package, r.version);
-		printf("state:      %s%s%s\n", fangs_run_state_name(r.state), r.error ? ": " : "", r.error ? r.error : "");
+		printf("run:        %s\n", tx(r.id));
+		printf("package:    %s@%s\n", tx(r.package), tx(r.version));
+		printf("state:      %s%s%s\n", fangs_run_state_name(r.state), r.error ? ": " : "", txd(r.error, ""));
 		printf("baseline:   %s\n", !strcmp(baseline_word(&r), "pending") ? "pending review" : baseline_word(&r));
 		printf("created:    %s  started: %s  finished: %s\n", fmt_time(r.created_ns, b1, sizeof(b1)),
 		       fmt_time(r.started_ns, b2, sizeof(b2)), fmt_time(r.finished_ns, b3, sizeof(b3)));
 		printf("duration:   %s\n", fmt_duration(r.duration_ns, b1, sizeof(b1)));
-		printf("sandbox:    %s  network: %s  runner: %s\n", r.sandbox ? r.sandbox : "-",
-		       r.network ? r.network : "-", r.runner ? r.runner : "-");
+		printf("sandbox:    %s  network: %s  runner: %s\n", txd(r.sandbox, "-"), txd(r.network, "-"),
+		       txd(r.runner, "-"));
 		if (r.has_exit_code)
 			printf("exit code:  %d\n", r.exit_code);
 		printf("events:     %lld stored, %lld emitted, %lld dropped\n", (long long)r.event_count,
@@ -196,11 +196,14 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 			printf("events:\n");
 			for (size_t i = 0; i < evs.count; i++)
 				printf("  #%-6lld pid %-6d %-15s %s  [%s]\n", (long long)evs.items[i].id, evs.items[i].pid,
-				       evs.items[i].comm ? evs.items[i].comm : "?", fmt_event(&evs.items[i], eb, sizeof(eb)),
+				       txd(evs.items[i].comm, "?"), fmt_event(&evs.items[i], eb, sizeof(eb)),
 				       fmt_origin(&evs.items[i].origin, ob, sizeof(ob)));
 		}
-		if (r.install_output && *r.install_output)
-			printf("install output (tail):\n%s\n", r.install_output);
+		if (r.install_output && *r.install_output) {
+			/* what the package printed: its lines, never its escape sequences */
+			printf("install output (tail):\n");
+			print_lines(stdout, "", "", r.install_output);
+		}
 	}
 	fangs_event_list_free(&evs);
 	fangs_finding_list_free(&fl);

@@ -62,15 +62,15 @@ static void on_progress(fangs_scan_phase phase, uint64_t events, const char *det
 	if (p->quiet)
 		return;
 	if (p->tty) {
-		fprintf(stderr, "\r\033[K%s: %-8s %llu events%s%s", p->spec, fangs_scan_phase_name(phase),
-			(unsigned long long)events, detail ? "  " : "", detail ? detail : "");
+		fprintf(stderr, "\r\033[K%s: %-8s %llu events%s%s", tx(p->spec), fangs_scan_phase_name(phase),
+			(unsigned long long)events, detail ? "  " : "", txd(detail, ""));
 		if (phase == FANGS_SCAN_DONE)
 			fputc('\n', stderr);
 	} else if (phase != FANGS_SCAN_INSTALL || detail) {
 		static int last = -1;
 		if ((int)phase != last)
-			fprintf(stderr, "%s: %s%s%s\n", p->spec, fangs_scan_phase_name(phase), detail ? ": " : "",
-				detail ? detail : "");
+			fprintf(stderr, "%s: %s%s%s\n", tx(p->spec), fangs_scan_phase_name(phase), detail ? ": " : "",
+				txd(detail, ""));
 		last = (int)phase;
 	}
 }
@@ -85,8 +85,11 @@ static void print_import(const char *output)
 			last = p + sizeof(mark) - 1;
 		p += sizeof(mark) - 1;
 	}
-	if (last)
-		printf("import: %.*s\n", (int)strcspn(last, "\n"), last);
+	if (last) {
+		char line[1024];
+		fangs_text_escape(line, sizeof(line), last, strcspn(last, "\n"));
+		printf("import: %s\n", line);
+	}
 }
 
 static void print_human(fangs_storage *st, const fangs_scan_result *r, const fangs_finding_list *fl,
@@ -95,12 +98,13 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, const fan
 	const fangs_deviation_list *d = &r->analysis.deviations;
 	fangs_severity max = findings_max_severity(fl);
 	char dur[32], counts[128];
-	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", r->run_id, r->package, r->version,
+	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", tx(r->run_id), tx(r->package),
+	       tx(r->version),
 	       fmt_duration(r->duration_ns, dur, sizeof(dur)), r->exit_code, r->timed_out ? ", timed out" : "",
 	       (unsigned long long)r->events_emitted, (unsigned long long)r->events_dropped);
 	if (r->state != FANGS_RUN_SUCCEEDED)
 		printf("install %s: %s\n", r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed",
-		       r->reason ? r->reason : "-");
+		       txd(r->reason, "-"));
 	print_import(r->install_output);
 	print_findings(stdout, st, NULL, d, fl);
 	/* the verdict counts behaviours: findings, not their records */
@@ -114,13 +118,13 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, const fan
 		printf("\n");
 		break;
 	case FANGS_BASELINE_SEEDED:
-		printf("verdict: first run of %s: baseline seeded (%zu fingerprints)%s\n", r->package,
+		printf("verdict: first run of %s: baseline seeded (%zu fingerprints)%s\n", tx(r->package),
 		       r->analysis.n_fingerprints, fl->count ? "" : ", nothing flagged");
 		break;
 	case FANGS_BASELINE_PENDING:
 		printf("verdict: %s, highest %s%s: waits for review (fangs baseline promote %s)\n", counts,
 		       fl->count ? fangs_severity_name(max) : "-", fl->count && max >= fail_on ? " (fails)" : "",
-		       r->run_id);
+		       tx(r->run_id));
 		break;
 	default:
 		printf("verdict: nothing new since the baseline\n");
@@ -227,7 +231,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 		if (rc) {
 			if (ps.tty && !ps.quiet)
 				fputc('\n', stderr);
-			fprintf(stderr, "fangs: scan of %s failed: %s\n", argv[i], fangs_error_last());
+			print_error("scan of %s failed: %s", argv[i], fangs_error_last());
 			exit_code = CLI_EXIT_ERROR;
 			if (all) {
 				json_object *o = json_object_new_object();

@@ -13,15 +13,18 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "output.h"
 
 int cmd_sensor(cli_ctx *ctx, int argc, char **argv);
 int cmd_trace(cli_ctx *ctx, int argc, char **argv);
 
 static void put_json_str(FILE *f, const char *s)
 {
+	/* made valid UTF-8 first, as every JSON fangs writes */
+	char *clean = s ? fangs_utf8_clean(s, strlen(s), NULL) : NULL;
 	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (const char *p = clean; p && *p; p++) {
+		unsigned char c = (unsigned char)*p;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c < 0x20)
@@ -30,6 +33,7 @@ static void put_json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+	free(clean);
 }
 
 static void sensor_usage(FILE *f)
@@ -62,8 +66,8 @@ static int print_probes(cli_ctx *ctx, int json)
 		fputs("]\n", stdout);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			printf("%-6s %-11s %s%s%s\n", p[i].live ? "live" : "FAILED", p[i].group, p[i].name,
-			       p[i].live ? "" : ": ", p[i].reason);
+			printf("%-6s %-11s %s%s%s\n", p[i].live ? "live" : "FAILED", txd(p[i].group, "?"),
+			       txd(p[i].name, "?"), p[i].live ? "" : ": ", p[i].live ? "" : txd(p[i].reason, ""));
 			live += p[i].live != 0;
 		}
 		printf("%zu of %zu probes live\n", live, n);
@@ -117,11 +121,11 @@ static void print_endpoint(FILE *f, const fangs_event *ev)
 	if (!ev->addr)
 		return;
 	if (ev->family == FANGS_FAMILY_UNIX)
-		fprintf(f, "unix:%s", ev->addr);
+		fprintf(f, "unix:%s", tx(ev->addr));
 	else if (ev->family == FANGS_FAMILY_IPV6)
-		fprintf(f, "[%s]:%u", ev->addr, ev->port);
+		fprintf(f, "[%s]:%u", tx(ev->addr), ev->port);
 	else
-		fprintf(f, "%s:%u", ev->addr, ev->port);
+		fprintf(f, "%s:%u", tx(ev->addr), ev->port);
 	if (ev->proto == FANGS_PROTO_TCP)
 		fputs("/tcp", f);
 	else if (ev->proto == FANGS_PROTO_UDP)
@@ -132,19 +136,20 @@ static void print_human(FILE *f, const fangs_event *ev)
 {
 	const char *qt;
 
-	fprintf(f, "%d %-15s %-12s ", ev->pid, ev->comm ? ev->comm : "?", fangs_event_kind_name(ev->kind));
+	/* every string of an event is what the sandbox chose: shown escaped */
+	fprintf(f, "%d %-15s %-12s ", ev->pid, txd(ev->comm, "?"), fangs_event_kind_name(ev->kind));
 	switch (ev->kind) {
 	case FANGS_EV_FILE_OPEN:
-		fprintf(f, "%s %s", ev->path,
+		fprintf(f, "%s %s", txd(ev->path, "?"),
 			(ev->flags & FANGS_OPEN_WRITE) ? ((ev->flags & FANGS_OPEN_READ) ? "rw" : "w") : "r");
 		/* an alias: the file it reached */
 		if (ev->real_path && strcmp(ev->real_path, ev->path) != 0)
-			fprintf(f, " -> %s", ev->real_path);
+			fprintf(f, " -> %s", tx(ev->real_path));
 		break;
 	case FANGS_EV_EXEC:
-		fprintf(f, "%s [", ev->path);
+		fprintf(f, "%s [", txd(ev->path, "?"));
 		for (size_t i = 0; i < ev->argc; i++)
-			fprintf(f, i ? " %s" : "%s", ev->argv[i]);
+			fprintf(f, i ? " %s" : "%s", txd(ev->argv[i], ""));
 		fputc(']', f);
 		break;
 	case FANGS_EV_NET_CONNECT:
@@ -153,16 +158,16 @@ static void print_human(FILE *f, const fangs_event *ev)
 	case FANGS_EV_DNS_QUERY:
 		qt = fangs_dns_qtype_name(ev->qtype);
 		if (qt)
-			fprintf(f, "%s %s", ev->qname, qt);
+			fprintf(f, "%s %s", txd(ev->qname, "?"), qt);
 		else
-			fprintf(f, "%s type%u", ev->qname, ev->qtype);
+			fprintf(f, "%s type%u", txd(ev->qname, "?"), ev->qtype);
 		if (ev->addr) {
 			fputs(" via ", f);
 			print_endpoint(f, ev);
 		}
 		break;
 	case FANGS_EV_TLS_SNI:
-		fputs(ev->sni, f);
+		fputs(txd(ev->sni, "?"), f);
 		if (ev->addr) {
 			fputs(" to ", f);
 			print_endpoint(f, ev);
@@ -175,17 +180,17 @@ static void print_human(FILE *f, const fangs_event *ev)
 		fprintf(f, "code %d", ev->exit_code);
 		break;
 	case FANGS_EV_PROXY_REQUEST:
-		fprintf(f, "%s %s:%u%s%s%s%s %s %d out %llu in %llu", ev->method, ev->host, ev->port,
-			ev->path ? " " : "", ev->path ? ev->path : "", ev->sni ? " sni " : "", ev->sni ? ev->sni : "",
+		fprintf(f, "%s %s:%u%s%s%s%s %s %d out %llu in %llu", txd(ev->method, "?"), txd(ev->host, "?"), ev->port,
+			ev->path ? " " : "", txd(ev->path, ""), ev->sni ? " sni " : "", txd(ev->sni, ""),
 			ev->allowed ? "allowed" : "refused", ev->status, (unsigned long long)ev->bytes_out,
 			(unsigned long long)ev->bytes_in);
 		break;
 	case FANGS_EV_SYSCALL:
-		fprintf(f, "%s", ev->op ? ev->op : "?");
+		fprintf(f, "%s", txd(ev->op, "?"));
 		if (ev->detail)
-			fprintf(f, " %s", ev->detail);
+			fprintf(f, " %s", tx(ev->detail));
 		if (ev->path)
-			fprintf(f, " %s", ev->path);
+			fprintf(f, " %s", tx(ev->path));
 		if (ev->target)
 			fprintf(f, " target %d", ev->target);
 		break;
@@ -193,8 +198,8 @@ static void print_human(FILE *f, const fangs_event *ev)
 		break;
 	}
 	if (ev->origin.package || ev->origin.script)
-		fprintf(f, "  (%s@%s %s)", ev->origin.package ? ev->origin.package : "",
-			ev->origin.version ? ev->origin.version : "", ev->origin.script ? ev->origin.script : "");
+		fprintf(f, "  (%s@%s %s)", txd(ev->origin.package, ""), txd(ev->origin.version, ""),
+			txd(ev->origin.script, ""));
 	fputc('\n', f);
 }
 
@@ -240,11 +245,16 @@ static void run_child(const char *cgroup, char **cmd)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (fangs_cgroup_attach(cgroup, 0)) {
-		fprintf(stderr, "fangs trace: %s\n", fangs_error_last());
+		char msg[1024]; /* no malloc between fork and exec */
+		fangs_text_escape(msg, sizeof(msg), fangs_error_last(), strlen(fangs_error_last()));
+		fprintf(stderr, "fangs trace: %s\n", msg);
 		_exit(127);
 	}
 	execvp(cmd[0], cmd);
-	fprintf(stderr, "fangs trace: %s: %s\n", cmd[0], strerror(errno));
+	int e = errno;
+	char what[1024];
+	fangs_text_escape(what, sizeof(what), cmd[0], strlen(cmd[0]));
+	fprintf(stderr, "fangs trace: %s: %s\n", what, strerror(e));
 	_exit(127);
 }
 
@@ -289,7 +299,8 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("trace: missing command (fangs trace -- CMD ARGS...)");
 	if (output && !(st.out = fopen(output, "we"))) {
-		fprintf(stderr, "fangs trace: %s: %s\n", output, strerror(errno));
+		int e = errno;
+		fprintf(stderr, "fangs trace: %s: %s\n", tx(output), strerror(e));
 		return CLI_EXIT_ERROR;
 	}
 	/* CMD writes to the same stdout: whole lines keep the two apart */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "output.h"
 #include "fangs-build-config.h"
 
 static const char usage_text[] =
@@ -94,18 +95,21 @@ int cli_dispatch(cli_ctx *ctx, int argc, char **argv, const char *usage, const c
 int cli_fail(const char *what, int rc)
 {
 	const char *msg = fangs_error_last();
-	fprintf(stderr, "fangs: %s: %s\n", what, msg && *msg ? msg : fangs_strerror(rc));
+	print_error("%s: %s", what, msg && *msg ? msg : fangs_strerror(rc));
 	return CLI_EXIT_ERROR;
 }
 
 int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("fangs: ", stderr);
+	char *msg = NULL;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
-	fputs("\n", stderr);
+	/* the arguments it names came from the command line, as typed or pasted */
+	print_error("%s", msg ? msg : "usage error");
+	free(msg);
 	return CLI_EXIT_USAGE;
 }
 

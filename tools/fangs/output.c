@@ -8,6 +8,62 @@
 
 #include "output.h"
 
+#define TX_SLOTS 32
+
+static __thread char *tx_slot[TX_SLOTS];
+static __thread unsigned tx_next;
+
+static void oom(void)
+{
+	perror("fangs");
+	exit(1);
+}
+
+const char *tx(const char *s)
+{
+	char **slot;
+	if (!s)
+		return NULL;
+	slot = &tx_slot[tx_next++ % TX_SLOTS];
+	free(*slot);
+	if (!(*slot = fangs_text_escape_dup(s)))
+		oom();
+	return *slot;
+}
+
+const char *txd(const char *s, const char *def)
+{
+	return s ? tx(s) : def;
+}
+
+void print_lines(FILE *f, const char *first, const char *indent, const char *text)
+{
+	for (const char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+		size_t len, need;
+		char *line;
+		nl = strchr(l, '\n');
+		len = nl ? (size_t)(nl - l) : strlen(l);
+		need = fangs_text_escape(NULL, 0, l, len);
+		if (!(line = malloc(need + 1)))
+			oom();
+		fangs_text_escape(line, need + 1, l, len);
+		fprintf(f, "%s%s\n", l == text ? first : indent, line);
+		free(line);
+	}
+}
+
+void print_error(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	fprintf(stderr, "fangs: %s\n", tx(msg));
+	free(msg);
+}
+
 struct table {
 	size_t ncols;
 	size_t nrows;
@@ -17,11 +73,9 @@ struct table {
 
 static char *xstrdup(const char *s)
 {
-	char *d = strdup(s ? s : "-");
-	if (!d) {
-		perror("fangs");
-		exit(1);
-	}
+	char *d = s ? fangs_text_escape_dup(s) : strdup("-");
+	if (!d)
+		oom();
 	return d;
 }
 
@@ -93,8 +147,14 @@ void table_print(table *t, FILE *f)
 
 void json_print(json_object *obj)
 {
-	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* json-c copies a string's bytes as they are: made valid UTF-8 here */
+	char *clean = fangs_utf8_clean(s, strlen(s), NULL);
+	if (!clean)
+		oom();
+	puts(clean);
+	free(clean);
 	json_object_put(obj);
 }
 
@@ -248,15 +308,17 @@ const char *fmt_origin(const fangs_origin *o, char *buf, size_t cap)
 		snprintf(buf, cap, "npm");
 		return buf;
 	}
-	snprintf(buf, cap, "%s%s%s %s%s%s", o->package ? o->package : "?", o->version ? "@" : "",
-		 o->version ? o->version : "", o->script ? o->script : "script", o->command ? ": " : "",
-		 o->command ? o->command : "");
+	snprintf(buf, cap, "%s%s%s %s%s%s", txd(o->package, "?"), o->version ? "@" : "", txd(o->version, ""),
+		 txd(o->script, "script"), o->command ? ": " : "", txd(o->command, ""));
 	return buf;
 }
 
 const char *fmt_event(const fangs_event *ev, char *buf, size_t cap)
 {
-	return fangs_event_summary(ev, buf, cap);
+	char raw[4096];
+	fangs_event_summary(ev, raw, sizeof(raw));
+	fangs_text_escape(buf, cap, raw, strlen(raw));
+	return buf;
 }
 
 /* Evidence events from storage, or from a recording in memory (ids = line numbers). */
@@ -297,7 +359,7 @@ static const char *fmt_labels(const fangs_finding *fi, char *buf, size_t cap)
 	size_t used = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < fi->n_labels && used + 1 < cap; i++) {
-		int w = snprintf(buf + used, cap - used, "%s%s", i ? " + " : "", fi->labels[i]);
+		int w = snprintf(buf + used, cap - used, "%s%s", i ? " + " : "", tx(fi->labels[i]));
 		if (w < 0)
 			break;
 		used += (size_t)w < cap - used ? (size_t)w : cap - used - 1;
@@ -331,27 +393,24 @@ void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, con
 	for (size_t i = 0; i < fl->count; i++) {
 		const fangs_finding *fi = &fl->items[i];
 		fprintf(f, "  [%-8s] %-20s %s", fangs_severity_name(fi->severity), fmt_labels(fi, lb, sizeof(lb)),
-			fi->value ? fi->value : "");
+			txd(fi->value, ""));
 		if (fi->network && fi->n_values > 1)
 			fprintf(f, " (%zu %s)", fi->n_values, values_word(fi));
 		fputc('\n', f);
 		if (fi->network && fi->n_values > 1) {
 			fprintf(f, "             %s: ", values_word(fi));
 			for (size_t j = 0; j < fi->n_values && j < VALUES_SHOWN; j++)
-				fprintf(f, "%s%s", j ? ", " : "", fi->values[j]);
+				fprintf(f, "%s%s", j ? ", " : "", tx(fi->values[j]));
 			if (fi->n_values > VALUES_SHOWN)
 				fprintf(f, " (+%zu more)", fi->n_values - VALUES_SHOWN);
 			fputc('\n', f);
 		}
 		/* a content summary's description is a line a file */
-		for (const char *l = fi->description, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-			nl = strchr(l, '\n');
-			fprintf(f, "             %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
-		}
+		print_lines(f, "             ", "             ", fi->description);
 		fprintf(f, "             by %s (%s)\n", fmt_origin(&fi->origin, ob, sizeof(ob)),
 			fangs_actor_name(fi->actor));
 		if (fi->command && (!fi->origin.command || strcmp(fi->command, fi->origin.command)))
-			fprintf(f, "             command: %s\n", fi->command);
+			fprintf(f, "             command: %s\n", tx(fi->command));
 				if ((st || mem) && fi->n_evidence) {
 			fangs_event_list evs = {0};
 			size_t shown = fi->n_evidence < 3 ? fi->n_evidence : 3;
@@ -359,7 +418,7 @@ void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, con
 				for (size_t j = 0; j < evs.count; j++)
 					fprintf(f, "             evidence #%lld: pid %d %s: %s\n",
 						(long long)evs.items[j].id, evs.items[j].pid,
-						evs.items[j].comm ? evs.items[j].comm : "?",
+						txd(evs.items[j].comm, "?"),
 						fmt_event(&evs.items[j], eb, sizeof(eb)));
 				if (fi->n_evidence > shown)
 					fprintf(f, "             (+%zu more evidence events)\n", fi->n_evidence - shown);
