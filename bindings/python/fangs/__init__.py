@@ -15,10 +15,11 @@ from ._lib import (BusyError, CanceledError, ConfigError, Error, ExistsError, Fi
                    IOFailure, NetworkError, NotFoundError, OutOfMemoryError, ParseError, PermissionDenied,
                    SandboxError, SensorError, StorageError, TimeoutFailure, UnsupportedError, VersionError, lib,
                    library_version)
-from .api import Config, Rules, Storage, default_database, parse_events, read_events, set_log, severity_names
-from .model import (AllowEntry, Analysis, Ancestor, DeliveryStats, Deviation, Event, Fingerprint, Job, Notification,
-                    NotifierTarget, NotifierTestResult, Origin, Package, Probe, PruneStats, Release, Rule, Run, Runner,
-                    ScanResult, SensorStats, Severity)
+from .api import (Config, Rules, Storage, check_package_name, check_package_version, default_database, parse_events,
+                  read_events, set_log, severity_names)
+from .model import (AllowEntry, Analysis, Ancestor, Counts, DeliveryStats, Deviation, Event, Finding, Fingerprint, Job,
+                    Notification, NotifierTarget, NotifierTestResult, Origin, Package, Probe, PruneStats, Release,
+                    Rule, Run, RunReport, Runner, ScanResult, SensorStats, Severity)
 from .scan import ScanStream, Sensor, Trace, check_sensor, scan_stream, trace
 
 __version__ = "0.1.0"
@@ -33,12 +34,13 @@ def version() -> str:
 
 
 __all__ = [
-    "AllowEntry", "Analysis", "Ancestor", "BusyError", "CanceledError", "Config", "ConfigError", "DeliveryStats",
-    "Deviation", "Error", "Event", "ExistsError", "FangsError", "FileNotFound", "Fingerprint", "IOFailure",
+    "AllowEntry", "Analysis", "Ancestor", "BusyError", "CanceledError", "Config", "ConfigError", "Counts",
+    "DeliveryStats", "Deviation", "Error", "Event", "ExistsError", "FangsError", "FileNotFound", "Finding",
+    "Fingerprint", "IOFailure",
     "InvalidError", "Job", "NetworkError", "NotFoundError", "Notification", "NotifierTarget", "NotifierTestResult",
     "Origin", "OutOfMemoryError", "Package", "ParseError", "PermissionDenied", "Probe", "PruneStats", "Release",
-    "Rule", "Rules", "Run", "Runner", "SandboxError", "ScanResult", "ScanStream", "Sensor", "SensorError", "SensorStats",
+    "Rule", "Rules", "Run", "RunReport", "Runner", "SandboxError", "ScanResult", "ScanStream", "Sensor", "SensorError", "SensorStats",
     "Severity", "Storage", "StorageError", "TimeoutFailure", "Trace", "UnsupportedError", "VersionError",
-    "check_sensor", "default_database", "lib", "library_version", "parse_events", "read_events", "scan_stream",
+    "check_package_name", "check_package_version", "check_sensor", "default_database", "lib", "library_version", "parse_events", "read_events", "scan_stream",
     "set_log", "severity_names", "trace", "version",
 ]

@@ -306,6 +306,14 @@ _PROTOTYPES = [
     ("fangs_analysis_clear", [P(T.Analysis)], None, None),
     ("fangs_baseline_action_name", [c_int], c_char_p, None),
     ("fangs_baseline_promote", [c_void_p, c_char_p, c_uint], c_int, CHECK),
+    # findings
+    ("fangs_findings_group", [P(T.DeviationList), P(T.FindingsOptions), P(T.FindingList)], c_int, CHECK),
+    ("fangs_findings_load", [c_void_p, P(T.DeviationList), P(T.FindingsOptions), P(T.FindingList)], c_int, CHECK),
+    ("fangs_finding_list_free", [P(T.FindingList)], None, None),
+    # npm names
+    ("fangs_package_name_check", [c_char_p, P(c_char_p)], c_int, None),
+    ("fangs_package_name_check_new", [c_char_p, P(c_char_p)], c_int, None),
+    ("fangs_package_version_check", [c_char_p, P(c_char_p)], c_int, None),
     # rules
     ("fangs_rules_new", [P(c_void_p), P(T.RulesOptions)], c_int, CHECK),
     ("fangs_rules_free", [c_void_p], None, None),

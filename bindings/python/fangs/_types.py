@@ -206,6 +206,24 @@ class Analysis(ctypes.Structure):
                 ("n_fingerprints", c_size_t), ("baseline_size", c_size_t), ("elapsed_ns", c_int64)]
 
 
+class Finding(ctypes.Structure):
+    _fields_ = [("severity", c_int), ("kind", c_char_p), ("labels", POINTER(c_char_p)), ("n_labels", c_size_t),
+                ("value", c_char_p), ("domain", c_char_p), ("network", c_int), ("values", POINTER(c_char_p)),
+                ("n_values", c_size_t), ("actor", c_int), ("description", c_char_p), ("origin", Origin),
+                ("command", c_char_p), ("records", POINTER(c_size_t)), ("n_records", c_size_t),
+                ("record_ids", POINTER(c_int64)), ("n_rule_hits", c_size_t), ("evidence", POINTER(c_int64)),
+                ("n_evidence", c_size_t)]
+
+
+class FindingList(ctypes.Structure):
+    _fields_ = [("items", POINTER(Finding)), ("count", c_size_t), ("capacity", c_size_t),
+                ("n_deviations", c_size_t), ("n_rule_hits", c_size_t)]
+
+
+class FindingsOptions(ctypes.Structure):
+    _fields_ = [("version", c_uint), ("suffix_list", c_char_p), ("events", POINTER(Event)), ("n_events", c_size_t)]
+
+
 class RulesOptions(ctypes.Structure):
     _fields_ = [("version", c_uint), ("config", c_void_p), ("no_builtin", c_int)]
 
@@ -302,6 +320,9 @@ MIRRORS = {
     Runner: ("fangs_runner", True),
     RunnerList: ("fangs_runner_list", True),
     Analysis: ("fangs_analysis", True),
+    Finding: ("fangs_finding", True),
+    FindingList: ("fangs_finding_list", True),
+    FindingsOptions: ("fangs_findings_options", True),
     RulesOptions: ("fangs_rules_options", True),
     RuleInfo: ("fangs_rule_info", True),
     RulesInput: ("fangs_rules_input", True),
@@ -320,6 +341,7 @@ RULES_OPTIONS_VERSION = 1
 NOTIFIER_OPTIONS_VERSION = 1
 SCAN_OPTIONS_VERSION = 3
 SENSOR_OPTIONS_VERSION = 2
+FINDINGS_OPTIONS_VERSION = 1
 
 # C macros the binding relies on, checked by the layout probe too.
 CONSTANTS = {
@@ -329,6 +351,7 @@ CONSTANTS = {
     "FANGS_NOTIFIER_OPTIONS_VERSION": NOTIFIER_OPTIONS_VERSION,
     "FANGS_SCAN_OPTIONS_VERSION": SCAN_OPTIONS_VERSION,
     "FANGS_SENSOR_OPTIONS_VERSION": SENSOR_OPTIONS_VERSION,
+    "FANGS_FINDINGS_OPTIONS_VERSION": FINDINGS_OPTIONS_VERSION,
     "FANGS_ANCESTRY_MAX": ANCESTRY_MAX,
     "FANGS_RUN_ID_MAX": RUN_ID_MAX,
     "FANGS_VERSION_MAJOR": 0,

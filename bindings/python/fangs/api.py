@@ -11,9 +11,9 @@ from typing import Callable, Iterable, List, Optional, Sequence, Union
 
 from . import _types as T
 from ._lib import FileNotFound, InvalidError, error_from, lib
-from .model import (AllowEntry, Analysis, DeliveryStats, Deviation, Event, Fingerprint, Job, Notification,
-                    NotifierTarget, NotifierTestResult, Package, PruneStats, Release, Rule, Run, Runner, Severity,
-                    _deviations, _events)
+from .model import (AllowEntry, Analysis, DeliveryStats, Deviation, Event, Finding, Fingerprint, Job, Notification,
+                    NotifierTarget, NotifierTestResult, Package, PruneStats, Release, Rule, Run, Runner, RunReport,
+                    Severity, _deviations, _events, _group)
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 SeverityArg = Union[Severity, str, int]
@@ -26,6 +26,35 @@ _RUN_SUCCEEDED = 2
 
 def _b(s: Optional[str]) -> Optional[bytes]:
     return s.encode("utf-8") if s is not None else None
+
+
+def _checked(fn, what: str, value) -> None:
+    if not isinstance(value, str):
+        raise InvalidError("%s must be a str, not %s" % (what, type(value).__name__))
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidError("%s %r is not valid UTF-8" % (what, value)) from None
+    if b"\0" in raw:
+        raise InvalidError("%s %r holds a NUL byte" % (what, value))
+    rc = fn(raw, None)
+    if rc < 0:
+        raise error_from(rc)
+
+
+def check_package_name(name: str, *, new: bool = False) -> None:
+    """Raises InvalidError unless `name` is an npm package name by npm's
+    rules (fangs_package_name_check, what `fangs package add` and `fangs
+    events import` check; new=True: also npm's rules for names published
+    today, no capitals and none of ~'!()*). The message says why."""
+    _checked(lib.fangs_package_name_check_new if new else lib.fangs_package_name_check, "package name", name)
+
+
+def check_package_version(version: str) -> None:
+    """Raises InvalidError unless `version` is what may follow "name@" for a
+    registry install: a version, a range or a dist-tag
+    (fangs_package_version_check)."""
+    _checked(lib.fangs_package_version_check, "version", version)
 
 
 def _s(b: Optional[bytes]) -> Optional[str]:
@@ -262,6 +291,8 @@ class Storage:
         """Stores a recording (an NDJSON file's path as str or PathLike, NDJSON bytes, or Events)
         as a finished run of package@version and judges it, like `fangs
         events import`. A path that does not exist raises FileNotFound."""
+        check_package_name(package)
+        check_package_version(version)
         lst = _event_list_from(recording)
         try:
             run = T.Run()
@@ -290,13 +321,43 @@ class Storage:
         lib.fangs_analyze_run(self._handle, self._differ, self.config._cfg, _b(run_id), ctypes.byref(an))
         try:
             devs = _deviations(an.deviations)
+            findings, counts = _group(self._handle, an.deviations)
             action = lib.fangs_baseline_action_name(an.action).decode()
             n_fps, n_events, size = an.n_fingerprints, an.n_events, an.baseline_size
         finally:
             lib.fangs_analysis_clear(ctypes.byref(an))
-        return Analysis(self.run(run_id), action, n_fps, devs, n_events, size)
+        return Analysis(self.run(run_id), action, n_fps, devs, n_events, size, findings, counts)
+
+    def analyze_run(self, run_id: str) -> Analysis:
+        """Judges a finished run again (`fangs run analyze RUN`): a run whose
+        analysis failed (Run.analysis_error) gets its findings, and the error
+        is cleared. A queued or running run raises InvalidError: only a
+        finished run is judged. Notifiers are not called (notify_run)."""
+        run = self.run(run_id)
+        if run.state in ("queued", "running"):
+            raise InvalidError("run %s is %s: only a finished run is judged" % (run.id, run.state))
+        return self.analyze(run.id)
 
     # ---- runs and events ----
+
+    def show_run(self, run_id: str, *, events: bool = False) -> RunReport:
+        """A run with its records, its findings and their counts (`fangs run
+        show --json`; events=True: with its events, as --events)."""
+        run = self.run(run_id)
+        f = T.DeviationFilter(_b(run.id), None, int(Severity.INFO), 0)
+        lst = T.DeviationList()
+        lib.fangs_storage_deviations_list(self._handle, ctypes.byref(f), ctypes.byref(lst))
+        try:
+            devs = _deviations(lst)
+            findings, counts = _group(self._handle, lst)
+        finally:
+            lib.fangs_deviation_list_free(ctypes.byref(lst))
+        return RunReport(run, devs, findings, counts, self.events(run.id) if events else None)
+
+    def findings(self, run_id: str) -> List[Finding]:
+        """A run's findings, one per behaviour, most severe first (`fangs
+        deviation list --run RUN --findings`)."""
+        return self.show_run(run_id).findings
 
     def run(self, run_id: str) -> Run:
         r = T.Run()
@@ -360,6 +421,8 @@ class Storage:
     def queue_scan(self, package: str, version: str, *, runner: Optional[str] = None) -> Job:
         """Queues a scan for the orchestrator's runners (as `fangs scan
         submit` asks the orchestrator to): a queued run and its job."""
+        check_package_name(package)
+        check_package_version(version)
         j = T.Job()
         j.package, j.version, j.target_runner = _b(package), _b(version), _b(runner)
         lib.fangs_storage_job_enqueue(self._handle, ctypes.byref(j))
@@ -486,7 +549,9 @@ class Storage:
             lib.fangs_package_clear(ctypes.byref(p))
 
     def add_package(self, name: str, *, watched: bool = True) -> Package:
-        """Creates the package (`fangs package add`: watched by the orchestrator)."""
+        """Creates the package (`fangs package add`: watched by the orchestrator).
+        A name npm would refuse raises InvalidError (check_package_name)."""
+        check_package_name(name)
         lib.fangs_storage_package_upsert(self._handle, _b(name), int(watched))
         return self.package(name)
 

@@ -186,6 +186,9 @@ class Run:
     started_ns: int
     finished_ns: int
     install_output: Optional[str] = field(default=None, repr=False)
+    # set when the run's events are stored but judging them failed: the run
+    # has no findings yet (Storage.analyze_run, `fangs run analyze`)
+    analysis_error: Optional[str] = None
 
     @classmethod
     def _from_c(cls, r: T.Run) -> "Run":
@@ -197,7 +200,7 @@ class Run:
             max_severity=_sev(r.max_severity) if r.deviation_count else None, duration_ns=r.duration_ns,
             exit_code=r.exit_code if r.has_exit_code else None, runner=_s(r.runner), sandbox=_s(r.sandbox),
             network=_s(r.network), error=_s(r.error), created_ns=r.created_ns, started_ns=r.started_ns,
-            finished_ns=r.finished_ns, install_output=_s(r.install_output))
+            finished_ns=r.finished_ns, install_output=_s(r.install_output), analysis_error=_s(r.analysis_error))
 
 
 @dataclass(frozen=True)
@@ -232,16 +235,88 @@ def _deviations(lst: T.DeviationList) -> List[Deviation]:
     return [Deviation._from_c(lst.items[i]) for i in range(lst.count)]
 
 
+def _strs(arr, n: int) -> List[str]:
+    return [arr[i].decode("utf-8", "replace") for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One behaviour (`fangs run show --json` "findings"): the records
+    (deviations and rule hits) that one thing the run did made, grouped
+    (fangs/findings.h). deviation_ids are the records' ids, the main one
+    first; rule_hits how many of them are rule hits."""
+    kind: Optional[str]
+    labels: List[str]
+    severity: str
+    value: Optional[str]
+    domain: Optional[str]
+    network: bool
+    values: List[str]
+    actor: str
+    description: Optional[str]
+    origin: Optional[Origin]
+    command: Optional[str]
+    deviation_ids: List[int]
+    rule_hits: int
+    evidence: List[int]
+
+    @classmethod
+    def _from_c(cls, f: T.Finding) -> "Finding":
+        return cls(kind=_s(f.kind), labels=_strs(f.labels, f.n_labels), severity=_sev(f.severity),
+                   value=_s(f.value), domain=_s(f.domain), network=bool(f.network),
+                   values=_strs(f.values, f.n_values), actor=lib.fangs_actor_name(f.actor).decode(),
+                   description=_s(f.description), origin=Origin._from_c(f.origin), command=_s(f.command),
+                   deviation_ids=[f.record_ids[i] for i in range(f.n_records)], rule_hits=f.n_rule_hits,
+                   evidence=[f.evidence[i] for i in range(f.n_evidence)])
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many findings (behaviours) and raw records a run has (`"counts"`
+    in the CLI's --json)."""
+    findings: int = 0
+    deviations: int = 0
+    rule_hits: int = 0
+
+
+def _findings(lst: T.FindingList):
+    return ([Finding._from_c(lst.items[i]) for i in range(lst.count)],
+            Counts(lst.count, lst.n_deviations, lst.n_rule_hits))
+
+
+def _group(storage_handle, devs: T.DeviationList):
+    """Groups C records into (findings, counts), their evidence read from storage."""
+    fl = T.FindingList()
+    lib.fangs_findings_load(storage_handle, ctypes.byref(devs), None, ctypes.byref(fl))
+    try:
+        return _findings(fl)
+    finally:
+        lib.fangs_finding_list_free(ctypes.byref(fl))
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One run with its records and findings (`fangs run show --json`)."""
+    run: Run
+    deviations: List[Deviation]
+    findings: List[Finding]
+    counts: Counts
+    events: Optional[List[Event]] = field(default=None, repr=False)
+
+
 @dataclass(frozen=True)
 class Analysis:
-    """How a run was judged (`fangs events import --json`): the run, what
-    happened to the baseline, the number of fingerprints, the findings."""
+    """How a run was judged (`fangs events import --json`, `fangs run
+    analyze --json`): the run, what happened to the baseline, the number of
+    fingerprints, the records and the findings they group into."""
     run: Run
     baseline: str
     fingerprints: int
     deviations: List[Deviation]
     n_events: int = 0
     baseline_size: int = 0
+    findings: List[Finding] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
 
     @property
     def run_id(self) -> str:
@@ -412,8 +487,8 @@ class PruneStats:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """One scan (`fangs scan --json`: spec, run, baseline, deviations), plus
-    how the install ended."""
+    """One scan (`fangs scan --json`: spec, run, baseline, deviations,
+    findings, counts), plus how the install ended."""
     spec: str
     run: Optional[Run]
     baseline: str
@@ -426,6 +501,8 @@ class ScanResult:
     events_dropped: int
     duration_ns: int
     install_output: Optional[str] = field(default=None, repr=False)
+    findings: List[Finding] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
 
     @property
     def run_id(self) -> Optional[str]:

@@ -12,7 +12,7 @@ from typing import Iterator, List, Optional, Sequence, Union
 
 from . import _types as T
 from ._lib import Error, InvalidError, lib
-from .model import Event, Probe, Run, ScanResult, SensorStats, _deviations
+from .model import Counts, Event, Probe, Run, ScanResult, SensorStats, _deviations, _group
 
 _USER_ABORT = -17
 _SANDBOXES = ("ns", "docker")
@@ -70,13 +70,15 @@ def _progress_cb(progress, failures):
     return T.SCAN_PROGRESS_FN(cb)
 
 
-def _result(spec, r: T.ScanResult, run: Optional[Run]) -> ScanResult:
+def _result(spec, r: T.ScanResult, run: Optional[Run], storage_handle=None) -> ScanResult:
+    # findings need the records' evidence events: only a stored run has them
+    findings, counts = _group(storage_handle, r.analysis.deviations) if storage_handle else ([], Counts())
     return ScanResult(spec=spec, run=run, baseline=lib.fangs_baseline_action_name(r.analysis.action).decode(),
                       deviations=_deviations(r.analysis.deviations),
                       state=lib.fangs_run_state_name(r.state).decode(), reason=_s(r.reason), exit_code=r.exit_code,
                       timed_out=bool(r.timed_out), events_emitted=r.events_emitted,
                       events_dropped=r.events_dropped, duration_ns=r.duration_ns,
-                      install_output=_s(r.install_output))
+                      install_output=_s(r.install_output), findings=findings, counts=counts)
 
 
 def scan(storage, spec, *, sandbox=None, network=None, duration=None, grace=None, registry=None, image=None,
@@ -91,7 +93,7 @@ def scan(storage, spec, *, sandbox=None, network=None, duration=None, grace=None
         lib.fangs_scan(ctypes.byref(o), _b(spec), ctypes.byref(r))
         if failures:
             raise failures[0]
-        return _result(spec, r, storage.run(r.run_id.decode()))
+        return _result(spec, r, storage.run(r.run_id.decode()), storage._handle)
     finally:
         lib.fangs_scan_result_clear(ctypes.byref(r))
 

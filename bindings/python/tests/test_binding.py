@@ -52,6 +52,22 @@ def record(obj):
     return json.loads(json.dumps(dataclasses.asdict(obj)))
 
 
+def by_records(findings):
+    """Findings as JSON, in an order of their own: findings of one severity,
+    and a finding's records (of one severity) and labels after its main one,
+    follow the order of the records grouped (so do its values), and a judgement returns its records in
+    another order than storage lists them (the CLI's `run analyze --json`
+    and `run show --json` differ so too)."""
+    out = []
+    for f in findings:
+        f = dict(f if isinstance(f, dict) else record(f))
+        f["labels"] = f["labels"][:1] + sorted(f["labels"][1:])
+        f["deviation_ids"] = sorted(f["deviation_ids"])
+        f["values"] = sorted(f["values"])
+        out.append(f)
+    return sorted(out, key=lambda f: f["deviation_ids"])
+
+
 class BindingTest(Base):
     def test_version(self):
         self.assertRegex(fangs.version(), r"^\d+\.\d+\.\d+$")
@@ -379,10 +395,29 @@ class SameAsCliTest(Base):
             targets = st.notifiers()
             fps = st.fingerprints("example-banner")
         cli_runs = self.cli("run", "list")
+        # (the CLI writes analysis_error only when a run has one)
         self.assertEqual([record(r) for r in runs],
-                         [{**c, "install_output": None} for c in cli_runs])
+                         [{"analysis_error": None, **c, "install_output": None} for c in cli_runs])
         show = self.cli("run", "show", bad.run_id)
-        self.assertEqual(set(record(bad.run)) - {"install_output"}, set(show) - {"deviations", "install_output"})
+        self.assertEqual(set(record(bad.run)) - {"install_output", "analysis_error"},
+                         set(show) - {"deviations", "install_output", "findings", "counts"})
+        # findings: one per behaviour, as the CLI groups the run's records
+        with fangs.Storage(self.db) as st:
+            report = st.show_run(bad.run_id)
+            listed = st.findings(bad.run_id)
+        self.assertTrue(show["findings"])
+        self.assertLess(show["counts"]["findings"], show["counts"]["deviations"] + show["counts"]["rule_hits"])
+        self.assertEqual([record(f) for f in report.findings], show["findings"])
+        self.assertEqual(record(report.counts), show["counts"])
+        self.assertEqual(by_records(bad.findings), by_records(show["findings"]))
+        self.assertEqual(record(bad.counts), show["counts"])
+        self.assertEqual(listed, report.findings)
+        run_fields = record(report.run)
+        self.assertEqual({k: show.get(k) for k in run_fields}, run_fields)
+        self.assertEqual(sorted((record(d) for d in report.deviations), key=lambda d: d["id"]),
+                         sorted(show["deviations"], key=lambda d: d["id"]))
+        self.assertEqual([record(f) for f in listed],
+                         self.cli("deviation", "list", "--run", bad.run_id, "--findings"))
         self.assertEqual([record(d) for d in devs], self.cli("deviation", "list"))
         self.assertEqual(sorted((record(d) for d in bad.deviations), key=lambda d: d["id"]),
                          sorted(show["deviations"], key=lambda d: d["id"]))
@@ -407,9 +442,119 @@ class SameAsCliTest(Base):
         out = json.loads(imported.stdout)
         with fangs.Storage(self.db) as st:
             again = st.analyze(out["run"]["id"])
-        self.assertEqual(set(out) - {"run"}, {"baseline", "fingerprints", "deviations"})
+        self.assertEqual(set(out) - {"run"}, {"baseline", "fingerprints", "deviations", "findings", "counts"})
         self.assertEqual((again.baseline, again.fingerprints), (out["baseline"], out["fingerprints"]))
-        self.assertEqual(set(record(again.run)) - {"install_output"}, set(out["run"]))
+        self.assertEqual(set(record(again.run)) - {"install_output", "analysis_error"}, set(out["run"]))
+        # judged again: the same findings (none: 1.0.1 does what 1.0.0 did)
+        self.assertEqual(record(again.counts), out["counts"])
+        self.assertEqual([{**f, "deviation_ids": len(f["deviation_ids"])} for f in by_records(again.findings)],
+                         [{**f, "deviation_ids": len(f["deviation_ids"])} for f in by_records(out["findings"])])
+
+
+class FindingsTest(Base):
+    """Findings, runs not judged and `run analyze`, name checks: as the CLI."""
+
+    def test_analysis_error_and_analyze_run(self):
+        import sqlite3
+        with fangs.Storage(self.db) as st:
+            st.import_events(rec("1.0.0"), "example-banner", "1.0.0")
+            bad = st.import_events(rec("1.1.0"), "example-banner", "1.1.0")
+            self.assertIsNone(bad.run.analysis_error)
+        # what the orchestrator stores when judging a finished run failed
+        db = sqlite3.connect(self.db)
+        db.execute("UPDATE runs SET analysis_error = 'analysis failed: database or disk is full' WHERE id = ?",
+                   (bad.run_id,))
+        db.execute("CREATE TRIGGER full BEFORE INSERT ON run_fingerprints"
+                   " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        db.commit()
+        with fangs.Storage(self.db) as st:
+            run = st.run(bad.run_id)
+            self.assertEqual(run.analysis_error, "analysis failed: database or disk is full")
+            shown = self.cli("run", "show", bad.run_id)
+            self.assertEqual(shown["analysis_error"], run.analysis_error)
+            self.assertEqual({**{k: shown.get(k) for k in record(run)}, "install_output": None},
+                             {**record(run), "install_output": None})
+            self.assertEqual([r for r in st.pending() if r.id == bad.run_id][0].analysis_error, run.analysis_error)
+            # still failing: an error, and the run stays not judged
+            with self.assertRaises(fangs.StorageError) as cm:
+                st.analyze_run(bad.run_id)
+            self.assertIn("disk is full", str(cm.exception))
+            self.assertIsNotNone(st.run(bad.run_id).analysis_error)
+        db.execute("DROP TRIGGER full")
+        db.commit()
+        db.close()
+        with fangs.Storage(self.db) as st:
+            again = st.analyze_run(bad.run_id)
+        self.assertIsNone(again.run.analysis_error)
+        self.assertEqual(again.baseline, bad.baseline)
+        show = self.cli("run", "show", bad.run_id)
+        self.assertNotIn("analysis_error", show)
+        self.assertEqual(by_records(again.findings), by_records(show["findings"]))
+        self.assertEqual(record(again.counts), show["counts"])
+        self.assertEqual(again.counts.findings, len(again.findings))
+        self.assertEqual(again.counts.deviations + again.counts.rule_hits, len(again.deviations))
+        # the CLI judges it once more: the binding reads the same findings
+        cli = self.cli("run", "analyze", bad.run_id)
+        with fangs.Storage(self.db) as st:
+            report = st.show_run(bad.run_id)
+        self.assertEqual(cli["baseline"], again.baseline)
+        self.assertEqual(by_records(report.findings), by_records(cli["findings"]))
+        self.assertEqual(record(report.counts), cli["counts"])
+        crit = [f for f in report.findings if f.severity == "critical"]
+        # a read of ~/.npmrc: a deviation and a rule hit, one finding
+        cred = [f for f in crit if f.value == "~/.npmrc"]
+        self.assertEqual(len(cred), 1, crit)
+        self.assertEqual((cred[0].labels, cred[0].rule_hits, cred[0].actor, cred[0].origin.script),
+                         (["rule:cred-read-by-script", "fs_cred_read"], 1, "script", "postinstall"))
+        self.assertEqual(len(cred[0].deviation_ids), 2)
+        self.assertTrue(set(cred[0].deviation_ids) <= {d.id for d in report.deviations})
+        self.assertEqual(sum(len(f.deviation_ids) for f in report.findings), len(report.deviations))
+
+    def test_only_finished_runs_are_judged(self):
+        with fangs.Storage(self.db) as st:
+            job = st.queue_scan("left-pad", "1.3.0")
+            with self.assertRaises(fangs.InvalidError) as cm:
+                st.analyze_run(job.run_id)
+            self.assertIn("only a finished run is judged", str(cm.exception))
+            with self.assertRaises(fangs.NotFoundError):
+                st.analyze_run("nope")
+        p = subprocess.run([CLI, "--sqlite-path", self.db, "run", "analyze", job.run_id], capture_output=True,
+                           text=True, env=dict(os.environ, FANGS_CONFIG=""))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("only a finished run is judged", p.stderr)
+
+    def test_package_names_checked_as_the_cli(self):
+        fangs.check_package_name("left-pad")
+        fangs.check_package_name("@scope/name")
+        fangs.check_package_name("JSONStream")  # installable, no longer publishable
+        with self.assertRaises(fangs.InvalidError):
+            fangs.check_package_name("JSONStream", new=True)
+        fangs.check_package_version("^1.2")
+        fangs.check_package_version("latest")
+        for bad in ("", "../evil", "-x", "node_modules", "a b", "evil\x1b[2J", "@a/b/c"):
+            with self.assertRaises(fangs.InvalidError, msg=repr(bad)):
+                fangs.check_package_name(bad)
+        for bad in ("file:../x", "git+https://x.invalid/y", "npm:other@1", "1.0.0/../x"):
+            with self.assertRaises(fangs.InvalidError, msg=repr(bad)):
+                fangs.check_package_version(bad)
+        with self.assertRaises(fangs.InvalidError):
+            fangs.check_package_name(b"left-pad")  # type: ignore[arg-type]
+        with fangs.Storage(self.db) as st:
+            with self.assertRaises(fangs.InvalidError) as cm:
+                st.add_package("../evil")
+            p = subprocess.run([CLI, "--sqlite-path", self.db, "package", "add", "../evil"], capture_output=True,
+                               text=True, env=dict(os.environ, FANGS_CONFIG=""))
+            self.assertEqual(p.returncode, 2)
+            self.assertIn(str(cm.exception), p.stderr)
+            with self.assertRaises(fangs.InvalidError):
+                st.import_events(rec("1.0.0"), "evil\x1b]0;x\x07", "1.0.0")
+            with self.assertRaises(fangs.InvalidError):
+                st.import_events(rec("1.0.0"), "example-banner", "file:../x")
+            with self.assertRaises(fangs.InvalidError):
+                st.queue_scan("left-pad", "git+https://x.invalid/y")
+            # nothing was stored
+            self.assertEqual((st.packages(), st.runs()), ([], []))
+            self.assertEqual(st.add_package("left-pad").name, "left-pad")
 
 
 class ExampleTest(Base):
