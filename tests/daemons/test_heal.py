@@ -37,14 +37,16 @@ def post_batch(o, run, runner, body, seq=None, attempt=None):
     if attempt is not None:
         q.append("attempt=%s" % attempt)
     path = "/v1/runs/%s/events%s" % (run, "?" + "&".join(q) if q else "")
-    st, raw = o.post(path, body, headers=dict(ND, **{"Fangs-Runner": runner}))
+    # as the runner: its token, bound to its id, names it
+    st, raw = o.post(path, body, headers=dict(ND, **o.as_runner(runner)))
     return st, json.loads(raw) if raw else None
 
 
 def take_job(o, runner, max_scans=4):
-    st, _ = o.post("/v1/runners/register", {"runner_id": runner, "max_scans": max_scans})
-    assert st == 200, st
-    st, raw = o.get("/v1/runners/%s/jobs?wait_ms=3000" % runner)
+    st, raw = o.post("/v1/runners/register", {"runner_id": runner, "max_scans": max_scans},
+                     headers=o.as_runner(runner))
+    assert st == 200, (st, raw)
+    st, raw = o.get("/v1/runners/%s/jobs?wait_ms=3000" % runner, headers=o.as_runner(runner))
     assert st == 200, (st, raw)
     return json.loads(raw)
 
@@ -81,7 +83,7 @@ class HealBase(unittest.TestCase):
         return o
 
     def runner(self, o, rid, extra=(), **kw):
-        r = Runner(self.tmp, o.url, rid, self.reg.url, extra=list(extra), **kw)
+        r = Runner(self.tmp, o.url, rid, self.reg.url, extra=list(extra), token=o.runner_token(rid), **kw)
         self.procs.append(r)
         return r
 
@@ -154,7 +156,7 @@ class BusyRunnerTest(HealBase):
 class AnalysisFailureTest(HealBase):
     def finish(self, o, run, runner):
         st, raw = o.post("/v1/runs/%s/result" % run, {"state": "succeeded", "exit_code": 0, "events_emitted": 4},
-                         headers={"Fangs-Runner": runner})
+                         headers=o.as_runner(runner))
         self.assertEqual(st, 200, raw)
         return json.loads(raw)
 
@@ -261,7 +263,7 @@ class PostgresRestartTest(HealBase):
         self.assertEqual(runners["r1"]["state"], "up")
         # the result, and its judgement, on the new connection
         st, raw = o.post("/v1/runs/%s/result" % run, {"state": "succeeded", "exit_code": 0},
-                         headers={"Fangs-Runner": "r1"})
+                         headers=o.as_runner("r1"))
         self.assertEqual(st, 200, raw)
         self.assertEqual(json.loads(raw)["baseline_action"], "seeded")
         self.assertEqual(o.stop(), 0)

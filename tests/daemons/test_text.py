@@ -48,8 +48,8 @@ class TextAtTheOrchestrator(unittest.TestCase):
         cls.tmpd.cleanup()
         assert rc == 0, "orchestrator exit status %s" % rc
 
-    def answer(self, method, path, body):
-        st, raw = self.o.request(method, path, body)
+    def answer(self, method, path, body, headers=None):
+        st, raw = self.o.request(method, path, body, headers=headers)
         return st, json.loads(raw.decode("utf-8", errors="strict")) if raw else None
 
     def runner_ids(self):
@@ -58,17 +58,21 @@ class TextAtTheOrchestrator(unittest.TestCase):
     def test_register_hostname(self):
         for rid, host in (("r-esc", "evil" + EVIL), ("r-nl", "host\nINFO: forged line"), ("r-bidi", "a\u202eexe"),
                           ("r-c1", "h\u009b31m"), ("r-del", "h\x7f"), ("r-empty", ""), ("r-long", "h" * 256)):
-            st, err = self.answer("POST", "/v1/runners/register", {"runner_id": rid, "hostname": host})
+            # as that runner, with its own token: the hostname is all that is wrong
+            st, err = self.answer("POST", "/v1/runners/register", {"runner_id": rid, "hostname": host},
+                                  self.o.as_runner(rid))
             self.assertEqual(st, 400, (rid, err))
             self.assertIn("hostname", err["error"])
         # bytes that are not UTF-8 are no JSON text: refused
-        st, err = self.answer("POST", "/v1/runners/register", b'{"runner_id": "r-bytes", "hostname": "h\xff\xfe"}')
+        st, err = self.answer("POST", "/v1/runners/register", b'{"runner_id": "r-bytes", "hostname": "h\xff\xfe"}',
+                              self.o.as_runner("r-bytes"))
         self.assertEqual(st, 400, err)
         ids = self.runner_ids()
         for rid in ("r-esc", "r-nl", "r-bidi", "r-c1", "r-del", "r-empty", "r-long", "r-bytes"):
             self.assertNotIn(rid, ids)
         # a printable name, any script, is taken and shown as it is
-        st, _ = self.answer("POST", "/v1/runners/register", {"runner_id": "r-ok", "hostname": "h\u00f4te-1.example"})
+        st, _ = self.answer("POST", "/v1/runners/register", {"runner_id": "r-ok", "hostname": "h\u00f4te-1.example"},
+                            self.o.as_runner("r-ok"))
         self.assertEqual(st, 200)
         p = subprocess.run([FANGS, "--sqlite-path", self.db, "runner", "list"], capture_output=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
