@@ -27,6 +27,8 @@ RSS_BOUND_KB = 200 * 1024
 # AddressSanitizer's shadow memory, redzones and quarantine (256 MB) come on top
 ASAN_RSS_BOUND_KB = 800 * 1024
 PER_IP = 64
+# how long a client waits for a refusal on its headers before it sends the body
+ANSWER_WAIT_S = 5.0
 
 
 def raise_nofile(n):
@@ -134,21 +136,24 @@ def read_answer(s):
 def post_big(port, path, headers, size, results, chunked=False):
     """POSTs `size` bytes. A server that refuses on the headers answers
     before the body is sent (we wait a moment for that, as a client with
-    Expect: 100-continue would); otherwise the body follows."""
+    Expect: 100-continue would); otherwise the body follows. Appends
+    (status, Retry-After, body, whether the body was sent)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sent = False
     try:
         hdrs = "".join("%s: %s\r\n" % kv for kv in headers.items())
         length = "Transfer-Encoding: chunked" if chunked else "Content-Length: %d" % size
         s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\n%s%s\r\n\r\n" % (path, hdrs, length)).encode())
-        if not select_readable(s, 1.0):
+        if not select_readable(s, ANSWER_WAIT_S):
+            sent = True
             piece = b"x" * 65536
             for _ in range(size // len(piece)):
                 s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
             if chunked:
                 s.sendall(b"0\r\n\r\n")
-        results.append(read_answer(s))
+        results.append(read_answer(s) + (sent,))
     except OSError as e:
-        results.append(("hung up", None, str(e)))
+        results.append(("hung up", None, str(e), sent))
     finally:
         s.close()
 
@@ -268,38 +273,50 @@ class HostileLoadTest(unittest.TestCase):
             self.assertEqual(st, 200, raw)
             time.sleep(0.5)
 
-        # 40 parallel 8 MiB batches for a run that does not exist: refused unread
-        bad = parallel_big(o.port, "/v1/runs/nope/events", {"Fangs-Runner": "r1"}, 40)
-        self.assertEqual(len(bad), 40)
-        for st, _, raw in bad:
-            self.assertEqual(st, 404, raw)
-        bad = parallel_big(o.port, "/v1/runs/nope/events", {"Fangs-Runner": "r1"}, 40, chunked=True)
-        for st, _, raw in bad:
-            self.assertEqual(st, 404, raw)
+        # 40 parallel 8 MiB batches, with a valid runner token, for a run
+        # that does not exist: refused before the body is sent
+        for chunked in (False, True):
+            bad = parallel_big(o.port, "/v1/runs/nope/events", o.as_runner("r1"), 40, chunked=chunked)
+            self.assertEqual(len(bad), 40)
+            for st, _, raw, sent in bad:
+                self.assertEqual(st, 404, raw)
+                self.assertIn(b"unknown run", raw)
+                self.assertFalse(sent, "the body was needed for a 404")
+        # the same batches without a credential (a header naming the runner
+        # is none): 401, before the body is sent
+        for chunked in (False, True):
+            bad = parallel_big(o.port, "/v1/runs/nope/events", {"Fangs-Runner": "r1"}, 40, chunked=chunked)
+            self.assertEqual(len(bad), 40)
+            for st, _, raw, sent in bad:
+                self.assertEqual(st, 401, raw)
+                self.assertFalse(sent, "the body was needed for a 401")
 
         # 40 parallel 8 MiB bodies for a run the caller does hold: the body
         # budget lets some in (they do not decode), the rest wait (503)
-        st, _ = o.post("/v1/runners/register", {"runner_id": "bulk", "max_scans": 1})
+        bulk = o.as_runner("bulk")
+        st, _ = o.post("/v1/runners/register", {"runner_id": "bulk", "max_scans": 1}, headers=bulk)
         self.assertEqual(st, 200)
         run = o.submit("bulkpkg", "1.0.0", runner="bulk")
-        st, raw = o.get("/v1/runners/bulk/jobs?wait_ms=2000")
+        st, raw = o.get("/v1/runners/bulk/jobs?wait_ms=2000", headers=bulk)
         self.assertEqual((st, json.loads(raw)["run_id"]), (200, run))
-        held = parallel_big(o.port, "/v1/runs/%s/events" % run, {"Fangs-Runner": "bulk"}, 40)
-        statuses = [st for st, _, _ in held]
+        held = parallel_big(o.port, "/v1/runs/%s/events" % run, bulk, 40)
+        statuses = [st for st, _, _, _ in held]
         self.assertEqual(len(held), 40)
         self.assertTrue(set(statuses) <= {400, 503}, statuses)
         self.assertIn(503, statuses)
         self.assertIn(400, statuses)
-        for st, retry, _ in held:
+        for st, retry, _, sent in held:
             if st == 503:
                 self.assertEqual(retry, "1")
+            else:
+                self.assertTrue(sent, "a batch was decoded with no body")
         self.assertGreater(o.metrics()["fangs_http_busy_total"], 0)
         wait_for(lambda: o.metrics()["fangs_http_body_bytes_held"] == 0, 10, "the bodies' bytes to be given back")
         m = o.metrics()
         self.assertEqual(m["fangs_events_received_total"], 0)
 
         # a real runner registers, takes a job and posts its result
-        r = Runner(self.tmp, o.url, "real", self.reg.url)
+        r = Runner(self.tmp, o.url, "real", self.reg.url, token=o.runner_token("real"))
         self.procs.append(r)
         run = o.submit("benign", "1.0.0", runner="real")
         wait_for(lambda: run_of(self.db, run)["state"] in ("succeeded", "failed"), 180, "the scan")
@@ -319,26 +336,31 @@ class HostileLoadTest(unittest.TestCase):
 
     def test_slow_tls_handshakes(self):
         ca = os.path.join(self.tmp, "ca")
-        for args in (["init"], ["issue", "orchestrator", "--host", "127.0.0.1"], ["issue", "ops"]):
+        for args in (["init"], ["issue", "orchestrator", "--host", "127.0.0.1"],
+                     ["issue", "ops", "--role", "operator"]):
             p = subprocess.run([FANGS, "ca"] + args + ["--dir", ca], capture_output=True, text=True, timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)
-        o = Orchestrator(self.tmp, self.db, scheme="https", extra=[
+        o = Orchestrator(self.tmp, self.db, scheme="https", auth="extra", extra=[
             "--no-watch", "--header-timeout-s", "3", "--max-connections-per-ip", str(PER_IP),
             "--tls-cert", os.path.join(ca, "orchestrator.pem"), "--tls-key", os.path.join(ca, "orchestrator-key.pem"),
             "--client-ca", os.path.join(ca, "ca.pem")])
         self.procs.append(o)
+        anon = ssl.create_default_context(cafile=os.path.join(ca, "ca.pem"))
         ctx = ssl.create_default_context(cafile=os.path.join(ca, "ca.pem"))
         ctx.load_cert_chain(os.path.join(ca, "ops.pem"), os.path.join(ca, "ops-key.pem"))
 
-        def health():
+        def status(path, context):
             try:
-                conn = http.client.HTTPSConnection("127.0.0.1", o.port, context=ctx, timeout=10)
-                conn.request("GET", "/v1/health")
+                conn = http.client.HTTPSConnection("127.0.0.1", o.port, context=context, timeout=10)
+                conn.request("GET", path)
                 st = conn.getresponse().status
                 conn.close()
                 return st
             except OSError:
                 return 0
+
+        def health():
+            return status("/v1/health", ctx)
         wait_for(lambda: health() == 200, 10, "the orchestrator over TLS")
         # a TLS record header announcing a ClientHello that never comes whole
         slow = SlowClients(o.port, SLOW_CLIENTS, ["127.0.0.%d" % i for i in range(2, 10)],
@@ -349,6 +371,9 @@ class HostileLoadTest(unittest.TestCase):
         for _ in range(5):
             self.assertEqual(health(), 200)
             time.sleep(0.5)
+        # the operator's certificate is still checked and honoured; no certificate, no metrics
+        self.assertEqual(status("/metrics", ctx), 200)
+        self.assertEqual(status("/metrics", anon), 403)
         wait_for(lambda: slow.dropped > SLOW_CLIENTS // 2, 30, "the server to drop stalled handshakes")
         self.assertEqual(health(), 200)
         hwm = vm_kb(o.p.pid, "VmHWM")
@@ -376,9 +401,14 @@ class ParkedPollsTest(unittest.TestCase):
         self.assertEqual(self.o.stop(), 0)
         self.tmpd.cleanup()
 
+    def register(self, rid):
+        st, raw = self.o.post("/v1/runners/register", {"runner_id": rid}, headers=self.o.as_runner(rid))
+        self.assertEqual(st, 200, raw)
+
     def poll(self, rid, wait_ms):
         s = socket.create_connection(("127.0.0.1", self.o.port))
-        s.sendall(("GET /v1/runners/%s/jobs?wait_ms=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (rid, wait_ms)).encode())
+        s.sendall(("GET /v1/runners/%s/jobs?wait_ms=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" %
+                   (rid, wait_ms, self.o.runner_token(rid))).encode())
         return s
 
     @staticmethod
@@ -402,14 +432,12 @@ class ParkedPollsTest(unittest.TestCase):
 
     def test_parked_polls_do_not_starve_submissions(self):
         o = self.o
-        st, _ = o.post("/v1/runners/register", {"runner_id": "away"})
-        self.assertEqual(st, 200)
+        self.register("away")
         for i in range(self.QUEUED):
             o.submit("queued", "1.0.%d" % i, runner="away")
         ids = ["w%03d" % i for i in range(self.WAITERS)]
         for rid in ids:
-            st, _ = o.post("/v1/runners/register", {"runner_id": rid})
-            self.assertEqual(st, 200)
+            self.register(rid)
         # ?wait_ms= is honoured (the maximum is 120 s here)
         t0 = time.time()
         s = self.poll("w000", 200)
