@@ -963,7 +963,8 @@ static bool exec_fileless(const fangs_event *ev)
  * with no word of its command line that is not a `-` option holding an `e`
  * (which may show the environment, `ps eww`, or be a format list, `-o
  * etime`: either keeps the rule on), and only until the process opens a
- * file outside the system's places (a library preloaded into it).
+ * file outside the system's read-only places (a library preloaded into it
+ * from /tmp, HOME, /dev/shm or a memfd).
  */
 static bool lists_without_environ(const ectx *c, const fangs_event *ev)
 {
@@ -975,11 +976,26 @@ static bool lists_without_environ(const ectx *c, const fangs_event *ev)
 	return true;
 }
 
+/* What ps opens: the loader's libraries, locale data, /proc. Not a
+ * writable place (/tmp, HOME, /dev/shm) nor a memfd. */
+static bool ps_place(const char *p)
+{
+	static const char *const sys[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+					  "/etc", "/proc", "/sys", "/dev"};
+	if (fangs__str_has_prefix(p, "/dev/shm/") || fangs__str_has_prefix(p, "/dev/mqueue/"))
+		return false;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(sys); i++) {
+		size_t n = strlen(sys[i]);
+		if (!strncmp(p, sys[i], n) && (p[n] == '/' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
 static void track_lister(ectx *c, const fangs_event *ev)
 {
 	proc *p;
 	const char *file;
-	char dir[16];
 	if ((ev->kind != FANGS_EV_EXEC && ev->kind != FANGS_EV_FILE_OPEN) ||
 	    !(p = proc_get(&c->procs, ev->pid, false)))
 		return;
@@ -987,16 +1003,10 @@ static void track_lister(ectx *c, const fangs_event *ev)
 		p->lister = lists_without_environ(c, ev);
 		return;
 	}
+	/* the file it was (a link in /proc/self/fd to a memfd or a file in
+	 * /tmp is that), else the name written */
 	file = ev->real_path ? ev->real_path : ev->path;
-	if (!p->lister || !file)
-		return;
-	/* a system directory itself (/proc, opened to list it) is a system place */
-	if (file[0] == '/' && strlen(file) < sizeof(dir) - 1) {
-		snprintf(dir, sizeof(dir), "%s/", file);
-		if (!in_scratch(c, dir))
-			return;
-	}
-	if (file[0] != '/' || in_scratch(c, file))
+	if (p->lister && (!file || !ps_place(file)))
 		p->lister = false;
 }
 
