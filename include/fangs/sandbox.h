@@ -76,7 +76,7 @@ typedef struct fangs_sandbox_options {
 	const char *backend;          /**< "ns" (default) or "docker" */
 	fangs_sandbox_network network;
 	fangs_sandbox_limits limits;
-	int64_t duration_ms;          /**< hard limit of a run; 0 = 60000. Then everything is killed. */
+	int64_t duration_ms;          /**< hard limit of a run; 0 = 180000. Then everything is killed. */
 	int64_t grace_ms;             /**< after the install exits, how long to linger for stragglers
 				           before ending a run whose cgroup is empty; 0 = 2000, <0 = none */
 	const char *work_root;        /**< where run directories go; NULL = /var/lib/fangs/sandbox */

@@ -48,7 +48,7 @@ typedef struct fangs_scan_options {
 	const fangs_config *config;    /**< NULL = defaults */
 	const char *sandbox;           /**< "ns" (default) or "docker" */
 	const char *network;           /**< "none" (default), "proxy" (ns only; policy: config->proxy_*) or "bridge" */
-	int64_t duration_ms;           /**< 0 = 60000 */
+	int64_t duration_ms;           /**< 0 = 180000 (the sandbox's default) */
 	int64_t grace_ms;              /**< linger at least this long after the install exits; 0 = no
 	                                    minimum: the run ends once no process is left in it */
 	const char *registry;          /**< NULL = config, else npm's own configuration */

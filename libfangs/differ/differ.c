@@ -486,6 +486,26 @@ static bool sysinfo_read(const char *v)
 	return false;
 }
 
+/*
+ * npm's own content cache: whether npm reads an index entry, writes a
+ * temporary file or stores content depends on what the cache held before
+ * the run (a miss for an optional platform package the registry does not
+ * serve, a tarball fetched now), not on the package. Matched on the
+ * normalized value, a `_cacache` component followed by cacache's own
+ * directories, wherever npm's cache is; only npm's own opens: a script
+ * writing into npm's cache is another matter.
+ */
+static bool npm_cache_infra(const pending *p)
+{
+	static const char *const dirs[] = {"/_cacache/tmp/", "/_cacache/index-v5/", "/_cacache/content-v2/"};
+	if (p->actor != FANGS_ACTOR_NPM || (p->kind != FANGS_FP_FS_READ && p->kind != FANGS_FP_FS_WRITE))
+		return false;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(dirs); i++)
+		if (strstr(p->value, dirs[i]))
+			return true;
+	return false;
+}
+
 static bool folded(const fangs_differ *d, const pending_set *ps, const fangs_event *events, size_t n_events,
 		   const pending *p, fangs_fpset **execs)
 {
@@ -493,6 +513,8 @@ static bool folded(const fangs_differ *d, const pending_set *ps, const fangs_eve
 	const char *file = fangs__open_path(ev);
 	if (p->kind == FANGS_FP_NET)
 		return infra_peer(d, ev);
+	if (npm_cache_infra(p))
+		return !p->cred;
 	if (p->kind != FANGS_FP_FS_READ || p->cred || !file)
 		return false;
 	if (sysinfo_read(p->value))

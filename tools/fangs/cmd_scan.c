@@ -30,7 +30,7 @@ static const char scan_usage[] =
 	"  --network MODE        none = loopback only (default); proxy = loopback and a\n"
 	"                        recording proxy to allowed download hosts; bridge = real\n"
 	"                        egress via NAT\n"
-	"  --duration S          kill everything after S seconds (default 60)\n"
+	"  --duration S          kill everything after S seconds (default 180)\n"
 	"  --grace S             linger at least S seconds after the install exits (default 0:\n"
 	"                        the run ends once no process of it is left)\n"
 	"  --registry URL        npm registry (default: config, else npm's own configuration)\n"
