@@ -27,13 +27,6 @@
 #define LEAF_YEARS 2
 #define MAX_HOSTS 16
 
-static const char ca_usage[] =
-	"usage: fangs ca init [--dir DIR]                      make a CA (ca.pem, ca-key.pem)\n"
-	"       fangs ca issue NAME [--host H]... [--dir DIR]  a certificate for NAME (NAME.pem, NAME-key.pem);\n"
-	"                                                     --host (DNS name or IP) makes it fit for a server\n"
-	"       fangs ca revoke NAME [--dir DIR]             the orchestrator refuses NAME from now on\n"
-	"DIR defaults to $FANGS_CA_DIR, else ./fangs-ca.\n";
-
 static int gtls_fail(const char *what, int rc)
 {
 	fprintf(stderr, "fangs: ca: %s: %s\n", what, gnutls_strerror(rc));
@@ -265,41 +258,47 @@ static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name)
 	return CLI_EXIT_OK;
 }
 
-int cmd_ca(cli_ctx *ctx, int argc, char **argv)
+/* --dir, else $FANGS_CA_DIR, else ./fangs-ca */
+static const char *ca_dir(const cli_args *a)
 {
-	const char *dir = getenv("FANGS_CA_DIR"), *name = NULL, *verb, *hosts[MAX_HOSTS];
-	int n_hosts = 0;
-
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(ca_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	verb = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		if ((!strcmp(a, "--dir") || !strcmp(a, "-dir")) && i + 1 < argc)
-			dir = argv[++i];
-		else if ((!strcmp(a, "--host") || !strcmp(a, "-host")) && i + 1 < argc && n_hosts < MAX_HOSTS)
-			hosts[n_hosts++] = argv[++i];
-		else if (a[0] != '-' && !name)
-			name = a;
-		else
-			return cli_usage_error("ca %s: unexpected '%s'", verb, a);
-	}
+	const char *dir = cli_get(a, "dir");
 	if (!dir || !*dir)
-		dir = "fangs-ca";
-	if (!strcmp(verb, "init")) {
-		if (name)
-			return cli_usage_error("usage: fangs ca init [--dir DIR]");
-		return ca_init(ctx, dir);
+		dir = getenv("FANGS_CA_DIR");
+	return dir && *dir ? dir : "fangs-ca";
+}
+
+/* Certificate names double as runner ids and file names. */
+static int check_name(const cli_args *a)
+{
+	const char *name = a->pos[0];
+	if (!valid_name(name) || !strcmp(name, "ca"))
+		return cli_usage_error("ca %s: NAME must be letters, digits, '.', '_' or '-' (and not 'ca')", a->cmd->sub);
+	return 0;
+}
+
+CLI_HANDLER(cmd_ca_init)
+{
+	return ca_init(ctx, ca_dir(a));
+}
+
+CLI_HANDLER(cmd_ca_issue)
+{
+	const char *hosts[MAX_HOSTS];
+	int n_hosts = 0, rc;
+	if ((rc = check_name(a)))
+		return rc;
+	for (const char *h; (h = cli_get_nth(a, "host", (size_t)n_hosts));) {
+		if (n_hosts == MAX_HOSTS)
+			return cli_usage_error("ca issue: at most %d --host", MAX_HOSTS);
+		hosts[n_hosts++] = h;
 	}
-	if (strcmp(verb, "issue") && strcmp(verb, "revoke"))
-		return cli_usage_error("unknown ca subcommand '%s' (init, issue, revoke)", verb);
-	if (!name || !valid_name(name) || !strcmp(name, "ca"))
-		return cli_usage_error("ca %s: NAME must be letters, digits, '.', '_' or '-' (and not 'ca')", verb);
-	if (!strcmp(verb, "issue"))
-		return ca_issue(ctx, dir, name, hosts, n_hosts);
-	if (n_hosts)
-		return cli_usage_error("ca revoke takes no --host");
-	return ca_revoke(ctx, dir, name);
+	return ca_issue(ctx, ca_dir(a), a->pos[0], hosts, n_hosts);
+}
+
+CLI_HANDLER(cmd_ca_revoke)
+{
+	int rc;
+	if ((rc = check_name(a)))
+		return rc;
+	return ca_revoke(ctx, ca_dir(a), a->pos[0]);
 }

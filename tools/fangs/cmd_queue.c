@@ -12,58 +12,54 @@
 #include "commands.h"
 #include "output.h"
 
-static const char submit_usage[] =
-	"usage: fangs scan submit -package P -version V [-runner R] [--orchestrator URL]\n"
-	"                         [--tls-cert F --tls-key F] [--ca F]\n"
-	"Queues a scan on the orchestrator (URL from --orchestrator, FANGS_ORCHESTRATOR or the\n"
-	"config's runner.orchestrator); -runner pins it to one runner. Prints the run id.\n";
-
-static int opt_is(const char *a, const char *name)
-{
-	return a[0] == '-' && (!strcmp(a + 1, name) || (a[1] == '-' && !strcmp(a + 2, name)));
-}
-
 static const char *env_or(const char *name, const char *def)
 {
 	const char *v = getenv(name);
 	return v && *v ? v : def;
 }
 
-int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
+/* Is package@version in the registry (--registry, the configuration's, else
+ * npm's own)? 0 yes; prints why not and returns an exit code. */
+static int check_release(cli_ctx *ctx, const cli_args *a, const char *package, const char *version)
+{
+	const char *registry = cli_get(a, "registry");
+	char npm_registry[1024];
+	int rc;
+	if (!registry)
+		registry = ctx->config->registry;
+	if (!registry) {
+		if (fangs_registry_configured(NULL, npm_registry, sizeof(npm_registry)))
+			return cli_usage_error("scan submit: no registry to check %s@%s in: give --registry URL (or "
+					       "--no-registry-check)",
+					       package, version);
+		registry = npm_registry;
+	}
+	rc = fangs_registry_release_exists(registry, package, version);
+	if (rc == FANGS_ENOTFOUND) {
+		fprintf(stderr, "fangs: scan submit: %s (nothing queued)\n", fangs_error_last());
+		return CLI_EXIT_ERROR;
+	}
+	if (rc)
+		return cli_fail("scan submit: cannot check the release (--no-registry-check queues without)", rc);
+	return 0;
+}
+
+CLI_HANDLER(cmd_scan_submit)
 {
 	fangs_wire_client_options wo = FANGS_WIRE_CLIENT_OPTIONS_INIT;
 	fangs_wire_client *c = NULL;
 	fangs_wire_response rs = {0};
 	fangs_wire_scan scan = {0};
 	char *body = NULL;
-	const char *runner = NULL;
+	const char *runner = cli_get(a, "runner");
 	int rc, exit_code = CLI_EXIT_ERROR;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (cli_is_help(a)) {
-			fputs(submit_usage, stdout);
-			return CLI_EXIT_OK;
-		}
-		if (i + 1 >= argc)
-			return cli_usage_error("scan submit: '%s' needs a value", a);
-		if (opt_is(a, "package"))
-			scan.package = argv[++i];
-		else if (opt_is(a, "version"))
-			scan.version = argv[++i];
-		else if (opt_is(a, "runner"))
-			runner = argv[++i];
-		else if (opt_is(a, "orchestrator"))
-			wo.url = argv[++i];
-		else if (opt_is(a, "tls-cert"))
-			wo.tls_cert = argv[++i];
-		else if (opt_is(a, "tls-key"))
-			wo.tls_key = argv[++i];
-		else if (opt_is(a, "ca"))
-			wo.ca = argv[++i];
-		else
-			return cli_usage_error("scan submit: unknown option '%s'", a);
-	}
+	scan.package = (char *)cli_get(a, "package");
+	scan.version = (char *)cli_get(a, "version");
+	wo.url = cli_get(a, "orchestrator");
+	wo.tls_cert = cli_get(a, "tls-cert");
+	wo.tls_key = cli_get(a, "tls-key");
+	wo.ca = cli_get(a, "ca");
 	if (!scan.package || !scan.version)
 		return cli_usage_error("scan submit: -package and -version are required");
 	scan.runner = (char *)runner;
@@ -77,6 +73,9 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 		wo.tls_key = env_or("FANGS_TLS_KEY", NULL);
 	if (!wo.ca)
 		wo.ca = env_or("FANGS_CA", NULL);
+	/* a release that does not exist would only fail later, on a runner */
+	if (!cli_has(a, "no-registry-check") && (rc = check_release(ctx, a, scan.package, scan.version)))
+		return rc;
 	if ((rc = fangs_wire_scan_encode(&scan, &body)) || (rc = fangs_wire_client_new(&c, &wo)) ||
 	    (rc = fangs_wire_request(c, "POST", "/v1/scans", "application/json", body, strlen(body), 30000, &rs))) {
 		cli_fail("scan submit", rc);
@@ -103,19 +102,13 @@ out:
 	return exit_code;
 }
 
-int cmd_runner(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_runner_list)
 {
 	fangs_runner_list rl = {0};
 	fangs_storage *st;
 	int rc;
 
-	if (argc != 2 || strcmp(argv[1], "list")) {
-		if (argc == 2 && cli_is_help(argv[1])) {
-			puts("usage: fangs runner list\nRunners registered with the orchestrator, with their running scans.");
-			return CLI_EXIT_OK;
-		}
-		return cli_usage_error("usage: fangs runner list");
-	}
+	(void)a;
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	rc = fangs_storage_runner_list(st, &rl);
@@ -152,18 +145,21 @@ int cmd_runner(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-int cmd_run_fail(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_run_fail)
 {
 	fangs_storage *st;
 	fangs_run run = {0};
 	struct timespec ts;
+	char id[FANGS_RUN_ID_MAX];
 	int rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage_error("usage: fangs run fail RUN");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
-	if ((rc = fangs_storage_run_get(st, argv[1], &run))) {
+	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	if ((rc = fangs_storage_run_get(st, id, &run))) {
 		fangs_storage_free(st);
 		return cli_fail("run fail", rc);
 	}
