@@ -135,7 +135,7 @@ static const cli_opt o_scan_submit[] = {
 };
 static const cli_opt o_notifier_add[] = {
 	{"name", 0, CLI_STR, "N", NULL, 0, "the target's name (required)"},
-	{"url", 0, CLI_URL, "URL", NULL, 0, "https://, or http:// to a loopback host (required)"},
+	{"url", 0, CLI_STR, "URL", NULL, 0, "https://, or http:// to a loopback host (required)"},
 	{"template", 0, CLI_CHOICE, "T", "generic|slack|discord", 0, "message format (required)"},
 	{"min-severity", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0, "send findings at or above SEVERITY (default low)"},
 	{"secret-env", 0, CLI_STR, "VAR", NULL, 0,
