@@ -658,7 +658,11 @@ int cli_run(cli_ctx *ctx, int argc, char **argv, int (*load)(cli_ctx *ctx))
 	words = 2;
 	c = find_cmd(name, NULL);
 	if (argc > 2 && has_subs(name)) {
-		const cli_cmd *s = find_cmd(name, argv[2]);
+		/* with --help the subcommand may follow it (fangs run --help list) */
+		const char *word = argv[2];
+		for (int i = 2; help && i < argc && word[0] == '-'; i++)
+			word = argv[i];
+		const cli_cmd *s = find_cmd(name, word);
 		/* a command that takes arguments itself (scan SPEC...) reads a
 		 * subcommand's name as one unless more follows (fangs scan submit
 		 * scans a package named submit) */
@@ -918,7 +922,7 @@ static void bash_script(FILE *f)
 {
 	fputs("# bash completion for fangs (generated from its command table: fangs __complete bash)\n"
 	      "_fangs() {\n"
-	      "    local cur prev cmd= sub= i w\n"
+	      "    local cur prev cmd= sub= cmdi=0 i w\n"
 	      "    cur=${COMP_WORDS[COMP_CWORD]}\n"
 	      "    prev=${COMP_WORDS[COMP_CWORD-1]}\n"
 	      "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
@@ -927,7 +931,7 @@ static void bash_script(FILE *f)
 	      "        --storage|--sqlite-path|--postgres-dsn|--config) ((i++)); continue ;;\n"
 	      "        -*) continue ;;\n"
 	      "        esac\n"
-	      "        if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; break; fi\n"
+	      "        if [[ -z $cmd ]]; then cmd=$w; cmdi=$i; elif [[ -z $sub ]]; then sub=$w; break; fi\n"
 	      "    done\n"
 	      "    local globals='",
 	      f);
@@ -955,12 +959,15 @@ static void bash_script(FILE *f)
 		const cli_cmd *c = &commands[i];
 		if (c->sub || (c->flags & CLI_HIDDEN) || !has_subs(c->name))
 			continue;
-		fprintf(f, "    %s) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W '", c->name);
+		/* a command with arguments of its own: its subcommand only right after it */
+		fprintf(f, "    %s) if [[ -z $sub%s ]]; then COMPREPLY=($(compgen -W '", c->name,
+			c->fn ? " && COMP_CWORD -eq cmdi+1" : "");
 		for (size_t j = 0; j < N_COMMANDS; j++)
 			if (!strcmp(commands[j].name, c->name) && commands[j].sub)
 				fprintf(f, "%s ", commands[j].sub);
-		fputs("' -- \"$cur\")); ", f);
-		fputs(c->fn ? "[[ $cur == -* ]] || compopt -o default 2>/dev/null; fi ;;\n" : "return; fi ;;\n", f);
+		fputs(c->fn && c->arg_kind == CLI_FILE ? "' -- \"$cur\") $(compgen -f -- \"$cur\")); return; fi ;;\n"
+						    : "' -- \"$cur\")); return; fi ;;\n",
+		      f);
 	}
 	fputs("    esac\n    case \"$cmd $sub\" in\n", f);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -1088,14 +1095,14 @@ static void zsh_script(FILE *f)
 	fputs("#compdef fangs\n# zsh completion for fangs (generated from its command table: fangs __complete zsh)\n"
 	      "_fangs() {\n"
 	      "    local -a words_left\n"
-	      "    local cmd= sub= i w prev=${words[CURRENT-1]}\n"
+	      "    local cmd= sub= cmdi=0 i w prev=${words[CURRENT-1]}\n"
 	      "    for ((i = 2; i < CURRENT; i++)); do\n"
 	      "        w=${words[i]}\n"
 	      "        case $w in\n"
 	      "        --storage|--sqlite-path|--postgres-dsn|--config) ((i++)); continue ;;\n"
 	      "        -*) continue ;;\n"
 	      "        esac\n"
-	      "        if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; break; fi\n"
+	      "        if [[ -z $cmd ]]; then cmd=$w; cmdi=$i; elif [[ -z $sub ]]; then sub=$w; break; fi\n"
 	      "    done\n"
 	      "    case $prev in\n",
 	      f);
@@ -1123,7 +1130,8 @@ static void zsh_script(FILE *f)
 		const cli_cmd *c = &commands[i];
 		if (c->sub || (c->flags & CLI_HIDDEN) || !has_subs(c->name))
 			continue;
-		fprintf(f, "    %s) if [[ -z $sub ]]; then compadd -- ", c->name);
+		fprintf(f, "    %s) if [[ -z $sub%s ]]; then compadd -- ", c->name,
+			c->fn ? " && CURRENT -eq cmdi+1" : "");
 		for (size_t j = 0; j < N_COMMANDS; j++)
 			if (!strcmp(commands[j].name, c->name) && commands[j].sub)
 				fprintf(f, "%s ", commands[j].sub);

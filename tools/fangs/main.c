@@ -76,6 +76,22 @@ static int make_parents(const char *path)
  * configuration file, then the default file (docs/cli.md). --sqlite-path
  * and FANGS_DB imply sqlite, --postgres-dsn and FANGS_POSTGRES_DSN postgres;
  * naming both at one level is a usage error. */
+static int storage_conflicts(const cli_ctx *ctx)
+{
+	const char *backend = ctx->storage_backend;
+	if (ctx->sqlite_path && ctx->postgres_dsn)
+		return cli_usage_error("--sqlite-path and --postgres-dsn name two databases: give one");
+	if (backend && !strcmp(backend, "sqlite") && ctx->postgres_dsn)
+		return cli_usage_error("--storage sqlite does not take --postgres-dsn");
+	if (backend && !strcmp(backend, "postgres") && ctx->sqlite_path)
+		return cli_usage_error("--storage postgres does not take --sqlite-path");
+	if (!backend && !ctx->sqlite_path && !ctx->postgres_dsn && (env("FANGS_DB") || env("FANGS_SQLITE_PATH")) &&
+	    env("FANGS_POSTGRES_DSN"))
+		return cli_usage_error("FANGS_DB (or FANGS_SQLITE_PATH) and FANGS_POSTGRES_DSN name two databases: "
+				       "unset one, or choose with --storage");
+	return 0;
+}
+
 static int choose_storage(cli_ctx *ctx, fangs_storage_options *o, const char **why, char *buf, size_t cap)
 {
 	const fangs_config *cfg = ctx->config;
@@ -83,19 +99,12 @@ static int choose_storage(cli_ctx *ctx, fangs_storage_options *o, const char **w
 	const char *env_dsn = env("FANGS_POSTGRES_DSN");
 	const char *backend = ctx->storage_backend;
 
-	if (ctx->sqlite_path && ctx->postgres_dsn)
-		return cli_usage_error("--sqlite-path and --postgres-dsn name two databases: give one");
-	if (backend && !strcmp(backend, "sqlite") && ctx->postgres_dsn)
-		return cli_usage_error("--storage sqlite does not take --postgres-dsn");
-	if (backend && !strcmp(backend, "postgres") && ctx->sqlite_path)
-		return cli_usage_error("--storage postgres does not take --sqlite-path");
+	if (storage_conflicts(ctx))
+		return CLI_EXIT_USAGE;
 	if (!backend && ctx->postgres_dsn)
 		backend = "postgres";
 	if (!backend && ctx->sqlite_path)
 		backend = "sqlite";
-	if (!backend && env_path && env_dsn)
-		return cli_usage_error("FANGS_DB (or FANGS_SQLITE_PATH) and FANGS_POSTGRES_DSN name two databases: "
-				       "unset one, or choose with --storage");
 	if (!backend && env_path)
 		backend = "sqlite";
 	if (!backend && env_dsn)
@@ -278,7 +287,10 @@ static int take_globals(cli_ctx *ctx, int *argc, char **argv)
 /* Once the command line is valid: the configuration. */
 static int load(cli_ctx *ctx)
 {
-	int rc = ctx->config_path ? fangs_config_load(&ctx->config, ctx->config_path) : fangs_config_new(&ctx->config);
+	int rc;
+	if (storage_conflicts(ctx))
+		return CLI_EXIT_USAGE;
+	rc = ctx->config_path ? fangs_config_load(&ctx->config, ctx->config_path) : fangs_config_new(&ctx->config);
 	return rc ? cli_fail("configuration", rc) : 0;
 }
 
