@@ -97,8 +97,11 @@ class EveryCommandTest(Base):
     def test_help_everywhere(self):
         for words, _ in self.commands():
             # alone, as -h, after an argument, and after another option
-            for args in (words + ["--help"], words + ["-h"], words + ["NAME", "--help"],
-                         words[:1] + ["--help"] + words[1:], words + ["--json", "-help"]):
+            variants = [words + ["--help"], words + ["-h"], words + ["NAME", "--help"],
+                        words[:1] + ["--help"] + words[1:], words + ["--json", "-help"]]
+            if words == ["trace"]:  # trace CMD --help: CMD's own
+                variants.remove(words + ["NAME", "--help"])
+            for args in variants:
                 p = self.fangs("--sqlite-path", self.db, *args)
                 self.assertTrue(p.stdout.startswith("usage: fangs %s" % " ".join(words)),
                                 "fangs %s: %r" % (" ".join(args), p.stdout[:200]))
@@ -117,6 +120,8 @@ class EveryCommandTest(Base):
         self.assertIn("Commands:", self.fangs("--help").stdout)
         self.assertIn("Commands:", self.fangs("help").stdout)
         self.assertIn("usage: fangs run list", self.fangs("help", "run", "list").stdout)
+        self.assertIn("usage: fangs run list", self.fangs("--sqlite-path", "--help", "run", "list").stdout)
+        self.assertIn("usage: fangs run list", self.fangs("--config", "-h", "run", "list").stdout)
         self.assert_untouched("help")
 
     def test_help_does_nothing(self):
@@ -132,6 +137,17 @@ class EveryCommandTest(Base):
         self.assertNotIn("--help", listed)
         self.assertIn("usage: fangs pending", self.fangs("pending", "--help").stdout)
         self.assertIn("usage: fangs rules show ID", self.fangs("rules", "show", "--help").stdout)
+
+    def test_trace_keeps_its_commands_arguments(self):
+        if ["trace"] not in [c for c, _ in self.commands()]:
+            self.skipTest("built without the sensor")  # -Dsensor=disabled: no trace command at all
+        out = os.path.join(self.tmp.name, "trace.out")
+        p = self.fangs("trace", "--output", out, "sh", "-c", 'echo "$@"', "x", "--help", "-v", "--json",
+                       "--sqlite-path", "y")
+        self.assertEqual(p.stdout, "--help -v --json --sqlite-path y\n")
+        with open(out) as f:
+            self.assertIn("exec", f.read())
+        self.assertIn("usage: fangs trace", self.fangs("trace", "--output", out, "--help").stdout)
 
     def test_bad_option_everywhere(self):
         for words, _ in self.commands():

@@ -565,6 +565,24 @@ static const cli_opt *find_opt(const cli_cmd *c, const char *name, size_t len, i
 	return *ambiguous ? NULL : hit;
 }
 
+int cli_stops_at_arg(const char *name)
+{
+	const cli_cmd *c = find_cmd(name, NULL);
+	return c && (c->flags & CLI_STOP_AT_ARG);
+}
+
+int cli_opt_takes_value(const char *name, const char *arg)
+{
+	const cli_cmd *c = find_cmd(name, NULL);
+	const char *o_name = arg + (arg[1] == '-' ? 2 : 1);
+	const cli_opt *o;
+	int amb;
+	if (!c || strchr(o_name, '='))
+		return 0;
+	o = find_opt(c, o_name, strlen(o_name), &amb);
+	return o && o->kind != CLI_FLAG;
+}
+
 /* argv[0..argc) are the words after the command's name(s). */
 static int parse(const cli_cmd *c, int argc, char **argv, cli_args *a)
 {
@@ -682,6 +700,16 @@ int cli_run(cli_ctx *ctx, int argc, char **argv, int (*load)(cli_ctx *ctx))
 		}
 		fprintf(stderr, "fangs: unknown %s command '%s' (see fangs %s --help)\n", name, argv[2], name);
 		return CLI_EXIT_USAGE;
+	}
+	/* trace CMD --help: CMD's own --help */
+	if (help && (c->flags & CLI_STOP_AT_ARG)) {
+		help = 0;
+		for (int i = words; i < argc && !help; i++) {
+			if (!strcmp(argv[i], "--") || argv[i][0] != '-' || !argv[i][1])
+				break;
+			help = is_help(argv[i]);
+			i += cli_opt_takes_value(c->name, argv[i]);
+		}
 	}
 	if (help) {
 		print_help(stdout, c);

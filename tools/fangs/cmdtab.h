@@ -87,6 +87,11 @@ unsigned long cli_get_num(const cli_args *a, const char *name, unsigned long def
  * valid; nonzero stops with that exit code. */
 int cli_run(cli_ctx *ctx, int argc, char **argv, int (*load)(cli_ctx *ctx));
 
+/* For main's global options: does command `name` end its options at its
+ * first argument (trace CMD...), and does its option `arg` take a value? */
+int cli_stops_at_arg(const char *name);
+int cli_opt_takes_value(const char *name, const char *arg);
+
 /* The top-level help (fangs --help). */
 void cli_print_main_help(FILE *f);
 

@@ -221,21 +221,35 @@ CLI_HANDLER(cmd_version)
 	return CLI_EXIT_OK;
 }
 
-/* Global options may stand anywhere before "--"; they are removed from argv. */
+static int is_help_word(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-help") || !strcmp(a, "-h");
+}
+
+/* Global options may stand anywhere before "--" (and before the CMD of
+ * trace, whose arguments are CMD's own); they are removed from argv. */
 static int take_globals(cli_ctx *ctx, int *argc, char **argv)
 {
-	int out = 1;
+	const char *command = NULL;
+	int out = 1, stop_at_arg = 0;
 	for (int i = 1; i < *argc; i++) {
 		char *a = argv[i];
 		const char *name = a;
 		char *val = NULL;
-		if (!strcmp(a, "--")) {
+		if (!strcmp(a, "--") || (stop_at_arg && (a[0] != '-' || a[1] == '\0'))) {
 			while (i < *argc)
 				argv[out++] = argv[i++];
 			break;
 		}
 		if (a[0] != '-' || a[1] == '\0') {
 			argv[out++] = a;
+			if (!command)
+				stop_at_arg = cli_stops_at_arg(command = a);
+			continue;
+		}
+		if (stop_at_arg && cli_opt_takes_value(command, a) && i + 1 < *argc) {
+			argv[out++] = a; /* trace --output FILE: FILE is no CMD */
+			argv[out++] = argv[++i];
 			continue;
 		}
 		name += (a[1] == '-') ? 2 : 1;
@@ -273,6 +287,8 @@ static int take_globals(cli_ctx *ctx, int *argc, char **argv)
 		if (!val) {
 			if (i + 1 >= *argc)
 				return cli_usage_error("option '%s' needs a value", a);
+			if (is_help_word(argv[i + 1]))
+				continue; /* fangs --config --help: the help, not a file named --help */
 			val = argv[++i];
 		}
 		*slot = val;
