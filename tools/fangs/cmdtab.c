@@ -34,8 +34,8 @@ static const cli_opt global_opts[] = {
 };
 
 static const cli_opt o_events_import[] = {
-	{"package", 0, CLI_PACKAGE, "P", NULL, 0, "the package the recording is of (required)"},
-	{"version", 0, CLI_STR, "V", NULL, 0, "its version (required)"},
+	{"package", 0, CLI_PACKAGE, "P", NULL, CLI_OPT_REQUIRED, "the package the recording is of"},
+	{"version", 0, CLI_STR, "V", NULL, CLI_OPT_REQUIRED, "its version"},
 	{"fail-on", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0,
 	 "exit 3 when a finding is at or above SEVERITY (default high)"},
 	END,
@@ -85,9 +85,9 @@ static const cli_opt o_by_package[] = {
 	END,
 };
 static const cli_opt o_allow_add[] = {
-	{"kind", 0, CLI_CHOICE, "KIND", "path|cidr|sni|dns|exec", 0,
-	 "path (prefix), cidr, sni (exact), dns (suffix), exec (exact binary) (required)"},
-	{"value", 0, CLI_STR, "V", NULL, 0, "what is allowed (required)"},
+	{"kind", 0, CLI_CHOICE, "KIND", "path|cidr|sni|dns|exec", CLI_OPT_REQUIRED,
+	 "path (prefix), cidr, sni (exact), dns (suffix), exec (exact binary)"},
+	{"value", 0, CLI_STR, "V", NULL, CLI_OPT_REQUIRED, "what is allowed"},
 	{"package", 0, CLI_PACKAGE, "P", NULL, 0, "only for package P (default: global)"},
 	{"note", 0, CLI_STR, "TEXT", NULL, 0, "why"},
 	END,
@@ -121,8 +121,8 @@ static const cli_opt o_scan[] = {
 	END,
 };
 static const cli_opt o_scan_submit[] = {
-	{"package", 0, CLI_PACKAGE, "P", NULL, 0, "the package (required)"},
-	{"version", 0, CLI_STR, "V", NULL, 0, "its version (required)"},
+	{"package", 0, CLI_PACKAGE, "P", NULL, CLI_OPT_REQUIRED, "the package"},
+	{"version", 0, CLI_STR, "V", NULL, CLI_OPT_REQUIRED, "its version"},
 	{"runner", 0, CLI_STR, "R", NULL, 0, "pin the scan to runner R"},
 	{"orchestrator", 0, CLI_URL, "URL", NULL, 0, "orchestrator (default: $FANGS_ORCHESTRATOR, runner.orchestrator)"},
 	{"registry", 0, CLI_URL, "URL", NULL, 0,
@@ -134,13 +134,13 @@ static const cli_opt o_scan_submit[] = {
 	END,
 };
 static const cli_opt o_notifier_add[] = {
-	{"name", 0, CLI_STR, "N", NULL, 0, "the target's name (required)"},
-	{"url", 0, CLI_STR, "URL", NULL, 0, "https://, or http:// to a loopback host (required)"},
-	{"template", 0, CLI_CHOICE, "T", "generic|slack|discord", 0, "message format (required)"},
+	{"name", 0, CLI_STR, "N", NULL, CLI_OPT_REQUIRED, "the target's name"},
+	{"url", 0, CLI_STR, "URL", NULL, CLI_OPT_REQUIRED, "https://, or http:// to a loopback host"},
+	{"template", 0, CLI_CHOICE, "T", "generic|slack|discord", CLI_OPT_REQUIRED, "message format"},
 	{"min-severity", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0, "send findings at or above SEVERITY (default low)"},
 	{"secret-env", 0, CLI_STR, "VAR", NULL, 0,
 	 "generic: sign with the HMAC secret read at delivery time from environment variable VAR"},
-	{"header", 0, CLI_STR, "NAME:VALUE", NULL, 1, "an HTTP header to send"},
+	{"header", 0, CLI_STR, "NAME:VALUE", NULL, CLI_OPT_REPEAT, "an HTTP header to send"},
 	{"disabled", 0, CLI_FLAG, NULL, NULL, 0, "add it switched off"},
 	END,
 };
@@ -155,7 +155,7 @@ static const cli_opt o_ca_dir[] = {
 	END,
 };
 static const cli_opt o_ca_issue[] = {
-	{"host", 0, CLI_STR, "H", NULL, 1, "a DNS name or IP address: makes the certificate fit for a server"},
+	{"host", 0, CLI_STR, "H", NULL, CLI_OPT_REPEAT, "a DNS name or IP address: makes the certificate fit for a server"},
 	{"dir", 0, CLI_DIR, "DIR", NULL, 0, "where the CA lives (default: $FANGS_CA_DIR, else ./fangs-ca)"},
 	END,
 };
@@ -360,18 +360,31 @@ unsigned long cli_get_num(const cli_args *a, const char *name, unsigned long def
 
 /* ---- help ------------------------------------------------------------------- */
 
-static void opt_synopsis(FILE *f, const cli_opt *o)
-{
-	fprintf(f, " [--%s%s%s]%s", o->name, o->meta ? " " : "", o->meta ? o->meta : "", o->repeat ? "..." : "");
-}
-
+/* "usage: fangs run list [--package P] ...", wrapped under the command's name. */
 static void print_synopsis(FILE *f, const cli_cmd *c, const char *lead)
 {
-	fprintf(f, "%sfangs %s%s%s", lead, c->name, c->sub ? " " : "", c->sub ? c->sub : "");
-	for (const cli_opt *o = c->opts; o && o->name; o++)
-		opt_synopsis(f, o);
-	if (c->args)
-		fprintf(f, " %s%s", c->flags & CLI_STOP_AT_ARG ? "[--] " : "", c->args);
+	char tok[160];
+	int col = fprintf(f, "%sfangs %s%s%s", lead, c->name, c->sub ? " " : "", c->sub ? c->sub : "");
+	int indent = (int)strlen(lead) + 7 + (int)strlen(c->name);
+	for (const cli_opt *o = c->opts;; o++) {
+		int n;
+		if (o && o->name) {
+			int req = (o->flags & CLI_OPT_REQUIRED) != 0;
+			n = snprintf(tok, sizeof(tok), "%s--%s%s%s%s%s", req ? "" : "[", o->name, o->meta ? " " : "",
+				     o->meta ? o->meta : "", req ? "" : "]", o->flags & CLI_OPT_REPEAT ? "..." : "");
+		} else if (c->args) {
+			n = snprintf(tok, sizeof(tok), "%s%s", c->flags & CLI_STOP_AT_ARG ? "[--] " : "", c->args);
+		} else {
+			break;
+		}
+		if (col + 1 + n > 78 && col > indent) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		}
+		col += fprintf(f, " %s", tok);
+		if (!o || !o->name)
+			break;
+	}
 	fputc('\n', f);
 }
 
@@ -620,7 +633,7 @@ static int parse(const cli_cmd *c, int argc, char **argv, cli_args *a)
 		} else {
 			return usage_error(c, "--%s needs a value (%s)", o->name, o->meta ? o->meta : "");
 		}
-		if (!o->repeat && cli_get(a, o->name))
+		if (!(o->flags & CLI_OPT_REPEAT) && cli_get(a, o->name))
 			return usage_error(c, "--%s given twice%s", o->name, "");
 		if (val && check_value(c, o, val))
 			return CLI_EXIT_USAGE;
@@ -632,6 +645,9 @@ static int parse(const cli_cmd *c, int argc, char **argv, cli_args *a)
 	}
 	if (a->npos < argc)
 		a->pos[a->npos] = NULL; /* trace execs pos as it is */
+	for (const cli_opt *o = c->opts; o && o->name; o++)
+		if ((o->flags & CLI_OPT_REQUIRED) && !cli_get(a, o->name))
+			return usage_error(c, "--%s %s is required", o->name, o->meta ? o->meta : "");
 	if (a->npos < c->min_args)
 		return usage_error(c, c->args ? "missing %s%s" : "%s%s", c->args ? c->args : "", "");
 	if (c->max_args >= 0 && a->npos > c->max_args)
@@ -781,7 +797,7 @@ static void man_synopsis(FILE *f, const cli_cmd *c)
 {
 	fprintf(f, ".PP\n\\fBfangs %s%s%s\\fR", c->name, c->sub ? " " : "", c->sub ? c->sub : "");
 	for (const cli_opt *o = c->opts; o && o->name; o++) {
-		fputs(" [\\fB\\-\\-", f);
+		fputs(o->flags & CLI_OPT_REQUIRED ? " \\fB\\-\\-" : " [\\fB\\-\\-", f);
 		roff(f, o->name);
 		fputs("\\fR", f);
 		if (o->meta) {
@@ -789,7 +805,7 @@ static void man_synopsis(FILE *f, const cli_cmd *c)
 			roff(f, o->meta);
 			fputs("\\fR", f);
 		}
-		fputs(o->repeat ? "]..." : "]", f);
+		fputs(o->flags & CLI_OPT_REQUIRED ? "" : o->flags & CLI_OPT_REPEAT ? "]..." : "]", f);
 	}
 	if (c->args) {
 		fputs(" \\fI", f);

@@ -33,9 +33,12 @@ typedef struct cli_opt {
 	cli_kind kind;
 	const char *meta;    /* the value's name in help ("P", "SEVERITY") */
 	const char *choices; /* CLI_CHOICE: "a|b|c" */
-	int repeat;          /* may be given more than once */
+	unsigned flags;      /* CLI_OPT_* */
 	const char *help;
 } cli_opt;
+
+#define CLI_OPT_REPEAT 0x1u   /* may be given more than once */
+#define CLI_OPT_REQUIRED 0x2u /* must be given */
 
 struct cli_args;
 typedef int (*cli_handler)(cli_ctx *ctx, const struct cli_args *a);
