@@ -423,12 +423,11 @@ static void wrap(FILE *f, const char *text, int indent, int first_col)
 static void print_opts(FILE *f, const cli_opt *opts)
 {
 	for (const cli_opt *o = opts; o && o->name; o++) {
-		char left[64];
-		int n = snprintf(left, sizeof(left), "  %s%c%s--%s%s%s", o->short_name ? "-" : "",
-				 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "", o->name,
-				 o->meta ? " " : "", o->meta ? o->meta : "");
-		if (!o->short_name) /* no stray blank */
-			n = snprintf(left, sizeof(left), "  --%s%s%s", o->name, o->meta ? " " : "", o->meta ? o->meta : "");
+		char left[64], shrt[8] = "";
+		int n;
+		if (o->short_name)
+			snprintf(shrt, sizeof(shrt), "-%c, ", o->short_name);
+		n = snprintf(left, sizeof(left), "  %s--%s%s%s", shrt, o->name, o->meta ? " " : "", o->meta ? o->meta : "");
 		fputs(left, f);
 		if (n >= 26) {
 			fputc('\n', f);
@@ -438,13 +437,17 @@ static void print_opts(FILE *f, const cli_opt *opts)
 	}
 }
 
+static char upper(char ch)
+{
+	return ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+}
+
 static void print_help(FILE *f, const cli_cmd *c)
 {
 	int group = !c->fn;
 	if (group) {
 		fprintf(f, "usage: fangs %s COMMAND [OPTIONS]\n\n", c->name);
-		fprintf(f, "%c%s.\n\nCommands:\n", c->summary[0] - ('a' <= c->summary[0] && c->summary[0] <= 'z' ? 32 : 0),
-			c->summary + 1);
+		fprintf(f, "%c%s.\n\nCommands:\n", upper(c->summary[0]), c->summary + 1);
 		for (size_t i = 0; i < N_COMMANDS; i++)
 			if (!strcmp(commands[i].name, c->name) && commands[i].sub) {
 				print_synopsis(f, &commands[i], "  ");
@@ -460,7 +463,7 @@ static void print_help(FILE *f, const cli_cmd *c)
 			if (!strcmp(commands[i].name, c->name) && commands[i].sub)
 				print_synopsis(f, &commands[i], "       ");
 	fputc('\n', f);
-	fprintf(f, "%c%s.\n", c->summary[0] - ('a' <= c->summary[0] && c->summary[0] <= 'z' ? 32 : 0), c->summary + 1);
+	fprintf(f, "%c%s.\n", upper(c->summary[0]), c->summary + 1);
 	if (c->description) {
 		fputc('\n', f);
 		wrap(f, c->description, 0, 0);
