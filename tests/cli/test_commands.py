@@ -4,11 +4,14 @@ error on stderr (exit 2), and neither touches the database or makes one in
 the working directory. Storage selection, the default database location,
 manual pages, shell completions and docs/cli.md come from the same table."""
 
+import glob
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -297,6 +300,60 @@ class StorageTest(Base):
                        env={"FANGS_DB": os.path.join(self.tmp.name, "a.db"), "FANGS_POSTGRES_DSN": dsn})
         self.assertIn("a.db ($FANGS_DB)", p.stderr)
         self.assertEqual(os.listdir(self.cwd), [])
+
+
+class PostgresTest(Base):
+    """--postgres-dsn alone reads and writes PostgreSQL, on a private server."""
+
+    def setUp(self):
+        super().setUp()
+        if os.environ.get("FANGS_HAVE_POSTGRES") != "1":
+            self.skipTest("built without the postgres backend (-Dpostgres=disabled)")
+        dsn = os.environ.get("FANGS_TEST_POSTGRES_DSN")
+        if dsn:
+            self.dsn = dsn
+            return
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        self.assertTrue(bins, "PostgreSQL server programs are needed (scripts/setup installs them)")
+        bindir = os.path.dirname(bins[-1])
+        self.server = tempfile.mkdtemp(prefix="fangs-cli-pg-")
+        demote = None
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.server, pw.pw_uid, pw.pw_gid)
+
+            def demote():
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            port = sk.getsockname()[1]
+        data = os.path.join(self.server, "data")
+        self.ctl = [os.path.join(bindir, "pg_ctl"), "-D", data]
+        self.demote = demote
+        subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "fangs", "-E", "UTF8",
+                        "--locale=C", "-N"], check=True, capture_output=True, preexec_fn=demote, cwd=self.server)
+        subprocess.run(self.ctl + ["-l", os.path.join(self.server, "log"), "-w", "-t", "60", "-o",
+                                   "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (port, self.server),
+                                   "start"], check=True, capture_output=True, preexec_fn=demote, cwd=self.server)
+        self.dsn = "host=127.0.0.1 port=%d user=fangs dbname=postgres" % port
+
+    def tearDown(self):
+        if getattr(self, "ctl", None):
+            subprocess.run(self.ctl + ["-m", "immediate", "stop"], capture_output=True, preexec_fn=self.demote,
+                           cwd=self.server)
+            shutil.rmtree(self.server, ignore_errors=True)
+        super().tearDown()
+
+    def test_dsn_alone_is_postgres(self):
+        self.fangs("--postgres-dsn", self.dsn, "events", "import", REC % "1.0.0", "--package", "pg-only",
+                   "--version", "1")
+        runs = json.loads(self.fangs("--postgres-dsn", self.dsn, "--json", "run", "list").stdout)
+        self.assertIn("pg-only", [r["package"] for r in runs])
+        runs = json.loads(self.fangs("--json", "run", "list", env={"FANGS_POSTGRES_DSN": self.dsn}).stdout)
+        self.assertIn("pg-only", [r["package"] for r in runs])
+        self.assertEqual(os.listdir(self.cwd), [])
+        self.assertEqual(os.listdir(self.home), [], "no SQLite file was made on the side")
 
 
 class GeneratedTest(Base):
