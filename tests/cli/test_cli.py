@@ -264,7 +264,8 @@ class CliTest(unittest.TestCase):
         self.import_all()
         self.fangs("package", "reset", "example-banner")
         self.fangs("events", "import", rec("1.0.0"), "--package", "example-banner", "--version", "1.0.0")
-        p = self.fangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
+        p = self.fangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0",
+                       code=3)
         self.assertIn("verdict: 5 findings (7 deviations, 6 rule hits), highest severity critical", p.stdout)
         self.assertEqual(sum(1 for line in p.stdout.splitlines() if line.startswith("  [")), 5, p.stdout)
         run_id = p.stdout.split()[1].rstrip(":")
@@ -318,7 +319,7 @@ class CliTest(unittest.TestCase):
         exfil = os.path.join(self.tmp.name, "exfil.ndjson")
         with open(exfil, "w") as f:
             f.write("\n".join(lines).replace('"version":"1.0.0"', '"version":"1.2.0"') + "\n")
-        out = self.jfangs("events", "import", exfil, "--package", "example-banner", "--version", "1.2.0")
+        out = self.jfangs("events", "import", exfil, "--package", "example-banner", "--version", "1.2.0", code=3)
         # a rule hit for each name, and dns-many-subdomains for the lot
         self.assertEqual(out["counts"], {"findings": 2, "deviations": 22, "rule_hits": 23})
         [f, other] = out["findings"]

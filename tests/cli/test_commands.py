@@ -415,7 +415,7 @@ class GeneratedTest(Base):
         self.assertIn("--state", complete("fangs", "run", "list", "--s"))
         fish = subprocess.run(["fish", "-c", "source %s; complete -C 'fangs run '" %
                                os.path.join(COMPLETIONS_DIR, "fangs.fish")], capture_output=True, text=True)
-        self.assertEqual(sorted(line.split("\t")[0] for line in fish.stdout.splitlines()), ["fail", "list", "show"])
+        self.assertEqual(sorted(line.split("\t")[0] for line in fish.stdout.splitlines()), ["analyze", "fail", "list", "show"])
 
 
 class DocsTest(Base):
