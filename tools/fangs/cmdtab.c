@@ -246,9 +246,9 @@ static const cli_cmd commands[] = {
 	 "States: queued, running, succeeded, failed, timed_out; --state pending lists the runs waiting for "
 	 "review (as fangs pending)."},
 	{"run", "show", "RUN", 1, 1, CLI_RUN, 0, cmd_run_show, o_run_show,
-	 "one run with its deviations and evidence",
+	 "one run with its findings and evidence",
 	 "RUN is a run id or a unique prefix of one. Prints its state (with why an install failed), timings, "
-	 "counters, deviations with evidence and install output."},
+	 "counters, its findings (one per behaviour) with evidence, and install output."},
 	{"run", "fail", "RUN", 1, 1, CLI_RUN, 0, cmd_run_fail, o_remote, "mark a stuck run failed and end its job",
 	 "Marks a queued or running run failed and ends its job, in the database, or through the orchestrator "
 	 "with --orchestrator (operator role; RUN is then a whole run id)."},
@@ -257,12 +257,17 @@ static const cli_cmd commands[] = {
 	 "with the error), or after a rule change. Prints its findings, one per behaviour."},
 	{"pending", NULL, NULL, 0, 0, CLI_STR, 0, cmd_pending, o_pending, "runs waiting for a person to review",
 	 "Runs with findings at or above differ.review_threshold, or a cold start waiting for agreement; a "
-	 "failed install with such findings is listed too."},
+	 "failed install with such findings is listed too, and so is a run that was not judged because its "
+	 "analysis failed (with the error; fangs run analyze judges it again)."},
 	GROUP("deviation", "findings"),
-	{"deviation", "list", NULL, 0, 0, CLI_STR, 0, cmd_deviation_list, o_deviation_list, "findings, newest first",
-	 NULL},
+	{"deviation", "list", NULL, 0, 0, CLI_STR, 0, cmd_deviation_list, o_deviation_list,
+	 "the stored records, newest first",
+	 "The stored records: deviations from the baseline and rule hits, newest first. With --findings (and "
+	 "--run) one line per behaviour instead: the records on the same events, and network records of one "
+	 "registrable domain, grouped."},
 	{"deviation", "show", "ID", 1, 1, CLI_STR, 0, cmd_deviation_show, NULL,
-	 "one finding with its evidence events and their ancestry", NULL},
+	 "one record with its evidence events and their ancestry",
+	 "One record, its evidence events with their ancestry, and the other records of its finding."},
 	GROUP("baseline", "what each package normally does"),
 	{"baseline", "list", NULL, 0, 0, CLI_STR, 0, cmd_baseline_list, o_baseline_list,
 	 "the runs that make up each package's baseline", NULL},
