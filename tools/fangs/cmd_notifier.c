@@ -114,9 +114,8 @@ CLI_HANDLER(cmd_notifier_add)
 					     " it in the database",
 					     t.headers[i].name);
 		else
-			fprintf(stderr, "fangs: WARNING: header %s is stored in clear in the database"
-					" (-allow-literal-secret)\n",
-				t.headers[i].name);
+			print_error("WARNING: header %s is stored in clear in the database (-allow-literal-secret)",
+				    t.headers[i].name);
 	}
 	if (rc) {
 		fangs_notifier_target_clear(&t);

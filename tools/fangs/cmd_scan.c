@@ -129,7 +129,7 @@ CLI_HANDLER(cmd_scan)
 	{
 		int removed = 0;
 		if (fangs_scan_gc(&so, &removed))
-			fprintf(stderr, "fangs: warning: removing leftovers of killed scans: %s\n", fangs_error_last());
+			print_error("warning: removing leftovers of killed scans: %s", fangs_error_last());
 		else if (removed && !ps.quiet)
 			fprintf(stderr, "fangs: removed %d leftover%s of killed scans\n", removed, removed == 1 ? "" : "s");
 	}
@@ -164,7 +164,7 @@ CLI_HANDLER(cmd_scan)
 			continue;
 		}
 		if ((rc = group_findings(st, NULL, &r.analysis.deviations, &fl))) {
-			fprintf(stderr, "fangs: findings of %s: %s\n", argv[i], fangs_error_last());
+			print_error("findings of %s: %s", argv[i], fangs_error_last());
 			exit_code = CLI_EXIT_ERROR;
 		}
 		if (all) {
