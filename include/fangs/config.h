@@ -168,7 +168,14 @@ typedef struct fangs_config {
 	/** scan.import_timeout_s: the import step's time limit (0 = the
 	 * sandbox's default, 15 s). */
 	unsigned scan_import_timeout_s;
+	/** Which storage keys the file gave (FANGS_CONFIG_SET_* bits): a
+	 * front-end tells a chosen storage from the defaults above. */
+	unsigned storage_set;
 } fangs_config;
+
+#define FANGS_CONFIG_SET_BACKEND 0x1u      /**< storage.backend */
+#define FANGS_CONFIG_SET_SQLITE_PATH 0x2u  /**< storage.sqlite_path */
+#define FANGS_CONFIG_SET_POSTGRES_DSN 0x4u /**< storage.postgres_dsn */
 
 /** A config with every default. */
 FANGS_EXTERN(int) fangs_config_new(fangs_config **out);

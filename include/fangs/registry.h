@@ -56,6 +56,15 @@ FANGS_EXTERN(void) fangs_prefetch_result_clear(fangs_prefetch_result *result);
  */
 FANGS_EXTERN(int) fangs_registry_configured(const char *npm, char *out, size_t cap);
 
+/**
+ * Does `package` have `version` (or a dist-tag of that name) in the
+ * registry at URL `registry`? One GET of the package's document. 0 yes;
+ * FANGS_ENOTFOUND (the message says whether the package or the version is
+ * missing), FANGS_ENETWORK (unreachable, or an HTTP status other than 200
+ * and 404), FANGS_EPARSE (not an npm package document), FANGS_EINVAL.
+ */
+FANGS_EXTERN(int) fangs_registry_release_exists(const char *registry, const char *package, const char *version);
+
 FANGS_END_DECL
 
 #endif

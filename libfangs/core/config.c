@@ -276,14 +276,19 @@ static int storage_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node
 		int rc = want_string(p, v, "storage.backend", &p->cfg->storage_backend);
 		if (rc)
 			return rc;
+		p->cfg->storage_set |= FANGS_CONFIG_SET_BACKEND;
 		if (strcmp(p->cfg->storage_backend, "sqlite") && strcmp(p->cfg->storage_backend, "postgres"))
 			return cfg_error(p, v, "storage.backend", "expected sqlite or postgres");
 		return 0;
 	}
-	if (!strcmp(key, "sqlite_path"))
+	if (!strcmp(key, "sqlite_path")) {
+		p->cfg->storage_set |= FANGS_CONFIG_SET_SQLITE_PATH;
 		return want_string(p, v, "storage.sqlite_path", &p->cfg->sqlite_path);
-	if (!strcmp(key, "postgres_dsn"))
+	}
+	if (!strcmp(key, "postgres_dsn")) {
+		p->cfg->storage_set |= FANGS_CONFIG_SET_POSTGRES_DSN;
 		return want_string(p, v, "storage.postgres_dsn", &p->cfg->postgres_dsn);
+	}
 	if (!strcmp(key, "retention_days"))
 		return want_uint(p, v, "storage.retention_days", 1, 36500, &p->cfg->retention_days);
 	return cfg_error(p, k, key,

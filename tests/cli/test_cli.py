@@ -39,7 +39,8 @@ class CliTest(unittest.TestCase):
     def import_all(self):
         a = self.jfangs("events", "import", rec("1.0.0"), "--package", "example-banner", "--version", "1.0.0")
         b = self.jfangs("events", "import", rec("1.0.1"), "-package", "example-banner", "-version", "1.0.1")
-        c = self.jfangs("events", "import", rec("1.1.0"), "--package=example-banner", "--version=1.1.0")
+        # critical findings: exit 3, as --fail-on high is the default
+        c = self.jfangs("events", "import", rec("1.1.0"), "--package=example-banner", "--version=1.1.0", code=3)
         return a, b, c
 
     def test_example_flow(self):
@@ -104,6 +105,13 @@ class CliTest(unittest.TestCase):
         self.fangs("events", "import", rec("1.0.0"), "--package", "p", "--version", "1")
         self.fangs("events", "import", rec("1.1.0"), "--package", "p", "--version", "2", "--fail-on", "high", code=3)
         self.fangs("events", "import", rec("1.0.1"), "--package", "p", "--version", "3", "--fail-on", "high", code=0)
+        # the default gate is high, as for scan and rules test
+        self.fangs("events", "import", rec("1.1.0"), "--package", "p", "--version", "4", code=3)
+        self.fangs("events", "import", rec("1.1.0"), "--package", "q", "--version", "1", "--fail-on", "critical",
+                   code=3)
+        self.fangs("rules", "test", os.path.join(RULE_REC, "hit-cred-read.ndjson"), code=3)
+        # the content a release ships is info: under every default gate
+        self.fangs("events", "import", rec("1.0.1"), "--package", "p", "--version", "5", code=0)
 
     def test_allowlist_suppresses(self):
         self.fangs("events", "import", rec("1.0.0"), "--package", "example-banner", "--version", "1.0.0")
@@ -111,7 +119,8 @@ class CliTest(unittest.TestCase):
                             "-note", "test")
         self.assertGreater(added["id"], 0)
         self.jfangs("allow", "add", "-kind", "cidr", "-value", "203.0.113.0/24")
-        c = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
+        c = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0",
+                        code=3)
         kinds = {d["kind"] for d in c["deviations"]}
         self.assertNotIn("net_new_dns", kinds)
         self.assertNotIn("net_new_destination", kinds)
@@ -133,7 +142,8 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.jfangs("deviation", "list"), [])
         self.assertTrue(self.jfangs("package", "list")[0]["watched"])
         # a first run that steals does not become the baseline: rules judge it
-        a = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
+        a = self.jfangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0",
+                        code=3)
         self.assertEqual(a["baseline"], "pending")
         self.assertIn("rule:cred-read-by-script", {d["kind"] for d in a["deviations"]})
         self.assertFalse([d for d in a["deviations"] if not d["kind"].startswith("rule:")])
@@ -158,9 +168,12 @@ class CliTest(unittest.TestCase):
             f.write('{"kind":"exec","pid":1,"path":"/bin/sh"}\n{"kind":"exec","pid":"x","path":"/bin/sh"}\n')
         p = self.fangs("events", "import", bad, "--package", "x", "--version", "1", code=1)
         self.assertIn("line 2", p.stderr)
-        self.assertEqual(self.jfangs("run", "list"), [], "a bad recording must leave nothing behind")
+        self.assertFalse(os.path.exists(self.db), "a bad recording must leave nothing behind")
+        p = self.fangs("run", "list", code=1)
+        self.assertIn("no database at %s" % self.db, p.stderr)
+        self.fangs("events", "import", rec("1.0.0"), "--package", "x", "--version", "1")
         p = self.fangs("run", "show", "nope", code=1)
-        self.assertIn("nope", p.stderr)
+        self.assertIn("no run 'nope'", p.stderr)
         self.fangs("deviation", "show", "abc", code=2)
         self.fangs("allow", "add", "-kind", "cidr", "-value", "300.1.1.1/8", code=2)
         self.fangs("allow", "add", "-kind", "color", "-value", "x", code=2)
@@ -199,8 +212,8 @@ class CliTest(unittest.TestCase):
         hits = self.jfangs("rules", "test", hit, "--fail-on", "critical", code=3)
         self.assertEqual({h["value"] for h in hits}, {"~/.ssh/id_rsa", "~/.aws/credentials"})
         self.assertTrue(all(h["description"] and h["evidence"] for h in hits))
-        # nothing is stored by a test
-        self.assertEqual(self.jfangs("run", "list"), [])
+        # nothing is stored by a test: not even a database is made
+        self.assertFalse(os.path.exists(self.db))
         for benign in ("benign-node-gyp.ndjson", "benign-esbuild.ndjson", "benign-core-js.ndjson",
                        "benign-husky.ndjson"):
             p = self.fangs("rules", "test", os.path.join(RULE_REC, benign), "--fail-on", "medium")
@@ -238,7 +251,7 @@ class CliTest(unittest.TestCase):
         human = self.fangs("run", "show", first["run"]["id"]).stdout
         self.assertIn("rule:download-and-run", human)
         self.assertIn("rule hit", self.fangs("events", "import", os.path.join(RULE_REC, "hit-oob.ndjson"),
-                                             "--package", "oast-ping", "--version", "1.0.0").stdout)
+                                             "--package", "oast-ping", "--version", "1.0.0", code=3).stdout)
         out = self.fangs("events", "import", os.path.join(RULE_REC, "benign-node-gyp.ndjson"),
                          "--package", "native-addon", "--version", "2.1.0").stdout
         self.assertIn("seeded", out)
@@ -251,7 +264,8 @@ class CliTest(unittest.TestCase):
         self.import_all()
         self.fangs("package", "reset", "example-banner")
         self.fangs("events", "import", rec("1.0.0"), "--package", "example-banner", "--version", "1.0.0")
-        p = self.fangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0")
+        p = self.fangs("events", "import", rec("1.1.0"), "--package", "example-banner", "--version", "1.1.0",
+                       code=3)
         self.assertIn("verdict: 5 findings (7 deviations, 6 rule hits), highest severity critical", p.stdout)
         self.assertEqual(sum(1 for line in p.stdout.splitlines() if line.startswith("  [")), 5, p.stdout)
         run_id = p.stdout.split()[1].rstrip(":")
@@ -305,7 +319,7 @@ class CliTest(unittest.TestCase):
         exfil = os.path.join(self.tmp.name, "exfil.ndjson")
         with open(exfil, "w") as f:
             f.write("\n".join(lines).replace('"version":"1.0.0"', '"version":"1.2.0"') + "\n")
-        out = self.jfangs("events", "import", exfil, "--package", "example-banner", "--version", "1.2.0")
+        out = self.jfangs("events", "import", exfil, "--package", "example-banner", "--version", "1.2.0", code=3)
         # a rule hit for each name, and dns-many-subdomains for the lot
         self.assertEqual(out["counts"], {"findings": 2, "deviations": 22, "rule_hits": 23})
         [f, other] = out["findings"]
@@ -347,8 +361,8 @@ class CliTest(unittest.TestCase):
         seed = imp("benign-node-gyp.ndjson", "1")
         self.assertEqual(seed["baseline"], "seeded")
         seeded = fingerprints()
-        a = imp("hit-cred-read.ndjson", "2")
-        b = imp("hit-network.ndjson", "3")
+        a = imp("hit-cred-read.ndjson", "2", code=3)
+        b = imp("hit-network.ndjson", "3", code=3)
         self.assertEqual((a["baseline"], b["baseline"]), ("pending", "pending"))
         self.assertEqual(len(self.jfangs("pending")), 2)
 

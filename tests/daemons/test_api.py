@@ -177,8 +177,13 @@ class CliOpsTest(unittest.TestCase):
         self.tmpd = tempfile.TemporaryDirectory(prefix="fangs-cliops-")
         self.db = os.path.join(self.tmpd.name, "fangs.db")
         self.o = Orchestrator(self.tmpd.name, self.db, extra=["--no-watch", "--poll-max-ms", "300"])
+        # scan submit asks the registry first: this one knows left-pad 1.3.0 and x 1
+        self.reg = fakereg.FakeRegistry()
+        self.reg.publish("left-pad", "1.3.0")
+        self.reg.publish("x", "1")
 
     def tearDown(self):
+        self.reg.close()
         self.assertEqual(self.o.stop(), 0)
         self.tmpd.cleanup()
 
@@ -191,7 +196,7 @@ class CliOpsTest(unittest.TestCase):
     def test_submit_list_fail(self):
         tok = {"FANGS_TOKEN": self.o.token}
         p = self.cli("--json", "scan", "submit", "-package", "left-pad", "-version", "1.3.0", "-runner", "r1",
-                     env=dict(tok, FANGS_ORCHESTRATOR=self.o.url))
+                     "--registry", self.reg.url, env=dict(tok, FANGS_ORCHESTRATOR=self.o.url))
         run = json.loads(p.stdout)["run_id"]
         self.assertEqual(run_of(self.db, run)["state"], "queued")
         # the token from a file
@@ -199,12 +204,21 @@ class CliOpsTest(unittest.TestCase):
         with open(tf, "w") as f:
             f.write(self.o.token + "\n")
         p = self.cli("scan", "submit", "--package", "x", "--version", "1", "--orchestrator", self.o.url,
-                     "--token-file", tf)
+                     "--registry", self.reg.url, "--token-file", tf)
         self.assertIn("queued x@1 as run", p.stdout)
         self.assertIn("scan submit", self.cli("scan", "submit", "-package", "x", code=2).stderr)
         # without a token: the orchestrator's 401, shown as an error
-        p = self.cli("scan", "submit", "-package", "x", "-version", "1", "--orchestrator", self.o.url, code=1)
+        p = self.cli("scan", "submit", "-package", "x", "-version", "1", "--orchestrator", self.o.url,
+                     "--registry", self.reg.url, code=1)
         self.assertIn("token is required", p.stderr)
+        # a release the registry does not have is not queued: it would only fail on a runner
+        p = self.cli("scan", "submit", "-package", "x", "-version", "9.9.9", "--orchestrator", self.o.url,
+                     "--registry", self.reg.url, code=1, env=tok)
+        self.assertIn("x has no version 9.9.9", p.stderr)
+        p = self.cli("scan", "submit", "-package", "no-such-pkg", "-version", "1", "--orchestrator", self.o.url,
+                     "--registry", self.reg.url, code=1, env=tok)
+        self.assertIn("no package no-such-pkg", p.stderr)
+        self.assertEqual(len(fangs(self.db, "run", "list")), 2, "nothing queued for a missing release")
         # a bad package name is a usage error, checked by npm's rules before anything is sent
         p = self.cli("scan", "submit", "-package", "a b", "-version", "1", "--orchestrator", self.o.url, code=2,
                      env=tok)
@@ -336,7 +350,8 @@ class MtlsTest(unittest.TestCase):
         self.assertEqual(fangs(self.db, "runner", "list")[0]["cn"], "good")
         env = dict(os.environ, FANGS_ORCHESTRATOR=self.o.url, FANGS_CA=self.pem("ca"),
                    FANGS_TLS_CERT=self.pem("operator"), FANGS_TLS_KEY=self.key("operator"))
-        p = subprocess.run([FANGS, "--json", "scan", "submit", "-package", "benign", "-version", "1.0.0"],
+        p = subprocess.run([FANGS, "--json", "scan", "submit", "-package", "benign", "-version", "1.0.0",
+                            "--registry", self.reg.url],
                            capture_output=True, text=True, env=env, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         run = json.loads(p.stdout)["run_id"]

@@ -23,27 +23,19 @@ typedef struct cli_ctx {
 	const char *sqlite_path;     /* --sqlite-path */
 	const char *postgres_dsn;    /* --postgres-dsn */
 	const char *prog;            /* "fangs" */
+	const struct cli_cmd *cmd;   /* the command being run (cmdtab.h) */
 } cli_ctx;
 
-/* A subcommand: argv[0] is its own name; options may be given as --opt,
- * -opt (single-dash long) or -o. Returns an exit code. */
-typedef int (*cli_cmd_fn)(cli_ctx *ctx, int argc, char **argv);
-
-/* A table of subcommands ("run list", "run show"...). */
-typedef struct cli_sub {
-	const char *name;
-	cli_cmd_fn fn;
-} cli_sub;
-
-/* Runs argv[1] of `subs` with argv shifted by one; prints `usage` for no
- * argument (to stderr, exit 2) or --help (to stdout, exit 0). */
-int cli_dispatch(cli_ctx *ctx, int argc, char **argv, const char *usage, const cli_sub *subs, size_t n);
-#define CLI_DISPATCH(ctx, argc, argv, usage, subs) \
-	cli_dispatch(ctx, argc, argv, usage, subs, sizeof(subs) / sizeof((subs)[0]))
-
-/* Opens the storage the global options name (prints the error and returns
- * NULL on failure). */
+/* Opens the storage the global options, the environment or the
+ * configuration name (docs/cli.md, "Where the data lives"). Only a command
+ * marked CLI_CREATES_DB creates a missing SQLite database; the others say
+ * where they looked. Prints the error and returns NULL on failure. */
 fangs_storage *cli_open_storage(cli_ctx *ctx);
+
+/* Resolves a run id or a unique prefix of one into `out`; prints the error
+ * (no such run, or the candidates of an ambiguous prefix) and returns
+ * nonzero when it cannot. */
+int cli_resolve_run(fangs_storage *st, const char *arg, char *out, size_t cap);
 
 /* Prints "fangs: <what>: <last error>" to stderr and returns CLI_EXIT_ERROR. */
 int cli_fail(const char *what, int rc);

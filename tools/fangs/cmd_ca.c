@@ -30,16 +30,6 @@
 #define LEAF_YEARS 2
 #define MAX_HOSTS 16
 
-static const char ca_usage[] =
-	"usage: fangs ca init [--dir DIR]                  make a CA (ca.pem, ca-key.pem, revoked.txt)\n"
-	"       fangs ca issue NAME --role R [--dir DIR]   a client certificate (NAME.pem, NAME-key.pem);\n"
-	"                                                 R: runner (acts as runner NAME), submitter,\n"
-	"                                                 operator or reader\n"
-	"       fangs ca issue NAME --host H... [--dir DIR]  a server certificate (DNS name or IP; no role)\n"
-	"       fangs ca revoke NAME [--dir DIR]           the orchestrator refuses NAME.pem's serial from now on\n"
-	"       fangs ca revoke --serial HEX [--dir DIR]   ... a serial (a certificate whose file is gone)\n"
-	"DIR defaults to $FANGS_CA_DIR, else ./fangs-ca.\n";
-
 static int gtls_fail(const char *what, int rc)
 {
 	print_error("ca: %s: %s", what, gnutls_strerror(rc));
@@ -332,56 +322,54 @@ static int ca_revoke(cli_ctx *ctx, const char *dir, const char *name, const char
 	return CLI_EXIT_OK;
 }
 
-int cmd_ca(cli_ctx *ctx, int argc, char **argv)
+/* --dir, else $FANGS_CA_DIR, else ./fangs-ca */
+static const char *ca_dir(const cli_args *a)
 {
-	const char *dir = getenv("FANGS_CA_DIR"), *name = NULL, *verb, *hosts[MAX_HOSTS], *role = NULL;
-	const char *serial = NULL;
-	int n_hosts = 0;
-
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(ca_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	verb = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		if ((!strcmp(a, "--dir") || !strcmp(a, "-dir")) && i + 1 < argc)
-			dir = argv[++i];
-		else if ((!strcmp(a, "--host") || !strcmp(a, "-host")) && i + 1 < argc && n_hosts < MAX_HOSTS)
-			hosts[n_hosts++] = argv[++i];
-		else if ((!strcmp(a, "--role") || !strcmp(a, "-role")) && i + 1 < argc && !role)
-			role = argv[++i];
-		else if ((!strcmp(a, "--serial") || !strcmp(a, "-serial")) && i + 1 < argc && !serial)
-			serial = argv[++i];
-		else if (a[0] != '-' && !name)
-			name = a;
-		else
-			return cli_usage_error("ca %s: unexpected '%s'", verb, a);
-	}
+	const char *dir = cli_get(a, "dir");
 	if (!dir || !*dir)
-		dir = "fangs-ca";
-	if (!strcmp(verb, "init")) {
-		if (name || role || serial || n_hosts)
-			return cli_usage_error("usage: fangs ca init [--dir DIR]");
-		return ca_init(ctx, dir);
-	}
-	if (strcmp(verb, "issue") && strcmp(verb, "revoke"))
-		return cli_usage_error("unknown ca subcommand '%s' (init, issue, revoke)", verb);
-	if (!strcmp(verb, "revoke") && serial && !name)
-		return ca_revoke(ctx, dir, NULL, serial);
+		dir = getenv("FANGS_CA_DIR");
+	return dir && *dir ? dir : "fangs-ca";
+}
+
+/* Certificate names double as runner ids and file names. */
+static int check_name(const cli_args *a, const char *name)
+{
 	if (!name || !valid_name(name) || !strcmp(name, "ca"))
-		return cli_usage_error("ca %s: NAME must be letters, digits, '.', '_' or '-' (and not 'ca')", verb);
-	if (!strcmp(verb, "issue")) {
-		if (serial)
-			return cli_usage_error("ca issue takes no --serial");
-		if (role && role_parse(role) == ROLE_NONE)
-			return cli_usage_error("ca issue: --role must be runner, submitter, operator or reader");
-		if (!role && !n_hosts)
-			return cli_usage_error("ca issue: give --role R (runner, submitter, operator, reader) for a client,"
-					       " or --host H for the orchestrator's server certificate");
-		return ca_issue(ctx, dir, name, role, hosts, n_hosts);
+		return cli_usage_error("ca %s: NAME must be letters, digits, '.', '_' or '-' (and not 'ca')", a->cmd->sub);
+	return 0;
+}
+
+CLI_HANDLER(cmd_ca_init)
+{
+	return ca_init(ctx, ca_dir(a));
+}
+
+CLI_HANDLER(cmd_ca_issue)
+{
+	const char *hosts[MAX_HOSTS], *role = cli_get(a, "role");
+	int n_hosts = 0, rc;
+	if ((rc = check_name(a, a->pos[0])))
+		return rc;
+	for (const char *h; (h = cli_get_nth(a, "host", (size_t)n_hosts));) {
+		if (n_hosts == MAX_HOSTS)
+			return cli_usage_error("ca issue: at most %d --host", MAX_HOSTS);
+		hosts[n_hosts++] = h;
 	}
-	if (n_hosts || role)
-		return cli_usage_error("ca revoke takes no --host or --role");
-	return ca_revoke(ctx, dir, name, serial);
+	if (role && role_parse(role) == ROLE_NONE)
+		return cli_usage_error("ca issue: --role must be runner, submitter, operator or reader");
+	if (!role && !n_hosts)
+		return cli_usage_error("ca issue: give --role R (runner, submitter, operator, reader) for a client,"
+				       " or --host H for the orchestrator's server certificate");
+	return ca_issue(ctx, ca_dir(a), a->pos[0], role, hosts, n_hosts);
+}
+
+CLI_HANDLER(cmd_ca_revoke)
+{
+	const char *name = a->npos ? a->pos[0] : NULL, *serial = cli_get(a, "serial");
+	int rc;
+	if (!name && !serial)
+		return cli_usage_error("ca revoke: give NAME, or --serial HEX");
+	if (name && (rc = check_name(a, name)))
+		return rc;
+	return ca_revoke(ctx, ca_dir(a), name, serial);
 }

@@ -1,21 +1,11 @@
 /*
  * tools/fangs/cmd_events.c - `fangs events import|list`.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "output.h"
-
-static const char import_usage[] =
-	"usage: fangs events import FILE --package P --version V [--fail-on SEVERITY]\n"
-	"       fangs events list RUN\n"
-	"\n"
-	"import: reads an NDJSON recording (docs/events.md; FILE '-' = stdin), stores it as a\n"
-	"finished run of P@V, diffs it against P's baseline and prints the run id and its\n"
-	"deviations. With --fail-on, exits 3 when a deviation is at or above SEVERITY.\n"
-	"list: prints the stored events of a run (NDJSON with --json).\n";
 
 static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, const fangs_analysis *an)
 {
@@ -75,16 +65,12 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 	return CLI_EXIT_OK;
 }
 
-static int events_import(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_events_import)
 {
-	static const struct option opts[] = {
-		{"package", required_argument, NULL, 'p'}, {"version", required_argument, NULL, 'V'},
-		{"fail-on", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *package = NULL, *version = NULL, *file;
-	int have_fail_on = 0, c, rc, exit_code = CLI_EXIT_OK;
-	fangs_severity fail_on = FANGS_SEV_INFO;
+	const char *package = cli_get(a, "package"), *version = cli_get(a, "version"), *file = a->pos[0];
+	int rc, exit_code = CLI_EXIT_OK;
+	/* the same gate as scan and rules test */
+	fangs_severity fail_on = FANGS_SEV_HIGH;
 	fangs_event_list events = {0};
 	fangs_storage *st = NULL;
 	fangs_differ *d = NULL;
@@ -92,27 +78,13 @@ static int events_import(cli_ctx *ctx, int argc, char **argv)
 	fangs_run run = {0};
 	fangs_analysis an = {0};
 
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': package = optarg; break;
-		case 'V': version = optarg; break;
-		case 'f':
-			if (fangs_severity_parse(optarg, &fail_on))
-				return cli_usage_error("--fail-on: %s", fangs_error_last());
-			have_fail_on = 1;
-			break;
-		case 'h': fputs(import_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(import_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error("events import needs exactly one FILE (see fangs events import --help)");
+	if (cli_get(a, "fail-on"))
+		fangs_severity_parse(cli_get(a, "fail-on"), &fail_on); /* checked when parsed */
 	if (!package || !*package || !version || !*version)
 		return cli_usage_error("events import needs --package and --version");
 	/* what a run is stored under is checked by npm's rules: nothing is stored otherwise */
 	if (fangs_package_name_check(package, NULL) || fangs_package_version_check(version, NULL))
 		return cli_usage_error("events import: %s", fangs_error_last());
-	file = argv[optind];
 
 	if ((rc = fangs_events_read_file(&events, file))) {
 		fangs_event_list_free(&events);
@@ -153,7 +125,7 @@ static int events_import(cli_ctx *ctx, int argc, char **argv)
 	exit_code = print_outcome(ctx, st, run.id, &an);
 	if (an.deviations.count)
 		cli_notify_run(ctx, st, run.id);
-	if (exit_code == CLI_EXIT_OK && have_fail_on && an.deviations.count &&
+	if (exit_code == CLI_EXIT_OK && an.deviations.count &&
 	    fangs_deviation_list_max_severity(&an.deviations) >= fail_on)
 		exit_code = CLI_EXIT_FINDINGS;
 out:
@@ -164,17 +136,19 @@ out:
 	return exit_code;
 }
 
-static int events_list(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_events_list)
 {
 	fangs_storage *st;
 	fangs_event_list evs = {0};
-	char buf[2048], ob[512];
+	char buf[2048], ob[512], id[FANGS_RUN_ID_MAX];
 	int rc;
-	if (argc != 2)
-		return cli_usage_error("usage: fangs events list RUN");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
-	rc = fangs_storage_events_list(st, argv[1], &evs);
+	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	rc = fangs_storage_events_list(st, id, &evs);
 	if (rc) {
 		fangs_storage_free(st);
 		return cli_fail("events", rc);
@@ -194,10 +168,4 @@ static int events_list(cli_ctx *ctx, int argc, char **argv)
 	fangs_event_list_free(&evs);
 	fangs_storage_free(st);
 	return CLI_EXIT_OK;
-}
-
-int cmd_events(cli_ctx *ctx, int argc, char **argv)
-{
-	static const cli_sub subs[] = {{"import", events_import}, {"list", events_list}};
-	return CLI_DISPATCH(ctx, argc, argv, import_usage, subs);
 }

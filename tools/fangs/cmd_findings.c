@@ -1,60 +1,35 @@
 /*
  * tools/fangs/cmd_findings.c - `fangs deviation list|show`, `fangs baseline list|promote`.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "output.h"
 
-static const char deviation_usage[] =
-	"usage: fangs deviation list [--run RUN] [--package P] [--min-severity S] [--limit N] [--findings]\n"
-	"       fangs deviation show ID\n"
-	"\n"
-	"list: the stored records, newest first: deviations from the baseline and rule hits.\n"
-	"  --findings   one line per behaviour instead (needs --run): the records on the same\n"
-	"               events, and network records of one registrable domain, grouped\n"
-	"show: one record, its evidence events, and the other records of its finding.\n";
-
-static int deviation_list(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_deviation_list)
 {
-	static const struct option opts[] = {
-		{"run", required_argument, NULL, 'r'},          {"package", required_argument, NULL, 'p'},
-		{"min-severity", required_argument, NULL, 's'}, {"limit", required_argument, NULL, 'n'},
-		{"findings", no_argument, NULL, 'F'},           {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	fangs_deviation_filter f = FANGS_DEVIATION_FILTER_INIT;
 	fangs_deviation_list devs = {0};
 	fangs_storage *st;
-	char *end, ob[512];
-	int c, rc, grouped = 0;
+	char ob[512], run_id[FANGS_RUN_ID_MAX];
+	int rc, grouped = cli_has(a, "findings");
 
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': f.run_id = optarg; break;
-		case 'p': f.package = optarg; break;
-		case 's':
-			if (fangs_severity_parse(optarg, &f.min_severity))
-				return cli_usage_error("--min-severity: %s", fangs_error_last());
-			break;
-		case 'n':
-			f.limit = strtoul(optarg, &end, 10);
-			if (*end || !*optarg)
-				return cli_usage_error("--limit needs a number");
-			break;
-		case 'F': grouped = 1; break;
-		case 'h': fputs(deviation_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(deviation_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	if (grouped && (!f.run_id || f.limit))
+	f.package = cli_get(a, "package");
+	f.limit = cli_get_num(a, "limit", 0);
+	if (cli_get(a, "min-severity"))
+		fangs_severity_parse(cli_get(a, "min-severity"), &f.min_severity); /* checked when parsed */
+	if (grouped && (!cli_get(a, "run") || f.limit))
 		return cli_usage_error("--findings needs --run and no --limit: a finding is grouped from all of a run's records");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
+	if (cli_get(a, "run")) {
+		if (cli_resolve_run(st, cli_get(a, "run"), run_id, sizeof(run_id))) {
+			fangs_storage_free(st);
+			return CLI_EXIT_ERROR;
+		}
+		f.run_id = run_id;
+	}
 	if ((rc = fangs_storage_deviations_list(st, &f, &devs))) {
 		fangs_storage_free(st);
 		return cli_fail("deviations", rc);
@@ -100,7 +75,7 @@ static int deviation_list(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int deviation_show(cli_ctx *ctx, int argc, char **argv)
+int cmd_deviation_show(cli_ctx *ctx, const cli_args *args)
 {
 	fangs_deviation d = {0};
 	fangs_event_list evs = {0};
@@ -113,11 +88,9 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 	long long id;
 	int rc;
 
-	if (argc != 2 || cli_is_help(argv[1]))
-		return cli_usage_error("usage: fangs deviation show ID");
-	id = strtoll(argv[1], &end, 10);
+	id = strtoll(args->pos[0], &end, 10);
 	if (*end || id <= 0)
-		return cli_usage_error("deviation id must be a positive number, not '%s'", argv[1]);
+		return cli_usage_error("deviation id must be a positive number, not '%s'", args->pos[0]);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_storage_deviation_get(st, id, &d)) ||
@@ -179,24 +152,6 @@ static int deviation_show(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-int cmd_deviation(cli_ctx *ctx, int argc, char **argv)
-{
-	static const cli_sub subs[] = {{"list", deviation_list}, {"show", deviation_show}};
-	return CLI_DISPATCH(ctx, argc, argv, deviation_usage, subs);
-}
-
-static const char baseline_usage[] =
-	"usage: fangs baseline list [--package P] [--fingerprints]\n"
-	"       fangs baseline promote [--replace] [--force] RUN\n"
-	"\n"
-	"list: the runs that make up each package's baseline; with --package and\n"
-	"--fingerprints, the baseline's fingerprints (kind, actor, value).\n"
-	"promote: a person accepts RUN: its fingerprints are added to its package's\n"
-	"baseline, its findings are cleared, and later rule hits that do only what it\n"
-	"did are not reported again.\n"
-	"  --replace   the baseline becomes RUN's fingerprints alone (the other runs leave it)\n"
-	"  --force     also accept a run whose install failed or timed out\n";
-
 static int fp_print(const fangs_fingerprint *fp, void *user)
 {
 	json_object *arr = user;
@@ -212,27 +167,14 @@ static int fp_print(const fangs_fingerprint *fp, void *user)
 	return 0;
 }
 
-static int baseline_list(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_baseline_list)
 {
-	static const struct option opts[] = {
-		{"package", required_argument, NULL, 'p'}, {"fingerprints", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-	};
 	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
 	fangs_run_list runs = {0};
 	fangs_storage *st;
-	int c, rc, fps = 0;
+	int rc, fps = cli_has(a, "fingerprints");
 
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': f.package = optarg; break;
-		case 'f': fps = 1; break;
-		case 'h': fputs(baseline_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(baseline_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	f.package = cli_get(a, "package");
 	if (fps && !f.package)
 		return cli_usage_error("--fingerprints needs --package");
 	if (!(st = cli_open_storage(ctx)))
@@ -280,31 +222,22 @@ static int baseline_list(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int baseline_promote(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_baseline_promote)
 {
-	static const struct option opts[] = {
-		{"replace", no_argument, NULL, 'r'}, {"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0},
-	};
 	fangs_run r = {0};
 	fangs_storage *st;
-	unsigned flags = 0;
-	int c, rc;
+	unsigned flags = (cli_has(a, "replace") ? FANGS_PROMOTE_REPLACE : 0) |
+			 (cli_has(a, "force") ? FANGS_PROMOTE_UNFINISHED : 0);
+	char id[FANGS_RUN_ID_MAX];
+	int rc;
 
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': flags |= FANGS_PROMOTE_REPLACE; break;
-		case 'f': flags |= FANGS_PROMOTE_UNFINISHED; break;
-		case 'h': fputs(baseline_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(baseline_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error("usage: fangs baseline promote [--replace] [--force] RUN");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
-	if ((rc = fangs_baseline_promote(st, argv[optind], flags)) ||
-	    (rc = fangs_storage_run_get(st, argv[optind], &r))) {
+	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	if ((rc = fangs_baseline_promote(st, id, flags)) || (rc = fangs_storage_run_get(st, id, &r))) {
 		fangs_run_clear(&r);
 		fangs_storage_free(st);
 		return cli_fail("promote", rc);
@@ -325,10 +258,4 @@ static int baseline_promote(cli_ctx *ctx, int argc, char **argv)
 	fangs_run_clear(&r);
 	fangs_storage_free(st);
 	return CLI_EXIT_OK;
-}
-
-int cmd_baseline(cli_ctx *ctx, int argc, char **argv)
-{
-	static const cli_sub subs[] = {{"list", baseline_list}, {"promote", baseline_promote}};
-	return CLI_DISPATCH(ctx, argc, argv, baseline_usage, subs);
 }

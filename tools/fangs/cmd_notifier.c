@@ -2,27 +2,12 @@
  * tools/fangs/cmd_notifier.c - `fangs notifier add|list|remove|test|history|deliver`,
  * and the messages `fangs scan` sends after a run.
  */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "output.h"
-
-static const char notifier_usage[] =
-	"usage: fangs notifier add -name N -url URL -template generic|slack|discord\n"
-	"                          [-min-severity S (default low)] [-secret-env VAR] [-header Name:Value]...\n"
-	"                          [-disabled] [-allow-literal-secret]\n"
-	"       fangs notifier list\n"
-	"       fangs notifier remove NAME\n"
-	"       fangs notifier test NAME          send a made-up finding, show the receiver's answer\n"
-	"       fangs notifier history [-run RUN] [-name NAME] [-limit N]\n"
-	"       fangs notifier deliver            send what is due now (retries included)\n"
-	"URLs must be https://, or http:// to a loopback host. The HMAC secret of a generic\n"
-	"target is read at delivery time from the environment variable named by -secret-env.\n"
-	"A header value env:NAME or file:/path is read at delivery time too and never stored;\n"
-	"a credential-looking header (Authorization, *-Token, *-Key...) given in clear is refused\n"
-	"unless -allow-literal-secret (it would be stored in the database).\n";
 
 /* The notifier settings of the configuration file. */
 static void options_from_config(const cli_ctx *ctx, fangs_storage *st, fangs_notifier_options *o)
@@ -87,48 +72,35 @@ static int add_header_arg(fangs_notifier_target *t, const char *arg)
 	return rc ? cli_fail("header", rc) : 0;
 }
 
-static int notifier_add(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_notifier_add)
 {
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},         {"url", required_argument, NULL, 'u'},
-		{"template", required_argument, NULL, 't'},     {"min-severity", required_argument, NULL, 's'},
-		{"secret-env", required_argument, NULL, 'e'},   {"header", required_argument, NULL, 'H'},
-		{"disabled", no_argument, NULL, 'd'},           {"help", no_argument, NULL, 'h'},
-		{"allow-literal-secret", no_argument, NULL, 'L'},
-		{NULL, 0, NULL, 0},
+	static const struct {
+		const char *opt;
+		size_t field;
+	} strs[] = {
+		{"name", offsetof(fangs_notifier_target, name)},
+		{"url", offsetof(fangs_notifier_target, url)},
+		{"template", offsetof(fangs_notifier_target, template_name)},
+		{"secret-env", offsetof(fangs_notifier_target, secret_env)},
 	};
 	fangs_notifier_target t = {0};
 	fangs_storage *st;
-	int c, rc = 0, allow_literal = 0;
+	const char *h;
+	int rc = 0, allow_literal = cli_has(a, "allow-literal-secret");
 
-	t.enabled = 1;
+	t.enabled = !cli_has(a, "disabled");
 	/* info is what a release ships (content_changed): shown, not pushed */
 	t.min_severity = FANGS_SEV_LOW;
-	while (rc == 0 && (c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		char **slot = NULL;
-		switch (c) {
-		case 'n': slot = &t.name; break;
-		case 'u': slot = &t.url; break;
-		case 't': slot = &t.template_name; break;
-		case 'e': slot = &t.secret_env; break;
-		case 's':
-			if (fangs_severity_parse(optarg, &t.min_severity))
-				rc = cli_usage_error("-min-severity: %s", fangs_error_last());
-			break;
-		case 'H': rc = add_header_arg(&t, optarg); break;
-		case 'd': t.enabled = 0; break;
-		case 'L': allow_literal = 1; break;
-		case 'h': fputs(notifier_usage, stdout); fangs_notifier_target_clear(&t); return CLI_EXIT_OK;
-		default: rc = CLI_EXIT_USAGE; fputs(notifier_usage, stderr); break;
-		}
-		if (slot) {
-			free(*slot);
-			if (!(*slot = strdup(optarg)))
-				rc = cli_fail("notifier add", FANGS_ENOMEM);
-		}
+	if (cli_get(a, "min-severity"))
+		fangs_severity_parse(cli_get(a, "min-severity"), &t.min_severity); /* checked when parsed */
+	for (size_t i = 0; rc == 0 && i < sizeof(strs) / sizeof(strs[0]); i++) {
+		const char *v = cli_get(a, strs[i].opt);
+		char **slot = (char **)((char *)&t + strs[i].field);
+		if (v && !(*slot = strdup(v)))
+			rc = cli_fail("notifier add", FANGS_ENOMEM);
 	}
-	if (rc == 0 && optind != argc)
-		rc = cli_usage_error("unexpected argument '%s'", argv[optind]);
+	for (size_t i = 0; rc == 0 && (h = cli_get_nth(a, "header", i)); i++)
+		rc = add_header_arg(&t, h);
 	if (rc == 0 && (!t.name || !t.url || !t.template_name))
 		rc = cli_usage_error("notifier add needs -name, -url and -template");
 	if (rc == 0 && fangs_notifier_target_check(&t))
@@ -142,9 +114,8 @@ static int notifier_add(cli_ctx *ctx, int argc, char **argv)
 					     " it in the database",
 					     t.headers[i].name);
 		else
-			fprintf(stderr, "fangs: WARNING: header %s is stored in clear in the database"
-					" (-allow-literal-secret)\n",
-				t.headers[i].name);
+			print_error("WARNING: header %s is stored in clear in the database (-allow-literal-secret)",
+				    t.headers[i].name);
 	}
 	if (rc) {
 		fangs_notifier_target_clear(&t);
@@ -171,14 +142,12 @@ static int notifier_add(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int notifier_list(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_notifier_list)
 {
 	fangs_notifier_target_list list = {0};
 	fangs_storage *st;
 	int rc;
-	if (argc != 1)
-		return cli_usage_error("usage: fangs notifier list");
-	(void)argv;
+	(void)a;
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_storage_notifier_list(st, &list))) {
@@ -206,12 +175,11 @@ static int notifier_list(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int notifier_remove(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_notifier_remove)
 {
+	char *const *argv = a->pos - 1; /* argv[1]: NAME */
 	fangs_storage *st;
 	int rc;
-	if (argc != 2 || cli_is_help(argv[1]))
-		return cli_usage_error("usage: fangs notifier remove NAME");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	rc = fangs_storage_notifier_remove(st, argv[1]);
@@ -228,16 +196,15 @@ static int notifier_remove(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int notifier_test(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_notifier_test)
 {
+	char *const *argv = a->pos - 1; /* argv[1]: NAME */
 	fangs_notifier_options o;
 	fangs_notifier_result res = {0};
 	fangs_notifier *n = NULL;
 	fangs_storage *st;
 	int rc;
 
-	if (argc != 2 || cli_is_help(argv[1]))
-		return cli_usage_error("usage: fangs notifier test NAME");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	options_from_config(ctx, st, &o);
@@ -271,36 +238,25 @@ static int notifier_test(cli_ctx *ctx, int argc, char **argv)
 	return rc ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 }
 
-static int notifier_history(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_notifier_history)
 {
-	static const struct option opts[] = {
-		{"run", required_argument, NULL, 'r'},   {"name", required_argument, NULL, 'n'},
-		{"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	fangs_notification_filter f = FANGS_NOTIFICATION_FILTER_INIT;
 	fangs_notification_list list = {0};
 	fangs_storage *st;
-	char *end;
-	int c, rc;
+	char id[FANGS_RUN_ID_MAX];
+	int rc;
 
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': f.run_id = optarg; break;
-		case 'n': f.notifier = optarg; break;
-		case 'l':
-			f.limit = strtoul(optarg, &end, 10);
-			if (*end || !*optarg)
-				return cli_usage_error("-limit needs a number");
-			break;
-		case 'h': fputs(notifier_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(notifier_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	f.notifier = cli_get(a, "name");
+	f.limit = cli_get_num(a, "limit", 0);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
+	if (cli_get(a, "run")) {
+		if (cli_resolve_run(st, cli_get(a, "run"), id, sizeof(id))) {
+			fangs_storage_free(st);
+			return CLI_EXIT_ERROR;
+		}
+		f.run_id = id;
+	}
 	if ((rc = fangs_storage_notification_list(st, &f, &list))) {
 		fangs_storage_free(st);
 		return cli_fail("notifier history", rc);
@@ -347,14 +303,12 @@ static int deliver(cli_ctx *ctx, fangs_storage *st, fangs_notifier_stats *stats)
 	return rc;
 }
 
-static int notifier_deliver(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_notifier_deliver)
 {
 	fangs_notifier_stats s = {0};
 	fangs_storage *st;
 	int rc;
-	if (argc != 1)
-		return cli_usage_error("usage: fangs notifier deliver");
-	(void)argv;
+	(void)a;
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	rc = deliver(ctx, st, &s);
@@ -390,23 +344,4 @@ void cli_notify_run(cli_ctx *ctx, fangs_storage *st, const char *run_id)
 		fprintf(stderr, "fangs: notified %zu of %zu target%s%s\n", s.sent, queued, queued == 1 ? "" : "s",
 			s.retrying ? " (the rest is retried by `fangs notifier deliver`)" : "");
 	fangs_notifier_free(n);
-}
-
-int cmd_notifier(cli_ctx *ctx, int argc, char **argv)
-{
-	static const struct {
-		const char *name;
-		cli_cmd_fn fn;
-	} subs[] = {
-		{"add", notifier_add},         {"list", notifier_list},       {"remove", notifier_remove},
-		{"test", notifier_test},       {"history", notifier_history}, {"deliver", notifier_deliver},
-	};
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(notifier_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(argv[1], subs[i].name))
-			return subs[i].fn(ctx, argc - 1, argv + 1);
-	return cli_usage_error("unknown notifier command '%s' (see fangs notifier --help)", argv[1]);
 }

@@ -1,7 +1,6 @@
 /*
  * tools/fangs/cmd_packages.c - `fangs package|release|allow|prune`.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,24 +8,11 @@
 #include "commands.h"
 #include "output.h"
 
-static const char package_usage[] =
-	"usage: fangs package list [--watched]\n"
-	"       fangs package watched          the watched packages (as list --watched)\n"
-	"       fangs package add NAME         watch a package\n"
-	"       fangs package remove NAME      forget a package and everything recorded of it\n"
-	"       fangs package reset NAME       delete its runs, events, baseline and deviations; keep watching\n";
-
-static int package_list(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_package_list)
 {
 	fangs_package_list pkgs = {0};
 	fangs_storage *st;
-	int rc, watched = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--watched") || !strcmp(argv[i], "-watched"))
-			watched = 1;
-		else
-			return cli_usage_error("unexpected argument '%s'", argv[i]);
-	}
+	int rc, watched = cli_has(a, "watched") || !strcmp(a->cmd->sub, "watched");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_storage_package_list(st, watched, &pkgs))) {
@@ -56,27 +42,12 @@ static int package_list(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-int cmd_package(cli_ctx *ctx, int argc, char **argv)
+/* package add|remove|reset NAME */
+CLI_HANDLER(cmd_package_change)
 {
 	fangs_storage *st;
-	const char *verb, *name;
+	const char *verb = a->cmd->sub, *name = a->pos[0];
 	int rc;
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(package_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	verb = argv[1];
-	if (!strcmp(verb, "list"))
-		return package_list(ctx, argc - 1, argv + 1);
-	if (!strcmp(verb, "watched") && argc == 2) {
-		char *list_watched[] = {(char *)"list", (char *)"--watched", NULL};
-		return package_list(ctx, 2, list_watched);
-	}
-	if (strcmp(verb, "add") && strcmp(verb, "remove") && strcmp(verb, "reset"))
-		return cli_usage_error("unknown package subcommand '%s' (list, add, remove, reset)", verb);
-	if (argc != 3)
-		return cli_usage_error("usage: fangs package %s NAME", verb);
-	name = argv[2];
 	/* what is watched is named by npm's rules; a name stored before they
 	 * were checked can still be removed or reset */
 	if (!strcmp(verb, "add") && fangs_package_name_check(name, NULL))
@@ -109,25 +80,12 @@ int cmd_package(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-int cmd_release(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_release_list)
 {
-	const char *package = NULL;
+	const char *package = cli_get(a, "package");
 	fangs_release_list rels = {0};
 	fangs_storage *st;
 	int rc;
-	if (argc < 2 || strcmp(argv[1], "list")) {
-		if (argc >= 2 && cli_is_help(argv[1])) {
-			puts("usage: fangs release list [--package P]");
-			return CLI_EXIT_OK;
-		}
-		return cli_usage_error("usage: fangs release list [--package P]");
-	}
-	for (int i = 2; i < argc; i++) {
-		if ((!strcmp(argv[i], "--package") || !strcmp(argv[i], "-package")) && i + 1 < argc)
-			package = argv[++i];
-		else
-			return cli_usage_error("unexpected argument '%s'", argv[i]);
-	}
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_storage_release_list(st, package, &rels))) {
@@ -162,37 +120,15 @@ int cmd_release(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static const char allow_usage[] =
-	"usage: fangs allow list [--package P]\n"
-	"       fangs allow add -kind KIND -value V [-package P] [-note TEXT]\n"
-	"       fangs allow remove ID\n"
-	"\n"
-	"KIND: path (prefix), cidr, sni (exact), dns (suffix), exec (exact binary).\n"
-	"Without -package an entry is global. Entries from the config file are listed too.\n";
-
-static int allow_add(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_allow_add)
 {
-	static const struct option opts[] = {
-		{"kind", required_argument, NULL, 'k'}, {"value", required_argument, NULL, 'v'},
-		{"package", required_argument, NULL, 'p'}, {"note", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
-	};
 	fangs_allow_entry e = {0};
-	const char *kind = NULL;
+	const char *kind = cli_get(a, "kind");
 	fangs_storage *st;
-	int c, rc;
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': kind = optarg; break;
-		case 'v': e.value = optarg; break;
-		case 'p': e.package = optarg; break;
-		case 'n': e.note = optarg; break;
-		case 'h': fputs(allow_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(allow_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	int rc;
+	e.value = (char *)cli_get(a, "value");
+	e.package = (char *)cli_get(a, "package");
+	e.note = (char *)cli_get(a, "note");
 	if (!kind || !e.value)
 		return cli_usage_error("allow add needs -kind and -value");
 	if (fangs_allow_kind_parse(kind, &e.kind))
@@ -213,18 +149,12 @@ static int allow_add(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int allow_list(cli_ctx *ctx, int argc, char **argv)
+int cmd_allow_list(cli_ctx *ctx, const cli_args *args)
 {
 	fangs_allow_list l = {0};
-	const char *package = NULL;
+	const char *package = cli_get(args, "package");
 	fangs_storage *st;
 	int rc;
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "--package") || !strcmp(argv[i], "-package")) && i + 1 < argc)
-			package = argv[++i];
-		else
-			return cli_usage_error("unexpected argument '%s'", argv[i]);
-	}
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_storage_allow_list(st, package, &l))) {
@@ -265,17 +195,15 @@ static int allow_list(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int allow_remove(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_allow_remove)
 {
 	fangs_storage *st;
 	char *end;
 	long long id;
 	int rc;
-	if (argc != 2)
-		return cli_usage_error("usage: fangs allow remove ID");
-	id = strtoll(argv[1], &end, 10);
+	id = strtoll(a->pos[0], &end, 10);
 	if (*end || id <= 0)
-		return cli_usage_error("allowlist id must be a positive number, not '%s'", argv[1]);
+		return cli_usage_error("allowlist id must be a positive number, not '%s'", a->pos[0]);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	rc = fangs_storage_allow_remove(st, id);
@@ -289,32 +217,14 @@ static int allow_remove(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-int cmd_allow(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_prune)
 {
-	static const cli_sub subs[] = {{"list", allow_list}, {"add", allow_add}, {"remove", allow_remove}};
-	return CLI_DISPATCH(ctx, argc, argv, allow_usage, subs);
-}
-
-int cmd_prune(cli_ctx *ctx, int argc, char **argv)
-{
-	unsigned long days = ctx->config->retention_days;
+	unsigned long days = cli_get_num(a, "days", ctx->config->retention_days);
 	fangs_prune_stats stats = {0};
 	fangs_storage *st;
-	char *end;
 	int rc;
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "--days") || !strcmp(argv[i], "-days")) && i + 1 < argc) {
-			days = strtoul(argv[++i], &end, 10);
-			if (*end || days == 0)
-				return cli_usage_error("--days needs a positive number");
-		} else if (cli_is_help(argv[i])) {
-			puts("usage: fangs prune [--days N]\n\nDeletes events and clean non-baseline runs older than N days\n"
-			     "(default: storage.retention_days, 90). Events a deviation points to are kept.");
-			return CLI_EXIT_OK;
-		} else {
-			return cli_usage_error("unexpected argument '%s'", argv[i]);
-		}
-	}
+	if (days == 0)
+		return cli_usage_error("--days needs a positive number");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	{

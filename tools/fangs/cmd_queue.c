@@ -13,63 +13,55 @@
 #include "commands.h"
 #include "output.h"
 
-static const char submit_usage[] =
-	"usage: fangs scan submit -package P -version V [-runner R] [--orchestrator URL]\n"
-	"                         [--tls-cert F --tls-key F] [--ca F] [--token-file F]\n"
-	"Queues a scan on the orchestrator (URL from --orchestrator, FANGS_ORCHESTRATOR or the\n"
-	"config's runner.orchestrator); -runner pins it to one runner. Prints the run id.\n"
-	"Credential: a certificate with the submitter or operator role, or a token of that role\n"
-	"from --token-file, FANGS_TOKEN_FILE or FANGS_TOKEN (never on the command line).\n";
-
-static int opt_is(const char *a, const char *name)
-{
-	return a[0] == '-' && (!strcmp(a + 1, name) || (a[1] == '-' && !strcmp(a + 2, name)));
-}
-
 static const char *env_or(const char *name, const char *def)
 {
 	const char *v = getenv(name);
 	return v && *v ? v : def;
 }
 
-int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
+/* Is package@version in the registry (--registry, the configuration's, else
+ * npm's own)? 0 yes; prints why not and returns an exit code. */
+static int check_release(cli_ctx *ctx, const cli_args *a, const char *package, const char *version)
+{
+	const char *registry = cli_get(a, "registry");
+	char npm_registry[1024];
+	int rc;
+	if (!registry)
+		registry = ctx->config->registry;
+	if (!registry) {
+		if (fangs_registry_configured(NULL, npm_registry, sizeof(npm_registry)))
+			return cli_usage_error("scan submit: no registry to check %s@%s in: give --registry URL (or "
+					       "--no-registry-check)",
+					       package, version);
+		registry = npm_registry;
+	}
+	rc = fangs_registry_release_exists(registry, package, version);
+	if (rc == FANGS_ENOTFOUND) {
+		print_error("scan submit: %s (nothing queued)", fangs_error_last());
+		return CLI_EXIT_ERROR;
+	}
+	if (rc)
+		return cli_fail("scan submit: cannot check the release (--no-registry-check queues without)", rc);
+	return 0;
+}
+
+CLI_HANDLER(cmd_scan_submit)
 {
 	fangs_wire_client_options wo = FANGS_WIRE_CLIENT_OPTIONS_INIT;
 	fangs_wire_client *c = NULL;
 	fangs_wire_response rs = {0};
 	fangs_wire_scan scan = {0};
 	char *body = NULL;
-	const char *runner = NULL, *token_file = NULL;
+	const char *runner = cli_get(a, "runner"), *token_file = cli_get(a, "token-file");
 	char *token = NULL;
 	int rc, exit_code = CLI_EXIT_ERROR;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (cli_is_help(a)) {
-			fputs(submit_usage, stdout);
-			return CLI_EXIT_OK;
-		}
-		if (i + 1 >= argc)
-			return cli_usage_error("scan submit: '%s' needs a value", a);
-		if (opt_is(a, "package"))
-			scan.package = argv[++i];
-		else if (opt_is(a, "version"))
-			scan.version = argv[++i];
-		else if (opt_is(a, "runner"))
-			runner = argv[++i];
-		else if (opt_is(a, "orchestrator"))
-			wo.url = argv[++i];
-		else if (opt_is(a, "tls-cert"))
-			wo.tls_cert = argv[++i];
-		else if (opt_is(a, "tls-key"))
-			wo.tls_key = argv[++i];
-		else if (opt_is(a, "ca"))
-			wo.ca = argv[++i];
-		else if (opt_is(a, "token-file"))
-			token_file = argv[++i];
-		else
-			return cli_usage_error("scan submit: unknown option '%s'", a);
-	}
+	scan.package = (char *)cli_get(a, "package");
+	scan.version = (char *)cli_get(a, "version");
+	wo.url = cli_get(a, "orchestrator");
+	wo.tls_cert = cli_get(a, "tls-cert");
+	wo.tls_key = cli_get(a, "tls-key");
+	wo.ca = cli_get(a, "ca");
 	if (!scan.package || !scan.version)
 		return cli_usage_error("scan submit: -package and -version are required");
 	if (fangs_package_name_check(scan.package, NULL) || fangs_package_version_check(scan.version, NULL))
@@ -85,6 +77,9 @@ int cmd_scan_submit(cli_ctx *ctx, int argc, char **argv)
 		wo.tls_key = env_or("FANGS_TLS_KEY", NULL);
 	if (!wo.ca)
 		wo.ca = env_or("FANGS_CA", NULL);
+	/* a release that does not exist would only fail later, on a runner */
+	if (!cli_has(a, "no-registry-check") && (rc = check_release(ctx, a, scan.package, scan.version)))
+		return rc;
 	if ((rc = fangs_wire_token_load(token_file ? token_file : env_or("FANGS_TOKEN_FILE", NULL), "FANGS_TOKEN",
 					&token))) {
 		cli_fail("scan submit", rc);
@@ -124,29 +119,16 @@ out:
 	return exit_code;
 }
 
-/* The orchestrator options of `runner list` and `run fail`: argv[from..]
- * of --orchestrator URL, --tls-cert, --tls-key, --ca, --token-file. 0, or
- * a usage error's exit code; `wo->url` stays NULL without --orchestrator. */
-static int remote_opts(int argc, char **argv, int from, fangs_wire_client_options *wo, const char **token_file,
-		       const char *what)
+/* The orchestrator options of `runner list` and `run fail`: --orchestrator
+ * URL, --tls-cert, --tls-key, --ca, --token-file. 0, or a usage error's
+ * exit code; `wo->url` stays NULL without --orchestrator. */
+static int remote_opts(const cli_args *a, fangs_wire_client_options *wo, const char **token_file, const char *what)
 {
-	for (int i = from; i < argc; i++) {
-		const char *a = argv[i];
-		if (i + 1 >= argc)
-			return cli_usage_error("%s: unexpected '%s'", what, a);
-		if (opt_is(a, "orchestrator"))
-			wo->url = argv[++i];
-		else if (opt_is(a, "tls-cert"))
-			wo->tls_cert = argv[++i];
-		else if (opt_is(a, "tls-key"))
-			wo->tls_key = argv[++i];
-		else if (opt_is(a, "ca"))
-			wo->ca = argv[++i];
-		else if (opt_is(a, "token-file"))
-			*token_file = argv[++i];
-		else
-			return cli_usage_error("%s: unexpected '%s'", what, a);
-	}
+	wo->url = cli_get(a, "orchestrator");
+	wo->tls_cert = cli_get(a, "tls-cert");
+	wo->tls_key = cli_get(a, "tls-key");
+	wo->ca = cli_get(a, "ca");
+	*token_file = cli_get(a, "token-file");
 	if (!wo->url && (wo->tls_cert || wo->tls_key || wo->ca || *token_file))
 		return cli_usage_error("%s: credentials go with --orchestrator URL", what);
 	return 0;
@@ -185,7 +167,7 @@ static int remote_call(fangs_wire_client_options *wo, const char *token_file, co
 		return 1;
 	}
 	if (rs->status != want) {
-		fprintf(stderr, "fangs: %s: %s (HTTP %ld)\n", what, fangs_wire_response_error(rs), rs->status);
+		print_error("%s: %s (HTTP %ld)", what, fangs_wire_response_error(rs), rs->status);
 		fangs_wire_response_clear(rs);
 		return 1;
 	}
@@ -241,7 +223,7 @@ static int remote_runners(fangs_wire_client_options *wo, const char *token_file,
 	return rl->items ? 0 : (fprintf(stderr, "fangs: runner list: out of memory\n"), 1);
 }
 
-int cmd_runner(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_runner_list)
 {
 	fangs_wire_client_options wo = FANGS_WIRE_CLIENT_OPTIONS_INIT;
 	const char *token_file = NULL;
@@ -249,16 +231,7 @@ int cmd_runner(cli_ctx *ctx, int argc, char **argv)
 	fangs_storage *st;
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "list")) {
-		if (argc == 2 && cli_is_help(argv[1])) {
-			puts("usage: fangs runner list [--orchestrator URL [--token-file F] [--tls-cert F --tls-key F] [--ca F]]\n"
-			     "Runners registered with the orchestrator, with their running scans: from the database,\n"
-			     "or asked of the orchestrator (a reader, submitter or operator credential).");
-			return CLI_EXIT_OK;
-		}
-		return cli_usage_error("usage: fangs runner list [--orchestrator URL]");
-	}
-	if ((rc = remote_opts(argc, argv, 2, &wo, &token_file, "runner list")))
+	if ((rc = remote_opts(a, &wo, &token_file, "runner list")))
 		return rc;
 	if (wo.url) {
 		if (remote_runners(&wo, token_file, &rl))
@@ -318,7 +291,7 @@ static int remote_fail(cli_ctx *ctx, fangs_wire_client_options *wo, const char *
 	} else {
 		o = json_tokener_parse(rs.body);
 		char *pkg = o ? dup_json_str(o, "package") : NULL, *ver = o ? dup_json_str(o, "version") : NULL;
-		printf("run %s (%s@%s) marked failed\n", run_id, pkg ? pkg : "?", ver ? ver : "?");
+		printf("run %s (%s@%s) marked failed\n", tx(run_id), txd(pkg, "?"), txd(ver, "?"));
 		free(pkg);
 		free(ver);
 		json_object_put(o);
@@ -327,24 +300,27 @@ static int remote_fail(cli_ctx *ctx, fangs_wire_client_options *wo, const char *
 	return CLI_EXIT_OK;
 }
 
-int cmd_run_fail(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_run_fail)
 {
 	fangs_wire_client_options wo = FANGS_WIRE_CLIENT_OPTIONS_INIT;
 	const char *token_file = NULL;
 	fangs_storage *st;
 	fangs_run run = {0};
 	struct timespec ts;
+	char id[FANGS_RUN_ID_MAX];
 	int rc;
 
-	if (argc < 2 || argv[1][0] == '-')
-		return cli_usage_error("usage: fangs run fail RUN [--orchestrator URL [--token-file F] ...]");
-	if ((rc = remote_opts(argc, argv, 2, &wo, &token_file, "run fail")))
+	if ((rc = remote_opts(a, &wo, &token_file, "run fail")))
 		return rc;
 	if (wo.url)
-		return remote_fail(ctx, &wo, token_file, argv[1]);
+		return remote_fail(ctx, &wo, token_file, a->pos[0]);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
-	if ((rc = fangs_storage_run_get(st, argv[1], &run))) {
+	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	if ((rc = fangs_storage_run_get(st, id, &run))) {
 		fangs_storage_free(st);
 		return cli_fail("run fail", rc);
 	}

@@ -1,25 +1,11 @@
 /*
  * tools/fangs/cmd_rules.c - `fangs rules list|show|test`.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "output.h"
-
-static const char rules_usage[] =
-	"usage: fangs rules list\n"
-	"       fangs rules show ID\n"
-	"       fangs rules test FILE.ndjson [--package P] [--version V] [--registry URL] [--fail-on SEVERITY]\n"
-	"\n"
-	"Behaviour rules judge every run, the first one too (docs/rules.md): the built-in set\n"
-	"plus the configuration's rules: section.\n"
-	"list: every rule with its severity and whether it is on.\n"
-	"show: one rule: what it means and what it matches.\n"
-	"test: evaluates the rules on a recording (docs/events.md) without storing anything and\n"
-	"prints the hits with their evidence (evidence #N = line N of FILE). Exits 3 when a hit\n"
-	"is at or above --fail-on (default high).\n";
 
 static int rules_list(cli_ctx *ctx, const fangs_rules *rs)
 {
@@ -60,13 +46,8 @@ static int rules_show(cli_ctx *ctx, const fangs_rules *rs, const char *id)
 	return CLI_EXIT_OK;
 }
 
-static int rules_test(cli_ctx *ctx, const fangs_rules *rs, int argc, char **argv)
+static int rules_test(cli_ctx *ctx, const fangs_rules *rs, const cli_args *args)
 {
-	static const struct option opts[] = {
-		{"package", required_argument, NULL, 'p'}, {"version", required_argument, NULL, 'V'},
-		{"registry", required_argument, NULL, 'r'}, {"fail-on", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-	};
 	fangs_rules_input in = FANGS_RULES_INPUT_INIT;
 	fangs_severity fail_on = FANGS_SEV_HIGH;
 	fangs_event_list events = {0};
@@ -75,26 +56,17 @@ static int rules_test(cli_ctx *ctx, const fangs_rules *rs, int argc, char **argv
 	char host[256];
 	char **addrs = NULL;
 	size_t n_addrs = 0;
-	int c, rc, exit_code = CLI_EXIT_OK;
+	int rc, exit_code = CLI_EXIT_OK;
 
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': in.package = optarg; break;
-		case 'V': in.version = optarg; break;
-		case 'r': registry = optarg; break;
-		case 'f':
-			if (fangs_severity_parse(optarg, &fail_on))
-				return cli_usage_error("--fail-on: %s", fangs_error_last());
-			break;
-		case 'h': fputs(rules_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(rules_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error("rules test needs exactly one FILE (see fangs rules --help)");
+	in.package = cli_get(args, "package");
+	in.version = cli_get(args, "version");
+	if (cli_get(args, "registry"))
+		registry = cli_get(args, "registry");
+	if (cli_get(args, "fail-on"))
+		fangs_severity_parse(cli_get(args, "fail-on"), &fail_on); /* checked when parsed */
 	if (registry && fangs_registry_host(registry, host, sizeof(host)))
 		return cli_usage_error("--registry: %s", fangs_error_last());
-	if ((rc = fangs_events_read_file(&events, argv[optind]))) {
+	if ((rc = fangs_events_read_file(&events, args->pos[0]))) {
 		fangs_event_list_free(&events);
 		return cli_fail("cannot read the recording", rc);
 	}
@@ -141,29 +113,38 @@ out:
 	return exit_code;
 }
 
-int cmd_rules(cli_ctx *ctx, int argc, char **argv)
+/* rules list|show|test: the rules of the configuration, then the verb */
+static int with_rules(cli_ctx *ctx, const cli_args *a)
 {
 	fangs_rules_options ro = FANGS_RULES_OPTIONS_INIT;
 	fangs_rules *rs = NULL;
-	const char *sub;
+	const char *sub = a->cmd->sub;
 	int rc;
 
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(rules_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	sub = argv[1];
 	ro.config = ctx->config;
 	if ((rc = fangs_rules_new(&rs, &ro)))
 		return cli_fail("rules", rc);
-	if (!strcmp(sub, "list") && argc == 2)
+	if (!strcmp(sub, "list"))
 		rc = rules_list(ctx, rs);
-	else if (!strcmp(sub, "show") && argc == 3)
-		rc = rules_show(ctx, rs, argv[2]);
-	else if (!strcmp(sub, "test"))
-		rc = rules_test(ctx, rs, argc - 1, argv + 1);
+	else if (!strcmp(sub, "show"))
+		rc = rules_show(ctx, rs, a->pos[0]);
 	else
-		rc = cli_usage_error("usage: fangs rules list | show ID | test FILE.ndjson (see fangs rules --help)");
+		rc = rules_test(ctx, rs, a);
 	fangs_rules_free(rs);
 	return rc;
+}
+
+CLI_HANDLER(cmd_rules_list)
+{
+	return with_rules(ctx, a);
+}
+
+CLI_HANDLER(cmd_rules_show)
+{
+	return with_rules(ctx, a);
+}
+
+CLI_HANDLER(cmd_rules_test)
+{
+	return with_rules(ctx, a);
 }

@@ -1,25 +1,11 @@
 /*
  * tools/fangs/cmd_runs.c - `fangs run list|show` and `fangs pending`.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "output.h"
-
-static const char run_usage[] =
-	"usage: fangs run list [--package P] [--version V] [--state S] [--baseline] [--limit N]\n"
-	"       fangs run show RUN [--events]\n"
-	"       fangs run fail RUN\n"
-	"       fangs run analyze RUN\n"
-	"\n"
-	"list: runs, newest first. show: one run with its findings, one per behaviour\n"
-	"(and its events with --events).\n"
-	"fail: marks a queued or running run failed and ends its job (a stuck run).\n"
-	"analyze: judges a finished run again over its stored events (one whose analysis\n"
-	"failed, which fangs pending lists with the error; or after a rule change).\n"
-	"States: queued, running, succeeded, failed, timed_out.\n";
 
 /* A run's place in its package's baseline, in a word. */
 static const char *baseline_word(const fangs_run *r)
@@ -67,43 +53,27 @@ static int print_runs(cli_ctx *ctx, const fangs_run_list *runs)
 	return CLI_EXIT_OK;
 }
 
-static int run_list(cli_ctx *ctx, int argc, char **argv, int pending_only)
+static int run_list(cli_ctx *ctx, const cli_args *a, int pending_only)
 {
-	static const struct option opts[] = {
-		{"package", required_argument, NULL, 'p'}, {"version", required_argument, NULL, 'V'},
-		{"state", required_argument, NULL, 's'},   {"limit", required_argument, NULL, 'n'},
-		{"baseline", no_argument, NULL, 'b'},      {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
 	fangs_run_list runs = {0};
 	fangs_storage *st;
 	fangs_run_state s;
-	char *end;
-	int c, rc;
+	const char *state = cli_get(a, "state");
+	int rc;
 
 	f.pending_only = pending_only;
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': f.package = optarg; break;
-		case 'V': f.version = optarg; break;
-		case 's':
-			if (fangs_run_state_parse(optarg, &s))
-				return cli_usage_error("--state: %s", fangs_error_last());
-			f.state = (int)s;
-			break;
-		case 'n':
-			f.limit = strtoul(optarg, &end, 10);
-			if (*end || !*optarg)
-				return cli_usage_error("--limit needs a number");
-			break;
-		case 'b': f.baseline_only = 1; break;
-		case 'h': fputs(run_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(run_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	f.package = cli_get(a, "package");
+	f.version = cli_get(a, "version");
+	f.limit = cli_get_num(a, "limit", 0);
+	f.baseline_only = cli_has(a, "baseline");
+	/* "pending" is a review state: the runs that wait for a person */
+	if (state && !strcmp(state, "pending"))
+		f.pending_only = pending_only = 1;
+	else if (state && fangs_run_state_parse(state, &s))
+		return cli_usage_error("--state: %s", fangs_error_last());
+	else if (state)
+		f.state = (int)s;
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	rc = fangs_storage_run_list(st, &f, &runs);
@@ -120,32 +90,24 @@ static int run_list(cli_ctx *ctx, int argc, char **argv, int pending_only)
 	return CLI_EXIT_OK;
 }
 
-static int run_show(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_run_show)
 {
-	static const struct option opts[] = {
-		{"events", no_argument, NULL, 'e'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
-	};
 	fangs_deviation_filter df = FANGS_DEVIATION_FILTER_INIT;
 	fangs_deviation_list devs = {0};
 	fangs_finding_list fl = {0};
 	fangs_event_list evs = {0};
 	fangs_run r = {0};
 	fangs_storage *st;
-	int c, rc, with_events = 0;
-	char b1[32], b2[32], b3[32], eb[2048], ob[512], counts[128];
+	int rc, with_events = cli_has(a, "events");
+	char b1[32], b2[32], b3[32], eb[2048], ob[512], counts[128], id[FANGS_RUN_ID_MAX];
 
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'e': with_events = 1; break;
-		case 'h': fputs(run_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(run_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error("usage: fangs run show RUN [--events]");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
-	if ((rc = fangs_storage_run_get(st, argv[optind], &r))) {
+	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	if ((rc = fangs_storage_run_get(st, id, &r))) {
 		fangs_storage_free(st);
 		return cli_fail("run", rc);
 	}
@@ -213,7 +175,7 @@ static int run_show(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int run_analyze(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_run_analyze)
 {
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
 	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
@@ -222,22 +184,21 @@ static int run_analyze(cli_ctx *ctx, int argc, char **argv)
 	fangs_differ *d = NULL;
 	fangs_run r = {0};
 	fangs_storage *st;
+	char id[FANGS_RUN_ID_MAX];
 	int rc;
 
-	if (argc == 2 && cli_is_help(argv[1])) {
-		fputs(run_usage, stdout);
-		return CLI_EXIT_OK;
-	}
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage_error("usage: fangs run analyze RUN");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
-	if ((rc = fangs_storage_run_get(st, argv[1], &r))) {
+	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	if ((rc = fangs_storage_run_get(st, id, &r))) {
 		fangs_storage_free(st);
 		return cli_fail("run", rc);
 	}
 	if (r.state == FANGS_RUN_QUEUED || r.state == FANGS_RUN_RUNNING) {
-		fprintf(stderr, "fangs: run %s is %s: only a finished run is judged\n", r.id, fangs_run_state_name(r.state));
+		print_error("run %s is %s: only a finished run is judged", r.id, fangs_run_state_name(r.state));
 		fangs_run_clear(&r);
 		fangs_storage_free(st);
 		return CLI_EXIT_ERROR;
@@ -279,19 +240,12 @@ static int run_analyze(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int run_list_all(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_run_list)
 {
-	return run_list(ctx, argc, argv, 0);
+	return run_list(ctx, a, 0);
 }
 
-int cmd_run(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_pending)
 {
-	static const cli_sub subs[] = {{"list", run_list_all}, {"show", run_show}, {"fail", cmd_run_fail},
-				       {"analyze", run_analyze}};
-	return CLI_DISPATCH(ctx, argc, argv, run_usage, subs);
-}
-
-int cmd_pending(cli_ctx *ctx, int argc, char **argv)
-{
-	return run_list(ctx, argc, argv, 1);
+	return run_list(ctx, a, 1);
 }

@@ -1,7 +1,6 @@
 /*
  * tools/fangs/cmd_scan.c - `fangs scan`: the whole job on this machine.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,44 +10,6 @@
 
 #include "commands.h"
 #include "output.h"
-
-static const char scan_usage[] =
-	"usage: fangs scan [--sandbox ns|docker] [--network none|proxy|bridge] [--duration S]\n"
-	"                  [--registry URL] [--fail-on SEVERITY] [--no-import] [--json] SPEC...\n"
-	"\n"
-	"Installs each SPEC inside the sandbox with every lifecycle script allowed, watches\n"
-	"it with the eBPF sensor, stores the run and prints what it did that the package's\n"
-	"earlier releases never did. SPEC: name@version, name (latest), a .tgz file or a\n"
-	"package directory. With --network none (the default) the dependency tree is\n"
-	"fetched on the host with scripts disabled and installed offline in the sandbox;\n"
-	"connection, DNS and TLS attempts inside are still observed. With --network proxy\n"
-	"the sandbox also gets an HTTP(S) proxy run by this process that lets downloads\n"
-	"from the registry and known binary hosts through (config: proxy.allow_hosts) and\n"
-	"records every request.\n"
-	"\n"
-	"  --sandbox ns|docker   sandbox backend (default ns: namespaces, no daemon)\n"
-	"  --network MODE        none = loopback only (default); proxy = loopback and a\n"
-	"                        recording proxy to allowed download hosts; bridge = real\n"
-	"                        egress via NAT\n"
-	"  --duration S          kill everything after S seconds (default 180)\n"
-	"  --grace S             linger at least S seconds after the install exits (default 0:\n"
-	"                        the run ends once no process of it is left)\n"
-	"  --registry URL        npm registry (default: config, else npm's own configuration)\n"
-	"  --image REF           docker image (default fangs-sandbox:latest); DOCKER_HOST=unix://PATH\n"
-	"                        selects the daemon as for the docker CLI\n"
-	"  --fail-on SEVERITY    exit 3 when a finding is at or above SEVERITY (default high)\n"
-	"  --no-import           no import phase: do not require the package after the install\n"
-	"  --quiet               no progress on stderr\n"
-	"\n"
-	"After a successful install the package is required (or import()ed) by node in the\n"
-	"same sandbox, and what that does is recorded as the run's import phase (config\n"
-	"scan.import: false turns it off too). A package that fails to load is no failure.\n"
-	"\n"
-	"An install that fails or times out inside the sandbox is stored and judged all the\n"
-	"same (state failed or timed_out, with the reason), but kept out of the baseline.\n"
-	"\n"
-	"Exit: 0 done, 3 findings at or above --fail-on, 4 an install failed or timed out in\n"
-	"the sandbox (3 wins over 4), 1 error (wins over both), 2 usage.\n";
 
 typedef struct progress_state {
 	int tty;
@@ -131,15 +92,8 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, const fan
 	}
 }
 
-int cmd_scan(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_scan)
 {
-	static const struct option opts[] = {
-		{"sandbox", required_argument, NULL, 's'}, {"network", required_argument, NULL, 'n'},
-		{"duration", required_argument, NULL, 'd'}, {"grace", required_argument, NULL, 'g'},
-		{"registry", required_argument, NULL, 'r'}, {"image", required_argument, NULL, 'i'},
-		{"fail-on", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
-		{"no-import", no_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
-	};
 	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
 	fangs_severity fail_on = FANGS_SEV_HIGH;
 	progress_state ps = {0};
@@ -147,55 +101,23 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	fangs_sensor *sensor = NULL;
 	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
 	json_object *all = NULL;
-	char *end;
 	const char *docker_host;
-	int c, rc, exit_code = CLI_EXIT_OK;
-	double secs;
+	char *const *argv = a->pos; /* the SPECs */
+	int argc = a->npos, rc, exit_code = CLI_EXIT_OK;
 
-	/* `fangs scan submit -package ...` queues remotely; a package named
-	 * "submit" is still scanned here (`fangs scan submit`) */
-	if (argc >= 3 && !strcmp(argv[1], "submit") && argv[2][0] == '-')
-		return cmd_scan_submit(ctx, argc - 1, argv + 1);
-	while ((c = getopt_long_only(argc, argv, "hq", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (strcmp(optarg, "ns") && strcmp(optarg, "docker"))
-				return cli_usage_error("--sandbox must be ns or docker");
-			so.sandbox = optarg;
-			break;
-		case 'n':
-			if (strcmp(optarg, "none") && strcmp(optarg, "bridge") && strcmp(optarg, "proxy"))
-				return cli_usage_error("--network must be none, proxy or bridge");
-			so.network = optarg;
-			break;
-		case 'd':
-		case 'g':
-			secs = strtod(optarg, &end);
-			if (*end || !*optarg || secs <= 0 || secs > 86400)
-				return cli_usage_error("--%s needs a number of seconds", c == 'd' ? "duration" : "grace");
-			if (c == 'd')
-				so.duration_ms = (int64_t)(secs * 1000);
-			else
-				so.grace_ms = (int64_t)(secs * 1000);
-			break;
-		case 'r':
-			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-				return cli_usage_error("--registry must be an http:// or https:// URL");
-			so.registry = optarg;
-			break;
-		case 'i': so.image = optarg; break;
-		case 'f':
-			if (fangs_severity_parse(optarg, &fail_on))
-				return cli_usage_error("--fail-on: %s", fangs_error_last());
-			break;
-		case 'q': ps.quiet = 1; break;
-		case 'I': so.no_import = 1; break;
-		case 'h': fputs(scan_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(scan_usage, stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc)
-		return cli_usage_error("scan needs at least one SPEC (see fangs scan --help)");
+	/* values were checked when parsed (cmdtab.c) */
+	so.sandbox = cli_get(a, "sandbox");
+	so.network = cli_get(a, "network");
+	if (cli_get(a, "duration"))
+		so.duration_ms = (int64_t)(strtod(cli_get(a, "duration"), NULL) * 1000);
+	if (cli_get(a, "grace"))
+		so.grace_ms = (int64_t)(strtod(cli_get(a, "grace"), NULL) * 1000);
+	so.registry = cli_get(a, "registry");
+	so.image = cli_get(a, "image");
+	if (cli_get(a, "fail-on"))
+		fangs_severity_parse(cli_get(a, "fail-on"), &fail_on);
+	ps.quiet = cli_has(a, "quiet");
+	so.no_import = cli_has(a, "no-import");
 	if ((docker_host = getenv("DOCKER_HOST")) && *docker_host) {
 		if (strncmp(docker_host, "unix://", 7) || !docker_host[7])
 			return cli_usage_error("DOCKER_HOST must be unix://PATH (the daemon's socket)");
@@ -207,7 +129,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	{
 		int removed = 0;
 		if (fangs_scan_gc(&so, &removed))
-			fprintf(stderr, "fangs: warning: removing leftovers of killed scans: %s\n", fangs_error_last());
+			print_error("warning: removing leftovers of killed scans: %s", fangs_error_last());
 		else if (removed && !ps.quiet)
 			fprintf(stderr, "fangs: removed %d leftover%s of killed scans\n", removed, removed == 1 ? "" : "s");
 	}
@@ -223,7 +145,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	so.user = &ps;
 	if (ctx->json)
 		all = json_object_new_array();
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		fangs_scan_result r = {0};
 		fangs_finding_list fl = {0};
 		ps.spec = argv[i];
@@ -242,7 +164,7 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 			continue;
 		}
 		if ((rc = group_findings(st, NULL, &r.analysis.deviations, &fl))) {
-			fprintf(stderr, "fangs: findings of %s: %s\n", argv[i], fangs_error_last());
+			print_error("findings of %s: %s", argv[i], fangs_error_last());
 			exit_code = CLI_EXIT_ERROR;
 		}
 		if (all) {
@@ -279,47 +201,19 @@ int cmd_scan(cli_ctx *ctx, int argc, char **argv)
 	return exit_code;
 }
 
-static const char gc_usage[] =
-	"usage: fangs gc [--sandbox ns|docker] [--work-root DIR]\n"
-	"\n"
-	"Removes what scans killed on this host left behind: their sandboxes' run\n"
-	"directories (and the filesystems mounted in them), cgroups and processes, and\n"
-	"containers. Scans still running, here or in another process (a runner), are\n"
-	"left alone. fangs scan and fangs-runner do this when they start. Needs root.\n"
-	"\n"
-	"  --sandbox ns|docker   sandbox backend whose leftovers to remove (default ns)\n"
-	"  --work-root DIR       where run directories are (default /var/lib/fangs/sandbox)\n"
-	"\n"
-	"Prints how many things were removed ({\"removed\": N} with --json).\n";
-
-int cmd_gc(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_gc)
 {
-	static const struct option opts[] = {
-		{"sandbox", required_argument, NULL, 's'}, {"work-root", required_argument, NULL, 'w'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
-	};
 	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
 	const char *docker_host;
-	int c, rc, removed = 0;
+	int rc, removed = 0;
 
-	while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (strcmp(optarg, "ns") && strcmp(optarg, "docker"))
-				return cli_usage_error("--sandbox must be ns or docker");
-			so.sandbox = optarg;
-			break;
-		case 'w':
-			if (optarg[0] != '/')
-				return cli_usage_error("--work-root must be an absolute path");
-			so.work_root = optarg;
-			break;
-		case 'h': fputs(gc_usage, stdout); return CLI_EXIT_OK;
-		default: fputs(gc_usage, stderr); return CLI_EXIT_USAGE;
-		}
+	if (cli_get(a, "sandbox"))
+		so.sandbox = cli_get(a, "sandbox"); /* checked when parsed */
+	if (cli_get(a, "work-root")) {
+		so.work_root = cli_get(a, "work-root");
+		if (so.work_root[0] != '/')
+			return cli_usage_error("--work-root must be an absolute path");
 	}
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if ((docker_host = getenv("DOCKER_HOST")) && *docker_host && !strncmp(docker_host, "unix://", 7))
 		so.docker_socket = docker_host + 7;
 	if ((rc = fangs_scan_gc(&so, &removed)))

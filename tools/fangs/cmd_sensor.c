@@ -2,7 +2,6 @@
  * tools/fangs/cmd_sensor.c - `fangs sensor probes` and `fangs trace`.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,11 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "commands.h"
 #include "output.h"
-
-int cmd_sensor(cli_ctx *ctx, int argc, char **argv);
-int cmd_trace(cli_ctx *ctx, int argc, char **argv);
 
 static void put_json_str(FILE *f, const char *s)
 {
@@ -34,12 +30,6 @@ static void put_json_str(FILE *f, const char *s)
 	}
 	fputc('"', f);
 	free(clean);
-}
-
-static void sensor_usage(FILE *f)
-{
-	fprintf(f, "usage: fangs sensor probes [--json]\n"
-		   "  Loads the eBPF sensor and lists its probes: which are live, and why the others are not.\n");
 }
 
 static int print_probes(cli_ctx *ctx, int json)
@@ -77,36 +67,10 @@ static int print_probes(cli_ctx *ctx, int json)
 	return CLI_EXIT_OK;
 }
 
-int cmd_sensor(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_sensor_probes)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int json = ctx->json, c;
-
-	optind = 1;
-	while ((c = getopt_long_only(argc, argv, "+jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = 1; break;
-		case 'h': sensor_usage(stdout); return CLI_EXIT_OK;
-		default: sensor_usage(stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc)
-		return cli_usage_error("sensor: missing action (probes)");
-	if (strcmp(argv[optind], "probes") == 0) {
-		/* options may also follow the action */
-		for (int i = optind + 1; i < argc; i++) {
-			if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-json") == 0)
-				json = 1;
-			else
-				return cli_usage_error("sensor probes: unexpected argument \"%s\"", argv[i]);
-		}
-		return print_probes(ctx, json);
-	}
-	return cli_usage_error("sensor: unknown action \"%s\"", argv[optind]);
+	(void)a;
+	return print_probes(ctx, ctx->json);
 }
 
 /* ---- trace ---------------------------------------------------------------- */
@@ -220,16 +184,6 @@ static int on_trace_event(const fangs_event *ev, void *user)
 	return 0;
 }
 
-static void trace_usage(FILE *f)
-{
-	fprintf(f, "usage: fangs trace [--json] [--output FILE] [--ringbuf-size BYTES] -- CMD [ARGS...]\n"
-		   "  Runs CMD in a fresh cgroup under the eBPF sensor and prints what it and its\n"
-		   "  descendants do (file opens, execs, connects, DNS, TLS SNI, forks, exits), one\n"
-		   "  line per event (NDJSON with --json). Ends when every process of the cgroup\n"
-		   "  has exited; prints the sensor's counters to stderr; exits with CMD's status.\n"
-		   "  --output FILE writes the events there instead of stdout, apart from CMD's output.\n");
-}
-
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
@@ -267,37 +221,19 @@ static int drain(fangs_sensor *s)
 	return n;
 }
 
-int cmd_trace(cli_ctx *ctx, int argc, char **argv)
+CLI_HANDLER(cmd_trace)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"ringbuf-size", required_argument, NULL, 'r'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	fangs_sensor_options so = FANGS_SENSOR_OPTIONS_INIT;
 	trace_state st = {ctx->json, stdout};
 	fangs_sensor_run_stats stats = {0, 0, 0, 0};
 	fangs_sensor *s = NULL;
 	char run_id[64], cgroup[PATH_MAX];
-	const char *output = NULL;
-	int c, rc, status = 0, reaped = 0, exit_code = CLI_EXIT_ERROR;
+	const char *output = cli_get(a, "output");
+	int rc, status = 0, reaped = 0, exit_code = CLI_EXIT_ERROR;
 	struct sigaction sa;
 	pid_t child;
 
-	optind = 1;
-	while ((c = getopt_long_only(argc, argv, "+jhr:o:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': st.json = 1; break;
-		case 'r': so.ringbuf_size = strtoull(optarg, NULL, 0); break;
-		case 'o': output = optarg; break;
-		case 'h': trace_usage(stdout); return CLI_EXIT_OK;
-		default: trace_usage(stderr); return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc)
-		return cli_usage_error("trace: missing command (fangs trace -- CMD ARGS...)");
+	so.ringbuf_size = cli_get_num(a, "ringbuf-size", 0);
 	if (output && !(st.out = fopen(output, "we"))) {
 		int e = errno;
 		fprintf(stderr, "fangs trace: %s: %s\n", tx(output), strerror(e));
@@ -338,7 +274,7 @@ int cmd_trace(cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (child == 0)
-		run_child(cgroup, argv + optind);
+		run_child(cgroup, a->pos); /* CMD ARGS..., NULL-terminated by main's argv */
 
 	rc = 0;
 	for (;;) {

@@ -15,19 +15,11 @@
 #include "credentials.h"
 #include "output.h"
 
-static const char token_usage[] =
-	"usage: fangs token create --role R --name N [--runner ID] [--file F]   a new token (printed once)\n"
-	"       fangs token list [--file F]                                    names, roles, runners\n"
-	"       fangs token revoke NAME [--file F]                             refused from now on\n"
-	"Roles: runner (bound to --runner ID, default NAME), submitter, operator, reader.\n"
-	"F defaults to $FANGS_TOKENS_FILE, else ./fangs-tokens. Rotate: create a new name, deploy it,\n"
-	"revoke the old one.\n";
-
 static int load(const char *path, token_entry **e, size_t *n)
 {
 	char err[512];
 	if (tokens_load(path, 1, e, n, err, sizeof(err))) {
-		fprintf(stderr, "fangs: token: %s\n", err);
+		print_error("token: %s", err);
 		return -1;
 	}
 	return 0;
@@ -37,7 +29,7 @@ static int save(const char *path, const token_entry *e, size_t n)
 {
 	char err[512];
 	if (tokens_save(path, e, n, err, sizeof(err))) {
-		fprintf(stderr, "fangs: token: %s\n", err);
+		print_error("token: %s", err);
 		return -1;
 	}
 	return 0;
@@ -65,7 +57,7 @@ static int token_create(cli_ctx *ctx, const char *path, const char *name, const 
 		return CLI_EXIT_ERROR;
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(e[i].name, name)) {
-			fprintf(stderr, "fangs: token: '%s' exists (revoke it first, or create another name)\n", name);
+			print_error("token: '%s' exists (revoke it first, or create another name)", name);
 			goto out;
 		}
 	if (!(ne = realloc(e, (n + 1) * sizeof(*e))))
@@ -93,8 +85,8 @@ static int token_create(cli_ctx *ctx, const char *path, const char *name, const 
 		json_print(o);
 	} else {
 		printf("%s\n", token);
-		fprintf(stderr, "token '%s' (%s%s%s) added to %s; it is shown only now\n", name, role_name(r),
-			runner ? ", runner " : "", runner ? runner : "", path);
+		fprintf(stderr, "token '%s' (%s%s%s) added to %s; it is shown only now\n", tx(name), role_name(r),
+			runner ? ", runner " : "", txd(runner, ""), tx(path));
 	}
 	rc = CLI_EXIT_OK;
 out:
@@ -147,7 +139,7 @@ static int token_revoke(cli_ctx *ctx, const char *path, const char *name)
 			e[k++] = e[i];
 	}
 	if (!found) {
-		fprintf(stderr, "fangs: token: no token '%s' in %s\n", name, path);
+		print_error("token: no token '%s' in %s", name, path);
 		free(e);
 		return CLI_EXIT_ERROR;
 	}
@@ -161,55 +153,31 @@ static int token_revoke(cli_ctx *ctx, const char *path, const char *name)
 		json_object_object_add(o, "revoked", json_object_new_string(name));
 		json_print(o);
 	} else {
-		printf("revoked token %s (%s)\n", name, path);
+		printf("revoked token %s (%s)\n", tx(name), tx(path));
 	}
 	return CLI_EXIT_OK;
 }
 
-int cmd_token(cli_ctx *ctx, int argc, char **argv)
+/* --file, else $FANGS_TOKENS_FILE, else ./fangs-tokens */
+static const char *tokens_path(const cli_args *a)
 {
-	const char *path = getenv("FANGS_TOKENS_FILE"), *name = NULL, *role = NULL, *runner = NULL, *arg = NULL;
-	const char *verb;
-
-	if (argc < 2 || cli_is_help(argv[1])) {
-		fputs(token_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	verb = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		const char *o = a[0] == '-' ? a + 1 + (a[1] == '-') : NULL;
-		if (o && i + 1 < argc && !strcmp(o, "file"))
-			path = argv[++i];
-		else if (o && i + 1 < argc && !strcmp(o, "name"))
-			name = argv[++i];
-		else if (o && i + 1 < argc && !strcmp(o, "role"))
-			role = argv[++i];
-		else if (o && i + 1 < argc && !strcmp(o, "runner"))
-			runner = argv[++i];
-		else if (!o && !arg)
-			arg = a;
-		else
-			return cli_usage_error("token %s: unexpected '%s'", verb, a);
-	}
+	const char *path = cli_get(a, "file");
 	if (!path || !*path)
-		path = "fangs-tokens";
-	if (!strcmp(verb, "create")) {
-		if (arg)
-			return cli_usage_error("token create: unexpected '%s' (the name goes after --name)", arg);
-		return token_create(ctx, path, name, role, runner);
-	}
-	if (name || role || runner)
-		return cli_usage_error("token %s takes no --name, --role or --runner", verb);
-	if (!strcmp(verb, "list")) {
-		if (arg)
-			return cli_usage_error("usage: fangs token list [--file F]");
-		return token_list(ctx, path);
-	}
-	if (!strcmp(verb, "revoke")) {
-		if (!arg)
-			return cli_usage_error("usage: fangs token revoke NAME [--file F]");
-		return token_revoke(ctx, path, arg);
-	}
-	return cli_usage_error("unknown token subcommand '%s' (create, list, revoke)", verb);
+		path = getenv("FANGS_TOKENS_FILE");
+	return path && *path ? path : "fangs-tokens";
+}
+
+CLI_HANDLER(cmd_token_create)
+{
+	return token_create(ctx, tokens_path(a), cli_get(a, "name"), cli_get(a, "role"), cli_get(a, "runner"));
+}
+
+CLI_HANDLER(cmd_token_list)
+{
+	return token_list(ctx, tokens_path(a));
+}
+
+CLI_HANDLER(cmd_token_revoke)
+{
+	return token_revoke(ctx, tokens_path(a), a->pos[0]);
 }
