@@ -107,34 +107,8 @@ void fangs_buf_u64(fangs_buf *b, unsigned long long v)
 /* Length of a valid UTF-8 sequence at p (at most n bytes), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
-	unsigned char c = p[0];
-	size_t len;
 	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xE0) == 0xC0) {
-		len = 2;
-		cp = c & 0x1F;
-	} else if ((c & 0xF0) == 0xE0) {
-		len = 3;
-		cp = c & 0x0F;
-	} else if ((c & 0xF8) == 0xF0) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
+	return fangs__utf8_seq(p, n, &cp);
 }
 
 void fangs_buf_json_strn(fangs_buf *b, const char *s, size_t n)

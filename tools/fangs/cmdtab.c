@@ -1042,6 +1042,56 @@ static void space_list(FILE *f, const char *s)
 		fputc(*s == '|' ? ' ' : *s, f);
 }
 
+/* How one shell completes, for the per-command part its script shares. */
+typedef struct shell_words {
+	const char *file, *dir;          /* after an option taking a file, a directory */
+	const char *words, *words_end;   /* around the words an option takes */
+	const char *opts, *opts_end;     /* "complete these options" around --help --x... */
+	const char *arg_file, *arg_cmd;  /* a positional file, a command */
+} shell_words;
+
+/* case "$cmd $sub" in ... esac: each command's options and arguments. */
+static void per_command_cases(FILE *f, const shell_words *sw)
+{
+	fputs("    esac\n    case \"$cmd $sub\" in\n", f);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const cli_cmd *c = &commands[i];
+		if (!c->fn || (c->flags & CLI_HIDDEN))
+			continue;
+		/* a command without subcommands sees its first argument as sub */
+		if (c->sub)
+			fprintf(f, "    \"%s %s\")\n", c->name, c->sub);
+		else
+			fprintf(f, "    \"%s \"*)\n", c->name);
+		fputs("        case $prev in\n", f);
+		for (const cli_opt *o = c->opts; o && o->name; o++) {
+			const char *w;
+			if (o->kind == CLI_FLAG)
+				continue;
+			w = complete_words(o->kind, o->choices);
+			fprintf(f, "        --%s|-%s) ", o->name, o->name);
+			if (!strcmp(w, "@file"))
+				fputs(sw->file, f);
+			else if (!strcmp(w, "@dir"))
+				fputs(sw->dir, f);
+			else {
+				fputs(sw->words, f);
+				space_list(f, w);
+				fputs(sw->words_end, f);
+			}
+		}
+		fputs(sw->opts, f);
+		for (const cli_opt *o = c->opts; o && o->name; o++)
+			fprintf(f, " --%s", o->name);
+		fputs(sw->opts_end, f);
+		if (c->arg_kind == CLI_FILE)
+			fputs(sw->arg_file, f);
+		else if (c->arg_kind == CLI_COMMAND)
+			fputs(sw->arg_cmd, f);
+		fputs("        ;;\n", f);
+	}
+}
+
 static void bash_script(FILE *f)
 {
 	fputs("# bash completion for fangs (generated from its command table: fangs __complete bash)\n"
@@ -1093,45 +1143,17 @@ static void bash_script(FILE *f)
 						    : "' -- \"$cur\")); return; fi ;;\n",
 		      f);
 	}
-	fputs("    esac\n    case \"$cmd $sub\" in\n", f);
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const cli_cmd *c = &commands[i];
-		if (!c->fn || (c->flags & CLI_HIDDEN))
-			continue;
-		/* a command without subcommands sees its first argument as sub */
-		if (c->sub)
-			fprintf(f, "    \"%s %s\")\n", c->name, c->sub);
-		else if (has_subs(c->name))
-			fprintf(f, "    \"%s \"*)\n", c->name);
-		else
-			fprintf(f, "    \"%s \"*)\n", c->name);
-		fputs("        case $prev in\n", f);
-		for (const cli_opt *o = c->opts; o && o->name; o++) {
-			const char *w;
-			if (o->kind == CLI_FLAG)
-				continue;
-			w = complete_words(o->kind, o->choices);
-			fprintf(f, "        --%s|-%s) ", o->name, o->name);
-			if (!strcmp(w, "@file"))
-				fputs("COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", f);
-			else if (!strcmp(w, "@dir"))
-				fputs("COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n", f);
-			else {
-				fputs("COMPREPLY=($(compgen -W '", f);
-				space_list(f, w);
-				fputs("' -- \"$cur\")); return ;;\n", f);
-			}
-		}
-		fputs("        esac\n        if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '--help", f);
-		for (const cli_opt *o = c->opts; o && o->name; o++)
-			fprintf(f, " --%s", o->name);
-		fputs("' -- \"$cur\")); return; fi\n", f);
-		if (c->arg_kind == CLI_FILE)
-			fputs("        COMPREPLY=($(compgen -f -- \"$cur\"))\n", f);
-		else if (c->arg_kind == CLI_COMMAND)
-			fputs("        COMPREPLY=($(compgen -c -- \"$cur\"))\n", f);
-		fputs("        ;;\n", f);
-	}
+	static const shell_words bash = {
+		"COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n",
+		"COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n",
+		"COMPREPLY=($(compgen -W '",
+		"' -- \"$cur\")); return ;;\n",
+		"        esac\n        if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '--help",
+		"' -- \"$cur\")); return; fi\n",
+		"        COMPREPLY=($(compgen -f -- \"$cur\"))\n",
+		"        COMPREPLY=($(compgen -c -- \"$cur\"))\n",
+	};
+	per_command_cases(f, &bash);
 	fputs("    esac\n}\ncomplete -F _fangs fangs\n", f);
 }
 
@@ -1261,42 +1283,17 @@ static void zsh_script(FILE *f)
 				fprintf(f, "%s ", commands[j].sub);
 		fputs(c->fn ? "; _files; return; fi ;;\n" : "; return; fi ;;\n", f);
 	}
-	fputs("    esac\n    case \"$cmd $sub\" in\n", f);
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const cli_cmd *c = &commands[i];
-		if (!c->fn || (c->flags & CLI_HIDDEN))
-			continue;
-		if (c->sub)
-			fprintf(f, "    \"%s %s\")\n", c->name, c->sub);
-		else
-			fprintf(f, "    \"%s \"*)\n", c->name);
-		fputs("        case $prev in\n", f);
-		for (const cli_opt *o = c->opts; o && o->name; o++) {
-			const char *w;
-			if (o->kind == CLI_FLAG)
-				continue;
-			w = complete_words(o->kind, o->choices);
-			fprintf(f, "        --%s|-%s) ", o->name, o->name);
-			if (!strcmp(w, "@file"))
-				fputs("_files; return ;;\n", f);
-			else if (!strcmp(w, "@dir"))
-				fputs("_files -/; return ;;\n", f);
-			else {
-				fputs("compadd -- ", f);
-				space_list(f, w);
-				fputs("; return ;;\n", f);
-			}
-		}
-		fputs("        esac\n        if [[ $PREFIX == -* ]]; then compadd -- --help", f);
-		for (const cli_opt *o = c->opts; o && o->name; o++)
-			fprintf(f, " --%s", o->name);
-		fputs("; return; fi\n", f);
-		if (c->arg_kind == CLI_FILE)
-			fputs("        _files\n", f);
-		else if (c->arg_kind == CLI_COMMAND)
-			fputs("        _command_names\n", f);
-		fputs("        ;;\n", f);
-	}
+	static const shell_words zsh = {
+		"_files; return ;;\n",
+		"_files -/; return ;;\n",
+		"compadd -- ",
+		"; return ;;\n",
+		"        esac\n        if [[ $PREFIX == -* ]]; then compadd -- --help",
+		"; return; fi\n",
+		"        _files\n",
+		"        _command_names\n",
+	};
+	per_command_cases(f, &zsh);
 	fputs("    esac\n}\n_fangs \"$@\"\n", f);
 }
 
