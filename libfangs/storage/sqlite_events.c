@@ -32,26 +32,27 @@ static int insert_all(fangs__sq *b, sqlite3_stmt *st, fangs_event *events, size_
 	return 0;
 }
 
+/* Inserts `events` of `run_id` (ids filled in), in the open transaction. */
+static int insert_run_events(fangs__sq *b, const char *run_id, fangs_event *events, size_t n)
+{
+	sqlite3_stmt *st = fangs__sq_stmt(b, "INSERT INTO events (run_id, kind, ts_ns, pid, ppid, comm, value, data)"
+					     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	if (!st)
+		return fangs_error_last_code();
+	/* bindings survive sqlite3_reset: the run is bound once for the batch */
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	return insert_all(b, st, events, n);
+}
+
 int fangs__sq_events_append(fangs_storage_backend *bb, const char *run_id, fangs_event *events, size_t n)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st;
 	int outer, rc;
 
 	if ((rc = fangs__sq_write_begin(b, &outer)))
 		return rc;
-	if ((rc = fangs__sq_run_exists(b, run_id)))
-		goto out;
-	st = fangs__sq_stmt(b, "INSERT INTO events (run_id, kind, ts_ns, pid, ppid, comm, value, data)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-	if (!st) {
-		rc = fangs_error_last_code();
-		goto out;
-	}
-	/* bindings survive sqlite3_reset: the run is bound once for the batch */
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	rc = insert_all(b, st, events, n);
-out:
+	if (!(rc = fangs__sq_run_exists(b, run_id)))
+		rc = insert_run_events(b, run_id, events, n);
 	return fangs__sq_write_end(b, outer, rc);
 }
 
@@ -85,14 +86,7 @@ int fangs__sq_events_append_batch(fangs_storage_backend *bb, const char *run_id,
 	}
 	if (n == 0)
 		goto out;
-	st = fangs__sq_stmt(b, "INSERT INTO events (run_id, kind, ts_ns, pid, ppid, comm, value, data)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-	if (!st) {
-		rc = fangs_error_last_code();
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	rc = insert_all(b, st, events, n);
+	rc = insert_run_events(b, run_id, events, n);
 out:
 	return fangs__sq_write_end(b, outer, rc);
 }
