@@ -30,6 +30,7 @@ typedef struct proc {
 	bool exited;
 	bool lister;        /* runs the system's ps, which shows no environment */
 	uint64_t exit_ts;
+	int32_t exit_code;  /* 128+N: killed by signal N */
 	size_t first;       /* index of its first event with an origin */
 } proc;
 
@@ -256,6 +257,7 @@ static int learn_processes(ectx *c)
 		if (ev->kind == FANGS_EV_PROC_EXIT) {
 			p->exited = true;
 			p->exit_ts = ev->ts_ns;
+			p->exit_code = ev->exit_code;
 		}
 	}
 	return 0;
@@ -1330,7 +1332,13 @@ static bool is_npm_exec(const fangs_event *ev)
  * sandbox may run helpers before it, so the first process seen is not
  * necessarily npm). Without such an exec, the first process of the run.
  */
-static bool install_end(const ectx *c, uint64_t *end)
+/* A sandbox that ends a run kills all its processes at once; their exits
+ * come in over this long after npm's. */
+#define KILL_SPREAD_NS 2000000000ULL
+
+/* When the install (npm) ended; *killed when npm was killed (the run's
+ * time limit, the OOM killer), not when it exited by itself. */
+static bool install_end(const ectx *c, uint64_t *end, bool *killed)
 {
 	const fangs_event *first = NULL;
 	const proc *p;
@@ -1351,6 +1359,7 @@ static bool install_end(const ectx *c, uint64_t *end)
 	if (!p || !p->exited)
 		return false;
 	*end = p->exit_ts;
+	*killed = p->exit_code == 128 + 9;
 	return true;
 }
 
@@ -1359,13 +1368,17 @@ static int alive_hits(ectx *c, size_t rule)
 	char value[VALUE_MAX];
 	uint64_t end = 0;
 	size_t found = 0;
+	bool killed = false;
 	int rc;
-	if (install_end(c, &end)) {
+	if (install_end(c, &end, &killed)) {
+		/* npm killed, not done: what died with it did not outlive an
+		 * install that never finished */
+		uint64_t until = killed ? end + KILL_SPREAD_NS : end;
 		for (size_t s = 0; s <= c->procs.mask; s++) {
 			const proc *p = &c->procs.slots[s];
 			const fangs_event *ev;
 			char *argv = NULL;
-			if (!p->used || !p->by_script || (p->exited && p->exit_ts <= end))
+			if (!p->used || !p->by_script || (p->exited && p->exit_ts <= until))
 				continue;
 			ev = &c->in->events[p->first];
 			/* the exec says best what it is; a fork only names the parent */
@@ -1385,7 +1398,8 @@ static int alive_hits(ectx *c, size_t rule)
 			found++;
 		}
 	}
-	if (!found && c->in->processes_left > 0) {
+	/* a count taken when the time limit hit includes the install itself */
+	if (!found && !killed && c->in->processes_left > 0) {
 		snprintf(value, sizeof(value), "%d process%s left in the sandbox", c->in->processes_left,
 			 c->in->processes_left == 1 ? "" : "es");
 		return add_hit(c, rule, value, SIZE_MAX, NULL, 0);

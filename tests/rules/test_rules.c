@@ -335,6 +335,45 @@ START_TEST(detached_process)
 }
 END_TEST
 
+/* The time limit kills npm and what runs beside it at once: a process that
+ * dies with a killed install did not outlive it; one that lives on after
+ * the kill (by seconds) or that the install left behind still hits. */
+static void kill_npm_then_exit(uint64_t after_ns)
+{
+	fangs_event *npm_exit = NULL, *e;
+	load("hit-detached.ndjson");
+	for (size_t i = 0; i < events.count; i++)
+		if (events.items[i].kind == FANGS_EV_PROC_EXIT && events.items[i].pid == 7000)
+			npm_exit = &events.items[i];
+	ck_assert_ptr_nonnull(npm_exit);
+	npm_exit->exit_code = 128 + 9;
+	uint64_t ts = npm_exit->ts_ns;
+	e = fangs_event_list_push(&events);
+	ck_assert_ptr_nonnull(e);
+	e->kind = FANGS_EV_PROC_EXIT;
+	e->ts_ns = ts + after_ns;
+	e->pid = 7040;
+	e->ppid = 1;
+	e->exit_code = 128 + 9;
+	e->id = (int64_t)events.count;
+}
+
+START_TEST(detached_process_killed_install)
+{
+	/* killed with npm (0.5 s later): no detached process, and the
+	 * sandbox's count at the time limit includes npm itself */
+	kill_npm_then_exit(500000000ULL);
+	evaluate_with(rules, REGISTRY, 3);
+	ck_assert_uint_eq(count_rule("detached-process"), 0);
+	fangs_event_list_free(&events);
+	/* still alive 5 s after npm was killed: it outlived the install */
+	kill_npm_then_exit(5000000000ULL);
+	evaluate_with(rules, REGISTRY, 3);
+	ck_assert_ptr_nonnull(find("detached-process", NULL));
+	ck_assert_uint_eq(count_rule("detached-process"), 1);
+}
+END_TEST
+
 START_TEST(processes_left_input)
 {
 	const fangs_deviation *d;
@@ -1648,6 +1687,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, ps_environ_still_hits);
 	tcase_add_test(tc, dropped_binary);
 	tcase_add_test(tc, detached_process);
+	tcase_add_test(tc, detached_process_killed_install);
 	tcase_add_test(tc, benign_helper_before_npm);
 	tcase_add_test(tc, processes_left_input);
 	tcase_add_test(tc, privileged_operations);
