@@ -494,6 +494,8 @@ static int more(const char *cmd, int argc, char **argv)
 	}
 	if (strcmp(cmd, "ptrace") == 0) {
 		pid_t child = fork();
+		if (child < 0) /* never kill(-1, ...) */
+			return die("fork");
 		if (child == 0) {
 			pause();
 			_exit(0);
