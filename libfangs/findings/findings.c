@@ -250,7 +250,8 @@ static size_t key_first(const keys *k, const char *key)
  * address linked to one domain only joins that domain's connections. */
 static void unite_keys(grouping *g)
 {
-	qsort(g->k.items, g->k.count, sizeof(*g->k.items), by_key);
+	if (g->k.count)
+		qsort(g->k.items, g->k.count, sizeof(*g->k.items), by_key);
 	for (size_t i = 0, j; i < g->k.count; i = j) {
 		const key_ref *anchor = NULL;
 		const char *key = g->k.items[i].key;
@@ -390,7 +391,8 @@ static int finding_fill(const grouping *g, fangs_finding *f)
 			return fangs__error_oom();
 		for (size_t i = 0; i < n; i++) {
 			const fangs_deviation *d = &recs->items[members[i]];
-			memcpy(f->evidence + w, d->evidence, d->n_evidence * sizeof(*d->evidence));
+			if (d->n_evidence)
+				memcpy(f->evidence + w, d->evidence, d->n_evidence * sizeof(*d->evidence));
 			w += d->n_evidence;
 		}
 		qsort(f->evidence, n_ev, sizeof(*f->evidence), by_i64);
@@ -511,7 +513,7 @@ static int build(grouping *g, fangs_finding_list *out)
 		fangs_finding *f = &out->items[i];
 		rc = finding_fill(g, f);
 	}
-	if (rc == 0)
+	if (rc == 0 && out->count)
 		qsort(out->items, out->count, sizeof(*out->items), by_finding);
 	free(sizes);
 	free(slot);
@@ -558,7 +560,8 @@ int fangs_findings_group(const fangs_deviation_list *records, const fangs_findin
 		for (size_t i = 0; i < opts->n_events; i++)
 			g.events[i] = &opts->events[i];
 		g.n_events = opts->n_events;
-		qsort(g.events, g.n_events, sizeof(*g.events), by_event_id);
+		if (g.n_events)
+			qsort(g.events, g.n_events, sizeof(*g.events), by_event_id);
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const fangs_deviation *d = &records->items[i];
@@ -622,7 +625,8 @@ int fangs_findings_load(fangs_storage *st, const fangs_deviation_list *records, 
 		if (!(ids = malloc(total * sizeof(*ids))))
 			return fangs__error_oom();
 		for (size_t i = 0; i < records->count; i++) {
-			memcpy(ids + n, records->items[i].evidence, records->items[i].n_evidence * sizeof(*ids));
+			if (records->items[i].n_evidence)
+				memcpy(ids + n, records->items[i].evidence, records->items[i].n_evidence * sizeof(*ids));
 			n += records->items[i].n_evidence;
 		}
 		qsort(ids, n, sizeof(*ids), by_i64);

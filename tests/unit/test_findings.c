@@ -356,6 +356,23 @@ START_TEST(test_content_and_empty)
 }
 END_TEST
 
+/* Records as storage gives them: no evidence is a NULL array, no records
+ * a NULL list (the sanitizers flag a NULL given to memcpy or qsort). */
+START_TEST(test_null_arrays)
+{
+	fangs_deviation_list none = {0};
+	fangs_deviation *d = rec("rule:sensor-blinded", FANGS_SEV_HIGH, NULL, NULL);
+	free(d->evidence);
+	d->evidence = NULL;
+	ck_assert_int_eq(group(0), 0);
+	ck_assert_uint_eq(out.count, 1);
+	ck_assert_uint_eq(out.items[0].n_evidence, 0);
+	fangs_finding_list_free(&out);
+	ck_assert_int_eq(fangs_findings_group(&none, NULL, &out), 0);
+	ck_assert_uint_eq(out.count, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("findings");
@@ -372,6 +389,7 @@ int main(void)
 	tcase_add_test(tc, test_connections);
 	tcase_add_test(tc, test_shared_address_keeps_domains_apart);
 	tcase_add_test(tc, test_content_and_empty);
+	tcase_add_test(tc, test_null_arrays);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
