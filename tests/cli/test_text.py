@@ -245,6 +245,30 @@ class NpmNeverReadsAnOption(unittest.TestCase):
             self.assertEqual(call[-2:], ["--", spec], call)
         self.assertEqual(self.runs(), [])
 
+    def test_relative_path_that_exists(self):
+        # pkgs/p exists here: the command line scans it as ./pkgs/p; a path
+        # that does not exist, or a bare name that does, stays a registry spec
+        pkg = os.path.join(self.tmp.name, "pkgs", "p")
+        os.makedirs(pkg)
+        with open(os.path.join(pkg, "package.json"), "w") as f:
+            json.dump({"name": "p", "version": "1.0.0"}, f)
+        os.makedirs(os.path.join(self.tmp.name, "left-pad"))
+        env = dict(os.environ, PATH=self.bin + ":" + os.environ["PATH"])
+        for spec, local in (("pkgs/p", True), ("pkgs/missing", False), ("left-pad", False)):
+            p = subprocess.run([FANGS, "--sqlite-path", self.db, "--json", "scan", "--quiet",
+                                "--registry", "http://127.0.0.1:9/", "--", spec],
+                               capture_output=True, timeout=120, env=env, cwd=self.tmp.name)
+            out = json.loads(p.stdout.decode("utf-8", errors="strict"))
+            err = out[0].get("error") or ""
+            if local:
+                self.assertNotIn("not a registry spec", err, spec)
+            elif spec == "left-pad":
+                self.assertNotIn("not a registry spec", err, spec)
+                self.assertIn(["install"], [c[:1] for c in self.npm_calls()])
+                self.assertTrue(all("./left-pad" not in c for c in self.npm_calls()), self.npm_calls())
+            else:
+                self.assertIn("not a registry spec", err, spec)
+
 
 class InstallOutputEscaped(unittest.TestCase):
     """A real scan of a package that prints escape sequences from its

@@ -1,8 +1,11 @@
 /*
  * tools/fangs/cmd_scan.c - `fangs scan`: the whole job on this machine.
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fangs/scan.h>
@@ -92,6 +95,23 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, const fan
 	}
 }
 
+/* A SPEC the command line gave as a relative path to a package directory
+ * or tarball that exists (`pkgs/banner-1.0.0`, `x.tgz`) is scanned as that
+ * path, as "./SPEC": the library takes paths only in the forms npm reads as
+ * paths. A bare name, a scoped name or name@version is never a path, even
+ * when a file of that name exists here. */
+static const char *local_spec(const char *spec, char *buf, size_t cap)
+{
+	struct stat sb;
+	size_t n = strlen(spec);
+	int tarball = n > 4 && !strcmp(spec + n - 4, ".tgz");
+	if (fangs_package_spec_is_path(spec) || spec[0] == '@' || (!strchr(spec, '/') && !tarball) ||
+	    stat(spec, &sb) != 0 || !(S_ISDIR(sb.st_mode) || (tarball && S_ISREG(sb.st_mode))) ||
+	    (size_t)snprintf(buf, cap, "./%s", spec) >= cap)
+		return spec;
+	return buf;
+}
+
 CLI_HANDLER(cmd_scan)
 {
 	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
@@ -148,8 +168,9 @@ CLI_HANDLER(cmd_scan)
 	for (int i = 0; i < argc; i++) {
 		fangs_scan_result r = {0};
 		fangs_finding_list fl = {0};
+		char local[PATH_MAX + 3];
 		ps.spec = argv[i];
-		rc = fangs_scan(&so, argv[i], &r);
+		rc = fangs_scan(&so, local_spec(argv[i], local, sizeof(local)), &r);
 		if (rc) {
 			if (ps.tty && !ps.quiet)
 				fputc('\n', stderr);
