@@ -29,11 +29,23 @@ static json_object *origin_json(const fangs_origin *og)
 	return o;
 }
 
+/* Evidence events as one line each: "pid N comm: what it did". */
+static json_object *evidence_json(const fangs_event_list *evs)
+{
+	json_object *ev = json_object_new_array();
+	char line[512], what[400];
+	for (size_t i = 0; evs && i < evs->count; i++) {
+		const fangs_event *e = &evs->items[i];
+		snprintf(line, sizeof(line), "pid %d %s: %s", e->pid, e->comm ? e->comm : "?",
+			 fangs_event_summary(e, what, sizeof(what)));
+		json_object_array_add(ev, json_object_new_string(line));
+	}
+	return ev;
+}
+
 static json_object *deviation_json(const fangs_deviation *d, const fangs_event_list *evs)
 {
 	json_object *o = json_object_new_object();
-	json_object *ev = json_object_new_array();
-	char line[512], what[400];
 
 	json_object_object_add(o, "kind", json_object_new_string(d->kind ? d->kind : ""));
 	json_object_object_add(o, "severity", json_object_new_string(fangs_severity_name(d->severity)));
@@ -42,13 +54,7 @@ static json_object *deviation_json(const fangs_deviation *d, const fangs_event_l
 	json_object_object_add(o, "description", str_or_null(d->description));
 	json_object_object_add(o, "origin", origin_json(&d->origin));
 	json_object_object_add(o, "command", str_or_null(d->command));
-	for (size_t i = 0; evs && i < evs->count; i++) {
-		const fangs_event *e = &evs->items[i];
-		snprintf(line, sizeof(line), "pid %d %s: %s", e->pid, e->comm ? e->comm : "?",
-			 fangs_event_summary(e, what, sizeof(what)));
-		json_object_array_add(ev, json_object_new_string(line));
-	}
-	json_object_object_add(o, "evidence", ev);
+	json_object_object_add(o, "evidence", evidence_json(evs));
 	json_object_object_add(o, "evidence_count", json_object_new_int64((int64_t)d->n_evidence));
 	return o;
 }
@@ -66,8 +72,6 @@ static json_object *strings_json(char *const *items, size_t n)
 static json_object *finding_json(const fangs_finding *f, const fangs_event_list *evs)
 {
 	json_object *o = json_object_new_object();
-	json_object *ev = json_object_new_array();
-	char line[512], what[400];
 
 	json_object_object_add(o, "kind", json_object_new_string(f->kind ? f->kind : ""));
 	json_object_object_add(o, "labels", strings_json(f->labels, f->n_labels));
@@ -79,13 +83,7 @@ static json_object *finding_json(const fangs_finding *f, const fangs_event_list 
 	json_object_object_add(o, "description", str_or_null(f->description));
 	json_object_object_add(o, "origin", origin_json(&f->origin));
 	json_object_object_add(o, "command", str_or_null(f->command));
-	for (size_t i = 0; evs && i < evs->count; i++) {
-		const fangs_event *e = &evs->items[i];
-		snprintf(line, sizeof(line), "pid %d %s: %s", e->pid, e->comm ? e->comm : "?",
-			 fangs_event_summary(e, what, sizeof(what)));
-		json_object_array_add(ev, json_object_new_string(line));
-	}
-	json_object_object_add(o, "evidence", ev);
+	json_object_object_add(o, "evidence", evidence_json(evs));
 	json_object_object_add(o, "evidence_count", json_object_new_int64((int64_t)f->n_evidence));
 	json_object_object_add(o, "deviation_count", json_object_new_int64((int64_t)f->n_records));
 	return o;
