@@ -1042,6 +1042,31 @@ static void space_list(FILE *f, const char *s)
 		fputc(*s == '|' ? ' ' : *s, f);
 }
 
+/* How one shell lists a command's subcommands. */
+typedef struct sub_words {
+	const char *right_after;  /* the test that the word is the one after the command */
+	const char *words;        /* before the subcommand names */
+	const char *end_files;    /* after them, files too (a command with arguments of its own) */
+	const char *end;          /* after them */
+	int files_for_file_args;  /* files only when the command's own argument is a file */
+} sub_words;
+
+/* case $cmd in ... : the subcommands of each command that has some; a
+ * command with arguments of its own offers them only right after it. */
+static void subcommand_cases(FILE *f, const sub_words *sw)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const cli_cmd *c = &commands[i];
+		if (c->sub || (c->flags & CLI_HIDDEN) || !has_subs(c->name))
+			continue;
+		fprintf(f, "    %s) if [[ -z $sub%s ]]; then %s", c->name, c->fn ? sw->right_after : "", sw->words);
+		for (size_t j = 0; j < N_COMMANDS; j++)
+			if (!strcmp(commands[j].name, c->name) && commands[j].sub)
+				fprintf(f, "%s ", commands[j].sub);
+		fputs(c->fn && (!sw->files_for_file_args || c->arg_kind == CLI_FILE) ? sw->end_files : sw->end, f);
+	}
+}
+
 /* How one shell completes, for the per-command part its script shares. */
 typedef struct shell_words {
 	const char *file, *dir;          /* after an option taking a file, a directory */
@@ -1129,19 +1154,13 @@ static void bash_script(FILE *f)
 		if (!commands[i].sub && !(commands[i].flags & CLI_HIDDEN))
 			fprintf(f, "%s ", commands[i].name);
 	fputs("'\"$globals\" -- \"$cur\")); return\n    fi\n    case $cmd in\n", f);
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const cli_cmd *c = &commands[i];
-		if (c->sub || (c->flags & CLI_HIDDEN) || !has_subs(c->name))
-			continue;
-		/* a command with arguments of its own: its subcommand only right after it */
-		fprintf(f, "    %s) if [[ -z $sub%s ]]; then COMPREPLY=($(compgen -W '", c->name,
-			c->fn ? " && COMP_CWORD -eq cmdi+1" : "");
-		for (size_t j = 0; j < N_COMMANDS; j++)
-			if (!strcmp(commands[j].name, c->name) && commands[j].sub)
-				fprintf(f, "%s ", commands[j].sub);
-		fputs(c->fn && c->arg_kind == CLI_FILE ? "' -- \"$cur\") $(compgen -f -- \"$cur\")); return; fi ;;\n"
-						    : "' -- \"$cur\")); return; fi ;;\n",
-		      f);
+	{
+		static const sub_words bash = {
+			" && COMP_CWORD -eq cmdi+1", "COMPREPLY=($(compgen -W '",
+			"' -- \"$cur\") $(compgen -f -- \"$cur\")); return; fi ;;\n",
+			"' -- \"$cur\")); return; fi ;;\n", 1,
+		};
+		subcommand_cases(f, &bash);
 	}
 	static const shell_words bash = {
 		"COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n",
@@ -1272,16 +1291,11 @@ static void zsh_script(FILE *f)
 			fputs("' ", f);
 		}
 	fputs(")\n        _describe command cmds; return\n    fi\n    case $cmd in\n", f);
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const cli_cmd *c = &commands[i];
-		if (c->sub || (c->flags & CLI_HIDDEN) || !has_subs(c->name))
-			continue;
-		fprintf(f, "    %s) if [[ -z $sub%s ]]; then compadd -- ", c->name,
-			c->fn ? " && CURRENT -eq cmdi+1" : "");
-		for (size_t j = 0; j < N_COMMANDS; j++)
-			if (!strcmp(commands[j].name, c->name) && commands[j].sub)
-				fprintf(f, "%s ", commands[j].sub);
-		fputs(c->fn ? "; _files; return; fi ;;\n" : "; return; fi ;;\n", f);
+	{
+		static const sub_words zsh = {
+			" && CURRENT -eq cmdi+1", "compadd -- ", "; _files; return; fi ;;\n", "; return; fi ;;\n", 0,
+		};
+		subcommand_cases(f, &zsh);
 	}
 	static const shell_words zsh = {
 		"_files; return ;;\n",
