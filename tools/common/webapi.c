@@ -119,7 +119,7 @@ static int arg_time(const webapi_request *rq, webapi_response *rs, const char *n
 	*out = 0;
 	if (!v)
 		return 0;
-	if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789") == strlen(v) && strlen(v) > 10) {
+	if (strspn(v, "0123456789") == strlen(v)) {
 		errno = 0;
 		*out = strtoll(v, NULL, 10);
 		if (!errno)
