@@ -129,6 +129,44 @@ void report_item_take_findings(report_item *it, fangs_finding_list *fl)
 	memset(fl, 0, sizeof(*fl));
 }
 
+report_item *report_add_run(report *r, const char *name, const char *version, const char *run_id,
+			    fangs_baseline_action action, const char *reason, fangs_finding_list *fl)
+{
+	report_item *it = report_add(r, name, version);
+	const char *path[1] = {name};
+	report_item_set_path(it, path, 1);
+	report_set(&it->run_id, run_id);
+	report_set(&it->reason, reason);
+	switch (action) {
+	case FANGS_BASELINE_SEEDED:
+		it->status = REPORT_FIRST_SIGHT;
+		break;
+	case FANGS_BASELINE_EXCLUDED:
+		it->status = REPORT_INSTALL_FAILED;
+		break;
+	case FANGS_BASELINE_PENDING:
+		it->status = fl->n_deviations ? REPORT_NEW_BEHAVIOUR : REPORT_SCANNED;
+		break;
+	case FANGS_BASELINE_NONE:
+	case FANGS_BASELINE_JOINED:
+		it->status = fl->count ? REPORT_SCANNED : REPORT_UNCHANGED;
+		break;
+	}
+	/* the lifecycle scripts seen acting, each once */
+	for (size_t i = 0; i < fl->count; i++) {
+		const fangs_origin *o = &fl->items[i].origin;
+		int seen = 0;
+		if (!o->script || (o->package && name && strcmp(o->package, name)))
+			continue;
+		for (size_t j = 0; j < it->n_scripts; j++)
+			seen |= !strcmp(it->scripts[j], o->script);
+		if (!seen)
+			report_item_add_script(it, o->script);
+	}
+	report_item_take_findings(it, fl);
+	return it;
+}
+
 int report_max_severity(const report *r)
 {
 	int max = -1;
@@ -671,5 +709,21 @@ int report_write(FILE *f, report_format fmt, const report *r)
 		rc = -1;
 	if (rc && !errno)
 		errno = EIO;
+	return rc;
+}
+
+int report_emit(const char *path, report_format fmt, const report *r)
+{
+	FILE *f = stdout;
+	int rc;
+	if (path && strcmp(path, "-") && !(f = fopen(path, "w"))) {
+		print_error("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = report_write(f, fmt, r);
+	if (f != stdout && fclose(f) && !rc)
+		rc = -1;
+	if (rc)
+		print_error("cannot write the report%s%s: %s", path ? " to " : "", path ? path : "", strerror(errno));
 	return rc;
 }

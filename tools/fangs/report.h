@@ -30,6 +30,7 @@
 
 #include <stdio.h>
 
+#include <fangs/analyze.h>
 #include <fangs/findings.h>
 #include <fangs/storage.h>
 
@@ -114,6 +115,14 @@ void report_item_add_script(report_item *it, const char *script);
 /* Moves `fl` into the item (replacing its findings); `fl` is left empty. */
 void report_item_take_findings(report_item *it, fangs_finding_list *fl);
 
+/* An item for a package's judged run (fangs scan, fangs events import):
+ * status from the baseline's action (seeded: first sight; excluded: install
+ * failed; pending with deviations: new behaviour; clean: unchanged; else
+ * scanned), scripts from its findings' origins, `fl` moved in. The path
+ * is [name] (a direct dependency); set n_path 0 for the project itself. */
+report_item *report_add_run(report *r, const char *name, const char *version, const char *run_id,
+			    fangs_baseline_action action, const char *reason, fangs_finding_list *fl);
+
 /* The highest severity among the report's findings; -1 when none. */
 int report_max_severity(const report *r);
 /* 1 when a finding reaches report.fail_on. */
@@ -131,5 +140,9 @@ const char *report_approval_name(report_approval a);
  * error). Locations are looked up in the project's files (see above); a
  * file that cannot be read gives line 1. */
 int report_write(FILE *f, report_format fmt, const report *r);
+
+/* report_write() to `path` (created or truncated), or to stdout when path
+ * is NULL or "-". Prints the error and returns nonzero on failure. */
+int report_emit(const char *path, report_format fmt, const report *r);
 
 #endif
