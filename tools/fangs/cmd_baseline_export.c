@@ -192,6 +192,9 @@ CLI_HANDLER(cmd_baseline_export)
 	int rc, json = ctx->json || (format && !strcmp(format, "json"));
 	size_t n_fp;
 
+	/* the name goes into the allowlist's comments: npm's rules, nothing else */
+	if (fangs_package_name_check(package, NULL))
+		return cli_usage_error("baseline export: %s", fangs_error_last());
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if ((rc = fangs_fpset_new(&set)) || (rc = fangs_storage_baseline_get(st, package, set))) {
@@ -202,7 +205,8 @@ CLI_HANDLER(cmd_baseline_export)
 	if (!(n_fp = fangs_fpset_size(set))) {
 		fangs_fpset_free(set);
 		fangs_storage_free(st);
-		print_error("%s has no baseline (scan it first: fangs scan %s)", package, package);
+		print_error("%s has no baseline: scan it (fangs scan %s), or promote a run a person reviewed "
+			    "(fangs pending --package %s)", package, package, package);
 		return CLI_EXIT_ERROR;
 	}
 	f.package = package;
@@ -259,7 +263,7 @@ CLI_HANDLER(cmd_baseline_export)
 		json_object_object_add(o, "loopback_skipped", json_object_new_int64((int64_t)l.loopback));
 		json_print(o);
 	} else {
-		/* the package name is checked by npm's rules (CLI_PACKAGE): no newline can end the comment */
+		/* the package name was checked by npm's rules: no newline can end the comment */
 		printf("# fangs egress allowlist for %s: what its baseline installs contacted\n", tx(package));
 		printf("# from %zu baseline run%s (", runs.count, runs.count == 1 ? "" : "s");
 		for (size_t i = 0; i < runs.count && i < 8; i++)

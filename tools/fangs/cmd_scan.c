@@ -128,6 +128,29 @@ static void project_lockfile(report *rep)
 	}
 }
 
+/* The install-time lifecycle scripts a package directory's package.json
+ * declares (npm runs these on install), each once. */
+static void manifest_scripts(const char *dir, report_item *it)
+{
+	static const char *const lifecycle[] = {"preinstall", "install", "postinstall", "prepare"};
+	char path[PATH_MAX];
+	json_object *m, *scripts;
+	if ((size_t)snprintf(path, sizeof(path), "%s/package.json", dir) >= sizeof(path) ||
+	    !(m = json_object_from_file(path)))
+		return;
+	if (json_object_object_get_ex(m, "scripts", &scripts) && json_object_is_type(scripts, json_type_object))
+		for (size_t i = 0; i < sizeof(lifecycle) / sizeof(lifecycle[0]); i++) {
+			int seen = 0;
+			if (!json_object_object_get_ex(scripts, lifecycle[i], NULL))
+				continue;
+			for (size_t j = 0; j < it->n_scripts; j++)
+				seen |= !strcmp(it->scripts[j], lifecycle[i]);
+			if (!seen)
+				report_item_add_script(it, lifecycle[i]);
+		}
+	json_object_put(m);
+}
+
 CLI_HANDLER(cmd_scan)
 {
 	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
@@ -227,6 +250,7 @@ CLI_HANDLER(cmd_scan)
 				project_lockfile(&rep);
 				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason, &fl);
 				report_item_set_path(it, NULL, 0);
+				manifest_scripts(spec, it);
 			} else {
 				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason, &fl);
 			}

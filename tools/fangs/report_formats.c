@@ -631,7 +631,13 @@ int report_write_junit(FILE *f, const report *r)
 	char ts[32];
 	time_t t = (time_t)(r->started_ns / 1000000000LL);
 	struct tm tm;
-	double secs = r->finished_ns > r->started_ns ? (double)(r->finished_ns - r->started_ns) / 1e9 : 0.0;
+	struct timespec now;
+	int64_t end = r->finished_ns;
+	double secs;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!end)
+		end = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	secs = end > r->started_ns ? (double)(end - r->started_ns) / 1e9 : 0.0;
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	for (size_t i = 0; i < r->count; i++) {
