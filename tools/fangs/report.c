@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include "output.h"
 #include "report.h"
@@ -335,8 +337,17 @@ char *finding_message(const report_item *it, const fangs_finding *fi)
 char *report_file_path(const report *r, const char *file)
 {
 	const char *dir = r->project_dir;
+	char cwd[PATH_MAX];
 	strbuf b = {0};
 	size_t n;
+	/* CI tools want paths relative to the checkout: an absolute project
+	 * directory under this one is shown relative to it */
+	if (dir && dir[0] == '/' && getcwd(cwd, sizeof(cwd)) && (n = strlen(cwd)) > 1 && !strncmp(dir, cwd, n) &&
+	    (dir[n] == '/' || !dir[n])) {
+		dir += n;
+		while (*dir == '/')
+			dir++;
+	}
 	while (dir && dir[0] == '.' && dir[1] == '/')
 		for (dir += 2; *dir == '/';)
 			dir++;
