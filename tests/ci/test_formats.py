@@ -383,16 +383,18 @@ class BaselineExport(unittest.TestCase):
         entries = [l.split("#")[0].strip() for l in text.splitlines() if l.split("#")[0].strip()]
         self.assertEqual(entries, ["downloads.example.invalid", "mirror.example.invalid", "203.0.113.7:443",
                                    "[2001:db8::5]:8443"])
-        for l in text.splitlines():
+        lines = text.splitlines()
+        for i, l in enumerate(lines):
             if not l.startswith("#"):
-                self.assertIn("# dl-pkg ", l)  # each entry names the package
+                self.assertTrue(lines[i - 1].startswith("# dl-pkg: "), l)  # each entry names the package
+                self.assertNotIn(" ", l)  # a filter reads the line as it is
         self.assertIn("left out: 1 connection to this machine", text)
         self.assertNotIn("evil", text)
         js = json.loads(self.fangs("baseline", "export", "dl-pkg", "--format", "json"))
         self.assertEqual(js["package"], "dl-pkg")
         self.assertEqual(js["baseline_versions"], ["1.0.0"])
         self.assertEqual([h["name"] for h in js["hosts"]], ["downloads.example.invalid", "mirror.example.invalid"])
-        self.assertEqual(sorted(js["hosts"][0]["seen_as"]), ["dns", "sni"])
+        self.assertEqual(js["hosts"][0]["seen_as"], ["dns", "sni"])
         self.assertEqual(js["hosts"][0]["actors"], ["script"])
         self.assertEqual([(x["address"], x["ports"]) for x in js["addresses"]],
                          [("203.0.113.7", [{"port": 443, "proto": "tcp"}]),
@@ -401,8 +403,8 @@ class BaselineExport(unittest.TestCase):
         # accepted by a person: now part of what the package contacts
         self.fangs("baseline", "promote", pending)
         text = self.fangs("baseline", "export", "dl-pkg")
-        self.assertIn("exfil.evil.invalid  # dl-pkg", text)
-        self.assertIn("198.51.100.9:53  # dl-pkg net 53/udp", text)
+        self.assertIn("# dl-pkg: dns,sni by script\nexfil.evil.invalid\n", text)
+        self.assertIn("# dl-pkg: net 53/udp by script\n198.51.100.9:53\n", text)
 
     def test_no_baseline(self):
         net_recording(os.path.join(self.tmp.name, "a.ndjson"), "1.0.0", [], [])
