@@ -300,6 +300,12 @@ class Formats(unittest.TestCase):
         for cmd, props, msg in gh:
             self.assertEqual(set(props) - {"file", "line", "title"}, set())
             no_controls(self, msg, "GitHub message")
+        # the terminal report too
+        human = self.report("human", path, "1.2.0", 3)
+        no_controls(self, human, "human report")
+        self.assertIn("example-banner@1.2.0  new behaviour", human)
+        self.assertIn("scripts: postinstall\\n::warning::x", human)
+        self.assertRegex(human, r"1 dependency, %d findings, highest critical \(fails\)\n$" % len(values))
 
     def test_json_report_and_usage(self):
         self.seed()
