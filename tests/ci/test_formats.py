@@ -25,7 +25,7 @@ REC = os.path.join(ROOT, "examples", "recordings")
 GH_PROP_UNESCAPE = [("%2C", ","), ("%3A", ":"), ("%0A", "\n"), ("%0D", "\r"), ("%25", "%")]
 GH_DATA_UNESCAPE = [("%0A", "\n"), ("%0D", "\r"), ("%25", "%")]
 
-EVIL = '/tmp/a"b\n::error file=evil.js,line=1::pwned\r%0A,c:d<x>&\'\u202e\x1b[31m'
+EVIL = '/tmp/a"b\n::error file=evil.js,line=1::pwned\r%0A,c:d<x>&\'\u202e\x1b[31m\uffff\ufffe'
 
 
 def rec(v):

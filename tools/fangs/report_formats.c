@@ -587,13 +587,20 @@ int report_write_gitlab(FILE *f, const report *r)
 /* ---- JUnit XML ---------------------------------------------------------------- */
 
 /* Text for an XML attribute or element: the markup characters as
- * entities; what XML 1.0 cannot carry at all (control characters, U+FFFE,
- * U+FFFF) and invalid UTF-8 never reach here: the text went through
- * fangs_text_escape, which shows them as \xNN. Tab, CR and LF are written
+ * entities. Control characters and invalid UTF-8 never reach here (the
+ * text went through fangs_text_escape, which shows them as \xNN); the
+ * two characters XML 1.0 cannot carry that it lets through, U+FFFE and
+ * U+FFFF, are shown as \u{fffe} and \u{ffff}. Tab, CR and LF are written
  * as character references so an attribute keeps them. */
 static void xml_put(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
+		const unsigned char *u = (const unsigned char *)s;
+		if (u[0] == 0xef && u[1] == 0xbf && (u[2] == 0xbe || u[2] == 0xbf)) {
+			fputs(u[2] == 0xbe ? "\\u{fffe}" : "\\u{ffff}", f);
+			s += 2;
+			continue;
+		}
 		switch (*s) {
 		case '&':
 			fputs("&amp;", f);
