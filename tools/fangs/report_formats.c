@@ -328,7 +328,7 @@ int report_write_sarif(FILE *f, const report *r)
 			char hex[40], uuid[40], *ctx = item_context(it);
 			size_t ri = rule_index(&rs, INSTALL_FAILED_RULE, NULL);
 			finding_ids(it, INSTALL_FAILED_RULE, it->version, "", hex, sizeof(hex), uuid, sizeof(uuid));
-			sb_printf(&b, "The install of %s failed in the sandbox: %s", ctx, txd(it->reason, "-"));
+			sb_printf(&b, "The install of %s failed: %s", ctx, txd(it->reason, "-"));
 			s = sb_take(&b);
 			json_object_object_add(res, "ruleId", json_object_new_string(INSTALL_FAILED_RULE));
 			json_object_object_add(res, "ruleIndex", json_object_new_int((int)ri));
@@ -547,7 +547,7 @@ int report_write_gitlab(FILE *f, const report *r)
 			strbuf mb = {0};
 			char *msg;
 			json_object *m = json_object_new_object();
-			sb_printf(&mb, "The install of %s failed in the sandbox: %s", ctx, txd(it->reason, "-"));
+			sb_printf(&mb, "The install of %s failed: %s", ctx, txd(it->reason, "-"));
 			msg = sb_take(&mb);
 			json_object_array_add(vulns, gl_vulnerability(r, it, i + 1, &loc, &rs, INSTALL_FAILED_RULE, NULL,
 								       msg, msg));
