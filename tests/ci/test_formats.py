@@ -194,6 +194,9 @@ class Formats(unittest.TestCase):
     def test_clean_run(self):
         sarif, gl, junit, gh, js = self.all_formats(rec("1.0.0"), "1.0.0", 0)
         self.assertEqual(sarif["runs"][0]["results"], [])
+        # the rules are described even with nothing to show: every kind, the same in every report
+        ids = [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]]
+        self.assertTrue({"fs_cred_read", "net_new_dns", "rule:cred-read-by-script", "install-failed"} <= set(ids))
         self.assertEqual(gl["vulnerabilities"], [])
         self.assertEqual([d["package"]["name"] for d in gl["dependency_files"][0]["dependencies"]],
                          ["example-banner"])

@@ -131,11 +131,25 @@ static size_t rule_index(rule_set *rs, const char *kind, const fangs_finding *fi
 	return rs->count++;
 }
 
+/* Every kind fangs reports, in one order: the deviation kinds, the
+ * built-in rules, install-failed; a rule from the configuration joins when
+ * a finding has it. The same rules and indices in every report. */
 static void rule_set_init(rule_set *rs)
 {
 	memset(rs, 0, sizeof(*rs));
 	if (fangs_rules_new(&rs->rules, NULL))
 		rs->rules = NULL;
+	for (size_t i = 0; i < sizeof(kind_texts) / sizeof(kind_texts[0]); i++)
+		rule_index(rs, kind_texts[i].kind, NULL);
+	for (size_t i = 0; rs->rules && i < fangs_rules_count(rs->rules); i++) {
+		fangs_rule_info ri;
+		char id[256];
+		if (fangs_rules_get(rs->rules, i, &ri) || !ri.enabled)
+			continue;
+		snprintf(id, sizeof(id), "rule:%s", ri.id);
+		rule_index(rs, id, NULL);
+	}
+	rule_index(rs, INSTALL_FAILED_RULE, NULL);
 }
 
 static void rule_set_free(rule_set *rs)
