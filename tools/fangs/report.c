@@ -591,7 +591,7 @@ static int write_json(FILE *f, const report *r)
 			json_object_object_add(io, "location", lo);
 		}
 		free(loc.path);
-		json_add_findings(io, &it->findings);
+		fangs_json_add_findings(io, &it->findings);
 		json_object_array_add(items, io);
 	}
 	json_object_object_add(o, "items", items);
