@@ -247,7 +247,7 @@ function allowlistSection(pkg) {
         h("button", { class: "allow-remove", onclick: () => act(msg, "remove", () =>
           api("DELETE", "/v1/allowlist/" + encodeURIComponent(e.id))).then((ok) => ok && load()) }, "Remove")]]));
   }
-  const kind = h("input", { name: "kind", placeholder: "kind (e.g. host, path, exec)", required: true });
+  const kind = allowKindSelect("");
   const value = h("input", { name: "value", placeholder: "value", required: true });
   const note = h("input", { name: "note", placeholder: "note" });
   const form = h("form", { class: "filters", id: "allow-add", onsubmit: (ev) => {
@@ -341,6 +341,29 @@ async function pageRun(main, id) {
   main.append(h("h2", {}, "Events"), eventsSection(path));
 }
 
+const ALLOW_KINDS = ["path", "cidr", "sni", "dns", "exec"];
+
+function allowKindSelect(chosen) {
+  return h("select", { name: "kind", "aria-label": "allowlist kind" },
+    ALLOW_KINDS.map((k) => h("option", { value: k, selected: k === chosen }, k)));
+}
+
+/* The allowlist entry a finding suggests: its kind's allowlist kind and
+ * its value (an address without its port); both can be edited. */
+function allowForm(f, run, msg) {
+  const guess = /^fs_/.test(f.kind) ? "path" : f.kind === "net_new_dns" ? "dns" : f.kind === "net_new_https_host" ? "sni"
+    : f.kind === "net_new_destination" ? "cidr" : "exec";
+  let v = f.value || "";
+  if (guess === "cidr") v = v.replace(/^\[?([^\]]*?)\]?:\d+$/, "$1");
+  const kind = allowKindSelect(guess);
+  const value = h("input", { name: "value", value: v, size: 40, "aria-label": "value to allow" });
+  return h("form", { class: "filters allow-finding", onsubmit: (ev) => {
+    ev.preventDefault();
+    act(msg, "allowlist add", () => api("POST", "/v1/allowlist", { kind: kind.value, value: value.value,
+      package: run.package, note: "from run " + run.id }));
+  } }, kind, value, h("button", { type: "submit" }, "Allow for " + (run.package || "this package")));
+}
+
 function findingsView(findings, run) {
   if (!findings.length) return h("p", { class: "muted", id: "findings" }, "no findings");
   return h("div", { id: "findings" }, findings.map((f) => {
@@ -355,9 +378,7 @@ function findingsView(findings, run) {
       kv([["actor", f.actor], ["origin", originText(f.origin)], ["command", f.command ? h("code", {}, f.command) : null],
         ["values", (f.values || []).length > 1 ? f.values.join(", ") : null]]),
       ev.length ? [h("div", { class: "muted" }, "evidence"), h("ul", { class: "evidence" }, ev)] : null,
-      f.value ? h("button", { class: "allow-finding", onclick: () => act(msg, "allowlist add", () =>
-        api("POST", "/v1/allowlist", { kind: f.kind, value: f.value, package: run.package,
-          note: "from run " + run.id })) }, "Allow for " + (run.package || "this package")) : null, msg);
+      f.value ? allowForm(f, run, msg) : null, msg);
   }));
 }
 

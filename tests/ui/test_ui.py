@@ -1,0 +1,95 @@
+"""The web UI in a real browser: headless chromium (Debian's) driven by
+puppeteer-core (pinned in package-lock.json, installed by scripts/setup)
+against fangs-orchestrator on loopback and against `fangs ui`, both on a
+fixture database. Screenshots go to meson-logs/ui-screenshots."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "daemons"))
+sys.path.insert(0, HERE)
+
+import daemons  # noqa: E402
+import fixtures  # noqa: E402
+
+BUILD = os.environ.get("FANGS_BUILD_ROOT", "build")
+SHOTS = os.path.join(BUILD, "meson-logs", "ui-screenshots")
+
+
+def browser(case):
+    env = dict(os.environ, FANGS_UI_CASE=json.dumps(case))
+    p = subprocess.run(["node", os.path.join(HERE, "browser.js")], env=env, capture_output=True, text=True,
+                       timeout=600)
+    sys.stdout.write(p.stdout)
+    sys.stdout.write(p.stderr)
+    return p.returncode == 0
+
+
+class FangsUI(daemons.Proc):
+    def __init__(self, tmp, db):
+        super().__init__([daemons.FANGS, "ui", "--db", db], os.path.join(tmp, "fangs-ui.log"))
+        m = daemons.wait_for(lambda: re.search(r"(http://127\.0\.0\.1:\d+)/ui/#token=(\S+)", self.text()), 10,
+                             "fangs ui to print its address")
+        self.base, self.token = m.group(1), m.group(2)
+
+
+def main():
+    chromium = shutil.which("chromium")
+    if not chromium or not os.path.isdir(os.path.join(HERE, "node_modules", "puppeteer-core")):
+        print("FAIL: the browser test needs Debian's chromium and tests/ui/node_modules (run scripts/setup)")
+        return 1
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    os.makedirs(SHOTS)
+    ok = True
+    tmp = tempfile.mkdtemp(prefix="fangs-ui-")
+    try:
+        db = os.path.join(tmp, "fangs.db")
+        t0 = time.time()
+        ids = fixtures.populate(db, tmp)
+        print("fixture: %s (%.1fs)" % (ids, time.time() - t0))
+
+        orch = daemons.Orchestrator(tmp, db)
+        try:
+            reader = daemons.make_token(orch.tokens_file, "reader", "ui-reader")
+            ok &= browser({"mode": "orchestrator", "base": orch.url, "operator": orch.token, "reader": reader,
+                           "run": ids["demo-1.1.0"], "pending": ids["demo-1.2.0"], "shots": SHOTS,
+                           "chromium": chromium})
+            # a page's own files need no credential; they say so to caches
+            st, raw = orch.get("/ui/runs/" + ids["demo-1.1.0"], auth=False)
+            ok &= st == 200 and b"/ui/assets/app.js" in raw
+        finally:
+            orch.stop()
+
+        # fangs ui never creates a database
+        missing = os.path.join(tmp, "none.db")
+        p = subprocess.run([daemons.FANGS, "ui", "--db", missing], capture_output=True, text=True, timeout=30)
+        print("fangs ui --db missing: exit %d: %s" % (p.returncode, p.stderr.strip()))
+        ok &= p.returncode == 1 and not os.path.exists(missing)
+        p = subprocess.run([daemons.FANGS, "ui", "--listen", "0.0.0.0:0", "--db", db], capture_output=True,
+                           text=True, timeout=30)
+        print("fangs ui --listen 0.0.0.0:0: exit %d: %s" % (p.returncode, p.stderr.strip()))
+        ok &= p.returncode == 2
+
+        ui = FangsUI(tmp, db)
+        try:
+            ok &= browser({"mode": "fangs-ui", "base": ui.base, "operator": ui.token, "reader": None,
+                           "run": ids["demo-1.2.0"], "pending": ids["demo-1.2.0"], "shots": SHOTS,
+                           "chromium": chromium})
+        finally:
+            rc = ui.stop(sig=2)
+            print("fangs ui stopped by SIGINT: exit %s" % rc)
+            ok &= rc == 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+sys.exit(main())
