@@ -3,6 +3,7 @@ puppeteer-core (pinned in package-lock.json, installed by scripts/setup)
 against fangs-orchestrator on loopback and against `fangs ui`, both on a
 fixture database. Screenshots go to meson-logs/ui-screenshots."""
 
+import http.client
 import json
 import os
 import re
@@ -64,6 +65,13 @@ def main():
             # a page's own files need no credential; they say so to caches
             st, raw = orch.get("/ui/runs/" + ids["demo-1.1.0"], auth=False)
             ok &= st == 200 and b"/ui/assets/app.js" in raw
+            # a notifier's link, <public_url>/runs/ID, leads to the run's page
+            c = http.client.HTTPConnection("127.0.0.1", orch.port, timeout=30)
+            c.request("GET", "/runs/" + ids["demo-1.1.0"])
+            r = c.getresponse()
+            print("GET /runs/ID: %d Location %s" % (r.status, r.getheader("Location")))
+            ok &= r.status == 302 and r.getheader("Location") == "/ui/runs/" + ids["demo-1.1.0"]
+            c.close()
         finally:
             orch.stop()
 

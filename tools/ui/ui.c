@@ -5,6 +5,7 @@
  * from the database that reached the DOM by mistake still could not run.
  */
 #include <microhttpd.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ui.h"
@@ -15,6 +16,8 @@
 
 int ui_is_path(const char *url)
 {
+	if (url && !strncmp(url, "/runs/", 6))
+		return 1;
 	return url && !strncmp(url, "/ui", 3) && (url[3] == '\0' || url[3] == '/' || url[3] == '?');
 }
 
@@ -55,6 +58,17 @@ struct MHD_Response *ui_response(struct MHD_Connection *c, const char *method, c
 		*status = MHD_HTTP_METHOD_NOT_ALLOWED;
 		if ((r = text("the UI's pages are read with GET\n")))
 			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		return r;
+	}
+	if (!strncmp(url, "/runs/", 6)) {
+		/* a notifier's link when notifier.public_url names the server,
+		 * not its /ui/: <public_url>/runs/<id> */
+		char loc[512];
+		*status = MHD_HTTP_FOUND;
+		if ((size_t)snprintf(loc, sizeof(loc), "/ui%.*s", (int)len, url) >= sizeof(loc))
+			return (*status = MHD_HTTP_NOT_FOUND, text("no such run\n"));
+		if ((r = text("see the run's page\n")))
+			MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, loc);
 		return r;
 	}
 	if (len == 3) {

@@ -20,7 +20,8 @@ typedef struct ui_asset {
 /* Every asset; the last entry's name is NULL. */
 extern const ui_asset ui_assets[];
 
-/* 1 when `url` (no query) is the UI's: /ui or anything under /ui/. */
+/* 1 when `url` is the UI's: /ui, anything under /ui/, and /runs/ID (a
+ * run's link in notifier messages, <notifier.public_url>/runs/ID). */
 int ui_is_path(const char *url);
 /* The asset named NAME (no directory), or NULL. */
 const ui_asset *ui_asset_named(const char *name);
@@ -29,7 +30,8 @@ struct MHD_Connection;
 struct MHD_Response;
 
 /* The answer to a request for a UI path: /ui/assets/NAME is that asset
- * (404 when there is none), /ui is a redirect to /ui/, and every other
+ * (404 when there is none), /ui is a redirect to /ui/, /runs/ID to
+ * /ui/runs/ID, and every other
  * path under /ui/ is index.html, so that a page's address can be pasted
  * (the page's script reads the path). GET and HEAD only (else 405).
  * Answers 304 to a matching If-None-Match. Sets *status; NULL when out of
