@@ -171,6 +171,9 @@ typedef struct fangs_config {
 	/** Which storage keys the file gave (FANGS_CONFIG_SET_* bits): a
 	 * front-end tells a chosen storage from the defaults above. */
 	unsigned storage_set;
+	/** orchestrator.public_reads: the read endpoints of the API (docs/api.md)
+	 * answer without a credential (default 0: a reader credential). */
+	int orchestrator_public_reads;
 } fangs_config;
 
 #define FANGS_CONFIG_SET_BACKEND 0x1u      /**< storage.backend */

@@ -24,5 +24,6 @@
 #include "notifier.h"
 #include "wire.h"
 #include "text.h"
+#include "encode.h"
 
 #endif

@@ -192,6 +192,31 @@ FANGS_EXTERN(int) fangs_storage_run_get(fangs_storage *st, const char *id, fangs
 /** Newest first. */
 FANGS_EXTERN(int) fangs_storage_run_list(fangs_storage *st, const fangs_run_filter *f, fangs_run_list *out);
 
+/** A page of runs for readers (a UI, an API): filters, and a keyset
+ * cursor over (created_ns, id) so that a walk page after page sees every
+ * row once even while runs are added. */
+typedef struct fangs_run_query {
+	unsigned int version;
+	const char *package;   /**< NULL = any */
+	int state;             /**< fangs_run_state, or -1 = any */
+	int review;            /**< fangs_review, or -1 = any */
+	int min_severity;      /**< fangs_severity: runs with a deviation at least this severe; -1 = any */
+	int64_t since_ns;      /**< created at or after; 0 = no bound */
+	int64_t until_ns;      /**< created before; 0 = no bound */
+	/** Cursor: only runs after this one in the order (newest first), that
+	 * is (created_ns, id) below (after_created_ns, after_id). after_id
+	 * NULL = from the newest. */
+	int64_t after_created_ns;
+	const char *after_id;
+	size_t limit;          /**< 0 = no limit */
+} fangs_run_query;
+
+#define FANGS_RUN_QUERY_VERSION 1
+#define FANGS_RUN_QUERY_INIT {FANGS_RUN_QUERY_VERSION, NULL, -1, -1, -1, 0, 0, 0, NULL, 0}
+
+/** Newest first, (created_ns, id) descending. */
+FANGS_EXTERN(int) fangs_storage_run_page(fangs_storage *st, const fangs_run_query *q, fangs_run_list *out);
+
 /* ---- events ---- */
 
 /** Appends events to a run in one transaction, setting each event's id. */
@@ -210,6 +235,79 @@ FANGS_EXTERN(int) fangs_storage_events_list(fangs_storage *st, const char *run_i
 /** The events with these ids (in the given order; missing ones are skipped). */
 FANGS_EXTERN(int) fangs_storage_events_get(fangs_storage *st, const int64_t *ids, size_t n,
 					   fangs_event_list *out);
+
+/** A page of a run's events for readers. */
+typedef struct fangs_event_query {
+	unsigned int version;
+	const char *run_id;    /**< required */
+	int kind;              /**< fangs_event_kind, 0 = any */
+	int64_t pid;           /**< -1 = any */
+	/** Substring (case-sensitive) of the event's value (path, address,
+	 * query name, server name, host, syscall), its command name, or an
+	 * exec's command line; NULL or "" = any. */
+	const char *text;
+	int64_t after_id;      /**< cursor: events with a larger id; 0 = from the first */
+	size_t limit;          /**< 0 = no limit */
+} fangs_event_query;
+
+#define FANGS_EVENT_QUERY_VERSION 1
+#define FANGS_EVENT_QUERY_INIT {FANGS_EVENT_QUERY_VERSION, NULL, 0, -1, NULL, 0, 0}
+
+/** In id order, with id and run_id set. FANGS_ENOTFOUND for an unknown run. */
+FANGS_EXTERN(int) fangs_storage_events_page(fangs_storage *st, const fangs_event_query *q, fangs_event_list *out);
+
+/** One process of a run, aggregated from its events by the database (the
+ * events themselves are not read, bar a few per process). */
+typedef struct fangs_proc_node {
+	int32_t pid;
+	int32_t ppid;            /**< as its first event says */
+	char *comm;              /**< of its last event */
+	char *exe;               /**< the binary of its last exec; NULL = none seen */
+	char *cmdline;           /**< its last exec's argv joined by spaces; NULL = none */
+	fangs_origin origin;     /**< the lifecycle script it belongs to (package NULL = npm's own) */
+	int64_t start_ns;        /**< ts_ns of its first event */
+	int64_t exit_ns;         /**< ts_ns of its process_exit; 0 = not seen */
+	int has_exit;
+	int32_t exit_code;
+	int64_t counts[FANGS_EV_KIND_MAX + 1]; /**< events by fangs_event_kind */
+	int64_t events;          /**< all its events */
+	int64_t deviating;       /**< its events that are evidence of a deviation of the run */
+	int64_t matched;         /**< its events that match the query's filter (= events without one) */
+	int64_t first_event_id;
+	int32_t *children;       /**< pids of its children in the tree, by first event */
+	size_t n_children;
+} fangs_proc_node;
+
+typedef struct fangs_proc_tree {
+	fangs_proc_node *items;  /**< by first event */
+	size_t count;
+	size_t capacity;
+	int32_t *roots;          /**< pids whose parent is not in the tree */
+	size_t n_roots;
+	int truncated;           /**< more processes matched than max_nodes */
+	int64_t total_processes; /**< processes of the run (before filter and cap) */
+} fangs_proc_tree;
+
+typedef struct fangs_tree_query {
+	unsigned int version;
+	const char *run_id;      /**< required */
+	int kind;                /**< keep processes with events of this kind (and their ancestors); 0 = any */
+	const char *text;        /**< ... whose value or command name holds this; NULL = any */
+	size_t max_nodes;        /**< 0 = FANGS_TREE_MAX_NODES */
+} fangs_tree_query;
+
+#define FANGS_TREE_MAX_NODES 2000
+#define FANGS_TREE_QUERY_VERSION 1
+#define FANGS_TREE_QUERY_INIT {FANGS_TREE_QUERY_VERSION, NULL, 0, NULL, 0}
+
+FANGS_EXTERN(void) fangs_proc_tree_free(fangs_proc_tree *t);
+/** The process tree of a run: one grouped query over its events (counts by
+ * process and kind, deviating events, matches of the filter), then the
+ * first, last exec and exit event of each process kept. With a filter,
+ * the processes with a matching event and their ancestors. At most
+ * max_nodes processes (the earliest; `truncated` says more were).
+ * FANGS_ENOTFOUND for an unknown run. */
+FANGS_EXTERN(int) fangs_storage_process_tree(fangs_storage *st, const fangs_tree_query *q, fangs_proc_tree *out);
 
 /* ---- fingerprints and baselines ---- */
 

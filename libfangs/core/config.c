@@ -452,9 +452,12 @@ static int orchestrator_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml
 		return want_uint(p, v, "orchestrator.watch_concurrency", 1, 64, &o->watch_concurrency);
 	if (!strcmp(key, "prune_interval_s"))
 		return want_uint(p, v, "orchestrator.prune_interval_s", 1, 864000, &o->prune_interval_s);
+	if (!strcmp(key, "public_reads"))
+		return want_bool(p, v, "orchestrator.public_reads", &p->cfg->orchestrator_public_reads);
 	return cfg_error(p, k, key,
 			 "unknown key in orchestrator (expected listen, tls_cert, tls_key, client_ca, revoked,"
-			 " heartbeat_timeout_s, watch_interval_s, watch_concurrency, registry_token_env, prune_interval_s)");
+			 " heartbeat_timeout_s, watch_interval_s, watch_concurrency, registry_token_env, prune_interval_s,"
+			 " public_reads)");
 }
 
 static int runner_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)

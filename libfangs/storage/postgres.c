@@ -371,6 +371,9 @@ static const fangs_storage_backend pg_vtable = {
 	.job_prune = fangs__pg_job_prune,
 	.ping = pg_ping,
 	.events_append_batch = fangs__pg_events_append_batch,
+	.run_page = fangs__pg_run_page,
+	.events_page = fangs__pg_events_page,
+	.proc_groups = fangs__pg_proc_groups,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)

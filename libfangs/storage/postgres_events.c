@@ -228,3 +228,75 @@ int fangs__pg_events_get(fangs_storage_backend *bb, const int64_t *ids, size_t n
 	}
 	return rc;
 }
+
+int fangs__pg_events_page(fangs_storage_backend *bb, const fangs_event_query *q, fangs_event_list *out)
+{
+	fangs__pg *b = fangs__pg_of(bb);
+	fangs__pg_params p = {0};
+	PGresult *res;
+	int rc;
+	if ((rc = fangs__pg_run_exists(b, q->run_id)))
+		return rc;
+	fangs__pg_str(&p, q->run_id);
+	fangs__pg_i64(&p, q->after_id);
+	fangs__pg_i64(&p, q->kind);
+	fangs__pg_i64(&p, q->pid);
+	fangs__pg_str(&p, q->text);
+	if (q->limit)
+		fangs__pg_i64(&p, (int64_t)q->limit);
+	else
+		fangs__pg_str(&p, NULL);
+	res = fangs__pg_query(b,
+			      "SELECT id, run_id, data FROM events WHERE run_id = $1 AND id > $2::bigint"
+			      " AND ($3::int = 0 OR kind = $3) AND ($4::bigint < 0 OR pid = $4)"
+			      " AND ($5::text IS NULL OR strpos(value, $5) > 0 OR strpos(comm, $5) > 0"
+			      "  OR (kind = 2 AND strpos(data, $5) > 0))"
+			      " ORDER BY id LIMIT $6::bigint",
+			      &p, "listing events");
+	if (!res)
+		return fangs_error_last_code();
+	rc = read_events(b, res, out);
+	PQclear(res);
+	return rc;
+}
+
+int fangs__pg_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, fangs_proc_group_list *out)
+{
+	fangs__pg *b = fangs__pg_of(bb);
+	fangs__pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+	if ((rc = fangs__pg_run_exists(b, q->run_id)))
+		return rc;
+	fangs__pg_str(&p, q->run_id);
+	fangs__pg_i64(&p, q->kind);
+	fangs__pg_str(&p, q->text);
+	res = fangs__pg_query(b,
+			      "SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
+			      " SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
+			      "  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1) THEN 1 ELSE 0 END),"
+			      " SUM(CASE WHEN ($2::int = 0 OR e.kind = $2) AND ($3::text IS NULL OR strpos(e.value, $3) > 0"
+			      "  OR strpos(e.comm, $3) > 0 OR (e.kind = 2 AND strpos(e.data, $3) > 0)) THEN 1 ELSE 0 END)"
+			      " FROM events e WHERE e.run_id = $1 GROUP BY e.pid, e.ppid, e.kind",
+			      &p, "grouping events by process");
+	if (!res)
+		return fangs_error_last_code();
+	for (int i = 0; i < PQntuples(res); i++) {
+		fangs_proc_group *g;
+		if (FANGS_GROW(out)) {
+			rc = fangs_error_set(FANGS_ENOMEM, "out of memory");
+			break;
+		}
+		g = &out->items[out->count++];
+		g->pid = (int32_t)fangs__pg_col_i64(res, i, 0);
+		g->ppid = (int32_t)fangs__pg_col_i64(res, i, 1);
+		g->kind = (int)fangs__pg_col_i64(res, i, 2);
+		g->count = fangs__pg_col_i64(res, i, 3);
+		g->first_id = fangs__pg_col_i64(res, i, 4);
+		g->last_id = fangs__pg_col_i64(res, i, 5);
+		g->deviating = fangs__pg_col_i64(res, i, 6);
+		g->matched = fangs__pg_col_i64(res, i, 7);
+	}
+	PQclear(res);
+	return rc;
+}

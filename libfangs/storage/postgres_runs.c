@@ -163,3 +163,40 @@ int fangs__pg_run_list(fangs_storage_backend *bb, const fangs_run_filter *f, fan
 	PQclear(res);
 	return rc;
 }
+
+int fangs__pg_run_page(fangs_storage_backend *bb, const fangs_run_query *q, fangs_run_list *out)
+{
+	fangs__pg_params p = {0};
+	PGresult *res;
+	int rc;
+	fangs__pg_str(&p, q->package);
+	fangs__pg_i64(&p, q->state);
+	fangs__pg_i64(&p, q->review);
+	fangs__pg_i64(&p, q->min_severity);
+	fangs__pg_i64(&p, q->since_ns);
+	fangs__pg_i64(&p, q->until_ns);
+	fangs__pg_str(&p, q->after_id);
+	fangs__pg_i64(&p, q->after_created_ns);
+	if (q->limit)
+		fangs__pg_i64(&p, (int64_t)q->limit);
+	else
+		fangs__pg_str(&p, NULL);
+	res = fangs__pg_query(fangs__pg_of(bb),
+			      "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r"
+			      " WHERE ($1::text IS NULL OR r.package = $1)"
+			      " AND ($2::int < 0 OR r.state = $2)"
+			      " AND ($3::int < 0 OR r.review = $3)"
+			      " AND ($4::int < 0 OR EXISTS (SELECT 1 FROM deviations d WHERE d.run_id = r.id"
+			      "  AND d.severity >= $4))"
+			      " AND ($5::bigint = 0 OR r.created_ns >= $5)"
+			      " AND ($6::bigint = 0 OR r.created_ns < $6)"
+			      " AND ($7::text IS NULL OR r.created_ns < $8::bigint"
+			      "  OR (r.created_ns = $8::bigint AND r.id < $7))"
+			      " ORDER BY r.created_ns DESC, r.id DESC LIMIT $9::bigint",
+			      &p, "listing runs");
+	if (!res)
+		return fangs_error_last_code();
+	rc = read_runs(res, out);
+	PQclear(res);
+	return rc;
+}

@@ -296,6 +296,9 @@ static const fangs_storage_backend sq_vtable = {
 	.job_counts = fangs__sq_job_counts,
 	.job_prune = fangs__sq_job_prune,
 	.events_append_batch = fangs__sq_events_append_batch,
+	.run_page = fangs__sq_run_page,
+	.events_page = fangs__sq_events_page,
+	.proc_groups = fangs__sq_proc_groups,
 };
 
 static int exec(fangs__sq *b, const char *sql)

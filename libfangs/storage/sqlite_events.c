@@ -156,3 +156,75 @@ int fangs__sq_events_get(fangs_storage_backend *bb, const int64_t *ids, size_t n
 	}
 	return rc;
 }
+
+int fangs__sq_events_page(fangs_storage_backend *bb, const fangs_event_query *q, fangs_event_list *out)
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = fangs__sq_run_exists(b, q->run_id)))
+		return rc;
+	st = fangs__sq_stmt(b, "SELECT id, run_id, data FROM events WHERE run_id = ?1 AND id > ?2"
+			       " AND (?3 = 0 OR kind = ?3) AND (?4 < 0 OR pid = ?4)"
+			       " AND (?5 IS NULL OR instr(value, ?5) > 0 OR instr(comm, ?5) > 0"
+			       " OR (kind = 2 AND instr(data, ?5) > 0))"
+			       " ORDER BY id LIMIT ?6");
+	if (!st)
+		return fangs_error_last_code();
+	sqlite3_bind_text(st, 1, q->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, q->after_id);
+	sqlite3_bind_int(st, 3, q->kind);
+	sqlite3_bind_int64(st, 4, q->pid);
+	fangs__sq_bind_str(st, 5, q->text);
+	sqlite3_bind_int64(st, 6, q->limit ? (int64_t)q->limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = read_event(b, st, out)))
+			goto out;
+	rc = rc == SQLITE_DONE ? 0 : fangs__sq_fail(b, rc, "listing events");
+out:
+	sqlite3_reset(st);
+	return rc;
+}
+
+int fangs__sq_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, fangs_proc_group_list *out)
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = fangs__sq_run_exists(b, q->run_id)))
+		return rc;
+	/* one pass over the run's events; the evidence set is built once */
+	st = fangs__sq_stmt(b, "SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
+			       " SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
+			       "  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1) THEN 1 ELSE 0 END),"
+			       " SUM(CASE WHEN (?2 = 0 OR e.kind = ?2) AND (?3 IS NULL OR instr(e.value, ?3) > 0"
+			       "  OR instr(e.comm, ?3) > 0 OR (e.kind = 2 AND instr(e.data, ?3) > 0)) THEN 1 ELSE 0 END)"
+			       " FROM events e WHERE e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind");
+	if (!st)
+		return fangs_error_last_code();
+	sqlite3_bind_text(st, 1, q->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, q->kind);
+	fangs__sq_bind_str(st, 3, q->text);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fangs_proc_group *g;
+		if (FANGS_GROW(out)) {
+			rc = fangs_error_set(FANGS_ENOMEM, "out of memory");
+			goto out;
+		}
+		g = &out->items[out->count++];
+		g->pid = sqlite3_column_int(st, 0);
+		g->ppid = sqlite3_column_int(st, 1);
+		g->kind = sqlite3_column_int(st, 2);
+		g->count = sqlite3_column_int64(st, 3);
+		g->first_id = sqlite3_column_int64(st, 4);
+		g->last_id = sqlite3_column_int64(st, 5);
+		g->deviating = sqlite3_column_int64(st, 6);
+		g->matched = sqlite3_column_int64(st, 7);
+	}
+	rc = rc == SQLITE_DONE ? 0 : fangs__sq_fail(b, rc, "grouping events by process");
+out:
+	sqlite3_reset(st);
+	return rc;
+}

@@ -166,3 +166,43 @@ out:
 	sqlite3_reset(st);
 	return rc;
 }
+
+int fangs__sq_run_page(fangs_storage_backend *bb, const fangs_run_query *q, fangs_run_list *out)
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st = fangs__sq_stmt(
+		b, "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r"
+		   " WHERE (?1 IS NULL OR r.package = ?1)"
+		   " AND (?2 < 0 OR r.state = ?2)"
+		   " AND (?3 < 0 OR r.review = ?3)"
+		   " AND (?4 < 0 OR EXISTS (SELECT 1 FROM deviations d WHERE d.run_id = r.id AND d.severity >= ?4))"
+		   " AND (?5 = 0 OR r.created_ns >= ?5)"
+		   " AND (?6 = 0 OR r.created_ns < ?6)"
+		   " AND (?7 IS NULL OR r.created_ns < ?8 OR (r.created_ns = ?8 AND r.id < ?7))"
+		   " ORDER BY r.created_ns DESC, r.id DESC LIMIT ?9");
+	int rc;
+	if (!st)
+		return fangs_error_last_code();
+	fangs__sq_bind_str(st, 1, q->package);
+	sqlite3_bind_int(st, 2, q->state);
+	sqlite3_bind_int(st, 3, q->review);
+	sqlite3_bind_int(st, 4, q->min_severity);
+	sqlite3_bind_int64(st, 5, q->since_ns);
+	sqlite3_bind_int64(st, 6, q->until_ns);
+	fangs__sq_bind_str(st, 7, q->after_id);
+	sqlite3_bind_int64(st, 8, q->after_created_ns);
+	sqlite3_bind_int64(st, 9, q->limit ? (int64_t)q->limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (FANGS_GROW(out)) {
+			rc = FANGS_ENOMEM;
+			goto out;
+		}
+		if ((rc = read_run(st, &out->items[out->count])))
+			goto out;
+		out->count++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : fangs__sq_fail(b, rc, "listing runs");
+out:
+	sqlite3_reset(st);
+	return rc;
+}

@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "log.h"
 #include "orchestrator.h"
+#include "webapi.h"
 
 /* Largest batch, in events, taken in one request. */
 #define MAX_BATCH_EVENTS 100000
@@ -705,42 +706,6 @@ out:
 	dispatch_notify(o);
 }
 
-static json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
-/* GET /v1/runners: what `fangs runner list --json` shows. */
-static void do_runners(orch *o, response *rs)
-{
-	fangs_runner_list rl = {0};
-	json_object *arr;
-	int rc;
-	pthread_mutex_lock(&o->st_lock);
-	rc = fangs_storage_runner_list(o->st, &rl);
-	pthread_mutex_unlock(&o->st_lock);
-	if (rc) {
-		fail_storage(rs, rc);
-		return;
-	}
-	arr = json_object_new_array();
-	for (size_t i = 0; i < rl.count; i++) {
-		const fangs_runner *r = &rl.items[i];
-		json_object *obj = json_object_new_object();
-		json_object_object_add(obj, "id", json_object_new_string(r->id));
-		json_object_object_add(obj, "state", str_or_null(r->state));
-		json_object_object_add(obj, "hostname", str_or_null(r->hostname));
-		json_object_object_add(obj, "cn", str_or_null(r->cn));
-		json_object_object_add(obj, "max_scans", json_object_new_int(r->max_scans));
-		json_object_object_add(obj, "running", json_object_new_int64(r->running));
-		json_object_object_add(obj, "registered_ns", json_object_new_int64(r->registered_ns));
-		json_object_object_add(obj, "last_heartbeat_ns", json_object_new_int64(r->last_heartbeat_ns));
-		json_object_array_add(arr, obj);
-	}
-	fangs_runner_list_free(&rl);
-	reply_obj(rs, 200, arr);
-}
-
 /* POST /v1/runs/{run_id}/fail: an operator ends a queued or running run and
  * its job (a run stuck on a runner that will never report). */
 static void do_fail(orch *o, const request *rq, response *rs, const char *run_id)
@@ -798,6 +763,70 @@ static void do_metrics(orch *o, response *rs)
 	rs->content_type = "text/plain; version=0.0.4";
 }
 
+/* The query parameter of a request for webapi. */
+static const char *webapi_arg(void *ctx, const char *name)
+{
+	const request *rq = ctx;
+	return query(rq, name);
+}
+
+/* The read and review API (tools/common/webapi.c), on the storage handle
+ * under its lock. */
+static void do_webapi(orch *o, const request *rq, response *rs)
+{
+	webapi_request wq = {0};
+	webapi_response wr;
+	char actor[300];
+	snprintf(actor, sizeof(actor), "%s%s%s", rq->who->via, rq->who->name[0] ? " " : "", rq->who->name);
+	wq.method = rq->method;
+	wq.path = rq->url;
+	wq.arg = webapi_arg;
+	wq.arg_ctx = (void *)rq;
+	wq.body = rq->body;
+	wq.len = rq->len;
+	wq.may_write = rq->who->role == ROLE_OPERATOR || rq->who->role == ROLE_ALL;
+	wq.actor = actor;
+	pthread_mutex_lock(&o->st_lock);
+	webapi_handle(o->st, &wq, &wr);
+	pthread_mutex_unlock(&o->st_lock);
+	if (wr.change[0])
+		log_info("%s", wr.change);
+	reply(rs, wr.status, wr.body);
+	rs->len = wr.len;
+	if (wr.csrf[0])
+		webapi_csrf_cookie(wr.csrf, o->tls, rs->set_cookie, sizeof(rs->set_cookie));
+}
+
+static const char *header(const request *rq, const char *name)
+{
+	return rq->header ? rq->header(rq, name) : NULL;
+}
+
+/* Cross-site request forgery (docs/security.md): a browser attaches a
+ * client certificate by itself, so a write it makes on a certificate (or
+ * with no authentication at all) must carry the token of GET /v1/csrf in
+ * X-Fangs-CSRF as well as in the fangs_csrf cookie; a bearer token is
+ * never attached by a browser. A write whose Origin is another site is
+ * refused whatever its credential. 1 to go on, else 0 with the refusal. */
+static int csrf_ok(const request *rq, response *rs)
+{
+	const char *why = NULL;
+	if (!strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD"))
+		return 1;
+	if (!webapi_origin_check(header(rq, "Origin"), header(rq, "Host"), &why)) {
+		fail(rs, 403, "%s", why);
+		return 0;
+	}
+	if (webapi_route(rq->method, rq->url) != WEBAPI_WRITE || !strcmp(rq->who->via, "token"))
+		return 1;
+	if (!webapi_csrf_check(header(rq, "Cookie"), header(rq, "X-Fangs-CSRF"), header(rq, "Origin"),
+			       header(rq, "Host"), &why)) {
+		fail(rs, 403, "%s", why);
+		return 0;
+	}
+	return 1;
+}
+
 int api_precheck(orch *o, const request *rq, response *rs)
 {
 	char buf[1024];
@@ -807,6 +836,8 @@ int api_precheck(orch *o, const request *rq, response *rs)
 
 	memset(rs, 0, sizeof(*rs));
 	rs->route = ROUTE_OTHER;
+	if (!csrf_ok(rq, rs))
+		return 0;
 	if (strcmp(rq->method, "POST") != 0 || n != 4 || strcmp(seg[0], "v1") != 0 || strcmp(seg[1], "runs") != 0)
 		return 1;
 	if (!strcmp(seg[3], "events"))
@@ -858,11 +889,13 @@ void api_handle(orch *o, const request *rq, response *rs)
 		fail(rs, 404, "no such endpoint");
 		return;
 	}
+	if (webapi_route(rq->method, rq->url) != WEBAPI_NONE) {
+		do_webapi(o, rq, rs);
+		return;
+	}
 	if (n == 2 && !strcmp(seg[1], "health")) {
 		rs->route = ROUTE_HEALTH;
 		get ? do_health(o, rs) : fail(rs, 405, "use GET");
-	} else if (n == 2 && !strcmp(seg[1], "runners")) {
-		get ? do_runners(o, rs) : fail(rs, 405, "use GET");
 	} else if (n == 3 && !strcmp(seg[1], "runners") && !strcmp(seg[2], "register")) {
 		rs->route = ROUTE_REGISTER;
 		post ? do_register(o, rq, rs) : fail(rs, 405, "use POST");

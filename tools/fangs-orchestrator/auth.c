@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "log.h"
 #include "orchestrator.h"
+#include "webapi.h"
 
 /* What a route needs of its caller. */
 enum need {
@@ -37,13 +38,25 @@ static const char *const need_text[NEED_COUNT] = {
 _Static_assert(sizeof(need_text) / sizeof(need_text[0]) == NEED_COUNT, "a text for each need");
 
 /* The route's need; `path_runner` gets the {id} of /v1/runners/{id}/... */
-static enum need route_need(const char *method, const char *url, char *path_runner, size_t cap)
+static enum need route_need(orch *o, const char *method, const char *url, char *path_runner, size_t cap)
 {
 	char buf[1024], *seg[6], *p, *save = NULL;
 	size_t len = strcspn(url, "?");
 	int n = 0;
 
 	path_runner[0] = '\0';
+	/* the read and review API (webapi.h): reads for readers (or anyone
+	 * with --public-reads), writes for operators */
+	switch (webapi_route(method, url)) {
+	case WEBAPI_NONE:
+		break;
+	case WEBAPI_OPEN:
+		return NEED_NOTHING;
+	case WEBAPI_READ:
+		return o->public_reads ? NEED_NOTHING : NEED_READ;
+	case WEBAPI_WRITE:
+		return NEED_OPERATE;
+	}
 	if (len >= sizeof(buf))
 		return NEED_ANY;
 	memcpy(buf, url, len);
@@ -61,8 +74,6 @@ static enum need route_need(const char *method, const char *url, char *path_runn
 		return !strcmp(method, "GET") ? NEED_NOTHING : NEED_ANY;
 	if (n == 2 && !strcmp(seg[1], "scans"))
 		return NEED_SUBMIT;
-	if (n == 2 && !strcmp(seg[1], "runners"))
-		return NEED_READ;
 	if (n == 4 && !strcmp(seg[1], "runs") && !strcmp(seg[3], "fail"))
 		return NEED_OPERATE;
 	if (n == 3 && !strcmp(seg[1], "runners") && !strcmp(seg[2], "register"))
@@ -254,7 +265,7 @@ unsigned auth_check(orch *o, struct MHD_Connection *c, const char *method, const
 		    const char **why)
 {
 	char path_runner[FANGS_WIRE_MAX_NAME + 2];
-	enum need need = route_need(method, url, path_runner, sizeof(path_runner));
+	enum need need = route_need(o, method, url, path_runner, sizeof(path_runner));
 	const char *hdr;
 	unsigned status;
 

@@ -29,7 +29,8 @@ static void usage(FILE *f)
 		"usage: fangs-orchestrator [--listen HOST:PORT] [--sqlite-path PATH | --postgres-dsn DSN]\n"
 		"                          [--registry URL] [--config FILE]\n"
 		"                          [--tls-cert F --tls-key F [--client-ca F] [--revoked F]] [--tokens F]\n"
-		"                          [--insecure-no-auth] [--allow-insecure-remote] [--heartbeat-timeout-ms N]\n"
+		"                          [--insecure-no-auth] [--public-reads] [--allow-insecure-remote]\n"
+		"                          [--heartbeat-timeout-ms N]\n"
 		"                          [--watch-interval-ms N] [--poll-max-ms N] [--rejudge-interval-ms N] [--no-watch] [--verbose]\n"
 		"                          [--threads N] [--max-connections N] [--max-connections-per-ip N]\n"
 		"                          [--header-timeout-s N] [--body-timeout-s N] [--body-memory-mb N]\n"
@@ -37,7 +38,8 @@ static void usage(FILE *f)
 		"FANGS_REGISTRY, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA, FANGS_TOKENS_FILE; registry token\n"
 		"in the variable named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n"
 		"Clients authenticate with a certificate of --client-ca or a token of --tokens (docs/security.md);\n"
-		"--insecure-no-auth lets anyone who can connect do everything.\n");
+		"--insecure-no-auth lets anyone who can connect do everything; --public-reads lets anyone read\n"
+		"packages, runs, events and findings (docs/api.md) without a credential.\n");
 }
 
 static char *read_text(const char *path)
@@ -101,7 +103,7 @@ int main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_SQLITE, O_PG, O_REGISTRY, O_CONFIG, O_CERT, O_KEY, O_CA, O_REVOKED, O_INSECURE, O_TOKENS, O_NOAUTH,
 	       O_HB, O_WATCH, O_POLL, O_NOWATCH, O_VERBOSE, O_HELP, O_THREADS, O_MAXCONN, O_PERIP, O_HDRTO, O_BODYTO,
-	       O_BODYMEM, O_REJUDGE };
+	       O_BODYMEM, O_REJUDGE, O_PUBLIC };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"sqlite-path", required_argument, NULL, O_SQLITE},
@@ -115,6 +117,7 @@ int main(int argc, char **argv)
 		{"allow-insecure-remote", no_argument, NULL, O_INSECURE},
 		{"tokens", required_argument, NULL, O_TOKENS},
 		{"insecure-no-auth", no_argument, NULL, O_NOAUTH},
+		{"public-reads", no_argument, NULL, O_PUBLIC},
 		{"heartbeat-timeout-ms", required_argument, NULL, O_HB},
 		{"watch-interval-ms", required_argument, NULL, O_WATCH},
 		{"poll-max-ms", required_argument, NULL, O_POLL},
@@ -133,7 +136,7 @@ int main(int argc, char **argv)
 	const char *f_listen = NULL, *f_sqlite = NULL, *f_pg = NULL, *f_registry = NULL, *f_config = NULL;
 	const char *f_cert = NULL, *f_key = NULL, *f_ca = NULL, *f_revoked = NULL, *f_tokens = NULL;
 	int64_t f_hb = 0, f_watch = 0, f_poll = 0, f_bodymem = SERVER_BODY_BUDGET_MB, f_rejudge = 0;
-	int insecure = 0, no_auth = 0, no_watch = 0, verbose = 0, opt, rc = 1;
+	int insecure = 0, no_auth = 0, public_reads = 0, no_watch = 0, verbose = 0, opt, rc = 1;
 	fangs_config *cfg = NULL;
 	fangs_storage_options so = FANGS_STORAGE_OPTIONS_INIT;
 	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
@@ -161,6 +164,7 @@ int main(int argc, char **argv)
 		case O_INSECURE: insecure = 1; break;
 		case O_TOKENS: f_tokens = optarg; break;
 		case O_NOAUTH: no_auth = 1; break;
+		case O_PUBLIC: public_reads = 1; break;
 		case O_HB: f_hb = positive_arg(optarg, "--heartbeat-timeout-ms"); break;
 		case O_WATCH: f_watch = positive_arg(optarg, "--watch-interval-ms"); break;
 		case O_POLL: f_poll = positive_arg(optarg, "--poll-max-ms"); break;
@@ -273,6 +277,8 @@ int main(int argc, char **argv)
 	f_tokens = setting(f_tokens, "FANGS_TOKENS_FILE", NULL);
 	o.tokens_path = f_tokens ? strdup(f_tokens) : NULL;
 	o.no_auth = no_auth;
+	o.public_reads = public_reads || cfg->orchestrator_public_reads;
+	o.tls = sv.cert_pem != NULL;
 	if (no_auth && (o.mtls || o.tokens_path)) {
 		log_error("--insecure-no-auth cannot go with --client-ca or --tokens");
 		goto out;

@@ -112,6 +112,8 @@ typedef struct orch {
 	int revoked_required;    /* named by --revoked: a missing list is an error too */
 	char *tokens_path;       /* bearer tokens (credentials.h); NULL = none */
 	int no_auth;             /* --insecure-no-auth: nothing is checked */
+	int public_reads;        /* --public-reads: the API's reads need no credential */
+	int tls;                 /* served over TLS (cookies are Secure) */
 
 	/* storage: one handle, one user at a time */
 	fangs_storage *st;
@@ -199,6 +201,8 @@ typedef struct request {
 	const char *runner_hdr;  /* Fangs-Runner header (counts only under --insecure-no-auth) */
 	/* a query parameter's value (the URL above has none), or NULL */
 	const char *(*arg)(const struct request *rq, const char *name);
+	/* a request header's value, or NULL */
+	const char *(*header)(const struct request *rq, const char *name);
 	void *conn;              /* for arg() */
 } request;
 
@@ -209,6 +213,7 @@ typedef struct response {
 	const char *content_type;
 	enum route route;
 	unsigned retry_after;    /* seconds, with 503 */
+	char set_cookie[160];    /* a Set-Cookie header to send, or "" */
 	/* GET /jobs: no answer yet, park the poll for this runner */
 	int park;
 	int64_t park_ms;

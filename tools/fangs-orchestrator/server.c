@@ -200,6 +200,8 @@ static enum MHD_Result send_response(orch *o, struct MHD_Connection *c, conn_ctx
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
 	if (rs->status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (rs->set_cookie[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rs->set_cookie);
 	if (rs->retry_after) {
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%u", rs->retry_after);
@@ -243,6 +245,12 @@ static const char *query_arg(const request *rq, const char *name)
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* A request header, or NULL. */
+static const char *header_arg(const request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
 static void fill_request(struct MHD_Connection *c, conn_ctx *cx, const char *method, const char *url, request *rq)
 {
 	memset(rq, 0, sizeof(*rq));
@@ -252,6 +260,7 @@ static void fill_request(struct MHD_Connection *c, conn_ctx *cx, const char *met
 	rq->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	rq->runner_hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Fangs-Runner");
 	rq->arg = query_arg;
+	rq->header = header_arg;
 	rq->conn = c;
 }
 
@@ -533,6 +542,9 @@ int server_start(orch *o, const server_options *so, struct MHD_Daemon **out)
 	log_info("http: %u worker threads; at most %u connections, %u per client address; %u s to send headers,"
 		 " %u s idle in a body; %zu MiB of bodies held at once",
 		 threads, max_conn, per_ip, header_timeout_s, body_timeout_s, o->body_budget >> 20);
+	if (o->public_reads)
+		log_warn("--public-reads: anyone who can connect to %s may read packages, runs, events and findings",
+			 so->listen);
 	if (o->no_auth)
 		log_warn("WARNING: --insecure-no-auth: no credential is checked; anyone who can connect to %s may"
 			 " register as any runner, post events and results, and queue scans",

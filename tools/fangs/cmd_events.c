@@ -22,13 +22,13 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 	if (ctx->json) {
 		json_object *o = json_object_new_object();
 		json_object *devs = json_object_new_array();
-		json_object_object_add(o, "run", json_run(&run));
+		json_object_object_add(o, "run", fangs_json_run(&run));
 		json_object_object_add(o, "baseline", json_object_new_string(fangs_baseline_action_name(an->action)));
 		json_object_object_add(o, "fingerprints", json_object_new_int64((int64_t)an->n_fingerprints));
 		for (size_t i = 0; i < an->deviations.count; i++)
-			json_object_array_add(devs, json_deviation(&an->deviations.items[i]));
+			json_object_array_add(devs, fangs_json_deviation(&an->deviations.items[i]));
 		json_object_object_add(o, "deviations", devs);
-		json_add_findings(o, &fl);
+		fangs_json_add_findings(o, &fl);
 		json_print(o);
 	} else {
 		printf("run %s: %s@%s, %zu events, %zu fingerprints\n", tx(run.id), tx(run.package), tx(run.version),

@@ -44,7 +44,7 @@ CLI_HANDLER(cmd_deviation_list)
 		if (ctx->json) {
 			json_object *arr = json_object_new_array();
 			for (size_t i = 0; i < fl.count; i++)
-				json_object_array_add(arr, json_finding(&fl.items[i]));
+				json_object_array_add(arr, fangs_json_finding(&fl.items[i]));
 			json_print(arr);
 		} else if (fl.count == 0) {
 			printf("no findings\n");
@@ -55,7 +55,7 @@ CLI_HANDLER(cmd_deviation_list)
 	} else if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < devs.count; i++)
-			json_object_array_add(arr, json_deviation(&devs.items[i]));
+			json_object_array_add(arr, fangs_json_deviation(&devs.items[i]));
 		json_print(arr);
 	} else if (devs.count == 0) {
 		printf("no deviations\n");
@@ -110,12 +110,12 @@ int cmd_deviation_show(cli_ctx *ctx, const cli_args *args)
 		}
 	}
 	if (ctx->json) {
-		json_object *o = json_deviation(&d);
+		json_object *o = fangs_json_deviation(&d);
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < evs.count; i++)
-			json_object_array_add(arr, json_event(&evs.items[i]));
+			json_object_array_add(arr, fangs_json_event(&evs.items[i]));
 		json_object_object_add(o, "evidence_events", arr);
-		json_object_object_add(o, "finding", fi ? json_finding(fi) : NULL);
+		json_object_object_add(o, "finding", fi ? fangs_json_finding(fi) : NULL);
 		json_print(o);
 	} else {
 		printf("deviation %lld of run %s (%s)\n", (long long)d.id, tx(d.run_id), tx(d.package));
@@ -156,11 +156,7 @@ static int fp_print(const fangs_fingerprint *fp, void *user)
 {
 	json_object *arr = user;
 	if (arr) {
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "kind", json_object_new_string(fangs_fp_kind_name(fp->kind)));
-		json_object_object_add(o, "actor", json_object_new_string(fangs_actor_name(fp->actor)));
-		json_object_object_add(o, "value", json_object_new_string(fp->value));
-		json_object_array_add(arr, o);
+		json_object_array_add(arr, fangs_json_fingerprint(fp));
 	} else {
 		printf("%-8s %-6s %s\n", fangs_fp_kind_name(fp->kind), fangs_actor_name(fp->actor), tx(fp->value));
 	}
@@ -205,7 +201,7 @@ CLI_HANDLER(cmd_baseline_list)
 	if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < runs.count; i++)
-			json_object_array_add(arr, json_run(&runs.items[i]));
+			json_object_array_add(arr, fangs_json_run(&runs.items[i]));
 		json_print(arr);
 	} else if (runs.count == 0) {
 		printf("no baseline yet\n");

@@ -22,39 +22,6 @@ static void options_from_config(const cli_ctx *ctx, fangs_storage *st, fangs_not
 	o->timeout_ms = ctx->config->notifier_timeout_ms;
 }
 
-static json_object *json_target(const fangs_notifier_target *t)
-{
-	json_object *o = json_object_new_object(), *h = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_int64(t->id));
-	json_object_object_add(o, "name", json_object_new_string(t->name));
-	json_object_object_add(o, "url", json_object_new_string(t->url));
-	json_object_object_add(o, "template", json_object_new_string(t->template_name));
-	json_object_object_add(o, "enabled", json_object_new_boolean(t->enabled));
-	json_object_object_add(o, "min_severity", json_object_new_string(fangs_severity_name(t->min_severity)));
-	json_object_object_add(o, "secret_env", json_str_or_null(t->secret_env));
-	/* Header values are often credentials: only their names are shown. */
-	for (size_t i = 0; i < t->n_headers; i++)
-		json_object_object_add(h, t->headers[i].name, json_object_new_string("(hidden)"));
-	json_object_object_add(o, "headers", h);
-	json_object_object_add(o, "created_ns", json_object_new_int64(t->created_ns));
-	return o;
-}
-
-static json_object *json_notification(const fangs_notification *n)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_int64(n->id));
-	json_object_object_add(o, "notifier", json_str_or_null(n->notifier_name));
-	json_object_object_add(o, "run_id", json_str_or_null(n->run_id));
-	json_object_object_add(o, "attempt", json_object_new_int(n->attempt));
-	json_object_object_add(o, "status", json_object_new_string(fangs_notification_status_name(n->status)));
-	json_object_object_add(o, "http_status", n->http_status ? json_object_new_int(n->http_status) : NULL);
-	json_object_object_add(o, "error", json_str_or_null(n->error));
-	json_object_object_add(o, "next_attempt_ns", n->next_attempt_ns ? json_object_new_int64(n->next_attempt_ns) : NULL);
-	json_object_object_add(o, "time_ns", json_object_new_int64(n->created_ns));
-	return o;
-}
-
 static int add_header_arg(fangs_notifier_target *t, const char *arg)
 {
 	const char *colon = strchr(arg, ':');
@@ -131,7 +98,7 @@ CLI_HANDLER(cmd_notifier_add)
 		return cli_fail("notifier add", rc);
 	}
 	if (ctx->json)
-		json_print(json_target(&t));
+		json_print(fangs_json_notifier(&t));
 	else
 		printf("notifier %s added: %s (%s, %s and above%s)\n", tx(t.name), tx(t.url), txd(t.template_name, "-"),
 		       fangs_severity_name(t.min_severity), t.enabled ? "" : ", disabled");
@@ -157,7 +124,7 @@ CLI_HANDLER(cmd_notifier_list)
 	if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < list.count; i++)
-			json_object_array_add(arr, json_target(&list.items[i]));
+			json_object_array_add(arr, fangs_json_notifier(&list.items[i]));
 		json_print(arr);
 	} else if (list.count == 0) {
 		printf("no notifiers\n");
@@ -264,7 +231,7 @@ CLI_HANDLER(cmd_notifier_history)
 	if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < list.count; i++)
-			json_object_array_add(arr, json_notification(&list.items[i]));
+			json_object_array_add(arr, fangs_json_notification(&list.items[i]));
 		json_print(arr);
 	} else if (list.count == 0) {
 		printf("no notifications\n");

@@ -22,7 +22,7 @@ CLI_HANDLER(cmd_package_list)
 	if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < pkgs.count; i++)
-			json_object_array_add(arr, json_package(&pkgs.items[i]));
+			json_object_array_add(arr, fangs_json_package(&pkgs.items[i]));
 		json_print(arr);
 	} else if (pkgs.count == 0) {
 		printf("no packages\n");
@@ -95,12 +95,7 @@ CLI_HANDLER(cmd_release_list)
 	if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < rels.count; i++) {
-			json_object *o = json_object_new_object();
-			json_object_object_add(o, "package", json_object_new_string(rels.items[i].package));
-			json_object_object_add(o, "version", json_object_new_string(rels.items[i].version));
-			json_object_object_add(o, "first_seen_ns", json_object_new_int64(rels.items[i].first_seen_ns));
-			json_object_object_add(o, "run_count", json_object_new_int64(rels.items[i].run_count));
-			json_object_array_add(arr, o);
+			json_object_array_add(arr, fangs_json_release(&rels.items[i]));
 		}
 		json_print(arr);
 	} else if (rels.count == 0) {
@@ -142,7 +137,7 @@ CLI_HANDLER(cmd_allow_add)
 	if (rc)
 		return cli_fail("allow add", rc);
 	if (ctx->json)
-		json_print(json_allow(&e));
+		json_print(fangs_json_allow(&e));
 	else
 		printf("allowed %s %s%s%s (id %lld)\n", fangs_allow_kind_name(e.kind), tx(e.value),
 		       e.package ? " for " : " globally", txd(e.package, ""), (long long)e.id);
@@ -173,7 +168,7 @@ int cmd_allow_list(cli_ctx *ctx, const cli_args *args)
 	if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < l.count; i++)
-			json_object_array_add(arr, json_allow(&l.items[i]));
+			json_object_array_add(arr, fangs_json_allow(&l.items[i]));
 		json_print(arr);
 	} else if (l.count == 0) {
 		printf("no allowlist entries\n");

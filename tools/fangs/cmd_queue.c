@@ -248,16 +248,7 @@ CLI_HANDLER(cmd_runner_list)
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < rl.count; i++) {
 			const fangs_runner *r = &rl.items[i];
-			json_object *o = json_object_new_object();
-			json_object_object_add(o, "id", json_object_new_string(r->id));
-			json_object_object_add(o, "state", json_str_or_null(r->state));
-			json_object_object_add(o, "hostname", json_str_or_null(r->hostname));
-			json_object_object_add(o, "cn", json_str_or_null(r->cn));
-			json_object_object_add(o, "max_scans", json_object_new_int(r->max_scans));
-			json_object_object_add(o, "running", json_object_new_int64(r->running));
-			json_object_object_add(o, "registered_ns", json_object_new_int64(r->registered_ns));
-			json_object_object_add(o, "last_heartbeat_ns", json_object_new_int64(r->last_heartbeat_ns));
-			json_object_array_add(arr, o);
+			json_object_array_add(arr, fangs_json_runner(r));
 		}
 		json_print(arr);
 	} else {
@@ -348,7 +339,7 @@ CLI_HANDLER(cmd_run_fail)
 		return cli_fail("run fail", rc);
 	}
 	if (ctx->json) {
-		json_print(json_run(&run));
+		json_print(fangs_json_run(&run));
 	} else {
 		printf("run %s (%s@%s) marked failed\n", tx(run.id), tx(run.package), tx(run.version));
 	}

@@ -13,7 +13,7 @@ static int rules_list(cli_ctx *ctx, const fangs_rules *rs)
 	if (ctx->json) {
 		json_object *a = json_object_new_array();
 		for (size_t i = 0; fangs_rules_get(rs, i, &r) == 0; i++)
-			json_object_array_add(a, json_rule(&r));
+			json_object_array_add(a, fangs_json_rule(&r));
 		json_print(a);
 	} else {
 		table *t = table_new(4, "RULE", "SEVERITY", "STATE", "SOURCE");
@@ -34,7 +34,7 @@ static int rules_show(cli_ctx *ctx, const fangs_rules *rs, const char *id)
 	if (rc)
 		return cli_fail("rules show", rc);
 	if (ctx->json) {
-		json_print(json_rule(&r));
+		json_print(fangs_json_rule(&r));
 		return CLI_EXIT_OK;
 	}
 	printf("rule:        %s\n", tx(r.id));
@@ -91,7 +91,7 @@ static int rules_test(cli_ctx *ctx, const fangs_rules *rs, const cli_args *args)
 	if (ctx->json) {
 		json_object *a = json_object_new_array();
 		for (size_t i = 0; i < hits.count; i++)
-			json_object_array_add(a, json_deviation(&hits.items[i]));
+			json_object_array_add(a, fangs_json_deviation(&hits.items[i]));
 		json_print(a);
 	} else if (hits.count) {
 		fangs_finding_list fl = {0};

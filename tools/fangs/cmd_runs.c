@@ -25,7 +25,7 @@ static int print_runs(cli_ctx *ctx, const fangs_run_list *runs)
 	if (ctx->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < runs->count; i++)
-			json_object_array_add(arr, json_run(&runs->items[i]));
+			json_object_array_add(arr, fangs_json_run(&runs->items[i]));
 		json_print(arr);
 		return CLI_EXIT_OK;
 	}
@@ -121,17 +121,17 @@ CLI_HANDLER(cmd_run_show)
 		return cli_fail("run", rc);
 	}
 	if (ctx->json) {
-		json_object *o = json_run(&r);
+		json_object *o = fangs_json_run(&r);
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < devs.count; i++)
-			json_object_array_add(arr, json_deviation(&devs.items[i]));
+			json_object_array_add(arr, fangs_json_deviation(&devs.items[i]));
 		json_object_object_add(o, "deviations", arr);
-		json_add_findings(o, &fl);
+		fangs_json_add_findings(o, &fl);
 		json_object_object_add(o, "install_output", json_str_or_null(r.install_output));
 		if (with_events) {
 			arr = json_object_new_array();
 			for (size_t i = 0; i < evs.count; i++)
-				json_object_array_add(arr, json_event(&evs.items[i]));
+				json_object_array_add(arr, fangs_json_event(&evs.items[i]));
 			json_object_object_add(o, "events", arr);
 		}
 		json_print(o);
@@ -220,9 +220,9 @@ CLI_HANDLER(cmd_run_analyze)
 		json_object_object_add(o, "run_id", json_object_new_string(r.id));
 		json_object_object_add(o, "baseline", json_object_new_string(fangs_baseline_action_name(an.action)));
 		for (size_t i = 0; i < an.deviations.count; i++)
-			json_object_array_add(arr, json_deviation(&an.deviations.items[i]));
+			json_object_array_add(arr, fangs_json_deviation(&an.deviations.items[i]));
 		json_object_object_add(o, "deviations", arr);
-		json_add_findings(o, &fl);
+		fangs_json_add_findings(o, &fl);
 		json_print(o);
 	} else {
 		char counts[160];

@@ -193,14 +193,14 @@ CLI_HANDLER(cmd_scan)
 			json_object *o = json_object_new_object(), *devs = json_object_new_array();
 			json_object_object_add(o, "spec", json_object_new_string(argv[i]));
 			if (fangs_storage_run_get(st, r.run_id, &run) == 0)
-				json_object_object_add(o, "run", json_run(&run));
+				json_object_object_add(o, "run", fangs_json_run(&run));
 			fangs_run_clear(&run);
 			json_object_object_add(o, "baseline",
 					       json_object_new_string(fangs_baseline_action_name(r.analysis.action)));
 			for (size_t j = 0; j < r.analysis.deviations.count; j++)
-				json_object_array_add(devs, json_deviation(&r.analysis.deviations.items[j]));
+				json_object_array_add(devs, fangs_json_deviation(&r.analysis.deviations.items[j]));
 			json_object_object_add(o, "deviations", devs);
-			json_add_findings(o, &fl);
+			fangs_json_add_findings(o, &fl);
 			json_object_array_add(all, o);
 		} else {
 			print_human(st, &r, &fl, fail_on);

@@ -33,11 +33,7 @@ void table_print(table *t, FILE *f); /* prints and frees */
 /* Prints a JSON value followed by a newline and releases it. */
 void json_print(json_object *obj);
 
-json_object *json_run(const fangs_run *r);
-json_object *json_deviation(const fangs_deviation *d);
-json_object *json_event(const fangs_event *ev);
-json_object *json_package(const fangs_package *p);
-json_object *json_allow(const fangs_allow_entry *a);
+/* Records as JSON: fangs/encode.h (fangs_json_run, fangs_json_event...). */
 json_object *json_str_or_null(const char *s);
 
 /* "2026-11-23 15:04:05" (UTC) into buf. */
@@ -57,13 +53,8 @@ int group_findings(fangs_storage *st, const fangs_event_list *mem, const fangs_d
  * under a count line; evidence from `st`, or from `mem` when st is NULL. */
 void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, const fangs_deviation_list *devs,
 		    const fangs_finding_list *fl);
-json_object *json_finding(const fangs_finding *fi);
-/* Adds "findings" (an array of json_finding) and "counts" ({findings,
- * deviations, rule_hits}) to `o`. */
-void json_add_findings(json_object *o, const fangs_finding_list *fl);
 fangs_severity findings_max_severity(const fangs_finding_list *fl);
 /* "2 findings (1 deviation, 3 rule hits)" into buf. */
 void fmt_counts(const fangs_finding_list *fl, char *buf, size_t cap);
-json_object *json_rule(const fangs_rule_info *r);
 
 #endif

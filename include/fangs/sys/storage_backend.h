@@ -18,9 +18,27 @@
 
 FANGS_BEGIN_DECL
 
-#define FANGS_STORAGE_BACKEND_VERSION 2
+#define FANGS_STORAGE_BACKEND_VERSION 3
 
 typedef struct fangs_storage_backend fangs_storage_backend;
+
+/** One row of a run's events grouped by process and kind (proc_groups). */
+typedef struct fangs_proc_group {
+	int32_t pid;
+	int32_t ppid;       /**< rows are grouped by (pid, ppid, kind) */
+	int kind;           /**< fangs_event_kind */
+	int64_t count;
+	int64_t first_id;   /**< smallest event id */
+	int64_t last_id;    /**< largest event id */
+	int64_t deviating;  /**< events that are evidence of a deviation of the run */
+	int64_t matched;    /**< events matching the query's kind and text (= count without them) */
+} fangs_proc_group;
+
+typedef struct fangs_proc_group_list {
+	fangs_proc_group *items;
+	size_t count;
+	size_t capacity;
+} fangs_proc_group_list;
 
 struct fangs_storage_backend {
 	unsigned int version;
@@ -103,6 +121,12 @@ struct fangs_storage_backend {
 	int (*ping)(fangs_storage_backend *b);
 	int (*events_append_batch)(fangs_storage_backend *b, const char *run_id, int64_t seq, fangs_event *events,
 				   size_t n, int *duplicate);
+	/* version 3: reads for a UI (fangs/storage.h); NULL = FANGS_EUNSUPPORTED */
+	int (*run_page)(fangs_storage_backend *b, const fangs_run_query *q, fangs_run_list *out);
+	/** q->text is NULL when empty. FANGS_ENOTFOUND for an unknown run. */
+	int (*events_page)(fangs_storage_backend *b, const fangs_event_query *q, fangs_event_list *out);
+	/** One grouped query: the run's events by (pid, ppid, kind). FANGS_ENOTFOUND for an unknown run. */
+	int (*proc_groups)(fangs_storage_backend *b, const fangs_tree_query *q, fangs_proc_group_list *out);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
