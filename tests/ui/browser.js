@@ -141,17 +141,23 @@ async function main() {
     await visit(page, "/ui/", "overview");
     check((await text(page, "#card-watched .n")) === "1", C.mode + " overview counts one watched package");
     check((await text(page, "main")).includes(C.pending.slice(0, 12)), C.mode + " overview lists the pending run");
+    check((await text(page, "#card-queued .n")) === "1", C.mode + " overview counts the queued job");
     await visit(page, "/ui/packages", "packages");
     check((await text(page, "main")).includes("ui-other"), C.mode + " packages lists every package");
     await visit(page, "/ui/packages/ui-demo", "package");
     check((await count(page, "#releases h3")) === 3, C.mode + " package page lists its three releases");
     await visit(page, "/ui/runs", "runs");
-    check((await count(page, "main tbody tr")) === 4, C.mode + " runs lists the four runs");
+    check((await count(page, "main tbody tr")) === 5, C.mode + " runs lists the five runs");
     await visit(page, "/ui/runs?min_severity=high", "runs-filtered");
-    check((await count(page, "main tbody tr")) === 2, C.mode + " the severity filter keeps the two deviating runs");
+    check((await count(page, "main tbody tr")) === C.deviating, C.mode + " the severity filter keeps the " +
+      C.deviating + " run(s) with deviations left");
+    await visit(page, "/ui/runs?state=queued", "runs-queued");
+    check((await text(page, "main tbody")).includes("ui-queued"), C.mode + " the state filter finds the queued run");
     await visit(page, "/ui/runs?package=ui-other", "runs-package");
     check((await count(page, "main tbody tr")) === 1, C.mode + " the package filter keeps ui-other's run");
     await visit(page, "/ui/runners", "runners");
+    const runners = await text(page, "main");
+    check(runners.includes("ui-runner") && runners.includes("absent-runner"), C.mode + " runners and jobs are listed");
     await visit(page, "/ui/notifiers", "notifiers");
     await runPage(page, C.run);
 

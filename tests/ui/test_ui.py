@@ -59,9 +59,13 @@ def main():
         orch = daemons.Orchestrator(tmp, db)
         try:
             reader = daemons.make_token(orch.tokens_file, "reader", "ui-reader")
+            # a runner that registered, and a job queued for a runner that never comes
+            st, _ = orch.post("/v1/runners/register", {"runner_id": "ui-runner"}, headers=orch.as_runner("ui-runner"))
+            ok &= st in (200, 201)
+            orch.submit("ui-queued", "1.0.0", runner="absent-runner")
             ok &= browser({"mode": "orchestrator", "base": orch.url, "operator": orch.token, "reader": reader,
-                           "run": ids["demo-1.1.0"], "pending": ids["demo-1.2.0"], "shots": SHOTS,
-                           "chromium": chromium})
+                           "run": ids["demo-1.1.0"], "pending": ids["demo-1.2.0"], "deviating": 2,
+                           "shots": SHOTS, "chromium": chromium})
             # a page's own files need no credential; they say so to caches
             st, raw = orch.get("/ui/runs/" + ids["demo-1.1.0"], auth=False)
             ok &= st == 200 and b"/ui/assets/app.js" in raw
@@ -88,7 +92,7 @@ def main():
         ui = FangsUI(tmp, db)
         try:
             ok &= browser({"mode": "fangs-ui", "base": ui.base, "operator": ui.token, "reader": None,
-                           "run": ids["demo-1.2.0"], "pending": ids["demo-1.2.0"], "shots": SHOTS,
+                           "run": ids["demo-1.2.0"], "pending": ids["demo-1.2.0"], "deviating": 1, "shots": SHOTS,
                            "chromium": chromium})
         finally:
             rc = ui.stop(sig=2)

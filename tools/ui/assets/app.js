@@ -21,7 +21,7 @@ function h(tag, attrs, ...children) {
     else if (k === "class") el.className = v;
     else el.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -175,6 +175,11 @@ function runColumns() {
     ["created", "created_ns"]];
 }
 
+function runnerColumns() {
+  return [["runner", "id"], ["state", "state"], ["scans", (x) => x.running + " / " + x.max_scans], ["host", "hostname"],
+    ["credential", "cn"], ["registered", "registered_ns"], ["last heartbeat", "last_heartbeat_ns"]];
+}
+
 function kv(pairs) {
   return h("dl", { class: "kv" }, pairs.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v instanceof Node ? v : scalar(v))]));
 }
@@ -222,7 +227,7 @@ async function pageOverview(main) {
     table(watched.packages, [["package", (p) => pkgLink(p.name)], ["last seen", "last_seen_version"],
       ["runs", "run_count"], ["baseline size", "baseline_size"]]),
     h("h2", {}, "Runners"),
-    table(ov.runners));
+    table(ov.runners, runnerColumns()));
 }
 
 async function pagePackages(main, params) {
@@ -331,7 +336,8 @@ async function pageRun(main, id) {
       ["sandbox", run.sandbox], ["network", run.network], ["created", when(run.created_ns)],
       ["finished", when(run.finished_ns)], ["error", run.error || run.analysis_error]])));
 
-  main.append(h("h2", {}, "Findings"), findingsView(r.findings || [], run));
+  const evidence = new Map((r.evidence_events || []).map((e) => [e.id, e]));
+  main.append(h("h2", {}, "Findings"), findingsView(r.findings || [], run, evidence));
   main.append(h("h2", {}, "Process tree"), treeSection(path));
   main.append(h("h2", {}, "Deviations"), table(r.deviations, [["severity", (d) => sev(d.severity)], ["kind", "kind"],
     ["value", (d) => h("code", {}, d.value || "")], ["actor", "actor"], ["origin", (d) => originText(d.origin)],
@@ -364,13 +370,16 @@ function allowForm(f, run, msg) {
   } }, kind, value, h("button", { type: "submit" }, "Allow for " + (run.package || "this package")));
 }
 
-function findingsView(findings, run) {
+function findingsView(findings, run, evidence) {
   if (!findings.length) return h("p", { class: "muted", id: "findings" }, "no findings");
   return h("div", { id: "findings" }, findings.map((f) => {
     const msg = h("div", {});
-    const ev = (f.evidence || []).map((e) => typeof e === "object" && e
-      ? h("li", {}, h("span", { class: "chip" }, e.kind), " pid " + e.pid + " ", h("code", {}, eventText(e)))
-      : h("li", {}, "event #" + e));
+    const ev = (f.evidence || []).map((x) => {
+      const e = typeof x === "object" && x ? x : evidence.get(x);
+      return e ? h("li", {}, h("span", { class: "chip" }, e.kind), " pid " + e.pid + " " + (e.comm || "") + " ",
+        h("code", {}, eventText(e)), originText(e.origin) ? [" ", h("span", { class: "origin" }, originText(e.origin))] : null)
+        : h("li", {}, "event #" + x);
+    });
     return h("div", { class: "finding sevb-" + f.severity },
       h("div", {}, sev(f.severity), " ", h("b", {}, f.kind), " ", h("code", {}, f.value || ""),
         (f.labels || []).map((l) => [" ", h("span", { class: "chip" }, l)])),
@@ -462,8 +471,11 @@ function eventsSection(path) {
 
 async function pageRunners(main) {
   const [r, j] = await Promise.all([api("GET", "/v1/runners"), api("GET", "/v1/jobs")]);
-  main.append(h("h1", {}, "Runners"), table(r.runners),
-    h("h2", {}, "Jobs"), table(j.jobs, null, null));
+  main.append(h("h1", {}, "Runners"), table(Array.isArray(r) ? r : r.runners, runnerColumns()),
+    h("h2", {}, "Jobs"), table(j.jobs, [["job", "id"], ["run", (x) => runLink(x.run_id, x.run_id.slice(0, 12))],
+      ["package", (x) => pkgLink(x.package)], ["version", "version"], ["state", "state"],
+      ["for runner", "target_runner"], ["taken by", "runner"], ["attempts", "attempts"], ["queued", "created_ns"],
+      ["updated", "updated_ns"]]));
 }
 
 async function pageNotifiers(main) {
