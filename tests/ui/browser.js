@@ -111,6 +111,31 @@ async function runPage(page, runId) {
   check(page.problems.length === 0, C.mode + " tree interactions made no error: " + page.problems.join("; "));
 }
 
+// watch / unwatch, allowlist add / remove, as the operator
+async function packageActions(page) {
+  await page.click("#watch");
+  await page.waitForFunction(() => document.querySelector("#watch").textContent === "Watch", { timeout: 10000 }).catch(() => {});
+  check((await text(page, "#watch")) === "Watch", C.mode + " unwatch is done");
+  await page.click("#watch");
+  await page.waitForFunction(() => document.querySelector("#watch").textContent === "Unwatch", { timeout: 10000 }).catch(() => {});
+  check((await text(page, "#watch")) === "Unwatch", C.mode + " watch is done");
+  await page.select("#allow-add select[name=kind]", "sni");
+  await page.type("#allow-add input[name=value]", "telemetry.example");
+  await page.type("#allow-add input[name=note]", "metrics endpoint");
+  await page.click("#allow-add button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#allowlist").textContent.includes("telemetry.example"),
+    { timeout: 10000 }).catch(() => {});
+  check((await text(page, "#allowlist")).includes("telemetry.example"), C.mode + " an allowlist entry is added");
+  const file = path.join(C.shots, C.mode + "-package-allowlist.png");
+  await page.screenshot({ path: file, fullPage: true });
+  shots.push(file);
+  await page.click("#allowlist .allow-remove");
+  await page.waitForFunction(() => !document.querySelector("#allowlist").textContent.includes("telemetry.example"),
+    { timeout: 10000 }).catch(() => {});
+  check(!(await text(page, "#allowlist")).includes("telemetry.example"), C.mode + " the allowlist entry is removed");
+  check(page.problems.length === 0, C.mode + " package actions made no error: " + page.problems.join("; "));
+}
+
 async function promote(page, runId, expect) {
   await page.goto(C.base + "/ui/runs/" + runId, { waitUntil: "load" });
   await page.waitForSelector("body[data-ready]");
@@ -126,6 +151,23 @@ async function promote(page, runId, expect) {
   return msg;
 }
 
+// No token (an orchestrator without authentication, or a client
+// certificate): a write carries the CSRF cookie's value in X-Fangs-CSRF.
+async function csrfCase(page) {
+  await visit(page, "/ui/runs/" + C.run, "run-no-token");
+  // a write without the header is refused: what a page of another site could send
+  page.allowed = [/\/promote$/];
+  const st = await page.evaluate(async (id) => (await fetch("/v1/runs/" + id + "/promote", { method: "POST" })).status, C.run);
+  check(st === 403, C.mode + " a write without the CSRF header is refused: " + st);
+  page.allowed = [];
+  const msg = await promote(page, C.run, "csrf");
+  check(/msg ok.*promote: done/.test(msg), C.mode + " promote without a token, with the CSRF cookie and header: " + msg);
+  const cookie = await page.evaluate(() => document.cookie);
+  check(/fangs_csrf=/.test(cookie), C.mode + " the page got the fangs_csrf cookie");
+  const review = await page.evaluate(async (id) => (await (await fetch("/v1/runs/" + id)).json()).run.review, C.run);
+  check(review === "promoted", C.mode + " the API says the run is promoted: " + review);
+}
+
 async function main() {
   fs.mkdirSync(C.shots, { recursive: true });
   const browser = await puppeteer.launch({
@@ -137,6 +179,10 @@ async function main() {
   });
   try {
     const page = await newPage(browser);
+    if (C.csrf) {
+      await csrfCase(page);
+      return;
+    }
     await setToken(page, C.operator);
     await visit(page, "/ui/", "overview");
     check((await text(page, "#card-watched .n")) === "1", C.mode + " overview counts one watched package");
@@ -146,6 +192,7 @@ async function main() {
     check((await text(page, "main")).includes("ui-other"), C.mode + " packages lists every package");
     await visit(page, "/ui/packages/ui-demo", "package");
     check((await count(page, "#releases h3")) === 3, C.mode + " package page lists its three releases");
+    await packageActions(page);
     await visit(page, "/ui/runs", "runs");
     check((await count(page, "main tbody tr")) === 5, C.mode + " runs lists the five runs");
     await visit(page, "/ui/runs?min_severity=high", "runs-filtered");
@@ -193,9 +240,9 @@ async function main() {
     page.allowed = [];
   } finally {
     await browser.close();
+    console.log("screenshots:");
+    for (const s of shots) console.log("  " + s);
   }
-  console.log("screenshots:");
-  for (const s of shots) console.log("  " + s);
   if (failures) {
     console.log(failures + " check(s) failed");
     process.exit(1);

@@ -98,6 +98,15 @@ def main():
             rc = ui.stop(sig=2)
             print("fangs ui stopped by SIGINT: exit %s" % rc)
             ok &= rc == 0
+
+        # no authentication: the browser's writes go with the CSRF cookie and header
+        ids["demo-1.3.0"] = fixtures.import_run(db, tmp, fixtures.recording("ui-demo", "1.3.0", evil=2))
+        orch = daemons.Orchestrator(tmp, db, auth="none", name="orchestrator-noauth")
+        try:
+            ok &= browser({"mode": "no-auth", "csrf": True, "base": orch.url, "run": ids["demo-1.3.0"],
+                           "shots": SHOTS, "chromium": chromium})
+        finally:
+            orch.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("PASS" if ok else "FAIL")
