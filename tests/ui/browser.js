@@ -89,7 +89,7 @@ async function runPage(page, runId) {
   check((await visible(page, "#tree .node")) === 2, C.mode + " one click expands a node's children");
   await page.click("#tree-expand");
   check((await visible(page, "#tree .node")) === all, C.mode + " expand all shows every process");
-  await page.screenshot({ path: path.join(C.shots, C.mode + "-run-tree-expanded.png"), fullPage: true });
+  await (await page.$("#tree")).screenshot({ path: path.join(C.shots, C.mode + "-run-tree-expanded.png") });
   shots.push(path.join(C.shots, C.mode + "-run-tree-expanded.png"));
 
   // the filter narrows the tree to the processes that match and their ancestors
@@ -106,7 +106,8 @@ async function runPage(page, runId) {
   await page.waitForFunction(() => !!document.querySelector("#tree li[data-pid='106']"), { timeout: 10000 }).catch(() => {});
   const byPath = await page.$$eval("#tree li", (l) => l.map((e) => e.getAttribute("data-pid")));
   check(byPath.includes("106") && !byPath.includes("104"), C.mode + " the filter by kind and path narrows it: " + byPath.join(","));
-  await page.screenshot({ path: path.join(C.shots, C.mode + "-run-tree-filtered.png"), fullPage: true });
+  check((await visible(page, "#tree .node")) === byPath.length, C.mode + " a filtered tree is shown open");
+  await (await page.$("#tree")).screenshot({ path: path.join(C.shots, C.mode + "-run-tree-filtered.png") });
   shots.push(path.join(C.shots, C.mode + "-run-tree-filtered.png"));
   check(page.problems.length === 0, C.mode + " tree interactions made no error: " + page.problems.join("; "));
 }

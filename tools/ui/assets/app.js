@@ -169,7 +169,7 @@ function table(rows, columns, rowClass) {
 }
 
 function runColumns() {
-  return [["run", (r) => runLink(r.id, r.id.slice(0, 12))], ["package", (r) => pkgLink(r.package)],
+  return [["run", (r) => runLink(r.id)], ["package", (r) => pkgLink(r.package)],
     ["version", "version"], ["state", "state"], ["review", "review"],
     ["severity", (r) => sev(r.max_severity)], ["deviations", "deviation_count"], ["events", "event_count"],
     ["created", "created_ns"]];
@@ -411,6 +411,8 @@ function treeSection(path) {
   async function load() {
     clear(status).append("loading…");
     const t = await api("GET", path + "/tree" + qs({ kind: kind.value, q: q.value }));
+    // a filtered tree is small: every match is shown open
+    const openDepth = kind.value || q.value ? Infinity : 3;
     const byPid = new Map((t.nodes || []).map((n) => [n.pid, n]));
     const seen = new Set();
     function node(pid, depth) {
@@ -423,8 +425,8 @@ function treeSection(path) {
         onclick: () => {
           const c = li.classList.toggle("collapsed");
           toggle.textContent = c ? "+" : "−";
-        } }, depth >= 3 ? "+" : "−");
-      if (kids.length && depth >= 3) li.classList.add("collapsed");
+        } }, depth >= openDepth ? "+" : "−");
+      if (kids.length && depth >= openDepth) li.classList.add("collapsed");
       const counts = Object.entries(n.counts || {}).filter(([, v]) => v);
       li.append(h("div", { class: "node" + (n.deviations ? " deviates" : "") }, toggle,
         h("span", { class: "mono pid" }, String(pid)),
@@ -472,7 +474,7 @@ function eventsSection(path) {
 async function pageRunners(main) {
   const [r, j] = await Promise.all([api("GET", "/v1/runners"), api("GET", "/v1/jobs")]);
   main.append(h("h1", {}, "Runners"), table(Array.isArray(r) ? r : r.runners, runnerColumns()),
-    h("h2", {}, "Jobs"), table(j.jobs, [["job", "id"], ["run", (x) => runLink(x.run_id, x.run_id.slice(0, 12))],
+    h("h2", {}, "Jobs"), table(j.jobs, [["job", "id"], ["run", (x) => runLink(x.run_id)],
       ["package", (x) => pkgLink(x.package)], ["version", "version"], ["state", "state"],
       ["for runner", "target_runner"], ["taken by", "runner"], ["attempts", "attempts"], ["queued", "created_ns"],
       ["updated", "updated_ns"]]));
