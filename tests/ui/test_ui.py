@@ -33,6 +33,14 @@ def browser(case):
     return p.returncode == 0
 
 
+def stopped(proc):
+    """Stops a daemon; 1 when it exited 0 (under ASan: no leak, no error)."""
+    rc = proc.stop()
+    if rc != 0:
+        print("%s exited %s:\n%s" % (proc.log_path, rc, proc.text()[-4000:]))
+    return rc == 0
+
+
 class FangsUI(daemons.Proc):
     def __init__(self, tmp, db):
         super().__init__([daemons.FANGS, "ui", "--db", db], os.path.join(tmp, "fangs-ui.log"))
@@ -77,7 +85,7 @@ def main():
             ok &= r.status == 302 and r.getheader("Location") == "/ui/runs/" + ids["demo-1.1.0"]
             c.close()
         finally:
-            orch.stop()
+            ok &= stopped(orch)
 
         # fangs ui never creates a database
         missing = os.path.join(tmp, "none.db")
@@ -106,7 +114,7 @@ def main():
             ok &= browser({"mode": "no-auth", "csrf": True, "base": orch.url, "run": ids["demo-1.3.0"],
                            "shots": SHOTS, "chromium": chromium})
         finally:
-            orch.stop()
+            ok &= stopped(orch)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("PASS" if ok else "FAIL")
