@@ -212,20 +212,65 @@ int fangs__pg_events_list(fangs_storage_backend *bb, const char *run_id, fangs_e
 	return rc;
 }
 
+/* Ids a query asks for at once (one array parameter). */
+#define GET_CHUNK 1000
+
+static int cmp_event_id(const void *a, const void *b)
+{
+	int64_t x = ((const fangs_event *)a)->id, y = ((const fangs_event *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+/* One round trip for up to GET_CHUNK ids (`= ANY`), then the events in the
+ * order asked for. */
+static int get_chunk(fangs__pg *b, const int64_t *ids, size_t n, fangs_event_list *out)
+{
+	fangs__pg_params p = {0};
+	fangs_event_list got = {0};
+	fangs_buf arr = {0};
+	PGresult *res;
+	int rc = 0;
+
+	fangs_buf_putc(&arr, '{');
+	for (size_t i = 0; i < n; i++)
+		fangs_buf_printf(&arr, "%s%lld", i ? "," : "", (long long)ids[i]);
+	fangs_buf_putc(&arr, '}');
+	fangs_buf_putc(&arr, '\0');
+	if (arr.oom) {
+		fangs_buf_free(&arr);
+		return fangs__error_oom();
+	}
+	fangs__pg_str(&p, arr.data);
+	res = fangs__pg_query(b, "SELECT id, run_id, data FROM events WHERE id = ANY($1::bigint[])", &p,
+			      "reading events");
+	fangs_buf_free(&arr);
+	if (!res)
+		return fangs_error_last_code();
+	rc = read_events(b, res, &got);
+	PQclear(res);
+	if (rc)
+		goto out;
+	qsort(got.items, got.count, sizeof(*got.items), cmp_event_id);
+	for (size_t i = 0; i < n && !rc; i++) {
+		fangs_event key = {0}, *hit, *e;
+		key.id = ids[i];
+		hit = bsearch(&key, got.items, got.count, sizeof(*got.items), cmp_event_id);
+		if (!hit)
+			continue;
+		if (!(e = fangs_event_list_push(out)) || fangs_event_copy(e, hit))
+			rc = fangs__error_oom();
+	}
+out:
+	fangs_event_list_free(&got);
+	return rc;
+}
+
 int fangs__pg_events_get(fangs_storage_backend *bb, const int64_t *ids, size_t n, fangs_event_list *out)
 {
 	fangs__pg *b = fangs__pg_of(bb);
 	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		fangs__pg_params p = {0};
-		PGresult *res;
-		fangs__pg_i64(&p, ids[i]);
-		res = fangs__pg_query(b, "SELECT id, run_id, data FROM events WHERE id = $1", &p, "reading events");
-		if (!res)
-			return fangs_error_last_code();
-		rc = read_events(b, res, out);
-		PQclear(res);
-	}
+	for (size_t i = 0; i < n && rc == 0; i += GET_CHUNK)
+		rc = get_chunk(b, ids + i, n - i < GET_CHUNK ? n - i : GET_CHUNK, out);
 	return rc;
 }
 

@@ -426,6 +426,21 @@ class PublicReadsTest(unittest.TestCase):
                 self.assertIn("--public-reads", o.text())
             finally:
                 self.assertEqual(o.stop(), 0)
+            # the same from the configuration file; without either, reads need a credential
+            cfg = os.path.join(tmp, "fangs.yaml")
+            with open(cfg, "w") as f:
+                f.write("orchestrator:\n  public_reads: true\n")
+            o = Orchestrator(tmp, db, extra=["--no-watch", "--config", cfg], name="orch-config")
+            try:
+                self.assertEqual(o.get("/v1/runs", auth=False)[0], 200)
+                self.assertEqual(o.request("PUT", "/v1/packages/p/watch", auth=False)[0], 401)
+            finally:
+                self.assertEqual(o.stop(), 0)
+            o = Orchestrator(tmp, db, extra=["--no-watch"], name="orch-closed")
+            try:
+                self.assertEqual(o.get("/v1/runs", auth=False)[0], 401)
+            finally:
+                self.assertEqual(o.stop(), 0)
 
 
 class CsrfNoAuthTest(unittest.TestCase):

@@ -7,7 +7,14 @@
  *
  * The caller authenticates, decides the role, checks CSRF (webapi_csrf_*)
  * and serialises storage use; this code only reads the request, calls
- * storage and writes JSON.
+ * storage and writes JSON. A server on libmicrohttpd, per request:
+ *
+ *     if (webapi_route(method, url) == WEBAPI_NONE) -> its own routes or 404
+ *     if (WEBAPI_WRITE && !webapi_csrf_check(Cookie, X-Fangs-CSRF, Origin, Host, &why)) -> 403 why
+ *     webapi_request rq = {method, url, arg_of_connection, connection, body, len, may_write, actor};
+ *     webapi_handle(st, &rq, &rs);      (storage lock held, if shared)
+ *     answer rs.status with rs.body (application/json), free(rs.body);
+ *     rs.csrf[0]: add "Set-Cookie: <webapi_csrf_cookie(rs.csrf, tls)>"
  */
 #ifndef FANGS_TOOLS_WEBAPI_H
 #define FANGS_TOOLS_WEBAPI_H
