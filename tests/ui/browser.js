@@ -196,6 +196,16 @@ async function main() {
     await packageActions(page);
     await visit(page, "/ui/runs", "runs");
     check((await count(page, "main tbody tr")) === 5, C.mode + " runs lists the five runs");
+    // paging: the API's cursor in the next page's address
+    await visit(page, "/ui/runs?limit=2", "runs-page1");
+    const seen = new Set(await page.$$eval("main tbody tr td:first-child", (l) => l.map((e) => e.textContent)));
+    for (let i = 2; i <= 3; i++) {
+      await Promise.all([page.waitForNavigation(), page.click("#next-page")]);
+      await page.waitForSelector("body[data-ready]");
+      for (const id of await page.$$eval("main tbody tr td:first-child", (l) => l.map((e) => e.textContent))) seen.add(id);
+    }
+    check(seen.size === 5 && (await count(page, "#next-page")) === 0 && page.problems.length === 0,
+      C.mode + " three pages of two runs hold the five runs, and the last has no next page (" + seen.size + ")");
     await visit(page, "/ui/runs?min_severity=high", "runs-filtered");
     check((await count(page, "main tbody tr")) === C.deviating, C.mode + " the severity filter keeps the " +
       C.deviating + " run(s) with deviations left");

@@ -299,8 +299,8 @@ function baselineView(b) {
 
 async function pageRuns(main, params) {
   const f = {};
-  for (const k of ["package", "state", "review", "min_severity", "since", "until", "cursor"]) f[k] = params.get(k) || "";
-  const r = await api("GET", "/v1/runs" + qs(Object.assign({ limit: 50 }, f)));
+  for (const k of ["package", "state", "review", "min_severity", "since", "until", "limit", "cursor"]) f[k] = params.get(k) || "";
+  const r = await api("GET", "/v1/runs" + qs(Object.assign({}, f, { limit: f.limit || 50 })));
   const sel = (name, opts) => h("label", {}, name, h("select", { name }, h("option", { value: "" }, "any"),
     opts.map((o) => h("option", { value: o, selected: f[name] === o }, o))));
   const input = (name, ph) => h("label", {}, name, h("input", { name, value: f[name], placeholder: ph }));
@@ -311,6 +311,7 @@ async function pageRuns(main, params) {
       sel("review", ["none", "pending", "promoted"]),
       sel("min_severity", SEVERITIES.slice().reverse()),
       input("since", "2026-01-01T00:00:00Z"), input("until", "2026-12-31T00:00:00Z"),
+      f.limit ? h("input", { type: "hidden", name: "limit", value: f.limit }) : null,
       h("button", { type: "submit" }, "Filter")),
     table(r.runs, runColumns()),
     h("p", {}, f.cursor ? h("a", { href: "/ui/runs" + qs(Object.assign({}, f, { cursor: "" })) }, "first page") : null, " ",
