@@ -217,7 +217,18 @@ async function main() {
     const runners = await text(page, "main");
     check(runners.includes("ui-runner") && runners.includes("absent-runner"), C.mode + " runners and jobs are listed");
     await visit(page, "/ui/notifiers", "notifiers");
+    check((await text(page, "main")).includes("ops") && (await count(page, "main a[href^='/ui/runs/']")) === 2,
+      C.mode + " the notifier and its two deliveries (linked to their runs) are listed");
     await runPage(page, C.run);
+    if (C.link) {
+      // the link of a notifier message opens the run's page
+      page.problems.length = 0;
+      await page.goto(C.link, { waitUntil: "load" });
+      await page.waitForSelector("body[data-ready]");
+      const at = new URL(page.url()).pathname;
+      check(at === "/ui/runs/" + C.run && (await count(page, "#findings .finding")) > 0 && page.problems.length === 0,
+        C.mode + " the notifier message's link " + C.link + " opens the run's page (" + at + ")");
+    }
 
     // promote: refused with a reader token (orchestrator), done with the operator's
     if (C.reader) {

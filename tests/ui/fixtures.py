@@ -73,9 +73,12 @@ def recording(package, version, evil=0, filler=0):
     return r
 
 
+CONFIG = []  # ["--config", PATH] when the tests give one
+
+
 def fangs(db, *args):
-    p = subprocess.run([FANGS, "--sqlite-path", db, "--json"] + list(args), capture_output=True, text=True,
-                       timeout=600)
+    p = subprocess.run([FANGS, "--sqlite-path", db, "--json"] + CONFIG + list(args), capture_output=True,
+                       text=True, timeout=600)
     if p.returncode not in (0, 3):  # 3: findings at or above --fail-on
         raise AssertionError("fangs %s -> %d: %s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
     return json.loads(p.stdout) if p.stdout.strip() else None
@@ -88,10 +91,13 @@ def import_run(db, tmp, rec):
     return out["run"]["id"]
 
 
-def populate(db, tmp):
-    """The UI's fixture database; the ids of the runs the tests look at."""
+def populate(db, tmp, hook=None):
+    """The UI's fixture database; the ids of the runs the tests look at.
+    hook: a notifier target's URL (generic template) added first."""
     ids = {}
     ids["demo-1.0.0"] = import_run(db, tmp, recording("ui-demo", "1.0.0"))
+    if hook:
+        fangs(db, "notifier", "add", "--name", "ops", "--url", hook, "--template", "generic")
     ids["demo-1.1.0"] = import_run(db, tmp, recording("ui-demo", "1.1.0", evil=1))
     ids["demo-1.2.0"] = import_run(db, tmp, recording("ui-demo", "1.2.0", evil=2))
     ids["other-2.0.0"] = import_run(db, tmp, recording("ui-other", "2.0.0"))

@@ -4,6 +4,7 @@ against fangs-orchestrator on loopback and against `fangs ui`, both on a
 fixture database. Screenshots go to meson-logs/ui-screenshots."""
 
 import http.client
+import http.server
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,6 +33,30 @@ def browser(case):
     sys.stdout.write(p.stdout)
     sys.stdout.write(p.stderr)
     return p.returncode == 0
+
+
+class Receiver:
+    """A webhook receiver on loopback: the bodies of the POSTs it got."""
+
+    def __init__(self):
+        got = self.got = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/hook" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
 
 
 def stopped(proc):
@@ -61,10 +87,23 @@ def main():
     try:
         db = os.path.join(tmp, "fangs.db")
         t0 = time.time()
-        ids = fixtures.populate(db, tmp)
+        # notifier messages link to <public_url>/runs/ID: here, the orchestrator's address
+        port = daemons.free_port()
+        cfg = os.path.join(tmp, "fangs.yaml")
+        with open(cfg, "w") as f:
+            f.write("notifier:\n  public_url: http://127.0.0.1:%d/\n" % port)
+        fixtures.CONFIG[:] = ["--config", cfg]
+        hook = Receiver()
+        try:
+            ids = fixtures.populate(db, tmp, hook=hook.url)
+        finally:
+            hook.close()
         print("fixture: %s (%.1fs)" % (ids, time.time() - t0))
+        links = {m.get("version"): m.get("url") for m in hook.got}
+        print("notifier messages: %d, links %s" % (len(hook.got), links))
+        ok &= bool(links.get("1.1.0"))
 
-        orch = daemons.Orchestrator(tmp, db)
+        orch = daemons.Orchestrator(tmp, db, port=port)
         try:
             reader = daemons.make_token(orch.tokens_file, "reader", "ui-reader")
             # a runner that registered, and a job queued for a runner that never comes
@@ -73,6 +112,7 @@ def main():
             orch.submit("ui-queued", "1.0.0", runner="absent-runner")
             ok &= browser({"mode": "orchestrator", "base": orch.url, "operator": orch.token, "reader": reader,
                            "run": ids["demo-1.1.0"], "pending": ids["demo-1.2.0"], "deviating": 2,
+                           "link": links.get("1.1.0"),
                            "shots": SHOTS, "chromium": chromium})
             # a page's own files need no credential; they say so to caches
             st, raw = orch.get("/ui/runs/" + ids["demo-1.1.0"], auth=False)

@@ -164,6 +164,7 @@ function table(rows, columns, rowClass) {
       columns.map((c) => {
         const v = typeof c[1] === "function" ? c[1](r) : r[c[1]];
         if (typeof c[1] !== "function" && /_ns$/.test(c[1])) return h("td", {}, when(v));
+        if (c[1] === "run_id" && v) return h("td", {}, runLink(v));
         return h("td", {}, v instanceof Node ? v : scalar(v));
       })))));
 }
