@@ -344,6 +344,10 @@ FANGS_EXTERN(int) fangs_storage_deviations_list(fangs_storage *st, const fangs_d
 						fangs_deviation_list *out);
 FANGS_EXTERN(int) fangs_storage_deviation_get(fangs_storage *st, int64_t id, fangs_deviation *out);
 FANGS_EXTERN(int) fangs_storage_deviations_clear(fangs_storage *st, const char *run_id);
+/** How many deviations (and rule hits) were stored at or after `since_ns`,
+ * by severity (indexed by fangs_severity): one grouped query. */
+FANGS_EXTERN(int) fangs_storage_deviation_counts(fangs_storage *st, int64_t since_ns,
+						 int64_t counts[FANGS_SEV_CRITICAL + 1]);
 
 /* ---- allowlists ---- */
 

@@ -374,6 +374,7 @@ static const fangs_storage_backend pg_vtable = {
 	.run_page = fangs__pg_run_page,
 	.events_page = fangs__pg_events_page,
 	.proc_groups = fangs__pg_proc_groups,
+	.deviation_counts = fangs__pg_deviation_counts,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)

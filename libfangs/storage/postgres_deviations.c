@@ -181,3 +181,22 @@ int fangs__pg_deviations_clear(fangs_storage_backend *bb, const char *run_id)
 		rc = fangs__pg_deviations_delete(b, run_id);
 	return fangs__pg_write_end(b, outer, rc);
 }
+
+int fangs__pg_deviation_counts(fangs_storage_backend *bb, int64_t since_ns, int64_t *counts)
+{
+	fangs__pg_params p = {0};
+	PGresult *res;
+	fangs__pg_i64(&p, since_ns);
+	res = fangs__pg_query(fangs__pg_of(bb),
+			      "SELECT severity, COUNT(*) FROM deviations WHERE created_ns >= $1::bigint GROUP BY severity",
+			      &p, "counting deviations");
+	if (!res)
+		return fangs_error_last_code();
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t sev = fangs__pg_col_i64(res, i, 0);
+		if (sev >= FANGS_SEV_INFO && sev <= FANGS_SEV_CRITICAL)
+			counts[sev] += fangs__pg_col_i64(res, i, 1);
+	}
+	PQclear(res);
+	return 0;
+}

@@ -60,6 +60,15 @@ static void origin_clear(fangs_origin *o)
 	memset(o, 0, sizeof(*o));
 }
 
+int fangs_storage_deviation_counts(fangs_storage *st, int64_t since_ns, int64_t counts[FANGS_SEV_CRITICAL + 1])
+{
+	NEED(counts, "deviation_counts", "counts is NULL");
+	for (int i = 0; i <= FANGS_SEV_CRITICAL; i++)
+		counts[i] = 0;
+	NEED_V3(st, "deviation_counts");
+	CALL(st, deviation_counts, "deviation_counts", since_ns, counts);
+}
+
 void fangs_proc_tree_free(fangs_proc_tree *t)
 {
 	if (!t)

@@ -299,6 +299,7 @@ static const fangs_storage_backend sq_vtable = {
 	.run_page = fangs__sq_run_page,
 	.events_page = fangs__sq_events_page,
 	.proc_groups = fangs__sq_proc_groups,
+	.deviation_counts = fangs__sq_deviation_counts,
 };
 
 static int exec(fangs__sq *b, const char *sql)

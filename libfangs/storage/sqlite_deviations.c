@@ -182,3 +182,22 @@ int fangs__sq_deviations_clear(fangs_storage_backend *bb, const char *run_id)
 		rc = fangs__sq_deviations_delete(b, run_id);
 	return fangs__sq_write_end(b, outer, rc);
 }
+
+int fangs__sq_deviation_counts(fangs_storage_backend *bb, int64_t since_ns, int64_t *counts)
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT severity, COUNT(*) FROM deviations WHERE created_ns >= ?1"
+					     " GROUP BY severity");
+	int rc;
+	if (!st)
+		return fangs_error_last_code();
+	sqlite3_bind_int64(st, 1, since_ns);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int sev = sqlite3_column_int(st, 0);
+		if (sev >= FANGS_SEV_INFO && sev <= FANGS_SEV_CRITICAL)
+			counts[sev] += sqlite3_column_int64(st, 1);
+	}
+	rc = rc == SQLITE_DONE ? 0 : fangs__sq_fail(b, rc, "counting deviations");
+	sqlite3_reset(st);
+	return rc;
+}

@@ -143,5 +143,6 @@ int fangs__sq_job_prune(fangs_storage_backend *b, int64_t older_than_ns, int64_t
 int fangs__sq_run_page(fangs_storage_backend *b, const fangs_run_query *q, fangs_run_list *out);
 int fangs__sq_events_page(fangs_storage_backend *b, const fangs_event_query *q, fangs_event_list *out);
 int fangs__sq_proc_groups(fangs_storage_backend *b, const fangs_tree_query *q, fangs_proc_group_list *out);
+int fangs__sq_deviation_counts(fangs_storage_backend *b, int64_t since_ns, int64_t *counts);
 
 #endif

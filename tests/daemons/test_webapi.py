@@ -197,9 +197,10 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual(ids(since=str(mid)), {r["id"] for r in everything if r["created_ns"] >= mid} & seeded)
         self.assertEqual(ids(until=str(mid)), {r["id"] for r in everything if r["created_ns"] < mid} & seeded)
         self.assertEqual(ids(since="2000-01-01"), set(self.runs.values()))
+        self.assertEqual(ids(since="0"), set(self.runs.values()))
         self.assertEqual(ids(until="2000-01-01T00:00:00Z"), set())
         for param, value in (("state", "done-ish"), ("review", "maybe"), ("min_severity", "severe"),
-                             ("since", "yesterday"), ("until", "2026-13-45"), ("limit", "0"), ("limit", "1001"),
+                             ("since", "yesterday"), ("until", "2026-13-45"), ("since", "99999999999999999999"), ("limit", "0"), ("limit", "1001"),
                              ("limit", "ten"), ("cursor", "garbage")):
             self.bad("/v1/runs", param, **{param: value})
 

@@ -201,6 +201,17 @@ START_TEST(test_run_page)
 	q.min_severity = FANGS_SEV_LOW;
 	walk(st, q, 1, s, beta_pending_low);
 
+	/* deviations by severity, from a time on */
+	{
+		int64_t counts[FANGS_SEV_CRITICAL + 1];
+		OK(fangs_storage_deviation_counts(st, 0, counts));
+		ck_assert_int_eq(counts[FANGS_SEV_HIGH], 4);
+		ck_assert_int_eq(counts[FANGS_SEV_LOW], 4);
+		ck_assert_int_eq(counts[FANGS_SEV_CRITICAL] + counts[FANGS_SEV_MEDIUM] + counts[FANGS_SEV_INFO], 0);
+		OK(fangs_storage_deviation_counts(st, INT64_MAX, counts));
+		ck_assert_int_eq(counts[FANGS_SEV_HIGH] + counts[FANGS_SEV_LOW], 0);
+	}
+
 	/* the page carries what run_get does */
 	q = (fangs_run_query)FANGS_RUN_QUERY_INIT;
 	q.limit = 1;

@@ -119,7 +119,7 @@ static int arg_time(const webapi_request *rq, webapi_response *rs, const char *n
 	*out = 0;
 	if (!v)
 		return 0;
-	if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789") == strlen(v) && strlen(v) > 10) {
+	if (strspn(v, "0123456789") == strlen(v)) {
 		errno = 0;
 		*out = strtoll(v, NULL, 10);
 		if (!errno)
@@ -397,8 +397,6 @@ static void do_overview(fangs_storage *st, webapi_response *rs)
 	fangs_package_list pl = {0};
 	fangs_runner_list rl = {0};
 	fangs_run_list pending = {0};
-	fangs_deviation_list devs = {0};
-	fangs_deviation_filter df = FANGS_DEVIATION_FILTER_INIT;
 	fangs_run_query pq = FANGS_RUN_QUERY_INIT;
 	int64_t jobs[4] = {0}, sev[FANGS_SEV_CRITICAL + 1] = {0}, since = now_ns() - RECENT_DAYS * 86400LL * 1000000000LL;
 	json_object *o, *q, *arr, *f;
@@ -406,17 +404,12 @@ static void do_overview(fangs_storage *st, webapi_response *rs)
 
 	pq.review = FANGS_REVIEW_PENDING;
 	pq.limit = PENDING_SHOWN;
-	/* the newest records are enough to count those of the last days */
-	df.limit = 10000;
 	if ((rc = fangs_storage_package_list(st, 1, &pl)) || (rc = fangs_storage_job_counts(st, jobs)) ||
 	    (rc = fangs_storage_runner_list(st, &rl)) || (rc = fangs_storage_run_page(st, &pq, &pending)) ||
-	    (rc = fangs_storage_deviations_list(st, &df, &devs))) {
+	    (rc = fangs_storage_deviation_counts(st, since, sev))) {
 		fail_storage(rs, rc);
 		goto out;
 	}
-	for (size_t i = 0; i < devs.count; i++)
-		if (devs.items[i].created_ns >= since && devs.items[i].severity <= FANGS_SEV_CRITICAL)
-			sev[devs.items[i].severity]++;
 	o = json_object_new_object();
 	json_object_object_add(o, "packages_watched", json_object_new_int64((int64_t)pl.count));
 	q = json_object_new_object();
@@ -438,7 +431,6 @@ out:
 	fangs_package_list_free(&pl);
 	fangs_runner_list_free(&rl);
 	fangs_run_list_free(&pending);
-	fangs_deviation_list_free(&devs);
 }
 
 static void do_packages(fangs_storage *st, const webapi_request *rq, webapi_response *rs)

@@ -127,6 +127,8 @@ struct fangs_storage_backend {
 	int (*events_page)(fangs_storage_backend *b, const fangs_event_query *q, fangs_event_list *out);
 	/** One grouped query: the run's events by (pid, ppid, kind). FANGS_ENOTFOUND for an unknown run. */
 	int (*proc_groups)(fangs_storage_backend *b, const fangs_tree_query *q, fangs_proc_group_list *out);
+	/** Deviations stored at or after since_ns by severity; counts are zeroed by the caller. */
+	int (*deviation_counts)(fangs_storage_backend *b, int64_t since_ns, int64_t *counts);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
