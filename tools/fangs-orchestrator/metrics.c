@@ -15,7 +15,7 @@ static const double bucket_le[LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 
 const char *route_name(enum route r)
 {
 	static const char *const names[ROUTE_COUNT] = {"health", "register", "heartbeat", "jobs", "scans",
-						       "events", "result",   "metrics",   "other"};
+						       "events", "result",   "metrics",   "ui", "other"};
 	return (unsigned)r < ROUTE_COUNT ? names[r] : "other";
 }
 

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "orchestrator.h"
 #include "server.h"
+#include "ui.h"
 
 typedef struct conn_ctx {
 	char *buf;
@@ -263,6 +264,24 @@ static void fill_request(struct MHD_Connection *c, conn_ctx *cx, const char *met
 	rq->conn = c;
 }
 
+/* The web UI's files: no credential (they hold no data; the pages read
+ * it through the API with theirs), no body. */
+static enum MHD_Result serve_ui(orch *o, struct MHD_Connection *c, conn_ctx *cx, const char *url, const char *method)
+{
+	unsigned status = 500;
+	struct MHD_Response *r = ui_response(c, method, url, &status);
+	enum MHD_Result ret;
+	cx->refused = 1; /* a body sent anyway is read and dropped */
+	if (!r)
+		return MHD_NO;
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, header_timeout_s);
+	slot_mark(c, 0);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	metrics_observe(&o->m, ROUTE_UI, status, elapsed_s(&cx->start));
+	return ret;
+}
+
 /* The first call, headers read and no body yet: every check that needs no
  * body. MHD_YES with nothing queued to go on and read the body. */
 static enum MHD_Result on_headers(orch *o, struct MHD_Connection *c, conn_ctx *cx, const char *url,
@@ -323,6 +342,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		clock_gettime(CLOCK_MONOTONIC, &cx->start);
 		*con_cls = cx;
 		slot_mark(c, 1);
+		if (ui_is_path(url))
+			return serve_ui(o, c, cx, url, method);
 		return on_headers(o, c, cx, url, method);
 	}
 	if (cx->refused) {

@@ -210,6 +210,12 @@ static const cli_opt o_token_file[] = {
 	{"file", 0, CLI_FILE, "F", NULL, 0, "the tokens file (default: $FANGS_TOKENS_FILE, else ./fangs-tokens)"},
 	END,
 };
+static const cli_opt o_ui[] = {
+	{"listen", 0, CLI_STR, "HOST:PORT", NULL, 0,
+	 "a loopback address to listen on (default 127.0.0.1:0, a free port; the URL printed says which)"},
+	{"db", 0, CLI_FILE, "FILE", NULL, 0, "the SQLite database (same as --sqlite-path)"},
+	END,
+};
 static const cli_opt o_gc[] = {
 	{"sandbox", 0, CLI_CHOICE, "BACKEND", "ns|docker", 0, "sandbox backend whose leftovers to remove (default ns)"},
 	{"work-root", 0, CLI_DIR, "DIR", NULL, 0, "where run directories are (default /var/lib/fangs/sandbox)"},
@@ -373,6 +379,14 @@ static const cli_cmd commands[] = {
 	{"token", "revoke", "NAME", 1, 1, CLI_STR, 0, cmd_token_revoke, o_token_file,
 	 "the orchestrator refuses token NAME from now on",
 	 "The orchestrator reads the tokens file at every request: a revoked token counts at once."},
+#if FANGS_HAVE_DAEMONS
+	{"ui", NULL, NULL, 0, 0, CLI_STR, 0, cmd_ui, o_ui, "the web UI on the local database",
+	 "Serves the web UI (/ui/) and the read API (/v1/) from the local database for the one user at this "
+	 "machine, on a loopback address only, until Ctrl-C. At start it makes a one-time operator token and "
+	 "prints the address to open: http://127.0.0.1:PORT/ui/#token=TOKEN (the token stays in the URL's "
+	 "fragment, which the browser does not send; the page keeps it for the tab). Every API request needs "
+	 "it, reads too. Never creates the database (docs/ui.md)."},
+#endif
 #if FANGS_HAVE_SENSOR
 	GROUP("sensor", "the eBPF sensor"),
 	{"sensor", "probes", NULL, 0, 0, CLI_STR, 0, cmd_sensor_probes, NULL, "which eBPF probes are live here",

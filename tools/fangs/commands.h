@@ -50,6 +50,7 @@ CLI_HANDLER(cmd_token_list);
 CLI_HANDLER(cmd_token_revoke);
 CLI_HANDLER(cmd_sensor_probes);
 CLI_HANDLER(cmd_trace);
+CLI_HANDLER(cmd_ui);
 CLI_HANDLER(cmd_version);
 CLI_HANDLER(cmd_gen_commands);
 CLI_HANDLER(cmd_gen_man);
