@@ -371,6 +371,10 @@ static const fangs_storage_backend pg_vtable = {
 	.job_prune = fangs__pg_job_prune,
 	.ping = pg_ping,
 	.events_append_batch = fangs__pg_events_append_batch,
+	.leader_try = fangs__pg_leader_try,
+	.leader_release = fangs__pg_leader_release,
+	.feed_get = fangs__pg_feed_get,
+	.feed_advance = fangs__pg_feed_advance,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)

@@ -138,5 +138,9 @@ int fangs__pg_runner_list(fangs_storage_backend *b, fangs_runner_list *out);
 int fangs__pg_runner_evict(fangs_storage_backend *b, const char *id);
 int fangs__pg_job_counts(fangs_storage_backend *b, int64_t counts[4]);
 int fangs__pg_job_prune(fangs_storage_backend *b, int64_t older_than_ns, int64_t *deleted);
+int fangs__pg_leader_try(fangs_storage_backend *b, int *leader);
+int fangs__pg_leader_release(fangs_storage_backend *b);
+int fangs__pg_feed_get(fangs_storage_backend *b, const char *feed, char **seq);
+int fangs__pg_feed_advance(fangs_storage_backend *b, const char *feed, const char *from, const char *to);
 
 #endif

@@ -296,6 +296,8 @@ static const fangs_storage_backend sq_vtable = {
 	.job_counts = fangs__sq_job_counts,
 	.job_prune = fangs__sq_job_prune,
 	.events_append_batch = fangs__sq_events_append_batch,
+	.feed_get = fangs__sq_feed_get,
+	.feed_advance = fangs__sq_feed_advance,
 };
 
 static int exec(fangs__sq *b, const char *sql)

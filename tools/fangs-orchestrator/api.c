@@ -171,6 +171,12 @@ static void do_health(orch *o, response *rs)
 			       json_object_new_string(!locked ? "busy" : rc ? "unavailable" : "ok"));
 	if (rc)
 		json_object_object_add(obj, "storage_error", json_object_new_string(err));
+	/* several orchestrators on one database: which one runs the watcher,
+	 * the follower, eviction and retention */
+	json_object_object_add(obj, "leader", json_object_new_boolean(is_leader(o)));
+	if (is_leader(o))
+		json_object_object_add(obj, "leader_since_ns", json_object_new_int64(o->leader_since_ns));
+	json_object_object_add(obj, "following", json_object_new_boolean(o->follow_url && is_leader(o)));
 	json_object_object_add(obj, "mtls", json_object_new_boolean(o->mtls));
 	json_object_object_add(obj, "tokens", json_object_new_boolean(o->tokens_path != NULL));
 	json_object_object_add(obj, "auth", json_object_new_boolean(!o->no_auth));

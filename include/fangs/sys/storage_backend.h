@@ -18,7 +18,7 @@
 
 FANGS_BEGIN_DECL
 
-#define FANGS_STORAGE_BACKEND_VERSION 2
+#define FANGS_STORAGE_BACKEND_VERSION 3
 
 typedef struct fangs_storage_backend fangs_storage_backend;
 
@@ -103,6 +103,13 @@ struct fangs_storage_backend {
 	int (*ping)(fangs_storage_backend *b);
 	int (*events_append_batch)(fangs_storage_backend *b, const char *run_id, int64_t seq, fangs_event *events,
 				   size_t n, int *duplicate);
+
+	/* version 3: several processes on one database (fangs/storage.h) */
+	/** Optional: NULL = the process is always the leader. */
+	int (*leader_try)(fangs_storage_backend *b, int *leader);
+	int (*leader_release)(fangs_storage_backend *b);
+	int (*feed_get)(fangs_storage_backend *b, const char *feed, char **seq);
+	int (*feed_advance)(fangs_storage_backend *b, const char *feed, const char *from, const char *to);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
