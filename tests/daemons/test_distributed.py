@@ -23,6 +23,7 @@ from daemons import FANGS, Orchestrator, Runner, wait_for  # noqa: E402
 from pgserver import PgServer  # noqa: E402
 
 LEADER_MS = 1000
+SUCCEEDED = "2"  # fangs_run_state, as stored
 HB = ["--heartbeat-timeout-ms", "3000", "--poll-max-ms", "2000"]
 
 
@@ -199,7 +200,7 @@ class DistributedTest(DistBase):
         self.assertTrue(by & {"r1", "r2"}, "the standby's runners got no job queued by the leader")
         runs = self.sql("SELECT package, state FROM runs")
         self.assertEqual(len(runs), 30)
-        self.assertEqual({r[1] for r in runs}, {"1"}, runs)  # FANGS_RUN_SUCCEEDED
+        self.assertEqual({r[1] for r in runs}, {SUCCEEDED}, runs)
         self.assertEqual(b.metrics()["fangs_follow_queued_total"], 0, "the standby followed")
         self.assertEqual(a.metrics()["fangs_follow_queued_total"], 30)
         t_scans = time.time() - t0
@@ -225,7 +226,7 @@ class DistributedTest(DistBase):
         wait_for(lambda: "leftover" in runners[victim].text(), 30, "the leftovers removed")
         self.assertRegex(runners[victim].text(), r"removed \d+ leftovers? of killed scans")
         self.assertEqual(glob.glob(os.path.join(work, "r*")), [])
-        self.assertEqual(self.sql("SELECT state FROM runs WHERE package = 'slowish'"), [["1"]])
+        self.assertEqual(self.sql("SELECT state FROM runs WHERE package = 'slowish'"), [[SUCCEEDED]])
 
         # kill -9 the leader: the standby leads within one interval, and follows and watches
         a.stop(signal.SIGKILL)
@@ -254,7 +255,7 @@ class DistributedTest(DistBase):
         wait_for(lambda: self.all_done(37), 120, "every scan done after the restart", step=1)
         rows = self.jobs()
         self.assertEqual(len({(r[0], r[1]) for r in rows}), 37)
-        self.assertEqual(self.sql("SELECT COUNT(*) FROM runs WHERE state <> 1"), [["0"]])
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM runs WHERE state <> " + SUCCEEDED), [["0"]])
         for o in (b, a2):
             self.assertTrue(o.healthy())
         wait_for(lambda: self.leader_of([b, a2]) is not None, 10, "exactly one leader after the restart")
