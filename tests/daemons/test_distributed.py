@@ -51,7 +51,7 @@ class DistBase(unittest.TestCase):
             if p.alive():
                 p.stop(signal.SIGKILL if isinstance(p, Runner) else signal.SIGTERM)
         self.reg.close()
-        if td.DaemonTest._outcome_failed(self):
+        if td.DaemonTest._outcome_failed(self) or os.environ.get("FANGS_TEST_LOGS"):
             for p in self.procs:
                 sys.stderr.write("---- %s\n%s\n" % (p.log_path, p.text()[-5000:]))
             if self.pg:
