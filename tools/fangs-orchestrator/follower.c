@@ -281,23 +281,6 @@ static int examine(orch *o, CURL *curl, change *c)
 	return 0;
 }
 
-/* Is there a run of this release already (queued by the watcher, by
- * hand, or by a page read before)? st_lock held. */
-static int already_run(orch *o, const char *name, const char *version)
-{
-	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
-	fangs_run_list rl = {0};
-	int found;
-	f.package = name;
-	f.version = version;
-	f.limit = 1;
-	if (fangs_storage_run_list(o->st, &f, &rl))
-		return -1;
-	found = rl.count > 0;
-	fangs_run_list_free(&rl);
-	return found;
-}
-
 /* Queues what the page brought and moves the position, together. */
 static int commit_page(orch *o, const char *from, const char *to, change *cs, size_t n, size_t *queued)
 {
@@ -310,7 +293,7 @@ static int commit_page(orch *o, const char *from, const char *to, change *cs, si
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		for (size_t v = 0; rc == 0 && v < cs[i].n; v++) {
 			fangs_job job = {0};
-			int dup = already_run(o, cs[i].name, cs[i].nv[v].version);
+			int dup = release_has_run(o, cs[i].name, cs[i].nv[v].version);
 			if (dup < 0) {
 				rc = fangs_error_last_code();
 				break;

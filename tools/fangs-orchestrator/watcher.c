@@ -232,6 +232,21 @@ newver *watcher_new_versions(const char *name, const char *last_seen, json_objec
 	return nv;
 }
 
+int release_has_run(orch *o, const char *name, const char *version)
+{
+	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
+	fangs_run_list rl = {0};
+	int found;
+	f.package = name;
+	f.version = version;
+	f.limit = 1;
+	if (fangs_storage_run_list(o->st, &f, &rl))
+		return -1;
+	found = rl.count > 0;
+	fangs_run_list_free(&rl);
+	return found;
+}
+
 /* Queues what a packument shows as new for `pkg`. */
 static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 {
@@ -245,6 +260,12 @@ static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 	rc = fangs_storage_begin(o->st);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		fangs_job job = {0};
+		/* the follower (or a hand) may have queued it already */
+		int dup = release_has_run(o, pkg->name, nv[i].version);
+		if (dup) {
+			rc = dup < 0 ? fangs_error_last_code() : 0;
+			continue;
+		}
 		job.package = pkg->name;
 		job.version = (char *)nv[i].version;
 		rc = fangs_storage_job_enqueue(o->st, &job);
