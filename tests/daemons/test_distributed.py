@@ -111,13 +111,15 @@ class FollowerTest(DistBase):
         time.sleep(1)
         self.assertEqual(self.runs(), [])
         self.assertIn("follower: off: --no-watch", o.text())
-        o.stop()
+        self.assertEqual(o.stop(), 0)
         flags.remove("--no-watch")
         o = self.orchestrator("orchestrator2", flags)
         self.assertTrue(self.health(o)["leader"])
         want = [("@corp/a", "1.0.0"), ("@corp/b", "1.0.0"), ("tool-cli", "1.0.0")]
         wait_for(lambda: self.runs() == want, 20, "the followed releases queued")
         wait_for(lambda: o.metrics()["fangs_follow_changes_total"] == 8, 10, "every change read")
+        # counted as each page is read, then as it is judged
+        wait_for(lambda: o.metrics()["fangs_follow_skipped_total"] >= 4, 10, "the filters applied")
         m = o.metrics()
         # @other/c and tool-lib (no name filter), unpopular-cli (not popular), @corp/plain (no scripts)
         self.assertEqual(m["fangs_follow_skipped_total"], 4)
@@ -135,7 +137,7 @@ class FollowerTest(DistBase):
         wait_for(lambda: o.metrics()["fangs_follow_changes_total"] == 11, 10, "the new changes read")
         wait_for(lambda: o.metrics()["fangs_follow_duplicate_total"] == 1, 10, "the version queued by hand seen")
         self.assertEqual(self.runs(), want)
-        o.stop()
+        self.assertEqual(o.stop(), 0)
         # the position is stored: a restart reads on from it, queues nothing again
         self.reg.publish("@corp/a", "1.2.0", scripted())
         before = self.reg.feed_count()
@@ -234,6 +236,7 @@ class DistributedTest(DistBase):
         wait_for(lambda: self.health(b).get("leader"), LEADER_MS / 1000.0 + 2, "the standby to lead", step=0.05)
         t_takeover = time.time() - t_kill
         self.assertIn("is the leader now", b.text())
+        self.assertTrue(self.health(b)["following"])
         # the killed leader's runner polls it no more: the orchestrator comes back on its port, as standby
         a2 = self.orchestrator("orch-a2", flags, port=a.port)
         self.reg.publish("after-failover", "1.0.0", scripted())

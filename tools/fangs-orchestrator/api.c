@@ -176,7 +176,7 @@ static void do_health(orch *o, response *rs)
 	json_object_object_add(obj, "leader", json_object_new_boolean(is_leader(o)));
 	if (is_leader(o))
 		json_object_object_add(obj, "leader_since_ns", json_object_new_int64(o->leader_since_ns));
-	json_object_object_add(obj, "following", json_object_new_boolean(o->follow_url && is_leader(o)));
+	json_object_object_add(obj, "following", json_object_new_boolean(o->follow_on && is_leader(o)));
 	json_object_object_add(obj, "mtls", json_object_new_boolean(o->mtls));
 	json_object_object_add(obj, "tokens", json_object_new_boolean(o->tokens_path != NULL));
 	json_object_object_add(obj, "auth", json_object_new_boolean(!o->no_auth));

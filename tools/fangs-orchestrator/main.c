@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 	if (o.follow_url && (!o.registry || no_watch)) {
 		log_warn("follower: off: %s", no_watch ? "--no-watch" : "no registry to fetch packuments from");
 	} else if (o.follow_url && follower_start(&o, &follower) == 0) {
-		follower_on = 1;
+		follower_on = o.follow_on = 1;
 		log_info("follower: %s/_changes every %lld ms, %d at a time%s%s%s%s, packuments from %s", o.follow_url,
 			 (long long)o.follow_interval_ms, o.follow_limit, o.follow_scopes ? ", scopes" : "",
 			 o.follow_names ? ", name patterns" : "", o.follow_install_scripts ? ", install scripts only" : "",

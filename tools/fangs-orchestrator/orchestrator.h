@@ -128,6 +128,7 @@ typedef struct orch {
 
 	/* the registry change feed follower (follower.c); NULL url = off */
 	char *follow_url;         /* GET <url>/_changes?since=SEQ&limit=N */
+	int follow_on;            /* its thread runs */
 	const char *follow_since; /* where to start with no stored position: "now" or a seq */
 	int64_t follow_interval_ms;
 	int follow_limit;
