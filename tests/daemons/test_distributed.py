@@ -23,6 +23,8 @@ from daemons import FANGS, Orchestrator, Runner, wait_for  # noqa: E402
 from pgserver import PgServer  # noqa: E402
 
 LEADER_MS = 1000
+# scans under ASan take several times longer: so do the waits for them
+SLOW = 4 if "ASAN_OPTIONS" in os.environ else 1
 SUCCEEDED = "2"  # fangs_run_state, as stored
 HB = ["--heartbeat-timeout-ms", "3000", "--poll-max-ms", "2000"]
 
@@ -51,6 +53,9 @@ class DistBase(unittest.TestCase):
             if p.alive():
                 p.stop(signal.SIGKILL if isinstance(p, Runner) else signal.SIGTERM)
         self.reg.close()
+        # runners killed mid-scan leave their sandboxes (mounts included): gc, as on a host
+        for work in glob.glob(os.path.join(self.tmp, "work-*")):
+            subprocess.run([FANGS, "gc", "--work-root", work], capture_output=True, timeout=120)
         if td.DaemonTest._outcome_failed(self) or os.environ.get("FANGS_TEST_LOGS"):
             for p in self.procs:
                 sys.stderr.write("---- %s\n%s\n" % (p.log_path, p.text()[-5000:]))
@@ -192,7 +197,7 @@ class DistributedTest(DistBase):
         runners = {"r1": self.runner(b, "r1"), "r2": self.runner(b, "r2"), "r3": self.runner(a, "r3")}
 
         # 30 releases from the feed, each scanned once, by runners of both orchestrators
-        wait_for(lambda: self.all_done(30), 150, "30 followed releases scanned", step=1)
+        wait_for(lambda: self.all_done(30), 150 * SLOW, "30 followed releases scanned", step=1)
         rows = self.jobs()
         self.assertEqual(sorted(r[0] for r in rows), names)
         self.assertEqual({r[3] for r in rows}, {"1"}, "a job claimed twice")
@@ -209,7 +214,7 @@ class DistributedTest(DistBase):
 
         # a runner killed mid-scan: its job finishes on another, its leftovers go
         self.reg.publish("slowish", "1.0.0", scripted("setTimeout(() => {}, 5000);\n"))
-        wait_for(lambda: self.sql("SELECT runner FROM jobs WHERE package = 'slowish' AND state = 'running'"), 60,
+        wait_for(lambda: self.sql("SELECT runner FROM jobs WHERE package = 'slowish' AND state = 'running'"), 60 * SLOW,
                  "the slow scan to start")
         victim = self.sql("SELECT runner FROM jobs WHERE package = 'slowish'")[0][0]
         work = os.path.join(self.tmp, "work-" + victim)
@@ -218,14 +223,14 @@ class DistributedTest(DistBase):
         runners[victim].stop(signal.SIGKILL)
         leftovers = glob.glob(os.path.join(work, "r*"))
         self.assertTrue(leftovers, "a killed runner leaves its sandbox")
-        wait_for(lambda: self.all_done(31), 90, "the killed runner's job done elsewhere", step=0.5)
+        wait_for(lambda: self.all_done(31), 90 * SLOW, "the killed runner's job done elsewhere", step=0.5)
         slow = self.sql("SELECT attempts, runner FROM jobs WHERE package = 'slowish'")[0]
         self.assertEqual(slow[0], "2")
         self.assertNotEqual(slow[1], victim)
         # the runner back on its host removes what the killed one left
         home = a if victim == "r3" else b
         runners[victim] = self.runner(home, victim)
-        wait_for(lambda: "leftover" in runners[victim].text(), 30, "the leftovers removed")
+        wait_for(lambda: "leftover" in runners[victim].text(), 30 * SLOW, "the leftovers removed")
         self.assertRegex(runners[victim].text(), r"removed \d+ leftovers? of killed scans")
         self.assertEqual(glob.glob(os.path.join(work, "r*")), [])
         self.assertEqual(self.sql("SELECT state FROM runs WHERE package = 'slowish'"), [[SUCCEEDED]])
@@ -241,7 +246,7 @@ class DistributedTest(DistBase):
         a2 = self.orchestrator("orch-a2", flags, port=a.port)
         self.reg.publish("after-failover", "1.0.0", scripted())
         self.reg.publish("watched", "2.0.0", scripted())
-        wait_for(lambda: self.all_done(33), 90, "the releases published after the failover", step=0.5)
+        wait_for(lambda: self.all_done(33), 90 * SLOW, "the releases published after the failover", step=0.5)
         self.assertEqual(b.metrics()["fangs_follow_queued_total"], 1)
         self.assertIn("watcher: watched@2.0.0 is new", b.text())
         self.assertFalse(self.health(a2)["leader"])
@@ -249,13 +254,13 @@ class DistributedTest(DistBase):
         # PostgreSQL restarts under scans in flight: nothing lost, nothing twice
         for n in ("pg-1", "pg-2", "pg-3"):
             self.reg.publish(n, "1.0.0", scripted("setTimeout(() => {}, 1500);\n"))
-        wait_for(lambda: self.sql("SELECT 1 FROM jobs WHERE package LIKE 'pg-%' AND state = 'running'"), 60,
+        wait_for(lambda: self.sql("SELECT 1 FROM jobs WHERE package LIKE 'pg-%' AND state = 'running'"), 60 * SLOW,
                  "a scan running")
         self.pg.stop("fast")
         self.reg.publish("pg-4", "1.0.0", scripted())  # published while the database is away
         time.sleep(2)
         self.pg.start()
-        wait_for(lambda: self.all_done(37), 120, "every scan done after the restart", step=1)
+        wait_for(lambda: self.all_done(37), 120 * SLOW, "every scan done after the restart", step=1)
         rows = self.jobs()
         self.assertEqual(len({(r[0], r[1]) for r in rows}), 37)
         self.assertEqual(self.sql("SELECT COUNT(*) FROM runs WHERE state <> " + SUCCEEDED), [["0"]])

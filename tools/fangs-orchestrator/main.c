@@ -403,7 +403,7 @@ int main(int argc, char **argv)
 		 (long long)o.heartbeat_timeout_ms);
 	/* leadership first: the threads below work only while it is ours */
 	leadership(&o, &so);
-	next_leader = now_wall_ns() + o.leader_interval_ms * 1000000LL;
+	next_leader = 0;
 	if (!o.leader_st)
 		log_info("leader: always (%s storage serves one orchestrator)", fangs_storage_backend_name(o.st));
 	if (o.follow_url && (!o.registry || no_watch)) {
