@@ -146,7 +146,14 @@ class FollowerTest(DistBase):
         # the position is stored: a restart reads on from it, queues nothing again
         self.reg.publish("@corp/a", "1.2.0", scripted())
         before = self.reg.feed_count()
-        o = self.orchestrator("orchestrator3", flags)
+        # this time with the same settings in the configuration file
+        conf = os.path.join(self.tmp, "fangs.yaml")
+        with open(conf, "w") as f:
+            f.write("orchestrator:\n  follow_url: %s\n  follow_since: '0'\n  follow_interval_s: 1\n"
+                    "  follow_limit: 3\n  follow_scopes: ['@corp']\n  follow_names: ['*-cli']\n"
+                    "  follow_install_scripts: true\n  follow_popular: %s\n" % (self.reg.url, pop))
+        o = self.orchestrator("orchestrator3", ["--config", conf, "--registry", self.reg.url])
+        self.assertIn("scopes, name patterns, install scripts only, popular list", o.text())
         want = sorted(want + [("@corp/a", "1.2.0")])
         wait_for(lambda: self.runs() == want, 20, "the release published while stopped")
         wait_for(lambda: self.reg.feed_count() > before + 1, 10, "the feed read again")

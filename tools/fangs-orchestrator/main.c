@@ -285,14 +285,30 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&o.seen_lock, NULL);
 	metrics_init(&o.m);
 	o.leader_interval_ms = f_leader ? f_leader : 5000;
+	/* the follower: flags, then the environment (its URL), then the file */
+	{
+		const fangs_orchestrator_config *c = &cfg->orchestrator;
+		/* a list given by flags replaces the file's */
+		size_t file_scopes = n_scopes ? 0 : c->n_follow_scopes, file_names = n_names ? 0 : c->n_follow_names;
+		for (size_t i = 0; i < file_scopes; i++)
+			if (list_add(&f_scopes, &n_scopes, c->follow_scopes[i]))
+				goto out;
+		for (size_t i = 0; i < file_names; i++)
+			if (list_add(&f_names, &n_names, c->follow_names[i]))
+				goto out;
+		o.follow_install_scripts = f_fscripts || c->follow_install_scripts;
+		o.follow_since = f_fsince ? f_fsince : c->follow_since ? c->follow_since : "now";
+		o.follow_interval_ms = f_finterval       ? f_finterval
+				       : c->follow_interval_s ? (int64_t)c->follow_interval_s * 1000
+							      : 60000;
+		o.follow_limit = f_flimit ? (int)f_flimit : c->follow_limit ? (int)c->follow_limit : 100;
+		if (!f_fpopular)
+			f_fpopular = c->follow_popular;
+		f_follow = setting(f_follow, "FANGS_FOLLOW_URL", c->follow_url);
+	}
 	o.follow_scopes = f_scopes;
 	o.follow_names = f_names;
 	f_scopes = f_names = NULL;
-	o.follow_install_scripts = f_fscripts;
-	o.follow_since = f_fsince ? f_fsince : "now";
-	o.follow_interval_ms = f_finterval ? f_finterval : 60000;
-	o.follow_limit = f_flimit ? (int)f_flimit : 100;
-	f_follow = setting(f_follow, "FANGS_FOLLOW_URL", NULL);
 	if (f_follow) {
 		size_t n;
 		if (strncmp(f_follow, "http://", 7) && strncmp(f_follow, "https://", 8)) {
