@@ -226,7 +226,7 @@ START_TEST(test_claims_race)
 			fangs_storage *mine = NULL;
 			fangs_job c;
 			char name[16];
-			int got = 0, idle = 0;
+			int idle = 0;
 			close(fds[0]);
 			snprintf(name, sizeof(name), "c%d", w);
 			if (fangs_storage_open(&mine, &fx_opts))
@@ -238,7 +238,6 @@ START_TEST(test_claims_race)
 					if (write(fds[1], &c.id, sizeof(c.id)) != sizeof(c.id))
 						_exit(3);
 					fangs_job_clear(&c);
-					got++;
 					idle = 0;
 				} else if (rc == FANGS_ENOTFOUND || rc == FANGS_EBUSY) {
 					idle++;
@@ -248,7 +247,8 @@ START_TEST(test_claims_race)
 				}
 			}
 			fangs_storage_free(mine);
-			_exit(got ? 0 : 5);
+			/* how the jobs split depends on timing; only their uniqueness counts */
+			_exit(0);
 		}
 	}
 	close(fds[1]);
