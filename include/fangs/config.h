@@ -96,6 +96,17 @@ typedef struct fangs_orchestrator_config {
 	unsigned watch_concurrency;   /**< registry requests at once; default 4 */
 	char *registry_token_env;     /**< variable holding a registry token; default FANGS_REGISTRY_TOKEN */
 	unsigned prune_interval_s;    /**< retention pruning period; default 3600 */
+	/* the registry change feed follower (docs/operating.md) */
+	char *follow_url;             /**< feed base (GET <url>/_changes); NULL = off */
+	char *follow_since;           /**< start with no stored position: "now" (NULL) or a seq */
+	unsigned follow_interval_s;   /**< period once caught up; 0 = the default (60) */
+	unsigned follow_limit;        /**< changes a request; 0 = the default (100) */
+	char **follow_scopes;         /**< "@scope" filters */
+	size_t n_follow_scopes;
+	char **follow_names;          /**< name pattern (fnmatch) filters */
+	size_t n_follow_names;
+	int follow_install_scripts;   /**< only versions with install scripts */
+	char *follow_popular;         /**< file of names to follow, one a line */
 } fangs_orchestrator_config;
 
 /** The `runner:` section (fangs-runner). */

@@ -53,6 +53,27 @@ FANGS_EXTERN(int) fangs_storage_schema_version(fangs_storage *st, int *db_versio
  * transaction again. */
 FANGS_EXTERN(int) fangs_storage_ping(fangs_storage *st);
 
+/** Leadership among the processes sharing one database: at most one holds
+ * it at a time. Takes it when free, or checks that this handle still holds
+ * it (a server connection that was lost and made again has lost it, and
+ * tries again): *leader is 1 when the handle holds it after the call. Call
+ * it again at an interval: a holder that died (its connection ended)
+ * frees it for the next caller. PostgreSQL: a session advisory lock, so a
+ * handle used for this should do nothing else. SQLite (one process per
+ * database file): always the leader. */
+FANGS_EXTERN(int) fangs_storage_leader_try(fangs_storage *st, int *leader);
+/** Gives leadership up (no-op when not held). */
+FANGS_EXTERN(int) fangs_storage_leader_release(fangs_storage *st);
+
+/** The stored position of the change feed named `feed` (e.g. its URL), a
+ * string the feed gave; *seq (free it) is NULL when none is stored. */
+FANGS_EXTERN(int) fangs_storage_feed_get(fangs_storage *st, const char *feed, char **seq);
+/** Moves the feed's position from `from` (NULL: none stored yet) to `to`:
+ * FANGS_EBUSY when the stored position is not `from` (another process
+ * moved it first). Called in the transaction that queues what the feed
+ * brought, the position moves only with those jobs. */
+FANGS_EXTERN(int) fangs_storage_feed_advance(fangs_storage *st, const char *feed, const char *from, const char *to);
+
 /** Transactions group several calls so that they land together or not at all.
  * Not nestable. */
 FANGS_EXTERN(int) fangs_storage_begin(fangs_storage *st);

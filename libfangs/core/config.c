@@ -454,10 +454,36 @@ static int orchestrator_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml
 		return want_uint(p, v, "orchestrator.prune_interval_s", 1, 864000, &o->prune_interval_s);
 	if (!strcmp(key, "public_reads"))
 		return want_bool(p, v, "orchestrator.public_reads", &p->cfg->orchestrator_public_reads);
+	if (!strcmp(key, "follow_url")) {
+		int rc = want_string(p, v, "orchestrator.follow_url", &o->follow_url);
+		if (rc == 0 && strncmp(o->follow_url, "http://", 7) && strncmp(o->follow_url, "https://", 8))
+			return cfg_error(p, v, "orchestrator.follow_url", "must be an http:// or https:// URL");
+		return rc;
+	}
+	if (!strcmp(key, "follow_since"))
+		return want_string(p, v, "orchestrator.follow_since", &o->follow_since);
+	if (!strcmp(key, "follow_interval_s"))
+		return want_uint(p, v, "orchestrator.follow_interval_s", 1, 86400, &o->follow_interval_s);
+	if (!strcmp(key, "follow_limit"))
+		return want_uint(p, v, "orchestrator.follow_limit", 1, 10000, &o->follow_limit);
+	if (!strcmp(key, "follow_scopes")) {
+		int rc = add_strings(p, v, "orchestrator.follow_scopes", &o->follow_scopes, &o->n_follow_scopes);
+		for (size_t i = 0; rc == 0 && i < o->n_follow_scopes; i++)
+			if (o->follow_scopes[i][0] != '@' || !o->follow_scopes[i][1] || strchr(o->follow_scopes[i], '/'))
+				return cfg_error(p, v, "orchestrator.follow_scopes", "a scope is @name");
+		return rc;
+	}
+	if (!strcmp(key, "follow_names"))
+		return add_strings(p, v, "orchestrator.follow_names", &o->follow_names, &o->n_follow_names);
+	if (!strcmp(key, "follow_install_scripts"))
+		return want_bool(p, v, "orchestrator.follow_install_scripts", &o->follow_install_scripts);
+	if (!strcmp(key, "follow_popular"))
+		return want_string(p, v, "orchestrator.follow_popular", &o->follow_popular);
 	return cfg_error(p, k, key,
 			 "unknown key in orchestrator (expected listen, tls_cert, tls_key, client_ca, revoked,"
 			 " heartbeat_timeout_s, watch_interval_s, watch_concurrency, registry_token_env, prune_interval_s,"
-			 " public_reads)");
+			 " follow_url, follow_since, follow_interval_s, follow_limit, follow_scopes, follow_names,"
+			 " follow_install_scripts, follow_popular, public_reads)");
 }
 
 static int runner_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)
@@ -667,6 +693,15 @@ void fangs_config_free(fangs_config *cfg)
 	free(cfg->orchestrator.client_ca);
 	free(cfg->orchestrator.revoked);
 	free(cfg->orchestrator.registry_token_env);
+	free(cfg->orchestrator.follow_url);
+	free(cfg->orchestrator.follow_since);
+	free(cfg->orchestrator.follow_popular);
+	for (size_t i = 0; i < cfg->orchestrator.n_follow_scopes; i++)
+		free(cfg->orchestrator.follow_scopes[i]);
+	free(cfg->orchestrator.follow_scopes);
+	for (size_t i = 0; i < cfg->orchestrator.n_follow_names; i++)
+		free(cfg->orchestrator.follow_names[i]);
+	free(cfg->orchestrator.follow_names);
 	free(cfg->runner.orchestrator);
 	free(cfg->runner.id);
 	free(cfg->runner.tls_cert);

@@ -375,6 +375,10 @@ static const fangs_storage_backend pg_vtable = {
 	.events_page = fangs__pg_events_page,
 	.proc_groups = fangs__pg_proc_groups,
 	.deviation_counts = fangs__pg_deviation_counts,
+	.leader_try = fangs__pg_leader_try,
+	.leader_release = fangs__pg_leader_release,
+	.feed_get = fangs__pg_feed_get,
+	.feed_advance = fangs__pg_feed_advance,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)

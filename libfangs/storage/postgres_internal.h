@@ -138,6 +138,10 @@ int fangs__pg_runner_list(fangs_storage_backend *b, fangs_runner_list *out);
 int fangs__pg_runner_evict(fangs_storage_backend *b, const char *id);
 int fangs__pg_job_counts(fangs_storage_backend *b, int64_t counts[4]);
 int fangs__pg_job_prune(fangs_storage_backend *b, int64_t older_than_ns, int64_t *deleted);
+int fangs__pg_leader_try(fangs_storage_backend *b, int *leader);
+int fangs__pg_leader_release(fangs_storage_backend *b);
+int fangs__pg_feed_get(fangs_storage_backend *b, const char *feed, char **seq);
+int fangs__pg_feed_advance(fangs_storage_backend *b, const char *feed, const char *from, const char *to);
 
 int fangs__pg_run_page(fangs_storage_backend *b, const fangs_run_query *q, fangs_run_list *out);
 int fangs__pg_events_page(fangs_storage_backend *b, const fangs_event_query *q, fangs_event_list *out);

@@ -13,6 +13,7 @@ static const char *const migrations[] = {
 	FANGS__SCHEMA_1("BIGSERIAL PRIMARY KEY", "BIGINT", ""),
 	FANGS__SCHEMA_2,
 	FANGS__SCHEMA_3("BIGINT", ""),
+	FANGS__SCHEMA_4("BIGINT", ""),
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,

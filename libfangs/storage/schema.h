@@ -187,4 +187,12 @@
 	" PRIMARY KEY (run_id, seq))" NO_ROWID ";" \
 	"ALTER TABLE runs ADD COLUMN analysis_error TEXT;"
 
+/* 4: where each followed change feed is (its last sequence, as the feed
+ * wrote it), moved in the transaction that queues what it brought. */
+#define FANGS__SCHEMA_4(BIG, NO_ROWID) \
+	"CREATE TABLE feeds (" \
+	" name TEXT PRIMARY KEY," \
+	" seq TEXT NOT NULL," \
+	" updated_ns " BIG " NOT NULL)" NO_ROWID ";"
+
 #endif

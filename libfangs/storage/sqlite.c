@@ -300,6 +300,8 @@ static const fangs_storage_backend sq_vtable = {
 	.events_page = fangs__sq_events_page,
 	.proc_groups = fangs__sq_proc_groups,
 	.deviation_counts = fangs__sq_deviation_counts,
+	.feed_get = fangs__sq_feed_get,
+	.feed_advance = fangs__sq_feed_advance,
 };
 
 static int exec(fangs__sq *b, const char *sql)

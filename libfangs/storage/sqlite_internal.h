@@ -77,6 +77,8 @@ int fangs__sq_db_version(fangs__sq *b, int *out);
 int fangs__sq_migrate(fangs__sq *b);
 
 /* The vtable members, one file per area. */
+int fangs__sq_feed_get(fangs_storage_backend *b, const char *feed, char **seq);
+int fangs__sq_feed_advance(fangs_storage_backend *b, const char *feed, const char *from, const char *to);
 int fangs__sq_package_upsert(fangs_storage_backend *b, const char *name, int watched);
 int fangs__sq_package_get(fangs_storage_backend *b, const char *name, fangs_package *out);
 int fangs__sq_package_list(fangs_storage_backend *b, int watched_only, fangs_package_list *out);

@@ -1,5 +1,7 @@
 """A tiny npm registry on loopback for the daemon tests: packuments with
-publication times and ETags, tarballs made from package directories."""
+publication times and ETags, tarballs made from package directories, and
+the CouchDB-style change feed npm's replication endpoint serves
+(GET /_changes?since=SEQ&limit=N)."""
 
 import base64
 import hashlib
@@ -30,6 +32,8 @@ class FakeRegistry:
         self.lock = threading.Lock()
         self.requests = []  # (path, if-none-match, status)
         self.token = None  # when set, packuments need "Authorization: Bearer <token>"
+        self.changes = []  # (seq, name, deleted): one per publication or unpublication
+        self.feed_down = False  # when set, the feed answers 503
         reg = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -73,7 +77,20 @@ class FakeRegistry:
             stamp = when or time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime()) + "%03dZ" % (
                 int(time.time() * 1000) % 1000)
             p["time"][version] = stamp
+            self.changes.append((len(self.changes) + 1, name, False))
             time.sleep(0.002)
+
+    def touch(self, name, deleted=False):
+        """A change of `name` in the feed with nothing published (a
+        metadata edit, or deleted: the package unpublished)."""
+        with self.lock:
+            if deleted:
+                self.packages.pop(name, None)
+            self.changes.append((len(self.changes) + 1, name, deleted))
+
+    def feed_count(self):
+        """How many times the change feed was read."""
+        return self.count("/_changes")
 
     def packument(self, name):
         p = self.packages[name]
@@ -101,9 +118,38 @@ class FakeRegistry:
         if body:
             h.wfile.write(body)
 
+    def _changes(self, query):
+        """CouchDB's answer: the changes after `since` ("now": none, the
+        current position), at most `limit`, and the last seq given."""
+        args = dict(kv.split("=", 1) for kv in query.split("&") if "=" in kv)
+        limit = int(args.get("limit", "1000"))
+        since = args.get("since", "0")
+        last = len(self.changes)
+        if since == "now":
+            return {"results": [], "last_seq": last}
+        start = int(since)
+        page = [c for c in self.changes if c[0] > start][:limit]
+        results = []
+        for seq, name, deleted in page:
+            r = {"seq": seq, "id": name, "changes": [{"rev": "%d-%08x" % (seq, seq)}]}
+            if deleted:
+                r["deleted"] = True
+            results.append(r)
+        return {"results": results, "last_seq": page[-1][0] if page else start}
+
     def _get(self, h):
         path = h.path.split("?")[0]
+        query = h.path.split("?", 1)[1] if "?" in h.path else ""
         inm = h.headers.get("If-None-Match")
+        with self.lock:
+            if path == "/_changes":
+                status, body = (503, b'{"error":"unavailable"}') if self.feed_down else (
+                    200, json.dumps(self._changes(query)).encode())
+                self.requests.append((path, None, status))
+                headers = [("Content-Type", "application/json")]
+        if path == "/_changes":
+            self._send(h, status, body, headers)
+            return
         with self.lock:
             status = 404
             body, headers = b'{"error":"not found"}', [("Content-Type", "application/json")]

@@ -207,6 +207,194 @@ START_TEST(test_concurrent_claims)
 }
 END_TEST
 
+/* Two connections claim in a loop while jobs keep coming: each job is
+ * handed out once (every claimed id is reported through a pipe). */
+START_TEST(test_claims_race)
+{
+	enum { JOBS = 60, WORKERS = 2 };
+	fangs_storage *st = fx_open(_i);
+	int fds[2], seen[JOBS + 1] = {0}, total = 0;
+	pid_t pids[WORKERS];
+	int64_t id, first = 0;
+	char ver[16];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	for (int w = 0; w < WORKERS; w++) {
+		pids[w] = fork();
+		ck_assert_int_ge(pids[w], 0);
+		if (pids[w] == 0) {
+			fangs_storage *mine = NULL;
+			fangs_job c;
+			char name[16];
+			int idle = 0;
+			close(fds[0]);
+			snprintf(name, sizeof(name), "c%d", w);
+			if (fangs_storage_open(&mine, &fx_opts))
+				_exit(2);
+			/* until the queue stays empty for a while */
+			while (idle < 400) {
+				int rc = fangs_storage_job_claim(mine, name, &c);
+				if (rc == 0) {
+					if (write(fds[1], &c.id, sizeof(c.id)) != sizeof(c.id))
+						_exit(3);
+					fangs_job_clear(&c);
+					idle = 0;
+				} else if (rc == FANGS_ENOTFOUND || rc == FANGS_EBUSY) {
+					idle++;
+					usleep(2000);
+				} else {
+					_exit(4);
+				}
+			}
+			fangs_storage_free(mine);
+			/* how the jobs split depends on timing; only their uniqueness counts */
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	for (int i = 0; i < JOBS; i++) {
+		fangs_job j;
+		snprintf(ver, sizeof(ver), "2.0.%d", i);
+		enqueue(st, "race", ver, NULL, &j);
+		if (!first)
+			first = j.id;
+		if (i % 10 == 9)
+			usleep(20000);
+	}
+	while (read(fds[0], &id, sizeof(id)) == sizeof(id)) {
+		ck_assert_int_ge(id, first);
+		ck_assert_int_lt(id, first + JOBS);
+		ck_assert_msg(!seen[id - first], "job %lld handed out twice", (long long)id);
+		seen[id - first] = 1;
+		total++;
+	}
+	close(fds[0]);
+	for (int w = 0; w < WORKERS; w++) {
+		int stt;
+		ck_assert_int_eq(waitpid(pids[w], &stt, 0), pids[w]);
+		ck_assert_msg(WIFEXITED(stt) && WEXITSTATUS(stt) == 0, "claimer %d: status %d", w, stt);
+	}
+	ck_assert_int_eq(total, JOBS);
+	fangs_storage_free(st);
+}
+END_TEST
+
+/* SKIP LOCKED: a claim does not wait for another's open claim, it takes
+ * the next job (PostgreSQL; SQLite has one writer at a time). */
+START_TEST(test_claim_skips_locked)
+{
+	fangs_storage *st = fx_open(_i), *other;
+	fangs_job a, b, c1 = {0}, c2 = {0};
+
+	if (strcmp(fangs_storage_backend_name(st), "postgres") != 0) {
+		fangs_storage_free(st);
+		return;
+	}
+	enqueue(st, "skip", "1.0.0", NULL, &a);
+	enqueue(st, "skip", "1.0.1", NULL, &b);
+	other = fx_reopen();
+	OK(fangs_storage_begin(st));
+	OK(fangs_storage_job_claim(st, "r1", &c1));
+	ck_assert_str_eq(c1.run_id, a.run_id);
+	/* the first claim is not committed: the row is locked, skipped */
+	OK(fangs_storage_job_claim(other, "r2", &c2));
+	ck_assert_str_eq(c2.run_id, b.run_id);
+	fangs_job_clear(&c2);
+	ck_assert_int_eq(fangs_storage_job_claim(other, "r2", &c2), FANGS_ENOTFOUND);
+	/* rolled back: the job is there again for the next claim */
+	OK(fangs_storage_rollback(st));
+	fangs_job_clear(&c1);
+	OK(fangs_storage_job_claim(other, "r2", &c2));
+	ck_assert_str_eq(c2.run_id, a.run_id);
+	ck_assert_int_eq(c2.attempts, 1);
+	fangs_job_clear(&c2);
+	fangs_storage_free(other);
+	fangs_storage_free(st);
+}
+END_TEST
+
+/* A session that ended frees its locks as its server process exits, a
+ * moment after the client closed it: tries for up to 5 s. */
+static int leader_soon(fangs_storage *st)
+{
+	int l = 0;
+	for (int i = 0; i < 500 && !l; i++) {
+		OK(fangs_storage_leader_try(st, &l));
+		if (!l)
+			usleep(10000);
+	}
+	return l;
+}
+
+/* One leader among the handles on a database (PostgreSQL); SQLite serves
+ * one process, which always leads. */
+START_TEST(test_leader)
+{
+	fangs_storage *st = fx_open(_i), *other = fx_reopen(), *third;
+	int pg = strcmp(fangs_storage_backend_name(st), "postgres") == 0, l1 = -1, l2 = -1;
+
+	OK(fangs_storage_leader_try(st, &l1));
+	ck_assert_int_eq(l1, 1);
+	OK(fangs_storage_leader_try(other, &l2));
+	ck_assert_int_eq(l2, !pg);
+	/* trying again while holding it keeps it, and does not stack it */
+	OK(fangs_storage_leader_try(st, &l1));
+	OK(fangs_storage_leader_try(st, &l1));
+	ck_assert_int_eq(l1, 1);
+	OK(fangs_storage_leader_release(st));
+	OK(fangs_storage_leader_try(other, &l2));
+	ck_assert_int_eq(l2, 1);
+	OK(fangs_storage_leader_try(st, &l1));
+	ck_assert_int_eq(l1, !pg);
+	/* the holder goes away (its session ends): the next try takes it */
+	fangs_storage_free(other);
+	third = fx_reopen();
+	ck_assert_int_eq(leader_soon(third), 1);
+	OK(fangs_storage_leader_try(st, &l1));
+	ck_assert_int_eq(l1, !pg);
+	OK(fangs_storage_leader_release(st)); /* not held: nothing happens */
+	fangs_storage_free(third);
+	ck_assert_int_eq(leader_soon(st), 1);
+	ck_assert_int_eq(fangs_storage_leader_try(st, NULL), FANGS_EINVAL);
+	fangs_storage_free(st);
+}
+END_TEST
+
+/* A feed's position moves only from where it is (compare and set), and
+ * with the transaction it is in. */
+START_TEST(test_feed_position)
+{
+	fangs_storage *st = fx_open(_i), *other = fx_reopen();
+	const char *feed = "http://registry.invalid/feed";
+	char *seq = (char *)1;
+
+	OK(fangs_storage_feed_get(st, feed, &seq));
+	ck_assert_ptr_null(seq);
+	OK(fangs_storage_feed_advance(st, feed, NULL, "5"));
+	FAILS(FANGS_EBUSY, fangs_storage_feed_advance(other, feed, NULL, "6"));
+	FAILS(FANGS_EBUSY, fangs_storage_feed_advance(other, feed, "4", "6"));
+	OK(fangs_storage_feed_get(other, feed, &seq));
+	ck_assert_str_eq(seq, "5");
+	free(seq);
+	OK(fangs_storage_feed_advance(other, feed, "5", "6-g1AAAA"));
+	FAILS(FANGS_EBUSY, fangs_storage_feed_advance(st, feed, "5", "7"));
+	/* with the jobs it brought, or not at all */
+	OK(fangs_storage_begin(st));
+	OK(fangs_storage_feed_advance(st, feed, "6-g1AAAA", "9"));
+	enqueue(st, "fed", "1.0.0", NULL, NULL);
+	OK(fangs_storage_rollback(st));
+	OK(fangs_storage_feed_get(st, feed, &seq));
+	ck_assert_str_eq(seq, "6-g1AAAA");
+	free(seq);
+	OK(fangs_storage_feed_get(st, "http://other.invalid", &seq));
+	ck_assert_ptr_null(seq);
+	FAILS(FANGS_EINVAL, fangs_storage_feed_advance(st, feed, "6", ""));
+	FAILS(FANGS_EINVAL, fangs_storage_feed_get(st, "", &seq));
+	fangs_storage_free(other);
+	fangs_storage_free(st);
+}
+END_TEST
+
 START_TEST(test_runners)
 {
 	fangs_storage *st = fx_open(_i);
@@ -283,6 +471,10 @@ int main(void)
 	tcase_add_loop_test(c, test_target_runner, 0, n);
 	tcase_add_loop_test(c, test_requeue_then_fail, 0, n);
 	tcase_add_loop_test(c, test_concurrent_claims, 0, n);
+	tcase_add_loop_test(c, test_claims_race, 0, n);
+	tcase_add_loop_test(c, test_claim_skips_locked, 0, n);
+	tcase_add_loop_test(c, test_leader, 0, n);
+	tcase_add_loop_test(c, test_feed_position, 0, n);
 	tcase_add_loop_test(c, test_runners, 0, n);
 	tcase_add_loop_test(c, test_queue_invalid, 0, n);
 	suite_add_tcase(s, c);

@@ -150,6 +150,14 @@ START_TEST(test_daemon_sections)
 		   "  watch_concurrency: 8\n"
 		   "  registry_token_env: NPM_TOKEN\n"
 		   "  prune_interval_s: 600\n"
+		   "  follow_url: https://replicate.example/registry\n"
+		   "  follow_since: now\n"
+		   "  follow_interval_s: 30\n"
+		   "  follow_limit: 500\n"
+		   "  follow_scopes: ['@corp', '@babel']\n"
+		   "  follow_names: ['*-cli']\n"
+		   "  follow_install_scripts: true\n"
+		   "  follow_popular: /etc/fangs/popular.txt\n"
 		   "runner:\n"
 		   "  orchestrator: https://orch.example:9443\n"
 		   "  id: runner-1\n"
@@ -166,6 +174,16 @@ START_TEST(test_daemon_sections)
 	ck_assert_uint_eq(cfg->orchestrator.watch_concurrency, 8);
 	ck_assert_str_eq(cfg->orchestrator.registry_token_env, "NPM_TOKEN");
 	ck_assert_uint_eq(cfg->orchestrator.prune_interval_s, 600);
+	ck_assert_str_eq(cfg->orchestrator.follow_url, "https://replicate.example/registry");
+	ck_assert_str_eq(cfg->orchestrator.follow_since, "now");
+	ck_assert_uint_eq(cfg->orchestrator.follow_interval_s, 30);
+	ck_assert_uint_eq(cfg->orchestrator.follow_limit, 500);
+	ck_assert_uint_eq(cfg->orchestrator.n_follow_scopes, 2);
+	ck_assert_str_eq(cfg->orchestrator.follow_scopes[1], "@babel");
+	ck_assert_uint_eq(cfg->orchestrator.n_follow_names, 1);
+	ck_assert_str_eq(cfg->orchestrator.follow_names[0], "*-cli");
+	ck_assert_int_eq(cfg->orchestrator.follow_install_scripts, 1);
+	ck_assert_str_eq(cfg->orchestrator.follow_popular, "/etc/fangs/popular.txt");
 	ck_assert_str_eq(cfg->runner.orchestrator, "https://orch.example:9443");
 	ck_assert_str_eq(cfg->runner.id, "runner-1");
 	ck_assert_uint_eq(cfg->runner.max_scans, 3);
@@ -176,6 +194,8 @@ START_TEST(test_daemon_sections)
 
 	load_bad("orchestrator:\n  listen_on: x\n", "test.yaml:2: listen_on: unknown key in orchestrator");
 	load_bad("orchestrator:\n  heartbeat_timeout_s: 0\n", "test.yaml:2: orchestrator.heartbeat_timeout_s");
+	load_bad("orchestrator:\n  follow_url: ftp://x\n", "orchestrator.follow_url: must be an http");
+	load_bad("orchestrator:\n  follow_scopes: [corp]\n", "orchestrator.follow_scopes: a scope is @name");
 	load_bad("runner:\n  max_scans: lots\n", "runner.max_scans: expected a whole number");
 	load_bad("runner:\n  sandbox: chroot\n", "runner.sandbox: expected ns or docker");
 	load_bad("runner: 5\n", "runner: expected a mapping");

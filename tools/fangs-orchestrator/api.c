@@ -172,6 +172,12 @@ static void do_health(orch *o, response *rs)
 			       json_object_new_string(!locked ? "busy" : rc ? "unavailable" : "ok"));
 	if (rc)
 		json_object_object_add(obj, "storage_error", json_object_new_string(err));
+	/* several orchestrators on one database: which one runs the watcher,
+	 * the follower, eviction and retention */
+	json_object_object_add(obj, "leader", json_object_new_boolean(is_leader(o)));
+	if (is_leader(o))
+		json_object_object_add(obj, "leader_since_ns", json_object_new_int64(o->leader_since_ns));
+	json_object_object_add(obj, "following", json_object_new_boolean(o->follow_on && is_leader(o)));
 	json_object_object_add(obj, "mtls", json_object_new_boolean(o->mtls));
 	json_object_object_add(obj, "tokens", json_object_new_boolean(o->tokens_path != NULL));
 	json_object_object_add(obj, "auth", json_object_new_boolean(!o->no_auth));
@@ -511,6 +517,9 @@ static void do_events(orch *o, const request *rq, response *rs, const char *run_
 
 /* What a run waiting for its analysis says until it is judged: if the
  * orchestrator stops before, the maintenance pass finds it so. */
+/* How long a run stored not judged yet is left to the orchestrator that
+ * stored it before the maintenance pass judges it. */
+#define REJUDGE_GRACE_NS (120 * 1000000000LL)
 #define NOT_JUDGED_YET "not judged yet: the analysis had not run when the orchestrator stopped"
 
 /* Marks a run not judged, with why: held for review (fangs pending lists
@@ -582,6 +591,7 @@ void api_rejudge_failed(orch *o, size_t max)
 	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
 	fangs_run_list runs = {0};
 	size_t done = 0;
+	int64_t now = now_wall_ns();
 
 	f.pending_only = 1;
 	/* the newest pending runs: a backlog of findings is not read each pass */
@@ -595,6 +605,11 @@ void api_rejudge_failed(orch *o, size_t max)
 	for (size_t i = runs.count; i-- > 0 && done < max && !o->stopping;) {
 		const fangs_run *r = &runs.items[i];
 		if (!r->analysis_error || r->state == FANGS_RUN_QUEUED || r->state == FANGS_RUN_RUNNING)
+			continue;
+		/* a result stored moments ago is being judged right now by the
+		 * orchestrator that took it (several may share the database):
+		 * it is this pass's only if that one stopped before judging */
+		if (!strcmp(r->analysis_error, NOT_JUDGED_YET) && now - r->finished_ns < REJUDGE_GRACE_NS)
 			continue;
 		done++;
 		log_info("run %s was not judged (%s): judging it again", r->id, r->analysis_error);

@@ -23,6 +23,9 @@
 #include "server.h"
 #include "auth.h"
 
+/* How often the leader checks that it still holds the lock. */
+#define LEADER_CHECK_MS 250
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -34,8 +37,11 @@ static void usage(FILE *f)
 		"                          [--watch-interval-ms N] [--poll-max-ms N] [--rejudge-interval-ms N] [--no-watch] [--verbose]\n"
 		"                          [--threads N] [--max-connections N] [--max-connections-per-ip N]\n"
 		"                          [--header-timeout-s N] [--body-timeout-s N] [--body-memory-mb N]\n"
+		"                          [--leader-interval-ms N] [--follow URL [--follow-since SEQ]\n"
+		"                           [--follow-interval-ms N] [--follow-limit N] [--follow-scope @S]...\n"
+		"                           [--follow-name GLOB]... [--follow-install-scripts] [--follow-popular FILE]]\n"
 		"Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR_LISTEN, FANGS_SQLITE_PATH, FANGS_POSTGRES_DSN,\n"
-		"FANGS_REGISTRY, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA, FANGS_TOKENS_FILE; registry token\n"
+		"FANGS_REGISTRY, FANGS_FOLLOW_URL, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA, FANGS_TOKENS_FILE; registry token\n"
 		"in the variable named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n"
 		"Clients authenticate with a certificate of --client-ca or a token of --tokens (docs/security.md);\n"
 		"--insecure-no-auth lets anyone who can connect do everything; --public-reads lets anyone read\n"
@@ -99,11 +105,53 @@ static int fit_connections(server_options *sv)
 	return 0;
 }
 
+/* Appends a copy of `s` to a NULL-terminated list; -1 when out of memory. */
+static int list_add(char ***list, size_t *n, const char *s)
+{
+	char **nl = realloc(*list, (*n + 2) * sizeof(*nl));
+	if (!nl)
+		return -1;
+	*list = nl;
+	if (!(nl[*n] = strdup(s)))
+		return -1;
+	nl[++*n] = NULL;
+	return 0;
+}
+
+/* Tries to be (or stay) the leader; logs every change. */
+static void leadership(orch *o, const fangs_storage_options *so)
+{
+	int now = 1, was = is_leader(o);
+	if (o->leader_st == NULL && so && strcmp(fangs_storage_backend_name(o->st), "sqlite") != 0) {
+		/* its own session: the lock lives and dies with it */
+		if (fangs_storage_open(&o->leader_st, so)) {
+			log_warn("leader: cannot open its session: %s", fangs_error_last());
+			now = 0;
+		}
+	}
+	if (o->leader_st && fangs_storage_leader_try(o->leader_st, &now)) {
+		/* no answer: another may have taken it meanwhile */
+		log_warn("leader: %s", fangs_error_last());
+		now = 0;
+	}
+	if (now == was)
+		return;
+	__atomic_store_n(&o->leader, now, __ATOMIC_RELEASE);
+	metrics_add(o, &o->m.leader_changes, 1);
+	if (now) {
+		o->leader_since_ns = now_wall_ns();
+		log_info("leader: this orchestrator is the leader now (watcher, follower, eviction, retention)");
+	} else {
+		log_warn("leader: this orchestrator is no longer the leader (another took over or the database is away)");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_SQLITE, O_PG, O_REGISTRY, O_CONFIG, O_CERT, O_KEY, O_CA, O_REVOKED, O_INSECURE, O_TOKENS, O_NOAUTH,
 	       O_HB, O_WATCH, O_POLL, O_NOWATCH, O_VERBOSE, O_HELP, O_THREADS, O_MAXCONN, O_PERIP, O_HDRTO, O_BODYTO,
-	       O_BODYMEM, O_REJUDGE, O_PUBLIC };
+	       O_BODYMEM, O_REJUDGE, O_PUBLIC, O_LEADER, O_FOLLOW, O_FSINCE, O_FINTERVAL, O_FLIMIT, O_FSCOPE, O_FNAME, O_FSCRIPTS,
+	       O_FPOPULAR };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"sqlite-path", required_argument, NULL, O_SQLITE},
@@ -131,6 +179,15 @@ int main(int argc, char **argv)
 		{"header-timeout-s", required_argument, NULL, O_HDRTO},
 		{"body-timeout-s", required_argument, NULL, O_BODYTO},
 		{"body-memory-mb", required_argument, NULL, O_BODYMEM},
+		{"leader-interval-ms", required_argument, NULL, O_LEADER},
+		{"follow", required_argument, NULL, O_FOLLOW},
+		{"follow-since", required_argument, NULL, O_FSINCE},
+		{"follow-interval-ms", required_argument, NULL, O_FINTERVAL},
+		{"follow-limit", required_argument, NULL, O_FLIMIT},
+		{"follow-scope", required_argument, NULL, O_FSCOPE},
+		{"follow-name", required_argument, NULL, O_FNAME},
+		{"follow-install-scripts", no_argument, NULL, O_FSCRIPTS},
+		{"follow-popular", required_argument, NULL, O_FPOPULAR},
 		{NULL, 0, NULL, 0},
 	};
 	const char *f_listen = NULL, *f_sqlite = NULL, *f_pg = NULL, *f_registry = NULL, *f_config = NULL;
@@ -148,7 +205,13 @@ int main(int argc, char **argv)
 	pthread_t watcher;
 	int watcher_on = 0;
 	sigset_t sigs;
-	int64_t next_evict = 0, next_prune = 0, next_rejudge = 0, rejudge_ms;
+	int64_t next_evict = 0, next_prune = 0, next_rejudge = 0, rejudge_ms, next_leader = 0;
+	int64_t f_leader = 0, f_finterval = 0, f_flimit = 0;
+	const char *f_follow = NULL, *f_fsince = NULL, *f_fpopular = NULL;
+	char **f_scopes = NULL, **f_names = NULL;
+	size_t n_scopes = 0, n_names = 0;
+	int f_fscripts = 0, follower_on = 0;
+	pthread_t follower;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -178,6 +241,25 @@ int main(int argc, char **argv)
 		case O_HDRTO: sv.header_timeout_s = (unsigned)bounded_arg(optarg, "--header-timeout-s", 3600); break;
 		case O_BODYTO: sv.body_timeout_s = (unsigned)bounded_arg(optarg, "--body-timeout-s", 3600); break;
 		case O_BODYMEM: f_bodymem = bounded_arg(optarg, "--body-memory-mb", 1 << 20); break;
+		case O_LEADER: f_leader = bounded_arg(optarg, "--leader-interval-ms", 3600000); break;
+		case O_FOLLOW: f_follow = optarg; break;
+		case O_FSINCE: f_fsince = optarg; break;
+		case O_FINTERVAL: f_finterval = bounded_arg(optarg, "--follow-interval-ms", 86400000); break;
+		case O_FLIMIT: f_flimit = bounded_arg(optarg, "--follow-limit", 10000); break;
+		case O_FSCOPE:
+			if (optarg[0] != '@' || !optarg[1] || strchr(optarg, '/')) {
+				fprintf(stderr, "--follow-scope: a scope is @name (got '%s')\n", optarg);
+				return 2;
+			}
+			if (list_add(&f_scopes, &n_scopes, optarg))
+				return 1;
+			break;
+		case O_FNAME:
+			if (list_add(&f_names, &n_names, optarg))
+				return 1;
+			break;
+		case O_FSCRIPTS: f_fscripts = 1; break;
+		case O_FPOPULAR: f_fpopular = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -206,6 +288,45 @@ int main(int argc, char **argv)
 	pthread_cond_init(&o.in_cond, NULL);
 	pthread_mutex_init(&o.seen_lock, NULL);
 	metrics_init(&o.m);
+	o.leader_interval_ms = f_leader ? f_leader : 5000;
+	/* the follower: flags, then the environment (its URL), then the file */
+	{
+		const fangs_orchestrator_config *c = &cfg->orchestrator;
+		/* a list given by flags replaces the file's */
+		size_t file_scopes = n_scopes ? 0 : c->n_follow_scopes, file_names = n_names ? 0 : c->n_follow_names;
+		for (size_t i = 0; i < file_scopes; i++)
+			if (list_add(&f_scopes, &n_scopes, c->follow_scopes[i]))
+				goto out;
+		for (size_t i = 0; i < file_names; i++)
+			if (list_add(&f_names, &n_names, c->follow_names[i]))
+				goto out;
+		o.follow_install_scripts = f_fscripts || c->follow_install_scripts;
+		o.follow_since = f_fsince ? f_fsince : c->follow_since ? c->follow_since : "now";
+		o.follow_interval_ms = f_finterval       ? f_finterval
+				       : c->follow_interval_s ? (int64_t)c->follow_interval_s * 1000
+							      : 60000;
+		o.follow_limit = f_flimit ? (int)f_flimit : c->follow_limit ? (int)c->follow_limit : 100;
+		if (!f_fpopular)
+			f_fpopular = c->follow_popular;
+		f_follow = setting(f_follow, "FANGS_FOLLOW_URL", c->follow_url);
+	}
+	o.follow_scopes = f_scopes;
+	o.follow_names = f_names;
+	f_scopes = f_names = NULL;
+	if (f_follow) {
+		size_t n;
+		if (strncmp(f_follow, "http://", 7) && strncmp(f_follow, "https://", 8)) {
+			log_error("--follow: not an http(s) URL: %s", f_follow);
+			goto out;
+		}
+		if (!(o.follow_url = strdup(f_follow)))
+			goto out;
+		n = strlen(o.follow_url);
+		while (n && o.follow_url[n - 1] == '/')
+			o.follow_url[--n] = '\0';
+	}
+	if (f_fpopular && follower_load_popular(&o, f_fpopular))
+		goto out;
 	/* runs whose analysis failed are judged again this often */
 	rejudge_ms = f_rejudge ? f_rejudge : 60000;
 
@@ -302,6 +423,20 @@ int main(int argc, char **argv)
 		goto out;
 	log_info("storage: %s; heartbeat timeout %lld ms", fangs_storage_backend_name(o.st),
 		 (long long)o.heartbeat_timeout_ms);
+	/* leadership first: the threads below work only while it is ours */
+	leadership(&o, &so);
+	next_leader = 0;
+	if (!o.leader_st)
+		log_info("leader: always (%s storage serves one orchestrator)", fangs_storage_backend_name(o.st));
+	if (o.follow_url && (!o.registry || no_watch)) {
+		log_warn("follower: off: %s", no_watch ? "--no-watch" : "no registry to fetch packuments from");
+	} else if (o.follow_url && follower_start(&o, &follower) == 0) {
+		follower_on = o.follow_on = 1;
+		log_info("follower: %s/_changes every %lld ms, %d at a time%s%s%s%s, packuments from %s", o.follow_url,
+			 (long long)o.follow_interval_ms, o.follow_limit, o.follow_scopes ? ", scopes" : "",
+			 o.follow_names ? ", name patterns" : "", o.follow_install_scripts ? ", install scripts only" : "",
+			 o.popular ? ", popular list" : "", o.registry);
+	}
 	if (no_watch) {
 		log_info("watcher: off (--no-watch)");
 	} else if (!o.registry) {
@@ -322,6 +457,21 @@ int main(int argc, char **argv)
 		}
 		server_reap();
 		now = now_wall_ns();
+		if (now >= next_leader) {
+			int64_t every;
+			leadership(&o, &so);
+			/* the leader checks its hold more often than a standby tries:
+			 * a lost session (the database restarted) ends its work
+			 * before another can have taken over */
+			every = is_leader(&o) && o.leader_interval_ms > LEADER_CHECK_MS ? LEADER_CHECK_MS
+											 : o.leader_interval_ms;
+			next_leader = now_wall_ns() + every * 1000000LL;
+		}
+		/* the work that runs once for all orchestrators: the leader's */
+		if (!is_leader(&o)) {
+			next_evict = next_prune = next_rejudge = 0;
+			continue;
+		}
 		if (now >= next_evict) {
 			dispatch_evict_stale(&o);
 			next_evict = now + o.heartbeat_timeout_ms * 1000000LL / 4;
@@ -351,6 +501,11 @@ int main(int argc, char **argv)
 	o.stopping = 1;
 	if (watcher_on)
 		pthread_join(watcher, NULL);
+	if (follower_on)
+		pthread_join(follower, NULL);
+	/* the standby need not wait for our session to end */
+	if (o.leader_st && is_leader(&o) && fangs_storage_leader_release(o.leader_st) == 0)
+		log_info("leader: given up");
 	log_info("stopped");
 	rc = 0;
 out:
@@ -358,6 +513,14 @@ out:
 		server_stop(&o, daemon);
 	fangs_differ_free(o.differ);
 	fangs_storage_free(o.st);
+	fangs_storage_free(o.leader_st);
+	follower_free(&o);
+	for (size_t i = 0; f_scopes && f_scopes[i]; i++)
+		free(f_scopes[i]);
+	free(f_scopes);
+	for (size_t i = 0; f_names && f_names[i]; i++)
+		free(f_names[i]);
+	free(f_names);
 	seen_free(&o);
 	fangs_config_free(cfg);
 	free(o.registry);

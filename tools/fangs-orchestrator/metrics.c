@@ -114,6 +114,21 @@ char *metrics_render(orch *o, size_t *len)
 	fprintf(b, "fangs_watcher_not_modified_total %llu\n", (unsigned long long)m.watcher_not_modified);
 	header(b, "fangs_watcher_queued_total", "counter", "Scans queued by the watcher.");
 	fprintf(b, "fangs_watcher_queued_total %llu\n", (unsigned long long)m.watcher_queued);
+	header(b, "fangs_leader", "gauge",
+	       "1 when this orchestrator is the leader (runs the watcher, follower, eviction and retention).");
+	fprintf(b, "fangs_leader %d\n", is_leader(o));
+	header(b, "fangs_leader_changes_total", "counter", "Times this orchestrator became or stopped being the leader.");
+	fprintf(b, "fangs_leader_changes_total %llu\n", (unsigned long long)m.leader_changes);
+	header(b, "fangs_follow_changes_total", "counter", "Changes read from the registry's change feed.");
+	fprintf(b, "fangs_follow_changes_total %llu\n", (unsigned long long)m.follow_changes);
+	header(b, "fangs_follow_skipped_total", "counter", "Changed packages or versions the follower's filters left out.");
+	fprintf(b, "fangs_follow_skipped_total %llu\n", (unsigned long long)m.follow_skipped);
+	header(b, "fangs_follow_queued_total", "counter", "Scans queued by the follower.");
+	fprintf(b, "fangs_follow_queued_total %llu\n", (unsigned long long)m.follow_queued);
+	header(b, "fangs_follow_duplicate_total", "counter", "New versions the follower found already queued or scanned.");
+	fprintf(b, "fangs_follow_duplicate_total %llu\n", (unsigned long long)m.follow_duplicate);
+	header(b, "fangs_follow_errors_total", "counter", "Feed or packument requests of the follower that failed.");
+	fprintf(b, "fangs_follow_errors_total %llu\n", (unsigned long long)m.follow_errors);
 	header(b, "fangs_event_batches_duplicate_total", "counter",
 	       "Event batches sent again after their first copy was stored: acknowledged, not stored twice.");
 	fprintf(b, "fangs_event_batches_duplicate_total %llu\n", (unsigned long long)m.batches_duplicate);

@@ -6,6 +6,7 @@
 #ifndef FANGS_ORCHESTRATOR_H
 #define FANGS_ORCHESTRATOR_H
 
+#include <json-c/json.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -48,6 +49,12 @@ typedef struct metrics {
 	uint64_t storage_retries;
 	uint64_t analysis_failed;
 	uint64_t analysis_rejudged;
+	uint64_t leader_changes;   /* became or stopped being the leader */
+	uint64_t follow_changes;   /* changes read from the feed */
+	uint64_t follow_skipped;   /* changed packages the filters left out */
+	uint64_t follow_queued;    /* scans queued by the follower */
+	uint64_t follow_duplicate; /* versions already scanned or queued */
+	uint64_t follow_errors;    /* feed or packument requests that failed */
 } metrics;
 
 struct MHD_Connection;
@@ -115,6 +122,25 @@ typedef struct orch {
 	int public_reads;        /* --public-reads: the API's reads need no credential */
 	int tls;                 /* served over TLS (cookies are Secure) */
 
+	/* leadership: one orchestrator of those sharing the database runs the
+	 * watcher, the follower, eviction, retention and the rejudging pass */
+	fangs_storage *leader_st; /* its own session (PostgreSQL); NULL = always leader */
+	int leader;               /* atomic: 1 while this one leads */
+	int64_t leader_interval_ms;
+	int64_t leader_since_ns;
+
+	/* the registry change feed follower (follower.c); NULL url = off */
+	char *follow_url;         /* GET <url>/_changes?since=SEQ&limit=N */
+	int follow_on;            /* its thread runs */
+	const char *follow_since; /* where to start with no stored position: "now" or a seq */
+	int64_t follow_interval_ms;
+	int follow_limit;
+	char **follow_scopes;     /* "@scope", NULL-terminated or NULL */
+	char **follow_names;      /* fnmatch patterns, NULL-terminated or NULL */
+	int follow_install_scripts;
+	char **popular;           /* sorted names of --follow-popular; NULL = any */
+	size_t n_popular;
+
 	/* storage: one handle, one user at a time */
 	fangs_storage *st;
 	pthread_mutex_t st_lock;
@@ -180,8 +206,35 @@ void metrics_add(orch *o, uint64_t *counter, uint64_t n);
 char *metrics_render(orch *o, size_t *len);
 const char *route_name(enum route r);
 
+/* Is this orchestrator the leader now? */
+static inline int is_leader(orch *o)
+{
+	return __atomic_load_n(&o->leader, __ATOMIC_ACQUIRE);
+}
+
+/* A version a packument shows as new, with its publication time. */
+typedef struct newver {
+	const char *version;
+	const char *time;
+} newver;
+
 /* watcher.c */
 int watcher_start(orch *o, pthread_t *thread);
+/* What the packument `doc` shows as new after `last_seen` (NULL: never
+ * seen: its latest), oldest first, checked as versions; strings borrowed
+ * from doc. Count in *n; NULL with *n 0 when nothing (or out of memory). */
+newver *watcher_new_versions(const char *name, const char *last_seen, json_object *doc, size_t *n);
+/* Has the release a run already (queued, running or done)? 1, 0, or -1
+ * with the error set. st_lock held. */
+int release_has_run(orch *o, const char *name, const char *version);
+/* The registry URL of a package's packument. */
+char *packument_url(const orch *o, const char *name);
+
+/* follower.c: follows the registry's change feed while leader. */
+int follower_start(orch *o, pthread_t *thread);
+/* Loads --follow-popular; -1 when it cannot be read. */
+int follower_load_popular(orch *o, const char *path);
+void follower_free(orch *o);
 /* One pass over the watched packages (also used by the thread). */
 void watcher_pass(orch *o);
 /* Asks npm for its configured registry; NULL when npm is missing. */

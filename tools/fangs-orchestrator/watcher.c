@@ -133,7 +133,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *user)
 }
 
 /* The registry path of a package: a scope's slash is encoded. */
-static char *packument_url(const orch *o, const char *name)
+char *packument_url(const orch *o, const char *name)
 {
 	char *esc = malloc(strlen(name) * 3 + 1), *url = NULL;
 	size_t j = 0;
@@ -154,11 +154,6 @@ static char *packument_url(const orch *o, const char *name)
 	return url;
 }
 
-typedef struct newver {
-	const char *version;
-	const char *time;
-} newver;
-
 static int by_time(const void *a, const void *b)
 {
 	const newver *x = a, *y = b;
@@ -174,18 +169,17 @@ static const char *time_of(json_object *times, const char *version)
 	return NULL;
 }
 
-/* Queues what a packument shows as new for `pkg`. */
-static void consider(orch *o, const fangs_package *pkg, json_object *doc)
+newver *watcher_new_versions(const char *name, const char *last_seen, json_object *doc, size_t *np)
 {
 	json_object *versions = NULL, *times = NULL, *tags = NULL, *latest = NULL;
 	newver *nv = NULL;
 	size_t n = 0, cap;
 	const char *since;
-	int rc;
 
+	*np = 0;
 	if (!json_object_object_get_ex(doc, "versions", &versions) || !json_object_is_type(versions, json_type_object)) {
-		log_warn("watcher: %s: the packument has no versions", pkg->name);
-		return;
+		log_warn("watcher: %s: the packument has no versions", name);
+		return NULL;
 	}
 	json_object_object_get_ex(doc, "time", &times);
 	if (times && !json_object_is_type(times, json_type_object))
@@ -194,15 +188,15 @@ static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 		json_object_object_get_ex(tags, "latest", &latest);
 	cap = (size_t)json_object_object_length(versions) + 1;
 	if (!(nv = calloc(cap, sizeof(*nv))))
-		return;
-	if (!pkg->last_seen_version) {
+		return NULL;
+	if (!last_seen) {
 		/* newly watched: its current release is the starting point */
 		if (latest && json_object_is_type(latest, json_type_string) &&
 		    json_object_object_get_ex(versions, json_object_get_string(latest), NULL)) {
 			nv[n].version = json_object_get_string(latest);
 			nv[n++].time = "";
 		}
-	} else if ((since = time_of(times, pkg->last_seen_version))) {
+	} else if ((since = time_of(times, last_seen))) {
 		json_object_object_foreach(versions, v, val)
 		{
 			const char *t = time_of(times, v);
@@ -214,7 +208,7 @@ static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 		}
 		qsort(nv, n, sizeof(*nv), by_time);
 	} else if (latest && json_object_is_type(latest, json_type_string) &&
-		   strcmp(json_object_get_string(latest), pkg->last_seen_version) != 0) {
+		   strcmp(json_object_get_string(latest), last_seen) != 0) {
 		/* no publication times to order by: the latest is what is new */
 		nv[n].version = json_object_get_string(latest);
 		nv[n++].time = "";
@@ -226,18 +220,52 @@ static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 			i++;
 			continue;
 		}
-		log_warn("watcher: %s: skipping a version from the registry: %s", pkg->name, fangs_error_last());
+		log_warn("watcher: %s: skipping a version from the registry: %s", name, fangs_error_last());
 		memmove(nv + i, nv + i + 1, (n - i - 1) * sizeof(*nv));
 		n--;
 	}
 	if (n == 0) {
 		free(nv);
-		return;
+		return NULL;
 	}
+	*np = n;
+	return nv;
+}
+
+int release_has_run(orch *o, const char *name, const char *version)
+{
+	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
+	fangs_run_list rl = {0};
+	int found;
+	f.package = name;
+	f.version = version;
+	f.limit = 1;
+	if (fangs_storage_run_list(o->st, &f, &rl))
+		return -1;
+	found = rl.count > 0;
+	fangs_run_list_free(&rl);
+	return found;
+}
+
+/* Queues what a packument shows as new for `pkg`. */
+static void consider(orch *o, const fangs_package *pkg, json_object *doc)
+{
+	size_t n;
+	newver *nv = watcher_new_versions(pkg->name, pkg->last_seen_version, doc, &n);
+	int rc;
+
+	if (!nv)
+		return;
 	pthread_mutex_lock(&o->st_lock);
 	rc = fangs_storage_begin(o->st);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		fangs_job job = {0};
+		/* the follower (or a hand) may have queued it already */
+		int dup = release_has_run(o, pkg->name, nv[i].version);
+		if (dup) {
+			rc = dup < 0 ? fangs_error_last_code() : 0;
+			continue;
+		}
 		job.package = pkg->name;
 		job.version = (char *)nv[i].version;
 		rc = fangs_storage_job_enqueue(o->st, &job);
@@ -393,9 +421,13 @@ static void *watcher_thread(void *arg)
 	orch *o = arg;
 	while (!o->stopping) {
 		int64_t until;
-		watcher_pass(o);
+		/* one orchestrator of those sharing the database polls; a
+		 * standby starts as soon as it becomes the leader */
+		int led = is_leader(o);
+		if (led)
+			watcher_pass(o);
 		until = now_wall_ns() + o->watch_interval_ms * 1000000LL;
-		while (!o->stopping && now_wall_ns() < until)
+		while (!o->stopping && now_wall_ns() < until && (led || !is_leader(o)))
 			usleep(100 * 1000);
 	}
 	etags_free();

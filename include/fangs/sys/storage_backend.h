@@ -129,6 +129,12 @@ struct fangs_storage_backend {
 	int (*proc_groups)(fangs_storage_backend *b, const fangs_tree_query *q, fangs_proc_group_list *out);
 	/** Deviations stored at or after since_ns by severity; counts are zeroed by the caller. */
 	int (*deviation_counts)(fangs_storage_backend *b, int64_t since_ns, int64_t *counts);
+	/* version 3 also: several processes on one database (fangs/storage.h) */
+	/** Optional: NULL = the process is always the leader. */
+	int (*leader_try)(fangs_storage_backend *b, int *leader);
+	int (*leader_release)(fangs_storage_backend *b);
+	int (*feed_get)(fangs_storage_backend *b, const char *feed, char **seq);
+	int (*feed_advance)(fangs_storage_backend *b, const char *feed, const char *from, const char *to);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */
