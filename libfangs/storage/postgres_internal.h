@@ -18,6 +18,7 @@ typedef struct fangs__pg {
 	int read_only;
 	fangs_buf enc; /* event encoding */
 	fangs_buf copy; /* COPY data */
+	size_t copy_min; /* batches of this many events or more go with COPY */
 	/* the connection's health: a lost connection is made again (postgres.c) */
 	int busy_timeout_ms;
 	int in_tx;            /* a transaction of ours is open */
@@ -72,6 +73,9 @@ int64_t fangs__pg_col_i64(const PGresult *r, int row, int col);
 int fangs__pg_run_exists(fangs__pg *b, const char *run_id);
 int fangs__pg_release_ensure(fangs__pg *b, const char *package, const char *version);
 int fangs__pg_deviations_delete(fangs__pg *b, const char *run_id);
+/* Makes the partition of events for `day` (days since 1970-01-01, UTC)
+ * unless it exists. */
+int fangs__pg_events_day_ensure(fangs__pg *b, int day);
 
 int fangs__pg_db_version(fangs__pg *b, int *out);
 int fangs__pg_migrate(fangs__pg *b);

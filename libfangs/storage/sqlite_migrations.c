@@ -25,6 +25,8 @@ static const sq_migration migrations[] = {
 	{FANGS__SCHEMA_1("INTEGER PRIMARY KEY", "INTEGER", " WITHOUT ROWID"), NULL},
 	{FANGS__SCHEMA_2, NULL},
 	{FANGS__SCHEMA_3("INTEGER", " WITHOUT ROWID"), NULL},
+	{"", NULL}, /* 4: held for the change-feed tables */
+	{FANGS__SCHEMA_5_NONE, NULL},
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,
