@@ -226,9 +226,10 @@ int fangs__pg_events_day_ensure(fangs__pg *b, int day)
 	return rc;
 }
 
-/* The run's day (its partition of events, made when missing); ENOTFOUND
- * without the run. One round trip when the partition exists. */
-static int run_day(fangs__pg *b, const char *run_id, int *day)
+/* The run's day (with `make`, its partition of events is made when
+ * missing); ENOTFOUND without the run. One round trip when the partition
+ * exists. */
+static int run_day(fangs__pg *b, const char *run_id, int *day, int make)
 {
 	fangs__pg_params p = {0};
 	PGresult *res;
@@ -244,11 +245,24 @@ static int run_day(fangs__pg *b, const char *run_id, int *day)
 		rc = fangs_error_set(FANGS_ENOTFOUND, "run '%s' does not exist", run_id);
 	else {
 		*day = (int)fangs__pg_col_i64(res, 0, 0);
-		if (PQgetvalue(res, 0, 2)[0] != 't')
+		if (make && PQgetvalue(res, 0, 2)[0] != 't')
 			rc = make_partition(b, *day, PQgetvalue(res, 0, 1));
 	}
 	PQclear(res);
 	return rc;
+}
+
+int fangs__pg_events_move(fangs__pg *b, const char *run_id, int from, int to)
+{
+	fangs__pg_params p = {0};
+	int rc;
+	if ((rc = fangs__pg_events_day_ensure(b, to)))
+		return rc;
+	fangs__pg_i64(&p, to);
+	fangs__pg_str(&p, run_id);
+	fangs__pg_i64(&p, from);
+	return fangs__pg_run(b, "UPDATE events SET day = $1 WHERE run_id = $2 AND day = $3", &p,
+			     "moving a run's events to its day", NULL);
 }
 
 static int store(fangs__pg *b, const char *run_id, int day, fangs_event *events, int64_t *ids, size_t n)
@@ -273,7 +287,7 @@ int fangs__pg_events_append(fangs_storage_backend *bb, const char *run_id, fangs
 		free(ids);
 		return rc;
 	}
-	if (!(rc = run_day(b, run_id, &day)))
+	if (!(rc = run_day(b, run_id, &day, 1)))
 		rc = store(b, run_id, day, events, ids, n);
 	if ((rc = fangs__pg_write_end(b, outer, rc)) == 0)
 		for (size_t i = 0; i < n; i++)
@@ -301,7 +315,7 @@ int fangs__pg_events_append_batch(fangs_storage_backend *bb, const char *run_id,
 	fangs__pg_i64(&p, (int64_t)n);
 	fangs__pg_i64(&p, fangs__now_ns());
 	/* the number first: a batch seen before stops here */
-	if (!(rc = run_day(b, run_id, &day)) &&
+	if (!(rc = run_day(b, run_id, &day, 1)) &&
 	    !(rc = fangs__pg_run(b,
 				 "INSERT INTO event_batches (run_id, seq, events, received_ns) VALUES ($1, $2, $3, $4)"
 				 " ON CONFLICT (run_id, seq) DO NOTHING",
@@ -343,12 +357,15 @@ int fangs__pg_events_list(fangs_storage_backend *bb, const char *run_id, fangs_e
 	fangs__pg *b = fangs__pg_of(bb);
 	fangs__pg_params p = {0};
 	PGresult *res;
-	int rc;
-	if ((rc = fangs__pg_run_exists(b, run_id)))
+	int rc, day = 0;
+	if ((rc = run_day(b, run_id, &day, 0)))
 		return rc;
 	fangs__pg_str(&p, run_id);
-	res = fangs__pg_query(b, "SELECT id, run_id, data FROM events WHERE run_id = $1 UNION ALL"
-			      " SELECT id, run_id, data FROM evidence_events WHERE run_id = $1 ORDER BY 1", &p, "listing events");
+	fangs__pg_i64(&p, day);
+	res = fangs__pg_query(b,
+			      "SELECT id, run_id, data FROM events WHERE run_id = $1 AND day = $2 UNION ALL"
+			      " SELECT id, run_id, data FROM evidence_events WHERE run_id = $1 ORDER BY 1",
+			      &p, "listing events");
 	if (!res)
 		return fangs_error_last_code();
 	rc = read_events(b, res, out);

@@ -17,34 +17,41 @@
 
 #define NS_PER_DAY 86400000000000LL
 
-/* $1 = cutoff, $2..$4 = the finished states, $5 = pending review */
+/* $1 = cutoff, $2..$4 = the finished states, $5 = pending review or the
+ * cutoff's day. A run's events are in its day's partition (kept so by
+ * run updates, postgres_events.c): "day <= $5" leaves the newer days out
+ * of the plan. */
 #define OLD_FINISHED_RUNS "SELECT id FROM runs WHERE created_ns < $1 AND state IN ($2, $3, $4)"
 #define CITED(T) "EXISTS (SELECT 1 FROM deviation_evidence x WHERE x.event_id = " T ".id)"
+/* A run without events left: probed per run through each day's index (a
+ * subquery the planner cannot turn into a scan of every day). */
+#define NO_EVENTS(R) "(SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.run_id = " R ".id LIMIT 1) z) = 0"
 #define PRUNABLE_RUNS                                                                             \
 	"SELECT r.id FROM runs r WHERE r.created_ns < $1 AND r.state IN ($2, $3, $4)"              \
 	" AND r.is_baseline = 0 AND r.review <> $5"                                                \
 	" AND NOT EXISTS (SELECT 1 FROM deviations d WHERE d.run_id = r.id)"                       \
-	" AND NOT EXISTS (SELECT 1 FROM events e WHERE e.run_id = r.id)"                           \
-	" AND NOT EXISTS (SELECT 1 FROM evidence_events k WHERE k.run_id = r.id)"
+	" AND " NO_EVENTS("r") " AND NOT EXISTS (SELECT 1 FROM evidence_events k WHERE k.run_id = r.id)"
 
 enum { DELETED_ROWS, DELETED_KEPT, KEPT, RUNS, N_COUNTS };
+enum { CUTOFF_DAY = 1, REVIEW = 2 };
 
 static const struct {
 	const char *sql;
-	int uses_review;
+	int fifth; /* what $5 is, if any */
 	int count; /* which count it adds to, or -1 */
 } steps[] = {
-	{"DELETE FROM events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED("events"), 0, DELETED_ROWS},
+	{"DELETE FROM events WHERE day <= $5 AND run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED("events"),
+	 CUTOFF_DAY, DELETED_ROWS},
 	/* kept when a finding cited them, and the finding is gone since */
 	{"DELETE FROM evidence_events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED("evidence_events"), 0,
 	 DELETED_KEPT},
-	{"SELECT (SELECT COUNT(*) FROM events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND " CITED("events") ")"
-	 " + (SELECT COUNT(*) FROM evidence_events WHERE run_id IN (" OLD_FINISHED_RUNS "))",
-	 0, KEPT},
-	{"DELETE FROM run_fingerprints WHERE run_id IN (" PRUNABLE_RUNS ")", 1, -1},
-	{"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")", 1, -1},
-	{"DELETE FROM event_batches WHERE run_id IN (" PRUNABLE_RUNS ")", 1, -1},
-	{"DELETE FROM runs WHERE id IN (" PRUNABLE_RUNS ")", 1, RUNS},
+	{"SELECT (SELECT COUNT(*) FROM events WHERE day <= $5 AND run_id IN (" OLD_FINISHED_RUNS ") AND "
+	 CITED("events") ") + (SELECT COUNT(*) FROM evidence_events WHERE run_id IN (" OLD_FINISHED_RUNS "))",
+	 CUTOFF_DAY, KEPT},
+	{"DELETE FROM run_fingerprints WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
+	{"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
+	{"DELETE FROM event_batches WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
+	{"DELETE FROM runs WHERE id IN (" PRUNABLE_RUNS ")", REVIEW, RUNS},
 };
 
 static void finished_params(fangs__pg_params *p, int64_t cutoff)
@@ -139,8 +146,10 @@ int fangs__pg_prune(fangs_storage_backend *bb, int64_t older_than_ns, fangs_prun
 		fangs__pg_params p = {0};
 		PGresult *res;
 		finished_params(&p, older_than_ns);
-		if (steps[i].uses_review)
+		if (steps[i].fifth == REVIEW)
 			fangs__pg_i64(&p, FANGS_REVIEW_PENDING);
+		else if (steps[i].fifth == CUTOFF_DAY)
+			fangs__pg_i64(&p, older_than_ns / NS_PER_DAY);
 		if (!(res = fangs__pg_query(b, steps[i].sql, &p, "pruning"))) {
 			rc = fangs_error_last_code();
 			break;

@@ -185,6 +185,22 @@ START_TEST(test_partition_days)
 		fangs_event_list_free(&evs);
 	}
 	ck_assert_int_eq(scalar_ll(c, "SELECT COUNT(*) FROM pg_inherits WHERE inhparent = 'events'::regclass", NULL), 3);
+	/* a run moved to another day takes its events along */
+	{
+		fangs_event_list got = {0};
+		fangs_run now;
+		r[0].created_ns = (int64_t)(DAY0 + 7) * NS_DAY;
+		OK(fangs_storage_run_update(st, &r[0]));
+		ck_assert_int_eq(rows_of_day(c, DAY0), 0);
+		ck_assert_int_eq(rows_of_day(c, DAY0 + 7), 5);
+		OK(fangs_storage_events_list(st, r[0].id, &got));
+		ck_assert_uint_eq(got.count, 5);
+		fangs_event_list_free(&got);
+		OK(fangs_storage_run_get(st, r[0].id, &now));
+		ck_assert_int_eq(now.event_count, 5);
+		ck_assert_int_eq(now.created_ns, (int64_t)(DAY0 + 7) * NS_DAY);
+		fangs_run_clear(&now);
+	}
 	/* the maintenance pass makes today's and tomorrow's ahead of ingest */
 	OK(fangs_storage_prune(st, 0, &ps));
 	ck_assert(has_day(c, today));
@@ -436,6 +452,7 @@ START_TEST(test_prune_drops_days)
 	fangs_event_list_free(&left);
 	OK(fangs_storage_run_get(st, a.id, &got));
 	ck_assert_int_eq(got.deviation_count, 1);
+	ck_assert_int_eq(got.event_count, 2); /* the kept ones, as SQLite counts */
 	fangs_run_clear(&got);
 	FAILS(FANGS_ENOTFOUND, fangs_storage_run_get(st, b.id, &got));
 	/* evidence kept out of a dropped day can be cited again */
