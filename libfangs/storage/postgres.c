@@ -384,6 +384,9 @@ static int session_setup(fangs__pg *b, int busy_timeout_ms)
 	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", busy_timeout_ms);
 	if ((rc = fangs__pg_run(b, "SET client_min_messages = warning", NULL, "session setup", NULL)) ||
 	    (rc = fangs__pg_run(b, "SET client_encoding = 'UTF8'", NULL, "session setup", NULL)) ||
+	    /* short queries over many partitions: compiling them (seconds) costs
+	     * more than it saves */
+	    (rc = fangs__pg_run(b, "SET jit = off", NULL, "session setup", NULL)) ||
 	    (rc = fangs__pg_run(b, sql, NULL, "session setup", NULL)))
 		return rc;
 	if (b->read_only)

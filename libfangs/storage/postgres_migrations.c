@@ -29,7 +29,7 @@
 	" day INTEGER NOT NULL,"                                                                       \
 	" PRIMARY KEY (id, day)) PARTITION BY RANGE (day);"                                            \
 	"ALTER SEQUENCE events_id_seq OWNED BY events.id;"                                            \
-	"CREATE INDEX events_run ON events(run_id);"                                                   \
+	"CREATE INDEX events_run ON events(run_id, day);"                                              \
 	"CREATE TABLE evidence_events ("                                                               \
 	" id BIGINT PRIMARY KEY,"                                                                      \
 	" run_id TEXT NOT NULL,"                                                                       \
