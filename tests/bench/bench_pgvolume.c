@@ -173,6 +173,12 @@ static void latency(const char *what, double *ms, size_t n)
 	printf("  %-34s p50 %7.2f ms   p99 %7.2f ms   (%zu calls)\n", what, ms[n / 2], ms[n * 99 / 100], n);
 }
 
+/* the private server stops however the program ends */
+static void stop_server(void)
+{
+	test_backend_postgres.teardown_all();
+}
+
 static fangs_storage *open_db(const test_backend *be, void **ctx, fangs_storage_options *o)
 {
 	fangs_storage_options init = FANGS_STORAGE_OPTIONS_INIT;
@@ -199,14 +205,15 @@ int main(int argc, char **argv)
 	void *ctx = NULL, *ctxi = NULL;
 	char *prev_env;
 
-	if (days < 21 || runs < 2 || per_run < 10) {
-		fprintf(stderr, "usage: bench-pgvolume [DAYS>=21 [RUNS_PER_DAY>=2 [EVENTS_PER_RUN>=10]]]\n");
+	if (days < 21 || runs < 4 || per_run < 10) {
+		fprintf(stderr, "usage: bench-pgvolume [DAYS>=21 [RUNS_PER_DAY>=4 [EVENTS_PER_RUN>=10]]]\n");
 		return 2;
 	}
 	if (!(ms = calloc(SAMPLES, sizeof(*ms))))
 		die("memory", FANGS_ENOMEM);
 	if (be->setup_all())
 		return 1;
+	atexit(stop_server);
 	make_events(&evs, (size_t)per_run, 7);
 
 	/* row-by-row INSERT: one day of the same scans, on a database of its own */
@@ -317,6 +324,8 @@ int main(int argc, char **argv)
 		fangs_deviation_list l = {0};
 		fangs_event_list el = {0};
 		CHECK("deviations_list", fangs_storage_deviations_list(st, &f, &l));
+		if (l.count == 0)
+			die("no findings were made (RUNS_PER_DAY below 4)", FANGS_ENOTFOUND);
 		CHECK("events_get", fangs_storage_events_get(st, l.items[l.count - 1].evidence,
 							     l.items[l.count - 1].n_evidence, &el));
 		printf("oldest finding's evidence after retention: %zu of %zu events readable\n", el.count,
@@ -327,7 +336,6 @@ int main(int argc, char **argv)
 
 	fangs_storage_free(st);
 	be->destroy(ctx);
-	be->teardown_all();
 	fangs_event_list_free(&evs);
 	free(ms);
 	return 0;
