@@ -102,7 +102,7 @@ static int apply(fangs__pg *b, int from)
 		int rc;
 
 		snprintf(what, sizeof(what), "migration %d", v);
-		/* an empty entry holds a number another engine's change uses */
+		/* an empty entry: a version with nothing to do in this engine */
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_EMPTY_QUERY) {
 			rc = fangs__pg_fail(b, res, what);
 			PQclear(res);
