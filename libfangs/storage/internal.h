@@ -13,7 +13,7 @@
 /* Number of schema migrations. Every backend has exactly this many, in the
  * same order and with the same meaning, so that a version number names the
  * same schema whatever the engine (checked at compile time by each backend). */
-#define FANGS__STORAGE_SCHEMA_VERSION 4
+#define FANGS__STORAGE_SCHEMA_VERSION 5
 
 /* Default lock wait of the sqlite backend. */
 #define FANGS__STORAGE_BUSY_TIMEOUT_MS 5000

@@ -24,6 +24,9 @@
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms);
 
+/* Below this many events a batch is inserted row by row. */
+#define COPY_MIN_DEFAULT 8
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -389,6 +392,9 @@ static int session_setup(fangs__pg *b, int busy_timeout_ms)
 	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", busy_timeout_ms);
 	if ((rc = fangs__pg_run(b, "SET client_min_messages = warning", NULL, "session setup", NULL)) ||
 	    (rc = fangs__pg_run(b, "SET client_encoding = 'UTF8'", NULL, "session setup", NULL)) ||
+	    /* short queries over many partitions: compiling them (seconds) costs
+	     * more than it saves */
+	    (rc = fangs__pg_run(b, "SET jit = off", NULL, "session setup", NULL)) ||
 	    (rc = fangs__pg_run(b, sql, NULL, "session setup", NULL)))
 		return rc;
 	if (b->read_only)
@@ -410,6 +416,14 @@ int fangs_storage_backend_postgres_new(fangs_storage_backend **out, const fangs_
 		return fangs__error_oom();
 	b->base = pg_vtable;
 	b->read_only = opts->read_only;
+	b->copy_min = COPY_MIN_DEFAULT;
+	{
+		/* for measurements: FANGS_PG_COPY_MIN=N sends batches of N events or
+		 * more with COPY (a huge N: every event with INSERT) */
+		const char *env = getenv("FANGS_PG_COPY_MIN");
+		if (env && *env)
+			b->copy_min = (size_t)strtoull(env, NULL, 10);
+	}
 	b->busy_timeout_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : FANGS__STORAGE_BUSY_TIMEOUT_MS;
 	{
 		/* the DSN's own connect_timeout, when it has one, wins (it comes later) */

@@ -44,8 +44,16 @@ static int put_one(fangs__pg *b, fangs_deviation *d, size_t index)
 		fangs__pg_i64(&e, d->id);
 		fangs__pg_i64(&e, (int64_t)i);
 		fangs__pg_i64(&e, d->evidence[i]);
-		rc = fangs__pg_run(b, "INSERT INTO deviation_evidence (deviation_id, position, event_id) VALUES ($1, $2, $3)",
-				   &e, "storing evidence", NULL);
+		int64_t added = 0;
+		/* no foreign key on a partitioned table's id alone: the event is
+		 * looked up, among the kept ones too */
+		rc = fangs__pg_run(b,
+				   "INSERT INTO deviation_evidence (deviation_id, position, event_id)"
+				   " SELECT $1, $2, $3::bigint WHERE EXISTS (SELECT 1 FROM events WHERE id = $3::bigint)"
+				   " OR EXISTS (SELECT 1 FROM evidence_events WHERE id = $3::bigint)",
+				   &e, "storing evidence", &added);
+		if (rc == 0 && added == 0)
+			rc = FANGS_ENOTFOUND;
 		if (rc == FANGS_ENOTFOUND)
 			return fangs_error_set(rc, "deviation %zu: evidence event %lld does not exist", index,
 					       (long long)d->evidence[i]);

@@ -18,6 +18,7 @@ typedef struct fangs__pg {
 	int read_only;
 	fangs_buf enc; /* event encoding */
 	fangs_buf copy; /* COPY data */
+	size_t copy_min; /* batches of this many events or more go with COPY */
 	/* the connection's health: a lost connection is made again (postgres.c) */
 	int busy_timeout_ms;
 	int in_tx;            /* a transaction of ours is open */
@@ -72,6 +73,26 @@ int64_t fangs__pg_col_i64(const PGresult *r, int row, int col);
 int fangs__pg_run_exists(fangs__pg *b, const char *run_id);
 int fangs__pg_release_ensure(fangs__pg *b, const char *package, const char *version);
 int fangs__pg_deviations_delete(fangs__pg *b, const char *run_id);
+/* Makes the partition of events for `day` (days since 1970-01-01, UTC)
+ * unless it exists. */
+int fangs__pg_events_day_ensure(fangs__pg *b, int day);
+/* Moves a run's events from one day to another (its created_ns changed):
+ * a run's events are always in its day's partition. */
+int fangs__pg_events_move(fangs__pg *b, const char *run_id, int from, int to);
+
+/* FANGS__STORAGE_RUN_COLS, counting a run's events in its day's partition
+ * only (the others are not even opened) and with the events kept as
+ * evidence after their day was dropped, as SQLite counts them. */
+#define FANGS__PG_RUN_COLS                                                                            \
+	"r.id, r.package, r.version, r.state, r.is_baseline, r.review, r.events_emitted,"             \
+	" r.events_dropped, r.duration_ns, r.runner, r.exit_code, r.error, r.install_output,"        \
+	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns,"                          \
+	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id"                                      \
+	" AND e.day = floor(r.created_ns / 86400000000000.0)::integer)"                              \
+	" + (SELECT COUNT(*) FROM evidence_events k WHERE k.run_id = r.id),"                         \
+	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
+	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id),"            \
+	" r.analysis_error"
 
 int fangs__pg_db_version(fangs__pg *b, int *out);
 int fangs__pg_migrate(fangs__pg *b);

@@ -90,20 +90,33 @@ int fangs__pg_run_create(fangs_storage_backend *bb, fangs_run *run)
 
 int fangs__pg_run_update(fangs_storage_backend *bb, const fangs_run *run)
 {
+	fangs__pg *b = fangs__pg_of(bb);
 	fangs__pg_params p = {0};
-	int64_t n = 0;
-	int rc;
-	run_params(&p, run, 0);
-	rc = fangs__pg_run(fangs__pg_of(bb),
-			   "UPDATE runs SET state = $2, is_baseline = $3, review = $4, events_emitted = $5,"
-			   " events_dropped = $6, duration_ns = $7, runner = $8, exit_code = $9, error = $10,"
-			   " install_output = $11, sandbox = $12, network = $13, started_ns = $14, finished_ns = $15,"
-			   " created_ns = CASE WHEN $16::bigint = 0 THEN created_ns ELSE $16::bigint END,"
-			   " analysis_error = $17 WHERE id = $1",
-			   &p, "updating a run", &n);
-	if (rc)
+	PGresult *res;
+	int outer, rc;
+
+	if ((rc = fangs__pg_write_begin(b, &outer)))
 		return rc;
-	return n ? 0 : fangs_error_set(FANGS_ENOTFOUND, "run '%s' does not exist", run->id);
+	run_params(&p, run, 0);
+	/* the days before and after: a run that changes day takes its events along */
+	res = fangs__pg_query(b,
+			      "UPDATE runs r SET state = $2, is_baseline = $3, review = $4, events_emitted = $5,"
+			      " events_dropped = $6, duration_ns = $7, runner = $8, exit_code = $9, error = $10,"
+			      " install_output = $11, sandbox = $12, network = $13, started_ns = $14, finished_ns = $15,"
+			      " created_ns = CASE WHEN $16::bigint = 0 THEN r.created_ns ELSE $16::bigint END,"
+			      " analysis_error = $17 FROM (SELECT id, created_ns FROM runs WHERE id = $1) old"
+			      " WHERE r.id = old.id RETURNING floor(old.created_ns / 86400000000000.0)::integer,"
+			      " floor(r.created_ns / 86400000000000.0)::integer",
+			      &p, "updating a run");
+	if (!res)
+		rc = fangs_error_last_code();
+	else if (PQntuples(res) == 0)
+		rc = fangs_error_set(FANGS_ENOTFOUND, "run '%s' does not exist", run->id);
+	else if (strcmp(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)) != 0)
+		rc = fangs__pg_events_move(b, run->id, (int)fangs__pg_col_i64(res, 0, 0),
+					   (int)fangs__pg_col_i64(res, 0, 1));
+	PQclear(res);
+	return fangs__pg_write_end(b, outer, rc);
 }
 
 static int read_runs(PGresult *res, fangs_run_list *out)
@@ -125,7 +138,7 @@ int fangs__pg_run_get(fangs_storage_backend *bb, const char *id, fangs_run *out)
 	PGresult *res;
 	int rc;
 	fangs__pg_str(&p, id);
-	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r WHERE r.id = $1", &p, "reading a run");
+	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__PG_RUN_COLS " FROM runs r WHERE r.id = $1", &p, "reading a run");
 	if (!res)
 		return fangs_error_last_code();
 	rc = PQntuples(res) ? read_run(res, 0, out) : fangs_error_set(FANGS_ENOTFOUND, "run '%s' does not exist", id);
@@ -149,7 +162,7 @@ int fangs__pg_run_list(fangs_storage_backend *bb, const fangs_run_filter *f, fan
 		fangs__pg_str(&p, NULL); /* LIMIT NULL = no limit */
 	fangs__pg_i64(&p, FANGS_REVIEW_PENDING);
 	res = fangs__pg_query(fangs__pg_of(bb),
-			      "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r"
+			      "SELECT " FANGS__PG_RUN_COLS " FROM runs r"
 			      " WHERE ($1::text IS NULL OR r.package = $1)"
 			      " AND ($2::text IS NULL OR r.version = $2)"
 			      " AND ($3::int < 0 OR r.state = $3)"

@@ -194,5 +194,15 @@
 	" name TEXT PRIMARY KEY," \
 	" seq TEXT NOT NULL," \
 	" updated_ns " BIG " NOT NULL)" NO_ROWID ";"
+/* 5: events by day (PostgreSQL only; other engines keep one table).
+ * PostgreSQL partitions events by events.day, the UTC day of the run's
+ * created_ns (days since 1970-01-01), one partition per day named
+ * events_YYYYMMDD, so that retention drops whole days. The primary key is
+ * (id, day) (a partitioned table's unique keys hold its partition key);
+ * ids still come from one sequence, so an id names one event. Evidence no
+ * longer references events by foreign key: events cited by findings are
+ * copied to evidence_events before their day is dropped, and reads of
+ * events look in both tables (postgres_migrations.c, postgres_prune.c). */
+#define FANGS__SCHEMA_5_NONE ""
 
 #endif

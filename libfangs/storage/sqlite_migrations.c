@@ -26,6 +26,7 @@ static const sq_migration migrations[] = {
 	{FANGS__SCHEMA_2, NULL},
 	{FANGS__SCHEMA_3("INTEGER", " WITHOUT ROWID"), NULL},
 	{FANGS__SCHEMA_4("INTEGER", " WITHOUT ROWID"), NULL},
+	{FANGS__SCHEMA_5_NONE, NULL},
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,

@@ -481,6 +481,8 @@ int main(int argc, char **argv)
 			if (next_prune) {
 				pthread_mutex_lock(&o.st_lock);
 				int64_t cutoff = now - (int64_t)cfg->retention_days * 86400LL * 1000000000LL, jobs = 0;
+				/* whole UTC days: PostgreSQL then drops days instead of deleting rows */
+				cutoff -= cutoff % (86400LL * 1000000000LL);
 				if (fangs_storage_prune(o.st, cutoff, &ps) || fangs_storage_job_prune(o.st, cutoff, &jobs))
 					log_warn("retention: %s", fangs_error_last());
 				else if (ps.runs_deleted || ps.events_deleted || jobs)
