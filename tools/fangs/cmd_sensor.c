@@ -61,6 +61,13 @@ static int print_probes(cli_ctx *ctx, int json)
 			live += p[i].live != 0;
 		}
 		printf("%zu of %zu probes live\n", live, n);
+		{
+			const char *why, *mode = fangs_sensor_syscall_mode(s, &why);
+			printf("system calls traced through %s%s%s\n",
+			       !strcmp(mode, "raw_tp") ? "raw_tp/sys_enter and raw_tp/sys_exit, dispatching by number"
+						       : "one tracepoint each",
+			       *why ? ": " : "", why);
+		}
 	}
 	(void)ctx;
 	fangs_sensor_free(s);
