@@ -166,6 +166,17 @@ FANGS_EXTERN(int) fangs_sensor_check(char *why, size_t why_len);
  */
 FANGS_EXTERN(int) fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts);
 
+/**
+ * Starts loading the process's shared BPF object for these options in a
+ * background thread and returns at once: a later fangs_sensor_new() with
+ * the same load-time options waits for that load and shares it (and
+ * reports its error, trying again, if it failed). Lets a front-end load
+ * the sensor while it does other work (`fangs scan` during the prefetch).
+ * 0, FANGS_EINVAL / FANGS_EVERSION for bad options, or what
+ * fangs_sensor_check() says when this machine cannot run the sensor.
+ */
+FANGS_EXTERN(int) fangs_sensor_preload(const fangs_sensor_options *opts);
+
 /** Replaces the event callback (e.g. a sensor shared by successive scans). */
 FANGS_EXTERN(int) fangs_sensor_set_callback(fangs_sensor *s, fangs_sensor_event_fn on_event, void *user);
 

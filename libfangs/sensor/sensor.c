@@ -148,12 +148,14 @@ struct fangs__core {
 	int active[FS_MAX_RUNS];
 	int next_slot; /* slots are reused round-robin, so late events of an
 			* unwatched run are unlikely to be read under a new run id */
+	int loading; /* a thread is loading it; the others wait (cores_cond) */
 	fangs_sensor *consumer; /* the handle reading the ring buffer now */
 	int consumed;           /* its records seen by this read */
 	unsigned int handles;
 };
 
 static pthread_mutex_t cores_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cores_cond = PTHREAD_COND_INITIALIZER;
 static fangs__core *cores;
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -249,9 +251,9 @@ static void probe_failed(fangs__probe *p, const char *fmt, ...)
 	p->pub.live = 0;
 }
 
-static int collect_tls_binaries(const fangs_sensor_options *o, char ***out, size_t *n)
+static int collect_tls_binaries(const char *const *asked, char ***out, size_t *n)
 {
-	const char *const *list = o->tls_binaries ? o->tls_binaries : default_tls_binaries;
+	const char *const *list = asked ? asked : default_tls_binaries;
 	int have_libssl = 0;
 	char **v = NULL;
 
@@ -263,7 +265,7 @@ static int collect_tls_binaries(const fangs_sensor_options *o, char ***out, size
 		if (!real)
 			continue;
 		/* the defaults name several places of one libssl: take the first */
-		if (!o->tls_binaries && strstr(list[i], "libssl")) {
+		if (!asked && strstr(list[i], "libssl")) {
 			if (have_libssl) {
 				free(real);
 				continue;
@@ -671,148 +673,268 @@ static unsigned int syscalls_wanted(unsigned int asked)
 	return FANGS_SENSOR_SYSCALLS_AUTO;
 }
 
-/* A new core for these options: raw_tp unless told otherwise, the
- * tracepoints when raw_tp cannot run and the mode was not forced. */
-static int core_new(fangs__core **out, const fangs_sensor_options *o, size_t rbsize, unsigned int wakeup_ms,
-		    unsigned int syscalls_mode, char *tls_key)
-{
-	pthread_mutexattr_t ma;
-	fangs__core *c;
-	char why[512];
-	char **tls = NULL;
-	size_t n_tls = 0;
-	int rc;
-
-	*out = NULL;
-	if ((rc = fangs_sensor_check(why, sizeof(why)))) {
-		free(tls_key);
-		return rc;
-	}
-	if (!(c = calloc(1, sizeof(*c)))) {
-		free(tls_key);
-		return fangs__error_oom();
-	}
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&c->lock, &ma);
-	pthread_mutexattr_destroy(&ma);
-	c->pid = getpid();
-	c->rbsize = rbsize;
-	c->want = o->probes ? o->probes : FANGS_SENSOR_PROBE_ALL;
-	c->wakeup_ms = wakeup_ms;
-	c->max_events = o->max_events_per_run;
-	c->syscalls = syscalls_mode;
-	c->tls_key = tls_key;
-	if ((rc = fangs_cgroup_v2_root(c->v2root, sizeof(c->v2root))))
-		goto fail;
-	libbpf_set_print(libbpf_log);
-	if (o->probes & FANGS_SENSOR_PROBE_TLS_LIB || !o->probes)
-		collect_tls_binaries(o, &tls, &n_tls);
-	c->raw = syscalls_wanted(syscalls_mode) != FANGS_SENSOR_SYSCALLS_TRACEPOINTS;
-	if (!c->raw)
-		snprintf(c->mode_why, sizeof(c->mode_why), "asked for");
-	rc = core_load(c, tls, n_tls);
-	if (rc && c->raw && syscalls_wanted(syscalls_mode) == FANGS_SENSOR_SYSCALLS_AUTO && c->mode_why[0]) {
-		fangs_warn("sensor: %s; tracing system calls with one tracepoint each", c->mode_why);
-		core_unload(c);
-		c->raw = 0;
-		rc = core_load(c, tls, n_tls);
-	}
-	if (rc)
-		goto fail;
-	fangs_debug("sensor loaded: system calls through %s%s%s", c->raw ? "raw_tp" : "tracepoints",
-		    c->mode_why[0] ? ": " : "", c->mode_why);
-	for (size_t i = 0; i < n_tls; i++)
-		free(tls[i]);
-	free(tls);
-	*out = c;
-	return 0;
-fail:
-	for (size_t i = 0; i < n_tls; i++)
-		free(tls[i]);
-	free(tls);
-	core_free(c);
-	return rc;
-}
+/* The load-time options of a core, checked and with their defaults. */
+typedef struct core_key {
+	size_t rbsize;
+	unsigned int want, wakeup_ms, syscalls;
+	uint64_t max_events;
+	char *tls_key; /* owned */
+} core_key;
 
 static int same_str(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
+static int key_of(const fangs_sensor_options *opts, fangs_sensor_options *o, core_key *k)
 {
-	fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
-	struct epoll_event ev;
-	fangs__core *c;
-	fangs_sensor *s;
-	size_t rbsize;
-	unsigned int wakeup_ms;
-	char *tls_key;
-	int rc;
-
-	if (!out)
-		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_new: NULL out");
-	*out = NULL;
+	memset(k, 0, sizeof(*k));
+	*o = (fangs_sensor_options)FANGS_SENSOR_OPTIONS_INIT;
 	if (opts) {
 		if (opts->version < 1 || opts->version > FANGS_SENSOR_OPTIONS_VERSION)
 			return fangs_error_set(FANGS_EVERSION, "sensor options version %u is not 1..%u", opts->version,
 					       FANGS_SENSOR_OPTIONS_VERSION);
 		if (opts->version == 1)
-			memcpy(&o, opts, offsetof(fangs_sensor_options, max_events_per_run));
+			memcpy(o, opts, offsetof(fangs_sensor_options, max_events_per_run));
 		else if (opts->version == 2)
-			memcpy(&o, opts, offsetof(fangs_sensor_options, syscalls));
+			memcpy(o, opts, offsetof(fangs_sensor_options, syscalls));
 		else
-			o = *opts;
-		o.version = FANGS_SENSOR_OPTIONS_VERSION;
+			*o = *opts;
+		o->version = FANGS_SENSOR_OPTIONS_VERSION;
 	}
-	rbsize = o.ringbuf_size ? o.ringbuf_size : DEFAULT_RINGBUF;
-	if (o.max_events_per_run == 0)
-		o.max_events_per_run = FANGS_SENSOR_DEFAULT_MAX_EVENTS;
-	else if (o.max_events_per_run == FANGS_SENSOR_UNLIMITED)
-		o.max_events_per_run = 0;
-	if (rbsize < (size_t)sysconf(_SC_PAGESIZE) || (rbsize & (rbsize - 1)) || rbsize > (1u << 30))
+	k->rbsize = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
+	k->max_events = o->max_events_per_run == 0 ? FANGS_SENSOR_DEFAULT_MAX_EVENTS
+			: o->max_events_per_run == FANGS_SENSOR_UNLIMITED ? 0
+									   : o->max_events_per_run;
+	if (k->rbsize < (size_t)sysconf(_SC_PAGESIZE) || (k->rbsize & (k->rbsize - 1)) || k->rbsize > (1u << 30))
 		return fangs_error_set(FANGS_EINVAL, "ring buffer size %zu is not a power of two between a page and 1 GiB",
-				       rbsize);
-	if (o.syscalls > FANGS_SENSOR_SYSCALLS_TRACEPOINTS)
-		return fangs_error_set(FANGS_EINVAL, "unknown system call mode %u", o.syscalls);
-	wakeup_ms = o.wakeup_ms == FANGS_SENSOR_WAKEUP_EACH ? 0 : o.wakeup_ms ? o.wakeup_ms : DEFAULT_WAKEUP_MS;
-	tls_key = tls_key_of(&o);
-	if (o.tls_binaries && !tls_key)
+				       k->rbsize);
+	if (o->syscalls > FANGS_SENSOR_SYSCALLS_TRACEPOINTS)
+		return fangs_error_set(FANGS_EINVAL, "unknown system call mode %u", o->syscalls);
+	k->syscalls = o->syscalls;
+	k->want = o->probes ? o->probes : FANGS_SENSOR_PROBE_ALL;
+	k->wakeup_ms = o->wakeup_ms == FANGS_SENSOR_WAKEUP_EACH ? 0 : o->wakeup_ms ? o->wakeup_ms : DEFAULT_WAKEUP_MS;
+	k->tls_key = tls_key_of(o);
+	if (o->tls_binaries && !k->tls_key)
 		return fangs__error_oom();
+	return 0;
+}
 
+static int key_matches(const fangs__core *c, const core_key *k)
+{
+	return c->pid == getpid() && c->rbsize == k->rbsize && c->want == k->want && c->wakeup_ms == k->wakeup_ms &&
+	       c->max_events == k->max_events && c->syscalls == k->syscalls && same_str(c->tls_key, k->tls_key);
+}
+
+/* A core for `k` (which it takes), not loaded yet. */
+static fangs__core *core_alloc(core_key *k)
+{
+	pthread_mutexattr_t ma;
+	fangs__core *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		free(k->tls_key);
+		k->tls_key = NULL;
+		return NULL;
+	}
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	c->pid = getpid();
+	c->rbsize = k->rbsize;
+	c->want = k->want;
+	c->wakeup_ms = k->wakeup_ms;
+	c->max_events = k->max_events;
+	c->syscalls = k->syscalls;
+	c->tls_key = k->tls_key;
+	k->tls_key = NULL;
+	return c;
+}
+
+/* Loads `c`: raw_tp unless told otherwise, the tracepoints when raw_tp
+ * cannot run and the mode was not forced. */
+static int core_fill(fangs__core *c)
+{
+	char why[512];
+	char **tls = NULL, **asked = NULL;
+	size_t n_tls = 0;
+	int rc;
+
+	if ((rc = fangs_sensor_check(why, sizeof(why))))
+		return rc;
+	if ((rc = fangs_cgroup_v2_root(c->v2root, sizeof(c->v2root))))
+		return rc;
+	libbpf_set_print(libbpf_log);
+	if (c->tls_key) { /* the list asked for, from its "a\nb\n" key */
+		size_t n = 0;
+		char *dup = fangs__strdup(c->tls_key), *save = NULL;
+		for (const char *p = c->tls_key; *p; p++)
+			n += *p == '\n';
+		asked = calloc(n + 1, sizeof(*asked));
+		if (!dup || !asked) {
+			free(dup);
+			free(asked);
+			return fangs__error_oom();
+		}
+		n = 0;
+		for (char *t = strtok_r(dup, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+			asked[n++] = t;
+		if (c->want & FANGS_SENSOR_PROBE_TLS_LIB)
+			collect_tls_binaries((const char *const *)asked, &tls, &n_tls);
+		free(dup);
+		free(asked);
+	} else if (c->want & FANGS_SENSOR_PROBE_TLS_LIB) {
+		collect_tls_binaries(NULL, &tls, &n_tls);
+	}
+	c->raw = syscalls_wanted(c->syscalls) != FANGS_SENSOR_SYSCALLS_TRACEPOINTS;
+	if (!c->raw)
+		snprintf(c->mode_why, sizeof(c->mode_why), "asked for");
+	rc = core_load(c, tls, n_tls);
+	if (rc && c->raw && syscalls_wanted(c->syscalls) == FANGS_SENSOR_SYSCALLS_AUTO && c->mode_why[0]) {
+		fangs_warn("sensor: %s; tracing system calls with one tracepoint each", c->mode_why);
+		core_unload(c);
+		c->raw = 0;
+		rc = core_load(c, tls, n_tls);
+	}
+	if (!rc)
+		fangs_debug("sensor loaded: system calls through %s%s%s", c->raw ? "raw_tp" : "tracepoints",
+			    c->mode_why[0] ? ": " : "", c->mode_why);
+	for (size_t i = 0; i < n_tls; i++)
+		free(tls[i]);
+	free(tls);
+	return rc;
+}
+
+/* The process's core for `k`: found, waited for while another thread
+ * loads it, or loaded here. Takes k->tls_key. */
+static int core_get(core_key *k, fangs__core **out)
+{
+	fangs__core *c;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&cores_lock);
+	for (;;) {
+		for (c = cores; c; c = c->next)
+			if (key_matches(c, k))
+				break;
+		if (!c || !c->loading)
+			break;
+		pthread_cond_wait(&cores_cond, &cores_lock);
+	}
+	if (c) {
+		free(k->tls_key);
+		k->tls_key = NULL;
+		pthread_mutex_lock(&c->lock);
+		c->handles++;
+		pthread_mutex_unlock(&c->lock);
+		pthread_mutex_unlock(&cores_lock);
+		*out = c;
+		return 0;
+	}
+	if (!(c = core_alloc(k))) {
+		pthread_mutex_unlock(&cores_lock);
+		return fangs__error_oom();
+	}
+	/* listed while it loads: others with these options wait for it */
+	c->loading = 1;
+	c->next = cores;
+	cores = c;
+	pthread_mutex_unlock(&cores_lock);
+	rc = core_fill(c);
+	pthread_mutex_lock(&cores_lock);
+	c->loading = 0;
+	if (rc) {
+		fangs__core **pp = &cores;
+		while (*pp != c)
+			pp = &(*pp)->next;
+		*pp = c->next;
+	} else {
+		c->handles++;
+	}
+	pthread_cond_broadcast(&cores_cond);
+	pthread_mutex_unlock(&cores_lock);
+	if (rc) {
+		core_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+static void *preload_thread(void *arg)
+{
+	core_key *k = arg;
+	fangs__core *c = NULL;
+
+	if (core_get(k, &c) == 0) {
+		pthread_mutex_lock(&c->lock);
+		c->handles--;
+		pthread_mutex_unlock(&c->lock);
+	} else {
+		fangs_debug("sensor: loading ahead failed: %s", fangs_error_last());
+	}
+	free(k->tls_key);
+	free(k);
+	return NULL;
+}
+
+int fangs_sensor_preload(const fangs_sensor_options *opts)
+{
+	fangs_sensor_options o;
+	pthread_attr_t attr;
+	pthread_t t;
+	core_key *k = calloc(1, sizeof(*k));
+	int rc;
+
+	if (!k)
+		return fangs__error_oom();
+	if ((rc = key_of(opts, &o, k)) || (rc = fangs_sensor_check(NULL, 0))) {
+		free(k->tls_key);
+		free(k);
+		return rc;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, preload_thread, k);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		free(k->tls_key);
+		free(k);
+		return fangs_error_set(FANGS_EIO, "cannot start a thread to load the sensor: %s", strerror(rc));
+	}
+	return 0;
+}
+
+int fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts)
+{
+	fangs_sensor_options o;
+	struct epoll_event ev;
+	core_key k;
+	fangs__core *c;
+	fangs_sensor *s;
+	int rc;
+
+	if (!out)
+		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_new: NULL out");
+	*out = NULL;
+	if ((rc = key_of(opts, &o, &k))) {
+		free(k.tls_key);
+		return rc;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		free(tls_key);
+		free(k.tls_key);
 		return fangs__error_oom();
 	}
 	s->epfd = s->evfd = -1;
 	s->on_event = o.on_event;
 	s->user = o.user;
 	s->mono_to_real = fangs__now_ns() - fangs__monotonic_ns();
-	s->wakeup_ms = wakeup_ms;
-
+	s->wakeup_ms = k.wakeup_ms;
 	/* the process's object for these options, loaded on first use */
-	pthread_mutex_lock(&cores_lock);
-	for (c = cores; c; c = c->next)
-		if (c->pid == getpid() && c->rbsize == rbsize && c->want == (o.probes ? o.probes : FANGS_SENSOR_PROBE_ALL) &&
-		    c->wakeup_ms == wakeup_ms && c->max_events == o.max_events_per_run && c->syscalls == o.syscalls &&
-		    same_str(c->tls_key, tls_key))
-			break;
-	if (c) {
-		free(tls_key);
-		rc = 0;
-	} else if ((rc = core_new(&c, &o, rbsize, wakeup_ms, o.syscalls, tls_key)) == 0) {
-		c->next = cores;
-		cores = c;
-	}
-	if (c) {
-		pthread_mutex_lock(&c->lock);
-		c->handles++;
-		pthread_mutex_unlock(&c->lock);
-	}
-	pthread_mutex_unlock(&cores_lock);
-	if (rc) {
+	if ((rc = core_get(&k, &c))) {
 		free(s);
 		return rc;
 	}

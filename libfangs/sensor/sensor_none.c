@@ -73,3 +73,9 @@ const char *fangs_sensor_syscall_mode(const fangs_sensor *s, const char **why)
 		*why = "libfangs was built without the eBPF sensor";
 	return "none";
 }
+
+int fangs_sensor_preload(const fangs_sensor_options *opts)
+{
+	(void)opts;
+	return NO_SENSOR();
+}

@@ -118,7 +118,6 @@ CLI_HANDLER(cmd_scan)
 	fangs_severity fail_on = FANGS_SEV_HIGH;
 	progress_state ps = {0};
 	fangs_storage *st = NULL;
-	fangs_sensor *sensor = NULL;
 	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
 	json_object *all = NULL;
 	const char *docker_host;
@@ -143,6 +142,12 @@ CLI_HANDLER(cmd_scan)
 			return cli_usage_error("DOCKER_HOST must be unix://PATH (the daemon's socket)");
 		so.docker_socket = docker_host + 7;
 	}
+	/* The sensor loads (verifier, attach) while the storage opens and the
+	 * first prefetch runs; each scan takes a handle on it, and the BPF
+	 * object stays loaded for the next (it is the process's, see
+	 * fangs/sensor.h). A sensor that cannot load fails each scan. */
+	if ((rc = fangs_sensor_preload(&seo)))
+		return cli_fail("cannot start the eBPF sensor", rc);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	/* what killed scans left (a run directory, a cgroup) goes first */
@@ -153,14 +158,9 @@ CLI_HANDLER(cmd_scan)
 		else if (removed && !ps.quiet)
 			fprintf(stderr, "fangs: removed %d leftover%s of killed scans\n", removed, removed == 1 ? "" : "s");
 	}
-	if ((rc = fangs_sensor_new(&sensor, &seo))) {
-		fangs_storage_free(st);
-		return cli_fail("cannot start the eBPF sensor", rc);
-	}
 	ps.tty = isatty(STDERR_FILENO);
 	so.storage = st;
 	so.config = ctx->config;
-	so.sensor = sensor;
 	so.progress = on_progress;
 	so.user = &ps;
 	if (ctx->json)
@@ -217,7 +217,6 @@ CLI_HANDLER(cmd_scan)
 	}
 	if (all)
 		json_print(all);
-	fangs_sensor_free(sensor);
 	fangs_storage_free(st);
 	return exit_code;
 }
