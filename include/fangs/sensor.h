@@ -177,6 +177,13 @@ FANGS_EXTERN(int) fangs_sensor_new(fangs_sensor **out, const fangs_sensor_option
  */
 FANGS_EXTERN(int) fangs_sensor_preload(const fangs_sensor_options *opts);
 
+/**
+ * Detaches and unloads this process's BPF objects that no handle uses any
+ * more (they are otherwise kept until the process exits); the next
+ * fangs_sensor_new() loads again. Returns how many were unloaded.
+ */
+FANGS_EXTERN(int) fangs_sensor_unload_idle(void);
+
 /** Replaces the event callback (e.g. a sensor shared by successive scans). */
 FANGS_EXTERN(int) fangs_sensor_set_callback(fangs_sensor *s, fangs_sensor_event_fn on_event, void *user);
 

@@ -880,6 +880,36 @@ static void *preload_thread(void *arg)
 	return NULL;
 }
 
+int fangs_sensor_unload_idle(void)
+{
+	fangs__core **pp, *idle = NULL;
+	int n = 0;
+
+	pthread_mutex_lock(&cores_lock);
+	for (pp = &cores; *pp;) {
+		fangs__core *c = *pp;
+		int unused;
+		pthread_mutex_lock(&c->lock);
+		unused = c->pid == getpid() && !c->loading && c->handles == 0;
+		pthread_mutex_unlock(&c->lock);
+		if (unused) {
+			*pp = c->next;
+			c->next = idle;
+			idle = c;
+			n++;
+		} else {
+			pp = &c->next;
+		}
+	}
+	pthread_mutex_unlock(&cores_lock);
+	while (idle) {
+		fangs__core *next = idle->next;
+		core_free(idle);
+		idle = next;
+	}
+	return n;
+}
+
 int fangs_sensor_preload(const fangs_sensor_options *opts)
 {
 	fangs_sensor_options o;

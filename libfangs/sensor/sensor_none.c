@@ -79,3 +79,8 @@ int fangs_sensor_preload(const fangs_sensor_options *opts)
 	(void)opts;
 	return NO_SENSOR();
 }
+
+int fangs_sensor_unload_idle(void)
+{
+	return 0;
+}
