@@ -6,7 +6,9 @@
  * without kprobes and where fentry/tp_btf are refused. Every program first
  * asks whether the current task belongs to a watched cgroup-v2 subtree and
  * returns at once when it does not, so unwatched processes cost one map
- * lookup per probed syscall.
+ * lookup per probed syscall. System calls come either through one raw_tp
+ * on raw_syscalls/sys_enter and sys_exit, dispatching by number, or through
+ * one tracepoint per call (the end of this file).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>

@@ -1163,11 +1163,8 @@ static int watch_locked(fangs_sensor *s, const char *cgroup, const char *run_id)
 		free(s->runs[slot].run_id);
 		s->runs[slot].run_id = dup;
 	}
-	/* the slot's earlier owner no longer reads it under its run id */
-	if (c->owner[slot] && c->owner[slot] != s) {
-		free(c->owner[slot]->runs[slot].run_id);
-		c->owner[slot]->runs[slot].run_id = NULL;
-	}
+	/* the slot's earlier owner gets no more of its records (its own copy of
+	 * the run id stays its own: it may be decoding a queued record) */
 	c->owner[slot] = s;
 	rc = bpf_map__update_elem(c->skel->maps.watched, &id, sizeof(id), &uslot, sizeof(uslot), 0);
 	if (rc)
@@ -1248,7 +1245,8 @@ static int core_record(void *ctx, void *data, size_t size)
 	}
 	r = malloc(sizeof(*r) + size);
 	if (!r) {
-		to->lost++;
+		if (to->lost++ == 0)
+			fangs_warn("sensor: out of memory queueing an event for another scan: events lost");
 		return 0;
 	}
 	r->next = NULL;
@@ -1402,6 +1400,8 @@ int fangs_sensor_stats(const fangs_sensor *s, const char *run_id, fangs_sensor_r
 		out->folded += v[i].folded;
 		out->capped += v[i].capped;
 	}
+	/* records another thread read for us and could not queue (no memory) */
+	out->dropped += s->lost;
 	free(v);
 	return 0;
 }
