@@ -39,6 +39,7 @@ static int collect(const fangs_event *ev, void *user)
 static void setup(void)
 {
 	fangs_log_set(fangs_log_stderr, FANGS_LOG_WARN, NULL);
+	unsetenv("FANGS_SENSOR_SYSCALLS"); /* the options decide here */
 	snprintf(TMP, sizeof(TMP), "/tmp/fangs-shared-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(TMP));
 }
