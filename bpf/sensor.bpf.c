@@ -6,7 +6,9 @@
  * without kprobes and where fentry/tp_btf are refused. Every program first
  * asks whether the current task belongs to a watched cgroup-v2 subtree and
  * returns at once when it does not, so unwatched processes cost one map
- * lookup per probed syscall.
+ * lookup per probed syscall. System calls come either through one raw_tp
+ * on raw_syscalls/sys_enter and sys_exit, dispatching by number, or through
+ * one tracepoint per call (the end of this file).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -15,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "sensor.h"
+#include "syscall_nr.h"
 #define FS_INLINE static __always_inline
 #include "payload.h"
 
@@ -458,7 +461,7 @@ struct open_stash {
 	const void *upath;
 	__u64 flags;
 	__u32 have; /* path read at entry */
-	__u32 pad;
+	__s32 nr;   /* the system call's number, checked at a raw_tp exit */
 	char path[FS_PATH_LEN];
 };
 
@@ -482,7 +485,7 @@ struct {
 	__type(value, struct open_stash);
 } stash_scratch SEC(".maps");
 
-static __always_inline int stash_open(const void *upath, __u64 flags)
+static __always_inline int stash_open(const void *upath, __u64 flags, int nr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct open_stash *st;
@@ -495,6 +498,7 @@ static __always_inline int stash_open(const void *upath, __u64 flags)
 		return 0;
 	st->upath = upath;
 	st->flags = flags;
+	st->nr = nr;
 	st->have = bpf_probe_read_user_str(st->path, sizeof(st->path), upath) > 0;
 	if (!st->have)
 		st->path[0] = 0;
@@ -607,7 +611,19 @@ static __always_inline __u32 walk_path(struct task_struct *t, struct dentry *d, 
 	return c.off;
 }
 
-static __always_inline int open_exit(long ret)
+#if defined(__TARGET_ARCH_x86)
+#define FS_SYSCALL_NR_CORE(x) ((long)BPF_CORE_READ((const struct pt_regs *)(x), orig_ax))
+#elif defined(__TARGET_ARCH_arm64)
+#define FS_SYSCALL_NR_CORE(x) ((long)BPF_CORE_READ((const struct pt_regs *)(x), syscallno))
+#elif defined(__TARGET_ARCH_riscv)
+#define FS_SYSCALL_NR_CORE(x) ((long)BPF_CORE_READ((const struct pt_regs *)(x), a7))
+#else
+#error "sensor.bpf.c: no syscall register layout for this architecture"
+#endif
+
+/* regs: the exiting call's registers at a raw_tp/sys_exit, whose number
+ * must be the stashed open's; NULL when only the opens' exits come here */
+static __always_inline int open_exit(long ret, const void *regs)
 {
 	struct task_struct *task;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -622,6 +638,11 @@ static __always_inline int open_exit(long ret)
 	st = bpf_map_lookup_elem(&open_stash, &id);
 	if (!st)
 		return 0;
+	if (regs && st->nr != FS_SYSCALL_NR_CORE(regs)) {
+		/* an exit that is not the open's: the open's own never came */
+		take_stash(id);
+		return 0;
+	}
 	slot = run_slot();
 	e = bpf_map_lookup_elem(&open_rec, &zero);
 	if (slot < 0 || !e) {
@@ -660,45 +681,41 @@ static __always_inline int open_exit(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_openat(const unsigned long *args)
 {
 	if (exit_opens & FS_OPEN_AT)
-		return stash_open((const void *)ctx->args[1], ctx->args[2]);
-	return emit_open((const void *)ctx->args[1], ctx->args[2], 0, FS_SRC_SYSCALL);
+		return stash_open((const void *)args[1], args[2], FS_NR_openat);
+	return emit_open((const void *)args[1], args[2], 0, FS_SRC_SYSCALL);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_openat2(const unsigned long *args)
 {
 	__u64 flags = 0;
-	bpf_probe_read_user(&flags, sizeof(flags), (const void *)ctx->args[2]);
+	bpf_probe_read_user(&flags, sizeof(flags), (const void *)args[2]);
 	if (exit_opens & FS_OPEN_AT2)
-		return stash_open((const void *)ctx->args[1], flags);
-	return emit_open((const void *)ctx->args[1], flags, 0, FS_SRC_SYSCALL);
+		return stash_open((const void *)args[1], flags, FS_NR_openat2);
+	return emit_open((const void *)args[1], flags, 0, FS_SRC_SYSCALL);
 }
 
-SEC("tracepoint/syscalls/sys_enter_open")
-int sys_enter_open(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_open(const unsigned long *args)
 {
 	if (exit_opens & FS_OPEN_LEGACY)
-		return stash_open((const void *)ctx->args[0], ctx->args[1]);
-	return emit_open((const void *)ctx->args[0], ctx->args[1], 0, FS_SRC_SYSCALL);
+		return stash_open((const void *)args[0], args[1], FS_NR_open);
+	return emit_open((const void *)args[0], args[1], 0, FS_SRC_SYSCALL);
 }
 
-SEC("tracepoint/syscalls/sys_enter_creat")
-int sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_creat(const unsigned long *args)
 {
 	if (exit_opens & FS_OPEN_CREAT)
-		return stash_open((const void *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC);
-	return emit_open((const void *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, 0, FS_SRC_SYSCALL);
+		return stash_open((const void *)args[0], O_CREAT | O_WRONLY | O_TRUNC, FS_NR_creat);
+	return emit_open((const void *)args[0], O_CREAT | O_WRONLY | O_TRUNC, 0, FS_SRC_SYSCALL);
 }
 
 /* One program for the four exits; user space attaches it to each. */
 SEC("tracepoint")
 int sys_exit_open_any(struct trace_event_raw_sys_exit *ctx)
 {
-	return open_exit(ctx->ret);
+	return open_exit(ctx->ret, 0);
 }
 
 /* ---- process table: fork, exec, exit --------------------------------- */
@@ -1100,10 +1117,9 @@ static __always_inline int emit_connect(int fd, const void *uaddr, __u32 alen, _
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_connect(const unsigned long *args)
 {
-	return emit_connect((int)ctx->args[0], (const void *)ctx->args[1], (__u32)ctx->args[2], FS_SRC_SYSCALL, 0);
+	return emit_connect((int)args[0], (const void *)args[1], (__u32)args[2], FS_SRC_SYSCALL, 0);
 }
 
 static __always_inline void sk_peer(struct sock *sk, __u16 family, struct fs_addr *a)
@@ -1413,11 +1429,10 @@ static __always_inline int send_buf(int fd, const void *buf, __u64 len, const vo
 	return do_send(&a);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_sendto(const unsigned long *args)
 {
-	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], (const void *)ctx->args[4],
-			(__u32)ctx->args[5], (__u32)ctx->args[3]);
+	return send_buf((int)args[0], (const void *)args[1], args[2], (const void *)args[4],
+			(__u32)args[5], (__u32)args[3]);
 }
 
 static __always_inline int send_iov(int fd, const struct iovec *vec, __u64 vlen, const void *uaddr, __u32 alen,
@@ -1446,10 +1461,9 @@ static __always_inline int send_msghdr(int fd, const struct user_msghdr *um, __u
 	return send_iov(fd, m.msg_iov, m.msg_iovlen, m.msg_name, m.msg_namelen, flags, src);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_sendmsg(const unsigned long *args)
 {
-	return send_msghdr((int)ctx->args[0], (const struct user_msghdr *)ctx->args[1], (__u32)ctx->args[2],
+	return send_msghdr((int)args[0], (const struct user_msghdr *)args[1], (__u32)args[2],
 			   FS_SRC_SEND);
 }
 
@@ -1472,14 +1486,13 @@ static long mmsg_step(__u32 i, void *data)
 
 /* Resolvers send the A and AAAA queries together; a payload may hide
  * behind many harmless messages: the first FS_MMSG_MAX are looked at. */
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_sendmmsg(const unsigned long *args)
 {
 	struct mmsg_ctx c = {
-		.v = (const struct mmsghdr *)ctx->args[1],
-		.vlen = (__u32)ctx->args[2],
-		.flags = (__u32)ctx->args[3],
-		.fd = (int)ctx->args[0],
+		.v = (const struct mmsghdr *)args[1],
+		.vlen = (__u32)args[2],
+		.flags = (__u32)args[3],
+		.fd = (int)args[0],
 	};
 
 	if (run_slot() < 0)
@@ -1488,16 +1501,14 @@ int sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_write(const unsigned long *args)
 {
-	return send_buf((int)ctx->args[0], (const void *)ctx->args[1], ctx->args[2], 0, 0, 0);
+	return send_buf((int)args[0], (const void *)args[1], args[2], 0, 0, 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_writev")
-int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_writev(const unsigned long *args)
 {
-	return send_iov((int)ctx->args[0], (const struct iovec *)ctx->args[1], ctx->args[2], 0, 0, 0, FS_SRC_SEND);
+	return send_iov((int)args[0], (const struct iovec *)args[1], args[2], 0, 0, 0, FS_SRC_SEND);
 }
 
 /* io_uring's sends, after their preparation (see io_uring_submit_req). */
@@ -1749,21 +1760,19 @@ static __always_inline int sysop_end(int slot, struct fs_sysop *e, long n_str)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_ptrace")
-int sys_enter_ptrace(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_ptrace(const unsigned long *args)
 {
 	int slot;
 	struct fs_sysop *e = sysop_begin(&slot, FS_OP_PTRACE);
 
 	if (!e)
 		return 0;
-	e->arg = ctx->args[0];
-	e->target = (__s32)ctx->args[1];
+	e->arg = args[0];
+	e->target = (__s32)args[1];
 	return sysop_end(slot, e, 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_mount")
-int sys_enter_mount(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_mount(const unsigned long *args)
 {
 	int slot;
 	struct fs_sysop *e = sysop_begin(&slot, FS_OP_MOUNT);
@@ -1771,15 +1780,14 @@ int sys_enter_mount(struct trace_event_raw_sys_enter *ctx)
 
 	if (!e)
 		return 0;
-	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)ctx->args[1]);
-	if (ctx->args[2] && bpf_probe_read_user_str(e->str2, sizeof(e->str2), (const void *)ctx->args[2]) < 0)
+	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)args[1]);
+	if (args[2] && bpf_probe_read_user_str(e->str2, sizeof(e->str2), (const void *)args[2]) < 0)
 		e->str2[0] = 0;
-	e->arg = ctx->args[3];
+	e->arg = args[3];
 	return sysop_end(slot, e, n);
 }
 
-SEC("tracepoint/syscalls/sys_enter_umount")
-int sys_enter_umount(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_umount(const unsigned long *args)
 {
 	int slot;
 	struct fs_sysop *e = sysop_begin(&slot, FS_OP_UMOUNT);
@@ -1787,39 +1795,36 @@ int sys_enter_umount(struct trace_event_raw_sys_enter *ctx)
 
 	if (!e)
 		return 0;
-	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)ctx->args[0]);
-	e->arg = ctx->args[1];
+	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)args[0]);
+	e->arg = args[1];
 	return sysop_end(slot, e, n);
 }
 
-SEC("tracepoint/syscalls/sys_enter_fsopen")
-int sys_enter_fsopen(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_fsopen(const unsigned long *args)
 {
 	int slot;
 	struct fs_sysop *e = sysop_begin(&slot, FS_OP_FSOPEN);
 
 	if (!e)
 		return 0;
-	if (bpf_probe_read_user_str(e->str2, sizeof(e->str2), (const void *)ctx->args[0]) < 0)
+	if (bpf_probe_read_user_str(e->str2, sizeof(e->str2), (const void *)args[0]) < 0)
 		e->str2[0] = 0;
-	e->arg = ctx->args[1];
+	e->arg = args[1];
 	return sysop_end(slot, e, 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_fsmount")
-int sys_enter_fsmount(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_fsmount(const unsigned long *args)
 {
 	int slot;
 	struct fs_sysop *e = sysop_begin(&slot, FS_OP_FSMOUNT);
 
 	if (!e)
 		return 0;
-	e->arg = ctx->args[1];
+	e->arg = args[1];
 	return sysop_end(slot, e, 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_move_mount")
-int sys_enter_move_mount(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_move_mount(const unsigned long *args)
 {
 	int slot;
 	struct fs_sysop *e = sysop_begin(&slot, FS_OP_MOVE_MOUNT);
@@ -1827,13 +1832,12 @@ int sys_enter_move_mount(struct trace_event_raw_sys_enter *ctx)
 
 	if (!e)
 		return 0;
-	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)ctx->args[3]);
-	e->arg = ctx->args[4];
+	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)args[3]);
+	e->arg = args[4];
 	return sysop_end(slot, e, n);
 }
 
-SEC("tracepoint/syscalls/sys_enter_open_tree")
-int sys_enter_open_tree(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_open_tree(const unsigned long *args)
 {
 	int slot;
 	struct fs_sysop *e = sysop_begin(&slot, FS_OP_OPEN_TREE);
@@ -1841,8 +1845,8 @@ int sys_enter_open_tree(struct trace_event_raw_sys_enter *ctx)
 
 	if (!e)
 		return 0;
-	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)ctx->args[1]);
-	e->arg = ctx->args[2];
+	n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const void *)args[1]);
+	e->arg = args[2];
 	return sysop_end(slot, e, n);
 }
 
@@ -1860,30 +1864,26 @@ static __always_inline int ns_op(__u32 op, __u64 flags, int always)
 	return sysop_end(slot, e, 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_unshare")
-int sys_enter_unshare(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_unshare(const unsigned long *args)
 {
-	return ns_op(FS_OP_UNSHARE, ctx->args[0], 0);
+	return ns_op(FS_OP_UNSHARE, args[0], 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_setns")
-int sys_enter_setns(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_setns(const unsigned long *args)
 {
-	return ns_op(FS_OP_SETNS, ctx->args[1], 1);
+	return ns_op(FS_OP_SETNS, args[1], 1);
 }
 
-SEC("tracepoint/syscalls/sys_enter_clone")
-int sys_enter_clone(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_clone(const unsigned long *args)
 {
-	return ns_op(FS_OP_CLONE, ctx->args[0], 0);
+	return ns_op(FS_OP_CLONE, args[0], 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_clone3")
-int sys_enter_clone3(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_clone3(const unsigned long *args)
 {
 	__u64 flags = 0;
 
-	if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)ctx->args[0]) < 0)
+	if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)args[0]) < 0)
 		return 0;
 	return ns_op(FS_OP_CLONE, flags, 0);
 }
@@ -1900,50 +1900,44 @@ static __always_inline int simple_op(__u32 op, __u64 arg, __s32 target)
 	return sysop_end(slot, e, 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_init_module")
-int sys_enter_init_module(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_init_module(const unsigned long *args)
 {
-	return simple_op(FS_OP_INIT_MODULE, ctx->args[1], 0);
+	return simple_op(FS_OP_INIT_MODULE, args[1], 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_finit_module")
-int sys_enter_finit_module(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_finit_module(const unsigned long *args)
 {
-	return simple_op(FS_OP_FINIT_MODULE, ctx->args[2], 0);
+	return simple_op(FS_OP_FINIT_MODULE, args[2], 0);
 }
 
 /* Kernels built without modules have no tracepoints for their syscalls,
  * which still exist (and fail): an attempt is seen through raw_syscalls,
  * attached only then (it runs for every system call on the host, and
  * returns after one comparison for all but these two). */
-#define NR_init_module 175
-#define NR_finit_module 313
 
 SEC("tracepoint/raw_syscalls/sys_enter")
 int raw_enter_modules(struct trace_event_raw_sys_enter *ctx)
 {
 	long id = ctx->id;
 
-	if (id == NR_init_module)
+	if (id == FS_NR_init_module)
 		return simple_op(FS_OP_INIT_MODULE, ctx->args[1], 0);
-	if (id == NR_finit_module)
+	if (id == FS_NR_finit_module)
 		return simple_op(FS_OP_FINIT_MODULE, ctx->args[2], 0);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_bpf")
-int sys_enter_bpf(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_bpf(const unsigned long *args)
 {
-	return simple_op(FS_OP_BPF, ctx->args[0], 0);
+	return simple_op(FS_OP_BPF, args[0], 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_perf_event_open")
-int sys_enter_perf_event_open(struct trace_event_raw_sys_enter *ctx)
+FS_INLINE int h_perf_event_open(const unsigned long *args)
 {
 	__u32 type = 0;
 
-	bpf_probe_read_user(&type, sizeof(type), (const void *)ctx->args[0]);
-	return simple_op(FS_OP_PERF_EVENT_OPEN, type, (__s32)ctx->args[1]);
+	bpf_probe_read_user(&type, sizeof(type), (const void *)args[0]);
+	return simple_op(FS_OP_PERF_EVENT_OPEN, type, (__s32)args[1]);
 }
 
 /* Whether `t` is the run slot's: its cgroup or one of its first ancestors
@@ -2001,4 +1995,129 @@ int signal_generate(struct bpf_raw_tracepoint_args *ctx)
 	e->arg2 = task_in_slot(target, slot);
 	BPF_CORE_READ_STR_INTO(&e->target_comm, target, comm);
 	return sysop_end(slot, e, 0);
+}
+
+/* ---- system calls: per-syscall tracepoints, or one raw_tp dispatching --
+ *
+ * Each system call above has one handler, h_<name>(args), and two ways in:
+ *
+ * - tracepoint/syscalls/sys_enter_<name>: one tracepoint per call, one
+ *   perf event and link each (the fallback: detaching one waits for an RCU
+ *   grace period, and a sensor has some thirty of them);
+ * - raw_tp/sys_enter (raw_syscalls), attached once, tail-calling
+ *   rt_<name> through sys_enter_calls, a program array indexed by the
+ *   call's number (filled by user space with the requested handlers only):
+ *   a call nobody handles costs a bounds check and a missing slot, and each
+ *   handler asks the cgroup filter first, before reading an argument.
+ *   The arguments are read from the caller's pt_regs (CO-RE).
+ *
+ * The open calls' exits come to raw_tp/sys_exit the same way (open_exit
+ * checks that the exiting call is the stashed open's).
+ */
+
+#define FS_SYSCALL_SLOTS 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, FS_SYSCALL_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} sys_enter_calls SEC(".maps");
+
+#if defined(__TARGET_ARCH_x86)
+#define FS_PARM6_CORE_SYSCALL(x) BPF_CORE_READ((const struct pt_regs *)(x), r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define FS_PARM6_CORE_SYSCALL(x) BPF_CORE_READ((const struct user_pt_regs *)(x), regs[5])
+#elif defined(__TARGET_ARCH_riscv)
+#define FS_PARM6_CORE_SYSCALL(x) BPF_CORE_READ((const struct pt_regs *)(x), a5)
+#else
+#error "sensor.bpf.c: no syscall register layout for this architecture"
+#endif
+
+/* A 32-bit (compat) system call: its numbers are another table's. The
+ * syscall tracepoints ignore those calls too (ftrace skips compat calls on
+ * x86), so both modes see the same. */
+static __always_inline int compat_syscall(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct *t = bpf_get_current_task_btf();
+	return (t->thread_info.status & 0x0002 /* TS_COMPAT */) != 0;
+#else
+	return 0;
+#endif
+}
+
+static __always_inline int regs_args(struct bpf_raw_tracepoint_args *ctx, unsigned long *a)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+
+	if (run_slot() < 0 || compat_syscall())
+		return -1;
+	a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	a[5] = FS_PARM6_CORE_SYSCALL(regs);
+	return 0;
+}
+
+/* The tracepoint's arguments are copied out first: the handlers index
+ * them, and the verifier refuses loads through a moved context pointer. */
+#define SYSCALL_ENTER(name)                                                    \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
+	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)            \
+	{                                                                      \
+		unsigned long a[6] = {ctx->args[0], ctx->args[1], ctx->args[2], \
+				      ctx->args[3], ctx->args[4], ctx->args[5]}; \
+		return h_##name(a);                                            \
+	}                                                                      \
+	SEC("raw_tp")                                                          \
+	int rt_##name(struct bpf_raw_tracepoint_args *ctx)                     \
+	{                                                                      \
+		unsigned long a[6];                                            \
+		if (regs_args(ctx, a))                                         \
+			return 0;                                              \
+		return h_##name(a);                                            \
+	}
+
+SYSCALL_ENTER(openat)
+SYSCALL_ENTER(openat2)
+SYSCALL_ENTER(open)
+SYSCALL_ENTER(creat)
+SYSCALL_ENTER(connect)
+SYSCALL_ENTER(sendto)
+SYSCALL_ENTER(sendmsg)
+SYSCALL_ENTER(sendmmsg)
+SYSCALL_ENTER(write)
+SYSCALL_ENTER(writev)
+SYSCALL_ENTER(ptrace)
+SYSCALL_ENTER(mount)
+SYSCALL_ENTER(umount)
+SYSCALL_ENTER(fsopen)
+SYSCALL_ENTER(fsmount)
+SYSCALL_ENTER(move_mount)
+SYSCALL_ENTER(open_tree)
+SYSCALL_ENTER(unshare)
+SYSCALL_ENTER(setns)
+SYSCALL_ENTER(clone)
+SYSCALL_ENTER(clone3)
+SYSCALL_ENTER(init_module)
+SYSCALL_ENTER(finit_module)
+SYSCALL_ENTER(bpf)
+SYSCALL_ENTER(perf_event_open)
+
+SEC("raw_tp/sys_enter")
+int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	bpf_tail_call(ctx, &sys_enter_calls, (__u32)ctx->args[1]);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (!stash_count)
+		return 0;
+	return open_exit(ctx->args[1], (const void *)ctx->args[0]);
 }

@@ -22,7 +22,16 @@
  * events from the SSL_ctrl uprobe carry no address, those parsed from a
  * ClientHello do.
  *
- * A sensor is used from one thread at a time.
+ * A sensor handle is used from one thread at a time; handles are cheap.
+ * The BPF object behind them is loaded and attached once per process and
+ * set of load-time options (ring buffer size, probes, TLS binaries,
+ * wake-up period, event budget, system call mode) and kept until the
+ * process exits: fangs_sensor_new() with the same options in the same
+ * process (concurrent scans of a runner, successive scans of `fangs scan`)
+ * shares it, and fangs_sensor_free() only lets go of the handle. Each
+ * handle gets the events of the cgroups it watches, and only those: the
+ * ring buffer's records are routed to their handle by the watched cgroup
+ * they came from, whichever thread reads the ring buffer.
  */
 #ifndef FANGS_SENSOR_H
 #define FANGS_SENSOR_H
@@ -93,14 +102,31 @@ typedef struct fangs_sensor_options {
 	 * FANGS_SENSOR_UNLIMITED = no budget.
 	 */
 	uint64_t max_events_per_run;
+	/**
+	 * (version 3) How system calls are traced (FANGS_SENSOR_SYSCALLS_*).
+	 * FANGS_SENSOR_SYSCALLS_AUTO: the environment variable
+	 * FANGS_SENSOR_SYSCALLS ("raw_tp", "tracepoints" or "auto") decides,
+	 * else raw_tp with a fallback to the tracepoints when it does not load
+	 * or attach. A forced mode that cannot run fails fangs_sensor_new().
+	 * Both modes give the same events.
+	 */
+	unsigned int syscalls;
 } fangs_sensor_options;
+
+/** fangs_sensor_options.syscalls */
+#define FANGS_SENSOR_SYSCALLS_AUTO 0u
+/** One raw tracepoint on raw_syscalls/sys_enter and one on sys_exit,
+ * dispatching by system call number: a handful of links per process. */
+#define FANGS_SENSOR_SYSCALLS_RAW_TP 1u
+/** One tracepoint per system call (syscalls/sys_enter_<name>, ...). */
+#define FANGS_SENSOR_SYSCALLS_TRACEPOINTS 2u
 
 #define FANGS_SENSOR_WAKEUP_EACH 0xffffffffu
 #define FANGS_SENSOR_DEFAULT_MAX_EVENTS 200000u
 #define FANGS_SENSOR_UNLIMITED UINT64_MAX
 
-#define FANGS_SENSOR_OPTIONS_VERSION 2
-#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, 0, 0}
+#define FANGS_SENSOR_OPTIONS_VERSION 3
+#define FANGS_SENSOR_OPTIONS_INIT {FANGS_SENSOR_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, 0, 0, 0}
 
 /** Initialises `opts` like FANGS_SENSOR_OPTIONS_INIT. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version);
@@ -140,10 +166,29 @@ FANGS_EXTERN(int) fangs_sensor_check(char *why, size_t why_len);
  */
 FANGS_EXTERN(int) fangs_sensor_new(fangs_sensor **out, const fangs_sensor_options *opts);
 
+/**
+ * Starts loading the process's shared BPF object for these options in a
+ * background thread and returns at once: a later fangs_sensor_new() with
+ * the same load-time options waits for that load and shares it (and
+ * reports its error, trying again, if it failed). Lets a front-end load
+ * the sensor while it does other work (`fangs scan` during the prefetch).
+ * 0, FANGS_EINVAL / FANGS_EVERSION for bad options, or what
+ * fangs_sensor_check() says when this machine cannot run the sensor.
+ */
+FANGS_EXTERN(int) fangs_sensor_preload(const fangs_sensor_options *opts);
+
+/**
+ * Detaches and unloads this process's BPF objects that no handle uses any
+ * more (they are otherwise kept until the process exits); the next
+ * fangs_sensor_new() loads again. Returns how many were unloaded.
+ */
+FANGS_EXTERN(int) fangs_sensor_unload_idle(void);
+
 /** Replaces the event callback (e.g. a sensor shared by successive scans). */
 FANGS_EXTERN(int) fangs_sensor_set_callback(fangs_sensor *s, fangs_sensor_event_fn on_event, void *user);
 
-/** Detaches everything and frees the sensor. NULL-safe. */
+/** Frees the handle: stops watching its runs. The shared BPF object stays
+ * loaded and attached for the next handle of this process. NULL-safe. */
 FANGS_EXTERN(void) fangs_sensor_free(fangs_sensor *s);
 
 /**
@@ -158,7 +203,9 @@ FANGS_EXTERN(int) fangs_sensor_watch_cgroup(fangs_sensor *s, const char *cgroup,
 /** Stops reporting `run_id`; its counters stay readable. FANGS_ENOTFOUND if unknown. */
 FANGS_EXTERN(int) fangs_sensor_unwatch(fangs_sensor *s, const char *run_id);
 
-/** An fd that becomes readable when events wait (an epoll fd); for event loops. */
+/** An fd that becomes readable when events wait (an epoll fd of this handle:
+ * the shared ring buffer and the records routed to this handle by others);
+ * for event loops. */
 FANGS_EXTERN(int) fangs_sensor_fd(const fangs_sensor *s);
 
 /**
@@ -178,6 +225,14 @@ FANGS_EXTERN(int) fangs_sensor_stats(const fangs_sensor *s, const char *run_id, 
  * entries owned by the sensor, valid until fangs_sensor_free().
  */
 FANGS_EXTERN(int) fangs_sensor_probes(const fangs_sensor *s, const fangs_sensor_probe **out, size_t *count);
+
+/**
+ * How system calls are traced by `s`: "raw_tp" (raw_syscalls/sys_enter and
+ * sys_exit, dispatching by number) or "tracepoints" (one per call). When
+ * `why` is not NULL it gets why raw_tp is not in use ("" when it is). The
+ * strings stay valid for the life of the process.
+ */
+FANGS_EXTERN(const char *) fangs_sensor_syscall_mode(const fangs_sensor *s, const char **why);
 
 FANGS_END_DECL
 

@@ -506,6 +506,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 			goto out;
 		sensor = own_sensor;
 	}
+	fangs_debug("sensor: system calls through %s", fangs_sensor_syscall_mode(sensor, NULL));
 	/* a sandbox of its own per attempt: a run given again (its first
 	 * runner was killed) may find the first attempt's directory and
 	 * cgroups on this host, until fangs_sandbox_gc() removes them */

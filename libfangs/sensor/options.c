@@ -20,6 +20,11 @@ int fangs_sensor_options_init(fangs_sensor_options *opts, unsigned int version)
 		memcpy(opts, &init, offsetof(fangs_sensor_options, max_events_per_run));
 		return 0;
 	}
+	if (version == 2) {
+		init.version = 2;
+		memcpy(opts, &init, offsetof(fangs_sensor_options, syscalls));
+		return 0;
+	}
 	*opts = init;
 	return 0;
 }

@@ -23,6 +23,8 @@ enum fangs__attach {
 	FANGS__ATTACH_AUTO,       /* from the program's section name */
 	FANGS__ATTACH_UPROBE,     /* SSL_ctrl in the binary `target` */
 	FANGS__ATTACH_TRACEPOINT, /* syscalls/`target` */
+	FANGS__ATTACH_DISPATCH,   /* `raw` in sys_enter_calls at `nr` (raw_tp mode) */
+	FANGS__ATTACH_EXIT,       /* an open's exit, through raw_tp/sys_exit (raw_tp mode) */
 };
 
 typedef struct fangs__probe {
@@ -33,6 +35,8 @@ typedef struct fangs__probe {
 	enum fangs__attach how;
 	char target[PATH_MAX];
 	struct bpf_link *link;
+	struct bpf_program *raw; /* the handler tail-called in raw_tp mode */
+	int nr;                  /* its system call number */
 } fangs__probe;
 
 typedef struct fangs__run {
@@ -41,6 +45,18 @@ typedef struct fangs__run {
 	int level;
 	int active;
 } fangs__run;
+
+/* A record read from the ring buffer by another handle's thread, waiting
+ * for its own handle. */
+typedef struct fangs__record {
+	struct fangs__record *next;
+	size_t size;
+	unsigned char data[];
+} fangs__record;
+
+/* The BPF object, its links and its ring buffer: one per process and set of
+ * load-time options, shared by the handles (sensor.c). */
+typedef struct fangs__core fangs__core;
 
 /* Where a record's strings are copied while its event is delivered: events
  * borrow from here and from the process table, so decoding allocates
@@ -56,24 +72,23 @@ typedef struct fangs__scratch {
 	char env_pkg[FS_PKG_LEN + 1];
 } fangs__scratch;
 
+/* A handle: one consumer of the shared core, with the runs it watches (by
+ * the core's slot), its own process table and its own queue. */
 struct fangs_sensor {
-	struct sensor *skel;
-	struct ring_buffer *rb;
+	fangs__core *core;
+	struct sensor *skel; /* the core's */
 	fangs_sensor_event_fn on_event;
 	void *user;
 	int64_t mono_to_real; /* add to bpf_ktime_get_ns() for wall-clock ns */
 	unsigned int wakeup_ms; /* batching period; 0 = a wake-up per event */
-	char v2root[PATH_MAX];
-	fangs__run runs[FS_MAX_RUNS];
-	int next_slot; /* slots are reused round-robin, so late events of an
-			* unwatched run are unlikely to be read under a new run id */
-	fangs__probe *probes;
-	fangs_sensor_probe *probe_list;
-	size_t n_probes;
+	fangs__run runs[FS_MAX_RUNS]; /* by slot; only this handle's */
 	fangs__proctab procs;
 	int cb_rc;
-	unsigned int want; /* FANGS_SENSOR_PROBE_* bits asked for */
 	int delivered;
+	int epfd; /* the ring buffer and evfd */
+	int evfd; /* signalled when another thread queued a record for us */
+	fangs__record *qhead, *qtail; /* under the core's lock */
+	uint64_t lost; /* records that could not be queued (no memory) */
 	fangs__scratch scratch;
 };
 

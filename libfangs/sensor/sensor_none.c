@@ -65,3 +65,22 @@ int fangs_sensor_set_callback(fangs_sensor *s, fangs_sensor_event_fn on_event, v
 	(void)user;
 	return NO_SENSOR();
 }
+
+const char *fangs_sensor_syscall_mode(const fangs_sensor *s, const char **why)
+{
+	(void)s;
+	if (why)
+		*why = "libfangs was built without the eBPF sensor";
+	return "none";
+}
+
+int fangs_sensor_preload(const fangs_sensor_options *opts)
+{
+	(void)opts;
+	return NO_SENSOR();
+}
+
+int fangs_sensor_unload_idle(void)
+{
+	return 0;
+}

@@ -9,6 +9,8 @@
  *   of tests/fixtures/npm-tiny (two local packages with install scripts),
  *   copied to a temporary directory first
  *   MASK: FANGS_SENSOR_PROBE_* bits, default all
+ *   FANGS_SENSOR_SYSCALLS=raw_tp|tracepoints: how system calls are traced
+ *   (tests/bench/bench_npm_project runs both on a generated project)
  */
 #include <limits.h>
 #include <pthread.h>
@@ -26,6 +28,7 @@
 #define STRACE_SET "trace=openat,openat2,open,creat,execve,execveat,connect,sendto,sendmsg,sendmmsg,write,writev,clone,clone3,fork,vfork,exit_group"
 
 static volatile int stop_polling;
+static const char *sc_mode = "?"; /* how the sensor traced system calls */
 static unsigned long long delivered;
 
 static int count_event(const fangs_event *ev, void *user)
@@ -232,6 +235,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench: sensor: %s\n", fangs_error_last());
 			return 1;
 		}
+		sc_mode = fangs_sensor_syscall_mode(s, NULL);
 		/* loaded, but the workload is outside every watched cgroup */
 		unw[r] = run(cg, cmd);
 		cunw[r] = last_cpu;
@@ -255,6 +259,9 @@ int main(int argc, char **argv)
 		events_total += delivered;
 		dropped_total += st.dropped;
 		fangs_sensor_free(s);
+		/* the process keeps its BPF object loaded: unloaded here, so that
+		 * the next rep's bare run is bare */
+		fangs_sensor_unload_idle();
 
 		strc[r] = run(cg, strace_argv);
 		cstrc[r] = last_cpu;
@@ -268,8 +275,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench: could not remove %s\n", fixture);
 	}
 
-	printf("workload: %s, %d reps, medians (wall clock; CPU = workload + tracer/consumer)\n",
-	       npm ? "npm ci --offline of tests/fixtures/npm-tiny" : cmd == dflt ? script : cmd[0], reps);
+	printf("workload: %s, %d reps, medians (wall clock; CPU = workload + tracer/consumer); "
+	       "sensor's system calls through %s\n",
+	       npm ? "npm ci --offline of tests/fixtures/npm-tiny" : cmd == dflt ? script : cmd[0], reps, sc_mode);
 	report("bare", median(bare, reps), median(bare, reps), median(cbare, reps), median(cbare, reps));
 	report("sensor loaded, workload unwatched", median(unw, reps), median(bare, reps), median(cunw, reps),
 	       median(cbare, reps));

@@ -341,6 +341,10 @@ int main(int argc, char **argv)
 		else if (removed)
 			log_info("removed %d leftover%s of killed scans", removed, removed == 1 ? "" : "s");
 	}
+	/* the sensor is loaded once for the runner's life, ahead of the first
+	 * scan; its scans, side by side, share it (routed by cgroup) */
+	if (fangs_sensor_preload(NULL))
+		log_warn("the eBPF sensor cannot load here: %s", fangs_error_last());
 	if (do_register(&r, c) == 0) {
 		pthread_create(&hb, NULL, heartbeat_thread, &r);
 		work_loop(&r, c);

@@ -157,7 +157,6 @@ CLI_HANDLER(cmd_scan)
 	fangs_severity fail_on = FANGS_SEV_HIGH;
 	progress_state ps = {0};
 	fangs_storage *st = NULL;
-	fangs_sensor *sensor = NULL;
 	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
 	json_object *all = NULL;
 	report rep;
@@ -191,6 +190,12 @@ CLI_HANDLER(cmd_scan)
 			return cli_usage_error("DOCKER_HOST must be unix://PATH (the daemon's socket)");
 		so.docker_socket = docker_host + 7;
 	}
+	/* The sensor loads (verifier, attach) while the storage opens and the
+	 * first prefetch runs; each scan takes a handle on it, and the BPF
+	 * object stays loaded for the next (it is the process's, see
+	 * fangs/sensor.h). A sensor that cannot load fails each scan. */
+	if ((rc = fangs_sensor_preload(&seo)))
+		return cli_fail("cannot start the eBPF sensor", rc);
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	/* what killed scans left (a run directory, a cgroup) goes first */
@@ -201,14 +206,9 @@ CLI_HANDLER(cmd_scan)
 		else if (removed && !ps.quiet)
 			fprintf(stderr, "fangs: removed %d leftover%s of killed scans\n", removed, removed == 1 ? "" : "s");
 	}
-	if ((rc = fangs_sensor_new(&sensor, &seo))) {
-		fangs_storage_free(st);
-		return cli_fail("cannot start the eBPF sensor", rc);
-	}
 	ps.tty = isatty(STDERR_FILENO);
 	so.storage = st;
 	so.config = ctx->config;
-	so.sensor = sensor;
 	so.progress = on_progress;
 	so.user = &ps;
 	report_init(&rep);
@@ -303,7 +303,6 @@ CLI_HANDLER(cmd_scan)
 			exit_code = CLI_EXIT_ERROR;
 	}
 	report_clear(&rep);
-	fangs_sensor_free(sensor);
 	fangs_storage_free(st);
 	return exit_code;
 }

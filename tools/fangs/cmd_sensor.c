@@ -61,6 +61,13 @@ static int print_probes(cli_ctx *ctx, int json)
 			live += p[i].live != 0;
 		}
 		printf("%zu of %zu probes live\n", live, n);
+		{
+			const char *why, *mode = fangs_sensor_syscall_mode(s, &why);
+			printf("system calls traced through %s%s%s\n",
+			       !strcmp(mode, "raw_tp") ? "raw_tp/sys_enter and raw_tp/sys_exit, dispatching by number"
+						       : "one tracepoint each",
+			       *why ? ": " : "", why);
+		}
 	}
 	(void)ctx;
 	fangs_sensor_free(s);
@@ -299,9 +306,12 @@ CLI_HANDLER(cmd_trace)
 	drain(s);
 	fflush(stdout);
 	if (fangs_sensor_stats(s, run_id, &stats) == 0)
-		fprintf(stderr, "fangs trace: %llu events emitted, %llu dropped (%llu past the budget), %llu repeats folded\n",
+		fprintf(stderr,
+			"fangs trace: %llu events emitted, %llu dropped (%llu past the budget), %llu repeats folded; "
+			"system calls through %s\n",
 			(unsigned long long)stats.emitted, (unsigned long long)stats.dropped,
-			(unsigned long long)stats.capped, (unsigned long long)stats.folded);
+			(unsigned long long)stats.capped, (unsigned long long)stats.folded,
+			fangs_sensor_syscall_mode(s, NULL));
 	if (rc >= 0)
 		exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 out:

@@ -272,7 +272,7 @@ class ScanResult(ctypes.Structure):
 class SensorOptions(ctypes.Structure):
     _fields_ = [("version", c_uint), ("ringbuf_size", c_size_t), ("on_event", EVENT_FN), ("user", c_void_p),
                 ("probes", c_uint), ("tls_binaries", POINTER(c_char_p)), ("wakeup_ms", c_uint),
-                ("max_events_per_run", c_uint64)]
+                ("max_events_per_run", c_uint64), ("syscalls", c_uint)]
 
 
 class SensorProbe(ctypes.Structure):
@@ -340,7 +340,7 @@ DIFFER_OPTIONS_VERSION = 2
 RULES_OPTIONS_VERSION = 1
 NOTIFIER_OPTIONS_VERSION = 1
 SCAN_OPTIONS_VERSION = 3
-SENSOR_OPTIONS_VERSION = 2
+SENSOR_OPTIONS_VERSION = 3
 FINDINGS_OPTIONS_VERSION = 1
 
 # C macros the binding relies on, checked by the layout probe too.
