@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "fangs/project.h"
 #include "fangs/registry.h"
 #include "sandbox/fsutil.h"
 
@@ -167,6 +168,8 @@ static void common_args(const fangs_prefetch_options *o, npm_call *c, char *reg,
 	}
 }
 
+static int prefetch_project(const fangs_prefetch_options *o, fangs_prefetch_result *result, char *log);
+
 int fangs_prefetch(const fangs_prefetch_options *o, fangs_prefetch_result *result)
 {
 	char reg[1024], retries[32], manifest[4096], what[512];
@@ -179,6 +182,17 @@ int fangs_prefetch(const fangs_prefetch_options *o, fangs_prefetch_result *resul
 		memset(result, 0, sizeof(*result));
 	if (!o || o->version == 0 || o->version > FANGS_PREFETCH_OPTIONS_VERSION)
 		return fangs_error_set(o ? FANGS_EVERSION : FANGS_EINVAL, "prefetch options missing or of unknown version");
+	if (o->version >= 2 && o->project) {
+		if (!o->cache_dir || !o->project_dir)
+			return fangs_error_set(FANGS_EINVAL, "prefetch needs cache_dir and project_dir");
+		if (!(log = calloc(1, OUTPUT_MAX)))
+			return fangs__error_oom();
+		rc = prefetch_project(o, result, log);
+		if (result)
+			result->output = fangs__strdup(log);
+		free(log);
+		return rc;
+	}
 	if (!o->cache_dir || !o->project_dir || o->nspecs == 0 || !o->specs)
 		return fangs_error_set(FANGS_EINVAL, "prefetch needs specs, cache_dir and project_dir");
 	if (o->nspecs > ARGS_MAX)
@@ -230,6 +244,86 @@ out:
 	free(log);
 	free(local);
 	return rc;
+}
+
+/* npm ci's words for a lockfile that does not match package.json */
+static int out_of_sync(const char *log)
+{
+	return strstr(log, "can only install packages when your package.json and package-lock.json") ||
+	       strstr(log, "are in sync") || strstr(log, "Missing: ") || strstr(log, "Invalid: lock file");
+}
+
+static int prefetch_project(const fangs_prefetch_options *o, fangs_prefetch_result *result, char *log)
+{
+	char reg[1024], retries[32], src[4096], dst[4096], lock[4096], lockname[64] = "";
+	npm_call c;
+	int rc, have_lock;
+
+	if ((rc = fangs__mkdir_p(o->cache_dir, 0755)) < 0 || (rc = fangs__mkdir_p(o->project_dir, 0755)) < 0)
+		return rc;
+	snprintf(src, sizeof(src), "%s/package.json", o->project);
+	if (access(src, R_OK) != 0)
+		return fangs_error_set(FANGS_ENOTFOUND, "%s: no package.json (not an npm project)", o->project);
+	snprintf(dst, sizeof(dst), "%s/package.json", o->project_dir);
+	if (access(dst, F_OK) == 0)
+		return fangs_error_set(FANGS_EEXISTS, "prefetch: %s exists; give an empty project directory", dst);
+	if ((rc = fangs__copy_file(src, dst)) < 0)
+		return rc;
+	have_lock = fangs_lockfile_find_in(o->project, lock, sizeof(lock)) == 0;
+	if (have_lock) {
+		const char *base = strrchr(lock, '/') + 1;
+		snprintf(lockname, sizeof(lockname), "%s", base);
+		snprintf(dst, sizeof(dst), "%s/%s", o->project_dir, base);
+		if ((rc = fangs__copy_file(lock, dst)) < 0)
+			return rc;
+	} else if (!o->resolve) {
+		return fangs_error_set(FANGS_ENOTFOUND,
+				       "%s has no package-lock.json nor npm-shrinkwrap.json: nothing pins what it "
+				       "installs (create one with `npm install --package-lock-only`, or scan with "
+				       "--resolve to let npm resolve the tree now)",
+				       o->project);
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!have_lock || attempt == 1) {
+			/* resolution, as a developer's `npm install` would */
+			memset(&c, 0, sizeof(c));
+			push(&c, o->npm ? o->npm : "npm");
+			push(&c, "install");
+			push(&c, "--package-lock-only");
+			common_args(o, &c, reg, sizeof(reg), retries, sizeof(retries));
+			if ((rc = npm_run(o, &c, o->project, log, OUTPUT_MAX)))
+				return rc;
+			if (result)
+				result->resolved = 1;
+			have_lock = 1;
+		}
+		/* exactly what the lockfile pins, each tarball checked against
+		 * its integrity; no script runs */
+		memset(&c, 0, sizeof(c));
+		push(&c, o->npm ? o->npm : "npm");
+		push(&c, "ci");
+		common_args(o, &c, reg, sizeof(reg), retries, sizeof(retries));
+		int status = fangs__run_capture(c.argv, o->project_dir, log, OUTPUT_MAX);
+		if (status < 0)
+			return status;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			break;
+		if (!out_of_sync(log))
+			return classify(log, o->project, o->registry ? o->registry : "npm's configured registry");
+		if (!o->resolve || attempt == 1) {
+			int len;
+			const char *why = npm_reason(log, &len);
+			return fangs_error_set(FANGS_EINVAL,
+					       "%s/%s is out of sync with package.json%s%.*s%s: update it (`npm install "
+					       "--package-lock-only`), or scan with --resolve to let npm resolve the "
+					       "tree now",
+					       o->project, lockname[0] ? lockname : "package-lock.json", why ? " (" : "",
+					       why ? len : 0, why ? why : "", why ? ")" : "");
+		}
+	}
+	snprintf(dst, sizeof(dst), "%s/node_modules", o->project_dir);
+	fangs__rm_rf(dst);
+	return 0;
 }
 
 void fangs_prefetch_result_clear(fangs_prefetch_result *r)
