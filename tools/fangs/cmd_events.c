@@ -3,9 +3,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "output.h"
+#include "report.h"
 
 static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, const fangs_analysis *an)
 {
@@ -65,6 +67,38 @@ static int print_outcome(cli_ctx *ctx, fangs_storage *st, const char *run_id, co
 	return CLI_EXIT_OK;
 }
 
+/* The run as a report of one item (--format, --output). */
+static void report_outcome(cli_ctx *ctx, fangs_storage *st, const fangs_run *run, const fangs_analysis *an,
+			   fangs_severity fail_on, report_format fmt, const cli_args *a, int *exit_code)
+{
+	fangs_finding_list fl = {0};
+	report rep;
+	int rc;
+	if (cli_get(a, "format"))
+		report_format_parse(cli_get(a, "format"), &fmt); /* checked when parsed */
+	if (ctx->json && fmt != REPORT_JSON) {
+		*exit_code = cli_usage_error("--json and --format %s: give one", report_format_name(fmt));
+		return;
+	}
+	if ((rc = group_findings(st, NULL, &an->deviations, &fl))) {
+		*exit_code = cli_fail("findings", rc);
+		return;
+	}
+	report_init(&rep);
+	rep.fail_on = fail_on;
+	rep.storage = st;
+	report_set(&rep.command, "import");
+	/* findings point at this directory's lockfile when there is one */
+	if (access("package-lock.json", R_OK) == 0)
+		report_set(&rep.lockfile, "package-lock.json");
+	else if (access("npm-shrinkwrap.json", R_OK) == 0)
+		report_set(&rep.lockfile, "npm-shrinkwrap.json");
+	report_add_run(&rep, run->package, run->version, run->id, an->action, NULL, &fl);
+	if (report_emit(cli_get(a, "output"), fmt, &rep))
+		*exit_code = CLI_EXIT_ERROR;
+	report_clear(&rep);
+}
+
 CLI_HANDLER(cmd_events_import)
 {
 	const char *package = cli_get(a, "package"), *version = cli_get(a, "version"), *file = a->pos[0];
@@ -122,7 +156,12 @@ CLI_HANDLER(cmd_events_import)
 		fangs_storage_run_update(st, &run);
 		goto out;
 	}
-	exit_code = print_outcome(ctx, st, run.id, &an);
+	if (cli_get(a, "format") || cli_get(a, "output")) {
+		report_format fmt = REPORT_HUMAN;
+		report_outcome(ctx, st, &run, &an, fail_on, fmt, a, &exit_code);
+	} else {
+		exit_code = print_outcome(ctx, st, run.id, &an);
+	}
 	if (an.deviations.count)
 		cli_notify_run(ctx, st, run.id);
 	if (exit_code == CLI_EXIT_OK && an.deviations.count &&

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "report.h"
 
 typedef struct progress_state {
 	int tty;
@@ -112,6 +113,44 @@ static const char *local_spec(const char *spec, char *buf, size_t cap)
 	return buf;
 }
 
+/* The project's lockfile, when it has one: package-lock.json, else
+ * npm-shrinkwrap.json (in report.project_dir, else here). */
+static void project_lockfile(report *rep)
+{
+	static const char *const names[] = {"package-lock.json", "npm-shrinkwrap.json"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", rep->project_dir ? rep->project_dir : ".", names[i]);
+		if (access(path, R_OK) == 0) {
+			report_set(&rep->lockfile, names[i]);
+			return;
+		}
+	}
+}
+
+/* The install-time lifecycle scripts a package directory's package.json
+ * declares (npm runs these on install), each once. */
+static void manifest_scripts(const char *dir, report_item *it)
+{
+	static const char *const lifecycle[] = {"preinstall", "install", "postinstall", "prepare"};
+	char path[PATH_MAX];
+	json_object *m, *scripts;
+	if ((size_t)snprintf(path, sizeof(path), "%s/package.json", dir) >= sizeof(path) ||
+	    !(m = json_object_from_file(path)))
+		return;
+	if (json_object_object_get_ex(m, "scripts", &scripts) && json_object_is_type(scripts, json_type_object))
+		for (size_t i = 0; i < sizeof(lifecycle) / sizeof(lifecycle[0]); i++) {
+			int seen = 0;
+			if (!json_object_object_get_ex(scripts, lifecycle[i], NULL))
+				continue;
+			for (size_t j = 0; j < it->n_scripts; j++)
+				seen |= !strcmp(it->scripts[j], lifecycle[i]);
+			if (!seen)
+				report_item_add_script(it, lifecycle[i]);
+		}
+	json_object_put(m);
+}
+
 CLI_HANDLER(cmd_scan)
 {
 	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
@@ -121,6 +160,9 @@ CLI_HANDLER(cmd_scan)
 	fangs_sensor *sensor = NULL;
 	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
 	json_object *all = NULL;
+	report rep;
+	report_format fmt = REPORT_HUMAN;
+	int use_report;
 	const char *docker_host;
 	char *const *argv = a->pos; /* the SPECs */
 	int argc = a->npos, rc, exit_code = CLI_EXIT_OK;
@@ -143,6 +185,12 @@ CLI_HANDLER(cmd_scan)
 	if (cli_get(a, "fail-on"))
 		fangs_severity_parse(cli_get(a, "fail-on"), &fail_on);
 	ps.quiet = cli_has(a, "quiet");
+	if (cli_get(a, "format"))
+		report_format_parse(cli_get(a, "format"), &fmt); /* checked when parsed */
+	/* --format human is today's output, and --json without --format today's JSON */
+	use_report = fmt != REPORT_HUMAN || cli_get(a, "output");
+	if (use_report && ctx->json && fmt != REPORT_JSON)
+		return cli_usage_error("--json and --format %s: give one", report_format_name(fmt));
 	so.no_import = cli_has(a, "no-import");
 	if ((docker_host = getenv("DOCKER_HOST")) && *docker_host) {
 		if (strncmp(docker_host, "unix://", 7) || !docker_host[7])
@@ -169,7 +217,10 @@ CLI_HANDLER(cmd_scan)
 	so.sensor = sensor;
 	so.progress = on_progress;
 	so.user = &ps;
-	if (ctx->json)
+	report_init(&rep);
+	rep.fail_on = fail_on;
+	rep.storage = st;
+	if (ctx->json && !use_report)
 		all = json_object_new_array();
 	for (int i = 0; i < argc; i++) {
 		fangs_scan_result r = {0};
@@ -194,7 +245,22 @@ CLI_HANDLER(cmd_scan)
 			print_error("findings of %s: %s", argv[i], fangs_error_last());
 			exit_code = CLI_EXIT_ERROR;
 		}
-		if (all) {
+		if (use_report) {
+			report_item *it;
+			const char *spec = local_spec(argv[i], local, sizeof(local));
+			struct stat sb;
+			if (fangs_package_spec_is_path(spec) && stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+			    !rep.project_dir) {
+				/* a package directory: the project is that directory */
+				report_set(&rep.project_dir, argv[i]);
+				project_lockfile(&rep);
+				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason, &fl);
+				report_item_set_path(it, NULL, 0);
+				manifest_scripts(spec, it);
+			} else {
+				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason, &fl);
+			}
+		} else if (all) {
 			fangs_run run = {0};
 			json_object *o = json_object_new_object(), *devs = json_object_new_array();
 			json_object_object_add(o, "spec", json_object_new_string(argv[i]));
@@ -223,6 +289,13 @@ CLI_HANDLER(cmd_scan)
 	}
 	if (all)
 		json_print(all);
+	if (use_report) {
+		if (!rep.project_dir)
+			project_lockfile(&rep);
+		if (report_emit(cli_get(a, "output"), fmt, &rep))
+			exit_code = CLI_EXIT_ERROR;
+	}
+	report_clear(&rep);
 	fangs_sensor_free(sensor);
 	fangs_storage_free(st);
 	return exit_code;

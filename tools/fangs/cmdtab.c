@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "fangs-build-config.h"
 #include "output.h"
+#include "report.h"
 
 /* ---- the table ------------------------------------------------------------ */
 
@@ -39,6 +40,10 @@ static const cli_opt o_events_import[] = {
 	{"version", 0, CLI_STR, "V", NULL, CLI_OPT_REQUIRED, "its version"},
 	{"fail-on", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0,
 	 "exit 3 when a finding is at or above SEVERITY (default high)"},
+	{"format", 0, CLI_CHOICE, "FORMAT", REPORT_FORMATS, 0,
+	 "output format: human (default), json (the report; --json keeps the per-run JSON), sarif, gitlab, junit, "
+	 "github (docs/ci.md)"},
+	{"output", 'o', CLI_FILE, "FILE", NULL, 0, "write the --format report to FILE instead of stdout"},
 	END,
 };
 static const cli_opt o_run_list[] = {
@@ -73,6 +78,10 @@ static const cli_opt o_deviation_list[] = {
 static const cli_opt o_baseline_list[] = {
 	{"package", 0, CLI_PACKAGE, "P", NULL, 0, "only the baseline of package P"},
 	{"fingerprints", 0, CLI_FLAG, NULL, NULL, 0, "with --package: the baseline's fingerprints (kind, actor, value)"},
+	END,
+};
+static const cli_opt o_baseline_export[] = {
+	{"format", 0, CLI_CHOICE, "FORMAT", "egress|json", 0, "egress (default): an allowlist, one a line; json"},
 	END,
 };
 static const cli_opt o_baseline_promote[] = {
@@ -128,6 +137,10 @@ static const cli_opt o_scan[] = {
 	{"resolve", 0, CLI_FLAG, NULL, NULL, 0,
 	 "with --project: a missing or stale lockfile is resolved by npm now (and what it resolved is printed) "
 	 "instead of being an error"},
+	{"format", 0, CLI_CHOICE, "FORMAT", REPORT_FORMATS, 0,
+	 "output format: human (default), json (the report; --json keeps the per-run JSON), sarif, gitlab, junit, "
+	 "github (docs/ci.md)"},
+	{"output", 'o', CLI_FILE, "FILE", NULL, 0, "write the --format report to FILE instead of stdout"},
 	END,
 };
 static const cli_opt o_review[] = {
@@ -146,6 +159,10 @@ static const cli_opt o_review[] = {
 	{"approve-threshold", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0,
 	 "with --approve-clean: a finding at or above SEVERITY withholds the approval (default low)"},
 	{"quiet", 'q', CLI_FLAG, NULL, NULL, 0, "no progress on stderr"},
+	{"format", 0, CLI_CHOICE, "FORMAT", REPORT_FORMATS, 0,
+	 "output format: human (default), json (the report; --json keeps review's own JSON), sarif, gitlab, junit, "
+	 "github (docs/ci.md)"},
+	{"output", 'o', CLI_FILE, "FILE", NULL, 0, "write the --format report to FILE instead of stdout"},
 	END,
 };
 static const cli_opt o_scan_submit[] = {
@@ -318,6 +335,14 @@ static const cli_cmd commands[] = {
 	 "A person accepts RUN (an id or a unique prefix of one): its fingerprints are added to its "
 	 "package's baseline, its findings are cleared, and later rule hits that do only what it did are not "
 	 "reported again. A run whose install failed or timed out is refused unless --force."},
+	{"baseline", "export", "PACKAGE", 1, 1, CLI_PACKAGE, 0, cmd_baseline_export, o_baseline_export,
+	 "what a package's installs legitimately contact, as an egress allowlist",
+	 "The host names (DNS lookups, TLS server names, hosts asked of the sandbox's proxy) and the addresses "
+	 "and ports (connections) in PACKAGE's baseline: what its accepted installs contacted. --format egress "
+	 "(the default) prints one host name or address[:port] a line, with a comment naming the package, for "
+	 "a CI egress filter or a firewall (docs/ci.md); --format json (or --json) the same with kinds and "
+	 "actors. Connections to this machine and values that are no host name or address are left out and "
+	 "counted."},
 	GROUP("package", "packages"),
 	{"package", "list", NULL, 0, 0, CLI_STR, 0, cmd_package_list, o_package_list, "packages seen or watched", NULL},
 	{"package", "watched", NULL, 0, 0, CLI_STR, 0, cmd_package_list, NULL,

@@ -25,6 +25,7 @@ CLI_HANDLER(cmd_deviation_list);
 CLI_HANDLER(cmd_deviation_show);
 CLI_HANDLER(cmd_baseline_list);
 CLI_HANDLER(cmd_baseline_promote);
+CLI_HANDLER(cmd_baseline_export);
 CLI_HANDLER(cmd_package_list);
 CLI_HANDLER(cmd_package_change);
 CLI_HANDLER(cmd_release_list);
