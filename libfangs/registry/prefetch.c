@@ -3,6 +3,8 @@
  * so that the sandbox installs offline.
  */
 #include <errno.h>
+#include <gnutls/crypto.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +248,94 @@ out:
 	return rc;
 }
 
+/* The integrity npm's cache recorded for a tarball it fetched from `url`
+ * (the cacache index entry of its HTTP cache: index-v5/<sha256 of the key>,
+ * lines "<sha1>\t<json>", the last one wins), into out. */
+static int cached_integrity(const char *cache_dir, const char *url, char *out, size_t cap)
+{
+	unsigned char digest[32];
+	char key[4300], hex[65], path[4600], *text = NULL;
+	size_t len = 0;
+	int found = 0;
+	snprintf(key, sizeof(key), "make-fetch-happen:request-cache:%s", url);
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, key, strlen(key), digest) < 0)
+		return 0;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	snprintf(path, sizeof(path), "%s/_cacache/index-v5/%.2s/%.2s/%s", cache_dir, hex, hex + 2, hex + 4);
+	if (fangs__read_file(path, &text, &len))
+		return 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tab = strchr(line, '\t');
+		json_object *e, *k, *in;
+		if (!tab || !(e = json_tokener_parse(tab + 1)))
+			continue;
+		if (json_object_object_get_ex(e, "key", &k) && !strcmp(json_object_get_string(k), key) &&
+		    json_object_object_get_ex(e, "integrity", &in) && json_object_is_type(in, json_type_string)) {
+			snprintf(out, cap, "%s", json_object_get_string(in));
+			found = 1;
+		}
+		json_object_put(e);
+	}
+	free(text);
+	return found;
+}
+
+/* A lockfile may name no `resolved` or `integrity` (npm's
+ * omit-lockfile-registry-resolved, older lockfiles): npm then asks the
+ * registry's package document, which the sandbox's npm cannot take from
+ * the cache (it sends the decoy ~/.npmrc's token, and the cache keeps no
+ * answer to an authenticated request). The sandbox's copy gets both, from
+ * what the host's `npm ci` fetched: the tarball's URL npm derives from the
+ * registry, and the integrity of the bytes the cache holds for it. */
+static int complete_lock(const fangs_prefetch_options *o)
+{
+	char lock[4300], reg[1024], integrity[1024];
+	json_object *doc, *pkgs;
+	int changed = 0, rc = 0;
+	if (fangs_lockfile_find_in(o->project_dir, lock, sizeof(lock)))
+		return 0;
+	if (o->registry)
+		snprintf(reg, sizeof(reg), "%s", o->registry);
+	else if (fangs_registry_configured(o->npm, reg, sizeof(reg)))
+		return 0;
+	if (!(doc = json_object_from_file(lock)))
+		return fangs_error_set(FANGS_EPARSE, "%s: cannot read the lockfile", lock);
+	if (json_object_object_get_ex(doc, "packages", &pkgs) && json_object_is_type(pkgs, json_type_object)) {
+		json_object_object_foreach(pkgs, key, val)
+		{
+			json_object *v, *name = NULL, *link = NULL;
+			const char *n = strstr(key, "node_modules/"), *base;
+			char url[2600];
+			if (!n || !json_object_is_type(val, json_type_object) ||
+			    (json_object_object_get_ex(val, "link", &link) && json_object_get_boolean(link)) ||
+			    !json_object_object_get_ex(val, "version", &v) || !json_object_is_type(v, json_type_string))
+				continue;
+			if (json_object_object_get_ex(val, "resolved", NULL) && json_object_object_get_ex(val, "integrity", NULL))
+				continue;
+			/* the name a location installs: after its last node_modules/ */
+			for (const char *p = n; (p = strstr(p, "node_modules/")); p += 13)
+				n = p + 13;
+			if (json_object_object_get_ex(val, "name", &name) && json_object_is_type(name, json_type_string))
+				n = json_object_get_string(name);
+			base = strrchr(n, '/') ? strrchr(n, '/') + 1 : n;
+			snprintf(url, sizeof(url), "%s%s%s/-/%s-%s.tgz", reg, reg[0] && reg[strlen(reg) - 1] == '/' ? "" : "/",
+				 n, base, json_object_get_string(v));
+			if (!cached_integrity(o->cache_dir, url, integrity, sizeof(integrity)))
+				continue;
+			if (!json_object_object_get_ex(val, "resolved", NULL))
+				json_object_object_add(val, "resolved", json_object_new_string(url));
+			if (!json_object_object_get_ex(val, "integrity", NULL))
+				json_object_object_add(val, "integrity", json_object_new_string(integrity));
+			changed = 1;
+		}
+	}
+	if (changed && json_object_to_file_ext(lock, doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE))
+		rc = fangs_error_set(FANGS_EIO, "writing %s", lock);
+	json_object_put(doc);
+	return rc;
+}
+
 /* npm ci's words for a lockfile that does not match package.json */
 static int out_of_sync(const char *log)
 {
@@ -323,7 +413,7 @@ static int prefetch_project(const fangs_prefetch_options *o, fangs_prefetch_resu
 	}
 	snprintf(dst, sizeof(dst), "%s/node_modules", o->project_dir);
 	fangs__rm_rf(dst);
-	return 0;
+	return complete_lock(o);
 }
 
 void fangs_prefetch_result_clear(fangs_prefetch_result *r)

@@ -253,6 +253,14 @@ int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const c
 					     "--update-notifier=false", "--foreground-scripts"};
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(common) && rc == 0; i++)
 		rc = push(&v, common[i]);
+	/* a lockfile without `resolved` (npm's omit-lockfile-registry-resolved)
+	 * names no registry: npm asks its configured one, which must be the one
+	 * the host's prefetch filled the cache from */
+	if (rc == 0 && spec->version >= 3 && spec->lockfile_exact && spec->registry) {
+		char *reg = fangs__asprintf("--registry=%s", spec->registry);
+		rc = reg ? push(&v, reg) : FANGS_ENOMEM;
+		free(reg);
+	}
 	if (rc == 0 && npm_major >= 11 && !(spec->version >= 3 && spec->approved_scripts_only))
 		rc = push(&v, "--dangerously-allow-all-scripts");
 	/* whatever a spec starts with, npm reads it as a spec, not an option */

@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "report.h"
 
 #define NONE ((size_t)-1)
 
@@ -194,6 +195,97 @@ static void print_dep(fangs_storage *st, const fangs_lockfile *lf, const fangs_s
 	fangs_finding_list_free(&fl);
 }
 
+/* The report's item of a dependency (--format): its path, lockfile key,
+ * status, the scripts its findings name, approval (-1 unknown). */
+static void report_dep(report *rp, fangs_storage *st, const fangs_project_scan_result *r, const fangs_lockfile *lf,
+		       const fangs_scan_dependency *d, const char *name, const char *version, const char *previous,
+		       size_t index, int has_scripts, int approval)
+{
+	report_item *it = report_add(rp, name, version);
+	fangs_finding_list fl = {0};
+	size_t **paths = NULL, n = 0;
+	report_set(&it->previous_version, previous);
+	if (index != NONE) {
+		report_set(&it->lock_key, lf->packages[index].path);
+		if (fangs_lockfile_paths(lf, index, 1, &paths, &n) == 0 && n) {
+			const char *names[64];
+			size_t k = 0;
+			for (; paths[0][k] != NONE && k < 64; k++)
+				names[k] = lf->packages[paths[0][k]].name;
+			report_item_set_path(it, names, k);
+		}
+		fangs_lock_paths_free(paths, n);
+	}
+	if (!it->n_path) {
+		const char *one[1] = {name};
+		report_item_set_path(it, one, 1);
+	}
+	it->approval = approval < 0 ? REPORT_APPROVAL_UNKNOWN : approval ? REPORT_APPROVED : REPORT_NOT_APPROVED;
+	switch (verdict_of(d, has_scripts)) {
+	case V_NO_SCRIPTS:
+		it->status = REPORT_SCANNED;
+		report_set(&it->reason, "no install scripts: nothing of it ran");
+		return;
+	case V_NOT_RUN:
+		it->status = REPORT_SCANNED;
+		report_set(&it->reason, "has install scripts, none ran in the sandbox");
+		return;
+	case V_UNCHANGED:
+		it->status = REPORT_UNCHANGED;
+		break;
+	case V_NEW:
+		it->status = REPORT_NEW_BEHAVIOUR;
+		break;
+	case V_FIRST_SIGHT:
+		it->status = REPORT_FIRST_SIGHT;
+		break;
+	}
+	if (r && r->install.state != FANGS_RUN_SUCCEEDED) {
+		it->status = REPORT_INSTALL_FAILED;
+		report_set(&it->reason, r->install.reason);
+	}
+	report_set(&it->run_id, d->run_id);
+	group_findings(st, NULL, &d->analysis.deviations, &fl);
+	for (size_t i = 0; i < fl.count; i++) {
+		const fangs_origin *o = &fl.items[i].origin;
+		int seen = 0;
+		if (!o->script || (o->package && strcmp(o->package, name)))
+			continue;
+		for (size_t j = 0; j < it->n_scripts; j++)
+			seen |= !strcmp(it->scripts[j], o->script);
+		if (!seen)
+			report_item_add_script(it, o->script);
+	}
+	report_item_take_findings(it, &fl);
+}
+
+/* --format and --output: 1 = the report is written instead of fangs' own
+ * output; -1 = a usage error (printed). */
+static int report_wanted(cli_ctx *ctx, const cli_args *a, report_format *fmt)
+{
+	*fmt = REPORT_HUMAN;
+	if (cli_get(a, "format"))
+		report_format_parse(cli_get(a, "format"), fmt); /* checked when parsed */
+	if (*fmt == REPORT_HUMAN && !cli_get(a, "output"))
+		return 0;
+	if (ctx->json && *fmt != REPORT_JSON) {
+		cli_usage_error("--json and --format %s: give one", report_format_name(*fmt));
+		return -1;
+	}
+	return 1;
+}
+
+static void report_start(report *rp, const char *command, const char *dir, const char *lockpath, fangs_storage *st,
+			 fangs_severity fail_on)
+{
+	report_init(rp);
+	report_set(&rp->command, command);
+	report_set(&rp->project_dir, dir);
+	report_set(&rp->lockfile, lockpath && strrchr(lockpath, '/') ? strrchr(lockpath, '/') + 1 : lockpath);
+	rp->storage = st;
+	rp->fail_on = fail_on;
+}
+
 /* Scanner set-up shared by scan --project and review. */
 typedef struct scanner {
 	fangs_scan_options so;
@@ -327,11 +419,15 @@ CLI_HANDLER(cmd_scan_project)
 	fangs_project_scan_options po = FANGS_PROJECT_SCAN_OPTIONS_INIT;
 	fangs_project_scan_result r;
 	scanner sc;
-	int rc, fail = 0;
+	report rp;
+	report_format fmt;
+	int rc, fail = 0, use_report;
 	const char *dir = cli_get(a, "project");
 
 	if (a->npos)
 		return cli_usage_error("--project DIR scans a project: give no SPEC");
+	if ((use_report = report_wanted(ctx, a, &fmt)) < 0)
+		return CLI_EXIT_USAGE;
 	if ((rc = scanner_open(ctx, a, &sc, dir)))
 		return rc;
 	po.dir = dir;
@@ -344,7 +440,17 @@ CLI_HANDLER(cmd_scan_project)
 	}
 	for (size_t i = 0; i < r.n_deps; i++)
 		fail |= dep_has_findings(&r.deps[i], sc.fail_on);
-	if (ctx->json) {
+	if (use_report) {
+		report_start(&rp, "scan", dir, r.lock.file, sc.st, sc.fail_on);
+		for (size_t i = 0; i < r.n_deps; i++) {
+			const fangs_scan_dependency *d = &r.deps[i];
+			int ok = fangs_project_script_approved(dir, d->name, d->version);
+			report_dep(&rp, sc.st, &r, &r.lock, d, d->name, d->version, NULL, d->index, 1, ok < 0 ? -1 : ok);
+		}
+		if (report_emit(cli_get(a, "output"), fmt, &rp))
+			fail = -1;
+		report_clear(&rp);
+	} else if (ctx->json) {
 		json_object *o = json_object_new_object(), *deps = json_object_new_array();
 		json_object_object_add(o, "project", json_project(&r));
 		json_object_object_add(o, "install", json_install(&r));
@@ -367,7 +473,7 @@ CLI_HANDLER(cmd_scan_project)
 	for (size_t i = 0; i < r.n_deps; i++)
 		if (r.deps[i].ran && r.deps[i].analysis.deviations.count)
 			cli_notify_run(ctx, sc.st, r.deps[i].run_id);
-	rc = install_exit(&r, fail);
+	rc = fail < 0 ? CLI_EXIT_ERROR : install_exit(&r, fail);
 	fangs_project_scan_result_clear(&r);
 	scanner_close(&sc);
 	return rc;
@@ -517,10 +623,13 @@ CLI_HANDLER(cmd_review)
 	fangs_severity threshold = FANGS_SEV_LOW;
 	spec_list judge = {0}, unapproved = {0}, approve = {0}, refused = {0};
 	int *unapp = NULL; /* per new-lockfile package: 1 = scripts not approved */
-	int rc, exit_code = CLI_EXIT_OK, scanned = 0, fail = 0;
+	int rc, exit_code = CLI_EXIT_OK, scanned = 0, fail = 0, use_report;
 	scanner sc = {0};
+	report_format fmt;
 
 	memset(&r, 0, sizeof(r));
+	if ((use_report = report_wanted(ctx, a, &fmt)) < 0)
+		return CLI_EXIT_USAGE;
 	if (cli_get(a, "approve-threshold"))
 		fangs_severity_parse(cli_get(a, "approve-threshold"), &threshold);
 	if ((rc = fangs_lockfile_find_in(dir, lockpath, sizeof(lockpath))) ||
@@ -603,7 +712,33 @@ CLI_HANDLER(cmd_review)
 		}
 	}
 
-	if (ctx->json) {
+	if (use_report) {
+		report rp;
+		report_start(&rp, "review", dir, lockpath, sc.st, sc.fail_on);
+		for (size_t i = 0; i < diff.count; i++) {
+			const fangs_lock_change *c = &diff.items[i];
+			if (c->kind == FANGS_LOCK_REMOVED)
+				continue;
+			int ok = c->has_install_script ? !unapp[c->index] : -1;
+			report_dep(&rp, sc.st, scanned ? &r : NULL, &new_lf, find_dep(&r, c->name, c->new_version), c->name,
+				   c->new_version, c->kind == FANGS_LOCK_CHANGED ? c->old_version : NULL, c->index,
+				   c->has_install_script, ok);
+		}
+		for (size_t i = 0; i < new_lf.count; i++) {
+			const fangs_lock_package *p = &new_lf.packages[i];
+			int listed = 0;
+			if (!unapp[i])
+				continue;
+			for (size_t k = 0; k < rp.count && !listed; k++)
+				listed = !strcmp(rp.items[k].name, p->name) && !strcmp(rp.items[k].version, p->version);
+			if (!listed)
+				report_dep(&rp, sc.st, scanned ? &r : NULL, &new_lf, find_dep(&r, p->name, p->version), p->name,
+					   p->version, NULL, i, 1, 0);
+		}
+		if (report_emit(cli_get(a, "output"), fmt, &rp))
+			exit_code = CLI_EXIT_ERROR;
+		report_clear(&rp);
+	} else if (ctx->json) {
 		json_object *o = json_object_new_object(), *changes = json_object_new_array(),
 			    *unapp_arr = json_object_new_array();
 		json_object_object_add(o, "base", json_object_new_string(old_lf.file));
@@ -701,7 +836,8 @@ CLI_HANDLER(cmd_review)
 	for (size_t i = 0; i < r.n_deps; i++)
 		if (r.deps[i].ran && r.deps[i].analysis.deviations.count)
 			cli_notify_run(ctx, sc.st, r.deps[i].run_id);
-	exit_code = scanned ? install_exit(&r, fail) : CLI_EXIT_OK;
+	if (exit_code == CLI_EXIT_OK)
+		exit_code = scanned ? install_exit(&r, fail) : CLI_EXIT_OK;
 out:
 	free(unapp);
 	spec_free(&judge);
