@@ -172,7 +172,7 @@ CLI_HANDLER(cmd_scan)
 	if (cli_has(a, "resolve"))
 		return cli_usage_error("--resolve goes with --project DIR");
 	if (argc < 1)
-		return cli_usage_error("scan needs a SPEC (or --project DIR)");
+		return cli_usage_error("missing SPEC... (or --project DIR)");
 	/* values were checked when parsed (cmdtab.c) */
 	so.sandbox = cli_get(a, "sandbox");
 	so.network = cli_get(a, "network");
