@@ -25,7 +25,7 @@ REC = os.path.join(ROOT, "examples", "recordings")
 GH_PROP_UNESCAPE = [("%2C", ","), ("%3A", ":"), ("%0A", "\n"), ("%0D", "\r"), ("%25", "%")]
 GH_DATA_UNESCAPE = [("%0A", "\n"), ("%0D", "\r"), ("%25", "%")]
 
-EVIL = '/tmp/a"b\n::error file=evil.js,line=1::pwned\r%0A,c:d<x>&\'\u202e\x1b[31m'
+EVIL = '/tmp/a"b\n::error file=evil.js,line=1::pwned\r%0A,c:d<x>&\'\u202e\x1b[31m\uffff\ufffe'
 
 
 def rec(v):
@@ -194,6 +194,9 @@ class Formats(unittest.TestCase):
     def test_clean_run(self):
         sarif, gl, junit, gh, js = self.all_formats(rec("1.0.0"), "1.0.0", 0)
         self.assertEqual(sarif["runs"][0]["results"], [])
+        # the rules are described even with nothing to show: every kind, the same in every report
+        ids = [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]]
+        self.assertTrue({"fs_cred_read", "net_new_dns", "rule:cred-read-by-script", "install-failed"} <= set(ids))
         self.assertEqual(gl["vulnerabilities"], [])
         self.assertEqual([d["package"]["name"] for d in gl["dependency_files"][0]["dependencies"]],
                          ["example-banner"])
@@ -300,6 +303,12 @@ class Formats(unittest.TestCase):
         for cmd, props, msg in gh:
             self.assertEqual(set(props) - {"file", "line", "title"}, set())
             no_controls(self, msg, "GitHub message")
+        # the terminal report too
+        human = self.report("human", path, "1.2.0", 3)
+        no_controls(self, human, "human report")
+        self.assertIn("example-banner@1.2.0  new behaviour", human)
+        self.assertIn("scripts: postinstall\\n::warning::x", human)
+        self.assertRegex(human, r"1 dependency, %d findings, highest critical \(fails\)\n$" % len(values))
 
     def test_json_report_and_usage(self):
         self.seed()
@@ -383,16 +392,18 @@ class BaselineExport(unittest.TestCase):
         entries = [l.split("#")[0].strip() for l in text.splitlines() if l.split("#")[0].strip()]
         self.assertEqual(entries, ["downloads.example.invalid", "mirror.example.invalid", "203.0.113.7:443",
                                    "[2001:db8::5]:8443"])
-        for l in text.splitlines():
+        lines = text.splitlines()
+        for i, l in enumerate(lines):
             if not l.startswith("#"):
-                self.assertIn("# dl-pkg ", l)  # each entry names the package
+                self.assertTrue(lines[i - 1].startswith("# dl-pkg: "), l)  # each entry names the package
+                self.assertNotIn(" ", l)  # a filter reads the line as it is
         self.assertIn("left out: 1 connection to this machine", text)
         self.assertNotIn("evil", text)
         js = json.loads(self.fangs("baseline", "export", "dl-pkg", "--format", "json"))
         self.assertEqual(js["package"], "dl-pkg")
         self.assertEqual(js["baseline_versions"], ["1.0.0"])
         self.assertEqual([h["name"] for h in js["hosts"]], ["downloads.example.invalid", "mirror.example.invalid"])
-        self.assertEqual(sorted(js["hosts"][0]["seen_as"]), ["dns", "sni"])
+        self.assertEqual(js["hosts"][0]["seen_as"], ["dns", "sni"])
         self.assertEqual(js["hosts"][0]["actors"], ["script"])
         self.assertEqual([(x["address"], x["ports"]) for x in js["addresses"]],
                          [("203.0.113.7", [{"port": 443, "proto": "tcp"}]),
@@ -401,8 +412,8 @@ class BaselineExport(unittest.TestCase):
         # accepted by a person: now part of what the package contacts
         self.fangs("baseline", "promote", pending)
         text = self.fangs("baseline", "export", "dl-pkg")
-        self.assertIn("exfil.evil.invalid  # dl-pkg", text)
-        self.assertIn("198.51.100.9:53  # dl-pkg net 53/udp", text)
+        self.assertIn("# dl-pkg: dns,sni by script\nexfil.evil.invalid\n", text)
+        self.assertIn("# dl-pkg: net 53/udp by script\n198.51.100.9:53\n", text)
 
     def test_no_baseline(self):
         net_recording(os.path.join(self.tmp.name, "a.ndjson"), "1.0.0", [], [])

@@ -50,12 +50,20 @@ static dest *dest_get(dest_list *l, const char *key, int is_addr)
 	return d;
 }
 
+/* Keeps d->kinds in one order ("dns,sni,net"), whatever order the
+ * fingerprints come in. */
 static void add_kind(dest *d, const char *kind)
 {
-	if (strstr(d->kinds, kind))
-		return;
-	snprintf(d->kinds + strlen(d->kinds), sizeof(d->kinds) - strlen(d->kinds), "%s%s", d->kinds[0] ? "," : "",
-		 kind);
+	static const char *const order[] = {"dns", "sni", "net"};
+	unsigned had = 0;
+	for (size_t i = 0; i < 3; i++)
+		if (strstr(d->kinds, order[i]) || !strcmp(kind, order[i]))
+			had |= 1u << i;
+	d->kinds[0] = '\0';
+	for (size_t i = 0; i < 3; i++)
+		if (had & (1u << i))
+			snprintf(d->kinds + strlen(d->kinds), sizeof(d->kinds) - strlen(d->kinds), "%s%s",
+				 d->kinds[0] ? "," : "", order[i]);
 }
 
 /* A DNS name as a filter loads it: letters, digits, '-', '_' and dots. */
@@ -269,24 +277,25 @@ CLI_HANDLER(cmd_baseline_export)
 		for (size_t i = 0; i < runs.count && i < 8; i++)
 			printf("%s%s", i ? ", " : "", txd(runs.items[i].version, "?"));
 		printf("%s), fangs %s\n", runs.count > 8 ? ", ..." : "", fangs_version());
-		printf("# one host name or address[:port] a line; '#' starts a comment\n");
+		printf("# one host name or address[:port] a line (IPv6 in brackets); lines starting with # are "
+		       "comments\n");
 		for (size_t i = 0; i < l.count; i++) {
 			const dest *d = &l.items[i];
 			char ab[64];
 			actors_text(d->actors, ab, sizeof(ab));
 			if (!d->is_addr) {
-				printf("%s  # %s %s (%s)\n", d->key, tx(package), d->kinds, ab);
+				printf("# %s: %s by %s\n%s\n", tx(package), d->kinds, ab, d->key);
 				continue;
 			}
 			for (size_t j = 0; j < d->n_ports; j++) {
 				char port[32];
 				snprintf(port, sizeof(port), "%s", d->ports[j]);
 				port[strcspn(port, "/")] = '\0';
+				printf("# %s: %s %s by %s\n", tx(package), d->kinds, d->ports[j], ab);
 				if (atoi(port) > 0)
-					printf("%s:%s  # %s %s %s (%s)\n", d->key, port, tx(package), d->kinds, d->ports[j],
-					       ab);
+					printf("%s:%s\n", d->key, port);
 				else
-					printf("%s  # %s %s %s (%s)\n", d->key, tx(package), d->kinds, d->ports[j], ab);
+					printf("%s\n", d->key);
 			}
 		}
 		if (!l.count)

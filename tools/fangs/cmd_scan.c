@@ -239,6 +239,19 @@ CLI_HANDLER(cmd_scan)
 				json_object_object_add(o, "error", json_object_new_string(fangs_error_last()));
 				json_object_array_add(all, o);
 			}
+			if (use_report) {
+				/* nothing ran, but the report does not drop what was asked for */
+				char *name = NULL, *version = NULL;
+				report_item *it;
+				if (fangs_package_spec_parse(argv[i], &name, &version))
+					it = report_add(&rep, argv[i], NULL);
+				else
+					it = report_add(&rep, name, version);
+				free(name);
+				free(version);
+				it->status = REPORT_INSTALL_FAILED;
+				report_set(&it->reason, fangs_error_last());
+			}
 			continue;
 		}
 		if ((rc = group_findings(st, NULL, &r.analysis.deviations, &fl))) {

@@ -671,7 +671,7 @@ static int write_github(FILE *f, const report *r)
 			strbuf t = {0}, m = {0};
 			char *ctx = item_context(it);
 			sb_printf(&t, "fangs: %s install failed", title);
-			sb_printf(&m, "The install of %s failed in the sandbox: %s", ctx, txd(it->reason, "-"));
+			sb_printf(&m, "The install of %s failed: %s", ctx, txd(it->reason, "-"));
 			gh_command(f, "warning", &loc, t.s, m.s);
 			free(t.s);
 			free(m.s);

@@ -131,11 +131,25 @@ static size_t rule_index(rule_set *rs, const char *kind, const fangs_finding *fi
 	return rs->count++;
 }
 
+/* Every kind fangs reports, in one order: the deviation kinds, the
+ * built-in rules, install-failed; a rule from the configuration joins when
+ * a finding has it. The same rules and indices in every report. */
 static void rule_set_init(rule_set *rs)
 {
 	memset(rs, 0, sizeof(*rs));
 	if (fangs_rules_new(&rs->rules, NULL))
 		rs->rules = NULL;
+	for (size_t i = 0; i < sizeof(kind_texts) / sizeof(kind_texts[0]); i++)
+		rule_index(rs, kind_texts[i].kind, NULL);
+	for (size_t i = 0; rs->rules && i < fangs_rules_count(rs->rules); i++) {
+		fangs_rule_info ri;
+		char id[256];
+		if (fangs_rules_get(rs->rules, i, &ri) || !ri.enabled)
+			continue;
+		snprintf(id, sizeof(id), "rule:%s", ri.id);
+		rule_index(rs, id, NULL);
+	}
+	rule_index(rs, INSTALL_FAILED_RULE, NULL);
 }
 
 static void rule_set_free(rule_set *rs)
@@ -328,7 +342,7 @@ int report_write_sarif(FILE *f, const report *r)
 			char hex[40], uuid[40], *ctx = item_context(it);
 			size_t ri = rule_index(&rs, INSTALL_FAILED_RULE, NULL);
 			finding_ids(it, INSTALL_FAILED_RULE, it->version, "", hex, sizeof(hex), uuid, sizeof(uuid));
-			sb_printf(&b, "The install of %s failed in the sandbox: %s", ctx, txd(it->reason, "-"));
+			sb_printf(&b, "The install of %s failed: %s", ctx, txd(it->reason, "-"));
 			s = sb_take(&b);
 			json_object_object_add(res, "ruleId", json_object_new_string(INSTALL_FAILED_RULE));
 			json_object_object_add(res, "ruleIndex", json_object_new_int((int)ri));
@@ -547,7 +561,7 @@ int report_write_gitlab(FILE *f, const report *r)
 			strbuf mb = {0};
 			char *msg;
 			json_object *m = json_object_new_object();
-			sb_printf(&mb, "The install of %s failed in the sandbox: %s", ctx, txd(it->reason, "-"));
+			sb_printf(&mb, "The install of %s failed: %s", ctx, txd(it->reason, "-"));
 			msg = sb_take(&mb);
 			json_object_array_add(vulns, gl_vulnerability(r, it, i + 1, &loc, &rs, INSTALL_FAILED_RULE, NULL,
 								       msg, msg));
@@ -587,13 +601,20 @@ int report_write_gitlab(FILE *f, const report *r)
 /* ---- JUnit XML ---------------------------------------------------------------- */
 
 /* Text for an XML attribute or element: the markup characters as
- * entities; what XML 1.0 cannot carry at all (control characters, U+FFFE,
- * U+FFFF) and invalid UTF-8 never reach here: the text went through
- * fangs_text_escape, which shows them as \xNN. Tab, CR and LF are written
+ * entities. Control characters and invalid UTF-8 never reach here (the
+ * text went through fangs_text_escape, which shows them as \xNN); the
+ * two characters XML 1.0 cannot carry that it lets through, U+FFFE and
+ * U+FFFF, are shown as \u{fffe} and \u{ffff}. Tab, CR and LF are written
  * as character references so an attribute keeps them. */
 static void xml_put(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
+		const unsigned char *u = (const unsigned char *)s;
+		if (u[0] == 0xef && u[1] == 0xbf && (u[2] == 0xbe || u[2] == 0xbf)) {
+			fputs(u[2] == 0xbe ? "\\u{fffe}" : "\\u{ffff}", f);
+			s += 2;
+			continue;
+		}
 		switch (*s) {
 		case '&':
 			fputs("&amp;", f);
