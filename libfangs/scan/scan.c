@@ -594,7 +594,7 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 	watching = 1;
 
 	/* 3. install */
-	progress(&s, FANGS_SCAN_INSTALL, "npm install");
+	progress(&s, FANGS_SCAN_INSTALL, pj ? "npm ci" : "npm install");
 	started_ns = fangs__now_ns();
 	if ((rc = fangs_sandbox_start(s.run)))
 		goto out;
@@ -611,7 +611,7 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 		}
 		if (fangs__monotonic_ns() - last_progress > 250000000LL) {
 			last_progress = fangs__monotonic_ns();
-			progress(&s, FANGS_SCAN_INSTALL, "npm install");
+			progress(&s, FANGS_SCAN_INSTALL, pj ? "npm ci" : "npm install");
 		}
 	}
 	pthread_join(s.waiter, NULL);

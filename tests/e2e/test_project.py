@@ -176,6 +176,20 @@ class Project(unittest.TestCase):
         self.assertEqual(p.returncode, 3, p.stderr)
         self.assertIn("tinylog@1.0.0  [toolkit@1.1.0 > helpers@1.1.0 > tinylog@1.0.0]", p.stdout)
         self.assertIn("postinstall", p.stdout)
+        # the CI report: SARIF results on the lockfile's line of tinylog
+        sarif = os.path.join(self.tmp.name, "deep.sarif")
+        p = self.fangs("review", "--quiet", "--registry", self.registry.url, "--base", "HEAD", "--format", "sarif",
+                       "--output", sarif, d)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        with open(sarif) as f:
+            results = json.load(f)["runs"][0]["results"]
+        stolen = [r for r in results if "~/.npmrc" in r["message"]["text"]]
+        self.assertTrue(stolen, results)
+        loc = stolen[0]["locations"][0]["physicalLocation"]
+        self.assertTrue(loc["artifactLocation"]["uri"].endswith("package-lock.json"), loc)
+        with open(os.path.join(d, "package-lock.json")) as f:
+            line = f.read().splitlines()[loc["region"]["startLine"] - 1]
+        self.assertIn('"node_modules/tinylog"', line)
 
     def test_review_benign_bump_is_unchanged(self):
         d = self.project("bump", {"banner": "1.0.0"}, )

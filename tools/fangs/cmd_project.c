@@ -638,7 +638,7 @@ CLI_HANDLER(cmd_review)
 		goto out;
 	}
 	if ((rc = load_base(base, dir, lockpath, &old_lf))) {
-		exit_code = project_error("--base", rc);
+		exit_code = project_error("review", rc);
 		goto out;
 	}
 	if ((rc = fangs_lockfile_diff(&old_lf, &new_lf, &diff))) {
