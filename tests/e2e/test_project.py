@@ -125,6 +125,22 @@ class Project(unittest.TestCase):
         self.assertEqual([dv for dv in single[0]["deviations"] if dv["severity"] != "info" and dv["actor"] == "script"],
                          [], "palette's own scripts did something its project-scan baseline lacks")
 
+    def test_integrity_checked_before_the_sandbox(self):
+        """A lockfile whose integrity does not match the registry's bytes:
+        the host's fetch refuses the tarball, nothing runs in the sandbox."""
+        d = self.project("tampered", {"greeter": "1.0.0"})
+        with open(os.path.join(d, "package-lock.json")) as f:
+            lock = json.load(f)
+        entry = lock["packages"]["node_modules/greeter"]
+        self.assertTrue(entry["integrity"].startswith("sha512-"))
+        entry["integrity"] = "sha512-" + "A" * 86 + "=="
+        with open(os.path.join(d, "package-lock.json"), "w") as f:
+            json.dump(lock, f, indent=2)
+        p = self.fangs("scan", "--quiet", "--registry", self.registry.url, "--project", d)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("integrity", p.stderr)
+        self.assertEqual(self.fangs_json(["run", "list", "--package", "greeter"]), [])
+
     def test_missing_and_stale_lockfile(self):
         d = self.project("nolock", {"benign": "1.0.0"}, lock=False)
         p = self.fangs("scan", "--quiet", "--registry", self.registry.url, "--project", d)

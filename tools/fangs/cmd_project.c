@@ -341,12 +341,14 @@ static void scanner_close(scanner *sc)
 	fangs_storage_free(sc->st);
 }
 
-/* A project error that is the project's (no lockfile, a stale one) is a
- * usage error: exit 2. */
-static int project_error(const char *what, int rc)
+/* A project error that is the project's (no lockfile, a stale one, one
+ * that does not parse) is a usage error: exit 2. A scan's FANGS_EPARSE is
+ * a corrupt tarball (integrity): an error. */
+static int project_error(const char *what, int rc, int parse_is_usage)
 {
 	print_error("%s: %s", what, fangs_error_last());
-	return rc == FANGS_ENOTFOUND || rc == FANGS_EINVAL || rc == FANGS_EPARSE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
+	return rc == FANGS_ENOTFOUND || rc == FANGS_EINVAL || (parse_is_usage && rc == FANGS_EPARSE) ? CLI_EXIT_USAGE
+												   : CLI_EXIT_ERROR;
 }
 
 static int install_exit(const fangs_project_scan_result *r, int findings_fail)
@@ -434,7 +436,7 @@ CLI_HANDLER(cmd_scan_project)
 	po.resolve = cli_has(a, "resolve");
 	rc = fangs_scan_project(&sc.so, &po, &r);
 	if (rc) {
-		rc = project_error(dir, rc);
+		rc = project_error(dir, rc, 0);
 		scanner_close(&sc);
 		return rc;
 	}
@@ -634,11 +636,11 @@ CLI_HANDLER(cmd_review)
 		fangs_severity_parse(cli_get(a, "approve-threshold"), &threshold);
 	if ((rc = fangs_lockfile_find_in(dir, lockpath, sizeof(lockpath))) ||
 	    (rc = fangs_lockfile_load(&new_lf, lockpath))) {
-		exit_code = project_error(dir, rc);
+		exit_code = project_error(dir, rc, 1);
 		goto out;
 	}
 	if ((rc = load_base(base, dir, lockpath, &old_lf))) {
-		exit_code = project_error("review", rc);
+		exit_code = project_error("review", rc, 1);
 		goto out;
 	}
 	if ((rc = fangs_lockfile_diff(&old_lf, &new_lf, &diff))) {
@@ -663,7 +665,7 @@ CLI_HANDLER(cmd_review)
 		if (p->link || !p->has_install_script)
 			continue;
 		if ((ok = fangs_project_script_approved(dir, p->name, p->version)) < 0) {
-			exit_code = project_error(dir, ok);
+			exit_code = project_error(dir, ok, 1);
 			goto out;
 		}
 		if (!ok) {
@@ -684,7 +686,7 @@ CLI_HANDLER(cmd_review)
 		po.n_judge = judge.count;
 		po.judged_scripts_only = 1;
 		if ((rc = fangs_scan_project(&sc.so, &po, &r))) {
-			exit_code = project_error(dir, rc);
+			exit_code = project_error(dir, rc, 0);
 			goto out;
 		}
 		scanned = 1;
