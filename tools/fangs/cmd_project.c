@@ -701,7 +701,9 @@ CLI_HANDLER(cmd_review)
 			char name[256];
 			snprintf(name, sizeof(name), "%.*s", (int)(at - spec), spec);
 			const fangs_scan_dependency *d = find_dep(&r, name, at + 1);
-			int clean = d && d->ran && !dep_has_findings(d, threshold);
+			/* an install cut short may have cut its scripts short too */
+			int clean = d && d->ran && !dep_has_findings(d, threshold) &&
+				    r.install.state == FANGS_RUN_SUCCEEDED;
 			if (spec_add(clean ? &approve : &refused, name, at + 1)) {
 				exit_code = cli_fail("review", FANGS_ENOMEM);
 				goto out;
@@ -829,7 +831,7 @@ CLI_HANDLER(cmd_review)
 			for (size_t i = 0; i < approve.count; i++)
 				printf("approved %s (allowScripts in %s/package.json)\n", tx(approve.items[i]), tx(dir));
 			for (size_t i = 0; i < refused.count; i++)
-				printf("not approved %s: a finding at or above %s, or its scripts did not run\n",
+				printf("not approved %s: a finding at or above %s, or its scripts did not run (to the end)\n",
 				       tx(refused.items[i]), fangs_severity_name(threshold));
 		}
 		printf("verdict: %zu added or changed, %s\n", n_changed,
