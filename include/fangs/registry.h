@@ -49,8 +49,10 @@ typedef struct fangs_prefetch_options {
 
 typedef struct fangs_prefetch_result {
 	char *output;       /**< the tail of npm's output (NUL-terminated), also on failure */
-	/** With options.project: 1 when the lockfile was resolved anew
-	 * (missing or out of sync, and options.resolve). */
+	/** With options version 2 (written only then: a caller of version 1
+	 * may pass a result without it) and options.project: 1 when the
+	 * lockfile was resolved anew (missing or out of sync, and
+	 * options.resolve). */
 	int resolved;
 } fangs_prefetch_result;
 

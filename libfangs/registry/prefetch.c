@@ -180,8 +180,13 @@ int fangs_prefetch(const fangs_prefetch_options *o, fangs_prefetch_result *resul
 	npm_call c;
 	int rc;
 
-	if (result)
-		memset(result, 0, sizeof(*result));
+	/* `resolved` came with options version 2: an older caller's result
+	 * ends before it */
+	if (result) {
+		result->output = NULL;
+		if (o && o->version >= 2)
+			result->resolved = 0;
+	}
 	if (!o || o->version == 0 || o->version > FANGS_PREFETCH_OPTIONS_VERSION)
 		return fangs_error_set(o ? FANGS_EVERSION : FANGS_EINVAL, "prefetch options missing or of unknown version");
 	if (o->version >= 2 && o->project) {
