@@ -20,6 +20,7 @@
 #include "proxy.h"
 #include "sandbox.h"
 #include "registry.h"
+#include "project.h"
 #include "scan.h"
 #include "notifier.h"
 #include "wire.h"

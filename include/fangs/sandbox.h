@@ -165,10 +165,19 @@ typedef struct fangs_sandbox_spec {
 	 * duration limit still applies: the step gets what is left of it, less
 	 * a second, or is not run. */
 	int64_t import_timeout_ms;
+	/** Version 3: with project_dir, `npm ci --offline` instead of `npm
+	 * install --offline`: exactly what the lockfile pins, and an error when
+	 * it is out of sync with package.json. */
+	int lockfile_exact;
+	/** Version 3: run only the dependency install scripts that the
+	 * project's package.json approves (allowScripts, npm 11's own rule):
+	 * no --dangerously-allow-all-scripts. npm before 11 runs them all. */
+	int approved_scripts_only;
 } fangs_sandbox_spec;
 
-#define FANGS_SANDBOX_SPEC_VERSION 2
-#define FANGS_SANDBOX_SPEC_INIT {FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0}
+#define FANGS_SANDBOX_SPEC_VERSION 3
+#define FANGS_SANDBOX_SPEC_INIT \
+	{FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0}
 
 /** Default time limit of the import step. */
 #define FANGS_SANDBOX_IMPORT_TIMEOUT_MS 15000

@@ -18,6 +18,7 @@
 #include "analyze.h"
 #include "common.h"
 #include "config.h"
+#include "project.h"
 #include "storage.h"
 
 FANGS_BEGIN_DECL
@@ -128,6 +129,66 @@ FANGS_EXTERN(int) fangs_scan(const fangs_scan_options *opts, const char *spec, f
  * root, as scans do.
  */
 FANGS_EXTERN(int) fangs_scan_gc(const fangs_scan_options *opts, int *removed);
+
+/* ---- npm projects ---------------------------------------------------------- */
+
+typedef struct fangs_project_scan_options {
+	unsigned int version;
+	const char *dir;        /**< the project: package.json and its lockfile; required */
+	/** 1 = a missing or stale lockfile is resolved anew (npm install
+	 * --package-lock-only) instead of failing (FANGS_ENOTFOUND / FANGS_EINVAL). */
+	int resolve;
+	/** The dependencies to judge, "name@version"; NULL = every dependency
+	 * the lockfile says has install scripts (and any other whose scripts
+	 * ran). */
+	const char *const *judge;
+	size_t n_judge;
+	/** 1 = run only the install scripts of `judge` (npm 11's allowScripts
+	 * in the sandbox's copy of package.json); 0 = every script runs
+	 * (--dangerously-allow-all-scripts). */
+	int judged_scripts_only;
+} fangs_project_scan_options;
+
+#define FANGS_PROJECT_SCAN_OPTIONS_VERSION 1
+#define FANGS_PROJECT_SCAN_OPTIONS_INIT {FANGS_PROJECT_SCAN_OPTIONS_VERSION, NULL, 0, NULL, 0, 0}
+
+/** One judged dependency of a project scan. */
+typedef struct fangs_scan_dependency {
+	char *name;
+	char *version;
+	size_t index;        /**< into fangs_project_scan_result.lock.packages; (size_t)-1 when not in it */
+	char run_id[64];     /**< its run (package = name, version): what its scripts did */
+	size_t n_events;     /**< events its scripts caused */
+	int ran;             /**< 1 = a script of it ran in the sandbox */
+	int first_sight;     /**< 1 = it had no baseline before this run */
+	fangs_analysis analysis;
+} fangs_scan_dependency;
+
+typedef struct fangs_project_scan_result {
+	/** The install as a whole: run_id names the sandbox run (not stored:
+	 * each judged dependency has a run of its own), package and version
+	 * are the project's (package.json; "project" and "0.0.0" when absent). */
+	fangs_scan_result install;
+	fangs_lockfile lock;      /**< the lockfile installed */
+	int resolved;             /**< 1 = the lockfile was resolved anew (resolve) */
+	fangs_scan_dependency *deps;
+	size_t n_deps;
+} fangs_project_scan_result;
+
+FANGS_EXTERN(void) fangs_project_scan_result_clear(fangs_project_scan_result *r);
+
+/**
+ * Scans an npm project as its lockfile pins it: the exact tarballs are
+ * fetched on the host and checked against the lockfile's integrity (no
+ * script runs there), then `npm ci --offline` installs them in one sandbox
+ * run under the sensor. The events each dependency's install scripts
+ * caused (the kernel's attribution: fangs_event.origin) are stored as a run
+ * of that dependency (package = its name, version = its version) and judged
+ * against its own baseline, the one single-package scans of it build and
+ * use (fangs_analyze_run). `opts` as for fangs_scan() (no import phase).
+ */
+FANGS_EXTERN(int) fangs_scan_project(const fangs_scan_options *opts, const fangs_project_scan_options *popts,
+				     fangs_project_scan_result *out);
 
 FANGS_END_DECL
 

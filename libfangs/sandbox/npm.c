@@ -235,7 +235,7 @@ int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const c
 		 * them, as on a developer's machine. */
 		rc = push(&v, npm);
 		if (!rc)
-			rc = push(&v, "install");
+			rc = push(&v, spec->version >= 3 && spec->lockfile_exact ? "ci" : "install");
 		if (!rc && spec->cache_dir)
 			rc = push(&v, "--offline");
 	} else {
@@ -253,7 +253,15 @@ int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const c
 					     "--update-notifier=false", "--foreground-scripts"};
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(common) && rc == 0; i++)
 		rc = push(&v, common[i]);
-	if (rc == 0 && npm_major >= 11)
+	/* a lockfile without `resolved` (npm's omit-lockfile-registry-resolved)
+	 * names no registry: npm asks its configured one, which must be the one
+	 * the host's prefetch filled the cache from */
+	if (rc == 0 && spec->version >= 3 && spec->lockfile_exact && spec->registry) {
+		char *reg = fangs__asprintf("--registry=%s", spec->registry);
+		rc = reg ? push(&v, reg) : FANGS_ENOMEM;
+		free(reg);
+	}
+	if (rc == 0 && npm_major >= 11 && !(spec->version >= 3 && spec->approved_scripts_only))
 		rc = push(&v, "--dangerously-allow-all-scripts");
 	/* whatever a spec starts with, npm reads it as a spec, not an option */
 	if (rc == 0 && !spec->project_dir && spec->nspecs)

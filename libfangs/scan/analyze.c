@@ -139,6 +139,22 @@ static const fangs_event *event_by_id(const fangs_event_list *events, int64_t id
 	return NULL;
 }
 
+static int has_actor(const fangs_fingerprint *fp, void *user)
+{
+	return fp->actor == *(const fangs_actor *)user;
+}
+
+/* A baseline of scripts alone (every run of it came from project scans,
+ * which record what a dependency's scripts did and nothing of npm's own
+ * work): npm's work and the import phase are then nothing it could say is
+ * new. The differ is given the run's script events only. */
+static int scripts_only_baseline(const fangs_fpset *baseline)
+{
+	fangs_actor npm = FANGS_ACTOR_NPM, imp = FANGS_ACTOR_IMPORT;
+	return fangs_fpset_size(baseline) > 0 && fangs_fpset_foreach(baseline, has_actor, &npm) == 0 &&
+	       fangs_fpset_foreach(baseline, has_actor, &imp) == 0;
+}
+
 /* What people accepted: the fingerprints of the package's baseline runs that
  * a person promoted (not those the baseline took in by itself). */
 static int promoted_fingerprints(fangs_storage *st, const fangs_run_list *prev, const fangs_run *run,
@@ -243,6 +259,7 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 	fangs_run_list prev = {0};
 	fangs_run_filter filter = FANGS_RUN_FILTER_INIT;
 	fangs_fpset *baseline = NULL, *run_fps = NULL, *promoted = NULL;
+	fangs_event *scripts = NULL;
 	fangs_differ_input in = {0};
 	size_t *streak_idx = NULL, streak = 0;
 	unsigned k = cfg && cfg->promote_after_clean_runs ? cfg->promote_after_clean_runs : 1;
@@ -288,6 +305,18 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 	in.version = run.version;
 	in.events = events.items;
 	in.n_events = events.count;
+	if (scripts_only_baseline(baseline)) {
+		size_t n = 0;
+		if (!(scripts = calloc(events.count ? events.count : 1, sizeof(*scripts)))) {
+			rc = fangs__error_oom();
+			goto out;
+		}
+		for (size_t i = 0; i < events.count; i++)
+			if (fangs_event_actor(&events.items[i]) == FANGS_ACTOR_SCRIPT)
+				scripts[n++] = events.items[i]; /* shallow: the list keeps them */
+		in.events = scripts;
+		in.n_events = n;
+	}
 	in.baseline = baseline;
 	in.allow = allow.items;
 	in.n_allow = allow.count;
@@ -349,6 +378,7 @@ out:
 	fangs_fpset_free(baseline);
 	fangs_fpset_free(run_fps);
 	fangs_fpset_free(promoted);
+	free(scripts);
 	fangs_run_list_free(&prev);
 	fangs_allow_list_free(&allow);
 	fangs_event_list_free(&events);

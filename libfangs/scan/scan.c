@@ -28,6 +28,7 @@
 #include "fangs/sys/storage_backend.h"
 #include "fangs/text.h"
 #include "scan/internal.h"
+#include "scan/project.h"
 #include "sandbox/fsutil.h"
 
 /* its path shows in the sandbox's mount table (a bind of its _cacache): a
@@ -362,7 +363,8 @@ static int store_failed_run(fangs_storage *st, fangs_run *run, const char *why)
 	return fangs_storage_run_update(st, run);
 }
 
-int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_result *out)
+static int scan_impl(const fangs_scan_options *opts, const char *spec, const fangs_project_scan_options *pj,
+		     fangs_project_scan_result *pout, fangs_scan_result *out)
 {
 	scan_state s = {0};
 	fangs_prefetch_options po = FANGS_PREFETCH_OPTIONS_INIT;
@@ -393,8 +395,10 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	int rc, watching = 0, thread_started = 0, run_stored = 0;
 	int64_t started_ns, last_progress = 0;
 
-	if (!opts || (!opts->storage && !opts->on_event) || !spec || !*spec || !out)
+	if (!opts || (!opts->storage && !opts->on_event) || (!pj && (!spec || !*spec)) || !out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage (or event sink) or spec");
+	if (pj && (!opts->storage || opts->on_event))
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: needs storage (and no event sink)");
 	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
 		return fangs_error_set(FANGS_EVERSION, "fangs_scan: options of unknown version %u", opts->version);
 	memset(out, 0, sizeof(*out));
@@ -410,7 +414,9 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	 * "./x", "../x"); anything else is a registry spec checked by npm's
 	 * rules, handed to npm as name@version (never read as an option, a
 	 * path, a URL or a git spec): "left-pad@../../x" is refused here. */
-	if (!fangs_package_spec_is_path(spec)) {
+	if (pj) {
+		spec = pj->dir;
+	} else if (!fangs_package_spec_is_path(spec)) {
 		if ((rc = fangs_package_spec_parse(spec, &want_name, &want_version)))
 			return rc;
 		canonical = fangs__asprintf("%s@%s", want_name, want_version ? want_version : "latest");
@@ -459,6 +465,12 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		specs[0] = spec;
 	po.specs = specs;
 	po.nspecs = 1;
+	if (pj) {
+		po.specs = NULL;
+		po.nspecs = 0;
+		po.project = pj->dir;
+		po.resolve = pj->resolve;
+	}
 	po.registry = opts->registry ? opts->registry : (opts->config ? opts->config->registry : NULL);
 	po.cache_dir = opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE;
 	po.project_dir = project_dir;
@@ -469,7 +481,10 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	pthread_mutex_unlock(&prefetch_lock);
 	if (rc)
 		goto out;
-	if ((rc = resolved_package(project_dir, &out->package, &out->version)))
+	if (pj) {
+		if ((rc = fangs__project_prepared(project_dir, pj, pr.resolved, pout)))
+			goto out;
+	} else if ((rc = resolved_package(project_dir, &out->package, &out->version)))
 		goto out;
 	if (want_name && strcmp(want_name, out->package) != 0) {
 		rc = fangs_error_set(FANGS_EINVAL, "npm installed %s, not the package asked for", out->package);
@@ -523,7 +538,9 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ss.run_id = sandbox_id;
 	ss.project_dir = project_dir;
 	ss.cache_dir = po.cache_dir;
-	if (import_wanted(opts)) {
+	ss.lockfile_exact = pj != NULL;
+	ss.approved_scripts_only = pj && pj->judged_scripts_only;
+	if (!pj && import_wanted(opts)) {
 		fangs__import_argv(import_argv, out->package);
 		ss.import_argv = import_argv;
 		ss.import_timeout_ms = opts->version >= 3 && opts->import_timeout_ms > 0 ? opts->import_timeout_ms
@@ -541,7 +558,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	registry_url(po.registry, registry, sizeof(registry));
 	ss.registry = registry[0] ? registry : NULL;
 	if (so.network == FANGS_SANDBOX_NET_PROXY) {
-		if ((rc = make_proxy(&proxy, opts->config, ss.registry, out->package)))
+		if ((rc = make_proxy(&proxy, opts->config, ss.registry, pj ? NULL : out->package)))
 			goto out;
 		ss.proxy = proxy;
 	}
@@ -566,7 +583,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		rc = FANGS_ENOMEM;
 		goto out;
 	}
-	if (!opts->on_event) {
+	if (!opts->on_event && !pj) {
 		if ((rc = fangs_storage_run_create(opts->storage, &run)))
 			goto out;
 		run_stored = 1;
@@ -578,7 +595,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	watching = 1;
 
 	/* 3. install */
-	progress(&s, FANGS_SCAN_INSTALL, "npm install");
+	progress(&s, FANGS_SCAN_INSTALL, pj ? "npm ci" : "npm install");
 	started_ns = fangs__now_ns();
 	if ((rc = fangs_sandbox_start(s.run)))
 		goto out;
@@ -595,7 +612,7 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 		}
 		if (fangs__monotonic_ns() - last_progress > 250000000LL) {
 			last_progress = fangs__monotonic_ns();
-			progress(&s, FANGS_SCAN_INSTALL, "npm install");
+			progress(&s, FANGS_SCAN_INSTALL, pj ? "npm ci" : "npm install");
 		}
 	}
 	pthread_join(s.waiter, NULL);
@@ -699,8 +716,13 @@ int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_resu
 	ao.n_registry_addrs = n_reg_addrs;
 	fangs_debug("rules: the registry is %s (%zu address%s)", host[0] ? host : "unknown (every destination counts)",
 		    n_reg_addrs, n_reg_addrs == 1 ? "" : "es");
-	if ((rc = fangs_differ_new(&differ, &dopts)) ||
-	    (rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis)))
+	if ((rc = fangs_differ_new(&differ, &dopts)))
+		goto out;
+	if (pj)
+		rc = fangs__project_judge(opts, pj, pout, &run, &s.events, differ, &ao);
+	else
+		rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis);
+	if (rc)
 		goto out;
 	progress(&s, FANGS_SCAN_DONE, NULL);
 
@@ -752,6 +774,33 @@ out:
 		memcpy(keep, out->run_id, sizeof(keep));
 		fangs_scan_result_clear(out);
 		memcpy(out->run_id, keep, sizeof(keep));
+	}
+	return rc;
+}
+
+int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_result *out)
+{
+	return scan_impl(opts, spec, NULL, NULL, out);
+}
+
+int fangs_scan_project(const fangs_scan_options *opts, const fangs_project_scan_options *popts,
+		       fangs_project_scan_result *out)
+{
+	int rc;
+	if (!out)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: no result");
+	memset(out, 0, sizeof(*out));
+	if (!popts || popts->version == 0 || popts->version > FANGS_PROJECT_SCAN_OPTIONS_VERSION || !popts->dir)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: options missing, of unknown version or "
+						     "without a project directory");
+	if (popts->n_judge && !popts->judge)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: n_judge without judge");
+	rc = scan_impl(opts, NULL, popts, out, &out->install);
+	if (rc) {
+		char keep[64];
+		memcpy(keep, out->install.run_id, sizeof(keep));
+		fangs_project_scan_result_clear(out);
+		memcpy(out->install.run_id, keep, sizeof(keep));
 	}
 	return rc;
 }

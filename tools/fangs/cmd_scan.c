@@ -166,6 +166,12 @@ CLI_HANDLER(cmd_scan)
 	char *const *argv = a->pos; /* the SPECs */
 	int argc = a->npos, rc, exit_code = CLI_EXIT_OK;
 
+	if (cli_get(a, "project"))
+		return cmd_scan_project(ctx, a);
+	if (cli_has(a, "resolve"))
+		return cli_usage_error("--resolve goes with --project DIR");
+	if (argc < 1)
+		return cli_usage_error("missing SPEC... (or --project DIR)");
 	/* values were checked when parsed (cmdtab.c) */
 	so.sandbox = cli_get(a, "sandbox");
 	so.network = cli_get(a, "network");

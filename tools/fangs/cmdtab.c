@@ -131,8 +131,36 @@ static const cli_opt o_scan[] = {
 	 "exit 3 when a finding is at or above SEVERITY (default high)"},
 	{"no-import", 0, CLI_FLAG, NULL, NULL, 0, "no import phase: do not require the package after the install"},
 	{"quiet", 'q', CLI_FLAG, NULL, NULL, 0, "no progress on stderr"},
+	{"project", 0, CLI_DIR, "DIR", NULL, 0,
+	 "scan the npm project in DIR exactly as its lockfile pins it (no SPEC); each dependency with install "
+	 "scripts is judged against its own baseline"},
+	{"resolve", 0, CLI_FLAG, NULL, NULL, 0,
+	 "with --project: a missing or stale lockfile is resolved by npm now (and what it resolved is printed) "
+	 "instead of being an error"},
 	{"format", 0, CLI_CHOICE, "FORMAT", REPORT_FORMATS, 0,
 	 "output format: human (default), json (the report; --json keeps the per-run JSON), sarif, gitlab, junit, "
+	 "github (docs/ci.md)"},
+	{"output", 'o', CLI_FILE, "FILE", NULL, 0, "write the --format report to FILE instead of stdout"},
+	END,
+};
+static const cli_opt o_review[] = {
+	{"base", 0, CLI_STR, "REF|LOCKFILE", NULL, CLI_OPT_REQUIRED,
+	 "what to compare with: a git revision of DIR's repository (its lockfile there), or an old lockfile"},
+	{"sandbox", 0, CLI_CHOICE, "BACKEND", "ns|docker", 0, "sandbox backend (default ns: namespaces, no daemon)"},
+	{"network", 0, CLI_CHOICE, "MODE", "none|proxy|bridge", 0, "the sandbox's network (default none)"},
+	{"duration", 0, CLI_SECONDS, "S", NULL, 0, "kill everything after S seconds (default 180)"},
+	{"registry", 0, CLI_URL, "URL", NULL, 0, "npm registry (default: config, else npm's own configuration)"},
+	{"image", 0, CLI_STR, "REF", NULL, 0, "docker image (default fangs-sandbox:latest)"},
+	{"fail-on", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0,
+	 "exit 3 when a finding is at or above SEVERITY (default high)"},
+	{"approve-clean", 0, CLI_FLAG, NULL, NULL, 0,
+	 "write pinned approvals (allowScripts \"name@version\": true in DIR/package.json) for the dependencies "
+	 "not yet approved whose scripts ran with no finding at or above --approve-threshold; never for the others"},
+	{"approve-threshold", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0,
+	 "with --approve-clean: a finding at or above SEVERITY withholds the approval (default low)"},
+	{"quiet", 'q', CLI_FLAG, NULL, NULL, 0, "no progress on stderr"},
+	{"format", 0, CLI_CHOICE, "FORMAT", REPORT_FORMATS, 0,
+	 "output format: human (default), json (the report; --json keeps review's own JSON), sarif, gitlab, junit, "
 	 "github (docs/ci.md)"},
 	{"output", 'o', CLI_FILE, "FILE", NULL, 0, "write the --format report to FILE instead of stdout"},
 	END,
@@ -231,7 +259,7 @@ static const cli_opt o_trace[] = {
 #define GROUP(n, summary) {n, NULL, NOARGS, 0, NULL, NULL, summary, NULL}
 
 static const cli_cmd commands[] = {
-	{"scan", NULL, "SPEC...", 1, -1, CLI_FILE, CLI_CREATES_DB, cmd_scan, o_scan,
+	{"scan", NULL, "SPEC...", 0, -1, CLI_FILE, CLI_CREATES_DB, cmd_scan, o_scan,
 	 "install SPEC in the sandbox under the eBPF sensor and report what is new",
 	 "Installs each SPEC inside the sandbox with every lifecycle script allowed, watches it with the eBPF "
 	 "sensor, stores the run and prints what it did that the package's earlier releases never did. SPEC: "
@@ -245,8 +273,26 @@ static const cli_cmd commands[] = {
 	 "A package that fails to load is no failure.\n"
 	 "An install that fails or times out inside the sandbox is stored and judged all the same (state "
 	 "failed or timed_out, with the reason), but kept out of the baseline.\n"
+	 "With --project DIR (and no SPEC) the project in DIR is installed as its package-lock.json (or "
+	 "npm-shrinkwrap.json) pins it: the exact tarballs are fetched on the host and checked against the "
+	 "lockfile's integrity, then `npm ci --offline` runs in one sandbox run with every script allowed. "
+	 "Each dependency whose install scripts ran is stored as a run of its own (its package and version, the "
+	 "events its scripts caused) and judged against its own baseline, the one `fangs scan name@version` "
+	 "builds; findings name the dependency path and the script. A missing lockfile, or one out of sync "
+	 "with package.json, is an error (exit 2) unless --resolve (docs/projects.md).\n"
 	 "Exit: 0 done, 3 findings at or above --fail-on, 4 an install failed or timed out in the sandbox (3 "
 	 "wins over 4), 1 error (wins over both), 2 usage. Needs root."},
+	{"review", NULL, "[DIR]", 0, 1, CLI_DIR, CLI_CREATES_DB, cmd_review, o_review,
+	 "judge what a lockfile change adds: scan only the added or changed dependencies",
+	 "Compares the lockfile of the npm project in DIR (default .) with --base (a git revision of DIR's "
+	 "repository, read with git show REF:path, or an old lockfile), then installs the new tree in one "
+	 "sandbox run in which only the install scripts of the added or changed dependencies, and of those "
+	 "whose scripts the project has not approved yet (allowScripts), run. Each is judged against its own "
+	 "baseline: unchanged behaviour, new behaviour (with the findings) or first sight (no baseline: the "
+	 "rules' verdict). Every dependency whose scripts are not approved yet is listed with what its scripts "
+	 "did; --approve-clean approves those with nothing at or above --approve-threshold (docs/projects.md).\n"
+	 "Exit: 0 done, 3 findings at or above --fail-on, 4 the install failed in the sandbox, 1 error, 2 usage "
+	 "(no lockfile, an unreadable base). Needs root when something is to run."},
 	{"scan", "submit", NULL, 0, 0, CLI_STR, 0, cmd_scan_submit, o_scan_submit,
 	 "queue a scan of a release on the orchestrator",
 	 "Checks that the release exists in the registry, then queues a scan of it on the orchestrator (URL "

@@ -11,6 +11,8 @@
 #define CLI_HANDLER(name) int name(cli_ctx *ctx, const cli_args *a)
 
 CLI_HANDLER(cmd_scan);
+CLI_HANDLER(cmd_scan_project);
+CLI_HANDLER(cmd_review);
 CLI_HANDLER(cmd_scan_submit);
 CLI_HANDLER(cmd_events_import);
 CLI_HANDLER(cmd_events_list);
