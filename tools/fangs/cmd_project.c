@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fangs/encode.h>
 #include <fangs/project.h>
 #include <fangs/scan.h>
 #include <fangs/sensor.h>
@@ -137,11 +138,11 @@ static json_object *json_dep(fangs_storage *st, const fangs_lockfile *lf, const 
 		json_object_object_add(o, "baseline",
 				       json_object_new_string(fangs_baseline_action_name(d->analysis.action)));
 		for (size_t j = 0; j < d->analysis.deviations.count; j++)
-			json_object_array_add(devs, json_deviation(&d->analysis.deviations.items[j]));
+			json_object_array_add(devs, fangs_json_deviation(&d->analysis.deviations.items[j]));
 		group_findings(st, NULL, &d->analysis.deviations, &fl);
 	}
 	json_object_object_add(o, "deviations", devs);
-	json_add_findings(o, &fl);
+	fangs_json_add_findings(o, &fl);
 	fangs_finding_list_free(&fl);
 	return o;
 }
