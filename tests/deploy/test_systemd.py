@@ -25,12 +25,13 @@ SYSTEM_UNITS = "/usr/lib/systemd/system"
 RUNNER_CAPS = {"CAP_SYS_ADMIN", "CAP_BPF", "CAP_PERFMON", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER",
                "CAP_DAC_OVERRIDE", "CAP_KILL", "CAP_SYS_PTRACE", "CAP_NET_ADMIN", "CAP_NET_RAW"}
 # a seccomp filter is inherited by the sandbox and refuses calls before the
-# syscall tracepoints see them; these hide parts of /proc, after which the
-# sandbox may not mount its own
+# syscall tracepoints see them; some hide parts of /proc or /dev, after which
+# the sandbox may not mount its own /proc; a user namespace of the service's
+# own (DynamicUser, PrivateUsers) takes BPF away
 BLINDING = ["SystemCallFilter", "SystemCallArchitectures", "RestrictNamespaces", "RestrictAddressFamilies",
             "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute", "ProtectClock",
             "ProtectKernelModules", "ProtectHostname", "PrivateDevices", "ProtectKernelTunables",
-            "ProtectKernelLogs", "ProtectProc", "ProcSubset", "NoNewPrivileges", "DynamicUser", "PrivateUsers"]
+            "ProtectKernelLogs", "ProtectProc", "ProcSubset", "DynamicUser", "PrivateUsers"]
 
 
 def directives(path):
