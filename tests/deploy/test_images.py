@@ -32,7 +32,9 @@ import pgserver  # noqa: E402
 from daemons import FANGS, free_port, make_token, wait_for  # noqa: E402
 from test_daemons import NEW_EXEC, benign_files  # noqa: E402
 
-TAG = "deploy-test"
+# one tag per build directory: an ASan build's images do not replace the others'
+TAG = "deploy-test-" + "".join(c if c.isalnum() or c in "_.-" else "-" for c in os.path.basename(
+    os.path.abspath(BUILD)))
 NAME = "fangs-deploy-test-%d" % os.getpid()
 UNIT = os.path.join(ROOT, "examples", "deploy", "systemd", "fangs-runner.service")
 FINISHED = ("succeeded", "failed", "timed_out")
@@ -290,10 +292,24 @@ class Images(unittest.TestCase):
                   "%d and %d events; memory after them: %s" % (
                       first["duration_ns"] / 1e9, second["duration_ns"] / 1e9, first["event_count"],
                       second["event_count"], "; ".join(p.stdout.strip().split("\n"))))
+            # SIGTERM: it stops, status 0 (and, built with ASan, leaks nothing)
+            self.stop_cleanly(name)
         except BaseException:
             sys.stderr.write("---- runner container\n%s\n---- orchestrator container\n%s\n" % (
                 self.logs(name)[-6000:], self.logs("%s-orch" % NAME)[-4000:]))
             raise
+
+    def stop_cleanly(self, name):
+        subprocess.run(["docker", "stop", "-t", "60", name], env=self.env, capture_output=True, timeout=120)
+        log = self.logs(name)
+        self.assertEqual(self.inspect(name, "{{.State.ExitCode}}"), "0", log[-3000:])
+        self.assertNotIn("Sanitizer", log)
+
+    def test_z_orchestrator_stops_cleanly(self):
+        """Last (tests run in name order): SIGTERM, status 0."""
+        orch = "%s-orch" % NAME
+        self.stop_cleanly(orch)
+        self.assertIn("info: stopped", self.logs(orch))
 
     def refused(self, suffix, rid, opts_kw, message):
         token = self.token_file(rid)
