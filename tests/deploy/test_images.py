@@ -235,6 +235,10 @@ class Images(unittest.TestCase):
     # ---- tests ------------------------------------------------------------
 
     def test_images_are_built_and_cached(self):
+        p = subprocess.run([os.path.join(ROOT, "scripts", "build-images"), "--help"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("scripts/build-images [--build-dir DIR]", p.stdout)
         names = {line[0]: line for line in self.build_lines}
         self.assertEqual(set(names), {"fangs-orchestrator:" + TAG, "fangs-runner:" + TAG})
         for line in self.build_lines:
