@@ -84,7 +84,10 @@ class Images(unittest.TestCase):
         # the tokens file goes to the orchestrator's user, as an operator would give it
         cls.tokens = os.path.join(cls.tmp, "tokens")
         cls.op = make_token(cls.tokens, "operator", "deploy-operator")
-        cls.runner_token = cls.token_file("deploy-r1")
+        # every runner's token before the orchestrator starts: its container
+        # holds the file it was started with (a bind mount of that inode)
+        cls.runner_tokens = {rid: cls.token_file(rid) for rid in (
+            "deploy-r1", "deploy-nocg", "deploy-nocap", "deploy-proc", "deploy-seccomp")}
         os.chown(cls.tokens, 65532, 65532)
         cls.port = free_port()
         cls.url = "http://127.0.0.1:%d" % cls.port
@@ -269,7 +272,8 @@ class Images(unittest.TestCase):
         self.assertEqual((st, health["storage"], health["storage_status"]), (200, "postgres", "ok"))
 
     def test_runner_container_scans(self):
-        name = self.run_container("r1", self.runner_opts("deploy-r1", self.runner_token), "fangs-runner:" + TAG,
+        name = self.run_container("r1", self.runner_opts("deploy-r1", self.runner_tokens["deploy-r1"]),
+                                  "fangs-runner:" + TAG,
                                   ["--duration-ms", "60000"])
         try:
             wait_for(lambda: "deploy-r1" in self.runners(), 60, "the runner container to register")
@@ -316,8 +320,8 @@ class Images(unittest.TestCase):
         self.assertIn("info: stopped", self.logs(orch))
 
     def refused(self, suffix, rid, opts_kw, message):
-        token = self.token_file(rid)
-        name = self.run_container(suffix, self.runner_opts(rid, token, **opts_kw), "fangs-runner:" + TAG, [])
+        name = self.run_container(suffix, self.runner_opts(rid, self.runner_tokens[rid], **opts_kw),
+                                  "fangs-runner:" + TAG, [])
         wait_for(lambda: self.inspect(name, "{{.State.Running}}") == "false", 60, "runner %s to stop" % rid)
         self.assertEqual(self.inspect(name, "{{.State.ExitCode}}"), "1")
         log = self.logs(name)
