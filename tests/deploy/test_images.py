@@ -47,6 +47,20 @@ class Docker(docker_daemon.DockerDaemon):
         pass
 
 
+def daemonset_kernel_mounts():
+    """(host path, container path) of the runner DaemonSet's hostPath
+    volumes under /sys: what the kernel side needs from the node."""
+    import yaml
+    with open(os.path.join(ROOT, "examples", "deploy", "kubernetes", "runner.yaml")) as f:
+        ds = [d for d in yaml.safe_load_all(f) if d and d["kind"] == "DaemonSet"][0]
+    spec = ds["spec"]["template"]["spec"]
+    host = {v["name"]: v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v}
+    out = [(host[m["name"]], m["mountPath"]) for m in spec["containers"][0]["volumeMounts"]
+           if m["name"] in host and host[m["name"]].startswith("/sys/")]
+    assert ("/sys/fs/cgroup", "/sys/fs/cgroup") in out, out
+    return out
+
+
 def unit_capabilities():
     with open(UNIT) as f:
         for line in f:
@@ -209,10 +223,10 @@ class Images(unittest.TestCase):
             opts += ["--security-opt", "systempaths=unconfined"]
         if seccomp:
             opts += ["--security-opt", "seccomp=unconfined"]
-        if cgroup:
-            opts += ["-v", "/sys/fs/cgroup:/sys/fs/cgroup"]
-        opts += ["-v", "/sys/kernel/tracing:/sys/kernel/tracing",
-                 "-v", "%s:/etc/fangs/runner.token:ro" % token,
+        for host, inside in daemonset_kernel_mounts():
+            if cgroup or host != "/sys/fs/cgroup":
+                opts += ["-v", "%s:%s" % (host, inside)]
+        opts += ["-v", "%s:/etc/fangs/runner.token:ro" % token,
                  "-e", "FANGS_TOKEN_FILE=/etc/fangs/runner.token",
                  "-e", "FANGS_ORCHESTRATOR=" + self.url,
                  "-e", "FANGS_RUNNER_ID=" + rid,
