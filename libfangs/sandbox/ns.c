@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +387,104 @@ static int ns_gc(fangs_sandbox_backend *b, const char *run_id, int *removed)
 	return fangs__ns_net_gc(run_id, removed);
 }
 
+/* What the sandbox's setup asks of the kernel, tried once in a throwaway
+ * child: new user, pid and mount namespaces, a proc mount in them and
+ * pivot_root. A container may allow the namespaces and still refuse the
+ * rest: the kernel refuses a new proc mount in a user namespace while parts
+ * of the container's /proc are hidden by other mounts (masked paths), and a
+ * seccomp profile may refuse pivot_root. Every scan would then fail; this
+ * says why before the first one. */
+enum { TRIAL_CLONE = 1, TRIAL_PRIVATE, TRIAL_PROC, TRIAL_TMPFS, TRIAL_PIVOT };
+
+static void trial_child(int fd)
+{
+	int res[2] = {0, 0};
+	/* only system calls from here: the caller may have threads */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		res[0] = TRIAL_PRIVATE;
+	else if (mount("proc", "/tmp", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		res[0] = TRIAL_PROC;
+	else if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") < 0)
+		res[0] = TRIAL_TMPFS;
+	else if (chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		res[0] = TRIAL_PIVOT;
+	res[1] = res[0] ? errno : 0;
+	if (write(fd, res, sizeof(res)) < 0)
+		_exit(2);
+	_exit(0);
+}
+
+static int trial_run(void)
+{
+	struct clone_args ca;
+	int p[2], res[2] = {0, 0}, st, e;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fangs__error_errno(FANGS_ESANDBOX, "pipe");
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS;
+	ca.exit_signal = SIGCHLD;
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0) {
+		close(p[0]);
+		trial_child(p[1]);
+	}
+	e = errno;
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return fangs_error_set(e == EPERM || e == ENOSPC || e == ENOSYS ? FANGS_EUNSUPPORTED : FANGS_ESANDBOX,
+				       "cannot create the sandbox's namespaces: %s%s", strerror(e),
+				       e == EPERM || e == ENOSPC ? " (user namespaces disabled? see "
+								   "/proc/sys/user/max_user_namespaces)"
+				       : e == ENOSYS	     ? " (clone3 refused: a seccomp profile?)"
+							     : "");
+	}
+	while ((n = read(p[0], res, sizeof(res))) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(res))
+		return fangs_error_set(FANGS_ESANDBOX, "the sandbox trial child died before it reported");
+	switch (res[0]) {
+	case 0:
+		return 0;
+	case TRIAL_PROC:
+		return fangs_error_set(FANGS_EUNSUPPORTED,
+				       "a user namespace made here may not mount /proc (%s): the kernel refuses it "
+				       "while parts of this /proc are hidden by other mounts, as in a container with "
+				       "masked paths (docker: --security-opt systempaths=unconfined; Kubernetes: "
+				       "privileged: true)",
+				       strerror(res[1]));
+	case TRIAL_PIVOT:
+		return fangs_error_set(FANGS_EUNSUPPORTED,
+				       "pivot_root is refused here (%s): a seccomp profile? (docker: --security-opt "
+				       "seccomp=unconfined)",
+				       strerror(res[1]));
+	case TRIAL_PRIVATE:
+	case TRIAL_TMPFS:
+		return fangs_error_set(FANGS_EUNSUPPORTED, "a mount namespace made here may not mount: %s",
+				       strerror(res[1]));
+	}
+	return fangs_error_set(FANGS_ESANDBOX, "the sandbox trial child reported step %d", res[0]);
+}
+
+/* Once per process when it works; tried again after a failure. */
+static int trial_once(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int passed;
+	int rc = 0;
+	pthread_mutex_lock(&lock);
+	if (!passed && (rc = trial_run()) == 0)
+		passed = 1;
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
 static void ns_free(fangs_sandbox_backend *b)
 {
 	free(b);
@@ -396,6 +495,7 @@ int fangs_sandbox_backend_ns_new(fangs_sandbox_backend **out, const fangs_sandbo
 	fangs_sandbox_backend *b;
 	char buf[32];
 	FILE *f;
+	int rc;
 
 	(void)opts;
 	if (!out)
@@ -410,6 +510,8 @@ int fangs_sandbox_backend_ns_new(fangs_sandbox_backend **out, const fangs_sandbo
 		}
 		fclose(f);
 	}
+	if ((rc = trial_once()) < 0)
+		return rc;
 	if (!(b = calloc(1, sizeof(*b))))
 		return fangs__error_oom();
 	b->version = FANGS_SANDBOX_BACKEND_VERSION;

@@ -330,13 +330,30 @@ int main(int argc, char **argv)
 	log_info("runner %s: %d scan(s) at once, sandbox %s, registry %s", r.id, r.max_scans,
 		 r.sandbox ? r.sandbox : "ns", r.registry ? r.registry : "from npm's configuration");
 	{
+		/* a runner that cannot scan here takes no jobs (it would fail every
+		 * one): it says what is missing and stops */
+		char why[512];
+		if (fangs_sensor_check(why, sizeof(why))) {
+			log_error("this machine cannot run the sensor: %s (docs/deploy.md lists what a runner needs)",
+				  why);
+			goto out;
+		}
+	}
+	{
 		/* a runner killed mid-scan left its sandbox (run directory, mounts,
-		 * cgroups): gone before anything new starts */
+		 * cgroups): gone before anything new starts. Making the sandbox
+		 * checks it can work here (cgroups, user namespaces). */
 		fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
-		int removed = 0;
+		int removed = 0, grc;
 		so.sandbox = r.sandbox;
 		so.work_root = r.work_root;
-		if (fangs_scan_gc(&so, &removed))
+		grc = fangs_scan_gc(&so, &removed);
+		if (grc == FANGS_EUNSUPPORTED || grc == FANGS_EPERM) {
+			log_error("this machine cannot run the %s sandbox: %s (docs/deploy.md lists what a runner needs)",
+				  r.sandbox ? r.sandbox : "ns", fangs_error_last());
+			goto out;
+		}
+		if (grc)
 			log_warn("removing leftovers of killed scans: %s", fangs_error_last());
 		else if (removed)
 			log_info("removed %d leftover%s of killed scans", removed, removed == 1 ? "" : "s");
