@@ -132,26 +132,10 @@ int fangs__sq_run_get(fangs_storage_backend *bb, const char *id, fangs_run *out)
 	return rc;
 }
 
-int fangs__sq_run_list(fangs_storage_backend *bb, const fangs_run_filter *f, fangs_run_list *out)
+/* Steps a prepared run listing into out and resets the statement. */
+static int read_runs(fangs__sq *b, sqlite3_stmt *st, fangs_run_list *out)
 {
-	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r"
-					     " WHERE (?1 IS NULL OR r.package = ?1)"
-					     " AND (?2 IS NULL OR r.version = ?2)"
-					     " AND (?3 < 0 OR r.state = ?3)"
-					     " AND (?4 = 0 OR r.review = ?7)"
-					     " AND (?5 = 0 OR r.is_baseline = 1)"
-					     " ORDER BY r.created_ns DESC, r.id DESC LIMIT ?6");
 	int rc;
-	if (!st)
-		return fangs_error_last_code();
-	fangs__sq_bind_str(st, 1, f->package);
-	fangs__sq_bind_str(st, 2, f->version);
-	sqlite3_bind_int(st, 3, f->state);
-	sqlite3_bind_int(st, 4, f->pending_only ? 1 : 0);
-	sqlite3_bind_int(st, 5, f->baseline_only ? 1 : 0);
-	sqlite3_bind_int64(st, 6, f->limit ? (int64_t)f->limit : -1);
-	sqlite3_bind_int(st, 7, FANGS_REVIEW_PENDING);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (FANGS_GROW(out)) {
 			rc = FANGS_ENOMEM;
@@ -167,6 +151,28 @@ out:
 	return rc;
 }
 
+int fangs__sq_run_list(fangs_storage_backend *bb, const fangs_run_filter *f, fangs_run_list *out)
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " FANGS__STORAGE_RUN_COLS " FROM runs r"
+					     " WHERE (?1 IS NULL OR r.package = ?1)"
+					     " AND (?2 IS NULL OR r.version = ?2)"
+					     " AND (?3 < 0 OR r.state = ?3)"
+					     " AND (?4 = 0 OR r.review = ?7)"
+					     " AND (?5 = 0 OR r.is_baseline = 1)"
+					     " ORDER BY r.created_ns DESC, r.id DESC LIMIT ?6");
+	if (!st)
+		return fangs_error_last_code();
+	fangs__sq_bind_str(st, 1, f->package);
+	fangs__sq_bind_str(st, 2, f->version);
+	sqlite3_bind_int(st, 3, f->state);
+	sqlite3_bind_int(st, 4, f->pending_only ? 1 : 0);
+	sqlite3_bind_int(st, 5, f->baseline_only ? 1 : 0);
+	sqlite3_bind_int64(st, 6, f->limit ? (int64_t)f->limit : -1);
+	sqlite3_bind_int(st, 7, FANGS_REVIEW_PENDING);
+	return read_runs(b, st, out);
+}
+
 int fangs__sq_run_page(fangs_storage_backend *bb, const fangs_run_query *q, fangs_run_list *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
@@ -180,7 +186,6 @@ int fangs__sq_run_page(fangs_storage_backend *bb, const fangs_run_query *q, fang
 		   " AND (?6 = 0 OR r.created_ns < ?6)"
 		   " AND (?7 IS NULL OR r.created_ns < ?8 OR (r.created_ns = ?8 AND r.id < ?7))"
 		   " ORDER BY r.created_ns DESC, r.id DESC LIMIT ?9");
-	int rc;
 	if (!st)
 		return fangs_error_last_code();
 	fangs__sq_bind_str(st, 1, q->package);
@@ -192,17 +197,5 @@ int fangs__sq_run_page(fangs_storage_backend *bb, const fangs_run_query *q, fang
 	fangs__sq_bind_str(st, 7, q->after_id);
 	sqlite3_bind_int64(st, 8, q->after_created_ns);
 	sqlite3_bind_int64(st, 9, q->limit ? (int64_t)q->limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (FANGS_GROW(out)) {
-			rc = FANGS_ENOMEM;
-			goto out;
-		}
-		if ((rc = read_run(st, &out->items[out->count])))
-			goto out;
-		out->count++;
-	}
-	rc = rc == SQLITE_DONE ? 0 : fangs__sq_fail(b, rc, "listing runs");
-out:
-	sqlite3_reset(st);
-	return rc;
+	return read_runs(b, st, out);
 }
