@@ -27,49 +27,18 @@
 #include "log.h"
 #include "orchestrator.h"
 
-/* Packuments of popular packages run to tens of MB; a page of changes is
- * small. */
-#define MAX_BODY (64 * 1024 * 1024)
-
-typedef struct body {
-	char *data;
-	size_t len;
-} body;
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
-{
-	body *f = user;
-	size_t n = size * nmemb;
-	char *nd;
-	if (f->len + n > MAX_BODY || !(nd = realloc(f->data, f->len + n + 1)))
-		return 0;
-	f->data = nd;
-	memcpy(f->data + f->len, ptr, n);
-	f->len += n;
-	f->data[f->len] = '\0';
-	return n;
-}
-
 /* GET url as JSON: the document (an object), or NULL with *status the
  * HTTP status (0: no answer) and the reason logged. */
 static json_object *get_json(orch *o, CURL *curl, const char *url, const char *token, long *status)
 {
 	struct curl_slist *hdrs = NULL;
-	body f = {0};
+	http_body f = {0};
 	json_object *doc = NULL;
 	char hdr[1200];
 	CURLcode cc;
 
 	*status = 0;
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 120000L);
-	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &f);
+	registry_get_setup(curl, url, &f);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (token) {
 		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);

@@ -6,6 +6,7 @@
 #ifndef FANGS_ORCHESTRATOR_H
 #define FANGS_ORCHESTRATOR_H
 
+#include <curl/curl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -219,6 +220,13 @@ typedef struct newver {
 } newver;
 
 /* watcher.c */
+/* A GET of the registry (packuments, the change feed) into memory: at most
+ * 64 MiB, NUL-terminated; the caller frees data. */
+typedef struct http_body {
+	char *data;
+	size_t len;
+} http_body;
+void registry_get_setup(CURL *curl, const char *url, http_body *body);
 int watcher_start(orch *o, pthread_t *thread);
 /* What the packument `doc` shows as new after `last_seen` (NULL: never
  * seen: its latest), oldest first, checked as versions; strings borrowed

@@ -97,14 +97,13 @@ char *npm_registry(void)
 }
 
 typedef struct fetch {
-	char *data;
-	size_t len;
+	http_body b;
 	char *etag;
 } fetch;
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
 {
-	fetch *f = user;
+	http_body *f = user;
 	size_t n = size * nmemb;
 	char *nd;
 	if (f->len + n > MAX_PACKUMENT || !(nd = realloc(f->data, f->len + n + 1)))
@@ -114,6 +113,19 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
 	f->len += n;
 	f->data[f->len] = '\0';
 	return n;
+}
+
+void registry_get_setup(CURL *curl, const char *url, http_body *body)
+{
+	curl_easy_reset(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 120000L);
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
 }
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *user)
@@ -303,15 +315,7 @@ static void poll_one(orch *o, CURL *curl, const fangs_package *pkg)
 		log_warn("watcher: not polling: %s", fangs_error_last());
 		goto out;
 	}
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 120000L);
-	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &f);
+	registry_get_setup(curl, url, &f.b);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &f);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
@@ -340,7 +344,7 @@ static void poll_one(orch *o, CURL *curl, const fangs_package *pkg)
 		goto out;
 	}
 	{
-		json_object *doc = f.data ? json_tokener_parse(f.data) : NULL;
+		json_object *doc = f.b.data ? json_tokener_parse(f.b.data) : NULL;
 		if (!doc || !json_object_is_type(doc, json_type_object))
 			log_warn("watcher: %s: the answer is not a JSON object", url);
 		else
@@ -352,7 +356,7 @@ static void poll_one(orch *o, CURL *curl, const fangs_package *pkg)
 		etag_put(pkg->name, f.etag);
 out:
 	curl_slist_free_all(hdrs);
-	free(f.data);
+	free(f.b.data);
 	free(f.etag);
 	free(old);
 	free(url);
