@@ -59,6 +59,30 @@ FANGS_EXTERN(int) fangs_error_set(int code, const char *fmt, ...)
 /** Clears the thread's last error. */
 FANGS_EXTERN(void) fangs_error_clear(void);
 
+/** The longest last-error message kept, terminating NUL included. */
+#define FANGS_ERROR_MESSAGE_MAX 1024
+
+/**
+ * A last error set aside: cleanup that may itself fail (a rollback, freeing
+ * a half-built run) runs between fangs_error_state_capture() and
+ * fangs_error_state_restore(), and the caller still sees the first error.
+ * Also carries an error from one thread to another.
+ */
+typedef struct fangs_error_state {
+	int code; /**< the code restored; 0 = none was captured */
+	char message[FANGS_ERROR_MESSAGE_MAX];
+} fangs_error_state;
+
+/**
+ * Copies the calling thread's last error message into `state`, with `code`
+ * as its code, or the thread's last error code when `code` is 0. Returns the
+ * code kept, so that `return fangs_error_state_capture(&st, rc);` reads well.
+ */
+FANGS_EXTERN(int) fangs_error_state_capture(fangs_error_state *state, int code);
+
+/** Makes `state` the calling thread's last error again; returns its code. */
+FANGS_EXTERN(int) fangs_error_state_restore(const fangs_error_state *state);
+
 FANGS_END_DECL
 
 #endif

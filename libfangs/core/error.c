@@ -8,7 +8,7 @@
 
 #include "core/internal.h"
 
-static _Thread_local char last_msg[1024];
+static _Thread_local char last_msg[FANGS_ERROR_MESSAGE_MAX];
 static _Thread_local int last_code;
 
 static const char *const messages[] = {
@@ -33,6 +33,8 @@ static const char *const messages[] = {
 	"configuration error",        /* -18 */
 	"canceled",                   /* -19 */
 };
+/* a code appended to fangs_error_code needs its message here */
+_Static_assert(FANGS_ARRAY_SIZE(messages) == -FANGS_ECANCELED + 1, "a message per error code");
 
 const char *fangs_strerror(int code)
 {
@@ -82,4 +84,23 @@ int fangs__error_oom(void)
 int fangs__error_errno(int code, const char *what)
 {
 	return fangs_error_set(code, "%s: %s", what, strerror(errno));
+}
+
+int fangs_error_state_capture(fangs_error_state *state, int code)
+{
+	if (!state)
+		return code;
+	state->code = code ? code : last_code;
+	memcpy(state->message, last_msg, sizeof(state->message));
+	return state->code;
+}
+
+int fangs_error_state_restore(const fangs_error_state *state)
+{
+	if (!state)
+		return 0;
+	last_code = state->code;
+	memcpy(last_msg, state->message, sizeof(last_msg));
+	last_msg[sizeof(last_msg) - 1] = '\0';
+	return state->code;
 }

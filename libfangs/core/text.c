@@ -560,10 +560,8 @@ int fangs_package_spec_parse(const char *spec, char **name, char **version)
 	if ((rc = fangs_package_name_check(*name, NULL)) == 0 && *version)
 		rc = fangs_package_version_check(*version, NULL);
 	if (rc) {
-		char msg[1400];
-		snprintf(msg, sizeof(msg), "%s", fangs_error_last());
 		quoted(q, sizeof(q), spec);
-		fangs_error_set(rc, "\"%s\" is not a registry spec (name@version): %s", q, msg);
+		fangs_error_set(rc, "\"%s\" is not a registry spec (name@version): %s", q, fangs_error_last());
 		free(*name);
 		free(*version);
 		*name = *version = NULL;

@@ -284,10 +284,10 @@ int fangs_lockfile_parse(fangs_lockfile *out, const char *text, size_t len, cons
 out:
 	json_object_put(doc);
 	if (rc) {
-		char keep[1024];
-		snprintf(keep, sizeof(keep), "%s", fangs_error_last());
+		fangs_error_state keep;
+		fangs_error_state_capture(&keep, rc);
 		fangs_lockfile_clear(out);
-		fangs_error_set(rc, "%s", keep);
+		fangs_error_state_restore(&keep);
 	}
 	return rc;
 }

@@ -217,11 +217,10 @@ int fangs__cgroup_create(fangs__cgroup *cg, const char *root, const char *run_id
 out:
 	free(v2_root);
 	if (rc < 0 && rc != FANGS_EEXISTS) {
-		int code = fangs_error_last_code();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+		fangs_error_state keep;
+		fangs_error_state_capture(&keep, fangs_error_last_code());
 		fangs__cgroup_destroy(cg);
-		fangs_error_set(code, "%s", msg);
+		fangs_error_state_restore(&keep);
 	} else if (rc == FANGS_EEXISTS) {
 		/* someone else's run: leave its directories alone */
 		free(cg->v2);

@@ -448,10 +448,10 @@ static int docker_start(fangs_sandbox_backend *b, const fangs_sandbox_job *j, vo
 	*handle = r;
 	return 0;
 fail: {
-	char msg[1024];
-	snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+	fangs_error_state keep;
+	fangs_error_state_capture(&keep, rc);
 	run_free(r);
-	return fangs_error_set(rc, "%s", msg);
+	return fangs_error_state_restore(&keep);
 }
 }
 

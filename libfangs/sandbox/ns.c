@@ -339,10 +339,10 @@ fail:
 			close(tree_s[i]);
 	}
 	{
-		char keep[1024];
-		snprintf(keep, sizeof(keep), "%s", fangs_error_last());
+		fangs_error_state keep;
+		fangs_error_state_capture(&keep, rc);
 		run_free(r);
-		fangs_error_set(rc, "%s", keep);
+		fangs_error_state_restore(&keep);
 	}
 	return rc;
 }

@@ -725,10 +725,10 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fan
 	*out = run;
 	return 0;
 fail: {
-	char msg[1024];
-	snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+	fangs_error_state keep;
+	fangs_error_state_capture(&keep, rc);
 	fangs_sandbox_run_free(run);
-	return fangs_error_set(rc, "%s", msg);
+	return fangs_error_state_restore(&keep);
 }
 }
 

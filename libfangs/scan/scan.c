@@ -83,7 +83,7 @@ typedef struct scan_state {
 	fangs_sandbox_run *run;
 	fangs_sandbox_result result;
 	int wait_rc;
-	char wait_err[512];
+	fangs_error_state wait_err; /* the waiter's error, for the scanning thread */
 	volatile int done;
 	/* the import phase */
 	fangs__import_tracker import;
@@ -268,7 +268,7 @@ static void *wait_thread(void *arg)
 	scan_state *s = arg;
 	s->wait_rc = fangs_sandbox_wait(s->run, &s->result);
 	if (s->wait_rc)
-		snprintf(s->wait_err, sizeof(s->wait_err), "%s", fangs_error_last());
+		fangs_error_state_capture(&s->wait_err, s->wait_rc);
 	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -636,7 +636,7 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 		goto out;
 	}
 	if (s.wait_rc) {
-		rc = fangs_error_set(s.wait_rc, "%s", s.wait_err);
+		rc = fangs_error_state_restore(&s.wait_err);
 		goto out;
 	}
 	fangs_sensor_stats(sensor, out->run_id, &stats);
@@ -731,19 +731,19 @@ out:
 		/* An error while the install runs: end it, let the waiter see it
 		 * end, and only then free the run (the waiter is still using it;
 		 * without cgroup.kill the duration limit ends it all the same). */
-		char keep[600];
-		snprintf(keep, sizeof(keep), "%s", fangs_error_last());
+		fangs_error_state keep;
+		fangs_error_state_capture(&keep, rc);
 		fangs_cgroup_kill(fangs_sandbox_cgroup_path(s.run));
 		pthread_join(s.waiter, NULL);
-		fangs_error_set(rc, "%s", keep);
+		fangs_error_state_restore(&keep);
 	}
 	if (watching)
 		fangs_sensor_unwatch(sensor, out->run_id);
 	if (rc && run_stored) {
-		char why[600];
-		snprintf(why, sizeof(why), "%s", fangs_error_last());
-		store_failed_run(opts->storage, &run, why);
-		fangs_error_set(rc, "%s", why);
+		fangs_error_state why;
+		fangs_error_state_capture(&why, rc);
+		store_failed_run(opts->storage, &run, why.message);
+		fangs_error_state_restore(&why);
 	}
 	if (rc && pr.output && *pr.output)
 		fangs_debug("npm said: %s", pr.output);

@@ -190,8 +190,7 @@ int fangs__pg_write_begin(fangs__pg *b, int *outer)
 
 int fangs__pg_write_end(fangs__pg *b, int outer, int rc)
 {
-	char msg[1024];
-	int code;
+	fangs_error_state keep;
 
 	if (rc == 0) {
 		rc = fangs__pg_run(b, outer ? "COMMIT" : "RELEASE fangs_op", NULL, "committing", NULL);
@@ -202,8 +201,7 @@ int fangs__pg_write_end(fangs__pg *b, int outer, int rc)
 		}
 	}
 	/* Keep the first error's message: the rollback must not overwrite it. */
-	code = fangs_error_last_code();
-	snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+	fangs_error_state_capture(&keep, fangs_error_last_code() ? 0 : rc);
 	if (outer) {
 		if (!b->tx_lost && PQtransactionStatus(b->conn) != PQTRANS_IDLE)
 			fangs__pg_run(b, "ROLLBACK", NULL, "rolling back", NULL);
@@ -213,7 +211,7 @@ int fangs__pg_write_end(fangs__pg *b, int outer, int rc)
 		fangs__pg_run(b, "ROLLBACK TO fangs_op", NULL, "rolling back", NULL);
 		fangs__pg_run(b, "RELEASE fangs_op", NULL, "rolling back", NULL);
 	}
-	fangs_error_set(code ? code : rc, "%s", msg);
+	fangs_error_state_restore(&keep);
 	return rc;
 }
 

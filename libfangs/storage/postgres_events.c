@@ -338,11 +338,9 @@ static int read_events(fangs__pg *b, PGresult *res, fangs_event_list *out)
 		fangs_event ev = {0};
 		int64_t id = fangs__pg_col_i64(res, i, 0);
 		int rc = fangs_event_from_json(&ev, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2));
-		if (rc) {
-			char why[512];
-			snprintf(why, sizeof(why), "%s", fangs_error_last());
-			return fangs_error_set(rc, "postgres %s: stored event %lld: %s", b->where, (long long)id, why);
-		}
+		if (rc)
+			return fangs_error_set(rc, "postgres %s: stored event %lld: %s", b->where, (long long)id,
+					       fangs_error_last());
 		ev.id = id;
 		if ((rc = fangs__pg_col_str(res, i, 1, &ev.run_id)) || (rc = fangs_event_list_append(out, &ev))) {
 			fangs_event_clear(&ev);

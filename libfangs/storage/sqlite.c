@@ -123,9 +123,8 @@ int fangs__sq_write_end(fangs__sq *b, int outer, int rc)
 	}
 	/* Keep the first error's message: the rollback must not overwrite it. */
 	{
-		char msg[1024];
-		int code = fangs_error_last_code();
-		snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+		fangs_error_state keep;
+		fangs_error_state_capture(&keep, fangs_error_last_code() ? 0 : rc);
 		if (outer) {
 			if (!sqlite3_get_autocommit(b->db))
 				fangs__sq_run(b, "ROLLBACK", NULL, NULL);
@@ -133,7 +132,7 @@ int fangs__sq_write_end(fangs__sq *b, int outer, int rc)
 			fangs__sq_run(b, "ROLLBACK TO fangs_op", NULL, NULL);
 			fangs__sq_run(b, "RELEASE fangs_op", NULL, NULL);
 		}
-		fangs_error_set(code ? code : rc, "%s", msg);
+		fangs_error_state_restore(&keep);
 	}
 	return rc;
 }

@@ -101,11 +101,9 @@ static int read_event(fangs__sq *b, sqlite3_stmt *st, fangs_event_list *out)
 
 	if (!data)
 		return fangs_error_set(FANGS_ESTORAGE, "sqlite %s: event %lld has no data", b->path, (long long)id);
-	if ((rc = fangs_event_from_json(&ev, data, (size_t)sqlite3_column_bytes(st, 2)))) {
-		char why[512];
-		snprintf(why, sizeof(why), "%s", fangs_error_last());
-		return fangs_error_set(rc, "sqlite %s: stored event %lld: %s", b->path, (long long)id, why);
-	}
+	if ((rc = fangs_event_from_json(&ev, data, (size_t)sqlite3_column_bytes(st, 2))))
+		return fangs_error_set(rc, "sqlite %s: stored event %lld: %s", b->path, (long long)id,
+				       fangs_error_last());
 	ev.id = id;
 	if ((rc = fangs__sq_col_str(st, 1, &ev.run_id)) || (rc = fangs_event_list_append(out, &ev))) {
 		fangs_event_clear(&ev);

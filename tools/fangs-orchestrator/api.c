@@ -662,11 +662,10 @@ static int store_result(orch *o, const char *run_id, const fangs_wire_result *re
 		if (rc == 0)
 			rc = fangs_storage_commit(o->st);
 		if (rc) {
-			int code = rc;
-			char msg[1024];
-			snprintf(msg, sizeof(msg), "%s", fangs_error_last());
+			fangs_error_state keep;
+			fangs_error_state_capture(&keep, rc);
 			fangs_storage_rollback(o->st);
-			fangs_error_set(code, "%s", msg);
+			fangs_error_state_restore(&keep);
 		}
 	}
 	fangs_run_clear(&run);

@@ -206,12 +206,12 @@ CLI_HANDLER(cmd_run_analyze)
 	dopts.config = ctx->config;
 	if ((rc = fangs_differ_new(&d, &dopts)) ||
 	    (rc = fangs_analyze_run_opts(st, d, ctx->config, r.id, &ao, &an))) {
-		char why[1200];
-		snprintf(why, sizeof(why), "%s", fangs_error_last());
+		fangs_error_state keep;
+		fangs_error_state_capture(&keep, rc);
 		fangs_differ_free(d);
 		fangs_run_clear(&r);
 		fangs_storage_free(st);
-		fangs_error_set(rc, "%s", why);
+		fangs_error_state_restore(&keep);
 		return cli_fail("analysis", rc);
 	}
 	group_findings(st, NULL, &an.deviations, &fl);
