@@ -114,6 +114,14 @@ FANGS_EXTERN(void) fangs_sandbox_free(fangs_sandbox *sb);
 /** "ns" or "docker". */
 FANGS_EXTERN(const char *) fangs_sandbox_backend_name(const fangs_sandbox *sb);
 
+/** The sandbox backend names fangs_sandbox_new() knows ("ns", "docker"),
+ * NULL-terminated: what a command line, a configuration or a binding offers. */
+FANGS_EXTERN(const char *const *) fangs_sandbox_backend_names(void);
+
+/** 0 when `name` is a sandbox backend (fangs_sandbox_backend_names()), else
+ * FANGS_EINVAL with "unknown sandbox backend 'x' (ns, docker)". */
+FANGS_EXTERN(int) fangs_sandbox_backend_check(const char *name);
+
 /**
  * Removes what runs of earlier, killed scanners left behind: for every run
  * directory under work_root that no live run holds (each run holds a lock

@@ -39,6 +39,14 @@ FANGS_EXTERN(void) fangs_storage_free(fangs_storage *st);
 
 /** "sqlite", "postgres". */
 FANGS_EXTERN(const char *) fangs_storage_backend_name(const fangs_storage *st);
+
+/** The storage backend names fangs_storage_open() knows ("sqlite",
+ * "postgres"), NULL-terminated, whether or not this build has PostgreSQL. */
+FANGS_EXTERN(const char *const *) fangs_storage_backend_names(void);
+
+/** 0 when `name` is a storage backend (fangs_storage_backend_names()), else
+ * FANGS_EINVAL with "unknown storage backend 'x' (expected sqlite or postgres)". */
+FANGS_EXTERN(int) fangs_storage_backend_check(const char *name);
 /** Newest migration applied to the database, and the newest this code knows. */
 FANGS_EXTERN(int) fangs_storage_schema_version(fangs_storage *st, int *db_version, int *code_version);
 

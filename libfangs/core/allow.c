@@ -122,9 +122,8 @@ int fangs_allow_entry_validate(fangs_allow_kind kind, const char *value)
 		return validate_host("sni", value, false);
 	case FANGS_ALLOW_DNS:
 		return validate_host("dns", value, true);
-	default:
-		return fangs_error_set(FANGS_EINVAL, "unknown allow kind %d", (int)kind);
 	}
+	return fangs_error_set(FANGS_EINVAL, "unknown allow kind %d", (int)kind);
 }
 
 int fangs_allow_list_add(fangs_allow_list *list, fangs_allow_kind kind, const char *value, const char *package,

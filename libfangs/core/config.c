@@ -12,6 +12,8 @@
 #include "core/internal.h"
 #include "fangs/config.h"
 #include "fangs/proxy.h"
+#include "fangs/sandbox.h"
+#include "fangs/storage.h"
 #include "rules/internal.h"
 
 typedef struct parse_ctx {
@@ -277,7 +279,7 @@ static int storage_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node
 		if (rc)
 			return rc;
 		p->cfg->storage_set |= FANGS_CONFIG_SET_BACKEND;
-		if (strcmp(p->cfg->storage_backend, "sqlite") && strcmp(p->cfg->storage_backend, "postgres"))
+		if (fangs_storage_backend_check(p->cfg->storage_backend))
 			return cfg_error(p, v, "storage.backend", "expected sqlite or postgres");
 		return 0;
 	}
@@ -504,7 +506,7 @@ static int runner_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_
 		return want_string(p, v, "runner.ca", &r->ca);
 	if (!strcmp(key, "sandbox")) {
 		int rc = want_string(p, v, "runner.sandbox", &r->sandbox);
-		if (!rc && strcmp(r->sandbox, "ns") && strcmp(r->sandbox, "docker"))
+		if (!rc && fangs_sandbox_backend_check(r->sandbox))
 			return cfg_error(p, v, "runner.sandbox", "expected ns or docker");
 		return rc;
 	}

@@ -50,7 +50,8 @@ static int compile_one(fangs__allow_rule *r, const fangs_allow_entry *e)
 			return FANGS_EINVAL;
 		r->value = fangs__strdup(buf);
 		break;
-	default:
+	case FANGS_ALLOW_PATH:
+	case FANGS_ALLOW_EXEC:
 		r->value = fangs__strdup(v);
 		break;
 	}

@@ -106,9 +106,10 @@ static const char *proto_name(fangs_proto p)
 		return "tcp";
 	case FANGS_PROTO_UDP:
 		return "udp";
-	default:
-		return "ip";
+	case FANGS_PROTO_NONE:
+		break;
 	}
+	return "ip";
 }
 
 static void put_endpoint(const fangs_event *ev, fangs__sink *o)

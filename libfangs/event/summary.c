@@ -61,8 +61,9 @@ const char *fangs_event_summary(const fangs_event *ev, char *buf, size_t cap)
 		snprintf(buf, cap, "%s%s%s%s%s", ev->op ? ev->op : "syscall", ev->detail ? " " : "",
 			 ev->detail ? ev->detail : "", ev->path ? " " : "", ev->path ? ev->path : "");
 		break;
-	default:
+	case FANGS_EV_NONE:
 		snprintf(buf, cap, "%s", fangs_event_kind_name(ev->kind));
+		break;
 	}
 	/* Arguments and paths come from the package: keep them on one line. */
 	for (char *p = buf; cap && *p; p++)

@@ -258,6 +258,7 @@ int fangs__notify_render(fangs_notifier_template tpl, const char *payload, int64
 		json_object_put(p);
 		return fangs_error_set(FANGS_EPARSE, "notifier: the stored message is not a fangs payload");
 	}
+	o = p; /* generic, and an unknown template */
 	switch (tpl) {
 	case FANGS_NOTIFIER_SLACK:
 		o = render_slack(p);
@@ -267,13 +268,13 @@ int fangs__notify_render(fangs_notifier_template tpl, const char *payload, int64
 		o = render_discord(p);
 		json_object_put(p);
 		break;
-	default:
-		/* Fresh on every attempt, so that a receiver refusing old
-		 * messages still takes a late retry. */
-		json_object_object_add(p, "time_unix_nano", json_object_new_int64(now_ns));
-		o = p;
+	case FANGS_NOTIFIER_GENERIC:
 		break;
 	}
+	/* Fresh on every attempt, so that a receiver refusing old messages
+	 * still takes a late retry. */
+	if (o == p)
+		json_object_object_add(p, "time_unix_nano", json_object_new_int64(now_ns));
 	*out = fangs__json_text(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	json_object_put(o);
 	return *out ? 0 : FANGS_ENOMEM;

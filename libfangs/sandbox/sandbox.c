@@ -217,6 +217,23 @@ int fangs_sandbox_wrap(fangs_sandbox **out, fangs_sandbox_backend *backend, cons
 	return rc;
 }
 
+/* The one list of backend names: fangs_sandbox_new() below, the
+ * configuration, the CLI and the Python binding check against it. */
+static const char *const backend_names[] = {"ns", "docker", NULL};
+
+const char *const *fangs_sandbox_backend_names(void)
+{
+	return backend_names;
+}
+
+int fangs_sandbox_backend_check(const char *name)
+{
+	for (size_t i = 0; name && backend_names[i]; i++)
+		if (strcmp(name, backend_names[i]) == 0)
+			return 0;
+	return fangs_error_set(FANGS_EINVAL, "unknown sandbox backend '%s' (ns, docker)", name ? name : "(null)");
+}
+
 int fangs_sandbox_new(fangs_sandbox **out, const fangs_sandbox_options *opts)
 {
 	fangs_sandbox_backend *b = NULL;
@@ -225,14 +242,14 @@ int fangs_sandbox_new(fangs_sandbox **out, const fangs_sandbox_options *opts)
 	if (!out)
 		return fangs_error_set(FANGS_EINVAL, "out is NULL");
 	*out = NULL;
+	if ((rc = fangs_sandbox_backend_check(name)))
+		return rc;
 	if (strcmp(name, "ns") == 0)
 		rc = fangs_sandbox_backend_ns_new(&b, opts);
 	else if (strcmp(name, "docker") == 0 && opts->network == FANGS_SANDBOX_NET_PROXY)
 		return fangs_error_set(FANGS_EUNSUPPORTED, "network proxy works with the ns sandbox only");
-	else if (strcmp(name, "docker") == 0)
-		rc = fangs_sandbox_backend_docker_new(&b, opts);
 	else
-		return fangs_error_set(FANGS_EINVAL, "unknown sandbox backend '%s' (ns, docker)", name);
+		rc = fangs_sandbox_backend_docker_new(&b, opts);
 	if (rc < 0)
 		return rc;
 	return fangs_sandbox_wrap(out, b, opts);

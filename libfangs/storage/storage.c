@@ -47,6 +47,24 @@ int fangs_storage_wrap(fangs_storage **out, fangs_storage_backend *backend)
 	return 0;
 }
 
+/* The one list of backend names: fangs_storage_open(), the configuration,
+ * the CLI and the Python binding check against it. */
+static const char *const backend_names[] = {"sqlite", "postgres", NULL};
+
+const char *const *fangs_storage_backend_names(void)
+{
+	return backend_names;
+}
+
+int fangs_storage_backend_check(const char *name)
+{
+	for (size_t i = 0; name && backend_names[i]; i++)
+		if (strcmp(name, backend_names[i]) == 0)
+			return 0;
+	return fangs_error_set(FANGS_EINVAL, "unknown storage backend '%s' (expected sqlite or postgres)",
+			       name ? name : "(null)");
+}
+
 int fangs_storage_open(fangs_storage **out, const fangs_storage_options *opts)
 {
 	fangs_storage_options def = FANGS_STORAGE_OPTIONS_INIT;
@@ -65,14 +83,13 @@ int fangs_storage_open(fangs_storage **out, const fangs_storage_options *opts)
 	if (opts->busy_timeout_ms < 0)
 		return fangs_error_set(FANGS_EINVAL, "fangs_storage_open: busy_timeout_ms is negative");
 	name = nonempty(opts->backend) ? opts->backend : "sqlite";
+	/* "postgresql" is an alias fangs_storage_open() has always taken */
+	if (strcmp(name, "postgresql") && fangs_storage_backend_check(name))
+		return fangs_error_set(FANGS_EINVAL, "fangs_storage_open: %s", fangs_error_last());
 	if (strcmp(name, "sqlite") == 0)
 		rc = fangs_storage_backend_sqlite_new(&b, opts);
-	else if (strcmp(name, "postgres") == 0 || strcmp(name, "postgresql") == 0)
-		rc = fangs_storage_backend_postgres_new(&b, opts);
 	else
-		return fangs_error_set(FANGS_EINVAL,
-				       "fangs_storage_open: unknown storage backend '%s' (expected sqlite or postgres)",
-				       name);
+		rc = fangs_storage_backend_postgres_new(&b, opts);
 	if (rc)
 		return rc;
 	if ((rc = fangs_storage_wrap(out, b))) {

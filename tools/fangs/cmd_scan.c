@@ -91,8 +91,10 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, const fan
 		       fl->count ? fangs_severity_name(max) : "-", fl->count && max >= fail_on ? " (fails)" : "",
 		       tx(r->run_id));
 		break;
-	default:
+	case FANGS_BASELINE_NONE:
+	case FANGS_BASELINE_JOINED:
 		printf("verdict: nothing new since the baseline\n");
+		break;
 	}
 }
 

@@ -300,7 +300,7 @@ static int take_globals(cli_ctx *ctx, int *argc, char **argv)
 	}
 	argv[out] = NULL;
 	*argc = out;
-	if (ctx->storage_backend && strcmp(ctx->storage_backend, "sqlite") && strcmp(ctx->storage_backend, "postgres"))
+	if (ctx->storage_backend && fangs_storage_backend_check(ctx->storage_backend))
 		return cli_usage_error("--storage must be sqlite or postgres, not '%s'", ctx->storage_backend);
 	return 0;
 }
