@@ -154,8 +154,9 @@ static int add_kind(rctx *c, yaml_node_t *n, const char *key, const char *v, voi
 	fangs_event_kind k = fangs_event_kind_parse(v);
 	if (k == FANGS_EV_NONE)
 		return rerr(c, n, "%s: unknown event kind '%s' (expected file_open, exec, net_connect, dns_query, "
-				  "tls_sni, process_fork, process_exit, proxy_request)",
+				  "tls_sni, process_fork, process_exit, proxy_request, syscall)",
 			    key, v);
+	_Static_assert(FANGS_EV_KIND_MAX < 32, "a rule's kinds are the bits of a uint32_t");
 	*(uint32_t *)dst |= 1u << k;
 	return 0;
 }

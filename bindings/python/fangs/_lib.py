@@ -252,6 +252,8 @@ _PROTOTYPES = [
     ("fangs_storage_open", [P(c_void_p), P(T.StorageOptions)], c_int, CHECK),
     ("fangs_storage_free", [c_void_p], None, None),
     ("fangs_storage_backend_name", [c_void_p], c_char_p, None),
+    ("fangs_storage_backend_names", [], P(c_char_p), None),
+    ("fangs_sandbox_backend_names", [], P(c_char_p), None),
     ("fangs_storage_schema_version", [c_void_p, P(c_int), P(c_int)], c_int, CHECK),
     ("fangs_storage_begin", [c_void_p], c_int, CHECK),
     ("fangs_storage_commit", [c_void_p], c_int, CHECK),
@@ -366,3 +368,13 @@ for _name, _args, _res, _errcheck in _PROTOTYPES:
 libc = ctypes.CDLL(None)
 libc.free.argtypes = [c_void_p]
 libc.free.restype = None
+
+
+def name_list(func) -> tuple:
+    """A NULL-terminated `const char *const *` of the library as a tuple of
+    str (fangs_storage_backend_names(), fangs_sandbox_backend_names())."""
+    arr = func()
+    out = []
+    while arr[len(out)] is not None:
+        out.append(arr[len(out)].decode("utf-8"))
+    return tuple(out)

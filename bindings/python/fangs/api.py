@@ -10,7 +10,7 @@ import time
 from typing import Callable, Iterable, List, Optional, Sequence, Union
 
 from . import _types as T
-from ._lib import FileNotFound, InvalidError, error_from, lib
+from ._lib import FileNotFound, InvalidError, error_from, lib, name_list
 from .model import (AllowEntry, Analysis, DeliveryStats, Deviation, Event, Finding, Fingerprint, Job, Notification,
                     NotifierTarget, NotifierTestResult, Package, PruneStats, Release, Rule, Run, Runner, RunReport,
                     Severity, _deviations, _events, _group)
@@ -238,8 +238,9 @@ class Storage:
         if path is None:
             path = sqlite_path
         backend = backend or self.config.storage_backend or "sqlite"
-        if backend not in ("sqlite", "postgres"):
-            raise InvalidError("backend must be sqlite or postgres, not %r" % backend, -3)
+        backends = name_list(lib.fangs_storage_backend_names)
+        if backend not in backends:
+            raise InvalidError("backend must be %s, not %r" % (" or ".join(backends), backend), -3)
         self.backend = backend
         self.path: Optional[str] = None
         if backend == "sqlite":

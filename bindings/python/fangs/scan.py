@@ -11,11 +11,11 @@ import time
 from typing import Iterator, List, Optional, Sequence, Union
 
 from . import _types as T
-from ._lib import Error, InvalidError, lib
+from ._lib import Error, InvalidError, lib, name_list
 from .model import Counts, Event, Probe, Run, ScanResult, SensorStats, _deviations, _group
 
 _USER_ABORT = -17
-_SANDBOXES = ("ns", "docker")
+_SANDBOXES = name_list(lib.fangs_sandbox_backend_names)
 _NETWORKS = ("none", "proxy", "bridge")
 
 
@@ -29,7 +29,7 @@ def _s(b):
 
 def _scan_options(config_ptr, spec, sandbox, network, duration, grace, registry, image, import_phase):
     if sandbox is not None and sandbox not in _SANDBOXES:
-        raise InvalidError("sandbox must be ns or docker, not %r" % sandbox, -3)
+        raise InvalidError("sandbox must be %s, not %r" % (" or ".join(_SANDBOXES), sandbox), -3)
     if network is not None and network not in _NETWORKS:
         raise InvalidError("network must be none, proxy or bridge, not %r" % network, -3)
     for name, v in (("duration", duration), ("grace", grace)):
