@@ -16,6 +16,7 @@ static const struct {
 } allow_kinds[] = {
 	{"path", "paths"}, {"cidr", "cidrs"}, {"sni", "snis"}, {"dns", "dns"}, {"exec", "execs"},
 };
+_Static_assert(FANGS_ARRAY_SIZE(allow_kinds) == FANGS_ALLOW_EXEC + 1, "a name per allow kind");
 
 const char *fangs_allow_kind_name(fangs_allow_kind kind)
 {

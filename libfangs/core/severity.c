@@ -7,6 +7,7 @@
 #include "fangs/common.h"
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
+_Static_assert(FANGS_ARRAY_SIZE(sev_names) == FANGS_SEV_CRITICAL + 1, "a name per severity");
 
 const char *fangs_version(void)
 {

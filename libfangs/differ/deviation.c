@@ -7,9 +7,11 @@
 
 #include "differ/internal.h"
 
-static const char *const fp_kind_names[FANGS_FP_KIND_COUNT] = {
+static const char *const fp_kind_names[] = {
 	"fs_read", "fs_write", "exec", "net", "dns", "sni", "syscall",
 };
+_Static_assert(FANGS_ARRAY_SIZE(fp_kind_names) == FANGS_FP_KIND_COUNT, "a name per fingerprint kind");
+_Static_assert(FANGS_FP_KIND_COUNT == FANGS_FP_SYSCALL + 1, "FANGS_FP_KIND_COUNT counts the fingerprint kinds");
 
 static const char *const actor_names[] = {"npm", "script", "import"};
 _Static_assert(FANGS_ARRAY_SIZE(actor_names) == FANGS_ACTOR_MAX + 1, "a name per actor");

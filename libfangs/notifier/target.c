@@ -14,6 +14,7 @@
 #include "notifier/internal.h"
 
 static const char *const template_names[] = {"generic", "slack", "discord"};
+_Static_assert(FANGS_ARRAY_SIZE(template_names) == FANGS_NOTIFIER_DISCORD + 1, "a name per template");
 
 const char *fangs_notifier_template_name(fangs_notifier_template t)
 {

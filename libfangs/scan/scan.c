@@ -39,6 +39,7 @@
 const char *fangs_scan_phase_name(fangs_scan_phase phase)
 {
 	static const char *const names[] = {"prefetch", "prepare", "install", "store", "analyze", "done"};
+	_Static_assert(FANGS_ARRAY_SIZE(names) == FANGS_SCAN_DONE + 1, "a name per scan phase");
 	if ((unsigned)phase >= FANGS_ARRAY_SIZE(names))
 		return "unknown";
 	return names[phase];

@@ -80,6 +80,7 @@ void fangs_notification_list_free(fangs_notification_list *list)
 }
 
 static const char *const status_names[] = {"pending", "sending", "sent", "retry", "failed"};
+_Static_assert(FANGS_ARRAY_SIZE(status_names) == FANGS_NOTIFICATION_FAILED + 1, "a name per notification status");
 
 const char *fangs_notification_status_name(fangs_notification_status s)
 {

@@ -16,6 +16,7 @@ static int nonempty(const char *s)
 const char *fangs_job_state_name(fangs_job_state s)
 {
 	static const char *const names[] = {"queued", "running", "done", "failed"};
+	_Static_assert(FANGS_ARRAY_SIZE(names) == FANGS_JOB_FAILED + 1, "a name per job state");
 	return (unsigned)s < FANGS_ARRAY_SIZE(names) ? names[s] : "unknown";
 }
 

@@ -67,6 +67,7 @@ void fangs_run_list_free(fangs_run_list *list)
 }
 
 static const char *const run_state_names[] = {"queued", "running", "succeeded", "failed", "timed_out"};
+_Static_assert(FANGS_ARRAY_SIZE(run_state_names) == FANGS_RUN_TIMED_OUT + 1, "a name per run state");
 
 const char *fangs_run_state_name(fangs_run_state s)
 {
@@ -91,6 +92,7 @@ int fangs_run_state_parse(const char *name, fangs_run_state *out)
 }
 
 static const char *const review_names[] = {"none", "pending", "promoted"};
+_Static_assert(FANGS_ARRAY_SIZE(review_names) == FANGS_REVIEW_PROMOTED + 1, "a name per review state");
 
 const char *fangs_review_name(fangs_review r)
 {
