@@ -89,6 +89,46 @@ class EventKinds(unittest.TestCase):
             self.assertEqual(sorted(listed), sorted(self.kinds), "/".join(parts))
 
 
+def public_enums():
+    """{typedef name: {enumerator: value}} of every public enum with a
+    fangs_<type>_name() function, parsed from include/fangs/."""
+    out, names = {}, set()
+    inc = os.path.join(ROOT, "include", "fangs")
+    texts = [source("include", "fangs", f) for f in sorted(os.listdir(inc)) if f.endswith(".h")]
+    for text in texts:
+        names.update(re.findall(r"\) (fangs_\w+)_name\((fangs_\w+) \w+\);", text))
+    named = {t for fn, t in names if fn == t}
+    for text in texts:
+        for m in re.finditer(r"typedef enum (fangs_\w+) \{(.*?)\} \1;", text, re.S):
+            if m.group(1) in named:
+                body = re.sub(r"/\*.*?\*/", "", m.group(2), flags=re.S)
+                out[m.group(1)] = {k: int(v) for k, v in re.findall(r"\b(FANGS_\w+)\s*=\s*(-?\d+)", body)}
+    return out
+
+
+class EnumNames(unittest.TestCase):
+    """Every value of a public enum has a name, and the names end with the
+    enum: a value appended to the enum and not to its name table, or a
+    table longer than the enum, fails."""
+
+    def test_every_enum_value_is_named(self):
+        enums = public_enums()
+        self.assertGreaterEqual(len(enums), 15, sorted(enums))
+        for t, values in enums.items():
+            fn = getattr(lib, t + "_name")
+            fn.restype, fn.argtypes = ctypes.c_char_p, [ctypes.c_int]
+            unknown = fn(1000)
+            last = max(values.values())
+            self.assertEqual(fn(last + 1), unknown, "%s_name names a value past the enum's last" % t)
+            named = {}
+            for k, v in values.items():
+                if t == "fangs_event_kind" and v == 0:
+                    continue  # FANGS_EV_NONE is named as the fallback, "none"
+                self.assertNotEqual(fn(v), unknown, "%s_name(%s) has no name" % (t, k))
+                named[fn(v)] = k
+            self.assertEqual(len(named), len(values) - (t == "fangs_event_kind"), "%s: two values, one name" % t)
+
+
 class AllowKinds(unittest.TestCase):
     def test_web_ui(self):
         n = max(c_enum(("include", "fangs", "config.h"), "FANGS_ALLOW_").values())
