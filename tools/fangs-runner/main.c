@@ -285,6 +285,11 @@ int main(int argc, char **argv)
 	r.registry = setting(f_registry, "FANGS_REGISTRY", cfg->registry);
 	if (!r.sandbox)
 		r.sandbox = cfg->runner.sandbox;
+	if (r.sandbox && fangs_sandbox_backend_check(r.sandbox)) {
+		log_error("--sandbox: %s", fangs_error_last());
+		fangs_config_free(cfg);
+		return 2;
+	}
 	if (!r.duration_ms && cfg->runner.duration_s)
 		r.duration_ms = (int64_t)cfg->runner.duration_s * 1000;
 	r.heartbeat_ms = 30000;
