@@ -156,5 +156,27 @@ class Backends(unittest.TestCase):
             fangs.Storage(":memory:", backend="mysql")
 
 
+class StorageHooks(unittest.TestCase):
+    """A storage operation is a hook of fangs_storage_backend: each built-in
+    backend sets every hook the header does not call optional (a NULL hook
+    answers FANGS_EUNSUPPORTED at run time, which no compiler sees)."""
+
+    def test_every_backend_sets_every_mandatory_hook(self):
+        h = source("include", "fangs", "sys", "storage_backend.h")
+        body = h[h.index("struct fangs_storage_backend {"):]
+        body = body[:body.index("\n};")]
+        mandatory, optional = set(), set()
+        for m in re.finditer(r"\(\*(\w+)\)\(", body):
+            before = body[:m.start()]
+            decl = before[max(before.rfind(";"), before.rfind("{")) + 1:]
+            (optional if "Optional" in decl else mandatory).add(m.group(1))
+        self.assertGreater(len(mandatory), 40)
+        for f in ("sqlite.c", "postgres.c"):
+            text = source("libfangs", "storage", f)
+            got = set(re.findall(r"^\t\.(\w+) = ", text, re.M))
+            self.assertEqual(sorted(mandatory - got), [], "hooks %s leaves NULL" % f)
+            self.assertEqual(sorted(got - mandatory - optional - {"name", "version"}), [], f)
+
+
 if __name__ == "__main__":
     unittest.main()

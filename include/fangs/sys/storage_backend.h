@@ -132,6 +132,7 @@ struct fangs_storage_backend {
 	/* version 3 also: several processes on one database (fangs/storage.h) */
 	/** Optional: NULL = the process is always the leader. */
 	int (*leader_try)(fangs_storage_backend *b, int *leader);
+	/** Optional, with leader_try. */
 	int (*leader_release)(fangs_storage_backend *b);
 	int (*feed_get)(fangs_storage_backend *b, const char *feed, char **seq);
 	int (*feed_advance)(fangs_storage_backend *b, const char *feed, const char *from, const char *to);
