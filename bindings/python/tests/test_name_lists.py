@@ -178,5 +178,14 @@ class StorageHooks(unittest.TestCase):
             self.assertEqual(sorted(got - mandatory - optional - {"name", "version"}), [], f)
 
 
+class BuiltinRules(unittest.TestCase):
+    def test_docs_list_every_builtin_rule(self):
+        ids = re.findall(r"^  - id: ([\w.-]+)", source("libfangs", "rules", "builtin.yaml"), re.M)
+        text = source("docs", "rules.md")
+        table = text[text.index("\n## Built-in rules"):]
+        table = table[:table.index("\n### ")]
+        self.assertEqual(sorted(re.findall(r"^\| `([\w.-]+)` \|", table, re.M)), sorted(ids))
+
+
 if __name__ == "__main__":
     unittest.main()
