@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -214,4 +214,21 @@ int fangs__run_capture(const char *const *argv, const char *cwd, char *out, size
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return fangs_error_set(FANGS_ENOTFOUND, "%s: command not found", argv[0]);
 	return status;
+}
+
+int fangs__npm_major(const char *npm)
+{
+	const char *argv[] = {npm, "--version", NULL};
+	char out[256];
+	int status = fangs__run_capture(argv, NULL, out, sizeof(out));
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fangs_warn("cannot run '%s --version' to tell npm's version", npm);
+		return -1;
+	}
+	/* the last line is the version; warnings come before it */
+	char *line = out, *nl;
+	while ((nl = strchr(line, '\n')) && nl[1])
+		line = nl + 1;
+	int major = atoi(line);
+	return major > 0 ? major : -1;
 }

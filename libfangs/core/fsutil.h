@@ -1,8 +1,9 @@
 /*
- * sandbox/fsutil.h - file functions for preparing and removing run directories.
+ * core/fsutil.h - file functions every module may use: run directories,
+ * copies, removal, running a helper program with its output captured.
  */
-#ifndef FANGS_SANDBOX_FSUTIL_H
-#define FANGS_SANDBOX_FSUTIL_H
+#ifndef FANGS_CORE_FSUTIL_H
+#define FANGS_CORE_FSUTIL_H
 
 #include <sys/types.h>
 
@@ -20,5 +21,7 @@ int fangs__chown_r(const char *path, uid_t uid, gid_t gid);
  * kept, NUL-terminated) into out when out is not NULL. Returns the wait
  * status, or a negative FANGS_E* code when it could not run. */
 int fangs__run_capture(const char *const *argv, const char *cwd, char *out, size_t cap);
+/* npm's major version from `npm --version` on the host; <0 when unknown. */
+int fangs__npm_major(const char *npm);
 
 #endif

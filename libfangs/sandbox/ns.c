@@ -22,7 +22,7 @@
 
 #include "core/internal.h"
 #include "sandbox/cgroup.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 #include "sandbox/internal.h"
 #include "sandbox/ns.h"
 

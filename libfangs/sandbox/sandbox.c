@@ -20,7 +20,7 @@
 #include "fangs/sys/sandbox_backend.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/decoy.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 #include "sandbox/internal.h"
 
 #define RUN_MARKER ".fangs-run"

@@ -17,8 +17,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "sandbox/fsutil.h"
-#include "sandbox/internal.h"
+#include "core/fsutil.h"
 #include "fangs/cgroup.h"
 #include "fangs/proxy.h"
 #include "fangs/registry.h"
@@ -29,7 +28,6 @@
 #include "fangs/text.h"
 #include "scan/internal.h"
 #include "scan/project.h"
-#include "sandbox/fsutil.h"
 
 /* its path shows in the sandbox's mount table (a bind of its _cacache): a
  * neutral one */
