@@ -1,8 +1,9 @@
 /*
- * event/codec.h - the event encoder for other modules of libfangs.
+ * core/codec.h - the event encoder for other modules of libfangs (defined in
+ * event/json.c; declared in the shared layer so storage need not reach into event/).
  */
-#ifndef FANGS_EVENT_CODEC_H
-#define FANGS_EVENT_CODEC_H
+#ifndef FANGS_CORE_CODEC_H
+#define FANGS_CORE_CODEC_H
 
 #include "core/buf.h"
 #include "fangs/event.h"
