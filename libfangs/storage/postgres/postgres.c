@@ -1,5 +1,5 @@
 /*
- * storage/postgres.c - the PostgreSQL backend: connection, errors,
+ * storage/postgres/postgres.c - the PostgreSQL backend: connection, errors,
  * transactions. Tables are handled in postgres_<area>.c; the schema lives
  * in postgres_migrations.c.
  *
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 /* A lost connection is made again at the next statement outside a
  * transaction: at once and then with backoff for up to this long when the

@@ -1,10 +1,10 @@
 /*
- * storage/postgres_allow.c - allowlist entries in PostgreSQL.
+ * storage/postgres/postgres_allow.c - allowlist entries in PostgreSQL.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 int fangs__pg_allow_add(fangs_storage_backend *bb, fangs_allow_entry *entry)
 {

@@ -1,9 +1,9 @@
 /*
- * storage/postgres_baseline.c - run fingerprints and package baselines in PostgreSQL.
+ * storage/postgres/postgres_baseline.c - run fingerprints and package baselines in PostgreSQL.
  */
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 typedef struct put_ctx {
 	fangs__pg *b;

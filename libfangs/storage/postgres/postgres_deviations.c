@@ -1,10 +1,10 @@
 /*
- * storage/postgres_deviations.c - deviations and their evidence in PostgreSQL.
+ * storage/postgres/postgres_deviations.c - deviations and their evidence in PostgreSQL.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 static int put_one(fangs__pg *b, fangs_deviation *d, size_t index)
 {

@@ -1,5 +1,5 @@
 /*
- * storage/postgres_events.c - events in PostgreSQL: one partition per day of
+ * storage/postgres/postgres_events.c - events in PostgreSQL: one partition per day of
  * the run (made on demand), large batches sent with COPY under ids reserved
  * from the sequence, small ones inserted; reads also see the events kept
  * as evidence when their day was dropped (postgres_prune.c).
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 /* Flush COPY data in chunks of about this size. */
 #define COPY_CHUNK (256 * 1024)

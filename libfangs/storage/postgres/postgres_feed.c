@@ -1,5 +1,5 @@
 /*
- * storage/postgres_feed.c - leadership and change feed positions in
+ * storage/postgres/postgres_feed.c - leadership and change feed positions in
  * PostgreSQL.
  *
  * The leader holds a session advisory lock: the server frees it when the
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 /* The lock's two keys: "fang" and 1 (the migration lock is another key). */
 #define LEADER_KEY1 "1717661287"

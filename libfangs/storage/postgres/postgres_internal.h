@@ -1,5 +1,5 @@
 /*
- * storage/postgres_internal.h - what the files of the PostgreSQL backend share.
+ * storage/postgres/postgres_internal.h - what the files of the PostgreSQL backend share.
  */
 #ifndef FANGS_STORAGE_POSTGRES_INTERNAL_H
 #define FANGS_STORAGE_POSTGRES_INTERNAL_H

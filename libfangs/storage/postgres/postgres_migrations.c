@@ -1,10 +1,10 @@
 /*
- * storage/postgres_migrations.c - the PostgreSQL schema (storage/schema.h
+ * storage/postgres/postgres_migrations.c - the PostgreSQL schema (storage/schema.h
  * in this engine's spelling), as an append-only list of migrations.
  */
 #include <stdlib.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 #include "storage/schema.h"
 
 /* 5 (schema.h): events partitioned by the day of their run. The rows of

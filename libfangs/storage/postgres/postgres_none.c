@@ -1,5 +1,5 @@
 /*
- * storage/postgres_none.c - the PostgreSQL backend of a build without libpq.
+ * storage/postgres/postgres_none.c - the PostgreSQL backend of a build without libpq.
  */
 #include "storage/internal.h"
 

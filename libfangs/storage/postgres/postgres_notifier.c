@@ -1,11 +1,11 @@
 /*
- * storage/postgres_notifier.c - notifier targets and their delivery history
+ * storage/postgres/postgres_notifier.c - notifier targets and their delivery history
  * in PostgreSQL.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 int fangs__pg_notifier_add(fangs_storage_backend *bb, fangs_notifier_target *t)
 {

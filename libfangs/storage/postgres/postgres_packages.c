@@ -1,10 +1,10 @@
 /*
- * storage/postgres_packages.c - packages and releases in PostgreSQL.
+ * storage/postgres/postgres_packages.c - packages and releases in PostgreSQL.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 static int read_packages(PGresult *res, fangs_package_list *list, fangs_package *one)
 {

@@ -1,5 +1,5 @@
 /*
- * storage/postgres_prune.c - retention in PostgreSQL (rules in sqlite_prune.c).
+ * storage/postgres/postgres_prune.c - retention in PostgreSQL (rules in sqlite_prune.c).
  *
  * Events live in one partition per day of their run (postgres_events.c).
  * A day that ends before the cutoff and holds only events of finished runs
@@ -13,7 +13,7 @@
  */
 #include <stdlib.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 #define NS_PER_DAY 86400000000000LL
 

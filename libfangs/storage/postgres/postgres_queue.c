@@ -1,5 +1,5 @@
 /*
- * storage/postgres_queue.c - the job queue and runner registry in
+ * storage/postgres/postgres_queue.c - the job queue and runner registry in
  * PostgreSQL.
  *
  * A claim locks the chosen row with FOR UPDATE SKIP LOCKED: several
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 static int read_job(const PGresult *res, int i, fangs_job *j)
 {

@@ -1,11 +1,11 @@
 /*
- * storage/postgres_runs.c - runs in PostgreSQL.
+ * storage/postgres/postgres_runs.c - runs in PostgreSQL.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/postgres_internal.h"
+#include "storage/postgres/postgres_internal.h"
 
 static int read_run(const PGresult *res, int i, fangs_run *r)
 {

@@ -1,5 +1,5 @@
 /*
- * storage/sqlite.c - the SQLite backend: connection, pragmas, lock waits,
+ * storage/sqlite/sqlite.c - the SQLite backend: connection, pragmas, lock waits,
  * the statement cache and transactions. The tables are handled in
  * sqlite_<area>.c; the schema lives in sqlite_migrations.c.
  *
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 sqlite3_stmt *fangs__sq_stmt(fangs__sq *b, const char *sql)
 {

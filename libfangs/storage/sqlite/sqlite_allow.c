@@ -1,10 +1,10 @@
 /*
- * storage/sqlite_allow.c - allowlist entries in SQLite.
+ * storage/sqlite/sqlite_allow.c - allowlist entries in SQLite.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 int fangs__sq_allow_add(fangs_storage_backend *bb, fangs_allow_entry *entry)
 {

@@ -1,9 +1,9 @@
 /*
- * storage/sqlite_baseline.c - run fingerprints and package baselines in SQLite.
+ * storage/sqlite/sqlite_baseline.c - run fingerprints and package baselines in SQLite.
  */
 #include <string.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 typedef struct put_ctx {
 	fangs__sq *b;

@@ -1,10 +1,10 @@
 /*
- * storage/sqlite_deviations.c - deviations and their evidence in SQLite.
+ * storage/sqlite/sqlite_deviations.c - deviations and their evidence in SQLite.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 static int put_one(fangs__sq *b, fangs_deviation *d, size_t index)
 {

@@ -1,12 +1,12 @@
 /*
- * storage/sqlite_events.c - events in SQLite: batched appends, reads that
+ * storage/sqlite/sqlite_events.c - events in SQLite: batched appends, reads that
  * decode the stored JSON back into events.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 static int insert_all(fangs__sq *b, sqlite3_stmt *st, fangs_event *events, size_t n)
 {

@@ -1,10 +1,10 @@
 /*
- * storage/sqlite_feed.c - change feed positions in SQLite. One process
+ * storage/sqlite/sqlite_feed.c - change feed positions in SQLite. One process
  * uses a database file, so it is always the leader (no leader_try).
  */
 #include <stdlib.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 int fangs__sq_feed_get(fangs_storage_backend *bb, const char *feed, char **seq)
 {

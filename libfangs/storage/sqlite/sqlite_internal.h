@@ -1,5 +1,5 @@
 /*
- * storage/sqlite_internal.h - what the files of the SQLite backend share.
+ * storage/sqlite/sqlite_internal.h - what the files of the SQLite backend share.
  */
 #ifndef FANGS_STORAGE_SQLITE_INTERNAL_H
 #define FANGS_STORAGE_SQLITE_INTERNAL_H

@@ -1,5 +1,5 @@
 /*
- * storage/sqlite_migrations.c - the SQLite schema, as an append-only list
+ * storage/sqlite/sqlite_migrations.c - the SQLite schema, as an append-only list
  * of migrations.
  *
  * The schema version of a database is the number of migrations applied to
@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "storage/schema.h"
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 typedef struct sq_migration {
 	const char *sql;

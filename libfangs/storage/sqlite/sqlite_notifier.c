@@ -1,11 +1,11 @@
 /*
- * storage/sqlite_notifier.c - notifier targets and their delivery history
+ * storage/sqlite/sqlite_notifier.c - notifier targets and their delivery history
  * in SQLite.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 int fangs__sq_notifier_add(fangs_storage_backend *bb, fangs_notifier_target *t)
 {

@@ -1,10 +1,10 @@
 /*
- * storage/sqlite_packages.c - packages and releases in SQLite.
+ * storage/sqlite/sqlite_packages.c - packages and releases in SQLite.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 static int read_package(sqlite3_stmt *st, fangs_package *p)
 {

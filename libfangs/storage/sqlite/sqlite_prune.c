@@ -1,12 +1,12 @@
 /*
- * storage/sqlite_prune.c - retention in SQLite.
+ * storage/sqlite/sqlite_prune.c - retention in SQLite.
  *
  * Only finished runs are touched: a queued or running run may still get
  * events. Events cited as evidence stay (a finding must keep its proof);
  * runs stay when they are baseline, carry findings, wait for review, or
  * still hold such events.
  */
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 /* ?1 = cutoff, ?2..?4 = the finished states, ?5 = pending review */
 #define OLD_FINISHED_RUNS "SELECT id FROM runs WHERE created_ns < ?1 AND state IN (?2, ?3, ?4)"

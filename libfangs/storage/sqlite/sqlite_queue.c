@@ -1,5 +1,5 @@
 /*
- * storage/sqlite_queue.c - the job queue and runner registry in SQLite.
+ * storage/sqlite/sqlite_queue.c - the job queue and runner registry in SQLite.
  *
  * A claim is one BEGIN IMMEDIATE transaction: the write lock is taken
  * before the oldest job is chosen, so two claimers (threads or processes)
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 static int read_job(sqlite3_stmt *st, fangs_job *j)
 {

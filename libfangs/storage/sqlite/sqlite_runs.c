@@ -1,11 +1,11 @@
 /*
- * storage/sqlite_runs.c - runs in SQLite.
+ * storage/sqlite/sqlite_runs.c - runs in SQLite.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/sqlite_internal.h"
+#include "storage/sqlite/sqlite_internal.h"
 
 static int read_run(sqlite3_stmt *st, fangs_run *r)
 {
