@@ -1,5 +1,6 @@
 /*
- * sensor/cgroup.c - cgroup-v2 directories for runs.
+ * cgroup/cgroup.c - cgroup-v2 directories for runs (the public fangs/cgroup.h)
+ * and the depth of a cgroup for the sensor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cgroup.h"
 #include "core/internal.h"
 #include "fangs/cgroup.h"
-#include "sensor/cgroup_internal.h"
 
 int fangs_cgroup_v2_root(char *buf, size_t len)
 {

@@ -1,5 +1,5 @@
 /*
- * sandbox/cgroup.c - creating, filling, killing and removing a run's cgroups.
+ * cgroup/limits.c - creating, filling, killing and removing a run's cgroups.
  *
  * The sensor scopes to a cgroup-v2 directory, so that one always exists. On
  * hybrid hosts the v2 hierarchy has no controllers; the limits then live in
@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cgroup.h"
 #include "core/internal.h"
-#include "sandbox/cgroup.h"
 
 static const char *const v1_controllers[FANGS__CG_V1_MAX] = {"memory", "pids", "cpu"};
 

@@ -1,9 +1,11 @@
 /*
- * sandbox/cgroup.h - the run's cgroups on hybrid (v1 controllers + v2 for
- * scoping) and pure v2 hosts.
+ * core/cgroup.h - the run's cgroups on hybrid (v1 controllers + v2 for
+ * scoping) and pure v2 hosts, for the sandbox (limits through v1 or v2) and
+ * the sensor (scope by the v2 cgroup). Defined in cgroup/: limits.c (a
+ * run's cgroups), cgroup.c (also the public fangs/cgroup.h).
  */
-#ifndef FANGS_SANDBOX_CGROUP_H
-#define FANGS_SANDBOX_CGROUP_H
+#ifndef FANGS_CORE_CGROUP_H
+#define FANGS_CORE_CGROUP_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -55,5 +57,9 @@ void fangs__cgroup_destroy(fangs__cgroup *cg);
 /* Kills and removes the cgroups fangs/<run_id> of a run whose scanner is
  * gone; counts them in *removed. */
 int fangs__cgroup_gc(const char *root, const char *run_id, int *removed);
+
+/* Depth of `path` below the cgroup-v2 mount `root` (root itself = 0), as
+ * bpf_get_current_ancestor_cgroup_id() counts it; -1 when outside. */
+int fangs__cgroup_level(const char *root, const char *path);
 
 #endif

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "sandbox/cgroup.h"
+#include "core/cgroup.h"
 #include "core/fsutil.h"
 #include "sandbox/internal.h"
 #include "sandbox/ns.h"
