@@ -9,6 +9,7 @@
 #include "log.h"
 #include "config.h"
 #include "event.h"
+#include "fingerprint.h"
 #include "differ.h"
 #include "rules.h"
 #include "decoy.h"

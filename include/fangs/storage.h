@@ -13,7 +13,7 @@
 
 #include "common.h"
 #include "config.h"
-#include "differ.h"
+#include "fingerprint.h"
 #include "event.h"
 
 FANGS_BEGIN_DECL

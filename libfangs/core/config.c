@@ -10,11 +10,11 @@
 #include <yaml.h>
 
 #include "core/internal.h"
+#include "core/rules_check.h"
 #include "fangs/config.h"
 #include "fangs/proxy.h"
 #include "fangs/sandbox.h"
 #include "fangs/storage.h"
-#include "rules/internal.h"
 
 typedef struct parse_ctx {
 	const char *file;
@@ -354,11 +354,7 @@ static int rules_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t
 	if (!strcmp(key, "add")) {
 		/* checked now, so that a bad rule stops the load with its line;
 		 * fangs_rules_new() compiles them again from the text */
-		fangs__rule_list defs = {0};
-		int rc = fangs__rules_parse_seq(p->file, p->doc, v, &defs);
-		p->cfg->n_rules_inline += defs.count;
-		fangs__rule_list_free(&defs);
-		return rc;
+		return fangs__rules_check_seq(p->file, p->doc, v, &p->cfg->n_rules_inline);
 	}
 	return cfg_error(p, k, key, "unknown key in rules (expected files, disable, severity, add)");
 }

@@ -12,7 +12,7 @@
 
 #include "core/buf.h"
 #include "core/internal.h"
-#include "event/codec.h"
+#include "core/codec.h"
 #include "fangs/event.h"
 
 #define FIELD_ERR(field, what) fangs_error_set(FANGS_EPARSE, "field \"%s\": %s", field, what)

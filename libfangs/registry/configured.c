@@ -7,7 +7,7 @@
 
 #include "core/internal.h"
 #include "fangs/registry.h"
-#include "sandbox/fsutil.h" /* fangs__run_capture, as prefetch.c */
+#include "core/fsutil.h" /* fangs__run_capture, as prefetch.c */
 
 int fangs_registry_configured(const char *npm, char *out, size_t cap)
 {

@@ -15,7 +15,7 @@
 #include "core/internal.h"
 #include "fangs/project.h"
 #include "fangs/registry.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 
 #define OUTPUT_MAX (16 * 1024)
 #define ARGS_MAX 64

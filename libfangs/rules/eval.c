@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "differ/internal.h"
+#include "core/norm.h"
 #include "fangs/findings.h"
 #include "fangs/proxy.h"
 #include "rules/internal.h"

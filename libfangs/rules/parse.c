@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/rules_check.h"
 #include "rules/internal.h"
 
 typedef struct rctx {
@@ -472,6 +473,15 @@ int fangs__rules_parse_seq(const char *file, yaml_document_t *doc, yaml_node_t *
 		if ((rc = parse_rule(&c, node(&c, *it), i, out)))
 			return rc;
 	return 0;
+}
+
+int fangs__rules_check_seq(const char *file, yaml_document_t *doc, yaml_node_t *seq, size_t *count)
+{
+	fangs__rule_list defs = {0};
+	int rc = fangs__rules_parse_seq(file, doc, seq, &defs);
+	*count += defs.count;
+	fangs__rule_list_free(&defs);
+	return rc;
 }
 
 /* Loads a document; `fn` finds the rule list in it (NULL: nothing to do). */

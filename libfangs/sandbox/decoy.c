@@ -17,7 +17,7 @@
 
 #include "core/internal.h"
 #include "sandbox/decoy.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 #include "sandbox/internal.h"
 
 static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

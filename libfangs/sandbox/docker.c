@@ -23,7 +23,7 @@
 
 #include "core/buf.h"
 #include "core/internal.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 #include "sandbox/internal.h"
 
 #define API "http://localhost/v1.41"

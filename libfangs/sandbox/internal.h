@@ -41,9 +41,6 @@ int fangs__collect_decoy_files(fangs__decoy_list *out, const fangs__decoys *d, c
 			       const char *home_inside);
 void fangs__decoy_list_free(fangs__decoy_list *l);
 
-/* npm's major version from `npm --version` on the host; <0 when unknown. */
-int fangs__npm_major(const char *npm);
-
 /* Builds the npm command of a run (NULL-terminated, malloc'ed strings in a
  * malloc'ed array). Copies local tarballs / the prefetched project into
  * project_dir. */

@@ -14,25 +14,8 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 #include "sandbox/internal.h"
-
-int fangs__npm_major(const char *npm)
-{
-	const char *argv[] = {npm, "--version", NULL};
-	char out[256];
-	int status = fangs__run_capture(argv, NULL, out, sizeof(out));
-	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fangs_warn("cannot run '%s --version' to tell npm's version", npm);
-		return -1;
-	}
-	/* the last line is the version; warnings come before it */
-	char *line = out, *nl;
-	while ((nl = strchr(line, '\n')) && nl[1])
-		line = nl + 1;
-	int major = atoi(line);
-	return major > 0 ? major : -1;
-}
 
 /* The major version a node_version.h declares, or -1. */
 static int header_major(const char *prefix)

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "sandbox/cgroup.h"
-#include "sandbox/fsutil.h"
+#include "core/cgroup.h"
+#include "core/fsutil.h"
 #include "sandbox/internal.h"
 #include "sandbox/ns.h"
 

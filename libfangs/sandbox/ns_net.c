@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 #include "sandbox/ns.h"
 
 #define IF_PREFIX "fangs"

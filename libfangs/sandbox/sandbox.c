@@ -18,9 +18,9 @@
 #include "core/internal.h"
 #include "fangs/registry.h"
 #include "fangs/sys/sandbox_backend.h"
-#include "sandbox/cgroup.h"
+#include "core/cgroup.h"
 #include "sandbox/decoy.h"
-#include "sandbox/fsutil.h"
+#include "core/fsutil.h"
 #include "sandbox/internal.h"
 
 #define RUN_MARKER ".fangs-run"

@@ -17,8 +17,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "sandbox/fsutil.h"
-#include "sandbox/internal.h"
+#include "core/fsutil.h"
 #include "fangs/cgroup.h"
 #include "fangs/proxy.h"
 #include "fangs/registry.h"
@@ -29,7 +28,6 @@
 #include "fangs/text.h"
 #include "scan/internal.h"
 #include "scan/project.h"
-#include "sandbox/fsutil.h"
 
 /* its path shows in the sandbox's mount table (a bind of its _cacache): a
  * neutral one */
@@ -364,37 +362,440 @@ static int store_failed_run(fangs_storage *st, fangs_run *run, const char *why)
 	return fangs_storage_run_update(st, run);
 }
 
-static int scan_impl(const fangs_scan_options *opts, const char *spec, const fangs_project_scan_options *pj,
-		     fangs_project_scan_result *pout, fangs_scan_result *out)
-{
-	scan_state s = {0};
-	fangs_prefetch_options po = FANGS_PREFETCH_OPTIONS_INIT;
-	fangs_prefetch_result pr = {0};
-	fangs_sandbox_options so = FANGS_SANDBOX_OPTIONS_INIT;
-	fangs_sandbox_spec ss = FANGS_SANDBOX_SPEC_INIT;
-	fangs_sensor_options seo = FANGS_SENSOR_OPTIONS_INIT;
-	fangs_sandbox *sb = NULL;
-	fangs_proxy *proxy = NULL;
-	fangs_sensor *sensor = NULL, *own_sensor = NULL;
-	fangs_differ *differ = NULL;
-	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
-	fangs_analyze_options ao = FANGS_ANALYZE_OPTIONS_INIT;
+/* One scan's state across its phases (scan_impl). */
+typedef struct scan_job {
+	const fangs_scan_options *opts;
+	const char *spec;
+	const fangs_project_scan_options *pj;
+	fangs_project_scan_result *pout;
+	fangs_scan_result *out;
+	scan_state s;
+	fangs_prefetch_options po;
+	fangs_prefetch_result pr;
+	fangs_sandbox_options so;
+	fangs_sandbox_spec ss;
+	fangs_sensor_options seo;
+	fangs_sandbox *sb;
+	fangs_proxy *proxy;
+	fangs_sensor *sensor, *own_sensor;
+	fangs_differ *differ;
+	fangs_differ_options dopts;
+	fangs_analyze_options ao;
 	char host[256], registry[1024];
-	const fangs_decoy *decoys = NULL;
-	size_t n_decoys = 0;
-	char **reg_addrs = NULL;
-	size_t n_reg_addrs = 0;
-	fangs_sensor_run_stats stats = {0};
-	fangs_run run = {0};
-	char prefetch_dir[4096] = "", project_dir[4200], detail[512], reason[1400];
+	const fangs_decoy *decoys;
+	size_t n_decoys;
+	char **reg_addrs;
+	size_t n_reg_addrs;
+	fangs_sensor_run_stats stats;
+	fangs_run run;
+	char prefetch_dir[4096], project_dir[4200], detail[512], reason[1400];
 	const char *specs[1], *import_argv[6];
 	char import_end[256];
 	char sandbox_id[64]; /* the run id and a suffix new every attempt */
-	int prefetch_fd = -1;
+	int prefetch_fd;
 	char abs_spec[4096];
-	char *want_name = NULL, *want_version = NULL, *canonical = NULL;
-	int rc, watching = 0, thread_started = 0, run_stored = 0;
-	int64_t started_ns, last_progress = 0;
+	char *want_name, *want_version, *canonical;
+	int watching, thread_started, run_stored;
+	int64_t started_ns, last_progress;
+} scan_job;
+
+/* 1. Prefetch on the host into a locked directory of its own: nothing is
+ * stored if this fails. */
+static int scan_prefetch(scan_job *j)
+{
+	int rc;
+
+	/* 1. prefetch on the host: nothing is stored if this fails */
+	snprintf(j->detail, sizeof(j->detail), "resolving %s", j->spec);
+	progress(&j->s, FANGS_SCAN_PREFETCH, j->detail);
+	/* unique per attempt: a run given again (its first runner lost) may find
+	 * the first attempt's directory on this host */
+	if ((rc = fangs__mkdir_p(DEFAULT_PREFETCH_ROOT, 0755)) < 0 ||
+	    (rc = fangs__mkdir_p(j->opts->cache_dir ? j->opts->cache_dir : DEFAULT_CACHE, 0755)) < 0)
+		return rc;
+	/* made under a hidden name and locked before it gets its own: a gc
+	 * (fangs_scan_gc) removes only unlocked ones, those of killed scans */
+	snprintf(j->prefetch_dir, sizeof(j->prefetch_dir), "%s/.%s.XXXXXX", DEFAULT_PREFETCH_ROOT, j->out->run_id);
+	if (!mkdtemp(j->prefetch_dir)) {
+		rc = fangs__error_errno(FANGS_EIO, "creating the prefetch directory");
+		j->prefetch_dir[0] = '\0';
+		return rc;
+	}
+	{
+		char named[sizeof(j->prefetch_dir)];
+		char *base = strrchr(j->prefetch_dir, '/') + 1;
+		snprintf(named, sizeof(named), "%.*s%s", (int)(base - j->prefetch_dir), j->prefetch_dir, base + 1);
+		if ((j->prefetch_fd = open(j->prefetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    flock(j->prefetch_fd, LOCK_EX) < 0 || rename(j->prefetch_dir, named) < 0) {
+			rc = fangs__error_errno(FANGS_EIO, "locking the prefetch directory");
+			return rc;
+		}
+		memcpy(j->prefetch_dir, named, sizeof(named));
+	}
+	chmod(j->prefetch_dir, 0755);
+	snprintf(j->project_dir, sizeof(j->project_dir), "%s/project", j->prefetch_dir);
+	/* npm runs in another directory: a relative path is made absolute */
+	if (j->canonical)
+		j->specs[0] = j->canonical;
+	else if (j->spec[0] != '/' && realpath(j->spec, j->abs_spec))
+		j->specs[0] = j->abs_spec;
+	else
+		j->specs[0] = j->spec;
+	j->po.specs = j->specs;
+	j->po.nspecs = 1;
+	if (j->pj) {
+		j->po.specs = NULL;
+		j->po.nspecs = 0;
+		j->po.project = j->pj->dir;
+		j->po.resolve = j->pj->resolve;
+	}
+	j->po.registry = j->opts->registry ? j->opts->registry : (j->opts->config ? j->opts->config->registry : NULL);
+	j->po.cache_dir = j->opts->cache_dir ? j->opts->cache_dir : DEFAULT_CACHE;
+	j->po.project_dir = j->project_dir;
+	/* one npm at a time on the shared host cache: scans of one process
+	 * (a runner's) may run side by side, their prefetches need not */
+	pthread_mutex_lock(&prefetch_lock);
+	rc = fangs_prefetch(&j->po, &j->pr);
+	pthread_mutex_unlock(&prefetch_lock);
+	if (rc)
+		return rc;
+	if (j->pj) {
+		if ((rc = fangs__project_prepared(j->project_dir, j->pj, j->pr.resolved, j->pout)))
+			return rc;
+	} else if ((rc = resolved_package(j->project_dir, &j->out->package, &j->out->version)))
+		return rc;
+	if (j->want_name && strcmp(j->want_name, j->out->package) != 0) {
+		rc = fangs_error_set(FANGS_EINVAL, "npm installed %s, not the package asked for", j->out->package);
+		return rc;
+	}
+	return 0;
+}
+
+/* 2. The sandbox, the sensor (and the proxy), the decoys; the run row
+ * exists from here on, and the sensor watches the run's cgroup. */
+static int scan_prepare(scan_job *j)
+{
+	int rc;
+
+	/* 2. sandbox + sensor */
+	snprintf(j->detail, sizeof(j->detail), "%s@%s", j->out->package, j->out->version);
+	progress(&j->s, FANGS_SCAN_PREPARE, j->detail);
+	j->so.backend = j->opts->sandbox;
+	if (j->opts->network && (rc = fangs_sandbox_network_parse(j->opts->network, &j->so.network)))
+		return rc;
+	j->so.duration_ms = j->opts->duration_ms;
+	j->so.limits.memory_bytes = FANGS__SCAN_MEMORY_BYTES;
+	/* The run ends when the install has exited and its cgroup is empty: a
+	 * process it left behind keeps the cgroup, and the run, open until the
+	 * duration limit. Lingering past an empty cgroup can see nothing more
+	 * and cost every scan two seconds. */
+	j->so.grace_ms = j->opts->grace_ms ? j->opts->grace_ms : -1;
+	j->so.npm_major = npm_major_cached();
+	j->so.work_root = j->opts->work_root;
+	j->so.image = j->opts->image;
+	if (j->opts->version >= 2)
+		j->so.docker_socket = j->opts->docker_socket;
+	if ((rc = fangs_sandbox_new(&j->sb, &j->so)))
+		return rc;
+	if (j->opts->sensor) {
+		j->sensor = j->opts->sensor;
+		fangs_sensor_set_callback(j->sensor, on_event, &j->s);
+	} else {
+		j->seo.on_event = on_event;
+		j->seo.user = &j->s;
+		if ((rc = fangs_sensor_new(&j->own_sensor, &j->seo)))
+			return rc;
+		j->sensor = j->own_sensor;
+	}
+	fangs_debug("sensor: system calls through %s", fangs_sensor_syscall_mode(j->sensor, NULL));
+	/* a sandbox of its own per attempt: a run given again (its first
+	 * runner was killed) may find the first attempt's directory and
+	 * cgroups on this host, until fangs_sandbox_gc() removes them */
+	{
+		unsigned char rnd[4];
+		size_t keep = strlen(j->out->run_id);
+		if ((rc = fangs__random(rnd, sizeof(rnd))))
+			return rc;
+		if (keep > sizeof(j->sandbox_id) - 10)
+			keep = sizeof(j->sandbox_id) - 10;
+		snprintf(j->sandbox_id, sizeof(j->sandbox_id), "%.*s.%02x%02x%02x%02x", (int)keep, j->out->run_id, rnd[0], rnd[1],
+			 rnd[2], rnd[3]);
+	}
+	j->ss.run_id = j->sandbox_id;
+	j->ss.project_dir = j->project_dir;
+	j->ss.cache_dir = j->po.cache_dir;
+	j->ss.lockfile_exact = j->pj != NULL;
+	j->ss.approved_scripts_only = j->pj && j->pj->judged_scripts_only;
+	if (!j->pj && import_wanted(j->opts)) {
+		fangs__import_argv(j->import_argv, j->out->package);
+		j->ss.import_argv = j->import_argv;
+		j->ss.import_timeout_ms = j->opts->version >= 3 && j->opts->import_timeout_ms > 0 ? j->opts->import_timeout_ms
+			: j->opts->config && j->opts->config->scan_import_timeout_s
+				? (int64_t)j->opts->config->scan_import_timeout_s * 1000
+				: 0;
+		j->s.package = j->out->package;
+		j->s.version = j->out->version;
+		if (!(j->s.import_command = fangs__asprintf("require('%s')", j->out->package))) {
+			rc = FANGS_ENOMEM;
+			return rc;
+		}
+	}
+	/* the registry the decoy ~/.npmrc holds a token for, the proxy's and the rules' */
+	registry_url(j->po.registry, j->registry, sizeof(j->registry));
+	j->ss.registry = j->registry[0] ? j->registry : NULL;
+	if (j->so.network == FANGS_SANDBOX_NET_PROXY) {
+		if ((rc = make_proxy(&j->proxy, j->opts->config, j->ss.registry, j->pj ? NULL : j->out->package)))
+			return rc;
+		j->ss.proxy = j->proxy;
+	}
+	if ((rc = fangs_sandbox_prepare(j->sb, &j->ss, &j->s.run)) ||
+	    (rc = fangs_sandbox_decoy_files(j->s.run, &j->s.decoy_files, &j->s.n_decoy_files)) ||
+	    (rc = fangs_sandbox_decoys(j->s.run, &j->decoys, &j->n_decoys)))
+		return rc;
+	if (j->proxy && (rc = fangs_sandbox_proxy_endpoint(j->s.run, &j->s.proxy_addr, &j->s.proxy_port)))
+		return rc;
+	if (j->opts->version >= 3 && j->opts->on_decoys)
+		j->opts->on_decoys(j->decoys, j->n_decoys, j->opts->decoys_user);
+
+	/* the run row exists from here on: a failure is recorded, not lost */
+	memcpy(j->run.id, j->out->run_id, sizeof(j->run.id));
+	j->run.package = fangs__strdup(j->out->package);
+	j->run.version = fangs__strdup(j->out->version);
+	j->run.state = FANGS_RUN_RUNNING;
+	j->run.runner = fangs__strdup(j->opts->runner ? j->opts->runner : "local");
+	j->run.sandbox = fangs__strdup(fangs_sandbox_backend_name(j->sb));
+	j->run.network = fangs__strdup(j->opts->network ? j->opts->network : "none");
+	if (!j->run.package || !j->run.version || !j->run.runner || !j->run.sandbox || !j->run.network) {
+		rc = FANGS_ENOMEM;
+		return rc;
+	}
+	if (!j->opts->on_event && !j->pj) {
+		if ((rc = fangs_storage_run_create(j->opts->storage, &j->run)))
+			return rc;
+		j->run_stored = 1;
+	}
+
+	/* the sensor's callback is per sensor: a shared one needs ours for this run */
+	if ((rc = fangs_sensor_watch_cgroup(j->sensor, fangs_sandbox_cgroup_path(j->s.run), j->out->run_id)))
+		return rc;
+	j->watching = 1;
+	return 0;
+}
+
+/* 3. The install (and the import step) with the sensor's events collected
+ * until the sandbox's cgroup is empty; the proxy's requests join them. */
+static int scan_install(scan_job *j)
+{
+	int rc;
+
+	/* 3. install */
+	progress(&j->s, FANGS_SCAN_INSTALL, j->pj ? "npm ci" : "npm install");
+	j->started_ns = fangs__now_ns();
+	if ((rc = fangs_sandbox_start(j->s.run)))
+		return rc;
+	if (pthread_create(&j->s.waiter, NULL, wait_thread, &j->s)) {
+		rc = fangs_error_set(FANGS_EIO, "cannot start a thread");
+		return rc;
+	}
+	j->thread_started = 1;
+	while (!__atomic_load_n(&j->s.done, __ATOMIC_ACQUIRE)) {
+		int n = fangs_sensor_poll(j->sensor, 100);
+		if (n < 0 && n != FANGS_ENOMEM) {
+			rc = n;
+			return rc;
+		}
+		if (fangs__monotonic_ns() - j->last_progress > 250000000LL) {
+			j->last_progress = fangs__monotonic_ns();
+			progress(&j->s, FANGS_SCAN_INSTALL, j->pj ? "npm ci" : "npm install");
+		}
+	}
+	pthread_join(j->s.waiter, NULL);
+	j->thread_started = 0;
+	/* what the kernel wrote before the cgroup emptied is still in the ring */
+	while (fangs_sensor_poll(j->sensor, 50) > 0)
+		;
+	if (j->proxy) {
+		/* every client is gone: this ends what is left and waits */
+		fangs_proxy_stop(j->proxy);
+		if ((rc = add_proxy_events(&j->s, j->proxy)) && !j->s.sink_rc && !j->s.oom)
+			return rc;
+		rc = 0;
+	}
+	if (j->s.oom || j->s.import.oom) {
+		rc = fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
+		return rc;
+	}
+	if (j->s.sink_rc) {
+		rc = fangs_error_set(j->s.sink_rc, "the event sink stopped the scan");
+		return rc;
+	}
+	if (j->s.wait_rc) {
+		rc = fangs_error_state_restore(&j->s.wait_err);
+		return rc;
+	}
+	fangs_sensor_stats(j->sensor, j->out->run_id, &j->stats);
+	fangs_sensor_unwatch(j->sensor, j->out->run_id);
+	j->watching = 0;
+	return 0;
+}
+
+/* 4. The run's outcome and its events, stored (or, streamed, only the
+ * result). */
+static int scan_store(scan_job *j)
+{
+	int rc;
+
+	/* 4. store */
+	progress(&j->s, FANGS_SCAN_STORE, NULL);
+	j->run.state = fangs__install_outcome(&j->s.result, j->reason, sizeof(j->reason));
+	if (j->reason[0] && !(j->run.error = fangs__strdup(j->reason))) {
+		rc = FANGS_ENOMEM;
+		return rc;
+	}
+	/* a failing import is the package's business, not the install's: its
+	 * lines stay in the output, the run's state is the install's */
+	fangs__import_outcome(j->s.result.output, j->import_end, sizeof(j->import_end));
+	if (j->s.package && j->import_end[0])
+		fangs_info("%s@%s: import: %s", j->out->package, j->out->version, j->import_end);
+	j->run.events_emitted = (int64_t)j->stats.emitted;
+	j->run.events_dropped = (int64_t)j->stats.dropped;
+	j->run.duration_ns = j->s.result.duration_ns;
+	j->run.has_exit_code = 1;
+	j->run.exit_code = j->s.result.exit_code;
+	j->run.install_output = j->s.result.output ? fangs__strdup(j->s.result.output) : NULL;
+	j->run.started_ns = j->started_ns;
+	j->run.finished_ns = fangs__now_ns();
+	for (size_t i = 0; i < j->s.events.count; i++) {
+		free(j->s.events.items[i].run_id);
+		j->s.events.items[i].run_id = NULL;
+	}
+	if (j->run_stored && (rc = fangs_storage_begin(j->opts->storage)))
+		return rc;
+	if (j->run_stored &&
+	    ((rc = fangs_storage_events_append(j->opts->storage, j->run.id, j->s.events.items, j->s.events.count)) ||
+	     (rc = fangs_storage_run_update(j->opts->storage, &j->run)) || (rc = fangs_storage_commit(j->opts->storage)))) {
+		fangs_storage_rollback(j->opts->storage);
+		return rc;
+	}
+	j->out->events_emitted = j->stats.emitted;
+	j->out->events_dropped = j->stats.dropped;
+	j->out->exit_code = j->s.result.exit_code;
+	j->out->timed_out = j->s.result.timed_out;
+	j->out->duration_ns = j->s.result.duration_ns;
+	j->out->state = j->run.state;
+	if (j->run.error && !(j->out->reason = fangs__strdup(j->run.error))) {
+		rc = FANGS_ENOMEM;
+		return rc;
+	}
+	if (j->run.install_output && !(j->out->install_output = fangs__strdup(j->run.install_output))) {
+		rc = FANGS_ENOMEM;
+		return rc;
+	}
+	return 0;
+}
+
+/* 5. The rules and the differ over the stored run (a project scan: one
+ * judged run a dependency). */
+static int scan_analyze(scan_job *j)
+{
+	int rc;
+
+	/* 5. analyze */
+	progress(&j->s, FANGS_SCAN_ANALYZE, NULL);
+	j->dopts.config = j->opts->config;
+	/* the sandbox's resolvers (and proxy) are its plumbing, not destinations */
+	j->dopts.n_infra = fangs_sandbox_infra(j->s.run, &j->dopts.infra);
+	j->ao.infra = j->dopts.infra;
+	j->ao.n_infra = j->dopts.n_infra;
+	j->ao.processes_left = j->s.result.processes_left;
+	if (!j->registry[0] || fangs_registry_host(j->registry, j->host, sizeof(j->host)) != 0)
+		j->host[0] = '\0';
+	j->ao.registry_host = j->host[0] ? j->host : NULL;
+	j->ao.decoys = j->decoys;
+	j->ao.n_decoys = j->n_decoys;
+	/* the registry is known by the addresses this host resolves its name
+	 * to, never by what a name resolves to inside the sandbox */
+	if (j->host[0] && (rc = fangs_registry_addrs(j->host, &j->reg_addrs, &j->n_reg_addrs)) == FANGS_ENOMEM)
+		return rc;
+	j->ao.registry_addrs = (const char *const *)j->reg_addrs;
+	j->ao.n_registry_addrs = j->n_reg_addrs;
+	fangs_debug("rules: the registry is %s (%zu address%s)", j->host[0] ? j->host : "unknown (every destination counts)",
+		    j->n_reg_addrs, j->n_reg_addrs == 1 ? "" : "es");
+	if ((rc = fangs_differ_new(&j->differ, &j->dopts)))
+		return rc;
+	if (j->pj)
+		rc = fangs__project_judge(j->opts, j->pj, j->pout, &j->run, &j->s.events, j->differ, &j->ao);
+	else
+		rc = fangs_analyze_run_opts(j->opts->storage, j->differ, j->opts->config, j->run.id, &j->ao, &j->out->analysis);
+	if (rc)
+		return rc;
+	progress(&j->s, FANGS_SCAN_DONE, NULL);
+	return 0;
+}
+
+/* Ends what the phases left running and frees what they made; on failure
+ * a stored run is marked failed and the result keeps only the run id. */
+static void scan_cleanup(scan_job *j, int rc)
+{
+	if (j->thread_started) {
+		/* An error while the install runs: end it, let the waiter see it
+		 * end, and only then free the run (the waiter is still using it;
+		 * without cgroup.kill the duration limit ends it all the same). */
+		fangs_error_state keep;
+		fangs_error_state_capture(&keep, rc);
+		fangs_cgroup_kill(fangs_sandbox_cgroup_path(j->s.run));
+		pthread_join(j->s.waiter, NULL);
+		fangs_error_state_restore(&keep);
+	}
+	if (j->watching)
+		fangs_sensor_unwatch(j->sensor, j->out->run_id);
+	if (rc && j->run_stored) {
+		fangs_error_state why;
+		fangs_error_state_capture(&why, rc);
+		store_failed_run(j->opts->storage, &j->run, why.message);
+		fangs_error_state_restore(&why);
+	}
+	if (rc && j->pr.output && *j->pr.output)
+		fangs_debug("npm said: %s", j->pr.output);
+	fangs_sandbox_result_clear(&j->s.result);
+	fangs_sandbox_run_free(j->s.run);
+	fangs_sandbox_free(j->sb);
+	fangs_proxy_free(j->proxy);
+	for (size_t i = 0; i < j->s.n_clients; i++)
+		fangs_event_clear(&j->s.clients[i].connect);
+	free(j->s.clients);
+	fangs_sensor_free(j->own_sensor);
+	fangs_differ_free(j->differ);
+	fangs_registry_addrs_free(j->reg_addrs, j->n_reg_addrs);
+	fangs_event_list_free(&j->s.events);
+	fangs__import_tracker_free(&j->s.import);
+	free(j->s.import_command);
+	fangs_prefetch_result_clear(&j->pr);
+	fangs_run_clear(&j->run);
+	free(j->want_name);
+	free(j->want_version);
+	free(j->canonical);
+	if (j->prefetch_dir[0])
+		fangs__rm_rf(j->prefetch_dir);
+	if (j->prefetch_fd >= 0)
+		close(j->prefetch_fd);
+	if (rc) {
+		char keep[64];
+		memcpy(keep, j->out->run_id, sizeof(keep));
+		fangs_scan_result_clear(j->out);
+		memcpy(j->out->run_id, keep, sizeof(keep));
+	}
+}
+
+static int scan_impl(const fangs_scan_options *opts, const char *spec, const fangs_project_scan_options *pj,
+		     fangs_project_scan_result *pout, fangs_scan_result *out)
+{
+	scan_job job = {.opts = opts, .pj = pj, .pout = pout, .out = out,
+			.po = FANGS_PREFETCH_OPTIONS_INIT, .so = FANGS_SANDBOX_OPTIONS_INIT,
+			.ss = FANGS_SANDBOX_SPEC_INIT, .seo = FANGS_SENSOR_OPTIONS_INIT,
+			.dopts = FANGS_DIFFER_OPTIONS_INIT, .ao = FANGS_ANALYZE_OPTIONS_INIT, .prefetch_fd = -1};
+	scan_job *j = &job;
+	int rc;
 
 	if (!opts || (!opts->storage && !opts->on_event) || (!pj && (!spec || !*spec)) || !out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage (or event sink) or spec");
@@ -409,8 +810,8 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 		snprintf(out->run_id, sizeof(out->run_id), "%s", opts->run_id);
 	else if ((rc = fangs_storage_new_run_id(out->run_id, sizeof(out->run_id))))
 		return rc;
-	s.opts = opts;
-	s.run_id = out->run_id;
+	j->s.opts = opts;
+	j->s.run_id = out->run_id;
 	/* A local directory or tarball only when the spec says so ("/x",
 	 * "./x", "../x"); anything else is a registry spec checked by npm's
 	 * rules, handed to npm as name@version (never read as an option, a
@@ -418,364 +819,25 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 	if (pj) {
 		spec = pj->dir;
 	} else if (!fangs_package_spec_is_path(spec)) {
-		if ((rc = fangs_package_spec_parse(spec, &want_name, &want_version)))
+		if ((rc = fangs_package_spec_parse(spec, &j->want_name, &j->want_version)))
 			return rc;
-		canonical = fangs__asprintf("%s@%s", want_name, want_version ? want_version : "latest");
-		if (!canonical) {
-			free(want_name);
-			free(want_version);
+		j->canonical = fangs__asprintf("%s@%s", j->want_name, j->want_version ? j->want_version : "latest");
+		if (!j->canonical) {
+			free(j->want_name);
+			free(j->want_version);
 			return FANGS_ENOMEM;
 		}
 	}
 
-	/* 1. prefetch on the host: nothing is stored if this fails */
-	snprintf(detail, sizeof(detail), "resolving %s", spec);
-	progress(&s, FANGS_SCAN_PREFETCH, detail);
-	/* unique per attempt: a run given again (its first runner lost) may find
-	 * the first attempt's directory on this host */
-	if ((rc = fangs__mkdir_p(DEFAULT_PREFETCH_ROOT, 0755)) < 0 ||
-	    (rc = fangs__mkdir_p(opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE, 0755)) < 0)
-		goto out;
-	/* made under a hidden name and locked before it gets its own: a gc
-	 * (fangs_scan_gc) removes only unlocked ones, those of killed scans */
-	snprintf(prefetch_dir, sizeof(prefetch_dir), "%s/.%s.XXXXXX", DEFAULT_PREFETCH_ROOT, out->run_id);
-	if (!mkdtemp(prefetch_dir)) {
-		rc = fangs__error_errno(FANGS_EIO, "creating the prefetch directory");
-		prefetch_dir[0] = '\0';
-		goto out;
+	j->spec = spec;
+	if (!(rc = scan_prefetch(j)) && !(rc = scan_prepare(j)) && !(rc = scan_install(j)) && !(rc = scan_store(j))) {
+		if (opts->on_event)
+			/* streamed: storing and judging are the receiver's */
+			progress(&j->s, FANGS_SCAN_DONE, NULL);
+		else
+			rc = scan_analyze(j);
 	}
-	{
-		char named[sizeof(prefetch_dir)];
-		char *base = strrchr(prefetch_dir, '/') + 1;
-		snprintf(named, sizeof(named), "%.*s%s", (int)(base - prefetch_dir), prefetch_dir, base + 1);
-		if ((prefetch_fd = open(prefetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-		    flock(prefetch_fd, LOCK_EX) < 0 || rename(prefetch_dir, named) < 0) {
-			rc = fangs__error_errno(FANGS_EIO, "locking the prefetch directory");
-			goto out;
-		}
-		memcpy(prefetch_dir, named, sizeof(named));
-	}
-	chmod(prefetch_dir, 0755);
-	snprintf(project_dir, sizeof(project_dir), "%s/project", prefetch_dir);
-	/* npm runs in another directory: a relative path is made absolute */
-	if (canonical)
-		specs[0] = canonical;
-	else if (spec[0] != '/' && realpath(spec, abs_spec))
-		specs[0] = abs_spec;
-	else
-		specs[0] = spec;
-	po.specs = specs;
-	po.nspecs = 1;
-	if (pj) {
-		po.specs = NULL;
-		po.nspecs = 0;
-		po.project = pj->dir;
-		po.resolve = pj->resolve;
-	}
-	po.registry = opts->registry ? opts->registry : (opts->config ? opts->config->registry : NULL);
-	po.cache_dir = opts->cache_dir ? opts->cache_dir : DEFAULT_CACHE;
-	po.project_dir = project_dir;
-	/* one npm at a time on the shared host cache: scans of one process
-	 * (a runner's) may run side by side, their prefetches need not */
-	pthread_mutex_lock(&prefetch_lock);
-	rc = fangs_prefetch(&po, &pr);
-	pthread_mutex_unlock(&prefetch_lock);
-	if (rc)
-		goto out;
-	if (pj) {
-		if ((rc = fangs__project_prepared(project_dir, pj, pr.resolved, pout)))
-			goto out;
-	} else if ((rc = resolved_package(project_dir, &out->package, &out->version)))
-		goto out;
-	if (want_name && strcmp(want_name, out->package) != 0) {
-		rc = fangs_error_set(FANGS_EINVAL, "npm installed %s, not the package asked for", out->package);
-		goto out;
-	}
-
-	/* 2. sandbox + sensor */
-	snprintf(detail, sizeof(detail), "%s@%s", out->package, out->version);
-	progress(&s, FANGS_SCAN_PREPARE, detail);
-	so.backend = opts->sandbox;
-	if (opts->network && (rc = fangs_sandbox_network_parse(opts->network, &so.network)))
-		goto out;
-	so.duration_ms = opts->duration_ms;
-	so.limits.memory_bytes = FANGS__SCAN_MEMORY_BYTES;
-	/* The run ends when the install has exited and its cgroup is empty: a
-	 * process it left behind keeps the cgroup, and the run, open until the
-	 * duration limit. Lingering past an empty cgroup can see nothing more
-	 * and cost every scan two seconds. */
-	so.grace_ms = opts->grace_ms ? opts->grace_ms : -1;
-	so.npm_major = npm_major_cached();
-	so.work_root = opts->work_root;
-	so.image = opts->image;
-	if (opts->version >= 2)
-		so.docker_socket = opts->docker_socket;
-	if ((rc = fangs_sandbox_new(&sb, &so)))
-		goto out;
-	if (opts->sensor) {
-		sensor = opts->sensor;
-		fangs_sensor_set_callback(sensor, on_event, &s);
-	} else {
-		seo.on_event = on_event;
-		seo.user = &s;
-		if ((rc = fangs_sensor_new(&own_sensor, &seo)))
-			goto out;
-		sensor = own_sensor;
-	}
-	fangs_debug("sensor: system calls through %s", fangs_sensor_syscall_mode(sensor, NULL));
-	/* a sandbox of its own per attempt: a run given again (its first
-	 * runner was killed) may find the first attempt's directory and
-	 * cgroups on this host, until fangs_sandbox_gc() removes them */
-	{
-		unsigned char rnd[4];
-		size_t keep = strlen(out->run_id);
-		if ((rc = fangs__random(rnd, sizeof(rnd))))
-			goto out;
-		if (keep > sizeof(sandbox_id) - 10)
-			keep = sizeof(sandbox_id) - 10;
-		snprintf(sandbox_id, sizeof(sandbox_id), "%.*s.%02x%02x%02x%02x", (int)keep, out->run_id, rnd[0], rnd[1],
-			 rnd[2], rnd[3]);
-	}
-	ss.run_id = sandbox_id;
-	ss.project_dir = project_dir;
-	ss.cache_dir = po.cache_dir;
-	ss.lockfile_exact = pj != NULL;
-	ss.approved_scripts_only = pj && pj->judged_scripts_only;
-	if (!pj && import_wanted(opts)) {
-		fangs__import_argv(import_argv, out->package);
-		ss.import_argv = import_argv;
-		ss.import_timeout_ms = opts->version >= 3 && opts->import_timeout_ms > 0 ? opts->import_timeout_ms
-			: opts->config && opts->config->scan_import_timeout_s
-				? (int64_t)opts->config->scan_import_timeout_s * 1000
-				: 0;
-		s.package = out->package;
-		s.version = out->version;
-		if (!(s.import_command = fangs__asprintf("require('%s')", out->package))) {
-			rc = FANGS_ENOMEM;
-			goto out;
-		}
-	}
-	/* the registry the decoy ~/.npmrc holds a token for, the proxy's and the rules' */
-	registry_url(po.registry, registry, sizeof(registry));
-	ss.registry = registry[0] ? registry : NULL;
-	if (so.network == FANGS_SANDBOX_NET_PROXY) {
-		if ((rc = make_proxy(&proxy, opts->config, ss.registry, pj ? NULL : out->package)))
-			goto out;
-		ss.proxy = proxy;
-	}
-	if ((rc = fangs_sandbox_prepare(sb, &ss, &s.run)) ||
-	    (rc = fangs_sandbox_decoy_files(s.run, &s.decoy_files, &s.n_decoy_files)) ||
-	    (rc = fangs_sandbox_decoys(s.run, &decoys, &n_decoys)))
-		goto out;
-	if (proxy && (rc = fangs_sandbox_proxy_endpoint(s.run, &s.proxy_addr, &s.proxy_port)))
-		goto out;
-	if (opts->version >= 3 && opts->on_decoys)
-		opts->on_decoys(decoys, n_decoys, opts->decoys_user);
-
-	/* the run row exists from here on: a failure is recorded, not lost */
-	memcpy(run.id, out->run_id, sizeof(run.id));
-	run.package = fangs__strdup(out->package);
-	run.version = fangs__strdup(out->version);
-	run.state = FANGS_RUN_RUNNING;
-	run.runner = fangs__strdup(opts->runner ? opts->runner : "local");
-	run.sandbox = fangs__strdup(fangs_sandbox_backend_name(sb));
-	run.network = fangs__strdup(opts->network ? opts->network : "none");
-	if (!run.package || !run.version || !run.runner || !run.sandbox || !run.network) {
-		rc = FANGS_ENOMEM;
-		goto out;
-	}
-	if (!opts->on_event && !pj) {
-		if ((rc = fangs_storage_run_create(opts->storage, &run)))
-			goto out;
-		run_stored = 1;
-	}
-
-	/* the sensor's callback is per sensor: a shared one needs ours for this run */
-	if ((rc = fangs_sensor_watch_cgroup(sensor, fangs_sandbox_cgroup_path(s.run), out->run_id)))
-		goto out;
-	watching = 1;
-
-	/* 3. install */
-	progress(&s, FANGS_SCAN_INSTALL, pj ? "npm ci" : "npm install");
-	started_ns = fangs__now_ns();
-	if ((rc = fangs_sandbox_start(s.run)))
-		goto out;
-	if (pthread_create(&s.waiter, NULL, wait_thread, &s)) {
-		rc = fangs_error_set(FANGS_EIO, "cannot start a thread");
-		goto out;
-	}
-	thread_started = 1;
-	while (!__atomic_load_n(&s.done, __ATOMIC_ACQUIRE)) {
-		int n = fangs_sensor_poll(sensor, 100);
-		if (n < 0 && n != FANGS_ENOMEM) {
-			rc = n;
-			goto out;
-		}
-		if (fangs__monotonic_ns() - last_progress > 250000000LL) {
-			last_progress = fangs__monotonic_ns();
-			progress(&s, FANGS_SCAN_INSTALL, pj ? "npm ci" : "npm install");
-		}
-	}
-	pthread_join(s.waiter, NULL);
-	thread_started = 0;
-	/* what the kernel wrote before the cgroup emptied is still in the ring */
-	while (fangs_sensor_poll(sensor, 50) > 0)
-		;
-	if (proxy) {
-		/* every client is gone: this ends what is left and waits */
-		fangs_proxy_stop(proxy);
-		if ((rc = add_proxy_events(&s, proxy)) && !s.sink_rc && !s.oom)
-			goto out;
-		rc = 0;
-	}
-	if (s.oom || s.import.oom) {
-		rc = fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
-		goto out;
-	}
-	if (s.sink_rc) {
-		rc = fangs_error_set(s.sink_rc, "the event sink stopped the scan");
-		goto out;
-	}
-	if (s.wait_rc) {
-		rc = fangs_error_state_restore(&s.wait_err);
-		goto out;
-	}
-	fangs_sensor_stats(sensor, out->run_id, &stats);
-	fangs_sensor_unwatch(sensor, out->run_id);
-	watching = 0;
-
-	/* 4. store */
-	progress(&s, FANGS_SCAN_STORE, NULL);
-	run.state = fangs__install_outcome(&s.result, reason, sizeof(reason));
-	if (reason[0] && !(run.error = fangs__strdup(reason))) {
-		rc = FANGS_ENOMEM;
-		goto out;
-	}
-	/* a failing import is the package's business, not the install's: its
-	 * lines stay in the output, the run's state is the install's */
-	fangs__import_outcome(s.result.output, import_end, sizeof(import_end));
-	if (s.package && import_end[0])
-		fangs_info("%s@%s: import: %s", out->package, out->version, import_end);
-	run.events_emitted = (int64_t)stats.emitted;
-	run.events_dropped = (int64_t)stats.dropped;
-	run.duration_ns = s.result.duration_ns;
-	run.has_exit_code = 1;
-	run.exit_code = s.result.exit_code;
-	run.install_output = s.result.output ? fangs__strdup(s.result.output) : NULL;
-	run.started_ns = started_ns;
-	run.finished_ns = fangs__now_ns();
-	for (size_t i = 0; i < s.events.count; i++) {
-		free(s.events.items[i].run_id);
-		s.events.items[i].run_id = NULL;
-	}
-	if (run_stored && (rc = fangs_storage_begin(opts->storage)))
-		goto out;
-	if (run_stored &&
-	    ((rc = fangs_storage_events_append(opts->storage, run.id, s.events.items, s.events.count)) ||
-	     (rc = fangs_storage_run_update(opts->storage, &run)) || (rc = fangs_storage_commit(opts->storage)))) {
-		fangs_storage_rollback(opts->storage);
-		goto out;
-	}
-	out->events_emitted = stats.emitted;
-	out->events_dropped = stats.dropped;
-	out->exit_code = s.result.exit_code;
-	out->timed_out = s.result.timed_out;
-	out->duration_ns = s.result.duration_ns;
-	out->state = run.state;
-	if (run.error && !(out->reason = fangs__strdup(run.error))) {
-		rc = FANGS_ENOMEM;
-		goto out;
-	}
-	if (run.install_output && !(out->install_output = fangs__strdup(run.install_output))) {
-		rc = FANGS_ENOMEM;
-		goto out;
-	}
-	if (opts->on_event) {
-		/* streamed: storing and judging are the receiver's */
-		progress(&s, FANGS_SCAN_DONE, NULL);
-		goto out;
-	}
-
-	/* 5. analyze */
-	progress(&s, FANGS_SCAN_ANALYZE, NULL);
-	dopts.config = opts->config;
-	/* the sandbox's resolvers (and proxy) are its plumbing, not destinations */
-	dopts.n_infra = fangs_sandbox_infra(s.run, &dopts.infra);
-	ao.infra = dopts.infra;
-	ao.n_infra = dopts.n_infra;
-	ao.processes_left = s.result.processes_left;
-	if (!registry[0] || fangs_registry_host(registry, host, sizeof(host)) != 0)
-		host[0] = '\0';
-	ao.registry_host = host[0] ? host : NULL;
-	ao.decoys = decoys;
-	ao.n_decoys = n_decoys;
-	/* the registry is known by the addresses this host resolves its name
-	 * to, never by what a name resolves to inside the sandbox */
-	if (host[0] && (rc = fangs_registry_addrs(host, &reg_addrs, &n_reg_addrs)) == FANGS_ENOMEM)
-		goto out;
-	ao.registry_addrs = (const char *const *)reg_addrs;
-	ao.n_registry_addrs = n_reg_addrs;
-	fangs_debug("rules: the registry is %s (%zu address%s)", host[0] ? host : "unknown (every destination counts)",
-		    n_reg_addrs, n_reg_addrs == 1 ? "" : "es");
-	if ((rc = fangs_differ_new(&differ, &dopts)))
-		goto out;
-	if (pj)
-		rc = fangs__project_judge(opts, pj, pout, &run, &s.events, differ, &ao);
-	else
-		rc = fangs_analyze_run_opts(opts->storage, differ, opts->config, run.id, &ao, &out->analysis);
-	if (rc)
-		goto out;
-	progress(&s, FANGS_SCAN_DONE, NULL);
-
-out:
-	if (thread_started) {
-		/* An error while the install runs: end it, let the waiter see it
-		 * end, and only then free the run (the waiter is still using it;
-		 * without cgroup.kill the duration limit ends it all the same). */
-		fangs_error_state keep;
-		fangs_error_state_capture(&keep, rc);
-		fangs_cgroup_kill(fangs_sandbox_cgroup_path(s.run));
-		pthread_join(s.waiter, NULL);
-		fangs_error_state_restore(&keep);
-	}
-	if (watching)
-		fangs_sensor_unwatch(sensor, out->run_id);
-	if (rc && run_stored) {
-		fangs_error_state why;
-		fangs_error_state_capture(&why, rc);
-		store_failed_run(opts->storage, &run, why.message);
-		fangs_error_state_restore(&why);
-	}
-	if (rc && pr.output && *pr.output)
-		fangs_debug("npm said: %s", pr.output);
-	fangs_sandbox_result_clear(&s.result);
-	fangs_sandbox_run_free(s.run);
-	fangs_sandbox_free(sb);
-	fangs_proxy_free(proxy);
-	for (size_t i = 0; i < s.n_clients; i++)
-		fangs_event_clear(&s.clients[i].connect);
-	free(s.clients);
-	fangs_sensor_free(own_sensor);
-	fangs_differ_free(differ);
-	fangs_registry_addrs_free(reg_addrs, n_reg_addrs);
-	fangs_event_list_free(&s.events);
-	fangs__import_tracker_free(&s.import);
-	free(s.import_command);
-	fangs_prefetch_result_clear(&pr);
-	fangs_run_clear(&run);
-	free(want_name);
-	free(want_version);
-	free(canonical);
-	if (prefetch_dir[0])
-		fangs__rm_rf(prefetch_dir);
-	if (prefetch_fd >= 0)
-		close(prefetch_fd);
-	if (rc) {
-		char keep[64];
-		memcpy(keep, out->run_id, sizeof(keep));
-		fangs_scan_result_clear(out);
-		memcpy(out->run_id, keep, sizeof(keep));
-	}
+	scan_cleanup(j, rc);
 	return rc;
 }
 

@@ -22,7 +22,7 @@
 #include "fangs/cgroup.h"
 #include "sensor.skel.h"
 #include "syscall_nr.h"
-#include "sensor/cgroup_internal.h"
+#include "core/cgroup.h"
 #include "sensor/sensor_internal.h"
 
 #define DEFAULT_RINGBUF (16u << 20)

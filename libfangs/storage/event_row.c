@@ -1,7 +1,7 @@
 /*
  * storage/event_row.c - how an event becomes a row, for every backend.
  */
-#include "event/codec.h"
+#include "core/codec.h"
 #include "storage/internal.h"
 
 const char *fangs__storage_event_value(const fangs_event *ev)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "fangs/errors.h"
-#include "sandbox/cgroup.h"
+#include "core/cgroup.h"
 #include "probe.h"
 
 /* A child in the cgroup that keeps spawning short-lived children. */

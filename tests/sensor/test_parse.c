@@ -10,7 +10,7 @@
 
 #include "sensor.h"
 #include "payload.h"
-#include "sensor/cgroup_internal.h"
+#include "core/cgroup.h"
 #include "sensor/parse.h"
 
 /* www.example.com AAAA, id 0xabcd, RD */

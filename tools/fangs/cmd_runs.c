@@ -1,11 +1,14 @@
 /*
- * tools/fangs/cmd_runs.c - `fangs run list|show` and `fangs pending`.
+ * tools/fangs/cmd_runs.c - `fangs run list|show|analyze|fail` and `fangs pending`.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "output.h"
+#include "remote.h"
 
 /* A run's place in its package's baseline, in a word. */
 static const char *baseline_word(const fangs_run *r)
@@ -248,4 +251,86 @@ CLI_HANDLER(cmd_run_list)
 CLI_HANDLER(cmd_pending)
 {
 	return run_list(ctx, a, 1);
+}
+
+/* POST /v1/runs/RUN/fail. */
+static int remote_fail(cli_ctx *ctx, fangs_wire_client_options *wo, const char *token_file, const char *run_id)
+{
+	fangs_wire_response rs = {0};
+	char path[300];
+	json_object *o;
+	if (!fangs_wire_valid_id(run_id))
+		return cli_usage_error("run fail: '%s' is not a run id", run_id);
+	snprintf(path, sizeof(path), "/v1/runs/%s/fail", run_id);
+	if (remote_call(wo, token_file, "POST", path, 200, &rs, "run fail"))
+		return CLI_EXIT_ERROR;
+	if (ctx->json) {
+		fwrite(rs.body, 1, rs.len, stdout);
+		fputc('\n', stdout);
+	} else {
+		o = json_tokener_parse(rs.body);
+		char *pkg = o ? dup_json_str(o, "package") : NULL, *ver = o ? dup_json_str(o, "version") : NULL;
+		printf("run %s (%s@%s) marked failed\n", tx(run_id), txd(pkg, "?"), txd(ver, "?"));
+		free(pkg);
+		free(ver);
+		json_object_put(o);
+	}
+	fangs_wire_response_clear(&rs);
+	return CLI_EXIT_OK;
+}
+
+CLI_HANDLER(cmd_run_fail)
+{
+	fangs_wire_client_options wo = FANGS_WIRE_CLIENT_OPTIONS_INIT;
+	const char *token_file = NULL;
+	fangs_storage *st;
+	fangs_run run = {0};
+	struct timespec ts;
+	char id[FANGS_RUN_ID_MAX];
+	int rc;
+
+	if ((rc = remote_opts(a, &wo, &token_file, "run fail")))
+		return rc;
+	if (wo.url)
+		return remote_fail(ctx, &wo, token_file, a->pos[0]);
+	if (!(st = cli_open_storage(ctx)))
+		return CLI_EXIT_ERROR;
+	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	if ((rc = fangs_storage_run_get(st, id, &run))) {
+		fangs_storage_free(st);
+		return cli_fail("run fail", rc);
+	}
+	if (run.state != FANGS_RUN_QUEUED && run.state != FANGS_RUN_RUNNING) {
+		print_error("run fail: run %s is already %s", run.id, fangs_run_state_name(run.state));
+		fangs_run_clear(&run);
+		fangs_storage_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	run.state = FANGS_RUN_FAILED;
+	run.finished_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	free(run.error);
+	run.error = strdup("failed by hand (fangs run fail)");
+	/* the run and its job end together; a run without a job (fangs scan) just ends */
+	if (!(rc = fangs_storage_begin(st))) {
+		rc = fangs_storage_run_update(st, &run);
+		if (!rc && (rc = fangs_storage_job_finish(st, run.id, FANGS_JOB_FAILED)) == FANGS_ENOTFOUND)
+			rc = 0;
+		rc = rc ? (fangs_storage_rollback(st), rc) : fangs_storage_commit(st);
+	}
+	fangs_storage_free(st);
+	if (rc) {
+		fangs_run_clear(&run);
+		return cli_fail("run fail", rc);
+	}
+	if (ctx->json) {
+		json_print(fangs_json_run(&run));
+	} else {
+		printf("run %s (%s@%s) marked failed\n", tx(run.id), tx(run.package), tx(run.version));
+	}
+	fangs_run_clear(&run);
+	return CLI_EXIT_OK;
 }

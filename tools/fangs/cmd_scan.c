@@ -1,5 +1,6 @@
 /*
- * tools/fangs/cmd_scan.c - `fangs scan`: the whole job on this machine.
+ * tools/fangs/cmd_scan.c - `fangs scan`: the whole job on this machine; `fangs
+ * scan submit`: queue one on the orchestrator.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "remote.h"
 #include "report.h"
 
 typedef struct progress_state {
@@ -340,4 +342,104 @@ CLI_HANDLER(cmd_gc)
 		printf("%d leftover%s of killed scans removed\n", removed, removed == 1 ? "" : "s");
 	}
 	return CLI_EXIT_OK;
+}
+
+/* Is package@version in the registry (--registry, the configuration's, else
+ * npm's own)? 0 yes; prints why not and returns an exit code. */
+static int check_release(cli_ctx *ctx, const cli_args *a, const char *package, const char *version)
+{
+	const char *registry = cli_get(a, "registry");
+	char npm_registry[1024];
+	int rc;
+	if (!registry)
+		registry = ctx->config->registry;
+	if (!registry) {
+		if (fangs_registry_configured(NULL, npm_registry, sizeof(npm_registry)))
+			return cli_usage_error("scan submit: no registry to check %s@%s in: give --registry URL (or "
+					       "--no-registry-check)",
+					       package, version);
+		registry = npm_registry;
+	}
+	rc = fangs_registry_release_exists(registry, package, version);
+	if (rc == FANGS_ENOTFOUND) {
+		print_error("scan submit: %s (nothing queued)", fangs_error_last());
+		return CLI_EXIT_ERROR;
+	}
+	if (rc)
+		return cli_fail("scan submit: cannot check the release (--no-registry-check queues without)", rc);
+	return 0;
+}
+
+CLI_HANDLER(cmd_scan_submit)
+{
+	fangs_wire_client_options wo = FANGS_WIRE_CLIENT_OPTIONS_INIT;
+	fangs_wire_client *c = NULL;
+	fangs_wire_response rs = {0};
+	fangs_wire_scan scan = {0};
+	char *body = NULL;
+	const char *runner = cli_get(a, "runner"), *token_file = cli_get(a, "token-file");
+	char *token = NULL;
+	int rc, exit_code = CLI_EXIT_ERROR;
+
+	scan.package = (char *)cli_get(a, "package");
+	scan.version = (char *)cli_get(a, "version");
+	wo.url = cli_get(a, "orchestrator");
+	wo.tls_cert = cli_get(a, "tls-cert");
+	wo.tls_key = cli_get(a, "tls-key");
+	wo.ca = cli_get(a, "ca");
+	if (!scan.package || !scan.version)
+		return cli_usage_error("scan submit: -package and -version are required");
+	if (fangs_package_name_check(scan.package, NULL) || fangs_package_version_check(scan.version, NULL))
+		return cli_usage_error("scan submit: %s", fangs_error_last());
+	scan.runner = (char *)runner;
+	if (!wo.url)
+		wo.url = env_or("FANGS_ORCHESTRATOR", ctx->config->runner.orchestrator);
+	if (!wo.url)
+		return cli_usage_error("scan submit: give --orchestrator URL (or set FANGS_ORCHESTRATOR)");
+	if (!wo.tls_cert)
+		wo.tls_cert = env_or("FANGS_TLS_CERT", NULL);
+	if (!wo.tls_key)
+		wo.tls_key = env_or("FANGS_TLS_KEY", NULL);
+	if (!wo.ca)
+		wo.ca = env_or("FANGS_CA", NULL);
+	/* a release that does not exist would only fail later, on a runner */
+	if (!cli_has(a, "no-registry-check") && (rc = check_release(ctx, a, scan.package, scan.version)))
+		return rc;
+	if ((rc = fangs_wire_token_load(token_file ? token_file : env_or("FANGS_TOKEN_FILE", NULL), "FANGS_TOKEN",
+					&token))) {
+		cli_fail("scan submit", rc);
+		goto out;
+	}
+	wo.token = token;
+	if ((rc = fangs_wire_scan_encode(&scan, &body)) || (rc = fangs_wire_client_new(&c, &wo)) ||
+	    (rc = fangs_wire_request(c, "POST", "/v1/scans", "application/json", body, strlen(body), 30000, &rs))) {
+		cli_fail("scan submit", rc);
+		goto out;
+	}
+	if (rs.status != 201) {
+		print_error("scan submit: %s (HTTP %ld)", fangs_wire_response_error(&rs), rs.status);
+		goto out;
+	}
+	if (ctx->json) {
+		char *clean = fangs_utf8_clean(rs.body, rs.len, NULL);
+		if (clean)
+			puts(clean);
+		free(clean);
+	} else {
+		json_object *o = json_tokener_parse(rs.body), *id = NULL;
+		json_object_object_get_ex(o, "run_id", &id);
+		printf("queued %s@%s as run %s\n", tx(scan.package), tx(scan.version),
+		       id ? tx(json_object_get_string(id)) : "?");
+		json_object_put(o);
+	}
+	exit_code = CLI_EXIT_OK;
+out:
+	fangs_wire_response_clear(&rs);
+	fangs_wire_client_free(c);
+	free(body);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	return exit_code;
 }
