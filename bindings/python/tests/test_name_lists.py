@@ -171,8 +171,8 @@ class StorageHooks(unittest.TestCase):
             decl = before[max(before.rfind(";"), before.rfind("{")) + 1:]
             (optional if "Optional" in decl else mandatory).add(m.group(1))
         self.assertGreater(len(mandatory), 40)
-        for f in ("sqlite.c", "postgres.c"):
-            text = source("libfangs", "storage", f)
+        for d, f in (("sqlite", "sqlite.c"), ("postgres", "postgres.c")):
+            text = source("libfangs", "storage", d, f)
             got = set(re.findall(r"^\t\.(\w+) = ", text, re.M))
             self.assertEqual(sorted(mandatory - got), [], "hooks %s leaves NULL" % f)
             self.assertEqual(sorted(got - mandatory - optional - {"name", "version"}), [], f)
