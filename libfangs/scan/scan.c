@@ -350,7 +350,7 @@ static int npm_major_cached(void)
 /* The import phase runs unless the caller or the configuration turned it off. */
 static bool import_wanted(const fangs_scan_options *opts)
 {
-	if (opts->version >= 3 && opts->no_import)
+	if (opts->no_import)
 		return false;
 	return !opts->config || opts->config->scan_import;
 }
@@ -399,8 +399,6 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage (or event sink) or spec");
 	if (pj && (!opts->storage || opts->on_event))
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: needs storage (and no event sink)");
-	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "fangs_scan: options of unknown version %u", opts->version);
 	memset(out, 0, sizeof(*out));
 	if (opts->run_id && (!*opts->run_id || strlen(opts->run_id) >= sizeof(out->run_id) || strchr(opts->run_id, '/')))
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan: run id '%s' is empty, too long or has a '/'", opts->run_id);
@@ -507,8 +505,7 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 	so.npm_major = npm_major_cached();
 	so.work_root = opts->work_root;
 	so.image = opts->image;
-	if (opts->version >= 2)
-		so.docker_socket = opts->docker_socket;
+	so.docker_socket = opts->docker_socket;
 	if ((rc = fangs_sandbox_new(&sb, &so)))
 		goto out;
 	if (opts->sensor) {
@@ -543,7 +540,7 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 	if (!pj && import_wanted(opts)) {
 		fangs__import_argv(import_argv, out->package);
 		ss.import_argv = import_argv;
-		ss.import_timeout_ms = opts->version >= 3 && opts->import_timeout_ms > 0 ? opts->import_timeout_ms
+		ss.import_timeout_ms = opts->import_timeout_ms > 0 ? opts->import_timeout_ms
 			: opts->config && opts->config->scan_import_timeout_s
 				? (int64_t)opts->config->scan_import_timeout_s * 1000
 				: 0;
@@ -568,7 +565,7 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 		goto out;
 	if (proxy && (rc = fangs_sandbox_proxy_endpoint(s.run, &s.proxy_addr, &s.proxy_port)))
 		goto out;
-	if (opts->version >= 3 && opts->on_decoys)
+	if (opts->on_decoys)
 		opts->on_decoys(decoys, n_decoys, opts->decoys_user);
 
 	/* the run row exists from here on: a failure is recorded, not lost */
@@ -780,19 +777,32 @@ out:
 
 int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_result *out)
 {
-	return scan_impl(opts, spec, NULL, NULL, out);
+	fangs_scan_options o;
+	int rc;
+	if (opts && (rc = fangs__scan_options_copy(&o, opts)) < 0)
+		return rc;
+	return scan_impl(opts ? &o : NULL, spec, NULL, NULL, out);
 }
 
 int fangs_scan_project(const fangs_scan_options *opts, const fangs_project_scan_options *popts,
 		       fangs_project_scan_result *out)
 {
+	fangs_scan_options o;
+	fangs_project_scan_options po;
 	int rc;
 	if (!out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: no result");
 	memset(out, 0, sizeof(*out));
-	if (!popts || popts->version == 0 || popts->version > FANGS_PROJECT_SCAN_OPTIONS_VERSION || !popts->dir)
-		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: options missing, of unknown version or "
-						     "without a project directory");
+	if (!popts)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: options missing");
+	if ((rc = fangs__project_scan_options_copy(&po, popts)) < 0 ||
+	    (opts && (rc = fangs__scan_options_copy(&o, opts)) < 0))
+		return rc;
+	popts = &po;
+	if (opts)
+		opts = &o;
+	if (!popts->dir)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: options without a project directory");
 	if (popts->n_judge && !popts->judge)
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: n_judge without judge");
 	rc = scan_impl(opts, NULL, popts, out, &out->install);
@@ -842,22 +852,20 @@ static int prefetch_gc(void)
 
 int fangs_scan_gc(const fangs_scan_options *opts, int *removed)
 {
-	fangs_scan_options def = FANGS_SCAN_OPTIONS_INIT;
+	fangs_scan_options o;
 	fangs_sandbox_options so = FANGS_SANDBOX_OPTIONS_INIT;
 	fangs_sandbox *sb = NULL;
 	int rc, n = 0;
 
 	if (removed)
 		*removed = 0;
-	if (!opts)
-		opts = &def;
-	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "fangs_scan_gc: options of unknown version %u", opts->version);
+	if ((rc = fangs__scan_options_copy(&o, opts)) < 0)
+		return rc;
+	opts = &o;
 	so.backend = opts->sandbox;
 	so.work_root = opts->work_root;
 	so.image = opts->image;
-	if (opts->version >= 2)
-		so.docker_socket = opts->docker_socket;
+	so.docker_socket = opts->docker_socket;
 	so.npm_major = npm_major_cached();
 	if ((rc = fangs_sandbox_new(&sb, &so)))
 		return rc;
