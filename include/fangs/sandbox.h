@@ -182,6 +182,7 @@ typedef struct fangs_sandbox_spec {
 /** Fills `opts` with the defaults of `version`, writing only the fields
  * that version has. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_sandbox_spec_init(fangs_sandbox_spec *opts, unsigned int version);
+
 /** Default time limit of the import step. */
 #define FANGS_SANDBOX_IMPORT_TIMEOUT_MS 15000
 
