@@ -75,16 +75,16 @@ typedef struct fangs_analyze_options {
 	const fangs_rules *rules;  /**< NULL = built from `cfg` (built-ins + its rules: section) */
 	const char *registry_host; /**< NULL = the host of cfg->registry, when set */
 	int processes_left;        /**< processes alive when the install ended; -1 = unknown */
-	/** Version 2: the sandbox's own endpoints, for the rules (the differ
+	/** Since version 2: the sandbox's own endpoints, for the rules (the differ
 	 * takes them in fangs_differ_options.infra); fangs_sandbox_infra(). */
 	const char *const *infra;
 	size_t n_infra;
-	/** Version 2: the run's decoy secrets (fangs_sandbox_decoys()); any of
+	/** Since version 2: the run's decoy secrets (fangs_sandbox_decoys()); any of
 	 * them in what left the sandbox is a critical finding
 	 * (FANGS_DECOY_FINDING_KIND). NULL = none known (a run stored earlier). */
 	const fangs_decoy *decoys;
 	size_t n_decoys;
-	/** Version 2: the registry's addresses as the host resolved them
+	/** Since version 2: the registry's addresses as the host resolved them
 	 * (fangs_rules_input.registry_addrs); NULL = resolve the registry host
 	 * here with fangs_registry_addrs() (none when it does not resolve). */
 	const char *const *registry_addrs;
@@ -93,6 +93,9 @@ typedef struct fangs_analyze_options {
 
 #define FANGS_ANALYZE_OPTIONS_VERSION 2
 #define FANGS_ANALYZE_OPTIONS_INIT {FANGS_ANALYZE_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0, NULL, 0, NULL, 0}
+
+/** Fills `opts` with the defaults of `version`. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_analyze_options_init(fangs_analyze_options *opts, unsigned int version);
 
 /** fangs_analyze_run() with options; `opts` NULL = FANGS_ANALYZE_OPTIONS_INIT. */
 FANGS_EXTERN(int) fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg,

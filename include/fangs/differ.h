@@ -23,7 +23,7 @@ typedef struct fangs_differ_options {
 	unsigned int version;
 	const fangs_config *config; /**< watched paths, global allowlists, severity overrides; NULL = defaults */
 	/**
-	 * Version 2: the sandbox's own network endpoints (its resolvers, a
+	 * Since version 2: the sandbox's own network endpoints (its resolvers, a
 	 * recording proxy), as "addr" (any port) or "addr:port" ("[v6]:port").
 	 * Connections to them are the sandbox's plumbing: recorded, never a
 	 * new destination. fangs_sandbox_infra() gives a run's. Copied.
@@ -35,6 +35,9 @@ typedef struct fangs_differ_options {
 #define FANGS_DIFFER_OPTIONS_VERSION 2
 #define FANGS_DIFFER_OPTIONS_INIT {FANGS_DIFFER_OPTIONS_VERSION, NULL, NULL, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_differ_options_init(fangs_differ_options *opts, unsigned int version);
 FANGS_EXTERN(int) fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts);
 FANGS_EXTERN(void) fangs_differ_free(fangs_differ *d);
 

@@ -92,6 +92,9 @@ typedef struct fangs_findings_options {
 #define FANGS_FINDINGS_OPTIONS_VERSION 1
 #define FANGS_FINDINGS_OPTIONS_INIT {FANGS_FINDINGS_OPTIONS_VERSION, NULL, NULL, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_findings_options_init(fangs_findings_options *opts, unsigned int version);
 /**
  * Groups a run's records (deviations and rule hits, as fangs_analysis or
  * fangs_storage_deviations_list give them, in any order) into findings:

@@ -91,6 +91,9 @@ typedef struct fangs_notifier_options {
 #define FANGS_NOTIFIER_OPTIONS_VERSION 1
 #define FANGS_NOTIFIER_OPTIONS_INIT {FANGS_NOTIFIER_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_notifier_options_init(fangs_notifier_options *opts, unsigned int version);
 FANGS_EXTERN(int) fangs_notifier_new(fangs_notifier **out, const fangs_notifier_options *opts);
 /** Stops the worker if running. NULL-safe. */
 FANGS_EXTERN(void) fangs_notifier_free(fangs_notifier *n);

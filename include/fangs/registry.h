@@ -30,7 +30,7 @@ typedef struct fangs_prefetch_options {
 	const char *npm;
 	/** Retries of a failed fetch; 0 = npm's default, <0 = none. */
 	int fetch_retries;
-	/** Version 2: an npm project directory instead of specs: its
+	/** Since version 2: an npm project directory instead of specs: its
 	 * package.json and lockfile (npm-shrinkwrap.json, else
 	 * package-lock.json) are copied into project_dir and exactly what the
 	 * lockfile pins is fetched (`npm ci --ignore-scripts`), each tarball
@@ -38,7 +38,7 @@ typedef struct fangs_prefetch_options {
 	 * it enters the cache. No lockfile is FANGS_ENOTFOUND, one out of sync
 	 * with package.json FANGS_EINVAL, unless `resolve`. */
 	const char *project;
-	/** Version 2: with `project`, a missing or stale lockfile is resolved
+	/** Since version 2: with `project`, a missing or stale lockfile is resolved
 	 * anew (`npm install --package-lock-only --ignore-scripts`) instead
 	 * (fangs_prefetch_result.resolved says so). */
 	int resolve;
@@ -47,6 +47,9 @@ typedef struct fangs_prefetch_options {
 #define FANGS_PREFETCH_OPTIONS_VERSION 2
 #define FANGS_PREFETCH_OPTIONS_INIT {FANGS_PREFETCH_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_prefetch_options_init(fangs_prefetch_options *opts, unsigned int version);
 typedef struct fangs_prefetch_result {
 	char *output;       /**< the tail of npm's output (NUL-terminated), also on failure */
 	/** With options version 2 (written only then: a caller of version 1

@@ -39,6 +39,9 @@ typedef struct fangs_rules_options {
 #define FANGS_RULES_OPTIONS_VERSION 1
 #define FANGS_RULES_OPTIONS_INIT {FANGS_RULES_OPTIONS_VERSION, NULL, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_rules_options_init(fangs_rules_options *opts, unsigned int version);
 /**
  * Builds a rule set: the built-in rules, then the config's rule files and
  * inline rules in order (a rule whose id is already known replaces it), then

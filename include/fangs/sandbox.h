@@ -87,7 +87,7 @@ typedef struct fangs_sandbox_options {
 	const char *docker_socket;    /**< docker: NULL = /var/run/docker.sock */
 	const char *image;            /**< docker: image id or tag; NULL = "fangs-sandbox:latest" */
 	const char *cgroup_root;      /**< NULL = /sys/fs/cgroup (layout detected at run time) */
-	/** version 2: size of the filesystem that holds HOME and the project (a
+	/** Since version 2: size of the filesystem that holds HOME and the project (a
 	 * tmpfs made on the host for the run); 0 = 1 GiB. Writing past it is
 	 * ENOSPC; the cgroup memory limit grows by as much (files on a tmpfs
 	 * are memory). */
@@ -153,15 +153,15 @@ typedef struct fangs_sandbox_spec {
 	const char *const *argv;
 	/** Extra environment, "NAME=value", NULL-terminated, or NULL. */
 	const char *const *env;
-	/** Version 2. Network proxy: the proxy that serves the run (required
+	/** Since version 2. Network proxy: the proxy that serves the run (required
 	 * then, ignored otherwise). The sandbox makes it listen inside the
 	 * run's network namespace at start; the caller owns it, stops it
 	 * after fangs_sandbox_wait() and takes its events. */
 	fangs_proxy *proxy;
-	/** Version 2: the registry's URL, for the decoy ~/.npmrc (a token for
+	/** Since version 2: the registry's URL, for the decoy ~/.npmrc (a token for
 	 * that registry); NULL = npm's own configuration on the host. */
 	const char *registry;
-	/** Version 2: the import step, run once the install exited with status
+	/** Since version 2: the import step, run once the install exited with status
 	 * 0, in the same sandbox (cgroup, HOME, network, environment) from the
 	 * project directory: e.g. node requiring the installed package, as the
 	 * code that depends on it would. NULL-terminated; NULL = none. Its
@@ -169,15 +169,15 @@ typedef struct fangs_sandbox_spec {
 	 * the last of which tells how it ended; it never changes the run's exit
 	 * status. A backend that cannot run it says so in the output. */
 	const char *const *import_argv;
-	/** Version 2: the import step's time limit; 0 = 15000. The run's
+	/** Since version 2: the import step's time limit; 0 = 15000. The run's
 	 * duration limit still applies: the step gets what is left of it, less
 	 * a second, or is not run. */
 	int64_t import_timeout_ms;
-	/** Version 3: with project_dir, `npm ci --offline` instead of `npm
+	/** Since version 3: with project_dir, `npm ci --offline` instead of `npm
 	 * install --offline`: exactly what the lockfile pins, and an error when
 	 * it is out of sync with package.json. */
 	int lockfile_exact;
-	/** Version 3: run only the dependency install scripts that the
+	/** Since version 3: run only the dependency install scripts that the
 	 * project's package.json approves (allowScripts, npm 11's own rule):
 	 * no --dangerously-allow-all-scripts. npm before 11 runs them all. */
 	int approved_scripts_only;
@@ -186,6 +186,10 @@ typedef struct fangs_sandbox_spec {
 #define FANGS_SANDBOX_SPEC_VERSION 3
 #define FANGS_SANDBOX_SPEC_INIT \
 	{FANGS_SANDBOX_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0}
+
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_sandbox_spec_init(fangs_sandbox_spec *opts, unsigned int version);
 
 /** Default time limit of the import step. */
 #define FANGS_SANDBOX_IMPORT_TIMEOUT_MS 15000

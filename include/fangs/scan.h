@@ -43,6 +43,8 @@ typedef void (*fangs_scan_progress_fn)(fangs_scan_phase phase, uint64_t events, 
  * with that error. */
 typedef int (*fangs_scan_event_fn)(const fangs_event *ev, void *user);
 
+/** Options of fangs_scan(); `version` first (docs/abi.md): a field marked
+ * "since version N" is read only from callers of version N or later. */
 typedef struct fangs_scan_options {
 	unsigned int version;
 	fangs_storage *storage;        /**< required */
@@ -60,32 +62,37 @@ typedef struct fangs_scan_options {
 	struct fangs_sensor *sensor;   /**< a loaded sensor to share across scans; NULL = load one */
 	fangs_scan_progress_fn progress;
 	void *user;
-	const char *docker_socket;     /**< version 2: docker daemon socket; NULL = /var/run/docker.sock */
-	/** Streams the events to this sink instead of storing them: the run is
-	 * then neither stored nor analysed here (storage may be NULL), and the
-	 * result tells how it went (a remote orchestrator stores and judges). */
+	const char *docker_socket;     /**< since version 2: docker daemon socket; NULL = /var/run/docker.sock */
+	/** Since version 3: streams the events to this sink instead of storing
+	 * them: the run is then neither stored nor analysed here (storage may
+	 * be NULL), and the result tells how it went (a remote orchestrator
+	 * stores and judges). */
 	fangs_scan_event_fn on_event;
-	void *event_user;
-	const char *run_id;            /**< the run's id (e.g. given by an orchestrator); NULL = a new one */
-	/** version 3: called once, when the sandbox is prepared, with the run's
+	void *event_user;              /**< since version 3 */
+	const char *run_id;            /**< since version 3: the run's id (e.g. given by an orchestrator); NULL = a new one */
+	/** Since version 4: called once, when the sandbox is prepared, with the run's
 	 * decoy secrets (fangs_sandbox_decoys; borrowed for the call): a
 	 * receiver of the events (on_event) judges what left the sandbox with
 	 * them. A stored run is judged with them here. */
 	void (*on_decoys)(const fangs_decoy *decoys, size_t n, void *user);
-	void *decoys_user;
-	/** version 3: 1 = no import phase. Otherwise, when the configuration's
+	void *decoys_user;             /**< since version 4 */
+	/** Since version 4: 1 = no import phase. Otherwise, when the configuration's
 	 * scan.import allows it (the default), once the install succeeded the
 	 * package is required (or import()ed) by node in the same sandbox and
 	 * what that does is recorded as the run's import phase (events with
 	 * phase "import", fingerprints with actor "import"). */
 	int no_import;
-	int64_t import_timeout_ms;     /**< version 3: the import step's limit; 0 = config, else 15000 */
+	int64_t import_timeout_ms;     /**< since version 4: the import step's limit; 0 = config, else 15000 */
 } fangs_scan_options;
 
-#define FANGS_SCAN_OPTIONS_VERSION 3
+#define FANGS_SCAN_OPTIONS_VERSION 4
 #define FANGS_SCAN_OPTIONS_INIT \
 	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
 	 NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}
+
+/** Fills `opts` with the defaults of `version` (1..FANGS_SCAN_OPTIONS_VERSION),
+ * writing only the fields that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_scan_options_init(fangs_scan_options *opts, unsigned int version);
 
 typedef struct fangs_scan_result {
 	char run_id[64];
@@ -151,6 +158,9 @@ typedef struct fangs_project_scan_options {
 
 #define FANGS_PROJECT_SCAN_OPTIONS_VERSION 1
 #define FANGS_PROJECT_SCAN_OPTIONS_INIT {FANGS_PROJECT_SCAN_OPTIONS_VERSION, NULL, 0, NULL, 0, 0}
+
+/** Fills `opts` with the defaults of `version`. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_project_scan_options_init(fangs_project_scan_options *opts, unsigned int version);
 
 /** One judged dependency of a project scan. */
 typedef struct fangs_scan_dependency {

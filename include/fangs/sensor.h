@@ -95,7 +95,7 @@ typedef struct fangs_sensor_options {
 	 */
 	unsigned int wakeup_ms;
 	/**
-	 * (version 2) Event budget of one run: past it the kernel side counts
+	 * Since version 2: event budget of one run: past it the kernel side counts
 	 * events (fangs_sensor_run_stats.capped, included in `dropped`)
 	 * instead of writing them. Process events (fork, exec, exit) are not
 	 * counted against it. 0 = FANGS_SENSOR_DEFAULT_MAX_EVENTS;
@@ -103,7 +103,7 @@ typedef struct fangs_sensor_options {
 	 */
 	uint64_t max_events_per_run;
 	/**
-	 * (version 3) How system calls are traced (FANGS_SENSOR_SYSCALLS_*).
+	 * Since version 3: how system calls are traced (FANGS_SENSOR_SYSCALLS_*).
 	 * FANGS_SENSOR_SYSCALLS_AUTO: the environment variable
 	 * FANGS_SENSOR_SYSCALLS ("raw_tp", "tracepoints" or "auto") decides,
 	 * else raw_tp with a fallback to the tracepoints when it does not load

@@ -32,6 +32,9 @@ typedef struct fangs_storage_options {
 #define FANGS_STORAGE_OPTIONS_VERSION 1
 #define FANGS_STORAGE_OPTIONS_INIT {FANGS_STORAGE_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_storage_options_init(fangs_storage_options *opts, unsigned int version);
 /** Opens (creating and migrating when needed). Refuses with FANGS_EVERSION a
  * database whose schema is newer than this code. */
 FANGS_EXTERN(int) fangs_storage_open(fangs_storage **out, const fangs_storage_options *opts);
@@ -243,6 +246,9 @@ typedef struct fangs_run_query {
 #define FANGS_RUN_QUERY_VERSION 1
 #define FANGS_RUN_QUERY_INIT {FANGS_RUN_QUERY_VERSION, NULL, -1, -1, -1, 0, 0, 0, NULL, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_run_query_init(fangs_run_query *opts, unsigned int version);
 /** Newest first, (created_ns, id) descending. */
 FANGS_EXTERN(int) fangs_storage_run_page(fangs_storage *st, const fangs_run_query *q, fangs_run_list *out);
 
@@ -282,6 +288,9 @@ typedef struct fangs_event_query {
 #define FANGS_EVENT_QUERY_VERSION 1
 #define FANGS_EVENT_QUERY_INIT {FANGS_EVENT_QUERY_VERSION, NULL, 0, -1, NULL, 0, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_event_query_init(fangs_event_query *opts, unsigned int version);
 /** In id order, with id and run_id set. FANGS_ENOTFOUND for an unknown run. */
 FANGS_EXTERN(int) fangs_storage_events_page(fangs_storage *st, const fangs_event_query *q, fangs_event_list *out);
 
@@ -329,6 +338,9 @@ typedef struct fangs_tree_query {
 #define FANGS_TREE_QUERY_VERSION 1
 #define FANGS_TREE_QUERY_INIT {FANGS_TREE_QUERY_VERSION, NULL, 0, NULL, 0}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_tree_query_init(fangs_tree_query *opts, unsigned int version);
 FANGS_EXTERN(void) fangs_proc_tree_free(fangs_proc_tree *t);
 /** The process tree of a run: one grouped query over its events (counts by
  * process and kind, deviating events, matches of the filter), then the

@@ -95,13 +95,15 @@ typedef struct fangs_wire_client_options {
 	const char *runner_id;   /**< sent as the Fangs-Runner header (who posts events and results) */
 	const volatile int *cancel; /**< when it points at a nonzero value, a request in flight ends
 				       (FANGS_ECANCELED): e.g. a long poll at shutdown */
-	/* version 2 */
-	const char *token;    /**< bearer token sent as `Authorization: Bearer` (docs/security.md); NULL = none */
+	const char *token;    /**< since version 2: bearer token sent as `Authorization: Bearer` (docs/security.md); NULL = none */
 } fangs_wire_client_options;
 
 #define FANGS_WIRE_CLIENT_OPTIONS_VERSION 2
 #define FANGS_WIRE_CLIENT_OPTIONS_INIT {FANGS_WIRE_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL}
 
+/** Fills `opts` with the defaults of `version`, writing only the fields
+ * that version has. 0 or FANGS_EVERSION. */
+FANGS_EXTERN(int) fangs_wire_client_options_init(fangs_wire_client_options *opts, unsigned int version);
 /**
  * The bearer token of a client: the contents of `path` when given (its
  * first line, surrounding blanks dropped), else the environment variable

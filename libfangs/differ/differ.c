@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "differ/internal.h"
 
 #define EVIDENCE_MAX FANGS__EVIDENCE_MAX
@@ -35,26 +36,41 @@ static bool infra_peer(const fangs_differ *d, const fangs_event *ev)
 	       fangs__infra_match(d->infra, d->n_infra, ev->addr, ev->port);
 }
 
+static const size_t differ_sizes[] = {
+	0,
+	offsetof(fangs_differ_options, infra), /* 1 */
+	sizeof(fangs_differ_options), /* 2: infra, n_infra */
+};
+FANGS__OPTS_SIZES_ASSERT(differ_sizes, FANGS_DIFFER_OPTIONS_VERSION);
+static const fangs_differ_options differ_defaults = FANGS_DIFFER_OPTIONS_INIT;
+
+int fangs_differ_options_init(fangs_differ_options *opts, unsigned int version)
+{
+	return fangs__opts_init(opts, version, &differ_defaults, differ_sizes, FANGS_DIFFER_OPTIONS_VERSION, "fangs_differ_options");
+}
+
 int fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts)
 {
+	fangs_differ_options o;
 	fangs_differ *d;
 	int rc;
 	if (!out)
 		return fangs_error_set(FANGS_EINVAL, "differ: out is NULL");
 	*out = NULL;
-	if (opts && (opts->version == 0 || opts->version > FANGS_DIFFER_OPTIONS_VERSION))
-		return fangs_error_set(FANGS_EVERSION, "differ options version %u not supported (max %u)",
-				       opts->version, FANGS_DIFFER_OPTIONS_VERSION);
+	if ((rc = fangs__opts_copy(&o, opts, &differ_defaults, differ_sizes, FANGS_DIFFER_OPTIONS_VERSION,
+				   "fangs_differ_options")) < 0)
+		return rc;
+	opts = &o;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return fangs__error_oom();
-	d->config = opts ? opts->config : NULL;
+	d->config = opts->config;
 	if (d->config &&
 	    (rc = fangs__allow_compile(&d->allow, d->config->allow.items, d->config->allow.count, NULL)) < 0) {
 		fangs_differ_free(d);
 		return rc;
 	}
-	if (opts && opts->version >= 2 && opts->n_infra && (rc = compile_infra(d, opts->infra, opts->n_infra)) < 0) {
+	if (opts->n_infra && (rc = compile_infra(d, opts->infra, opts->n_infra)) < 0) {
 		fangs_differ_free(d);
 		return rc;
 	}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "core/internal.h"
 #include "fangs/findings.h"
 #include "fangs/rules.h"
@@ -520,21 +521,32 @@ static int build(grouping *g, fangs_finding_list *out)
 	return rc;
 }
 
+static const size_t findings_sizes[] = {
+	0,
+	sizeof(fangs_findings_options),
+};
+FANGS__OPTS_SIZES_ASSERT(findings_sizes, FANGS_FINDINGS_OPTIONS_VERSION);
+static const fangs_findings_options findings_defaults = FANGS_FINDINGS_OPTIONS_INIT;
+
+int fangs_findings_options_init(fangs_findings_options *opts, unsigned int version)
+{
+	return fangs__opts_init(opts, version, &findings_defaults, findings_sizes, FANGS_FINDINGS_OPTIONS_VERSION, "fangs_findings_options");
+}
+
 int fangs_findings_group(const fangs_deviation_list *records, const fangs_findings_options *opts,
 			 fangs_finding_list *out)
 {
-	static const fangs_findings_options defaults = FANGS_FINDINGS_OPTIONS_INIT;
+	fangs_findings_options o;
 	grouping g = {0};
 	size_t n;
 	int rc = 0, owned = 0;
 
 	if (!records || !out || (records->count && !records->items))
 		return fangs_error_set(FANGS_EINVAL, "fangs_findings_group: NULL argument");
-	if (opts && (opts->version == 0 || opts->version > FANGS_FINDINGS_OPTIONS_VERSION))
-		return fangs_error_set(FANGS_EVERSION, "findings options version %u not supported (max %u)",
-				       opts->version, FANGS_FINDINGS_OPTIONS_VERSION);
-	if (!opts)
-		opts = &defaults;
+	if ((rc = fangs__opts_copy(&o, opts, &findings_defaults, findings_sizes, FANGS_FINDINGS_OPTIONS_VERSION,
+				   "fangs_findings_options")) < 0)
+		return rc;
+	opts = &o;
 	memset(out, 0, sizeof(*out));
 	n = records->count;
 	for (size_t i = 0; i < n; i++) {
@@ -614,9 +626,8 @@ int fangs_findings_load(fangs_storage *st, const fangs_deviation_list *records, 
 
 	if (!st || !records || !out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_findings_load: NULL argument");
-	if (opts && (opts->version == 0 || opts->version > FANGS_FINDINGS_OPTIONS_VERSION))
-		return fangs_error_set(FANGS_EVERSION, "findings options version %u not supported (max %u)",
-				       opts->version, FANGS_FINDINGS_OPTIONS_VERSION);
+	if (opts && (rc = FANGS__OPTS_CHECK(opts, FANGS_FINDINGS_OPTIONS_VERSION, "fangs_findings_options")) < 0)
+		return rc;
 	if (opts)
 		o.suffix_list = opts->suffix_list;
 	for (size_t i = 0; i < records->count; i++)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/opts.h"
 #include "notifier/internal.h"
 
 #define NS_PER_MS 1000000LL
@@ -49,17 +50,31 @@ struct fangs_notifier {
 	int kicked;
 };
 
+static const size_t notifier_sizes[] = {
+	0,
+	sizeof(fangs_notifier_options),
+};
+FANGS__OPTS_SIZES_ASSERT(notifier_sizes, FANGS_NOTIFIER_OPTIONS_VERSION);
+static const fangs_notifier_options notifier_defaults = FANGS_NOTIFIER_OPTIONS_INIT;
+
+int fangs_notifier_options_init(fangs_notifier_options *opts, unsigned int version)
+{
+	return fangs__opts_init(opts, version, &notifier_defaults, notifier_sizes, FANGS_NOTIFIER_OPTIONS_VERSION, "fangs_notifier_options");
+}
+
 int fangs_notifier_new(fangs_notifier **out, const fangs_notifier_options *opts)
 {
+	fangs_notifier_options o;
 	fangs_notifier *n;
 	int rc;
 
 	if (!out || !opts)
 		return fangs_error_set(FANGS_EINVAL, "fangs_notifier_new: NULL argument");
 	*out = NULL;
-	if (opts->version != FANGS_NOTIFIER_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "fangs_notifier_new: options version %u, expected %d",
-				       opts->version, FANGS_NOTIFIER_OPTIONS_VERSION);
+	if ((rc = fangs__opts_copy(&o, opts, &notifier_defaults, notifier_sizes, FANGS_NOTIFIER_OPTIONS_VERSION,
+				   "fangs_notifier_options")) < 0)
+		return rc;
+	opts = &o;
 	if (!opts->storage == !opts->storage_options)
 		return fangs_error_set(FANGS_EINVAL,
 				       "fangs_notifier_new: give either a storage handle or storage options");

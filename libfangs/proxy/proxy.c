@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/opts.h"
 #include "core/buf.h"
 #include "core/internal.h"
 #include "proxy/internal.h"
@@ -63,32 +64,28 @@ typedef struct conn {
 	int sniff_done, status_done;
 } conn;
 
+static const size_t proxy_sizes[] = {0, sizeof(fangs_proxy_options)};
+FANGS__OPTS_SIZES_ASSERT(proxy_sizes, FANGS_PROXY_OPTIONS_VERSION);
+static const fangs_proxy_options proxy_defaults = FANGS_PROXY_OPTIONS_INIT;
+
 int fangs_proxy_options_init(fangs_proxy_options *opts, unsigned int version)
 {
-	fangs_proxy_options init = FANGS_PROXY_OPTIONS_INIT;
-	if (!opts)
-		return fangs_error_set(FANGS_EINVAL, "opts is NULL");
-	if (version == 0 || version > FANGS_PROXY_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "proxy options version %u unknown", version);
-	*opts = init;
-	opts->version = version;
-	return 0;
+	return fangs__opts_init(opts, version, &proxy_defaults, proxy_sizes, FANGS_PROXY_OPTIONS_VERSION,
+				"fangs_proxy_options");
 }
 
 int fangs_proxy_new(fangs_proxy **out, const fangs_proxy_options *opts)
 {
-	fangs_proxy_options o = FANGS_PROXY_OPTIONS_INIT;
+	fangs_proxy_options o;
 	fangs_proxy *px;
 	int rc = 0;
 
 	if (!out)
 		return fangs_error_set(FANGS_EINVAL, "out is NULL");
 	*out = NULL;
-	if (opts) {
-		if (opts->version == 0 || opts->version > FANGS_PROXY_OPTIONS_VERSION)
-			return fangs_error_set(FANGS_EVERSION, "proxy options version %u unknown", opts->version);
-		o = *opts;
-	}
+	if ((rc = fangs__opts_copy(&o, opts, &proxy_defaults, proxy_sizes, FANGS_PROXY_OPTIONS_VERSION,
+				   "fangs_proxy_options")) < 0)
+		return rc;
 	if (!(px = calloc(1, sizeof(*px))))
 		return fangs__error_oom();
 	px->listen_fd = px->wake[0] = px->wake[1] = -1;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/opts.h"
 #include "core/internal.h"
 #include "fangs/project.h"
 #include "fangs/registry.h"
@@ -172,8 +173,24 @@ static void common_args(const fangs_prefetch_options *o, npm_call *c, char *reg,
 
 static int prefetch_project(const fangs_prefetch_options *o, fangs_prefetch_result *result, char *log);
 
-int fangs_prefetch(const fangs_prefetch_options *o, fangs_prefetch_result *result)
+static const size_t prefetch_sizes[] = {
+	0,
+	offsetof(fangs_prefetch_options, project), /* 1 */
+	sizeof(fangs_prefetch_options),            /* 2: project, resolve */
+};
+FANGS__OPTS_SIZES_ASSERT(prefetch_sizes, FANGS_PREFETCH_OPTIONS_VERSION);
+static const fangs_prefetch_options prefetch_defaults = FANGS_PREFETCH_OPTIONS_INIT;
+
+int fangs_prefetch_options_init(fangs_prefetch_options *opts, unsigned int version)
 {
+	return fangs__opts_init(opts, version, &prefetch_defaults, prefetch_sizes, FANGS_PREFETCH_OPTIONS_VERSION,
+				"fangs_prefetch_options");
+}
+
+int fangs_prefetch(const fangs_prefetch_options *in, fangs_prefetch_result *result)
+{
+	fangs_prefetch_options copy;
+	const fangs_prefetch_options *o = in ? &copy : NULL;
 	char reg[1024], retries[32], manifest[4096], what[512];
 	char (*local)[4096] = NULL;
 	char *log = NULL;
@@ -184,11 +201,14 @@ int fangs_prefetch(const fangs_prefetch_options *o, fangs_prefetch_result *resul
 	 * ends before it */
 	if (result) {
 		result->output = NULL;
-		if (o && o->version >= 2)
+		if (in && in->version >= 2)
 			result->resolved = 0;
 	}
-	if (!o || o->version == 0 || o->version > FANGS_PREFETCH_OPTIONS_VERSION)
-		return fangs_error_set(o ? FANGS_EVERSION : FANGS_EINVAL, "prefetch options missing or of unknown version");
+	if (!in)
+		return fangs_error_set(FANGS_EINVAL, "prefetch options missing");
+	if ((rc = fangs__opts_copy(&copy, in, &prefetch_defaults, prefetch_sizes, FANGS_PREFETCH_OPTIONS_VERSION,
+				   "fangs_prefetch_options")) < 0)
+		return rc;
 	if (o->version >= 2 && o->project) {
 		if (!o->cache_dir || !o->project_dir)
 			return fangs_error_set(FANGS_EINVAL, "prefetch needs cache_dir and project_dir");

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "rules/internal.h"
 
 /* Generated at build time from libfangs/rules/builtin.yaml. */
@@ -241,8 +242,21 @@ int fangs_rules_load_file(fangs_rules *rules, const char *path)
 	return rc;
 }
 
+static const size_t rules_sizes[] = {
+	0,
+	sizeof(fangs_rules_options),
+};
+FANGS__OPTS_SIZES_ASSERT(rules_sizes, FANGS_RULES_OPTIONS_VERSION);
+static const fangs_rules_options rules_defaults = FANGS_RULES_OPTIONS_INIT;
+
+int fangs_rules_options_init(fangs_rules_options *opts, unsigned int version)
+{
+	return fangs__opts_init(opts, version, &rules_defaults, rules_sizes, FANGS_RULES_OPTIONS_VERSION, "fangs_rules_options");
+}
+
 int fangs_rules_new(fangs_rules **out, const fangs_rules_options *opts)
 {
+	fangs_rules_options o;
 	fangs_rules *rs;
 	const fangs_config *cfg;
 	int rc = 0;
@@ -250,9 +264,10 @@ int fangs_rules_new(fangs_rules **out, const fangs_rules_options *opts)
 	if (!out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_rules_new: out is NULL");
 	*out = NULL;
-	if (opts && (opts->version == 0 || opts->version > FANGS_RULES_OPTIONS_VERSION))
-		return fangs_error_set(FANGS_EVERSION, "rules options version %u not supported (max %u)",
-				       opts->version, FANGS_RULES_OPTIONS_VERSION);
+	if ((rc = fangs__opts_copy(&o, opts, &rules_defaults, rules_sizes, FANGS_RULES_OPTIONS_VERSION,
+				   "fangs_rules_options")) < 0)
+		return rc;
+	opts = &o;
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)
 		return fangs__error_oom();

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/opts.h"
 #include "core/internal.h"
 #include "fangs/registry.h"
 #include "fangs/sys/sandbox_backend.h"
@@ -90,16 +91,33 @@ int fangs_sandbox_network_parse(const char *name, fangs_sandbox_network *out)
 	return 0;
 }
 
+static const size_t options_sizes[] = {
+	0,
+	offsetof(fangs_sandbox_options, disk_bytes), /* 1 */
+	sizeof(fangs_sandbox_options),              /* 2: disk_bytes */
+};
+FANGS__OPTS_SIZES_ASSERT(options_sizes, FANGS_SANDBOX_OPTIONS_VERSION);
+static const fangs_sandbox_options options_defaults = FANGS_SANDBOX_OPTIONS_INIT;
+
+static const size_t spec_sizes[] = {
+	0,
+	offsetof(fangs_sandbox_spec, proxy),          /* 1 */
+	offsetof(fangs_sandbox_spec, lockfile_exact), /* 2: proxy, registry, import_argv, import_timeout_ms */
+	sizeof(fangs_sandbox_spec),                   /* 3: lockfile_exact, approved_scripts_only */
+};
+FANGS__OPTS_SIZES_ASSERT(spec_sizes, FANGS_SANDBOX_SPEC_VERSION);
+static const fangs_sandbox_spec spec_defaults = FANGS_SANDBOX_SPEC_INIT;
+
 int fangs_sandbox_options_init(fangs_sandbox_options *opts, unsigned int version)
 {
-	fangs_sandbox_options init = FANGS_SANDBOX_OPTIONS_INIT;
-	if (!opts)
-		return fangs_error_set(FANGS_EINVAL, "opts is NULL");
-	if (version == 0 || version > FANGS_SANDBOX_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "sandbox options version %u unknown", version);
-	*opts = init;
-	opts->version = version;
-	return 0;
+	return fangs__opts_init(opts, version, &options_defaults, options_sizes, FANGS_SANDBOX_OPTIONS_VERSION,
+				"fangs_sandbox_options");
+}
+
+int fangs_sandbox_spec_init(fangs_sandbox_spec *spec, unsigned int version)
+{
+	return fangs__opts_init(spec, version, &spec_defaults, spec_sizes, FANGS_SANDBOX_SPEC_VERSION,
+				"fangs_sandbox_spec");
 }
 
 static int64_t or_default(int64_t v, int64_t def)
@@ -109,15 +127,12 @@ static int64_t or_default(int64_t v, int64_t def)
 
 static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 {
-	fangs_sandbox_options o = FANGS_SANDBOX_OPTIONS_INIT;
+	fangs_sandbox_options o;
 	fangs_sandbox_limits *l;
-	if (in) {
-		if (in->version == 0 || in->version > FANGS_SANDBOX_OPTIONS_VERSION)
-			return fangs_error_set(FANGS_EVERSION, "sandbox options version %u unknown", in->version);
-		o = *in;
-		if (in->version < 2)
-			o.disk_bytes = 0;
-	}
+	int rc;
+	if ((rc = fangs__opts_copy(&o, in, &options_defaults, options_sizes, FANGS_SANDBOX_OPTIONS_VERSION,
+				   "fangs_sandbox_options")) < 0)
+		return rc;
 	if (o.network != FANGS_SANDBOX_NET_NONE && o.network != FANGS_SANDBOX_NET_BRIDGE &&
 	    o.network != FANGS_SANDBOX_NET_PROXY)
 		return fangs_error_set(FANGS_EINVAL, "unknown sandbox network %d", (int)o.network);
@@ -652,18 +667,21 @@ static const char *registry_for(fangs_sandbox *sb, const fangs_sandbox_spec *spe
 	return sb->registry;
 }
 
-int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fangs_sandbox_run **out)
+int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *in, fangs_sandbox_run **out)
 {
+	fangs_sandbox_spec copy;
+	const fangs_sandbox_spec *spec = &copy;
 	fangs_sandbox_run *run;
 	int rc;
 
 	if (!out)
 		return fangs_error_set(FANGS_EINVAL, "out is NULL");
 	*out = NULL;
-	if (!sb || !spec)
+	if (!sb || !in)
 		return fangs_error_set(FANGS_EINVAL, "sandbox and spec are required");
-	if (spec->version == 0 || spec->version > FANGS_SANDBOX_SPEC_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "sandbox spec version %u unknown", spec->version);
+	if ((rc = fangs__opts_copy(&copy, in, &spec_defaults, spec_sizes, FANGS_SANDBOX_SPEC_VERSION,
+				   "fangs_sandbox_spec")) < 0)
+		return rc;
 	if (!valid_run_id(spec->run_id))
 		return fangs_error_set(FANGS_EINVAL, "run id '%s' must be 1-63 of [A-Za-z0-9._-]",
 				       spec->run_id ? spec->run_id : "(null)");

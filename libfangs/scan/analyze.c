@@ -7,6 +7,7 @@
 #include "core/internal.h"
 #include "fangs/analyze.h"
 #include "fangs/errors.h"
+#include "scan/internal.h"
 
 const char *fangs_baseline_action_name(fangs_baseline_action a)
 {
@@ -93,15 +94,13 @@ static int run_rules(const fangs_config *cfg, const fangs_analyze_options *opts,
 	in.events = events->items;
 	in.n_events = events->count;
 	in.processes_left = opts->processes_left;
-	if (opts->version >= 2) {
-		in.infra = opts->infra;
-		in.n_infra = opts->n_infra;
-	}
+	in.infra = opts->infra;
+	in.n_infra = opts->n_infra;
 	in.events_lost = run->events_dropped;
 	in.registry_host = opts->registry_host;
 	if (!in.registry_host && cfg && cfg->registry && fangs_registry_host(cfg->registry, host, sizeof(host)) == 0)
 		in.registry_host = host;
-	if (opts->version >= 2 && opts->registry_addrs) {
+	if (opts->registry_addrs) {
 		in.registry_addrs = opts->registry_addrs;
 		in.n_registry_addrs = opts->n_registry_addrs;
 	} else if (in.registry_host) {
@@ -222,7 +221,7 @@ static int decoy_hits(const fangs_analyze_options *opts, const fangs_run *run, c
 {
 	fangs_decoy_matcher *m = NULL;
 	int rc;
-	if (opts->version < 2 || !opts->decoys || !opts->n_decoys)
+	if (!opts->decoys || !opts->n_decoys)
 		return 0;
 	if ((rc = fangs_decoy_matcher_new(&m, opts->decoys, opts->n_decoys)))
 		return rc;
@@ -250,7 +249,7 @@ int fangs_analyze_run(fangs_storage *st, const fangs_differ *d, const fangs_conf
 int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs_config *cfg, const char *run_id,
 			   const fangs_analyze_options *opts, fangs_analysis *out)
 {
-	static const fangs_analyze_options defaults = FANGS_ANALYZE_OPTIONS_INIT;
+	fangs_analyze_options o;
 	fangs_deviation_list hits = {0};
 
 	fangs_run run = {0};
@@ -269,11 +268,9 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 
 	if (!st || !d || !run_id || !out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_analyze_run: NULL argument");
-	if (opts && (opts->version == 0 || opts->version > FANGS_ANALYZE_OPTIONS_VERSION))
-		return fangs_error_set(FANGS_EVERSION, "analyze options version %u not supported (max %u)",
-				       opts->version, FANGS_ANALYZE_OPTIONS_VERSION);
-	if (!opts)
-		opts = &defaults;
+	if ((rc = fangs__analyze_options_copy(&o, opts)) < 0)
+		return rc;
+	opts = &o;
 	memset(out, 0, sizeof(*out));
 
 	if ((rc = fangs_storage_run_get(st, run_id, &run)) || (rc = fangs_storage_events_list(st, run_id, &events)) ||

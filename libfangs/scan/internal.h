@@ -12,6 +12,8 @@
 
 #include "fangs/sandbox.h"
 #include "fangs/storage.h"
+#include "fangs/analyze.h"
+#include "fangs/scan.h"
 
 /* The sandbox's memory limit for a scan's runs: fangs_sandbox_limits'
  * default, asked for explicitly so that an out-of-memory kill can name it. */
@@ -50,5 +52,12 @@ void fangs__import_tracker_free(fangs__import_tracker *t);
 /* How the import step ended, from the run's output (the last
  * "[fangs] import: " line, without that prefix); empty when none. */
 void fangs__import_outcome(const char *output, char *out, size_t cap);
+
+/* The caller's options over the current version's defaults (core/opts.h):
+ * a field the caller's version lacks reads as its default. 0 or
+ * FANGS_EVERSION; `in` NULL = the defaults. */
+int fangs__scan_options_copy(fangs_scan_options *out, const fangs_scan_options *in);
+int fangs__project_scan_options_copy(fangs_project_scan_options *out, const fangs_project_scan_options *in);
+int fangs__analyze_options_copy(fangs_analyze_options *out, const fangs_analyze_options *in);
 
 #endif

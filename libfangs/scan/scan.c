@@ -349,7 +349,7 @@ static int npm_major_cached(void)
 /* The import phase runs unless the caller or the configuration turned it off. */
 static bool import_wanted(const fangs_scan_options *opts)
 {
-	if (opts->version >= 3 && opts->no_import)
+	if (opts->no_import)
 		return false;
 	return !opts->config || opts->config->scan_import;
 }
@@ -493,8 +493,7 @@ static int scan_prepare(scan_job *j)
 	j->so.npm_major = npm_major_cached();
 	j->so.work_root = j->opts->work_root;
 	j->so.image = j->opts->image;
-	if (j->opts->version >= 2)
-		j->so.docker_socket = j->opts->docker_socket;
+	j->so.docker_socket = j->opts->docker_socket;
 	if ((rc = fangs_sandbox_new(&j->sb, &j->so)))
 		return rc;
 	if (j->opts->sensor) {
@@ -529,7 +528,7 @@ static int scan_prepare(scan_job *j)
 	if (!j->pj && import_wanted(j->opts)) {
 		fangs__import_argv(j->import_argv, j->out->package);
 		j->ss.import_argv = j->import_argv;
-		j->ss.import_timeout_ms = j->opts->version >= 3 && j->opts->import_timeout_ms > 0 ? j->opts->import_timeout_ms
+		j->ss.import_timeout_ms = j->opts->import_timeout_ms > 0 ? j->opts->import_timeout_ms
 			: j->opts->config && j->opts->config->scan_import_timeout_s
 				? (int64_t)j->opts->config->scan_import_timeout_s * 1000
 				: 0;
@@ -554,7 +553,7 @@ static int scan_prepare(scan_job *j)
 		return rc;
 	if (j->proxy && (rc = fangs_sandbox_proxy_endpoint(j->s.run, &j->s.proxy_addr, &j->s.proxy_port)))
 		return rc;
-	if (j->opts->version >= 3 && j->opts->on_decoys)
+	if (j->opts->on_decoys)
 		j->opts->on_decoys(j->decoys, j->n_decoys, j->opts->decoys_user);
 
 	/* the run row exists from here on: a failure is recorded, not lost */
@@ -801,8 +800,6 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan: missing storage (or event sink) or spec");
 	if (pj && (!opts->storage || opts->on_event))
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: needs storage (and no event sink)");
-	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "fangs_scan: options of unknown version %u", opts->version);
 	memset(out, 0, sizeof(*out));
 	if (opts->run_id && (!*opts->run_id || strlen(opts->run_id) >= sizeof(out->run_id) || strchr(opts->run_id, '/')))
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan: run id '%s' is empty, too long or has a '/'", opts->run_id);
@@ -843,19 +840,32 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 
 int fangs_scan(const fangs_scan_options *opts, const char *spec, fangs_scan_result *out)
 {
-	return scan_impl(opts, spec, NULL, NULL, out);
+	fangs_scan_options o;
+	int rc;
+	if (opts && (rc = fangs__scan_options_copy(&o, opts)) < 0)
+		return rc;
+	return scan_impl(opts ? &o : NULL, spec, NULL, NULL, out);
 }
 
 int fangs_scan_project(const fangs_scan_options *opts, const fangs_project_scan_options *popts,
 		       fangs_project_scan_result *out)
 {
+	fangs_scan_options o;
+	fangs_project_scan_options po;
 	int rc;
 	if (!out)
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: no result");
 	memset(out, 0, sizeof(*out));
-	if (!popts || popts->version == 0 || popts->version > FANGS_PROJECT_SCAN_OPTIONS_VERSION || !popts->dir)
-		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: options missing, of unknown version or "
-						     "without a project directory");
+	if (!popts)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: options missing");
+	if ((rc = fangs__project_scan_options_copy(&po, popts)) < 0 ||
+	    (opts && (rc = fangs__scan_options_copy(&o, opts)) < 0))
+		return rc;
+	popts = &po;
+	if (opts)
+		opts = &o;
+	if (!popts->dir)
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: options without a project directory");
 	if (popts->n_judge && !popts->judge)
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: n_judge without judge");
 	rc = scan_impl(opts, NULL, popts, out, &out->install);
@@ -905,22 +915,20 @@ static int prefetch_gc(void)
 
 int fangs_scan_gc(const fangs_scan_options *opts, int *removed)
 {
-	fangs_scan_options def = FANGS_SCAN_OPTIONS_INIT;
+	fangs_scan_options o;
 	fangs_sandbox_options so = FANGS_SANDBOX_OPTIONS_INIT;
 	fangs_sandbox *sb = NULL;
 	int rc, n = 0;
 
 	if (removed)
 		*removed = 0;
-	if (!opts)
-		opts = &def;
-	if (opts->version == 0 || opts->version > FANGS_SCAN_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "fangs_scan_gc: options of unknown version %u", opts->version);
+	if ((rc = fangs__scan_options_copy(&o, opts)) < 0)
+		return rc;
+	opts = &o;
 	so.backend = opts->sandbox;
 	so.work_root = opts->work_root;
 	so.image = opts->image;
-	if (opts->version >= 2)
-		so.docker_socket = opts->docker_socket;
+	so.docker_socket = opts->docker_socket;
 	so.npm_major = npm_major_cached();
 	if ((rc = fangs_sandbox_new(&sb, &so)))
 		return rc;

@@ -689,19 +689,10 @@ static int same_str(const char *a, const char *b)
 static int key_of(const fangs_sensor_options *opts, fangs_sensor_options *o, core_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	*o = (fangs_sensor_options)FANGS_SENSOR_OPTIONS_INIT;
-	if (opts) {
-		if (opts->version < 1 || opts->version > FANGS_SENSOR_OPTIONS_VERSION)
-			return fangs_error_set(FANGS_EVERSION, "sensor options version %u is not 1..%u", opts->version,
-					       FANGS_SENSOR_OPTIONS_VERSION);
-		if (opts->version == 1)
-			memcpy(o, opts, offsetof(fangs_sensor_options, max_events_per_run));
-		else if (opts->version == 2)
-			memcpy(o, opts, offsetof(fangs_sensor_options, syscalls));
-		else
-			*o = *opts;
-		o->version = FANGS_SENSOR_OPTIONS_VERSION;
-	}
+	int rc;
+	if ((rc = fangs__sensor_options_copy(o, opts)) < 0)
+		return rc;
+	o->version = FANGS_SENSOR_OPTIONS_VERSION;
 	k->rbsize = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
 	k->max_events = o->max_events_per_run == 0 ? FANGS_SENSOR_DEFAULT_MAX_EVENTS
 			: o->max_events_per_run == FANGS_SENSOR_UNLIMITED ? 0

@@ -98,4 +98,8 @@ int fangs__sensor_record(void *ctx, void *data, size_t size);
 /* Mounts tracefs at /sys/kernel/tracing when no tracefs is reachable. */
 int fangs__sensor_ensure_tracefs(char *why, size_t why_len);
 
+/* options.c: the caller's sensor options over the current defaults
+ * (core/opts.h); `in` NULL = the defaults. 0 or FANGS_EVERSION. */
+int fangs__sensor_options_copy(fangs_sensor_options *out, const fangs_sensor_options *in);
+
 #endif

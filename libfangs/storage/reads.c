@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "core/internal.h"
 #include "storage/internal.h"
 
@@ -20,13 +21,50 @@
 					       fangs__storage_backend_of(st)->name);                             \
 	} while (0)
 
+/* The queries are versioned options structs (core/opts.h). */
+static const size_t run_query_sizes[] = {0, sizeof(fangs_run_query)};
+FANGS__OPTS_SIZES_ASSERT(run_query_sizes, FANGS_RUN_QUERY_VERSION);
+static const fangs_run_query run_query_defaults = FANGS_RUN_QUERY_INIT;
+static const size_t event_query_sizes[] = {0, sizeof(fangs_event_query)};
+FANGS__OPTS_SIZES_ASSERT(event_query_sizes, FANGS_EVENT_QUERY_VERSION);
+static const fangs_event_query event_query_defaults = FANGS_EVENT_QUERY_INIT;
+static const size_t tree_query_sizes[] = {0, sizeof(fangs_tree_query)};
+FANGS__OPTS_SIZES_ASSERT(tree_query_sizes, FANGS_TREE_QUERY_VERSION);
+static const fangs_tree_query tree_query_defaults = FANGS_TREE_QUERY_INIT;
+
+int fangs_run_query_init(fangs_run_query *q, unsigned int version)
+{
+	return fangs__opts_init(q, version, &run_query_defaults, run_query_sizes, FANGS_RUN_QUERY_VERSION,
+				"fangs_run_query");
+}
+
+int fangs_event_query_init(fangs_event_query *q, unsigned int version)
+{
+	return fangs__opts_init(q, version, &event_query_defaults, event_query_sizes, FANGS_EVENT_QUERY_VERSION,
+				"fangs_event_query");
+}
+
+int fangs_tree_query_init(fangs_tree_query *q, unsigned int version)
+{
+	return fangs__opts_init(q, version, &tree_query_defaults, tree_query_sizes, FANGS_TREE_QUERY_VERSION,
+				"fangs_tree_query");
+}
+
+/* `q` becomes the caller's query over the defaults in `local`. */
+#define QUERY_IN(local, q, kind)                                                                             \
+	do {                                                                                                  \
+		int qrc_ = fangs__opts_copy(&(local), (q), &kind##_defaults, kind##_sizes,                    \
+					    (unsigned int)(FANGS_ARRAY_SIZE(kind##_sizes) - 1), "fangs_" #kind); \
+		if (qrc_ < 0)                                                                                 \
+			return qrc_;                                                                          \
+		(q) = &(local);                                                                               \
+	} while (0)
+
 int fangs_storage_run_page(fangs_storage *st, const fangs_run_query *q, fangs_run_list *out)
 {
-	fangs_run_query def = FANGS_RUN_QUERY_INIT;
+	fangs_run_query local;
 	NEED(out, "run_page", "out is NULL");
-	if (!q)
-		q = &def;
-	NEED(q->version >= 1 && q->version <= FANGS_RUN_QUERY_VERSION, "run_page", "unknown query version");
+	QUERY_IN(local, q, run_query);
 	NEED(q->state >= -1 && q->state <= FANGS_RUN_TIMED_OUT, "run_page", "state is out of range");
 	NEED(q->review >= -1 && q->review <= FANGS_REVIEW_PROMOTED, "run_page", "review is out of range");
 	NEED(q->min_severity >= -1 && q->min_severity <= FANGS_SEV_CRITICAL, "run_page", "min_severity is out of range");
@@ -37,9 +75,9 @@ int fangs_storage_run_page(fangs_storage *st, const fangs_run_query *q, fangs_ru
 
 int fangs_storage_events_page(fangs_storage *st, const fangs_event_query *q, fangs_event_list *out)
 {
-	fangs_event_query c;
+	fangs_event_query c, local;
 	NEED(q && out, "events_page", "query or out is NULL");
-	NEED(q->version >= 1 && q->version <= FANGS_EVENT_QUERY_VERSION, "events_page", "unknown query version");
+	QUERY_IN(local, q, event_query);
 	NEED(q->run_id && *q->run_id, "events_page", "run id is NULL or empty");
 	NEED(q->kind >= 0 && q->kind <= FANGS_EV_KIND_MAX, "events_page", "kind is out of range");
 	NEED(q->pid >= -1 && q->pid <= INT32_MAX, "events_page", "pid is out of range");
@@ -377,10 +415,11 @@ int fangs_storage_process_tree(fangs_storage *st, const fangs_tree_query *q, fan
 	int filtered, rc;
 	pidmap m = {0};
 	fangs_storage_backend *b;
+	fangs_tree_query local;
 
 	NEED(q && out, "process_tree", "query or out is NULL");
 	memset(out, 0, sizeof(*out));
-	NEED(q->version >= 1 && q->version <= FANGS_TREE_QUERY_VERSION, "process_tree", "unknown query version");
+	QUERY_IN(local, q, tree_query);
 	NEED(q->run_id && *q->run_id, "process_tree", "run id is NULL or empty");
 	NEED(q->kind >= 0 && q->kind <= FANGS_EV_KIND_MAX, "process_tree", "kind is out of range");
 	NEED_V3(st, "process_tree");

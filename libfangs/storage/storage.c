@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "core/internal.h"
 #include "storage/internal.h"
 
@@ -65,9 +66,19 @@ int fangs_storage_backend_check(const char *name)
 			       name ? name : "(null)");
 }
 
+static const size_t storage_sizes[] = {0, sizeof(fangs_storage_options)};
+FANGS__OPTS_SIZES_ASSERT(storage_sizes, FANGS_STORAGE_OPTIONS_VERSION);
+static const fangs_storage_options storage_defaults = FANGS_STORAGE_OPTIONS_INIT;
+
+int fangs_storage_options_init(fangs_storage_options *opts, unsigned int version)
+{
+	return fangs__opts_init(opts, version, &storage_defaults, storage_sizes, FANGS_STORAGE_OPTIONS_VERSION,
+				"fangs_storage_options");
+}
+
 int fangs_storage_open(fangs_storage **out, const fangs_storage_options *opts)
 {
-	fangs_storage_options def = FANGS_STORAGE_OPTIONS_INIT;
+	fangs_storage_options def = FANGS_STORAGE_OPTIONS_INIT, o;
 	fangs_storage_backend *b = NULL;
 	const char *name;
 	int rc;
@@ -77,9 +88,10 @@ int fangs_storage_open(fangs_storage **out, const fangs_storage_options *opts)
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->version != FANGS_STORAGE_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EVERSION, "fangs_storage_open: options version %u, expected %d",
-				       opts->version, FANGS_STORAGE_OPTIONS_VERSION);
+	if ((rc = fangs__opts_copy(&o, opts, &storage_defaults, storage_sizes, FANGS_STORAGE_OPTIONS_VERSION,
+				   "fangs_storage_options")) < 0)
+		return rc;
+	opts = &o;
 	if (opts->busy_timeout_ms < 0)
 		return fangs_error_set(FANGS_EINVAL, "fangs_storage_open: busy_timeout_ms is negative");
 	name = nonempty(opts->backend) ? opts->backend : "sqlite";

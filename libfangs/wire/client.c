@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "core/buf.h"
 #include "core/internal.h"
 #include "fangs/wire.h"
@@ -36,14 +37,33 @@ static void curl_init_once(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_options *opts)
+static const size_t client_sizes[] = {
+	0,
+	offsetof(fangs_wire_client_options, token), /* 1 */
+	sizeof(fangs_wire_client_options),          /* 2: token */
+};
+FANGS__OPTS_SIZES_ASSERT(client_sizes, FANGS_WIRE_CLIENT_OPTIONS_VERSION);
+static const fangs_wire_client_options client_defaults = FANGS_WIRE_CLIENT_OPTIONS_INIT;
+
+int fangs_wire_client_options_init(fangs_wire_client_options *opts, unsigned int version)
 {
+	return fangs__opts_init(opts, version, &client_defaults, client_sizes, FANGS_WIRE_CLIENT_OPTIONS_VERSION,
+				"fangs_wire_client_options");
+}
+
+int fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_options *in)
+{
+	fangs_wire_client_options copy;
+	const fangs_wire_client_options *opts = &copy;
 	fangs_wire_client *c;
 	size_t n;
+	int rc;
 
-	if (!out || !opts || opts->version < 1 || opts->version > FANGS_WIRE_CLIENT_OPTIONS_VERSION)
-		return fangs_error_set(FANGS_EINVAL, "fangs_wire_client_new: options version %u not supported",
-				       opts ? opts->version : 0u);
+	if (!out || !in)
+		return fangs_error_set(FANGS_EINVAL, "fangs_wire_client_new: NULL argument");
+	if ((rc = fangs__opts_copy(&copy, in, &client_defaults, client_sizes, FANGS_WIRE_CLIENT_OPTIONS_VERSION,
+				   "fangs_wire_client_options")) < 0)
+		return rc;
 	if (!opts->url || !*opts->url)
 		return fangs_error_set(FANGS_EINVAL, "fangs_wire_client_new: the orchestrator URL is required");
 	if (strncmp(opts->url, "http://", 7) && strncmp(opts->url, "https://", 8))

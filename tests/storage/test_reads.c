@@ -225,7 +225,7 @@ START_TEST(test_run_page)
 	FAILS(FANGS_EINVAL, fangs_storage_run_page(st, &q, &rl));
 	q = (fangs_run_query)FANGS_RUN_QUERY_INIT;
 	q.version = 99;
-	FAILS(FANGS_EINVAL, fangs_storage_run_page(st, &q, &rl));
+	FAILS(FANGS_EVERSION, fangs_storage_run_page(st, &q, &rl));
 	fangs_storage_free(st);
 }
 END_TEST
