@@ -82,6 +82,9 @@ typedef struct scan_state {
 	fangs_sandbox_run *run;
 	fangs_sandbox_result result;
 	int wait_rc;
+	/* docker: the container's pid 1 has not yet run the sandbox's /bin/sh */
+	int before_entry;
+	uint64_t n_setup; /* runc's events before it, left out */
 	fangs_error_state wait_err; /* the waiter's error, for the scanning thread */
 	volatile int done;
 	/* the import phase */
@@ -134,6 +137,20 @@ static int on_event(const fangs_event *in, void *user)
 	const char *decoy;
 	if (!in->run_id || strcmp(in->run_id, s->run_id) != 0)
 		return 0;
+	/* docker: runc sets the container up inside the run's cgroup (it may
+	 * re-exec itself through /dev/fd/N there, depending on when it joins
+	 * the cgroup) before the container's pid 1 execs the sandbox's shell.
+	 * Nothing of the package can run before that exec, so what comes
+	 * before it is runc's; the first exec that is not runc re-executing
+	 * itself ends the set-up. */
+	if (s->before_entry) {
+		if (in->kind != FANGS_EV_EXEC || !in->path || !strncmp(in->path, "/dev/fd/", 8) ||
+		    !strncmp(in->path, "/proc/self/", 11)) {
+			s->n_setup++;
+			return 0;
+		}
+		s->before_entry = 0;
+	}
 	if (s->proxy_addr && ev->kind == FANGS_EV_NET_CONNECT && ev->port == s->proxy_port && ev->addr &&
 	    strcmp(ev->addr, s->proxy_addr) == 0)
 		remember_proxy_client(s, ev);
@@ -496,6 +513,7 @@ static int scan_prepare(scan_job *j)
 	j->so.docker_socket = j->opts->docker_socket;
 	if ((rc = fangs_sandbox_new(&j->sb, &j->so)))
 		return rc;
+	j->s.before_entry = strcmp(fangs_sandbox_backend_name(j->sb), "docker") == 0;
 	if (j->opts->sensor) {
 		j->sensor = j->opts->sensor;
 		fangs_sensor_set_callback(j->sensor, on_event, &j->s);
@@ -633,6 +651,8 @@ static int scan_install(scan_job *j)
 		return rc;
 	}
 	fangs_sensor_stats(j->sensor, j->out->run_id, &j->stats);
+	/* runc's container set-up is not the run's: neither stored nor counted */
+	j->stats.emitted = j->stats.emitted > j->s.n_setup ? j->stats.emitted - j->s.n_setup : 0;
 	fangs_sensor_unwatch(j->sensor, j->out->run_id);
 	j->watching = 0;
 	return 0;
