@@ -85,9 +85,12 @@ static int want_uint(parse_ctx *p, yaml_node_t *n, const char *key, unsigned min
 static int want_severity(parse_ctx *p, yaml_node_t *n, const char *key, fangs_severity *out)
 {
 	const char *s = scalar(n);
-	if (!s || fangs_severity_parse(s, out))
-		return cfg_error(p, n, key, "expected info, low, medium, high or critical");
-	return 0;
+	if (s && fangs_severity_parse(s, out) == 0)
+		return 0;
+	/* not `return cfg_error(...)`: the analyzer does not follow variadic
+	 * calls, and *out is only written on success */
+	cfg_error(p, n, key, "expected info, low, medium, high or critical");
+	return FANGS_ECONFIG;
 }
 
 /* Iterates a mapping: calls fn(p, keynode, key, valuenode, user) per pair. */

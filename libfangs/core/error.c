@@ -53,7 +53,8 @@ int fangs_error_last_code(void)
 	return last_code;
 }
 
-int fangs_error_set(int code, const char *fmt, ...)
+/* (name): never the analyzer's model of it in core/internal.h */
+int(fangs_error_set)(int code, const char *fmt, ...)
 {
 	va_list ap;
 	last_code = code;
@@ -76,7 +77,7 @@ void fangs_error_clear(void)
 	last_msg[0] = '\0';
 }
 
-int fangs__error_oom(void)
+int(fangs__error_oom)(void)
 {
 	return fangs_error_set(FANGS_ENOMEM, "out of memory");
 }

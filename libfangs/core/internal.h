@@ -32,6 +32,15 @@ bool fangs__log_enabled(fangs_log_level level);
 int fangs__error_oom(void);
 int fangs__error_errno(int code, const char *what);
 
+#ifdef __clang_analyzer__
+/* The static analyzer (scripts/analyze) sees one file at a time: these say
+ * what error.c guarantees, that the error setters return the code they are
+ * given, so that `if ((rc = f())) return rc;` after one of them is known to
+ * leave the function. Normal builds call the functions as declared. */
+#define fangs_error_set(code, ...) ((void)fangs_error_set((code), __VA_ARGS__), (code))
+#define fangs__error_oom() ((void)fangs__error_oom(), FANGS_ENOMEM)
+#endif
+
 /* Strings. NULL-safe, set FANGS_ENOMEM on failure. */
 char *fangs__strdup(const char *s);
 char *fangs__strndup(const char *s, size_t n);

@@ -479,7 +479,9 @@ static int build(grouping *g, fangs_finding_list *out)
 {
 	const size_t n = g->recs->count;
 	size_t *sizes = calloc(n ? n : 1, sizeof(*sizes));
-	long *slot = malloc((n ? n : 1) * sizeof(*slot));
+	/* set for every root before it is read below; zeroed all the same,
+	 * the analyzer cannot tell that find_root() only returns roots */
+	long *slot = calloc(n ? n : 1, sizeof(*slot));
 	int rc = 0;
 
 	if (!sizes || !slot) {

@@ -2,6 +2,7 @@
  * project/lockfile.c - package-lock.json / npm-shrinkwrap.json (lockfileVersion
  * 2 and 3): the packages, their dependency paths, the diff of two lockfiles.
  */
+#include <assert.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -464,7 +465,10 @@ static int walk_up(walk *w, size_t at)
 	const node *nd = &w->nodes[at];
 	for (size_t i = 0; i < nd->n_parents && w->n < w->max; i++) {
 		if (nd->parents[i] == NONE) {
-			size_t *p = malloc((w->depth + 1) * sizeof(*p));
+			size_t *p;
+			/* this call's own entry is on the stack (the calls below pop theirs) */
+			assert(w->depth >= 1 && w->depth <= FANGS_ARRAY_SIZE(w->stack));
+			p = malloc((w->depth + 1) * sizeof(*p));
 			if (!p)
 				return FANGS_ENOMEM;
 			for (size_t k = 0; k < w->depth; k++)

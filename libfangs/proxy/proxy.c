@@ -616,6 +616,9 @@ static void *accept_main(void *arg)
 		int fd;
 		if (wait_fd(px, px->listen_fd, POLLIN, -1) != 1)
 			break;
+		/* accept4() fills what the peer's family needs: the port of
+		 * anything else reads 0 */
+		memset(&ss, 0, sizeof(ss));
 		fd = accept4(px->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;

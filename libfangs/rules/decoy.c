@@ -10,6 +10,7 @@
  * a secret at any byte offset of the encoded blob shows). A view holds a
  * decoy when any of its windows is in the set.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +184,7 @@ int fangs_decoy_matcher_new(fangs_decoy_matcher **out, const fangs_decoy *decoys
 		 * decoy * 4 + (0 plain, 1 base64, 2 base64url) */
 		for (int j = 0; j < 7; j++, t++) {
 			const char *f = m->texts[t];
+			assert(f); /* made above, in this order */
 			for (size_t k = 0; strlen(f) >= WF && k + WF <= strlen(f); k++)
 				put(&m->folded, (const unsigned char *)f + k, i * 4 + (j == 0 ? 0 : j < 4 ? 1 : 2));
 		}

@@ -1270,7 +1270,9 @@ static int match_all(ectx *c)
 			if (!match_event(c, rule, ev, h, argv))
 				continue;
 			if (rule->subdomains_min) {
-				rc = add_to_group(c, r, h, i);
+				/* grouped by domain: only events that name a host */
+				if (h)
+					rc = add_to_group(c, r, h, i);
 				continue;
 			}
 			if (!argv && ev->kind == FANGS_EV_EXEC && !(argv = fangs__join_argv(ev)))

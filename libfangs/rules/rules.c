@@ -235,7 +235,7 @@ int fangs_rules_load_file(fangs_rules *rules, const char *path)
 	int rc;
 	if (!rules || !path)
 		return fangs_error_set(FANGS_EINVAL, "fangs_rules_load_file: NULL argument");
-	if ((rc = fangs__read_file(path, &data, &len)))
+	if (fangs__read_file(path, &data, &len))
 		return fangs_error_set(FANGS_ECONFIG, "rules: %s", fangs_error_last());
 	rc = fangs__rules_parse_text(path, data, len, &rules->rules);
 	free(data);

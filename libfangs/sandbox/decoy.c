@@ -416,20 +416,26 @@ static int ssh_files(fangs__decoys *d, const fangs__persona *p, const char *home
 	if ((rc = ed25519_key(comment, &file, &pub, &secret)) < 0)
 		goto out;
 	if ((rc = write_in(home, ".ssh", "id_ed25519", file, 0600)) < 0 ||
-	    (rc = write_in(home, ".ssh", "id_ed25519.pub", pub, 0644)) < 0 ||
-	    (rc = add(d, "~/.ssh/id_ed25519", "OpenSSH private key", secret)) < 0)
+	    (rc = write_in(home, ".ssh", "id_ed25519.pub", pub, 0644)) < 0)
 		goto out;
+	/* add() owns the value from here, whether it keeps it or not */
+	rc = add(d, "~/.ssh/id_ed25519", "OpenSSH private key", secret);
 	secret = NULL;
+	if (rc < 0)
+		goto out;
 	free(file);
 	free(pub);
 	snprintf(comment, sizeof(comment), "%s", p->email);
 	if ((rc = rsa_key(comment, &file, &pub, &secret)) < 0)
 		goto out;
 	if ((rc = write_in(home, ".ssh", "id_rsa", file, 0600)) < 0 ||
-	    (rc = write_in(home, ".ssh", "id_rsa.pub", pub, 0644)) < 0 ||
-	    (rc = add(d, "~/.ssh/id_rsa", "OpenSSH private key", secret)) < 0)
+	    (rc = write_in(home, ".ssh", "id_rsa.pub", pub, 0644)) < 0)
 		goto out;
+	/* add() owns the value from here, whether it keeps it or not */
+	rc = add(d, "~/.ssh/id_rsa", "OpenSSH private key", secret);
 	secret = NULL;
+	if (rc < 0)
+		goto out;
 	/* GitHub's published host key: public, and what everyone's file has */
 	rc = write_in(home, ".ssh", "known_hosts",
 		      "github.com ssh-ed25519 "

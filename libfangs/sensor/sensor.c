@@ -158,6 +158,8 @@ static pthread_mutex_t cores_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cores_cond = PTHREAD_COND_INITIALIZER;
 static fangs__core *cores;
 
+/* libbpf's messages are printf formats of its own, passed on as such */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap) FANGS_PRINTF(2, 0);
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char msg[1024];

@@ -139,7 +139,14 @@ static int pidmap_init(pidmap *m, size_t n)
 		m->cap *= 2;
 	m->pid = calloc(m->cap, sizeof(*m->pid));
 	m->idx = calloc(m->cap, sizeof(*m->idx));
-	return m->pid && m->idx ? 0 : FANGS_ENOMEM;
+	if (!m->pid || !m->idx) {
+		free(m->pid);
+		free(m->idx);
+		m->pid = NULL;
+		m->idx = NULL;
+		return FANGS_ENOMEM;
+	}
+	return 0;
 }
 
 static size_t pidmap_slot(const pidmap *m, int32_t pid)
@@ -434,7 +441,7 @@ int fangs_storage_process_tree(fangs_storage *st, const fangs_tree_query *q, fan
 	max = c.max_nodes ? c.max_nodes : FANGS_TREE_MAX_NODES;
 	if ((rc = b->proc_groups(b, &c, &g)))
 		goto out;
-	if ((rc = nodes_from_groups(&g, out, &exec_id, &exit_id)))
+	if (nodes_from_groups(&g, out, &exec_id, &exit_id))
 		goto oom;
 	out->total_processes = (int64_t)out->count;
 	/* the matching ones (all without a filter) with their ancestors, in

@@ -243,10 +243,8 @@ int fangs_wire_token_load(const char *path, const char *env, char **out)
 		if (!fgets(line, sizeof(line), f))
 			line[0] = '\0';
 		fclose(f);
-		v = line;
 	} else if (env && (v = getenv(env)) && *v) {
 		snprintf(line, sizeof(line), "%s", v);
-		v = line;
 	} else {
 		return 0;
 	}

@@ -22,6 +22,7 @@ int64_t now_wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static void vlog_line(const char *level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void vlog_line(const char *level, const char *fmt, va_list ap)
 {
 	struct timespec ts;

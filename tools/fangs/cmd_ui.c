@@ -207,6 +207,8 @@ static int parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t
 	return 0;
 }
 
+/* libmicrohttpd's messages are printf formats of its own */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;

@@ -73,10 +73,9 @@ static int reconnect(fangs__pg *b)
 	for (;;) {
 		PQreset(b->conn);
 		if (PQstatus(b->conn) == CONNECTION_OK) {
-			int rc;
 			/* the session's settings went with the old connection (there
 			 * are no prepared statements: every statement is sent whole) */
-			if ((rc = session_setup(b, b->busy_timeout_ms)) == 0) {
+			if (session_setup(b, b->busy_timeout_ms) == 0) {
 				fangs_warn("postgres %s: reconnected after %lld ms", b->where,
 					   (long long)(mono_ms() - b->down_since_ms));
 				b->down_since_ms = 0;

@@ -94,8 +94,8 @@ int fangs__pg_package_set_last_seen(fangs_storage_backend *bb, const char *name,
 
 /* Children before parents, so that the foreign keys hold at every step. */
 static const char *const reset_sql[] = {
-	"DELETE FROM deviation_evidence WHERE deviation_id IN"
-	" (SELECT d.id FROM deviations d JOIN runs r ON r.id = d.run_id WHERE r.package = $1)",
+	("DELETE FROM deviation_evidence WHERE deviation_id IN"
+	 " (SELECT d.id FROM deviations d JOIN runs r ON r.id = d.run_id WHERE r.package = $1)"),
 	"DELETE FROM deviations WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
 	"DELETE FROM notifications WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
 	"DELETE FROM run_fingerprints WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
