@@ -86,7 +86,8 @@ FS_INLINE __u32 fs_classify(const __u8 *b, __u32 len, __u32 proto, __u16 port)
 	if (len < 2 + 17)
 		return port == 53 ? FS_PL_DNS_TCP : 0;
 	plen = (b[0] << 8) | b[1];
-	if (port == 53 || ((plen == len - 2 || (len >= FS_PAYLOAD_LEN && plen > len - 2)) && fs_looks_dns(b + 2, len - 2)))
+	if (port == 53 ||
+	    ((plen == len - 2 || (len >= FS_PAYLOAD_LEN && plen > len - 2)) && fs_looks_dns(b + 2, len - 2)))
 		return FS_PL_DNS_TCP;
 	return 0;
 }

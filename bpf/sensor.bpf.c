@@ -70,14 +70,14 @@ struct {
 
 /* The mark of a lifecycle script's processes (see "task marks" below). */
 struct fs_mark {
-	struct fs_origin origin; /* package from npm's choice of directory */
+	struct fs_origin origin;   /* package from npm's choice of directory */
 	char npm_name[FS_PKG_LEN]; /* npm_package_name as npm set it then */
 };
 
 struct scratch {
 	struct fs_origin origin; /* what the environment says */
 	char str[FS_ENV_STR];
-	struct fs_mark mark;     /* a new mark being made */
+	struct fs_mark mark; /* a new mark being made */
 };
 
 /* npm's variables found in an environment */
@@ -153,12 +153,12 @@ static __always_inline void count(__u32 slot, int dropped)
 		st->emitted++;
 }
 
-#define RESERVE(type, slot)                                                   \
-	({                                                                     \
-		type *_e = bpf_ringbuf_reserve(&events, sizeof(type), 0);      \
-		if (!_e)                                                       \
-			count(slot, 1);                                        \
-		_e;                                                            \
+#define RESERVE(type, slot) \
+	({ \
+		type *_e = bpf_ringbuf_reserve(&events, sizeof(type), 0); \
+		if (!_e) \
+			count(slot, 1); \
+		_e; \
 	})
 
 static __always_inline void submit(void *e, __u32 slot)
@@ -752,14 +752,14 @@ static __always_inline int starts_with(const char *s, const char *pre, int n)
 	return 1;
 }
 
-#define ENV_MATCH(c, name, field, bit)                                                           \
-	do {                                                                                   \
-		if (starts_with((c)->s->str, name, sizeof(name) - 1)) {                        \
+#define ENV_MATCH(c, name, field, bit) \
+	do { \
+		if (starts_with((c)->s->str, name, sizeof(name) - 1)) { \
 			bpf_probe_read_kernel_str((c)->s->origin.field, sizeof((c)->s->origin.field), \
-						  (c)->s->str + sizeof(name) - 1);              \
-			(c)->found |= (bit);                                                   \
-			return 0;                                                              \
-		}                                                                              \
+						  (c)->s->str + sizeof(name) - 1); \
+			(c)->found |= (bit); \
+			return 0; \
+		} \
 	} while (0)
 
 static long env_step(__u32 i, void *data)
@@ -862,8 +862,7 @@ static __always_inline int cwd_package(struct task_struct *task, char *out)
  * event is a script npm starts (only npm and its own helpers run unmarked;
  * whatever a script starts inherits the script's mark before it can exec
  * anything). Returns the process's mark, or NULL. */
-static __always_inline struct fs_mark *mark_exec(struct task_struct *task, __u32 tgid, struct scratch *sc,
-						 __u32 env)
+static __always_inline struct fs_mark *mark_exec(struct task_struct *task, __u32 tgid, struct scratch *sc, __u32 env)
 {
 	struct fs_mark *m = bpf_map_lookup_elem(&marks, &tgid);
 	struct fs_mark *o;
@@ -1157,10 +1156,10 @@ static __always_inline void sk_peer(struct sock *sk, __u16 family, struct fs_add
 #define REASM_TTL_NS 5000000000ULL
 
 struct send_args {
-	const void *buf; /* one buffer, or */
+	const void *buf;         /* one buffer, or */
 	const struct iovec *vec; /* an iovec array (when set) */
-	__u64 len;       /* bytes of buf, or iovecs of vec */
-	const void *uaddr; /* destination given with the send */
+	__u64 len;               /* bytes of buf, or iovecs of vec */
+	const void *uaddr;       /* destination given with the send */
 	__u32 alen;
 	__u32 addr_kernel; /* uaddr is kernel memory (io_uring copied it) */
 	__u32 flags;       /* MSG_* */
@@ -1415,8 +1414,7 @@ static __noinline int do_send(struct send_args *a)
 	return 0;
 }
 
-static __always_inline int send_buf(int fd, const void *buf, __u64 len, const void *uaddr, __u32 alen,
-				    __u32 flags)
+static __always_inline int send_buf(int fd, const void *buf, __u64 len, const void *uaddr, __u32 alen, __u32 flags)
 {
 	struct send_args a = {};
 	a.fd = fd;
@@ -1431,8 +1429,8 @@ static __always_inline int send_buf(int fd, const void *buf, __u64 len, const vo
 
 FS_INLINE int h_sendto(const unsigned long *args)
 {
-	return send_buf((int)args[0], (const void *)args[1], args[2], (const void *)args[4],
-			(__u32)args[5], (__u32)args[3]);
+	return send_buf((int)args[0], (const void *)args[1], args[2], (const void *)args[4], (__u32)args[5],
+			(__u32)args[3]);
 }
 
 static __always_inline int send_iov(int fd, const struct iovec *vec, __u64 vlen, const void *uaddr, __u32 alen,
@@ -1463,8 +1461,7 @@ static __always_inline int send_msghdr(int fd, const struct user_msghdr *um, __u
 
 FS_INLINE int h_sendmsg(const unsigned long *args)
 {
-	return send_msghdr((int)args[0], (const struct user_msghdr *)args[1], (__u32)args[2],
-			   FS_SRC_SEND);
+	return send_msghdr((int)args[0], (const struct user_msghdr *)args[1], (__u32)args[2], FS_SRC_SEND);
 }
 
 struct mmsg_ctx {
@@ -1520,8 +1517,7 @@ static __noinline int io_uring_send(struct io_kiocb *req, __u8 op)
 		return 0;
 	a.fd = BPF_CORE_READ(req, cqe.fd);
 	a.src = FS_SRC_IO_URING;
-	if (op == IORING_OP_SEND || op == IORING_OP_SEND_ZC || op == IORING_OP_SENDMSG ||
-	    op == IORING_OP_SENDMSG_ZC) {
+	if (op == IORING_OP_SEND || op == IORING_OP_SEND_ZC || op == IORING_OP_SENDMSG || op == IORING_OP_SENDMSG_ZC) {
 		struct io_sr_msg *sr = (struct io_sr_msg *)__builtin_preserve_access_index(&req->cmd);
 		a.flags = BPF_CORE_READ(sr, msg_flags);
 		if (op == IORING_OP_SENDMSG || op == IORING_OP_SENDMSG_ZC) {
@@ -1718,8 +1714,9 @@ int BPF_KPROBE(ssl_ctrl, void *ssl, int cmd, long larg, const char *parg)
  * the caller lives in.
  */
 
-#define CLONE_NEW_ANY (0x00000080 | 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | \
-		       0x20000000 | 0x40000000) /* TIME NS CGROUP UTS IPC USER PID NET */
+#define CLONE_NEW_ANY \
+	(0x00000080 | 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | \
+	 0x40000000)  /* TIME NS CGROUP UTS IPC USER PID NET */
 #define SI_USER_MAX 0 /* si_code of signals sent by a process: SI_USER (0) and below */
 
 static __always_inline struct fs_sysop *sysop_begin(int *slotp, __u32 op)
@@ -2064,21 +2061,21 @@ static __always_inline int regs_args(struct bpf_raw_tracepoint_args *ctx, unsign
 
 /* The tracepoint's arguments are copied out first: the handlers index
  * them, and the verifier refuses loads through a moved context pointer. */
-#define SYSCALL_ENTER(name)                                                    \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                            \
-	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)            \
-	{                                                                      \
+#define SYSCALL_ENTER(name) \
+	SEC("tracepoint/syscalls/sys_enter_" #name) \
+	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
+	{ \
 		unsigned long a[6] = {ctx->args[0], ctx->args[1], ctx->args[2], \
 				      ctx->args[3], ctx->args[4], ctx->args[5]}; \
-		return h_##name(a);                                            \
-	}                                                                      \
-	SEC("raw_tp")                                                          \
-	int rt_##name(struct bpf_raw_tracepoint_args *ctx)                     \
-	{                                                                      \
-		unsigned long a[6];                                            \
-		if (regs_args(ctx, a))                                         \
-			return 0;                                              \
-		return h_##name(a);                                            \
+		return h_##name(a); \
+	} \
+	SEC("raw_tp") \
+	int rt_##name(struct bpf_raw_tracepoint_args *ctx) \
+	{ \
+		unsigned long a[6]; \
+		if (regs_args(ctx, a)) \
+			return 0; \
+		return h_##name(a); \
 	}
 
 SYSCALL_ENTER(openat)

@@ -24,14 +24,14 @@
 
 /* The opened file's real path, resolved in the kernel: components leaf
  * first, each ending with a NUL (user space puts them in order). */
-#define FS_RPATH_LEN 4096 /* power of two: used as a mask */
-#define FS_NAME_MAX 256   /* longest component read (NAME_MAX + NUL) */
+#define FS_RPATH_LEN 4096  /* power of two: used as a mask */
+#define FS_NAME_MAX 256    /* longest component read (NAME_MAX + NUL) */
 #define FS_RPATH_DEPTH 256 /* components walked at most */
 
 /* fs_open.real_flags */
-#define FS_RP_RESOLVED 1u  /* the open succeeded and its file was found */
-#define FS_RP_ROOT 2u      /* the walk reached the caller's root: the path is whole */
-#define FS_RP_TRUNC 4u     /* out of room or depth: the leading part is missing */
+#define FS_RP_RESOLVED 1u /* the open succeeded and its file was found */
+#define FS_RP_ROOT 2u     /* the walk reached the caller's root: the path is whole */
+#define FS_RP_TRUNC 4u    /* out of room or depth: the leading part is missing */
 
 /* exit_opens bits: the open syscalls reported at their exit */
 #define FS_OPEN_AT 1u
@@ -67,7 +67,7 @@ enum fs_payload_kind {
 enum fs_source {
 	FS_SRC_SYSCALL = 0,
 	FS_SRC_IO_URING = 1,
-	FS_SRC_SEND = 2, /* a UDP datagram sent with an explicit destination */
+	FS_SRC_SEND = 2,     /* a UDP datagram sent with an explicit destination */
 	FS_SRC_FASTOPEN = 3, /* a TCP sendto(MSG_FASTOPEN) with a destination: a connect */
 };
 
@@ -84,7 +84,7 @@ struct fs_hdr {
 	__u32 tid;
 	__u32 uid;
 	__u32 n_anc;
-	__u64 ts; /* bpf_ktime_get_ns() */
+	__u64 ts;               /* bpf_ktime_get_ns() */
 	__u32 anc[FS_ANCESTRY]; /* parent first */
 	__u32 source;
 	char comm[FS_COMM_LEN];
@@ -118,8 +118,8 @@ struct fs_open {
 	char path[FS_PATH_LEN];
 	/* file identity, filled at syscall exit (FS_RP_RESOLVED) */
 	__u64 ino;
-	__u64 dev;      /* the kernel's dev_t: major << 20 | minor */
-	__s64 ret;      /* the open's result: an fd or -errno */
+	__u64 dev; /* the kernel's dev_t: major << 20 | minor */
+	__s64 ret; /* the open's result: an fd or -errno */
 	__u32 real_flags;
 	__u32 real_len; /* bytes of real used; the record ends there */
 	char real[FS_RPATH_LEN + FS_NAME_MAX];
@@ -200,7 +200,7 @@ enum fs_op {
 	FS_OP_KILL = 11,      /* arg = signal, target = host tgid, arg2 = 1 when the target is in the run */
 	FS_OP_INIT_MODULE = 12,
 	FS_OP_FINIT_MODULE = 13,
-	FS_OP_BPF = 14,       /* arg = command */
+	FS_OP_BPF = 14,             /* arg = command */
 	FS_OP_PERF_EVENT_OPEN = 15, /* arg = perf type, target = pid */
 };
 

@@ -64,10 +64,10 @@ typedef enum fangs_allow_kind {
 } fangs_allow_kind;
 
 typedef struct fangs_allow_entry {
-	int64_t id;      /**< storage id; 0 for entries from the config file */
+	int64_t id; /**< storage id; 0 for entries from the config file */
 	fangs_allow_kind kind;
 	char *value;
-	char *package;   /**< NULL = global */
+	char *package; /**< NULL = global */
 	char *note;
 	int64_t created_ns;
 } fangs_allow_entry;
@@ -86,8 +86,8 @@ typedef struct fangs_severity_override {
 
 /** The `orchestrator:` section (fangs-orchestrator). */
 typedef struct fangs_orchestrator_config {
-	char *listen;                 /**< "HOST:PORT"; default "127.0.0.1:8480" */
-	char *tls_cert;               /**< server certificate (PEM); NULL = plain HTTP */
+	char *listen;   /**< "HOST:PORT"; default "127.0.0.1:8480" */
+	char *tls_cert; /**< server certificate (PEM); NULL = plain HTTP */
 	char *tls_key;
 	char *client_ca;              /**< CA whose certificates clients must present (mTLS) */
 	char *revoked;                /**< file of revoked certificate names, one a line */
@@ -97,16 +97,16 @@ typedef struct fangs_orchestrator_config {
 	char *registry_token_env;     /**< variable holding a registry token; default FANGS_REGISTRY_TOKEN */
 	unsigned prune_interval_s;    /**< retention pruning period; default 3600 */
 	/* the registry change feed follower (docs/operating.md) */
-	char *follow_url;             /**< feed base (GET <url>/_changes); NULL = off */
-	char *follow_since;           /**< start with no stored position: "now" (NULL) or a seq */
-	unsigned follow_interval_s;   /**< period once caught up; 0 = the default (60) */
-	unsigned follow_limit;        /**< changes a request; 0 = the default (100) */
-	char **follow_scopes;         /**< "@scope" filters */
+	char *follow_url;           /**< feed base (GET <url>/_changes); NULL = off */
+	char *follow_since;         /**< start with no stored position: "now" (NULL) or a seq */
+	unsigned follow_interval_s; /**< period once caught up; 0 = the default (60) */
+	unsigned follow_limit;      /**< changes a request; 0 = the default (100) */
+	char **follow_scopes;       /**< "@scope" filters */
 	size_t n_follow_scopes;
-	char **follow_names;          /**< name pattern (fnmatch) filters */
+	char **follow_names; /**< name pattern (fnmatch) filters */
 	size_t n_follow_names;
-	int follow_install_scripts;   /**< only versions with install scripts */
-	char *follow_popular;         /**< file of names to follow, one a line */
+	int follow_install_scripts; /**< only versions with install scripts */
+	char *follow_popular;       /**< file of names to follow, one a line */
 } fangs_orchestrator_config;
 
 /** The `runner:` section (fangs-runner). */
@@ -117,7 +117,7 @@ typedef struct fangs_runner_config {
 	char *tls_cert;
 	char *tls_key;
 	char *ca;
-	char *sandbox;      /**< "ns" (default) or "docker" */
+	char *sandbox;       /**< "ns" (default) or "docker" */
 	unsigned duration_s; /**< install time limit; 0 = the scan's default */
 } fangs_runner_config;
 
@@ -142,20 +142,20 @@ typedef struct fangs_config {
 
 	unsigned promote_after_clean_runs; /**< K >= 1 (default 1) */
 
-	char *storage_backend;  /**< "sqlite" (default) or "postgres" */
-	char *sqlite_path;      /**< default "fangs.db" */
+	char *storage_backend; /**< "sqlite" (default) or "postgres" */
+	char *sqlite_path;     /**< default "fangs.db" */
 	char *postgres_dsn;
 	unsigned retention_days; /**< default 90 */
 
 	char *registry; /**< NULL: npm's own configuration */
 
 	/* rules: (rule severities go to `severity` as kind "rule:<id>") */
-	char **rule_files;          /**< rules.files: loaded after the built-in rules */
+	char **rule_files; /**< rules.files: loaded after the built-in rules */
 	size_t n_rule_files;
-	char **rules_disabled;      /**< rules.disable: rule ids */
+	char **rules_disabled; /**< rules.disable: rule ids */
 	size_t n_rules_disabled;
-	size_t n_rules_inline;      /**< rules defined under rules.add (validated on load) */
-	char *rules_inline_text;    /**< the configuration's text, compiled again by fangs_rules_new() */
+	size_t n_rules_inline;           /**< rules defined under rules.add (validated on load) */
+	char *rules_inline_text;         /**< the configuration's text, compiled again by fangs_rules_new() */
 	char *notifier_public_url;       /**< NULL: messages carry no link */
 	char *notifier_ca_file;          /**< NULL: the system's CAs */
 	unsigned notifier_max_attempts;  /**< 0: the notifier's default */
@@ -168,9 +168,9 @@ typedef struct fangs_config {
 	 * (default medium). */
 	fangs_severity review_threshold;
 	/* proxy: (network mode proxy) */
-	char **proxy_allow_hosts;  /**< proxy.allow_hosts: host patterns besides the built-in list */
+	char **proxy_allow_hosts; /**< proxy.allow_hosts: host patterns besides the built-in list */
 	size_t n_proxy_allow_hosts;
-	int proxy_builtin_hosts;   /**< proxy.builtin_hosts (default 1) */
+	int proxy_builtin_hosts;                   /**< proxy.builtin_hosts (default 1) */
 	fangs_proxy_package_hosts *proxy_packages; /**< proxy.packages */
 	size_t n_proxy_packages;
 	/** scan.import: after a successful install, require the package in the
@@ -198,8 +198,7 @@ FANGS_EXTERN(int) fangs_config_new(fangs_config **out);
 FANGS_EXTERN(int) fangs_config_load(fangs_config **out, const char *path);
 
 /** Same, from a buffer; `name` is used in messages. */
-FANGS_EXTERN(int) fangs_config_load_string(fangs_config **out, const char *yaml, size_t len,
-					   const char *name);
+FANGS_EXTERN(int) fangs_config_load_string(fangs_config **out, const char *yaml, size_t len, const char *name);
 
 FANGS_EXTERN(void) fangs_config_free(fangs_config *cfg);
 

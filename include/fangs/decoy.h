@@ -54,8 +54,7 @@ typedef struct fangs_decoy_hit {
  * Looks for a decoy in `data` (any bytes, `len` of them). 1 and `*hit` when
  * one is there, 0 when none is, FANGS_ENOMEM.
  */
-FANGS_EXTERN(int) fangs_decoy_find(const fangs_decoy_matcher *m, const char *data, size_t len,
-				   fangs_decoy_hit *hit);
+FANGS_EXTERN(int) fangs_decoy_find(const fangs_decoy_matcher *m, const char *data, size_t len, fangs_decoy_hit *hit);
 
 /**
  * Looks through the strings of a run's events that leave the sandbox (DNS

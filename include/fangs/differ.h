@@ -69,8 +69,8 @@ FANGS_EXTERN(fangs_actor) fangs_event_actor(const fangs_event *ev);
  * free with fangs_fingerprint_clear) when the event has one, 0 when it does
  * not (fork, exit, ...), <0 on error.
  */
-FANGS_EXTERN(int) fangs_differ_fingerprint(const fangs_differ *d, const fangs_norm_ctx *ctx,
-					   const fangs_event *ev, fangs_fingerprint *out);
+FANGS_EXTERN(int) fangs_differ_fingerprint(const fangs_differ *d, const fangs_norm_ctx *ctx, const fangs_event *ev,
+					   fangs_fingerprint *out);
 FANGS_EXTERN(void) fangs_fingerprint_clear(fangs_fingerprint *fp);
 
 /** Is `path` under a `cred: true` watched path (built-in or configured)? */
@@ -81,9 +81,9 @@ typedef struct fangs_differ_input {
 	const char *run_id;
 	const char *package;
 	const char *version;
-	const fangs_event *events;   /**< with storage ids set, so deviations can cite them */
+	const fangs_event *events; /**< with storage ids set, so deviations can cite them */
 	size_t n_events;
-	const fangs_fpset *baseline; /**< NULL or empty: nothing to compare (first run) */
+	const fangs_fpset *baseline;    /**< NULL or empty: nothing to compare (first run) */
 	const fangs_allow_entry *allow; /**< per-package entries (config's global ones are added) */
 	size_t n_allow;
 } fangs_differ_input;

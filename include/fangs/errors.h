@@ -14,25 +14,25 @@ FANGS_BEGIN_DECL
 
 typedef enum fangs_error_code {
 	FANGS_OK = 0,
-	FANGS_ERROR = -1,        /**< generic failure */
-	FANGS_ENOMEM = -2,       /**< out of memory */
-	FANGS_EINVAL = -3,       /**< invalid argument or input */
-	FANGS_ENOTFOUND = -4,    /**< the thing asked for does not exist */
-	FANGS_EEXISTS = -5,      /**< the thing to create already exists */
-	FANGS_EIO = -6,          /**< I/O or system call failure */
-	FANGS_EPARSE = -7,       /**< malformed input (JSON, YAML, NDJSON) */
-	FANGS_ESTORAGE = -8,     /**< database failure */
-	FANGS_EVERSION = -9,     /**< version mismatch (e.g. database newer than code) */
-	FANGS_EPERM = -10,       /**< missing privilege or capability */
-	FANGS_EUNSUPPORTED = -11,/**< not available on this system or build */
-	FANGS_ETIMEOUT = -12,    /**< an operation ran out of time */
-	FANGS_EBUSY = -13,       /**< resource busy or locked */
-	FANGS_ENETWORK = -14,    /**< network or HTTP failure */
-	FANGS_ESANDBOX = -15,    /**< sandbox could not be set up or run */
-	FANGS_ESENSOR = -16,     /**< eBPF sensor failure */
-	FANGS_EUSER = -17,       /**< reserved for user callbacks to abort an iteration */
-	FANGS_ECONFIG = -18,     /**< configuration error */
-	FANGS_ECANCELED = -19    /**< canceled by the caller or a signal */
+	FANGS_ERROR = -1,         /**< generic failure */
+	FANGS_ENOMEM = -2,        /**< out of memory */
+	FANGS_EINVAL = -3,        /**< invalid argument or input */
+	FANGS_ENOTFOUND = -4,     /**< the thing asked for does not exist */
+	FANGS_EEXISTS = -5,       /**< the thing to create already exists */
+	FANGS_EIO = -6,           /**< I/O or system call failure */
+	FANGS_EPARSE = -7,        /**< malformed input (JSON, YAML, NDJSON) */
+	FANGS_ESTORAGE = -8,      /**< database failure */
+	FANGS_EVERSION = -9,      /**< version mismatch (e.g. database newer than code) */
+	FANGS_EPERM = -10,        /**< missing privilege or capability */
+	FANGS_EUNSUPPORTED = -11, /**< not available on this system or build */
+	FANGS_ETIMEOUT = -12,     /**< an operation ran out of time */
+	FANGS_EBUSY = -13,        /**< resource busy or locked */
+	FANGS_ENETWORK = -14,     /**< network or HTTP failure */
+	FANGS_ESANDBOX = -15,     /**< sandbox could not be set up or run */
+	FANGS_ESENSOR = -16,      /**< eBPF sensor failure */
+	FANGS_EUSER = -17,        /**< reserved for user callbacks to abort an iteration */
+	FANGS_ECONFIG = -18,      /**< configuration error */
+	FANGS_ECANCELED = -19     /**< canceled by the caller or a signal */
 } fangs_error_code;
 
 /** A static description of a code ("not found"). Never NULL. */

@@ -28,7 +28,7 @@ typedef enum fangs_event_kind {
 	 * (TLS through CONNECT), bytes_out/bytes_in, status, allowed; addr is
 	 * the server's address when the proxy connected to it. */
 	FANGS_EV_PROXY_REQUEST = 8,
-	FANGS_EV_SYSCALL = 9      /**< "syscall": op, detail, target, arg (+ path) */
+	FANGS_EV_SYSCALL = 9 /**< "syscall": op, detail, target, arg (+ path) */
 } fangs_event_kind;
 
 #define FANGS_EV_KIND_MAX 9
@@ -82,16 +82,16 @@ typedef struct fangs_origin {
 
 typedef struct fangs_event {
 	fangs_event_kind kind;
-	int64_t id;      /**< storage id; 0 until stored */
-	uint64_t ts_ns;  /**< monotonic or wall-clock nanoseconds, as recorded */
+	int64_t id;     /**< storage id; 0 until stored */
+	uint64_t ts_ns; /**< monotonic or wall-clock nanoseconds, as recorded */
 	int32_t pid;
 	int32_t ppid;
 	uint32_t uid;
-	char *comm;      /**< short command name (<= 15 chars from the kernel) */
+	char *comm; /**< short command name (<= 15 chars from the kernel) */
 
-	char *path;      /**< file_open: the path; exec: the binary */
-	uint32_t flags;  /**< file_open: FANGS_OPEN_* bits */
-	char **argv;     /**< exec: argc strings */
+	char *path;     /**< file_open: the path; exec: the binary */
+	uint32_t flags; /**< file_open: FANGS_OPEN_* bits */
+	char **argv;    /**< exec: argc strings */
 	size_t argc;
 
 	fangs_family family; /**< net_connect, dns_query, tls_sni */
@@ -99,16 +99,16 @@ typedef struct fangs_event {
 	uint16_t port;
 	fangs_proto proto;
 
-	char *qname;     /**< dns_query */
-	uint16_t qtype;  /**< dns_query: numeric QTYPE (JSON: "A", "AAAA"... or a number) */
-	char *sni;       /**< tls_sni */
+	char *qname;       /**< dns_query */
+	uint16_t qtype;    /**< dns_query: numeric QTYPE (JSON: "A", "AAAA"... or a number) */
+	char *sni;         /**< tls_sni */
 	int32_t exit_code; /**< process_exit */
 
 	size_t n_ancestry;
 	fangs_ancestor ancestry[FANGS_ANCESTRY_MAX];
 	fangs_origin origin;
 
-	char *run_id;    /**< the run the event belongs to, when tagged */
+	char *run_id; /**< the run the event belongs to, when tagged */
 
 	/* proxy_request (appended; zero for every other kind) */
 	char *host;         /**< the host asked for: CONNECT's target or the URL's host */
@@ -135,12 +135,12 @@ typedef struct fangs_event {
 	char *env_package;
 	fangs_event_phase phase; /**< install (default) or import */
 	/* syscall: a privileged or cross-process operation (docs/events.md) */
-	char *op;        /**< "ptrace", "mount", "umount", "fsopen", "fsmount", "move_mount", "open_tree",
+	char *op;       /**< "ptrace", "mount", "umount", "fsopen", "fsmount", "move_mount", "open_tree",
 			      "unshare", "setns", "clone", "kill", "init_module", "finit_module", "bpf",
 			      "perf_event_open" */
-	char *detail;    /**< what it asked for, in words: "attach", "user,net", "SIGKILL node (run)"... */
-	int32_t target;  /**< the process it aims at (kill: host pid; ptrace: as the caller names it) */
-	uint64_t arg;    /**< the raw request, flags, signal or command */
+	char *detail;   /**< what it asked for, in words: "attach", "user,net", "SIGKILL node (run)"... */
+	int32_t target; /**< the process it aims at (kill: host pid; ptrace: as the caller names it) */
+	uint64_t arg;   /**< the raw request, flags, signal or command */
 } fangs_event;
 
 /** A growable array of events. Zero-initialise before first use. */
@@ -196,8 +196,7 @@ FANGS_EXTERN(int) fangs_event_to_json(const fangs_event *ev, char **out, size_t 
  * decoded before it in `out`. `source` names the input in messages (may be
  * NULL).
  */
-FANGS_EXTERN(int) fangs_events_parse_ndjson(fangs_event_list *out, const char *data, size_t len,
-					    const char *source);
+FANGS_EXTERN(int) fangs_events_parse_ndjson(fangs_event_list *out, const char *data, size_t len, const char *source);
 
 /** Reads an NDJSON file ("-" = stdin) with fangs_events_parse_ndjson(). */
 FANGS_EXTERN(int) fangs_events_read_file(fangs_event_list *out, const char *path);

@@ -46,24 +46,24 @@ typedef struct fangs_finding {
 	 * address of connections with no name, else the main record's value;
 	 * the one value when its records have only one. */
 	char *value;
-	char *domain;            /**< registrable domain of a network finding grouped by name; else NULL */
-	int network;             /**< 1 when it groups network records (names, addresses), by domain or address */
+	char *domain; /**< registrable domain of a network finding grouped by name; else NULL */
+	int network;  /**< 1 when it groups network records (names, addresses), by domain or address */
 	/** The distinct values of its records, each once; of a network
 	 * finding, its names and addresses only (not a rule's summary such as
 	 * "evil.example (21 names)"). */
 	char **values;
 	size_t n_values;
-	fangs_actor actor;       /**< of the main record */
-	char *description;       /**< of its first rule hit (what the rule means), else of the main record; may be NULL */
-	fangs_origin origin;     /**< of the main record */
-	char *command;           /**< of the main record; may be NULL */
+	fangs_actor actor;   /**< of the main record */
+	char *description;   /**< of its first rule hit (what the rule means), else of the main record; may be NULL */
+	fangs_origin origin; /**< of the main record */
+	char *command;       /**< of the main record; may be NULL */
 	/** Its records: indices into the grouped list, the main record first,
 	 * then by severity (highest first) and list order. */
 	size_t *records;
 	size_t n_records;
-	int64_t *record_ids;     /**< the storage ids of the records, in the same order (0 when not stored) */
-	size_t n_rule_hits;      /**< how many of its records are rule hits (the rest are deviations) */
-	int64_t *evidence;       /**< the records' evidence event ids, each once, ascending */
+	int64_t *record_ids; /**< the storage ids of the records, in the same order (0 when not stored) */
+	size_t n_rule_hits;  /**< how many of its records are rule hits (the rest are deviations) */
+	int64_t *evidence;   /**< the records' evidence event ids, each once, ascending */
 	size_t n_evidence;
 } fangs_finding;
 
@@ -71,8 +71,8 @@ typedef struct fangs_finding_list {
 	fangs_finding *items; /**< highest severity first, then in the order of their first record */
 	size_t count;
 	size_t capacity;
-	size_t n_deviations;  /**< raw count: deviations from the baseline grouped */
-	size_t n_rule_hits;   /**< raw count: rule hits grouped */
+	size_t n_deviations; /**< raw count: deviations from the baseline grouped */
+	size_t n_rule_hits;  /**< raw count: rule hits grouped */
 } fangs_finding_list;
 
 typedef struct fangs_findings_options {

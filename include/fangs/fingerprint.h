@@ -64,12 +64,12 @@ FANGS_EXTERN(int) fangs_actor_parse(const char *name, fangs_actor *out);
 
 /** A finding: a deviation from the baseline, or (kind "rule:<id>") a rule hit. */
 typedef struct fangs_deviation {
-	int64_t id;          /**< storage id; 0 until stored */
+	int64_t id; /**< storage id; 0 until stored */
 	char *run_id;
-	char *package;       /**< the scanned package */
-	char *kind;          /**< "net_new_dns", "fs_cred_read", ... or "rule:<id>" */
+	char *package; /**< the scanned package */
+	char *kind;    /**< "net_new_dns", "fs_cred_read", ... or "rule:<id>" */
 	fangs_severity severity;
-	char *value;         /**< normalized value */
+	char *value; /**< normalized value */
 	fangs_actor actor;
 	char *description;   /**< for rule hits: what the rule means; may be NULL */
 	fangs_origin origin; /**< of the first evidence event */

@@ -79,13 +79,13 @@ typedef struct fangs_notifier_options {
 	 * thread); or NULL and `storage_options`, to open one of its own. */
 	fangs_storage *storage;
 	const fangs_storage_options *storage_options;
-	const char *public_url;   /**< base of run links (<public_url>/runs/<id>); NULL = no links */
-	const char *ca_file;      /**< PEM bundle of trusted CAs; NULL = the system's */
-	unsigned max_attempts;    /**< attempts per message; 0 = 8 */
-	int64_t base_delay_ms;    /**< delay after the first failure, doubled each time; 0 = 30000 */
-	int64_t max_delay_ms;     /**< ceiling of one delay; 0 = 3600000 */
-	long timeout_ms;          /**< one HTTP exchange; 0 = 10000 */
-	unsigned max_deviations;  /**< findings listed in one message (the most severe); 0 = 25 */
+	const char *public_url;  /**< base of run links (<public_url>/runs/<id>); NULL = no links */
+	const char *ca_file;     /**< PEM bundle of trusted CAs; NULL = the system's */
+	unsigned max_attempts;   /**< attempts per message; 0 = 8 */
+	int64_t base_delay_ms;   /**< delay after the first failure, doubled each time; 0 = 30000 */
+	int64_t max_delay_ms;    /**< ceiling of one delay; 0 = 3600000 */
+	long timeout_ms;         /**< one HTTP exchange; 0 = 10000 */
+	unsigned max_deviations; /**< findings listed in one message (the most severe); 0 = 25 */
 } fangs_notifier_options;
 
 #define FANGS_NOTIFIER_OPTIONS_VERSION 1
@@ -131,10 +131,10 @@ FANGS_EXTERN(int) fangs_notifier_stop(fangs_notifier *n);
 
 /** What a receiver answered. */
 typedef struct fangs_notifier_result {
-	int http_status;   /**< 0 when no answer came */
-	char *error;       /**< NULL on 2xx */
-	char *body;        /**< the start of the answer's body (at most 4 KiB) */
-	char *request;     /**< the message sent */
+	int http_status; /**< 0 when no answer came */
+	char *error;     /**< NULL on 2xx */
+	char *body;      /**< the start of the answer's body (at most 4 KiB) */
+	char *request;   /**< the message sent */
 } fangs_notifier_result;
 
 FANGS_EXTERN(void) fangs_notifier_result_clear(fangs_notifier_result *r);

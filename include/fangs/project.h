@@ -17,25 +17,25 @@ FANGS_BEGIN_DECL
 
 /** One installed package of a lockfile. */
 typedef struct fangs_lock_package {
-	char *path;       /**< install location: "node_modules/a/node_modules/b" */
-	char *name;       /**< the package's name (its "name", else the location's last part) */
-	char *version;    /**< exact version */
-	char *resolved;   /**< where npm fetches it; NULL when absent */
-	char *integrity;  /**< SRI ("sha512-..." / "sha1-..."); NULL when absent */
+	char *path;             /**< install location: "node_modules/a/node_modules/b" */
+	char *name;             /**< the package's name (its "name", else the location's last part) */
+	char *version;          /**< exact version */
+	char *resolved;         /**< where npm fetches it; NULL when absent */
+	char *integrity;        /**< SRI ("sha512-..." / "sha1-..."); NULL when absent */
 	int has_install_script; /**< the lock's hasInstallScript */
-	int dev;          /**< only needed by devDependencies */
-	int optional;     /**< only needed by optionalDependencies */
-	int link;         /**< a link to a folder of the project (workspace): not a registry package */
-	char **deps;      /**< names it depends on: dependencies, optionalDependencies, peerDependencies */
+	int dev;                /**< only needed by devDependencies */
+	int optional;           /**< only needed by optionalDependencies */
+	int link;               /**< a link to a folder of the project (workspace): not a registry package */
+	char **deps;            /**< names it depends on: dependencies, optionalDependencies, peerDependencies */
 	size_t n_deps;
 } fangs_lock_package;
 
 typedef struct fangs_lockfile {
-	char *file;          /**< the file it was read from (as given) */
-	char *name;          /**< the root package's name; NULL when absent */
-	char *version;       /**< the root package's version; NULL when absent */
+	char *file;    /**< the file it was read from (as given) */
+	char *name;    /**< the root package's name; NULL when absent */
+	char *version; /**< the root package's version; NULL when absent */
 	int lockfile_version;
-	char **root_deps;    /**< the root's dependencies, devDependencies, optionalDependencies */
+	char **root_deps; /**< the root's dependencies, devDependencies, optionalDependencies */
 	size_t n_root_deps;
 	fangs_lock_package *packages; /**< every package but the root, in the file's order */
 	size_t count;
@@ -73,8 +73,7 @@ FANGS_EXTERN(const fangs_lock_package *) fangs_lockfile_at(const fangs_lockfile 
  * fangs_lock_paths_free(). *n = 0 when nothing reaches it (an extraneous
  * entry).
  */
-FANGS_EXTERN(int) fangs_lockfile_paths(const fangs_lockfile *lf, size_t index, size_t max, size_t ***paths,
-				       size_t *n);
+FANGS_EXTERN(int) fangs_lockfile_paths(const fangs_lockfile *lf, size_t index, size_t max, size_t ***paths, size_t *n);
 FANGS_EXTERN(void) fangs_lock_paths_free(size_t **paths, size_t n);
 
 /**
@@ -96,9 +95,9 @@ FANGS_EXTERN(const char *) fangs_lock_change_kind_name(fangs_lock_change_kind k)
 typedef struct fangs_lock_change {
 	fangs_lock_change_kind kind;
 	char *name;
-	char *old_version; /**< CHANGED, REMOVED: the old lockfile's version(s), comma-separated; NULL for ADDED */
-	char *new_version; /**< ADDED, CHANGED: the new version; NULL for REMOVED */
-	size_t index;      /**< ADDED, CHANGED: an index into the new lockfile's packages (its first location) */
+	char *old_version;      /**< CHANGED, REMOVED: the old lockfile's version(s), comma-separated; NULL for ADDED */
+	char *new_version;      /**< ADDED, CHANGED: the new version; NULL for REMOVED */
+	size_t index;           /**< ADDED, CHANGED: an index into the new lockfile's packages (its first location) */
 	int has_install_script; /**< ADDED, CHANGED: the new release has install scripts */
 } fangs_lock_change;
 
@@ -114,8 +113,7 @@ typedef struct fangs_lock_diff {
  * and one per name the new lockfile no longer has (REMOVED). Links are
  * skipped.
  */
-FANGS_EXTERN(int) fangs_lockfile_diff(const fangs_lockfile *old_lf, const fangs_lockfile *new_lf,
-				      fangs_lock_diff *out);
+FANGS_EXTERN(int) fangs_lockfile_diff(const fangs_lockfile *old_lf, const fangs_lockfile *new_lf, fangs_lock_diff *out);
 FANGS_EXTERN(void) fangs_lock_diff_clear(fangs_lock_diff *d);
 
 /**

@@ -51,7 +51,7 @@ typedef struct fangs_prefetch_options {
  * that version has. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_prefetch_options_init(fangs_prefetch_options *opts, unsigned int version);
 typedef struct fangs_prefetch_result {
-	char *output;       /**< the tail of npm's output (NUL-terminated), also on failure */
+	char *output; /**< the tail of npm's output (NUL-terminated), also on failure */
 	/** With options version 2 (written only then: a caller of version 1
 	 * may pass a result without it) and options.project: 1 when the
 	 * lockfile was resolved anew (missing or out of sync, and

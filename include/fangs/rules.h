@@ -65,9 +65,9 @@ typedef struct fangs_rule_info {
 	const char *description;
 	fangs_severity severity; /**< as defined, before per-package overrides */
 	int enabled;
-	const char *source;      /**< file (or "builtin") and line it came from */
+	const char *source; /**< file (or "builtin") and line it came from */
 	unsigned line;
-	const char *match;       /**< the match conditions, one "key: value" per line */
+	const char *match; /**< the match conditions, one "key: value" per line */
 } fangs_rule_info;
 
 FANGS_EXTERN(size_t) fangs_rules_count(const fangs_rules *rules);

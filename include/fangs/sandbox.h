@@ -47,7 +47,7 @@ typedef struct fangs_sandbox fangs_sandbox;
 typedef struct fangs_sandbox_run fangs_sandbox_run;
 
 typedef enum fangs_sandbox_network {
-	FANGS_SANDBOX_NET_NONE = 0,  /**< own network namespace with only lo up (default) */
+	FANGS_SANDBOX_NET_NONE = 0,   /**< own network namespace with only lo up (default) */
 	FANGS_SANDBOX_NET_BRIDGE = 1, /**< a veth pair and NAT: real egress (opt-in) */
 	/** as none, plus a recording HTTP(S) proxy served from the host
 	 * (fangs/proxy.h, spec.proxy): allowed download hosts only (ns backend) */
@@ -73,20 +73,20 @@ typedef struct fangs_sandbox_limits {
 
 typedef struct fangs_sandbox_options {
 	unsigned int version;
-	const char *backend;          /**< "ns" (default) or "docker" */
+	const char *backend; /**< "ns" (default) or "docker" */
 	fangs_sandbox_network network;
 	fangs_sandbox_limits limits;
-	int64_t duration_ms;          /**< hard limit of a run; 0 = 180000. Then everything is killed. */
-	int64_t grace_ms;             /**< after the install exits, how long to linger for stragglers
+	int64_t duration_ms;       /**< hard limit of a run; 0 = 180000. Then everything is killed. */
+	int64_t grace_ms;          /**< after the install exits, how long to linger for stragglers
 				           before ending a run whose cgroup is empty; 0 = 2000, <0 = none */
-	const char *work_root;        /**< where run directories go; NULL = /var/lib/fangs/sandbox */
-	const char *npm;              /**< npm command inside the sandbox; NULL = "npm" */
-	int npm_major;                /**< npm's major version; 0 = ask the host's `npm --version` */
-	const char *hostname;         /**< inside the sandbox; NULL = a plausible one, new every run */
-	int64_t host_uid;             /**< ns: outside uid/gid of root inside; 0 = 100000 */
-	const char *docker_socket;    /**< docker: NULL = /var/run/docker.sock */
-	const char *image;            /**< docker: image id or tag; NULL = "fangs-sandbox:latest" */
-	const char *cgroup_root;      /**< NULL = /sys/fs/cgroup (layout detected at run time) */
+	const char *work_root;     /**< where run directories go; NULL = /var/lib/fangs/sandbox */
+	const char *npm;           /**< npm command inside the sandbox; NULL = "npm" */
+	int npm_major;             /**< npm's major version; 0 = ask the host's `npm --version` */
+	const char *hostname;      /**< inside the sandbox; NULL = a plausible one, new every run */
+	int64_t host_uid;          /**< ns: outside uid/gid of root inside; 0 = 100000 */
+	const char *docker_socket; /**< docker: NULL = /var/run/docker.sock */
+	const char *image;         /**< docker: image id or tag; NULL = "fangs-sandbox:latest" */
+	const char *cgroup_root;   /**< NULL = /sys/fs/cgroup (layout detected at run time) */
 	/** Since version 2: size of the filesystem that holds HOME and the project (a
 	 * tmpfs made on the host for the run); 0 = 1 GiB. Writing past it is
 	 * ENOSPC; the cgroup memory limit grows by as much (files on a tmpfs
@@ -95,9 +95,22 @@ typedef struct fangs_sandbox_options {
 } fangs_sandbox_options;
 
 #define FANGS_SANDBOX_OPTIONS_VERSION 2
-#define FANGS_SANDBOX_OPTIONS_INIT                                                                          \
-	{FANGS_SANDBOX_OPTIONS_VERSION, NULL, FANGS_SANDBOX_NET_NONE, {0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL, NULL, 0, \
-	 NULL, 0, NULL, NULL, NULL, 0}
+#define FANGS_SANDBOX_OPTIONS_INIT \
+	{FANGS_SANDBOX_OPTIONS_VERSION, \
+	 NULL, \
+	 FANGS_SANDBOX_NET_NONE, \
+	 {0, 0, 0, 0, 0, 0, 0}, \
+	 0, \
+	 0, \
+	 NULL, \
+	 NULL, \
+	 0, \
+	 NULL, \
+	 0, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 0}
 
 /** Fills `opts` with the defaults of `version`. 0 or FANGS_EVERSION. */
 FANGS_EXTERN(int) fangs_sandbox_options_init(fangs_sandbox_options *opts, unsigned int version);
@@ -135,7 +148,7 @@ FANGS_EXTERN(int) fangs_sandbox_gc(fangs_sandbox *sb, int *removed);
 /** What to run. */
 typedef struct fangs_sandbox_spec {
 	unsigned int version;
-	const char *run_id;               /**< required; [A-Za-z0-9._-], at most 63 chars */
+	const char *run_id; /**< required; [A-Za-z0-9._-], at most 63 chars */
 	/** npm install arguments (name@version, name, path of a .tgz) when there
 	 * is no project_dir; the install then needs the network (bridge) unless
 	 * every spec is a local tarball. */
@@ -201,8 +214,7 @@ FANGS_EXTERN(int) fangs_sandbox_spec_init(fangs_sandbox_spec *opts, unsigned int
  * yet: hand fangs_sandbox_cgroup_path()/_id() to the sensor, then call
  * fangs_sandbox_start(). FANGS_EEXISTS when a run with this id exists.
  */
-FANGS_EXTERN(int) fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec,
-					fangs_sandbox_run **out);
+FANGS_EXTERN(int) fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *spec, fangs_sandbox_run **out);
 
 /**
  * The run's own network endpoints, as the differ takes them
@@ -273,7 +285,7 @@ typedef struct fangs_sandbox_result {
 	int64_t oom_kills;   /**< processes the memory limit killed */
 	char *output;        /**< the last bytes of the install's stdout+stderr (NUL-terminated) */
 	size_t output_len;
-	int output_truncated;/**< earlier output was dropped */
+	int output_truncated; /**< earlier output was dropped */
 } fangs_sandbox_result;
 
 /** Largest output tail kept in fangs_sandbox_result. */

@@ -47,48 +47,69 @@ typedef int (*fangs_scan_event_fn)(const fangs_event *ev, void *user);
  * "since version N" is read only from callers of version N or later. */
 typedef struct fangs_scan_options {
 	unsigned int version;
-	fangs_storage *storage;        /**< required */
-	const fangs_config *config;    /**< NULL = defaults */
-	const char *sandbox;           /**< "ns" (default) or "docker" */
-	const char *network;           /**< "none" (default), "proxy" (ns only; policy: config->proxy_*) or "bridge" */
-	int64_t duration_ms;           /**< 0 = 180000 (the sandbox's default) */
-	int64_t grace_ms;              /**< linger at least this long after the install exits; 0 = no
+	fangs_storage *storage;      /**< required */
+	const fangs_config *config;  /**< NULL = defaults */
+	const char *sandbox;         /**< "ns" (default) or "docker" */
+	const char *network;         /**< "none" (default), "proxy" (ns only; policy: config->proxy_*) or "bridge" */
+	int64_t duration_ms;         /**< 0 = 180000 (the sandbox's default) */
+	int64_t grace_ms;            /**< linger at least this long after the install exits; 0 = no
 	                                    minimum: the run ends once no process is left in it */
-	const char *registry;          /**< NULL = config, else npm's own configuration */
-	const char *work_root;         /**< NULL = the sandbox's default */
-	const char *image;             /**< docker image; NULL = the sandbox's default */
-	const char *runner;            /**< recorded with the run; NULL = "local" */
-	const char *cache_dir;         /**< host npm cache for prefetch; NULL = /var/cache/npm */
-	struct fangs_sensor *sensor;   /**< a loaded sensor to share across scans; NULL = load one */
+	const char *registry;        /**< NULL = config, else npm's own configuration */
+	const char *work_root;       /**< NULL = the sandbox's default */
+	const char *image;           /**< docker image; NULL = the sandbox's default */
+	const char *runner;          /**< recorded with the run; NULL = "local" */
+	const char *cache_dir;       /**< host npm cache for prefetch; NULL = /var/cache/npm */
+	struct fangs_sensor *sensor; /**< a loaded sensor to share across scans; NULL = load one */
 	fangs_scan_progress_fn progress;
 	void *user;
-	const char *docker_socket;     /**< since version 2: docker daemon socket; NULL = /var/run/docker.sock */
+	const char *docker_socket; /**< since version 2: docker daemon socket; NULL = /var/run/docker.sock */
 	/** Since version 3: streams the events to this sink instead of storing
 	 * them: the run is then neither stored nor analysed here (storage may
 	 * be NULL), and the result tells how it went (a remote orchestrator
 	 * stores and judges). */
 	fangs_scan_event_fn on_event;
-	void *event_user;              /**< since version 3 */
-	const char *run_id;            /**< since version 3: the run's id (e.g. given by an orchestrator); NULL = a new one */
+	void *event_user;   /**< since version 3 */
+	const char *run_id; /**< since version 3: the run's id (e.g. given by an orchestrator); NULL = a new one */
 	/** Since version 4: called once, when the sandbox is prepared, with the run's
 	 * decoy secrets (fangs_sandbox_decoys; borrowed for the call): a
 	 * receiver of the events (on_event) judges what left the sandbox with
 	 * them. A stored run is judged with them here. */
 	void (*on_decoys)(const fangs_decoy *decoys, size_t n, void *user);
-	void *decoys_user;             /**< since version 4 */
+	void *decoys_user; /**< since version 4 */
 	/** Since version 4: 1 = no import phase. Otherwise, when the configuration's
 	 * scan.import allows it (the default), once the install succeeded the
 	 * package is required (or import()ed) by node in the same sandbox and
 	 * what that does is recorded as the run's import phase (events with
 	 * phase "import", fingerprints with actor "import"). */
 	int no_import;
-	int64_t import_timeout_ms;     /**< since version 4: the import step's limit; 0 = config, else 15000 */
+	int64_t import_timeout_ms; /**< since version 4: the import step's limit; 0 = config, else 15000 */
 } fangs_scan_options;
 
 #define FANGS_SCAN_OPTIONS_VERSION 4
 #define FANGS_SCAN_OPTIONS_INIT \
-	{FANGS_SCAN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	 NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}
+	{FANGS_SCAN_OPTIONS_VERSION, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 0, \
+	 0, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 NULL, \
+	 0, \
+	 0}
 
 /** Fills `opts` with the defaults of `version` (1..FANGS_SCAN_OPTIONS_VERSION),
  * writing only the fields that version has. 0 or FANGS_EVERSION. */
@@ -96,21 +117,21 @@ FANGS_EXTERN(int) fangs_scan_options_init(fangs_scan_options *opts, unsigned int
 
 typedef struct fangs_scan_result {
 	char run_id[64];
-	char *package;          /**< the scanned package (from the spec) */
-	char *version;          /**< its resolved version */
+	char *package; /**< the scanned package (from the spec) */
+	char *version; /**< its resolved version */
 	fangs_analysis analysis;
 	uint64_t events_emitted;
 	uint64_t events_dropped;
-	int exit_code;          /**< the install's exit status */
+	int exit_code; /**< the install's exit status */
 	int timed_out;
 	int64_t duration_ns;
-	char *install_output;   /**< bounded tail of the install's output */
+	char *install_output; /**< bounded tail of the install's output */
 	/** How the install ended: FANGS_RUN_SUCCEEDED, FANGS_RUN_FAILED (npm
 	 * exited non-zero, or was killed: a signal, the out-of-memory killer) or
 	 * FANGS_RUN_TIMED_OUT. The run is stored and judged either way; a failed
 	 * or timed-out one is kept out of the baseline. */
 	fangs_run_state state;
-	char *reason;           /**< why it failed or timed out, e.g. "npm exited with status 1: <its last
+	char *reason; /**< why it failed or timed out, e.g. "npm exited with status 1: <its last
 	                             lines>"; NULL when it succeeded */
 } fangs_scan_result;
 
@@ -141,7 +162,7 @@ FANGS_EXTERN(int) fangs_scan_gc(const fangs_scan_options *opts, int *removed);
 
 typedef struct fangs_project_scan_options {
 	unsigned int version;
-	const char *dir;        /**< the project: package.json and its lockfile; required */
+	const char *dir; /**< the project: package.json and its lockfile; required */
 	/** 1 = a missing or stale lockfile is resolved anew (npm install
 	 * --package-lock-only) instead of failing (FANGS_ENOTFOUND / FANGS_EINVAL). */
 	int resolve;
@@ -166,11 +187,11 @@ FANGS_EXTERN(int) fangs_project_scan_options_init(fangs_project_scan_options *op
 typedef struct fangs_scan_dependency {
 	char *name;
 	char *version;
-	size_t index;        /**< into fangs_project_scan_result.lock.packages; (size_t)-1 when not in it */
-	char run_id[64];     /**< its run (package = name, version): what its scripts did */
-	size_t n_events;     /**< events its scripts caused */
-	int ran;             /**< 1 = a script of it ran in the sandbox */
-	int first_sight;     /**< 1 = it had no baseline before this run */
+	size_t index;    /**< into fangs_project_scan_result.lock.packages; (size_t)-1 when not in it */
+	char run_id[64]; /**< its run (package = name, version): what its scripts did */
+	size_t n_events; /**< events its scripts caused */
+	int ran;         /**< 1 = a script of it ran in the sandbox */
+	int first_sight; /**< 1 = it had no baseline before this run */
 	fangs_analysis analysis;
 } fangs_scan_dependency;
 
@@ -179,8 +200,8 @@ typedef struct fangs_project_scan_result {
 	 * each judged dependency has a run of its own), package and version
 	 * are the project's (package.json; "project" and "0.0.0" when absent). */
 	fangs_scan_result install;
-	fangs_lockfile lock;      /**< the lockfile installed */
-	int resolved;             /**< 1 = the lockfile was resolved anew (resolve) */
+	fangs_lockfile lock; /**< the lockfile installed */
+	int resolved;        /**< 1 = the lockfile was resolved anew (resolve) */
 	fangs_scan_dependency *deps;
 	size_t n_deps;
 } fangs_project_scan_result;

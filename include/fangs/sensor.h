@@ -133,9 +133,10 @@ FANGS_EXTERN(int) fangs_sensor_options_init(fangs_sensor_options *opts, unsigned
 
 /** One probe and whether it is attached. */
 typedef struct fangs_sensor_probe {
-	const char *name;   /**< "tracepoint/syscalls/sys_enter_openat", "uprobe/SSL_ctrl:/usr/bin/node" */
-	const char *group;  /**< "files", "files_retry", "process", "net", "payload", "io_uring", "tls_lib", "privileged" */
-	int live;           /**< 1 attached, 0 not */
+	const char *name; /**< "tracepoint/syscalls/sys_enter_openat", "uprobe/SSL_ctrl:/usr/bin/node" */
+	const char
+		*group; /**< "files", "files_retry", "process", "net", "payload", "io_uring", "tls_lib", "privileged" */
+	int live;       /**< 1 attached, 0 not */
 	const char *reason; /**< why not live ("" when live or not requested) */
 } fangs_sensor_probe;
 

@@ -98,8 +98,8 @@ typedef struct fangs_package {
 	int watched;
 	char *last_seen_version; /**< NULL until one was seen */
 	int64_t created_ns;
-	int64_t run_count;       /**< filled by list/get */
-	int64_t baseline_size;   /**< baseline fingerprints, filled by list/get */
+	int64_t run_count;     /**< filled by list/get */
+	int64_t baseline_size; /**< baseline fingerprints, filled by list/get */
 } fangs_package;
 
 typedef struct fangs_package_list {
@@ -156,9 +156,9 @@ FANGS_EXTERN(int) fangs_run_state_parse(const char *name, fangs_run_state *out);
 
 /** Review state of a finished run. */
 typedef enum fangs_review {
-	FANGS_REVIEW_NONE = 0,     /**< nothing to review (clean, or joined the baseline) */
-	FANGS_REVIEW_PENDING = 1,  /**< has findings, or waits for a person before seeding */
-	FANGS_REVIEW_PROMOTED = 2  /**< a person promoted it */
+	FANGS_REVIEW_NONE = 0,    /**< nothing to review (clean, or joined the baseline) */
+	FANGS_REVIEW_PENDING = 1, /**< has findings, or waits for a person before seeding */
+	FANGS_REVIEW_PROMOTED = 2 /**< a person promoted it */
 } fangs_review;
 
 FANGS_EXTERN(const char *) fangs_review_name(fangs_review r);
@@ -175,7 +175,7 @@ typedef struct fangs_run {
 	int64_t events_emitted;
 	int64_t events_dropped;
 	int64_t duration_ns;
-	char *runner;         /**< runner id, "local" for fangs scan */
+	char *runner; /**< runner id, "local" for fangs scan */
 	int has_exit_code;
 	int exit_code;        /**< install's exit status */
 	char *error;          /**< why it failed */
@@ -205,12 +205,12 @@ FANGS_EXTERN(void) fangs_run_clear(fangs_run *r);
 FANGS_EXTERN(void) fangs_run_list_free(fangs_run_list *list);
 
 typedef struct fangs_run_filter {
-	const char *package;   /**< NULL = any */
-	const char *version;   /**< NULL = any */
-	int state;             /**< fangs_run_state, or -1 = any */
-	int pending_only;      /**< review == PENDING */
+	const char *package; /**< NULL = any */
+	const char *version; /**< NULL = any */
+	int state;           /**< fangs_run_state, or -1 = any */
+	int pending_only;    /**< review == PENDING */
 	int baseline_only;
-	size_t limit;          /**< 0 = no limit */
+	size_t limit; /**< 0 = no limit */
 } fangs_run_filter;
 
 #define FANGS_RUN_FILTER_INIT {NULL, NULL, -1, 0, 0, 0}
@@ -229,18 +229,18 @@ FANGS_EXTERN(int) fangs_storage_run_list(fangs_storage *st, const fangs_run_filt
  * row once even while runs are added. */
 typedef struct fangs_run_query {
 	unsigned int version;
-	const char *package;   /**< NULL = any */
-	int state;             /**< fangs_run_state, or -1 = any */
-	int review;            /**< fangs_review, or -1 = any */
-	int min_severity;      /**< fangs_severity: runs with a deviation at least this severe; -1 = any */
-	int64_t since_ns;      /**< created at or after; 0 = no bound */
-	int64_t until_ns;      /**< created before; 0 = no bound */
+	const char *package; /**< NULL = any */
+	int state;           /**< fangs_run_state, or -1 = any */
+	int review;          /**< fangs_review, or -1 = any */
+	int min_severity;    /**< fangs_severity: runs with a deviation at least this severe; -1 = any */
+	int64_t since_ns;    /**< created at or after; 0 = no bound */
+	int64_t until_ns;    /**< created before; 0 = no bound */
 	/** Cursor: only runs after this one in the order (newest first), that
 	 * is (created_ns, id) below (after_created_ns, after_id). after_id
 	 * NULL = from the newest. */
 	int64_t after_created_ns;
 	const char *after_id;
-	size_t limit;          /**< 0 = no limit */
+	size_t limit; /**< 0 = no limit */
 } fangs_run_query;
 
 #define FANGS_RUN_QUERY_VERSION 1
@@ -255,8 +255,7 @@ FANGS_EXTERN(int) fangs_storage_run_page(fangs_storage *st, const fangs_run_quer
 /* ---- events ---- */
 
 /** Appends events to a run in one transaction, setting each event's id. */
-FANGS_EXTERN(int) fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_event *events,
-					      size_t n);
+FANGS_EXTERN(int) fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_event *events, size_t n);
 /** Appends one numbered batch of a run's events (a runner numbers its
  * batches 1, 2, ... per attempt and sends a batch again with the same
  * number when it did not hear back): the batch number is recorded with
@@ -268,21 +267,20 @@ FANGS_EXTERN(int) fangs_storage_events_append_batch(fangs_storage *st, const cha
 /** All events of a run, in id order, with their id and run_id set. */
 FANGS_EXTERN(int) fangs_storage_events_list(fangs_storage *st, const char *run_id, fangs_event_list *out);
 /** The events with these ids (in the given order; missing ones are skipped). */
-FANGS_EXTERN(int) fangs_storage_events_get(fangs_storage *st, const int64_t *ids, size_t n,
-					   fangs_event_list *out);
+FANGS_EXTERN(int) fangs_storage_events_get(fangs_storage *st, const int64_t *ids, size_t n, fangs_event_list *out);
 
 /** A page of a run's events for readers. */
 typedef struct fangs_event_query {
 	unsigned int version;
-	const char *run_id;    /**< required */
-	int kind;              /**< fangs_event_kind, 0 = any */
-	int64_t pid;           /**< -1 = any */
+	const char *run_id; /**< required */
+	int kind;           /**< fangs_event_kind, 0 = any */
+	int64_t pid;        /**< -1 = any */
 	/** Substring (case-sensitive) of the event's value (path, address,
 	 * query name, server name, host, syscall), its command name, or an
 	 * exec's command line; NULL or "" = any. */
 	const char *text;
-	int64_t after_id;      /**< cursor: events with a larger id; 0 = from the first */
-	size_t limit;          /**< 0 = no limit */
+	int64_t after_id; /**< cursor: events with a larger id; 0 = from the first */
+	size_t limit;     /**< 0 = no limit */
 } fangs_event_query;
 
 #define FANGS_EVENT_QUERY_VERSION 1
@@ -298,29 +296,29 @@ FANGS_EXTERN(int) fangs_storage_events_page(fangs_storage *st, const fangs_event
  * events themselves are not read, bar a few per process). */
 typedef struct fangs_proc_node {
 	int32_t pid;
-	int32_t ppid;            /**< as its first event says */
-	char *comm;              /**< of its last event */
-	char *exe;               /**< the binary of its last exec; NULL = none seen */
-	char *cmdline;           /**< its last exec's argv joined by spaces; NULL = none */
-	fangs_origin origin;     /**< the lifecycle script it belongs to (package NULL = npm's own) */
-	int64_t start_ns;        /**< ts_ns of its first event */
-	int64_t exit_ns;         /**< ts_ns of its process_exit; 0 = not seen */
+	int32_t ppid;        /**< as its first event says */
+	char *comm;          /**< of its last event */
+	char *exe;           /**< the binary of its last exec; NULL = none seen */
+	char *cmdline;       /**< its last exec's argv joined by spaces; NULL = none */
+	fangs_origin origin; /**< the lifecycle script it belongs to (package NULL = npm's own) */
+	int64_t start_ns;    /**< ts_ns of its first event */
+	int64_t exit_ns;     /**< ts_ns of its process_exit; 0 = not seen */
 	int has_exit;
 	int32_t exit_code;
 	int64_t counts[FANGS_EV_KIND_MAX + 1]; /**< events by fangs_event_kind */
-	int64_t events;          /**< all its events */
-	int64_t deviating;       /**< its events that are evidence of a deviation of the run */
-	int64_t matched;         /**< its events that match the query's filter (= events without one) */
+	int64_t events;                        /**< all its events */
+	int64_t deviating;                     /**< its events that are evidence of a deviation of the run */
+	int64_t matched;                       /**< its events that match the query's filter (= events without one) */
 	int64_t first_event_id;
-	int32_t *children;       /**< pids of its children in the tree, by first event */
+	int32_t *children; /**< pids of its children in the tree, by first event */
 	size_t n_children;
 } fangs_proc_node;
 
 typedef struct fangs_proc_tree {
-	fangs_proc_node *items;  /**< by first event */
+	fangs_proc_node *items; /**< by first event */
 	size_t count;
 	size_t capacity;
-	int32_t *roots;          /**< pids whose parent is not in the tree */
+	int32_t *roots; /**< pids whose parent is not in the tree */
 	size_t n_roots;
 	int truncated;           /**< more processes matched than max_nodes */
 	int64_t total_processes; /**< processes of the run (before filter and cap) */
@@ -328,10 +326,10 @@ typedef struct fangs_proc_tree {
 
 typedef struct fangs_tree_query {
 	unsigned int version;
-	const char *run_id;      /**< required */
-	int kind;                /**< keep processes with events of this kind (and their ancestors); 0 = any */
-	const char *text;        /**< ... whose value or command name holds this; NULL = any */
-	size_t max_nodes;        /**< 0 = FANGS_TREE_MAX_NODES */
+	const char *run_id; /**< required */
+	int kind;           /**< keep processes with events of this kind (and their ancestors); 0 = any */
+	const char *text;   /**< ... whose value or command name holds this; NULL = any */
+	size_t max_nodes;   /**< 0 = FANGS_TREE_MAX_NODES */
 } fangs_tree_query;
 
 #define FANGS_TREE_MAX_NODES 2000
@@ -353,8 +351,7 @@ FANGS_EXTERN(int) fangs_storage_process_tree(fangs_storage *st, const fangs_tree
 /* ---- fingerprints and baselines ---- */
 
 /** Stores the fingerprints of a run (replacing earlier ones). */
-FANGS_EXTERN(int) fangs_storage_run_fingerprints_put(fangs_storage *st, const char *run_id,
-						     const fangs_fpset *fps);
+FANGS_EXTERN(int) fangs_storage_run_fingerprints_put(fangs_storage *st, const char *run_id, const fangs_fpset *fps);
 /** Adds the run's stored fingerprints to `out`. */
 FANGS_EXTERN(int) fangs_storage_run_fingerprints_get(fangs_storage *st, const char *run_id, fangs_fpset *out);
 
@@ -422,15 +419,15 @@ typedef struct fangs_notifier_header {
 /** Where findings are sent. The HMAC secret is never stored: `secret_env`
  * names the environment variable that holds it. */
 typedef struct fangs_notifier_target {
-	int64_t id;                   /**< storage id; 0 until stored */
-	char *name;                   /**< unique */
+	int64_t id; /**< storage id; 0 until stored */
+	char *name; /**< unique */
 	char *url;
-	char *template_name;          /**< "generic", "slack", "discord" */
+	char *template_name; /**< "generic", "slack", "discord" */
 	int enabled;
-	fangs_severity min_severity;  /**< findings below it are not sent */
+	fangs_severity min_severity; /**< findings below it are not sent */
 	fangs_notifier_header *headers;
 	size_t n_headers;
-	char *secret_env;             /**< NULL: messages are not signed */
+	char *secret_env; /**< NULL: messages are not signed */
 	int64_t created_ns;
 } fangs_notifier_target;
 
@@ -474,9 +471,9 @@ FANGS_EXTERN(int) fangs_notification_status_parse(const char *name, fangs_notifi
 typedef struct fangs_notification {
 	int64_t id;
 	int64_t notifier_id;
-	char *notifier_name;     /**< filled by list/due, ignored on write */
+	char *notifier_name; /**< filled by list/due, ignored on write */
 	char *run_id;
-	int attempt;             /**< 1, 2, ... */
+	int attempt; /**< 1, 2, ... */
 	fangs_notification_status status;
 	int http_status;         /**< the receiver's answer; 0 = none */
 	char *error;             /**< why the attempt failed */
@@ -495,10 +492,10 @@ FANGS_EXTERN(void) fangs_notification_clear(fangs_notification *n);
 FANGS_EXTERN(void) fangs_notification_list_free(fangs_notification_list *list);
 
 typedef struct fangs_notification_filter {
-	const char *run_id;    /**< NULL = any */
-	const char *notifier;  /**< target name, NULL = any */
-	int64_t notifier_id;   /**< 0 = any */
-	size_t limit;          /**< 0 = no limit */
+	const char *run_id;   /**< NULL = any */
+	const char *notifier; /**< target name, NULL = any */
+	int64_t notifier_id;  /**< 0 = any */
+	size_t limit;         /**< 0 = no limit */
 } fangs_notification_filter;
 
 #define FANGS_NOTIFICATION_FILTER_INIT {NULL, NULL, 0, 0}
@@ -539,8 +536,8 @@ typedef struct fangs_job {
 	char *version;
 	char *target_runner; /**< NULL = any runner */
 	fangs_job_state state;
-	int attempts;        /**< how many times a runner claimed it */
-	char *runner;        /**< the runner holding it (RUNNING) or the last one */
+	int attempts; /**< how many times a runner claimed it */
+	char *runner; /**< the runner holding it (RUNNING) or the last one */
 	int64_t created_ns;
 	int64_t updated_ns;
 } fangs_job;
@@ -583,10 +580,10 @@ FANGS_EXTERN(int) fangs_storage_job_prune(fangs_storage *st, int64_t older_than_
 
 typedef struct fangs_runner {
 	char *id;
-	char *cn;        /**< client certificate name when it came over mTLS */
+	char *cn; /**< client certificate name when it came over mTLS */
 	char *hostname;
 	int max_scans;
-	char *state;     /**< "up" or "evicted" */
+	char *state; /**< "up" or "evicted" */
 	int64_t registered_ns;
 	int64_t last_heartbeat_ns;
 	int64_t running; /**< RUNNING jobs it holds, filled by list */

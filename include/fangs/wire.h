@@ -34,10 +34,10 @@ typedef struct fangs_wire_register {
 /** POST /v1/scans (submit) and GET /v1/runners/{id}/jobs (a job handed out). */
 typedef struct fangs_wire_scan {
 	char run_id[FANGS_RUN_ID_MAX]; /**< empty in a submission */
-	char *package;  /**< required */
-	char *version;  /**< required */
-	char *runner;   /**< submit: the runner it must run on (optional) */
-	int attempt;    /**< a job handed out: which attempt at the run this is (1, 2, ...);
+	char *package;                 /**< required */
+	char *version;                 /**< required */
+	char *runner;                  /**< submit: the runner it must run on (optional) */
+	int attempt;                   /**< a job handed out: which attempt at the run this is (1, 2, ...);
 			     0 = not said. The runner sends it back with the run's event batches. */
 } fangs_wire_scan;
 
@@ -87,15 +87,16 @@ typedef struct fangs_wire_client fangs_wire_client;
 
 typedef struct fangs_wire_client_options {
 	unsigned int version;
-	const char *url;      /**< orchestrator base URL, "http://host:port" or "https://..." (required) */
-	const char *tls_cert; /**< client certificate (PEM) for mTLS; NULL = none */
-	const char *tls_key;  /**< its key (PEM) */
-	const char *ca;       /**< CA file the server's certificate must chain to; NULL = system */
-	long connect_timeout_ms; /**< 0 = 5000 */
-	const char *runner_id;   /**< sent as the Fangs-Runner header (who posts events and results) */
+	const char *url;            /**< orchestrator base URL, "http://host:port" or "https://..." (required) */
+	const char *tls_cert;       /**< client certificate (PEM) for mTLS; NULL = none */
+	const char *tls_key;        /**< its key (PEM) */
+	const char *ca;             /**< CA file the server's certificate must chain to; NULL = system */
+	long connect_timeout_ms;    /**< 0 = 5000 */
+	const char *runner_id;      /**< sent as the Fangs-Runner header (who posts events and results) */
 	const volatile int *cancel; /**< when it points at a nonzero value, a request in flight ends
 				       (FANGS_ECANCELED): e.g. a long poll at shutdown */
-	const char *token;    /**< since version 2: bearer token sent as `Authorization: Bearer` (docs/security.md); NULL = none */
+	const char *
+		token; /**< since version 2: bearer token sent as `Authorization: Bearer` (docs/security.md); NULL = none */
 } fangs_wire_client_options;
 
 #define FANGS_WIRE_CLIENT_OPTIONS_VERSION 2
@@ -118,8 +119,8 @@ FANGS_EXTERN(int) fangs_wire_client_new(fangs_wire_client **out, const fangs_wir
 FANGS_EXTERN(void) fangs_wire_client_free(fangs_wire_client *c);
 
 typedef struct fangs_wire_response {
-	long status;   /**< HTTP status */
-	char *body;    /**< NUL-terminated (may hold NULs before it) */
+	long status; /**< HTTP status */
+	char *body;  /**< NUL-terminated (may hold NULs before it) */
 	size_t len;
 } fangs_wire_response;
 

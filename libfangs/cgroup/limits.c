@@ -55,8 +55,8 @@ static int set_limit(const char *dir, const char *file, int64_t v, const char *w
 {
 	int e = write_i64(dir, file, v);
 	if (e < 0)
-		return fangs_error_set(FANGS_ESANDBOX, "cgroup %s: cannot set %s (%s/%s): %s", dir, what, dir,
-				       file, strerror(-e));
+		return fangs_error_set(FANGS_ESANDBOX, "cgroup %s: cannot set %s (%s/%s): %s", dir, what, dir, file,
+				       strerror(-e));
 	return 0;
 }
 
@@ -88,8 +88,8 @@ static int mkdir_run(const char *parent, const char *run_id, char **out)
 		return FANGS_ENOMEM;
 	if (mkdir(fangs_dir, 0755) < 0 && errno != EEXIST) {
 		int e = errno;
-		fangs_error_set(e == EACCES || e == EPERM ? FANGS_EPERM : FANGS_ESANDBOX, "mkdir %s: %s",
-				fangs_dir, strerror(e));
+		fangs_error_set(e == EACCES || e == EPERM ? FANGS_EPERM : FANGS_ESANDBOX, "mkdir %s: %s", fangs_dir,
+				strerror(e));
 		free(fangs_dir);
 		return fangs_error_last_code();
 	}
@@ -170,8 +170,7 @@ static int limits_v1(const char *ctrl, const char *dir, const fangs_sandbox_limi
 	return rc;
 }
 
-int fangs__cgroup_create(fangs__cgroup *cg, const char *root, const char *run_id,
-			 const fangs_sandbox_limits *limits)
+int fangs__cgroup_create(fangs__cgroup *cg, const char *root, const char *run_id, const fangs_sandbox_limits *limits)
 {
 	char *v2_root = NULL;
 	size_t n = 0;

@@ -35,8 +35,7 @@ int fangs_allow_kind_parse(const char *name, fangs_allow_kind *out)
 			return 0;
 		}
 	}
-	return fangs_error_set(FANGS_EINVAL, "unknown allow kind '%s' (expected path, cidr, sni, dns or exec)",
-			       name);
+	return fangs_error_set(FANGS_EINVAL, "unknown allow kind '%s' (expected path, cidr, sni, dns or exec)", name);
 }
 
 static int validate_cidr(const char *value)

@@ -143,13 +143,27 @@ void fangs_buf_json_strn(fangs_buf *b, const char *s, size_t n)
 			continue;
 		}
 		switch (c) {
-		case '"': fangs_buf_puts(b, "\\\""); break;
-		case '\\': fangs_buf_puts(b, "\\\\"); break;
-		case '\n': fangs_buf_puts(b, "\\n"); break;
-		case '\r': fangs_buf_puts(b, "\\r"); break;
-		case '\t': fangs_buf_puts(b, "\\t"); break;
-		case '\b': fangs_buf_puts(b, "\\b"); break;
-		case '\f': fangs_buf_puts(b, "\\f"); break;
+		case '"':
+			fangs_buf_puts(b, "\\\"");
+			break;
+		case '\\':
+			fangs_buf_puts(b, "\\\\");
+			break;
+		case '\n':
+			fangs_buf_puts(b, "\\n");
+			break;
+		case '\r':
+			fangs_buf_puts(b, "\\r");
+			break;
+		case '\t':
+			fangs_buf_puts(b, "\\t");
+			break;
+		case '\b':
+			fangs_buf_puts(b, "\\b");
+			break;
+		case '\f':
+			fangs_buf_puts(b, "\\f");
+			break;
 		default: {
 			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 			fangs_buf_put(b, e, 6);

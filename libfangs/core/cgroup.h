@@ -17,12 +17,14 @@ typedef enum fangs__cg_layout {
 	FANGS__CG_V2 = 2      /* unified hierarchy with controllers */
 } fangs__cg_layout;
 
-enum { FANGS__CG_V1_MAX = 3 };
+enum {
+	FANGS__CG_V1_MAX = 3
+};
 
 typedef struct fangs__cgroup {
 	fangs__cg_layout layout;
-	char *v2;                          /* <v2 root>/fangs/<run_id> */
-	char *v1[FANGS__CG_V1_MAX + 1];    /* hybrid: <root>/<ctrl>/fangs/<run_id>, NULL-terminated */
+	char *v2;                       /* <v2 root>/fangs/<run_id> */
+	char *v1[FANGS__CG_V1_MAX + 1]; /* hybrid: <root>/<ctrl>/fangs/<run_id>, NULL-terminated */
 	uint64_t id;
 } fangs__cgroup;
 
@@ -32,8 +34,7 @@ int fangs__cgroup_detect(const char *root, fangs__cg_layout *layout, char **v2_r
 
 /* Creates fangs/<run_id> everywhere it is needed and sets the limits.
  * FANGS_EEXISTS when it exists already. */
-int fangs__cgroup_create(fangs__cgroup *cg, const char *root, const char *run_id,
-			 const fangs_sandbox_limits *limits);
+int fangs__cgroup_create(fangs__cgroup *cg, const char *root, const char *run_id, const fangs_sandbox_limits *limits);
 
 /* Moves `pid` into the v2 cgroup and each v1 one (NULL-terminated). */
 int fangs__cgroup_join(const char *v2, const char *const *v1, pid_t pid);

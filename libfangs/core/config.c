@@ -22,8 +22,7 @@ typedef struct parse_ctx {
 	fangs_config *cfg;
 } parse_ctx;
 
-static int cfg_error(parse_ctx *p, yaml_node_t *node, const char *key, const char *fmt, ...)
-	FANGS_PRINTF(4, 5);
+static int cfg_error(parse_ctx *p, yaml_node_t *node, const char *key, const char *fmt, ...) FANGS_PRINTF(4, 5);
 
 static int cfg_error(parse_ctx *p, yaml_node_t *node, const char *key, const char *fmt, ...)
 {
@@ -121,8 +120,8 @@ static int seq_check(parse_ctx *p, yaml_node_t *n, const char *key)
 	return 0;
 }
 
-#define SEQ_EACH(p, n, item)                                                           \
-	for (yaml_node_item_t *it_ = (n)->data.sequence.items.start;                    \
+#define SEQ_EACH(p, n, item) \
+	for (yaml_node_item_t *it_ = (n)->data.sequence.items.start; \
 	     it_ < (n)->data.sequence.items.top && ((item) = yaml_document_get_node((p)->doc, *it_)); it_++)
 
 /* ---- watched_paths ---- */
@@ -196,8 +195,7 @@ static int allow_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t
 
 static int add_override(parse_ctx *p, const char *kind, const char *package, fangs_severity sev)
 {
-	fangs_severity_override *n =
-		realloc(p->cfg->severity, (p->cfg->n_severity + 1) * sizeof(*p->cfg->severity));
+	fangs_severity_override *n = realloc(p->cfg->severity, (p->cfg->n_severity + 1) * sizeof(*p->cfg->severity));
 	fangs_severity_override *o;
 	if (!n)
 		return fangs__error_oom();
@@ -263,8 +261,7 @@ static int differ_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_
 {
 	(void)user;
 	if (!strcmp(key, "promote_after_clean_runs"))
-		return want_uint(p, v, "differ.promote_after_clean_runs", 1, 1000,
-				 &p->cfg->promote_after_clean_runs);
+		return want_uint(p, v, "differ.promote_after_clean_runs", 1, 1000, &p->cfg->promote_after_clean_runs);
 	if (!strcmp(key, "builtin_cred_paths"))
 		return want_bool(p, v, "differ.builtin_cred_paths", &p->cfg->builtin_cred_paths);
 	if (!strcmp(key, "review_threshold"))
@@ -382,8 +379,9 @@ static int notifier_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_nod
 		return want_uint(p, v, "notifier.retry_base_ms", 1, 86400000, &p->cfg->notifier_retry_base_ms);
 	if (!strcmp(key, "timeout_ms"))
 		return want_uint(p, v, "notifier.timeout_ms", 100, 600000, &p->cfg->notifier_timeout_ms);
-	return cfg_error(p, k, key,
-			 "unknown key in notifier (expected public_url, ca_file, max_attempts, retry_base_ms, timeout_ms)");
+	return cfg_error(
+		p, k, key,
+		"unknown key in notifier (expected public_url, ca_file, max_attempts, retry_base_ms, timeout_ms)");
 }
 
 /* ---- proxy ---- */
@@ -470,7 +468,8 @@ static int orchestrator_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml
 	if (!strcmp(key, "follow_scopes")) {
 		int rc = add_strings(p, v, "orchestrator.follow_scopes", &o->follow_scopes, &o->n_follow_scopes);
 		for (size_t i = 0; rc == 0 && i < o->n_follow_scopes; i++)
-			if (o->follow_scopes[i][0] != '@' || !o->follow_scopes[i][1] || strchr(o->follow_scopes[i], '/'))
+			if (o->follow_scopes[i][0] != '@' || !o->follow_scopes[i][1] ||
+			    strchr(o->follow_scopes[i], '/'))
 				return cfg_error(p, v, "orchestrator.follow_scopes", "a scope is @name");
 		return rc;
 	}
@@ -480,11 +479,12 @@ static int orchestrator_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml
 		return want_bool(p, v, "orchestrator.follow_install_scripts", &o->follow_install_scripts);
 	if (!strcmp(key, "follow_popular"))
 		return want_string(p, v, "orchestrator.follow_popular", &o->follow_popular);
-	return cfg_error(p, k, key,
-			 "unknown key in orchestrator (expected listen, tls_cert, tls_key, client_ca, revoked,"
-			 " heartbeat_timeout_s, watch_interval_s, watch_concurrency, registry_token_env, prune_interval_s,"
-			 " follow_url, follow_since, follow_interval_s, follow_limit, follow_scopes, follow_names,"
-			 " follow_install_scripts, follow_popular, public_reads)");
+	return cfg_error(
+		p, k, key,
+		"unknown key in orchestrator (expected listen, tls_cert, tls_key, client_ca, revoked,"
+		" heartbeat_timeout_s, watch_interval_s, watch_concurrency, registry_token_env, prune_interval_s,"
+		" follow_url, follow_since, follow_interval_s, follow_limit, follow_scopes, follow_names,"
+		" follow_install_scripts, follow_popular, public_reads)");
 }
 
 static int runner_pair(parse_ctx *p, yaml_node_t *k, const char *key, yaml_node_t *v, void *user)

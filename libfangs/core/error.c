@@ -12,26 +12,26 @@ static _Thread_local char last_msg[FANGS_ERROR_MESSAGE_MAX];
 static _Thread_local int last_code;
 
 static const char *const messages[] = {
-	"success",                    /* 0 */
-	"error",                      /* -1 */
-	"out of memory",              /* -2 */
-	"invalid argument",           /* -3 */
-	"not found",                  /* -4 */
-	"already exists",             /* -5 */
-	"I/O error",                  /* -6 */
-	"parse error",                /* -7 */
-	"storage error",              /* -8 */
-	"version mismatch",           /* -9 */
-	"permission denied",          /* -10 */
-	"not supported",              /* -11 */
-	"timed out",                  /* -12 */
-	"busy",                       /* -13 */
-	"network error",              /* -14 */
-	"sandbox error",              /* -15 */
-	"sensor error",               /* -16 */
-	"stopped by callback",        /* -17 */
-	"configuration error",        /* -18 */
-	"canceled",                   /* -19 */
+	"success",             /* 0 */
+	"error",               /* -1 */
+	"out of memory",       /* -2 */
+	"invalid argument",    /* -3 */
+	"not found",           /* -4 */
+	"already exists",      /* -5 */
+	"I/O error",           /* -6 */
+	"parse error",         /* -7 */
+	"storage error",       /* -8 */
+	"version mismatch",    /* -9 */
+	"permission denied",   /* -10 */
+	"not supported",       /* -11 */
+	"timed out",           /* -12 */
+	"busy",                /* -13 */
+	"network error",       /* -14 */
+	"sandbox error",       /* -15 */
+	"sensor error",        /* -16 */
+	"stopped by callback", /* -17 */
+	"configuration error", /* -18 */
+	"canceled",            /* -19 */
 };
 /* a code appended to fangs_error_code needs its message here */
 _Static_assert(FANGS_ARRAY_SIZE(messages) == -FANGS_ECANCELED + 1, "a message per error code");

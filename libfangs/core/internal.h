@@ -51,8 +51,7 @@ bool fangs__str_has_suffix(const char *s, const char *suffix);
 
 /* Grows a typed array `(items, count, capacity)` to hold one more; 0 or FANGS_ENOMEM. */
 int fangs__grow(void **items, size_t *capacity, size_t count, size_t elem_size);
-#define FANGS_GROW(list) \
-	fangs__grow((void **)&(list)->items, &(list)->capacity, (list)->count, sizeof(*(list)->items))
+#define FANGS_GROW(list) fangs__grow((void **)&(list)->items, &(list)->capacity, (list)->count, sizeof(*(list)->items))
 
 /* Time. */
 int64_t fangs__now_ns(void);       /* CLOCK_REALTIME */

@@ -26,10 +26,14 @@ void fangs_log_set(fangs_log_fn fn, fangs_log_level max_level, void *user)
 const char *fangs_log_level_name(fangs_log_level level)
 {
 	switch (level) {
-	case FANGS_LOG_ERROR: return "error";
-	case FANGS_LOG_WARN: return "warn";
-	case FANGS_LOG_INFO: return "info";
-	case FANGS_LOG_DEBUG: return "debug";
+	case FANGS_LOG_ERROR:
+		return "error";
+	case FANGS_LOG_WARN:
+		return "warn";
+	case FANGS_LOG_INFO:
+		return "info";
+	case FANGS_LOG_DEBUG:
+		return "debug";
 	}
 	return "log";
 }

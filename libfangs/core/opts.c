@@ -12,14 +12,15 @@ int fangs__opts_check(unsigned int version, unsigned int current, const char *na
 	if (version >= 1 && version <= current)
 		return 0;
 	if (current == 1)
-		return fangs_error_set(FANGS_EVERSION, "%s version %u is not supported: this libfangs accepts version 1",
-				       name, version);
+		return fangs_error_set(FANGS_EVERSION,
+				       "%s version %u is not supported: this libfangs accepts version 1", name,
+				       version);
 	return fangs_error_set(FANGS_EVERSION, "%s version %u is not supported: this libfangs accepts versions 1 to %u",
 			       name, version, current);
 }
 
-int fangs__opts_init(void *opts, unsigned int version, const void *defaults, const size_t *sizes,
-		     unsigned int current, const char *name)
+int fangs__opts_init(void *opts, unsigned int version, const void *defaults, const size_t *sizes, unsigned int current,
+		     const char *name)
 {
 	int rc;
 	if (!opts)

@@ -22,8 +22,8 @@ int fangs__opts_check(unsigned int version, unsigned int current, const char *na
 /* fangs_<x>_options_init(): checks `version`, then writes the first
  * sizes[version] bytes of `defaults` (the struct's _INIT) to `opts` and sets
  * its version. FANGS_EINVAL when opts is NULL. */
-int fangs__opts_init(void *opts, unsigned int version, const void *defaults, const size_t *sizes,
-		     unsigned int current, const char *name);
+int fangs__opts_init(void *opts, unsigned int version, const void *defaults, const size_t *sizes, unsigned int current,
+		     const char *name);
 
 /* An entry point's copy of the caller's options: `out` holds `defaults`
  * (the _INIT of the current version), then the caller's first
@@ -35,8 +35,7 @@ int fangs__opts_copy(void *out, const void *in, const void *defaults, const size
 #define FANGS__OPTS_CHECK(opts, current, name) fangs__opts_check((opts)->version, (current), (name))
 
 /* Does the caller's version of `opts` have `field`? */
-#define FANGS__OPTS_HAS(opts, sizes, field) \
-	(offsetof(__typeof__(*(opts)), field) < (sizes)[(opts)->version])
+#define FANGS__OPTS_HAS(opts, sizes, field) (offsetof(__typeof__(*(opts)), field) < (sizes)[(opts)->version])
 
 #define FANGS__OPTS_SIZES_ASSERT(sizes, current) \
 	_Static_assert(sizeof(sizes) / sizeof((sizes)[0]) == (current) + 1, #sizes ": one size per version")

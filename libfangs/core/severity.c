@@ -31,6 +31,6 @@ int fangs_severity_parse(const char *name, fangs_severity *out)
 			return 0;
 		}
 	}
-	return fangs_error_set(FANGS_EINVAL,
-			       "unknown severity '%s' (expected info, low, medium, high or critical)", name);
+	return fangs_error_set(FANGS_EINVAL, "unknown severity '%s' (expected info, low, medium, high or critical)",
+			       name);
 }

@@ -148,8 +148,7 @@ int fangs__read_file(const char *path, char **out, size_t *out_len)
 	else
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fangs_error_set(errno == ENOENT ? FANGS_ENOTFOUND : FANGS_EIO, "%s: %s", path,
-				       strerror(errno));
+		return fangs_error_set(errno == ENOENT ? FANGS_ENOTFOUND : FANGS_EIO, "%s: %s", path, strerror(errno));
 	for (;;) {
 		ssize_t n;
 		if (cap - len < 65536) {

@@ -145,8 +145,7 @@ static bool exec_covers(const fangs__allow_rule *r, const fangs_event *ev)
 	return fangs__sink_end(&o) < sizeof(buf) && strcmp(buf, r->value) == 0;
 }
 
-bool fangs__allow_covers(const fangs__allow_set *set, fangs_fp_kind kind, const char *value,
-			 const fangs_event *ev)
+bool fangs__allow_covers(const fangs__allow_set *set, fangs_fp_kind kind, const char *value, const fangs_event *ev)
 {
 	unsigned char addr[16];
 	int fam = -1;

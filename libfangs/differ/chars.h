@@ -9,7 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { C_DIGIT = 1, C_LOWER = 2, C_UPPER = 4, C_HEX = 8 };
+enum {
+	C_DIGIT = 1,
+	C_LOWER = 2,
+	C_UPPER = 4,
+	C_HEX = 8
+};
 
 /* hidden: read through a GOT entry on every byte otherwise */
 extern __attribute__((visibility("hidden"))) const uint8_t fangs__cclass[256];

@@ -57,7 +57,7 @@ size_t fangs__content_dir(const char *v, size_t len, bool *inside)
 				e = b;
 			}
 		}
-	next:
+next:
 		i = e;
 	}
 	if (inside)
@@ -165,11 +165,9 @@ static int cmp_item(const void *a, const void *b)
 static void put_counts(FILE *f, const fangs__content_sum *s)
 {
 	static const char *const what[FANGS__CONTENT_WHAT_COUNT] = {"file added", "file read by npm",
-								    "unpacked file read by a script",
-								    "file removed"};
-	static const char *const whats[FANGS__CONTENT_WHAT_COUNT] = {"files added", "files read by npm",
-								     "unpacked files read by a script",
-								     "files removed"};
+								    "unpacked file read by a script", "file removed"};
+	static const char *const whats[FANGS__CONTENT_WHAT_COUNT] = {
+		"files added", "files read by npm", "unpacked files read by a script", "files removed"};
 	bool first = true;
 	for (int k = 0; k < FANGS__CONTENT_WHAT_COUNT; k++) {
 		if (!s->n[k])

@@ -12,17 +12,38 @@
 
 static const char *const builtin_places[] = {
 	/* package managers and developer tokens */
-	"~/.npmrc", "~/.yarnrc", "~/.yarnrc.yml", "~/.pypirc", "~/.git-credentials", "~/.netrc",
-	"~/.config/gh/hosts.yml", "~/.docker/config.json", "~/.kube/config",
+	"~/.npmrc",
+	"~/.yarnrc",
+	"~/.yarnrc.yml",
+	"~/.pypirc",
+	"~/.git-credentials",
+	"~/.netrc",
+	"~/.config/gh/hosts.yml",
+	"~/.docker/config.json",
+	"~/.kube/config",
 	/* keys and cloud credentials */
-	"~/.ssh/", "~/.gnupg/", "~/.aws/", "~/.azure/", "~/.config/gcloud/",
+	"~/.ssh/",
+	"~/.gnupg/",
+	"~/.aws/",
+	"~/.azure/",
+	"~/.config/gcloud/",
 	/* system secrets */
-	"/etc/shadow", "/etc/gshadow",
+	"/etc/shadow",
+	"/etc/gshadow",
 	/* browser profiles (cookies, saved passwords, wallet extensions) */
-	"~/.mozilla/firefox/", "~/.config/google-chrome/", "~/.config/chromium/", "~/.config/BraveSoftware/",
-	"~/.config/microsoft-edge/", "~/.config/opera/", "~/.config/vivaldi/",
+	"~/.mozilla/firefox/",
+	"~/.config/google-chrome/",
+	"~/.config/chromium/",
+	"~/.config/BraveSoftware/",
+	"~/.config/microsoft-edge/",
+	"~/.config/opera/",
+	"~/.config/vivaldi/",
 	/* crypto wallets */
-	"~/.bitcoin/", "~/.electrum/", "~/.ethereum/keystore/", "~/.config/Exodus/", "~/.config/solana/",
+	"~/.bitcoin/",
+	"~/.electrum/",
+	"~/.ethereum/keystore/",
+	"~/.config/Exodus/",
+	"~/.config/solana/",
 };
 
 /* MetaMask's extension directory, wherever a Chromium-based browser keeps it. */

@@ -37,9 +37,10 @@ int fangs_fp_kind_parse(const char *name, fangs_fp_kind *out)
 	if (!name || !out)
 		return fangs_error_set(FANGS_EINVAL, "fingerprint kind: missing value");
 	if ((i = name_index(fp_kind_names, FANGS_FP_KIND_COUNT, name)) < 0)
-		return fangs_error_set(FANGS_EINVAL,
-				       "unknown fingerprint kind '%s' (expected fs_read, fs_write, exec, net, dns, sni or syscall)",
-				       name);
+		return fangs_error_set(
+			FANGS_EINVAL,
+			"unknown fingerprint kind '%s' (expected fs_read, fs_write, exec, net, dns, sni or syscall)",
+			name);
 	*out = (fangs_fp_kind)i;
 	return 0;
 }
@@ -69,14 +70,10 @@ static const struct {
 	const char *kind;
 	fangs_severity severity;
 } default_severities[] = {
-	{"fs_cred_read", FANGS_SEV_CRITICAL},
-	{"net_new_destination", FANGS_SEV_HIGH},
-	{"net_new_https_host", FANGS_SEV_HIGH},
-	{"proc_new_syscall", FANGS_SEV_HIGH},
-	{"proc_new_exec", FANGS_SEV_MEDIUM},
-	{"net_new_dns", FANGS_SEV_MEDIUM},
-	{"fs_new_path_write", FANGS_SEV_MEDIUM},
-	{"fs_new_path_read", FANGS_SEV_LOW},
+	{"fs_cred_read", FANGS_SEV_CRITICAL},    {"net_new_destination", FANGS_SEV_HIGH},
+	{"net_new_https_host", FANGS_SEV_HIGH},  {"proc_new_syscall", FANGS_SEV_HIGH},
+	{"proc_new_exec", FANGS_SEV_MEDIUM},     {"net_new_dns", FANGS_SEV_MEDIUM},
+	{"fs_new_path_write", FANGS_SEV_MEDIUM}, {"fs_new_path_read", FANGS_SEV_LOW},
 	{"content_changed", FANGS_SEV_INFO},
 };
 

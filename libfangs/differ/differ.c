@@ -37,16 +37,16 @@ static bool infra_peer(const fangs_differ *d, const fangs_event *ev)
 }
 
 static const size_t differ_sizes[] = {
-	0,
-	offsetof(fangs_differ_options, infra), /* 1 */
-	sizeof(fangs_differ_options), /* 2: infra, n_infra */
+	0, offsetof(fangs_differ_options, infra), /* 1 */
+	sizeof(fangs_differ_options),             /* 2: infra, n_infra */
 };
 FANGS__OPTS_SIZES_ASSERT(differ_sizes, FANGS_DIFFER_OPTIONS_VERSION);
 static const fangs_differ_options differ_defaults = FANGS_DIFFER_OPTIONS_INIT;
 
 int fangs_differ_options_init(fangs_differ_options *opts, unsigned int version)
 {
-	return fangs__opts_init(opts, version, &differ_defaults, differ_sizes, FANGS_DIFFER_OPTIONS_VERSION, "fangs_differ_options");
+	return fangs__opts_init(opts, version, &differ_defaults, differ_sizes, FANGS_DIFFER_OPTIONS_VERSION,
+				"fangs_differ_options");
 }
 
 int fangs_differ_new(fangs_differ **out, const fangs_differ_options *opts)
@@ -233,8 +233,8 @@ char *fangs__join_argv(const fangs_event *ev)
 	return s;
 }
 
-#define DUP_OR_FAIL(dst, src)                      \
-	do {                                       \
+#define DUP_OR_FAIL(dst, src) \
+	do { \
 		if ((src) && !((dst) = strdup(src))) \
 			return fangs__error_oom(); \
 	} while (0)
@@ -247,8 +247,8 @@ static int fill_deviation(const fangs_differ *d, const fangs_differ_input *in, p
 	DUP_OR_FAIL(dev->run_id, in->run_id);
 	DUP_OR_FAIL(dev->package, in->package);
 	DUP_OR_FAIL(dev->kind, deviation_kind(p));
-	dev->severity = fangs__severity_for(cfg, in->package, dev->kind,
-					    fangs_deviation_kind_default_severity(dev->kind));
+	dev->severity =
+		fangs__severity_for(cfg, in->package, dev->kind, fangs_deviation_kind_default_severity(dev->kind));
 	dev->value = p->value; /* moved */
 	p->value = NULL;
 	dev->actor = p->actor;
@@ -307,8 +307,8 @@ static int is_import_fp(const fangs_fingerprint *fp, void *user)
  * what npm unpacked to `unpacked` (likewise).
  * A baseline made before the import phase existed (or with it turned off)
  * has nothing to compare that phase with: like a first run, it seeds. */
-static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps,
-		       pending_set *ps, fangs_fpset *unpacked)
+static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fangs_fpset *run_fps, pending_set *ps,
+		       fangs_fpset *unpacked)
 {
 	const bool compare_import = ps && fangs_fpset_foreach(in->baseline, is_import_fp, NULL) != 0;
 	const fangs_norm_ctx nctx = {in->package, in->version};
@@ -383,9 +383,9 @@ static int scan_events(const fangs_differ *d, const fangs_differ_input *in, fang
 static bool loader_read(const char *p)
 {
 	static const char *const dirs[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/usr/local/lib/"};
-	static const char *const data[] = {"/etc/ld.so.cache", "/etc/ld.so.preload", "/usr/lib/locale/",
-					   "/usr/share/locale/", "/usr/share/zoneinfo/", "/etc/localtime",
-					   "/usr/share/terminfo/", "/lib/terminfo/", "/etc/terminfo/",
+	static const char *const data[] = {"/etc/ld.so.cache",         "/etc/ld.so.preload",   "/usr/lib/locale/",
+					   "/usr/share/locale/",       "/usr/share/zoneinfo/", "/etc/localtime",
+					   "/usr/share/terminfo/",     "/lib/terminfo/",       "/etc/terminfo/",
 					   "/usr/lib/ssl/openssl.cnf", "/etc/ssl/openssl.cnf"};
 	const char *base;
 	for (size_t i = 0; i < sizeof(data) / sizeof(data[0]); i++)
@@ -406,7 +406,7 @@ static bool loader_read(const char *p)
 static bool resolver_read(const char *p)
 {
 	static const char *const files[] = {"/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/hosts",
-					    "/etc/host.conf", "/etc/gai.conf", "/etc/services"};
+					    "/etc/host.conf",   "/etc/gai.conf",      "/etc/services"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (!strcmp(p, files[i]))
 			return true;
@@ -439,7 +439,8 @@ static bool runs_program(const fangs_event *events, size_t n, int32_t pid, const
 			need = strlen(events[i].path) + 16;
 			if (need > sizeof(small) && !(key = malloc(need)))
 				return false;
-			snprintf(key, need > sizeof(small) ? need : sizeof(small), "%d:%s", events[i].pid, events[i].path);
+			snprintf(key, need > sizeof(small) ? need : sizeof(small), "%d:%s", events[i].pid,
+				 events[i].path);
 			fangs_fpset_add(*execs, FANGS_FP_EXEC, FANGS_ACTOR_NPM, key);
 			if (key != small)
 				free(key);
@@ -465,23 +466,41 @@ static bool runs_program(const fangs_event *events, size_t n, int32_t pid, const
 static bool sysinfo_read(const char *v)
 {
 	static const char *const files[] = {
-		"/proc/stat", "/proc/meminfo", "/proc/cpuinfo", "/proc/loadavg", "/proc/uptime", "/proc/version",
-		"/proc/filesystems", "/proc/mounts", "/proc/swaps", "/proc/zoneinfo", "/proc/vmstat",
-		"/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io",
-		"/proc/sys/kernel/osrelease", "/proc/sys/kernel/ostype", "/proc/sys/kernel/version",
-		"/proc/sys/kernel/hostname", "/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max",
-		"/proc/sys/kernel/perf_event_paranoid", "/proc/sys/vm/overcommit_memory",
-		"/proc/sys/vm/max_map_count", "/proc/sys/fs/file-max", "/proc/sys/fs/nr_open",
-		"/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/mm/transparent_hugepage/defrag",
+		"/proc/stat",
+		"/proc/meminfo",
+		"/proc/cpuinfo",
+		"/proc/loadavg",
+		"/proc/uptime",
+		"/proc/version",
+		"/proc/filesystems",
+		"/proc/mounts",
+		"/proc/swaps",
+		"/proc/zoneinfo",
+		"/proc/vmstat",
+		"/proc/pressure/cpu",
+		"/proc/pressure/memory",
+		"/proc/pressure/io",
+		"/proc/sys/kernel/osrelease",
+		"/proc/sys/kernel/ostype",
+		"/proc/sys/kernel/version",
+		"/proc/sys/kernel/hostname",
+		"/proc/sys/kernel/pid_max",
+		"/proc/sys/kernel/threads-max",
+		"/proc/sys/kernel/perf_event_paranoid",
+		"/proc/sys/vm/overcommit_memory",
+		"/proc/sys/vm/max_map_count",
+		"/proc/sys/fs/file-max",
+		"/proc/sys/fs/nr_open",
+		"/sys/kernel/mm/transparent_hugepage/enabled",
+		"/sys/kernel/mm/transparent_hugepage/defrag",
 		"/sys/kernel/mm/transparent_hugepage/shmem_enabled",
 		"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
 	};
-	static const char *const dirs[] = {"/sys/devices/system/cpu/", "/sys/devices/system/node/",
-					   "/sys/fs/cgroup/"};
+	static const char *const dirs[] = {"/sys/devices/system/cpu/", "/sys/devices/system/node/", "/sys/fs/cgroup/"};
 	/* /proc/<pid>/x and /proc/<pid>/task/<tid>/x */
-	static const char *const own[] = {"stat", "statm", "status", "maps", "smaps", "smaps_rollup", "cgroup",
-					  "mountinfo", "mounts", "limits", "comm", "sched", "schedstat", "io",
-					  "oom_score_adj", "auxv"};
+	static const char *const own[] = {"stat",      "statm",     "status",        "maps",   "smaps", "smaps_rollup",
+					  "cgroup",    "mountinfo", "mounts",        "limits", "comm",  "sched",
+					  "schedstat", "io",        "oom_score_adj", "auxv"};
 	const char *rest;
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(files); i++)
 		if (!strcmp(v, files[i]))
@@ -548,7 +567,11 @@ static bool folded(const fangs_differ *d, const pending_set *ps, const fangs_eve
 }
 
 /* What becomes of a new fingerprint. */
-enum { FATE_REPORT = 0, FATE_DROP = 1, FATE_CONTENT = 2 };
+enum {
+	FATE_REPORT = 0,
+	FATE_DROP = 1,
+	FATE_CONTENT = 2
+};
 
 static bool unpacked_has(const fangs_fpset *set, fangs_fp_kind kind, const char *v, size_t len)
 {
@@ -570,7 +593,8 @@ static size_t content_of(const pending *p, const fangs_fpset *unpacked, fangs__c
 	    !(dir = fangs__content_dir(p->value, p->len, &inside)))
 		return 0;
 	if (p->actor == FANGS_ACTOR_NPM) {
-		if ((p->kind == FANGS_FP_FS_WRITE && !inside) || !unpacked_has(unpacked, FANGS_FP_FS_READ, p->value, dir))
+		if ((p->kind == FANGS_FP_FS_WRITE && !inside) ||
+		    !unpacked_has(unpacked, FANGS_FP_FS_READ, p->value, dir))
 			return 0;
 		*what = p->kind == FANGS_FP_FS_WRITE ? FANGS__CONTENT_ADDED : FANGS__CONTENT_NPM_READ;
 		return dir;
@@ -610,9 +634,8 @@ static int fill_content(const fangs_differ *d, const fangs_differ_input *in, fan
 }
 
 /* Decides each new fingerprint's fate; content goes to its package's summary. */
-static int judge(const fangs_differ *d, const fangs_differ_input *in, const fangs__allow_set *local,
-		 pending_set *ps, const fangs_fpset *unpacked, uint8_t *fate, fangs__content_list *content,
-		 fangs_fpset **execs)
+static int judge(const fangs_differ *d, const fangs_differ_input *in, const fangs__allow_set *local, pending_set *ps,
+		 const fangs_fpset *unpacked, uint8_t *fate, fangs__content_list *content, fangs_fpset **execs)
 {
 	for (size_t i = 0; i < ps->count; i++) {
 		pending *p = &ps->items[i];

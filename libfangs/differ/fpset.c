@@ -103,8 +103,8 @@ static const char *arena_copy(fangs_fpset *s, const char *value, size_t len)
 	return dst;
 }
 
-static fp_slot *find_slot(const fangs_fpset *s, uint64_t h, fangs_fp_kind kind, fangs_actor actor,
-			  const char *value, size_t len)
+static fp_slot *find_slot(const fangs_fpset *s, uint64_t h, fangs_fp_kind kind, fangs_actor actor, const char *value,
+			  size_t len)
 {
 	size_t i = (size_t)h & s->mask;
 	for (;;) {
@@ -140,16 +140,15 @@ static int grow(fangs_fpset *s)
 	return 0;
 }
 
-bool fangs__fpset_has(const fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_actor actor,
-		      const char *value, size_t len)
+bool fangs__fpset_has(const fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_actor actor, const char *value,
+		      size_t len)
 {
 	if (!set || !set->count)
 		return false;
 	return find_slot(set, h, kind, actor, value, len)->hash != 0;
 }
 
-int fangs__fpset_put(fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_actor actor, const char *value,
-		     size_t len)
+int fangs__fpset_put(fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_actor actor, const char *value, size_t len)
 {
 	fp_slot *sl;
 	const char *copy;

@@ -35,8 +35,8 @@ bool fangs__fp_value(const fangs__norm *ctx, const fangs_event *ev, fangs_fp_kin
 
 /* Hash-aware set access, so a value is hashed once per event. */
 uint64_t fangs__fp_hash(fangs_fp_kind kind, fangs_actor actor, const char *value, size_t len);
-bool fangs__fpset_has(const fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_actor actor,
-		      const char *value, size_t len);
+bool fangs__fpset_has(const fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_actor actor, const char *value,
+		      size_t len);
 int fangs__fpset_put(fangs_fpset *set, uint64_t h, fangs_fp_kind kind, fangs_actor actor, const char *value,
 		     size_t len);
 
@@ -120,8 +120,7 @@ typedef struct fangs__allow_set {
 int fangs__allow_compile(fangs__allow_set *set, const fangs_allow_entry *e, size_t n, const char *package);
 void fangs__allow_set_free(fangs__allow_set *set);
 /* Does an entry cover this fingerprint? `ev` is an evidence event (raw fields). */
-bool fangs__allow_covers(const fangs__allow_set *set, fangs_fp_kind kind, const char *value,
-			 const fangs_event *ev);
+bool fangs__allow_covers(const fangs__allow_set *set, fangs_fp_kind kind, const char *value, const fangs_event *ev);
 
 struct fangs_differ {
 	const fangs_config *config; /* borrowed: must outlive the differ */

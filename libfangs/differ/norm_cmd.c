@@ -137,7 +137,8 @@ static bool payload_run(const char *s, size_t n)
 		return true;
 	for (size_t i = 0; i < n;) {
 		size_t j = i, hex = 0, dig = 0;
-		while (j < n && ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= '0' && s[j] <= '9'))) {
+		while (j < n &&
+		       ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= '0' && s[j] <= '9'))) {
 			bool is_d = s[j] >= '0' && s[j] <= '9';
 			hex += is_d || (s[j] >= 'a' && s[j] <= 'f') || (s[j] >= 'A' && s[j] <= 'F');
 			dig += is_d;
@@ -197,10 +198,10 @@ static const struct interp {
 	bool versioned; /* python3, python3.11, perl5.36 ... */
 	const char *letters;
 } interps[] = {
-	{"sh", false, "c"},   {"bash", false, "c"},  {"dash", false, "c"},   {"zsh", false, "c"},
-	{"ash", false, "c"},  {"ksh", false, "c"},   {"mksh", false, "c"},   {"busybox", false, "c"},
-	{"node", false, "ep"}, {"nodejs", false, "ep"}, {"bun", false, "e"}, {"python", true, "c"},
-	{"perl", true, "eE"}, {"ruby", true, "e"},   {"php", true, "r"},
+	{"sh", false, "c"},    {"bash", false, "c"},    {"dash", false, "c"}, {"zsh", false, "c"},
+	{"ash", false, "c"},   {"ksh", false, "c"},     {"mksh", false, "c"}, {"busybox", false, "c"},
+	{"node", false, "ep"}, {"nodejs", false, "ep"}, {"bun", false, "e"},  {"python", true, "c"},
+	{"perl", true, "eE"},  {"ruby", true, "e"},     {"php", true, "r"},
 };
 
 static const char *base_name(const char *p)

@@ -48,11 +48,11 @@ typedef struct anchor {
 
 typedef struct norm_rule {
 	const char *name;
-	bool rooted;         /* anchor starts at "/" (else: anywhere in the path) */
+	bool rooted; /* anchor starts at "/" (else: anywhere in the path) */
 	uint8_t n_before;
-	anchor before[3];    /* components right before the matched one */
+	anchor before[3]; /* components right before the matched one */
 	norm_match match;
-	const char *repl;    /* "~" at the start of an absolute path drops the "/" */
+	const char *repl; /* "~" at the start of an absolute path drops the "/" */
 } norm_rule;
 
 static bool eq(const char *s, size_t n, const char *lit)
@@ -241,28 +241,28 @@ static size_t m_deps_home(const nstate *st, size_t i, size_t *stem)
 
 static const norm_rule rules[] = {
 	/* name                where     n  anchor (components before)                 matcher         replacement */
-	{"proc-pid",            ROOTED,   1, {A("proc")},                               m_pid,          "<pid>"},
-	{"proc-task",           ROOTED,   3, {A("proc"), A("*"), A("task")},            m_number,       "<tid>"},
-	{"proc-fd",             ROOTED,   3, {A("proc"), A("*"), A("fd")},              m_number,       "<fd>"},
-	{"proc-fdinfo",         ROOTED,   3, {A("proc"), A("*"), A("fdinfo")},          m_number,       "<fd>"},
-	{"dev-fd",              ROOTED,   2, {A("dev"), A("fd")},                       m_number,       "<fd>"},
-	{"dev-pts",             ROOTED,   2, {A("dev"), A("pts")},                      m_number,       "<pty>"},
-	{"home-root",           ROOTED,   0, {{NULL, 0}},                               m_root_home,    "~"},
-	{"home-user",           ROOTED,   0, {{NULL, 0}},                               m_home_user,    "~"},
-	{"tmp-random",          ROOTED,   1, {A("tmp")},                                m_tmp_random,   "<tmp>"},
-	{"var-tmp-random",      ROOTED,   2, {A("var"), A("tmp")},                      m_tmp_random,   "<tmp>"},
-	{"dev-shm-random",      ROOTED,   2, {A("dev"), A("shm")},                      m_tmp_random,   "<tmp>"},
-	{"cacache-content",     ANYWHERE, 3, {A("_cacache"), A("content-v2"), A("*")},  m_hash_fanout,  "<hash>"},
-	{"cacache-index",       ANYWHERE, 2, {A("_cacache"), A("index-v5")},            m_hash_fanout,  "<hash>"},
-	{"cacache-tmp",         ANYWHERE, 2, {A("_cacache"), A("tmp")},                 m_any,          "<tmp>"},
-	{"npm-log",             ANYWHERE, 1, {A("_logs")},                              m_npm_log,      "<npm-log>"},
-	{"npm-staging",         ANYWHERE, 2, {A("node_modules"), A(".staging")},        m_staging,      "%s-<stage>"},
-	{"npm-staging-scoped",  ANYWHERE, 3, {A("node_modules"), A(".staging"), A("@*")}, m_staging,      "%s-<stage>"},
-	{"npm-retired",         ANYWHERE, 1, {A("node_modules")},                       m_retired,      "%s-<stage>"},
-	{"npm-retired-scoped",  ANYWHERE, 2, {A("node_modules"), A("@*")},              m_retired,      "%s-<stage>"},
-	{"atomic-write",        ANYWHERE, 0, {{NULL, 0}},                               m_atomic_tmp,   "%s.<tmp>"},
-	{"binutils-tmp",        ANYWHERE, 0, {{NULL, 0}},                               m_binutils_tmp, "st<tmp>"},
-	{"gyp-deps-home",       ANYWHERE, 1, {A(".deps")},                              m_deps_home,    "~"},
+	{"proc-pid", ROOTED, 1, {A("proc")}, m_pid, "<pid>"},
+	{"proc-task", ROOTED, 3, {A("proc"), A("*"), A("task")}, m_number, "<tid>"},
+	{"proc-fd", ROOTED, 3, {A("proc"), A("*"), A("fd")}, m_number, "<fd>"},
+	{"proc-fdinfo", ROOTED, 3, {A("proc"), A("*"), A("fdinfo")}, m_number, "<fd>"},
+	{"dev-fd", ROOTED, 2, {A("dev"), A("fd")}, m_number, "<fd>"},
+	{"dev-pts", ROOTED, 2, {A("dev"), A("pts")}, m_number, "<pty>"},
+	{"home-root", ROOTED, 0, {{NULL, 0}}, m_root_home, "~"},
+	{"home-user", ROOTED, 0, {{NULL, 0}}, m_home_user, "~"},
+	{"tmp-random", ROOTED, 1, {A("tmp")}, m_tmp_random, "<tmp>"},
+	{"var-tmp-random", ROOTED, 2, {A("var"), A("tmp")}, m_tmp_random, "<tmp>"},
+	{"dev-shm-random", ROOTED, 2, {A("dev"), A("shm")}, m_tmp_random, "<tmp>"},
+	{"cacache-content", ANYWHERE, 3, {A("_cacache"), A("content-v2"), A("*")}, m_hash_fanout, "<hash>"},
+	{"cacache-index", ANYWHERE, 2, {A("_cacache"), A("index-v5")}, m_hash_fanout, "<hash>"},
+	{"cacache-tmp", ANYWHERE, 2, {A("_cacache"), A("tmp")}, m_any, "<tmp>"},
+	{"npm-log", ANYWHERE, 1, {A("_logs")}, m_npm_log, "<npm-log>"},
+	{"npm-staging", ANYWHERE, 2, {A("node_modules"), A(".staging")}, m_staging, "%s-<stage>"},
+	{"npm-staging-scoped", ANYWHERE, 3, {A("node_modules"), A(".staging"), A("@*")}, m_staging, "%s-<stage>"},
+	{"npm-retired", ANYWHERE, 1, {A("node_modules")}, m_retired, "%s-<stage>"},
+	{"npm-retired-scoped", ANYWHERE, 2, {A("node_modules"), A("@*")}, m_retired, "%s-<stage>"},
+	{"atomic-write", ANYWHERE, 0, {{NULL, 0}}, m_atomic_tmp, "%s.<tmp>"},
+	{"binutils-tmp", ANYWHERE, 0, {{NULL, 0}}, m_binutils_tmp, "st<tmp>"},
+	{"gyp-deps-home", ANYWHERE, 1, {A(".deps")}, m_deps_home, "~"},
 };
 
 /* Which rules can fit a component, by the first byte of the component

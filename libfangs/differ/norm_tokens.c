@@ -13,11 +13,8 @@
 #include "differ/internal.h"
 
 const uint8_t fangs__cclass[256] = {
-	['0' ... '9'] = C_DIGIT | C_HEX,
-	['a' ... 'f'] = C_LOWER | C_HEX,
-	['g' ... 'z'] = C_LOWER,
-	['A' ... 'F'] = C_UPPER | C_HEX,
-	['G' ... 'Z'] = C_UPPER,
+	['0' ... '9'] = C_DIGIT | C_HEX, ['a' ... 'f'] = C_LOWER | C_HEX, ['g' ... 'z'] = C_LOWER,
+	['A' ... 'F'] = C_UPPER | C_HEX, ['G' ... 'Z'] = C_UPPER,
 };
 
 static bool two_digits_in(const char *p, int lo, int hi)
@@ -257,8 +254,7 @@ void fangs__norm_tokens(const fangs__norm *ctx, const char *s, size_t n, fangs__
 
 	/* fast path: a digit or symbol the version starts with is not in the text
 	 * (placeholders only bring in '<', '>' and lower-case letters) */
-	if (!ctx || !ctx->vlen || n < ctx->vlen ||
-	    (v0 != '<' && v0 != '>' && !is_lower(v0) && !memchr(s, v0, n))) {
+	if (!ctx || !ctx->vlen || n < ctx->vlen || (v0 != '<' && v0 != '>' && !is_lower(v0) && !memchr(s, v0, n))) {
 		tokens_plain(s, n, o);
 		return;
 	}

@@ -30,9 +30,9 @@ json_object *fangs_json_run(const fangs_run *r)
 	json_object_object_add(o, "events_dropped", json_object_new_int64(r->events_dropped));
 	json_object_object_add(o, "event_count", json_object_new_int64(r->event_count));
 	json_object_object_add(o, "deviation_count", json_object_new_int64(r->deviation_count));
-	json_object_object_add(o, "max_severity", r->deviation_count
-					? json_object_new_string(fangs_severity_name(r->max_severity))
-					: NULL);
+	json_object_object_add(o, "max_severity",
+			       r->deviation_count ? json_object_new_string(fangs_severity_name(r->max_severity))
+						  : NULL);
 	json_object_object_add(o, "duration_ns", json_object_new_int64(r->duration_ns));
 	json_object_object_add(o, "exit_code", r->has_exit_code ? json_object_new_int(r->exit_code) : NULL);
 	json_object_object_add(o, "runner", str_or_null(r->runner));

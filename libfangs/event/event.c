@@ -14,16 +14,26 @@
 static const char *kind_name(fangs_event_kind kind)
 {
 	switch (kind) {
-	case FANGS_EV_NONE: return "none";
-	case FANGS_EV_FILE_OPEN: return "file_open";
-	case FANGS_EV_EXEC: return "exec";
-	case FANGS_EV_NET_CONNECT: return "net_connect";
-	case FANGS_EV_DNS_QUERY: return "dns_query";
-	case FANGS_EV_TLS_SNI: return "tls_sni";
-	case FANGS_EV_PROC_FORK: return "process_fork";
-	case FANGS_EV_PROC_EXIT: return "process_exit";
-	case FANGS_EV_PROXY_REQUEST: return "proxy_request";
-	case FANGS_EV_SYSCALL: return "syscall";
+	case FANGS_EV_NONE:
+		return "none";
+	case FANGS_EV_FILE_OPEN:
+		return "file_open";
+	case FANGS_EV_EXEC:
+		return "exec";
+	case FANGS_EV_NET_CONNECT:
+		return "net_connect";
+	case FANGS_EV_DNS_QUERY:
+		return "dns_query";
+	case FANGS_EV_TLS_SNI:
+		return "tls_sni";
+	case FANGS_EV_PROC_FORK:
+		return "process_fork";
+	case FANGS_EV_PROC_EXIT:
+		return "process_exit";
+	case FANGS_EV_PROXY_REQUEST:
+		return "proxy_request";
+	case FANGS_EV_SYSCALL:
+		return "syscall";
 	}
 	return NULL;
 }
@@ -127,10 +137,10 @@ void fangs_event_clear(fangs_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
-#define DUP(field)                                          \
-	do {                                                \
+#define DUP(field) \
+	do { \
 		if (src->field && !(dst->field = strdup(src->field))) \
-			goto oom;                           \
+			goto oom; \
 	} while (0)
 
 int fangs_event_copy(fangs_event *dst, const fangs_event *src)

@@ -136,8 +136,7 @@ static int decode_ancestry(json_object *obj, fangs_event *ev)
 		return FIELD_ERR("ancestry", "must be an array of objects");
 	n = json_object_array_length(v);
 	if (n > FANGS_ANCESTRY_MAX)
-		return fangs_error_set(FANGS_EPARSE, "field \"ancestry\": more than %d entries",
-				       FANGS_ANCESTRY_MAX);
+		return fangs_error_set(FANGS_EPARSE, "field \"ancestry\": more than %d entries", FANGS_ANCESTRY_MAX);
 	for (size_t i = 0; i < n; i++) {
 		json_object *a = json_object_array_get_idx(v, i);
 		fangs_ancestor *anc = &ev->ancestry[i];
@@ -444,10 +443,14 @@ static void put_str_value(fangs_buf *b, const char *keyq, size_t keylen, const c
 static const char *family_name(fangs_family f)
 {
 	switch (f) {
-	case FANGS_FAMILY_IPV4: return "ipv4";
-	case FANGS_FAMILY_IPV6: return "ipv6";
-	case FANGS_FAMILY_UNIX: return "unix";
-	case FANGS_FAMILY_NONE: break;
+	case FANGS_FAMILY_IPV4:
+		return "ipv4";
+	case FANGS_FAMILY_IPV6:
+		return "ipv6";
+	case FANGS_FAMILY_UNIX:
+		return "unix";
+	case FANGS_FAMILY_NONE:
+		break;
 	}
 	return NULL;
 }
@@ -467,8 +470,6 @@ static void put_net(fangs_buf *b, const fangs_event *ev, int always)
 	else if (ev->proto == FANGS_PROTO_UDP)
 		put_str_field(b, "proto", "udp");
 }
-
-
 
 /* Appends the JSON object of `ev` to `b` (used by the storage and wire layers). */
 int fangs__event_encode(fangs_buf *b, const fangs_event *ev)
@@ -656,8 +657,8 @@ int fangs_events_parse_ndjson(fangs_event_list *out, const char *data, size_t le
 			continue;
 		rc = fangs_event_from_json(&ev, start, llen);
 		if (rc)
-			return fangs_error_set(rc, "%s%sline %zu: %s", source ? source : "", source ? ":" : "",
-					       line, fangs_error_last());
+			return fangs_error_set(rc, "%s%sline %zu: %s", source ? source : "", source ? ":" : "", line,
+					       fangs_error_last());
 		if (fangs_event_list_append(out, &ev)) {
 			fangs_event_clear(&ev);
 			return FANGS_ENOMEM;

@@ -35,9 +35,9 @@ typedef struct grouping {
 	const fangs__psl *psl;
 	const fangs_event **events; /* known evidence events, by id */
 	size_t n_events;
-	size_t *parent;             /* union-find over the records */
-	char **domain;              /* per record: its registrable domain, when a network record has a name */
-	char **address;             /* per record: its address, when a network record has one and no name */
+	size_t *parent; /* union-find over the records */
+	char **domain;  /* per record: its registrable domain, when a network record has a name */
+	char **address; /* per record: its address, when a network record has one and no name */
 	keys k;
 } grouping;
 
@@ -82,7 +82,7 @@ static int by_event_id(const void *a, const void *b)
 static const fangs_event *event_get(const grouping *g, int64_t id)
 {
 	fangs_event probe = {0};
-	const fangs_event *pp = &probe, *const *hit;
+	const fangs_event *pp = &probe, *const * hit;
 	if (!g->n_events)
 		return NULL;
 	probe.id = id;
@@ -259,7 +259,8 @@ static void unite_keys(grouping *g)
 		bool one_domain = true;
 		for (j = i; j < g->k.count && !strcmp(g->k.items[j].key, key); j++) {
 			if (key[0] == 'l')
-				one_domain = one_domain && !strcmp(g->domain[g->k.items[j].rec], g->domain[g->k.items[i].rec]);
+				one_domain = one_domain &&
+					     !strcmp(g->domain[g->k.items[j].rec], g->domain[g->k.items[i].rec]);
 			else if (!anchor && (key[0] != 'v' || g->k.items[j].rule))
 				anchor = &g->k.items[j];
 		}
@@ -532,7 +533,8 @@ static const fangs_findings_options findings_defaults = FANGS_FINDINGS_OPTIONS_I
 
 int fangs_findings_options_init(fangs_findings_options *opts, unsigned int version)
 {
-	return fangs__opts_init(opts, version, &findings_defaults, findings_sizes, FANGS_FINDINGS_OPTIONS_VERSION, "fangs_findings_options");
+	return fangs__opts_init(opts, version, &findings_defaults, findings_sizes, FANGS_FINDINGS_OPTIONS_VERSION,
+				"fangs_findings_options");
 }
 
 int fangs_findings_group(const fangs_deviation_list *records, const fangs_findings_options *opts,
@@ -639,7 +641,8 @@ int fangs_findings_load(fangs_storage *st, const fangs_deviation_list *records, 
 			return fangs__error_oom();
 		for (size_t i = 0; i < records->count; i++) {
 			if (records->items[i].n_evidence)
-				memcpy(ids + n, records->items[i].evidence, records->items[i].n_evidence * sizeof(*ids));
+				memcpy(ids + n, records->items[i].evidence,
+				       records->items[i].n_evidence * sizeof(*ids));
 			n += records->items[i].n_evidence;
 		}
 		qsort(ids, n, sizeof(*ids), by_i64);

@@ -194,8 +194,9 @@ int fangs__http_post(const fangs__http_request *req, fangs__http_response *res)
 				 "for a private CA set the notifier's ca_file",
 				 *errbuf ? errbuf : curl_easy_strerror(cc));
 		else
-			snprintf(res->error, sizeof(res->error), "%s%s: %s", curl_retryable(cc) ? "" : "not retried: ",
-				 curl_easy_strerror(cc), *errbuf ? errbuf : req->url);
+			snprintf(res->error, sizeof(res->error), "%s%s: %s",
+				 curl_retryable(cc) ? "" : "not retried: ", curl_easy_strerror(cc),
+				 *errbuf ? errbuf : req->url);
 	} else if (status < 200 || status > 299) {
 		res->retryable = status_retryable(res->status);
 		snprintf(res->error, sizeof(res->error), "the receiver answered HTTP %ld%s", status,

@@ -47,11 +47,11 @@ typedef struct fangs__http_request {
 } fangs__http_request;
 
 typedef struct fangs__http_response {
-	int status;              /* 0 = no answer */
-	int retryable;           /* worth another attempt */
-	int64_t retry_after_ns;  /* absolute; 0 = the receiver did not say */
-	char error[512];         /* why it failed ("" on 2xx) */
-	fangs_buf body;          /* the start of the answer */
+	int status;             /* 0 = no answer */
+	int retryable;          /* worth another attempt */
+	int64_t retry_after_ns; /* absolute; 0 = the receiver did not say */
+	char error[512];        /* why it failed ("" on 2xx) */
+	fangs_buf body;         /* the start of the answer */
 } fangs__http_response;
 
 /* Never fails for a receiver's reason: those are in `res`. Returns <0 only

@@ -59,7 +59,8 @@ static const fangs_notifier_options notifier_defaults = FANGS_NOTIFIER_OPTIONS_I
 
 int fangs_notifier_options_init(fangs_notifier_options *opts, unsigned int version)
 {
-	return fangs__opts_init(opts, version, &notifier_defaults, notifier_sizes, FANGS_NOTIFIER_OPTIONS_VERSION, "fangs_notifier_options");
+	return fangs__opts_init(opts, version, &notifier_defaults, notifier_sizes, FANGS_NOTIFIER_OPTIONS_VERSION,
+				"fangs_notifier_options");
 }
 
 int fangs_notifier_new(fangs_notifier **out, const fangs_notifier_options *opts)
@@ -256,7 +257,8 @@ static int attempt_send(fangs_notifier *n, const fangs_notifier_target *t, const
 		if (!secret || !*secret) {
 			/* Retried: the variable may be set when the process restarts. */
 			snprintf(res->error, sizeof(res->error),
-				 "the signing secret variable %s is not set in this process's environment", t->secret_env);
+				 "the signing secret variable %s is not set in this process's environment",
+				 t->secret_env);
 			res->retryable = 1;
 			free(body);
 			return 0;
@@ -274,7 +276,8 @@ static int attempt_send(fangs_notifier *n, const fangs_notifier_target *t, const
 	}
 	for (size_t i = 0; i < t->n_headers; i++) {
 		hdrs[i].name = t->headers[i].name;
-		if ((rc = fangs__notifier_header_resolve(&t->headers[i], &hdrs[i].value, res->error, sizeof(res->error)))) {
+		if ((rc = fangs__notifier_header_resolve(&t->headers[i], &hdrs[i].value, res->error,
+							 sizeof(res->error)))) {
 			free_resolved(hdrs, i);
 			free(body);
 			if (rc == FANGS_ENOMEM)

@@ -116,8 +116,8 @@ static json_object *link_json(const char *public_url, const char *run_id)
 	return o;
 }
 
-static json_object *payload_json(const char *run_id, const char *pkg, const char *ver, fangs_severity max,
-				 size_t count, const char *public_url, json_object *devs)
+static json_object *payload_json(const char *run_id, const char *pkg, const char *ver, fangs_severity max, size_t count,
+				 const char *public_url, json_object *devs)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "source", json_object_new_string("fangs"));

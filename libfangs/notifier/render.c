@@ -23,8 +23,8 @@
 #define CHAT_DISCORD_MAX 3500
 
 typedef struct chat_style {
-	const char *bold;  /* "*" (Slack mrkdwn) or "**" (Discord markdown) */
-	int escape_angle;  /* Slack: & < > are control characters even in code */
+	const char *bold; /* "*" (Slack mrkdwn) or "**" (Discord markdown) */
+	int escape_angle; /* Slack: & < > are control characters even in code */
 } chat_style;
 
 static const chat_style slack_style = {"*", 1};

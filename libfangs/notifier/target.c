@@ -51,8 +51,7 @@ static int is_loopback_host(const char *host)
 		memcpy(buf, host + 1, n - 2);
 		buf[n - 2] = '\0';
 		if (inet_pton(AF_INET6, buf, &a6) == 1)
-			return IN6_IS_ADDR_LOOPBACK(&a6) ||
-			       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+			return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 	}
 	return 0;
 }
@@ -67,8 +66,10 @@ int fangs_notifier_url_check(const char *url)
 		return fangs_error_set(FANGS_EINVAL, "notifier URL is empty");
 	https = strncasecmp(url, "https://", 8) == 0;
 	if (!https && strncasecmp(url, "http://", 7) != 0)
-		return fangs_error_set(FANGS_EINVAL, "notifier URL '%s': the scheme must be https:// "
-						     "(or http:// to a loopback host for local testing)", url);
+		return fangs_error_set(FANGS_EINVAL,
+				       "notifier URL '%s': the scheme must be https:// "
+				       "(or http:// to a loopback host for local testing)",
+				       url);
 	if (strpbrk(url, " \t\r\n"))
 		return fangs_error_set(FANGS_EINVAL, "notifier URL '%s': contains white space", url);
 	if (!(u = curl_url()))
@@ -106,8 +107,9 @@ int fangs_notifier_header_check(const char *name, const char *value)
 {
 	/* Set by the notifier or by HTTP itself: an override would break the
 	 * signature or the framing. */
-	static const char *const reserved[] = {"Content-Type", "Content-Length", "Host", "Transfer-Encoding",
-					       "Connection", "X-FANGS-Signature", "X-FANGS-Timestamp"};
+	static const char *const reserved[] = {"Content-Type",      "Content-Length", "Host",
+					       "Transfer-Encoding", "Connection",     "X-FANGS-Signature",
+					       "X-FANGS-Timestamp"};
 	if (!name || !*name || !value)
 		return fangs_error_set(FANGS_EINVAL, "header: a name and a value are required (Name:Value)");
 	for (const char *p = name; *p; p++)
@@ -130,8 +132,8 @@ int fangs_notifier_header_check(const char *name, const char *value)
 
 int fangs_notifier_header_is_secret(const char *name, const char *value)
 {
-	static const char *const words[] = {"auth", "token", "secret", "key", "password", "cookie", "signature",
-					    "credential", "session"};
+	static const char *const words[] = {"auth",   "token",     "secret",     "key",    "password",
+					    "cookie", "signature", "credential", "session"};
 	if (!name || !value || !strncmp(value, "env:", 4) || !strncmp(value, "file:", 5))
 		return 0;
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(words); i++)
@@ -152,8 +154,8 @@ int fangs__notifier_header_resolve(const fangs_notifier_header *h, char **out, c
 	if (!strncmp(v, "env:", 4)) {
 		const char *e = getenv(v + 4);
 		if (!e || !*e) {
-			snprintf(err, errcap, "header %s: the variable %s is not set in this process's environment", h->name,
-				 v + 4);
+			snprintf(err, errcap, "header %s: the variable %s is not set in this process's environment",
+				 h->name, v + 4);
 			return FANGS_ENOTFOUND;
 		}
 		v = e;
@@ -189,9 +191,9 @@ int fangs_notifier_target_check(const fangs_notifier_target *t)
 	for (const char *p = t->name; *p; p++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
 			return fangs_error_set(FANGS_EINVAL,
-					       "notifier name '%s': use letters, digits, '.', '_' and '-' only", t->name);
-	if ((rc = fangs_notifier_url_check(t->url)) ||
-	    (rc = fangs_notifier_template_parse(t->template_name, NULL)))
+					       "notifier name '%s': use letters, digits, '.', '_' and '-' only",
+					       t->name);
+	if ((rc = fangs_notifier_url_check(t->url)) || (rc = fangs_notifier_template_parse(t->template_name, NULL)))
 		return rc;
 	if (t->min_severity < FANGS_SEV_INFO || t->min_severity > FANGS_SEV_CRITICAL)
 		return fangs_error_set(FANGS_EINVAL, "notifier '%s': minimum severity out of range", t->name);
@@ -199,14 +201,16 @@ int fangs_notifier_target_check(const fangs_notifier_target *t)
 		if ((rc = fangs_notifier_header_check(t->headers[i].name, t->headers[i].value)))
 			return rc;
 	if (t->secret_env && strcasecmp(t->template_name, "generic") != 0)
-		return fangs_error_set(FANGS_EINVAL,
-				       "notifier '%s': a secret applies to generic targets only (%s messages are not signed)",
-				       t->name, t->template_name);
+		return fangs_error_set(
+			FANGS_EINVAL,
+			"notifier '%s': a secret applies to generic targets only (%s messages are not signed)", t->name,
+			t->template_name);
 	if (t->secret_env) {
 		const char *p = t->secret_env;
 		int ok = *p && !(*p >= '0' && *p <= '9');
 		for (; ok && *p; p++)
-			ok = *p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+			ok = *p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9');
 		if (!ok)
 			return fangs_error_set(FANGS_EINVAL,
 					       "notifier '%s': secret_env '%s' is not an environment variable name",

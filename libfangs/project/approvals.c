@@ -167,8 +167,8 @@ int fangs_project_approve(const char *dir, const char *const *specs, size_t n, s
 		if (v == 0)
 			continue; /* a denial wins, as with npm */
 		json_object *cur;
-		if (allow && json_object_object_get_ex(allow, specs[i], &cur) && json_object_is_type(cur, json_type_boolean) &&
-		    json_object_get_boolean(cur))
+		if (allow && json_object_object_get_ex(allow, specs[i], &cur) &&
+		    json_object_is_type(cur, json_type_boolean) && json_object_get_boolean(cur))
 			continue;
 		if (!allow) {
 			allow = json_object_new_object();

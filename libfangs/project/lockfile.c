@@ -217,8 +217,7 @@ int fangs_lockfile_parse(fangs_lockfile *out, const char *text, size_t len, cons
 		goto out;
 	}
 	doc = json_tokener_parse_ex(tok, text ? text : "", (int)len);
-	if (!doc || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) < len) {
+	if (!doc || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) < len) {
 		/* trailing white space is fine */
 		size_t end = json_tokener_get_parse_end(tok);
 		while (doc && end < len && strchr(" \t\r\n", text[end]))
@@ -640,7 +639,8 @@ int fangs_lockfile_diff(const fangs_lockfile *o, const fangs_lockfile *n, fangs_
 		if (p->link || release(n, p->name, p->version) != p)
 			continue; /* a release at several places is one change */
 		if (!has_name(o, p->name)) {
-			rc = push_change(out, &cap, FANGS_LOCK_ADDED, p->name, NULL, p->version, i, p->has_install_script);
+			rc = push_change(out, &cap, FANGS_LOCK_ADDED, p->name, NULL, p->version, i,
+					 p->has_install_script);
 		} else if (!(was = release(o, p->name, p->version))) {
 			char *old = versions_of(o, p->name);
 			rc = old ? push_change(out, &cap, FANGS_LOCK_CHANGED, p->name, old, p->version, i,

@@ -69,10 +69,11 @@ int fangs__host_rule_parse(const char *pattern, fangs__host_rule *out)
 		p += 2;
 	}
 	if (norm_name(p, (size_t)(name_end - p), name, sizeof(name)) < 0 || strchr(name, '*'))
-		return fangs_error_set(FANGS_EINVAL,
-				       "host pattern '%s': expected a host name or address, '*.domain', with an optional "
-				       ":PORT or :*",
-				       pattern);
+		return fangs_error_set(
+			FANGS_EINVAL,
+			"host pattern '%s': expected a host name or address, '*.domain', with an optional "
+			":PORT or :*",
+			pattern);
 	if (!port) {
 		out->port = 0;
 	} else if (strcmp(port, "*") == 0) {

@@ -152,9 +152,10 @@ static int send_all(int fd, const void *data, size_t len)
 static void reply(conn *c, int status, const char *reason, const char *body)
 {
 	char msg[1024];
-	int n = snprintf(msg, sizeof(msg),
-			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			 status, reason, strlen(body), body);
+	int n = snprintf(
+		msg, sizeof(msg),
+		"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		status, reason, strlen(body), body);
 	c->ev.status = status;
 	if (n > 0)
 		send_all(c->cfd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
@@ -300,7 +301,8 @@ static int connect_upstream(conn *c, const char *host, uint16_t port)
 		return -1;
 	/* blocking sends with a bound: a stalled server cannot hold us forever */
 	{
-		struct timeval tv = {(time_t)(c->px->idle_timeout_ms / 1000), (suseconds_t)(c->px->idle_timeout_ms % 1000) * 1000};
+		struct timeval tv = {(time_t)(c->px->idle_timeout_ms / 1000),
+				     (suseconds_t)(c->px->idle_timeout_ms % 1000) * 1000};
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
@@ -361,7 +363,8 @@ static void relay(conn *c, int tunnel)
 	if (!buf)
 		return;
 	while (c_open || u_open) {
-		struct pollfd p[3] = {{c_open ? c->cfd : -1, POLLIN, 0}, {u_open ? c->ufd : -1, POLLIN, 0},
+		struct pollfd p[3] = {{c_open ? c->cfd : -1, POLLIN, 0},
+				      {u_open ? c->ufd : -1, POLLIN, 0},
 				      {c->px->wake[0], POLLIN, 0}};
 		int n;
 		do
@@ -450,8 +453,7 @@ static int header_dropped(const char *line, size_t len)
 	return 0;
 }
 
-static void serve_http(conn *c, const char *method, const char *target, size_t tlen, const char *version,
-		       size_t vlen)
+static void serve_http(conn *c, const char *method, const char *target, size_t tlen, const char *version, size_t vlen)
 {
 	const char *auth = target + 7, *path, *at, *line;
 	char host[256];
@@ -560,7 +562,7 @@ static int serve(conn *c)
 		c->ev.host = fangs__strdup(host);
 		c->ev.port = port;
 		c->ev.path = fangs__strndup(sp1 + 1, (size_t)(sp2 - sp1 - 1) < PATH_MAX_KEPT ? (size_t)(sp2 - sp1 - 1)
-											: PATH_MAX_KEPT);
+											     : PATH_MAX_KEPT);
 	}
 	return c->ev.host != NULL;
 }
@@ -585,8 +587,9 @@ static void *conn_main(void *arg)
 	}
 	if (serve(c)) {
 		char sum[512];
-		fangs_debug("proxy: pid %d %s (%llu out, %llu in)", c->ev.pid, fangs_event_summary(&c->ev, sum, sizeof(sum)),
-			    (unsigned long long)c->ev.bytes_out, (unsigned long long)c->ev.bytes_in);
+		fangs_debug("proxy: pid %d %s (%llu out, %llu in)", c->ev.pid,
+			    fangs_event_summary(&c->ev, sum, sizeof(sum)), (unsigned long long)c->ev.bytes_out,
+			    (unsigned long long)c->ev.bytes_in);
 		pthread_mutex_lock(&px->lock);
 		if (px->events.count >= EVENTS_MAX || fangs_event_list_append(&px->events, &c->ev) < 0)
 			px->events_dropped++;

@@ -78,7 +78,8 @@ static int classify(const char *out, const char *what, const char *registry)
 			return fangs_error_set(rules[i].code, "prefetch %s: %s: %s", what, rules[i].why, registry);
 		/* for a bad spec, npm's words say what is wrong with it */
 		if (rules[i].code == FANGS_EINVAL && reason)
-			return fangs_error_set(rules[i].code, "prefetch %s: %s (%.*s)", what, rules[i].why, len, reason);
+			return fangs_error_set(rules[i].code, "prefetch %s: %s (%.*s)", what, rules[i].why, len,
+					       reason);
 		return fangs_error_set(rules[i].code, "prefetch %s: %s", what, rules[i].why);
 	}
 	return fangs_error_set(FANGS_ERROR, "prefetch %s: npm failed%s%.*s", what, reason ? ": " : "", len,
@@ -117,8 +118,14 @@ static int local_spec(const fangs_prefetch_options *o, const char *spec, char *o
 	}
 	if (!S_ISDIR(st.st_mode))
 		return fangs_error_set(FANGS_EINVAL, "prefetch %s: neither a file nor a directory", spec);
-	const char *pack[] = {o->npm ? o->npm : "npm", "pack", "--ignore-scripts", "--pack-destination",
-			      o->project_dir, "--", spec, NULL};
+	const char *pack[] = {o->npm ? o->npm : "npm",
+			      "pack",
+			      "--ignore-scripts",
+			      "--pack-destination",
+			      o->project_dir,
+			      "--",
+			      spec,
+			      NULL};
 	int status = fangs__run_capture(pack, NULL, log, logcap);
 	if (status < 0)
 		return status;
@@ -174,9 +181,8 @@ static void common_args(const fangs_prefetch_options *o, npm_call *c, char *reg,
 static int prefetch_project(const fangs_prefetch_options *o, fangs_prefetch_result *result, char *log);
 
 static const size_t prefetch_sizes[] = {
-	0,
-	offsetof(fangs_prefetch_options, project), /* 1 */
-	sizeof(fangs_prefetch_options),            /* 2: project, resolve */
+	0, offsetof(fangs_prefetch_options, project), /* 1 */
+	sizeof(fangs_prefetch_options),               /* 2: project, resolve */
 };
 FANGS__OPTS_SIZES_ASSERT(prefetch_sizes, FANGS_PREFETCH_OPTIONS_VERSION);
 static const fangs_prefetch_options prefetch_defaults = FANGS_PREFETCH_OPTIONS_INIT;
@@ -192,7 +198,7 @@ int fangs_prefetch(const fangs_prefetch_options *in, fangs_prefetch_result *resu
 	fangs_prefetch_options copy;
 	const fangs_prefetch_options *o = in ? &copy : NULL;
 	char reg[1024], retries[32], manifest[4096], what[512];
-	char (*local)[4096] = NULL;
+	char(*local)[4096] = NULL;
 	char *log = NULL;
 	npm_call c;
 	int rc;
@@ -336,16 +342,18 @@ static int complete_lock(const fangs_prefetch_options *o)
 			    (json_object_object_get_ex(val, "link", &link) && json_object_get_boolean(link)) ||
 			    !json_object_object_get_ex(val, "version", &v) || !json_object_is_type(v, json_type_string))
 				continue;
-			if (json_object_object_get_ex(val, "resolved", NULL) && json_object_object_get_ex(val, "integrity", NULL))
+			if (json_object_object_get_ex(val, "resolved", NULL) &&
+			    json_object_object_get_ex(val, "integrity", NULL))
 				continue;
 			/* the name a location installs: after its last node_modules/ */
 			for (const char *p = n; (p = strstr(p, "node_modules/")); p += 13)
 				n = p + 13;
-			if (json_object_object_get_ex(val, "name", &name) && json_object_is_type(name, json_type_string))
+			if (json_object_object_get_ex(val, "name", &name) &&
+			    json_object_is_type(name, json_type_string))
 				n = json_object_get_string(name);
 			base = strrchr(n, '/') ? strrchr(n, '/') + 1 : n;
-			snprintf(url, sizeof(url), "%s%s%s/-/%s-%s.tgz", reg, reg[0] && reg[strlen(reg) - 1] == '/' ? "" : "/",
-				 n, base, json_object_get_string(v));
+			snprintf(url, sizeof(url), "%s%s%s/-/%s-%s.tgz", reg,
+				 reg[0] && reg[strlen(reg) - 1] == '/' ? "" : "/", n, base, json_object_get_string(v));
 			if (!cached_integrity(o->cache_dir, url, integrity, sizeof(integrity)))
 				continue;
 			if (!json_object_object_get_ex(val, "resolved", NULL))
@@ -428,12 +436,13 @@ static int prefetch_project(const fangs_prefetch_options *o, fangs_prefetch_resu
 		if (!o->resolve || attempt == 1) {
 			int len;
 			const char *why = npm_reason(log, &len);
-			return fangs_error_set(FANGS_EINVAL,
-					       "%s/%s is out of sync with package.json%s%.*s%s: update it (`npm install "
-					       "--package-lock-only`), or scan with --resolve to let npm resolve the "
-					       "tree now",
-					       o->project, lockname[0] ? lockname : "package-lock.json", why ? " (" : "",
-					       why ? len : 0, why ? why : "", why ? ")" : "");
+			return fangs_error_set(
+				FANGS_EINVAL,
+				"%s/%s is out of sync with package.json%s%.*s%s: update it (`npm install "
+				"--package-lock-only`), or scan with --resolve to let npm resolve the "
+				"tree now",
+				o->project, lockname[0] ? lockname : "package-lock.json", why ? " (" : "",
+				why ? len : 0, why ? why : "", why ? ")" : "");
 		}
 	}
 	snprintf(dst, sizeof(dst), "%s/node_modules", o->project_dir);

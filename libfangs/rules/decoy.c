@@ -44,7 +44,7 @@ struct fangs_decoy_matcher {
 	wset exact, folded;
 	fangs_decoy *decoys; /* owned copies */
 	size_t n;
-	char **texts;        /* owned: the folded strings the folded set points into */
+	char **texts; /* owned: the folded strings the folded set points into */
 	size_t n_texts;
 };
 
@@ -247,8 +247,7 @@ static int hexval(unsigned char c)
 }
 
 /* Every run of hex digits long enough to hold a window, at both alignments. */
-static long scan_hex(const fangs_decoy_matcher *m, const unsigned char *s, size_t len, unsigned char *tmp,
-		     size_t *best)
+static long scan_hex(const fangs_decoy_matcher *m, const unsigned char *s, size_t len, unsigned char *tmp, size_t *best)
 {
 	long found = -1;
 	size_t i = 0;
@@ -335,8 +334,19 @@ static long scan_b64(const fangs_decoy_matcher *m, const unsigned char *s, size_
 	return found;
 }
 
-enum { SRC_RAW, SRC_JOINED, SRC_URL, N_SRC };
-enum { CODE_PLAIN, CODE_HEX, CODE_B64, CODE_B64URL, N_CODE };
+enum {
+	SRC_RAW,
+	SRC_JOINED,
+	SRC_URL,
+	N_SRC
+};
+enum {
+	CODE_PLAIN,
+	CODE_HEX,
+	CODE_B64,
+	CODE_B64URL,
+	N_CODE
+};
 
 static const char *const forms[N_SRC][N_CODE] = {
 	{"plain", "hex", "base64", "base64url"},
@@ -369,7 +379,8 @@ static size_t url_decode(const char *s, size_t len, unsigned char *out)
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '%' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
 		    hexval((unsigned char)s[i + 2]) >= 0) {
-			out[k++] = (unsigned char)(hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2]));
+			out[k++] =
+				(unsigned char)(hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2]));
 			i += 2;
 		} else {
 			out[k++] = (unsigned char)s[i];
@@ -466,8 +477,8 @@ static const char *channel(const fangs_event *ev)
 	return ev->kind == FANGS_EV_DNS_QUERY ? "a DNS query name" : "a TLS server name";
 }
 
-static int make_finding(const fangs_decoy *d, const char *run_id, const char *package,
-			gathered *g, fangs_deviation *dev)
+static int make_finding(const fangs_decoy *d, const char *run_id, const char *package, gathered *g,
+			fangs_deviation *dev)
 {
 	const fangs_event *ev = g->first;
 	dev->run_id = fangs__strdup(run_id ? run_id : "");
@@ -481,10 +492,10 @@ static int make_finding(const fangs_decoy *d, const char *run_id, const char *pa
 	dev->actor = fangs_event_actor(ev);
 	if (!dev->run_id || !dev->package || !dev->kind || !dev->value || !dev->description)
 		return fangs__error_oom();
-#define DUP(dst, src)                                                  \
-	do {                                                           \
-		if ((src) && !((dst) = fangs__strdup(src)))            \
-			return fangs__error_oom();                     \
+#define DUP(dst, src) \
+	do { \
+		if ((src) && !((dst) = fangs__strdup(src))) \
+			return fangs__error_oom(); \
 	} while (0)
 	DUP(dev->origin.package, ev->origin.package);
 	DUP(dev->origin.version, ev->origin.version);

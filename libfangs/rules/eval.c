@@ -25,13 +25,13 @@ typedef struct proc {
 	int32_t pid;
 	bool used;
 	bool has_origin;
-	bool script_root;   /* the process npm started for a lifecycle script */
-	bool by_script;     /* started by a script (fork or exec with an origin) */
+	bool script_root; /* the process npm started for a lifecycle script */
+	bool by_script;   /* started by a script (fork or exec with an origin) */
 	bool exited;
-	bool lister;        /* runs the system's ps, which shows no environment */
+	bool lister; /* runs the system's ps, which shows no environment */
 	uint64_t exit_ts;
-	int32_t exit_code;  /* 128+N: killed by signal N */
-	size_t first;       /* index of its first event with an origin */
+	int32_t exit_code; /* 128+N: killed by signal N */
+	size_t first;      /* index of its first event with an origin */
 } proc;
 
 typedef struct proctab {
@@ -690,7 +690,7 @@ static bool npm_bin_link(const char *p)
 static bool in_scratch(const ectx *c, const char *p)
 {
 	static const char *const sys[] = {"/usr/", "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/",
-					  "/etc/", "/opt/", "/proc/", "/sys/", "/dev/", "/snap/", "/nix/"};
+					  "/etc/", "/opt/", "/proc/", "/sys/", "/dev/",   "/snap/",  "/nix/"};
 	if (p[0] != '/' || fangs__str_has_prefix(p, "/memfd:"))
 		return false;
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(sys); i++)
@@ -775,7 +775,13 @@ static bool is_loader(const char *b)
 	       fangs__str_has_prefix(b, "ld64.so") || (fangs__str_has_prefix(b, "ld-") && strstr(b, ".so"));
 }
 
-enum interp_kind { NOT_INTERP, SHELL, NODE, PYTHON, OTHER_INTERP };
+enum interp_kind {
+	NOT_INTERP,
+	SHELL,
+	NODE,
+	PYTHON,
+	OTHER_INTERP
+};
 
 static enum interp_kind interp_of(const char *b)
 {
@@ -814,8 +820,8 @@ static size_t exec_targets(const fangs_event *ev, const char *out[TARGETS_MAX])
 		for (; i < ev->argc && ev->argv[i]; i++) {
 			const char *a = ev->argv[i];
 			if (!strcmp(a, "--library-path") || !strcmp(a, "--preload") || !strcmp(a, "--argv0") ||
-			    !strcmp(a, "--audit") || !strcmp(a, "--inhibit-rpath") || !strcmp(a, "--glibc-hwcaps-mask") ||
-			    !strcmp(a, "--glibc-hwcaps-prepend")) {
+			    !strcmp(a, "--audit") || !strcmp(a, "--inhibit-rpath") ||
+			    !strcmp(a, "--glibc-hwcaps-mask") || !strcmp(a, "--glibc-hwcaps-prepend")) {
 				i++;
 				continue;
 			}
@@ -984,8 +990,8 @@ static bool lists_without_environ(const ectx *c, const fangs_event *ev)
  * writable place (/tmp, HOME, /dev/shm) nor a memfd. */
 static bool ps_place(const char *p)
 {
-	static const char *const sys[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
-					  "/etc", "/proc", "/sys", "/dev"};
+	static const char *const sys[] = {"/usr",    "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+					  "/libx32", "/etc", "/proc", "/sys", "/dev"};
 	if (fangs__str_has_prefix(p, "/dev/shm/") || fangs__str_has_prefix(p, "/dev/mqueue/"))
 		return false;
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(sys); i++) {
@@ -1000,8 +1006,7 @@ static void track_lister(ectx *c, const fangs_event *ev)
 {
 	proc *p;
 	const char *file;
-	if ((ev->kind != FANGS_EV_EXEC && ev->kind != FANGS_EV_FILE_OPEN) ||
-	    !(p = proc_get(&c->procs, ev->pid, false)))
+	if ((ev->kind != FANGS_EV_EXEC && ev->kind != FANGS_EV_FILE_OPEN) || !(p = proc_get(&c->procs, ev->pid, false)))
 		return;
 	if (ev->kind == FANGS_EV_EXEC) {
 		p->lister = lists_without_environ(c, ev);
@@ -1035,8 +1040,7 @@ static bool actor_fits(int wanted, fangs_actor actor)
 	return (int)actor == wanted || (wanted == FANGS_ACTOR_SCRIPT && actor == FANGS_ACTOR_IMPORT);
 }
 
-static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *ev, const char *host,
-			const char *argv)
+static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *ev, const char *host, const char *argv)
 {
 	if (r->kinds && !(r->kinds & (1u << ev->kind)))
 		return false;
@@ -1053,7 +1057,8 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 	if (r->path.count && !any_glob(&r->path, ev->path) &&
 	    (ev->kind != FANGS_EV_FILE_OPEN || !any_glob(&r->path, fangs__open_path(ev))))
 		return false;
-	if (r->path_not.count && any_glob(&r->path_not, ev->kind == FANGS_EV_FILE_OPEN ? fangs__open_path(ev) : ev->path))
+	if (r->path_not.count &&
+	    any_glob(&r->path_not, ev->kind == FANGS_EV_FILE_OPEN ? fangs__open_path(ev) : ev->path))
 		return false;
 	if (r->exe.count && (ev->kind != FANGS_EV_EXEC || !any_glob(&r->exe, ev->path)))
 		return false;
@@ -1117,8 +1122,7 @@ static bool match_event(const ectx *c, const fangs__rule *r, const fangs_event *
 
 /* The finding's value: what a person recognises, normalized so that one
  * behaviour repeated over pids and temp names is one finding. */
-static void event_value(const ectx *c, const fangs_event *ev, const char *host, const char *argv, char *out,
-			size_t cap)
+static void event_value(const ectx *c, const fangs_event *ev, const char *host, const char *argv, char *out, size_t cap)
 {
 	fangs__sink o;
 	fangs__sink_init(&o, out, cap);
@@ -1178,7 +1182,8 @@ static int add_hit(ectx *c, size_t rule, const char *value, size_t first, const 
 	uint64_t h = fangs__hash64(value, strlen(value), rule);
 	hit *x = NULL;
 	for (size_t i = c->hits.count; i-- > 0;) {
-		if (c->hits.items[i].hash == h && c->hits.items[i].rule == rule && !strcmp(c->hits.items[i].value, value)) {
+		if (c->hits.items[i].hash == h && c->hits.items[i].rule == rule &&
+		    !strcmp(c->hits.items[i].value, value)) {
 			x = &c->hits.items[i];
 			break;
 		}
@@ -1411,10 +1416,10 @@ static int alive_hits(ectx *c, size_t rule)
 
 /* ---- findings ---- */
 
-#define DUP(dst, src)                                      \
-	do {                                               \
+#define DUP(dst, src) \
+	do { \
 		if ((src) && !((dst) = fangs__strdup(src))) \
-			return FANGS_ENOMEM;               \
+			return FANGS_ENOMEM; \
 	} while (0)
 
 static int fill(const ectx *c, hit *x, fangs_deviation *dev)

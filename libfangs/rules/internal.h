@@ -36,11 +36,11 @@ typedef struct fangs__rule {
 	int enabled;
 	char *match_text; /* for people: "key: value" lines */
 
-	uint32_t kinds; /* bit (1 << fangs_event_kind); 0 = any kind */
-	int actor;      /* -1 any, else fangs_actor */
-	unsigned open;  /* FANGS_OPEN_* bits that must be present; 0 = any */
-	fangs__strv path, path_not;   /* globs; "~/" = any home (expanded) */
-	fangs__strv exe, comm;        /* globs on the binary (exec) / comm */
+	uint32_t kinds;             /* bit (1 << fangs_event_kind); 0 = any kind */
+	int actor;                  /* -1 any, else fangs_actor */
+	unsigned open;              /* FANGS_OPEN_* bits that must be present; 0 = any */
+	fangs__strv path, path_not; /* globs; "~/" = any home (expanded) */
+	fangs__strv exe, comm;      /* globs on the binary (exec) / comm */
 	fangs__strv parent_comm, ancestor_comm;
 	fangs__regexv argv, argv_not; /* ERE on the argv joined by spaces */
 	fangs__strv host, host_not;   /* "x" = x and below, "*.x" = below only */
@@ -55,7 +55,7 @@ typedef struct fangs__rule {
 	int exec_written;       /* 1 = exec of a file a script wrote in this run */
 	int exec_fileless;      /* 1 = exec of a file with no name (memfd, /proc/self/fd/N) */
 	int alive_after_install;
-	int origin_env;         /* FANGS__ORIGIN_ENV_*: the environment contradicts the kernel's mark */
+	int origin_env; /* FANGS__ORIGIN_ENV_*: the environment contradicts the kernel's mark */
 	unsigned label_min_len;
 	double label_min_entropy;
 	double label_min_digits;

@@ -154,8 +154,9 @@ static int add_kind(rctx *c, yaml_node_t *n, const char *key, const char *v, voi
 {
 	fangs_event_kind k = fangs_event_kind_parse(v);
 	if (k == FANGS_EV_NONE)
-		return rerr(c, n, "%s: unknown event kind '%s' (expected file_open, exec, net_connect, dns_query, "
-				  "tls_sni, process_fork, process_exit, proxy_request, syscall)",
+		return rerr(c, n,
+			    "%s: unknown event kind '%s' (expected file_open, exec, net_connect, dns_query, "
+			    "tls_sni, process_fork, process_exit, proxy_request, syscall)",
 			    key, v);
 	_Static_assert(FANGS_EV_KIND_MAX < 32, "a rule's kinds are the bits of a uint32_t");
 	*(uint32_t *)dst |= 1u << k;
@@ -320,9 +321,8 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 		return match_flag(c, v, key, &r->events_lost);
 	if (!strcmp(key, "dns_label")) {
 		double len = 30, ent = 0, dig = 0;
-		num_key keys[] = {{"min_length", 1, 63, &len},
-				  {"min_entropy", 0, 8, &ent},
-				  {"min_digit_share", 0, 1, &dig}};
+		num_key keys[] = {
+			{"min_length", 1, 63, &len}, {"min_entropy", 0, 8, &ent}, {"min_digit_share", 0, 1, &dig}};
 		int rc = parse_numbers(c, v, key, keys, FANGS_ARRAY_SIZE(keys));
 		r->label_min_len = (unsigned)len;
 		r->label_min_entropy = ent;
@@ -338,12 +338,14 @@ static int match_pair(rctx *c, yaml_node_t *k, const char *key, yaml_node_t *v)
 		r->subdomains_min = (unsigned)min;
 		return rc;
 	}
-	return rerr(c, k,
-		    "unknown match key '%s' (expected kind, actor, open, path, path_not, exe, comm, parent_comm, "
-		    "ancestor_comm, argv, argv_not, host, host_not, port, cred_path, not_registry, download_host, project_env, "
-		    "parent_is_script, proc_environ_other, exec_written, exec_fileless, alive_after_install, origin_env, "
-		    "dns_label, subdomains, op, detail, events_lost)",
-		    key);
+	return rerr(
+		c, k,
+		"unknown match key '%s' (expected kind, actor, open, path, path_not, exe, comm, parent_comm, "
+		"ancestor_comm, argv, argv_not, host, host_not, port, cred_path, not_registry, download_host, "
+		"project_env, "
+		"parent_is_script, proc_environ_other, exec_written, exec_fileless, alive_after_install, origin_env, "
+		"dns_label, subdomains, op, detail, events_lost)",
+		key);
 }
 
 static int parse_match(rctx *c, yaml_node_t *m)
@@ -396,7 +398,8 @@ static int parse_rule(rctx *c, yaml_node_t *m, size_t index, fangs__rule_list *o
 		const char *k = scalar(node(c, p->key)), *v = scalar(node(c, p->value));
 		if (k && !strcmp(k, "id")) {
 			if (!v || !valid_id(v))
-				return rerr(c, node(c, p->value), "id: expected lower-case letters, digits, '-', '_', '.'");
+				return rerr(c, node(c, p->value),
+					    "id: expected lower-case letters, digits, '-', '_', '.'");
 			snprintf(label, sizeof(label), "%s", v);
 		}
 	}
@@ -443,8 +446,8 @@ static int parse_rule(rctx *c, yaml_node_t *m, size_t index, fangs__rule_list *o
 		rc = rerr(c, match, "dns_label and subdomains apply to dns_query events only (add kind: dns_query)");
 	if (!rc && r.alive_after_install && (r.kinds || r.path.count || r.argv.count || r.host.count))
 		rc = rerr(c, match, "alive_after_install is a run condition: it takes no event conditions");
-	if (!rc && r.events_lost && (r.kinds || r.path.count || r.argv.count || r.host.count || r.op.count ||
-				     r.alive_after_install))
+	if (!rc && r.events_lost &&
+	    (r.kinds || r.path.count || r.argv.count || r.host.count || r.op.count || r.alive_after_install))
 		rc = rerr(c, match, "events_lost is a run condition: it takes no event conditions");
 	if (!rc && (r.op.count || r.detail.count) && r.kinds != 1u << FANGS_EV_SYSCALL)
 		rc = rerr(c, match, "op and detail apply to syscall events only (add kind: syscall)");
@@ -551,7 +554,8 @@ static yaml_node_t *find_rule_file(const char *file, yaml_document_t *doc, int *
 				continue;
 			}
 			*rc = fangs_error_set(FANGS_ECONFIG, "%s:%lu: unknown key '%s' (expected rules)", file,
-					      (unsigned long)(k ? k->start_mark.line + 1 : 0), scalar(k) ? scalar(k) : "?");
+					      (unsigned long)(k ? k->start_mark.line + 1 : 0),
+					      scalar(k) ? scalar(k) : "?");
 			return NULL;
 		}
 	}
@@ -565,4 +569,3 @@ int fangs__rules_parse_text(const char *file, const char *yaml, size_t len, fang
 {
 	return parse_doc(file, yaml, len, find_rule_file, out);
 }
-

@@ -251,7 +251,8 @@ static const fangs_rules_options rules_defaults = FANGS_RULES_OPTIONS_INIT;
 
 int fangs_rules_options_init(fangs_rules_options *opts, unsigned int version)
 {
-	return fangs__opts_init(opts, version, &rules_defaults, rules_sizes, FANGS_RULES_OPTIONS_VERSION, "fangs_rules_options");
+	return fangs__opts_init(opts, version, &rules_defaults, rules_sizes, FANGS_RULES_OPTIONS_VERSION,
+				"fangs_rules_options");
 }
 
 int fangs_rules_new(fangs_rules **out, const fangs_rules_options *opts)

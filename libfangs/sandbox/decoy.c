@@ -298,21 +298,22 @@ static int rsa_key(const char *comment, char **file, char **publine, char **secr
 /* ---- the person ------------------------------------------------------------ */
 
 static const char *const first_names[] = {
-	"alex", "sam", "jordan", "taylor", "morgan", "casey", "jamie", "riley", "chris", "dana", "max", "nina",
-	"omar", "priya", "tomas", "yuki", "elena", "marco", "sara", "david", "anna", "ivan", "kate", "ben",
-	"zoe", "raj", "emma", "noah", "lucas", "mia", "leo", "hana", "felix", "julia", "oscar", "ines",
+	"alex", "sam",   "jordan", "taylor", "morgan", "casey", "jamie", "riley", "chris", "dana",  "max",   "nina",
+	"omar", "priya", "tomas",  "yuki",   "elena",  "marco", "sara",  "david", "anna",  "ivan",  "kate",  "ben",
+	"zoe",  "raj",   "emma",   "noah",   "lucas",  "mia",   "leo",   "hana",  "felix", "julia", "oscar", "ines",
 };
 static const char *const surnames[] = {
-	"miller", "novak", "chen", "garcia", "kowalski", "schmidt", "okafor", "patel", "rossi", "larsen",
-	"dubois", "silva", "nguyen", "becker", "murphy", "fischer", "tanaka", "moreau", "berg", "costa",
+	"miller", "novak", "chen",   "garcia", "kowalski", "schmidt", "okafor", "patel",  "rossi", "larsen",
+	"dubois", "silva", "nguyen", "becker", "murphy",   "fischer", "tanaka", "moreau", "berg",  "costa",
 };
 static const char *const machines[] = {
-	"thinkpad", "xps", "laptop", "desktop", "workstation", "t14", "x1", "framework", "precision", "zenbook",
-	"pc", "latitude", "nuc", "devbox", "tower",
+	"thinkpad",  "xps",     "laptop", "desktop",  "workstation", "t14",    "x1",    "framework",
+	"precision", "zenbook", "pc",     "latitude", "nuc",         "devbox", "tower",
 };
 static const char *const projects[] = {
-	"api-server", "web-dashboard", "billing-service", "cli-tools", "data-pipeline", "auth-service",
-	"landing-page", "mobile-backend", "infra", "dotfiles", "scratch", "admin-panel", "notifications",
+	"api-server",   "web-dashboard", "billing-service", "cli-tools", "data-pipeline",
+	"auth-service", "landing-page",  "mobile-backend",  "infra",     "dotfiles",
+	"scratch",      "admin-panel",   "notifications",
 };
 static const char *const companies[] = {
 	"northwind", "brightpath", "lumentech", "cobaltworks", "fernhill", "bluecrane", "quillstack", "harborline",
@@ -345,8 +346,7 @@ void fangs__persona_pick(fangs__persona *p, const char *hostname, int root_home)
 		snprintf(p->user, sizeof(p->user), "%s%c", first, last[0]);
 		break;
 	}
-	snprintf(p->email, sizeof(p->email), "%s.%s@%s", first, last,
-		 rnd_below(2) ? "gmail.com" : "proton.me");
+	snprintf(p->email, sizeof(p->email), "%s.%s@%s", first, last, rnd_below(2) ? "gmail.com" : "proton.me");
 	snprintf(p->company, sizeof(p->company), "%s", PICK(companies));
 	if (hostname)
 		snprintf(p->hostname, sizeof(p->hostname), "%s", hostname);
@@ -392,7 +392,8 @@ static int write_in(const char *home, const char *rel_dir, const char *name, con
 	char dir[4096];
 	int rc;
 	snprintf(dir, sizeof(dir), "%s%s%s", home, rel_dir[0] ? "/" : "", rel_dir);
-	if (rel_dir[0] && (rc = fangs__mkdir_p(dir, strncmp(rel_dir, ".ssh", 4) && strncmp(rel_dir, ".aws", 4) ? 0755 : 0700)) < 0)
+	if (rel_dir[0] &&
+	    (rc = fangs__mkdir_p(dir, strncmp(rel_dir, ".ssh", 4) && strncmp(rel_dir, ".aws", 4) ? 0755 : 0700)) < 0)
 		return rc;
 	return fangs__write_at(dir, name, data, mode);
 }
@@ -444,7 +445,8 @@ static int ssh_files(fangs__decoys *d, const fangs__persona *p, const char *home
 	if (rc == 0) {
 		char cfg[512];
 		snprintf(cfg, sizeof(cfg),
-			 "Host github.com\n  IdentityFile ~/.ssh/id_ed25519\n\nHost bastion\n  HostName bastion.%s.internal\n"
+			 "Host github.com\n  IdentityFile ~/.ssh/id_ed25519\n\nHost bastion\n  HostName "
+			 "bastion.%s.internal\n"
 			 "  User %s\n  IdentityFile ~/.ssh/id_rsa\n",
 			 p->company, p->user);
 		rc = write_in(home, ".ssh", "config", cfg, 0600);
@@ -501,8 +503,10 @@ static int credential_files(fangs__decoys *d, const fangs__persona *p, const cha
 	snprintf(auth_in, sizeof(auth_in), "%s:%s", p->user, dckr);
 	if (!(auth = b64_encode((const unsigned char *)auth_in, strlen(auth_in))))
 		return fangs__error_oom();
-	snprintf(buf, sizeof(buf), "{\n\t\"auths\": {\n\t\t\"https://index.docker.io/v1/\": {\n\t\t\t\"auth\": \"%s\"\n"
-		 "\t\t}\n\t}\n}\n", auth);
+	snprintf(buf, sizeof(buf),
+		 "{\n\t\"auths\": {\n\t\t\"https://index.docker.io/v1/\": {\n\t\t\t\"auth\": \"%s\"\n"
+		 "\t\t}\n\t}\n}\n",
+		 auth);
 	free(auth);
 	if ((rc = write_in(home, ".docker", "config.json", buf, 0600)) < 0 ||
 	    (rc = add(d, "~/.docker/config.json", "Docker Hub access token", fangs__strdup(dckr))) < 0)
@@ -534,10 +538,30 @@ static int dotfiles(const fangs__persona *p, const char *home, const char *proj1
 {
 	static const char *const skel[] = {".bashrc", ".profile", ".bash_logout"};
 	static const char *const history[] = {
-		"git status", "git pull --rebase", "npm install", "npm run dev", "npm test", "code .", "git diff",
-		"git log --oneline | head", "docker compose up -d", "docker ps", "aws s3 ls", "npm run build",
-		"git push origin HEAD", "ls -la", "cat package.json", "npm outdated", "node -v", "htop",
-		"git stash pop", "npm run lint -- --fix", "ssh bastion", "kubectl get pods", "make", "cd ..",
+		"git status",
+		"git pull --rebase",
+		"npm install",
+		"npm run dev",
+		"npm test",
+		"code .",
+		"git diff",
+		"git log --oneline | head",
+		"docker compose up -d",
+		"docker ps",
+		"aws s3 ls",
+		"npm run build",
+		"git push origin HEAD",
+		"ls -la",
+		"cat package.json",
+		"npm outdated",
+		"node -v",
+		"htop",
+		"git stash pop",
+		"npm run lint -- --fix",
+		"ssh bastion",
+		"kubectl get pods",
+		"make",
+		"cd ..",
 	};
 	char buf[4096], path[4096];
 	size_t at = 0;
@@ -559,7 +583,8 @@ static int dotfiles(const fangs__persona *p, const char *home, const char *proj1
 	for (unsigned i = 0, n = 25 + rnd_below(40); i < n && at < sizeof(buf) - 128; i++) {
 		unsigned r = rnd_below(10);
 		if (r == 0)
-			at += (size_t)snprintf(buf + at, sizeof(buf) - at, "cd ~/projects/%s\n", rnd_below(2) ? proj1 : proj2);
+			at += (size_t)snprintf(buf + at, sizeof(buf) - at, "cd ~/projects/%s\n",
+					       rnd_below(2) ? proj1 : proj2);
 		else if (r == 1)
 			at += (size_t)snprintf(buf + at, sizeof(buf) - at, "git checkout -b fix/%s-%u\n",
 					       PICK(projects), 100 + rnd_below(900));
@@ -574,7 +599,8 @@ static int dotfiles(const fangs__persona *p, const char *home, const char *proj1
 		snprintf(rel, sizeof(rel), "projects/%s", name);
 		snprintf(buf, sizeof(buf),
 			 "{\n  \"name\": \"@%s/%s\",\n  \"version\": \"%u.%u.%u\",\n  \"private\": true,\n"
-			 "  \"scripts\": {\n    \"dev\": \"node src/index.js\",\n    \"test\": \"node --test\"\n  }\n}\n",
+			 "  \"scripts\": {\n    \"dev\": \"node src/index.js\",\n    \"test\": \"node --test\"\n  "
+			 "}\n}\n",
 			 p->company, name, rnd_below(3), rnd_below(20), rnd_below(10));
 		if ((rc = write_in(home, rel, "package.json", buf, 0644)) < 0)
 			return rc;
@@ -605,9 +631,8 @@ int fangs__plant_decoys(fangs__decoys *d, const fangs__persona *p, const char *h
 	do
 		proj2 = PICK(projects);
 	while (proj2 == proj1);
-	if ((rc = credential_files(d, p, home, registry)) < 0 ||
-	    (rc = ssh_files(d, p, home)) < 0 || (rc = env_file(d, p, project)) < 0 ||
-	    (rc = dotfiles(p, home, proj1, proj2)) < 0) {
+	if ((rc = credential_files(d, p, home, registry)) < 0 || (rc = ssh_files(d, p, home)) < 0 ||
+	    (rc = env_file(d, p, project)) < 0 || (rc = dotfiles(p, home, proj1, proj2)) < 0) {
 		fangs__decoys_clear(d);
 		return rc;
 	}

@@ -11,13 +11,13 @@
 
 /* Who the sandbox's user seems to be; picked at random for every run. */
 typedef struct fangs__persona {
-	char user[32];      /* the person's usual login name */
-	char login[32];     /* the account the install runs as ("root" where HOME is /root) */
+	char user[32];  /* the person's usual login name */
+	char login[32]; /* the account the install runs as ("root" where HOME is /root) */
 	char full_name[64];
 	char email[96];
 	char company[32];
 	char hostname[64];
-	char home[64];      /* HOME inside */
+	char home[64]; /* HOME inside */
 } fangs__persona;
 
 /* `hostname` NULL = a random plausible one; root_home: the account is root

@@ -40,8 +40,8 @@ typedef struct docker_backend {
 
 typedef struct docker_run {
 	docker_backend *d;
-	char id[80];        /* container id */
-	char *ctl_dir;      /* host side of CTL_INSIDE */
+	char id[80];   /* container id */
+	char *ctl_dir; /* host side of CTL_INSIDE */
 	int out_fd;
 	int exited;
 	int status;
@@ -81,7 +81,8 @@ static int call_raw(docker_backend *d, const char *method, const char *path, jso
 	if (body) {
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS,
+				 json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
 	} else if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 	}
@@ -195,7 +196,8 @@ static int write_import_limits(const fangs_sandbox_job *j, const char *dir)
 	int64_t deadline_cs;
 	clock_gettime(CLOCK_BOOTTIME, &boot);
 	deadline_cs = ((int64_t)boot.tv_sec * 1000000000LL + boot.tv_nsec +
-		       (j->start_ns + j->opts->duration_ms * 1000000LL - fangs__monotonic_ns())) / 10000000LL;
+		       (j->start_ns + j->opts->duration_ms * 1000000LL - fangs__monotonic_ns())) /
+		      10000000LL;
 	snprintf(line, sizeof(line), "%lld %lld\n", (long long)deadline_cs, (long long)j->import_timeout_ms);
 	return fangs__write_at(dir, "import-limits", line, 0644);
 }
@@ -230,7 +232,8 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 	const fangs_sandbox_limits *l = &j->opts->limits;
 	json_object *body = json_object_new_object(), *hc = json_object_new_object();
 	json_object *cmd = json_object_new_array(), *binds = json_object_new_array();
-	json_object *ul = json_object_new_array(), *tmpfs = json_object_new_object(), *labels = json_object_new_object();
+	json_object *ul = json_object_new_array(), *tmpfs = json_object_new_object(),
+		    *labels = json_object_new_object();
 	char tmp[128], parent[128], node[4096];
 	const int has_import = j->version >= 2 && j->import_argv && j->import_argv[0];
 	char *import = has_import ? import_shell(j) : NULL;
@@ -256,8 +259,9 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 	json_object_object_add(body, "Env", str_array(j->envp));
 	json_object_object_add(body, "WorkingDir", json_object_new_string(j->project_inside));
 	json_object_object_add(body, "User", json_object_new_string("0:0"));
-	json_object_object_add(body, "Hostname",
-			       json_object_new_string(j->version >= 2 && j->hostname ? j->hostname : j->opts->hostname));
+	json_object_object_add(
+		body, "Hostname",
+		json_object_new_string(j->version >= 2 && j->hostname ? j->hostname : j->opts->hostname));
 	json_object_object_add(labels, "fangs.run_id", json_object_new_string(j->run_id));
 	json_object_object_add(labels, "fangs.work_root", json_object_new_string(j->opts->work_root));
 	json_object_object_add(body, "Labels", labels);
@@ -295,8 +299,9 @@ static json_object *create_body(docker_backend *d, const fangs_sandbox_job *j, c
 	json_object_object_add(tmpfs, "/tmp", json_object_new_string(tmp));
 	json_object_object_add(hc, "Tmpfs", tmpfs);
 	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(1));
-	json_object_object_add(hc, "NetworkMode",
-			       json_object_new_string(j->opts->network == FANGS_SANDBOX_NET_BRIDGE ? "bridge" : "none"));
+	json_object_object_add(
+		hc, "NetworkMode",
+		json_object_new_string(j->opts->network == FANGS_SANDBOX_NET_BRIDGE ? "bridge" : "none"));
 	snprintf(parent, sizeof(parent), "/fangs/%s", j->run_id);
 	json_object_object_add(hc, "CgroupParent", json_object_new_string(parent));
 	/* the package sees "/" as its cgroup, not the run's name */
@@ -612,7 +617,8 @@ static int check_daemon(docker_backend *d, const fangs_sandbox_options *o)
 	if ((rc = call(d, "GET", path, NULL, &http, &info)) < 0) {
 		if (rc == FANGS_ENOTFOUND)
 			rc = fangs_error_set(FANGS_ENOTFOUND,
-					     "docker image %s not found: build it with scripts/build-sandbox-image", image);
+					     "docker image %s not found: build it with scripts/build-sandbox-image",
+					     image);
 		return rc;
 	}
 	if (json_object_object_get_ex(info, "Id", &v))
@@ -647,7 +653,8 @@ int fangs_sandbox_backend_docker_new(fangs_sandbox_backend **out, const fangs_sa
 		return FANGS_ENOMEM;
 	}
 	if (access(d->socket, F_OK) != 0) {
-		rc = fangs_error_set(FANGS_EUNSUPPORTED, "no docker daemon socket at %s: %s", d->socket, strerror(errno));
+		rc = fangs_error_set(FANGS_EUNSUPPORTED, "no docker daemon socket at %s: %s", d->socket,
+				     strerror(errno));
 		docker_free(&d->base);
 		return rc;
 	}

@@ -222,8 +222,8 @@ int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const c
 		if (!rc && spec->cache_dir)
 			rc = push(&v, "--offline");
 	} else {
-		if ((rc = fangs__write_at(project_dir, "package.json", "{\"name\":\"app\",\"private\":true}\n",
-					  0644)) < 0)
+		if ((rc = fangs__write_at(project_dir, "package.json", "{\"name\":\"app\",\"private\":true}\n", 0644)) <
+		    0)
 			goto done;
 		rc = push(&v, npm);
 		if (!rc)

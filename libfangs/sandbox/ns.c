@@ -27,7 +27,7 @@
 #include "sandbox/ns.h"
 
 typedef struct ns_run {
-	pid_t pid;     /* the sandbox's init, on the host */
+	pid_t pid; /* the sandbox's init, on the host */
 	int reaped;
 	int out_fd;    /* read end of the command's output */
 	int status_fd; /* read end: the command's wait status */
@@ -121,8 +121,8 @@ static void send_trees(int sock, pid_t pid)
 		for (n = 0; n < 2; n++) {
 			fds[n] = (int)syscall(SYS_open_tree, AT_FDCWD, trees[n],
 					      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-			if (fds[n] < 0 ||
-			    syscall(SYS_mount_setattr, fds[n], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+			if (fds[n] < 0 || syscall(SYS_mount_setattr, fds[n], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+						  sizeof(attr)) < 0) {
 				fangs_debug("no idmapped %s for the sandbox (%s): its files show as nobody's", trees[n],
 					    strerror(errno));
 				break;
@@ -274,8 +274,7 @@ static int ns_start(fangs_sandbox_backend *b, const fangs_sandbox_job *job, void
 	/* the limits apply from the start; the sensor's cgroup comes after set-up */
 	if ((rc = fangs__cgroup_join(NULL, job->cgroup_v1, r->pid)) < 0 || (rc = map_ids(r->pid, uid, a.user_uid)) < 0)
 		goto fail;
-	if (job->opts->network == FANGS_SANDBOX_NET_BRIDGE &&
-	    (rc = fangs__ns_net_up(&r->net, job->run_id, r->pid)) < 0)
+	if (job->opts->network == FANGS_SANDBOX_NET_BRIDGE && (rc = fangs__ns_net_up(&r->net, job->run_id, r->pid)) < 0)
 		goto fail;
 	/* after the id maps: the idmapping is the sandbox's user namespace */
 	send_trees(tree_s[0], r->pid);
@@ -394,7 +393,13 @@ static int ns_gc(fangs_sandbox_backend *b, const char *run_id, int *removed)
  * of the container's /proc are hidden by other mounts (masked paths), and a
  * seccomp profile may refuse pivot_root. Every scan would then fail; this
  * says why before the first one. */
-enum { TRIAL_CLONE = 1, TRIAL_PRIVATE, TRIAL_PROC, TRIAL_TMPFS, TRIAL_PIVOT };
+enum {
+	TRIAL_CLONE = 1,
+	TRIAL_PRIVATE,
+	TRIAL_PROC,
+	TRIAL_TMPFS,
+	TRIAL_PIVOT
+};
 
 static void trial_child(int fd)
 {
@@ -439,8 +444,8 @@ static int trial_run(void)
 				       "cannot create the sandbox's namespaces: %s%s", strerror(e),
 				       e == EPERM || e == ENOSPC ? " (user namespaces disabled? see "
 								   "/proc/sys/user/max_user_namespaces)"
-				       : e == ENOSYS	     ? " (clone3 refused: a seccomp profile?)"
-							     : "");
+				       : e == ENOSYS             ? " (clone3 refused: a seccomp profile?)"
+								 : "");
 	}
 	while ((n = read(p[0], res, sizeof(res))) < 0 && errno == EINTR)
 		;

@@ -13,17 +13,17 @@
  * allocate (another thread of the scanner may hold the malloc lock). */
 typedef struct fangs__ns_child_args {
 	const fangs_sandbox_job *job;
-	const char *rootfs;   /* empty directory for the new root (host path) */
-	int sync_fd;          /* read: one byte once the parent has mapped ids and joined cgroups */
-	int err_fd;           /* write: a setup error message; closes at exec */
-	int status_fd;        /* write: the command's wait status (int) */
-	int out_fd;           /* write: the command's stdout and stderr */
+	const char *rootfs; /* empty directory for the new root (host path) */
+	int sync_fd;        /* read: one byte once the parent has mapped ids and joined cgroups */
+	int err_fd;         /* write: a setup error message; closes at exec */
+	int status_fd;      /* write: the command's wait status (int) */
+	int out_fd;         /* write: the command's stdout and stderr */
 	/* what the sandbox shows of itself (ns_child.c's look_real_*) */
-	const char *title;    /* pid 1's command line ("/sbin/init") */
-	const char *comm;     /* pid 1's name ("systemd") */
-	long long uptime_s;   /* added to the boot and monotonic clocks inside */
-	int user_uid;         /* uid (and gid) the command runs as inside; 0 = root */
-	int tree_fd;          /* read: before the release, the host's /usr and /etc as idmapped
+	const char *title;  /* pid 1's command line ("/sbin/init") */
+	const char *comm;   /* pid 1's name ("systemd") */
+	long long uptime_s; /* added to the boot and monotonic clocks inside */
+	int user_uid;       /* uid (and gid) the command runs as inside; 0 = root */
+	int tree_fd;        /* read: before the release, the host's /usr and /etc as idmapped
 			         mounts (SCM_RIGHTS), or none when the kernel cannot */
 } fangs__ns_child_args;
 
@@ -37,11 +37,11 @@ void fangs__ns_child(const fangs__ns_child_args *a) __attribute__((noreturn));
 typedef struct fangs__ns_net {
 	int active;
 	char host_if[16];
-	char subnet[32];   /* a.b.c.d/30 */
+	char subnet[32]; /* a.b.c.d/30 */
 	char host_ip[20];
 	char sandbox_ip[20];
-	char comment[80];  /* "fangs:<run_id>" on its iptables rules */
-	char masquerade;   /* the iptables rule is in place */
+	char comment[80]; /* "fangs:<run_id>" on its iptables rules */
+	char masquerade;  /* the iptables rule is in place */
 } fangs__ns_net;
 
 /* Sets up the veth pair for the sandbox whose init is `pid`. */

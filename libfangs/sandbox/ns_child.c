@@ -343,8 +343,8 @@ static void make_root(void)
 	if (mount("tmpfs", args->rootfs, "tmpfs", MS_NOSUID | MS_NODEV, look_real_root_size()) < 0)
 		die(args->rootfs, errno);
 
-	static const char *const dirs[] = {"/usr", "/etc", "/proc", "/tmp", "/root", "/var", "/var/cache",
-					   "/var/tmp", "/run", "/home", "/mnt", "/opt", "/srv"};
+	static const char *const dirs[] = {"/usr",     "/etc", "/proc", "/tmp", "/root", "/var", "/var/cache",
+					   "/var/tmp", "/run", "/home", "/mnt", "/opt",  "/srv"};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		mkdir_in(dirs[i], 0755);
 	/* what node, npm and the shells that scripts use need, read-only */
@@ -396,7 +396,6 @@ static void make_root(void)
 		die("chdir /", errno);
 	set_attr("/", MOUNT_ATTR_RDONLY, 0);
 }
-
 
 static void loopback_up(void)
 {
@@ -529,13 +528,13 @@ static void on_alarm(int sig)
 }
 
 /* A line of the import step's own into the run's output. */
-#define say(fd, ...)                                                        \
-	do {                                                                \
-		char line_[160];                                            \
-		int n_ = snprintf(line_, sizeof(line_), __VA_ARGS__);       \
-		if (n_ > 0 && write((fd), line_, (size_t)n_) < 0) {         \
-			/* the host went away */                           \
-		}                                                           \
+#define say(fd, ...) \
+	do { \
+		char line_[160]; \
+		int n_ = snprintf(line_, sizeof(line_), __VA_ARGS__); \
+		if (n_ > 0 && write((fd), line_, (size_t)n_) < 0) { \
+			/* the host went away */ \
+		} \
 	} while (0)
 
 static int64_t mono_ms(void)

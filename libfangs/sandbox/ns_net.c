@@ -70,18 +70,20 @@ static int pick_subnet(fangs__ns_net *net, const char *run_id)
 
 static int nat_rule(const fangs__ns_net *net, const char *op)
 {
-	const char *argv[] = {"iptables", "-w", "-t", "nat", op, "POSTROUTING", "-s", net->subnet, "!", "-o",
-			      net->host_if, "-m", "comment", "--comment", net->comment, "-j", "MASQUERADE", NULL};
+	const char *argv[] = {"iptables", "-w",        "-t",         "nat", op,           "POSTROUTING",
+			      "-s",       net->subnet, "!",          "-o",  net->host_if, "-m",
+			      "comment",  "--comment", net->comment, "-j",  "MASQUERADE", NULL};
 	return run(argv, NULL, 0);
 }
 
 static int forward_rules(const fangs__ns_net *net, const char *op)
 {
-	const char *out[] = {"iptables", "-w", op, "FORWARD", "-i", net->host_if, "-m", "comment", "--comment",
-			     net->comment, "-j", "ACCEPT", NULL};
-	const char *back[] = {"iptables", "-w", op, "FORWARD", "-o", net->host_if, "-m", "conntrack",
-			      "--ctstate", "ESTABLISHED,RELATED", "-m", "comment", "--comment", net->comment, "-j",
-			      "ACCEPT", NULL};
+	const char *out[] = {"iptables", "-w",        op,           "FORWARD", "-i",     net->host_if, "-m",
+			     "comment",  "--comment", net->comment, "-j",      "ACCEPT", NULL};
+	const char *back[] = {"iptables",   "-w",      op,          "FORWARD",    "-o",
+			      net->host_if, "-m",      "conntrack", "--ctstate",  "ESTABLISHED,RELATED",
+			      "-m",         "comment", "--comment", net->comment, "-j",
+			      "ACCEPT",     NULL};
 	int rc = run(out, NULL, 0);
 	int rc2 = run(back, NULL, 0);
 	return rc < 0 ? rc : rc2;

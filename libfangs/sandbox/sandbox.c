@@ -40,7 +40,7 @@ struct fangs_sandbox_run {
 	fangs_sandbox *sb;
 	char *run_id;
 	char *work_dir, *home_dir, *project_dir, *cache_dir;
-	char *etc_dir;            /* hostname, hosts, resolv.conf, passwd, group shown over /etc's */
+	char *etc_dir; /* hostname, hosts, resolv.conf, passwd, group shown over /etc's */
 	char *home_inside, *project_inside, *cache_inside, *cache_mount;
 	int home_mounted, etc_mounted;
 	fangs__persona who;
@@ -92,16 +92,14 @@ int fangs_sandbox_network_parse(const char *name, fangs_sandbox_network *out)
 }
 
 static const size_t options_sizes[] = {
-	0,
-	offsetof(fangs_sandbox_options, disk_bytes), /* 1 */
-	sizeof(fangs_sandbox_options),              /* 2: disk_bytes */
+	0, offsetof(fangs_sandbox_options, disk_bytes), /* 1 */
+	sizeof(fangs_sandbox_options),                  /* 2: disk_bytes */
 };
 FANGS__OPTS_SIZES_ASSERT(options_sizes, FANGS_SANDBOX_OPTIONS_VERSION);
 static const fangs_sandbox_options options_defaults = FANGS_SANDBOX_OPTIONS_INIT;
 
 static const size_t spec_sizes[] = {
-	0,
-	offsetof(fangs_sandbox_spec, proxy),          /* 1 */
+	0, offsetof(fangs_sandbox_spec, proxy),       /* 1 */
 	offsetof(fangs_sandbox_spec, lockfile_exact), /* 2: proxy, registry, import_argv, import_timeout_ms */
 	sizeof(fangs_sandbox_spec),                   /* 3: lockfile_exact, approved_scripts_only */
 };
@@ -418,11 +416,18 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 	 * (docs/sandbox.md). Node's own http module reads none of these
 	 * before node 24 (NODE_USE_ENV_PROXY). */
 	static const char *const proxied[] = {
-		"HTTP_PROXY=" FANGS__PROXY_URL, "HTTPS_PROXY=" FANGS__PROXY_URL, "http_proxy=" FANGS__PROXY_URL,
-		"https_proxy=" FANGS__PROXY_URL, "npm_config_proxy=" FANGS__PROXY_URL,
-		"npm_config_https_proxy=" FANGS__PROXY_URL, "GLOBAL_AGENT_HTTP_PROXY=" FANGS__PROXY_URL,
-		"GLOBAL_AGENT_HTTPS_PROXY=" FANGS__PROXY_URL, "ELECTRON_GET_USE_PROXY=1", "NODE_USE_ENV_PROXY=1",
-		"YARN_HTTP_PROXY=" FANGS__PROXY_URL, "YARN_HTTPS_PROXY=" FANGS__PROXY_URL,
+		"HTTP_PROXY=" FANGS__PROXY_URL,
+		"HTTPS_PROXY=" FANGS__PROXY_URL,
+		"http_proxy=" FANGS__PROXY_URL,
+		"https_proxy=" FANGS__PROXY_URL,
+		"npm_config_proxy=" FANGS__PROXY_URL,
+		"npm_config_https_proxy=" FANGS__PROXY_URL,
+		"GLOBAL_AGENT_HTTP_PROXY=" FANGS__PROXY_URL,
+		"GLOBAL_AGENT_HTTPS_PROXY=" FANGS__PROXY_URL,
+		"ELECTRON_GET_USE_PROXY=1",
+		"NODE_USE_ENV_PROXY=1",
+		"YARN_HTTP_PROXY=" FANGS__PROXY_URL,
+		"YARN_HTTPS_PROXY=" FANGS__PROXY_URL,
 	};
 	const fangs__persona *p = &run->who;
 	char *base[12 + FANGS_ARRAY_SIZE(proxied)] = {0};
@@ -575,11 +580,12 @@ static int write_etc_files(fangs_sandbox_run *run)
 		if (fangs__copy_file("/etc/resolv.conf", path) < 0 &&
 		    (rc = fangs__write_at(run->etc_dir, "resolv.conf", "nameserver 1.1.1.1\n", 0644)) < 0)
 			return rc;
-	} else if ((rc = fangs__write_at(run->etc_dir, "resolv.conf",
-					 "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\n"
-					 "# Do not edit.\n#\n"
-					 "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n",
-					 0644)) < 0) {
+	} else if ((rc = fangs__write_at(
+			    run->etc_dir, "resolv.conf",
+			    "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\n"
+			    "# Do not edit.\n#\n"
+			    "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n",
+			    0644)) < 0) {
 		return rc;
 	}
 	if ((rc = collect_infra(run)) < 0)
@@ -738,8 +744,7 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *in, fangs
 	    (rc = fangs__plant_decoys(&run->decoys, &run->who, run->home_dir, run->project_dir,
 				      registry_for(sb, spec))) < 0 ||
 	    (rc = fangs__collect_decoy_files(&run->decoy_files, &run->decoys, run->home_dir, run->home_inside)) < 0 ||
-	    (rc = set_nodedir(run)) < 0 ||
-	    (rc = write_etc_files(run)) < 0)
+	    (rc = set_nodedir(run)) < 0 || (rc = write_etc_files(run)) < 0)
 		goto fail;
 	if (is_ns(sb) && run->cache_mount) {
 		char p[4096];

@@ -12,11 +12,16 @@
 const char *fangs_baseline_action_name(fangs_baseline_action a)
 {
 	switch (a) {
-	case FANGS_BASELINE_NONE: return "none";
-	case FANGS_BASELINE_SEEDED: return "seeded";
-	case FANGS_BASELINE_JOINED: return "joined";
-	case FANGS_BASELINE_PENDING: return "pending";
-	case FANGS_BASELINE_EXCLUDED: return "excluded";
+	case FANGS_BASELINE_NONE:
+		return "none";
+	case FANGS_BASELINE_SEEDED:
+		return "seeded";
+	case FANGS_BASELINE_JOINED:
+		return "joined";
+	case FANGS_BASELINE_PENDING:
+		return "pending";
+	case FANGS_BASELINE_EXCLUDED:
+		return "excluded";
 	}
 	return "unknown";
 }
@@ -57,8 +62,7 @@ static size_t clean_streak(const fangs_run_list *prev, const fangs_run *run, fan
 	return n;
 }
 
-static int join_streak(fangs_storage *st, const fangs_run *run, const fangs_run_list *prev, const size_t *idx,
-		       size_t n)
+static int join_streak(fangs_storage *st, const fangs_run *run, const fangs_run_list *prev, const size_t *idx, size_t n)
 {
 	int rc;
 	for (size_t i = 0; i < n; i++) {
@@ -156,8 +160,7 @@ static int scripts_only_baseline(const fangs_fpset *baseline)
 
 /* What people accepted: the fingerprints of the package's baseline runs that
  * a person promoted (not those the baseline took in by itself). */
-static int promoted_fingerprints(fangs_storage *st, const fangs_run_list *prev, const fangs_run *run,
-				 fangs_fpset *out)
+static int promoted_fingerprints(fangs_storage *st, const fangs_run_list *prev, const fangs_run *run, fangs_fpset *out)
 {
 	for (size_t i = 0; i < prev->count; i++) {
 		const fangs_run *r = &prev->items[i];
@@ -355,8 +358,8 @@ int fangs_analyze_run_opts(fangs_storage *st, const fangs_differ *d, const fangs
 		 * no baseline waits for a person or for more agreeing runs */
 		out->action = had_baseline ? FANGS_BASELINE_NONE : FANGS_BASELINE_PENDING;
 	}
-	run.review = out->action == FANGS_BASELINE_PENDING ||
-				     (out->action == FANGS_BASELINE_EXCLUDED && holds_for_review(&out->deviations, threshold))
+	run.review = out->action == FANGS_BASELINE_PENDING || (out->action == FANGS_BASELINE_EXCLUDED &&
+							       holds_for_review(&out->deviations, threshold))
 			     ? FANGS_REVIEW_PENDING
 			     : FANGS_REVIEW_NONE;
 	if (out->action == FANGS_BASELINE_SEEDED || out->action == FANGS_BASELINE_JOINED)
@@ -406,8 +409,8 @@ int fangs_baseline_promote(fangs_storage *st, const char *run_id, unsigned int f
 				     "the install of run %s %s%s%s%s: it did only part of what %s@%s does "
 				     "(promote it anyway to accept that)",
 				     run.id, run.state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed",
-				     run.error ? " (" : "", run.error ? run.error : "", run.error ? ")" : "", run.package,
-				     run.version);
+				     run.error ? " (" : "", run.error ? run.error : "", run.error ? ")" : "",
+				     run.package, run.version);
 		goto out;
 	}
 	if (flags & FANGS_PROMOTE_REPLACE) {

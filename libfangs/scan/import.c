@@ -20,8 +20,7 @@
  * left running (timers, sockets) gets a few seconds to act, then node
  * exits; the sandbox's time limit covers a package that never yields. The
  * first comment is how the scan tells this process from any other node. */
-static const char import_script[] =
-	FANGS__IMPORT_MARK
+static const char import_script[] = FANGS__IMPORT_MARK
 	"const n=process.argv[1],say=m=>process.stdout.write('[fangs] import: '+m+'\\n'),"
 	"t=setTimeout(()=>{say('still busy after 3 s: ended');process.exit(0)},3000);t.unref();"
 	"const fail=e=>{say(JSON.stringify(n)+' failed: '+String(e&&e.stack||e).split('\\n').slice(0,3)"

@@ -22,9 +22,8 @@ static const size_t project_sizes[] = {0, sizeof(fangs_project_scan_options)};
 FANGS__OPTS_SIZES_ASSERT(project_sizes, FANGS_PROJECT_SCAN_OPTIONS_VERSION);
 
 static const size_t analyze_sizes[] = {
-	0,
-	offsetof(fangs_analyze_options, infra), /* 1 */
-	sizeof(fangs_analyze_options),          /* 2: infra, decoys, registry_addrs */
+	0, offsetof(fangs_analyze_options, infra), /* 1 */
+	sizeof(fangs_analyze_options),             /* 2: infra, decoys, registry_addrs */
 };
 FANGS__OPTS_SIZES_ASSERT(analyze_sizes, FANGS_ANALYZE_OPTIONS_VERSION);
 

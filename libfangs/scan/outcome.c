@@ -53,13 +53,15 @@ fangs_run_state fangs__install_outcome(const fangs_sandbox_result *r, char *why,
 	last_lines(r->output, REASON_LINES, lines, sizeof(lines));
 	if (r->oom_kills > 0)
 		snprintf(oom, sizeof(oom), "the out-of-memory killer ended %lld process%s (memory limit %lld MiB)",
-			 (long long)r->oom_kills, r->oom_kills == 1 ? "" : "es", (long long)(FANGS__SCAN_MEMORY_BYTES >> 20));
+			 (long long)r->oom_kills, r->oom_kills == 1 ? "" : "es",
+			 (long long)(FANGS__SCAN_MEMORY_BYTES >> 20));
 	if (r->timed_out) {
 		if (!r->exited)
 			snprintf(why, cap, "the install was still running at the duration limit: killed%s%s",
 				 oom[0] ? "; " : "", oom);
 		else
-			snprintf(why, cap, "npm exited with status %d, but %d process%s still ran at the duration "
+			snprintf(why, cap,
+				 "npm exited with status %d, but %d process%s still ran at the duration "
 				 "limit: killed",
 				 r->exit_code, r->processes_left, r->processes_left == 1 ? "" : "es");
 		return FANGS_RUN_TIMED_OUT;
@@ -69,8 +71,8 @@ fangs_run_state fangs__install_outcome(const fangs_sandbox_result *r, char *why,
 			snprintf(why, cap, "install killed by the out-of-memory killer (memory limit %lld MiB)%s%s",
 				 (long long)(FANGS__SCAN_MEMORY_BYTES >> 20), lines[0] ? ": " : "", lines);
 		else
-			snprintf(why, cap, "npm killed by signal %d (%s)%s%s", r->term_signal, strsignal(r->term_signal),
-				 lines[0] ? ": " : "", lines);
+			snprintf(why, cap, "npm killed by signal %d (%s)%s%s", r->term_signal,
+				 strsignal(r->term_signal), lines[0] ? ": " : "", lines);
 		return FANGS_RUN_FAILED;
 	}
 	if (r->exit_code != 0) {

@@ -50,7 +50,7 @@ static int allow_only(const char *project_dir, const fangs_project_scan_options 
 	}
 	json_object_object_del(doc, "allowScripts");
 	rc = json_object_to_file_ext(path, doc, JSON_C_TO_STRING_PLAIN) ? fangs_error_set(FANGS_EIO, "writing %s", path)
-									 : 0;
+									: 0;
 	json_object_put(doc);
 	if (rc == 0 && pj->n_judge)
 		rc = fangs_project_approve(project_dir, pj->judge, pj->n_judge, &n);
@@ -62,7 +62,8 @@ int fangs__project_prepared(const char *project_dir, const fangs_project_scan_op
 {
 	char lock[4300];
 	int rc;
-	if ((rc = fangs_lockfile_find_in(project_dir, lock, sizeof(lock))) || (rc = fangs_lockfile_load(&out->lock, lock)))
+	if ((rc = fangs_lockfile_find_in(project_dir, lock, sizeof(lock))) ||
+	    (rc = fangs_lockfile_load(&out->lock, lock)))
 		return rc;
 	/* the copy's name means nothing to a reader: the project's own file */
 	{
@@ -186,8 +187,8 @@ static int store_dep_run(const fangs_scan_options *opts, const fangs_run *whole,
 	run.started_ns = whole->started_ns;
 	run.finished_ns = whole->finished_ns;
 	if ((rc = fangs_storage_begin(st)) == 0) {
-		if ((rc = fangs_storage_events_append(st, run.id, evs, n)) || (rc = fangs_storage_run_update(st, &run)) ||
-		    (rc = fangs_storage_commit(st)))
+		if ((rc = fangs_storage_events_append(st, run.id, evs, n)) ||
+		    (rc = fangs_storage_run_update(st, &run)) || (rc = fangs_storage_commit(st)))
 			fangs_storage_rollback(st);
 	}
 	fangs_run_clear(&run);

@@ -74,7 +74,7 @@ typedef struct scan_state {
 	fangs_event_list events;
 	uint64_t n_events;
 	int oom;
-	int sink_rc; /* what the event sink answered, when it asked to stop */
+	int sink_rc;                                 /* what the event sink answered, when it asked to stop */
 	const fangs_sandbox_decoy_file *decoy_files; /* the run's bait, by identity */
 	size_t n_decoy_files;
 	/* the waiter thread */
@@ -84,7 +84,7 @@ typedef struct scan_state {
 	int wait_rc;
 	/* docker: the container's pid 1 has not yet run the sandbox's /bin/sh */
 	int before_entry;
-	uint64_t n_setup; /* runc's events before it, left out */
+	uint64_t n_setup;           /* runc's events before it, left out */
 	fangs_error_state wait_err; /* the waiter's error, for the scanning thread */
 	volatile int done;
 	/* the import phase */
@@ -535,8 +535,8 @@ static int scan_prepare(scan_job *j)
 			return rc;
 		if (keep > sizeof(j->sandbox_id) - 10)
 			keep = sizeof(j->sandbox_id) - 10;
-		snprintf(j->sandbox_id, sizeof(j->sandbox_id), "%.*s.%02x%02x%02x%02x", (int)keep, j->out->run_id, rnd[0], rnd[1],
-			 rnd[2], rnd[3]);
+		snprintf(j->sandbox_id, sizeof(j->sandbox_id), "%.*s.%02x%02x%02x%02x", (int)keep, j->out->run_id,
+			 rnd[0], rnd[1], rnd[2], rnd[3]);
 	}
 	j->ss.run_id = j->sandbox_id;
 	j->ss.project_dir = j->project_dir;
@@ -547,9 +547,9 @@ static int scan_prepare(scan_job *j)
 		fangs__import_argv(j->import_argv, j->out->package);
 		j->ss.import_argv = j->import_argv;
 		j->ss.import_timeout_ms = j->opts->import_timeout_ms > 0 ? j->opts->import_timeout_ms
-			: j->opts->config && j->opts->config->scan_import_timeout_s
-				? (int64_t)j->opts->config->scan_import_timeout_s * 1000
-				: 0;
+					  : j->opts->config && j->opts->config->scan_import_timeout_s
+						  ? (int64_t)j->opts->config->scan_import_timeout_s * 1000
+						  : 0;
 		j->s.package = j->out->package;
 		j->s.version = j->out->version;
 		if (!(j->s.import_command = fangs__asprintf("require('%s')", j->out->package))) {
@@ -692,7 +692,8 @@ static int scan_store(scan_job *j)
 		return rc;
 	if (j->run_stored &&
 	    ((rc = fangs_storage_events_append(j->opts->storage, j->run.id, j->s.events.items, j->s.events.count)) ||
-	     (rc = fangs_storage_run_update(j->opts->storage, &j->run)) || (rc = fangs_storage_commit(j->opts->storage)))) {
+	     (rc = fangs_storage_run_update(j->opts->storage, &j->run)) ||
+	     (rc = fangs_storage_commit(j->opts->storage)))) {
 		fangs_storage_rollback(j->opts->storage);
 		return rc;
 	}
@@ -738,14 +739,16 @@ static int scan_analyze(scan_job *j)
 		return rc;
 	j->ao.registry_addrs = (const char *const *)j->reg_addrs;
 	j->ao.n_registry_addrs = j->n_reg_addrs;
-	fangs_debug("rules: the registry is %s (%zu address%s)", j->host[0] ? j->host : "unknown (every destination counts)",
-		    j->n_reg_addrs, j->n_reg_addrs == 1 ? "" : "es");
+	fangs_debug("rules: the registry is %s (%zu address%s)",
+		    j->host[0] ? j->host : "unknown (every destination counts)", j->n_reg_addrs,
+		    j->n_reg_addrs == 1 ? "" : "es");
 	if ((rc = fangs_differ_new(&j->differ, &j->dopts)))
 		return rc;
 	if (j->pj)
 		rc = fangs__project_judge(j->opts, j->pj, j->pout, &j->run, &j->s.events, j->differ, &j->ao);
 	else
-		rc = fangs_analyze_run_opts(j->opts->storage, j->differ, j->opts->config, j->run.id, &j->ao, &j->out->analysis);
+		rc = fangs_analyze_run_opts(j->opts->storage, j->differ, j->opts->config, j->run.id, &j->ao,
+					    &j->out->analysis);
 	if (rc)
 		return rc;
 	progress(&j->s, FANGS_SCAN_DONE, NULL);
@@ -809,10 +812,17 @@ static void scan_cleanup(scan_job *j, int rc)
 static int scan_impl(const fangs_scan_options *opts, const char *spec, const fangs_project_scan_options *pj,
 		     fangs_project_scan_result *pout, fangs_scan_result *out)
 {
-	scan_job job = {.opts = opts, .pj = pj, .pout = pout, .out = out,
-			.po = FANGS_PREFETCH_OPTIONS_INIT, .so = FANGS_SANDBOX_OPTIONS_INIT,
-			.ss = FANGS_SANDBOX_SPEC_INIT, .seo = FANGS_SENSOR_OPTIONS_INIT,
-			.dopts = FANGS_DIFFER_OPTIONS_INIT, .ao = FANGS_ANALYZE_OPTIONS_INIT, .prefetch_fd = -1};
+	scan_job job = {.opts = opts,
+			.pj = pj,
+			.pout = pout,
+			.out = out,
+			.po = FANGS_PREFETCH_OPTIONS_INIT,
+			.so = FANGS_SANDBOX_OPTIONS_INIT,
+			.ss = FANGS_SANDBOX_SPEC_INIT,
+			.seo = FANGS_SENSOR_OPTIONS_INIT,
+			.dopts = FANGS_DIFFER_OPTIONS_INIT,
+			.ao = FANGS_ANALYZE_OPTIONS_INIT,
+			.prefetch_fd = -1};
 	scan_job *j = &job;
 	int rc;
 
@@ -821,8 +831,10 @@ static int scan_impl(const fangs_scan_options *opts, const char *spec, const fan
 	if (pj && (!opts->storage || opts->on_event))
 		return fangs_error_set(FANGS_EINVAL, "fangs_scan_project: needs storage (and no event sink)");
 	memset(out, 0, sizeof(*out));
-	if (opts->run_id && (!*opts->run_id || strlen(opts->run_id) >= sizeof(out->run_id) || strchr(opts->run_id, '/')))
-		return fangs_error_set(FANGS_EINVAL, "fangs_scan: run id '%s' is empty, too long or has a '/'", opts->run_id);
+	if (opts->run_id &&
+	    (!*opts->run_id || strlen(opts->run_id) >= sizeof(out->run_id) || strchr(opts->run_id, '/')))
+		return fangs_error_set(FANGS_EINVAL, "fangs_scan: run id '%s' is empty, too long or has a '/'",
+				       opts->run_id);
 	if (opts->run_id)
 		snprintf(out->run_id, sizeof(out->run_id), "%s", opts->run_id);
 	else if ((rc = fangs_storage_new_run_id(out->run_id, sizeof(out->run_id))))

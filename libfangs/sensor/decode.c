@@ -136,7 +136,6 @@ static void set_origin(fangs_event *ev, fangs__proc *p)
 
 static int set_addr(fangs_event *ev, const struct fs_addr *a, char *buf, size_t buf_len)
 {
-
 	ev->port = a->port;
 	if (a->family == AF_INET) {
 		ev->family = FANGS_FAMILY_IPV4;
@@ -182,9 +181,15 @@ static uint32_t open_intent(uint64_t flags)
 {
 	uint32_t f = 0;
 	switch (flags & 3) {
-	case 0: f = FANGS_OPEN_READ; break;
-	case 1: f = FANGS_OPEN_WRITE; break;
-	default: f = FANGS_OPEN_READ | FANGS_OPEN_WRITE; break;
+	case 0:
+		f = FANGS_OPEN_READ;
+		break;
+	case 1:
+		f = FANGS_OPEN_WRITE;
+		break;
+	default:
+		f = FANGS_OPEN_READ | FANGS_OPEN_WRITE;
+		break;
 	}
 	if (flags & (O_CREAT | O_TRUNC))
 		f |= FANGS_OPEN_WRITE;
@@ -267,24 +272,44 @@ static int decode_payload(fangs_event *ev, const struct fs_payload *e, fangs__sc
 /* ---- privileged operations ---- */
 
 static const char *const op_names[] = {
-	NULL,         "ptrace",  "mount", "umount", "fsopen",      "fsmount",      "move_mount", "open_tree",
-	"unshare",    "setns",   "clone", "kill",   "init_module", "finit_module", "bpf",        "perf_event_open",
+	NULL,      "ptrace", "mount", "umount", "fsopen",      "fsmount",      "move_mount", "open_tree",
+	"unshare", "setns",  "clone", "kill",   "init_module", "finit_module", "bpf",        "perf_event_open",
 };
 _Static_assert(sizeof(op_names) / sizeof(op_names[0]) == FS_OP_PERF_EVENT_OPEN + 1, "a name for every fs_op");
 
 static const char *ptrace_request(uint64_t r)
 {
 	switch (r) {
-	case 0: return "traceme";
-	case 1: case 2: case 3: return "peek";
-	case 4: case 5: case 6: return "poke";
-	case 7: case 9: case 24: case 31: return "continue";
-	case 8: return "kill";
-	case 12: case 13: case 14: case 15: return "regs";
-	case 16: return "attach";
-	case 17: return "detach";
-	case 0x4206: return "seize";
-	case 0x4207: return "interrupt";
+	case 0:
+		return "traceme";
+	case 1:
+	case 2:
+	case 3:
+		return "peek";
+	case 4:
+	case 5:
+	case 6:
+		return "poke";
+	case 7:
+	case 9:
+	case 24:
+	case 31:
+		return "continue";
+	case 8:
+		return "kill";
+	case 12:
+	case 13:
+	case 14:
+	case 15:
+		return "regs";
+	case 16:
+		return "attach";
+	case 17:
+		return "detach";
+	case 0x4206:
+		return "seize";
+	case 0x4207:
+		return "interrupt";
 	}
 	return "other";
 }
@@ -295,8 +320,8 @@ static void ns_names(uint64_t flags, char *out, size_t cap)
 		uint64_t bit;
 		const char *name;
 	} ns[] = {
-		{0x10000000, "user"}, {0x00020000, "mnt"},  {0x20000000, "pid"}, {0x40000000, "net"},
-		{0x04000000, "uts"},  {0x08000000, "ipc"},  {0x02000000, "cgroup"}, {0x00000080, "time"},
+		{0x10000000, "user"}, {0x00020000, "mnt"}, {0x20000000, "pid"},    {0x40000000, "net"},
+		{0x04000000, "uts"},  {0x08000000, "ipc"}, {0x02000000, "cgroup"}, {0x00000080, "time"},
 	};
 	size_t n = 0;
 	out[0] = '\0';
@@ -309,8 +334,8 @@ static void ns_names(uint64_t flags, char *out, size_t cap)
 
 static const char *bpf_command(uint64_t c)
 {
-	static const char *const names[] = {"map_create", "map_lookup", "map_update", "map_delete", "map_next_key",
-					    "prog_load", "obj_pin", "obj_get", "prog_attach", "prog_detach"};
+	static const char *const names[] = {"map_create", "map_lookup", "map_update", "map_delete",  "map_next_key",
+					    "prog_load",  "obj_pin",    "obj_get",    "prog_attach", "prog_detach"};
 	if (c < FANGS_ARRAY_SIZE(names))
 		return names[c];
 	if (c == 17)
@@ -330,8 +355,8 @@ static const char *perf_type(uint64_t t)
 
 static const char *signal_name(uint64_t sig, char *buf, size_t cap)
 {
-	static const char *const names[] = {NULL,     "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP",
-					    "SIGABRT", "SIGBUS",  "SIGFPE",  "SIGKILL", "SIGUSR1", "SIGSEGV",
+	static const char *const names[] = {NULL,      "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",    "SIGTRAP",
+					    "SIGABRT", "SIGBUS",  "SIGFPE",  "SIGKILL", "SIGUSR1",   "SIGSEGV",
 					    "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
 					    "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"};
 	if (sig && sig < FANGS_ARRAY_SIZE(names))
@@ -368,8 +393,10 @@ static int decode_sysop(fangs_event *ev, const struct fs_sysop *e, fangs__scratc
 		break;
 	case FS_OP_MOUNT:
 	case FS_OP_FSOPEN:
-		snprintf(d, cap, "%s", clean(fstype, sizeof(fstype), e->str2, sizeof(e->str2)) ? fstype
-			 : (e->arg & 0x1000) ? "bind" : "none");
+		snprintf(d, cap, "%s",
+			 clean(fstype, sizeof(fstype), e->str2, sizeof(e->str2)) ? fstype
+			 : (e->arg & 0x1000)                                     ? "bind"
+										 : "none");
 		break;
 	case FS_OP_UMOUNT:
 	case FS_OP_FSMOUNT:
@@ -443,14 +470,22 @@ static void track(fangs_sensor *s, const struct fs_hdr *h, const void *data)
 static size_t record_size(uint32_t kind)
 {
 	switch (kind) {
-	case FS_EV_OPEN: return offsetof(struct fs_open, real); /* then real_len bytes */
-	case FS_EV_EXEC: return sizeof(struct fs_exec);
-	case FS_EV_CONNECT: return sizeof(struct fs_connect);
-	case FS_EV_PAYLOAD: return sizeof(struct fs_payload);
-	case FS_EV_SNI: return sizeof(struct fs_sni);
-	case FS_EV_FORK: return sizeof(struct fs_fork);
-	case FS_EV_EXIT: return sizeof(struct fs_exit);
-	case FS_EV_SYSOP: return sizeof(struct fs_sysop);
+	case FS_EV_OPEN:
+		return offsetof(struct fs_open, real); /* then real_len bytes */
+	case FS_EV_EXEC:
+		return sizeof(struct fs_exec);
+	case FS_EV_CONNECT:
+		return sizeof(struct fs_connect);
+	case FS_EV_PAYLOAD:
+		return sizeof(struct fs_payload);
+	case FS_EV_SNI:
+		return sizeof(struct fs_sni);
+	case FS_EV_FORK:
+		return sizeof(struct fs_fork);
+	case FS_EV_EXIT:
+		return sizeof(struct fs_exit);
+	case FS_EV_SYSOP:
+		return sizeof(struct fs_sysop);
 	}
 	return 0;
 }

@@ -10,10 +10,9 @@
 #include "sensor/sensor_internal.h"
 
 static const size_t sensor_sizes[] = {
-	0,
-	offsetof(fangs_sensor_options, max_events_per_run), /* 1 */
-	offsetof(fangs_sensor_options, syscalls),           /* 2: max_events_per_run */
-	sizeof(fangs_sensor_options),                       /* 3: syscalls */
+	0, offsetof(fangs_sensor_options, max_events_per_run), /* 1 */
+	offsetof(fangs_sensor_options, syscalls),              /* 2: max_events_per_run */
+	sizeof(fangs_sensor_options),                          /* 3: syscalls */
 };
 FANGS__OPTS_SIZES_ASSERT(sensor_sizes, FANGS_SENSOR_OPTIONS_VERSION);
 static const fangs_sensor_options sensor_defaults = FANGS_SENSOR_OPTIONS_INIT;

@@ -92,8 +92,8 @@ int fangs__tls_parse_sni(const uint8_t *rec, size_t len, char *sni, size_t sni_l
 	end = 5 + rd16(rec + 3);
 	if (end > len)
 		end = len; /* only a prefix was copied: parse what is there */
-	pos = 5 + 4;          /* handshake type + 24-bit length */
-	pos += 2 + 32;        /* client_version, random */
+	pos = 5 + 4;       /* handshake type + 24-bit length */
+	pos += 2 + 32;     /* client_version, random */
 	if (pos + 1 > end)
 		return -1;
 	pos += 1 + rec[pos]; /* session_id */

@@ -16,8 +16,8 @@ typedef struct fangs__proc {
 	int32_t pid;
 	int32_t ppid;
 	int has_origin;
-	int external;     /* read from /proc: outside any watched cgroup */
-	int64_t fetched;  /* monotonic ns when an external entry was read */
+	int external;    /* read from /proc: outside any watched cgroup */
+	int64_t fetched; /* monotonic ns when an external entry was read */
 	char comm[FS_COMM_LEN];
 	char exe[FS_PATH_LEN];
 	struct fs_origin origin;

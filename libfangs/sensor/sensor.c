@@ -122,7 +122,7 @@ static const char *const default_tls_binaries[] = {
  * waits for an RCU grace period. */
 struct fangs__core {
 	struct fangs__core *next;
-	pid_t pid; /* a forked child does not share its parent's */
+	pid_t pid;            /* a forked child does not share its parent's */
 	pthread_mutex_t lock; /* recursive: a callback may unwatch */
 	/* the options it was loaded with */
 	size_t rbsize;
@@ -135,7 +135,7 @@ struct fangs__core {
 	struct sensor *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *enter_link, *exit_link; /* raw_tp mode */
-	int raw;                                  /* raw_tp mode in use */
+	int raw;                                 /* raw_tp mode in use */
 	char mode_why[300];
 	fangs__probe *probes;
 	fangs_sensor_probe *probe_list;
@@ -146,9 +146,9 @@ struct fangs__core {
 	uint64_t cgroup[FS_MAX_RUNS];
 	int level[FS_MAX_RUNS];
 	int active[FS_MAX_RUNS];
-	int next_slot; /* slots are reused round-robin, so late events of an
+	int next_slot;          /* slots are reused round-robin, so late events of an
 			* unwatched run are unlikely to be read under a new run id */
-	int loading; /* a thread is loading it; the others wait (cores_cond) */
+	int loading;            /* a thread is loading it; the others wait (cores_cond) */
 	fangs_sensor *consumer; /* the handle reading the ring buffer now */
 	int consumed;           /* its records seen by this read */
 	unsigned int handles;
@@ -304,7 +304,8 @@ static int program_probes(fangs__core *c, struct bpf_program *prog, const char *
 
 	if (strcmp(pname, "ssl_ctrl") == 0) {
 		if (n_tls == 0)
-			return add_probe(c, prog, "uprobe/SSL_ctrl", group, *why ? why : "no libssl or node binary found")
+			return add_probe(c, prog, "uprobe/SSL_ctrl", group,
+					 *why ? why : "no libssl or node binary found")
 				       ? 0
 				       : FANGS_ENOMEM;
 		for (size_t i = 0; i < n_tls; i++) {
@@ -369,7 +370,8 @@ static int program_probes(fangs__core *c, struct bpf_program *prog, const char *
 		else
 			snprintf(reason, sizeof(reason),
 				 "not needed: %.100s (no module support: the calls fail); "
-				 "FANGS_SENSOR_PROBE_MODULES_RAW reports the attempts", missing);
+				 "FANGS_SENSOR_PROBE_MODULES_RAW reports the attempts",
+				 missing);
 	}
 	if (!add_probe(c, prog, bpf_program__section_name(prog), group, reason))
 		return FANGS_ENOMEM;
@@ -384,7 +386,8 @@ static int prepare_programs(fangs__core *c, char **tls, size_t n_tls)
 
 	if (!vmlinux)
 		fangs_warn("cannot read kernel BTF to check raw tracepoints: %s", strerror(errno));
-	bpf_object__for_each_program(prog, c->skel->obj) {
+	bpf_object__for_each_program(prog, c->skel->obj)
+	{
 		const char *pname = bpf_program__name(prog), *group = "other";
 		unsigned int bit = 0;
 		int ok;
@@ -411,7 +414,8 @@ static int prepare_programs(fangs__core *c, char **tls, size_t n_tls)
 			enter |= c->probes[i].how == FANGS__ATTACH_DISPATCH && !*c->probes[i].reason;
 			exit_ |= c->probes[i].how == FANGS__ATTACH_EXIT && !*c->probes[i].reason;
 		}
-		bpf_object__for_each_program(prog, c->skel->obj) {
+		bpf_object__for_each_program(prog, c->skel->obj)
+		{
 			const char *pname = bpf_program__name(prog);
 			if (strncmp(pname, "rt_", 3) == 0) {
 				int used = 0;
@@ -538,7 +542,8 @@ static void publish_probes(fangs__core *c)
 		p->pub.name = p->name;
 		p->pub.reason = p->reason;
 		c->probe_list[i] = p->pub;
-		if (!p->pub.live && strcmp(p->reason, "not requested") != 0 && strncmp(p->reason, "not needed", 10) != 0)
+		if (!p->pub.live && strcmp(p->reason, "not requested") != 0 &&
+		    strncmp(p->reason, "not needed", 10) != 0)
 			fangs_warn("sensor probe %s is not live: %s", p->name, p->reason);
 	}
 }
@@ -558,7 +563,9 @@ static void destroy_links(fangs__core *c)
 	pthread_t *threads = calloc(n, sizeof(*threads));
 	unsigned char *started = calloc(n, 1);
 	for (size_t i = 0; i < n; i++) {
-		struct bpf_link *link = i < c->n_probes ? c->probes[i].link : i == c->n_probes ? c->enter_link : c->exit_link;
+		struct bpf_link *link = i < c->n_probes    ? c->probes[i].link
+					: i == c->n_probes ? c->enter_link
+							   : c->exit_link;
 		if (!link)
 			continue;
 		if (threads && started && pthread_create(&threads[i], NULL, destroy_link, link) == 0)
@@ -696,12 +703,12 @@ static int key_of(const fangs_sensor_options *opts, fangs_sensor_options *o, cor
 		return rc;
 	o->version = FANGS_SENSOR_OPTIONS_VERSION;
 	k->rbsize = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
-	k->max_events = o->max_events_per_run == 0 ? FANGS_SENSOR_DEFAULT_MAX_EVENTS
+	k->max_events = o->max_events_per_run == 0                        ? FANGS_SENSOR_DEFAULT_MAX_EVENTS
 			: o->max_events_per_run == FANGS_SENSOR_UNLIMITED ? 0
-									   : o->max_events_per_run;
+									  : o->max_events_per_run;
 	if (k->rbsize < (size_t)sysconf(_SC_PAGESIZE) || (k->rbsize & (k->rbsize - 1)) || k->rbsize > (1u << 30))
-		return fangs_error_set(FANGS_EINVAL, "ring buffer size %zu is not a power of two between a page and 1 GiB",
-				       k->rbsize);
+		return fangs_error_set(
+			FANGS_EINVAL, "ring buffer size %zu is not a power of two between a page and 1 GiB", k->rbsize);
 	if (o->syscalls > FANGS_SENSOR_SYSCALLS_TRACEPOINTS)
 		return fangs_error_set(FANGS_EINVAL, "unknown system call mode %u", o->syscalls);
 	k->syscalls = o->syscalls;
@@ -1171,8 +1178,7 @@ static int watch_locked(fangs_sensor *s, const char *cgroup, const char *run_id)
 	c->active[slot] = 1;
 	c->next_slot = (slot + 1) % FS_MAX_RUNS;
 	update_level_mask(c);
-	fangs_debug("watching cgroup %s (id %llu, level %d) as run %s", cgroup, (unsigned long long)id, level,
-		    run_id);
+	fangs_debug("watching cgroup %s (id %llu, level %d) as run %s", cgroup, (unsigned long long)id, level, run_id);
 	return 0;
 }
 

@@ -79,16 +79,16 @@ struct fangs_sensor {
 	struct sensor *skel; /* the core's */
 	fangs_sensor_event_fn on_event;
 	void *user;
-	int64_t mono_to_real; /* add to bpf_ktime_get_ns() for wall-clock ns */
-	unsigned int wakeup_ms; /* batching period; 0 = a wake-up per event */
+	int64_t mono_to_real;         /* add to bpf_ktime_get_ns() for wall-clock ns */
+	unsigned int wakeup_ms;       /* batching period; 0 = a wake-up per event */
 	fangs__run runs[FS_MAX_RUNS]; /* by slot; only this handle's */
 	fangs__proctab procs;
 	int cb_rc;
 	int delivered;
-	int epfd; /* the ring buffer and evfd */
-	int evfd; /* signalled when another thread queued a record for us */
+	int epfd;                     /* the ring buffer and evfd */
+	int evfd;                     /* signalled when another thread queued a record for us */
 	fangs__record *qhead, *qtail; /* under the core's lock */
-	uint64_t lost; /* records that could not be queued (no memory) */
+	uint64_t lost;                /* records that could not be queued (no memory) */
 	fangs__scratch scratch;
 };
 

@@ -12,13 +12,13 @@
 #include "storage/internal.h"
 
 /* A backend older than version 3 has none of these members. */
-#define NEED_V3(st, fn)                                                                                         \
-	do {                                                                                                    \
-		NEED(st, fn, "storage handle is NULL");                                                          \
-		if (fangs__storage_backend_of(st)->version < 3)                                                  \
-			return fangs_error_set(FANGS_EUNSUPPORTED,                                               \
-					       "fangs_storage_" fn ": the %s backend does not support it",       \
-					       fangs__storage_backend_of(st)->name);                             \
+#define NEED_V3(st, fn) \
+	do { \
+		NEED(st, fn, "storage handle is NULL"); \
+		if (fangs__storage_backend_of(st)->version < 3) \
+			return fangs_error_set(FANGS_EUNSUPPORTED, \
+					       "fangs_storage_" fn ": the %s backend does not support it", \
+					       fangs__storage_backend_of(st)->name); \
 	} while (0)
 
 /* The queries are versioned options structs (core/opts.h). */
@@ -51,13 +51,13 @@ int fangs_tree_query_init(fangs_tree_query *q, unsigned int version)
 }
 
 /* `q` becomes the caller's query over the defaults in `local`. */
-#define QUERY_IN(local, q, kind)                                                                             \
-	do {                                                                                                  \
-		int qrc_ = fangs__opts_copy(&(local), (q), &kind##_defaults, kind##_sizes,                    \
+#define QUERY_IN(local, q, kind) \
+	do { \
+		int qrc_ = fangs__opts_copy(&(local), (q), &kind##_defaults, kind##_sizes, \
 					    (unsigned int)(FANGS_ARRAY_SIZE(kind##_sizes) - 1), "fangs_" #kind); \
-		if (qrc_ < 0)                                                                                 \
-			return qrc_;                                                                          \
-		(q) = &(local);                                                                               \
+		if (qrc_ < 0) \
+			return qrc_; \
+		(q) = &(local); \
 	} while (0)
 
 int fangs_storage_run_page(fangs_storage *st, const fangs_run_query *q, fangs_run_list *out)
@@ -67,7 +67,8 @@ int fangs_storage_run_page(fangs_storage *st, const fangs_run_query *q, fangs_ru
 	QUERY_IN(local, q, run_query);
 	NEED(q->state >= -1 && q->state <= FANGS_RUN_TIMED_OUT, "run_page", "state is out of range");
 	NEED(q->review >= -1 && q->review <= FANGS_REVIEW_PROMOTED, "run_page", "review is out of range");
-	NEED(q->min_severity >= -1 && q->min_severity <= FANGS_SEV_CRITICAL, "run_page", "min_severity is out of range");
+	NEED(q->min_severity >= -1 && q->min_severity <= FANGS_SEV_CRITICAL, "run_page",
+	     "min_severity is out of range");
 	NEED(!q->after_id || strlen(q->after_id) < FANGS_RUN_ID_MAX, "run_page", "after_id is too long");
 	NEED_V3(st, "run_page");
 	CALL(st, run_page, "run_page", q, out);
@@ -214,8 +215,7 @@ static int dup_str(char **dst, const char *src)
 }
 
 /* Folds the grouped rows into one node a process (in `out`, by first event). */
-static int nodes_from_groups(const fangs_proc_group_list *g, fangs_proc_tree *out, int64_t **exec_id,
-			     int64_t **exit_id)
+static int nodes_from_groups(const fangs_proc_group_list *g, fangs_proc_tree *out, int64_t **exec_id, int64_t **exit_id)
 {
 	pidmap m = {0};
 	int rc;
@@ -306,7 +306,8 @@ static int nodes_describe(fangs_storage *st, fangs_proc_tree *t, const int64_t *
 			ev = &evs.items[j++];
 			if (w == 0) {
 				nd->start_ns = (int64_t)ev->ts_ns;
-				if ((rc = dup_str(&nd->comm, ev->comm)) || (rc = dup_str(&nd->origin.package, ev->origin.package)) ||
+				if ((rc = dup_str(&nd->comm, ev->comm)) ||
+				    (rc = dup_str(&nd->origin.package, ev->origin.package)) ||
 				    (rc = dup_str(&nd->origin.version, ev->origin.version)) ||
 				    (rc = dup_str(&nd->origin.script, ev->origin.script)) ||
 				    (rc = dup_str(&nd->origin.command, ev->origin.command)))
@@ -432,8 +433,8 @@ int fangs_storage_process_tree(fangs_storage *st, const fangs_tree_query *q, fan
 	NEED_V3(st, "process_tree");
 	b = fangs__storage_backend_of(st);
 	if (!b->proc_groups)
-		return fangs_error_set(FANGS_EUNSUPPORTED, "fangs_storage_process_tree: the %s backend does not support it",
-				       b->name);
+		return fangs_error_set(FANGS_EUNSUPPORTED,
+				       "fangs_storage_process_tree: the %s backend does not support it", b->name);
 	c = *q;
 	if (c.text && !*c.text)
 		c.text = NULL;

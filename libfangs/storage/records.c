@@ -115,11 +115,9 @@ int fangs_storage_new_run_id(char *buf, size_t cap)
 	gmtime_r(&now, &tm);
 	/* UTC time first so that ids sort by creation; random tail so that two
 	 * runs started in the same second on different machines never collide. */
-	n = snprintf(buf, cap, "r%04d%02d%02dT%02d%02d%02d-%02x%02x%02x%02x%02x%02x", tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2], rnd[3],
-		     rnd[4], rnd[5]);
+	n = snprintf(buf, cap, "r%04d%02d%02dT%02d%02d%02d-%02x%02x%02x%02x%02x%02x", tm.tm_year + 1900, tm.tm_mon + 1,
+		     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 	if (n < 0 || (size_t)n >= cap)
-		return fangs_error_set(FANGS_EINVAL, "fangs_storage_new_run_id: buffer of %zu bytes is too small",
-				       cap);
+		return fangs_error_set(FANGS_EINVAL, "fangs_storage_new_run_id: buffer of %zu bytes is too small", cap);
 	return 0;
 }

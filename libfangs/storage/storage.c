@@ -35,11 +35,10 @@ int fangs_storage_wrap(fangs_storage **out, fangs_storage_backend *backend)
 		return fangs_error_set(FANGS_EVERSION,
 				       "fangs_storage_wrap: backend interface version %u, this library knows 1..%d",
 				       backend->version, FANGS_STORAGE_BACKEND_VERSION);
-	if (!backend->name || !backend->free || !backend->schema_version || !backend->begin ||
-	    !backend->commit || !backend->rollback)
-		return fangs_error_set(FANGS_EINVAL,
-				       "fangs_storage_wrap: backend lacks a mandatory member "
-				       "(name, free, schema_version, begin, commit, rollback)");
+	if (!backend->name || !backend->free || !backend->schema_version || !backend->begin || !backend->commit ||
+	    !backend->rollback)
+		return fangs_error_set(FANGS_EINVAL, "fangs_storage_wrap: backend lacks a mandatory member "
+						     "(name, free, schema_version, begin, commit, rollback)");
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return fangs__error_oom();
@@ -331,8 +330,8 @@ int fangs_storage_events_append(fangs_storage *st, const char *run_id, fangs_eve
 	if (n == 0)
 		return 0;
 	if (!st->b->events_append)
-		return fangs_error_set(FANGS_EUNSUPPORTED, "fangs_storage_events_append: the %s backend does not support it",
-				       st->b->name);
+		return fangs_error_set(FANGS_EUNSUPPORTED,
+				       "fangs_storage_events_append: the %s backend does not support it", st->b->name);
 	rc = st->b->events_append(st->b, run_id, events, n);
 	if (rc == FANGS_ENETWORK && !st->in_tx) {
 		fangs_debug("storage: fangs_storage_events_append: %s; trying again", fangs_error_last());
@@ -350,14 +349,14 @@ static int check_events(const fangs_event *events, size_t n, const char *fn)
 		if (events[i].kind <= FANGS_EV_NONE || events[i].kind > FANGS_EV_KIND_MAX)
 			return fangs_error_set(FANGS_EINVAL, "fangs_storage_%s: event %zu has no valid kind", fn, i);
 		if (events[i].n_ancestry > FANGS_ANCESTRY_MAX)
-			return fangs_error_set(FANGS_EINVAL, "fangs_storage_%s: event %zu has %zu ancestors (max %d)", fn,
-					       i, events[i].n_ancestry, FANGS_ANCESTRY_MAX);
+			return fangs_error_set(FANGS_EINVAL, "fangs_storage_%s: event %zu has %zu ancestors (max %d)",
+					       fn, i, events[i].n_ancestry, FANGS_ANCESTRY_MAX);
 	}
 	return 0;
 }
 
-int fangs_storage_events_append_batch(fangs_storage *st, const char *run_id, int64_t seq, fangs_event *events,
-				      size_t n, int *duplicate)
+int fangs_storage_events_append_batch(fangs_storage *st, const char *run_id, int64_t seq, fangs_event *events, size_t n,
+				      int *duplicate)
 {
 	int rc, dummy;
 	NEED(nonempty(run_id), "events_append_batch", "run id is NULL or empty");
@@ -371,7 +370,8 @@ int fangs_storage_events_append_batch(fangs_storage *st, const char *run_id, int
 	*duplicate = 0;
 	if (st->b->version < 2 || !st->b->events_append_batch)
 		return fangs_error_set(FANGS_EUNSUPPORTED,
-				       "fangs_storage_events_append_batch: the %s backend does not support it", st->b->name);
+				       "fangs_storage_events_append_batch: the %s backend does not support it",
+				       st->b->name);
 	rc = st->b->events_append_batch(st->b, run_id, seq, events, n, duplicate);
 	if (rc == FANGS_ENETWORK && !st->in_tx) {
 		fangs_debug("storage: fangs_storage_events_append_batch: %s; trying again", fangs_error_last());
@@ -448,23 +448,25 @@ int fangs_storage_deviations_put(fangs_storage *st, fangs_deviation *devs, size_
 					       "package or kind",
 					       i);
 		if ((unsigned)d->severity > FANGS_SEV_CRITICAL)
-			return fangs_error_set(FANGS_EINVAL,
-					       "fangs_storage_deviations_put: deviation %zu has severity %d out of range",
-					       i, (int)d->severity);
+			return fangs_error_set(
+				FANGS_EINVAL,
+				"fangs_storage_deviations_put: deviation %zu has severity %d out of range", i,
+				(int)d->severity);
 		if ((unsigned)d->actor > FANGS_ACTOR_MAX)
 			return fangs_error_set(FANGS_EINVAL,
-					       "fangs_storage_deviations_put: deviation %zu has actor %d out of range", i,
-					       (int)d->actor);
+					       "fangs_storage_deviations_put: deviation %zu has actor %d out of range",
+					       i, (int)d->actor);
 		if (d->n_evidence && !d->evidence)
 			return fangs_error_set(FANGS_EINVAL,
-					       "fangs_storage_deviations_put: deviation %zu has n_evidence but no ids", i);
+					       "fangs_storage_deviations_put: deviation %zu has n_evidence but no ids",
+					       i);
 	}
 	NEED(st, "deviations_put", "storage handle is NULL");
 	if (n == 0)
 		return 0;
 	if (!st->b->deviations_put)
-		return fangs_error_set(FANGS_EUNSUPPORTED, "fangs_storage_deviations_put: the %s backend does not support it",
-				       st->b->name);
+		return fangs_error_set(FANGS_EUNSUPPORTED,
+				       "fangs_storage_deviations_put: the %s backend does not support it", st->b->name);
 	for (size_t i = 0; i < n; i++)
 		if (!devs[i].created_ns)
 			devs[i].created_ns = fangs__now_ns();
@@ -548,7 +550,8 @@ int fangs_storage_notifier_add(fangs_storage *st, fangs_notifier_target *t)
 	NEED(t->min_severity >= FANGS_SEV_INFO && t->min_severity <= FANGS_SEV_CRITICAL, "notifier_add",
 	     "minimum severity out of range");
 	for (size_t i = 0; i < t->n_headers; i++)
-		NEED(nonempty(t->headers[i].name) && t->headers[i].value, "notifier_add", "header without a name or value");
+		NEED(nonempty(t->headers[i].name) && t->headers[i].value, "notifier_add",
+		     "header without a name or value");
 	if (!t->created_ns)
 		t->created_ns = fangs__now_ns();
 	CALL(st, notifier_add, "notifier_add", t);
@@ -588,8 +591,7 @@ int fangs_storage_notification_update(fangs_storage *st, const fangs_notificatio
 	CALL(st, notification_update, "notification_update", n);
 }
 
-int fangs_storage_notification_list(fangs_storage *st, const fangs_notification_filter *f,
-				    fangs_notification_list *out)
+int fangs_storage_notification_list(fangs_storage *st, const fangs_notification_filter *f, fangs_notification_list *out)
 {
 	fangs_notification_filter all = FANGS_NOTIFICATION_FILTER_INIT;
 	NEED(out, "notification_list", "out is NULL");

@@ -38,9 +38,8 @@ static void curl_init_once(void)
 }
 
 static const size_t client_sizes[] = {
-	0,
-	offsetof(fangs_wire_client_options, token), /* 1 */
-	sizeof(fangs_wire_client_options),          /* 2: token */
+	0, offsetof(fangs_wire_client_options, token), /* 1 */
+	sizeof(fangs_wire_client_options),             /* 2: token */
 };
 FANGS__OPTS_SIZES_ASSERT(client_sizes, FANGS_WIRE_CLIENT_OPTIONS_VERSION);
 static const fangs_wire_client_options client_defaults = FANGS_WIRE_CLIENT_OPTIONS_INIT;
@@ -67,7 +66,8 @@ int fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_optio
 	if (!opts->url || !*opts->url)
 		return fangs_error_set(FANGS_EINVAL, "fangs_wire_client_new: the orchestrator URL is required");
 	if (strncmp(opts->url, "http://", 7) && strncmp(opts->url, "https://", 8))
-		return fangs_error_set(FANGS_EINVAL, "orchestrator URL '%s' must start with http:// or https://", opts->url);
+		return fangs_error_set(FANGS_EINVAL, "orchestrator URL '%s' must start with http:// or https://",
+				       opts->url);
 	if (!opts->tls_cert != !opts->tls_key)
 		return fangs_error_set(FANGS_EINVAL, "a client certificate needs its key and a key its certificate");
 	*out = NULL;
@@ -211,9 +211,9 @@ int fangs_wire_request(fangs_wire_client *c, const char *method, const char *pat
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
 	cc = curl_easy_perform(c->curl);
 	if (cc != CURLE_OK) {
-		rc = fangs_error_set(cc == CURLE_ABORTED_BY_CALLBACK ? FANGS_ECANCELED
+		rc = fangs_error_set(cc == CURLE_ABORTED_BY_CALLBACK  ? FANGS_ECANCELED
 				     : cc == CURLE_OPERATION_TIMEDOUT ? FANGS_ETIMEOUT
-								       : FANGS_ENETWORK,
+								      : FANGS_ENETWORK,
 				     "%s %s: %s", method, url, curl_easy_strerror(cc));
 	} else if (!(out->body = fangs_buf_steal(&buf, &out->len))) {
 		rc = fangs__error_oom();

@@ -38,7 +38,8 @@ static int parse_object(const char *body, size_t len, json_object **out)
 	if (!body || len == 0)
 		return fangs_error_set(FANGS_EPARSE, "empty body, expected a JSON object");
 	if (len > FANGS_WIRE_MAX_JSON_BODY)
-		return fangs_error_set(FANGS_EINVAL, "body of %zu bytes is larger than %d", len, FANGS_WIRE_MAX_JSON_BODY);
+		return fangs_error_set(FANGS_EINVAL, "body of %zu bytes is larger than %d", len,
+				       FANGS_WIRE_MAX_JSON_BODY);
 	if (memchr(body, '\0', len))
 		return fangs_error_set(FANGS_EPARSE, "body holds a NUL byte");
 	if (!(tok = json_tokener_new()))
@@ -161,9 +162,10 @@ int fangs_wire_register_decode(fangs_wire_register *out, const char *body, size_
 	if (!fangs_wire_valid_id(out->runner_id))
 		rc = fangs_error_set(FANGS_EINVAL, "\"runner_id\" must be letters, digits, '.', '_' or '-'");
 	/* shown by `fangs runner list` and logged: printable, one line */
-	else if (out->hostname && (!out->hostname[0] || !fangs_text_is_clean(out->hostname, strlen(out->hostname), 255)))
+	else if (out->hostname &&
+		 (!out->hostname[0] || !fangs_text_is_clean(out->hostname, strlen(out->hostname), 255)))
 		rc = fangs_error_set(FANGS_EINVAL, "\"hostname\" must be printable text (no control characters, "
-				     "no bidirectional overrides), 1 to 255 bytes");
+						   "no bidirectional overrides), 1 to 255 bytes");
 out:
 	json_object_put(o);
 	if (rc)
@@ -262,7 +264,8 @@ int fangs_wire_result_decode(fangs_wire_result *out, const char *body, size_t le
 	if ((rc = get_str(o, "state", 1, 32, &state)))
 		goto out;
 	if (fangs_run_state_parse(state, &out->state) ||
-	    (out->state != FANGS_RUN_SUCCEEDED && out->state != FANGS_RUN_FAILED && out->state != FANGS_RUN_TIMED_OUT)) {
+	    (out->state != FANGS_RUN_SUCCEEDED && out->state != FANGS_RUN_FAILED &&
+	     out->state != FANGS_RUN_TIMED_OUT)) {
 		rc = fangs_error_set(FANGS_EINVAL, "\"state\" must be succeeded, failed or timed_out");
 		goto out;
 	}

@@ -47,7 +47,10 @@ static fangs_storage *st;
 /* ---- per-struct: defaults, init wrappers, entry points ---- */
 
 #define INIT_WRAP(fn, type) \
-	static int fn##_w(void *o, unsigned v) { return fn((type *)o, v); }
+	static int fn##_w(void *o, unsigned v) \
+	{ \
+		return fn((type *)o, v); \
+	}
 
 static const fangs_scan_options scan_def = FANGS_SCAN_OPTIONS_INIT;
 INIT_WRAP(fangs_scan_options_init, fangs_scan_options)
@@ -309,10 +312,10 @@ static const abi_case cases[] = {
 	CASE("fangs_scan_options", fangs_scan_options, 4, scan_def, fangs_scan_options_init, scan_call,
 	     offsetof(fangs_scan_options, docker_socket), offsetof(fangs_scan_options, on_event),
 	     offsetof(fangs_scan_options, on_decoys), sizeof(fangs_scan_options)),
-	CASE("fangs_project_scan_options", fangs_project_scan_options, 1, pscan_def,
-	     fangs_project_scan_options_init, pscan_call, sizeof(fangs_project_scan_options)),
-	CASE("fangs_analyze_options", fangs_analyze_options, 2, analyze_def, fangs_analyze_options_init,
-	     analyze_call, offsetof(fangs_analyze_options, infra), sizeof(fangs_analyze_options)),
+	CASE("fangs_project_scan_options", fangs_project_scan_options, 1, pscan_def, fangs_project_scan_options_init,
+	     pscan_call, sizeof(fangs_project_scan_options)),
+	CASE("fangs_analyze_options", fangs_analyze_options, 2, analyze_def, fangs_analyze_options_init, analyze_call,
+	     offsetof(fangs_analyze_options, infra), sizeof(fangs_analyze_options)),
 	CASE("fangs_differ_options", fangs_differ_options, 2, differ_def, fangs_differ_options_init, differ_call,
 	     offsetof(fangs_differ_options, infra), sizeof(fangs_differ_options)),
 	CASE("fangs_findings_options", fangs_findings_options, 1, findings_def, fangs_findings_options_init,
@@ -325,18 +328,17 @@ static const abi_case cases[] = {
 	     prefetch_call, offsetof(fangs_prefetch_options, project), sizeof(fangs_prefetch_options)),
 	CASE("fangs_rules_options", fangs_rules_options, 1, rules_def, fangs_rules_options_init, rules_call,
 	     sizeof(fangs_rules_options)),
-	CASE("fangs_sandbox_options", fangs_sandbox_options, 2, sandbox_def, fangs_sandbox_options_init,
-	     sandbox_call, offsetof(fangs_sandbox_options, disk_bytes), sizeof(fangs_sandbox_options)),
+	CASE("fangs_sandbox_options", fangs_sandbox_options, 2, sandbox_def, fangs_sandbox_options_init, sandbox_call,
+	     offsetof(fangs_sandbox_options, disk_bytes), sizeof(fangs_sandbox_options)),
 	CASE("fangs_sandbox_spec", fangs_sandbox_spec, 3, spec_def, fangs_sandbox_spec_init, spec_call,
 	     offsetof(fangs_sandbox_spec, proxy), offsetof(fangs_sandbox_spec, lockfile_exact),
 	     sizeof(fangs_sandbox_spec)),
 	CASE("fangs_sensor_options", fangs_sensor_options, 3, sensor_def, fangs_sensor_options_init, sensor_call,
 	     offsetof(fangs_sensor_options, max_events_per_run), offsetof(fangs_sensor_options, syscalls),
 	     sizeof(fangs_sensor_options)),
-	CASE("fangs_storage_options", fangs_storage_options, 1, storage_def, fangs_storage_options_init,
-	     storage_call, sizeof(fangs_storage_options)),
-	CASE("fangs_run_query", fangs_run_query, 1, runq_def, fangs_run_query_init, runq_call,
-	     sizeof(fangs_run_query)),
+	CASE("fangs_storage_options", fangs_storage_options, 1, storage_def, fangs_storage_options_init, storage_call,
+	     sizeof(fangs_storage_options)),
+	CASE("fangs_run_query", fangs_run_query, 1, runq_def, fangs_run_query_init, runq_call, sizeof(fangs_run_query)),
 	CASE("fangs_event_query", fangs_event_query, 1, evq_def, fangs_event_query_init, evq_call,
 	     sizeof(fangs_event_query)),
 	CASE("fangs_tree_query", fangs_tree_query, 1, treeq_def, fangs_tree_query_init, treeq_call,
@@ -410,7 +412,8 @@ START_TEST(init_writes_its_version_only)
 				 0);
 		ck_assert_int_eq(memcmp(exact, whole, n), 0);
 		for (size_t i = n; i < full; i++)
-			ck_assert_msg(whole[i] == POISON, "%s_init(%u) wrote byte %zu of a later version", c->name, v, i);
+			ck_assert_msg(whole[i] == POISON, "%s_init(%u) wrote byte %zu of a later version", c->name, v,
+				      i);
 		free(exact);
 		free(whole);
 	}

@@ -28,7 +28,11 @@ static void rnd(char *out, size_t n, const char *alpha)
 
 int main(void)
 {
-	enum { DECOYS = 11, NAMES = 20000, ROUNDS = 200 };
+	enum {
+		DECOYS = 11,
+		NAMES = 20000,
+		ROUNDS = 200
+	};
 	static char values[DECOYS][80], names[NAMES][200];
 	fangs_decoy d[DECOYS];
 	fangs_decoy_matcher *m = NULL;

@@ -102,7 +102,17 @@ static void add_known(fangs_event_list *l, unsigned k)
 	char cmd[128], p[512];
 	unsigned r = rnd();
 	switch (k % 20) {
-	case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 10:
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
+	case 6:
+	case 7:
+	case 8:
+	case 9:
+	case 10:
 		snprintf(p, sizeof(p), "/work/node_modules/pkg%u/lib/file%u.js", k % 700, k % 10);
 		add_open(l, 0, FANGS_OPEN_READ, p);
 		break;
@@ -276,8 +286,8 @@ int main(int argc, char **argv)
 	       "(%zu built-in rules)\n",
 	       fangs_fpset_size(base), runs[0].count, n_devs, n_hits, fangs_rules_count(rules));
 	for (int pass = 0; pass < 3; pass++) {
-		static const char *const names[] = {"analyze:", "analyze, collecting run fingerprints:",
-						    "rules (built-in set):"};
+		static const char *const names[] = {
+			"analyze:", "analyze, collecting run fingerprints:", "rules (built-in set):"};
 		double *t = times[pass];
 		double sum = 0, median;
 		for (int i = 0; i < iterations; i++)

@@ -219,13 +219,24 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "r:b:n:d:o:")) != -1) {
 		switch (opt) {
-		case 'r': runners = atoi(optarg); break;
-		case 'b': batch = atoi(optarg); break;
-		case 'n': events = atol(optarg); break;
-		case 'd': dir = optarg; break;
-		case 'o': orch = optarg; break;
+		case 'r':
+			runners = atoi(optarg);
+			break;
+		case 'b':
+			batch = atoi(optarg);
+			break;
+		case 'n':
+			events = atol(optarg);
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'o':
+			orch = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: bench-ingest [-r RUNNERS] [-b BATCH] [-n EVENTS] [-d DIR] [-o ORCHESTRATOR]\n");
+			fprintf(stderr,
+				"usage: bench-ingest [-r RUNNERS] [-b BATCH] [-n EVENTS] [-d DIR] [-o ORCHESTRATOR]\n");
 			return 2;
 		}
 	}
@@ -238,7 +249,8 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 2);
-		execl(orch, orch, "--listen", listen, "--sqlite-path", db, "--no-watch", "--insecure-no-auth", (char *)NULL);
+		execl(orch, orch, "--listen", listen, "--sqlite-path", db, "--no-watch", "--insecure-no-auth",
+		      (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {
@@ -290,7 +302,8 @@ int main(int argc, char **argv)
 	printf("ingest rate:             %.0f events/s (HTTP + decode + SQLite, end to end)\n", stored / elapsed);
 	if (sent) {
 		printf("batch latency p50:       %.2f ms\n", lat[(size_t)(sent * 0.50)] * 1e3);
-		printf("batch latency p99:       %.2f ms\n", lat[(size_t)(sent * 0.99) < (size_t)sent ? (size_t)(sent * 0.99) : (size_t)sent - 1] * 1e3);
+		printf("batch latency p99:       %.2f ms\n",
+		       lat[(size_t)(sent * 0.99) < (size_t)sent ? (size_t)(sent * 0.99) : (size_t)sent - 1] * 1e3);
 		printf("batch latency max:       %.2f ms\n", lat[sent - 1] * 1e3);
 	}
 	kill(pid, SIGTERM);

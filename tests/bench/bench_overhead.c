@@ -25,7 +25,9 @@
 #include <bpf/bpf.h>
 #include <fangs/fangs.h>
 
-#define STRACE_SET "trace=openat,openat2,open,creat,execve,execveat,connect,sendto,sendmsg,sendmmsg,write,writev,clone,clone3,fork,vfork,exit_group"
+#define STRACE_SET \
+	"trace=openat,openat2,open,creat,execve,execveat,connect,sendto,sendmsg,sendmmsg,write,writev,clone,clone3," \
+	"fork,vfork,exit_group"
 
 static volatile int stop_polling;
 static const char *sc_mode = "?"; /* how the sensor traced system calls */
@@ -159,8 +161,19 @@ int main(int argc, char **argv)
 	unsigned probes = 0;
 	int npm = 0;
 	char fixture[PATH_MAX], copy_cmd[2 * PATH_MAX + 64], cache[PATH_MAX + 16];
-	char *npm_argv[] = {"/usr/bin/env", "npm_config_update_notifier=false", "npm", "ci", "--offline", "--no-audit",
-			    "--no-fund", "--dangerously-allow-all-scripts", "--prefix", fixture, "--cache", cache, NULL};
+	char *npm_argv[] = {"/usr/bin/env",
+			    "npm_config_update_notifier=false",
+			    "npm",
+			    "ci",
+			    "--offline",
+			    "--no-audit",
+			    "--no-fund",
+			    "--dangerously-allow-all-scripts",
+			    "--prefix",
+			    fixture,
+			    "--cache",
+			    cache,
+			    NULL};
 	double bare[64], sens[64], strc[64], unw[64];
 	double cbare[64], csens[64], cstrc[64], cunw[64], ccons[64], bpfns[64], bpfcalls[64];
 	int stats_fd;
@@ -277,7 +290,10 @@ int main(int argc, char **argv)
 
 	printf("workload: %s, %d reps, medians (wall clock; CPU = workload + tracer/consumer); "
 	       "sensor's system calls through %s\n",
-	       npm ? "npm ci --offline of tests/fixtures/npm-tiny" : cmd == dflt ? script : cmd[0], reps, sc_mode);
+	       npm           ? "npm ci --offline of tests/fixtures/npm-tiny"
+	       : cmd == dflt ? script
+			     : cmd[0],
+	       reps, sc_mode);
 	report("bare", median(bare, reps), median(bare, reps), median(cbare, reps), median(cbare, reps));
 	report("sensor loaded, workload unwatched", median(unw, reps), median(bare, reps), median(cunw, reps),
 	       median(cbare, reps));

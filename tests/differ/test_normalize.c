@@ -89,13 +89,14 @@ START_TEST(npm_cache)
 	static const norm_case cases[] = {
 		/* npm 9, 10, 11 (cacache index-v5 / content-v2) */
 		{"/root/.npm/_cacache/content-v2/sha512/0e/3c/"
-		 "5a8f3a5b9b7a26c4d7a0d4e5f3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6"
+		 "5a8f3a5b9b7a26c4d7a0d4e5f3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7"
+		 "d6"
 		 "c5b4a39281706f5e4d3c2b1a0",
 		 NULL, "~/.npm/_cacache/content-v2/sha512/<hash>"},
 		{"/root/.npm/_cacache/content-v2/sha1/ab/cd/0123456789abcdef0123456789abcdef0123", NULL,
 		 "~/.npm/_cacache/content-v2/sha1/<hash>"},
-		{"/root/.npm/_cacache/index-v5/b1/3c/9e0a8f3f4c55b6c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4", NULL,
-		 "~/.npm/_cacache/index-v5/<hash>"},
+		{"/root/.npm/_cacache/index-v5/b1/3c/9e0a8f3f4c55b6c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4",
+		 NULL, "~/.npm/_cacache/index-v5/<hash>"},
 		{"/home/node/.npm/_cacache/tmp/a1b2c3d4", NULL, "~/.npm/_cacache/tmp/<tmp>"},
 		{"/home/node/.npm/_cacache/tmp/git-cloneXyZ123/package.json", NULL,
 		 "~/.npm/_cacache/tmp/<tmp>/package.json"},
@@ -205,7 +206,8 @@ START_TEST(own_version)
 		{"/work/x/1.2.3abc/y", "1.2.3", "/work/x/1.2.3abc/y"},
 		{"/work/x/dev1.2.3/y", "1.2.3", "/work/x/dev1.2.3/y"},
 		/* node's own version is not the package's */
-		{"/root/.cache/node-gyp/20.11.1/include/node/v8.h", "1.2.3", "~/.cache/node-gyp/20.11.1/include/node/v8.h"},
+		{"/root/.cache/node-gyp/20.11.1/include/node/v8.h", "1.2.3",
+		 "~/.cache/node-gyp/20.11.1/include/node/v8.h"},
 		/* no version known: nothing to collapse */
 		{"/work/node_modules/foo-1.2.3/index.js", NULL, "/work/node_modules/foo-1.2.3/index.js"},
 	};
@@ -239,7 +241,8 @@ END_TEST
 START_TEST(atomic_writes)
 {
 	static const norm_case cases[] = {
-		{"/work/node_modules/.package-lock.json.2736452363", NULL, "/work/node_modules/.package-lock.json.<tmp>"},
+		{"/work/node_modules/.package-lock.json.2736452363", NULL,
+		 "/work/node_modules/.package-lock.json.<tmp>"},
 		{"/work/package.json.98765", NULL, "/work/package.json.<tmp>"},
 		{"/usr/lib/libfoo.so.1", NULL, "/usr/lib/libfoo.so.1"},
 	};
@@ -274,7 +277,9 @@ START_TEST(gyp_build_artefacts)
 		 "~/app/node_modules/argon2/build/Release/obj.target/st<tmp>"},
 		{"/home/samb/app/node_modules/argon2/build/Release/.deps/home/samb/app/node_modules/argon2/lib/binding/"
 		 "napi-v3/argon2.node.d",
-		 NULL, "~/app/node_modules/argon2/build/Release/.deps/~/app/node_modules/argon2/lib/binding/napi-v3/argon2.node.d"},
+		 NULL,
+		 "~/app/node_modules/argon2/build/Release/.deps/~/app/node_modules/argon2/lib/binding/napi-v3/"
+		 "argon2.node.d"},
 		{"/home/abecker/app/node_modules/argon2/build/Release/.deps/home/abecker/app", NULL,
 		 "~/app/node_modules/argon2/build/Release/.deps/~/app"},
 		/* not below a build directory, or not eight characters: a name */
@@ -315,7 +320,8 @@ START_TEST(npm11_install_noise)
 		 "/root/.npm/_cacache/tmp/16e6784d-21fe-4485-ba5e-4209a0258d1c"},
 		{"/root/.npm/_cacache/tmp/eIrxAJ/install.js", "/root/.npm/_cacache/tmp/llt25l/install.js"},
 		{"/root/.npm/_cacache/tmp/q60KI1/package.json", "/root/.npm/_cacache/tmp/q0WiuO/package.json"},
-		{"/root/.npm/_logs/2026-11-23T16_09_25_714Z-debug-0.log", "/root/.npm/_logs/2026-11-23T16_09_27_133Z-debug-0.log"},
+		{"/root/.npm/_logs/2026-11-23T16_09_25_714Z-debug-0.log",
+		 "/root/.npm/_logs/2026-11-23T16_09_27_133Z-debug-0.log"},
 		{"/tmp/demo-GE2MZY/out-1795450166569.txt", "/tmp/demo-0axqLI/out-1795450168114.txt"},
 	};
 	char first[4096];

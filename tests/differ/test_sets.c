@@ -63,7 +63,7 @@ START_TEST(fpset_grow_merge_foreach)
 	for (int i = 0; i < 100000; i += 997) {
 		snprintf(v, sizeof(v), "/work/node_modules/pkg%d/index.js", i);
 		ck_assert(fangs_fpset_contains(a, FANGS_FP_FS_READ, (fangs_actor)(i & 1), v));
-		ck_assert(!fangs_fpset_contains(a, FANGS_FP_FS_READ, (fangs_actor)!(i & 1), v));
+		ck_assert(!fangs_fpset_contains(a, FANGS_FP_FS_READ, (fangs_actor) !(i & 1), v));
 	}
 	/* a value larger than the arena's blocks */
 	{

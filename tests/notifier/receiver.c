@@ -77,7 +77,8 @@ int test_pki_make(test_pki *out)
 	if (new_key(&ca_key) || new_key(&srv_key) || new_crt(&ca, ca_key, "fangs test CA", serial++) ||
 	    gnutls_x509_crt_set_basic_constraints(ca, 1, -1) < 0 ||
 	    gnutls_x509_crt_set_key_usage(ca, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN) < 0 ||
-	    gnutls_x509_crt_get_key_id(ca, 0, kid, &kid_len) < 0 || gnutls_x509_crt_set_subject_key_id(ca, kid, kid_len) < 0 ||
+	    gnutls_x509_crt_get_key_id(ca, 0, kid, &kid_len) < 0 ||
+	    gnutls_x509_crt_set_subject_key_id(ca, kid, kid_len) < 0 ||
 	    gnutls_x509_crt_sign2(ca, ca, ca_key, GNUTLS_DIG_SHA256, 0) < 0)
 		goto out;
 	if (new_crt(&srv, srv_key, "127.0.0.1", serial++) || gnutls_x509_crt_set_basic_constraints(srv, 0, -1) < 0 ||

@@ -27,11 +27,11 @@ char *test_pki_write_ca(const test_pki *p);
 typedef struct received {
 	char *body;
 	size_t len;
-	char *signature;   /* X-FANGS-Signature or NULL */
-	char *timestamp;   /* X-FANGS-Timestamp or NULL */
+	char *signature; /* X-FANGS-Signature or NULL */
+	char *timestamp; /* X-FANGS-Timestamp or NULL */
 	char *content_type;
-	char *extra;       /* X-Team or NULL */
-	int64_t at_ns;     /* CLOCK_REALTIME on arrival */
+	char *extra;   /* X-Team or NULL */
+	int64_t at_ns; /* CLOCK_REALTIME on arrival */
 } received;
 
 /* One scripted answer; after the script runs out, 200 "ok". */

@@ -20,9 +20,9 @@
 
 #define SECRET "s3cr3t-for-tests"
 
-#define OK(call)                                                                               \
-	do {                                                                                   \
-		int ok_rc_ = (call);                                                           \
+#define OK(call) \
+	do { \
+		int ok_rc_ = (call); \
 		ck_assert_msg(ok_rc_ == 0, "%s -> %d: %s", #call, ok_rc_, fangs_error_last()); \
 	} while (0)
 
@@ -507,8 +507,8 @@ START_TEST(test_chat_within_service_limits)
 	o = json_tokener_parse(out);
 	blocks = json_object_object_get(o, "blocks");
 	for (size_t i = 0; i < json_object_array_length(blocks); i++) {
-		const char *t = json_object_get_string(
-			json_object_object_get(json_object_object_get(json_object_array_get_idx(blocks, i), "text"), "text"));
+		const char *t = json_object_get_string(json_object_object_get(
+			json_object_object_get(json_object_array_get_idx(blocks, i), "text"), "text"));
 		ck_assert_uint_lt(strlen(t), 3000);
 	}
 	desc = json_object_get_string(
@@ -520,8 +520,8 @@ START_TEST(test_chat_within_service_limits)
 
 	OK(fangs__notify_render(FANGS_NOTIFIER_DISCORD, json_object_to_json_string(p), 1, &out));
 	o = json_tokener_parse(out);
-	desc = json_object_get_string(
-		json_object_object_get(json_object_array_get_idx(json_object_object_get(o, "embeds"), 0), "description"));
+	desc = json_object_get_string(json_object_object_get(
+		json_object_array_get_idx(json_object_object_get(o, "embeds"), 0), "description"));
 	ck_assert_uint_lt(strlen(desc), 4096);
 	ck_assert_ptr_nonnull(strstr(desc, "more"));
 	ck_assert_uint_lt(strlen(json_object_get_string(json_object_object_get(o, "content"))), 2000);
@@ -652,7 +652,8 @@ START_TEST(test_retry_after_forms)
 	ck_assert_int_eq(fangs__retry_after_parse("120", now), now + 120 * 1000000000LL);
 	ck_assert_int_eq(fangs__retry_after_parse(" 0\r\n", now), now);
 	/* Tue, 14 Nov 2023 22:13:20 GMT = 1700000000 */
-	ck_assert_int_eq(fangs__retry_after_parse("Tue, 14 Nov 2023 22:15:00 GMT", now), (1700000000LL + 100) * 1000000000LL);
+	ck_assert_int_eq(fangs__retry_after_parse("Tue, 14 Nov 2023 22:15:00 GMT", now),
+			 (1700000000LL + 100) * 1000000000LL);
 	ck_assert_int_eq(fangs__retry_after_parse("soon", now), 0);
 	ck_assert_int_eq(fangs__retry_after_parse("12abc", now), 0);
 	ck_assert_int_eq(fangs__retry_after_parse("", now), 0);
@@ -687,12 +688,23 @@ END_TEST
 
 START_TEST(test_url_rules)
 {
-	static const char *const good[] = {"https://hooks.slack.com/services/T/B/x", "https://[2001:db8::1]:8443/h",
-					   "http://127.0.0.1:8080/hook", "http://127.9.9.9/", "http://localhost/x",
-					   "http://LOCALHOST:1/", "http://[::1]:9000/h"};
-	static const char *const bad[] = {"http://example.com/hook", "http://10.0.0.1/", "http://[2001:db8::1]/",
-					  "http://127.0.0.1.example.com/", "http://localhost.example/",
-					  "ftp://127.0.0.1/", "https://", "hooks.example/x", "", "https://a b/"};
+	static const char *const good[] = {"https://hooks.slack.com/services/T/B/x",
+					   "https://[2001:db8::1]:8443/h",
+					   "http://127.0.0.1:8080/hook",
+					   "http://127.9.9.9/",
+					   "http://localhost/x",
+					   "http://LOCALHOST:1/",
+					   "http://[::1]:9000/h"};
+	static const char *const bad[] = {"http://example.com/hook",
+					  "http://10.0.0.1/",
+					  "http://[2001:db8::1]/",
+					  "http://127.0.0.1.example.com/",
+					  "http://localhost.example/",
+					  "ftp://127.0.0.1/",
+					  "https://",
+					  "hooks.example/x",
+					  "",
+					  "https://a b/"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		ck_assert_msg(fangs_notifier_url_check(good[i]) == 0, "%s: %s", good[i], fangs_error_last());
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -136,8 +136,8 @@ START_TEST(test_policy)
 {
 	fangs_proxy *px;
 	fangs_proxy_options o = FANGS_PROXY_OPTIONS_INIT;
-	const char *mine[] = {"dl.example.com", "*.cdn.example.net", "files.example.org:8443", "127.0.0.1:*",
-			      "[2001:db8::5]:*", NULL};
+	const char *mine[] = {"dl.example.com", "*.cdn.example.net", "files.example.org:8443",
+			      "127.0.0.1:*",    "[2001:db8::5]:*",   NULL};
 	o.allow_hosts = mine;
 	o.registry = "https://user:pw@registry.example:4873/npm/";
 	ck_assert_msg(fangs_proxy_new(&px, &o) == 0, "%s", fangs_error_last());
@@ -410,7 +410,8 @@ START_TEST(test_requests_on_this_host)
 		fangs_event back = {0};
 		char *again;
 		ck_assert_int_eq(fangs_event_to_json(&evs.items[i], &json, NULL), 0);
-		ck_assert_msg(fangs_event_from_json(&back, json, strlen(json)) == 0, "%s: %s", json, fangs_error_last());
+		ck_assert_msg(fangs_event_from_json(&back, json, strlen(json)) == 0, "%s: %s", json,
+			      fangs_error_last());
 		ck_assert_int_eq(fangs_event_to_json(&back, &again, NULL), 0);
 		ck_assert_str_eq(json, again);
 		ck_assert_uint_eq(back.bytes_out, evs.items[i].bytes_out);

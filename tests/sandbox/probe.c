@@ -211,9 +211,9 @@ static void spawn_dockerd(void)
 				dup2(log, 2);
 			}
 			setsid();
-			execlp("dockerd", "dockerd", "--data-root", DOCKERD_DIR "/root", "--exec-root", DOCKERD_DIR "/exec",
-			       "--pidfile", DOCKERD_DIR "/pid", "-H", "unix://" DOCKERD_SOCK, "--exec-opt",
-			       "native.cgroupdriver=cgroupfs", (char *)NULL);
+			execlp("dockerd", "dockerd", "--data-root", DOCKERD_DIR "/root", "--exec-root",
+			       DOCKERD_DIR "/exec", "--pidfile", DOCKERD_DIR "/pid", "-H", "unix://" DOCKERD_SOCK,
+			       "--exec-opt", "native.cgroupdriver=cgroupfs", (char *)NULL);
 			_exit(127);
 		}
 		_exit(0);
@@ -312,6 +312,6 @@ void sb_require_docker(void)
 	/* something else on this machine may have stopped the daemon */
 	if (sb_docker_socket && !socket_answers(sb_docker_socket))
 		sb_docker_start();
-	ck_assert_msg(sb_docker_socket != NULL, "no docker daemon and none could be started (dockerd, see "
-						 DOCKERD_DIR "/log)");
+	ck_assert_msg(sb_docker_socket != NULL,
+		      "no docker daemon and none could be started (dockerd, see " DOCKERD_DIR "/log)");
 }

@@ -219,7 +219,8 @@ START_TEST(test_ssh_keys_parse)
 			const char *nl = strchr(l, '\n');
 			ck_assert_msg(nl - l <= 70, "line of %d", (int)(nl - l));
 			for (const char *c = l; c < nl; c++)
-				ck_assert_msg(isalnum((unsigned char)*c) || *c == '+' || *c == '/' || *c == '=', "%c", *c);
+				ck_assert_msg(isalnum((unsigned char)*c) || *c == '+' || *c == '/' || *c == '=', "%c",
+					      *c);
 			l = nl + 1;
 		}
 	}
@@ -245,8 +246,9 @@ START_TEST(test_ssh_keys_parse)
 		ck_assert_int_eq(fangs_sandbox_start(run), 0);
 		ck_assert_int_eq(fangs_sandbox_wait(run, &r), 0);
 		ck_assert_msg(r.exit_code == 0, "%s", r.output);
-		ck_assert_msg(strstr(r.output, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5") && strstr(r.output, "ssh-rsa AAAAB3NzaC1yc2E") &&
-				      strstr(r.output, "3072 SHA256:") && strstr(r.output, "256 SHA256:"),
+		ck_assert_msg(strstr(r.output, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5") &&
+				      strstr(r.output, "ssh-rsa AAAAB3NzaC1yc2E") && strstr(r.output, "3072 SHA256:") &&
+				      strstr(r.output, "256 SHA256:"),
 			      "%s", r.output);
 		fangs_sandbox_result_clear(&r);
 		fangs_sandbox_run_free(run);

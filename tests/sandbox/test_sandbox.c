@@ -133,8 +133,8 @@ static void killed_scanner(const fangs_sandbox_options *o, const char *run_id)
 
 /* Runs `sh -c install` then, when it succeeds, `sh -c import` as the
  * import step, with that step's time limit. */
-static void run_with_import(const fangs_sandbox_options *o, const char *run_id, const char *install,
-			    const char *import, int64_t limit_ms, fangs_sandbox_result *r)
+static void run_with_import(const fangs_sandbox_options *o, const char *run_id, const char *install, const char *import,
+			    int64_t limit_ms, fangs_sandbox_result *r)
 {
 	const char *argv[] = {"sh", "-c", install, NULL}, *iargv[] = {"sh", "-c", import, NULL};
 	fangs_sandbox_spec spec = FANGS_SANDBOX_SPEC_INIT;
@@ -167,8 +167,8 @@ START_TEST(test_import_step)
 	ck_assert_int_eq(r.exit_code, 0);
 	ck_assert_int_eq(r.timed_out, 0);
 	/* from the project, in the run's HOME (/root, or the person's) */
-	ck_assert_msg(strstr(r.output, "npm done\n\n[fangs] import: started (time limit 15000 ms)\ninstalled\n"),
-		      "%s", r.output);
+	ck_assert_msg(strstr(r.output, "npm done\n\n[fangs] import: started (time limit 15000 ms)\ninstalled\n"), "%s",
+		      r.output);
 	ck_assert_msg(strstr(r.output, "/app\noops\n[fangs] import: exited with status 3\n"), "%s", r.output);
 	fangs_sandbox_result_clear(&r);
 
@@ -689,7 +689,8 @@ START_TEST(test_output_tail_is_bounded)
 	fangs_sandbox_options o;
 	fangs_sandbox_result r;
 	base_opts(&o);
-	run_sh(&o, RID("t-out"), "i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done; echo THE-END", &r);
+	run_sh(&o, RID("t-out"), "i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done; echo THE-END",
+	       &r);
 	ck_assert_int_eq(r.output_truncated, 1);
 	ck_assert_uint_eq(r.output_len, FANGS_SANDBOX_OUTPUT_MAX);
 	ck_assert_uint_eq(strlen(r.output), r.output_len);

@@ -192,16 +192,16 @@ static size_t client_hello(uint8_t *b, const char *sni)
 	static const uint8_t suites[] = {0x13, 0x01, 0x13, 0x02, 0xc0, 0x2f};
 
 	b[pos++] = 0x16, b[pos++] = 3, b[pos++] = 1; /* record: handshake, TLS 1.0 */
-	pos += 2;                                      /* record length */
-	b[pos++] = 1;                                  /* ClientHello */
+	pos += 2;                                    /* record length */
+	b[pos++] = 1;                                /* ClientHello */
 	hs_len_at = pos;
 	pos += 3;
-	b[pos++] = 3, b[pos++] = 3;                    /* client_version TLS 1.2 */
-	memset(b + pos, 0x5a, 32), pos += 32;          /* random */
-	b[pos++] = 0;                                  /* session id */
+	b[pos++] = 3, b[pos++] = 3;           /* client_version TLS 1.2 */
+	memset(b + pos, 0x5a, 32), pos += 32; /* random */
+	b[pos++] = 0;                         /* session id */
 	b[pos++] = 0, b[pos++] = sizeof(suites);
 	memcpy(b + pos, suites, sizeof(suites)), pos += sizeof(suites);
-	b[pos++] = 1, b[pos++] = 0;                    /* compression: null */
+	b[pos++] = 1, b[pos++] = 0; /* compression: null */
 	ext_len_at = pos;
 	pos += 2;
 	/* a harmless extension first: supported_groups */
@@ -277,10 +277,10 @@ static int uring_one(struct io_uring_sqe *tmpl)
 	fd = (int)syscall(__NR_io_uring_setup, 4, &p);
 	if (fd < 0)
 		return die("io_uring_setup");
-	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE, MAP_SHARED,
-		  fd, IORING_OFF_SQ_RING);
-	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe), PROT_READ | PROT_WRITE,
-		  MAP_SHARED, fd, IORING_OFF_CQ_RING);
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		  IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe), PROT_READ | PROT_WRITE, MAP_SHARED,
+		  fd, IORING_OFF_CQ_RING);
 	sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		    IORING_OFF_SQES);
 	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
@@ -556,8 +556,8 @@ static int more(const char *cmd, int argc, char **argv)
 			uint32_t pe[32];
 			long pfd;
 			memset(pe, 0, sizeof(pe));
-			pe[0] = 1;           /* PERF_TYPE_SOFTWARE */
-			pe[1] = sizeof(pe);  /* size */
+			pe[0] = 1;          /* PERF_TYPE_SOFTWARE */
+			pe[1] = sizeof(pe); /* size */
 			pfd = syscall(SYS_perf_event_open, pe, 0, -1, -1, 0UL);
 			if (pfd >= 0)
 				close((int)pfd);

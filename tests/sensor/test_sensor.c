@@ -112,8 +112,8 @@ static pid_t run_in(const char *cgroup, char *const argv[], int expect_status)
 	int status;
 	pid_t pid = spawn(1, cgroup, argv);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == expect_status, "%s %s exited with status %d",
-		      argv[0], argv[1] ? argv[1] : "", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == expect_status, "%s %s exited with status %d", argv[0],
+		      argv[1] ? argv[1] : "", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	wait_exit_event(pid);
 	return pid;
 }
@@ -133,10 +133,18 @@ static const fangs_event *find(fangs_event_kind kind, pid_t pid, const char *tex
 			continue;
 		switch (kind) {
 		case FANGS_EV_FILE_OPEN:
-		case FANGS_EV_EXEC: t = e->path; break;
-		case FANGS_EV_DNS_QUERY: t = e->qname; break;
-		case FANGS_EV_TLS_SNI: t = e->sni; break;
-		default: t = e->addr; break;
+		case FANGS_EV_EXEC:
+			t = e->path;
+			break;
+		case FANGS_EV_DNS_QUERY:
+			t = e->qname;
+			break;
+		case FANGS_EV_TLS_SNI:
+			t = e->sni;
+			break;
+		default:
+			t = e->addr;
+			break;
 		}
 		if (!text || (t && strcmp(t, text) == 0))
 			return e;
@@ -195,27 +203,39 @@ static int listen_on(int family, const char *addr, int type, int *port)
 	len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+					: ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
 }
 
 START_TEST(test_probes_all_live)
 {
 	static const char *const expected[] = {
-		"tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_enter_openat2",
-		"tracepoint/syscalls/sys_enter_open",   "tracepoint/syscalls/sys_enter_creat",
-		"raw_tp/sched_process_exec",            "raw_tp/sched_process_fork",
-		"raw_tp/sched_process_exit",            "tracepoint/syscalls/sys_enter_connect",
-		"tracepoint/syscalls/sys_enter_sendto", "tracepoint/syscalls/sys_enter_sendmmsg",
-		"tracepoint/syscalls/sys_enter_write",  "raw_tp/io_uring_submit_req",
+		"tracepoint/syscalls/sys_enter_openat",
+		"tracepoint/syscalls/sys_enter_openat2",
+		"tracepoint/syscalls/sys_enter_open",
+		"tracepoint/syscalls/sys_enter_creat",
+		"raw_tp/sched_process_exec",
+		"raw_tp/sched_process_fork",
+		"raw_tp/sched_process_exit",
+		"tracepoint/syscalls/sys_enter_connect",
+		"tracepoint/syscalls/sys_enter_sendto",
+		"tracepoint/syscalls/sys_enter_sendmmsg",
+		"tracepoint/syscalls/sys_enter_write",
+		"raw_tp/io_uring_submit_req",
 		"raw_tp/io_uring_complete",
 		"uprobe/SSL_ctrl:/usr/bin/node",
-		"tracepoint/syscalls/sys_enter_sendmsg", "tracepoint/syscalls/sys_enter_writev",
-		"tracepoint/syscalls/sys_enter_ptrace", "tracepoint/syscalls/sys_enter_mount",
-		"tracepoint/syscalls/sys_enter_umount", "tracepoint/syscalls/sys_enter_fsopen",
-		"tracepoint/syscalls/sys_enter_unshare", "tracepoint/syscalls/sys_enter_setns",
-		"tracepoint/syscalls/sys_enter_clone", "tracepoint/syscalls/sys_enter_clone3",
-		"tracepoint/syscalls/sys_enter_bpf", "tracepoint/syscalls/sys_enter_perf_event_open",
+		"tracepoint/syscalls/sys_enter_sendmsg",
+		"tracepoint/syscalls/sys_enter_writev",
+		"tracepoint/syscalls/sys_enter_ptrace",
+		"tracepoint/syscalls/sys_enter_mount",
+		"tracepoint/syscalls/sys_enter_umount",
+		"tracepoint/syscalls/sys_enter_fsopen",
+		"tracepoint/syscalls/sys_enter_unshare",
+		"tracepoint/syscalls/sys_enter_setns",
+		"tracepoint/syscalls/sys_enter_clone",
+		"tracepoint/syscalls/sys_enter_clone3",
+		"tracepoint/syscalls/sys_enter_bpf",
+		"tracepoint/syscalls/sys_enter_perf_event_open",
 		"raw_tp/signal_generate",
 	};
 	const fangs_sensor_probe *p;
@@ -256,12 +276,9 @@ START_TEST(test_file_opens)
 		const char *cmd, *file;
 		uint32_t flags;
 	} cases[] = {
-		{"open", "read-openat", FANGS_OPEN_READ},
-		{"openat2", "read-openat2", FANGS_OPEN_READ},
-		{"open-legacy", "read-open", FANGS_OPEN_READ},
-		{"creat", "creat", FANGS_OPEN_WRITE},
-		{"write-open", "write-open", FANGS_OPEN_WRITE},
-		{"open-unpaged", "unpaged", FANGS_OPEN_READ},
+		{"open", "read-openat", FANGS_OPEN_READ},       {"openat2", "read-openat2", FANGS_OPEN_READ},
+		{"open-legacy", "read-open", FANGS_OPEN_READ},  {"creat", "creat", FANGS_OPEN_WRITE},
+		{"write-open", "write-open", FANGS_OPEN_WRITE}, {"open-unpaged", "unpaged", FANGS_OPEN_READ},
 	};
 	char path[PATH_MAX];
 	int fd;
@@ -766,8 +783,8 @@ START_TEST(test_attribution_marks)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const fangs_event *open_ev, *exec_ev = NULL;
-		char *argv[] = {SENSOR_ACTOR, "script", dir, (char *)cases[i].env_name, "postinstall",
-				(char *)cases[i].claim, path, NULL};
+		char *argv[] = {SENSOR_ACTOR,           "script", dir, (char *)cases[i].env_name, "postinstall",
+				(char *)cases[i].claim, path,     NULL};
 		snprintf(dir, sizeof(dir), "%s/%s", TMP, cases[i].dir);
 		snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
 		ck_assert_int_eq(system(cmd), 0);
@@ -793,8 +810,16 @@ END_TEST
 START_TEST(test_npm_run_script)
 {
 	char dir[PATH_MAX], pkg[PATH_MAX + 16], script[PATH_MAX + 64];
-	char *argv[] = {"/usr/bin/env", "npm_config_update_notifier=false", "npm_config_offline=true",
-			"npm_config_cache=/nonexistent", "/usr/bin/npm", "--prefix", dir, "run", "postinstall", NULL};
+	char *argv[] = {"/usr/bin/env",
+			"npm_config_update_notifier=false",
+			"npm_config_offline=true",
+			"npm_config_cache=/nonexistent",
+			"/usr/bin/npm",
+			"--prefix",
+			dir,
+			"run",
+			"postinstall",
+			NULL};
 	const fangs_event *e;
 	FILE *f;
 
@@ -810,8 +835,8 @@ START_TEST(test_npm_run_script)
 	run_in(CG, argv, 0);
 	e = NULL;
 	for (size_t i = 0; i < EV.count; i++)
-		if (EV.items[i].kind == FANGS_EV_FILE_OPEN && strcmp(EV.items[i].path, pkg) == 0 &&
-		    EV.items[i].comm && strcmp(EV.items[i].comm, "cat") == 0)
+		if (EV.items[i].kind == FANGS_EV_FILE_OPEN && strcmp(EV.items[i].path, pkg) == 0 && EV.items[i].comm &&
+		    strcmp(EV.items[i].comm, "cat") == 0)
 			e = &EV.items[i];
 	ck_assert_msg(e != NULL, "cat's open of package.json not seen");
 	ck_assert_ptr_nonnull(e->origin.package);

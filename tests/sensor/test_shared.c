@@ -216,8 +216,9 @@ static void check_side(const side *x, const side *other)
 			      e->run_id ? e->run_id : "(none)");
 		/* the actors, or what they started (under ASan, LeakSanitizer's
 		 * tracer at their exit), never the other run's */
-		ck_assert_msg(own_pid(x, e->pid) || own_pid(x, e->ppid), "%s got an event of pid %d (parent %d): %s by %s",
-			      x->run, (int)e->pid, (int)e->ppid, fangs_event_kind_name(e->kind), e->comm ? e->comm : "?");
+		ck_assert_msg(own_pid(x, e->pid) || own_pid(x, e->ppid),
+			      "%s got an event of pid %d (parent %d): %s by %s", x->run, (int)e->pid, (int)e->ppid,
+			      fangs_event_kind_name(e->kind), e->comm ? e->comm : "?");
 		for (size_t j = 0; j < other->ev.count; j++)
 			ck_assert_msg(other->ev.items[j].pid != e->pid, "pid %d in both %s and %s", (int)e->pid, x->run,
 				      other->run);

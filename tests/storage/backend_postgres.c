@@ -158,7 +158,8 @@ static int pg_setup_all(void)
 		 "-c full_page_writes=off",
 		 port, server_dir);
 	{
-		char *iargv[] = {initdb, "-D", data, "-A", "trust", "-U", "fangs", "-E", "UTF8", "--locale=C", "-N", NULL};
+		char *iargv[] = {initdb,  "-D", data,   "-A",         "trust", "-U",
+				 "fangs", "-E", "UTF8", "--locale=C", "-N",    NULL};
 		char *sargv[] = {ctl, "-D", data, "-l", log, "-w", "-t", "60", "-o", opts, "start", NULL};
 		if (port < 0 || run(iargv) != 0 || run(sargv) != 0) {
 			fprintf(stderr, "postgres test server: could not start it (logs in %s)\n", server_dir);

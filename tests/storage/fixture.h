@@ -31,17 +31,17 @@ fangs_storage *fx_reopen(void);
  * the process exit status. `what` names the suite in messages. */
 int fx_run_suite(Suite *s, const char *what);
 
-#define OK(call)                                                                               \
-	do {                                                                                   \
-		int ok_rc_ = (call);                                                           \
+#define OK(call) \
+	do { \
+		int ok_rc_ = (call); \
 		ck_assert_msg(ok_rc_ == 0, "%s -> %d: %s", #call, ok_rc_, fangs_error_last()); \
 	} while (0)
 
-#define FAILS(code, call)                                                                           \
-	do {                                                                                        \
-		int f_rc_ = (call);                                                                 \
+#define FAILS(code, call) \
+	do { \
+		int f_rc_ = (call); \
 		ck_assert_msg(f_rc_ == (code), "%s -> %d (expected %d): %s", #call, f_rc_, (code), \
-			      fangs_error_last());                                                   \
+			      fangs_error_last()); \
 	} while (0)
 
 #define MSG_HAS(s) ck_assert_msg(strstr(fangs_error_last(), (s)), "message '%s' lacks '%s'", fangs_error_last(), (s))

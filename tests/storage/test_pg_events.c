@@ -169,7 +169,8 @@ START_TEST(test_partition_days)
 		char ver[16];
 		snprintf(ver, sizeof(ver), "1.0.%d", i);
 		/* each run on its own day, at another hour of it */
-		make_run(st, &r[i], ver, FANGS_RUN_RUNNING, (int64_t)(DAY0 + i) * NS_DAY + (int64_t)i * 3600000000000LL);
+		make_run(st, &r[i], ver, FANGS_RUN_RUNNING,
+			 (int64_t)(DAY0 + i) * NS_DAY + (int64_t)i * 3600000000000LL);
 		ck_assert(!has_day(c, DAY0 + i));
 		file_events(&evs, 3 + (size_t)i * 10, ver); /* 3 inserted, 13 and 23 copied */
 		OK(fangs_storage_events_append(st, r[i].id, evs.items, evs.count));
@@ -184,7 +185,8 @@ START_TEST(test_partition_days)
 		fangs_event_list_free(&got);
 		fangs_event_list_free(&evs);
 	}
-	ck_assert_int_eq(scalar_ll(c, "SELECT COUNT(*) FROM pg_inherits WHERE inhparent = 'events'::regclass", NULL), 3);
+	ck_assert_int_eq(scalar_ll(c, "SELECT COUNT(*) FROM pg_inherits WHERE inhparent = 'events'::regclass", NULL),
+			 3);
 	/* a run moved to another day takes its events along */
 	{
 		fangs_event_list got = {0};

@@ -165,7 +165,10 @@ END_TEST
 /* Several processes claim from one queue: every job goes out exactly once. */
 START_TEST(test_concurrent_claims)
 {
-	enum { JOBS = 40, WORKERS = 4 };
+	enum {
+		JOBS = 40,
+		WORKERS = 4
+	};
 	fangs_storage *st = fx_open(_i);
 	fangs_job_list jl = {0};
 	pid_t pids[WORKERS];
@@ -211,7 +214,10 @@ END_TEST
  * handed out once (every claimed id is reported through a pipe). */
 START_TEST(test_claims_race)
 {
-	enum { JOBS = 60, WORKERS = 2 };
+	enum {
+		JOBS = 60,
+		WORKERS = 2
+	};
 	fangs_storage *st = fx_open(_i);
 	int fds[2], seen[JOBS + 1] = {0}, total = 0;
 	pid_t pids[WORKERS];

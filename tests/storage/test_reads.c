@@ -360,7 +360,7 @@ START_TEST(test_events_page_and_tree)
 	/* another run's events never show (appended first: appending sets ids) */
 	OK(fangs_storage_events_append(st, other.id, l.items, 3));
 	OK(fangs_storage_events_append(st, run.id, l.items, l.count));
-	put_deviation(st, run.id, "evil", FANGS_SEV_HIGH, l.items[7].id); /* the connect */
+	put_deviation(st, run.id, "evil", FANGS_SEV_HIGH, l.items[7].id);   /* the connect */
 	put_deviation(st, run.id, "evil", FANGS_SEV_MEDIUM, l.items[6].id); /* /etc/passwd */
 
 	/* pages of 4 walk all events once, in id order */

@@ -65,8 +65,8 @@ static void set_ancestry(fangs_event *ev, size_t n)
 static void make_events(fangs_event_list *l)
 {
 	fangs_event *e;
-	static const char *const argv[] = {"node", "-e", "console.log(\"h\u00e9 \u2713 'q' \\\\ \\n\")", "\u65e5\u672c\u8a9e",
-					   ""};
+	static const char *const argv[] = {"node", "-e", "console.log(\"h\u00e9 \u2713 'q' \\\\ \\n\")",
+					   "\u65e5\u672c\u8a9e", ""};
 
 	e = fangs_event_list_push(l);
 	e->kind = FANGS_EV_FILE_OPEN;
@@ -180,8 +180,7 @@ static fangs_fpset *new_set(void)
 }
 
 /* Stores one deviation of `run` citing `ev` (may be 0 = no evidence). */
-static int64_t put_deviation(fangs_storage *st, const fangs_run *run, const char *kind, fangs_severity sev,
-			     int64_t ev)
+static int64_t put_deviation(fangs_storage *st, const fangs_run *run, const char *kind, fangs_severity sev, int64_t ev)
 {
 	fangs_deviation d = {0};
 	int64_t id;
@@ -224,7 +223,9 @@ END_TEST
  * others wait for it and find the schema in place. */
 START_TEST(test_concurrent_first_open)
 {
-	enum { N = 4 };
+	enum {
+		N = 4
+	};
 	pid_t pids[N];
 	fangs_storage *st;
 	int db = 0;
@@ -406,8 +407,9 @@ static void fill_run_fields(fangs_run *r, int variant)
 
 static void assert_run_eq(const fangs_run *a, const fangs_run *b)
 {
-#define SEQ(f) ck_assert_msg((a->f == NULL && b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f) == 0), \
-			     #f ": '%s' vs '%s'", a->f ? a->f : "(null)", b->f ? b->f : "(null)")
+#define SEQ(f) \
+	ck_assert_msg((a->f == NULL && b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f) == 0), \
+		      #f ": '%s' vs '%s'", a->f ? a->f : "(null)", b->f ? b->f : "(null)")
 	ck_assert_str_eq(a->id, b->id);
 	SEQ(package);
 	SEQ(version);
@@ -788,11 +790,12 @@ START_TEST(test_transactions)
 
 	/* a failing call outside a transaction leaves no partial batch */
 	evs.items[0].id = 0;
-	FAILS(FANGS_ENOTFOUND, fangs_storage_deviations_put(st, &(fangs_deviation){.run_id = kept.id,
-										 .package = kept.package,
-										 .kind = "k",
-										 .evidence = &missing,
-										 .n_evidence = 1},
+	FAILS(FANGS_ENOTFOUND, fangs_storage_deviations_put(st,
+							    &(fangs_deviation){.run_id = kept.id,
+									       .package = kept.package,
+									       .kind = "k",
+									       .evidence = &missing,
+									       .n_evidence = 1},
 							    1));
 	OK(fangs_storage_deviations_list(st, &df, &dl));
 	ck_assert_uint_eq(dl.count, 0);
@@ -1074,8 +1077,7 @@ START_TEST(test_deviations)
 }
 END_TEST
 
-static void allow(fangs_storage *st, fangs_allow_kind k, const char *v, const char *pkg, const char *note,
-		  int64_t *id)
+static void allow(fangs_storage *st, fangs_allow_kind k, const char *v, const char *pkg, const char *note, int64_t *id)
 {
 	fangs_allow_entry e = {0};
 	e.kind = k;
@@ -1256,7 +1258,7 @@ START_TEST(test_prune)
 	OK(fangs_storage_prune(st, cutoff, &ps));
 	ck_assert_int_eq(ps.events_kept_as_evidence, 2);
 	ck_assert_int_eq(ps.events_deleted, (int64_t)(3 * n - 2)); /* finding's uncited, clean's, base's */
-	ck_assert_int_eq(ps.runs_deleted, 1);                       /* clean */
+	ck_assert_int_eq(ps.runs_deleted, 1);                      /* clean */
 
 	OK(fangs_storage_events_list(st, finding.id, &left));
 	ck_assert_uint_eq(left.count, 2);
@@ -1436,15 +1438,24 @@ START_TEST(test_allow_validate)
 		const char *value;
 		int ok;
 	} cases[] = {
-		{FANGS_ALLOW_PATH, "/usr/share/", 1},   {FANGS_ALLOW_PATH, "usr/share", 0},
-		{FANGS_ALLOW_CIDR, "10.0.0.0/8", 1},    {FANGS_ALLOW_CIDR, "192.0.2.1", 1},
-		{FANGS_ALLOW_CIDR, "2001:db8::/32", 1}, {FANGS_ALLOW_CIDR, "::1/128", 1},
-		{FANGS_ALLOW_CIDR, "::1/129", 0},       {FANGS_ALLOW_CIDR, "10.0.0.0/", 0},
-		{FANGS_ALLOW_CIDR, "10.0.0/8", 0},      {FANGS_ALLOW_CIDR, "example.org/8", 0},
-		{FANGS_ALLOW_SNI, "registry.example", 1}, {FANGS_ALLOW_SNI, "bad host", 0},
-		{FANGS_ALLOW_SNI, "a..b", 0},           {FANGS_ALLOW_DNS, ".example.org", 1},
-		{FANGS_ALLOW_DNS, "_dmarc.example.org", 1}, {FANGS_ALLOW_DNS, "exa$mple", 0},
-		{FANGS_ALLOW_EXEC, "/usr/bin/git", 1},  {FANGS_ALLOW_EXEC, "git", 0},
+		{FANGS_ALLOW_PATH, "/usr/share/", 1},
+		{FANGS_ALLOW_PATH, "usr/share", 0},
+		{FANGS_ALLOW_CIDR, "10.0.0.0/8", 1},
+		{FANGS_ALLOW_CIDR, "192.0.2.1", 1},
+		{FANGS_ALLOW_CIDR, "2001:db8::/32", 1},
+		{FANGS_ALLOW_CIDR, "::1/128", 1},
+		{FANGS_ALLOW_CIDR, "::1/129", 0},
+		{FANGS_ALLOW_CIDR, "10.0.0.0/", 0},
+		{FANGS_ALLOW_CIDR, "10.0.0/8", 0},
+		{FANGS_ALLOW_CIDR, "example.org/8", 0},
+		{FANGS_ALLOW_SNI, "registry.example", 1},
+		{FANGS_ALLOW_SNI, "bad host", 0},
+		{FANGS_ALLOW_SNI, "a..b", 0},
+		{FANGS_ALLOW_DNS, ".example.org", 1},
+		{FANGS_ALLOW_DNS, "_dmarc.example.org", 1},
+		{FANGS_ALLOW_DNS, "exa$mple", 0},
+		{FANGS_ALLOW_EXEC, "/usr/bin/git", 1},
+		{FANGS_ALLOW_EXEC, "git", 0},
 		{FANGS_ALLOW_EXEC, "", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -248,7 +248,7 @@ START_TEST(test_no_false_positives)
 	srand(7);
 	for (int r = 0; r < 2000; r++) {
 		char s[200];
-		const char *alpha = r % 4 == 0 ? "0123456789abcdef"
+		const char *alpha = r % 4 == 0   ? "0123456789abcdef"
 				    : r % 4 == 1 ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 				    : r % 4 == 2 ? "abcdefghijklmnopqrstuvwxyz0123456789-_"
 						 : "abcdefghijklmnopqrstuvwxyz0123456789.";
@@ -294,9 +294,8 @@ START_TEST(test_findings_from_events)
 	ck_assert_str_eq(d->kind, "rule:decoy-exfiltrated");
 	ck_assert_int_eq(d->severity, FANGS_SEV_CRITICAL);
 	ck_assert_str_eq(d->value, strpbrk(enc, "-_") ? "~/.npmrc (base64url, split across DNS labels)"
-						     : "~/.npmrc (base64, split across DNS labels)");
-	ck_assert_msg(strstr(d->description, "npm token") && strstr(d->description, "DNS query"), "%s",
-		      d->description);
+						      : "~/.npmrc (base64, split across DNS labels)");
+	ck_assert_msg(strstr(d->description, "npm token") && strstr(d->description, "DNS query"), "%s", d->description);
 	ck_assert_uint_eq(d->n_evidence, 2);
 	ck_assert_int_eq(d->evidence[0], 11);
 	ck_assert_int_eq(d->evidence[1], 12);

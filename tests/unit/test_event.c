@@ -152,7 +152,8 @@ START_TEST(test_round_trip_all_fields)
 {
 	const char *line =
 		"{\"kind\":\"exec\",\"id\":7,\"ts_ns\":1700000000123456789,\"run\":\"r1\",\"pid\":42,\"ppid\":41,"
-		"\"uid\":1000,\"comm\":\"sh\",\"path\":\"/bin/sh\",\"argv\":[\"sh\",\"-c\",\"echo \\\"h\\u00e9\\\" \\\\ \\n\"],"
+		"\"uid\":1000,\"comm\":\"sh\",\"path\":\"/bin/sh\",\"argv\":[\"sh\",\"-c\",\"echo \\\"h\\u00e9\\\" "
+		"\\\\ \\n\"],"
 		"\"ancestry\":[{\"pid\":41,\"comm\":\"node\",\"exe\":\"/usr/bin/node\"},{\"pid\":40,\"comm\":\"npm\"}],"
 		"\"origin\":{\"package\":\"evil\",\"version\":\"1.0.0\",\"script\":\"postinstall\","
 		"\"command\":\"node x.js\"}}";
@@ -252,7 +253,8 @@ START_TEST(test_flags_and_defaults)
 	free(out);
 	fangs_event_clear(&ev);
 
-	ev = decode_ok("{\"kind\":\"net_connect\",\"pid\":1,\"addr\":\"::ffff:10.0.0.1\",\"port\":53,\"proto\":\"udp\"}");
+	ev = decode_ok(
+		"{\"kind\":\"net_connect\",\"pid\":1,\"addr\":\"::ffff:10.0.0.1\",\"port\":53,\"proto\":\"udp\"}");
 	ck_assert_int_eq(ev.family, FANGS_FAMILY_IPV6);
 	ck_assert_int_eq(ev.proto, FANGS_PROTO_UDP);
 	fangs_event_clear(&ev);

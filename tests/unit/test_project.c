@@ -95,7 +95,8 @@ START_TEST(test_paths)
 	ck_assert_int_eq(fangs_lockfile_path_text(&lf, at(&lf, "node_modules/orphan"), text, sizeof(text)), 0);
 	ck_assert_str_eq(text, "");
 	/* a short buffer is cut, and says how much it needed */
-	ck_assert_int_eq(fangs_lockfile_path_text(&lf, tl, text, 8), (int)strlen("toolkit@1.1.0 > helpers@1.1.0 > tinylog@1.0.0"));
+	ck_assert_int_eq(fangs_lockfile_path_text(&lf, tl, text, 8),
+			 (int)strlen("toolkit@1.1.0 > helpers@1.1.0 > tinylog@1.0.0"));
 	ck_assert_uint_eq(strlen(text), 7);
 	ck_assert_int_eq(fangs_lockfile_paths(&lf, lf.count, 0, &paths, &n), FANGS_EINVAL);
 	fangs_lockfile_clear(&lf);
@@ -156,7 +157,8 @@ static void expect_error(const char *text, const char *needle)
 	fangs_lockfile lf;
 	int rc = fangs_lockfile_parse(&lf, text, strlen(text), "x/package-lock.json");
 	ck_assert_msg(rc == FANGS_EPARSE, "%s -> %d", text, rc);
-	ck_assert_msg(strstr(fangs_error_last(), "x/package-lock.json"), "%s: no file in: %s", text, fangs_error_last());
+	ck_assert_msg(strstr(fangs_error_last(), "x/package-lock.json"), "%s: no file in: %s", text,
+		      fangs_error_last());
 	ck_assert_msg(strstr(fangs_error_last(), needle), "%s: no %s in: %s", text, needle, fangs_error_last());
 	ck_assert_ptr_null(lf.packages);
 }
@@ -227,7 +229,7 @@ START_TEST(test_approvals)
 	write_file(dir, "package.json",
 		   "{\"name\":\"app\",\"allowScripts\":{\"banner\":true,\"denied\":false,\"nover@1.0.0\":false,"
 		   "\"palette@0.9.0\":true,\"@scope/native@3.0.0\":true}}\n");
-	ck_assert_int_eq(fangs_project_script_approved(dir, "banner", "2.0.0"), 1);       /* by name */
+	ck_assert_int_eq(fangs_project_script_approved(dir, "banner", "2.0.0"), 1);        /* by name */
 	ck_assert_int_eq(fangs_project_script_approved(dir, "@scope/native", "3.0.0"), 1); /* pinned */
 	ck_assert_int_eq(fangs_project_script_approved(dir, "@scope/native", "3.0.1"), 0);
 	ck_assert_int_eq(fangs_project_script_approved(dir, "palette", "1.0.0"), 0); /* another version's pin */

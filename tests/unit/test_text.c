@@ -48,7 +48,9 @@ static const struct {
 	{"bell\a", 0, 0, "URL-friendly"},
 	{"caf\xc3\xa9", 0, 0, "URL-friendly"},
 	{"bad\xff", 0, 0, "URL-friendly"},
-	{"rtl\xe2\x80\xae" "evil", 0, 0, "URL-friendly"},
+	{"rtl\xe2\x80\xae"
+	 "evil",
+	 0, 0, "URL-friendly"},
 	{"@scope/.x", 0, 0, "start with a period"},
 	{"@/x", 0, 0, "URL-friendly"},
 	{"@scope/", 0, 0, "URL-friendly"},
@@ -64,11 +66,9 @@ START_TEST(test_package_names)
 	const char *why;
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(names); i++) {
 		int rc = fangs_package_name_check(names[i].name, &why);
-		ck_assert_msg((rc == 0) == names[i].old, "%s: old %d, expected %d", names[i].name, rc,
-			      names[i].old);
+		ck_assert_msg((rc == 0) == names[i].old, "%s: old %d, expected %d", names[i].name, rc, names[i].old);
 		rc = fangs_package_name_check_new(names[i].name, &why);
-		ck_assert_msg((rc == 0) == names[i].new_, "%s: new %d, expected %d", names[i].name, rc,
-			      names[i].new_);
+		ck_assert_msg((rc == 0) == names[i].new_, "%s: new %d, expected %d", names[i].name, rc, names[i].new_);
 		if (names[i].why) {
 			ck_assert_ptr_nonnull(why);
 			ck_assert_msg(strstr(why, names[i].why), "%s: '%s' lacks '%s'", names[i].name, why,
@@ -107,14 +107,52 @@ static const struct {
 	const char *v;
 	int ok;
 } versions[] = {
-	{"1.2.3", 1}, {"v1.2.3", 1}, {"1.2.3-beta.1+build.5", 1}, {"0.0.0-0", 1}, {"latest", 1}, {"next", 1},
-	{"beta-2", 1}, {"^1.2.0", 1}, {"~1.2", 1}, {"~>1.2", 1}, {">=1.0.0 <2.0.0", 1}, {"1.x || >=2.5.0 || 5.0.0 - 7.2.3", 1},
-	{"*", 1}, {"x", 1}, {"1", 1}, {"<=1.2.3", 1}, {"= 1.2.3", 1},
-	{"", 0}, {"../../x", 0}, {"..", 0}, {"./x", 0}, {".", 0}, {"/etc/passwd", 0}, {"~/x", 0}, {"a/b", 0},
-	{"file:../x", 0}, {"file:x", 0}, {"https://203.0.113.1/x.tgz", 0}, {"git+ssh://git@example.invalid/x.git", 0},
-	{"github:user/repo", 0}, {"user/repo#main", 0}, {"#abc123", 0}, {"npm:other@1.0.0", 0}, {"x@1", 0},
-	{"-1", 0}, {"--registry=x", 0}, {" 1.0.0", 0}, {"1.0.0 ", 0}, {"1.0\x1b[2J", 0}, {"1.0\n", 0},
-	{"1.0.0\xc3\xa9", 0}, {"1.0.0;rm", 0}, {"$(id)", 0}, {"1.0.0 foo bar", 0}, {">>1", 0}, {"a b", 0},
+	{"1.2.3", 1},
+	{"v1.2.3", 1},
+	{"1.2.3-beta.1+build.5", 1},
+	{"0.0.0-0", 1},
+	{"latest", 1},
+	{"next", 1},
+	{"beta-2", 1},
+	{"^1.2.0", 1},
+	{"~1.2", 1},
+	{"~>1.2", 1},
+	{">=1.0.0 <2.0.0", 1},
+	{"1.x || >=2.5.0 || 5.0.0 - 7.2.3", 1},
+	{"*", 1},
+	{"x", 1},
+	{"1", 1},
+	{"<=1.2.3", 1},
+	{"= 1.2.3", 1},
+	{"", 0},
+	{"../../x", 0},
+	{"..", 0},
+	{"./x", 0},
+	{".", 0},
+	{"/etc/passwd", 0},
+	{"~/x", 0},
+	{"a/b", 0},
+	{"file:../x", 0},
+	{"file:x", 0},
+	{"https://203.0.113.1/x.tgz", 0},
+	{"git+ssh://git@example.invalid/x.git", 0},
+	{"github:user/repo", 0},
+	{"user/repo#main", 0},
+	{"#abc123", 0},
+	{"npm:other@1.0.0", 0},
+	{"x@1", 0},
+	{"-1", 0},
+	{"--registry=x", 0},
+	{" 1.0.0", 0},
+	{"1.0.0 ", 0},
+	{"1.0\x1b[2J", 0},
+	{"1.0\n", 0},
+	{"1.0.0\xc3\xa9", 0},
+	{"1.0.0;rm", 0},
+	{"$(id)", 0},
+	{"1.0.0 foo bar", 0},
+	{">>1", 0},
+	{"a b", 0},
 	{"C:\\x", 0},
 };
 
@@ -157,9 +195,20 @@ START_TEST(test_specs)
 	ck_assert_str_eq(n, "@scope/pkg");
 	ck_assert_ptr_null(v);
 	free(n);
-	static const char *const bad[] = {"left-pad@../../x", "left-pad@file:../x", "-x", "-x@1.0.0", "../../etc",
-					  "./dir", "/abs/x.tgz", "user/repo", "git+https://example.invalid/x",
-					  "a@npm:b@1", "x@", "@scope/pkg@", "banner@@@", "e\x1b[31m@1"};
+	static const char *const bad[] = {"left-pad@../../x",
+					  "left-pad@file:../x",
+					  "-x",
+					  "-x@1.0.0",
+					  "../../etc",
+					  "./dir",
+					  "/abs/x.tgz",
+					  "user/repo",
+					  "git+https://example.invalid/x",
+					  "a@npm:b@1",
+					  "x@",
+					  "@scope/pkg@",
+					  "banner@@@",
+					  "e\x1b[31m@1"};
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(bad); i++) {
 		n = v = (char *)"untouched";
 		ck_assert_msg(fangs_package_spec_parse(bad[i], &n, &v) == FANGS_EINVAL, "%s accepted", bad[i]);
@@ -193,14 +242,18 @@ START_TEST(test_escape)
 	escapes_to("back\\slash", 10, "back\\\\slash");
 	escapes_to("del\x7f bell\a nul", 14, "del\\x7f bell\\x07 nul");
 	escapes_to("nul\0in", 6, "nul\\x00in");
-	escapes_to("caf\xc3\xa9 \xe2\x9c\x93", 9, "caf\xc3\xa9 \xe2\x9c\x93");    /* UTF-8 stays */
-	escapes_to("bad\xff\xc3", 5, "bad\\xff\\xc3");                        /* invalid UTF-8 */
-	escapes_to("\xc2\x9b" "31m", 5, "\\u{009b}31m");                         /* C1 CSI */
-	escapes_to("abc\xe2\x80\xae" "fdp.exe", 13, "abc\\u{202e}fdp.exe");      /* RLO */
-	escapes_to("\xe2\x81\xa6x\xe2\x81\xa9", 7, "\\u{2066}x\\u{2069}");     /* isolates */
+	escapes_to("caf\xc3\xa9 \xe2\x9c\x93", 9, "caf\xc3\xa9 \xe2\x9c\x93"); /* UTF-8 stays */
+	escapes_to("bad\xff\xc3", 5, "bad\\xff\\xc3");                         /* invalid UTF-8 */
+	escapes_to("\xc2\x9b"
+		   "31m",
+		   5, "\\u{009b}31m"); /* C1 CSI */
+	escapes_to("abc\xe2\x80\xae"
+		   "fdp.exe",
+		   13, "abc\\u{202e}fdp.exe");                             /* RLO */
+	escapes_to("\xe2\x81\xa6x\xe2\x81\xa9", 7, "\\u{2066}x\\u{2069}"); /* isolates */
 	escapes_to("line\xe2\x80\xa8sep", 10, "line\\u{2028}sep");
-	escapes_to("\xed\xa0\x80", 3, "\\xed\\xa0\\x80");                        /* a surrogate */
-	escapes_to("\xc0\xaf", 2, "\\xc0\\xaf");                                 /* overlong '/' */
+	escapes_to("\xed\xa0\x80", 3, "\\xed\\xa0\\x80"); /* a surrogate */
+	escapes_to("\xc0\xaf", 2, "\\xc0\\xaf");          /* overlong '/' */
 }
 END_TEST
 
@@ -245,8 +298,11 @@ START_TEST(test_utf8)
 	ck_assert(!fangs_utf8_valid("\xc3", 1));
 	ck_assert(!fangs_utf8_valid("\xed\xa0\x80", 3));
 	ck_assert(!fangs_utf8_valid("\xf4\x90\x80\x80", 4));
-	s = fangs_utf8_clean("a\xff" "b\xc3\xa9\xc3", 6, &n);
-	ck_assert_str_eq(s, "a\xef\xbf\xbd" "b\xc3\xa9\xef\xbf\xbd");
+	s = fangs_utf8_clean("a\xff"
+			     "b\xc3\xa9\xc3",
+			     6, &n);
+	ck_assert_str_eq(s, "a\xef\xbf\xbd"
+			    "b\xc3\xa9\xef\xbf\xbd");
 	ck_assert_uint_eq(n, 10);
 	ck_assert(fangs_utf8_valid(s, n));
 	free(s);
@@ -310,7 +366,7 @@ START_TEST(test_wire)
 	res.install_output = (char *)"done \xe2\x9c";
 	ck_assert_int_eq(fangs_wire_result_encode(&res, &json), 0);
 	ck_assert(fangs_utf8_valid(json, strlen(json)));
-	ck_assert_ptr_nonnull(strstr(json, "done \xef\xbf\xbd\xef\xbf\xbd\""));  /* one U+FFFD a byte */
+	ck_assert_ptr_nonnull(strstr(json, "done \xef\xbf\xbd\xef\xbf\xbd\"")); /* one U+FFFD a byte */
 	ck_assert_int_eq(fangs_wire_result_decode(&res, json, strlen(json)), 0);
 	ck_assert_str_eq(res.install_output, "done \xef\xbf\xbd\xef\xbf\xbd");
 	fangs_wire_result_clear(&res);

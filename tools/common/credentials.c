@@ -126,8 +126,8 @@ int tokens_load(const char *path, int missing_ok, token_entry **out, size_t *n, 
 		memset(&e, 0, sizeof(e));
 		if (k < 4 || strlen(name) > TOKEN_MAX_NAME || !fangs_wire_valid_id(name) ||
 		    (e.role = role_parse(role)) == ROLE_NONE || strncmp(hash, "sha256:", 7) ||
-		    unhex(hash + 7, e.hash, TOKEN_HASH_LEN) ||
-		    (strcmp(runner, "-") && !fangs_wire_valid_id(runner)) || (e.role == ROLE_RUNNER) == !strcmp(runner, "-")) {
+		    unhex(hash + 7, e.hash, TOKEN_HASH_LEN) || (strcmp(runner, "-") && !fangs_wire_valid_id(runner)) ||
+		    (e.role == ROLE_RUNNER) == !strcmp(runner, "-")) {
 			snprintf(err, errcap, "%s:%d: expected NAME ROLE RUNNER|- sha256:HEX [CREATED]", path, lineno);
 			free(v);
 			fclose(f);

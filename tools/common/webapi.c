@@ -40,8 +40,9 @@ static void change_note(webapi_response *rs, const char *fmt, ...)
 
 static void reply_obj(webapi_response *rs, unsigned status, json_object *obj)
 {
-	const char *s = obj ? json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-			    : NULL;
+	const char *s =
+		obj ? json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+		    : NULL;
 	rs->status = status;
 	/* json-c copies a string's bytes as they are: every answer is valid UTF-8 */
 	rs->body = s ? fangs_utf8_clean(s, strlen(s), &rs->len) : NULL;
@@ -89,8 +90,8 @@ static const char *arg(const webapi_request *rq, const char *name)
 
 /* An integer parameter in [lo, hi]: 0 absent (*out = def), 1 set, -1
  * answered 400. */
-static int arg_int(const webapi_request *rq, webapi_response *rs, const char *name, int64_t lo, int64_t hi,
-		   int64_t def, int64_t *out)
+static int arg_int(const webapi_request *rq, webapi_response *rs, const char *name, int64_t lo, int64_t hi, int64_t def,
+		   int64_t *out)
 {
 	const char *v = arg(rq, name);
 	char *end;
@@ -101,8 +102,8 @@ static int arg_int(const webapi_request *rq, webapi_response *rs, const char *na
 	errno = 0;
 	n = strtoll(v, &end, 10);
 	if (*end || errno || (*v != '-' && (*v < '0' || *v > '9')) || n < lo || n > hi) {
-		fail(rs, 400, "parameter \"%s\": expected an integer from %lld to %lld, got \"%s\"", name, (long long)lo,
-		     (long long)hi, v);
+		fail(rs, 400, "parameter \"%s\": expected an integer from %lld to %lld, got \"%s\"", name,
+		     (long long)lo, (long long)hi, v);
 		return -1;
 	}
 	*out = n;
@@ -262,10 +263,14 @@ static void match(const char *path, route *r)
 			enum route_id id;
 			const char *methods;
 		} top[] = {
-			{"csrf", R_CSRF, "GET"},           {"overview", R_OVERVIEW, "GET"},
-			{"packages", R_PACKAGES, "GET"},   {"runs", R_RUNS, "GET"},
-			{"allowlist", R_ALLOWLIST, "GET POST"}, {"notifiers", R_NOTIFIERS, "GET"},
-			{"notifications", R_NOTIFICATIONS, "GET"}, {"runners", R_RUNNERS, "GET"},
+			{"csrf", R_CSRF, "GET"},
+			{"overview", R_OVERVIEW, "GET"},
+			{"packages", R_PACKAGES, "GET"},
+			{"runs", R_RUNS, "GET"},
+			{"allowlist", R_ALLOWLIST, "GET POST"},
+			{"notifiers", R_NOTIFIERS, "GET"},
+			{"notifications", R_NOTIFICATIONS, "GET"},
+			{"runners", R_RUNNERS, "GET"},
 			{"jobs", R_JOBS, "GET"},
 		};
 		for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
@@ -398,7 +403,8 @@ static void do_overview(fangs_storage *st, webapi_response *rs)
 	fangs_runner_list rl = {0};
 	fangs_run_list pending = {0};
 	fangs_run_query pq = FANGS_RUN_QUERY_INIT;
-	int64_t jobs[4] = {0}, sev[FANGS_SEV_CRITICAL + 1] = {0}, since = now_ns() - RECENT_DAYS * 86400LL * 1000000000LL;
+	int64_t jobs[4] = {0}, sev[FANGS_SEV_CRITICAL + 1] = {0},
+		since = now_ns() - RECENT_DAYS * 86400LL * 1000000000LL;
 	json_object *o, *q, *arr, *f;
 	int rc;
 
@@ -517,7 +523,8 @@ static void do_watch(fangs_storage *st, const webapi_request *rq, const char *na
 		fail_storage(rs, rc);
 		return;
 	}
-	change_note(rs, "package %s %s by %s", name, watch ? "watched" : "unwatched", rq->actor ? rq->actor : "a caller");
+	change_note(rs, "package %s %s by %s", name, watch ? "watched" : "unwatched",
+		    rq->actor ? rq->actor : "a caller");
 	o = json_object_new_object();
 	json_object_object_add(o, "package", json_object_new_string(name));
 	json_object_object_add(o, "watched", json_object_new_boolean(watch));
@@ -539,7 +546,9 @@ static void do_runs(fangs_storage *st, const webapi_request *rq, webapi_response
 	if ((v = arg(rq, "state"))) {
 		fangs_run_state s;
 		if (fangs_run_state_parse(v, &s)) {
-			fail(rs, 400, "parameter \"state\": expected queued, running, succeeded, failed or timed_out, got \"%s\"",
+			fail(rs, 400,
+			     "parameter \"state\": expected queued, running, succeeded, failed or timed_out, got "
+			     "\"%s\"",
 			     v);
 			return;
 		}
@@ -551,8 +560,8 @@ static void do_runs(fangs_storage *st, const webapi_request *rq, webapi_response
 	}
 	if ((v = arg(rq, "min_severity"))) {
 		if (fangs_severity_parse(v, &sev)) {
-			fail(rs, 400, "parameter \"min_severity\": expected info, low, medium, high or critical, got \"%s\"",
-			     v);
+			fail(rs, 400,
+			     "parameter \"min_severity\": expected info, low, medium, high or critical, got \"%s\"", v);
 			return;
 		}
 		q.min_severity = (int)sev;
@@ -648,7 +657,8 @@ static void do_run(fangs_storage *st, const char *id, webapi_response *rs)
 	for (size_t i = 0; i < evs.count; i++)
 		json_object_array_add(arr, fangs_json_event(&evs.items[i]));
 	json_object_object_add(o, "evidence_events", arr);
-	json_object_object_add(o, "install_output", run.install_output ? json_object_new_string(run.install_output) : NULL);
+	json_object_object_add(o, "install_output",
+			       run.install_output ? json_object_new_string(run.install_output) : NULL);
 	stats = json_object_new_object();
 	json_object_object_add(stats, "events", json_object_new_int64(run.event_count));
 	json_object_object_add(stats, "events_emitted", json_object_new_int64(run.events_emitted));
@@ -781,8 +791,8 @@ static void do_promote(fangs_storage *st, const webapi_request *rq, const char *
 		fangs_run_clear(&run);
 		return;
 	}
-	change_note(rs, "run %s (%s@%s) promoted by %s%s", id, run.package, run.version, rq->actor ? rq->actor : "a caller",
-		 flags & FANGS_PROMOTE_REPLACE ? " (baseline replaced)" : "");
+	change_note(rs, "run %s (%s@%s) promoted by %s%s", id, run.package, run.version,
+		    rq->actor ? rq->actor : "a caller", flags & FANGS_PROMOTE_REPLACE ? " (baseline replaced)" : "");
 	o = json_object_new_object();
 	json_object_object_add(o, "promoted", json_object_new_string(run.id));
 	json_object_object_add(o, "package", json_object_new_string(run.package));
@@ -948,8 +958,8 @@ static void do_allow_add(fangs_storage *st, const webapi_request *rq, webapi_res
 		fail_storage(rs, rc);
 		goto out;
 	}
-	change_note(rs, "allowlist entry %lld (%s %s%s%s) added by %s", (long long)e.id, kind, value, e.package ? " for " : "",
-		 e.package ? e.package : "", rq->actor ? rq->actor : "a caller");
+	change_note(rs, "allowlist entry %lld (%s %s%s%s) added by %s", (long long)e.id, kind, value,
+		    e.package ? " for " : "", e.package ? e.package : "", rq->actor ? rq->actor : "a caller");
 	{
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "entry", fangs_json_allow(&e));

@@ -25,27 +25,27 @@
 
 /* What a route needs of its caller (webapi_route). */
 enum webapi_access {
-	WEBAPI_NONE = 0,  /* not a route of this API */
-	WEBAPI_OPEN = 1,  /* GET /v1/csrf: anyone */
-	WEBAPI_READ = 2,  /* a reader (or more) */
-	WEBAPI_WRITE = 3  /* an operator; from a browser, with the CSRF token */
+	WEBAPI_NONE = 0, /* not a route of this API */
+	WEBAPI_OPEN = 1, /* GET /v1/csrf: anyone */
+	WEBAPI_READ = 2, /* a reader (or more) */
+	WEBAPI_WRITE = 3 /* an operator; from a browser, with the CSRF token */
 };
 
 typedef struct webapi_request {
-	const char *method;  /* "GET", "POST", "PUT", "DELETE" */
-	const char *path;    /* decoded, without the query: "/v1/runs/r1/events" */
+	const char *method; /* "GET", "POST", "PUT", "DELETE" */
+	const char *path;   /* decoded, without the query: "/v1/runs/r1/events" */
 	/* a query parameter's value (decoded), or NULL when absent */
 	const char *(*arg)(void *arg_ctx, const char *name);
 	void *arg_ctx;
-	const char *body;    /* the request body (JSON), or NULL */
+	const char *body; /* the request body (JSON), or NULL */
 	size_t len;
-	int may_write;       /* the caller may use WEBAPI_WRITE routes (operator) */
-	const char *actor;   /* who writes, for the log ("token alice"); may be NULL */
+	int may_write;     /* the caller may use WEBAPI_WRITE routes (operator) */
+	const char *actor; /* who writes, for the log ("token alice"); may be NULL */
 } webapi_request;
 
 typedef struct webapi_response {
 	unsigned status;
-	char *body;          /* JSON text (valid UTF-8), malloc'd: the caller frees it */
+	char *body; /* JSON text (valid UTF-8), malloc'd: the caller frees it */
 	size_t len;
 	/* GET /v1/csrf: the token to set as the `fangs_csrf` cookie (the
 	 * caller writes the Set-Cookie header, see webapi_csrf_cookie) */

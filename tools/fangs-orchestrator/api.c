@@ -166,10 +166,14 @@ static void do_health(orch *o, response *rs)
 		pthread_mutex_unlock(&o->st_lock);
 	}
 	json_object_object_add(obj, "status",
-			       json_object_new_string(o->stopping ? "stopping" : rc ? "unavailable" : "ok"));
+			       json_object_new_string(o->stopping ? "stopping"
+						      : rc        ? "unavailable"
+								  : "ok"));
 	json_object_object_add(obj, "storage", json_object_new_string(fangs_storage_backend_name(o->st)));
 	json_object_object_add(obj, "storage_status",
-			       json_object_new_string(!locked ? "busy" : rc ? "unavailable" : "ok"));
+			       json_object_new_string(!locked ? "busy"
+						      : rc    ? "unavailable"
+							      : "ok"));
 	if (rc)
 		json_object_object_add(obj, "storage_error", json_object_new_string(err));
 	/* several orchestrators on one database: which one runs the watcher,
@@ -215,7 +219,7 @@ static void do_register(orch *o, const request *rq, response *rs)
 		return;
 	}
 	log_info("runner %s registered (%d scans at once%s%s)", reg.runner_id, reg.max_scans,
-		   reg.hostname ? ", host " : "", reg.hostname ? reg.hostname : "");
+		 reg.hostname ? ", host " : "", reg.hostname ? reg.hostname : "");
 	obj = json_object_new_object();
 	json_object_object_add(obj, "runner_id", json_object_new_string(reg.runner_id));
 	json_object_object_add(obj, "heartbeat_interval_ms", json_object_new_int64(o->heartbeat_timeout_ms / 3));
@@ -294,8 +298,8 @@ void api_jobs_answer(orch *o, waiter *w, response *rs)
 		reply(rs, 200, json);
 	else
 		fail(rs, 500, "%s", fangs_error_last());
-	log_info("run %s (%s@%s) handed to runner %s, attempt %d", w->job.run_id, w->job.package, w->job.version,
-		 w->id, w->job.attempts);
+	log_info("run %s (%s@%s) handed to runner %s, attempt %d", w->job.run_id, w->job.package, w->job.version, w->id,
+		 w->job.attempts);
 	fangs_job_clear(&w->job);
 	w->got_job = 0;
 }
@@ -326,7 +330,7 @@ static void do_submit(orch *o, const request *rq, response *rs)
 		fail_storage(rs, rc);
 	} else {
 		log_info("queued run %s: %s@%s%s%s", job.run_id, scan.package, scan.version,
-			   scan.runner ? " on runner " : "", scan.runner ? scan.runner : "");
+			 scan.runner ? " on runner " : "", scan.runner ? scan.runner : "");
 		obj = json_object_new_object();
 		json_object_object_add(obj, "run_id", json_object_new_string(job.run_id));
 		json_object_object_add(obj, "job_id", json_object_new_int64(job.id));
@@ -398,14 +402,14 @@ static int store_group(orch *o, ingest_item *items)
 		n = job.attempts;
 		fangs_job_clear(&job);
 		if (it->attempt && it->attempt != n) {
-			fail(it->rs, 409, "attempt %d of run '%s' is over (attempt %lld runs now)", it->attempt, it->run_id,
-			     (long long)n);
+			fail(it->rs, 409, "attempt %d of run '%s' is over (attempt %lld runs now)", it->attempt,
+			     it->run_id, (long long)n);
 			continue;
 		}
 		note_heartbeat(o, it->rq);
 		if (it->seq)
-			rc = fangs_storage_events_append_batch(o->st, it->run_id, it->seq, it->evs->items, it->evs->count,
-							       &it->duplicate);
+			rc = fangs_storage_events_append_batch(o->st, it->run_id, it->seq, it->evs->items,
+							       it->evs->count, &it->duplicate);
 		else if (it->evs->count)
 			rc = fangs_storage_events_append(o->st, it->run_id, it->evs->items, it->evs->count);
 		if (rc == FANGS_ENETWORK)
@@ -657,8 +661,8 @@ static int store_result(orch *o, const char *run_id, const fangs_wire_result *re
 	if ((rc = fangs_storage_begin(o->st)) == 0) {
 		*began = 1;
 		if ((rc = fangs_storage_run_update(o->st, &run)) == 0)
-			rc = fangs_storage_job_finish(o->st, run_id,
-						      res->state == FANGS_RUN_FAILED ? FANGS_JOB_FAILED : FANGS_JOB_DONE);
+			rc = fangs_storage_job_finish(
+				o->st, run_id, res->state == FANGS_RUN_FAILED ? FANGS_JOB_FAILED : FANGS_JOB_DONE);
 		if (rc == 0)
 			rc = fangs_storage_commit(o->st);
 		if (rc) {

@@ -32,8 +32,12 @@ enum need {
 };
 
 static const char *const need_text[NEED_COUNT] = {
-	"nothing", "the runner role", "the submitter or operator role", "the reader, submitter or operator role",
-	"the operator role", "a credential",
+	"nothing",
+	"the runner role",
+	"the submitter or operator role",
+	"the reader, submitter or operator role",
+	"the operator role",
+	"a credential",
 };
 _Static_assert(sizeof(need_text) / sizeof(need_text[0]) == NEED_COUNT, "a text for each need");
 
@@ -145,7 +149,8 @@ static unsigned from_certificate(orch *o, struct MHD_Connection *c, auth_identit
 		rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out->name, &len);
 	if (rc >= 0)
 		rc = gnutls_x509_crt_get_serial(crt, serial, &slen);
-	if (rc >= 0 && gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, 0, ou, &oulen) < 0)
+	if (rc >= 0 &&
+	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, 0, ou, &oulen) < 0)
 		ou[0] = '\0';
 	gnutls_x509_crt_deinit(crt);
 	if (rc < 0 || !fangs_wire_valid_id(out->name)) {

@@ -154,8 +154,7 @@ static int has_install_scripts(json_object *doc, const char *version)
 {
 	static const char *const hooks[] = {"preinstall", "install", "postinstall"};
 	json_object *versions, *m, *scripts, *v;
-	if (!json_object_object_get_ex(doc, "versions", &versions) ||
-	    !json_object_object_get_ex(versions, version, &m))
+	if (!json_object_object_get_ex(doc, "versions", &versions) || !json_object_object_get_ex(versions, version, &m))
 		return 0;
 	/* npm runs node-gyp for a binding.gyp without a script saying so */
 	if (json_object_object_get_ex(m, "gypfile", &v) && json_object_get_boolean(v))

@@ -28,24 +28,26 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: fangs-orchestrator [--listen HOST:PORT] [--sqlite-path PATH | --postgres-dsn DSN]\n"
-		"                          [--registry URL] [--config FILE]\n"
-		"                          [--tls-cert F --tls-key F [--client-ca F] [--revoked F]] [--tokens F]\n"
-		"                          [--insecure-no-auth] [--public-reads] [--allow-insecure-remote]\n"
-		"                          [--heartbeat-timeout-ms N]\n"
-		"                          [--watch-interval-ms N] [--poll-max-ms N] [--rejudge-interval-ms N] [--no-watch] [--verbose]\n"
-		"                          [--threads N] [--max-connections N] [--max-connections-per-ip N]\n"
-		"                          [--header-timeout-s N] [--body-timeout-s N] [--body-memory-mb N]\n"
-		"                          [--leader-interval-ms N] [--follow URL [--follow-since SEQ]\n"
-		"                           [--follow-interval-ms N] [--follow-limit N] [--follow-scope @S]...\n"
-		"                           [--follow-name GLOB]... [--follow-install-scripts] [--follow-popular FILE]]\n"
-		"Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR_LISTEN, FANGS_SQLITE_PATH, FANGS_POSTGRES_DSN,\n"
-		"FANGS_REGISTRY, FANGS_FOLLOW_URL, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA, FANGS_TOKENS_FILE; registry token\n"
-		"in the variable named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n"
-		"Clients authenticate with a certificate of --client-ca or a token of --tokens (docs/security.md);\n"
-		"--insecure-no-auth lets anyone who can connect do everything; --public-reads lets anyone read\n"
-		"packages, runs, events and findings (docs/api.md) without a credential.\n");
+	fprintf(f, "usage: fangs-orchestrator [--listen HOST:PORT] [--sqlite-path PATH | --postgres-dsn DSN]\n"
+		   "                          [--registry URL] [--config FILE]\n"
+		   "                          [--tls-cert F --tls-key F [--client-ca F] [--revoked F]] [--tokens F]\n"
+		   "                          [--insecure-no-auth] [--public-reads] [--allow-insecure-remote]\n"
+		   "                          [--heartbeat-timeout-ms N]\n"
+		   "                          [--watch-interval-ms N] [--poll-max-ms N] [--rejudge-interval-ms N] "
+		   "[--no-watch] [--verbose]\n"
+		   "                          [--threads N] [--max-connections N] [--max-connections-per-ip N]\n"
+		   "                          [--header-timeout-s N] [--body-timeout-s N] [--body-memory-mb N]\n"
+		   "                          [--leader-interval-ms N] [--follow URL [--follow-since SEQ]\n"
+		   "                           [--follow-interval-ms N] [--follow-limit N] [--follow-scope @S]...\n"
+		   "                           [--follow-name GLOB]... [--follow-install-scripts] [--follow-popular "
+		   "FILE]]\n"
+		   "Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR_LISTEN, FANGS_SQLITE_PATH, FANGS_POSTGRES_DSN,\n"
+		   "FANGS_REGISTRY, FANGS_FOLLOW_URL, FANGS_TLS_CERT, FANGS_TLS_KEY, FANGS_CLIENT_CA, "
+		   "FANGS_TOKENS_FILE; registry token\n"
+		   "in the variable named by orchestrator.registry_token_env (default FANGS_REGISTRY_TOKEN).\n"
+		   "Clients authenticate with a certificate of --client-ca or a token of --tokens (docs/security.md);\n"
+		   "--insecure-no-auth lets anyone who can connect do everything; --public-reads lets anyone read\n"
+		   "packages, runs, events and findings (docs/api.md) without a credential.\n");
 }
 
 static char *read_text(const char *path)
@@ -142,16 +144,50 @@ static void leadership(orch *o, const fangs_storage_options *so)
 		o->leader_since_ns = now_wall_ns();
 		log_info("leader: this orchestrator is the leader now (watcher, follower, eviction, retention)");
 	} else {
-		log_warn("leader: this orchestrator is no longer the leader (another took over or the database is away)");
+		log_warn("leader: this orchestrator is no longer the leader (another took over or the database is "
+			 "away)");
 	}
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_SQLITE, O_PG, O_REGISTRY, O_CONFIG, O_CERT, O_KEY, O_CA, O_REVOKED, O_INSECURE, O_TOKENS, O_NOAUTH,
-	       O_HB, O_WATCH, O_POLL, O_NOWATCH, O_VERBOSE, O_HELP, O_THREADS, O_MAXCONN, O_PERIP, O_HDRTO, O_BODYTO,
-	       O_BODYMEM, O_REJUDGE, O_PUBLIC, O_LEADER, O_FOLLOW, O_FSINCE, O_FINTERVAL, O_FLIMIT, O_FSCOPE, O_FNAME, O_FSCRIPTS,
-	       O_FPOPULAR };
+	enum {
+		O_LISTEN = 256,
+		O_SQLITE,
+		O_PG,
+		O_REGISTRY,
+		O_CONFIG,
+		O_CERT,
+		O_KEY,
+		O_CA,
+		O_REVOKED,
+		O_INSECURE,
+		O_TOKENS,
+		O_NOAUTH,
+		O_HB,
+		O_WATCH,
+		O_POLL,
+		O_NOWATCH,
+		O_VERBOSE,
+		O_HELP,
+		O_THREADS,
+		O_MAXCONN,
+		O_PERIP,
+		O_HDRTO,
+		O_BODYTO,
+		O_BODYMEM,
+		O_REJUDGE,
+		O_PUBLIC,
+		O_LEADER,
+		O_FOLLOW,
+		O_FSINCE,
+		O_FINTERVAL,
+		O_FLIMIT,
+		O_FSCOPE,
+		O_FNAME,
+		O_FSCRIPTS,
+		O_FPOPULAR
+	};
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"sqlite-path", required_argument, NULL, O_SQLITE},
@@ -215,37 +251,99 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
-		case O_LISTEN: f_listen = optarg; break;
-		case O_SQLITE: f_sqlite = optarg; break;
-		case O_PG: f_pg = optarg; break;
-		case O_REGISTRY: f_registry = optarg; break;
-		case O_CONFIG: f_config = optarg; break;
-		case O_CERT: f_cert = optarg; break;
-		case O_KEY: f_key = optarg; break;
-		case O_CA: f_ca = optarg; break;
-		case O_REVOKED: f_revoked = optarg; break;
-		case O_INSECURE: insecure = 1; break;
-		case O_TOKENS: f_tokens = optarg; break;
-		case O_NOAUTH: no_auth = 1; break;
-		case O_PUBLIC: public_reads = 1; break;
-		case O_HB: f_hb = positive_arg(optarg, "--heartbeat-timeout-ms"); break;
-		case O_WATCH: f_watch = positive_arg(optarg, "--watch-interval-ms"); break;
-		case O_POLL: f_poll = positive_arg(optarg, "--poll-max-ms"); break;
-		case O_REJUDGE: f_rejudge = positive_arg(optarg, "--rejudge-interval-ms"); break;
-		case O_NOWATCH: no_watch = 1; break;
-		case O_VERBOSE: verbose = 1; break;
-		case O_HELP: usage(stdout); return 0;
-		case O_THREADS: sv.threads = (unsigned)bounded_arg(optarg, "--threads", 256); break;
-		case O_MAXCONN: sv.max_connections = (unsigned)bounded_arg(optarg, "--max-connections", 1000000); break;
-		case O_PERIP: sv.max_per_ip = (unsigned)bounded_arg(optarg, "--max-connections-per-ip", 1000000); break;
-		case O_HDRTO: sv.header_timeout_s = (unsigned)bounded_arg(optarg, "--header-timeout-s", 3600); break;
-		case O_BODYTO: sv.body_timeout_s = (unsigned)bounded_arg(optarg, "--body-timeout-s", 3600); break;
-		case O_BODYMEM: f_bodymem = bounded_arg(optarg, "--body-memory-mb", 1 << 20); break;
-		case O_LEADER: f_leader = bounded_arg(optarg, "--leader-interval-ms", 3600000); break;
-		case O_FOLLOW: f_follow = optarg; break;
-		case O_FSINCE: f_fsince = optarg; break;
-		case O_FINTERVAL: f_finterval = bounded_arg(optarg, "--follow-interval-ms", 86400000); break;
-		case O_FLIMIT: f_flimit = bounded_arg(optarg, "--follow-limit", 10000); break;
+		case O_LISTEN:
+			f_listen = optarg;
+			break;
+		case O_SQLITE:
+			f_sqlite = optarg;
+			break;
+		case O_PG:
+			f_pg = optarg;
+			break;
+		case O_REGISTRY:
+			f_registry = optarg;
+			break;
+		case O_CONFIG:
+			f_config = optarg;
+			break;
+		case O_CERT:
+			f_cert = optarg;
+			break;
+		case O_KEY:
+			f_key = optarg;
+			break;
+		case O_CA:
+			f_ca = optarg;
+			break;
+		case O_REVOKED:
+			f_revoked = optarg;
+			break;
+		case O_INSECURE:
+			insecure = 1;
+			break;
+		case O_TOKENS:
+			f_tokens = optarg;
+			break;
+		case O_NOAUTH:
+			no_auth = 1;
+			break;
+		case O_PUBLIC:
+			public_reads = 1;
+			break;
+		case O_HB:
+			f_hb = positive_arg(optarg, "--heartbeat-timeout-ms");
+			break;
+		case O_WATCH:
+			f_watch = positive_arg(optarg, "--watch-interval-ms");
+			break;
+		case O_POLL:
+			f_poll = positive_arg(optarg, "--poll-max-ms");
+			break;
+		case O_REJUDGE:
+			f_rejudge = positive_arg(optarg, "--rejudge-interval-ms");
+			break;
+		case O_NOWATCH:
+			no_watch = 1;
+			break;
+		case O_VERBOSE:
+			verbose = 1;
+			break;
+		case O_HELP:
+			usage(stdout);
+			return 0;
+		case O_THREADS:
+			sv.threads = (unsigned)bounded_arg(optarg, "--threads", 256);
+			break;
+		case O_MAXCONN:
+			sv.max_connections = (unsigned)bounded_arg(optarg, "--max-connections", 1000000);
+			break;
+		case O_PERIP:
+			sv.max_per_ip = (unsigned)bounded_arg(optarg, "--max-connections-per-ip", 1000000);
+			break;
+		case O_HDRTO:
+			sv.header_timeout_s = (unsigned)bounded_arg(optarg, "--header-timeout-s", 3600);
+			break;
+		case O_BODYTO:
+			sv.body_timeout_s = (unsigned)bounded_arg(optarg, "--body-timeout-s", 3600);
+			break;
+		case O_BODYMEM:
+			f_bodymem = bounded_arg(optarg, "--body-memory-mb", 1 << 20);
+			break;
+		case O_LEADER:
+			f_leader = bounded_arg(optarg, "--leader-interval-ms", 3600000);
+			break;
+		case O_FOLLOW:
+			f_follow = optarg;
+			break;
+		case O_FSINCE:
+			f_fsince = optarg;
+			break;
+		case O_FINTERVAL:
+			f_finterval = bounded_arg(optarg, "--follow-interval-ms", 86400000);
+			break;
+		case O_FLIMIT:
+			f_flimit = bounded_arg(optarg, "--follow-limit", 10000);
+			break;
 		case O_FSCOPE:
 			if (optarg[0] != '@' || !optarg[1] || strchr(optarg, '/')) {
 				fprintf(stderr, "--follow-scope: a scope is @name (got '%s')\n", optarg);
@@ -258,9 +356,15 @@ int main(int argc, char **argv)
 			if (list_add(&f_names, &n_names, optarg))
 				return 1;
 			break;
-		case O_FSCRIPTS: f_fscripts = 1; break;
-		case O_FPOPULAR: f_fpopular = optarg; break;
-		default: usage(stderr); return 2;
+		case O_FSCRIPTS:
+			f_fscripts = 1;
+			break;
+		case O_FPOPULAR:
+			f_fpopular = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -302,7 +406,7 @@ int main(int argc, char **argv)
 				goto out;
 		o.follow_install_scripts = f_fscripts || c->follow_install_scripts;
 		o.follow_since = f_fsince ? f_fsince : c->follow_since ? c->follow_since : "now";
-		o.follow_interval_ms = f_finterval       ? f_finterval
+		o.follow_interval_ms = f_finterval            ? f_finterval
 				       : c->follow_interval_s ? (int64_t)c->follow_interval_s * 1000
 							      : 60000;
 		o.follow_limit = f_flimit ? (int)f_flimit : c->follow_limit ? (int)c->follow_limit : 100;
@@ -434,8 +538,9 @@ int main(int argc, char **argv)
 		follower_on = o.follow_on = 1;
 		log_info("follower: %s/_changes every %lld ms, %d at a time%s%s%s%s, packuments from %s", o.follow_url,
 			 (long long)o.follow_interval_ms, o.follow_limit, o.follow_scopes ? ", scopes" : "",
-			 o.follow_names ? ", name patterns" : "", o.follow_install_scripts ? ", install scripts only" : "",
-			 o.popular ? ", popular list" : "", o.registry);
+			 o.follow_names ? ", name patterns" : "",
+			 o.follow_install_scripts ? ", install scripts only" : "", o.popular ? ", popular list" : "",
+			 o.registry);
 	}
 	if (no_watch) {
 		log_info("watcher: off (--no-watch)");
@@ -452,7 +557,8 @@ int main(int argc, char **argv)
 		int64_t now;
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT) {
-			log_info("%s: finishing the requests in flight, then stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			log_info("%s: finishing the requests in flight, then stopping",
+				 sig == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		}
 		server_reap();
@@ -464,7 +570,7 @@ int main(int argc, char **argv)
 			 * a lost session (the database restarted) ends its work
 			 * before another can have taken over */
 			every = is_leader(&o) && o.leader_interval_ms > LEADER_CHECK_MS ? LEADER_CHECK_MS
-											 : o.leader_interval_ms;
+											: o.leader_interval_ms;
 			next_leader = now_wall_ns() + every * 1000000LL;
 		}
 		/* the work that runs once for all orchestrators: the leader's */
@@ -483,11 +589,13 @@ int main(int argc, char **argv)
 				int64_t cutoff = now - (int64_t)cfg->retention_days * 86400LL * 1000000000LL, jobs = 0;
 				/* whole UTC days: PostgreSQL then drops days instead of deleting rows */
 				cutoff -= cutoff % (86400LL * 1000000000LL);
-				if (fangs_storage_prune(o.st, cutoff, &ps) || fangs_storage_job_prune(o.st, cutoff, &jobs))
+				if (fangs_storage_prune(o.st, cutoff, &ps) ||
+				    fangs_storage_job_prune(o.st, cutoff, &jobs))
 					log_warn("retention: %s", fangs_error_last());
 				else if (ps.runs_deleted || ps.events_deleted || jobs)
 					log_info("retention: %lld runs, %lld events and %lld finished jobs deleted",
-						 (long long)ps.runs_deleted, (long long)ps.events_deleted, (long long)jobs);
+						 (long long)ps.runs_deleted, (long long)ps.events_deleted,
+						 (long long)jobs);
 				pthread_mutex_unlock(&o.st_lock);
 			}
 			next_prune = now + o.prune_interval_ms * 1000000LL;

@@ -15,7 +15,7 @@ static const double bucket_le[LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 
 const char *route_name(enum route r)
 {
 	static const char *const names[ROUTE_COUNT] = {"health", "register", "heartbeat", "jobs", "scans",
-						       "events", "result",   "metrics",   "ui", "other"};
+						       "events", "result",   "metrics",   "ui",   "other"};
 	return (unsigned)r < ROUTE_COUNT ? names[r] : "other";
 }
 
@@ -88,16 +88,16 @@ char *metrics_render(orch *o, size_t *len)
 	header(b, "fangs_runs", "gauge", "Runs of the job queue by state.");
 	for (int s = 0; s < 4; s++)
 		fprintf(b, "fangs_runs{state=\"%s\"} %lld\n", fangs_job_state_name((fangs_job_state)s),
-				 (long long)by_job_state[s]);
+			(long long)by_job_state[s]);
 	header(b, "fangs_queue_depth", "gauge", "Jobs waiting for a runner.");
 	fprintf(b, "fangs_queue_depth %lld\n", (long long)by_job_state[FANGS_JOB_QUEUED]);
 	header(b, "fangs_runners", "gauge", "Registered runners by state.");
 	fprintf(b, "fangs_runners{state=\"up\"} %zu\nfangs_runners{state=\"evicted\"} %zu\n", runners_up,
-			 rl.count - runners_up);
+		rl.count - runners_up);
 	header(b, "fangs_run_results_total", "counter", "Results received since start, by run state.");
 	for (int s = FANGS_RUN_SUCCEEDED; s <= FANGS_RUN_TIMED_OUT; s++)
-		fprintf(b, "fangs_run_results_total{state=\"%s\"} %llu\n",
-				 fangs_run_state_name((fangs_run_state)s), (unsigned long long)m.results[s]);
+		fprintf(b, "fangs_run_results_total{state=\"%s\"} %llu\n", fangs_run_state_name((fangs_run_state)s),
+			(unsigned long long)m.results[s]);
 	header(b, "fangs_events_received_total", "counter", "Events stored from runner batches.");
 	fprintf(b, "fangs_events_received_total %llu\n", (unsigned long long)m.events_received);
 	header(b, "fangs_event_batches_received_total", "counter", "Event batches stored.");
@@ -117,15 +117,18 @@ char *metrics_render(orch *o, size_t *len)
 	header(b, "fangs_leader", "gauge",
 	       "1 when this orchestrator is the leader (runs the watcher, follower, eviction and retention).");
 	fprintf(b, "fangs_leader %d\n", is_leader(o));
-	header(b, "fangs_leader_changes_total", "counter", "Times this orchestrator became or stopped being the leader.");
+	header(b, "fangs_leader_changes_total", "counter",
+	       "Times this orchestrator became or stopped being the leader.");
 	fprintf(b, "fangs_leader_changes_total %llu\n", (unsigned long long)m.leader_changes);
 	header(b, "fangs_follow_changes_total", "counter", "Changes read from the registry's change feed.");
 	fprintf(b, "fangs_follow_changes_total %llu\n", (unsigned long long)m.follow_changes);
-	header(b, "fangs_follow_skipped_total", "counter", "Changed packages or versions the follower's filters left out.");
+	header(b, "fangs_follow_skipped_total", "counter",
+	       "Changed packages or versions the follower's filters left out.");
 	fprintf(b, "fangs_follow_skipped_total %llu\n", (unsigned long long)m.follow_skipped);
 	header(b, "fangs_follow_queued_total", "counter", "Scans queued by the follower.");
 	fprintf(b, "fangs_follow_queued_total %llu\n", (unsigned long long)m.follow_queued);
-	header(b, "fangs_follow_duplicate_total", "counter", "New versions the follower found already queued or scanned.");
+	header(b, "fangs_follow_duplicate_total", "counter",
+	       "New versions the follower found already queued or scanned.");
 	fprintf(b, "fangs_follow_duplicate_total %llu\n", (unsigned long long)m.follow_duplicate);
 	header(b, "fangs_follow_errors_total", "counter", "Feed or packument requests of the follower that failed.");
 	fprintf(b, "fangs_follow_errors_total %llu\n", (unsigned long long)m.follow_errors);
@@ -134,7 +137,8 @@ char *metrics_render(orch *o, size_t *len)
 	fprintf(b, "fangs_event_batches_duplicate_total %llu\n", (unsigned long long)m.batches_duplicate);
 	header(b, "fangs_storage_retries_total", "counter", "Storage transactions run again after a lost connection.");
 	fprintf(b, "fangs_storage_retries_total %llu\n", (unsigned long long)m.storage_retries);
-	header(b, "fangs_analysis_failed_total", "counter", "Analyses of finished runs that failed (the runs wait to be judged again).");
+	header(b, "fangs_analysis_failed_total", "counter",
+	       "Analyses of finished runs that failed (the runs wait to be judged again).");
 	fprintf(b, "fangs_analysis_failed_total %llu\n", (unsigned long long)m.analysis_failed);
 	header(b, "fangs_analysis_rejudged_total", "counter", "Runs judged again after a failed analysis.");
 	fprintf(b, "fangs_analysis_rejudged_total %llu\n", (unsigned long long)m.analysis_rejudged);
@@ -152,19 +156,19 @@ char *metrics_render(orch *o, size_t *len)
 		for (int i = 0; i < LATENCY_BUCKETS; i++) {
 			cum += m.buckets[r][i];
 			fprintf(b, "fangs_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-					 route_name((enum route)r), bucket_le[i], (unsigned long long)cum);
+				route_name((enum route)r), bucket_le[i], (unsigned long long)cum);
 		}
 		fprintf(b, "fangs_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-				 route_name((enum route)r), (unsigned long long)m.requests[r]);
-		fprintf(b, "fangs_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-				 route_name((enum route)r), m.latency_sum[r]);
-		fprintf(b, "fangs_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-				 route_name((enum route)r), (unsigned long long)m.requests[r]);
+			route_name((enum route)r), (unsigned long long)m.requests[r]);
+		fprintf(b, "fangs_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_name((enum route)r),
+			m.latency_sum[r]);
+		fprintf(b, "fangs_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_name((enum route)r),
+			(unsigned long long)m.requests[r]);
 	}
 	header(b, "fangs_http_errors_total", "counter", "Requests answered 4xx or 5xx, by endpoint.");
 	for (int r = 0; r < ROUTE_COUNT; r++)
 		fprintf(b, "fangs_http_errors_total{route=\"%s\"} %llu\n", route_name((enum route)r),
-				 (unsigned long long)m.errors[r]);
+			(unsigned long long)m.errors[r]);
 	fangs_runner_list_free(&rl);
 	if (fclose(b)) {
 		free(text);

@@ -45,7 +45,7 @@ typedef struct metrics {
 	uint64_t watcher_polls;
 	uint64_t watcher_not_modified;
 	uint64_t watcher_queued;
-	uint64_t busy;     /* 503: the body budget was spent */
+	uint64_t busy; /* 503: the body budget was spent */
 	uint64_t batches_duplicate;
 	uint64_t storage_retries;
 	uint64_t analysis_failed;
@@ -95,10 +95,10 @@ typedef struct ingest_item {
 	struct response *rs;
 	const char *run_id;
 	fangs_event_list *evs;
-	int64_t seq;     /* the runner's number for the batch; 0 = none */
-	int attempt;     /* the attempt it was sent for; 0 = not said */
+	int64_t seq; /* the runner's number for the batch; 0 = none */
+	int attempt; /* the attempt it was sent for; 0 = not said */
 	int stored;
-	int duplicate;   /* seq was stored before: acknowledged, not stored again */
+	int duplicate; /* seq was stored before: acknowledged, not stored again */
 	int done;
 	struct ingest_item *next;
 } ingest_item;
@@ -107,21 +107,21 @@ typedef struct orch {
 	/* settings */
 	const fangs_config *cfg;
 	int64_t heartbeat_timeout_ms;
-	int64_t poll_max_ms;     /* longest long poll */
-	int max_attempts;        /* claims of one job before it fails */
-	char *registry;          /* watcher's registry base URL (no trailing /) */
+	int64_t poll_max_ms; /* longest long poll */
+	int max_attempts;    /* claims of one job before it fails */
+	char *registry;      /* watcher's registry base URL (no trailing /) */
 	char *registry_token;
 	int64_t watch_interval_ms;
 	unsigned watch_concurrency;
 	int64_t prune_interval_ms;
-	int mtls;                /* clients must present a certificate of our CA */
+	int mtls; /* clients must present a certificate of our CA */
 	char *client_ca_pem;
 	char *revoked_path;
-	int revoked_required;    /* named by --revoked: a missing list is an error too */
-	char *tokens_path;       /* bearer tokens (credentials.h); NULL = none */
-	int no_auth;             /* --insecure-no-auth: nothing is checked */
-	int public_reads;        /* --public-reads: the API's reads need no credential */
-	int tls;                 /* served over TLS (cookies are Secure) */
+	int revoked_required; /* named by --revoked: a missing list is an error too */
+	char *tokens_path;    /* bearer tokens (credentials.h); NULL = none */
+	int no_auth;          /* --insecure-no-auth: nothing is checked */
+	int public_reads;     /* --public-reads: the API's reads need no credential */
+	int tls;              /* served over TLS (cookies are Secure) */
 
 	/* leadership: one orchestrator of those sharing the database runs the
 	 * watcher, the follower, eviction, retention and the rejudging pass */
@@ -136,10 +136,10 @@ typedef struct orch {
 	const char *follow_since; /* where to start with no stored position: "now" or a seq */
 	int64_t follow_interval_ms;
 	int follow_limit;
-	char **follow_scopes;     /* "@scope", NULL-terminated or NULL */
-	char **follow_names;      /* fnmatch patterns, NULL-terminated or NULL */
+	char **follow_scopes; /* "@scope", NULL-terminated or NULL */
+	char **follow_names;  /* fnmatch patterns, NULL-terminated or NULL */
 	int follow_install_scripts;
-	char **popular;           /* sorted names of --follow-popular; NULL = any */
+	char **popular; /* sorted names of --follow-popular; NULL = any */
 	size_t n_popular;
 
 	/* storage: one handle, one user at a time */
@@ -150,9 +150,9 @@ typedef struct orch {
 	/* dispatch: one thread hands queued jobs to parked long polls */
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;
-	waiter *waiters;         /* parked */
+	waiter *waiters; /* parked */
 	job_hint *hints, **hints_tail;
-	int q_full;              /* room may have changed: look at every waiter */
+	int q_full; /* room may have changed: look at every waiter */
 	int q_exit;
 	pthread_t q_thread;
 	int q_thread_on;
@@ -259,12 +259,12 @@ typedef struct request {
 	size_t len;
 	const char *content_type;
 	const struct auth_identity *who; /* the caller (auth.c) */
-	const char *runner_hdr;  /* Fangs-Runner header (counts only under --insecure-no-auth) */
+	const char *runner_hdr;          /* Fangs-Runner header (counts only under --insecure-no-auth) */
 	/* a query parameter's value (the URL above has none), or NULL */
 	const char *(*arg)(const struct request *rq, const char *name);
 	/* a request header's value, or NULL */
 	const char *(*header)(const struct request *rq, const char *name);
-	void *conn;              /* for arg() */
+	void *conn; /* for arg() */
 } request;
 
 typedef struct response {
@@ -273,8 +273,8 @@ typedef struct response {
 	size_t len;
 	const char *content_type;
 	enum route route;
-	unsigned retry_after;    /* seconds, with 503 */
-	char set_cookie[160];    /* a Set-Cookie header to send, or "" */
+	unsigned retry_after; /* seconds, with 503 */
+	char set_cookie[160]; /* a Set-Cookie header to send, or "" */
 	/* GET /jobs: no answer yet, park the poll for this runner */
 	int park;
 	int64_t park_ms;

@@ -27,12 +27,12 @@
 typedef struct conn_ctx {
 	char *buf;
 	size_t len, cap, limit;
-	size_t expect;      /* Content-Length + 1, or 0 */
-	size_t held;        /* bytes of the body budget taken (cap of buf) */
-	unsigned discard;   /* the body is read and dropped, then this status */
+	size_t expect;    /* Content-Length + 1, or 0 */
+	size_t held;      /* bytes of the body budget taken (cap of buf) */
+	unsigned discard; /* the body is read and dropped, then this status */
 	int parked;
 	waiter w;
-	int refused;        /* answered on the first call: nothing more is read */
+	int refused; /* answered on the first call: nothing more is read */
 	auth_identity who;
 	struct timespec start;
 } conn_ctx;
@@ -47,7 +47,7 @@ static unsigned header_timeout_s = SERVER_HEADER_TIMEOUT_S, body_timeout_s = SER
  * descriptor, so a descriptor here is always the connection's own. */
 typedef struct conn_slot {
 	int fd;
-	int in_request;  /* headers in, until the answer is queued */
+	int in_request; /* headers in, until the answer is queued */
 	int64_t since_ms;
 	struct conn_slot *prev, *next;
 } conn_slot;
@@ -190,7 +190,7 @@ static enum MHD_Result send_response(orch *o, struct MHD_Connection *c, conn_ctx
 		rs->len = rs->body ? strlen(rs->body) : 0;
 		rs->content_type = "application/json";
 	}
-	r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (char *)"", 
+	r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (char *)"",
 					    rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		free(rs->body);
@@ -284,8 +284,7 @@ static enum MHD_Result serve_ui(orch *o, struct MHD_Connection *c, conn_ctx *cx,
 
 /* The first call, headers read and no body yet: every check that needs no
  * body. MHD_YES with nothing queued to go on and read the body. */
-static enum MHD_Result on_headers(orch *o, struct MHD_Connection *c, conn_ctx *cx, const char *url,
-				  const char *method)
+static enum MHD_Result on_headers(orch *o, struct MHD_Connection *c, conn_ctx *cx, const char *url, const char *method)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *why = NULL;
@@ -504,7 +503,8 @@ int server_start(orch *o, const server_options *so, struct MHD_Daemon **out)
 		max_conn = threads;
 	if (per_ip >= max_conn)
 		log_warn("--max-connections-per-ip %u is not below --max-connections %u: one client address can take"
-			 " every connection", per_ip, max_conn);
+			 " every connection",
+			 per_ip, max_conn);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};

@@ -9,8 +9,8 @@
 struct MHD_Daemon;
 
 typedef struct server_options {
-	const char *listen;        /* HOST:PORT */
-	const char *cert_pem;      /* NULL = plain HTTP */
+	const char *listen;   /* HOST:PORT */
+	const char *cert_pem; /* NULL = plain HTTP */
 	const char *key_pem;
 	int allow_insecure_remote; /* plain HTTP on a non-loopback address */
 	unsigned threads;          /* worker threads (epoll each) */

@@ -189,7 +189,8 @@ newver *watcher_new_versions(const char *name, const char *last_seen, json_objec
 	const char *since;
 
 	*np = 0;
-	if (!json_object_object_get_ex(doc, "versions", &versions) || !json_object_is_type(versions, json_type_object)) {
+	if (!json_object_object_get_ex(doc, "versions", &versions) ||
+	    !json_object_is_type(versions, json_type_object)) {
 		log_warn("watcher: %s: the packument has no versions", name);
 		return NULL;
 	}

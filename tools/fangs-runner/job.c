@@ -116,7 +116,8 @@ void *job_thread(void *arg)
 		lost = stream_close(st, &dropped);
 	}
 	if (lost) {
-		log_warn("run %s: the orchestrator gave it to another runner or ended it: result not sent", j->scan.run_id);
+		log_warn("run %s: the orchestrator gave it to another runner or ended it: result not sent",
+			 j->scan.run_id);
 	} else {
 		/* an install that failed in the sandbox ran all the same: its
 		 * exit status and reason go with it, and it is judged */

@@ -35,7 +35,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fangs-runner --orchestrator URL [--runner-id NAME] [--registry URL] [--max-scans N]\n"
 		   "                    [--tls-cert F --tls-key F] [--ca F] [--token-file F] [--config FILE]\n"
-		   "                    [--sandbox ns|docker] [--network none|proxy|bridge] [--duration-ms N] [--grace-ms N]\n"
+		   "                    [--sandbox ns|docker] [--network none|proxy|bridge] [--duration-ms N] "
+		   "[--grace-ms N]\n"
 		   "                    [--work-root DIR] [--cache-dir DIR] [--verbose]\n"
 		   "Environment: FANGS_CONFIG, FANGS_ORCHESTRATOR, FANGS_RUNNER_ID, FANGS_REGISTRY, FANGS_TLS_CERT,\n"
 		   "FANGS_TLS_KEY, FANGS_CA, FANGS_TOKEN (the token itself), FANGS_TOKEN_FILE.\n");
@@ -59,7 +60,8 @@ static int do_register(runner *r, fangs_wire_client *c)
 					    10000, &rs);
 		if (rc == 0 && rs.status == 200) {
 			json_object *o = json_tokener_parse(rs.body), *v;
-			if (o && json_object_object_get_ex(o, "heartbeat_interval_ms", &v) && json_object_get_int64(v) > 0)
+			if (o && json_object_object_get_ex(o, "heartbeat_interval_ms", &v) &&
+			    json_object_get_int64(v) > 0)
 				r->heartbeat_ms = json_object_get_int64(v);
 			json_object_put(o);
 			fangs_wire_response_clear(&rs);
@@ -122,7 +124,8 @@ static void *signal_thread(void *arg)
 	sigaddset(&sigs, SIGINT);
 	while (sigwait(&sigs, &sig) == 0) {
 		if (!r->stopping) {
-			log_info("%s: taking no new scans; finishing the running ones", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			log_info("%s: taking no new scans; finishing the running ones",
+				 sig == SIGTERM ? "SIGTERM" : "SIGINT");
 			r->stopping = 1;
 		} else {
 			log_info("stopping now");
@@ -210,8 +213,25 @@ static void work_loop(runner *r, fangs_wire_client *c)
 
 int main(int argc, char **argv)
 {
-	enum { O_ORCH = 256, O_ID, O_REGISTRY, O_MAX, O_CERT, O_KEY, O_CA, O_TOKEN_FILE, O_CONFIG, O_SANDBOX, O_NETWORK,
-	       O_DURATION, O_GRACE, O_WORK, O_CACHE, O_VERBOSE, O_HELP };
+	enum {
+		O_ORCH = 256,
+		O_ID,
+		O_REGISTRY,
+		O_MAX,
+		O_CERT,
+		O_KEY,
+		O_CA,
+		O_TOKEN_FILE,
+		O_CONFIG,
+		O_SANDBOX,
+		O_NETWORK,
+		O_DURATION,
+		O_GRACE,
+		O_WORK,
+		O_CACHE,
+		O_VERBOSE,
+		O_HELP
+	};
 	static const struct option longopts[] = {
 		{"orchestrator", required_argument, NULL, O_ORCH},
 		{"runner-id", required_argument, NULL, O_ID},
@@ -247,24 +267,60 @@ int main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
-		case O_ORCH: f_orch = optarg; break;
-		case O_ID: f_id = optarg; break;
-		case O_REGISTRY: f_registry = optarg; break;
-		case O_MAX: f_max = positive_arg(optarg, "--max-scans"); break;
-		case O_CERT: f_cert = optarg; break;
-		case O_KEY: f_key = optarg; break;
-		case O_CA: f_ca = optarg; break;
-		case O_TOKEN_FILE: f_token = optarg; break;
-		case O_CONFIG: f_config = optarg; break;
-		case O_SANDBOX: r.sandbox = optarg; break;
-		case O_NETWORK: r.network = optarg; break;
-		case O_DURATION: r.duration_ms = positive_arg(optarg, "--duration-ms"); break;
-		case O_GRACE: r.grace_ms = positive_arg(optarg, "--grace-ms"); break;
-		case O_WORK: r.work_root = optarg; break;
-		case O_CACHE: r.cache_dir = optarg; break;
-		case O_VERBOSE: verbose = 1; break;
-		case O_HELP: usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case O_ORCH:
+			f_orch = optarg;
+			break;
+		case O_ID:
+			f_id = optarg;
+			break;
+		case O_REGISTRY:
+			f_registry = optarg;
+			break;
+		case O_MAX:
+			f_max = positive_arg(optarg, "--max-scans");
+			break;
+		case O_CERT:
+			f_cert = optarg;
+			break;
+		case O_KEY:
+			f_key = optarg;
+			break;
+		case O_CA:
+			f_ca = optarg;
+			break;
+		case O_TOKEN_FILE:
+			f_token = optarg;
+			break;
+		case O_CONFIG:
+			f_config = optarg;
+			break;
+		case O_SANDBOX:
+			r.sandbox = optarg;
+			break;
+		case O_NETWORK:
+			r.network = optarg;
+			break;
+		case O_DURATION:
+			r.duration_ms = positive_arg(optarg, "--duration-ms");
+			break;
+		case O_GRACE:
+			r.grace_ms = positive_arg(optarg, "--grace-ms");
+			break;
+		case O_WORK:
+			r.work_root = optarg;
+			break;
+		case O_CACHE:
+			r.cache_dir = optarg;
+			break;
+		case O_VERBOSE:
+			verbose = 1;
+			break;
+		case O_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -354,8 +410,9 @@ int main(int argc, char **argv)
 		so.work_root = r.work_root;
 		grc = fangs_scan_gc(&so, &removed);
 		if (grc == FANGS_EUNSUPPORTED || grc == FANGS_EPERM) {
-			log_error("this machine cannot run the %s sandbox: %s (docs/deploy.md lists what a runner needs)",
-				  r.sandbox ? r.sandbox : "ns", fangs_error_last());
+			log_error(
+				"this machine cannot run the %s sandbox: %s (docs/deploy.md lists what a runner needs)",
+				r.sandbox ? r.sandbox : "ns", fangs_error_last());
 			goto out;
 		}
 		if (grc)

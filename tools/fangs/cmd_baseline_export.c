@@ -10,7 +10,7 @@
 
 /* One destination: a host name, or an address with its ports. */
 typedef struct dest {
-	char *key;       /* the name, or the address as written in the fingerprint (v6 in brackets) */
+	char *key; /* the name, or the address as written in the fingerprint (v6 in brackets) */
 	int is_addr;
 	char kinds[32];  /* "dns,sni", "net" */
 	unsigned actors; /* 1 << fangs_actor */
@@ -73,8 +73,8 @@ static int host_ok(const char *s)
 	if (!n || n > 253 || s[0] == '.' || s[0] == '-')
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == '_' || *s == '.'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		      *s == '_' || *s == '.'))
 			return 0;
 	return 1;
 }
@@ -214,7 +214,8 @@ CLI_HANDLER(cmd_baseline_export)
 		fangs_fpset_free(set);
 		fangs_storage_free(st);
 		print_error("%s has no baseline: scan it (fangs scan %s), or promote a run a person reviewed "
-			    "(fangs pending --package %s)", package, package, package);
+			    "(fangs pending --package %s)",
+			    package, package, package);
 		return CLI_EXIT_ERROR;
 	}
 	f.package = package;
@@ -247,14 +248,16 @@ CLI_HANDLER(cmd_baseline_export)
 				size_t al = strlen(d->key);
 				/* the address itself, without v6 brackets */
 				if (d->key[0] == '[' && al > 2)
-					json_object_object_add(e, "address", json_object_new_string_len(d->key + 1, (int)al - 2));
+					json_object_object_add(e, "address",
+							       json_object_new_string_len(d->key + 1, (int)al - 2));
 				else
 					json_object_object_add(e, "address", json_object_new_string(d->key));
 				for (size_t j = 0; j < d->n_ports; j++) {
 					json_object *p = json_object_new_object();
 					char *slash = strchr(d->ports[j], '/');
 					json_object_object_add(p, "port", json_object_new_int(atoi(d->ports[j])));
-					json_object_object_add(p, "proto", json_object_new_string(slash ? slash + 1 : "ip"));
+					json_object_object_add(p, "proto",
+							       json_object_new_string(slash ? slash + 1 : "ip"));
 					json_object_array_add(ports, p);
 				}
 				json_object_object_add(e, "ports", ports);

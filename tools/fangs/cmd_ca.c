@@ -74,8 +74,8 @@ static int new_key(gnutls_x509_privkey_t *key)
 {
 	int rc = gnutls_x509_privkey_init(key);
 	if (rc >= 0)
-		rc = gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
-						  0);
+		rc = gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA,
+						  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 	return rc;
 }
 
@@ -94,7 +94,7 @@ static int base_fields(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const c
 	    (rc = gnutls_x509_crt_set_expiration_time(crt, now + (time_t)years * 365 * 86400)) < 0 ||
 	    (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn))) < 0 ||
 	    (role && (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, role,
-							  (unsigned)strlen(role))) < 0) ||
+							 (unsigned)strlen(role))) < 0) ||
 	    (rc = gnutls_x509_crt_set_key(crt, key)) < 0)
 		return rc;
 	return 0;
@@ -175,7 +175,8 @@ static int add_host(gnutls_x509_crt_t crt, const char *h)
 		return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 4, GNUTLS_FSAN_APPEND);
 	if (inet_pton(AF_INET6, h, addr) == 1)
 		return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 16, GNUTLS_FSAN_APPEND);
-	return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, h, (unsigned)strlen(h), GNUTLS_FSAN_APPEND);
+	return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, h, (unsigned)strlen(h),
+						    GNUTLS_FSAN_APPEND);
 }
 
 static int ca_issue(cli_ctx *ctx, const char *dir, const char *name, const char *role, const char **hosts, int n_hosts)
@@ -335,7 +336,8 @@ static const char *ca_dir(const cli_args *a)
 static int check_name(const cli_args *a, const char *name)
 {
 	if (!name || !valid_name(name) || !strcmp(name, "ca"))
-		return cli_usage_error("ca %s: NAME must be letters, digits, '.', '_' or '-' (and not 'ca')", a->cmd->sub);
+		return cli_usage_error("ca %s: NAME must be letters, digits, '.', '_' or '-' (and not 'ca')",
+				       a->cmd->sub);
 	return 0;
 }
 

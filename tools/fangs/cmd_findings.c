@@ -20,7 +20,8 @@ CLI_HANDLER(cmd_deviation_list)
 	if (cli_get(a, "min-severity"))
 		fangs_severity_parse(cli_get(a, "min-severity"), &f.min_severity); /* checked when parsed */
 	if (grouped && (!cli_get(a, "run") || f.limit))
-		return cli_usage_error("--findings needs --run and no --limit: a finding is grouped from all of a run's records");
+		return cli_usage_error(
+			"--findings needs --run and no --limit: a finding is grouped from all of a run's records");
 	if (!(st = cli_open_storage(ctx)))
 		return CLI_EXIT_ERROR;
 	if (cli_get(a, "run")) {

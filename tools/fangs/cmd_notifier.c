@@ -290,7 +290,8 @@ CLI_HANDLER(cmd_notifier_deliver)
 		json_object_object_add(o, "failed", json_object_new_int64((int64_t)s.failed));
 		json_print(o);
 	} else {
-		printf("%zu attempted: %zu sent, %zu to retry, %zu failed\n", s.attempted, s.sent, s.retrying, s.failed);
+		printf("%zu attempted: %zu sent, %zu to retry, %zu failed\n", s.attempted, s.sent, s.retrying,
+		       s.failed);
 	}
 	return CLI_EXIT_OK;
 }

@@ -171,7 +171,8 @@ static void print_dep(fangs_storage *st, const fangs_lockfile *lf, const fangs_s
 	fmt_counts(&fl, counts, sizeof(counts));
 	switch (v) {
 	case V_UNCHANGED:
-		printf("    unchanged behaviour: matches its baseline (run %s, %zu events)\n", tx(d->run_id), d->n_events);
+		printf("    unchanged behaviour: matches its baseline (run %s, %zu events)\n", tx(d->run_id),
+		       d->n_events);
 		break;
 	case V_NEW:
 		printf("    new behaviour: %s, highest %s%s (run %s)\n", counts,
@@ -349,7 +350,7 @@ static int project_error(const char *what, int rc, int parse_is_usage)
 {
 	print_error("%s: %s", what, fangs_error_last());
 	return rc == FANGS_ENOTFOUND || rc == FANGS_EINVAL || (parse_is_usage && rc == FANGS_EPARSE) ? CLI_EXIT_USAGE
-												   : CLI_EXIT_ERROR;
+												     : CLI_EXIT_ERROR;
 }
 
 static int install_exit(const fangs_project_scan_result *r, int findings_fail)
@@ -409,7 +410,8 @@ static json_object *json_project(const fangs_project_scan_result *r)
 		for (size_t i = 0; i < r->lock.count; i++)
 			if (!r->lock.packages[i].link) {
 				char buf[600];
-				snprintf(buf, sizeof(buf), "%s@%s", r->lock.packages[i].name, r->lock.packages[i].version);
+				snprintf(buf, sizeof(buf), "%s@%s", r->lock.packages[i].name,
+					 r->lock.packages[i].version);
 				json_object_array_add(arr, json_object_new_string(buf));
 			}
 		json_object_object_add(o, "resolved_packages", arr);
@@ -448,7 +450,8 @@ CLI_HANDLER(cmd_scan_project)
 		for (size_t i = 0; i < r.n_deps; i++) {
 			const fangs_scan_dependency *d = &r.deps[i];
 			int ok = fangs_project_script_approved(dir, d->name, d->version);
-			report_dep(&rp, sc.st, &r, &r.lock, d, d->name, d->version, NULL, d->index, 1, ok < 0 ? -1 : ok);
+			report_dep(&rp, sc.st, &r, &r.lock, d, d->name, d->version, NULL, d->index, 1,
+				   ok < 0 ? -1 : ok);
 		}
 		if (report_emit(cli_get(a, "output"), fmt, &rp))
 			fail = -1;
@@ -458,8 +461,8 @@ CLI_HANDLER(cmd_scan_project)
 		json_object_object_add(o, "project", json_project(&r));
 		json_object_object_add(o, "install", json_install(&r));
 		for (size_t i = 0; i < r.n_deps; i++)
-			json_object_array_add(deps, json_dep(sc.st, &r.lock, &r.deps[i], r.deps[i].name, r.deps[i].version,
-							     r.deps[i].index, 1));
+			json_object_array_add(deps, json_dep(sc.st, &r.lock, &r.deps[i], r.deps[i].name,
+							     r.deps[i].version, r.deps[i].index, 1));
 		json_object_object_add(o, "dependencies", deps);
 		json_print(o);
 	} else {
@@ -471,7 +474,8 @@ CLI_HANDLER(cmd_scan_project)
 		for (size_t i = 0; i < r.n_deps; i++)
 			print_dep(sc.st, &r.lock, &r.deps[i], r.deps[i].name, r.deps[i].version, r.deps[i].index, 1,
 				  sc.fail_on);
-		printf("verdict: %s\n", fail ? "findings at or above --fail-on (fails)" : "nothing at or above --fail-on");
+		printf("verdict: %s\n",
+		       fail ? "findings at or above --fail-on (fails)" : "nothing at or above --fail-on");
 	}
 	for (size_t i = 0; i < r.n_deps; i++)
 		if (r.deps[i].ran && r.deps[i].analysis.deviations.count)
@@ -552,9 +556,9 @@ static int load_base(const char *base, const char *dir, const char *lockpath, fa
 	char *const top[] = {"git", "-C", (char *)dir, "rev-parse", "--show-prefix", NULL};
 	if (capture(top, &prefix, &len, 1 << 16) != 0) {
 		free(prefix);
-		return fangs_error_set(FANGS_ENOTFOUND,
-				       "--base %s: not a file, and %s is not in a git repository (git rev-parse failed)",
-				       base, dir);
+		return fangs_error_set(
+			FANGS_ENOTFOUND,
+			"--base %s: not a file, and %s is not in a git repository (git rev-parse failed)", base, dir);
 	}
 	prefix[strcspn(prefix, "\n")] = '\0';
 	snprintf(spec, sizeof(spec), "%s:%s%s", base, prefix, strrchr(lockpath, '/') + 1);
@@ -562,8 +566,10 @@ static int load_base(const char *base, const char *dir, const char *lockpath, fa
 	char *const show[] = {"git", "-C", (char *)dir, "show", "--end-of-options", spec, NULL};
 	if (capture(show, &text, &len, 256u << 20) != 0) {
 		free(text);
-		return fangs_error_set(FANGS_ENOTFOUND, "--base %s: git show %s failed (no such revision, or no lockfile "
-							"there)", base, spec);
+		return fangs_error_set(FANGS_ENOTFOUND,
+				       "--base %s: git show %s failed (no such revision, or no lockfile "
+				       "there)",
+				       base, spec);
 	}
 	snprintf(what, sizeof(what), "%s (git show)", spec);
 	rc = fangs_lockfile_parse(out, text, len, what);
@@ -571,8 +577,7 @@ static int load_base(const char *base, const char *dir, const char *lockpath, fa
 	return rc;
 }
 
-static const fangs_scan_dependency *find_dep(const fangs_project_scan_result *r, const char *name,
-					     const char *version)
+static const fangs_scan_dependency *find_dep(const fangs_project_scan_result *r, const char *name, const char *version)
 {
 	for (size_t i = 0; r && i < r->n_deps; i++)
 		if (!strcmp(r->deps[i].name, name) && !strcmp(r->deps[i].version, version))
@@ -725,9 +730,9 @@ CLI_HANDLER(cmd_review)
 			if (c->kind == FANGS_LOCK_REMOVED)
 				continue;
 			int ok = c->has_install_script ? !unapp[c->index] : -1;
-			report_dep(&rp, sc.st, scanned ? &r : NULL, &new_lf, find_dep(&r, c->name, c->new_version), c->name,
-				   c->new_version, c->kind == FANGS_LOCK_CHANGED ? c->old_version : NULL, c->index,
-				   c->has_install_script, ok);
+			report_dep(&rp, sc.st, scanned ? &r : NULL, &new_lf, find_dep(&r, c->name, c->new_version),
+				   c->name, c->new_version, c->kind == FANGS_LOCK_CHANGED ? c->old_version : NULL,
+				   c->index, c->has_install_script, ok);
 		}
 		for (size_t i = 0; i < new_lf.count; i++) {
 			const fangs_lock_package *p = &new_lf.packages[i];
@@ -737,8 +742,8 @@ CLI_HANDLER(cmd_review)
 			for (size_t k = 0; k < rp.count && !listed; k++)
 				listed = !strcmp(rp.items[k].name, p->name) && !strcmp(rp.items[k].version, p->version);
 			if (!listed)
-				report_dep(&rp, sc.st, scanned ? &r : NULL, &new_lf, find_dep(&r, p->name, p->version), p->name,
-					   p->version, NULL, i, 1, 0);
+				report_dep(&rp, sc.st, scanned ? &r : NULL, &new_lf, find_dep(&r, p->name, p->version),
+					   p->name, p->version, NULL, i, 1, 0);
 		}
 		if (report_emit(cli_get(a, "output"), fmt, &rp))
 			exit_code = CLI_EXIT_ERROR;
@@ -759,10 +764,11 @@ CLI_HANDLER(cmd_review)
 				co = json_object_new_object();
 				json_object_object_add(co, "name", json_object_new_string(c->name));
 			} else {
-				co = json_dep(sc.st, &new_lf, find_dep(&r, c->name, c->new_version), c->name, c->new_version,
-					      c->index, c->has_install_script);
+				co = json_dep(sc.st, &new_lf, find_dep(&r, c->name, c->new_version), c->name,
+					      c->new_version, c->index, c->has_install_script);
 			}
-			json_object_object_add(co, "change", json_object_new_string(fangs_lock_change_kind_name(c->kind)));
+			json_object_object_add(co, "change",
+					       json_object_new_string(fangs_lock_change_kind_name(c->kind)));
 			json_object_object_add(co, "old_version", json_str_or_null(c->old_version));
 			json_object_object_add(co, "new_version", json_str_or_null(c->new_version));
 			json_object_array_add(changes, co);
@@ -777,10 +783,11 @@ CLI_HANDLER(cmd_review)
 				first = !(unapp[k] && !strcmp(new_lf.packages[k].name, new_lf.packages[i].name) &&
 					  !strcmp(new_lf.packages[k].version, new_lf.packages[i].version));
 			if (first)
-				json_object_array_add(unapp_arr,
-						      json_dep(sc.st, &new_lf,
-							       find_dep(&r, new_lf.packages[i].name, new_lf.packages[i].version),
-							       new_lf.packages[i].name, new_lf.packages[i].version, i, 1));
+				json_object_array_add(
+					unapp_arr,
+					json_dep(sc.st, &new_lf,
+						 find_dep(&r, new_lf.packages[i].name, new_lf.packages[i].version),
+						 new_lf.packages[i].name, new_lf.packages[i].version, i, 1));
 		}
 		json_object_object_add(o, "unapproved", unapp_arr);
 		if (cli_has(a, "approve-clean")) {
@@ -810,8 +817,8 @@ CLI_HANDLER(cmd_review)
 				printf("added:\n");
 			else
 				printf("changed (was %s):\n", tx(c->old_version));
-			print_dep(sc.st, &new_lf, find_dep(&r, c->name, c->new_version), c->name, c->new_version, c->index,
-				  c->has_install_script, sc.fail_on);
+			print_dep(sc.st, &new_lf, find_dep(&r, c->name, c->new_version), c->name, c->new_version,
+				  c->index, c->has_install_script, sc.fail_on);
 		}
 		if (unapproved.count) {
 			printf("install scripts not approved yet (allowScripts), and what they did in the sandbox:\n");
@@ -824,15 +831,17 @@ CLI_HANDLER(cmd_review)
 					first = !(unapp[k] && !strcmp(new_lf.packages[k].name, p->name) &&
 						  !strcmp(new_lf.packages[k].version, p->version));
 				if (first)
-					print_dep(sc.st, &new_lf, find_dep(&r, p->name, p->version), p->name, p->version, i,
-						  1, sc.fail_on);
+					print_dep(sc.st, &new_lf, find_dep(&r, p->name, p->version), p->name,
+						  p->version, i, 1, sc.fail_on);
 			}
 		}
 		if (cli_has(a, "approve-clean")) {
 			for (size_t i = 0; i < approve.count; i++)
-				printf("approved %s (allowScripts in %s/package.json)\n", tx(approve.items[i]), tx(dir));
+				printf("approved %s (allowScripts in %s/package.json)\n", tx(approve.items[i]),
+				       tx(dir));
 			for (size_t i = 0; i < refused.count; i++)
-				printf("not approved %s: a finding at or above %s, or its scripts did not run (to the end)\n",
+				printf("not approved %s: a finding at or above %s, or its scripts did not run (to the "
+				       "end)\n",
 				       tx(refused.items[i]), fangs_severity_name(threshold));
 		}
 		printf("verdict: %zu added or changed, %s\n", n_changed,

@@ -32,8 +32,8 @@ CLI_HANDLER(cmd_prune)
 		       (long long)stats.runs_deleted, (long long)stats.events_deleted,
 		       (long long)stats.events_kept_as_evidence);
 	else
-		printf("pruned older than %lu days: %lld runs, %lld events deleted; %lld events kept as evidence\n", days,
-		       (long long)stats.runs_deleted, (long long)stats.events_deleted,
+		printf("pruned older than %lu days: %lld runs, %lld events deleted; %lld events kept as evidence\n",
+		       days, (long long)stats.runs_deleted, (long long)stats.events_deleted,
 		       (long long)stats.events_kept_as_evidence);
 	return CLI_EXIT_OK;
 }

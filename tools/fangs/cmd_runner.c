@@ -88,7 +88,8 @@ CLI_HANDLER(cmd_runner_list)
 			const fangs_runner *r = &rl.items[i];
 			char scans[48], seen[64];
 			snprintf(scans, sizeof(scans), "%lld/%d", (long long)r->running, r->max_scans);
-			table_row(t, r->id, r->state, scans, r->hostname, r->cn, fmt_time(r->last_heartbeat_ns, seen, sizeof(seen)));
+			table_row(t, r->id, r->state, scans, r->hostname, r->cn,
+				  fmt_time(r->last_heartbeat_ns, seen, sizeof(seen)));
 		}
 		table_print(t, stdout);
 	}

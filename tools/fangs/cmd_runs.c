@@ -142,7 +142,8 @@ CLI_HANDLER(cmd_run_show)
 		printf("run:        %s\n", tx(r.id));
 		printf("package:    %s@%s\n", tx(r.package), tx(r.version));
 		printf("state:      %s%s%s\n", fangs_run_state_name(r.state), r.error ? ": " : "", txd(r.error, ""));
-		printf("baseline:   %s\n", !strcmp(baseline_word(&r), "pending") ? "pending review" : baseline_word(&r));
+		printf("baseline:   %s\n",
+		       !strcmp(baseline_word(&r), "pending") ? "pending review" : baseline_word(&r));
 		printf("created:    %s  started: %s  finished: %s\n", fmt_time(r.created_ns, b1, sizeof(b1)),
 		       fmt_time(r.started_ns, b2, sizeof(b2)), fmt_time(r.finished_ns, b3, sizeof(b3)));
 		printf("duration:   %s\n", fmt_duration(r.duration_ns, b1, sizeof(b1)));
@@ -160,8 +161,9 @@ CLI_HANDLER(cmd_run_show)
 		if (with_events) {
 			printf("events:\n");
 			for (size_t i = 0; i < evs.count; i++)
-				printf("  #%-6lld pid %-6d %-15s %s  [%s]\n", (long long)evs.items[i].id, evs.items[i].pid,
-				       txd(evs.items[i].comm, "?"), fmt_event(&evs.items[i], eb, sizeof(eb)),
+				printf("  #%-6lld pid %-6d %-15s %s  [%s]\n", (long long)evs.items[i].id,
+				       evs.items[i].pid, txd(evs.items[i].comm, "?"),
+				       fmt_event(&evs.items[i], eb, sizeof(eb)),
 				       fmt_origin(&evs.items[i].origin, ob, sizeof(ob)));
 		}
 		if (r.install_output && *r.install_output) {
@@ -207,8 +209,7 @@ CLI_HANDLER(cmd_run_analyze)
 		return CLI_EXIT_ERROR;
 	}
 	dopts.config = ctx->config;
-	if ((rc = fangs_differ_new(&d, &dopts)) ||
-	    (rc = fangs_analyze_run_opts(st, d, ctx->config, r.id, &ao, &an))) {
+	if ((rc = fangs_differ_new(&d, &dopts)) || (rc = fangs_analyze_run_opts(st, d, ctx->config, r.id, &ao, &an))) {
 		fangs_error_state keep;
 		fangs_error_state_capture(&keep, rc);
 		fangs_differ_free(d);

@@ -66,9 +66,9 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, const fan
 	fangs_severity max = findings_max_severity(fl);
 	char dur[32], counts[128];
 	printf("run %s: %s@%s  (%s, exit %d%s, %llu events, %llu dropped)\n", tx(r->run_id), tx(r->package),
-	       tx(r->version),
-	       fmt_duration(r->duration_ns, dur, sizeof(dur)), r->exit_code, r->timed_out ? ", timed out" : "",
-	       (unsigned long long)r->events_emitted, (unsigned long long)r->events_dropped);
+	       tx(r->version), fmt_duration(r->duration_ns, dur, sizeof(dur)), r->exit_code,
+	       r->timed_out ? ", timed out" : "", (unsigned long long)r->events_emitted,
+	       (unsigned long long)r->events_dropped);
 	if (r->state != FANGS_RUN_SUCCEEDED)
 		printf("install %s: %s\n", r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed",
 		       txd(r->reason, "-"));
@@ -78,10 +78,11 @@ static void print_human(fangs_storage *st, const fangs_scan_result *r, const fan
 	fmt_counts(fl, counts, sizeof(counts));
 	switch (r->analysis.action) {
 	case FANGS_BASELINE_EXCLUDED:
-		printf("verdict: the install %s in the sandbox: kept out of the baseline", 
+		printf("verdict: the install %s in the sandbox: kept out of the baseline",
 		       r->state == FANGS_RUN_TIMED_OUT ? "timed out" : "failed");
 		if (fl->count)
-			printf("; %s, highest %s%s", counts, fangs_severity_name(max), max >= fail_on ? " (fails)" : "");
+			printf("; %s, highest %s%s", counts, fangs_severity_name(max),
+			       max >= fail_on ? " (fails)" : "");
 		printf("\n");
 		break;
 	case FANGS_BASELINE_SEEDED:
@@ -214,7 +215,8 @@ CLI_HANDLER(cmd_scan)
 		if (fangs_scan_gc(&so, &removed))
 			print_error("warning: removing leftovers of killed scans: %s", fangs_error_last());
 		else if (removed && !ps.quiet)
-			fprintf(stderr, "fangs: removed %d leftover%s of killed scans\n", removed, removed == 1 ? "" : "s");
+			fprintf(stderr, "fangs: removed %d leftover%s of killed scans\n", removed,
+				removed == 1 ? "" : "s");
 	}
 	ps.tty = isatty(STDERR_FILENO);
 	so.storage = st;
@@ -271,11 +273,13 @@ CLI_HANDLER(cmd_scan)
 				/* a package directory: the project is that directory */
 				report_set(&rep.project_dir, argv[i]);
 				project_lockfile(&rep);
-				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason, &fl);
+				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason,
+						    &fl);
 				report_item_set_path(it, NULL, 0);
 				manifest_scripts(spec, it);
 			} else {
-				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason, &fl);
+				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason,
+						    &fl);
 			}
 		} else if (all) {
 			fangs_run run = {0};
@@ -297,7 +301,8 @@ CLI_HANDLER(cmd_scan)
 		fangs_finding_list_free(&fl);
 		if (r.analysis.deviations.count)
 			cli_notify_run(ctx, st, r.run_id);
-		if (r.analysis.deviations.count && fangs_deviation_list_max_severity(&r.analysis.deviations) >= fail_on &&
+		if (r.analysis.deviations.count &&
+		    fangs_deviation_list_max_severity(&r.analysis.deviations) >= fail_on &&
 		    (exit_code == CLI_EXIT_OK || exit_code == CLI_EXIT_INSTALL_FAILED))
 			exit_code = CLI_EXIT_FINDINGS;
 		else if (r.state != FANGS_RUN_SUCCEEDED && exit_code == CLI_EXIT_OK)

@@ -151,8 +151,8 @@ static void print_human(FILE *f, const fangs_event *ev)
 		fprintf(f, "code %d", ev->exit_code);
 		break;
 	case FANGS_EV_PROXY_REQUEST:
-		fprintf(f, "%s %s:%u%s%s%s%s %s %d out %llu in %llu", txd(ev->method, "?"), txd(ev->host, "?"), ev->port,
-			ev->path ? " " : "", txd(ev->path, ""), ev->sni ? " sni " : "", txd(ev->sni, ""),
+		fprintf(f, "%s %s:%u%s%s%s%s %s %d out %llu in %llu", txd(ev->method, "?"), txd(ev->host, "?"),
+			ev->port, ev->path ? " " : "", txd(ev->path, ""), ev->sni ? " sni " : "", txd(ev->sni, ""),
 			ev->allowed ? "allowed" : "refused", ev->status, (unsigned long long)ev->bytes_out,
 			(unsigned long long)ev->bytes_in);
 		break;

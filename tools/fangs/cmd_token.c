@@ -107,7 +107,8 @@ static int token_list(cli_ctx *ctx, const char *path)
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "name", json_object_new_string(e[i].name));
 			json_object_object_add(o, "role", json_object_new_string(role_name(e[i].role)));
-			json_object_object_add(o, "runner", e[i].runner[0] ? json_object_new_string(e[i].runner) : NULL);
+			json_object_object_add(o, "runner",
+					       e[i].runner[0] ? json_object_new_string(e[i].runner) : NULL);
 			json_object_object_add(o, "created", json_object_new_int64(e[i].created));
 			json_object_array_add(arr, o);
 		}

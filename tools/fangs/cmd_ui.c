@@ -118,7 +118,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (strncmp(url, "/v1/", 4))
 			return error(c, 404, "no such page: the UI is under /ui/, the API under /v1/");
 		if (!token_ok(s, c))
-			return error(c, 401, "this fangs ui wants the token it printed at start (Authorization: Bearer)");
+			return error(c, 401,
+				     "this fangs ui wants the token it printed at start (Authorization: Bearer)");
 		if (!(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
 		*con_cls = rq;
@@ -193,14 +194,16 @@ static int parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t
 		*len = sizeof(*v4);
 		if ((ntohl(v4->sin_addr.s_addr) >> 24) != 127)
 			return cli_usage_error("ui: %s is not a loopback address: fangs ui serves this machine's user "
-					       "only (fangs-orchestrator serves a team, with credentials)", host);
+					       "only (fangs-orchestrator serves a team, with credentials)",
+					       host);
 	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
 		v6->sin6_port = htons((uint16_t)port);
 		*len = sizeof(*v6);
 		if (!IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr))
 			return cli_usage_error("ui: %s is not a loopback address: fangs ui serves this machine's user "
-					       "only (fangs-orchestrator serves a team, with credentials)", host);
+					       "only (fangs-orchestrator serves a team, with credentials)",
+					       host);
 	} else {
 		return cli_usage_error("ui: --listen wants a numeric loopback address (127.0.0.1, [::1])");
 	}
@@ -256,8 +259,8 @@ CLI_HANDLER(cmd_ui)
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 				     (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     0, NULL, NULL, on_request, &s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+			     &s, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (!d) {
 		print_error("ui: cannot listen on %s: %s", listen, strerror(errno));
 		fangs_storage_free(s.st);

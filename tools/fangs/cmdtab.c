@@ -77,7 +77,8 @@ static const cli_opt o_deviation_list[] = {
 };
 static const cli_opt o_baseline_list[] = {
 	{"package", 0, CLI_PACKAGE, "P", NULL, 0, "only the baseline of package P"},
-	{"fingerprints", 0, CLI_FLAG, NULL, NULL, 0, "with --package: the baseline's fingerprints (kind, actor, value)"},
+	{"fingerprints", 0, CLI_FLAG, NULL, NULL, 0,
+	 "with --package: the baseline's fingerprints (kind, actor, value)"},
 	END,
 };
 static const cli_opt o_baseline_export[] = {
@@ -85,7 +86,8 @@ static const cli_opt o_baseline_export[] = {
 	END,
 };
 static const cli_opt o_baseline_promote[] = {
-	{"replace", 0, CLI_FLAG, NULL, NULL, 0, "the baseline becomes RUN's fingerprints alone (the other runs leave it)"},
+	{"replace", 0, CLI_FLAG, NULL, NULL, 0,
+	 "the baseline becomes RUN's fingerprints alone (the other runs leave it)"},
 	{"force", 0, CLI_FLAG, NULL, NULL, 0, "also accept a run whose install failed or timed out"},
 	END,
 };
@@ -108,8 +110,10 @@ static const cli_opt o_allow_add[] = {
 static const cli_opt o_rules_test[] = {
 	{"package", 0, CLI_PACKAGE, "P", NULL, 0, "the package the recording is of"},
 	{"version", 0, CLI_STR, "V", NULL, 0, "its version"},
-	{"registry", 0, CLI_URL, "URL", NULL, 0, "npm registry whose addresses are not `not_registry` (default: config)"},
-	{"fail-on", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0, "exit 3 when a hit is at or above SEVERITY (default high)"},
+	{"registry", 0, CLI_URL, "URL", NULL, 0,
+	 "npm registry whose addresses are not `not_registry` (default: config)"},
+	{"fail-on", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0,
+	 "exit 3 when a hit is at or above SEVERITY (default high)"},
 	END,
 };
 static const cli_opt o_prune[] = {
@@ -169,7 +173,8 @@ static const cli_opt o_scan_submit[] = {
 	{"package", 0, CLI_PACKAGE, "P", NULL, CLI_OPT_REQUIRED, "the package"},
 	{"version", 0, CLI_STR, "V", NULL, CLI_OPT_REQUIRED, "its version"},
 	{"runner", 0, CLI_STR, "R", NULL, 0, "pin the scan to runner R"},
-	{"orchestrator", 0, CLI_URL, "URL", NULL, 0, "orchestrator (default: $FANGS_ORCHESTRATOR, runner.orchestrator)"},
+	{"orchestrator", 0, CLI_URL, "URL", NULL, 0,
+	 "orchestrator (default: $FANGS_ORCHESTRATOR, runner.orchestrator)"},
 	{"registry", 0, CLI_URL, "URL", NULL, 0,
 	 "npm registry the release must exist in (default: config, else npm's own configuration)"},
 	{"no-registry-check", 0, CLI_FLAG, NULL, NULL, 0, "queue without asking the registry first"},
@@ -181,8 +186,7 @@ static const cli_opt o_scan_submit[] = {
 	END,
 };
 static const cli_opt o_remote[] = {
-	{"orchestrator", 0, CLI_URL, "URL", NULL, 0,
-	 "ask the orchestrator at URL instead of reading the database"},
+	{"orchestrator", 0, CLI_URL, "URL", NULL, 0, "ask the orchestrator at URL instead of reading the database"},
 	{"token-file", 0, CLI_FILE, "F", NULL, 0,
 	 "with --orchestrator: file holding a bearer token (default: $FANGS_TOKEN_FILE, else $FANGS_TOKEN)"},
 	{"tls-cert", 0, CLI_FILE, "F", NULL, 0, "with --orchestrator: client certificate (default: $FANGS_TLS_CERT)"},
@@ -194,7 +198,8 @@ static const cli_opt o_notifier_add[] = {
 	{"name", 0, CLI_STR, "N", NULL, CLI_OPT_REQUIRED, "the target's name"},
 	{"url", 0, CLI_STR, "URL", NULL, CLI_OPT_REQUIRED, "https://, or http:// to a loopback host"},
 	{"template", 0, CLI_CHOICE, "T", "generic|slack|discord", CLI_OPT_REQUIRED, "message format"},
-	{"min-severity", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0, "send findings at or above SEVERITY (default low)"},
+	{"min-severity", 0, CLI_SEVERITY, "SEVERITY", SEVERITIES, 0,
+	 "send findings at or above SEVERITY (default low)"},
 	{"secret-env", 0, CLI_STR, "VAR", NULL, 0,
 	 "generic: sign with the HMAC secret read at delivery time from environment variable VAR"},
 	{"header", 0, CLI_STR, "NAME:VALUE", NULL, CLI_OPT_REPEAT, "an HTTP header to send"},
@@ -310,8 +315,7 @@ static const cli_cmd commands[] = {
 	 "BASELINE says yes, pending (waits for a person), no, or excluded for a failed or timed-out install. "
 	 "States: queued, running, succeeded, failed, timed_out; --state pending lists the runs waiting for "
 	 "review (as fangs pending)."},
-	{"run", "show", "RUN", 1, 1, CLI_RUN, 0, cmd_run_show, o_run_show,
-	 "one run with its findings and evidence",
+	{"run", "show", "RUN", 1, 1, CLI_RUN, 0, cmd_run_show, o_run_show, "one run with its findings and evidence",
 	 "RUN is a run id or a unique prefix of one. Prints its state (with why an install failed), timings, "
 	 "counters, its findings (one per behaviour) with evidence, and install output."},
 	{"run", "fail", "RUN", 1, 1, CLI_RUN, 0, cmd_run_fail, o_remote, "mark a stuck run failed and end its job",
@@ -387,10 +391,11 @@ static const cli_cmd commands[] = {
 	 "Prints how many things were removed ({\"removed\": N} with --json). Needs root."},
 	GROUP("notifier", "where findings are sent (webhooks, Slack, Discord)"),
 	{"notifier", "add", NULL, 0, 0, CLI_STR, CLI_CREATES_DB, cmd_notifier_add, o_notifier_add,
-	 "a target for findings", "The HMAC secret of a generic target is read at delivery time from the "
+	 "a target for findings",
+	 "The HMAC secret of a generic target is read at delivery time from the "
 	 "environment variable named by --secret-env (docs/notifier.md)."},
-	{"notifier", "list", NULL, 0, 0, CLI_STR, 0, cmd_notifier_list, NULL,
-	 "targets (header values are not shown)", NULL},
+	{"notifier", "list", NULL, 0, 0, CLI_STR, 0, cmd_notifier_list, NULL, "targets (header values are not shown)",
+	 NULL},
 	{"notifier", "remove", "NAME", 1, 1, CLI_STR, 0, cmd_notifier_remove, NULL,
 	 "remove a target and its delivery history", NULL},
 	{"notifier", "test", "NAME", 1, 1, CLI_STR, 0, cmd_notifier_test, NULL,
@@ -420,8 +425,7 @@ static const cli_cmd commands[] = {
 	 "Adds a token to the tokens file, which keeps each token's name, role, runner and SHA-256, never the "
 	 "token: it is printed once. Roles: runner (bound to --runner ID, default N), submitter, operator, "
 	 "reader. Rotate: create a new name, deploy it, revoke the old one."},
-	{"token", "list", NULL, 0, 0, CLI_STR, 0, cmd_token_list, o_token_file, "tokens: names, roles, runners",
-	 NULL},
+	{"token", "list", NULL, 0, 0, CLI_STR, 0, cmd_token_list, o_token_file, "tokens: names, roles, runners", NULL},
 	{"token", "revoke", "NAME", 1, 1, CLI_STR, 0, cmd_token_revoke, o_token_file,
 	 "the orchestrator refuses token NAME from now on",
 	 "The orchestrator reads the tokens file at every request: a revoked token counts at once."},
@@ -456,8 +460,8 @@ static const cli_cmd commands[] = {
 static const struct {
 	const char *alias, *name;
 } aliases[] = {
-	{"runs", "run"},         {"deviations", "deviation"}, {"packages", "package"}, {"releases", "release"},
-	{"notifiers", "notifier"}, {"runners", "runner"},     {"help", "--help"},
+	{"runs", "run"},           {"deviations", "deviation"}, {"packages", "package"}, {"releases", "release"},
+	{"notifiers", "notifier"}, {"runners", "runner"},       {"help", "--help"},
 };
 
 /* ---- lookups ----------------------------------------------------------------- */
@@ -581,7 +585,8 @@ static void print_opts(FILE *f, const cli_opt *opts)
 		int n;
 		if (o->short_name)
 			snprintf(shrt, sizeof(shrt), "-%c, ", o->short_name);
-		n = snprintf(left, sizeof(left), "  %s--%s%s%s", shrt, o->name, o->meta ? " " : "", o->meta ? o->meta : "");
+		n = snprintf(left, sizeof(left), "  %s--%s%s%s", shrt, o->name, o->meta ? " " : "",
+			     o->meta ? o->meta : "");
 		fputs(left, f);
 		if (n >= 26) {
 			fputc('\n', f);
@@ -1016,7 +1021,8 @@ static int man_page(const char *dir, const char *name)
 		fputs(".SH GLOBAL OPTIONS\nThey may stand anywhere before \\fB\\-\\-\\fR.\n", f);
 		man_opts(f, global_opts);
 		fputs(".SH FILES\n.TP\n\\fI$XDG_STATE_HOME/fangs/fangs.db\\fR\nthe SQLite database when neither "
-		      "\\fB\\-\\-sqlite\\-path\\fR, \\fBFANGS_DB\\fR nor the configuration's storage.sqlite_path name one "
+		      "\\fB\\-\\-sqlite\\-path\\fR, \\fBFANGS_DB\\fR nor the configuration's storage.sqlite_path name "
+		      "one "
 		      "(\\fI~/.local/state/fangs/fangs.db\\fR when XDG_STATE_HOME is unset, "
 		      "\\fI/var/lib/fangs/fangs.db\\fR for root). Commands that only read never create it.\n"
 		      ".SH ENVIRONMENT\n.TP\n\\fBFANGS_DB\\fR\nthe SQLite database (\\fBFANGS_SQLITE_PATH\\fR too)\n"
@@ -1100,11 +1106,16 @@ int cmd_gen_man(cli_ctx *ctx, const cli_args *a)
 static const char *complete_words(cli_kind k, const char *choices)
 {
 	switch (k) {
-	case CLI_CHOICE: return choices;
-	case CLI_SEVERITY: return SEVERITIES;
-	case CLI_FILE: return "@file";
-	case CLI_DIR: return "@dir";
-	case CLI_COMMAND: return "@command";
+	case CLI_CHOICE:
+		return choices;
+	case CLI_SEVERITY:
+		return SEVERITIES;
+	case CLI_FILE:
+		return "@file";
+	case CLI_DIR:
+		return "@dir";
+	case CLI_COMMAND:
+		return "@command";
 	case CLI_FLAG:
 	case CLI_STR:
 	case CLI_NUM:
@@ -1125,11 +1136,11 @@ static void space_list(FILE *f, const char *s)
 
 /* How one shell lists a command's subcommands. */
 typedef struct sub_words {
-	const char *right_after;  /* the test that the word is the one after the command */
-	const char *words;        /* before the subcommand names */
-	const char *end_files;    /* after them, files too (a command with arguments of its own) */
-	const char *end;          /* after them */
-	int files_for_file_args;  /* files only when the command's own argument is a file */
+	const char *right_after; /* the test that the word is the one after the command */
+	const char *words;       /* before the subcommand names */
+	const char *end_files;   /* after them, files too (a command with arguments of its own) */
+	const char *end;         /* after them */
+	int files_for_file_args; /* files only when the command's own argument is a file */
 } sub_words;
 
 /* case $cmd in ... : the subcommands of each command that has some; a
@@ -1150,10 +1161,10 @@ static void subcommand_cases(FILE *f, const sub_words *sw)
 
 /* How one shell completes, for the per-command part its script shares. */
 typedef struct shell_words {
-	const char *file, *dir;          /* after an option taking a file, a directory */
-	const char *words, *words_end;   /* around the words an option takes */
-	const char *opts, *opts_end;     /* "complete these options" around --help --x... */
-	const char *arg_file, *arg_cmd;  /* a positional file, a command */
+	const char *file, *dir;         /* after an option taking a file, a directory */
+	const char *words, *words_end;  /* around the words an option takes */
+	const char *opts, *opts_end;    /* "complete these options" around --help --x... */
+	const char *arg_file, *arg_cmd; /* a positional file, a command */
 } shell_words;
 
 /* case "$cmd $sub" in ... esac: each command's options and arguments. */
@@ -1237,9 +1248,11 @@ static void bash_script(FILE *f)
 	fputs("'\"$globals\" -- \"$cur\")); return\n    fi\n    case $cmd in\n", f);
 	{
 		static const sub_words bash = {
-			" && COMP_CWORD -eq cmdi+1", "COMPREPLY=($(compgen -W '",
+			" && COMP_CWORD -eq cmdi+1",
+			"COMPREPLY=($(compgen -W '",
 			"' -- \"$cur\") $(compgen -f -- \"$cur\")); return; fi ;;\n",
-			"' -- \"$cur\")); return; fi ;;\n", 1,
+			"' -- \"$cur\")); return; fi ;;\n",
+			1,
 		};
 		subcommand_cases(f, &bash);
 	}
@@ -1296,7 +1309,9 @@ static void fish_script(FILE *f)
 		if (!c->sub) {
 			fprintf(f, "complete -c fangs -n '__fish_use_subcommand' -a %s -d '", c->name);
 		} else {
-			fprintf(f, "complete -c fangs -n '__fish_seen_subcommand_from %s; and not __fish_seen_subcommand_from",
+			fprintf(f,
+				"complete -c fangs -n '__fish_seen_subcommand_from %s; and not "
+				"__fish_seen_subcommand_from",
 				c->name);
 			for (size_t j = 0; j < N_COMMANDS; j++)
 				if (!strcmp(commands[j].name, c->name) && commands[j].sub)

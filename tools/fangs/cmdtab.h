@@ -28,8 +28,8 @@ typedef enum cli_kind {
 } cli_kind;
 
 typedef struct cli_opt {
-	const char *name;    /* long name without dashes */
-	char short_name;     /* 0: none */
+	const char *name; /* long name without dashes */
+	char short_name;  /* 0: none */
 	cli_kind kind;
 	const char *meta;    /* the value's name in help ("P", "SEVERITY") */
 	const char *choices; /* CLI_CHOICE: "a|b|c" */
@@ -44,20 +44,20 @@ struct cli_args;
 typedef int (*cli_handler)(cli_ctx *ctx, const struct cli_args *a);
 
 /* cli_cmd.flags */
-#define CLI_CREATES_DB 0x1u   /* opens storage and creates the database when there is none */
-#define CLI_STOP_AT_ARG 0x2u  /* options end at the first positional argument (trace) */
-#define CLI_HIDDEN 0x4u       /* not listed, not documented (generators) */
+#define CLI_CREATES_DB 0x1u  /* opens storage and creates the database when there is none */
+#define CLI_STOP_AT_ARG 0x2u /* options end at the first positional argument (trace) */
+#define CLI_HIDDEN 0x4u      /* not listed, not documented (generators) */
 
 typedef struct cli_cmd {
-	const char *name;     /* "run" */
-	const char *sub;      /* "list"; NULL: the command itself (a group when fn is NULL) */
-	const char *args;     /* positional synopsis: "RUN", "SPEC...", NULL = none */
+	const char *name;       /* "run" */
+	const char *sub;        /* "list"; NULL: the command itself (a group when fn is NULL) */
+	const char *args;       /* positional synopsis: "RUN", "SPEC...", NULL = none */
 	int min_args, max_args; /* max -1 = any number */
-	cli_kind arg_kind;    /* what the positional arguments are */
+	cli_kind arg_kind;      /* what the positional arguments are */
 	unsigned flags;
-	cli_handler fn;       /* NULL for a group: it only holds subcommands */
-	const cli_opt *opts;  /* terminated by an entry with name NULL; may be NULL */
-	const char *summary;  /* one line, no period */
+	cli_handler fn;          /* NULL for a group: it only holds subcommands */
+	const cli_opt *opts;     /* terminated by an entry with name NULL; may be NULL */
+	const char *summary;     /* one line, no period */
 	const char *description; /* paragraphs, may be NULL */
 } cli_cmd;
 

@@ -140,7 +140,8 @@ static int choose_storage(cli_ctx *ctx, fangs_storage_options *o, const char **w
 		*why = "storage.sqlite_path of the configuration";
 	} else {
 		if (default_sqlite_path(buf, cap))
-			return cli_usage_error("no database named and no home directory: give --sqlite-path or FANGS_DB");
+			return cli_usage_error(
+				"no database named and no home directory: give --sqlite-path or FANGS_DB");
 		o->sqlite_path = buf;
 		*why = "the default location";
 	}
@@ -326,7 +327,10 @@ int main(int argc, char **argv)
 		return rc;
 	if (!ctx.config_path && (e = getenv("FANGS_CONFIG")) && *e)
 		ctx.config_path = e;
-	fangs_log_set(fangs_log_stderr, ctx.verbose >= 2 ? FANGS_LOG_DEBUG : ctx.verbose ? FANGS_LOG_INFO : FANGS_LOG_WARN,
+	fangs_log_set(fangs_log_stderr,
+		      ctx.verbose >= 2 ? FANGS_LOG_DEBUG
+		      : ctx.verbose    ? FANGS_LOG_INFO
+				       : FANGS_LOG_WARN,
 		      NULL);
 	rc = cli_run(&ctx, argc, argv, load);
 	fangs_config_free(ctx.config);

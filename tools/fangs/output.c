@@ -298,17 +298,17 @@ void print_findings(FILE *f, fangs_storage *st, const fangs_event_list *mem, con
 			fangs_actor_name(fi->actor));
 		if (fi->command && (!fi->origin.command || strcmp(fi->command, fi->origin.command)))
 			fprintf(f, "             command: %s\n", tx(fi->command));
-				if ((st || mem) && fi->n_evidence) {
+		if ((st || mem) && fi->n_evidence) {
 			fangs_event_list evs = {0};
 			size_t shown = fi->n_evidence < 3 ? fi->n_evidence : 3;
 			if (evidence_get(st, mem, fi->evidence, shown, &evs) == 0) {
 				for (size_t j = 0; j < evs.count; j++)
 					fprintf(f, "             evidence #%lld: pid %d %s: %s\n",
 						(long long)evs.items[j].id, evs.items[j].pid,
-						txd(evs.items[j].comm, "?"),
-						fmt_event(&evs.items[j], eb, sizeof(eb)));
+						txd(evs.items[j].comm, "?"), fmt_event(&evs.items[j], eb, sizeof(eb)));
 				if (fi->n_evidence > shown)
-					fprintf(f, "             (+%zu more evidence events)\n", fi->n_evidence - shown);
+					fprintf(f, "             (+%zu more evidence events)\n",
+						fi->n_evidence - shown);
 			}
 			fangs_event_list_free(&evs);
 		}

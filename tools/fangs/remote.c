@@ -35,8 +35,8 @@ int remote_opts(const cli_args *a, fangs_wire_client_options *wo, const char **t
 /* One request to the orchestrator with the credentials of the options and
  * environment; the answer in `rs` when it has status `want`, else 1 after
  * saying why. */
-int remote_call(fangs_wire_client_options *wo, const char *token_file, const char *method, const char *path,
-		       long want, fangs_wire_response *rs, const char *what)
+int remote_call(fangs_wire_client_options *wo, const char *token_file, const char *method, const char *path, long want,
+		fangs_wire_response *rs, const char *what)
 {
 	fangs_wire_client *c = NULL;
 	char *token = NULL;
@@ -51,8 +51,9 @@ int remote_call(fangs_wire_client_options *wo, const char *token_file, const cha
 					 &token))) {
 		wo->token = token;
 		if (!(rc = fangs_wire_client_new(&c, wo)))
-			rc = fangs_wire_request(c, method, path, "application/json", strcmp(method, "POST") ? NULL : "{}",
-						strcmp(method, "POST") ? 0 : 2, 30000, rs);
+			rc = fangs_wire_request(c, method, path, "application/json",
+						strcmp(method, "POST") ? NULL : "{}", strcmp(method, "POST") ? 0 : 2,
+						30000, rs);
 	}
 	fangs_wire_client_free(c);
 	if (token) {

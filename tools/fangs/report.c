@@ -186,8 +186,7 @@ int report_fails(const report *r)
 static const char *const format_names[] = {"human", "json", "sarif", "gitlab", "junit", "github"};
 _Static_assert(sizeof(format_names) / sizeof(format_names[0]) == REPORT_FORMAT_COUNT, "a name per format");
 
-static const char *const status_names[] = {"scanned", "unchanged", "new_behaviour", "first_sight",
-					   "install_failed"};
+static const char *const status_names[] = {"scanned", "unchanged", "new_behaviour", "first_sight", "install_failed"};
 _Static_assert(sizeof(status_names) / sizeof(status_names[0]) == REPORT_STATUS_COUNT, "a name per status");
 
 static const char *const approval_names[] = {"unknown", "approved", "not_approved"};

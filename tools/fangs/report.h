@@ -48,11 +48,11 @@ typedef enum report_format {
 
 /* What became of a dependency. */
 typedef enum report_status {
-	REPORT_SCANNED = 0,       /* scanned and judged (a single scan: no earlier release compared) */
-	REPORT_UNCHANGED,         /* behaves as its baseline: nothing new */
-	REPORT_NEW_BEHAVIOUR,     /* did what its earlier releases never did (the findings say what) */
-	REPORT_FIRST_SIGHT,       /* no history: its baseline was seeded; the rules' verdict stands */
-	REPORT_INSTALL_FAILED,    /* its install failed or timed out in the sandbox (item.reason) */
+	REPORT_SCANNED = 0,    /* scanned and judged (a single scan: no earlier release compared) */
+	REPORT_UNCHANGED,      /* behaves as its baseline: nothing new */
+	REPORT_NEW_BEHAVIOUR,  /* did what its earlier releases never did (the findings say what) */
+	REPORT_FIRST_SIGHT,    /* no history: its baseline was seeded; the rules' verdict stands */
+	REPORT_INSTALL_FAILED, /* its install failed or timed out in the sandbox (item.reason) */
 } report_status;
 #define REPORT_STATUS_COUNT 5
 
@@ -64,18 +64,18 @@ typedef enum report_approval {
 } report_approval;
 
 typedef struct report_item {
-	char *name;             /* the dependency */
+	char *name; /* the dependency */
 	char *version;
 	char *previous_version; /* the version the base had; NULL: new, or not a review */
 	char **path;            /* top-level dependency -> ... -> this one (names); n_path 0: the project itself */
 	size_t n_path;
-	char *lock_key;         /* its key in the lockfile ("node_modules/a/node_modules/b"); NULL: "node_modules/<name>" */
-	char **scripts;         /* the lifecycle scripts it has ("preinstall", "postinstall"...) */
+	char *lock_key; /* its key in the lockfile ("node_modules/a/node_modules/b"); NULL: "node_modules/<name>" */
+	char **scripts; /* the lifecycle scripts it has ("preinstall", "postinstall"...) */
 	size_t n_scripts;
-	char *run_id;           /* the run that judged it; NULL: none (unchanged, not scanned) */
+	char *run_id; /* the run that judged it; NULL: none (unchanged, not scanned) */
 	report_status status;
 	report_approval approval;
-	char *reason;           /* why its install failed, or a note on its status; may be NULL */
+	char *reason;                /* why its install failed, or a note on its status; may be NULL */
 	fangs_finding_list findings; /* grouped (group_findings), most severe first; owned */
 } report_item;
 

@@ -97,14 +97,17 @@ static size_t rule_index(rule_set *rs, const char *kind, const fangs_finding *fi
 			else
 				sb_printf(&b, "%s", kind);
 			m.brief = sb_take(&b);
-			sb_printf(&b, "fangs rule %s: %s A rule judges every run, first sight included "
-				      "(docs/rules.md).", kind + 5, desc ? desc : kind);
+			sb_printf(&b,
+				  "fangs rule %s: %s A rule judges every run, first sight included "
+				  "(docs/rules.md).",
+				  kind + 5, desc ? desc : kind);
 			m.help = sb_take(&b);
 		}
 	} else if (!strcmp(kind, INSTALL_FAILED_RULE)) {
 		m.brief = dup_or("Install failed in the sandbox", NULL);
 		m.help = dup_or("The dependency's install failed or timed out in fangs' sandbox: what it did was "
-				"recorded and judged, but kept out of its baseline.", NULL);
+				"recorded and judged, but kept out of its baseline.",
+				NULL);
 		m.severity = FANGS_SEV_LOW;
 	} else {
 		const struct kind_text *kt = NULL;
@@ -114,8 +117,10 @@ static size_t rule_index(rule_set *rs, const char *kind, const fangs_finding *fi
 		m.brief = dup_or(kt ? kt->brief : NULL, kind);
 		{
 			strbuf b = {0};
-			sb_printf(&b, "%s A deviation from the package's baseline (what its earlier releases did; "
-				      "docs/differ-rules.md).", kt ? kt->help : "A behaviour new to the package.");
+			sb_printf(&b,
+				  "%s A deviation from the package's baseline (what its earlier releases did; "
+				  "docs/differ-rules.md).",
+				  kt ? kt->help : "A behaviour new to the package.");
 			m.help = sb_take(&b);
 		}
 		m.severity = fangs_deviation_kind_default_severity(kind);
@@ -189,8 +194,8 @@ static uint64_t finding_hash(uint64_t seed, const report_item *it, const char *k
 	return fnv1a(h, actor);
 }
 
-static void finding_ids(const report_item *it, const char *kind, const char *value, const char *actor,
-			char *hex, size_t hcap, char *uuid, size_t ucap)
+static void finding_ids(const report_item *it, const char *kind, const char *value, const char *actor, char *hex,
+			size_t hcap, char *uuid, size_t ucap)
 {
 	uint64_t a = finding_hash(0xcbf29ce484222325ULL, it, kind, value, actor);
 	uint64_t b = finding_hash(0x84222325cbf29ce4ULL, it, kind, value, actor);
@@ -309,7 +314,8 @@ int report_write_sarif(FILE *f, const report *r)
 			json_object *res = json_object_new_object(), *pf = json_object_new_object(), *props;
 			char hex[40], uuid[40], *msg = finding_message(it, fi);
 			size_t ri = rule_index(&rs, kind, fi);
-			finding_ids(it, kind, fi->value, fangs_actor_name(fi->actor), hex, sizeof(hex), uuid, sizeof(uuid));
+			finding_ids(it, kind, fi->value, fangs_actor_name(fi->actor), hex, sizeof(hex), uuid,
+				    sizeof(uuid));
 			json_object_object_add(res, "ruleId", json_object_new_string(kind));
 			json_object_object_add(res, "ruleIndex", json_object_new_int((int)ri));
 			json_object_object_add(res, "level", json_object_new_string(sarif_level(r, fi->severity)));
@@ -318,7 +324,8 @@ int report_write_sarif(FILE *f, const report *r)
 			json_object_object_add(pf, "fangsFinding/v1", json_object_new_string(hex));
 			json_object_object_add(res, "partialFingerprints", pf);
 			props = sarif_item_props(it);
-			json_object_object_add(props, "severity", json_object_new_string(fangs_severity_name(fi->severity)));
+			json_object_object_add(props, "severity",
+					       json_object_new_string(fangs_severity_name(fi->severity)));
 			json_object_object_add(props, "security-severity",
 					       json_object_new_string(security_severity(fi->severity)));
 			{
@@ -361,14 +368,17 @@ int report_write_sarif(FILE *f, const report *r)
 	rules = json_object_new_array();
 	for (size_t i = 0; i < rs.count; i++) {
 		const rule_meta *m = &rs.items[i];
-		json_object *ro = json_object_new_object(), *dc = json_object_new_object(), *props = json_object_new_object();
+		json_object *ro = json_object_new_object(), *dc = json_object_new_object(),
+			    *props = json_object_new_object();
 		json_object *tags = json_object_new_array(), *help = json_object_new_object();
 		json_object_object_add(ro, "id", json_object_new_string(m->id));
 		json_object_object_add(ro, "shortDescription", jtext(m->brief));
 		json_object_object_add(ro, "fullDescription", jtext(m->help));
 		json_object_object_add(help, "text", json_object_new_string(m->help));
-		sb_printf(&b, "**%s** (default severity %s)\n\n%s\n\nSee `fangs run show` for the run and its evidence "
-			      "events.", m->brief, fangs_severity_name(m->severity), m->help);
+		sb_printf(&b,
+			  "**%s** (default severity %s)\n\n%s\n\nSee `fangs run show` for the run and its evidence "
+			  "events.",
+			  m->brief, fangs_severity_name(m->severity), m->help);
 		s = sb_take(&b);
 		json_object_object_add(help, "markdown", json_object_new_string(s));
 		free(s);
@@ -378,7 +388,8 @@ int report_write_sarif(FILE *f, const report *r)
 		json_object_array_add(tags, json_object_new_string("security"));
 		json_object_array_add(tags, json_object_new_string("supply-chain"));
 		json_object_object_add(props, "tags", tags);
-		json_object_object_add(props, "security-severity", json_object_new_string(security_severity(m->severity)));
+		json_object_object_add(props, "security-severity",
+				       json_object_new_string(security_severity(m->severity)));
 		json_object_object_add(props, "severity", json_object_new_string(fangs_severity_name(m->severity)));
 		json_object_object_add(ro, "properties", props);
 		json_object_array_add(rules, ro);
@@ -493,12 +504,15 @@ static json_object *gl_vulnerability(const report *r, const report_item *it, siz
 	json_object_object_add(v, "severity", json_object_new_string(severity_title(sev)));
 	/* a rule hit is a known bad pattern; a deviation is only new */
 	json_object_object_add(v, "confidence",
-			       json_object_new_string(fi && fi->n_rule_hits ? "High" : fi ? "Medium" : "Confirmed"));
-	json_object_object_add(v, "solution",
-			       json_object_new_string(
-				       "Look at the run (fangs run show RUN) and its evidence events. If the behaviour is "
-				       "expected, promote the run into the baseline (fangs baseline promote RUN) or allow "
-				       "it (fangs allow add); otherwise keep the previous version."));
+			       json_object_new_string(fi && fi->n_rule_hits ? "High"
+						      : fi                  ? "Medium"
+									    : "Confirmed"));
+	json_object_object_add(
+		v, "solution",
+		json_object_new_string(
+			"Look at the run (fangs run show RUN) and its evidence events. If the behaviour is "
+			"expected, promote the run into the baseline (fangs baseline promote RUN) or allow "
+			"it (fangs allow add); otherwise keep the previous version."));
 	json_object_object_add(sc, "id", json_object_new_string("fangs"));
 	json_object_object_add(sc, "name", json_object_new_string("fangs"));
 	json_object_object_add(v, "scanner", sc);
@@ -551,8 +565,8 @@ int report_write_gitlab(FILE *f, const report *r)
 			sb_printf(&mb, "%s: %s in %s@%s", labels, txd(fi->value, "-"), txd(it->name, "?"),
 				  txd(it->version, "?"));
 			msg = sb_take(&mb);
-			json_object_array_add(vulns, gl_vulnerability(r, it, i + 1, &loc, &rs, fi->kind ? fi->kind : "?",
-								       fi, msg, desc));
+			json_object_array_add(vulns, gl_vulnerability(r, it, i + 1, &loc, &rs,
+								      fi->kind ? fi->kind : "?", fi, msg, desc));
 			free(msg);
 			free(desc);
 			free(labels);
@@ -563,8 +577,8 @@ int report_write_gitlab(FILE *f, const report *r)
 			json_object *m = json_object_new_object();
 			sb_printf(&mb, "The install of %s failed: %s", ctx, txd(it->reason, "-"));
 			msg = sb_take(&mb);
-			json_object_array_add(vulns, gl_vulnerability(r, it, i + 1, &loc, &rs, INSTALL_FAILED_RULE, NULL,
-								       msg, msg));
+			json_object_array_add(
+				vulns, gl_vulnerability(r, it, i + 1, &loc, &rs, INSTALL_FAILED_RULE, NULL, msg, msg));
 			json_object_object_add(m, "level", json_object_new_string("warn"));
 			json_object_object_add(m, "value", json_object_new_string(msg));
 			json_object_array_add(messages, m);
@@ -582,7 +596,8 @@ int report_write_gitlab(FILE *f, const report *r)
 	json_object_object_add(scan, "scanner", gl_tool(r));
 	json_object_object_add(scan, "type", json_object_new_string("dependency_scanning"));
 	json_object_object_add(scan, "start_time", gl_time(r->started_ns));
-	json_object_object_add(scan, "end_time", gl_time(r->finished_ns ? r->finished_ns : (int64_t)time(NULL) * 1000000000LL));
+	json_object_object_add(scan, "end_time",
+			       gl_time(r->finished_ns ? r->finished_ns : (int64_t)time(NULL) * 1000000000LL));
 	json_object_object_add(scan, "status", json_object_new_string("success"));
 	json_object_object_add(scan, "messages", messages);
 	json_object_object_add(doc, "version", json_object_new_string(GITLAB_SCHEMA_VERSION));
@@ -671,8 +686,9 @@ int report_write_junit(FILE *f, const report *r)
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fprintf(f, "<testsuites name=\"fangs\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
 		r->count, failures, errors, secs);
-	fprintf(f, "  <testsuite name=\"fangs %s\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" "
-		   "time=\"%.3f\" timestamp=\"%s\" hostname=\"localhost\">\n",
+	fprintf(f,
+		"  <testsuite name=\"fangs %s\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" "
+		"time=\"%.3f\" timestamp=\"%s\" hostname=\"localhost\">\n",
 		r->command ? r->command : "scan", r->count, failures, errors, secs, ts);
 	fputs("    <properties>\n", f);
 	fprintf(f, "      <property name=\"fangs.version\" value=\"");

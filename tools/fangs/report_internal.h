@@ -35,8 +35,8 @@ char *report_file_path(const report *r, const char *file);
 /* Text for people, every piece from outside escaped (fangs_text_escape):
  * no control characters, valid UTF-8. Each returns a string the caller
  * frees. */
-char *item_title(const report_item *it);      /* "palette@1.1.0 (was 1.0.0)" */
-char *item_context(const report_item *it);    /* title + dependency path + scripts */
+char *item_title(const report_item *it);       /* "palette@1.1.0 (was 1.0.0)" */
+char *item_context(const report_item *it);     /* title + dependency path + scripts */
 char *finding_labels(const fangs_finding *fi); /* "rule:x + fs_cred_read" */
 /* "[high] labels: value in <context>; by <origin> (actor). description (run id)" */
 char *finding_message(const report_item *it, const fangs_finding *fi);

@@ -10,8 +10,8 @@
 
 #include "ui.h"
 
-#define UI_CSP                                                                                                   \
-	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "    \
+#define UI_CSP \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 int ui_is_path(const char *url)

@@ -10,9 +10,9 @@
 #include <stddef.h>
 
 typedef struct ui_asset {
-	const char *name;          /* "app.js": served as /ui/assets/app.js */
-	const char *type;          /* Content-Type */
-	const char *etag;          /* quoted, from the content's hash */
+	const char *name; /* "app.js": served as /ui/assets/app.js */
+	const char *type; /* Content-Type */
+	const char *etag; /* quoted, from the content's hash */
 	const unsigned char *data;
 	size_t len;
 } ui_asset;

@@ -54,13 +54,13 @@ typedef struct fangs_sandbox_job {
 	fangs_proxy *proxy;
 	const char *proxy_addr;
 	uint16_t proxy_port;
-	const char *hostname;              /**< the run's host name (opts->hostname or a random one) */
-	const char *user;                  /**< the account the command runs as; "root" = uid 0 */
-	const char *etc_dir;               /**< host directory whose files (hostname, hosts, resolv.conf,
+	const char *hostname;           /**< the run's host name (opts->hostname or a random one) */
+	const char *user;               /**< the account the command runs as; "root" = uid 0 */
+	const char *etc_dir;            /**< host directory whose files (hostname, hosts, resolv.conf,
 					        passwd, group) are shown over /etc's */
-	const char *const *import_argv;    /**< run after the command exits 0 (see fangs_sandbox_spec), or NULL */
-	int64_t import_timeout_ms;         /**< its time limit, default already applied */
-	int64_t start_ns;                  /**< CLOCK_MONOTONIC when the run started: the duration limit counts from it */
+	const char *const *import_argv; /**< run after the command exits 0 (see fangs_sandbox_spec), or NULL */
+	int64_t import_timeout_ms;      /**< its time limit, default already applied */
+	int64_t start_ns;               /**< CLOCK_MONOTONIC when the run started: the duration limit counts from it */
 } fangs_sandbox_job;
 
 #define FANGS_SANDBOX_JOB_VERSION 2
@@ -111,8 +111,7 @@ FANGS_EXTERN(int) fangs_sandbox_backend_ns_new(fangs_sandbox_backend **out, cons
 
 /** The Docker Engine API backend ("docker"): needs a daemon with the
  * cgroupfs cgroup driver and the image of scripts/build-sandbox-image. */
-FANGS_EXTERN(int) fangs_sandbox_backend_docker_new(fangs_sandbox_backend **out,
-						   const fangs_sandbox_options *opts);
+FANGS_EXTERN(int) fangs_sandbox_backend_docker_new(fangs_sandbox_backend **out, const fangs_sandbox_options *opts);
 
 /** Makes a sandbox over a backend of one's own; the sandbox owns it (calls
  * b->free). `opts` NULL = defaults; opts->backend is ignored. */

@@ -25,13 +25,13 @@ typedef struct fangs_storage_backend fangs_storage_backend;
 /** One row of a run's events grouped by process and kind (proc_groups). */
 typedef struct fangs_proc_group {
 	int32_t pid;
-	int32_t ppid;       /**< rows are grouped by (pid, ppid, kind) */
-	int kind;           /**< fangs_event_kind */
+	int32_t ppid; /**< rows are grouped by (pid, ppid, kind) */
+	int kind;     /**< fangs_event_kind */
 	int64_t count;
-	int64_t first_id;   /**< smallest event id */
-	int64_t last_id;    /**< largest event id */
-	int64_t deviating;  /**< events that are evidence of a deviation of the run */
-	int64_t matched;    /**< events matching the query's kind and text (= count without them) */
+	int64_t first_id;  /**< smallest event id */
+	int64_t last_id;   /**< largest event id */
+	int64_t deviating; /**< events that are evidence of a deviation of the run */
+	int64_t matched;   /**< events matching the query's kind and text (= count without them) */
 } fangs_proc_group;
 
 typedef struct fangs_proc_group_list {
@@ -78,8 +78,7 @@ struct fangs_storage_backend {
 	int (*baseline_rebuild)(fangs_storage_backend *b, const char *package, const char *run_id);
 
 	int (*deviations_put)(fangs_storage_backend *b, fangs_deviation *devs, size_t n);
-	int (*deviations_list)(fangs_storage_backend *b, const fangs_deviation_filter *f,
-			       fangs_deviation_list *out);
+	int (*deviations_list)(fangs_storage_backend *b, const fangs_deviation_filter *f, fangs_deviation_list *out);
 	int (*deviation_get)(fangs_storage_backend *b, int64_t id, fangs_deviation *out);
 	int (*deviations_clear)(fangs_storage_backend *b, const char *run_id);
 
@@ -145,8 +144,7 @@ FANGS_EXTERN(int) fangs_storage_wrap(fangs_storage **out, fangs_storage_backend 
 FANGS_EXTERN(int) fangs_storage_backend_sqlite_new(fangs_storage_backend **out, const fangs_storage_options *opts);
 
 /** The PostgreSQL backend (FANGS_EUNSUPPORTED when built without libpq). */
-FANGS_EXTERN(int) fangs_storage_backend_postgres_new(fangs_storage_backend **out,
-						     const fangs_storage_options *opts);
+FANGS_EXTERN(int) fangs_storage_backend_postgres_new(fangs_storage_backend **out, const fangs_storage_options *opts);
 
 /** The newest schema migration this code knows (shared by every backend). */
 FANGS_EXTERN(int) fangs_storage_code_schema_version(void);

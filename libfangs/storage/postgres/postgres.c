@@ -60,8 +60,8 @@ static int reconnect(fangs__pg *b)
 
 	conn_message(b, msg, sizeof(msg));
 	if (b->down_since_ms && now < b->next_try_ms)
-		return fangs_error_set(FANGS_ENETWORK, "postgres %s: not connected (%s); next attempt in %lld ms", b->where,
-				       msg, (long long)(b->next_try_ms - now));
+		return fangs_error_set(FANGS_ENETWORK, "postgres %s: not connected (%s); next attempt in %lld ms",
+				       b->where, msg, (long long)(b->next_try_ms - now));
 	if (!b->down_since_ms) {
 		fangs_warn("postgres %s: connection lost (%s): reconnecting", b->where, msg);
 		b->down_since_ms = now;
@@ -89,7 +89,8 @@ static int reconnect(fangs__pg *b)
 		if (mono_ms() + b->backoff_ms > deadline)
 			break;
 		usleep((useconds_t)b->backoff_ms * 1000);
-		b->backoff_ms = b->backoff_ms * 2 > RECONNECT_MAX_BACKOFF_MS ? RECONNECT_MAX_BACKOFF_MS : b->backoff_ms * 2;
+		b->backoff_ms =
+			b->backoff_ms * 2 > RECONNECT_MAX_BACKOFF_MS ? RECONNECT_MAX_BACKOFF_MS : b->backoff_ms * 2;
 	}
 	b->next_try_ms = mono_ms() + b->backoff_ms;
 	b->backoff_ms = b->backoff_ms * 2 > RECONNECT_MAX_BACKOFF_MS ? RECONNECT_MAX_BACKOFF_MS : b->backoff_ms * 2;
@@ -269,8 +270,8 @@ static int pg_commit(fangs_storage_backend *bb)
 	if (!b->tx_lost && PQtransactionStatus(b->conn) == PQTRANS_INERROR) {
 		fangs__pg_run(b, "ROLLBACK", NULL, "rolling back", NULL);
 		b->in_tx = 0;
-		return fangs_error_set(FANGS_ESTORAGE, "postgres %s: commit: the transaction had failed and was rolled back",
-				       b->where);
+		return fangs_error_set(FANGS_ESTORAGE,
+				       "postgres %s: commit: the transaction had failed and was rolled back", b->where);
 	}
 	/* lost on the way: the caller rolls back (and may run it again) */
 	if (!(res = fangs__pg_query(b, "COMMIT", NULL, "committing")))
@@ -445,14 +446,14 @@ int fangs_storage_backend_postgres_new(fangs_storage_backend **out, const fangs_
 		return FANGS_ENOMEM;
 	}
 	PQsetNoticeProcessor(b->conn, notice, NULL);
-	if ((rc = session_setup(b, b->busy_timeout_ms)) ||
-	    (!b->read_only && (rc = fangs__pg_migrate(b))) || (rc = fangs__pg_db_version(b, &v))) {
+	if ((rc = session_setup(b, b->busy_timeout_ms)) || (!b->read_only && (rc = fangs__pg_migrate(b))) ||
+	    (rc = fangs__pg_db_version(b, &v))) {
 		pg_free(&b->base);
 		return rc;
 	}
 	if (b->read_only && v != FANGS__STORAGE_SCHEMA_VERSION) {
-		rc = fangs_error_set(FANGS_EVERSION, "postgres %s: schema version %d, this fangs needs %d; %s", b->where,
-				     v, FANGS__STORAGE_SCHEMA_VERSION,
+		rc = fangs_error_set(FANGS_EVERSION, "postgres %s: schema version %d, this fangs needs %d; %s",
+				     b->where, v, FANGS__STORAGE_SCHEMA_VERSION,
 				     v > FANGS__STORAGE_SCHEMA_VERSION
 					     ? "the database was written by a newer fangs: upgrade fangs"
 					     : "open it once read-write to migrate it");

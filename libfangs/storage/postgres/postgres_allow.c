@@ -49,8 +49,8 @@ int fangs__pg_allow_list(fangs_storage_backend *bb, const char *package, fangs_a
 		e->id = fangs__pg_col_i64(res, i, 0);
 		e->kind = (fangs_allow_kind)fangs__pg_col_i64(res, i, 1);
 		e->created_ns = fangs__pg_col_i64(res, i, 5);
-		if ((rc = fangs__pg_col_str(res, i, 2, &e->value)) || (rc = fangs__pg_col_str(res, i, 3, &e->package)) ||
-		    (rc = fangs__pg_col_str(res, i, 4, &e->note))) {
+		if ((rc = fangs__pg_col_str(res, i, 2, &e->value)) ||
+		    (rc = fangs__pg_col_str(res, i, 3, &e->package)) || (rc = fangs__pg_col_str(res, i, 4, &e->note))) {
 			free(e->value);
 			free(e->package);
 			memset(e, 0, sizeof(*e));
@@ -68,8 +68,8 @@ int fangs__pg_allow_remove(fangs_storage_backend *bb, int64_t id)
 	int64_t n = 0;
 	int rc;
 	fangs__pg_i64(&p, id);
-	if ((rc = fangs__pg_run(fangs__pg_of(bb), "DELETE FROM allowlists WHERE id = $1", &p, "removing an allowlist entry",
-				&n)))
+	if ((rc = fangs__pg_run(fangs__pg_of(bb), "DELETE FROM allowlists WHERE id = $1", &p,
+				"removing an allowlist entry", &n)))
 		return rc;
 	return n ? 0 : fangs_error_set(FANGS_ENOTFOUND, "allowlist entry %lld does not exist", (long long)id);
 }

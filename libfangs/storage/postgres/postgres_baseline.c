@@ -33,7 +33,8 @@ int fangs__pg_run_fingerprints_put(fangs_storage_backend *bb, const char *run_id
 	if ((rc = fangs__pg_write_begin(b, &outer)))
 		return rc;
 	if (!(rc = fangs__pg_run_exists(b, run_id)) &&
-	    !(rc = fangs__pg_run(b, "DELETE FROM run_fingerprints WHERE run_id = $1", &p, "storing fingerprints", NULL)))
+	    !(rc = fangs__pg_run(b, "DELETE FROM run_fingerprints WHERE run_id = $1", &p, "storing fingerprints",
+				 NULL)))
 		rc = fangs_fpset_foreach(fps, put_one, &c);
 	return fangs__pg_write_end(b, outer, rc);
 }
@@ -89,9 +90,10 @@ static int check_run_of(fangs__pg *b, const char *package, const char *run_id)
 
 static int copy_into_baseline(fangs__pg *b, const fangs__pg_params *p)
 {
-	return fangs__pg_run(b, "INSERT INTO baseline_fingerprints (package, kind, actor, value, run_id)"
-				" SELECT $1, kind, actor, value, run_id FROM run_fingerprints WHERE run_id = $2"
-				" ON CONFLICT DO NOTHING",
+	return fangs__pg_run(b,
+			     "INSERT INTO baseline_fingerprints (package, kind, actor, value, run_id)"
+			     " SELECT $1, kind, actor, value, run_id FROM run_fingerprints WHERE run_id = $2"
+			     " ON CONFLICT DO NOTHING",
 			     p, "adding to the baseline", NULL);
 }
 
@@ -106,7 +108,8 @@ int fangs__pg_baseline_add_run(fangs_storage_backend *bb, const char *package, c
 	if ((rc = fangs__pg_write_begin(b, &outer)))
 		return rc;
 	if (!(rc = check_run_of(b, package, run_id)) && !(rc = copy_into_baseline(b, &p)))
-		rc = fangs__pg_run(b, "UPDATE runs SET is_baseline = 1 WHERE id = $1", &r, "adding to the baseline", NULL);
+		rc = fangs__pg_run(b, "UPDATE runs SET is_baseline = 1 WHERE id = $1", &r, "adding to the baseline",
+				   NULL);
 	return fangs__pg_write_end(b, outer, rc);
 }
 
@@ -126,8 +129,8 @@ int fangs__pg_baseline_rebuild(fangs_storage_backend *bb, const char *package, c
 	if ((rc = fangs__pg_write_begin(b, &outer)))
 		return rc;
 	if (!(rc = check_run_of(b, package, run_id)) &&
-	    !(rc = fangs__pg_run(b, "DELETE FROM baseline_fingerprints WHERE package = $1", &k, "rebuilding the baseline",
-				 NULL)) &&
+	    !(rc = fangs__pg_run(b, "DELETE FROM baseline_fingerprints WHERE package = $1", &k,
+				 "rebuilding the baseline", NULL)) &&
 	    !(rc = copy_into_baseline(b, &p)) && !(rc = fangs__pg_deviations_delete(b, run_id)))
 		rc = fangs__pg_run(b,
 				   "UPDATE runs SET is_baseline = CASE WHEN id = $2 THEN 1 ELSE 0 END,"

@@ -47,11 +47,12 @@ static int put_one(fangs__pg *b, fangs_deviation *d, size_t index)
 		int64_t added = 0;
 		/* no foreign key on a partitioned table's id alone: the event is
 		 * looked up, among the kept ones too */
-		rc = fangs__pg_run(b,
-				   "INSERT INTO deviation_evidence (deviation_id, position, event_id)"
-				   " SELECT $1, $2, $3::bigint WHERE EXISTS (SELECT 1 FROM events WHERE id = $3::bigint)"
-				   " OR EXISTS (SELECT 1 FROM evidence_events WHERE id = $3::bigint)",
-				   &e, "storing evidence", &added);
+		rc = fangs__pg_run(
+			b,
+			"INSERT INTO deviation_evidence (deviation_id, position, event_id)"
+			" SELECT $1, $2, $3::bigint WHERE EXISTS (SELECT 1 FROM events WHERE id = $3::bigint)"
+			" OR EXISTS (SELECT 1 FROM evidence_events WHERE id = $3::bigint)",
+			&e, "storing evidence", &added);
 		if (rc == 0 && added == 0)
 			rc = FANGS_ENOTFOUND;
 		if (rc == FANGS_ENOTFOUND)
@@ -75,10 +76,10 @@ int fangs__pg_deviations_put(fangs_storage_backend *bb, fangs_deviation *devs, s
 }
 
 /* The evidence ids come along as one comma-separated column, in order. */
-#define DEV_COLS                                                                                     \
-	"d.id, d.run_id, d.package, d.kind, d.severity, d.value, d.actor, d.description,"           \
-	" d.origin_package, d.origin_version, d.origin_script, d.origin_command, d.command,"        \
-	" d.created_ns, (SELECT string_agg(x.event_id::text, ',' ORDER BY x.position)"             \
+#define DEV_COLS \
+	"d.id, d.run_id, d.package, d.kind, d.severity, d.value, d.actor, d.description," \
+	" d.origin_package, d.origin_version, d.origin_script, d.origin_command, d.command," \
+	" d.created_ns, (SELECT string_agg(x.event_id::text, ',' ORDER BY x.position)" \
 	" FROM deviation_evidence x WHERE x.deviation_id = d.id)"
 
 static int read_evidence(const char *csv, fangs_deviation *d)
@@ -112,8 +113,8 @@ static int read_deviation(const PGresult *res, int i, fangs_deviation *d)
 	    (rc = fangs__pg_col_str(res, i, 8, &d->origin.package)) ||
 	    (rc = fangs__pg_col_str(res, i, 9, &d->origin.version)) ||
 	    (rc = fangs__pg_col_str(res, i, 10, &d->origin.script)) ||
-	    (rc = fangs__pg_col_str(res, i, 11, &d->origin.command)) || (rc = fangs__pg_col_str(res, i, 12, &d->command)) ||
-	    (rc = read_evidence(PQgetvalue(res, i, 14), d))) {
+	    (rc = fangs__pg_col_str(res, i, 11, &d->origin.command)) ||
+	    (rc = fangs__pg_col_str(res, i, 12, &d->command)) || (rc = read_evidence(PQgetvalue(res, i, 14), d))) {
 		fangs_deviation_clear(d);
 		return rc;
 	}
@@ -174,8 +175,9 @@ int fangs__pg_deviations_delete(fangs__pg *b, const char *run_id)
 	fangs__pg_params p = {0};
 	int rc;
 	fangs__pg_str(&p, run_id);
-	rc = fangs__pg_run(b, "DELETE FROM deviation_evidence WHERE deviation_id IN (SELECT id FROM deviations WHERE run_id = $1)",
-			   &p, "deleting deviations", NULL);
+	rc = fangs__pg_run(
+		b, "DELETE FROM deviation_evidence WHERE deviation_id IN (SELECT id FROM deviations WHERE run_id = $1)",
+		&p, "deleting deviations", NULL);
 	return rc ? rc : fangs__pg_run(b, "DELETE FROM deviations WHERE run_id = $1", &p, "deleting deviations", NULL);
 }
 
@@ -195,9 +197,10 @@ int fangs__pg_deviation_counts(fangs_storage_backend *bb, int64_t since_ns, int6
 	fangs__pg_params p = {0};
 	PGresult *res;
 	fangs__pg_i64(&p, since_ns);
-	res = fangs__pg_query(fangs__pg_of(bb),
-			      "SELECT severity, COUNT(*) FROM deviations WHERE created_ns >= $1::bigint GROUP BY severity",
-			      &p, "counting deviations");
+	res = fangs__pg_query(
+		fangs__pg_of(bb),
+		"SELECT severity, COUNT(*) FROM deviations WHERE created_ns >= $1::bigint GROUP BY severity", &p,
+		"counting deviations");
 	if (!res)
 		return fangs_error_last_code();
 	for (int i = 0; i < PQntuples(res); i++) {

@@ -22,8 +22,8 @@ static void put_text(fangs_buf *out, const char *s, size_t n, int copy)
 	while (i < n) {
 		size_t run = i, len;
 		uint32_t cp;
-		while (run < n && p[run] < 0x80 && (!copy || (p[run] != '\\' && p[run] != '\n' && p[run] != '\r' &&
-							       p[run] != '\t')))
+		while (run < n && p[run] < 0x80 &&
+		       (!copy || (p[run] != '\\' && p[run] != '\n' && p[run] != '\r' && p[run] != '\t')))
 			run++;
 		fangs_buf_put(out, s + i, run - i);
 		if ((i = run) == n)
@@ -134,7 +134,8 @@ static int reserve_ids(fangs__pg *b, size_t n, int64_t *ids)
 		return fangs_error_last_code();
 	if ((size_t)PQntuples(res) != n) {
 		PQclear(res);
-		return fangs_error_set(FANGS_ESTORAGE, "postgres %s: reserving event ids: got fewer than %zu", b->where, n);
+		return fangs_error_set(FANGS_ESTORAGE, "postgres %s: reserving event ids: got fewer than %zu", b->where,
+				       n);
 	}
 	for (size_t i = 0; i < n; i++)
 		ids[i] = fangs__pg_col_i64(res, (int)i, 0);
@@ -216,8 +217,9 @@ int fangs__pg_events_day_ensure(fangs__pg *b, int day)
 	PGresult *res;
 	int rc = 0;
 	fangs__pg_i64(&p, day);
-	res = fangs__pg_query(b, "SELECT " DAY_NAME("$1::integer") ", to_regclass(" DAY_NAME("$1::integer") ") IS NOT NULL",
-			      &p, "looking up a partition of events");
+	res = fangs__pg_query(
+		b, "SELECT " DAY_NAME("$1::integer") ", to_regclass(" DAY_NAME("$1::integer") ") IS NOT NULL", &p,
+		"looking up a partition of events");
 	if (!res)
 		return fangs_error_last_code();
 	if (PQgetvalue(res, 0, 1)[0] != 't')
@@ -235,10 +237,12 @@ static int run_day(fangs__pg *b, const char *run_id, int *day, int make)
 	PGresult *res;
 	int rc = 0;
 	fangs__pg_str(&p, run_id);
-	res = fangs__pg_query(b,
-			      "SELECT d, " DAY_NAME("d") ", to_regclass(" DAY_NAME("d") ") IS NOT NULL FROM"
-			      " (SELECT floor(created_ns / 86400000000000.0)::integer AS d FROM runs WHERE id = $1) r",
-			      &p, "looking up a run");
+	res = fangs__pg_query(
+		b,
+		"SELECT d, " DAY_NAME("d") ", to_regclass(" DAY_NAME(
+			"d") ") IS NOT NULL FROM"
+			     " (SELECT floor(created_ns / 86400000000000.0)::integer AS d FROM runs WHERE id = $1) r",
+		&p, "looking up a run");
 	if (!res)
 		return fangs_error_last_code();
 	if (PQntuples(res) == 0)
@@ -400,9 +404,10 @@ static int get_chunk(fangs__pg *b, const int64_t *ids, size_t n, fangs_event_lis
 		return fangs__error_oom();
 	}
 	fangs__pg_str(&p, arr.data);
-	res = fangs__pg_query(b, "SELECT id, run_id, data FROM events WHERE id = ANY($1::bigint[]) UNION ALL"
-			      " SELECT id, run_id, data FROM evidence_events WHERE id = ANY($1::bigint[])", &p,
-			      "reading events");
+	res = fangs__pg_query(b,
+			      "SELECT id, run_id, data FROM events WHERE id = ANY($1::bigint[]) UNION ALL"
+			      " SELECT id, run_id, data FROM evidence_events WHERE id = ANY($1::bigint[])",
+			      &p, "reading events");
 	fangs_buf_free(&arr);
 	if (!res)
 		return fangs_error_last_code();
@@ -478,14 +483,15 @@ int fangs__pg_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, 
 	fangs__pg_i64(&p, q->kind);
 	fangs__pg_str(&p, q->text);
 	fangs__pg_i64(&p, day);
-	res = fangs__pg_query(b,
-			      "SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
-			      " SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
-			      "  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1) THEN 1 ELSE 0 END),"
-			      " SUM(CASE WHEN ($2::int = 0 OR e.kind = $2) AND ($3::text IS NULL OR strpos(e.value, $3) > 0"
-			      "  OR strpos(e.comm, $3) > 0 OR (e.kind = 2 AND strpos(e.data, $3) > 0)) THEN 1 ELSE 0 END)"
-			      " FROM events e WHERE e.run_id = $1 AND e.day = $4 GROUP BY e.pid, e.ppid, e.kind",
-			      &p, "grouping events by process");
+	res = fangs__pg_query(
+		b,
+		"SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
+		" SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
+		"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1) THEN 1 ELSE 0 END),"
+		" SUM(CASE WHEN ($2::int = 0 OR e.kind = $2) AND ($3::text IS NULL OR strpos(e.value, $3) > 0"
+		"  OR strpos(e.comm, $3) > 0 OR (e.kind = 2 AND strpos(e.data, $3) > 0)) THEN 1 ELSE 0 END)"
+		" FROM events e WHERE e.run_id = $1 AND e.day = $4 GROUP BY e.pid, e.ppid, e.kind",
+		&p, "grouping events by process");
 	if (!res)
 		return fangs_error_last_code();
 	for (int i = 0; i < PQntuples(res); i++) {

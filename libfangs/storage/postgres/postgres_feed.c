@@ -21,13 +21,13 @@
 int fangs__pg_leader_try(fangs_storage_backend *bb, int *leader)
 {
 	fangs__pg *b = fangs__pg_of(bb);
-	PGresult *res = fangs__pg_query(
-		b,
-		"SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
-		" AND pid = pg_backend_pid() AND classid = " LEADER_KEY1 "::oid AND objid = " LEADER_KEY2 "::oid"
-		" AND objsubid = 2 AND granted) THEN true"
-		" ELSE pg_try_advisory_lock(" LEADER_KEY1 ", " LEADER_KEY2 ") END",
-		NULL, "trying the leader lock");
+	PGresult *res = fangs__pg_query(b,
+					"SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+					" AND pid = pg_backend_pid() AND classid = " LEADER_KEY1
+					"::oid AND objid = " LEADER_KEY2 "::oid"
+					" AND objsubid = 2 AND granted) THEN true"
+					" ELSE pg_try_advisory_lock(" LEADER_KEY1 ", " LEADER_KEY2 ") END",
+					NULL, "trying the leader lock");
 	if (!res)
 		return fangs_error_last_code();
 	*leader = PQgetvalue(res, 0, 0)[0] == 't';

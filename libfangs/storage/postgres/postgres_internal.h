@@ -14,17 +14,17 @@
 typedef struct fangs__pg {
 	fangs_storage_backend base; /* first: the vtable callbacks cast back */
 	PGconn *conn;
-	char *where;   /* "host:port/db" for messages (never the password) */
+	char *where; /* "host:port/db" for messages (never the password) */
 	int read_only;
-	fangs_buf enc; /* event encoding */
-	fangs_buf copy; /* COPY data */
+	fangs_buf enc;   /* event encoding */
+	fangs_buf copy;  /* COPY data */
 	size_t copy_min; /* batches of this many events or more go with COPY */
 	/* the connection's health: a lost connection is made again (postgres.c) */
 	int busy_timeout_ms;
-	int in_tx;            /* a transaction of ours is open */
-	int tx_lost;          /* ... and its connection was lost: only a rollback helps */
+	int in_tx;             /* a transaction of ours is open */
+	int tx_lost;           /* ... and its connection was lost: only a rollback helps */
 	int64_t down_since_ms; /* monotonic; 0 = connected */
-	int64_t next_try_ms;  /* no reconnect attempt before this */
+	int64_t next_try_ms;   /* no reconnect attempt before this */
 	int64_t backoff_ms;
 } fangs__pg;
 
@@ -83,15 +83,15 @@ int fangs__pg_events_move(fangs__pg *b, const char *run_id, int from, int to);
 /* FANGS__STORAGE_RUN_COLS, counting a run's events in its day's partition
  * only (the others are not even opened) and with the events kept as
  * evidence after their day was dropped, as SQLite counts them. */
-#define FANGS__PG_RUN_COLS                                                                            \
-	"r.id, r.package, r.version, r.state, r.is_baseline, r.review, r.events_emitted,"             \
-	" r.events_dropped, r.duration_ns, r.runner, r.exit_code, r.error, r.install_output,"        \
-	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns,"                          \
-	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id"                                      \
-	" AND e.day = floor(r.created_ns / 86400000000000.0)::integer)"                              \
-	" + (SELECT COUNT(*) FROM evidence_events k WHERE k.run_id = r.id),"                         \
-	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id),"                                \
-	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id),"            \
+#define FANGS__PG_RUN_COLS \
+	"r.id, r.package, r.version, r.state, r.is_baseline, r.review, r.events_emitted," \
+	" r.events_dropped, r.duration_ns, r.runner, r.exit_code, r.error, r.install_output," \
+	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns," \
+	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id" \
+	" AND e.day = floor(r.created_ns / 86400000000000.0)::integer)" \
+	" + (SELECT COUNT(*) FROM evidence_events k WHERE k.run_id = r.id)," \
+	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id)," \
+	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)," \
 	" r.analysis_error"
 
 int fangs__pg_db_version(fangs__pg *b, int *out);
@@ -124,8 +124,7 @@ int fangs__pg_baseline_add_run(fangs_storage_backend *b, const char *package, co
 int fangs__pg_baseline_rebuild(fangs_storage_backend *b, const char *package, const char *run_id);
 
 int fangs__pg_deviations_put(fangs_storage_backend *b, fangs_deviation *devs, size_t n);
-int fangs__pg_deviations_list(fangs_storage_backend *b, const fangs_deviation_filter *f,
-			      fangs_deviation_list *out);
+int fangs__pg_deviations_list(fangs_storage_backend *b, const fangs_deviation_filter *f, fangs_deviation_list *out);
 int fangs__pg_deviation_get(fangs_storage_backend *b, int64_t id, fangs_deviation *out);
 int fangs__pg_deviations_clear(fangs_storage_backend *b, const char *run_id);
 

@@ -11,49 +11,49 @@
  * the single table move into one partition per day (events of a run that
  * no longer exists go to the day of the migration); the id sequence moves
  * with them, so new ids continue after the old ones. */
-#define EVENTS_BY_DAY                                                                                  \
-	"ALTER TABLE deviation_evidence DROP CONSTRAINT IF EXISTS deviation_evidence_event_id_fkey;"   \
-	"ALTER TABLE events RENAME TO events_unpartitioned;"                                           \
-	"ALTER INDEX events_pkey RENAME TO events_unpartitioned_pkey;"                                 \
-	"ALTER INDEX events_run RENAME TO events_unpartitioned_run;"                                   \
-	"CREATE TABLE events ("                                                                        \
-	" id BIGINT NOT NULL DEFAULT nextval('events_id_seq'),"                                        \
-	" run_id TEXT NOT NULL,"                                                                       \
-	" kind INTEGER NOT NULL,"                                                                      \
-	" ts_ns BIGINT NOT NULL,"                                                                      \
-	" pid INTEGER NOT NULL,"                                                                       \
-	" ppid INTEGER NOT NULL,"                                                                      \
-	" comm TEXT,"                                                                                  \
-	" value TEXT,"                                                                                 \
-	" data TEXT NOT NULL,"                                                                         \
-	" day INTEGER NOT NULL,"                                                                       \
-	" PRIMARY KEY (id, day)) PARTITION BY RANGE (day);"                                            \
-	"ALTER SEQUENCE events_id_seq OWNED BY events.id;"                                            \
-	"CREATE INDEX events_run ON events(run_id, day);"                                              \
-	"CREATE TABLE evidence_events ("                                                               \
-	" id BIGINT PRIMARY KEY,"                                                                      \
-	" run_id TEXT NOT NULL,"                                                                       \
-	" kind INTEGER NOT NULL,"                                                                      \
-	" ts_ns BIGINT NOT NULL,"                                                                      \
-	" pid INTEGER NOT NULL,"                                                                       \
-	" ppid INTEGER NOT NULL,"                                                                      \
-	" comm TEXT,"                                                                                  \
-	" value TEXT,"                                                                                 \
-	" data TEXT NOT NULL,"                                                                         \
-	" day INTEGER NOT NULL);"                                                                      \
-	"CREATE INDEX evidence_events_run ON evidence_events(run_id);"                                 \
-	"CREATE TEMPORARY TABLE events_days ON COMMIT DROP AS"                                         \
-	" SELECT e.id, COALESCE(floor(r.created_ns / 86400000000000.0),"                               \
-	" floor(extract(epoch FROM now()) / 86400))::integer AS day"                                   \
-	" FROM events_unpartitioned e LEFT JOIN runs r ON r.id = e.run_id;"                            \
-	"DO $$ DECLARE d integer; BEGIN"                                                               \
-	" FOR d IN SELECT DISTINCT day FROM events_days LOOP"                                          \
-	" EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%s) TO (%s)',"           \
-	" 'events_' || to_char(date '1970-01-01' + d, 'YYYYMMDD'), d, d + 1);"                         \
-	" END LOOP; END $$;"                                                                           \
-	"INSERT INTO events (id, run_id, kind, ts_ns, pid, ppid, comm, value, data, day)"              \
-	" SELECT e.id, e.run_id, e.kind, e.ts_ns, e.pid, e.ppid, e.comm, e.value, e.data, d.day"      \
-	" FROM events_unpartitioned e JOIN events_days d ON d.id = e.id;"                              \
+#define EVENTS_BY_DAY \
+	"ALTER TABLE deviation_evidence DROP CONSTRAINT IF EXISTS deviation_evidence_event_id_fkey;" \
+	"ALTER TABLE events RENAME TO events_unpartitioned;" \
+	"ALTER INDEX events_pkey RENAME TO events_unpartitioned_pkey;" \
+	"ALTER INDEX events_run RENAME TO events_unpartitioned_run;" \
+	"CREATE TABLE events (" \
+	" id BIGINT NOT NULL DEFAULT nextval('events_id_seq')," \
+	" run_id TEXT NOT NULL," \
+	" kind INTEGER NOT NULL," \
+	" ts_ns BIGINT NOT NULL," \
+	" pid INTEGER NOT NULL," \
+	" ppid INTEGER NOT NULL," \
+	" comm TEXT," \
+	" value TEXT," \
+	" data TEXT NOT NULL," \
+	" day INTEGER NOT NULL," \
+	" PRIMARY KEY (id, day)) PARTITION BY RANGE (day);" \
+	"ALTER SEQUENCE events_id_seq OWNED BY events.id;" \
+	"CREATE INDEX events_run ON events(run_id, day);" \
+	"CREATE TABLE evidence_events (" \
+	" id BIGINT PRIMARY KEY," \
+	" run_id TEXT NOT NULL," \
+	" kind INTEGER NOT NULL," \
+	" ts_ns BIGINT NOT NULL," \
+	" pid INTEGER NOT NULL," \
+	" ppid INTEGER NOT NULL," \
+	" comm TEXT," \
+	" value TEXT," \
+	" data TEXT NOT NULL," \
+	" day INTEGER NOT NULL);" \
+	"CREATE INDEX evidence_events_run ON evidence_events(run_id);" \
+	"CREATE TEMPORARY TABLE events_days ON COMMIT DROP AS" \
+	" SELECT e.id, COALESCE(floor(r.created_ns / 86400000000000.0)," \
+	" floor(extract(epoch FROM now()) / 86400))::integer AS day" \
+	" FROM events_unpartitioned e LEFT JOIN runs r ON r.id = e.run_id;" \
+	"DO $$ DECLARE d integer; BEGIN" \
+	" FOR d IN SELECT DISTINCT day FROM events_days LOOP" \
+	" EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%s) TO (%s)'," \
+	" 'events_' || to_char(date '1970-01-01' + d, 'YYYYMMDD'), d, d + 1);" \
+	" END LOOP; END $$;" \
+	"INSERT INTO events (id, run_id, kind, ts_ns, pid, ppid, comm, value, data, day)" \
+	" SELECT e.id, e.run_id, e.kind, e.ts_ns, e.pid, e.ppid, e.comm, e.value, e.data, d.day" \
+	" FROM events_unpartitioned e JOIN events_days d ON d.id = e.id;" \
 	"DROP TABLE events_unpartitioned;"
 
 /* Append only. Do not reorder or remove entries, nor edit one that has
@@ -76,7 +76,8 @@ int fangs__pg_db_version(fangs__pg *b, int *out)
 {
 	PGresult *res;
 	*out = 0;
-	res = fangs__pg_query(b, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL, "reading the schema version");
+	res = fangs__pg_query(b, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL,
+			      "reading the schema version");
 	if (!res)
 		return fangs_error_last_code();
 	if (PQgetvalue(res, 0, 0)[0] != 't') {

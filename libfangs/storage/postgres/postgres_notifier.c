@@ -53,7 +53,8 @@ static int read_targets(PGresult *res, fangs_notifier_target_list *out)
 		t->created_ns = fangs__pg_col_i64(res, i, 8);
 		if ((rc = fangs__pg_col_str(res, i, 1, &t->name)) || (rc = fangs__pg_col_str(res, i, 2, &t->url)) ||
 		    (rc = fangs__pg_col_str(res, i, 3, &t->template_name)) ||
-		    (rc = fangs__pg_col_str(res, i, 6, &headers)) || (rc = fangs__pg_col_str(res, i, 7, &t->secret_env)) ||
+		    (rc = fangs__pg_col_str(res, i, 6, &headers)) ||
+		    (rc = fangs__pg_col_str(res, i, 7, &t->secret_env)) ||
 		    (rc = fangs__storage_headers_decode(headers, t))) {
 			free(headers);
 			fangs_notifier_target_clear(t);
@@ -85,8 +86,9 @@ int fangs__pg_notifier_get(fangs_storage_backend *bb, const char *name, fangs_no
 	PGresult *res;
 	int rc;
 	fangs__pg_str(&p, name);
-	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__STORAGE_NOTIFIER_COLS " FROM notifiers WHERE name = $1",
-			      &p, "reading a notifier");
+	res = fangs__pg_query(fangs__pg_of(bb),
+			      "SELECT " FANGS__STORAGE_NOTIFIER_COLS " FROM notifiers WHERE name = $1", &p,
+			      "reading a notifier");
 	if (!res)
 		return fangs_error_last_code();
 	rc = read_targets(res, &list);
@@ -110,9 +112,9 @@ int fangs__pg_notifier_remove(fangs_storage_backend *bb, const char *name)
 	fangs__pg_str(&p, name);
 	if ((rc = fangs__pg_write_begin(b, &outer)))
 		return rc;
-	if (!(rc = fangs__pg_run(b,
-				 "DELETE FROM notifications WHERE notifier_id IN (SELECT id FROM notifiers WHERE name = $1)",
-				 &p, "removing a notifier's history", NULL)) &&
+	if (!(rc = fangs__pg_run(
+		      b, "DELETE FROM notifications WHERE notifier_id IN (SELECT id FROM notifiers WHERE name = $1)",
+		      &p, "removing a notifier's history", NULL)) &&
 	    !(rc = fangs__pg_run(b, "DELETE FROM notifiers WHERE name = $1", &p, "removing a notifier", &n)) && n == 0)
 		rc = fangs_error_set(FANGS_ENOTFOUND, "no notifier named '%s'", name);
 	return fangs__pg_write_end(b, outer, rc);
@@ -142,10 +144,11 @@ int fangs__pg_notification_insert(fangs_storage_backend *bb, fangs_notification 
 	put_mutable(&p, n);
 	fangs__pg_str(&p, n->run_id);
 	fangs__pg_i64(&p, n->attempt);
-	res = fangs__pg_query(fangs__pg_of(bb),
-			      "INSERT INTO notifications (notifier_id, status, http_status, error, next_attempt_ns, body,"
-			      " created_ns, run_id, attempt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-			      &p, "recording a notification");
+	res = fangs__pg_query(
+		fangs__pg_of(bb),
+		"INSERT INTO notifications (notifier_id, status, http_status, error, next_attempt_ns, body,"
+		" created_ns, run_id, attempt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+		&p, "recording a notification");
 	if (!res) {
 		rc = fangs_error_last_code();
 		return rc == FANGS_ENOTFOUND

@@ -19,7 +19,8 @@ static int read_packages(PGresult *res, fangs_package_list *list, fangs_package 
 			p = &list->items[list->count];
 		}
 		memset(p, 0, sizeof(*p));
-		if ((rc = fangs__pg_col_str(res, i, 0, &p->name)) || (rc = fangs__pg_col_str(res, i, 2, &p->last_seen_version))) {
+		if ((rc = fangs__pg_col_str(res, i, 0, &p->name)) ||
+		    (rc = fangs__pg_col_str(res, i, 2, &p->last_seen_version))) {
 			fangs_package_clear(p);
 			return rc;
 		}
@@ -53,7 +54,8 @@ int fangs__pg_package_get(fangs_storage_backend *bb, const char *name, fangs_pac
 	PGresult *res;
 	int rc;
 	fangs__pg_str(&p, name);
-	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p WHERE p.name = $1", &p,
+	res = fangs__pg_query(fangs__pg_of(bb),
+			      "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p WHERE p.name = $1", &p,
 			      "reading a package");
 	if (!res)
 		return fangs_error_last_code();
@@ -70,7 +72,8 @@ int fangs__pg_package_list(fangs_storage_backend *bb, int watched_only, fangs_pa
 	int rc;
 	fangs__pg_i64(&p, watched_only ? 1 : 0);
 	res = fangs__pg_query(fangs__pg_of(bb),
-			      "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p WHERE $1::int = 0 OR p.watched = 1 ORDER BY p.name",
+			      "SELECT " FANGS__STORAGE_PACKAGE_COLS
+			      " FROM packages p WHERE $1::int = 0 OR p.watched = 1 ORDER BY p.name",
 			      &p, "listing packages");
 	if (!res)
 		return fangs_error_last_code();
@@ -156,12 +159,14 @@ int fangs__pg_release_ensure(fangs__pg *b, const char *package, const char *vers
 	fangs__pg_str(&p, package);
 	fangs__pg_str(&p, version);
 	fangs__pg_i64(&p, now);
-	if ((rc = fangs__pg_run(b, "INSERT INTO packages (name, watched, created_ns) VALUES ($1, 0, $2)"
-				   " ON CONFLICT (name) DO NOTHING",
+	if ((rc = fangs__pg_run(b,
+				"INSERT INTO packages (name, watched, created_ns) VALUES ($1, 0, $2)"
+				" ON CONFLICT (name) DO NOTHING",
 				&k, "adding a package", NULL)))
 		return rc;
-	return fangs__pg_run(b, "INSERT INTO releases (package, version, first_seen_ns) VALUES ($1, $2, $3)"
-				" ON CONFLICT (package, version) DO NOTHING",
+	return fangs__pg_run(b,
+			     "INSERT INTO releases (package, version, first_seen_ns) VALUES ($1, $2, $3)"
+			     " ON CONFLICT (package, version) DO NOTHING",
 			     &p, "adding a release", NULL);
 }
 
@@ -198,7 +203,8 @@ int fangs__pg_release_list(fangs_storage_backend *bb, const char *package, fangs
 		}
 		r = &out->items[out->count];
 		memset(r, 0, sizeof(*r));
-		if ((rc = fangs__pg_col_str(res, i, 0, &r->package)) || (rc = fangs__pg_col_str(res, i, 1, &r->version))) {
+		if ((rc = fangs__pg_col_str(res, i, 0, &r->package)) ||
+		    (rc = fangs__pg_col_str(res, i, 1, &r->version))) {
 			free(r->package);
 			r->package = NULL;
 			break;

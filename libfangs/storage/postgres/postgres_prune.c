@@ -26,14 +26,23 @@
 /* A run without events left: probed per run through each day's index (a
  * subquery the planner cannot turn into a scan of every day). */
 #define NO_EVENTS(R) "(SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.run_id = " R ".id LIMIT 1) z) = 0"
-#define PRUNABLE_RUNS                                                                             \
-	"SELECT r.id FROM runs r WHERE r.created_ns < $1 AND r.state IN ($2, $3, $4)"              \
-	" AND r.is_baseline = 0 AND r.review <> $5"                                                \
-	" AND NOT EXISTS (SELECT 1 FROM deviations d WHERE d.run_id = r.id)"                       \
+#define PRUNABLE_RUNS \
+	"SELECT r.id FROM runs r WHERE r.created_ns < $1 AND r.state IN ($2, $3, $4)" \
+	" AND r.is_baseline = 0 AND r.review <> $5" \
+	" AND NOT EXISTS (SELECT 1 FROM deviations d WHERE d.run_id = r.id)" \
 	" AND " NO_EVENTS("r") " AND NOT EXISTS (SELECT 1 FROM evidence_events k WHERE k.run_id = r.id)"
 
-enum { DELETED_ROWS, DELETED_KEPT, KEPT, RUNS, N_COUNTS };
-enum { CUTOFF_DAY = 1, REVIEW = 2 };
+enum {
+	DELETED_ROWS,
+	DELETED_KEPT,
+	KEPT,
+	RUNS,
+	N_COUNTS
+};
+enum {
+	CUTOFF_DAY = 1,
+	REVIEW = 2
+};
 
 static const struct {
 	const char *sql;
@@ -45,8 +54,8 @@ static const struct {
 	/* kept when a finding cited them, and the finding is gone since */
 	{"DELETE FROM evidence_events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED("evidence_events"), 0,
 	 DELETED_KEPT},
-	{"SELECT (SELECT COUNT(*) FROM events WHERE day <= $5 AND run_id IN (" OLD_FINISHED_RUNS ") AND "
-	 CITED("events") ") + (SELECT COUNT(*) FROM evidence_events WHERE run_id IN (" OLD_FINISHED_RUNS "))",
+	{"SELECT (SELECT COUNT(*) FROM events WHERE day <= $5 AND run_id IN (" OLD_FINISHED_RUNS
+	 ") AND " CITED("events") ") + (SELECT COUNT(*) FROM evidence_events WHERE run_id IN (" OLD_FINISHED_RUNS "))",
 	 CUTOFF_DAY, KEPT},
 	{"DELETE FROM run_fingerprints WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
 	{"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
@@ -140,7 +149,8 @@ int fangs__pg_prune(fangs_storage_backend *bb, int64_t older_than_ns, fangs_prun
 
 	if ((rc = fangs__pg_write_begin(b, &outer)))
 		return rc;
-	if (!(rc = fangs__pg_events_day_ensure(b, (int)today)) && !(rc = fangs__pg_events_day_ensure(b, (int)today + 1)))
+	if (!(rc = fangs__pg_events_day_ensure(b, (int)today)) &&
+	    !(rc = fangs__pg_events_day_ensure(b, (int)today + 1)))
 		rc = drop_days(b, older_than_ns, &dropped_events, &dropped);
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(steps) && rc == 0; i++) {
 		fangs__pg_params p = {0};
@@ -155,8 +165,9 @@ int fangs__pg_prune(fangs_storage_backend *bb, int64_t older_than_ns, fangs_prun
 			break;
 		}
 		if (steps[i].count >= 0)
-			n[steps[i].count] = PQresultStatus(res) == PGRES_TUPLES_OK ? fangs__pg_col_i64(res, 0, 0)
-										   : strtoll(PQcmdTuples(res), NULL, 10);
+			n[steps[i].count] = PQresultStatus(res) == PGRES_TUPLES_OK
+						    ? fangs__pg_col_i64(res, 0, 0)
+						    : strtoll(PQcmdTuples(res), NULL, 10);
 		PQclear(res);
 	}
 	if ((rc = fangs__pg_write_end(b, outer, rc)))

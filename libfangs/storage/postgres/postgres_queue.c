@@ -72,13 +72,14 @@ int fangs__pg_job_claim(fangs_storage_backend *bb, const char *runner, int64_t n
 		return rc;
 	fangs__pg_str(&p, runner);
 	fangs__pg_i64(&p, now_ns);
-	res = fangs__pg_query(b,
-			      "UPDATE jobs j SET state = 'running', attempts = attempts + 1, runner = $1, updated_ns = $2"
-			      " WHERE j.id = (SELECT id FROM jobs WHERE state = 'queued'"
-			      " AND (target_runner IS NULL OR target_runner = $1)"
-			      " ORDER BY created_ns, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-			      " RETURNING " FANGS__STORAGE_JOB_COLS,
-			      &p, "claiming a job");
+	res = fangs__pg_query(
+		b,
+		"UPDATE jobs j SET state = 'running', attempts = attempts + 1, runner = $1, updated_ns = $2"
+		" WHERE j.id = (SELECT id FROM jobs WHERE state = 'queued'"
+		" AND (target_runner IS NULL OR target_runner = $1)"
+		" ORDER BY created_ns, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		" RETURNING " FANGS__STORAGE_JOB_COLS,
+		&p, "claiming a job");
 	if (!res) {
 		rc = fangs_error_last_code();
 	} else if (PQntuples(res) == 0) {
@@ -89,8 +90,9 @@ int fangs__pg_job_claim(fangs_storage_backend *bb, const char *runner, int64_t n
 		fangs__pg_i64(&q, FANGS_RUN_RUNNING);
 		fangs__pg_str(&q, runner);
 		fangs__pg_i64(&q, now_ns);
-		rc = fangs__pg_run(b, "UPDATE runs SET state = $2, runner = $3, started_ns = $4, error = NULL WHERE id = $1",
-				   &q, "starting the run of a job", NULL);
+		rc = fangs__pg_run(
+			b, "UPDATE runs SET state = $2, runner = $3, started_ns = $4, error = NULL WHERE id = $1", &q,
+			"starting the run of a job", NULL);
 	}
 	PQclear(res);
 	rc = fangs__pg_write_end(b, outer, rc);
@@ -149,8 +151,7 @@ int fangs__pg_job_finish(fangs_storage_backend *bb, const char *run_id, fangs_jo
 }
 
 /* $1 runner, $2 max attempts, then `extra` values. */
-static void requeue_params(fangs__pg_params *p, const char *runner, int max_attempts, const int64_t *extra,
-			   int n_extra)
+static void requeue_params(fangs__pg_params *p, const char *runner, int max_attempts, const int64_t *extra, int n_extra)
 {
 	memset(p, 0, sizeof(*p));
 	fangs__pg_str(p, runner);
@@ -226,8 +227,8 @@ int fangs__pg_job_prune(fangs_storage_backend *bb, int64_t older_than_ns, int64_
 {
 	fangs__pg_params p = {0};
 	fangs__pg_i64(&p, older_than_ns);
-	return fangs__pg_run(fangs__pg_of(bb), "DELETE FROM jobs WHERE state IN ('done', 'failed') AND updated_ns < $1", &p,
-			     "pruning jobs", deleted);
+	return fangs__pg_run(fangs__pg_of(bb), "DELETE FROM jobs WHERE state IN ('done', 'failed') AND updated_ns < $1",
+			     &p, "pruning jobs", deleted);
 }
 
 int fangs__pg_runner_register(fangs_storage_backend *bb, const fangs_runner *r, int64_t now_ns)
@@ -238,12 +239,13 @@ int fangs__pg_runner_register(fangs_storage_backend *bb, const fangs_runner *r, 
 	fangs__pg_str(&p, r->hostname);
 	fangs__pg_i64(&p, now_ns);
 	fangs__pg_i64(&p, r->max_scans);
-	return fangs__pg_run(fangs__pg_of(bb),
-			     "INSERT INTO runners (id, cn, hostname, registered_ns, last_heartbeat_ns, max_scans, state)"
-			     " VALUES ($1, $2, $3, $4, $4, $5, 'up') ON CONFLICT (id) DO UPDATE SET cn = excluded.cn,"
-			     " hostname = excluded.hostname, registered_ns = excluded.registered_ns,"
-			     " last_heartbeat_ns = excluded.last_heartbeat_ns, max_scans = excluded.max_scans, state = 'up'",
-			     &p, "registering a runner", NULL);
+	return fangs__pg_run(
+		fangs__pg_of(bb),
+		"INSERT INTO runners (id, cn, hostname, registered_ns, last_heartbeat_ns, max_scans, state)"
+		" VALUES ($1, $2, $3, $4, $4, $5, 'up') ON CONFLICT (id) DO UPDATE SET cn = excluded.cn,"
+		" hostname = excluded.hostname, registered_ns = excluded.registered_ns,"
+		" last_heartbeat_ns = excluded.last_heartbeat_ns, max_scans = excluded.max_scans, state = 'up'",
+		&p, "registering a runner", NULL);
 }
 
 int fangs__pg_runner_heartbeat(fangs_storage_backend *bb, const char *id, int64_t now_ns)
@@ -262,8 +264,9 @@ int fangs__pg_runner_heartbeat(fangs_storage_backend *bb, const char *id, int64_
 
 int fangs__pg_runner_list(fangs_storage_backend *bb, fangs_runner_list *out)
 {
-	PGresult *res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__STORAGE_RUNNER_COLS " FROM runners w ORDER BY w.id",
-					NULL, "listing runners");
+	PGresult *res =
+		fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__STORAGE_RUNNER_COLS " FROM runners w ORDER BY w.id",
+				NULL, "listing runners");
 	int rc = 0;
 	if (!res)
 		return fangs_error_last_code();
@@ -276,7 +279,8 @@ int fangs__pg_runner_list(fangs_storage_backend *bb, fangs_runner_list *out)
 		r = &out->items[out->count];
 		memset(r, 0, sizeof(*r));
 		if ((rc = fangs__pg_col_str(res, i, 0, &r->id)) || (rc = fangs__pg_col_str(res, i, 1, &r->cn)) ||
-		    (rc = fangs__pg_col_str(res, i, 2, &r->hostname)) || (rc = fangs__pg_col_str(res, i, 4, &r->state))) {
+		    (rc = fangs__pg_col_str(res, i, 2, &r->hostname)) ||
+		    (rc = fangs__pg_col_str(res, i, 4, &r->state))) {
 			fangs_runner_clear(r);
 			break;
 		}

@@ -80,7 +80,8 @@ int fangs__pg_run_create(fangs_storage_backend *bb, fangs_run *run)
 				   "INSERT INTO runs (id, package, version, state, is_baseline, review, events_emitted,"
 				   " events_dropped, duration_ns, runner, exit_code, error, install_output, sandbox,"
 				   " network, started_ns, finished_ns, created_ns, analysis_error)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+				   "$17, $18, $19)",
 				   &p, "creating a run", NULL);
 		if (rc == FANGS_EEXISTS)
 			rc = fangs_error_set(FANGS_EEXISTS, "run '%s' already exists", run->id);
@@ -99,15 +100,16 @@ int fangs__pg_run_update(fangs_storage_backend *bb, const fangs_run *run)
 		return rc;
 	run_params(&p, run, 0);
 	/* the days before and after: a run that changes day takes its events along */
-	res = fangs__pg_query(b,
-			      "UPDATE runs r SET state = $2, is_baseline = $3, review = $4, events_emitted = $5,"
-			      " events_dropped = $6, duration_ns = $7, runner = $8, exit_code = $9, error = $10,"
-			      " install_output = $11, sandbox = $12, network = $13, started_ns = $14, finished_ns = $15,"
-			      " created_ns = CASE WHEN $16::bigint = 0 THEN r.created_ns ELSE $16::bigint END,"
-			      " analysis_error = $17 FROM (SELECT id, created_ns FROM runs WHERE id = $1) old"
-			      " WHERE r.id = old.id RETURNING floor(old.created_ns / 86400000000000.0)::integer,"
-			      " floor(r.created_ns / 86400000000000.0)::integer",
-			      &p, "updating a run");
+	res = fangs__pg_query(
+		b,
+		"UPDATE runs r SET state = $2, is_baseline = $3, review = $4, events_emitted = $5,"
+		" events_dropped = $6, duration_ns = $7, runner = $8, exit_code = $9, error = $10,"
+		" install_output = $11, sandbox = $12, network = $13, started_ns = $14, finished_ns = $15,"
+		" created_ns = CASE WHEN $16::bigint = 0 THEN r.created_ns ELSE $16::bigint END,"
+		" analysis_error = $17 FROM (SELECT id, created_ns FROM runs WHERE id = $1) old"
+		" WHERE r.id = old.id RETURNING floor(old.created_ns / 86400000000000.0)::integer,"
+		" floor(r.created_ns / 86400000000000.0)::integer",
+		&p, "updating a run");
 	if (!res)
 		rc = fangs_error_last_code();
 	else if (PQntuples(res) == 0)
@@ -138,7 +140,8 @@ int fangs__pg_run_get(fangs_storage_backend *bb, const char *id, fangs_run *out)
 	PGresult *res;
 	int rc;
 	fangs__pg_str(&p, id);
-	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__PG_RUN_COLS " FROM runs r WHERE r.id = $1", &p, "reading a run");
+	res = fangs__pg_query(fangs__pg_of(bb), "SELECT " FANGS__PG_RUN_COLS " FROM runs r WHERE r.id = $1", &p,
+			      "reading a run");
 	if (!res)
 		return fangs_error_last_code();
 	rc = PQntuples(res) ? read_run(res, 0, out) : fangs_error_set(FANGS_ENOTFOUND, "run '%s' does not exist", id);

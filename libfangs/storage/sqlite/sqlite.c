@@ -379,9 +379,8 @@ int fangs_storage_backend_sqlite_new(fangs_storage_backend **out, const fangs_st
 	/* WAL lets readers (CLI, UI) run while a scan writes; NORMAL sync is
 	 * durable across process crashes and only risks the last commits on
 	 * power loss, which a rescan recovers. */
-	if ((!b->read_only && (rc = enable_wal(b))) ||
-	    (rc = exec(b, "PRAGMA synchronous=NORMAL")) || (rc = exec(b, "PRAGMA foreign_keys=ON")) ||
-	    (!b->read_only && (rc = fangs__sq_migrate(b)))) {
+	if ((!b->read_only && (rc = enable_wal(b))) || (rc = exec(b, "PRAGMA synchronous=NORMAL")) ||
+	    (rc = exec(b, "PRAGMA foreign_keys=ON")) || (!b->read_only && (rc = fangs__sq_migrate(b)))) {
 		sq_free(&b->base);
 		return rc;
 	}
@@ -392,9 +391,8 @@ int fangs_storage_backend_sqlite_new(fangs_storage_backend **out, const fangs_st
 			return rc;
 		}
 		if (v != FANGS__STORAGE_SCHEMA_VERSION) {
-			rc = fangs_error_set(FANGS_EVERSION,
-					     "sqlite %s: schema version %d, this fangs needs %d; %s", b->path, v,
-					     FANGS__STORAGE_SCHEMA_VERSION,
+			rc = fangs_error_set(FANGS_EVERSION, "sqlite %s: schema version %d, this fangs needs %d; %s",
+					     b->path, v, FANGS__STORAGE_SCHEMA_VERSION,
 					     v > FANGS__STORAGE_SCHEMA_VERSION
 						     ? "the database was written by a newer fangs: upgrade fangs"
 						     : "open it once read-write to migrate it");

@@ -8,10 +8,10 @@
 
 static int put_one(fangs__sq *b, fangs_deviation *d, size_t index)
 {
-	sqlite3_stmt *st = fangs__sq_stmt(
-		b, "INSERT INTO deviations (run_id, package, kind, severity, value, actor, description,"
-		   " origin_package, origin_version, origin_script, origin_command, command, created_ns)"
-		   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+	sqlite3_stmt *st =
+		fangs__sq_stmt(b, "INSERT INTO deviations (run_id, package, kind, severity, value, actor, description,"
+				  " origin_package, origin_version, origin_script, origin_command, command, created_ns)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
 	int rc;
 
 	if (!st)
@@ -66,8 +66,8 @@ int fangs__sq_deviations_put(fangs_storage_backend *bb, fangs_deviation *devs, s
 	return fangs__sq_write_end(b, outer, rc);
 }
 
-#define DEV_COLS                                                                              \
-	"id, run_id, package, kind, severity, value, actor, description, origin_package,"     \
+#define DEV_COLS \
+	"id, run_id, package, kind, severity, value, actor, description, origin_package," \
 	" origin_version, origin_script, origin_command, command, created_ns"
 
 static int read_evidence(fangs__sq *b, fangs_deviation *d)
@@ -104,7 +104,8 @@ static int read_deviation(fangs__sq *b, sqlite3_stmt *st, fangs_deviation *d)
 	if ((rc = fangs__sq_col_str(st, 1, &d->run_id)) || (rc = fangs__sq_col_str(st, 2, &d->package)) ||
 	    (rc = fangs__sq_col_str(st, 3, &d->kind)) || (rc = fangs__sq_col_str(st, 5, &d->value)) ||
 	    (rc = fangs__sq_col_str(st, 7, &d->description)) || (rc = fangs__sq_col_str(st, 8, &d->origin.package)) ||
-	    (rc = fangs__sq_col_str(st, 9, &d->origin.version)) || (rc = fangs__sq_col_str(st, 10, &d->origin.script)) ||
+	    (rc = fangs__sq_col_str(st, 9, &d->origin.version)) ||
+	    (rc = fangs__sq_col_str(st, 10, &d->origin.script)) ||
 	    (rc = fangs__sq_col_str(st, 11, &d->origin.command)) || (rc = fangs__sq_col_str(st, 12, &d->command)) ||
 	    (rc = read_evidence(b, d))) {
 		fangs_deviation_clear(d);
@@ -166,8 +167,9 @@ int fangs__sq_deviation_get(fangs_storage_backend *bb, int64_t id, fangs_deviati
 
 int fangs__sq_deviations_delete(fangs__sq *b, const char *run_id)
 {
-	int rc = fangs__sq_run(b, "DELETE FROM deviation_evidence WHERE deviation_id IN"
-				  " (SELECT id FROM deviations WHERE run_id = ?1)",
+	int rc = fangs__sq_run(b,
+			       "DELETE FROM deviation_evidence WHERE deviation_id IN"
+			       " (SELECT id FROM deviations WHERE run_id = ?1)",
 			       run_id, NULL);
 	return rc ? rc : fangs__sq_run(b, "DELETE FROM deviations WHERE run_id = ?1", run_id, NULL);
 }

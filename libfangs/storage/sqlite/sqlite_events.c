@@ -194,12 +194,13 @@ int fangs__sq_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, 
 	if ((rc = fangs__sq_run_exists(b, q->run_id)))
 		return rc;
 	/* one pass over the run's events; the evidence set is built once */
-	st = fangs__sq_stmt(b, "SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
-			       " SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
-			       "  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1) THEN 1 ELSE 0 END),"
-			       " SUM(CASE WHEN (?2 = 0 OR e.kind = ?2) AND (?3 IS NULL OR instr(e.value, ?3) > 0"
-			       "  OR instr(e.comm, ?3) > 0 OR (e.kind = 2 AND instr(e.data, ?3) > 0)) THEN 1 ELSE 0 END)"
-			       " FROM events e WHERE e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind");
+	st = fangs__sq_stmt(b,
+			    "SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
+			    " SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
+			    "  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1) THEN 1 ELSE 0 END),"
+			    " SUM(CASE WHEN (?2 = 0 OR e.kind = ?2) AND (?3 IS NULL OR instr(e.value, ?3) > 0"
+			    "  OR instr(e.comm, ?3) > 0 OR (e.kind = 2 AND instr(e.data, ?3) > 0)) THEN 1 ELSE 0 END)"
+			    " FROM events e WHERE e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind");
 	if (!st)
 		return fangs_error_last_code();
 	sqlite3_bind_text(st, 1, q->run_id, -1, SQLITE_STATIC);

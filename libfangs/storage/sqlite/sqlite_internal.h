@@ -106,8 +106,7 @@ int fangs__sq_baseline_add_run(fangs_storage_backend *b, const char *package, co
 int fangs__sq_baseline_rebuild(fangs_storage_backend *b, const char *package, const char *run_id);
 
 int fangs__sq_deviations_put(fangs_storage_backend *b, fangs_deviation *devs, size_t n);
-int fangs__sq_deviations_list(fangs_storage_backend *b, const fangs_deviation_filter *f,
-			      fangs_deviation_list *out);
+int fangs__sq_deviations_list(fangs_storage_backend *b, const fangs_deviation_filter *f, fangs_deviation_list *out);
 int fangs__sq_deviation_get(fangs_storage_backend *b, int64_t id, fangs_deviation *out);
 int fangs__sq_deviations_clear(fangs_storage_backend *b, const char *run_id);
 

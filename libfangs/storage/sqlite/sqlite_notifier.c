@@ -10,8 +10,9 @@
 int fangs__sq_notifier_add(fangs_storage_backend *bb, fangs_notifier_target *t)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "INSERT INTO notifiers (name, url, template, enabled, min_severity,"
-					     " headers, secret_env, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	sqlite3_stmt *st =
+		fangs__sq_stmt(b, "INSERT INTO notifiers (name, url, template, enabled, min_severity,"
+				  " headers, secret_env, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	char *headers = NULL;
 	int rc;
 	if (!st)
@@ -101,9 +102,9 @@ int fangs__sq_notifier_remove(fangs_storage_backend *bb, const char *name)
 	int outer, rc;
 	if ((rc = fangs__sq_write_begin(b, &outer)))
 		return rc;
-	if (!(rc = fangs__sq_run(b,
-				 "DELETE FROM notifications WHERE notifier_id IN (SELECT id FROM notifiers WHERE name = ?1)",
-				 name, NULL)) &&
+	if (!(rc = fangs__sq_run(
+		      b, "DELETE FROM notifications WHERE notifier_id IN (SELECT id FROM notifiers WHERE name = ?1)",
+		      name, NULL)) &&
 	    !(rc = fangs__sq_run(b, "DELETE FROM notifiers WHERE name = ?1", name, &n)) && n == 0)
 		rc = fangs_error_set(FANGS_ENOTFOUND, "no notifier named '%s'", name);
 	return fangs__sq_write_end(b, outer, rc);
@@ -179,7 +180,8 @@ static int read_notifications(fangs__sq *b, sqlite3_stmt *st, fangs_notification
 		n->created_ns = sqlite3_column_int64(st, 10);
 		if ((rc = fangs__sq_col_str(st, 2, &n->notifier_name)) || (rc = fangs__sq_col_str(st, 3, &n->run_id)) ||
 		    (rc = fangs__sq_col_str(st, 5, &status)) || (rc = fangs__sq_col_str(st, 7, &n->error)) ||
-		    (rc = fangs__sq_col_str(st, 9, &n->body)) || (rc = fangs_notification_status_parse(status, &n->status))) {
+		    (rc = fangs__sq_col_str(st, 9, &n->body)) ||
+		    (rc = fangs_notification_status_parse(status, &n->status))) {
 			free(status);
 			fangs_notification_clear(n);
 			goto out;

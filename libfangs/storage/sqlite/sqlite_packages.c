@@ -50,7 +50,8 @@ int fangs__sq_package_upsert(fangs_storage_backend *bb, const char *name, int wa
 int fangs__sq_package_get(fangs_storage_backend *bb, const char *name, fangs_package *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p WHERE p.name = ?1");
+	sqlite3_stmt *st =
+		fangs__sq_stmt(b, "SELECT " FANGS__STORAGE_PACKAGE_COLS " FROM packages p WHERE p.name = ?1");
 	int rc;
 	if (!st)
 		return fangs_error_last_code();
@@ -183,11 +184,11 @@ int fangs__sq_release_add(fangs_storage_backend *bb, const char *package, const 
 int fangs__sq_release_list(fangs_storage_backend *bb, const char *package, fangs_release_list *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(
-		b, "SELECT l.package, l.version, l.first_seen_ns,"
-		   " (SELECT COUNT(*) FROM runs r WHERE r.package = l.package AND r.version = l.version)"
-		   " FROM releases l WHERE ?1 IS NULL OR l.package = ?1"
-		   " ORDER BY l.first_seen_ns DESC, l.package, l.version DESC");
+	sqlite3_stmt *st =
+		fangs__sq_stmt(b, "SELECT l.package, l.version, l.first_seen_ns,"
+				  " (SELECT COUNT(*) FROM runs r WHERE r.package = l.package AND r.version = l.version)"
+				  " FROM releases l WHERE ?1 IS NULL OR l.package = ?1"
+				  " ORDER BY l.first_seen_ns DESC, l.package, l.version DESC");
 	int rc;
 	if (!st)
 		return fangs_error_last_code();

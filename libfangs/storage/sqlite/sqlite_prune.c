@@ -11,10 +11,10 @@
 /* ?1 = cutoff, ?2..?4 = the finished states, ?5 = pending review */
 #define OLD_FINISHED_RUNS "SELECT id FROM runs WHERE created_ns < ?1 AND state IN (?2, ?3, ?4)"
 #define CITED "EXISTS (SELECT 1 FROM deviation_evidence x WHERE x.event_id = events.id)"
-#define PRUNABLE_RUNS                                                                             \
-	"SELECT r.id FROM runs r WHERE r.created_ns < ?1 AND r.state IN (?2, ?3, ?4)"              \
-	" AND r.is_baseline = 0 AND r.review <> ?5"                                                \
-	" AND NOT EXISTS (SELECT 1 FROM deviations d WHERE d.run_id = r.id)"                       \
+#define PRUNABLE_RUNS \
+	"SELECT r.id FROM runs r WHERE r.created_ns < ?1 AND r.state IN (?2, ?3, ?4)" \
+	" AND r.is_baseline = 0 AND r.review <> ?5" \
+	" AND NOT EXISTS (SELECT 1 FROM deviations d WHERE d.run_id = r.id)" \
 	" AND NOT EXISTS (SELECT 1 FROM events e WHERE e.run_id = r.id)"
 
 static const char *const steps[] = {

@@ -224,7 +224,9 @@ int fangs__sq_job_requeue_runner(fangs_storage_backend *bb, const char *runner, 
 		return rc;
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(requeue_sql) && rc == 0; i++)
 		rc = requeue_step(b, requeue_sql[i], runner, max_attempts, now_ns,
-				  i == 4 ? requeued : i == 5 ? failed : NULL);
+				  i == 4   ? requeued
+				  : i == 5 ? failed
+					   : NULL);
 	return fangs__sq_write_end(b, outer, rc);
 }
 
@@ -274,11 +276,12 @@ int fangs__sq_job_prune(fangs_storage_backend *bb, int64_t older_than_ns, int64_
 int fangs__sq_runner_register(fangs_storage_backend *bb, const fangs_runner *r, int64_t now_ns)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "INSERT INTO runners (id, cn, hostname, registered_ns, last_heartbeat_ns,"
-					     " max_scans, state) VALUES (?1, ?2, ?3, ?4, ?4, ?5, 'up')"
-					     " ON CONFLICT (id) DO UPDATE SET cn = excluded.cn, hostname = excluded.hostname,"
-					     " registered_ns = excluded.registered_ns, last_heartbeat_ns = excluded.last_heartbeat_ns,"
-					     " max_scans = excluded.max_scans, state = 'up'");
+	sqlite3_stmt *st = fangs__sq_stmt(
+		b, "INSERT INTO runners (id, cn, hostname, registered_ns, last_heartbeat_ns,"
+		   " max_scans, state) VALUES (?1, ?2, ?3, ?4, ?4, ?5, 'up')"
+		   " ON CONFLICT (id) DO UPDATE SET cn = excluded.cn, hostname = excluded.hostname,"
+		   " registered_ns = excluded.registered_ns, last_heartbeat_ns = excluded.last_heartbeat_ns,"
+		   " max_scans = excluded.max_scans, state = 'up'");
 	if (!st)
 		return fangs_error_last_code();
 	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
@@ -292,7 +295,8 @@ int fangs__sq_runner_register(fangs_storage_backend *bb, const fangs_runner *r, 
 int fangs__sq_runner_heartbeat(fangs_storage_backend *bb, const char *id, int64_t now_ns)
 {
 	fangs__sq *b = fangs__sq_of(bb);
-	sqlite3_stmt *st = fangs__sq_stmt(b, "UPDATE runners SET last_heartbeat_ns = ?2 WHERE id = ?1 AND state = 'up'");
+	sqlite3_stmt *st =
+		fangs__sq_stmt(b, "UPDATE runners SET last_heartbeat_ns = ?2 WHERE id = ?1 AND state = 'up'");
 	int rc;
 	if (!st)
 		return fangs_error_last_code();

@@ -73,10 +73,11 @@ int fangs__sq_run_create(fangs_storage_backend *bb, fangs_run *run)
 		return rc;
 	if ((rc = fangs__sq_release_ensure(b, run->package, run->version)))
 		goto out;
-	st = fangs__sq_stmt(b, "INSERT INTO runs (id, package, version, state, is_baseline, review,"
-			       " events_emitted, events_dropped, duration_ns, runner, exit_code, error,"
-			       " install_output, sandbox, network, started_ns, finished_ns, created_ns, analysis_error)"
-			       " VALUES (?1, ?2, ?18, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?19)");
+	st = fangs__sq_stmt(
+		b, "INSERT INTO runs (id, package, version, state, is_baseline, review,"
+		   " events_emitted, events_dropped, duration_ns, runner, exit_code, error,"
+		   " install_output, sandbox, network, started_ns, finished_ns, created_ns, analysis_error)"
+		   " VALUES (?1, ?2, ?18, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?19)");
 	if (!st) {
 		rc = fangs_error_last_code();
 		goto out;
