@@ -636,20 +636,13 @@ static int scan_install(scan_job *j)
 		fangs_proxy_stop(j->proxy);
 		if ((rc = add_proxy_events(&j->s, j->proxy)) && !j->s.sink_rc && !j->s.oom)
 			return rc;
-		rc = 0;
 	}
-	if (j->s.oom || j->s.import.oom) {
-		rc = fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
-		return rc;
-	}
-	if (j->s.sink_rc) {
-		rc = fangs_error_set(j->s.sink_rc, "the event sink stopped the scan");
-		return rc;
-	}
-	if (j->s.wait_rc) {
-		rc = fangs_error_state_restore(&j->s.wait_err);
-		return rc;
-	}
+	if (j->s.oom || j->s.import.oom)
+		return fangs_error_set(FANGS_ENOMEM, "out of memory while collecting events");
+	if (j->s.sink_rc)
+		return fangs_error_set(j->s.sink_rc, "the event sink stopped the scan");
+	if (j->s.wait_rc)
+		return fangs_error_state_restore(&j->s.wait_err);
 	fangs_sensor_stats(j->sensor, j->out->run_id, &j->stats);
 	/* runc's container set-up is not the run's: neither stored nor counted */
 	j->stats.emitted = j->stats.emitted > j->s.n_setup ? j->stats.emitted - j->s.n_setup : 0;
