@@ -52,6 +52,13 @@ static void header(FILE *b, const char *name, const char *type, const char *help
 	fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One metric of a single unsigned value, with its help and type. */
+static void value(FILE *b, const char *name, const char *type, const char *help, unsigned long long v)
+{
+	header(b, name, type, help);
+	fprintf(b, "%s %llu\n", name, v);
+}
+
 char *metrics_render(orch *o, size_t *len)
 {
 	FILE *b;
@@ -98,57 +105,46 @@ char *metrics_render(orch *o, size_t *len)
 	for (int s = FANGS_RUN_SUCCEEDED; s <= FANGS_RUN_TIMED_OUT; s++)
 		fprintf(b, "fangs_run_results_total{state=\"%s\"} %llu\n", fangs_run_state_name((fangs_run_state)s),
 			(unsigned long long)m.results[s]);
-	header(b, "fangs_events_received_total", "counter", "Events stored from runner batches.");
-	fprintf(b, "fangs_events_received_total %llu\n", (unsigned long long)m.events_received);
-	header(b, "fangs_event_batches_received_total", "counter", "Event batches stored.");
-	fprintf(b, "fangs_event_batches_received_total %llu\n", (unsigned long long)m.batches_received);
-	header(b, "fangs_runners_evicted_total", "counter", "Runners evicted for missed heartbeats.");
-	fprintf(b, "fangs_runners_evicted_total %llu\n", (unsigned long long)m.runners_evicted);
-	header(b, "fangs_jobs_requeued_total", "counter", "Jobs queued again after their runner was lost.");
-	fprintf(b, "fangs_jobs_requeued_total %llu\n", (unsigned long long)m.jobs_requeued);
-	header(b, "fangs_jobs_lost_total", "counter", "Jobs failed because their runners were lost too often.");
-	fprintf(b, "fangs_jobs_lost_total %llu\n", (unsigned long long)m.jobs_failed_lost);
-	header(b, "fangs_watcher_polls_total", "counter", "Registry requests of the watcher.");
-	fprintf(b, "fangs_watcher_polls_total %llu\n", (unsigned long long)m.watcher_polls);
-	header(b, "fangs_watcher_not_modified_total", "counter", "Registry answers 304 Not Modified.");
-	fprintf(b, "fangs_watcher_not_modified_total %llu\n", (unsigned long long)m.watcher_not_modified);
-	header(b, "fangs_watcher_queued_total", "counter", "Scans queued by the watcher.");
-	fprintf(b, "fangs_watcher_queued_total %llu\n", (unsigned long long)m.watcher_queued);
+	value(b, "fangs_events_received_total", "counter", "Events stored from runner batches.", m.events_received);
+	value(b, "fangs_event_batches_received_total", "counter", "Event batches stored.", m.batches_received);
+	value(b, "fangs_runners_evicted_total", "counter", "Runners evicted for missed heartbeats.", m.runners_evicted);
+	value(b, "fangs_jobs_requeued_total", "counter", "Jobs queued again after their runner was lost.",
+	      m.jobs_requeued);
+	value(b, "fangs_jobs_lost_total", "counter", "Jobs failed because their runners were lost too often.",
+	      m.jobs_failed_lost);
+	value(b, "fangs_watcher_polls_total", "counter", "Registry requests of the watcher.", m.watcher_polls);
+	value(b, "fangs_watcher_not_modified_total", "counter", "Registry answers 304 Not Modified.",
+	      m.watcher_not_modified);
+	value(b, "fangs_watcher_queued_total", "counter", "Scans queued by the watcher.", m.watcher_queued);
 	header(b, "fangs_leader", "gauge",
 	       "1 when this orchestrator is the leader (runs the watcher, follower, eviction and retention).");
 	fprintf(b, "fangs_leader %d\n", is_leader(o));
-	header(b, "fangs_leader_changes_total", "counter",
-	       "Times this orchestrator became or stopped being the leader.");
-	fprintf(b, "fangs_leader_changes_total %llu\n", (unsigned long long)m.leader_changes);
-	header(b, "fangs_follow_changes_total", "counter", "Changes read from the registry's change feed.");
-	fprintf(b, "fangs_follow_changes_total %llu\n", (unsigned long long)m.follow_changes);
-	header(b, "fangs_follow_skipped_total", "counter",
-	       "Changed packages or versions the follower's filters left out.");
-	fprintf(b, "fangs_follow_skipped_total %llu\n", (unsigned long long)m.follow_skipped);
-	header(b, "fangs_follow_queued_total", "counter", "Scans queued by the follower.");
-	fprintf(b, "fangs_follow_queued_total %llu\n", (unsigned long long)m.follow_queued);
-	header(b, "fangs_follow_duplicate_total", "counter",
-	       "New versions the follower found already queued or scanned.");
-	fprintf(b, "fangs_follow_duplicate_total %llu\n", (unsigned long long)m.follow_duplicate);
-	header(b, "fangs_follow_errors_total", "counter", "Feed or packument requests of the follower that failed.");
-	fprintf(b, "fangs_follow_errors_total %llu\n", (unsigned long long)m.follow_errors);
-	header(b, "fangs_event_batches_duplicate_total", "counter",
-	       "Event batches sent again after their first copy was stored: acknowledged, not stored twice.");
-	fprintf(b, "fangs_event_batches_duplicate_total %llu\n", (unsigned long long)m.batches_duplicate);
-	header(b, "fangs_storage_retries_total", "counter", "Storage transactions run again after a lost connection.");
-	fprintf(b, "fangs_storage_retries_total %llu\n", (unsigned long long)m.storage_retries);
-	header(b, "fangs_analysis_failed_total", "counter",
-	       "Analyses of finished runs that failed (the runs wait to be judged again).");
-	fprintf(b, "fangs_analysis_failed_total %llu\n", (unsigned long long)m.analysis_failed);
-	header(b, "fangs_analysis_rejudged_total", "counter", "Runs judged again after a failed analysis.");
-	fprintf(b, "fangs_analysis_rejudged_total %llu\n", (unsigned long long)m.analysis_rejudged);
+	value(b, "fangs_leader_changes_total", "counter", "Times this orchestrator became or stopped being the leader.",
+	      m.leader_changes);
+	value(b, "fangs_follow_changes_total", "counter", "Changes read from the registry's change feed.",
+	      m.follow_changes);
+	value(b, "fangs_follow_skipped_total", "counter",
+	      "Changed packages or versions the follower's filters left out.", m.follow_skipped);
+	value(b, "fangs_follow_queued_total", "counter", "Scans queued by the follower.", m.follow_queued);
+	value(b, "fangs_follow_duplicate_total", "counter",
+	      "New versions the follower found already queued or scanned.", m.follow_duplicate);
+	value(b, "fangs_follow_errors_total", "counter", "Feed or packument requests of the follower that failed.",
+	      m.follow_errors);
+	value(b, "fangs_event_batches_duplicate_total", "counter",
+	      "Event batches sent again after their first copy was stored: acknowledged, not stored twice.",
+	      m.batches_duplicate);
+	value(b, "fangs_storage_retries_total", "counter", "Storage transactions run again after a lost connection.",
+	      m.storage_retries);
+	value(b, "fangs_analysis_failed_total", "counter",
+	      "Analyses of finished runs that failed (the runs wait to be judged again).", m.analysis_failed);
+	value(b, "fangs_analysis_rejudged_total", "counter", "Runs judged again after a failed analysis.",
+	      m.analysis_rejudged);
 
 	header(b, "fangs_parked_polls", "gauge", "Runners' long polls waiting for a job.");
 	fprintf(b, "fangs_parked_polls %zu\n", parked);
 	header(b, "fangs_http_body_bytes_held", "gauge", "Bytes of request bodies held in memory.");
 	fprintf(b, "fangs_http_body_bytes_held %zu\n", __atomic_load_n(&o->body_held, __ATOMIC_RELAXED));
-	header(b, "fangs_http_busy_total", "counter", "Requests refused 503 because too many bodies were held.");
-	fprintf(b, "fangs_http_busy_total %llu\n", (unsigned long long)m.busy);
+	value(b, "fangs_http_busy_total", "counter", "Requests refused 503 because too many bodies were held.", m.busy);
 
 	header(b, "fangs_http_request_duration_seconds", "histogram", "Request latency by endpoint.");
 	for (int r = 0; r < ROUTE_COUNT; r++) {
