@@ -322,33 +322,6 @@ CLI_HANDLER(cmd_scan)
 	return exit_code;
 }
 
-CLI_HANDLER(cmd_gc)
-{
-	fangs_scan_options so = FANGS_SCAN_OPTIONS_INIT;
-	const char *docker_host;
-	int rc, removed = 0;
-
-	if (cli_get(a, "sandbox"))
-		so.sandbox = cli_get(a, "sandbox"); /* checked when parsed */
-	if (cli_get(a, "work-root")) {
-		so.work_root = cli_get(a, "work-root");
-		if (so.work_root[0] != '/')
-			return cli_usage_error("--work-root must be an absolute path");
-	}
-	if ((docker_host = getenv("DOCKER_HOST")) && *docker_host && !strncmp(docker_host, "unix://", 7))
-		so.docker_socket = docker_host + 7;
-	if ((rc = fangs_scan_gc(&so, &removed)))
-		return cli_fail("gc", rc);
-	if (ctx->json) {
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "removed", json_object_new_int(removed));
-		json_print(o);
-	} else {
-		printf("%d leftover%s of killed scans removed\n", removed, removed == 1 ? "" : "s");
-	}
-	return CLI_EXIT_OK;
-}
-
 /* Is package@version in the registry (--registry, the configuration's, else
  * npm's own)? 0 yes; prints why not and returns an exit code. */
 static int check_release(cli_ctx *ctx, const cli_args *a, const char *package, const char *version)

@@ -219,14 +219,6 @@ int cli_resolve_run(fangs_storage *st, const char *arg, char *out, size_t cap)
 	return n == 1 ? 0 : CLI_EXIT_ERROR;
 }
 
-CLI_HANDLER(cmd_version)
-{
-	(void)ctx;
-	(void)a;
-	printf("fangs %s\n", fangs_version());
-	return CLI_EXIT_OK;
-}
-
 static int is_help_word(const char *a)
 {
 	return !strcmp(a, "--help") || !strcmp(a, "-help") || !strcmp(a, "-h");
