@@ -1586,6 +1586,30 @@ static __always_inline int stash_io_open(void *req, const char *name, __u64 flag
 	return 0;
 }
 
+/* The task that submitted an io_uring request: req->tctx->task in newer
+ * kernels, req->task in older ones (Linux 6.1). Both flavours compile
+ * against any architecture's vmlinux.h; libbpf relocates to the one the
+ * running kernel has. */
+struct io_uring_task___tctx {
+	struct task_struct *task;
+} __attribute__((preserve_access_index));
+struct io_kiocb___tctx {
+	struct io_uring_task___tctx *tctx;
+} __attribute__((preserve_access_index));
+struct io_kiocb___task {
+	struct task_struct *task;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct task_struct *io_req_task(void *req)
+{
+	struct io_kiocb___tctx *n = req;
+	struct io_kiocb___task *o = req;
+
+	if (bpf_core_field_exists(n->tctx))
+		return BPF_CORE_READ(n, tctx, task);
+	return BPF_CORE_READ(o, task);
+}
+
 SEC("raw_tp/io_uring_complete")
 int io_uring_complete(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -1618,7 +1642,7 @@ int io_uring_complete(struct bpf_raw_tracepoint_args *ctx)
 	e->flags = st->flags;
 	bpf_map_delete_elem(&io_open_stash, &key);
 	/* an io-wq worker may post the completion: the submitter is the actor */
-	task = BPF_CORE_READ(req, tctx, task);
+	task = io_req_task(req);
 	if (!task)
 		task = current_task();
 	fill_hdr(&e->h, FS_EV_OPEN, slot, task);
