@@ -205,4 +205,17 @@
  * events look in both tables (postgres_migrations.c, postgres_prune.c). */
 #define FANGS__SCHEMA_5_NONE ""
 
+/* 6: reads of large runs. runs.event_count is the number of events of the
+ * run, kept by every statement that adds or removes them (appends, a
+ * runner's run started again, retention), so that listing runs does not
+ * count each run's events. events_run_process holds what the process tree
+ * groups by, so that the tree is read from the index alone.
+ *   BIG    a 64-bit integer type
+ *   ROWS   the number of events of the run `runs` (SQL expression)
+ *   EXTRA  the engine's own statements after the common ones, or "" */
+#define FANGS__SCHEMA_6(BIG, ROWS, EXTRA) \
+	"ALTER TABLE runs ADD COLUMN event_count " BIG " NOT NULL DEFAULT 0;" \
+	"UPDATE runs SET event_count = " ROWS ";" \
+	"CREATE INDEX events_run_process ON events(run_id, pid, ppid, kind, id);" EXTRA
+
 #endif

@@ -269,9 +269,17 @@ int fangs__pg_events_move(fangs__pg *b, const char *run_id, int from, int to)
 			     "moving a run's events to its day", NULL);
 }
 
+/* Stores the events of a run (whose row the count update then locks
+ * until the end of the transaction) and counts them in runs.event_count. */
 static int store(fangs__pg *b, const char *run_id, int day, fangs_event *events, int64_t *ids, size_t n)
 {
+	fangs__pg_params p = {0};
 	int rc;
+	fangs__pg_str(&p, run_id);
+	fangs__pg_i64(&p, (int64_t)n);
+	if ((rc = fangs__pg_run(b, "UPDATE runs SET event_count = event_count + $2 WHERE id = $1", &p,
+				"counting events", NULL)))
+		return rc;
 	if (n < b->copy_min)
 		return insert_events(b, run_id, day, events, ids, n);
 	if ((rc = reserve_ids(b, n, ids)))
@@ -471,6 +479,15 @@ int fangs__pg_events_page(fangs_storage_backend *bb, const fangs_event_query *q,
 	return rc;
 }
 
+/* The rows fangs_proc_group holds ($1 run, $2 its day), an event matching
+ * when MATCH. */
+#define PROC_GROUPS(MATCH) \
+	"SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id)," \
+	" SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de" \
+	"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1) THEN 1 ELSE 0 END)," \
+	" SUM(CASE WHEN " MATCH " THEN 1 ELSE 0 END)" \
+	" FROM events e WHERE e.run_id = $1 AND e.day = $2 GROUP BY e.pid, e.ppid, e.kind"
+
 int fangs__pg_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, fangs_proc_group_list *out)
 {
 	fangs__pg *b = fangs__pg_of(bb);
@@ -480,18 +497,18 @@ int fangs__pg_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, 
 	if ((rc = run_day(b, q->run_id, &day, 0)))
 		return rc;
 	fangs__pg_str(&p, q->run_id);
-	fangs__pg_i64(&p, q->kind);
-	fangs__pg_str(&p, q->text);
 	fangs__pg_i64(&p, day);
-	res = fangs__pg_query(
-		b,
-		"SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
-		" SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
-		"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1) THEN 1 ELSE 0 END),"
-		" SUM(CASE WHEN ($2::int = 0 OR e.kind = $2) AND ($3::text IS NULL OR strpos(e.value, $3) > 0"
-		"  OR strpos(e.comm, $3) > 0 OR (e.kind = 2 AND strpos(e.data, $3) > 0)) THEN 1 ELSE 0 END)"
-		" FROM events e WHERE e.run_id = $1 AND e.day = $4 GROUP BY e.pid, e.ppid, e.kind",
-		&p, "grouping events by process");
+	fangs__pg_i64(&p, q->kind);
+	/* without text to look for, only columns of events_run_process */
+	if (q->text) {
+		fangs__pg_str(&p, q->text);
+		res = fangs__pg_query(
+			b,
+			PROC_GROUPS("($3::int = 0 OR e.kind = $3) AND (strpos(e.value, $4) > 0"
+				    " OR strpos(e.comm, $4) > 0 OR (e.kind = 2 AND strpos(e.data, $4) > 0))"),
+			&p, "grouping events by process");
+	} else
+		res = fangs__pg_query(b, PROC_GROUPS("$3::int = 0 OR e.kind = $3"), &p, "grouping events by process");
 	if (!res)
 		return fangs_error_last_code();
 	for (int i = 0; i < PQntuples(res); i++) {

@@ -22,6 +22,7 @@
  * run updates, postgres_events.c): "day <= $5" leaves the newer days out
  * of the plan. */
 #define OLD_FINISHED_RUNS "SELECT id FROM runs WHERE created_ns < $1 AND state IN ($2, $3, $4)"
+#define COUNT_LEFT FANGS__PG_RUN_ROWS("runs")
 #define CITED(T) "EXISTS (SELECT 1 FROM deviation_evidence x WHERE x.event_id = " T ".id)"
 /* A run without events left: probed per run through each day's index (a
  * subquery the planner cannot turn into a scan of every day). */
@@ -61,6 +62,10 @@ static const struct {
 	{"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
 	{"DELETE FROM event_batches WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
 	{"DELETE FROM runs WHERE id IN (" PRUNABLE_RUNS ")", REVIEW, RUNS},
+	/* the event counts of the runs whose events went (rows or days) */
+	{"UPDATE runs SET event_count = " COUNT_LEFT " WHERE id IN (" OLD_FINISHED_RUNS
+	 ") AND event_count <> " COUNT_LEFT,
+	 0, -1},
 };
 
 static void finished_params(fangs__pg_params *p, int64_t cutoff)

@@ -169,8 +169,9 @@ int fangs__pg_job_requeue_runner(fangs_storage_backend *bb, const char *runner, 
 		" WHERE runner = $1 AND state = 'running' AND attempts < $2)",
 		"DELETE FROM event_batches WHERE run_id IN (SELECT run_id FROM jobs"
 		" WHERE runner = $1 AND state = 'running' AND attempts < $2)",
-		"UPDATE runs SET state = $3, runner = NULL, started_ns = 0 WHERE id IN (SELECT run_id"
-		" FROM jobs WHERE runner = $1 AND state = 'running' AND attempts < $2)",
+		"UPDATE runs SET state = $3, runner = NULL, started_ns = 0, event_count = " FANGS__PG_RUN_ROWS(
+			"runs") " WHERE id IN (SELECT run_id"
+				" FROM jobs WHERE runner = $1 AND state = 'running' AND attempts < $2)",
 		"UPDATE runs SET state = $4, finished_ns = $3,"
 		" error = 'runner ' || $1 || ' was lost while running it' WHERE id IN (SELECT run_id"
 		" FROM jobs WHERE runner = $1 AND state = 'running' AND attempts >= $2)",

@@ -32,11 +32,21 @@ static int insert_all(fangs__sq *b, sqlite3_stmt *st, fangs_event *events, size_
 	return 0;
 }
 
-/* Inserts `events` of `run_id` (ids filled in), in the open transaction. */
+/* Inserts `events` of `run_id` (ids filled in), in the open transaction;
+ * the run's event count goes up with them. */
 static int insert_run_events(fangs__sq *b, const char *run_id, fangs_event *events, size_t n)
 {
-	sqlite3_stmt *st = fangs__sq_stmt(b, "INSERT INTO events (run_id, kind, ts_ns, pid, ppid, comm, value, data)"
-					     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	sqlite3_stmt *st = fangs__sq_stmt(b, "UPDATE runs SET event_count = event_count + ?2 WHERE id = ?1");
+	int rc;
+
+	if (!st)
+		return fangs_error_last_code();
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)n);
+	if ((rc = fangs__sq_step_done(b, st, "counting events")))
+		return rc;
+	st = fangs__sq_stmt(b, "INSERT INTO events (run_id, kind, ts_ns, pid, ppid, comm, value, data)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (!st)
 		return fangs_error_last_code();
 	/* bindings survive sqlite3_reset: the run is bound once for the batch */
@@ -185,6 +195,14 @@ out:
 	return rc;
 }
 
+/* The rows fangs_proc_group holds, an event matching when MATCH. */
+#define PROC_GROUPS(MATCH) \
+	"SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id)," \
+	" SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de" \
+	"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1) THEN 1 ELSE 0 END)," \
+	" SUM(CASE WHEN " MATCH " THEN 1 ELSE 0 END)" \
+	" FROM events e WHERE e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind"
+
 int fangs__sq_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, fangs_proc_group_list *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
@@ -193,19 +211,21 @@ int fangs__sq_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, 
 
 	if ((rc = fangs__sq_run_exists(b, q->run_id)))
 		return rc;
-	/* one pass over the run's events; the evidence set is built once */
-	st = fangs__sq_stmt(b,
-			    "SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
-			    " SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
-			    "  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1) THEN 1 ELSE 0 END),"
-			    " SUM(CASE WHEN (?2 = 0 OR e.kind = ?2) AND (?3 IS NULL OR instr(e.value, ?3) > 0"
-			    "  OR instr(e.comm, ?3) > 0 OR (e.kind = 2 AND instr(e.data, ?3) > 0)) THEN 1 ELSE 0 END)"
-			    " FROM events e WHERE e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind");
+	/* one pass over the run's events; the evidence set is built once.
+	 * Without text to look for, the query names only columns of
+	 * events_run_process, which then answers it alone, in group order. */
+	if (q->text)
+		st = fangs__sq_stmt(
+			b, PROC_GROUPS("(?2 = 0 OR e.kind = ?2) AND (instr(e.value, ?3) > 0"
+				       " OR instr(e.comm, ?3) > 0 OR (e.kind = 2 AND instr(e.data, ?3) > 0))"));
+	else
+		st = fangs__sq_stmt(b, PROC_GROUPS("?2 = 0 OR e.kind = ?2"));
 	if (!st)
 		return fangs_error_last_code();
 	sqlite3_bind_text(st, 1, q->run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, q->kind);
-	fangs__sq_bind_str(st, 3, q->text);
+	if (q->text)
+		sqlite3_bind_text(st, 3, q->text, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		fangs_proc_group *g;
 		if (FANGS_GROW(out)) {

@@ -10,6 +10,7 @@
 
 /* ?1 = cutoff, ?2..?4 = the finished states, ?5 = pending review */
 #define OLD_FINISHED_RUNS "SELECT id FROM runs WHERE created_ns < ?1 AND state IN (?2, ?3, ?4)"
+#define COUNT_LEFT FANGS__SQ_RUN_ROWS
 #define CITED "EXISTS (SELECT 1 FROM deviation_evidence x WHERE x.event_id = events.id)"
 #define PRUNABLE_RUNS \
 	"SELECT r.id FROM runs r WHERE r.created_ns < ?1 AND r.state IN (?2, ?3, ?4)" \
@@ -24,6 +25,9 @@ static const char *const steps[] = {
 	"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")",
 	"DELETE FROM event_batches WHERE run_id IN (" PRUNABLE_RUNS ")",
 	"DELETE FROM runs WHERE id IN (" PRUNABLE_RUNS ")",
+	/* the event counts of the runs whose events went */
+	"UPDATE runs SET event_count = " COUNT_LEFT " WHERE id IN (" OLD_FINISHED_RUNS
+	") AND event_count <> " COUNT_LEFT,
 };
 
 static int step(fangs__sq *b, const char *sql, int64_t cutoff, int64_t *result)

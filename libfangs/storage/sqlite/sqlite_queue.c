@@ -204,7 +204,8 @@ static const char *const requeue_sql[] = {
 	/* the next attempt numbers its batches from 1 again */
 	"DELETE FROM event_batches WHERE run_id IN (SELECT run_id FROM jobs"
 	" WHERE runner = ?1 AND state = 'running' AND attempts < ?2)",
-	"UPDATE runs SET state = ?4, runner = NULL, started_ns = 0 WHERE id IN (SELECT run_id FROM jobs"
+	"UPDATE runs SET state = ?4, runner = NULL, started_ns = 0, event_count = 0 WHERE id IN (SELECT run_id FROM "
+	"jobs"
 	" WHERE runner = ?1 AND state = 'running' AND attempts < ?2)",
 	"UPDATE runs SET state = ?5, finished_ns = ?3, error = 'runner ' || ?1 || ' was lost while running it'"
 	" WHERE id IN (SELECT run_id FROM jobs WHERE runner = ?1 AND state = 'running' AND attempts >= ?2)",
