@@ -25,6 +25,10 @@ const char *fangs__storage_event_value(const fangs_event *ev);
  * run, which are columns of their own. */
 int fangs__storage_event_encode(fangs_buf *b, const fangs_event *ev);
 
+/* Groups events (their ids set) by (pid, ppid, kind) into `out` (emptied
+ * first): count, first_id, last_id; the rows run_processes adds them to. */
+int fangs__storage_proc_summary(const fangs_event *events, size_t n, fangs_proc_group_list *out);
+
 /* Column lists in plain SQL, shared by the backends' reads. */
 #define FANGS__STORAGE_PACKAGE_COLS \
 	"p.name, p.watched, p.last_seen_version, p.created_ns," \

@@ -539,6 +539,29 @@ static long long rows_of_run(const char *run_id)
 	return n;
 }
 
+/* The run's rows of run_processes are its events grouped by (pid, ppid,
+ * kind) with their number, first and last id, grouped here behind the
+ * library's back. */
+static void processes_match(const char *run_id, int line)
+{
+	char sql[768];
+	long long groups = -1, rows = -1, same = -1;
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE run_id = '%s' GROUP BY pid, ppid, kind) g", run_id);
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, sql, &groups), 0);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM run_processes WHERE run_id = '%s'", run_id);
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, sql, &rows), 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM (SELECT pid, ppid, kind, COUNT(*) AS c, MIN(id) AS f, MAX(id) AS l FROM events"
+		 " WHERE run_id = '%s' GROUP BY pid, ppid, kind) g JOIN run_processes p ON p.run_id = '%s'"
+		 " AND p.pid = g.pid AND p.ppid = g.ppid AND p.kind = g.kind AND p.events = g.c"
+		 " AND p.first_id = g.f AND p.last_id = g.l",
+		 run_id, run_id);
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, sql, &same), 0);
+	ck_assert_msg(groups == rows && rows == same, "line %d: run %s: %lld groups, %lld rows, %lld the same", line,
+		      run_id, groups, rows, same);
+}
+
 /* The count a run is read with (alone and in a page of its package's
  * runs) is its rows in events, and `want`. */
 static void count_is_at(fangs_storage *st, const char *run_id, long long want, int line)
@@ -552,6 +575,7 @@ static void count_is_at(fangs_storage *st, const char *run_id, long long want, i
 	ck_assert_msg(r.event_count == rows_of_run(run_id), "line %d: run %s: count %lld, rows %lld", line, run_id,
 		      (long long)r.event_count, rows_of_run(run_id));
 	ck_assert_int_eq(r.event_count, want);
+	processes_match(run_id, line);
 	q.package = r.package;
 	OK(fangs_storage_run_page(st, &q, &l));
 	for (i = 0; i < l.count && strcmp(l.items[i].id, run_id); i++)
@@ -564,12 +588,13 @@ static void count_is_at(fangs_storage *st, const char *run_id, long long want, i
 
 #define count_is(st, run_id, want) count_is_at(st, run_id, want, __LINE__)
 
-/* n file opens of pid 20. */
+/* n events of pids 20 to 22: file opens and connects. */
 static void opens(fangs_event_list *l, size_t n)
 {
 	fangs_event_list_free(l);
 	for (size_t i = 0; i < n; i++)
-		ev(l, FANGS_EV_FILE_OPEN, 20, 1, "node", i % 2 ? "/a" : "/b");
+		ev(l, i % 2 ? FANGS_EV_FILE_OPEN : FANGS_EV_NET_CONNECT, 20 + (int32_t)(i % 3), 1, "node",
+		   i % 2 ? "/a" : "192.0.2.1");
 }
 
 /* Every statement that adds or removes events keeps the run's count: appends
@@ -715,11 +740,11 @@ START_TEST(test_migrate_6)
 
 	/* back to schema 5 as that release left it */
 	ck_assert_int_eq(
-		fx_backend->exec(fx_ctx, pg ? "DROP INDEX events_run_process; DROP INDEX events_run_id;"
+		fx_backend->exec(fx_ctx, pg ? "DROP TABLE run_processes; DROP INDEX events_run_id;"
 					      " CREATE INDEX events_run ON events(run_id, day);"
 					      " ALTER TABLE runs DROP COLUMN event_count;"
 					      " DELETE FROM schema_migrations WHERE version = 6"
-					    : "DROP INDEX events_run_process; ALTER TABLE runs DROP COLUMN event_count;"
+					    : "DROP TABLE run_processes; ALTER TABLE runs DROP COLUMN event_count;"
 					      " DELETE FROM schema_migrations WHERE version = 6"),
 		0);
 	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, "SELECT MAX(version) FROM schema_migrations", &n), 0);
@@ -729,14 +754,19 @@ START_TEST(test_migrate_6)
 	OK(fangs_storage_schema_version(st, &dbv, &codev));
 	ck_assert_int_eq(dbv, 6);
 	ck_assert_int_eq(codev, 6);
-	ck_assert_int_eq(
-		fx_backend->query_i64(fx_ctx,
-				      pg ? "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN"
-					   " ('events_run_process', 'events_run_id')"
-					 : "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_run_process'",
-				      &n),
-		0);
-	ck_assert_int_eq(n, pg ? 2 : 1);
+	if (pg) {
+		ck_assert_int_eq(
+			fx_backend->query_i64(fx_ctx,
+					      "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'events_run_id'"
+					      " AND tablename = 'events'",
+					      &n),
+			0);
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(fx_backend->query_i64(
+					 fx_ctx, "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'events_run'", &n),
+				 0);
+		ck_assert_int_eq(n, 0);
+	}
 	count_is(st, a.id, (long long)l.count);
 	count_is(st, b.id, 5);
 	count_is(st, none.id, 0);

@@ -71,7 +71,7 @@ static const char *const migrations[] = {
 	FANGS__SCHEMA_3("BIGINT", ""),
 	FANGS__SCHEMA_4("BIGINT", ""),
 	EVENTS_BY_DAY,
-	FANGS__SCHEMA_6("BIGINT", FANGS__PG_RUN_ROWS("runs"), EVENTS_RUN_ID),
+	FANGS__SCHEMA_6("BIGINT", "", FANGS__PG_RUN_ROWS("runs"), EVENTS_RUN_ID),
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,
