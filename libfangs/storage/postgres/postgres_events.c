@@ -559,12 +559,16 @@ int fangs__pg_events_page(fangs_storage_backend *bb, const fangs_event_query *q,
 	" FROM events e WHERE e.run_id = $1 AND e.day = $2 GROUP BY e.pid, e.ppid, e.kind"
 
 /* Otherwise the run's rows of run_processes, and the cited events grouped
- * the same way. */
+ * the same way, each looked up by id (LATERAL ... LIMIT 1: never a scan
+ * of the run's events, whatever the statistics). */
 #define GROUPS_SUMMARY \
 	"SELECT p.pid, p.ppid, p.kind, p.events, p.first_id, p.last_id, COALESCE(x.n, 0)," \
 	" CASE WHEN $3::int = 0 OR p.kind = $3 THEN p.events ELSE 0 END" \
-	" FROM run_processes p LEFT JOIN (SELECT e.pid, e.ppid, e.kind, COUNT(*) AS n FROM events e" \
-	"  WHERE " CITED_BY_RUN " AND e.run_id = $1 AND e.day = $2 GROUP BY e.pid, e.ppid, e.kind) x" \
+	" FROM run_processes p LEFT JOIN (SELECT e.pid, e.ppid, e.kind, COUNT(*) AS n" \
+	"  FROM (SELECT DISTINCT de.event_id FROM deviation_evidence de" \
+	"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1) c CROSS JOIN LATERAL" \
+	"  (SELECT e.pid, e.ppid, e.kind FROM events e WHERE e.id = c.event_id AND e.day = $2" \
+	"  AND e.run_id = $1 LIMIT 1) e GROUP BY e.pid, e.ppid, e.kind) x" \
 	" ON x.pid = p.pid AND x.ppid = p.ppid AND x.kind = p.kind WHERE p.run_id = $1"
 
 int fangs__pg_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, fangs_proc_group_list *out)
