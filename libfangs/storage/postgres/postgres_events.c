@@ -276,7 +276,7 @@ static void group_array(fangs_buf *a, const fangs_proc_group_list *g, int col)
 	fangs_buf_putc(a, '{');
 	for (size_t i = 0; i < g->count; i++) {
 		const fangs_proc_group *r = &g->items[i];
-		int64_t v = col == 0 ? r->pid
+		int64_t v = col == 0   ? r->pid
 			    : col == 1 ? r->ppid
 			    : col == 2 ? r->kind
 			    : col == 3 ? r->count
@@ -319,14 +319,15 @@ static int add_processes(fangs__pg *b, const char *run_id, const fangs_event *ev
 	if (oom)
 		rc = fangs__error_oom();
 	else
-		rc = fangs__pg_run(b,
-				   "INSERT INTO run_processes (run_id, pid, ppid, kind, events, first_id, last_id)"
-				   " SELECT $1::text, * FROM unnest($2::int[], $3::int[], $4::int[], $5::bigint[], $6::bigint[],"
-				   " $7::bigint[]) ON CONFLICT (run_id, pid, ppid, kind) DO UPDATE"
-				   " SET events = run_processes.events + excluded.events,"
-				   " first_id = LEAST(run_processes.first_id, excluded.first_id),"
-				   " last_id = GREATEST(run_processes.last_id, excluded.last_id)",
-				   &p, "summing up processes", NULL);
+		rc = fangs__pg_run(
+			b,
+			"INSERT INTO run_processes (run_id, pid, ppid, kind, events, first_id, last_id)"
+			" SELECT $1::text, * FROM unnest($2::int[], $3::int[], $4::int[], $5::bigint[], $6::bigint[],"
+			" $7::bigint[]) ON CONFLICT (run_id, pid, ppid, kind) DO UPDATE"
+			" SET events = run_processes.events + excluded.events,"
+			" first_id = LEAST(run_processes.first_id, excluded.first_id),"
+			" last_id = GREATEST(run_processes.last_id, excluded.last_id)",
+			&p, "summing up processes", NULL);
 	for (int c = 0; c < 6; c++)
 		fangs_buf_free(&a[c]);
 	free(g.items);
