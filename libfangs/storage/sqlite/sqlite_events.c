@@ -241,12 +241,15 @@ out:
 	" FROM events e WHERE e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind"
 
 /* Otherwise the run's rows of run_processes, and the cited events grouped
- * the same way. */
+ * the same way, each looked up by id (SQLite keeps the left side of a
+ * CROSS JOIN outside: never a scan of the run's events). */
 #define GROUPS_SUMMARY \
 	"SELECT p.pid, p.ppid, p.kind, p.events, p.first_id, p.last_id, COALESCE(x.n, 0)," \
 	" CASE WHEN ?2 = 0 OR p.kind = ?2 THEN p.events ELSE 0 END" \
-	" FROM run_processes p LEFT JOIN (SELECT e.pid, e.ppid, e.kind, COUNT(*) AS n FROM events e" \
-	"  WHERE " CITED_BY_RUN " AND e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind) x" \
+	" FROM run_processes p LEFT JOIN (SELECT e.pid, e.ppid, e.kind, COUNT(*) AS n" \
+	"  FROM (SELECT DISTINCT de.event_id FROM deviation_evidence de" \
+	"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1) c" \
+	"  CROSS JOIN events e ON e.id = c.event_id AND e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind) x" \
 	" ON x.pid = p.pid AND x.ppid = p.ppid AND x.kind = p.kind WHERE p.run_id = ?1"
 
 int fangs__sq_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, fangs_proc_group_list *out)
