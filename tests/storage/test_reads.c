@@ -609,6 +609,7 @@ START_TEST(test_event_count_exact)
 	fangs_job j = {0}, claimed = {0};
 	fangs_prune_stats ps;
 	int64_t rq, fl;
+	long long orphans = -1;
 	int dup = 0;
 
 	make_run(st, &run, "counted", "1.0.0", FANGS_RUN_RUNNING, FANGS_REVIEW_NONE, 0);
@@ -674,10 +675,22 @@ START_TEST(test_event_count_exact)
 	count_is(st, cut.id, 0);
 	count_is(st, late.id, 4);
 	count_is(st, run.id, 65);
+	if (strcmp(fx_backend->name, "postgres") == 0) { /* the day went whole */
+		long long days = -1;
+		ck_assert_int_eq(
+			fx_backend->query_i64(fx_ctx, "SELECT COUNT(*) FROM pg_class WHERE relname = 'events_20241004'",
+					      &days),
+			0);
+		ck_assert_int_eq(days, 0);
+	}
 	/* a second pass changes nothing */
 	OK(fangs_storage_prune(st, (int64_t)(DAY0 + 2) * NS_DAY + NS_DAY / 2, &ps));
 	count_is(st, old.id, 1);
 	count_is(st, late.id, 4);
+	/* a package removed takes its runs' processes along */
+	OK(fangs_storage_package_remove(st, "counted"));
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, "SELECT COUNT(*) FROM run_processes", &orphans), 0);
+	ck_assert_int_eq(orphans, 0);
 
 	fangs_event_list_free(&l);
 	fangs_run_clear(&run);
