@@ -13,7 +13,7 @@
 /* Number of schema migrations. Every backend has exactly this many, in the
  * same order and with the same meaning, so that a version number names the
  * same schema whatever the engine (checked at compile time by each backend). */
-#define FANGS__STORAGE_SCHEMA_VERSION 5
+#define FANGS__STORAGE_SCHEMA_VERSION 6
 
 /* Default lock wait of the sqlite backend. */
 #define FANGS__STORAGE_BUSY_TIMEOUT_MS 5000
@@ -25,6 +25,10 @@ const char *fangs__storage_event_value(const fangs_event *ev);
  * run, which are columns of their own. */
 int fangs__storage_event_encode(fangs_buf *b, const fangs_event *ev);
 
+/* Groups events (their ids set) by (pid, ppid, kind) into `out` (emptied
+ * first): count, first_id, last_id; the rows run_processes adds them to. */
+int fangs__storage_proc_summary(const fangs_event *events, size_t n, fangs_proc_group_list *out);
+
 /* Column lists in plain SQL, shared by the backends' reads. */
 #define FANGS__STORAGE_PACKAGE_COLS \
 	"p.name, p.watched, p.last_seen_version, p.created_ns," \
@@ -35,7 +39,7 @@ int fangs__storage_event_encode(fangs_buf *b, const fangs_event *ev);
 	"r.id, r.package, r.version, r.state, r.is_baseline, r.review, r.events_emitted," \
 	" r.events_dropped, r.duration_ns, r.runner, r.exit_code, r.error, r.install_output," \
 	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns," \
-	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id)," \
+	" r.event_count," \
 	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id)," \
 	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)," \
 	" r.analysis_error"

@@ -205,4 +205,32 @@
  * events look in both tables (postgres_migrations.c, postgres_prune.c). */
 #define FANGS__SCHEMA_5_NONE ""
 
+/* 6: reads of large runs, from summaries kept by every statement that adds
+ * or removes events (appends, a runner's run started again, retention,
+ * removing a package):
+ * - runs.event_count: the number of events of the run, so that listing
+ *   runs does not count each run's events;
+ * - run_processes: the run's events grouped by (pid, ppid, kind) with their
+ *   number, smallest and largest id, so that the process tree does not
+ *   group the run's events each time (only a search by text does).
+ *   BIG       a 64-bit integer type
+ *   NO_ROWID  a table option for tables with a natural primary key, or ""
+ *   ROWS      the number of events of the run `runs` (SQL expression)
+ *   EXTRA     the engine's own statements after the common ones, or "" */
+#define FANGS__SCHEMA_6(BIG, NO_ROWID, ROWS, EXTRA) \
+	"ALTER TABLE runs ADD COLUMN event_count " BIG " NOT NULL DEFAULT 0;" \
+	"UPDATE runs SET event_count = " ROWS ";" \
+	"CREATE TABLE run_processes (" \
+	" run_id TEXT NOT NULL," \
+	" pid INTEGER NOT NULL," \
+	" ppid INTEGER NOT NULL," \
+	" kind INTEGER NOT NULL," \
+	" events " BIG " NOT NULL," \
+	" first_id " BIG " NOT NULL," \
+	" last_id " BIG " NOT NULL," \
+	" PRIMARY KEY (run_id, pid, ppid, kind))" NO_ROWID ";" \
+	"INSERT INTO run_processes (run_id, pid, ppid, kind, events, first_id, last_id)" \
+	" SELECT run_id, pid, ppid, kind, COUNT(*), MIN(id), MAX(id) FROM events" \
+	" WHERE run_id IN (SELECT id FROM runs) GROUP BY run_id, pid, ppid, kind;" EXTRA
+
 #endif

@@ -350,6 +350,12 @@ class PostgresTest(Base):
                    "--version", "1")
         runs = json.loads(self.fangs("--postgres-dsn", self.dsn, "--json", "run", "list").stdout)
         self.assertIn("pg-only", [r["package"] for r in runs])
+        # the run's stored event count is what the import stored
+        run = [r for r in runs if r["package"] == "pg-only"][0]
+        evs = self.fangs("--postgres-dsn", self.dsn, "--json", "events", "list", run["id"]).stdout
+        evs = [line for line in evs.splitlines() if line.strip()]
+        self.assertTrue(evs)
+        self.assertEqual(run["event_count"], len(evs))
         runs = json.loads(self.fangs("--json", "run", "list", env={"FANGS_POSTGRES_DSN": self.dsn}).stdout)
         self.assertIn("pg-only", [r["package"] for r in runs])
         self.assertEqual(os.listdir(self.cwd), [])

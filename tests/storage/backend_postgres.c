@@ -246,6 +246,26 @@ static int pg_add_schema_version(void *ctx, int version)
 	return admin_exec(c->dsn, sql);
 }
 
+static int pg_exec(void *ctx, const char *sql)
+{
+	return admin_exec(((pg_ctx *)ctx)->dsn, sql);
+}
+
+static int pg_query_i64(void *ctx, const char *sql, long long *out)
+{
+	PGconn *c = PQconnectdb(((pg_ctx *)ctx)->dsn);
+	PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+	int rc = -1;
+	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+		*out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		rc = 0;
+	} else
+		fprintf(stderr, "postgres test backend: %s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
 static void pg_destroy(void *ctx)
 {
 	pg_ctx *c = ctx;
@@ -264,4 +284,6 @@ const test_backend test_backend_postgres = {
 	.create = pg_create,
 	.add_schema_version = pg_add_schema_version,
 	.destroy = pg_destroy,
+	.exec = pg_exec,
+	.query_i64 = pg_query_i64,
 };

@@ -56,6 +56,46 @@ out:
 	return rc;
 }
 
+static int sq_exec(void *ctx, const char *sql)
+{
+	sqlite_ctx *c = ctx;
+	sqlite3 *db = NULL;
+	char *err = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_busy_timeout(db, 5000) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
+		rc = 0;
+	if (rc)
+		fprintf(stderr, "sqlite test backend: %s: %s\n", sql,
+			err  ? err
+			: db ? sqlite3_errmsg(db)
+			     : "open failed");
+	sqlite3_free(err);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int sq_query_i64(void *ctx, const char *sql, long long *out)
+{
+	sqlite_ctx *c = ctx;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_busy_timeout(db, 5000) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	if (rc)
+		fprintf(stderr, "sqlite test backend: %s: %s\n", sql, db ? sqlite3_errmsg(db) : "open failed");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
 static void sq_destroy(void *ctx)
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
@@ -76,4 +116,6 @@ const test_backend test_backend_sqlite = {
 	.create = sq_create,
 	.add_schema_version = sq_add_schema_version,
 	.destroy = sq_destroy,
+	.exec = sq_exec,
+	.query_i64 = sq_query_i64,
 };

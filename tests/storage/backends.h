@@ -20,6 +20,10 @@ typedef struct test_backend {
 	/* Records `version` as applied, behind the library's back. 0 or -1. */
 	int (*add_schema_version)(void *ctx, int version);
 	void (*destroy)(void *ctx);
+	/* Runs SQL statements behind the library's back. 0 or -1. */
+	int (*exec)(void *ctx, const char *sql);
+	/* The first column of the first row of a query, as an integer. 0 or -1. */
+	int (*query_i64)(void *ctx, const char *sql, long long *out);
 } test_backend;
 
 extern const test_backend test_backend_sqlite;

@@ -587,6 +587,16 @@ START_TEST(test_migrate_rows)
 	OK(fangs_storage_events_append(st, "r-old1", &one, 1));
 	ck_assert_int_eq(one.id, 4);
 	fangs_event_clear(&one);
+	/* the runs' event counts (schema 6) came from the moved rows */
+	{
+		fangs_run r = {0};
+		OK(fangs_storage_run_get(st, "r-old1", &r));
+		ck_assert_int_eq(r.event_count, 2);
+		fangs_run_clear(&r);
+		OK(fangs_storage_run_get(st, "r-old2", &r));
+		ck_assert_int_eq(r.event_count, 1);
+		fangs_run_clear(&r);
+	}
 
 	PQfinish(c);
 	fangs_storage_free(st);

@@ -516,6 +516,291 @@ START_TEST(test_events_page_and_tree)
 }
 END_TEST
 
+/* ---- runs.event_count (schema 6) ---- */
+
+#define NS_DAY 86400000000000LL
+#define DAY0 20000 /* 2024-10-04 */
+
+/* The events of `run_id`, counted behind the library's back: its rows in
+ * events (and in PostgreSQL's evidence_events, where the events findings
+ * cite go when their day is dropped). */
+static long long rows_of_run(const char *run_id)
+{
+	char sql[320];
+	long long n = -1;
+	if (strcmp(fx_backend->name, "postgres") == 0)
+		snprintf(sql, sizeof(sql),
+			 "SELECT (SELECT COUNT(*) FROM events WHERE run_id = '%s')"
+			 " + (SELECT COUNT(*) FROM evidence_events WHERE run_id = '%s')",
+			 run_id, run_id);
+	else
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM events WHERE run_id = '%s'", run_id);
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, sql, &n), 0);
+	return n;
+}
+
+/* The run's rows of run_processes are its events grouped by (pid, ppid,
+ * kind) with their number, first and last id, grouped here behind the
+ * library's back. */
+static void processes_match(const char *run_id, int line)
+{
+	char sql[768];
+	long long groups = -1, rows = -1, same = -1;
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE run_id = '%s' GROUP BY pid, ppid, kind) g", run_id);
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, sql, &groups), 0);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM run_processes WHERE run_id = '%s'", run_id);
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, sql, &rows), 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM (SELECT pid, ppid, kind, COUNT(*) AS c, MIN(id) AS f, MAX(id) AS l FROM events"
+		 " WHERE run_id = '%s' GROUP BY pid, ppid, kind) g JOIN run_processes p ON p.run_id = '%s'"
+		 " AND p.pid = g.pid AND p.ppid = g.ppid AND p.kind = g.kind AND p.events = g.c"
+		 " AND p.first_id = g.f AND p.last_id = g.l",
+		 run_id, run_id);
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, sql, &same), 0);
+	ck_assert_msg(groups == rows && rows == same, "line %d: run %s: %lld groups, %lld rows, %lld the same", line,
+		      run_id, groups, rows, same);
+}
+
+/* The count a run is read with (alone and in a page of its package's
+ * runs) is its rows in events, and `want`. */
+static void count_is_at(fangs_storage *st, const char *run_id, long long want, int line)
+{
+	fangs_run r = {0};
+	fangs_run_query q = FANGS_RUN_QUERY_INIT;
+	fangs_run_list l = {0};
+	size_t i;
+
+	ck_assert_msg(fangs_storage_run_get(st, run_id, &r) == 0, "line %d: %s", line, fangs_error_last());
+	ck_assert_msg(r.event_count == rows_of_run(run_id), "line %d: run %s: count %lld, rows %lld", line, run_id,
+		      (long long)r.event_count, rows_of_run(run_id));
+	ck_assert_int_eq(r.event_count, want);
+	processes_match(run_id, line);
+	q.package = r.package;
+	OK(fangs_storage_run_page(st, &q, &l));
+	for (i = 0; i < l.count && strcmp(l.items[i].id, run_id); i++)
+		;
+	ck_assert_uint_lt(i, l.count);
+	ck_assert_int_eq(l.items[i].event_count, want);
+	fangs_run_list_free(&l);
+	fangs_run_clear(&r);
+}
+
+#define count_is(st, run_id, want) count_is_at(st, run_id, want, __LINE__)
+
+/* n events of pids 20 to 22: file opens and connects. */
+static void opens(fangs_event_list *l, size_t n)
+{
+	fangs_event_list_free(l);
+	for (size_t i = 0; i < n; i++)
+		ev(l, i % 2 ? FANGS_EV_FILE_OPEN : FANGS_EV_NET_CONNECT, 20 + (int32_t)(i % 3), 1, "node",
+		   i % 2 ? "/a" : "192.0.2.1");
+}
+
+/* Every statement that adds or removes events keeps the run's count: appends
+ * (INSERT, and COPY for PostgreSQL batches of 8 or more), numbered batches
+ * (sent again: counted once), a runner's run started again, retention by
+ * rows and (PostgreSQL) by whole days. */
+START_TEST(test_event_count_exact)
+{
+	fangs_storage *st = fx_open(_i);
+	fangs_event_list l = {0};
+	fangs_run run, old, cut, late;
+	fangs_job j = {0}, claimed = {0};
+	fangs_prune_stats ps;
+	int64_t rq, fl;
+	long long orphans = -1;
+	int dup = 0;
+
+	make_run(st, &run, "counted", "1.0.0", FANGS_RUN_RUNNING, FANGS_REVIEW_NONE, 0);
+	count_is(st, run.id, 0);
+	opens(&l, 3);
+	OK(fangs_storage_events_append(st, run.id, l.items, l.count)); /* scans, `fangs events import` */
+	count_is(st, run.id, 3);
+	opens(&l, 40); /* COPY */
+	OK(fangs_storage_events_append(st, run.id, l.items, l.count));
+	count_is(st, run.id, 43);
+	opens(&l, 20);
+	OK(fangs_storage_events_append_batch(st, run.id, 1, l.items, l.count, &dup));
+	ck_assert_int_eq(dup, 0);
+	count_is(st, run.id, 63);
+	OK(fangs_storage_events_append_batch(st, run.id, 1, l.items, l.count, &dup));
+	ck_assert_int_eq(dup, 1);
+	count_is(st, run.id, 63);
+	dup = 0;
+	opens(&l, 2);
+	OK(fangs_storage_events_append_batch(st, run.id, 2, l.items, l.count, &dup));
+	OK(fangs_storage_events_append_batch(st, run.id, 3, l.items, 0, &dup));
+	ck_assert_int_eq(dup, 0);
+	count_is(st, run.id, 65);
+	FAILS(FANGS_ENOTFOUND, fangs_storage_events_append(st, "r-no-such-run", l.items, l.count));
+	count_is(st, run.id, 65);
+
+	/* a runner lost: its run's events go, the count with them */
+	j.package = (char *)"counted";
+	j.version = (char *)"1.0.1";
+	OK(fangs_storage_job_enqueue(st, &j));
+	OK(fangs_storage_job_claim(st, "r1", &claimed));
+	fangs_job_clear(&claimed);
+	opens(&l, 9);
+	OK(fangs_storage_events_append_batch(st, j.run_id, 1, l.items, l.count, &dup));
+	count_is(st, j.run_id, 9);
+	OK(fangs_storage_job_requeue_runner(st, "r1", 3, &rq, &fl));
+	ck_assert_int_eq(rq, 1);
+	count_is(st, j.run_id, 0);
+	count_is(st, run.id, 65);
+
+	/* retention: `old` in a day that ends before the cutoff (PostgreSQL
+	 * drops the day, keeping what a finding cites), `cut` before the
+	 * cutoff in the day it falls in (rows deleted), `late` after it */
+	make_run(st, &old, "counted", "1.0.2", FANGS_RUN_SUCCEEDED, FANGS_REVIEW_NONE, (int64_t)DAY0 * NS_DAY + 5);
+	make_run(st, &cut, "counted", "1.0.3", FANGS_RUN_FAILED, FANGS_REVIEW_PENDING,
+		 (int64_t)(DAY0 + 2) * NS_DAY + 5);
+	make_run(st, &late, "counted", "1.0.4", FANGS_RUN_SUCCEEDED, FANGS_REVIEW_NONE,
+		 (int64_t)(DAY0 + 2) * NS_DAY + NS_DAY / 2 + 5);
+	opens(&l, 12);
+	OK(fangs_storage_events_append(st, old.id, l.items, l.count));
+	put_deviation(st, old.id, "counted", FANGS_SEV_HIGH, l.items[4].id);
+	opens(&l, 10);
+	OK(fangs_storage_events_append(st, cut.id, l.items, l.count));
+	opens(&l, 4);
+	OK(fangs_storage_events_append(st, late.id, l.items, l.count));
+	count_is(st, old.id, 12);
+	count_is(st, cut.id, 10);
+	count_is(st, late.id, 4);
+	OK(fangs_storage_prune(st, (int64_t)(DAY0 + 2) * NS_DAY + NS_DAY / 2, &ps));
+	ck_assert_int_eq(ps.events_kept_as_evidence, 1);
+	/* the cited event stays (PostgreSQL moved it out with its day) */
+	count_is(st, old.id, 1);
+	count_is(st, cut.id, 0);
+	count_is(st, late.id, 4);
+	count_is(st, run.id, 65);
+	if (strcmp(fx_backend->name, "postgres") == 0) { /* the day went whole */
+		long long days = -1;
+		ck_assert_int_eq(
+			fx_backend->query_i64(fx_ctx, "SELECT COUNT(*) FROM pg_class WHERE relname = 'events_20241004'",
+					      &days),
+			0);
+		ck_assert_int_eq(days, 0);
+	}
+	/* a second pass changes nothing */
+	OK(fangs_storage_prune(st, (int64_t)(DAY0 + 2) * NS_DAY + NS_DAY / 2, &ps));
+	count_is(st, old.id, 1);
+	count_is(st, late.id, 4);
+	/* a package removed takes its runs' processes along */
+	OK(fangs_storage_package_remove(st, "counted"));
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, "SELECT COUNT(*) FROM run_processes", &orphans), 0);
+	ck_assert_int_eq(orphans, 0);
+
+	fangs_event_list_free(&l);
+	fangs_run_clear(&run);
+	fangs_run_clear(&old);
+	fangs_run_clear(&cut);
+	fangs_run_clear(&late);
+	fangs_storage_free(st);
+}
+END_TEST
+
+/* The tree of a run as text: pid, parent, events, deviating and counts by
+ * kind of each node. */
+static void tree_text(fangs_storage *st, const char *run_id, int kind, const char *text, char *buf, size_t cap)
+{
+	fangs_tree_query q = FANGS_TREE_QUERY_INIT;
+	fangs_proc_tree t = {0};
+	size_t used = 0;
+	q.run_id = run_id;
+	q.kind = kind;
+	q.text = text;
+	OK(fangs_storage_process_tree(st, &q, &t));
+	buf[0] = '\0';
+	for (size_t i = 0; i < t.count && used < cap; i++) {
+		const fangs_proc_node *n = &t.items[i];
+		used += (size_t)snprintf(buf + used, cap - used, "%d<%d:%lld/%lld/%lld:%s", n->pid, n->ppid,
+					 (long long)n->events, (long long)n->deviating, (long long)n->matched,
+					 n->cmdline ? n->cmdline : "-");
+		for (int k = 1; k <= FANGS_EV_KIND_MAX && used < cap; k++)
+			if (n->counts[k])
+				used += (size_t)snprintf(buf + used, cap - used, ",%d=%lld", k,
+							 (long long)n->counts[k]);
+		if (used < cap)
+			used += (size_t)snprintf(buf + used, cap - used, ";");
+	}
+	fangs_proc_tree_free(&t);
+}
+
+/* Migration 6 on a database at schema 5 with runs and events: counts
+ * filled from the rows, the index made, the same trees. */
+START_TEST(test_migrate_6)
+{
+	fangs_storage *st = fx_open(_i);
+	int pg = strcmp(fx_backend->name, "postgres") == 0, dbv = 0, codev = 0;
+	fangs_event_list l = {0};
+	fangs_run a, b, none;
+	char before[3][2048], after[2048];
+	long long n = -1;
+
+	make_run(st, &a, "evil", "2.0.0", FANGS_RUN_SUCCEEDED, FANGS_REVIEW_PENDING, 0);
+	make_run(st, &b, "evil", "1.0.0", FANGS_RUN_SUCCEEDED, FANGS_REVIEW_NONE, (int64_t)DAY0 * NS_DAY);
+	make_run(st, &none, "evil", "1.0.1", FANGS_RUN_FAILED, FANGS_REVIEW_NONE, 0);
+	tree_events(&l);
+	OK(fangs_storage_events_append(st, b.id, l.items, 5));
+	OK(fangs_storage_events_append(st, a.id, l.items, l.count));
+	put_deviation(st, a.id, "evil", FANGS_SEV_HIGH, l.items[7].id);
+	tree_text(st, a.id, 0, NULL, before[0], sizeof(before[0]));
+	tree_text(st, a.id, FANGS_EV_FILE_OPEN, NULL, before[1], sizeof(before[1]));
+	tree_text(st, a.id, 0, "passwd", before[2], sizeof(before[2]));
+	fangs_storage_free(st);
+
+	/* back to schema 5 as that release left it */
+	ck_assert_int_eq(
+		fx_backend->exec(fx_ctx, pg ? "DROP TABLE run_processes; DROP INDEX events_run_id;"
+					      " CREATE INDEX events_run ON events(run_id, day);"
+					      " ALTER TABLE runs DROP COLUMN event_count;"
+					      " DELETE FROM schema_migrations WHERE version = 6"
+					    : "DROP TABLE run_processes; ALTER TABLE runs DROP COLUMN event_count;"
+					      " DELETE FROM schema_migrations WHERE version = 6"),
+		0);
+	ck_assert_int_eq(fx_backend->query_i64(fx_ctx, "SELECT MAX(version) FROM schema_migrations", &n), 0);
+	ck_assert_int_eq(n, 5);
+
+	st = fx_reopen();
+	OK(fangs_storage_schema_version(st, &dbv, &codev));
+	ck_assert_int_eq(dbv, 6);
+	ck_assert_int_eq(codev, 6);
+	if (pg) {
+		ck_assert_int_eq(
+			fx_backend->query_i64(fx_ctx,
+					      "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'events_run_id'"
+					      " AND tablename = 'events'",
+					      &n),
+			0);
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(fx_backend->query_i64(
+					 fx_ctx, "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'events_run'", &n),
+				 0);
+		ck_assert_int_eq(n, 0);
+	}
+	count_is(st, a.id, (long long)l.count);
+	count_is(st, b.id, 5);
+	count_is(st, none.id, 0);
+	tree_text(st, a.id, 0, NULL, after, sizeof(after));
+	ck_assert_str_eq(after, before[0]);
+	tree_text(st, a.id, FANGS_EV_FILE_OPEN, NULL, after, sizeof(after));
+	ck_assert_str_eq(after, before[1]);
+	tree_text(st, a.id, 0, "passwd", after, sizeof(after));
+	ck_assert_str_eq(after, before[2]);
+	/* and counted from there on */
+	OK(fangs_storage_events_append(st, b.id, l.items, 2));
+	count_is(st, b.id, 7);
+
+	fangs_event_list_free(&l);
+	fangs_run_clear(&a);
+	fangs_run_clear(&b);
+	fangs_run_clear(&none);
+	fangs_storage_free(st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("storage-reads");
@@ -526,6 +811,8 @@ int main(void)
 	tcase_add_checked_fixture(c, NULL, fx_cleanup);
 	tcase_add_loop_test(c, test_run_page, 0, n);
 	tcase_add_loop_test(c, test_events_page_and_tree, 0, n);
+	tcase_add_loop_test(c, test_event_count_exact, 0, n);
+	tcase_add_loop_test(c, test_migrate_6, 0, n);
 	suite_add_tcase(s, c);
 	return fx_run_suite(s, "storage reads");
 }

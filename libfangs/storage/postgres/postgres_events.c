@@ -269,14 +269,88 @@ int fangs__pg_events_move(fangs__pg *b, const char *run_id, int from, int to)
 			     "moving a run's events to its day", NULL);
 }
 
+/* One column of the groups as an array literal ("{1,2,3}"). */
+static void group_array(fangs_buf *a, const fangs_proc_group_list *g, int col)
+{
+	fangs_buf_reset(a);
+	fangs_buf_putc(a, '{');
+	for (size_t i = 0; i < g->count; i++) {
+		const fangs_proc_group *r = &g->items[i];
+		int64_t v = col == 0   ? r->pid
+			    : col == 1 ? r->ppid
+			    : col == 2 ? r->kind
+			    : col == 3 ? r->count
+			    : col == 4 ? r->first_id
+				       : r->last_id;
+		fangs_buf_printf(a, "%s%lld", i ? "," : "", (long long)v);
+	}
+	fangs_buf_putc(a, '}');
+	fangs_buf_putc(a, '\0');
+}
+
+/* Adds the stored events (ids set) to the run's rows of run_processes, in
+ * one statement. */
+static int add_processes(fangs__pg *b, const char *run_id, const fangs_event *events, const int64_t *ids, size_t n)
+{
+	fangs_proc_group_list g = {0};
+	fangs_event *withids = calloc(n ? n : 1, sizeof(*withids));
+	fangs_buf a[6] = {{0}};
+	fangs__pg_params p = {0};
+	int rc = 0, oom = 0;
+
+	if (!withids)
+		return fangs__error_oom();
+	for (size_t i = 0; i < n; i++) {
+		withids[i].pid = events[i].pid;
+		withids[i].ppid = events[i].ppid;
+		withids[i].kind = events[i].kind;
+		withids[i].id = ids[i];
+	}
+	rc = fangs__storage_proc_summary(withids, n, &g);
+	free(withids);
+	if (rc)
+		return rc;
+	fangs__pg_str(&p, run_id);
+	for (int c = 0; c < 6; c++) {
+		group_array(&a[c], &g, c);
+		oom |= a[c].oom;
+		fangs__pg_str(&p, a[c].data);
+	}
+	if (oom)
+		rc = fangs__error_oom();
+	else
+		rc = fangs__pg_run(
+			b,
+			"INSERT INTO run_processes (run_id, pid, ppid, kind, events, first_id, last_id)"
+			" SELECT $1::text, * FROM unnest($2::int[], $3::int[], $4::int[], $5::bigint[], $6::bigint[],"
+			" $7::bigint[]) ON CONFLICT (run_id, pid, ppid, kind) DO UPDATE"
+			" SET events = run_processes.events + excluded.events,"
+			" first_id = LEAST(run_processes.first_id, excluded.first_id),"
+			" last_id = GREATEST(run_processes.last_id, excluded.last_id)",
+			&p, "summing up processes", NULL);
+	for (int c = 0; c < 6; c++)
+		fangs_buf_free(&a[c]);
+	free(g.items);
+	return rc;
+}
+
+/* Stores the events of a run (whose row the count update then locks
+ * until the end of the transaction), counts them in runs.event_count and
+ * adds them to run_processes. */
 static int store(fangs__pg *b, const char *run_id, int day, fangs_event *events, int64_t *ids, size_t n)
 {
+	fangs__pg_params p = {0};
 	int rc;
-	if (n < b->copy_min)
-		return insert_events(b, run_id, day, events, ids, n);
-	if ((rc = reserve_ids(b, n, ids)))
+	fangs__pg_str(&p, run_id);
+	fangs__pg_i64(&p, (int64_t)n);
+	if ((rc = fangs__pg_run(b, "UPDATE runs SET event_count = event_count + $2 WHERE id = $1", &p,
+				"counting events", NULL)))
 		return rc;
-	return copy_events(b, run_id, day, events, ids, n);
+	if (n < b->copy_min)
+		rc = insert_events(b, run_id, day, events, ids, n);
+	else if (!(rc = reserve_ids(b, n, ids)))
+		rc = copy_events(b, run_id, day, events, ids, n);
+	return rc ? rc : add_processes(b, run_id, events, ids, n);
 }
 
 int fangs__pg_events_append(fangs_storage_backend *bb, const char *run_id, fangs_event *events, size_t n)
@@ -471,6 +545,33 @@ int fangs__pg_events_page(fangs_storage_backend *bb, const fangs_event_query *q,
 	return rc;
 }
 
+/* The events of the run cited by its deviations (the set is built once). */
+#define CITED_BY_RUN \
+	"e.id IN (SELECT de.event_id FROM deviation_evidence de" \
+	" JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1)"
+
+/* $1 run, $2 its day, $3 kind, $4 text. Looking for text: one pass over
+ * the run's events. */
+#define GROUPS_SCAN \
+	"SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id)," \
+	" SUM(CASE WHEN " CITED_BY_RUN " THEN 1 ELSE 0 END)," \
+	" SUM(CASE WHEN ($3::int = 0 OR e.kind = $3) AND (strpos(e.value, $4) > 0" \
+	"  OR strpos(e.comm, $4) > 0 OR (e.kind = 2 AND strpos(e.data, $4) > 0)) THEN 1 ELSE 0 END)" \
+	" FROM events e WHERE e.run_id = $1 AND e.day = $2 GROUP BY e.pid, e.ppid, e.kind"
+
+/* Otherwise the run's rows of run_processes, and the cited events grouped
+ * the same way, each looked up by id (LATERAL ... LIMIT 1: never a scan
+ * of the run's events, whatever the statistics). */
+#define GROUPS_SUMMARY \
+	"SELECT p.pid, p.ppid, p.kind, p.events, p.first_id, p.last_id, COALESCE(x.n, 0)," \
+	" CASE WHEN $3::int = 0 OR p.kind = $3 THEN p.events ELSE 0 END" \
+	" FROM run_processes p LEFT JOIN (SELECT e.pid, e.ppid, e.kind, COUNT(*) AS n" \
+	"  FROM (SELECT DISTINCT de.event_id FROM deviation_evidence de" \
+	"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1) c CROSS JOIN LATERAL" \
+	"  (SELECT e.pid, e.ppid, e.kind FROM events e WHERE e.id = c.event_id AND e.day = $2" \
+	"  AND e.run_id = $1 LIMIT 1) e GROUP BY e.pid, e.ppid, e.kind) x" \
+	" ON x.pid = p.pid AND x.ppid = p.ppid AND x.kind = p.kind WHERE p.run_id = $1"
+
 int fangs__pg_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, fangs_proc_group_list *out)
 {
 	fangs__pg *b = fangs__pg_of(bb);
@@ -480,18 +581,11 @@ int fangs__pg_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, 
 	if ((rc = run_day(b, q->run_id, &day, 0)))
 		return rc;
 	fangs__pg_str(&p, q->run_id);
-	fangs__pg_i64(&p, q->kind);
-	fangs__pg_str(&p, q->text);
 	fangs__pg_i64(&p, day);
-	res = fangs__pg_query(
-		b,
-		"SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
-		" SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
-		"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = $1) THEN 1 ELSE 0 END),"
-		" SUM(CASE WHEN ($2::int = 0 OR e.kind = $2) AND ($3::text IS NULL OR strpos(e.value, $3) > 0"
-		"  OR strpos(e.comm, $3) > 0 OR (e.kind = 2 AND strpos(e.data, $3) > 0)) THEN 1 ELSE 0 END)"
-		" FROM events e WHERE e.run_id = $1 AND e.day = $4 GROUP BY e.pid, e.ppid, e.kind",
-		&p, "grouping events by process");
+	fangs__pg_i64(&p, q->kind);
+	if (q->text)
+		fangs__pg_str(&p, q->text);
+	res = fangs__pg_query(b, q->text ? GROUPS_SCAN : GROUPS_SUMMARY, &p, "grouping events by process");
 	if (!res)
 		return fangs_error_last_code();
 	for (int i = 0; i < PQntuples(res); i++) {

@@ -80,19 +80,17 @@ int fangs__pg_events_day_ensure(fangs__pg *b, int day);
  * a run's events are always in its day's partition. */
 int fangs__pg_events_move(fangs__pg *b, const char *run_id, int from, int to);
 
-/* FANGS__STORAGE_RUN_COLS, counting a run's events in its day's partition
- * only (the others are not even opened) and with the events kept as
- * evidence after their day was dropped, as SQLite counts them. */
-#define FANGS__PG_RUN_COLS \
-	"r.id, r.package, r.version, r.state, r.is_baseline, r.review, r.events_emitted," \
-	" r.events_dropped, r.duration_ns, r.runner, r.exit_code, r.error, r.install_output," \
-	" r.sandbox, r.network, r.created_ns, r.started_ns, r.finished_ns," \
-	" (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id" \
-	" AND e.day = floor(r.created_ns / 86400000000000.0)::integer)" \
-	" + (SELECT COUNT(*) FROM evidence_events k WHERE k.run_id = r.id)," \
-	" (SELECT COUNT(*) FROM deviations d WHERE d.run_id = r.id)," \
-	" (SELECT COALESCE(MAX(d.severity), 0) FROM deviations d WHERE d.run_id = r.id)," \
-	" r.analysis_error"
+/* The events of run R (a row of runs) as SQLite counts them: its rows in
+ * its day's partition (the others are not even opened) and the events kept
+ * as evidence after their day was dropped. runs.event_count holds it
+ * (schema 6); this recounts. */
+#define FANGS__PG_RUN_ROWS(R) \
+	"((SELECT COUNT(*) FROM events e WHERE e.run_id = " R ".id" \
+	" AND e.day = floor(" R ".created_ns / 86400000000000.0)::integer)" \
+	" + (SELECT COUNT(*) FROM evidence_events k WHERE k.run_id = " R ".id))"
+
+/* FANGS__STORAGE_RUN_COLS. */
+#define FANGS__PG_RUN_COLS FANGS__STORAGE_RUN_COLS
 
 int fangs__pg_db_version(fangs__pg *b, int *out);
 int fangs__pg_migrate(fangs__pg *b);

@@ -56,6 +56,13 @@
 	" FROM events_unpartitioned e JOIN events_days d ON d.id = e.id;" \
 	"DROP TABLE events_unpartitioned;"
 
+/* 6 (schema.h): pages of a run's events walk (run_id, id) in its day;
+ * that index also finds a run's events, so (run_id, day) goes (the day is
+ * the same for every row of a partition). */
+#define EVENTS_RUN_ID \
+	"CREATE INDEX events_run_id ON events(run_id, id);" \
+	"DROP INDEX events_run;"
+
 /* Append only. Do not reorder or remove entries, nor edit one that has
  * shipped. */
 static const char *const migrations[] = {
@@ -64,6 +71,7 @@ static const char *const migrations[] = {
 	FANGS__SCHEMA_3("BIGINT", ""),
 	FANGS__SCHEMA_4("BIGINT", ""),
 	EVENTS_BY_DAY,
+	FANGS__SCHEMA_6("BIGINT", "", FANGS__PG_RUN_ROWS("runs"), EVENTS_RUN_ID),
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,

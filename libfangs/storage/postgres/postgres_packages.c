@@ -103,6 +103,7 @@ static const char *const reset_sql[] = {
 	"DELETE FROM notifications WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
 	"DELETE FROM run_fingerprints WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
 	"DELETE FROM events WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
+	"DELETE FROM run_processes WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
 	"DELETE FROM evidence_events WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
 	"DELETE FROM event_batches WHERE run_id IN (SELECT id FROM runs WHERE package = $1)",
 	"DELETE FROM jobs WHERE package = $1",

@@ -22,10 +22,18 @@
  * run updates, postgres_events.c): "day <= $5" leaves the newer days out
  * of the plan. */
 #define OLD_FINISHED_RUNS "SELECT id FROM runs WHERE created_ns < $1 AND state IN ($2, $3, $4)"
+#define COUNT_LEFT FANGS__PG_RUN_ROWS("runs")
 #define CITED(T) "EXISTS (SELECT 1 FROM deviation_evidence x WHERE x.event_id = " T ".id)"
 /* A run without events left: probed per run through each day's index (a
  * subquery the planner cannot turn into a scan of every day). */
 #define NO_EVENTS(R) "(SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.run_id = " R ".id LIMIT 1) z) = 0"
+/* old finished runs whose rows of run_processes do not add up to their
+ * rows in events (none left: no rows) */
+#define STALE_PROCESSES \
+	"SELECT r.id FROM runs r WHERE r.created_ns < $1 AND r.state IN ($2, $3, $4)" \
+	" AND (SELECT COALESCE(SUM(p.events), 0) FROM run_processes p WHERE p.run_id = r.id)" \
+	" <> (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id" \
+	" AND e.day = floor(r.created_ns / 86400000000000.0)::integer)"
 #define PRUNABLE_RUNS \
 	"SELECT r.id FROM runs r WHERE r.created_ns < $1 AND r.state IN ($2, $3, $4)" \
 	" AND r.is_baseline = 0 AND r.review <> $5" \
@@ -51,6 +59,13 @@ static const struct {
 } steps[] = {
 	{"DELETE FROM events WHERE day <= $5 AND run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED("events"),
 	 CUTOFF_DAY, DELETED_ROWS},
+	/* the processes of the runs whose events went (rows or days), summed
+	 * up again */
+	{"DELETE FROM run_processes WHERE run_id IN (" STALE_PROCESSES ")", 0, -1},
+	{"INSERT INTO run_processes (run_id, pid, ppid, kind, events, first_id, last_id)"
+	 " SELECT run_id, pid, ppid, kind, COUNT(*), MIN(id), MAX(id) FROM events"
+	 " WHERE run_id IN (" STALE_PROCESSES ") GROUP BY run_id, pid, ppid, kind",
+	 0, -1},
 	/* kept when a finding cited them, and the finding is gone since */
 	{"DELETE FROM evidence_events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED("evidence_events"), 0,
 	 DELETED_KEPT},
@@ -61,6 +76,10 @@ static const struct {
 	{"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
 	{"DELETE FROM event_batches WHERE run_id IN (" PRUNABLE_RUNS ")", REVIEW, -1},
 	{"DELETE FROM runs WHERE id IN (" PRUNABLE_RUNS ")", REVIEW, RUNS},
+	/* the event counts of the runs whose events went (rows or days) */
+	{"UPDATE runs SET event_count = " COUNT_LEFT " WHERE id IN (" OLD_FINISHED_RUNS
+	 ") AND event_count <> " COUNT_LEFT,
+	 0, -1},
 };
 
 static void finished_params(fangs__pg_params *p, int64_t cutoff)

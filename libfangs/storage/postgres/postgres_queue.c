@@ -169,8 +169,11 @@ int fangs__pg_job_requeue_runner(fangs_storage_backend *bb, const char *runner, 
 		" WHERE runner = $1 AND state = 'running' AND attempts < $2)",
 		"DELETE FROM event_batches WHERE run_id IN (SELECT run_id FROM jobs"
 		" WHERE runner = $1 AND state = 'running' AND attempts < $2)",
-		"UPDATE runs SET state = $3, runner = NULL, started_ns = 0 WHERE id IN (SELECT run_id"
-		" FROM jobs WHERE runner = $1 AND state = 'running' AND attempts < $2)",
+		"DELETE FROM run_processes WHERE run_id IN (SELECT run_id FROM jobs"
+		" WHERE runner = $1 AND state = 'running' AND attempts < $2)",
+		"UPDATE runs SET state = $3, runner = NULL, started_ns = 0, event_count = " FANGS__PG_RUN_ROWS(
+			"runs") " WHERE id IN (SELECT run_id"
+				" FROM jobs WHERE runner = $1 AND state = 'running' AND attempts < $2)",
 		"UPDATE runs SET state = $4, finished_ns = $3,"
 		" error = 'runner ' || $1 || ' was lost while running it' WHERE id IN (SELECT run_id"
 		" FROM jobs WHERE runner = $1 AND state = 'running' AND attempts >= $2)",
@@ -180,9 +183,13 @@ int fangs__pg_job_requeue_runner(fangs_storage_backend *bb, const char *runner, 
 		" AND state = 'running' AND attempts >= $2",
 	};
 	const int64_t queued[] = {FANGS_RUN_QUEUED}, lost[] = {now_ns, FANGS_RUN_FAILED}, now[] = {now_ns};
-	const int64_t *extra[] = {NULL, NULL, queued, lost, now, now};
-	const int n_extra[] = {0, 0, 1, 2, 1, 1};
-	int64_t *counts[] = {NULL, NULL, NULL, NULL, requeued, failed};
+	const int64_t *extra[] = {NULL, NULL, NULL, queued, lost, now, now};
+	const int n_extra[] = {0, 0, 0, 1, 2, 1, 1};
+	int64_t *counts[] = {NULL, NULL, NULL, NULL, NULL, requeued, failed};
+	_Static_assert(FANGS_ARRAY_SIZE(extra) == FANGS_ARRAY_SIZE(sql) &&
+			       FANGS_ARRAY_SIZE(n_extra) == FANGS_ARRAY_SIZE(sql) &&
+			       FANGS_ARRAY_SIZE(counts) == FANGS_ARRAY_SIZE(sql),
+		       "one entry a statement");
 	fangs__pg *b = fangs__pg_of(bb);
 	fangs__pg_params p;
 	int outer, rc;

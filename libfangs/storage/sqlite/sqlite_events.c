@@ -32,16 +32,58 @@ static int insert_all(fangs__sq *b, sqlite3_stmt *st, fangs_event *events, size_
 	return 0;
 }
 
-/* Inserts `events` of `run_id` (ids filled in), in the open transaction. */
+/* Adds the inserted `events` to the run's rows of run_processes. */
+static int add_processes(fangs__sq *b, const char *run_id, const fangs_event *events, size_t n)
+{
+	fangs_proc_group_list g = {0};
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = fangs__storage_proc_summary(events, n, &g)))
+		return rc;
+	st = fangs__sq_stmt(b, "INSERT INTO run_processes (run_id, pid, ppid, kind, events, first_id, last_id)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (run_id, pid, ppid, kind) DO UPDATE"
+			       " SET events = events + excluded.events, first_id = min(first_id, excluded.first_id),"
+			       " last_id = max(last_id, excluded.last_id)");
+	if (!st)
+		rc = fangs_error_last_code();
+	else
+		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	for (size_t i = 0; i < g.count && !rc; i++) {
+		sqlite3_bind_int(st, 2, g.items[i].pid);
+		sqlite3_bind_int(st, 3, g.items[i].ppid);
+		sqlite3_bind_int(st, 4, g.items[i].kind);
+		sqlite3_bind_int64(st, 5, g.items[i].count);
+		sqlite3_bind_int64(st, 6, g.items[i].first_id);
+		sqlite3_bind_int64(st, 7, g.items[i].last_id);
+		rc = fangs__sq_step_done(b, st, "summing up processes");
+	}
+	free(g.items);
+	return rc;
+}
+
+/* Inserts `events` of `run_id` (ids filled in), in the open transaction;
+ * the run's event count and processes (schema 6) go up with them. */
 static int insert_run_events(fangs__sq *b, const char *run_id, fangs_event *events, size_t n)
 {
-	sqlite3_stmt *st = fangs__sq_stmt(b, "INSERT INTO events (run_id, kind, ts_ns, pid, ppid, comm, value, data)"
-					     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	sqlite3_stmt *st = fangs__sq_stmt(b, "UPDATE runs SET event_count = event_count + ?2 WHERE id = ?1");
+	int rc;
+
+	if (!st)
+		return fangs_error_last_code();
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)n);
+	if ((rc = fangs__sq_step_done(b, st, "counting events")))
+		return rc;
+	st = fangs__sq_stmt(b, "INSERT INTO events (run_id, kind, ts_ns, pid, ppid, comm, value, data)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (!st)
 		return fangs_error_last_code();
 	/* bindings survive sqlite3_reset: the run is bound once for the batch */
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	return insert_all(b, st, events, n);
+	if ((rc = insert_all(b, st, events, n)))
+		return rc;
+	return add_processes(b, run_id, events, n);
 }
 
 int fangs__sq_events_append(fangs_storage_backend *bb, const char *run_id, fangs_event *events, size_t n)
@@ -185,6 +227,31 @@ out:
 	return rc;
 }
 
+/* The events of the run cited by its deviations (the set is built once). */
+#define CITED_BY_RUN \
+	"e.id IN (SELECT de.event_id FROM deviation_evidence de" \
+	" JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1)"
+
+/* Looking for text: one pass over the run's events. */
+#define GROUPS_SCAN \
+	"SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id)," \
+	" SUM(CASE WHEN " CITED_BY_RUN " THEN 1 ELSE 0 END)," \
+	" SUM(CASE WHEN (?2 = 0 OR e.kind = ?2) AND (instr(e.value, ?3) > 0" \
+	"  OR instr(e.comm, ?3) > 0 OR (e.kind = 2 AND instr(e.data, ?3) > 0)) THEN 1 ELSE 0 END)" \
+	" FROM events e WHERE e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind"
+
+/* Otherwise the run's rows of run_processes, and the cited events grouped
+ * the same way, each looked up by id (SQLite keeps the left side of a
+ * CROSS JOIN outside: never a scan of the run's events). */
+#define GROUPS_SUMMARY \
+	"SELECT p.pid, p.ppid, p.kind, p.events, p.first_id, p.last_id, COALESCE(x.n, 0)," \
+	" CASE WHEN ?2 = 0 OR p.kind = ?2 THEN p.events ELSE 0 END" \
+	" FROM run_processes p LEFT JOIN (SELECT e.pid, e.ppid, e.kind, COUNT(*) AS n" \
+	"  FROM (SELECT DISTINCT de.event_id FROM deviation_evidence de" \
+	"  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1) c" \
+	"  CROSS JOIN events e ON e.id = c.event_id AND e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind) x" \
+	" ON x.pid = p.pid AND x.ppid = p.ppid AND x.kind = p.kind WHERE p.run_id = ?1"
+
 int fangs__sq_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, fangs_proc_group_list *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
@@ -193,19 +260,12 @@ int fangs__sq_proc_groups(fangs_storage_backend *bb, const fangs_tree_query *q, 
 
 	if ((rc = fangs__sq_run_exists(b, q->run_id)))
 		return rc;
-	/* one pass over the run's events; the evidence set is built once */
-	st = fangs__sq_stmt(b,
-			    "SELECT e.pid, e.ppid, e.kind, COUNT(*), MIN(e.id), MAX(e.id),"
-			    " SUM(CASE WHEN e.id IN (SELECT de.event_id FROM deviation_evidence de"
-			    "  JOIN deviations d ON d.id = de.deviation_id WHERE d.run_id = ?1) THEN 1 ELSE 0 END),"
-			    " SUM(CASE WHEN (?2 = 0 OR e.kind = ?2) AND (?3 IS NULL OR instr(e.value, ?3) > 0"
-			    "  OR instr(e.comm, ?3) > 0 OR (e.kind = 2 AND instr(e.data, ?3) > 0)) THEN 1 ELSE 0 END)"
-			    " FROM events e WHERE e.run_id = ?1 GROUP BY e.pid, e.ppid, e.kind");
-	if (!st)
+	if (!(st = fangs__sq_stmt(b, q->text ? GROUPS_SCAN : GROUPS_SUMMARY)))
 		return fangs_error_last_code();
 	sqlite3_bind_text(st, 1, q->run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, q->kind);
-	fangs__sq_bind_str(st, 3, q->text);
+	if (q->text)
+		sqlite3_bind_text(st, 3, q->text, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		fangs_proc_group *g;
 		if (FANGS_GROW(out)) {

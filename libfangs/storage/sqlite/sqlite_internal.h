@@ -10,6 +10,10 @@
 #include "core/internal.h"
 #include "storage/internal.h"
 
+/* The events of the run `runs`: runs.event_count holds it (schema 6);
+ * this recounts. */
+#define FANGS__SQ_RUN_ROWS "(SELECT COUNT(*) FROM events e WHERE e.run_id = runs.id)"
+
 typedef struct fangs__sq_cached {
 	const char *sql; /* a static string: its address is the key */
 	sqlite3_stmt *stmt;

@@ -27,6 +27,7 @@ static const sq_migration migrations[] = {
 	{FANGS__SCHEMA_3("INTEGER", " WITHOUT ROWID"), NULL},
 	{FANGS__SCHEMA_4("INTEGER", " WITHOUT ROWID"), NULL},
 	{FANGS__SCHEMA_5_NONE, NULL},
+	{FANGS__SCHEMA_6("INTEGER", " WITHOUT ROWID", FANGS__SQ_RUN_ROWS, ""), NULL},
 };
 
 _Static_assert(FANGS_ARRAY_SIZE(migrations) == FANGS__STORAGE_SCHEMA_VERSION,

@@ -10,7 +10,14 @@
 
 /* ?1 = cutoff, ?2..?4 = the finished states, ?5 = pending review */
 #define OLD_FINISHED_RUNS "SELECT id FROM runs WHERE created_ns < ?1 AND state IN (?2, ?3, ?4)"
+#define COUNT_LEFT FANGS__SQ_RUN_ROWS
 #define CITED "EXISTS (SELECT 1 FROM deviation_evidence x WHERE x.event_id = events.id)"
+/* old finished runs whose rows of run_processes do not add up to their
+ * events (none left: no rows) */
+#define STALE_PROCESSES \
+	"SELECT r.id FROM runs r WHERE r.created_ns < ?1 AND r.state IN (?2, ?3, ?4)" \
+	" AND (SELECT COALESCE(SUM(p.events), 0) FROM run_processes p WHERE p.run_id = r.id)" \
+	" <> (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id)"
 #define PRUNABLE_RUNS \
 	"SELECT r.id FROM runs r WHERE r.created_ns < ?1 AND r.state IN (?2, ?3, ?4)" \
 	" AND r.is_baseline = 0 AND r.review <> ?5" \
@@ -20,10 +27,18 @@
 static const char *const steps[] = {
 	"SELECT COUNT(*) FROM events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND " CITED,
 	"DELETE FROM events WHERE run_id IN (" OLD_FINISHED_RUNS ") AND NOT " CITED,
+	/* the processes of the runs whose events went, summed up again */
+	"DELETE FROM run_processes WHERE run_id IN (" STALE_PROCESSES ")",
+	"INSERT INTO run_processes (run_id, pid, ppid, kind, events, first_id, last_id)"
+	" SELECT run_id, pid, ppid, kind, COUNT(*), MIN(id), MAX(id) FROM events"
+	" WHERE run_id IN (" STALE_PROCESSES ") GROUP BY run_id, pid, ppid, kind",
 	"DELETE FROM run_fingerprints WHERE run_id IN (" PRUNABLE_RUNS ")",
 	"DELETE FROM notifications WHERE run_id IN (" PRUNABLE_RUNS ")",
 	"DELETE FROM event_batches WHERE run_id IN (" PRUNABLE_RUNS ")",
 	"DELETE FROM runs WHERE id IN (" PRUNABLE_RUNS ")",
+	/* the event counts of the runs whose events went */
+	"UPDATE runs SET event_count = " COUNT_LEFT " WHERE id IN (" OLD_FINISHED_RUNS
+	") AND event_count <> " COUNT_LEFT,
 };
 
 static int step(fangs__sq *b, const char *sql, int64_t cutoff, int64_t *result)
@@ -61,6 +76,6 @@ int fangs__sq_prune(fangs_storage_backend *bb, int64_t older_than_ns, fangs_prun
 		return rc;
 	out->events_kept_as_evidence = n[0];
 	out->events_deleted = n[1];
-	out->runs_deleted = n[5];
+	out->runs_deleted = n[7];
 	return 0;
 }

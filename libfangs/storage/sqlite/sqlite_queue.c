@@ -201,10 +201,13 @@ static const char *const requeue_sql[] = {
 	/* a partial attempt's events would mix with the next attempt's */
 	"DELETE FROM events WHERE run_id IN (SELECT run_id FROM jobs"
 	" WHERE runner = ?1 AND state = 'running' AND attempts < ?2)",
+	"DELETE FROM run_processes WHERE run_id IN (SELECT run_id FROM jobs"
+	" WHERE runner = ?1 AND state = 'running' AND attempts < ?2)",
 	/* the next attempt numbers its batches from 1 again */
 	"DELETE FROM event_batches WHERE run_id IN (SELECT run_id FROM jobs"
 	" WHERE runner = ?1 AND state = 'running' AND attempts < ?2)",
-	"UPDATE runs SET state = ?4, runner = NULL, started_ns = 0 WHERE id IN (SELECT run_id FROM jobs"
+	"UPDATE runs SET state = ?4, runner = NULL, started_ns = 0, event_count = 0 WHERE id IN (SELECT run_id FROM "
+	"jobs"
 	" WHERE runner = ?1 AND state = 'running' AND attempts < ?2)",
 	"UPDATE runs SET state = ?5, finished_ns = ?3, error = 'runner ' || ?1 || ' was lost while running it'"
 	" WHERE id IN (SELECT run_id FROM jobs WHERE runner = ?1 AND state = 'running' AND attempts >= ?2)",
@@ -224,8 +227,8 @@ int fangs__sq_job_requeue_runner(fangs_storage_backend *bb, const char *runner, 
 		return rc;
 	for (size_t i = 0; i < FANGS_ARRAY_SIZE(requeue_sql) && rc == 0; i++)
 		rc = requeue_step(b, requeue_sql[i], runner, max_attempts, now_ns,
-				  i == 4   ? requeued
-				  : i == 5 ? failed
+				  i == 5   ? requeued
+				  : i == 6 ? failed
 					   : NULL);
 	return fangs__sq_write_end(b, outer, rc);
 }
