@@ -157,7 +157,7 @@ static void list_free(char **list)
 	free(list);
 }
 
-/* The settings: first what the flags say, then (settings_resolve) each one
+/* The settings: first what the flags say, then (resolve_settings) each one
  * the flags left out from the environment, the file or the default. */
 typedef struct settings {
 	const char *listen, *sqlite, *pg, *registry, *config, *cert, *key, *ca, *revoked, *tokens;
