@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,499 +150,595 @@ static void leadership(orch *o, const fangs_storage_options *so)
 	}
 }
 
-int main(int argc, char **argv)
+static void list_free(char **list)
 {
-	enum {
-		O_LISTEN = 256,
-		O_SQLITE,
-		O_PG,
-		O_REGISTRY,
-		O_CONFIG,
-		O_CERT,
-		O_KEY,
-		O_CA,
-		O_REVOKED,
-		O_INSECURE,
-		O_TOKENS,
-		O_NOAUTH,
-		O_HB,
-		O_WATCH,
-		O_POLL,
-		O_NOWATCH,
-		O_VERBOSE,
-		O_HELP,
-		O_THREADS,
-		O_MAXCONN,
-		O_PERIP,
-		O_HDRTO,
-		O_BODYTO,
-		O_BODYMEM,
-		O_REJUDGE,
-		O_PUBLIC,
-		O_LEADER,
-		O_FOLLOW,
-		O_FSINCE,
-		O_FINTERVAL,
-		O_FLIMIT,
-		O_FSCOPE,
-		O_FNAME,
-		O_FSCRIPTS,
-		O_FPOPULAR
-	};
-	static const struct option longopts[] = {
-		{"listen", required_argument, NULL, O_LISTEN},
-		{"sqlite-path", required_argument, NULL, O_SQLITE},
-		{"postgres-dsn", required_argument, NULL, O_PG},
-		{"registry", required_argument, NULL, O_REGISTRY},
-		{"config", required_argument, NULL, O_CONFIG},
-		{"tls-cert", required_argument, NULL, O_CERT},
-		{"tls-key", required_argument, NULL, O_KEY},
-		{"client-ca", required_argument, NULL, O_CA},
-		{"revoked", required_argument, NULL, O_REVOKED},
-		{"allow-insecure-remote", no_argument, NULL, O_INSECURE},
-		{"tokens", required_argument, NULL, O_TOKENS},
-		{"insecure-no-auth", no_argument, NULL, O_NOAUTH},
-		{"public-reads", no_argument, NULL, O_PUBLIC},
-		{"heartbeat-timeout-ms", required_argument, NULL, O_HB},
-		{"watch-interval-ms", required_argument, NULL, O_WATCH},
-		{"poll-max-ms", required_argument, NULL, O_POLL},
-		{"rejudge-interval-ms", required_argument, NULL, O_REJUDGE},
-		{"no-watch", no_argument, NULL, O_NOWATCH},
-		{"verbose", no_argument, NULL, O_VERBOSE},
-		{"help", no_argument, NULL, O_HELP},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"max-connections", required_argument, NULL, O_MAXCONN},
-		{"max-connections-per-ip", required_argument, NULL, O_PERIP},
-		{"header-timeout-s", required_argument, NULL, O_HDRTO},
-		{"body-timeout-s", required_argument, NULL, O_BODYTO},
-		{"body-memory-mb", required_argument, NULL, O_BODYMEM},
-		{"leader-interval-ms", required_argument, NULL, O_LEADER},
-		{"follow", required_argument, NULL, O_FOLLOW},
-		{"follow-since", required_argument, NULL, O_FSINCE},
-		{"follow-interval-ms", required_argument, NULL, O_FINTERVAL},
-		{"follow-limit", required_argument, NULL, O_FLIMIT},
-		{"follow-scope", required_argument, NULL, O_FSCOPE},
-		{"follow-name", required_argument, NULL, O_FNAME},
-		{"follow-install-scripts", no_argument, NULL, O_FSCRIPTS},
-		{"follow-popular", required_argument, NULL, O_FPOPULAR},
-		{NULL, 0, NULL, 0},
-	};
-	const char *f_listen = NULL, *f_sqlite = NULL, *f_pg = NULL, *f_registry = NULL, *f_config = NULL;
-	const char *f_cert = NULL, *f_key = NULL, *f_ca = NULL, *f_revoked = NULL, *f_tokens = NULL;
-	int64_t f_hb = 0, f_watch = 0, f_poll = 0, f_bodymem = SERVER_BODY_BUDGET_MB, f_rejudge = 0;
-	int insecure = 0, no_auth = 0, public_reads = 0, no_watch = 0, verbose = 0, opt, rc = 1;
-	fangs_config *cfg = NULL;
-	fangs_storage_options so = FANGS_STORAGE_OPTIONS_INIT;
-	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
-	server_options sv = {0};
-	struct MHD_Daemon *daemon = NULL;
-	orch o;
-	const char *token_env;
-	char *cert_pem = NULL, *key_pem = NULL, *revoked_default = NULL;
-	pthread_t watcher;
-	int watcher_on = 0;
-	sigset_t sigs;
-	int64_t next_evict = 0, next_prune = 0, next_rejudge = 0, rejudge_ms, next_leader = 0;
-	int64_t f_leader = 0, f_finterval = 0, f_flimit = 0;
-	const char *f_follow = NULL, *f_fsince = NULL, *f_fpopular = NULL;
-	char **f_scopes = NULL, **f_names = NULL;
-	size_t n_scopes = 0, n_names = 0;
-	int f_fscripts = 0, follower_on = 0;
-	pthread_t follower;
+	for (size_t i = 0; list && list[i]; i++)
+		free(list[i]);
+	free(list);
+}
 
+/* The settings: first what the flags say, then (resolve_settings) each one
+ * the flags left out from the environment, the file or the default. */
+typedef struct settings {
+	const char *listen, *sqlite, *pg, *registry, *config, *cert, *key, *ca, *revoked, *tokens;
+	const char *follow, *fsince, *fpopular;
+	int64_t hb, watch, poll, rejudge, leader, finterval, flimit;
+	int64_t threads, maxconn, perip, hdrto, bodyto, bodymem;
+	int insecure, no_auth, public_reads, no_watch, verbose, fscripts, help;
+	int sqlite_flag;        /* --sqlite-path given: SQLite, whatever the DSN */
+	char **scopes, **names; /* NULL-terminated; the flags' replace the file's */
+	size_t n_scopes, n_names;
+} settings;
+
+/* The flags: each sets one field of `settings` (checked to be of its kind's
+ * type); `max` bounds a number (0: any positive). */
+enum flag_kind {
+	FLAG_TEXT,
+	FLAG_ON,
+	FLAG_NUMBER,
+	FLAG_SCOPE,
+	FLAG_NAME,
+	FLAG_HELP
+};
+typedef struct flag {
+	const char *name;
+	enum flag_kind kind;
+	size_t off;
+	int64_t max;
+} flag;
+#define FIELD(f, type) (offsetof(settings, f) + 0 * sizeof(_Generic(((settings *)0)->f, type: 1)))
+#define TEXT(n, f) {n, FLAG_TEXT, FIELD(f, const char *), 0}
+#define ON(n, f) {n, FLAG_ON, FIELD(f, int), 0}
+#define NUMBER(n, f, max) {n, FLAG_NUMBER, FIELD(f, int64_t), max}
+static const flag flags[] = {
+	TEXT("listen", listen),
+	TEXT("sqlite-path", sqlite),
+	TEXT("postgres-dsn", pg),
+	TEXT("registry", registry),
+	TEXT("config", config),
+	TEXT("tls-cert", cert),
+	TEXT("tls-key", key),
+	TEXT("client-ca", ca),
+	TEXT("revoked", revoked),
+	ON("allow-insecure-remote", insecure),
+	TEXT("tokens", tokens),
+	ON("insecure-no-auth", no_auth),
+	ON("public-reads", public_reads),
+	NUMBER("heartbeat-timeout-ms", hb, 0),
+	NUMBER("watch-interval-ms", watch, 0),
+	NUMBER("poll-max-ms", poll, 0),
+	NUMBER("rejudge-interval-ms", rejudge, 0),
+	ON("no-watch", no_watch),
+	ON("verbose", verbose),
+	{"help", FLAG_HELP, 0, 0},
+	NUMBER("threads", threads, 256),
+	NUMBER("max-connections", maxconn, 1000000),
+	NUMBER("max-connections-per-ip", perip, 1000000),
+	NUMBER("header-timeout-s", hdrto, 3600),
+	NUMBER("body-timeout-s", bodyto, 3600),
+	NUMBER("body-memory-mb", bodymem, 1 << 20),
+	NUMBER("leader-interval-ms", leader, 3600000),
+	TEXT("follow", follow),
+	TEXT("follow-since", fsince),
+	NUMBER("follow-interval-ms", finterval, 86400000),
+	NUMBER("follow-limit", flimit, 10000),
+	{"follow-scope", FLAG_SCOPE, 0, 0},
+	{"follow-name", FLAG_NAME, 0, 0},
+	ON("follow-install-scripts", fscripts),
+	TEXT("follow-popular", fpopular),
+};
+#define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
+
+/* Everything the orchestrator holds from start to exit: teardown() frees
+ * it whatever step start-up stopped at. */
+typedef struct orchestrator {
+	settings s;
+	fangs_config *cfg;
+	fangs_storage_options so;
+	server_options sv;
+	orch o;
+	struct MHD_Daemon *http;
+	char *cert_pem, *key_pem, *revoked_default;
+	sigset_t sigs;
+	int curl_on;
+	pthread_t watcher, follower;
+	int watcher_on, follower_on;
+} orchestrator;
+
+/* One flag into `s`: 0, or the exit status. */
+static int take_flag(settings *s, const flag *f, const char *v)
+{
+	char name[64];
+	void *field = (char *)s + f->off;
+
+	snprintf(name, sizeof(name), "--%s", f->name);
+	switch (f->kind) {
+	case FLAG_TEXT:
+		*(const char **)field = v;
+		return 0;
+	case FLAG_ON:
+		*(int *)field = 1;
+		return 0;
+	case FLAG_NUMBER:
+		*(int64_t *)field = f->max ? bounded_arg(v, name, f->max) : positive_arg(v, name);
+		return 0;
+	case FLAG_SCOPE:
+		if (v[0] != '@' || !v[1] || strchr(v, '/')) {
+			fprintf(stderr, "--follow-scope: a scope is @name (got '%s')\n", v);
+			return 2;
+		}
+		return list_add(&s->scopes, &s->n_scopes, v) ? 1 : 0;
+	case FLAG_NAME:
+		return list_add(&s->names, &s->n_names, v) ? 1 : 0;
+	case FLAG_HELP:
+		s->help = 1;
+		return 0;
+	}
+	return 2;
+}
+
+/* The flags into `s`: 0 (s->help set after --help printed the usage), or
+ * the exit status after saying why. */
+static int parse_flags(settings *s, int argc, char **argv)
+{
+	struct option longopts[N_FLAGS + 1];
+	int opt, rc;
+
+	memset(longopts, 0, sizeof(longopts));
+	for (size_t i = 0; i < N_FLAGS; i++) {
+		longopts[i].name = flags[i].name;
+		longopts[i].has_arg =
+			flags[i].kind == FLAG_ON || flags[i].kind == FLAG_HELP ? no_argument : required_argument;
+		longopts[i].val = 256 + (int)i;
+	}
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (opt) {
-		case O_LISTEN:
-			f_listen = optarg;
-			break;
-		case O_SQLITE:
-			f_sqlite = optarg;
-			break;
-		case O_PG:
-			f_pg = optarg;
-			break;
-		case O_REGISTRY:
-			f_registry = optarg;
-			break;
-		case O_CONFIG:
-			f_config = optarg;
-			break;
-		case O_CERT:
-			f_cert = optarg;
-			break;
-		case O_KEY:
-			f_key = optarg;
-			break;
-		case O_CA:
-			f_ca = optarg;
-			break;
-		case O_REVOKED:
-			f_revoked = optarg;
-			break;
-		case O_INSECURE:
-			insecure = 1;
-			break;
-		case O_TOKENS:
-			f_tokens = optarg;
-			break;
-		case O_NOAUTH:
-			no_auth = 1;
-			break;
-		case O_PUBLIC:
-			public_reads = 1;
-			break;
-		case O_HB:
-			f_hb = positive_arg(optarg, "--heartbeat-timeout-ms");
-			break;
-		case O_WATCH:
-			f_watch = positive_arg(optarg, "--watch-interval-ms");
-			break;
-		case O_POLL:
-			f_poll = positive_arg(optarg, "--poll-max-ms");
-			break;
-		case O_REJUDGE:
-			f_rejudge = positive_arg(optarg, "--rejudge-interval-ms");
-			break;
-		case O_NOWATCH:
-			no_watch = 1;
-			break;
-		case O_VERBOSE:
-			verbose = 1;
-			break;
-		case O_HELP:
-			usage(stdout);
-			return 0;
-		case O_THREADS:
-			sv.threads = (unsigned)bounded_arg(optarg, "--threads", 256);
-			break;
-		case O_MAXCONN:
-			sv.max_connections = (unsigned)bounded_arg(optarg, "--max-connections", 1000000);
-			break;
-		case O_PERIP:
-			sv.max_per_ip = (unsigned)bounded_arg(optarg, "--max-connections-per-ip", 1000000);
-			break;
-		case O_HDRTO:
-			sv.header_timeout_s = (unsigned)bounded_arg(optarg, "--header-timeout-s", 3600);
-			break;
-		case O_BODYTO:
-			sv.body_timeout_s = (unsigned)bounded_arg(optarg, "--body-timeout-s", 3600);
-			break;
-		case O_BODYMEM:
-			f_bodymem = bounded_arg(optarg, "--body-memory-mb", 1 << 20);
-			break;
-		case O_LEADER:
-			f_leader = bounded_arg(optarg, "--leader-interval-ms", 3600000);
-			break;
-		case O_FOLLOW:
-			f_follow = optarg;
-			break;
-		case O_FSINCE:
-			f_fsince = optarg;
-			break;
-		case O_FINTERVAL:
-			f_finterval = bounded_arg(optarg, "--follow-interval-ms", 86400000);
-			break;
-		case O_FLIMIT:
-			f_flimit = bounded_arg(optarg, "--follow-limit", 10000);
-			break;
-		case O_FSCOPE:
-			if (optarg[0] != '@' || !optarg[1] || strchr(optarg, '/')) {
-				fprintf(stderr, "--follow-scope: a scope is @name (got '%s')\n", optarg);
-				return 2;
-			}
-			if (list_add(&f_scopes, &n_scopes, optarg))
-				return 1;
-			break;
-		case O_FNAME:
-			if (list_add(&f_names, &n_names, optarg))
-				return 1;
-			break;
-		case O_FSCRIPTS:
-			f_fscripts = 1;
-			break;
-		case O_FPOPULAR:
-			f_fpopular = optarg;
-			break;
-		default:
+		if (opt < 256 || opt >= 256 + (int)N_FLAGS) {
 			usage(stderr);
 			return 2;
+		}
+		if ((rc = take_flag(s, &flags[opt - 256], optarg)) != 0)
+			return rc;
+		if (s->help) {
+			usage(stdout);
+			return 0;
 		}
 	}
 	if (optind < argc) {
 		usage(stderr);
 		return 2;
 	}
-	log_route_library(verbose);
-	if (load_config(f_config, &cfg))
-		return 2;
+	return 0;
+}
 
-	memset(&o, 0, sizeof(o));
-	o.cfg = cfg;
-	o.heartbeat_timeout_ms = f_hb ? f_hb : (int64_t)cfg->orchestrator.heartbeat_timeout_s * 1000;
-	o.poll_max_ms = f_poll ? f_poll : 25000;
-	o.max_attempts = 2;
-	o.watch_interval_ms = f_watch ? f_watch : (int64_t)cfg->orchestrator.watch_interval_s * 1000;
-	o.watch_concurrency = cfg->orchestrator.watch_concurrency;
-	o.prune_interval_ms = (int64_t)cfg->orchestrator.prune_interval_s * 1000;
-	o.started_ns = now_wall_ns();
-	o.body_budget = (size_t)f_bodymem << 20;
-	pthread_mutex_init(&o.st_lock, NULL);
-	pthread_mutex_init(&o.q_lock, NULL);
-	pthread_cond_init(&o.q_cond, NULL);
-	pthread_mutex_init(&o.in_lock, NULL);
-	pthread_cond_init(&o.in_cond, NULL);
-	pthread_mutex_init(&o.seen_lock, NULL);
-	metrics_init(&o.m);
-	o.leader_interval_ms = f_leader ? f_leader : 5000;
-	/* the follower: flags, then the environment (its URL), then the file */
-	{
-		const fangs_orchestrator_config *c = &cfg->orchestrator;
-		/* a list given by flags replaces the file's */
-		size_t file_scopes = n_scopes ? 0 : c->n_follow_scopes, file_names = n_names ? 0 : c->n_follow_names;
-		for (size_t i = 0; i < file_scopes; i++)
-			if (list_add(&f_scopes, &n_scopes, c->follow_scopes[i]))
-				goto out;
-		for (size_t i = 0; i < file_names; i++)
-			if (list_add(&f_names, &n_names, c->follow_names[i]))
-				goto out;
-		o.follow_install_scripts = f_fscripts || c->follow_install_scripts;
-		o.follow_since = f_fsince ? f_fsince : c->follow_since ? c->follow_since : "now";
-		o.follow_interval_ms = f_finterval            ? f_finterval
-				       : c->follow_interval_s ? (int64_t)c->follow_interval_s * 1000
-							      : 60000;
-		o.follow_limit = f_flimit ? (int)f_flimit : c->follow_limit ? (int)c->follow_limit : 100;
-		if (!f_fpopular)
-			f_fpopular = c->follow_popular;
-		f_follow = setting(f_follow, "FANGS_FOLLOW_URL", c->follow_url);
-	}
-	o.follow_scopes = f_scopes;
-	o.follow_names = f_names;
-	f_scopes = f_names = NULL;
-	if (f_follow) {
-		size_t n;
-		if (strncmp(f_follow, "http://", 7) && strncmp(f_follow, "https://", 8)) {
-			log_error("--follow: not an http(s) URL: %s", f_follow);
-			goto out;
-		}
-		if (!(o.follow_url = strdup(f_follow)))
-			goto out;
-		n = strlen(o.follow_url);
-		while (n && o.follow_url[n - 1] == '/')
-			o.follow_url[--n] = '\0';
-	}
-	if (f_fpopular && follower_load_popular(&o, f_fpopular))
-		goto out;
+/* The follower's settings the flags left out: the environment (its URL),
+ * then the file, then the defaults. 0, or -1 when out of memory. */
+static int resolve_follower(settings *s, const fangs_orchestrator_config *c)
+{
+	/* a list given by flags replaces the file's */
+	size_t file_scopes = s->n_scopes ? 0 : c->n_follow_scopes, file_names = s->n_names ? 0 : c->n_follow_names;
+	for (size_t i = 0; i < file_scopes; i++)
+		if (list_add(&s->scopes, &s->n_scopes, c->follow_scopes[i]))
+			return -1;
+	for (size_t i = 0; i < file_names; i++)
+		if (list_add(&s->names, &s->n_names, c->follow_names[i]))
+			return -1;
+	s->fscripts = s->fscripts || c->follow_install_scripts;
+	if (!s->fsince)
+		s->fsince = c->follow_since ? c->follow_since : "now";
+	if (!s->finterval)
+		s->finterval = c->follow_interval_s ? (int64_t)c->follow_interval_s * 1000 : 60000;
+	if (!s->flimit)
+		s->flimit = c->follow_limit ? (int64_t)c->follow_limit : 100;
+	if (!s->fpopular)
+		s->fpopular = c->follow_popular;
+	s->follow = setting(s->follow, "FANGS_FOLLOW_URL", c->follow_url);
+	return 0;
+}
+
+/* Every setting the flags left out: from the environment, the file or the
+ * default. 0, or -1 when out of memory. */
+static int resolve_settings(settings *s, const fangs_config *cfg)
+{
+	const fangs_orchestrator_config *c = &cfg->orchestrator;
+
+	if (resolve_follower(s, c))
+		return -1;
+	if (!s->hb)
+		s->hb = (int64_t)c->heartbeat_timeout_s * 1000;
+	if (!s->poll)
+		s->poll = 25000;
+	if (!s->watch)
+		s->watch = (int64_t)c->watch_interval_s * 1000;
+	if (!s->leader)
+		s->leader = 5000;
 	/* runs whose analysis failed are judged again this often */
-	rejudge_ms = f_rejudge ? f_rejudge : 60000;
+	if (!s->rejudge)
+		s->rejudge = 60000;
+	/* --sqlite-path wins over any DSN; a DSN flag or variable over the file's backend */
+	s->sqlite_flag = s->sqlite != NULL;
+	s->pg = setting(s->pg, "FANGS_POSTGRES_DSN", s->sqlite ? NULL : cfg->postgres_dsn);
+	s->sqlite = setting(s->sqlite, "FANGS_SQLITE_PATH", cfg->sqlite_path);
+	s->registry = setting(s->registry, "FANGS_REGISTRY", cfg->registry);
+	s->cert = setting(s->cert, "FANGS_TLS_CERT", c->tls_cert);
+	s->key = setting(s->key, "FANGS_TLS_KEY", c->tls_key);
+	s->ca = setting(s->ca, "FANGS_CLIENT_CA", c->client_ca);
+	s->revoked = setting(s->revoked, NULL, c->revoked);
+	s->tokens = setting(s->tokens, "FANGS_TOKENS_FILE", NULL);
+	s->listen = setting(s->listen, "FANGS_ORCHESTRATOR_LISTEN", c->listen);
+	s->public_reads = s->public_reads || cfg->orchestrator_public_reads;
+	return 0;
+}
 
-	/* storage */
-	f_pg = setting(f_pg, "FANGS_POSTGRES_DSN", f_sqlite ? NULL : cfg->postgres_dsn);
-	so.backend = f_pg ? "postgres" : cfg->storage_backend;
-	if (f_pg && !f_sqlite)
-		so.postgres_dsn = f_pg;
-	so.sqlite_path = setting(f_sqlite, "FANGS_SQLITE_PATH", cfg->sqlite_path);
-	if (f_sqlite)
-		so.backend = "sqlite";
-	if (fangs_storage_open(&o.st, &so)) {
-		log_error("storage: %s", fangs_error_last());
-		goto out;
+/* Settings that cannot go together: 0, or -1 after saying why. */
+static int check_settings(const settings *s)
+{
+	if (s->follow && strncmp(s->follow, "http://", 7) && strncmp(s->follow, "https://", 8)) {
+		log_error("--follow: not an http(s) URL: %s", s->follow);
+		return -1;
 	}
-	dopts.config = cfg;
-	if (fangs_differ_new(&o.differ, &dopts)) {
-		log_error("differ: %s", fangs_error_last());
-		goto out;
-	}
-
-	/* registry for the watcher: never a built-in host */
-	{
-		const char *r = setting(f_registry, "FANGS_REGISTRY", cfg->registry);
-		o.registry = r ? strdup(r) : npm_registry();
-		if (o.registry) {
-			size_t n = strlen(o.registry);
-			while (n && o.registry[n - 1] == '/')
-				o.registry[--n] = '\0';
-		}
-		token_env = cfg->orchestrator.registry_token_env;
-		if (token_env && getenv(token_env) && *getenv(token_env))
-			o.registry_token = strdup(getenv(token_env));
-	}
-
-	/* TLS */
-	f_cert = setting(f_cert, "FANGS_TLS_CERT", cfg->orchestrator.tls_cert);
-	f_key = setting(f_key, "FANGS_TLS_KEY", cfg->orchestrator.tls_key);
-	f_ca = setting(f_ca, "FANGS_CLIENT_CA", cfg->orchestrator.client_ca);
-	f_revoked = setting(f_revoked, NULL, cfg->orchestrator.revoked);
-	if (!f_cert != !f_key || (f_ca && !f_cert)) {
+	if (!s->cert != !s->key || (s->ca && !s->cert)) {
 		log_error("TLS needs --tls-cert and --tls-key together; --client-ca needs both");
-		goto out;
+		return -1;
 	}
-	if (f_cert) {
-		if (!(cert_pem = read_text(f_cert)) || !(key_pem = read_text(f_key))) {
-			log_error("cannot read %s or %s", f_cert, f_key);
-			goto out;
-		}
-		sv.cert_pem = cert_pem;
-		sv.key_pem = key_pem;
+	if (s->no_auth && (s->ca || s->tokens)) {
+		log_error("--insecure-no-auth cannot go with --client-ca or --tokens");
+		return -1;
 	}
-	if (f_ca) {
-		char *dir = strdup(f_ca);
-		if (!(o.client_ca_pem = read_text(f_ca))) {
-			log_error("cannot read %s", f_ca);
-			free(dir);
-			goto out;
+	return 0;
+}
+
+/* The settings into the orchestrator's state and the server's options. */
+static void apply_settings(orchestrator *d)
+{
+	settings *s = &d->s;
+	orch *o = &d->o;
+
+	o->cfg = d->cfg;
+	o->heartbeat_timeout_ms = s->hb;
+	o->poll_max_ms = s->poll;
+	o->max_attempts = 2;
+	o->watch_interval_ms = s->watch;
+	o->watch_concurrency = d->cfg->orchestrator.watch_concurrency;
+	o->prune_interval_ms = (int64_t)d->cfg->orchestrator.prune_interval_s * 1000;
+	o->started_ns = now_wall_ns();
+	o->body_budget = (size_t)s->bodymem << 20;
+	o->leader_interval_ms = s->leader;
+	o->follow_install_scripts = s->fscripts;
+	o->follow_since = s->fsince;
+	o->follow_interval_ms = s->finterval;
+	o->follow_limit = (int)s->flimit;
+	o->follow_scopes = s->scopes;
+	o->follow_names = s->names;
+	s->scopes = s->names = NULL;
+	o->no_auth = s->no_auth;
+	o->public_reads = s->public_reads;
+	d->sv.threads = (unsigned)s->threads;
+	d->sv.max_connections = (unsigned)s->maxconn;
+	d->sv.max_per_ip = (unsigned)s->perip;
+	d->sv.header_timeout_s = (unsigned)s->hdrto;
+	d->sv.body_timeout_s = (unsigned)s->bodyto;
+	d->sv.listen = s->listen;
+	d->sv.allow_insecure_remote = s->insecure;
+}
+
+/* The configuration file, then every setting: 0, or the exit status. */
+static int configure(orchestrator *d)
+{
+	log_route_library(d->s.verbose);
+	if (load_config(d->s.config, &d->cfg))
+		return 2;
+	if (resolve_settings(&d->s, d->cfg) || check_settings(&d->s))
+		return 1;
+	apply_settings(d);
+	return 0;
+}
+
+/* The change feed's URL (without trailing slashes) and popularity list: 0, or -1. */
+static int open_follower(orchestrator *d)
+{
+	orch *o = &d->o;
+	if (d->s.follow) {
+		size_t n;
+		if (!(o->follow_url = strdup(d->s.follow)))
+			return -1;
+		n = strlen(o->follow_url);
+		while (n && o->follow_url[n - 1] == '/')
+			o->follow_url[--n] = '\0';
+	}
+	if (d->s.fpopular && follower_load_popular(o, d->s.fpopular))
+		return -1;
+	return 0;
+}
+
+/* The storage, the differ and the watcher's registry: 0, or -1 after saying why. */
+static int open_storage(orchestrator *d)
+{
+	const settings *s = &d->s;
+	orch *o = &d->o;
+	fangs_differ_options dopts = FANGS_DIFFER_OPTIONS_INIT;
+	const char *token_env = d->cfg->orchestrator.registry_token_env, *token;
+
+	d->so.backend = s->pg ? "postgres" : d->cfg->storage_backend;
+	if (s->pg && !s->sqlite_flag)
+		d->so.postgres_dsn = s->pg;
+	d->so.sqlite_path = s->sqlite;
+	if (s->sqlite_flag)
+		d->so.backend = "sqlite";
+	if (fangs_storage_open(&o->st, &d->so)) {
+		log_error("storage: %s", fangs_error_last());
+		return -1;
+	}
+	dopts.config = d->cfg;
+	if (fangs_differ_new(&o->differ, &dopts)) {
+		log_error("differ: %s", fangs_error_last());
+		return -1;
+	}
+	/* registry for the watcher: never a built-in host */
+	o->registry = s->registry ? strdup(s->registry) : npm_registry();
+	if (o->registry) {
+		size_t n = strlen(o->registry);
+		while (n && o->registry[n - 1] == '/')
+			o->registry[--n] = '\0';
+	}
+	token = token_env ? getenv(token_env) : NULL;
+	if (token && *token)
+		o->registry_token = strdup(token);
+	return 0;
+}
+
+/* The server's certificate and key, the client CA and its revocation
+ * list, the tokens file: 0, or -1 after saying why. */
+static int open_credentials(orchestrator *d)
+{
+	const settings *s = &d->s;
+	orch *o = &d->o;
+
+	if (s->cert) {
+		if (!(d->cert_pem = read_text(s->cert)) || !(d->key_pem = read_text(s->key))) {
+			log_error("cannot read %s or %s", s->cert, s->key);
+			return -1;
 		}
-		o.mtls = 1;
+		d->sv.cert_pem = d->cert_pem;
+		d->sv.key_pem = d->key_pem;
+	}
+	if (s->ca) {
+		const char *revoked = s->revoked;
+		char *dir;
+		if (!(o->client_ca_pem = read_text(s->ca))) {
+			log_error("cannot read %s", s->ca);
+			return -1;
+		}
+		o->mtls = 1;
 		/* a list named is required; the one next to the CA (where `fangs ca
 		 * revoke` writes) may not exist yet */
-		o.revoked_required = f_revoked != NULL;
-		if (!f_revoked && dir && asprintf(&revoked_default, "%s/revoked.txt", dirname(dir)) > 0)
-			f_revoked = revoked_default;
-		free(dir);
-		o.revoked_path = f_revoked ? strdup(f_revoked) : NULL;
+		o->revoked_required = revoked != NULL;
+		if (!revoked && (dir = strdup(s->ca))) {
+			if (asprintf(&d->revoked_default, "%s/revoked.txt", dirname(dir)) > 0)
+				revoked = d->revoked_default;
+			else
+				d->revoked_default = NULL;
+			free(dir);
+		}
+		o->revoked_path = revoked ? strdup(revoked) : NULL;
 	}
-	f_tokens = setting(f_tokens, "FANGS_TOKENS_FILE", NULL);
-	o.tokens_path = f_tokens ? strdup(f_tokens) : NULL;
-	o.no_auth = no_auth;
-	o.public_reads = public_reads || cfg->orchestrator_public_reads;
-	o.tls = sv.cert_pem != NULL;
-	if (no_auth && (o.mtls || o.tokens_path)) {
-		log_error("--insecure-no-auth cannot go with --client-ca or --tokens");
-		goto out;
-	}
-	if (auth_preflight(&o))
-		goto out;
-	sv.listen = setting(f_listen, "FANGS_ORCHESTRATOR_LISTEN", cfg->orchestrator.listen);
-	sv.allow_insecure_remote = insecure;
+	o->tokens_path = s->tokens ? strdup(s->tokens) : NULL;
+	o->tls = d->sv.cert_pem != NULL;
+	return auth_preflight(o);
+}
 
-	/* signals are taken by this thread only */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+/* The follower and the watcher, each when it is to run. */
+static void start_threads(orchestrator *d)
+{
+	orch *o = &d->o;
+	int no_watch = d->s.no_watch;
 
-	if (fit_connections(&sv))
-		goto out;
-	if (server_start(&o, &sv, &daemon))
-		goto out;
-	log_info("storage: %s; heartbeat timeout %lld ms", fangs_storage_backend_name(o.st),
-		 (long long)o.heartbeat_timeout_ms);
-	/* leadership first: the threads below work only while it is ours */
-	leadership(&o, &so);
-	next_leader = 0;
-	if (!o.leader_st)
-		log_info("leader: always (%s storage serves one orchestrator)", fangs_storage_backend_name(o.st));
-	if (o.follow_url && (!o.registry || no_watch)) {
+	if (o->follow_url && (!o->registry || no_watch)) {
 		log_warn("follower: off: %s", no_watch ? "--no-watch" : "no registry to fetch packuments from");
-	} else if (o.follow_url && follower_start(&o, &follower) == 0) {
-		follower_on = o.follow_on = 1;
-		log_info("follower: %s/_changes every %lld ms, %d at a time%s%s%s%s, packuments from %s", o.follow_url,
-			 (long long)o.follow_interval_ms, o.follow_limit, o.follow_scopes ? ", scopes" : "",
-			 o.follow_names ? ", name patterns" : "",
-			 o.follow_install_scripts ? ", install scripts only" : "", o.popular ? ", popular list" : "",
-			 o.registry);
+	} else if (o->follow_url && follower_start(o, &d->follower) == 0) {
+		d->follower_on = o->follow_on = 1;
+		log_info("follower: %s/_changes every %lld ms, %d at a time%s%s%s%s, packuments from %s", o->follow_url,
+			 (long long)o->follow_interval_ms, o->follow_limit, o->follow_scopes ? ", scopes" : "",
+			 o->follow_names ? ", name patterns" : "",
+			 o->follow_install_scripts ? ", install scripts only" : "", o->popular ? ", popular list" : "",
+			 o->registry);
 	}
 	if (no_watch) {
 		log_info("watcher: off (--no-watch)");
-	} else if (!o.registry) {
+	} else if (!o->registry) {
 		log_warn("watcher: off: no registry configured and `npm config get registry` gave none");
-	} else if (watcher_start(&o, &watcher) == 0) {
-		watcher_on = 1;
-		log_info("watcher: %s every %lld ms, %u at once%s", o.registry, (long long)o.watch_interval_ms,
-			 o.watch_concurrency, o.registry_token ? ", with a token" : "");
+	} else if (watcher_start(o, &d->watcher) == 0) {
+		d->watcher_on = 1;
+		log_info("watcher: %s every %lld ms, %u at once%s", o->registry, (long long)o->watch_interval_ms,
+			 o->watch_concurrency, o->registry_token ? ", with a token" : "");
 	}
+}
+
+/* Signals, the server, leadership and the threads: 0, or -1 after saying why. */
+static int start(orchestrator *d)
+{
+	orch *o = &d->o;
+
+	/* signals are taken by this thread only */
+	sigemptyset(&d->sigs);
+	sigaddset(&d->sigs, SIGTERM);
+	sigaddset(&d->sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &d->sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	d->curl_on = 1;
+
+	if (fit_connections(&d->sv))
+		return -1;
+	if (server_start(o, &d->sv, &d->http))
+		return -1;
+	log_info("storage: %s; heartbeat timeout %lld ms", fangs_storage_backend_name(o->st),
+		 (long long)o->heartbeat_timeout_ms);
+	/* leadership first: the threads below work only while it is ours */
+	leadership(o, &d->so);
+	if (!o->leader_st)
+		log_info("leader: always (%s storage serves one orchestrator)", fangs_storage_backend_name(o->st));
+	start_threads(d);
+	return 0;
+}
+
+/* Everything from the flags to the running threads: 0, or the exit status
+ * (0 too after --help, with d->s.help set). */
+static int start_up(orchestrator *d, int argc, char **argv)
+{
+	int rc = parse_flags(&d->s, argc, argv);
+	if (rc || d->s.help)
+		return rc;
+	if ((rc = configure(d)) != 0)
+		return rc;
+	if (open_follower(d) || open_storage(d) || open_credentials(d) || start(d))
+		return 1;
+	return 0;
+}
+
+/* The retention pass: runs, events and finished jobs past the configured days. */
+static void retention(orchestrator *d, int64_t now)
+{
+	fangs_prune_stats ps;
+	int64_t cutoff = now - (int64_t)d->cfg->retention_days * 86400LL * 1000000000LL, jobs = 0;
+
+	/* whole UTC days: PostgreSQL then drops days instead of deleting rows */
+	cutoff -= cutoff % (86400LL * 1000000000LL);
+	pthread_mutex_lock(&d->o.st_lock);
+	if (fangs_storage_prune(d->o.st, cutoff, &ps) || fangs_storage_job_prune(d->o.st, cutoff, &jobs))
+		log_warn("retention: %s", fangs_error_last());
+	else if (ps.runs_deleted || ps.events_deleted || jobs)
+		log_info("retention: %lld runs, %lld events and %lld finished jobs deleted", (long long)ps.runs_deleted,
+			 (long long)ps.events_deleted, (long long)jobs);
+	pthread_mutex_unlock(&d->o.st_lock);
+}
+
+/* When the leader's periodic work is next due; 0 = at once. */
+typedef struct chores {
+	int64_t evict, prune, rejudge;
+} chores;
+
+/* The work that runs once for all orchestrators: the leader's. */
+static void leader_chores(orchestrator *d, int64_t now, chores *next)
+{
+	orch *o = &d->o;
+
+	if (now >= next->evict) {
+		dispatch_evict_stale(o);
+		next->evict = now + o->heartbeat_timeout_ms * 1000000LL / 4;
+	}
+	if (now >= next->prune) {
+		if (next->prune)
+			retention(d, now);
+		next->prune = now + o->prune_interval_ms * 1000000LL;
+	}
+	if (now >= next->rejudge) {
+		if (next->rejudge)
+			api_rejudge_failed(o, 8);
+		next->rejudge = now + d->s.rejudge * 1000000LL;
+	}
+}
+
+/* Until SIGTERM or SIGINT: leadership, reaping, the leader's chores. */
+static void run(orchestrator *d)
+{
+	orch *o = &d->o;
+	chores next = {0, 0, 0};
+	int64_t next_leader = 0;
 
 	for (;;) {
 		struct timespec ts = {0, 200 * 1000000L};
 		int64_t now;
-		int sig = sigtimedwait(&sigs, NULL, &ts);
+		int sig = sigtimedwait(&d->sigs, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("%s: finishing the requests in flight, then stopping",
 				 sig == SIGTERM ? "SIGTERM" : "SIGINT");
-			break;
+			return;
 		}
 		server_reap();
 		now = now_wall_ns();
 		if (now >= next_leader) {
 			int64_t every;
-			leadership(&o, &so);
+			leadership(o, &d->so);
 			/* the leader checks its hold more often than a standby tries:
 			 * a lost session (the database restarted) ends its work
 			 * before another can have taken over */
-			every = is_leader(&o) && o.leader_interval_ms > LEADER_CHECK_MS ? LEADER_CHECK_MS
-											: o.leader_interval_ms;
+			every = is_leader(o) && o->leader_interval_ms > LEADER_CHECK_MS ? LEADER_CHECK_MS
+											: o->leader_interval_ms;
 			next_leader = now_wall_ns() + every * 1000000LL;
 		}
-		/* the work that runs once for all orchestrators: the leader's */
-		if (!is_leader(&o)) {
-			next_evict = next_prune = next_rejudge = 0;
+		if (!is_leader(o)) {
+			next.evict = next.prune = next.rejudge = 0;
 			continue;
 		}
-		if (now >= next_evict) {
-			dispatch_evict_stale(&o);
-			next_evict = now + o.heartbeat_timeout_ms * 1000000LL / 4;
-		}
-		if (now >= next_prune) {
-			fangs_prune_stats ps;
-			if (next_prune) {
-				pthread_mutex_lock(&o.st_lock);
-				int64_t cutoff = now - (int64_t)cfg->retention_days * 86400LL * 1000000000LL, jobs = 0;
-				/* whole UTC days: PostgreSQL then drops days instead of deleting rows */
-				cutoff -= cutoff % (86400LL * 1000000000LL);
-				if (fangs_storage_prune(o.st, cutoff, &ps) ||
-				    fangs_storage_job_prune(o.st, cutoff, &jobs))
-					log_warn("retention: %s", fangs_error_last());
-				else if (ps.runs_deleted || ps.events_deleted || jobs)
-					log_info("retention: %lld runs, %lld events and %lld finished jobs deleted",
-						 (long long)ps.runs_deleted, (long long)ps.events_deleted,
-						 (long long)jobs);
-				pthread_mutex_unlock(&o.st_lock);
-			}
-			next_prune = now + o.prune_interval_ms * 1000000LL;
-		}
-		if (now >= next_rejudge) {
-			if (next_rejudge)
-				api_rejudge_failed(&o, 8);
-			next_rejudge = now + rejudge_ms * 1000000LL;
-		}
+		leader_chores(d, now, &next);
 	}
-	server_stop(&o, daemon);
-	daemon = NULL;
-	o.stopping = 1;
-	if (watcher_on)
-		pthread_join(watcher, NULL);
-	if (follower_on)
-		pthread_join(follower, NULL);
+}
+
+/* The orderly stop: the server, then the threads, then leadership. */
+static void stop(orchestrator *d)
+{
+	orch *o = &d->o;
+
+	server_stop(o, d->http);
+	d->http = NULL;
+	o->stopping = 1;
+	if (d->watcher_on)
+		pthread_join(d->watcher, NULL);
+	if (d->follower_on)
+		pthread_join(d->follower, NULL);
 	/* the standby need not wait for our session to end */
-	if (o.leader_st && is_leader(&o) && fangs_storage_leader_release(o.leader_st) == 0)
+	if (o->leader_st && is_leader(o) && fangs_storage_leader_release(o->leader_st) == 0)
 		log_info("leader: given up");
 	log_info("stopped");
-	rc = 0;
-out:
-	if (daemon)
-		server_stop(&o, daemon);
-	fangs_differ_free(o.differ);
-	fangs_storage_free(o.st);
-	fangs_storage_free(o.leader_st);
-	follower_free(&o);
-	for (size_t i = 0; f_scopes && f_scopes[i]; i++)
-		free(f_scopes[i]);
-	free(f_scopes);
-	for (size_t i = 0; f_names && f_names[i]; i++)
-		free(f_names[i]);
-	free(f_names);
-	seen_free(&o);
-	fangs_config_free(cfg);
-	free(o.registry);
-	free(o.registry_token);
-	free(o.client_ca_pem);
-	free(o.revoked_path);
-	free(o.tokens_path);
+}
+
+/* Frees whatever start-up got to (all of it after stop()). */
+static void teardown(orchestrator *d)
+{
+	orch *o = &d->o;
+
+	if (d->http)
+		server_stop(o, d->http);
+	fangs_differ_free(o->differ);
+	fangs_storage_free(o->st);
+	fangs_storage_free(o->leader_st);
+	follower_free(o);
+	list_free(d->s.scopes);
+	list_free(d->s.names);
+	seen_free(o);
+	fangs_config_free(d->cfg);
+	free(o->registry);
+	free(o->registry_token);
+	free(o->client_ca_pem);
+	free(o->revoked_path);
+	free(o->tokens_path);
 	auth_cleanup();
-	free(revoked_default);
-	free(cert_pem);
-	free(key_pem);
-	curl_global_cleanup();
+	free(d->revoked_default);
+	free(d->cert_pem);
+	free(d->key_pem);
+	if (d->curl_on)
+		curl_global_cleanup();
+}
+
+int main(int argc, char **argv)
+{
+	static orchestrator d; /* zero: nothing held yet */
+	int rc;
+
+	d.so = (fangs_storage_options)FANGS_STORAGE_OPTIONS_INIT;
+	d.s.bodymem = SERVER_BODY_BUDGET_MB;
+	pthread_mutex_init(&d.o.st_lock, NULL);
+	pthread_mutex_init(&d.o.q_lock, NULL);
+	pthread_cond_init(&d.o.q_cond, NULL);
+	pthread_mutex_init(&d.o.in_lock, NULL);
+	pthread_cond_init(&d.o.in_cond, NULL);
+	pthread_mutex_init(&d.o.seen_lock, NULL);
+	metrics_init(&d.o.m);
+	rc = start_up(&d, argc, argv);
+	if (rc == 0 && !d.s.help) {
+		run(&d);
+		stop(&d);
+	}
+	teardown(&d);
 	return rc;
 }
