@@ -19,8 +19,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemons import (FANGS, ORCH, Orchestrator, Proc, bearer, csrf, fangs, forget_token, free_port, make_token,  # noqa: E402
-                     run_of, wait_for)
+from daemons import (FANGS, ORCH, Orchestrator, Proc, bearer, csrf, fangs, forget_token, free_port,  # noqa: E402
+                     make_token, run_of, wait_for)
 
 EVENT = {"kind": "exec", "ts_ns": 1, "pid": 10, "path": "/bin/sh", "argv": ["sh", "-c", "true"]}
 NDJSON = (json.dumps(EVENT) + "\n").encode()
@@ -363,8 +363,8 @@ class CertTest(unittest.TestCase):
             self.assertEqual(st, 403, path)
             self.assertIn("no fangs role", err["error"])
         # a runner acts as itself only
-        self.assertEqual(self.call("POST", "/v1/runners/register", {"runner_id": "ra"}, "ra", {"Fangs-Runner": "ra"})[0],
-                         200)
+        st, _ = self.call("POST", "/v1/runners/register", {"runner_id": "ra"}, "ra", {"Fangs-Runner": "ra"})
+        self.assertEqual(st, 200)
         st, err = self.call("POST", "/v1/runners/register", {"runner_id": "rb"}, "ra")
         self.assertEqual(st, 403)
         self.assertEqual(self.call("POST", "/v1/runners/rb/heartbeat", b"{}", "ra")[0], 403)

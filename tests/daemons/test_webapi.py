@@ -568,8 +568,14 @@ class ForgeryEveryWriteTest(unittest.TestCase):
             return json.loads(raw) if raw.startswith(b"{") else None
 
         rid = fangs(db, "run", "list")[0]["id"]
-        watched = lambda: [p["name"] for p in json.loads(call("GET", "/v1/packages?watched=1", None, None, op)[1])["packages"]]  # noqa: E731
-        allow = lambda: [e["id"] for e in json.loads(call("GET", "/v1/allowlist", None, None, op)[1])["entries"]]  # noqa: E731
+        def read(path, key):
+            return json.loads(call("GET", path, None, None, op)[1])[key]
+
+        def watched():
+            return [p["name"] for p in read("/v1/packages?watched=1", "packages")]
+
+        def allow():
+            return [e["id"] for e in read("/v1/allowlist", "entries")]
         forged = {"Cookie": "fangs_csrf=" + "b2" * 32, "X-Fangs-CSRF": "c3" * 32}
 
         # the read and review API's writes
