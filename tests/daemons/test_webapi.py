@@ -16,6 +16,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemons import FANGS, Orchestrator, bearer, csrf, fangs, free_port, make_token, run_of, wait_for  # noqa: E402
+import fakereg  # noqa: E402
 
 ROOT = os.environ["FANGS_SOURCE_ROOT"]
 REC = os.path.join(ROOT, "examples", "recordings")
@@ -640,6 +641,26 @@ class ForgeryEveryWriteTest(unittest.TestCase):
         done(200, "POST", "/v1/runs/%s/result" % job, result, rh, cert=runner)
         self.assertNotEqual(run_of(db, job)["state"], "running")
 
+    def check_cli(self, o, db, creds):
+        """fangs scan submit and fangs run fail through the orchestrator,
+        without a token: the CLI sends a CSRF value of its own."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FANGS_TOKEN")}
+        reg = fakereg.FakeRegistry()
+        try:
+            reg.publish("q", "4.0.0")
+            p = subprocess.run([FANGS, "--json", "scan", "submit", "--package", "q", "--version", "4.0.0",
+                                "--orchestrator", o.url, "--registry", reg.url] + creds, capture_output=True,
+                               text=True, timeout=60, env=env)
+        finally:
+            reg.close()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        run = json.loads(p.stdout)["run_id"]
+        self.assertEqual(run_of(db, run)["state"], "queued")
+        p = subprocess.run([FANGS, "run", "fail", run, "--orchestrator", o.url] + creds, capture_output=True,
+                           text=True, timeout=60, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(run_of(db, run)["state"], "failed")
+
     @staticmethod
     def seed(tmp):
         db = os.path.join(tmp, "fangs.db")
@@ -655,6 +676,7 @@ class ForgeryEveryWriteTest(unittest.TestCase):
                 def call(method, path, body, headers, cert):
                     return o.request(method, path, body, headers=headers)
                 self.check_every_write(o, db, call, None, None, None)
+                self.check_cli(o, db, [])
             finally:
                 self.assertEqual(o.stop(), 0)
 
@@ -698,6 +720,8 @@ class ForgeryEveryWriteTest(unittest.TestCase):
             try:
                 wait_for(up, 10, "the orchestrator over TLS")
                 self.check_every_write(o, db, call, "op", "sub", "r1")
+                self.check_cli(o, db, ["--ca", os.path.join(ca, "ca.pem"), "--tls-cert", os.path.join(ca, "op.pem"),
+                                       "--tls-key", os.path.join(ca, "op-key.pem")])
                 # a bearer token needs no CSRF token, beside certificates
                 st, raw = call("PUT", "/v1/packages/q/watch", None, bearer(op_token), None)
                 self.assertEqual(st, 200, raw)
