@@ -554,6 +554,14 @@ FANGS_EXTERN(void) fangs_job_list_free(fangs_job_list *list);
 /** Queues a scan: creates a QUEUED run (and its package and release) and the
  * job pointing at it, together. Sets job->id, job->run_id and job->created_ns. */
 FANGS_EXTERN(int) fangs_storage_job_enqueue(fangs_storage *st, fangs_job *job);
+/** Queues a scan of a release unless the release has a run already (in any
+ * state, made by anyone): as fangs_storage_job_enqueue, or FANGS_EEXISTS
+ * with nothing changed. The check and the insert are one step for every
+ * handle on the database, inside the caller's transaction if any: several
+ * processes queueing one release at once (two orchestrators, during a
+ * change of leader) queue it once. PostgreSQL takes a lock on the release
+ * held to the end of the transaction; SQLite holds its write lock. */
+FANGS_EXTERN(int) fangs_storage_job_enqueue_release(fangs_storage *st, fangs_job *job);
 /** Hands the oldest queued job that `runner` may take (no target, or this
  * runner as target) to it: the job becomes RUNNING with attempts + 1 and its
  * run RUNNING on that runner. FANGS_ENOTFOUND when there is none. Two

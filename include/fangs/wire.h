@@ -132,6 +132,10 @@ FANGS_EXTERN(void) fangs_wire_response_clear(fangs_wire_response *r);
  * in `out`; FANGS_ENETWORK when none came (refused, TLS refused, timed out
  * after `timeout_ms`, 0 = 30000). The message of a 4xx/5xx is the
  * "error" member of its JSON body: see fangs_wire_response_error().
+ * Without a token, a request other than GET and HEAD carries the CSRF
+ * value the orchestrator asks of a write made on a client certificate or
+ * without authentication (the `fangs_csrf` cookie and the same value in
+ * `X-Fangs-CSRF`, docs/security.md).
  */
 FANGS_EXTERN(int) fangs_wire_request(fangs_wire_client *c, const char *method, const char *path,
 				     const char *content_type, const char *body, size_t len, long timeout_ms,

@@ -82,14 +82,9 @@ void fangs_runner_list_free(fangs_runner_list *list)
 	memset(list, 0, sizeof(*list));
 }
 
-int fangs_storage_job_enqueue(fangs_storage *st, fangs_job *job)
+/* A new job's run id (made unless given), state and times. */
+static int job_defaults(fangs_job *job)
 {
-	NEED(job, "job_enqueue", "job is NULL");
-	NEED(nonempty(job->package), "job_enqueue", "package is NULL or empty");
-	NEED(nonempty(job->version), "job_enqueue", "version is NULL or empty");
-	NEED_PACKAGE(job->package, "job_enqueue");
-	NEED_VERSION(job->version, "job_enqueue");
-	NEED(!job->target_runner || *job->target_runner, "job_enqueue", "target runner is empty (use NULL)");
 	if (!job->run_id[0]) {
 		int rc = fangs_storage_new_run_id(job->run_id, sizeof(job->run_id));
 		if (rc)
@@ -100,7 +95,44 @@ int fangs_storage_job_enqueue(fangs_storage *st, fangs_job *job)
 	if (!job->created_ns)
 		job->created_ns = fangs__now_ns();
 	job->updated_ns = job->created_ns;
+	return 0;
+}
+
+int fangs_storage_job_enqueue(fangs_storage *st, fangs_job *job)
+{
+	NEED(job, "job_enqueue", "job is NULL");
+	NEED(nonempty(job->package), "job_enqueue", "package is NULL or empty");
+	NEED(nonempty(job->version), "job_enqueue", "version is NULL or empty");
+	NEED_PACKAGE(job->package, "job_enqueue");
+	NEED_VERSION(job->version, "job_enqueue");
+	NEED(!job->target_runner || *job->target_runner, "job_enqueue", "target runner is empty (use NULL)");
+	{
+		int rc = job_defaults(job);
+		if (rc)
+			return rc;
+	}
 	CALL(st, job_enqueue, "job_enqueue", job);
+}
+
+int fangs_storage_job_enqueue_release(fangs_storage *st, fangs_job *job)
+{
+	int rc;
+	NEED(st, "job_enqueue_release", "storage handle is NULL");
+	NEED(job, "job_enqueue_release", "job is NULL");
+	NEED(nonempty(job->package), "job_enqueue_release", "package is NULL or empty");
+	NEED(nonempty(job->version), "job_enqueue_release", "version is NULL or empty");
+	NEED_PACKAGE(job->package, "job_enqueue_release");
+	NEED_VERSION(job->version, "job_enqueue_release");
+	NEED(!job->target_runner || *job->target_runner, "job_enqueue_release", "target runner is empty (use NULL)");
+	/* a member a backend of an older version does not have */
+	if (fangs__storage_backend_of(st)->version < 4)
+		return fangs_error_set(FANGS_EUNSUPPORTED,
+				       "fangs_storage_job_enqueue_release: the %s backend does"
+				       " not support it",
+				       fangs__storage_backend_of(st)->name);
+	if ((rc = job_defaults(job)))
+		return rc;
+	CALL(st, job_enqueue_release, "job_enqueue_release", job);
 }
 
 int fangs_storage_job_claim(fangs_storage *st, const char *runner, fangs_job *out)

@@ -26,6 +26,9 @@ struct fangs_wire_client {
 	char *cert, *key, *ca;
 	char *runner_hdr;
 	char *auth_hdr;
+	/* without a token, every write carries a CSRF value of this client's
+	 * own as cookie and header (docs/security.md): made once, at random */
+	char csrf_cookie[96], csrf_hdr[96];
 	const volatile int *cancel;
 	long connect_timeout_ms;
 };
@@ -101,6 +104,18 @@ int fangs_wire_client_new(fangs_wire_client **out, const fangs_wire_client_optio
 			fangs_wire_client_free(c);
 			return fangs__error_oom();
 		}
+	}
+	if (!c->auth_hdr) {
+		unsigned char rnd[32];
+		char hex[2 * sizeof(rnd) + 1];
+		if (fangs__random(rnd, sizeof(rnd))) {
+			fangs_wire_client_free(c);
+			return fangs_error_last_code();
+		}
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+		snprintf(c->csrf_cookie, sizeof(c->csrf_cookie), "Cookie: fangs_csrf=%s", hex);
+		snprintf(c->csrf_hdr, sizeof(c->csrf_hdr), "X-Fangs-CSRF: %s", hex);
 	}
 	c->cancel = opts->cancel;
 	c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
@@ -198,6 +213,10 @@ int fangs_wire_request(fangs_wire_client *c, const char *method, const char *pat
 		headers = curl_slist_append(headers, c->runner_hdr);
 	if (c->auth_hdr)
 		headers = curl_slist_append(headers, c->auth_hdr);
+	else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		headers = curl_slist_append(headers, c->csrf_cookie);
+		headers = curl_slist_append(headers, c->csrf_hdr);
+	}
 	if (body) {
 		snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type ? content_type : "application/json");
 		headers = curl_slist_append(headers, ctype);

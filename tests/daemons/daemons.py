@@ -85,6 +85,13 @@ def bearer(token):
     return {"Authorization": "Bearer " + token}
 
 
+def csrf(value="a1" * 32):
+    """What a program (or the UI's script) adds to a write made on a client
+    certificate or without authentication: the same value as the
+    fangs_csrf cookie and the X-Fangs-CSRF header."""
+    return {"Cookie": "fangs_csrf=" + value, "X-Fangs-CSRF": value}
+
+
 class Orchestrator(Proc):
     """auth: "tokens" (a tokens file in tmp, an operator token for the
     test's own requests), "none" (--insecure-no-auth) or "extra" (the

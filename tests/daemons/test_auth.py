@@ -19,8 +19,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemons import (FANGS, ORCH, Orchestrator, Proc, bearer, fangs, forget_token, free_port, make_token,  # noqa: E402
-                     run_of, wait_for)
+from daemons import (FANGS, ORCH, Orchestrator, Proc, bearer, csrf, fangs, forget_token, free_port,  # noqa: E402
+                     make_token, run_of, wait_for)
 
 EVENT = {"kind": "exec", "ts_ns": 1, "pid": 10, "path": "/bin/sh", "argv": ["sh", "-c", "true"]}
 NDJSON = (json.dumps(EVENT) + "\n").encode()
@@ -278,7 +278,7 @@ class StartTest(unittest.TestCase):
     def test_insecure_no_auth_warns(self):
         o = Orchestrator(self.tmp, os.path.join(self.tmp, "db"), extra=["--no-watch"], auth="none")
         try:
-            st, _ = o.post("/v1/runners/register", {"runner_id": "anyone"})
+            st, _ = o.post("/v1/runners/register", {"runner_id": "anyone"}, headers={"Fangs-Runner": "anyone"})
             self.assertEqual(st, 200)
             self.assertIn("WARNING: --insecure-no-auth", o.text())
         finally:
@@ -351,7 +351,7 @@ class CertTest(unittest.TestCase):
         scan = {"package": "p", "version": "1"}
         self.assertEqual(self.call("POST", "/v1/scans", scan, "ra")[0], 403)
         self.assertEqual(self.call("POST", "/v1/scans", scan, "rd")[0], 403)
-        self.assertEqual(self.call("POST", "/v1/scans", scan, "sub")[0], 201)
+        self.assertEqual(self.call("POST", "/v1/scans", scan, "sub", headers=csrf())[0], 201)
         self.assertEqual(self.call("GET", "/metrics", cert="rd")[0], 200)
         st, err = self.call("POST", "/v1/runners/register", {"runner_id": "op"}, "op")
         self.assertEqual(st, 403)
@@ -363,7 +363,8 @@ class CertTest(unittest.TestCase):
             self.assertEqual(st, 403, path)
             self.assertIn("no fangs role", err["error"])
         # a runner acts as itself only
-        self.assertEqual(self.call("POST", "/v1/runners/register", {"runner_id": "ra"}, "ra")[0], 200)
+        st, _ = self.call("POST", "/v1/runners/register", {"runner_id": "ra"}, "ra", {"Fangs-Runner": "ra"})
+        self.assertEqual(st, 200)
         st, err = self.call("POST", "/v1/runners/register", {"runner_id": "rb"}, "ra")
         self.assertEqual(st, 403)
         self.assertEqual(self.call("POST", "/v1/runners/rb/heartbeat", b"{}", "ra")[0], 403)
@@ -383,7 +384,8 @@ class CertTest(unittest.TestCase):
         with open(os.path.join(self.ca, "revoked.txt")) as f:
             self.assertIn("serial:" + self.gone_serial, f.read())
         # the certificate issued again under the same name is another serial: accepted
-        self.assertEqual(self.call("POST", "/v1/runners/register", {"runner_id": "gone"}, "gone")[0], 200)
+        self.assertEqual(self.call("POST", "/v1/runners/register", {"runner_id": "gone"}, "gone",
+                                   {"Fangs-Runner": "gone"})[0], 200)
         # and revoked by serial from the command line, it is refused at once
         p = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", self.pem("gone")], capture_output=True,
                            text=True)

@@ -15,7 +15,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemons import FANGS, Orchestrator, bearer, fangs, free_port, make_token, wait_for  # noqa: E402
+from daemons import FANGS, Orchestrator, bearer, csrf, fangs, free_port, make_token, run_of, wait_for  # noqa: E402
+import fakereg  # noqa: E402
 
 ROOT = os.environ["FANGS_SOURCE_ROOT"]
 REC = os.path.join(ROOT, "examples", "recordings")
@@ -540,6 +541,192 @@ class CsrfCertificateTest(unittest.TestCase):
                 self.assertEqual(st, 200, raw)
                 st, raw, _ = call("DELETE", "/v1/packages/p/watch", headers=bearer(op_token))
                 self.assertEqual(st, 200, raw)
+            finally:
+                self.assertEqual(o.stop(), 0)
+
+
+class ForgeryEveryWriteTest(unittest.TestCase):
+    """Every route that changes something, on a client certificate and
+    without authentication: refused (403, nothing changed) without the
+    proof that no page of another site made it, done with it. The
+    operator's, the submitter's and the read and review API's writes need
+    the CSRF token; the runners' routes the Fangs-Runner header; a bearer
+    token needs neither."""
+
+    EVENT = {"kind": "exec", "ts_ns": 1, "pid": 10, "path": "/bin/sh", "argv": ["sh", "-c", "true"]}
+
+    def check_every_write(self, o, db, call, op, sub, runner):
+        """call(method, path, body, headers, cert) -> (status, raw); op, sub
+        and runner: the certificates (None without authentication)."""
+        def refused(method, path, body=None, headers=None, cert=op, want="X-Fangs-CSRF"):
+            st, raw = call(method, path, body, headers, cert)
+            self.assertEqual(st, 403, "%s %s: %s" % (method, path, raw))
+            self.assertIn(want, json.loads(raw)["error"], path)
+
+        def done(code, method, path, body=None, headers=None, cert=op):
+            st, raw = call(method, path, body, headers, cert)
+            self.assertEqual(st, code, "%s %s: %s" % (method, path, raw))
+            return json.loads(raw) if raw.startswith(b"{") else None
+
+        rid = fangs(db, "run", "list")[0]["id"]
+        def read(path, key):
+            return json.loads(call("GET", path, None, None, op)[1])[key]
+
+        def watched():
+            return [p["name"] for p in read("/v1/packages?watched=1", "packages")]
+
+        def allow():
+            return [e["id"] for e in read("/v1/allowlist", "entries")]
+        forged = {"Cookie": "fangs_csrf=" + "b2" * 32, "X-Fangs-CSRF": "c3" * 32}
+
+        # the read and review API's writes
+        for h in (None, forged, {"Cookie": "fangs_csrf=" + "b2" * 32}, {"X-Fangs-CSRF": "b2" * 32}):
+            refused("PUT", "/v1/packages/q/watch", headers=h)
+        self.assertNotIn("q", watched())
+        done(200, "PUT", "/v1/packages/q/watch", headers=csrf())
+        self.assertIn("q", watched())
+        refused("DELETE", "/v1/packages/q/watch")
+        self.assertIn("q", watched())
+        done(200, "DELETE", "/v1/packages/q/watch", headers=csrf())
+        self.assertNotIn("q", watched())
+        entry = {"kind": "dns", "value": "forged.invalid", "note": "x"}
+        refused("POST", "/v1/allowlist", entry)
+        self.assertEqual(allow(), [])
+        new = done(201, "POST", "/v1/allowlist", entry, csrf())["entry"]
+        refused("DELETE", "/v1/allowlist/%d" % new["id"])
+        self.assertEqual(allow(), [new["id"]])
+        done(200, "DELETE", "/v1/allowlist/%d" % new["id"], headers=csrf())
+        self.assertEqual(allow(), [])
+        refused("POST", "/v1/runs/%s/promote" % rid)
+        self.assertNotEqual(run_of(db, rid).get("review"), "promoted")
+        self.assertEqual(done(200, "POST", "/v1/runs/%s/promote" % rid, headers=csrf())["promoted"], rid)
+
+        # the orchestrator's own: queue a scan (submitter), fail a run (operator)
+        scan = {"package": "q", "version": "1.0.0"}
+        refused("POST", "/v1/scans", scan, cert=sub)
+        refused("POST", "/v1/scans", scan, forged, cert=sub)
+        self.assertEqual([r for r in fangs(db, "run", "list") if r["package"] == "q"], [])
+        queued = done(201, "POST", "/v1/scans", scan, csrf(), cert=sub)["run_id"]
+        refused("POST", "/v1/runs/%s/fail" % queued, {})
+        self.assertEqual(run_of(db, queued)["state"], "queued")
+        self.assertEqual(done(200, "POST", "/v1/runs/%s/fail" % queued, {}, csrf())["state"], "failed")
+        self.assertEqual(run_of(db, queued)["state"], "failed")
+        # a path that is no route is covered too: a new route cannot forget it
+        refused("POST", "/v1/nothing-here", {})
+        done(404, "POST", "/v1/nothing-here", {}, csrf())
+        # another site's Origin is refused even with the token
+        refused("POST", "/v1/scans", scan, dict(csrf(), Origin="https://evil.example"), cert=sub, want="another site")
+
+        # the runners' routes: the Fangs-Runner header (fangs-runner always sends it)
+        rh = {"Fangs-Runner": "r1"}
+        refused("POST", "/v1/runners/register", {"runner_id": "r1"}, cert=runner, want="Fangs-Runner")
+        self.assertNotIn("r1", [r["id"] for r in fangs(db, "runner", "list")])
+        done(200, "POST", "/v1/runners/register", {"runner_id": "r1"}, rh, cert=runner)
+        refused("POST", "/v1/runners/r1/heartbeat", {}, cert=runner, want="Fangs-Runner")
+        done(200, "POST", "/v1/runners/r1/heartbeat", {}, rh, cert=runner)
+        job = done(201, "POST", "/v1/scans", {"package": "q", "version": "2.0.0"}, csrf(), cert=sub)["run_id"]
+        # a GET that claims a job is a write: an <img> of another site must not take it
+        refused("GET", "/v1/runners/r1/jobs?wait_ms=100", cert=runner, want="Fangs-Runner")
+        self.assertEqual(run_of(db, job)["state"], "queued")
+        self.assertEqual(done(200, "GET", "/v1/runners/r1/jobs?wait_ms=100", headers=rh, cert=runner)["run_id"],
+                         job)
+        batch = (json.dumps(self.EVENT) + "\n").encode()
+        nd = {"Content-Type": "application/x-ndjson"}
+        refused("POST", "/v1/runs/%s/events" % job, batch, nd, cert=runner, want="Fangs-Runner")
+        self.assertEqual(run_of(db, job)["event_count"], 0)
+        done(200, "POST", "/v1/runs/%s/events" % job, batch, dict(nd, **rh), cert=runner)
+        result = {"state": "succeeded", "exit_code": 0}
+        refused("POST", "/v1/runs/%s/result" % job, result, cert=runner, want="Fangs-Runner")
+        self.assertEqual(run_of(db, job)["state"], "running")
+        done(200, "POST", "/v1/runs/%s/result" % job, result, rh, cert=runner)
+        self.assertNotEqual(run_of(db, job)["state"], "running")
+
+    def check_cli(self, o, db, creds):
+        """fangs scan submit and fangs run fail through the orchestrator,
+        without a token: the CLI sends a CSRF value of its own."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FANGS_TOKEN")}
+        reg = fakereg.FakeRegistry()
+        try:
+            reg.publish("q", "4.0.0")
+            p = subprocess.run([FANGS, "--json", "scan", "submit", "--package", "q", "--version", "4.0.0",
+                                "--orchestrator", o.url, "--registry", reg.url] + creds, capture_output=True,
+                               text=True, timeout=60, env=env)
+        finally:
+            reg.close()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        run = json.loads(p.stdout)["run_id"]
+        self.assertEqual(run_of(db, run)["state"], "queued")
+        p = subprocess.run([FANGS, "run", "fail", run, "--orchestrator", o.url] + creds, capture_output=True,
+                           text=True, timeout=60, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(run_of(db, run)["state"], "failed")
+
+    @staticmethod
+    def seed(tmp):
+        db = os.path.join(tmp, "fangs.db")
+        subprocess.run([FANGS, "--sqlite-path", db, "events", "import", rec("1.0.0"), "--package", "p",
+                        "--version", "1.0.0"], check=True, capture_output=True, timeout=60)
+        return db
+
+    def test_without_authentication(self):
+        with tempfile.TemporaryDirectory(prefix="fangs-webapi-forge-") as tmp:
+            db = self.seed(tmp)
+            o = Orchestrator(tmp, db, extra=["--no-watch", "--poll-max-ms", "300"], auth="none")
+            try:
+                def call(method, path, body, headers, cert):
+                    return o.request(method, path, body, headers=headers)
+                self.check_every_write(o, db, call, None, None, None)
+                self.check_cli(o, db, [])
+            finally:
+                self.assertEqual(o.stop(), 0)
+
+    def test_on_certificates(self):
+        with tempfile.TemporaryDirectory(prefix="fangs-webapi-forgecert-") as tmp:
+            ca = os.path.join(tmp, "ca")
+            cli("ca", "init", "--dir", ca)
+            cli("ca", "issue", "orchestrator", "--host", "127.0.0.1", "--dir", ca)
+            for name, role in (("op", "operator"), ("sub", "submitter"), ("r1", "runner")):
+                cli("ca", "issue", name, "--role", role, "--dir", ca)
+            tf = os.path.join(tmp, "tokens")
+            op_token = make_token(tf, "operator", "op-token")
+            db = self.seed(tmp)
+            o = Orchestrator(tmp, db, scheme="https", auth="extra", extra=[
+                "--no-watch", "--poll-max-ms", "300", "--tls-cert", os.path.join(ca, "orchestrator.pem"),
+                "--tls-key", os.path.join(ca, "orchestrator-key.pem"), "--client-ca", os.path.join(ca, "ca.pem"),
+                "--tokens", tf])
+
+            def call(method, path, body, headers, cert):
+                ctx = ssl.create_default_context(cafile=os.path.join(ca, "ca.pem"))
+                if cert:
+                    ctx.load_cert_chain(os.path.join(ca, cert + ".pem"), os.path.join(ca, cert + "-key.pem"))
+                data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+                if data is None and method != "GET":
+                    data = b""
+                req = urllib.request.Request(o.url + path, method=method, headers=headers or {}, data=data)
+                try:
+                    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+                        return r.status, r.read()
+                except urllib.error.HTTPError as e:
+                    return e.code, e.read()
+
+            def up():
+                try:
+                    return call("GET", "/v1/health", None, None, None)[0] == 200
+                except OSError:
+                    if not o.alive():
+                        raise AssertionError("orchestrator exited:\n" + o.text())
+                    return False
+
+            try:
+                wait_for(up, 10, "the orchestrator over TLS")
+                self.check_every_write(o, db, call, "op", "sub", "r1")
+                self.check_cli(o, db, ["--ca", os.path.join(ca, "ca.pem"), "--tls-cert", os.path.join(ca, "op.pem"),
+                                       "--tls-key", os.path.join(ca, "op-key.pem")])
+                # a bearer token needs no CSRF token, beside certificates
+                st, raw = call("PUT", "/v1/packages/q/watch", None, bearer(op_token), None)
+                self.assertEqual(st, 200, raw)
+                st, raw = call("POST", "/v1/scans", {"package": "q", "version": "3.0.0"}, bearer(op_token), None)
+                self.assertEqual(st, 201, raw)
             finally:
                 self.assertEqual(o.stop(), 0)
 

@@ -446,6 +446,209 @@ START_TEST(test_runners)
 }
 END_TEST
 
+/* How many jobs the release has (every state). */
+static size_t jobs_of(fangs_storage *st, const char *pkg, const char *ver)
+{
+	fangs_job_list jl = {0};
+	size_t n = 0;
+	OK(fangs_storage_job_list(st, -1, &jl));
+	for (size_t i = 0; i < jl.count; i++)
+		n += !strcmp(jl.items[i].package, pkg) && !strcmp(jl.items[i].version, ver);
+	fangs_job_list_free(&jl);
+	return n;
+}
+
+/* A release is queued once: a second call, on the same handle or another,
+ * finds its run (whatever made it) and changes nothing. */
+START_TEST(test_enqueue_release_once)
+{
+	fangs_storage *st = fx_open(_i), *other = fx_reopen();
+	fangs_job j = {0}, k = {0};
+	fangs_run run = {0};
+
+	j.package = "once";
+	j.version = "1.0.0";
+	OK(fangs_storage_job_enqueue_release(st, &j));
+	ck_assert_int_gt(j.id, 0);
+	OK(fangs_storage_run_get(st, j.run_id, &run));
+	ck_assert_int_eq(run.state, FANGS_RUN_QUEUED);
+	fangs_run_clear(&run);
+	k.package = "once";
+	k.version = "1.0.0";
+	ck_assert_int_eq(fangs_storage_job_enqueue_release(other, &k), FANGS_EEXISTS);
+	ck_assert_int_eq(fangs_storage_job_enqueue_release(st, &k), FANGS_EEXISTS);
+	ck_assert_uint_eq(jobs_of(st, "once", "1.0.0"), 1);
+	/* a run of any origin counts: an imported one */
+	memset(&run, 0, sizeof(run));
+	run.package = "once";
+	run.version = "2.0.0";
+	run.state = FANGS_RUN_SUCCEEDED;
+	OK(fangs_storage_run_create(st, &run));
+	memset(&k, 0, sizeof(k));
+	k.package = "once";
+	k.version = "2.0.0";
+	ck_assert_int_eq(fangs_storage_job_enqueue_release(other, &k), FANGS_EEXISTS);
+	ck_assert_uint_eq(jobs_of(st, "once", "2.0.0"), 0);
+	/* inside a transaction that goes on after it */
+	memset(&k, 0, sizeof(k));
+	k.package = "once";
+	k.version = "3.0.0";
+	OK(fangs_storage_begin(st));
+	ck_assert_int_eq(fangs_storage_job_enqueue_release(st, &j), FANGS_EEXISTS);
+	OK(fangs_storage_job_enqueue_release(st, &k));
+	OK(fangs_storage_commit(st));
+	ck_assert_uint_eq(jobs_of(other, "once", "3.0.0"), 1);
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(fangs_storage_job_enqueue_release(st, &k), FANGS_EINVAL);
+	fangs_storage_free(other);
+	fangs_storage_free(st);
+}
+END_TEST
+
+/* The change of leader: one handle queues a release in a transaction it has
+ * not committed yet (the watcher's: new versions and last_seen_version
+ * together) while another queues the same release. The second waits for
+ * the first and finds its run: one job. Checking for a run before queueing,
+ * each on its own, would have let both through on PostgreSQL. */
+START_TEST(test_enqueue_release_waits_for_open_transaction)
+{
+	fangs_storage *st = fx_open(_i), *other;
+	fangs_job j = {0};
+	int ready[2], go[2], stt;
+	char got;
+	pid_t pid;
+
+	j.package = "leader";
+	j.version = "1.0.0";
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fangs_storage *mine = NULL;
+		fangs_job k = {0};
+		char c;
+		int rc;
+		close(ready[0]);
+		close(go[1]);
+		/* opened (which may write) before the other's transaction */
+		if (fangs_storage_open(&mine, &fx_opts))
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		k.package = "leader";
+		k.version = "1.0.0";
+		do
+			rc = fangs_storage_job_enqueue_release(mine, &k);
+		while (rc == FANGS_EBUSY);
+		fangs_storage_free(mine);
+		_exit(rc == FANGS_EEXISTS ? 0 : rc == 0 ? 10 : 11);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_int_eq(read(ready[0], &got, 1), 1);
+	close(ready[0]);
+	OK(fangs_storage_begin(st));
+	OK(fangs_storage_job_enqueue_release(st, &j));
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	close(go[1]);
+	/* the other one is on its way in (and waits) while this is open */
+	usleep(300000);
+	OK(fangs_storage_commit(st));
+	ck_assert_int_eq(waitpid(pid, &stt, 0), pid);
+	ck_assert_msg(WIFEXITED(stt) && WEXITSTATUS(stt) == 0,
+		      "the second handle: exit %d (10: it queued the release a second time)",
+		      WIFEXITED(stt) ? WEXITSTATUS(stt) : -1);
+	other = fx_reopen();
+	ck_assert_uint_eq(jobs_of(other, "leader", "1.0.0"), 1);
+	fangs_storage_free(other);
+	fangs_storage_free(st);
+}
+END_TEST
+
+/* Several handles queue the same releases at once, as the watcher does (a
+ * transaction per package): each release gets one job, and every other
+ * attempt is told it exists. */
+START_TEST(test_enqueue_release_race)
+{
+	enum {
+		RELEASES = 25,
+		WORKERS = 4
+	};
+	fangs_storage *st = fx_open(_i);
+	int go[2], res[2], queued = 0, existed = 0;
+	pid_t pids[WORKERS];
+	char ver[16];
+	int32_t out[2];
+
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(res), 0);
+	for (int w = 0; w < WORKERS; w++) {
+		pids[w] = fork();
+		ck_assert_int_ge(pids[w], 0);
+		if (pids[w] == 0) {
+			fangs_storage *mine = NULL;
+			int32_t mine_out[2] = {0, 0};
+			char c;
+			close(go[1]);
+			close(res[0]);
+			if (fangs_storage_open(&mine, &fx_opts))
+				_exit(2);
+			/* all start together: when the parent closes the pipe */
+			if (read(go[0], &c, 1) != 0)
+				_exit(3);
+			for (int i = 0; i < RELEASES; i++) {
+				fangs_job k = {0};
+				int rc;
+				snprintf(ver, sizeof(ver), "1.0.%d", i);
+				k.package = "race-release";
+				k.version = ver;
+				do {
+					rc = fangs_storage_begin(mine);
+					if (rc == 0) {
+						rc = fangs_storage_job_enqueue_release(mine, &k);
+						if (rc == 0)
+							rc = fangs_storage_commit(mine);
+						else
+							fangs_storage_rollback(mine);
+					}
+				} while (rc == FANGS_EBUSY);
+				if (rc == 0)
+					mine_out[0]++;
+				else if (rc == FANGS_EEXISTS)
+					mine_out[1]++;
+				else
+					_exit(4);
+			}
+			fangs_storage_free(mine);
+			if (write(res[1], mine_out, sizeof(mine_out)) != sizeof(mine_out))
+				_exit(5);
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(res[1]);
+	close(go[1]);
+	while (read(res[0], out, sizeof(out)) == sizeof(out)) {
+		queued += out[0];
+		existed += out[1];
+	}
+	close(res[0]);
+	for (int w = 0; w < WORKERS; w++) {
+		int stt;
+		ck_assert_int_eq(waitpid(pids[w], &stt, 0), pids[w]);
+		ck_assert_msg(WIFEXITED(stt) && WEXITSTATUS(stt) == 0, "worker %d: status %d", w, stt);
+	}
+	ck_assert_int_eq(queued, RELEASES);
+	ck_assert_int_eq(existed, RELEASES * (WORKERS - 1));
+	for (int i = 0; i < RELEASES; i++) {
+		snprintf(ver, sizeof(ver), "1.0.%d", i);
+		ck_assert_msg(jobs_of(st, "race-release", ver) == 1, "race-release@%s queued more than once", ver);
+	}
+	fangs_storage_free(st);
+}
+END_TEST
+
 START_TEST(test_queue_invalid)
 {
 	fangs_storage *st = fx_open(_i);
@@ -483,6 +686,9 @@ int main(void)
 	tcase_add_loop_test(c, test_feed_position, 0, n);
 	tcase_add_loop_test(c, test_runners, 0, n);
 	tcase_add_loop_test(c, test_queue_invalid, 0, n);
+	tcase_add_loop_test(c, test_enqueue_release_once, 0, n);
+	tcase_add_loop_test(c, test_enqueue_release_waits_for_open_transaction, 0, n);
+	tcase_add_loop_test(c, test_enqueue_release_race, 0, n);
 	suite_add_tcase(s, c);
 	return fx_run_suite(s, "storage queue");
 }

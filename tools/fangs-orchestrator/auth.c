@@ -266,6 +266,59 @@ static unsigned from_token(orch *o, const char *hdr, auth_identity *out, const c
 	return 0;
 }
 
+/* A request header, or NULL. */
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/*
+ * Cross-site request forgery (docs/security.md, "Browsers and CSRF"), for
+ * every route at once, after the credential: a request that changes
+ * something is every method but GET and HEAD, and every runner route (GET
+ * /v1/runners/{id}/jobs claims a job). A browser sends a client
+ * certificate, or nothing to a server without authentication, with any
+ * page's request; it never adds an Authorization header or a custom header
+ * to another site's request (that needs a CORS preflight, never granted
+ * here). So such a request, made on a certificate or with no
+ * authentication, must prove a script of this server (or a program) made
+ * it:
+ *   - on a runner route, the Fangs-Runner header (fangs-runner always sends
+ *     it; the route needs the runner role, which no person's browser holds,
+ *     and this makes a browser that was given one no use to another site);
+ *   - on any other route (operator, submitter, the read and review API's
+ *     writes, and paths that do not exist: a new route is covered before
+ *     it is written), X-Fangs-CSRF equal to the fangs_csrf cookie of GET
+ *     /v1/csrf.
+ * A bearer token needs neither, and a route that needs no credential
+ * gains nothing from the browser's. Whatever the credential, a present
+ * Origin header must name this server. 0, or 403 with the reason.
+ */
+static unsigned forgery_check(struct MHD_Connection *c, const char *method, enum need need, const auth_identity *who,
+			      const char **why)
+{
+	const char *runner;
+	if (need != NEED_RUNNER && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
+		return 0;
+	if (!webapi_origin_check(header(c, "Origin"), header(c, MHD_HTTP_HEADER_HOST), why))
+		return 403;
+	if (need == NEED_NOTHING || !strcmp(who->via, "token"))
+		return 0;
+	if (need == NEED_RUNNER) {
+		runner = header(c, "Fangs-Runner");
+		if (!runner || !*runner) {
+			*why = "a runner's request on a certificate or without authentication must carry the"
+			       " Fangs-Runner header";
+			return 403;
+		}
+		return 0;
+	}
+	if (!webapi_csrf_check(header(c, MHD_HTTP_HEADER_COOKIE), header(c, "X-Fangs-CSRF"), header(c, "Origin"),
+			       header(c, MHD_HTTP_HEADER_HOST), why))
+		return 403;
+	return 0;
+}
+
 unsigned auth_check(orch *o, struct MHD_Connection *c, const char *method, const char *url, auth_identity *out,
 		    const char **why)
 {
@@ -277,10 +330,10 @@ unsigned auth_check(orch *o, struct MHD_Connection *c, const char *method, const
 	memset(out, 0, sizeof(*out));
 	out->via = "none";
 	if (need == NEED_NOTHING)
-		return 0;
+		return forgery_check(c, method, need, out, why);
 	if (o->no_auth) {
 		out->role = ROLE_ALL;
-		return 0;
+		return forgery_check(c, method, need, out, why);
 	}
 	hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (hdr)
@@ -304,7 +357,7 @@ unsigned auth_check(orch *o, struct MHD_Connection *c, const char *method, const
 		*why = msg;
 		return 403;
 	}
-	return 0;
+	return forgery_check(c, method, need, out, why);
 }
 
 int auth_preflight(orch *o)

@@ -21,8 +21,11 @@ typedef struct auth_identity {
  * mTLS client certificate (its role in the subject's OU, its serial not
  * revoked) or an `Authorization: Bearer` token of the tokens file, then the
  * role the route needs and, on /v1/runners/{id}/..., that a runner acts as
- * itself. 0 with `out` filled, else the HTTP status (401, 403, 500) with the
- * reason in `why`.
+ * itself; then, for every request that changes something, that it is no
+ * cross-site forgery (a foreign Origin; on a certificate or without
+ * authentication, the CSRF token or, on a runner route, the Fangs-Runner
+ * header). 0 with `out` filled, else the HTTP status (401, 403, 500) with
+ * the reason in `why`.
  */
 unsigned auth_check(struct orch *o, struct MHD_Connection *c, const char *method, const char *url, auth_identity *out,
 		    const char **why);

@@ -261,18 +261,15 @@ static int commit_page(orch *o, const char *from, const char *to, change *cs, si
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		for (size_t v = 0; rc == 0 && v < cs[i].n; v++) {
 			fangs_job job = {0};
-			int dup = release_has_run(o, cs[i].name, cs[i].nv[v].version);
-			if (dup < 0) {
-				rc = fangs_error_last_code();
-				break;
-			}
-			if (dup) {
-				metrics_add(o, &o->m.follow_duplicate, 1);
-				continue;
-			}
 			job.package = cs[i].name;
 			job.version = (char *)cs[i].nv[v].version;
-			if ((rc = fangs_storage_job_enqueue(o->st, &job)) == 0) {
+			/* the watcher (here or on another orchestrator) or a hand may
+			 * have queued it already: then it is queued once */
+			rc = fangs_storage_job_enqueue_release(o->st, &job);
+			if (rc == FANGS_EEXISTS) {
+				metrics_add(o, &o->m.follow_duplicate, 1);
+				rc = 0;
+			} else if (rc == 0) {
 				log_info("follower: %s@%s is new: queued run %s", cs[i].name, cs[i].nv[v].version,
 					 job.run_id);
 				(*queued)++;

@@ -232,9 +232,6 @@ int watcher_start(orch *o, pthread_t *thread);
  * seen: its latest), oldest first, checked as versions; strings borrowed
  * from doc. Count in *n; NULL with *n 0 when nothing (or out of memory). */
 newver *watcher_new_versions(const char *name, const char *last_seen, json_object *doc, size_t *n);
-/* Has the release a run already (queued, running or done)? 1, 0, or -1
- * with the error set. st_lock held. */
-int release_has_run(orch *o, const char *name, const char *version);
 /* The registry URL of a package's packument. */
 char *packument_url(const orch *o, const char *name);
 

@@ -2,7 +2,8 @@
  * fangs-orchestrator/server.c - HTTP on libmicrohttpd: a fixed pool of
  * worker threads on epoll; a long poll is a suspended connection (no
  * thread held). Before any body is read a request passes, in this order:
- * who is calling (the client certificate under mTLS), the route's own
+ * who is calling (the client certificate under mTLS) and, for a write,
+ * that no page of another site forged it (auth.c), the route's own
  * checks (an event batch's or result's run exists and is the caller's),
  * the route's body limit (by Content-Length, and again while reading),
  * and the global budget of body bytes held in memory (503 beyond it).

@@ -245,26 +245,12 @@ newver *watcher_new_versions(const char *name, const char *last_seen, json_objec
 	return nv;
 }
 
-int release_has_run(orch *o, const char *name, const char *version)
-{
-	fangs_run_filter f = FANGS_RUN_FILTER_INIT;
-	fangs_run_list rl = {0};
-	int found;
-	f.package = name;
-	f.version = version;
-	f.limit = 1;
-	if (fangs_storage_run_list(o->st, &f, &rl))
-		return -1;
-	found = rl.count > 0;
-	fangs_run_list_free(&rl);
-	return found;
-}
-
 /* Queues what a packument shows as new for `pkg`. */
 static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 {
 	size_t n;
 	newver *nv = watcher_new_versions(pkg->name, pkg->last_seen_version, doc, &n);
+	size_t queued = 0;
 	int rc;
 
 	if (!nv)
@@ -273,17 +259,18 @@ static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 	rc = fangs_storage_begin(o->st);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		fangs_job job = {0};
-		/* the follower (or a hand) may have queued it already */
-		int dup = release_has_run(o, pkg->name, nv[i].version);
-		if (dup) {
-			rc = dup < 0 ? fangs_error_last_code() : 0;
-			continue;
-		}
 		job.package = pkg->name;
 		job.version = (char *)nv[i].version;
-		rc = fangs_storage_job_enqueue(o->st, &job);
-		if (rc == 0)
+		/* the follower, a hand, or the watcher of another orchestrator
+		 * that was the leader a moment ago may have queued it already:
+		 * storage queues a release once, however many race for it */
+		rc = fangs_storage_job_enqueue_release(o->st, &job);
+		if (rc == FANGS_EEXISTS) {
+			rc = 0;
+		} else if (rc == 0) {
 			log_info("watcher: %s@%s is new: queued run %s", pkg->name, nv[i].version, job.run_id);
+			queued++;
+		}
 	}
 	if (rc == 0)
 		rc = fangs_storage_package_set_last_seen(o->st, pkg->name, nv[n - 1].version);
@@ -295,7 +282,7 @@ static void consider(orch *o, const fangs_package *pkg, json_object *doc)
 	if (rc)
 		log_warn("watcher: %s: cannot queue its new versions: %s", pkg->name, fangs_error_last());
 	else {
-		metrics_add(o, &o->m.watcher_queued, n);
+		metrics_add(o, &o->m.watcher_queued, queued);
 		dispatch_notify(o);
 	}
 	free(nv);

@@ -18,7 +18,7 @@
 
 FANGS_BEGIN_DECL
 
-#define FANGS_STORAGE_BACKEND_VERSION 3
+#define FANGS_STORAGE_BACKEND_VERSION 4
 
 typedef struct fangs_storage_backend fangs_storage_backend;
 
@@ -135,6 +135,10 @@ struct fangs_storage_backend {
 	int (*leader_release)(fangs_storage_backend *b);
 	int (*feed_get)(fangs_storage_backend *b, const char *feed, char **seq);
 	int (*feed_advance)(fangs_storage_backend *b, const char *feed, const char *from, const char *to);
+	/* version 4 */
+	/** job_enqueue unless a run of job->package@job->version exists
+	 * (FANGS_EEXISTS), atomic against every other handle on the database. */
+	int (*job_enqueue_release)(fangs_storage_backend *b, fangs_job *job);
 };
 
 /** Wraps a backend in a storage handle; the handle owns it (calls b->free). */

@@ -380,6 +380,7 @@ static const fangs_storage_backend pg_vtable = {
 	.leader_release = fangs__pg_leader_release,
 	.feed_get = fangs__pg_feed_get,
 	.feed_advance = fangs__pg_feed_advance,
+	.job_enqueue_release = fangs__pg_job_enqueue_release,
 };
 
 static int session_setup(fangs__pg *b, int busy_timeout_ms)

@@ -61,6 +61,47 @@ int fangs__pg_job_enqueue(fangs_storage_backend *bb, fangs_job *job)
 	return fangs__pg_write_end(b, outer, rc);
 }
 
+/* The first key of a release's lock (pg_advisory_xact_lock(int, int)):
+ * "fanh", beside the leader's "fang" (postgres_feed.c); the second is a
+ * hash of package@version (two releases sharing one only wait on each
+ * other). */
+#define RELEASE_LOCK_KEY1 "1717661288"
+
+/* Under READ COMMITTED two transactions could both find no run and both
+ * insert one: a lock on the release, held to the end of the (caller's)
+ * transaction, makes the second wait for the first to end, and its check,
+ * a statement of its own, then sees the first one's run. */
+int fangs__pg_job_enqueue_release(fangs_storage_backend *bb, fangs_job *job)
+{
+	fangs__pg *b = fangs__pg_of(bb);
+	fangs__pg_params lock = {0}, q = {0};
+	uint64_t h = fangs__hash64(job->package, strlen(job->package), 0);
+	PGresult *res;
+	int outer, rc;
+
+	h = fangs__hash64("@", 1, h);
+	h = fangs__hash64(job->version, strlen(job->version), h);
+	if ((rc = fangs__pg_write_begin(b, &outer)))
+		return rc;
+	fangs__pg_i64(&lock, (int32_t)(uint32_t)h);
+	rc = fangs__pg_run(b, "SELECT pg_advisory_xact_lock(" RELEASE_LOCK_KEY1 ", $1::int4)", &lock,
+			   "locking the release", NULL);
+	if (rc == 0) {
+		fangs__pg_str(&q, job->package);
+		fangs__pg_str(&q, job->version);
+		res = fangs__pg_query(b, "SELECT 1 FROM runs WHERE package = $1 AND version = $2 LIMIT 1", &q,
+				      "looking for a run of the release");
+		if (!res)
+			rc = fangs_error_last_code();
+		else if (PQntuples(res) > 0)
+			rc = fangs_error_set(FANGS_EEXISTS, "%s@%s has a run already", job->package, job->version);
+		PQclear(res);
+	}
+	if (rc == 0)
+		rc = fangs__pg_job_enqueue(bb, job);
+	return fangs__pg_write_end(b, outer, rc);
+}
+
 int fangs__pg_job_claim(fangs_storage_backend *bb, const char *runner, int64_t now_ns, fangs_job *out)
 {
 	fangs__pg *b = fangs__pg_of(bb);

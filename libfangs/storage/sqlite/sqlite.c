@@ -301,6 +301,7 @@ static const fangs_storage_backend sq_vtable = {
 	.deviation_counts = fangs__sq_deviation_counts,
 	.feed_get = fangs__sq_feed_get,
 	.feed_advance = fangs__sq_feed_advance,
+	.job_enqueue_release = fangs__sq_job_enqueue_release,
 };
 
 static int exec(fangs__sq *b, const char *sql)

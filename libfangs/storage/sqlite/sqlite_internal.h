@@ -132,6 +132,7 @@ int fangs__sq_notification_due(fangs_storage_backend *b, int64_t now_ns, size_t 
 int fangs__sq_notification_claim(fangs_storage_backend *b, int64_t id, fangs_notification_status status,
 				 int64_t next_attempt_ns, int64_t lease_until_ns);
 int fangs__sq_job_enqueue(fangs_storage_backend *b, fangs_job *job);
+int fangs__sq_job_enqueue_release(fangs_storage_backend *b, fangs_job *job);
 int fangs__sq_job_claim(fangs_storage_backend *b, const char *runner, int64_t now_ns, fangs_job *out);
 int fangs__sq_job_get(fangs_storage_backend *b, const char *run_id, fangs_job *out);
 int fangs__sq_job_finish(fangs_storage_backend *b, const char *run_id, fangs_job_state state, int64_t now_ns);

@@ -89,6 +89,35 @@ out:
 	return fangs__sq_write_end(b, outer, rc);
 }
 
+/* The write lock (BEGIN IMMEDIATE, or the caller's transaction, which is
+ * one) is held from the check to the insert: no other connection writes in
+ * between. */
+int fangs__sq_job_enqueue_release(fangs_storage_backend *bb, fangs_job *job)
+{
+	fangs__sq *b = fangs__sq_of(bb);
+	sqlite3_stmt *st;
+	int outer, rc, step;
+
+	if ((rc = fangs__sq_write_begin(b, &outer)))
+		return rc;
+	if (!(st = fangs__sq_stmt(b, "SELECT 1 FROM runs WHERE package = ?1 AND version = ?2 LIMIT 1"))) {
+		rc = fangs_error_last_code();
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, job->package, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job->version, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (step == SQLITE_ROW)
+		rc = fangs_error_set(FANGS_EEXISTS, "%s@%s has a run already", job->package, job->version);
+	else if (step != SQLITE_DONE)
+		rc = fangs__sq_fail(b, step, "looking for a run of the release");
+	else
+		rc = fangs__sq_job_enqueue(bb, job);
+out:
+	return fangs__sq_write_end(b, outer, rc);
+}
+
 int fangs__sq_job_claim(fangs_storage_backend *bb, const char *runner, int64_t now_ns, fangs_job *out)
 {
 	fangs__sq *b = fangs__sq_of(bb);
