@@ -127,6 +127,14 @@ FANGS_EXTERN(void) fangs_sandbox_free(fangs_sandbox *sb);
 /** "ns" or "docker". */
 FANGS_EXTERN(const char *) fangs_sandbox_backend_name(const fangs_sandbox *sb);
 
+/** Nonzero when the backend's own set-up runs inside the run's cgroup
+ * before the command (fangs_sandbox_backend.setup_in_cgroup, docker):
+ * what the sensor sees of a run before its first exec of a program that is
+ * not a process re-executing itself (a path under /dev/fd/ or /proc/self/)
+ * is then the backend's, not the command's. 0 when the sensor sees only
+ * the command (ns, and backends older than version 3). */
+FANGS_EXTERN(int) fangs_sandbox_setup_in_cgroup(const fangs_sandbox *sb);
+
 /** The sandbox backend names fangs_sandbox_new() knows ("ns", "docker"),
  * NULL-terminated: what a command line, a configuration or a binding offers. */
 FANGS_EXTERN(const char *const *) fangs_sandbox_backend_names(void);

@@ -290,6 +290,11 @@ const char *fangs_sandbox_backend_name(const fangs_sandbox *sb)
 	return sb && sb->backend ? sb->backend->name : NULL;
 }
 
+int fangs_sandbox_setup_in_cgroup(const fangs_sandbox *sb)
+{
+	return sb && sb->backend && sb->backend->version >= 3 && sb->backend->setup_in_cgroup;
+}
+
 /* A run directory whose marker is locked belongs to a live run. */
 static int run_is_live(const char *work_root, const char *name)
 {
