@@ -86,7 +86,9 @@ typedef struct fangs_sandbox_options {
 	int64_t host_uid;          /**< ns: outside uid/gid of root inside; 0 = 100000 */
 	const char *docker_socket; /**< docker: NULL = /var/run/docker.sock */
 	const char *image;         /**< docker: image id or tag; NULL = "fangs-sandbox:latest" */
-	const char *cgroup_root;   /**< NULL = /sys/fs/cgroup (layout detected at run time) */
+	const char *cgroup_root;   /**< NULL = /sys/fs/cgroup: where cgroup2 (or <root>/unified) and the
+				           v1 controllers are looked for first among the mounts (layout
+				           detected at run time, docs/sandbox.md) */
 	/** Since version 2: size of the filesystem that holds HOME and the project (a
 	 * tmpfs made on the host for the run); 0 = 1 GiB. Writing past it is
 	 * ENOSPC; the cgroup memory limit grows by as much (files on a tmpfs
