@@ -3,7 +3,9 @@
  *
  * A run lives in <v2 root>/fangs/<run_id>. The v2 root is /sys/fs/cgroup on
  * pure-v2 hosts and /sys/fs/cgroup/unified on hybrid ones; it is detected
- * from /proc/self/mountinfo.
+ * from /proc/self/mountinfo, as the sandbox's run cgroups and the sensor's
+ * scope find it. With several cgroup2 mounts, /sys/fs/cgroup wins, then
+ * /sys/fs/cgroup/unified, then one below /sys/fs/cgroup, then the first.
  */
 #ifndef FANGS_CGROUP_H
 #define FANGS_CGROUP_H

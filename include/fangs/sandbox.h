@@ -86,7 +86,9 @@ typedef struct fangs_sandbox_options {
 	int64_t host_uid;          /**< ns: outside uid/gid of root inside; 0 = 100000 */
 	const char *docker_socket; /**< docker: NULL = /var/run/docker.sock */
 	const char *image;         /**< docker: image id or tag; NULL = "fangs-sandbox:latest" */
-	const char *cgroup_root;   /**< NULL = /sys/fs/cgroup (layout detected at run time) */
+	const char *cgroup_root;   /**< NULL = /sys/fs/cgroup: where cgroup2 (or <root>/unified) and the
+				           v1 controllers are looked for first among the mounts (layout
+				           detected at run time, docs/sandbox.md) */
 	/** Since version 2: size of the filesystem that holds HOME and the project (a
 	 * tmpfs made on the host for the run); 0 = 1 GiB. Writing past it is
 	 * ENOSPC; the cgroup memory limit grows by as much (files on a tmpfs
@@ -126,6 +128,14 @@ FANGS_EXTERN(void) fangs_sandbox_free(fangs_sandbox *sb);
 
 /** "ns" or "docker". */
 FANGS_EXTERN(const char *) fangs_sandbox_backend_name(const fangs_sandbox *sb);
+
+/** Nonzero when the backend's own set-up runs inside the run's cgroup
+ * before the command (fangs_sandbox_backend.setup_in_cgroup, docker):
+ * what the sensor sees of a run before its first exec of a program that is
+ * not a process re-executing itself (a path under /dev/fd/ or /proc/self/)
+ * is then the backend's, not the command's. 0 when the sensor sees only
+ * the command (ns, and backends older than version 3). */
+FANGS_EXTERN(int) fangs_sandbox_setup_in_cgroup(const fangs_sandbox *sb);
 
 /** The sandbox backend names fangs_sandbox_new() knows ("ns", "docker"),
  * NULL-terminated: what a command line, a configuration or a binding offers. */

@@ -17,35 +17,19 @@
 
 int fangs_cgroup_v2_root(char *buf, size_t len)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int rc = fangs_error_set(FANGS_EUNSUPPORTED, "no cgroup2 file system is mounted");
+	fangs__cg_mounts m;
+	int rc;
 
 	if (!buf)
 		return fangs_error_set(FANGS_EINVAL, "fangs_cgroup_v2_root: NULL buffer");
-	if (!f)
-		return fangs__error_errno(FANGS_EIO, "/proc/self/mountinfo");
-	while (fgets(line, sizeof(line), f)) {
-		/* id parent maj:min root mountpoint opts [optional...] - fstype source super */
-		char *sep = strstr(line, " - ");
-		char mnt[PATH_MAX];
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-			continue;
-		if (strlen(mnt) >= len) {
-			rc = fangs_error_set(FANGS_EINVAL, "cgroup2 mount path longer than the buffer");
-			break;
-		}
-		strcpy(buf, mnt);
-		rc = 0;
-		/* prefer the conventional places when there are several mounts */
-		if (strcmp(mnt, "/sys/fs/cgroup") == 0 || strcmp(mnt, "/sys/fs/cgroup/unified") == 0)
-			break;
-	}
-	fclose(f);
-	if (rc == 0)
-		fangs_error_clear();
+	/* the sandbox's answer too (fangs__cgroup_detect with its default root) */
+	if ((rc = fangs__cgroup_detect(NULL, &m)))
+		return rc;
+	if (strlen(m.v2) >= len)
+		rc = fangs_error_set(FANGS_EINVAL, "cgroup2 mount path longer than the buffer");
+	else
+		strcpy(buf, m.v2);
+	fangs__cgroup_mounts_free(&m);
 	return rc;
 }
 

@@ -8,25 +8,22 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/cgroup.h"
 #include "core/internal.h"
 
-static const char *const v1_controllers[FANGS__CG_V1_MAX] = {"memory", "pids", "cpu"};
-
-static int is_fs(const char *path, long magic)
+static void free_strv(char **v)
 {
-	struct statfs sf;
-	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
 }
 
 static int write_str(const char *dir, const char *file, const char *value)
@@ -58,27 +55,6 @@ static int set_limit(const char *dir, const char *file, int64_t v, const char *w
 		return fangs_error_set(FANGS_ESANDBOX, "cgroup %s: cannot set %s (%s/%s): %s", dir, what, dir, file,
 				       strerror(-e));
 	return 0;
-}
-
-int fangs__cgroup_detect(const char *root, fangs__cg_layout *layout, char **v2_root)
-{
-	char unified[4096];
-
-	if (is_fs(root, CGROUP2_SUPER_MAGIC)) {
-		*layout = FANGS__CG_V2;
-		*v2_root = fangs__strdup(root);
-		return *v2_root ? 0 : FANGS_ENOMEM;
-	}
-	snprintf(unified, sizeof(unified), "%s/unified", root);
-	if (is_fs(unified, CGROUP2_SUPER_MAGIC)) {
-		*layout = FANGS__CG_HYBRID;
-		*v2_root = fangs__strdup(unified);
-		return *v2_root ? 0 : FANGS_ENOMEM;
-	}
-	return fangs_error_set(FANGS_EUNSUPPORTED,
-			       "no cgroup v2 at %s nor %s: the sensor cannot be scoped to a run "
-			       "(mount cgroup2 there)",
-			       root, unified);
 }
 
 static int mkdir_run(const char *parent, const char *run_id, char **out)
@@ -172,49 +148,46 @@ static int limits_v1(const char *ctrl, const char *dir, const fangs_sandbox_limi
 
 int fangs__cgroup_create(fangs__cgroup *cg, const char *root, const char *run_id, const fangs_sandbox_limits *limits)
 {
-	char *v2_root = NULL;
+	fangs__cg_mounts m;
 	size_t n = 0;
 	int rc;
 
 	memset(cg, 0, sizeof(*cg));
-	if ((rc = fangs__cgroup_detect(root, &cg->layout, &v2_root)) < 0)
+	if ((rc = fangs__cgroup_detect(root, &m)) < 0)
 		return rc;
-	rc = mkdir_run(v2_root, run_id, &cg->v2);
+	cg->layout = m.layout;
+	rc = mkdir_run(m.v2, run_id, &cg->v2);
 	if (rc < 0)
 		goto out;
 	cg->id = cgroup_id_of(cg->v2);
 	if (cg->layout == FANGS__CG_V2) {
-		rc = limits_v2(v2_root, cg->v2, limits);
+		rc = limits_v2(m.v2, cg->v2, limits);
 		goto out;
 	}
+	cg->v1_all = m.v1_all;
+	m.v1_all = NULL;
+	/* memory first: v1[0] is the memory controller's (oom_kills) */
 	for (size_t i = 0; i < FANGS__CG_V1_MAX; i++) {
-		const char *ctrl = v1_controllers[i];
-		char *mnt = fangs__asprintf("%s/%s", root, ctrl);
-		if (!mnt) {
-			rc = FANGS_ENOMEM;
-			goto out;
-		}
-		if (!is_fs(mnt, CGROUP_SUPER_MAGIC)) {
-			free(mnt);
+		const char *ctrl = fangs__cgroup_v1_controller(i);
+		if (!m.v1[i]) {
 			if (strcmp(ctrl, "cpu") == 0) {
-				fangs_warn("no cgroup-v1 cpu controller at %s/cpu: the run has no CPU limit", root);
+				fangs_warn("no cgroup-v1 cpu controller is mounted: the run has no CPU limit");
 				continue;
 			}
 			rc = fangs_error_set(FANGS_EUNSUPPORTED,
-					     "hybrid cgroups without the v1 %s controller at %s/%s: cannot "
+					     "hybrid cgroups without the v1 %s controller (none is mounted): cannot "
 					     "enforce the %s limit",
-					     ctrl, root, ctrl, ctrl);
+					     ctrl, ctrl);
 			goto out;
 		}
-		rc = mkdir_run(mnt, run_id, &cg->v1[n]);
-		free(mnt);
+		rc = mkdir_run(m.v1[i], run_id, &cg->v1[n]);
 		if (rc < 0)
 			goto out;
 		if ((rc = limits_v1(ctrl, cg->v1[n++], limits)) < 0)
 			goto out;
 	}
 out:
-	free(v2_root);
+	fangs__cgroup_mounts_free(&m);
 	if (rc < 0 && rc != FANGS_EEXISTS) {
 		fangs_error_state keep;
 		fangs_error_state_capture(&keep, fangs_error_last_code());
@@ -225,6 +198,7 @@ out:
 		free(cg->v2);
 		for (size_t i = 0; i < n; i++)
 			free(cg->v1[i]);
+		free_strv(cg->v1_all);
 		memset(cg, 0, sizeof(*cg));
 	}
 	return rc;
@@ -408,10 +382,8 @@ int64_t fangs__cgroup_oom_kills(const fangs__cgroup *cg)
 	/* v2 memory.events is hierarchical already */
 	if (cg->layout == FANGS__CG_V2)
 		return cg->v2 ? read_key(cg->v2, "memory.events", "oom_kill") : 0;
-	for (size_t i = 0; cg->v1[i]; i++)
-		if (strstr(cg->v1[i], "/memory/"))
-			return sum_key(cg->v1[i], "memory.oom_control", "oom_kill");
-	return 0;
+	/* hybrid: fangs__cgroup_create() makes the memory controller's first */
+	return cg->v1[0] ? sum_key(cg->v1[0], "memory.oom_control", "oom_kill") : 0;
 }
 
 static int rmdir_tree(const char *dir);
@@ -444,41 +416,27 @@ static int rmdir_tree(const char *dir)
 /* fangs/<run_id> in the v1 hierarchies the sandbox did not make itself:
  * runc (docker's cgroupfs driver) makes the container's cgroups below the
  * cgroup parent in every hierarchy and removes only its own. */
-static int remove_other_v1(const char *root, const char *run_id)
+static int remove_other_v1(char *const *v1_all, const char *run_id)
 {
-	DIR *d = opendir(root);
-	struct dirent *de;
 	int found = 0;
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
+	for (size_t i = 0; v1_all && v1_all[i]; i++) {
 		char path[4096];
-		if (de->d_name[0] == '.' || strcmp(de->d_name, "unified") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/fangs/%s", root, de->d_name, run_id);
+		snprintf(path, sizeof(path), "%s/fangs/%s", v1_all[i], run_id);
 		if (access(path, F_OK) == 0) {
 			rmdir_tree(path);
 			found++;
 		}
 	}
-	closedir(d);
 	return found;
 }
 
-/* The same for a run's cgroup, whose v2 directory is <root>/unified/fangs/<run_id>. */
+/* The same for a run's cgroup, named after its v2 directory <v2>/fangs/<run_id>. */
 static void remove_other_v1_of(const fangs__cgroup *cg)
 {
-	char root[4096];
 	const char *slash;
-	size_t len;
-	if (cg->layout != FANGS__CG_HYBRID || !cg->v2 || !(slash = strstr(cg->v2, "/unified/fangs/")))
+	if (cg->layout != FANGS__CG_HYBRID || !cg->v2 || !(slash = strrchr(cg->v2, '/')))
 		return;
-	len = (size_t)(slash - cg->v2);
-	if (len >= sizeof(root))
-		return;
-	memcpy(root, cg->v2, len);
-	root[len] = '\0';
-	remove_other_v1(root, slash + strlen("/unified/fangs/"));
+	remove_other_v1(cg->v1_all, slash + 1);
 }
 
 void fangs__cgroup_destroy(fangs__cgroup *cg)
@@ -494,39 +452,43 @@ void fangs__cgroup_destroy(fangs__cgroup *cg)
 		rmdir_tree(cg->v1[i]);
 		free(cg->v1[i]);
 	}
+	free_strv(cg->v1_all);
 	memset(cg, 0, sizeof(*cg));
 }
 
 int fangs__cgroup_gc(const char *root, const char *run_id, int *removed)
 {
-	fangs__cg_layout layout;
+	fangs__cg_mounts m;
 	fangs__cgroup cg;
-	char *v2_root = NULL;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = fangs__cgroup_detect(root, &layout, &v2_root)) < 0)
+	if ((rc = fangs__cgroup_detect(root, &m)) < 0)
 		return rc;
 	memset(&cg, 0, sizeof(cg));
-	cg.layout = layout;
-	cg.v2 = fangs__asprintf("%s/fangs/%s", v2_root, run_id);
-	free(v2_root);
-	if (!cg.v2)
-		return FANGS_ENOMEM;
+	cg.layout = m.layout;
+	cg.v2 = fangs__asprintf("%s/fangs/%s", m.v2, run_id);
+	if (!cg.v2) {
+		fangs__cgroup_mounts_free(&m);
+		return fangs__error_oom();
+	}
 	if (access(cg.v2, F_OK) != 0) {
 		free(cg.v2);
 		cg.v2 = NULL;
 	}
-	if (layout == FANGS__CG_HYBRID)
-		for (size_t i = 0; i < FANGS__CG_V1_MAX; i++) {
-			char *p = fangs__asprintf("%s/%s/fangs/%s", root, v1_controllers[i], run_id);
-			if (p && access(p, F_OK) == 0)
-				cg.v1[n++] = p;
-			else
-				free(p);
-		}
-	if (layout == FANGS__CG_HYBRID && !cg.v2)
-		n += (size_t)remove_other_v1(root, run_id);
+	for (size_t i = 0; i < FANGS__CG_V1_MAX; i++) {
+		char *p = m.v1[i] ? fangs__asprintf("%s/fangs/%s", m.v1[i], run_id) : NULL;
+		if (p && access(p, F_OK) == 0)
+			cg.v1[n++] = p;
+		else
+			free(p);
+	}
+	if (m.layout == FANGS__CG_HYBRID && !cg.v2)
+		n += (size_t)remove_other_v1(m.v1_all, run_id);
+	/* destroy removes the rest of runc's, named after the v2 directory */
+	cg.v1_all = m.v1_all;
+	m.v1_all = NULL;
+	fangs__cgroup_mounts_free(&m);
 	if (cg.v2 || n > 0) {
 		fangs_info("removing leftover cgroup fangs/%s", run_id);
 		(*removed)++;

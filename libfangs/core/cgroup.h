@@ -1,9 +1,11 @@
 /*
  * core/cgroup.h - the run's cgroups on hybrid (v1 controllers + v2 for
  * scoping) and pure v2 hosts, for the sandbox (limits through v1 or v2) and
- * the sensor (scope by the v2 cgroup). Defined in cgroup/: limits.c (a
- * run's cgroups), cgroup.c (also the public fangs/cgroup.h).
+ * the sensor (scope by the v2 cgroup). Defined in cgroup/: mounts.c (the
+ * one detection of the layout), limits.c (a run's cgroups), cgroup.c (also
+ * the public fangs/cgroup.h).
  */
+#include <stdio.h>
 #ifndef FANGS_CORE_CGROUP_H
 #define FANGS_CORE_CGROUP_H
 
@@ -21,19 +23,49 @@ enum {
 	FANGS__CG_V1_MAX = 3
 };
 
+/* Where cgroup2 and the v1 controllers are looked for first. */
+#define FANGS__CGROUP_ROOT "/sys/fs/cgroup"
+
+/* What /proc/self/mountinfo says of the cgroups: the one answer to "where
+ * is cgroup v2 and which layout is this". */
+typedef struct fangs__cg_mounts {
+	fangs__cg_layout layout;
+	char *v2;                   /* the cgroup2 mount point */
+	char *v1[FANGS__CG_V1_MAX]; /* hybrid: where memory, pids, cpu (fangs__cgroup_v1_controller())
+					 are mounted, NULL when not (always NULL on pure v2) */
+	char **v1_all;              /* every cgroup-v1 mount point, NULL-terminated (or NULL) */
+} fangs__cg_mounts;
+
+/* The v1 controllers the limits use, by index: "memory", "pids", "cpu";
+ * NULL past FANGS__CG_V1_MAX. */
+const char *fangs__cgroup_v1_controller(size_t i);
+
+/* Reads mountinfo text (the format of /proc/self/mountinfo). With several
+ * cgroup2 mounts the one at `root` (NULL = FANGS__CGROUP_ROOT) wins, then
+ * <root>/unified, then one below root, then the first; the same order for
+ * each v1 controller (<root>/<controller> first). The layout is hybrid
+ * when memory or pids is bound to a v1 hierarchy (v2 cannot have it then),
+ * else v2. FANGS_EUNSUPPORTED with a message when no cgroup2 is mounted.
+ * On success the caller frees *m with fangs__cgroup_mounts_free(). */
+int fangs__cgroup_mounts_parse(FILE *mountinfo, const char *root, fangs__cg_mounts *m);
+
+/* The same over this process's /proc/self/mountinfo. */
+int fangs__cgroup_detect(const char *root, fangs__cg_mounts *m);
+
+void fangs__cgroup_mounts_free(fangs__cg_mounts *m);
+
 typedef struct fangs__cgroup {
 	fangs__cg_layout layout;
-	char *v2;                       /* <v2 root>/fangs/<run_id> */
-	char *v1[FANGS__CG_V1_MAX + 1]; /* hybrid: <root>/<ctrl>/fangs/<run_id>, NULL-terminated */
+	char *v2;                       /* <v2 mount>/fangs/<run_id> */
+	char *v1[FANGS__CG_V1_MAX + 1]; /* hybrid: <ctrl's v1 mount>/fangs/<run_id>, NULL-terminated */
+	char **v1_all;                  /* hybrid: every v1 mount point (fangs__cg_mounts.v1_all), where
+					   docker's runc makes fangs/<run_id> too */
 	uint64_t id;
 } fangs__cgroup;
 
-/* Finds the layout under `root` (/sys/fs/cgroup) and the v2 mount.
- * FANGS_EUNSUPPORTED with a message when there is no cgroup v2 at all. */
-int fangs__cgroup_detect(const char *root, fangs__cg_layout *layout, char **v2_root);
-
-/* Creates fangs/<run_id> everywhere it is needed and sets the limits.
- * FANGS_EEXISTS when it exists already. */
+/* Creates fangs/<run_id> everywhere it is needed and sets the limits;
+ * the mounts are fangs__cgroup_detect(root)'s. FANGS_EEXISTS when it
+ * exists already. */
 int fangs__cgroup_create(fangs__cgroup *cg, const char *root, const char *run_id, const fangs_sandbox_limits *limits);
 
 /* Moves `pid` into the v2 cgroup and each v1 one (NULL-terminated). */

@@ -527,6 +527,7 @@ int fangs_sandbox_backend_ns_new(fangs_sandbox_backend **out, const fangs_sandbo
 	b->release = ns_release;
 	b->gc = ns_gc;
 	b->runs_import = 1;
+	b->setup_in_cgroup = 0; /* the child joins the watched cgroup after its set-up */
 	*out = b;
 	return 0;
 }

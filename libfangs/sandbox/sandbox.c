@@ -160,7 +160,7 @@ static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 	sb->hostname = o.hostname ? fangs__strdup(o.hostname) : NULL;
 	sb->docker_socket = fangs__strdup(o.docker_socket ? o.docker_socket : "/var/run/docker.sock");
 	sb->image = fangs__strdup(o.image ? o.image : "fangs-sandbox:latest");
-	sb->cgroup_root = fangs__strdup(o.cgroup_root ? o.cgroup_root : "/sys/fs/cgroup");
+	sb->cgroup_root = fangs__strdup(o.cgroup_root ? o.cgroup_root : FANGS__CGROUP_ROOT);
 	if (!sb->backend_name || !sb->work_root || !sb->npm || (o.hostname && !sb->hostname) || !sb->docker_socket ||
 	    !sb->image || !sb->cgroup_root)
 		return FANGS_ENOMEM;
@@ -180,8 +180,7 @@ static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 static int sandbox_init(fangs_sandbox **out, fangs_sandbox_backend *backend, const fangs_sandbox_options *opts)
 {
 	fangs_sandbox *sb;
-	fangs__cg_layout layout;
-	char *v2 = NULL;
+	fangs__cg_mounts mounts;
 	int rc;
 
 	*out = NULL;
@@ -189,9 +188,9 @@ static int sandbox_init(fangs_sandbox **out, fangs_sandbox_backend *backend, con
 		return fangs__error_oom();
 	if ((rc = fill_options(sb, opts)) < 0)
 		goto fail;
-	if ((rc = fangs__cgroup_detect(sb->cgroup_root, &layout, &v2)) < 0)
+	if ((rc = fangs__cgroup_detect(sb->cgroup_root, &mounts)) < 0)
 		goto fail;
-	free(v2);
+	fangs__cgroup_mounts_free(&mounts);
 	if (geteuid() != 0) {
 		rc = fangs_error_set(FANGS_EPERM, "the sandbox needs root on the host to create cgroups");
 		goto fail;
@@ -289,6 +288,11 @@ void fangs_sandbox_free(fangs_sandbox *sb)
 const char *fangs_sandbox_backend_name(const fangs_sandbox *sb)
 {
 	return sb && sb->backend ? sb->backend->name : NULL;
+}
+
+int fangs_sandbox_setup_in_cgroup(const fangs_sandbox *sb)
+{
+	return sb && sb->backend && sb->backend->version >= 3 && sb->backend->setup_in_cgroup;
 }
 
 /* A run directory whose marker is locked belongs to a live run. */

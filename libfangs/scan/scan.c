@@ -82,9 +82,10 @@ typedef struct scan_state {
 	fangs_sandbox_run *run;
 	fangs_sandbox_result result;
 	int wait_rc;
-	/* docker: the container's pid 1 has not yet run the sandbox's /bin/sh */
+	/* the backend's set-up runs in the run's cgroup (fangs_sandbox_setup_in_cgroup,
+	 * docker) and the command's entry point has not been exec'ed yet */
 	int before_entry;
-	uint64_t n_setup;           /* runc's events before it, left out */
+	uint64_t n_setup;           /* the set-up's events before it, left out */
 	fangs_error_state wait_err; /* the waiter's error, for the scanning thread */
 	volatile int done;
 	/* the import phase */
@@ -137,12 +138,13 @@ static int on_event(const fangs_event *in, void *user)
 	const char *decoy;
 	if (!in->run_id || strcmp(in->run_id, s->run_id) != 0)
 		return 0;
-	/* docker: runc sets the container up inside the run's cgroup (it may
-	 * re-exec itself through /dev/fd/N there, depending on when it joins
-	 * the cgroup) before the container's pid 1 execs the sandbox's shell.
-	 * Nothing of the package can run before that exec, so what comes
-	 * before it is runc's; the first exec that is not runc re-executing
-	 * itself ends the set-up. */
+	/* A backend whose set-up runs inside the run's cgroup (docker: runc
+	 * sets the container up there, and may re-exec itself through
+	 * /dev/fd/N, depending on when it joins the cgroup) says so
+	 * (fangs_sandbox_setup_in_cgroup). Nothing of the package can run
+	 * before the entry point's exec, so what comes before it is the
+	 * backend's; the first exec that is not a process re-executing itself
+	 * ends the set-up. */
 	if (s->before_entry) {
 		if (in->kind != FANGS_EV_EXEC || !in->path || !strncmp(in->path, "/dev/fd/", 8) ||
 		    !strncmp(in->path, "/proc/self/", 11)) {
@@ -513,7 +515,7 @@ static int scan_prepare(scan_job *j)
 	j->so.docker_socket = j->opts->docker_socket;
 	if ((rc = fangs_sandbox_new(&j->sb, &j->so)))
 		return rc;
-	j->s.before_entry = strcmp(fangs_sandbox_backend_name(j->sb), "docker") == 0;
+	j->s.before_entry = fangs_sandbox_setup_in_cgroup(j->sb);
 	if (j->opts->sensor) {
 		j->sensor = j->opts->sensor;
 		fangs_sensor_set_callback(j->sensor, on_event, &j->s);
@@ -644,7 +646,7 @@ static int scan_install(scan_job *j)
 	if (j->s.wait_rc)
 		return fangs_error_state_restore(&j->s.wait_err);
 	fangs_sensor_stats(j->sensor, j->out->run_id, &j->stats);
-	/* runc's container set-up is not the run's: neither stored nor counted */
+	/* the backend's set-up is not the run's: neither stored nor counted */
 	j->stats.emitted = j->stats.emitted > j->s.n_setup ? j->stats.emitted - j->s.n_setup : 0;
 	fangs_sensor_unwatch(j->sensor, j->out->run_id);
 	j->watching = 0;

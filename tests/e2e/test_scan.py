@@ -273,6 +273,13 @@ class ScanBase:
         self.assert_clean_run(self.seed, "banner", "1.0.0", "seeded")
         self.assertEqual(self.seed["deviations"], [])
         self.assertTrue(self.seed["run"]["is_baseline"])
+        # what the sandbox does to set the run up is not the run's: docker's
+        # runc works inside the run's cgroup before the container's /bin/sh
+        # execs (the backend says so: fangs_sandbox_setup_in_cgroup)
+        evs = self.jfangs("run", "show", self.seed["run"]["id"], "--events")["events"]
+        self.assertEqual([(e["kind"], e["comm"]) for e in evs if e.get("comm", "").startswith("runc")], [])
+        if self.SANDBOX == "docker":
+            self.assertEqual((evs[0]["kind"], evs[0].get("path")), ("exec", "/bin/sh"), evs[:3])
 
     def test_noise_only_releases_deviate_nothing(self):
         for result, version in zip(self.noise, ["1.0.1", "1.1.0"]):

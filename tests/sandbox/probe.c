@@ -21,6 +21,8 @@
 
 #include "fangs-build-config.h"
 
+#include "core/cgroup.h"
+#include "fangs/errors.h"
 #include "fangs/sandbox.h"
 #include "probe.h"
 
@@ -38,10 +40,14 @@ char *sb_read(const char *path)
 	return buf;
 }
 
-static const char *v2_parent(void)
+/* The cgroups a run gets, as the sandbox finds them: <v2>/fangs and, on
+ * hybrid hosts, <memory|pids|cpu mount>/fangs. */
+static fangs__cg_mounts *mounts(void)
 {
-	return access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0 ? "/sys/fs/cgroup/unified/fangs"
-									: "/sys/fs/cgroup/fangs";
+	static fangs__cg_mounts m;
+	if (!m.v2)
+		ck_assert_msg(fangs__cgroup_detect(NULL, &m) == 0, "%s", fangs_error_last());
+	return &m;
 }
 
 static int count_procs(const char *dir)
@@ -73,19 +79,20 @@ static int count_procs(const char *dir)
 int sb_procs_in_cgroup(const char *run_id)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", v2_parent(), run_id);
+	snprintf(path, sizeof(path), "%s/fangs/%s", mounts()->v2, run_id);
 	return count_procs(path);
 }
 
 int sb_cgroup_exists(const char *run_id)
 {
-	static const char *const v1[] = {"memory", "pids", "cpu"};
+	char *const *v1 = mounts()->v1_all;
 	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", v2_parent(), run_id);
+	snprintf(path, sizeof(path), "%s/fangs/%s", mounts()->v2, run_id);
 	if (access(path, F_OK) == 0)
 		return 1;
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/fangs/%s", v1[i], run_id);
+	/* every v1 hierarchy: runc (docker) makes the run's in each */
+	for (size_t i = 0; v1 && v1[i]; i++) {
+		snprintf(path, sizeof(path), "%s/fangs/%s", v1[i], run_id);
 		if (access(path, F_OK) == 0)
 			return 1;
 	}

@@ -533,6 +533,10 @@ START_TEST(test_cgroup_made_before_start)
 	snprintf(want[1], sizeof(want[1]), "/sys/fs/cgroup/fangs/%s", id);
 	spec.argv = argv;
 	ck_assert_int_eq(fangs_sandbox_new(&sb, &o), 0);
+	/* docker's runc sets the container up inside the run's cgroup; the ns
+	 * child joins it once its own set-up is done */
+	ck_assert_int_eq(fangs_sandbox_setup_in_cgroup(sb), sb_use_docker);
+	ck_assert_int_eq(fangs_sandbox_setup_in_cgroup(NULL), 0);
 	ck_assert_int_eq(fangs_sandbox_prepare(sb, &spec, &run), 0);
 	snprintf(cg, sizeof(cg), "%s", fangs_sandbox_cgroup_path(run));
 	ck_assert_msg(strcmp(cg, want[0]) == 0 || strcmp(cg, want[1]) == 0, "%s", cg);
@@ -615,6 +619,29 @@ START_TEST(test_gc_leaves_live_runs)
 	fangs_sandbox_run_free(run);
 	ck_assert_int_eq(sb_cgroup_exists(RID("t-live")), 0);
 	fangs_sandbox_free(sb);
+}
+END_TEST
+
+/* Where a backend's set-up ends is the backend's word (version 3 on), not
+ * its name's: the ns backend wrapped as one's own, claiming a set-up in the
+ * cgroup, is taken at its word; at version 2 the field is not read. */
+START_TEST(test_backend_says_setup_in_cgroup)
+{
+	fangs_sandbox_options o;
+	fangs_sandbox_backend *b = NULL;
+	fangs_sandbox *sb = NULL;
+
+	base_opts(&o);
+	for (unsigned int version = 2; version <= FANGS_SANDBOX_BACKEND_VERSION; version++) {
+		ck_assert_int_eq(fangs_sandbox_backend_ns_new(&b, &o), 0);
+		ck_assert_int_eq(b->setup_in_cgroup, 0);
+		b->version = version;
+		b->setup_in_cgroup = 1;
+		ck_assert_msg(fangs_sandbox_wrap(&sb, b, &o) == 0, "%s", fangs_error_last());
+		ck_assert_str_eq(fangs_sandbox_backend_name(sb), "ns");
+		ck_assert_int_eq(fangs_sandbox_setup_in_cgroup(sb), version >= 3);
+		fangs_sandbox_free(sb);
+	}
 }
 END_TEST
 
@@ -803,6 +830,7 @@ Suite *sandbox_suite(void)
 	add_common(tc);
 	tcase_add_test(tc, test_root_maps_to_unprivileged_uid);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_backend_says_setup_in_cgroup);
 	tcase_add_test(tc, test_unreachable_work_root);
 	tcase_add_test(tc, test_infra_endpoints);
 	suite_add_tcase(s, tc);

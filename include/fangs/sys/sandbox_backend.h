@@ -21,8 +21,9 @@ FANGS_BEGIN_DECL
 
 /* 2: the job carries the recording proxy of network mode proxy, which a
  * backend of version 2 starts or refuses (FANGS_EUNSUPPORTED), and the
- * import step (runs_import). */
-#define FANGS_SANDBOX_BACKEND_VERSION 2
+ * import step (runs_import).
+ * 3: the backend says where its own set-up ends (setup_in_cgroup). */
+#define FANGS_SANDBOX_BACKEND_VERSION 3
 
 /** Receives the command's stdout and stderr, in order, as it comes. */
 typedef void (*fangs_sandbox_output_fn)(const char *data, size_t len, void *user);
@@ -104,6 +105,19 @@ struct fangs_sandbox_backend {
 	 * command; otherwise the generic layer says in the output that the
 	 * import step was not run. */
 	int runs_import;
+
+	/** version 3: where the backend's own set-up ends, as the sensor sees
+	 * the run. 0: every process enters job->cgroup_v2 (the cgroup the
+	 * sensor watches) only once the backend's set-up is done, so whatever
+	 * the sensor sees of the run is the command's (ns). Nonzero: the
+	 * set-up runs inside job->cgroup_v2 before the command (docker: runc
+	 * sets the container up there, re-executing itself through /dev/fd/N
+	 * or /proc/self/exe, before the container's pid 1 execs the entry
+	 * point); it then ends at the run's first exec of a program that is
+	 * not such a re-exec (a path under /dev/fd/ or /proc/self/), and what
+	 * comes before that exec is the backend's, not the command's: a scan
+	 * neither stores nor counts it (fangs_sandbox_setup_in_cgroup()). */
+	int setup_in_cgroup;
 };
 
 /** The namespace backend ("ns"). */
