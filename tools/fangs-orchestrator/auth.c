@@ -294,7 +294,7 @@ unsigned auth_check(orch *o, struct MHD_Connection *c, const char *method, const
 	if (!role_may(out->role, need)) {
 		static __thread char msg[512];
 		snprintf(msg, sizeof(msg), "%s '%s' has the %s role; this needs %s", out->via, out->name,
-			 role_name(out->role), need_text[need]);
+			 role_name(out->role), need < NEED_COUNT ? need_text[need] : "a credential");
 		*why = msg;
 		return 403;
 	}

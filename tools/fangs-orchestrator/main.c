@@ -120,6 +120,13 @@ static int list_add(char ***list, size_t *n, const char *s)
 	return 0;
 }
 
+static void list_free(char **list)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		free(list[i]);
+	free(list);
+}
+
 /* Tries to be (or stay) the leader; logs every change. */
 static void leadership(orch *o, const fangs_storage_options *so)
 {
@@ -236,7 +243,7 @@ int main(int argc, char **argv)
 	server_options sv = {0};
 	struct MHD_Daemon *daemon = NULL;
 	orch o;
-	const char *token_env;
+	const char *token_env, *token;
 	char *cert_pem = NULL, *key_pem = NULL, *revoked_default = NULL;
 	pthread_t watcher;
 	int watcher_on = 0;
@@ -310,7 +317,8 @@ int main(int argc, char **argv)
 			break;
 		case O_HELP:
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto out_flags;
 		case O_THREADS:
 			sv.threads = (unsigned)bounded_arg(optarg, "--threads", 256);
 			break;
@@ -347,14 +355,15 @@ int main(int argc, char **argv)
 		case O_FSCOPE:
 			if (optarg[0] != '@' || !optarg[1] || strchr(optarg, '/')) {
 				fprintf(stderr, "--follow-scope: a scope is @name (got '%s')\n", optarg);
-				return 2;
+				rc = 2;
+				goto out_flags;
 			}
 			if (list_add(&f_scopes, &n_scopes, optarg))
-				return 1;
+				goto out_flags;
 			break;
 		case O_FNAME:
 			if (list_add(&f_names, &n_names, optarg))
-				return 1;
+				goto out_flags;
 			break;
 		case O_FSCRIPTS:
 			f_fscripts = 1;
@@ -364,16 +373,20 @@ int main(int argc, char **argv)
 			break;
 		default:
 			usage(stderr);
-			return 2;
+			rc = 2;
+			goto out_flags;
 		}
 	}
 	if (optind < argc) {
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto out_flags;
 	}
 	log_route_library(verbose);
-	if (load_config(f_config, &cfg))
-		return 2;
+	if (load_config(f_config, &cfg)) {
+		rc = 2;
+		goto out_flags;
+	}
 
 	memset(&o, 0, sizeof(o));
 	o.cfg = cfg;
@@ -462,8 +475,9 @@ int main(int argc, char **argv)
 				o.registry[--n] = '\0';
 		}
 		token_env = cfg->orchestrator.registry_token_env;
-		if (token_env && getenv(token_env) && *getenv(token_env))
-			o.registry_token = strdup(getenv(token_env));
+		token = token_env ? getenv(token_env) : NULL;
+		if (token && *token)
+			o.registry_token = strdup(token);
 	}
 
 	/* TLS */
@@ -643,5 +657,10 @@ out:
 	free(cert_pem);
 	free(key_pem);
 	curl_global_cleanup();
+	return rc;
+
+out_flags: /* before the set-up: only the flags' lists to free */
+	list_free(f_scopes);
+	list_free(f_names);
 	return rc;
 }
