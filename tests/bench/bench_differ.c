@@ -176,6 +176,7 @@ int main(int argc, char **argv)
 	fangs_event_list history = {0};
 	fangs_event_list runs[8];
 	fangs_deviation_list devs = {0};
+	int status = 1;
 	fangs_differ_input in = {0};
 	double *t_plain, *t_fps, *t_rules, *times[3];
 	fangs_rules *rules = NULL;
@@ -191,9 +192,10 @@ int main(int argc, char **argv)
 	times[0] = t_plain;
 	times[1] = t_fps;
 	times[2] = t_rules;
+	memset(runs, 0, sizeof(runs));
 	if (!t_plain || !t_fps || !t_rules || fangs_differ_new(&d, NULL) < 0 || fangs_fpset_new(&base) < 0 ||
 	    fangs_rules_new(&rules, NULL) < 0)
-		return 1;
+		goto out;
 
 	/* the baseline: earlier installs until it holds 10,000 fingerprints */
 	for (unsigned k = 0; fangs_fpset_size(base) < 10000; k++) {
@@ -207,7 +209,7 @@ int main(int argc, char **argv)
 		in.baseline = NULL;
 		if (fangs_differ_analyze(d, &in, base, &devs) < 0) {
 			fprintf(stderr, "analyze: %s\n", fangs_error_last());
-			return 1;
+			goto out;
 		}
 		/* wider spread than one run: more packages, more files */
 		for (unsigned j = 0; j < 200 && fangs_fpset_size(base) < 10000; j++) {
@@ -240,7 +242,7 @@ int main(int argc, char **argv)
 			double t0;
 			int rc;
 			if (pass && fangs_fpset_new(&run_fps) < 0)
-				return 1;
+				goto out;
 			in.package = "bench-pkg";
 			in.version = "1.0.1";
 			in.events = run->items;
@@ -252,7 +254,8 @@ int main(int argc, char **argv)
 				t[i] = now_us() - t0;
 			if (rc < 0) {
 				fprintf(stderr, "analyze: %s\n", fangs_error_last());
-				return 1;
+				fangs_fpset_free(run_fps);
+				goto out;
 			}
 			n_devs = devs.count;
 			fangs_deviation_list_free(&devs);
@@ -276,7 +279,7 @@ int main(int argc, char **argv)
 			t_rules[i] = now_us() - t0;
 		if (rc < 0) {
 			fprintf(stderr, "rules: %s\n", fangs_error_last());
-			return 1;
+			goto out;
 		}
 		n_hits = devs.count;
 		fangs_deviation_list_free(&devs);
@@ -298,14 +301,18 @@ int main(int argc, char **argv)
 		       names[pass], sum / iterations, median, t[(iterations * 99) / 100],
 		       median * 1000.0 / (double)runs[0].count, (double)runs[0].count / median);
 	}
+	status = 0;
 
+out:
 	for (int r = 0; r < 8; r++)
 		fangs_event_list_free(&runs[r]);
+	fangs_event_list_free(&history);
+	fangs_deviation_list_free(&devs);
 	fangs_fpset_free(base);
 	fangs_differ_free(d);
 	fangs_rules_free(rules);
 	free(t_plain);
 	free(t_fps);
 	free(t_rules);
-	return 0;
+	return status;
 }

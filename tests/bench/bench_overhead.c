@@ -193,6 +193,8 @@ int main(int argc, char **argv)
 	}
 	if (reps < 1 || reps > 64)
 		reps = 5;
+	if (!cmd[0]) /* never with a conforming argv; execvp wants a name */
+		cmd = dflt;
 	snprintf(script, sizeof(script), "%s/tests/bench/workload.js",
 		 getenv("FANGS_SOURCE_ROOT") ? getenv("FANGS_SOURCE_ROOT") : FANGS_SRC);
 	fangs_log_set(fangs_log_stderr, FANGS_LOG_WARN, NULL);

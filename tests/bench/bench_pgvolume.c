@@ -211,8 +211,10 @@ int main(int argc, char **argv)
 	}
 	if (!(ms = calloc(SAMPLES, sizeof(*ms))))
 		die("memory", FANGS_ENOMEM);
-	if (be->setup_all())
+	if (be->setup_all()) {
+		free(ms);
 		return 1;
+	}
 	atexit(stop_server);
 	make_events(&evs, (size_t)per_run, 7);
 

@@ -257,8 +257,11 @@ int main(int argc, char **argv)
 	snprintf(rpath, sizeof(rpath), "%s/bench-raw-%d.db", dir, (int)getpid());
 	evs = calloc(n, sizeof(*evs));
 	json = calloc(n, sizeof(*json));
-	if (!evs || !json)
+	if (!evs || !json) {
+		free(evs);
+		free(json);
 		return 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		make_event(&evs[i], (int)i);
 		if (fangs_event_to_json(&evs[i], &json[i], NULL))

@@ -88,6 +88,7 @@ static void install_and_check(fangs_sandbox_spec *s, const char *tag)
 	fangs_sandbox_result_clear(&r);
 	fangs_sandbox_run_free(run);
 	fangs_sandbox_free(sb);
+	s->run_id = NULL; /* id is this frame's */
 }
 
 /* prefetch on the host, then npm install --offline inside a sandbox with no network */

@@ -848,7 +848,7 @@ START_TEST(test_network_bridge_reaches_host_only)
 {
 	fangs_sandbox_options o;
 	fangs_sandbox_result r;
-	struct sockaddr_in peer;
+	struct sockaddr_in peer = {0};
 	socklen_t plen = sizeof(peer);
 	char script[2048], cmd[512];
 	const char *id = RID("t-bridge");

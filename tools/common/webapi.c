@@ -837,7 +837,7 @@ static void do_baseline(fangs_storage *st, const webapi_request *rq, const char 
 	fangs_fpset *set = NULL;
 	fp_rows rows = {0};
 	json_object *o, *arr;
-	int64_t off;
+	int64_t off = 0;
 	size_t limit;
 	char cur[32];
 	int rc;
@@ -850,8 +850,6 @@ static void do_baseline(fangs_storage *st, const webapi_request *rq, const char 
 		fail(rs, 400, "parameter \"cursor\": not a cursor of this API (\"%s\")", arg(rq, "cursor"));
 		return;
 	}
-	if (!arg(rq, "cursor"))
-		off = 0;
 	if ((rc = fangs_storage_package_get(st, name, &pkg))) {
 		fail_storage(rs, rc);
 		return;

@@ -198,7 +198,6 @@ CLI_HANDLER(cmd_baseline_export)
 	fangs_storage *st;
 	dest_list l = {0};
 	int rc, json = ctx->json || (format && !strcmp(format, "json"));
-	size_t n_fp;
 
 	/* the name goes into the allowlist's comments: npm's rules, nothing else */
 	if (fangs_package_name_check(package, NULL))
@@ -210,7 +209,7 @@ CLI_HANDLER(cmd_baseline_export)
 		fangs_storage_free(st);
 		return cli_fail("baseline", rc);
 	}
-	if (!(n_fp = fangs_fpset_size(set))) {
+	if (!fangs_fpset_size(set)) {
 		fangs_fpset_free(set);
 		fangs_storage_free(st);
 		print_error("%s has no baseline: scan it (fangs scan %s), or promote a run a person reviewed "

@@ -302,11 +302,10 @@ void cli_notify_run(cli_ctx *ctx, fangs_storage *st, const char *run_id)
 	fangs_notifier_stats s = {0};
 	fangs_notifier *n = NULL;
 	size_t queued = 0;
-	int rc;
 
 	options_from_config(ctx, st, &o);
-	if ((rc = fangs_notifier_new(&n, &o)) || (rc = fangs_notifier_enqueue_run(n, run_id, &queued)) ||
-	    (queued && (rc = fangs_notifier_deliver_due(n, 0, &s))))
+	if (fangs_notifier_new(&n, &o) || fangs_notifier_enqueue_run(n, run_id, &queued) ||
+	    (queued && fangs_notifier_deliver_due(n, 0, &s)))
 		print_error("notifier: %s", fangs_error_last());
 	else if (queued && !ctx->json)
 		fprintf(stderr, "fangs: notified %zu of %zu target%s%s\n", s.sent, queued, queued == 1 ? "" : "s",

@@ -260,7 +260,7 @@ CLI_HANDLER(cmd_scan)
 			}
 			continue;
 		}
-		if ((rc = group_findings(st, NULL, &r.analysis.deviations, &fl))) {
+		if (group_findings(st, NULL, &r.analysis.deviations, &fl)) {
 			print_error("findings of %s: %s", argv[i], fangs_error_last());
 			exit_code = CLI_EXIT_ERROR;
 		}
@@ -278,8 +278,7 @@ CLI_HANDLER(cmd_scan)
 				report_item_set_path(it, NULL, 0);
 				manifest_scripts(spec, it);
 			} else {
-				it = report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason,
-						    &fl);
+				report_add_run(&rep, r.package, r.version, r.run_id, r.analysis.action, r.reason, &fl);
 			}
 		} else if (all) {
 			fangs_run run = {0};

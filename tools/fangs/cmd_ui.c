@@ -169,6 +169,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t
 	unsigned long port;
 	size_t hl;
 
+	memset(sa, 0, sizeof(*sa));
 	if (!colon || colon == spec)
 		return cli_usage_error("ui: --listen wants HOST:PORT (127.0.0.1:8080, [::1]:8080)");
 	port = strtoul(colon + 1, &end, 10);
@@ -183,7 +184,6 @@ static int parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t
 		return cli_usage_error("ui: bad host in --listen");
 	memcpy(host, spec, hl);
 	host[hl] = '\0';
-	memset(sa, 0, sizeof(*sa));
 	if (!strcmp(host, "localhost"))
 		snprintf(host, sizeof(host), "127.0.0.1");
 	struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
