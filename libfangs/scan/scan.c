@@ -661,9 +661,9 @@ static int scan_install(scan_job *j)
 	}
 	pthread_join(j->s.waiter, NULL);
 	j->thread_started = 0;
-	/* what the kernel wrote before the cgroup emptied is still in the ring */
-	while (fangs_sensor_poll(j->sensor, 50) > 0)
-		;
+	/* what the kernel wrote before the cgroup emptied is still in the ring:
+	 * read up to where the kernel had written (not until 50 ms of quiet) */
+	(void)fangs_sensor_drain(j->sensor, 50);
 	if (j->proxy) {
 		/* every client is gone: this ends what is left and waits */
 		fangs_proxy_stop(j->proxy);
