@@ -218,6 +218,16 @@ FANGS_EXTERN(int) fangs_sensor_fd(const fangs_sensor *s);
  */
 FANGS_EXTERN(int) fangs_sensor_poll(fangs_sensor *s, int timeout_ms);
 
+/**
+ * Delivers every event the kernel had written when it was called (for a
+ * run whose processes are all gone: the run's last events), without
+ * waiting for a quiet period: it returns once the ring buffer's reader has
+ * passed what was written then. Where the ring buffer's positions cannot
+ * be read, it delivers until no event comes for `quiet_ms`. Returns the
+ * number of events delivered, or a negative code as fangs_sensor_poll().
+ */
+FANGS_EXTERN(int) fangs_sensor_drain(fangs_sensor *s, int quiet_ms);
+
 /** Counters of `run_id` (summed over CPUs). FANGS_ENOTFOUND if never watched. */
 FANGS_EXTERN(int) fangs_sensor_stats(const fangs_sensor *s, const char *run_id, fangs_sensor_run_stats *out);
 

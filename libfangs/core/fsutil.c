@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,10 +218,56 @@ int fangs__run_capture(const char *const *argv, const char *cwd, char *out, size
 	return status;
 }
 
+/* npm's major version from the package.json beside the npm-cli.js that
+ * `npm` resolves to (what `npm --version` prints), found through PATH as
+ * execvp would; <0 when `npm` is anything else (a wrapper script, a shim). */
+static int npm_major_from_package(const char *npm)
+{
+	char path[PATH_MAX], real[PATH_MAX], *slash, *text = NULL;
+	const char *found = NULL, *env;
+	json_object *doc, *name, *version;
+	size_t len = 0;
+	int major = -1;
+
+	if (strchr(npm, '/')) {
+		found = npm;
+	} else if ((env = getenv("PATH"))) {
+		for (const char *p = env; *p && !found;) {
+			size_t n = strcspn(p, ":");
+			snprintf(path, sizeof(path), "%.*s/%s", (int)n, n ? p : ".", npm);
+			if (access(path, X_OK) == 0)
+				found = path;
+			p += n + (p[n] == ':');
+		}
+	}
+	if (!found || !realpath(found, real) || !(slash = strrchr(real, '/')) || strcmp(slash, "/npm-cli.js"))
+		return -1;
+	*slash = '\0';
+	if (!(slash = strrchr(real, '/')) || strcmp(slash, "/bin"))
+		return -1;
+	snprintf(slash, sizeof(real) - (size_t)(slash - real), "/package.json");
+	if (fangs__read_file(real, &text, &len))
+		return -1;
+	if ((doc = json_tokener_parse(text))) {
+		if (json_object_object_get_ex(doc, "name", &name) && json_object_is_type(name, json_type_string) &&
+		    !strcmp(json_object_get_string(name), "npm") &&
+		    json_object_object_get_ex(doc, "version", &version) &&
+		    json_object_is_type(version, json_type_string))
+			major = atoi(json_object_get_string(version));
+		json_object_put(doc);
+	}
+	free(text);
+	return major > 0 ? major : -1;
+}
+
 int fangs__npm_major(const char *npm)
 {
 	const char *argv[] = {npm, "--version", NULL};
 	char out[256];
+	/* reading npm's package.json spares a node start-up (0.2 s and more) */
+	int major = npm_major_from_package(npm);
+	if (major > 0)
+		return major;
 	int status = fangs__run_capture(argv, NULL, out, sizeof(out));
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fangs_warn("cannot run '%s --version' to tell npm's version", npm);
@@ -229,6 +277,6 @@ int fangs__npm_major(const char *npm)
 	char *line = out, *nl;
 	while ((nl = strchr(line, '\n')) && nl[1])
 		line = nl + 1;
-	int major = atoi(line);
+	major = atoi(line);
 	return major > 0 ? major : -1;
 }

@@ -51,6 +51,9 @@ int fangs__npm_command(char ***argv_out, const fangs_sandbox_spec *spec, const c
  * sandbox runs, for node-gyp's nodedir; looked up once per process.
  * FANGS_ENOTFOUND (out empty) when this host has none. */
 int fangs__node_headers(char *out, size_t cap);
+/* Starts that look-up (a `node --version`) in the background, once per
+ * process: fangs__node_headers() waits for it. */
+void fangs__node_headers_start(void);
 /* Copies the import step of a spec (version >= 2): *argv_out NULL when it
  * has none; the time limit with its default applied. */
 int fangs__import_step(char ***argv_out, int64_t *timeout_ms, const fangs_sandbox_spec *spec);

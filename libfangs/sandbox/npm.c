@@ -92,15 +92,46 @@ static void find_node_headers(char *out, size_t cap)
 }
 
 static pthread_mutex_t headers_lock = PTHREAD_MUTEX_INITIALIZER;
-static int headers_known;
+static pthread_cond_t headers_cond = PTHREAD_COND_INITIALIZER;
+static int headers_state; /* 0 not looked for, 1 being looked for, 2 known */
 static char headers_prefix[PATH_MAX];
+
+static void *headers_thread(void *arg)
+{
+	char found[PATH_MAX];
+	(void)arg;
+	find_node_headers(found, sizeof(found));
+	pthread_mutex_lock(&headers_lock);
+	memcpy(headers_prefix, found, sizeof(found));
+	headers_state = 2;
+	pthread_cond_broadcast(&headers_cond);
+	pthread_mutex_unlock(&headers_lock);
+	return NULL;
+}
+
+void fangs__node_headers_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pthread_mutex_lock(&headers_lock);
+	if (headers_state == 0 && pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, headers_thread, NULL) == 0)
+			headers_state = 1;
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&headers_lock);
+}
 
 int fangs__node_headers(char *out, size_t cap)
 {
 	pthread_mutex_lock(&headers_lock);
-	if (!headers_known) {
+	while (headers_state == 1)
+		pthread_cond_wait(&headers_cond, &headers_lock);
+	if (headers_state == 0) {
 		find_node_headers(headers_prefix, sizeof(headers_prefix));
-		headers_known = 1;
+		headers_state = 2;
 	}
 	snprintf(out, cap, "%s", headers_prefix);
 	pthread_mutex_unlock(&headers_lock);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,6 @@ struct fangs_sandbox {
 	int registry_asked;
 	fangs_sandbox_backend *backend;
 	int npm_major;
-	char *nodedir; /* node's headers for node-gyp, or NULL */
 };
 
 struct fangs_sandbox_run {
@@ -199,14 +199,10 @@ static int sandbox_init(fangs_sandbox **out, fangs_sandbox_backend *backend, con
 		goto fail;
 	sb->npm_major = sb->opts.npm_major > 0 ? sb->opts.npm_major : fangs__npm_major(sb->npm);
 	sb->backend = backend;
-	/* only the ns sandbox shows the host's /usr, compilers and headers */
-	if (strcmp(backend->name, "ns") == 0) {
-		char prefix[4096];
-		if (fangs__node_headers(prefix, sizeof(prefix)) == 0 && !(sb->nodedir = fangs__strdup(prefix))) {
-			rc = FANGS_ENOMEM;
-			goto fail;
-		}
-	}
+	/* only the ns sandbox shows the host's /usr, compilers and headers:
+	 * found while the scan prefetches, taken when a run is prepared */
+	if (strcmp(backend->name, "ns") == 0)
+		fangs__node_headers_start();
 	*out = sb;
 	return 0;
 fail:
@@ -281,7 +277,6 @@ void fangs_sandbox_free(fangs_sandbox *sb)
 	free(sb->cgroup_root);
 	free(sb->backend_name);
 	free(sb->registry);
-	free(sb->nodedir);
 	free(sb);
 }
 
@@ -397,16 +392,20 @@ static int is_ns(const fangs_sandbox *sb)
  * unless set) goes beside it: a build uses the CPUs the run has. */
 static int set_nodedir(fangs_sandbox_run *run)
 {
-	char path[4200];
+	char path[4200], nodedir[PATH_MAX];
 	FILE *f;
 	int64_t cpus = run->sb->opts.limits.cpu_millis / 1000;
-	if (!is_ns(run->sb) || (!run->sb->nodedir && cpus < 2))
+	if (!is_ns(run->sb))
+		return 0;
+	if (fangs__node_headers(nodedir, sizeof(nodedir)) != 0)
+		nodedir[0] = '\0';
+	if (!nodedir[0] && cpus < 2)
 		return 0;
 	snprintf(path, sizeof(path), "%s/.npmrc", run->home_dir);
 	if (!(f = fopen(path, "ae")))
 		return fangs__error_errno(FANGS_EIO, path);
-	if (run->sb->nodedir)
-		fprintf(f, "nodedir=%s\n", run->sb->nodedir);
+	if (nodedir[0])
+		fprintf(f, "nodedir=%s\n", nodedir);
 	if (cpus >= 2)
 		fprintf(f, "jobs=%lld\n", (long long)cpus);
 	if (fclose(f) != 0)

@@ -416,7 +416,37 @@ typedef struct scan_job {
 	char *want_name, *want_version, *canonical;
 	int watching, thread_started, run_stored;
 	int64_t started_ns, last_progress;
+	pthread_t registry_asker; /* `npm config get registry`, beside the prefetch */
+	int registry_asking;
 } scan_job;
+
+static void *ask_registry(void *arg)
+{
+	scan_job *j = arg;
+	registry_url(j->po.registry, j->registry, sizeof(j->registry));
+	return NULL;
+}
+
+/* The registry the run's decoy ~/.npmrc and its rules name. Unless given,
+ * npm is asked (`npm config get registry`, a node start-up) while the
+ * prefetch runs, not after it. */
+static void registry_ask(scan_job *j)
+{
+	if (j->po.registry)
+		registry_url(j->po.registry, j->registry, sizeof(j->registry));
+	else if (pthread_create(&j->registry_asker, NULL, ask_registry, j) == 0)
+		j->registry_asking = 1;
+	else
+		registry_url(NULL, j->registry, sizeof(j->registry));
+}
+
+static void registry_known(scan_job *j)
+{
+	if (j->registry_asking) {
+		pthread_join(j->registry_asker, NULL);
+		j->registry_asking = 0;
+	}
+}
 
 /* 1. Prefetch on the host into a locked directory of its own: nothing is
  * stored if this fails. */
@@ -471,6 +501,7 @@ static int scan_prefetch(scan_job *j)
 	j->po.registry = j->opts->registry ? j->opts->registry : (j->opts->config ? j->opts->config->registry : NULL);
 	j->po.cache_dir = j->opts->cache_dir ? j->opts->cache_dir : DEFAULT_CACHE;
 	j->po.project_dir = j->project_dir;
+	registry_ask(j);
 	/* one npm at a time on the shared host cache: scans of one process
 	 * (a runner's) may run side by side, their prefetches need not */
 	pthread_mutex_lock(&prefetch_lock);
@@ -560,7 +591,7 @@ static int scan_prepare(scan_job *j)
 		}
 	}
 	/* the registry the decoy ~/.npmrc holds a token for, the proxy's and the rules' */
-	registry_url(j->po.registry, j->registry, sizeof(j->registry));
+	registry_known(j);
 	j->ss.registry = j->registry[0] ? j->registry : NULL;
 	if (j->so.network == FANGS_SANDBOX_NET_PROXY) {
 		if ((rc = make_proxy(&j->proxy, j->opts->config, j->ss.registry, j->pj ? NULL : j->out->package)))
@@ -617,8 +648,10 @@ static int scan_install(scan_job *j)
 		return rc;
 	}
 	j->thread_started = 1;
+	/* the waiter's end is seen within 10 ms (a poll of 100 ms, with no
+	 * event to end it, held each scan 50 ms on average past the install) */
 	while (!__atomic_load_n(&j->s.done, __ATOMIC_ACQUIRE)) {
-		int n = fangs_sensor_poll(j->sensor, 100);
+		int n = fangs_sensor_poll(j->sensor, 10);
 		if (n < 0 && n != FANGS_ENOMEM) {
 			rc = n;
 			return rc;
@@ -630,9 +663,9 @@ static int scan_install(scan_job *j)
 	}
 	pthread_join(j->s.waiter, NULL);
 	j->thread_started = 0;
-	/* what the kernel wrote before the cgroup emptied is still in the ring */
-	while (fangs_sensor_poll(j->sensor, 50) > 0)
-		;
+	/* what the kernel wrote before the cgroup emptied is still in the ring:
+	 * read up to where the kernel had written (not until 50 ms of quiet) */
+	(void)fangs_sensor_drain(j->sensor, 50);
 	if (j->proxy) {
 		/* every client is gone: this ends what is left and waits */
 		fangs_proxy_stop(j->proxy);
@@ -754,6 +787,7 @@ static int scan_analyze(scan_job *j)
  * a stored run is marked failed and the result keeps only the run id. */
 static void scan_cleanup(scan_job *j, int rc)
 {
+	registry_known(j);
 	if (j->thread_started) {
 		/* An error while the install runs: end it, let the waiter see it
 		 * end, and only then free the run (the waiter is still using it;

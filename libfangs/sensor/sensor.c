@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,9 @@ struct fangs__core {
 	/* what it is */
 	struct sensor *skel;
 	struct ring_buffer *rb;
+	/* the ring buffer's consumer and producer positions, mapped read-only
+	 * (fangs_sensor_drain); NULL when the mapping failed */
+	const volatile unsigned long *cons_pos, *prod_pos;
 	struct bpf_link *enter_link, *exit_link; /* raw_tp mode */
 	int raw;                                 /* raw_tp mode in use */
 	char mode_why[300];
@@ -583,9 +587,41 @@ static void destroy_links(fangs__core *c)
 	c->enter_link = c->exit_link = NULL;
 }
 
+/* The ring buffer's first page holds the consumer's position, the second
+ * the producer's (the kernel's layout, as libbpf maps them). */
+static void map_positions(fangs__core *c)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = bpf_map__fd(c->skel->maps.events);
+	void *cons = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	void *prod = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
+	if (cons == MAP_FAILED || prod == MAP_FAILED) {
+		fangs_debug("sensor: mapping the ring buffer's positions: %s (a drain waits for quiet)",
+			    strerror(errno));
+		if (cons != MAP_FAILED)
+			munmap(cons, (size_t)page);
+		if (prod != MAP_FAILED)
+			munmap(prod, (size_t)page);
+		return;
+	}
+	c->cons_pos = cons;
+	c->prod_pos = prod;
+}
+
+static void unmap_positions(fangs__core *c)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (c->cons_pos)
+		munmap((void *)(uintptr_t)c->cons_pos, (size_t)page);
+	if (c->prod_pos)
+		munmap((void *)(uintptr_t)c->prod_pos, (size_t)page);
+	c->cons_pos = c->prod_pos = NULL;
+}
+
 /* Unloads what one attempt at loading made (for the fallback, or a failure). */
 static void core_unload(fangs__core *c)
 {
+	unmap_positions(c);
 	ring_buffer__free(c->rb);
 	c->rb = NULL;
 	destroy_links(c);
@@ -646,6 +682,7 @@ static int core_load(fangs__core *c, char **tls, size_t n_tls)
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), core_record, c, NULL);
 	if (!c->rb)
 		return fangs_error_set(FANGS_ESENSOR, "ring buffer setup failed: %s", strerror(errno));
+	map_positions(c);
 	return 0;
 }
 
@@ -1365,6 +1402,53 @@ int fangs_sensor_poll(fangs_sensor *s, int timeout_ms)
 	if (n < 0)
 		return fangs_error_set(FANGS_EIO, "reading the ring buffer: %s", strerror(-n));
 	return s->delivered;
+}
+
+/* Whether the consumer has passed `until`, a producer position: every
+ * record reserved before it was read (and routed). Under the core's lock,
+ * so no other handle is between reading a record and routing it. */
+static int read_past(fangs__core *c, unsigned long until)
+{
+	unsigned long cons;
+	pthread_mutex_lock(&c->lock);
+	cons = __atomic_load_n(c->cons_pos, __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&c->lock);
+	return (long)(cons - until) >= 0;
+}
+
+int fangs_sensor_drain(fangs_sensor *s, int quiet_ms)
+{
+	unsigned long until;
+	int total = 0, n;
+
+	if (!s)
+		return fangs_error_set(FANGS_EINVAL, "fangs_sensor_drain: NULL sensor");
+	if (!s->core->cons_pos || !s->core->prod_pos) {
+		/* the positions are unknown: until nothing comes for quiet_ms */
+		while ((n = fangs_sensor_poll(s, quiet_ms)) > 0)
+			total += n;
+		return n < 0 ? n : total;
+	}
+	/* everything reserved so far; what other runs write later is theirs */
+	until = __atomic_load_n(s->core->prod_pos, __ATOMIC_ACQUIRE);
+	for (;;) {
+		if ((n = fangs_sensor_poll(s, 0)) < 0)
+			return n;
+		total += n;
+		if (n > 0)
+			continue;
+		if (read_past(s->core, until)) {
+			/* and what another handle routed here meanwhile */
+			if ((n = fangs_sensor_poll(s, 0)) < 0)
+				return n;
+			return total + n;
+		}
+		/* a record reserved and not yet written holds up the ones after
+		 * it: its writer is still in its BPF program */
+		if ((n = fangs_sensor_poll(s, 1)) < 0)
+			return n;
+		total += n;
+	}
 }
 
 int fangs_sensor_stats(const fangs_sensor *s, const char *run_id, fangs_sensor_run_stats *out)

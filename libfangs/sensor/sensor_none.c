@@ -48,6 +48,11 @@ int fangs_sensor_poll(fangs_sensor *s, int timeout_ms)
 	return NO_SENSOR();
 }
 
+int fangs_sensor_drain(fangs_sensor *s, int quiet_ms)
+{
+	return NO_SENSOR();
+}
+
 int fangs_sensor_stats(const fangs_sensor *s, const char *run_id, fangs_sensor_run_stats *out)
 {
 	return NO_SENSOR();

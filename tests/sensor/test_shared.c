@@ -4,7 +4,8 @@
  * programs do not grow with more handles or scans), each handle gets the
  * events of its own cgroups only (two handles read by two threads at
  * once), and the two ways of tracing system calls (raw_tp dispatching by
- * number, one tracepoint per call) give the same events for one workload.
+ * number, one tracepoint per call) give the same events for one workload;
+ * a run's last events are drained without waiting for the ring to be quiet.
  * Needs root on a kernel with BTF.
  */
 #include <check.h>
@@ -296,6 +297,81 @@ START_TEST(test_two_handles_disjoint)
 }
 END_TEST
 
+/* ---- the last events of a run, read without a quiet period --------------- */
+
+static int opened_by(const fangs_event_list *l, const char *path, pid_t pid)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (l->items[i].kind == FANGS_EV_FILE_OPEN && l->items[i].pid == pid && l->items[i].path &&
+		    strcmp(l->items[i].path, path) == 0)
+			return 1;
+	return 0;
+}
+
+/* A run whose process has exited, never polled before: fangs_sensor_drain()
+ * delivers its open and its exit, and returns although another run of the
+ * process keeps writing events all the while (it reads up to where the
+ * kernel had written when called, not until the ring is quiet). */
+START_TEST(test_drain_last_events)
+{
+	fangs_sensor_options o = FANGS_SENSOR_OPTIONS_INIT;
+	fangs_sensor *mine = NULL, *busy = NULL;
+	fangs_event_list ev = {0}, other = {0};
+	char run[80], cg[PATH_MAX], busy_run[80], busy_cg[PATH_MAX], marker[PATH_MAX];
+	char *loop[] = {"/bin/sh", "-c", "while :; do cat /dev/null; done", NULL};
+	pid_t pid, looper;
+	int status, n;
+	struct timespec t0, t1;
+
+	o.on_event = collect;
+	o.user = &ev;
+	ck_assert_msg(fangs_sensor_new(&mine, &o) == 0, "%s", fangs_error_last());
+	o.user = &other;
+	ck_assert_msg(fangs_sensor_new(&busy, &o) == 0, "%s", fangs_error_last());
+	snprintf(run, sizeof(run), "ck-drain-%d", (int)getpid());
+	snprintf(busy_run, sizeof(busy_run), "ck-drain-busy-%d", (int)getpid());
+	snprintf(marker, sizeof(marker), "%s/marker-drain", TMP);
+	ck_assert_int_eq(fangs_cgroup_create_run(run, cg, sizeof(cg)), 0);
+	ck_assert_int_eq(fangs_cgroup_create_run(busy_run, busy_cg, sizeof(busy_cg)), 0);
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(mine, cg, run), 0);
+	ck_assert_int_eq(fangs_sensor_watch_cgroup(busy, busy_cg, busy_run), 0);
+	looper = spawn_in(busy_cg, loop);
+	{
+		char *argv[] = {SENSOR_ACTOR, "open", marker, NULL};
+		pid = spawn_in(cg, argv);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = fangs_sensor_drain(mine, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(n > 0, "drain: %d (%s)", n, fangs_error_last());
+	ck_assert_int_eq((int)ev.count, n);
+	ck_assert_msg(opened_by(&ev, marker, pid), "the open of %s by pid %d was not delivered", marker, (int)pid);
+	ck_assert_msg(has_exit(&ev, pid), "the exit of pid %d was not delivered", (int)pid);
+	for (size_t i = 0; i < ev.count; i++)
+		ck_assert_str_eq(ev.items[i].run_id, run);
+	/* the other run's events kept coming: the drain did not wait for quiet */
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 10);
+	fprintf(stderr, "drain: %d events in %.1f ms beside a busy run\n", n,
+		(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	ck_assert_int_eq(fangs_cgroup_kill(busy_cg), 0);
+	ck_assert_int_eq(waitpid(looper, &status, 0), looper);
+	ck_assert_int_eq(fangs_sensor_unwatch(mine, run), 0);
+	ck_assert_int_eq(fangs_sensor_unwatch(busy, busy_run), 0);
+	fangs_sensor_free(mine);
+	fangs_sensor_free(busy);
+	fangs_event_list_free(&ev);
+	fangs_event_list_free(&other);
+	ck_assert_int_eq(fangs_cgroup_remove(cg), 0);
+	/* the loop's last `cat` may still be dying */
+	for (int i = 0; i < 500 && fangs_cgroup_remove(busy_cg) != 0; i++) {
+		fangs_cgroup_kill(busy_cg);
+		nanosleep(&(struct timespec){0, 10000000L}, NULL);
+	}
+	ck_assert_int_ne(access(busy_cg, F_OK), 0);
+}
+END_TEST
+
 /* ---- raw_tp and tracepoints: the same events ----------------------------- */
 
 static int cmp_str(const void *x, const void *y)
@@ -430,6 +506,7 @@ int main(void)
 	tcase_add_test(tc, test_attach_once);
 	tcase_add_test(tc, test_two_handles_disjoint);
 	tcase_add_test(tc, test_modes_same_events);
+	tcase_add_test(tc, test_drain_last_events);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	/* one process: the sensor is shared within it */

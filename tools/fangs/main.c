@@ -325,6 +325,10 @@ int main(int argc, char **argv)
 				       : FANGS_LOG_WARN,
 		      NULL);
 	rc = cli_run(&ctx, argc, argv, load);
+	/* A command's eBPF sensor (scan) stays loaded until now: detached here
+	 * its probes go side by side, where the exit would release them one
+	 * after the other (each uprobe waits for a grace period). */
+	fangs_sensor_unload_idle();
 	fangs_config_free(ctx.config);
 	return rc;
 }
