@@ -20,18 +20,10 @@ CLI_HANDLER(cmd_run_show)
 	fangs_run r = {0};
 	fangs_storage *st;
 	int rc, with_events = cli_has(a, "events");
-	char b1[32], b2[32], b3[32], eb[2048], ob[512], counts[128], id[FANGS_RUN_ID_MAX];
+	char b1[32], b2[32], b3[32], eb[2048], ob[512], counts[128];
 
-	if (!(st = cli_open_storage(ctx)))
+	if (!(st = cli_open_run(ctx, a->pos[0], "run", &r)))
 		return CLI_EXIT_ERROR;
-	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
-		fangs_storage_free(st);
-		return CLI_EXIT_ERROR;
-	}
-	if ((rc = fangs_storage_run_get(st, id, &r))) {
-		fangs_storage_free(st);
-		return cli_fail("run", rc);
-	}
 	df.run_id = r.id;
 	if ((rc = fangs_storage_deviations_list(st, &df, &devs)) || (rc = group_findings(st, NULL, &devs, &fl)) ||
 	    (with_events && (rc = fangs_storage_events_list(st, r.id, &evs)))) {
@@ -107,19 +99,10 @@ CLI_HANDLER(cmd_run_analyze)
 	fangs_differ *d = NULL;
 	fangs_run r = {0};
 	fangs_storage *st;
-	char id[FANGS_RUN_ID_MAX];
 	int rc;
 
-	if (!(st = cli_open_storage(ctx)))
+	if (!(st = cli_open_run(ctx, a->pos[0], "run", &r)))
 		return CLI_EXIT_ERROR;
-	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
-		fangs_storage_free(st);
-		return CLI_EXIT_ERROR;
-	}
-	if ((rc = fangs_storage_run_get(st, id, &r))) {
-		fangs_storage_free(st);
-		return cli_fail("run", rc);
-	}
 	if (r.state == FANGS_RUN_QUEUED || r.state == FANGS_RUN_RUNNING) {
 		print_error("run %s is %s: only a finished run is judged", r.id, fangs_run_state_name(r.state));
 		fangs_run_clear(&r);
@@ -200,23 +183,14 @@ CLI_HANDLER(cmd_run_fail)
 	fangs_storage *st;
 	fangs_run run = {0};
 	struct timespec ts;
-	char id[FANGS_RUN_ID_MAX];
 	int rc;
 
 	if ((rc = remote_opts(a, &wo, &token_file, "run fail")))
 		return rc;
 	if (wo.url)
 		return remote_fail(ctx, &wo, token_file, a->pos[0]);
-	if (!(st = cli_open_storage(ctx)))
+	if (!(st = cli_open_run(ctx, a->pos[0], "run fail", &run)))
 		return CLI_EXIT_ERROR;
-	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
-		fangs_storage_free(st);
-		return CLI_EXIT_ERROR;
-	}
-	if ((rc = fangs_storage_run_get(st, id, &run))) {
-		fangs_storage_free(st);
-		return cli_fail("run fail", rc);
-	}
 	if (run.state != FANGS_RUN_QUEUED && run.state != FANGS_RUN_RUNNING) {
 		print_error("run fail: run %s is already %s", run.id, fangs_run_state_name(run.state));
 		fangs_run_clear(&run);
