@@ -649,6 +649,7 @@ int fangs_sandbox_backend_docker_new(fangs_sandbox_backend **out, const fangs_sa
 	d->base.runs_import = 1;
 	/* runc sets the container up inside the run's cgroup (CgroupParent) */
 	d->base.setup_in_cgroup = 1;
+	d->base.host_root = 0; /* the image's file system */
 	d->socket = fangs__strdup(opts && opts->docker_socket ? opts->docker_socket : "/var/run/docker.sock");
 	if (!d->socket) {
 		docker_free(&d->base);

@@ -528,6 +528,7 @@ int fangs_sandbox_backend_ns_new(fangs_sandbox_backend **out, const fangs_sandbo
 	b->gc = ns_gc;
 	b->runs_import = 1;
 	b->setup_in_cgroup = 0; /* the child joins the watched cgroup after its set-up */
+	b->host_root = 1;
 	*out = b;
 	return 0;
 }

@@ -177,6 +177,13 @@ static int fill_options(fangs_sandbox *sb, const fangs_sandbox_options *in)
 	return 0;
 }
 
+/* The backend's word (version 3 on) that the run sees the host's file
+ * system; a backend of an older version is taken to bring an image. */
+static int host_root(const fangs_sandbox_backend *b)
+{
+	return b->version >= 3 && b->host_root;
+}
+
 static int sandbox_init(fangs_sandbox **out, fangs_sandbox_backend *backend, const fangs_sandbox_options *opts)
 {
 	fangs_sandbox *sb;
@@ -201,7 +208,7 @@ static int sandbox_init(fangs_sandbox **out, fangs_sandbox_backend *backend, con
 	sb->backend = backend;
 	/* only the ns sandbox shows the host's /usr, compilers and headers:
 	 * found while the scan prefetches, taken when a run is prepared */
-	if (strcmp(backend->name, "ns") == 0)
+	if (host_root(backend))
 		fangs__node_headers_start();
 	*out = sb;
 	return 0;
@@ -376,11 +383,6 @@ static void on_output(const char *data, size_t len, void *user)
 	}
 }
 
-static int is_ns(const fangs_sandbox *sb)
-{
-	return strcmp(sb->backend->name, "ns") == 0;
-}
-
 /* What a developer's login shell has, and nothing that says sandbox: npm's
  * settings go on its command line or are npm's defaults (the cache in
  * ~/.npm). The docker backend keeps npm's cache where its image expects it. */
@@ -395,7 +397,7 @@ static int set_nodedir(fangs_sandbox_run *run)
 	char path[4200], nodedir[PATH_MAX];
 	FILE *f;
 	int64_t cpus = run->sb->opts.limits.cpu_millis / 1000;
-	if (!is_ns(run->sb))
+	if (!host_root(run->sb->backend))
 		return 0;
 	if (fangs__node_headers(nodedir, sizeof(nodedir)) != 0)
 		nodedir[0] = '\0';
@@ -444,7 +446,7 @@ static int build_env(fangs_sandbox_run *run, const fangs_sandbox_spec *spec)
 	base[n++] = fangs__strdup("SHELL=/bin/bash");
 	base[n++] = fangs__strdup("LANG=C.UTF-8");
 	base[n++] = fangs__strdup("TERM=xterm-256color");
-	if (!is_ns(run->sb)) {
+	if (!host_root(run->sb->backend)) {
 		base[n++] = run->cache_dir ? fangs__strdup("npm_config_cache=" FANGS__CACHE_INSIDE)
 					   : fangs__asprintf("npm_config_cache=%s/.npm", run->home_inside);
 		/* npm writes its logs into the cache unless told otherwise; the cache is read-only */
@@ -602,7 +604,8 @@ static int write_etc_files(fangs_sandbox_run *run)
 	if ((rc = fangs__write_at(run->etc_dir, "hosts", hosts, 0644)) < 0 ||
 	    (rc = fangs__write_at(run->etc_dir, "hostname", hostname, 0644)) < 0)
 		return rc;
-	if (is_ns(run->sb) && ((rc = write_id_file(run, "passwd")) < 0 || (rc = write_id_file(run, "group")) < 0))
+	if (host_root(run->sb->backend) &&
+	    ((rc = write_id_file(run, "passwd")) < 0 || (rc = write_id_file(run, "group")) < 0))
 		return rc;
 	return 0;
 }
@@ -710,7 +713,7 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *in, fangs
 	if (sb->opts.network == FANGS_SANDBOX_NET_PROXY)
 		run->proxy = spec->proxy;
 	/* a new person on a new machine every run; docker's image runs as root */
-	fangs__persona_pick(&run->who, sb->hostname, !is_ns(sb));
+	fangs__persona_pick(&run->who, sb->hostname, !host_root(sb->backend));
 	run->run_id = fangs__strdup(spec->run_id);
 	run->work_dir = fangs__asprintf("%s/%s", sb->work_root, spec->run_id);
 	run->home_dir = fangs__asprintf("%s/home", run->work_dir);
@@ -720,7 +723,7 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *in, fangs
 	run->project_inside = fangs__asprintf("%s/app", run->who.home);
 	run->cache_dir = fangs__strdup(spec->cache_dir);
 	/* ns: npm's own default cache place, ~/.npm, holds the host's cache */
-	if (is_ns(sb)) {
+	if (host_root(sb->backend)) {
 		run->cache_inside = fangs__asprintf("%s/.npm/_cacache", run->who.home);
 		run->cache_mount = spec->cache_dir ? fangs__asprintf("%s/_cacache", spec->cache_dir) : NULL;
 	} else {
@@ -749,7 +752,7 @@ int fangs_sandbox_prepare(fangs_sandbox *sb, const fangs_sandbox_spec *in, fangs
 	    (rc = fangs__collect_decoy_files(&run->decoy_files, &run->decoys, run->home_dir, run->home_inside)) < 0 ||
 	    (rc = set_nodedir(run)) < 0 || (rc = write_etc_files(run)) < 0)
 		goto fail;
-	if (is_ns(sb) && run->cache_mount) {
+	if (host_root(sb->backend) && run->cache_mount) {
 		char p[4096];
 		snprintf(p, sizeof(p), "%s/.npm/_cacache", run->home_dir);
 		if (access(run->cache_mount, F_OK) != 0) {

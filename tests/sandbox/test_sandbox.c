@@ -635,6 +635,7 @@ START_TEST(test_backend_says_setup_in_cgroup)
 	for (unsigned int version = 2; version <= FANGS_SANDBOX_BACKEND_VERSION; version++) {
 		ck_assert_int_eq(fangs_sandbox_backend_ns_new(&b, &o), 0);
 		ck_assert_int_eq(b->setup_in_cgroup, 0);
+		ck_assert_int_eq(b->host_root, 1);
 		b->version = version;
 		b->setup_in_cgroup = 1;
 		ck_assert_msg(fangs_sandbox_wrap(&sb, b, &o) == 0, "%s", fangs_error_last());

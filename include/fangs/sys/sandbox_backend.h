@@ -22,7 +22,8 @@ FANGS_BEGIN_DECL
 /* 2: the job carries the recording proxy of network mode proxy, which a
  * backend of version 2 starts or refuses (FANGS_EUNSUPPORTED), and the
  * import step (runs_import).
- * 3: the backend says where its own set-up ends (setup_in_cgroup). */
+ * 3: the backend says where its own set-up ends (setup_in_cgroup) and
+ * whether the run sees the host's file system (host_root). */
 #define FANGS_SANDBOX_BACKEND_VERSION 3
 
 /** Receives the command's stdout and stderr, in order, as it comes. */
@@ -118,6 +119,16 @@ struct fangs_sandbox_backend {
 	 * comes before that exec is the backend's, not the command's: a scan
 	 * neither stores nor counts it (fangs_sandbox_setup_in_cgroup()). */
 	int setup_in_cgroup;
+
+	/** version 3: nonzero when the run sees the host's own file system
+	 * (its /usr with node, compilers and node's headers; ns), 0 when it
+	 * runs in an image of its own (docker). Nonzero: the generic layer
+	 * writes the run's passwd and group, points node-gyp at the host
+	 * node's headers, shows the npm cache at npm's default place (~/.npm)
+	 * and leaves npm's settings at their defaults. 0: the image's user
+	 * (root) is the run's, the cache is mounted at a fixed place and npm
+	 * is told where it and its logs are. */
+	int host_root;
 };
 
 /** The namespace backend ("ns"). */
