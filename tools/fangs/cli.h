@@ -37,6 +37,11 @@ fangs_storage *cli_open_storage(cli_ctx *ctx);
  * nonzero when it cannot. */
 int cli_resolve_run(fangs_storage *st, const char *arg, char *out, size_t cap);
 
+/* Opens storage and resolves `arg` (an id or a unique prefix) into `id`.
+ * Prints the error and returns NULL when it cannot; otherwise the caller
+ * frees the storage. */
+fangs_storage *cli_open_run_id(cli_ctx *ctx, const char *arg, char *id, size_t cap);
+
 /* Opens storage and reads the run `arg` names (an id or a unique prefix)
  * into `r`. Prints the error (under `what` when reading fails) and returns
  * NULL when it cannot; otherwise the caller frees the storage and clears `r`. */

@@ -80,12 +80,8 @@ CLI_HANDLER(cmd_baseline_promote)
 	char id[FANGS_RUN_ID_MAX];
 	int rc;
 
-	if (!(st = cli_open_storage(ctx)))
+	if (!(st = cli_open_run_id(ctx, a->pos[0], id, sizeof(id))))
 		return CLI_EXIT_ERROR;
-	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
-		fangs_storage_free(st);
-		return CLI_EXIT_ERROR;
-	}
 	if ((rc = fangs_baseline_promote(st, id, flags)) || (rc = fangs_storage_run_get(st, id, &r))) {
 		fangs_run_clear(&r);
 		fangs_storage_free(st);

@@ -181,12 +181,8 @@ CLI_HANDLER(cmd_events_list)
 	fangs_event_list evs = {0};
 	char buf[2048], ob[512], id[FANGS_RUN_ID_MAX];
 	int rc;
-	if (!(st = cli_open_storage(ctx)))
+	if (!(st = cli_open_run_id(ctx, a->pos[0], id, sizeof(id))))
 		return CLI_EXIT_ERROR;
-	if (cli_resolve_run(st, a->pos[0], id, sizeof(id))) {
-		fangs_storage_free(st);
-		return CLI_EXIT_ERROR;
-	}
 	rc = fangs_storage_events_list(st, id, &evs);
 	if (rc) {
 		fangs_storage_free(st);

@@ -219,18 +219,25 @@ int cli_resolve_run(fangs_storage *st, const char *arg, char *out, size_t cap)
 	return n == 1 ? 0 : CLI_EXIT_ERROR;
 }
 
+fangs_storage *cli_open_run_id(cli_ctx *ctx, const char *arg, char *id, size_t cap)
+{
+	fangs_storage *st = cli_open_storage(ctx);
+
+	if (st && cli_resolve_run(st, arg, id, cap)) {
+		fangs_storage_free(st);
+		return NULL;
+	}
+	return st;
+}
+
 fangs_storage *cli_open_run(cli_ctx *ctx, const char *arg, const char *what, fangs_run *r)
 {
 	char id[FANGS_RUN_ID_MAX];
-	fangs_storage *st = cli_open_storage(ctx);
+	fangs_storage *st = cli_open_run_id(ctx, arg, id, sizeof(id));
 	int rc;
 
 	if (!st)
 		return NULL;
-	if (cli_resolve_run(st, arg, id, sizeof(id))) {
-		fangs_storage_free(st);
-		return NULL;
-	}
 	if ((rc = fangs_storage_run_get(st, id, r))) {
 		cli_fail(what, rc);
 		fangs_storage_free(st);
