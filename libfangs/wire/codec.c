@@ -84,7 +84,10 @@ static int get_str(json_object *o, const char *key, int required, size_t max, ch
 		return fangs_error_set(FANGS_EINVAL, "\"%s\" is longer than %zu bytes", key, max);
 	if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)))
 		return fangs_error_set(FANGS_EINVAL, "\"%s\" holds a NUL byte", key);
-	*out = fangs__strdup(json_object_get_string(v));
+	/* json-c's UTF-8 check lets overlong forms through; the encoder turns
+	 * them into U+FFFD, so the decoder does too: what is decoded encodes
+	 * and decodes again unchanged */
+	*out = fangs_utf8_clean(json_object_get_string(v), (size_t)json_object_get_string_len(v), NULL);
 	return *out ? 0 : FANGS_ENOMEM;
 }
 
