@@ -335,16 +335,22 @@ static int check_cgroup(const fangs_sandbox_job *j, int pid)
 {
 	char path[64], want[128], line[512];
 	FILE *f;
-	int ok = 0;
+	int ok = 0, v2_seen = 0, gone;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	snprintf(want, sizeof(want), "0::/fangs/%s/", j->run_id);
 	if (!(f = fopen(path, "re")))
 		return 0; /* already gone: a very short install */
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) == 0)
+			v2_seen = 1;
 		if (strncmp(line, want, strlen(want)) == 0)
 			ok = 1;
+	}
+	/* reaped between the open and the read: the read fails (ESRCH) and
+	 * there is nothing to judge, as with a failed open */
+	gone = ferror(f) || !v2_seen;
 	fclose(f);
-	if (!ok)
+	if (!ok && !gone)
 		return fangs_error_set(FANGS_EUNSUPPORTED,
 				       "the container of run %s is not below cgroup v2 fangs/%s: this docker "
 				       "cannot be scoped by the sensor (use the cgroupfs driver)",
