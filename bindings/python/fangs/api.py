@@ -419,14 +419,21 @@ class Storage:
             lib.fangs_run_clear(ctypes.byref(r))
         return self.run(run_id)
 
-    def queue_scan(self, package: str, version: str, *, runner: Optional[str] = None) -> Job:
+    def queue_scan(self, package: str, version: str, *, runner: Optional[str] = None,
+                   only_new: bool = False) -> Job:
         """Queues a scan for the orchestrator's runners (as `fangs scan
-        submit` asks the orchestrator to): a queued run and its job."""
+        submit` asks the orchestrator to): a queued run and its job.
+        only_new=True queues it only if the release has no run yet (as the
+        orchestrator's watcher does), ExistsError otherwise, nothing changed;
+        several processes doing so at once queue it once."""
         check_package_name(package)
         check_package_version(version)
         j = T.Job()
         j.package, j.version, j.target_runner = _b(package), _b(version), _b(runner)
-        lib.fangs_storage_job_enqueue(self._handle, ctypes.byref(j))
+        if only_new:
+            lib.fangs_storage_job_enqueue_release(self._handle, ctypes.byref(j))
+        else:
+            lib.fangs_storage_job_enqueue(self._handle, ctypes.byref(j))
         return self.job(j.run_id.decode())
 
     def job(self, run_id: str) -> Job:

@@ -270,8 +270,8 @@ class Trace:
                 done = self._proc.poll() is not None
                 if done and lib.fangs_cgroup_populated(self._cgroup) <= 0:
                     break
-            while lib.fangs_sensor_poll(self._sensor._s, 0) > 0:
-                yield from self._take()
+            # what the kernel wrote before the last process left, to the end
+            lib.fangs_sensor_drain(self._sensor._s, 10)
             yield from self._take()
             self.returncode = self._proc.returncode
             st = T.SensorRunStats()

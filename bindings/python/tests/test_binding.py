@@ -289,6 +289,24 @@ class BindingTest(Base):
             self.assertEqual(self.cli("runner", "list"), [])
             self.assertEqual(self.cli("run", "show", job.run_id)["error"], "given up")
 
+    def test_queue_only_new_release(self):
+        with fangs.Storage(self.db) as st:
+            job = st.queue_scan("left-pad", "1.3.0", only_new=True)
+            self.assertEqual((job.state, job.package, job.version), ("queued", "left-pad", "1.3.0"))
+            with self.assertRaises(fangs.ExistsError):
+                st.queue_scan("left-pad", "1.3.0", only_new=True)
+            st.fail_run(job.run_id, reason="given up")
+            # a release with a run in any state is not queued again
+            with self.assertRaises(fangs.ExistsError):
+                st.queue_scan("left-pad", "1.3.0", only_new=True)
+            self.assertEqual([r.id for r in st.runs()], [job.run_id])
+            other = st.queue_scan("left-pad", "1.3.1", only_new=True)
+            self.assertNotEqual(other.run_id, job.run_id)
+            # without only_new a release is queued again on demand
+            again = st.queue_scan("left-pad", "1.3.0")
+            self.assertEqual(len(st.runs(package="left-pad", version="1.3.0")), 2)
+            self.assertNotEqual(again.run_id, job.run_id)
+
     def test_rules(self):
         with fangs.Rules() as rules:
             ids = [r.id for r in rules]
