@@ -23,6 +23,8 @@ FANGS_BEGIN_DECL
 #define FANGS_WIRE_MAX_NAME 214
 /** Longest install output kept from a result. */
 #define FANGS_WIRE_MAX_OUTPUT (64 * 1024)
+/** Longest error (why a run failed) accepted in a result. */
+#define FANGS_WIRE_MAX_ERROR 4096
 
 /** POST /v1/runners/register. */
 typedef struct fangs_wire_register {
@@ -50,7 +52,7 @@ typedef struct fangs_wire_result {
 	int64_t events_dropped;
 	int64_t duration_ns;
 	char *install_output; /**< optional, at most FANGS_WIRE_MAX_OUTPUT bytes */
-	char *error;          /**< optional: why it failed */
+	char *error;          /**< optional: why it failed, at most FANGS_WIRE_MAX_ERROR bytes */
 	/** optional: the run's decoy secrets (place, what, value), so that the
 	 * orchestrator finds them in what left the sandbox; at most
 	 * FANGS_WIRE_MAX_DECOYS. Owned (strings too) after decoding; an encoder

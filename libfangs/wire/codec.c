@@ -71,10 +71,14 @@ static int parse_object(const char *body, size_t len, json_object **out)
 	return 0;
 }
 
-/* A string member: absent = NULL (error when required), bounded by `max`. */
+/* A string member: absent = NULL (error when required), bounded by `max`.
+ * json-c's UTF-8 check lets overlong forms through; the encoder turns them
+ * into U+FFFD, so the decoder does too, and bounds what it keeps: what is
+ * decoded encodes and decodes again unchanged. */
 static int get_str(json_object *o, const char *key, int required, size_t max, char **out)
 {
 	json_object *v;
+	size_t len;
 	*out = NULL;
 	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
 		return required ? fangs_error_set(FANGS_EINVAL, "\"%s\" is required", key) : 0;
@@ -84,11 +88,14 @@ static int get_str(json_object *o, const char *key, int required, size_t max, ch
 		return fangs_error_set(FANGS_EINVAL, "\"%s\" is longer than %zu bytes", key, max);
 	if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)))
 		return fangs_error_set(FANGS_EINVAL, "\"%s\" holds a NUL byte", key);
-	/* json-c's UTF-8 check lets overlong forms through; the encoder turns
-	 * them into U+FFFD, so the decoder does too: what is decoded encodes
-	 * and decodes again unchanged */
-	*out = fangs_utf8_clean(json_object_get_string(v), (size_t)json_object_get_string_len(v), NULL);
-	return *out ? 0 : FANGS_ENOMEM;
+	if (!(*out = fangs_utf8_clean(json_object_get_string(v), (size_t)json_object_get_string_len(v), &len)))
+		return FANGS_ENOMEM;
+	if (len > max) {
+		free(*out);
+		*out = NULL;
+		return fangs_error_set(FANGS_EINVAL, "\"%s\" is longer than %zu bytes once made UTF-8", key, max);
+	}
+	return 0;
 }
 
 /* An integer member in [min, max]; absent = `def`. */
@@ -280,7 +287,7 @@ int fangs_wire_result_decode(fangs_wire_result *out, const char *body, size_t le
 	    (rc = get_int(o, "events_dropped", 0, INT64_MAX, 0, &out->events_dropped, NULL)) ||
 	    (rc = get_int(o, "duration_ns", 0, INT64_MAX, 0, &out->duration_ns, NULL)) ||
 	    (rc = get_str(o, "install_output", 0, FANGS_WIRE_MAX_OUTPUT, &out->install_output)) ||
-	    (rc = get_str(o, "error", 0, 4096, &out->error)) || (rc = get_decoys(o, out)))
+	    (rc = get_str(o, "error", 0, FANGS_WIRE_MAX_ERROR, &out->error)) || (rc = get_decoys(o, out)))
 		goto out;
 out:
 	free(state);

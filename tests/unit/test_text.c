@@ -374,6 +374,38 @@ START_TEST(test_wire)
 }
 END_TEST
 
+/* A result's strings are decoded as the encoder writes them: an overlong
+ * form json-c lets through becomes U+FFFD, and the bound holds after that. */
+START_TEST(test_wire_decodes_utf8)
+{
+	fangs_wire_result res, again;
+	char *json = NULL, *body;
+	size_t n = FANGS_WIRE_MAX_ERROR - 10, head;
+	const char *overlong = "{\"state\":\"failed\",\"error\":\"a\xc0\xa3z\"}";
+
+	ck_assert_int_eq(fangs_wire_result_decode(&res, overlong, strlen(overlong)), 0);
+	ck_assert_str_eq(res.error, "a\xef\xbf\xbd\xef\xbf\xbdz");
+	ck_assert_int_eq(fangs_wire_result_encode(&res, &json), 0);
+	ck_assert_int_eq(fangs_wire_result_decode(&again, json, strlen(json)), 0);
+	ck_assert_str_eq(again.error, res.error);
+	fangs_wire_result_clear(&res);
+	fangs_wire_result_clear(&again);
+	free(json);
+
+	/* within the bound as sent, over it once made UTF-8: refused */
+	body = malloc(n + 64);
+	ck_assert_ptr_nonnull(body);
+	strcpy(body, "{\"state\":\"failed\",\"error\":\"");
+	head = strlen(body);
+	memset(body + head, 'x', n);
+	memcpy(body + head, "\xc0\xa3\xc0\xa3\xc0\xa3", 6); /* 6 bytes, 18 once made UTF-8 */
+	strcpy(body + head + n, "\"}");
+	ck_assert_int_eq(fangs_wire_result_decode(&res, body, strlen(body)), FANGS_EINVAL);
+	ck_assert_ptr_nonnull(strstr(fangs_error_last(), "once made UTF-8"));
+	free(body);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("text");
@@ -390,6 +422,7 @@ int main(void)
 	tcase_add_test(tc, test_clean_text);
 	tcase_add_test(tc, test_utf8);
 	tcase_add_test(tc, test_wire);
+	tcase_add_test(tc, test_wire_decodes_utf8);
 	tcase_add_test(tc, test_json_text);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
