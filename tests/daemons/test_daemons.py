@@ -188,6 +188,57 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(r3["state"], "succeeded", r3)
         self.assertTrue(any("/usr/bin/id" in d["value"] for d in r3["deviations"]), r3["deviations"])
 
+    def test_install_output_of_bytes_that_are_not_utf8(self):
+        # 60 KB of bytes that are not UTF-8, then two-byte characters, then
+        # a last line: the runner sends the tail made UTF-8 and within the
+        # wire's bound, cut at a character, and the result is kept
+        self.reg.publish("benign", "1.0.0", benign_files(
+            "process.stdout.write(Buffer.alloc(60000, 0xff));\n"
+            "process.stdout.write('\\u00e9'.repeat(3000) + '\\nthe last line\\n');\n"))
+        o = self.orchestrator(["--no-watch"] + HB)
+        self.runner(o, "ra")
+        r = self.wait_finished(o.submit("benign", "1.0.0"))
+        self.assertEqual(r["state"], "succeeded", r)
+        out = r["install_output"]
+        self.assertLessEqual(len(out.encode()), 64 * 1024)
+        self.assertIn("\u00e9" * 3000 + "\nthe last line", out)
+        # U+FFFD for each byte that was not UTF-8, the cut between two of them
+        self.assertTrue(out.startswith("\ufffd" * 100), out[:20])
+        self.assertGreater(len(out.encode()), 64 * 1024 - 3)
+
+    def test_install_output_of_control_characters(self):
+        # each control character takes six bytes in JSON (\\u0001): 64 KB
+        # of them must not make the result too large to be taken, which
+        # would leave the run unjudged
+        self.reg.publish("benign", "1.0.0", benign_files(
+            NEW_EXEC + "process.stdout.write(Buffer.alloc(70000, 1));\n"
+            "process.stdout.write('\\nthe last line\\n');\n"))
+        o = self.orchestrator(["--no-watch"] + HB)
+        self.runner(o, "ra")
+        r = self.wait_finished(o.submit("benign", "1.0.0"))
+        self.assertEqual(r["state"], "succeeded", r)
+        self.assertIn("\x01" * 1000 + "\nthe last line", r["install_output"])
+        self.assertTrue(r["is_baseline"], r)
+
+    def test_failed_install_with_bytes_that_are_not_utf8(self):
+        # the reason quotes the install's last lines, bytes that are not
+        # UTF-8 among them: the result is taken (the error within its bound,
+        # made UTF-8) and the failed run is judged against the baseline
+        self.reg.publish("benign", "1.0.0", benign_files())
+        self.reg.publish("benign", "1.1.0", benign_files(
+            NEW_EXEC + "for (let i = 0; i < 8; i++) process.stderr.write(Buffer.concat("
+            "[Buffer.alloc(400, 0xfe), Buffer.from('\\n')]));\nprocess.exit(1);\n"))
+        o = self.orchestrator(["--no-watch"] + HB)
+        self.runner(o, "ra")
+        self.wait_finished(o.submit("benign", "1.0.0"))
+        r = self.wait_finished(o.submit("benign", "1.1.0"), judged_if_failed=True)
+        self.assertEqual((r["state"], r["exit_code"]), ("failed", 1), r)
+        self.assertTrue(r["error"].startswith("npm exited with status 1: "), r["error"][:200])
+        self.assertIn("\ufffd" * 100, r["error"])
+        self.assertLessEqual(len(r["error"].encode()), 4096)
+        self.assertIn("\ufffd" * 400 + "\n", r["install_output"])
+        self.assertTrue(any("/usr/bin/id" in d["value"] for d in r["deviations"]), r["deviations"])
+
     def test_decoy_leaves_through_a_runner(self):
         # the runner's sandbox planted the decoys; the orchestrator judges
         self.reg.publish("benign", "1.0.0", benign_files(EXFIL))
