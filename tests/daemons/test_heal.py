@@ -269,6 +269,39 @@ class PostgresRestartTest(HealBase):
         self.assertEqual(o.stop(), 0)
 
 
+class OrchestratorAwayTest(HealBase):
+    def test_events_piled_up_while_away_are_all_stored(self):
+        # the install writes 30000 files while the orchestrator is stopped:
+        # the runner keeps their events (well over the 8 MiB an events body
+        # may hold) and sends them in batches the orchestrator takes
+        self.reg = fakereg.FakeRegistry()
+        self.reg.publish("many", "1.0.0", td.benign_files(
+            "const fs = require('fs'), path = require('path');\n"
+            "const d = path.join(__dirname, 'out'); fs.mkdirSync(d);\n"
+            "for (let i = 0; i < 30000; i++) fs.writeFileSync(path.join(d, 'file-' + i + '-' + 'x'.repeat(150)), '');\n"
+            "console.log('wrote them all');\n"))
+        o = self.orchestrator(["--no-watch", "--poll-max-ms", "500"])
+        self.runner(o, "ra", extra=["--duration-ms", "60000"])
+        run = o.submit("many", "1.0.0")
+        wait_for(lambda: run_of(self.db, run)["state"] == "running", 60, "the run to start")
+        os.kill(o.p.pid, signal.SIGSTOP)
+        try:
+            time.sleep(12)
+        finally:
+            os.kill(o.p.pid, signal.SIGCONT)
+        r = td.DaemonTest.wait_finished(self, run, timeout=240)
+        self.assertEqual(r["state"], "succeeded", r)
+        self.assertIn("wrote them all", r["install_output"])
+        self.assertEqual(r["event_count"], r["events_emitted"] - r["events_dropped"], r)
+        written = subprocess.run([FANGS, "--sqlite-path", self.db, "--json", "events", "list", run],
+                                 capture_output=True, text=True, timeout=120).stdout.count("/out/file-")
+        self.assertGreater(r["event_count"], 30000, r)
+        self.assertNotIn("batch refused", "".join(p.text() for p in self.procs))
+        self.assertGreater(written, 29000)
+
+    state = td.DaemonTest.state
+
+
 class KilledRunnerTest(HealBase):
     def test_killed_runner_job_completes_and_leftovers_go(self):
         self.reg = fakereg.FakeRegistry()

@@ -73,7 +73,8 @@ int stream_sink(const fangs_event *ev, void *user)
 /* Posts one batch until it is taken or refused for good, always with the
  * same number: the orchestrator stores a batch once, however often it is
  * sent (its answer may be lost, or it may restart after storing it). 0
- * sent, 1 the run is not ours, -1 given up (stopping). */
+ * sent, 1 the run is not ours, 2 refused for good (its events count as
+ * dropped), -1 given up (stopping). */
 static int send_batch(stream *s, const char *data, size_t len)
 {
 	int64_t delay = 100;
@@ -96,7 +97,7 @@ static int send_batch(stream *s, const char *data, size_t len)
 			/* a batch the orchestrator will never take: not worth blocking the rest */
 			log_warn("%s: batch refused: %s", s->path, fangs_wire_response_error(&rs));
 			fangs_wire_response_clear(&rs);
-			return 0;
+			return 2;
 		}
 		log_warn("%s: %s; retrying", s->path, rc ? fangs_error_last() : fangs_wire_response_error(&rs));
 		fangs_wire_response_clear(&rs);
@@ -105,6 +106,42 @@ static int send_batch(stream *s, const char *data, size_t len)
 		nap(s->r, delay);
 		delay = backoff_next(delay);
 	}
+}
+
+/* What piled up while the orchestrator was away is sent in batches it
+ * takes (it refuses a body over FANGS_WIRE_MAX_EVENTS_BODY): whole lines,
+ * at most BATCH_BYTES unless one line is longer. */
+#define BATCH_BYTES (2 * 1024 * 1024)
+_Static_assert(BATCH_BYTES <= FANGS_WIRE_MAX_EVENTS_BODY / 2, "a batch the orchestrator takes");
+
+/* Takes the next batch out of s->buf (lock held): 0, or -1 when out of
+ * memory (the batch's lines are counted as dropped). */
+static int take(stream *s, char **data, size_t *len)
+{
+	size_t cut;
+	const char *nl;
+	if (s->len <= BATCH_BYTES) {
+		*data = s->buf;
+		*len = s->len;
+		s->buf = NULL;
+		s->len = s->cap = 0;
+		return 0;
+	}
+	cut = BATCH_BYTES;
+	while (cut > 0 && s->buf[cut - 1] != '\n')
+		cut--;
+	if (cut == 0) /* one line longer than a batch: it goes alone */
+		cut = (size_t)((nl = memchr(s->buf, '\n', s->len)) ? nl - s->buf + 1 : (ptrdiff_t)s->len);
+	*len = cut;
+	if (!(*data = malloc(cut))) {
+		for (size_t i = 0; i < cut; i++)
+			s->dropped += s->buf[i] == '\n';
+	} else {
+		memcpy(*data, s->buf, cut);
+	}
+	memmove(s->buf, s->buf + cut, s->len - cut);
+	s->len -= cut;
+	return *data ? 0 : -1;
 }
 
 static void *sender(void *arg)
@@ -129,16 +166,27 @@ static void *sender(void *arg)
 			pthread_mutex_unlock(&s->lock);
 			break;
 		}
-		data = s->buf;
-		len = s->len;
-		s->buf = NULL;
-		s->len = s->cap = 0;
+		if (take(s, &data, &len) < 0) {
+			/* out of memory: these events are lost, and counted */
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
 		pthread_mutex_unlock(&s->lock);
 		if (!len || s->lost) {
 			free(data);
 			continue;
 		}
 		rc = send_batch(s, data, len);
+		if (rc == 2) {
+			/* the run's result says how many events it lacks */
+			uint64_t lines = 0;
+			for (size_t i = 0; i < len; i++)
+				lines += data[i] == '\n';
+			pthread_mutex_lock(&s->lock);
+			s->dropped += lines;
+			pthread_mutex_unlock(&s->lock);
+			rc = 0;
+		}
 		free(data);
 		if (rc) {
 			pthread_mutex_lock(&s->lock);
