@@ -484,6 +484,25 @@ START_TEST(test_runs)
 	fangs_run_clear(&got);
 	fangs_run_clear(&dup);
 
+	/* an install's output and a reason quoting it may hold bytes that are
+	 * not UTF-8: the run is stored all the same (PostgreSQL refuses such
+	 * text) and reads back as the same text once made UTF-8 */
+	free(run.install_output);
+	free(run.error);
+	run.install_output = xs("out \xff\xfe done");
+	run.error = xs("npm exited with status 1: \xc0\xa3");
+	OK(fangs_storage_run_update(st, &run));
+	OK(fangs_storage_run_get(st, run.id, &got));
+	{
+		char *out = fangs_utf8_clean(got.install_output, strlen(got.install_output), NULL);
+		char *err = fangs_utf8_clean(got.error, strlen(got.error), NULL);
+		ck_assert_str_eq(out, "out \xef\xbf\xbd\xef\xbf\xbd done");
+		ck_assert_str_eq(err, "npm exited with status 1: \xef\xbf\xbd\xef\xbf\xbd");
+		free(out);
+		free(err);
+	}
+	fangs_run_clear(&got);
+
 	FAILS(FANGS_ENOTFOUND, fangs_storage_run_get(st, "r-unknown", &got));
 	MSG_HAS("r-unknown");
 	snprintf(run.id, sizeof(run.id), "r-unknown");

@@ -156,9 +156,28 @@ int fangs__pg_fail(fangs__pg *b, const PGresult *res, const char *what)
 PGresult *fangs__pg_query(fangs__pg *b, const char *sql, const fangs__pg_params *p, const char *what)
 {
 	PGresult *res;
+	const char *v[FANGS__PG_MAX_PARAMS];
+	char *made[FANGS__PG_MAX_PARAMS] = {0};
+	int n = p ? p->n : 0;
 	if (ready(b))
 		return NULL;
-	res = PQexecParams(b->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+	/* PostgreSQL refuses text that is not UTF-8 (an install's output, a
+	 * reason quoting it, a file name): such a value is stored with U+FFFD
+	 * for each bad byte, as every JSON answer would show it anyway */
+	for (int i = 0; i < n; i++) {
+		v[i] = p->v[i];
+		if (v[i] && !fangs_utf8_valid(v[i], strlen(v[i]))) {
+			if (!(made[i] = fangs_utf8_clean(v[i], strlen(v[i]), NULL))) {
+				for (int k = 0; k < i; k++)
+					free(made[k]);
+				return NULL;
+			}
+			v[i] = made[i];
+		}
+	}
+	res = PQexecParams(b->conn, sql, n, NULL, n ? v : NULL, NULL, NULL, 0);
+	for (int i = 0; i < n; i++)
+		free(made[i]);
 	ExecStatusType s = PQresultStatus(res);
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		return res;
