@@ -293,7 +293,8 @@ typedef struct fangs_sandbox_result {
 	int64_t duration_ns; /**< from start to the end of the run */
 	int processes_left;  /**< processes that were still in the cgroup when the run ended (then killed) */
 	int64_t oom_kills;   /**< processes the memory limit killed */
-	char *output;        /**< the last bytes of the install's stdout+stderr (NUL-terminated) */
+	char *output;        /**< the last bytes of the install's stdout+stderr (NUL-terminated; a NUL
+				  byte in the output is written as U+2400, three bytes) */
 	size_t output_len;
 	int output_truncated; /**< earlier output was dropped */
 } fangs_sandbox_result;

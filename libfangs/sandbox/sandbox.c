@@ -899,13 +899,25 @@ static void take_output(fangs_sandbox_run *run, fangs_sandbox_result *r)
 {
 	size_t len = run->ring_total < FANGS_SANDBOX_OUTPUT_MAX ? (size_t)run->ring_total : FANGS_SANDBOX_OUTPUT_MAX;
 	size_t start = run->ring_total < FANGS_SANDBOX_OUTPUT_MAX ? 0 : run->ring_pos;
-	r->output = malloc(len + 1);
+	size_t nuls = 0, o = 0;
+	for (size_t i = 0; i < len; i++)
+		nuls += run->ring[(start + i) % FANGS_SANDBOX_OUTPUT_MAX] == '\0';
+	/* a NUL byte would end the text where everything after it (the reason
+	 * an install failed) is read: it shows as U+2400 instead */
+	r->output = malloc(len + 2 * nuls + 1);
 	if (!r->output)
 		return;
-	for (size_t i = 0; i < len; i++)
-		r->output[i] = run->ring[(start + i) % FANGS_SANDBOX_OUTPUT_MAX];
-	r->output[len] = '\0';
-	r->output_len = len;
+	for (size_t i = 0; i < len; i++) {
+		char c = run->ring[(start + i) % FANGS_SANDBOX_OUTPUT_MAX];
+		if (c == '\0') {
+			memcpy(r->output + o, "\xe2\x90\x80", 3);
+			o += 3;
+		} else {
+			r->output[o++] = c;
+		}
+	}
+	r->output[o] = '\0';
+	r->output_len = o;
 	r->output_truncated = run->ring_total > FANGS_SANDBOX_OUTPUT_MAX;
 }
 
