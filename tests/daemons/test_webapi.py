@@ -26,6 +26,19 @@ def rec(v):
     return os.path.join(REC, "example-banner-%s.ndjson" % v)
 
 
+def wait_tls_up(o, health):
+    """Until `health()` (the status of GET /v1/health) is 200; an
+    orchestrator that exited meanwhile fails with its log."""
+    def up():
+        try:
+            return health() == 200
+        except OSError:
+            if not o.alive():
+                raise AssertionError("orchestrator exited:\n" + o.text())
+            return False
+    wait_for(up, 10, "the orchestrator over TLS")
+
+
 def cli(*args, code=0):
     p = subprocess.run([FANGS] + list(args), capture_output=True, text=True, timeout=60)
     assert p.returncode == code, "fangs %s -> %d: %s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr)
@@ -517,16 +530,8 @@ class CsrfCertificateTest(unittest.TestCase):
                 except urllib.error.HTTPError as e:
                     return e.code, e.read(), e.headers
 
-            def up():
-                try:
-                    return call("GET", "/v1/health")[0] == 200
-                except OSError:
-                    if not o.alive():
-                        raise AssertionError("orchestrator exited:\n" + o.text())
-                    return False
-
             try:
-                wait_for(up, 10, "the orchestrator over TLS")
+                wait_tls_up(o, lambda: call("GET", "/v1/health")[0])
                 self.assertEqual(call("GET", "/v1/runs", cert="rd")[0], 200)
                 self.assertEqual(call("PUT", "/v1/packages/p/watch", cert="rd")[0], 403)
                 st, raw, _ = call("PUT", "/v1/packages/p/watch", cert="op")
@@ -709,16 +714,8 @@ class ForgeryEveryWriteTest(unittest.TestCase):
                 except urllib.error.HTTPError as e:
                     return e.code, e.read()
 
-            def up():
-                try:
-                    return call("GET", "/v1/health", None, None, None)[0] == 200
-                except OSError:
-                    if not o.alive():
-                        raise AssertionError("orchestrator exited:\n" + o.text())
-                    return False
-
             try:
-                wait_for(up, 10, "the orchestrator over TLS")
+                wait_tls_up(o, lambda: call("GET", "/v1/health", None, None, None)[0])
                 self.check_every_write(o, db, call, "op", "sub", "r1")
                 self.check_cli(o, db, ["--ca", os.path.join(ca, "ca.pem"), "--tls-cert", os.path.join(ca, "op.pem"),
                                        "--tls-key", os.path.join(ca, "op-key.pem")])

@@ -72,12 +72,9 @@ static void post_result(runner *r, const char *run_id, const fangs_wire_result *
 	char why[512] = "", error[1024];
 	if (post_once(r, run_id, res, why, sizeof(why)) != 1)
 		return;
-	if (res->install_output) {
-		less.install_output = NULL;
-		if (post_once(r, run_id, &less, why, sizeof(why)) != 1)
-			return;
-	}
 	less.install_output = NULL;
+	if (res->install_output && post_once(r, run_id, &less, why, sizeof(why)) != 1)
+		return;
 	less.decoys = NULL;
 	less.n_decoys = 0;
 	snprintf(error, sizeof(error), "the orchestrator refused the runner's result: %s", why);
